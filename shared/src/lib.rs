@@ -1,0 +1,14 @@
+//! vroom's shared core: the relay wire protocol and all end-to-end cryptography.
+//!
+//! This crate does no I/O. The web client, the native client and the tests use it;
+//! the relay uses only [`wire`] (it is built with `default-features = false`, which
+//! leaves the `crypto` feature, and with it every key and plaintext, out of its build).
+//!
+//! # Layout
+//! - [`wire`]: the outer frames between a client and the relay (what the relay may read).
+//! - `crypto` (feature `crypto`): key derivation, member announcements, sender keys,
+//!   sealed messages, padding.
+//! - `session` (feature `crypto`): a sans-I/O state machine that turns relay frames into
+//!   user events and user actions into frames; both clients drive it.
+
+pub mod wire;

@@ -1,0 +1,451 @@
+//! The relay protocol: the outer frames that travel between a client and the relay
+//! over one WebSocket, as binary messages encoded with `postcard`.
+//!
+//! This is everything the relay can see. Payloads are opaque ciphertext made by the
+//! `crypto` module; the relay routes them by room and recipient, stamps a per-room
+//! sequence number, buffers a bounded number of them for catch-up and forgets them when
+//! the room ends.
+//!
+//! Frames borrow their payload from the buffer they were decoded from, so the relay
+//! copies each payload once (into the frame it fans out), never once per recipient.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+/// Version of the relay protocol. A client announces it in its first frame; the relay
+/// refuses versions it does not speak with [`ErrorCode::UnsupportedVersion`].
+pub const PROTOCOL_VERSION: u16 = 1;
+
+/// Path of the WebSocket endpoint on the relay.
+pub const WS_PATH: &str = "/ws";
+
+/// A room's public identifier: 16 bytes derived from the room secret (see PROTOCOL.md),
+/// so the relay learns nothing about the secret from it and two rooms never collide.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RoomId(pub [u8; 16]);
+
+impl RoomId {
+    /// Lower-case hex, as used in Redis keys and (when an operator asks for it) logs.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+}
+
+impl core::fmt::Debug for RoomId {
+    // A room id is not a secret, but it identifies a conversation: print a prefix only,
+    // so an accidental `{:?}` in a log line cannot link log lines to a room.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "RoomId({}…)", &self.to_hex()[..4])
+    }
+}
+
+/// A member's identifier inside one room, chosen by the relay at random when the member
+/// joins. It is stable across reconnects of the same member (see [`Resume`]).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize, Deserialize)]
+pub struct MemberId(pub u64);
+
+/// Proof of a member's right to take back its [`MemberId`] after a dropped connection.
+/// The relay hands it out in [`ServerFrame::Welcome`]; it is not a room secret.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumeToken(pub [u8; 16]);
+
+impl ResumeToken {
+    /// Compares in constant time.
+    pub fn matches(&self, other: &ResumeToken) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+/// The secret that gives host powers (terminate, kick, lock). The creator makes it at
+/// random and keeps it; the relay stores only its [`HostHash`].
+#[derive(Clone, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct HostSecret(pub [u8; 32]);
+
+impl HostSecret {
+    /// The hash the relay stores at creation and compares against later.
+    pub fn hash(&self) -> HostHash {
+        let mut h = Sha256::new();
+        h.update(b"vroom/v1/host-secret");
+        h.update(self.0);
+        HostHash(h.finalize().into())
+    }
+}
+
+/// SHA-256 of a [`HostSecret`] under a domain label. Compared in constant time.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+pub struct HostHash(pub [u8; 32]);
+
+impl HostHash {
+    /// Whether `secret` is the secret this hash was made from (constant time).
+    pub fn verify(&self, secret: &HostSecret) -> bool {
+        self.0.ct_eq(&secret.hash().0).into()
+    }
+}
+
+/// Settings a creator asks for. The relay caps each at its own configured maximum and
+/// reports the values in force in [`ServerFrame::Welcome`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomSettings {
+    /// Most members at once; `None` takes the relay's default.
+    pub max_members: Option<u32>,
+    /// Seconds without a relayed message after which the room is deleted.
+    pub idle_timeout_secs: Option<u32>,
+    /// Seconds after creation after which the room is deleted whatever happens.
+    pub max_lifetime_secs: Option<u32>,
+}
+
+/// The limits and timers in force for a room, as the relay reports them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoomLimits {
+    pub max_members: u32,
+    pub idle_timeout_secs: u32,
+    pub max_lifetime_secs: u32,
+    /// Seconds a room survives with no member connected (a page reload fits in it).
+    pub grace_secs: u32,
+    /// Largest payload of one [`ClientFrame::Send`], in bytes.
+    pub max_payload: u32,
+    /// Largest file a client should offer to send, in bytes (enforced by clients,
+    /// shown to users before they send).
+    pub max_file: u64,
+}
+
+/// A returning member's claim to its old identity and the point it had read up to.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resume {
+    pub member: MemberId,
+    pub token: ResumeToken,
+}
+
+/// Every frame a client may send. The first frame on a socket must be `Create` or
+/// `Join`; every other frame is refused until then.
+#[derive(Serialize, Deserialize)]
+pub enum ClientFrame<'a> {
+    /// Create a room and join it as its host.
+    Create {
+        version: u16,
+        room: RoomId,
+        host: HostHash,
+        settings: RoomSettings,
+    },
+    /// Join an existing room. `resume` reclaims an identity after a dropped connection;
+    /// `after` asks for buffered events with a larger sequence number first.
+    Join {
+        version: u16,
+        room: RoomId,
+        resume: Option<Resume>,
+        after: Option<u64>,
+    },
+    /// Relay an opaque payload to every member (`to: None`, the sender included) or to
+    /// one member.
+    Send {
+        to: Option<MemberId>,
+        #[serde(borrow, with = "serde_bytes")]
+        payload: &'a [u8],
+    },
+    /// Ask again for buffered events with a sequence number greater than `after`.
+    Fetch { after: u64 },
+    /// Host: stop (or allow again) new joins.
+    Lock { secret: HostSecret, locked: bool },
+    /// Host: disconnect a member; everyone is told and rekeys.
+    Kick {
+        secret: HostSecret,
+        member: MemberId,
+    },
+    /// Host: delete the room now; everyone is told.
+    Terminate { secret: HostSecret },
+    /// Leave the room for good (no grace period for this member).
+    Leave,
+}
+
+/// Every frame the relay may send.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum ServerFrame<'a> {
+    /// The answer to a successful `Create` or `Join`.
+    Welcome {
+        /// This member's id.
+        you: MemberId,
+        /// Keep it to reclaim `you` after a dropped connection.
+        resume: ResumeTokenDebug,
+        /// The host's member id.
+        host: MemberId,
+        /// Every member connected now, `you` included.
+        members: Vec<MemberId>,
+        /// Sequence number of the last event before this member's own `Joined`.
+        seq: u64,
+        locked: bool,
+        limits: RoomLimits,
+    },
+    /// One sequenced event. Every member receives the events meant for it in one order,
+    /// ascending by `seq`; numbers may skip events meant for others.
+    Event {
+        seq: u64,
+        #[serde(borrow)]
+        event: Event<'a>,
+    },
+    /// Catch-up could not return everything asked for: events `from..=to` have left the
+    /// buffer. Sent before the events that follow them.
+    Gap { from: u64, to: u64 },
+    /// All buffered events up to `seq` have been sent; live events follow.
+    CaughtUp { seq: u64 },
+    /// A request failed. The socket stays open unless a [`ServerFrame::Closed`] follows.
+    Error { code: ErrorCode },
+    /// The room is gone for this member (or the relay is going away); the socket closes.
+    Closed { reason: CloseReason },
+}
+
+/// [`ResumeToken`] inside a frame that derives `Debug`: printed without its bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ResumeTokenDebug(pub ResumeToken);
+
+impl core::fmt::Debug for ResumeTokenDebug {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("ResumeToken(…)")
+    }
+}
+
+/// Something that happened in a room, in the room's one order.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Event<'a> {
+    /// A member connected (also sent when a member resumes after its grace ran out).
+    Joined { member: MemberId },
+    /// A member is gone: it left, was kicked, or its connection dropped and did not
+    /// come back within the grace period.
+    Left {
+        member: MemberId,
+        reason: LeaveReason,
+    },
+    /// A relayed payload. `to` is `None` for a broadcast.
+    Message {
+        from: MemberId,
+        to: Option<MemberId>,
+        #[serde(borrow, with = "serde_bytes")]
+        payload: &'a [u8],
+    },
+    /// The host locked or unlocked the room.
+    Locked { locked: bool },
+}
+
+/// Why a member left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LeaveReason {
+    Left,
+    Kicked,
+    Disconnected,
+}
+
+/// Why the relay closed the room (or this member's place in it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CloseReason {
+    /// The host terminated the room.
+    Terminated,
+    /// Nobody sent anything for the idle timeout.
+    IdleTimeout,
+    /// The room reached its maximum lifetime.
+    MaxLifetime,
+    /// The host removed this member.
+    Kicked,
+    /// This member asked to leave.
+    Left,
+    /// The relay is shutting down; reconnect to another instance or later.
+    GoingAway,
+}
+
+impl CloseReason {
+    /// A sentence for the user.
+    pub fn message(self) -> &'static str {
+        match self {
+            CloseReason::Terminated => {
+                "The host ended this room. Everything in it has been deleted."
+            }
+            CloseReason::IdleTimeout => {
+                "This room was deleted because nobody wrote anything for too long."
+            }
+            CloseReason::MaxLifetime => "This room reached its maximum lifetime and was deleted.",
+            CloseReason::Kicked => "The host removed you from this room.",
+            CloseReason::Left => "You left the room.",
+            CloseReason::GoingAway => "The relay is restarting. Reconnect in a moment to carry on.",
+        }
+    }
+
+    /// Whether the room itself is gone (as opposed to this member's place in it).
+    pub fn room_ended(self) -> bool {
+        matches!(
+            self,
+            CloseReason::Terminated | CloseReason::IdleTimeout | CloseReason::MaxLifetime
+        )
+    }
+}
+
+/// Why a request failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ErrorCode {
+    /// No room has this id (it never existed, or it ended).
+    UnknownRoom,
+    /// `Create` named a room that already exists.
+    RoomExists,
+    /// The host locked the room against new members.
+    Locked,
+    /// The room has as many members as it allows.
+    Full,
+    /// The host secret did not match.
+    BadHostSecret,
+    /// A payload was larger than the room's `max_payload`.
+    FrameTooLarge,
+    /// A frame could not be decoded.
+    MalformedFrame,
+    /// The client speaks another protocol version.
+    UnsupportedVersion,
+    /// `Create` or `Join` was expected first, or came twice.
+    UnexpectedFrame,
+    /// The client sent too much too fast; the frame was dropped.
+    RateLimited,
+    /// The named member is not in the room.
+    UnknownMember,
+    /// `Resume` named an identity that is not this client's (or has expired).
+    ResumeRefused,
+    /// The relay's store is unreachable; try again shortly.
+    Unavailable,
+}
+
+impl ErrorCode {
+    /// A sentence for the user that says what happened and what to do.
+    pub fn message(self) -> &'static str {
+        match self {
+            ErrorCode::UnknownRoom => {
+                "This room does not exist. It may have ended; ask for a new invite."
+            }
+            ErrorCode::RoomExists => "A room with this id already exists. Create a new room.",
+            ErrorCode::Locked => "The host has locked this room. Ask the host to unlock it.",
+            ErrorCode::Full => "This room is full. Ask the host to make room or raise the limit.",
+            ErrorCode::BadHostSecret => "Only the host can do that.",
+            ErrorCode::FrameTooLarge => "That is too large to send in this room.",
+            ErrorCode::MalformedFrame => {
+                "The relay could not read what this client sent. Update or reload the client."
+            }
+            ErrorCode::UnsupportedVersion => {
+                "This client is too old or too new for this relay. Update or reload it."
+            }
+            ErrorCode::UnexpectedFrame => {
+                "The client sent a request out of order. Reload or restart it."
+            }
+            ErrorCode::RateLimited => "You are sending too fast. Wait a moment and try again.",
+            ErrorCode::UnknownMember => "That member is no longer in the room.",
+            ErrorCode::ResumeRefused => "Your earlier place in this room has expired. Join again.",
+            ErrorCode::Unavailable => {
+                "The relay is having trouble reaching its storage. Try again in a moment."
+            }
+        }
+    }
+}
+
+/// Encoding or decoding a frame failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeError;
+
+impl core::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("malformed frame")
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+impl<'a> ClientFrame<'a> {
+    /// Encodes the frame for a WebSocket binary message.
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("encoding into a Vec cannot fail")
+    }
+
+    /// Decodes a frame, borrowing its payload from `bytes`. Trailing bytes are refused.
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        decode_exact(bytes)
+    }
+}
+
+impl<'a> ServerFrame<'a> {
+    /// Encodes the frame for a WebSocket binary message.
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("encoding into a Vec cannot fail")
+    }
+
+    /// Decodes a frame, borrowing its payload from `bytes`. Trailing bytes are refused.
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        decode_exact(bytes)
+    }
+}
+
+fn decode_exact<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, DecodeError> {
+    match postcard::take_from_bytes(bytes) {
+        Ok((value, [])) => Ok(value),
+        _ => Err(DecodeError),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_frame_has_a_stable_encoding() {
+        // Golden bytes: variant 2 (Send), Some(member 7), payload length 3, payload.
+        let frame = ClientFrame::Send {
+            to: Some(MemberId(7)),
+            payload: b"abc",
+        };
+        assert_eq!(frame.encode(), [2, 1, 7, 3, b'a', b'b', b'c']);
+        match ClientFrame::decode(&frame.encode()).unwrap() {
+            ClientFrame::Send { to, payload } => {
+                assert_eq!(to, Some(MemberId(7)));
+                assert_eq!(payload, b"abc");
+            }
+            _ => panic!("decoded into another variant"),
+        }
+    }
+
+    #[test]
+    fn event_frame_round_trips_and_borrows_its_payload() {
+        let frame = ServerFrame::Event {
+            seq: 300,
+            event: Event::Message {
+                from: MemberId(1),
+                to: None,
+                payload: &[9; 40],
+            },
+        };
+        let bytes = frame.encode();
+        let ServerFrame::Event {
+            seq,
+            event: Event::Message { payload, .. },
+        } = ServerFrame::decode(&bytes).unwrap()
+        else {
+            panic!("decoded into another variant");
+        };
+        assert_eq!(seq, 300);
+        assert_eq!(payload, &[9; 40]);
+        let start = payload.as_ptr() as usize - bytes.as_ptr() as usize;
+        assert!(
+            start < bytes.len(),
+            "payload must point into the input buffer"
+        );
+    }
+
+    #[test]
+    fn trailing_bytes_and_garbage_are_refused() {
+        let mut bytes = ClientFrame::Leave.encode();
+        bytes.push(0);
+        assert_eq!(ClientFrame::decode(&bytes).err(), Some(DecodeError));
+        assert_eq!(ClientFrame::decode(&[0xff, 0xff]).err(), Some(DecodeError));
+        assert_eq!(ClientFrame::decode(&[]).err(), Some(DecodeError));
+    }
+
+    #[test]
+    fn host_hash_accepts_only_its_secret() {
+        let secret = HostSecret([5; 32]);
+        let hash = secret.hash();
+        assert!(hash.verify(&HostSecret([5; 32])));
+        assert!(!hash.verify(&HostSecret([6; 32])));
+    }
+}
