@@ -1,1 +1,29 @@
-//! placeholder
+//! vroom's relay: a blind WebSocket relay for end-to-end-encrypted chat rooms.
+//!
+//! It parses only the outer frames of [`vroom_shared::wire`] (it is built without the
+//! crypto part of `vroom-shared`), routes opaque ciphertext by room and recipient,
+//! stamps each room's events with one sequence of numbers, keeps a bounded buffer of
+//! them for catch-up, and deletes a room and everything about it when it ends.
+//!
+//! # Layout
+//! - [`config`]: flags and environment variables, with their defaults.
+//! - `server`: the router ([`app`]), shared state, [`run`] and graceful shutdown.
+//! - `connection`: one WebSocket: handshake, receive loop, send task.
+//! - `hub`: this instance's connections per room; turns one sequenced event into
+//!   queued frames for every local recipient; the lagging-receiver policy.
+//! - [`store`]: the [`Store`](store::Store) trait (rooms, members, sequence, catch-up log,
+//!   timers) and its in-process implementation.
+//! - `web`: the static web app and the security headers of every response.
+//! - `metrics`: Prometheus counters without identifiers.
+
+pub mod config;
+mod connection;
+mod hub;
+mod metrics;
+mod server;
+pub mod store;
+mod web;
+
+pub use config::Config;
+pub use server::{app, memory_state, run, serve, state_with, AppState};
+pub use web::CONTENT_SECURITY_POLICY;

@@ -1,0 +1,55 @@
+//! The `vroom-relay` binary: parses flags, sets up logging, and runs the relay until
+//! SIGINT or SIGTERM.
+
+use anyhow::Context;
+use clap::Parser;
+use tokio::net::TcpListener;
+use vroom_relay::Config;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("could not listen on {}", config.listen))?;
+    tracing::info!(address = %listener.local_addr()?, "listening");
+    if config.resolved_web_dir().is_none() {
+        tracing::warn!("no web app directory (--web-dir, or ./web-dist): serving the relay only");
+    }
+    vroom_relay::run(listener, config, shutdown_signal())
+        .await
+        .context("the relay failed")
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!("could not listen for Ctrl-C: {e}");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!("could not listen for SIGTERM: {e}");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}

@@ -1,0 +1,179 @@
+//! The HTTP side: the router ([`app`]), the shared state, and [`run`], which serves a
+//! listener until a shutdown signal and then waits for every connection to say goodbye.
+//!
+//! # Shutdown
+//! A broadcast channel tells every connection handler that the relay is going away;
+//! each handler holds a clone of an `mpsc::Sender` it drops when it is done, so [`run`]
+//! knows every member has been sent `Closed { GoingAway }` when that channel closes.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::sync::{broadcast, mpsc, Semaphore};
+use vroom_shared::wire::WS_PATH;
+
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::metrics::Metrics;
+use crate::store::{MemoryStore, Store};
+use crate::{connection, web};
+
+/// Everything a request handler needs. Cheap to clone.
+pub struct AppState<S> {
+    /// Shared by all clones.
+    pub(crate) inner: Arc<Shared<S>>,
+}
+
+impl<S> Clone for AppState<S> {
+    fn clone(&self) -> Self {
+        AppState {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+pub(crate) struct Shared<S> {
+    /// The relay's settings.
+    pub(crate) config: Config,
+    /// Where rooms live.
+    pub(crate) store: S,
+    /// This instance's connections per room; the store delivers through it.
+    pub(crate) hub: Arc<Hub>,
+    /// Counters for `/metrics`.
+    pub(crate) metrics: Arc<Metrics>,
+    /// Caps open WebSocket connections (`--max-connections`); a permit lives as long as
+    /// its connection.
+    pub(crate) connections: Arc<Semaphore>,
+    /// Fires once when the relay begins to shut down.
+    pub(crate) shutdown: broadcast::Sender<()>,
+    /// Never read: every connection handler holds a clone of this state, and [`serve`]
+    /// waits for the channel to close, that is for the last handler to finish.
+    _done: mpsc::Sender<()>,
+}
+
+/// Builds the state for `config` on the in-process store. Returns the receiver that
+/// closes once every connection handler (and the state itself) is gone.
+pub fn memory_state(config: Config) -> (AppState<MemoryStore>, mpsc::Receiver<()>) {
+    state_with(config, |config, hub| MemoryStore::new(config, hub))
+}
+
+/// Builds the state for `config` on the store that `make_store` builds around this
+/// instance's fan-out.
+pub fn state_with<S: Store>(
+    config: Config,
+    make_store: impl FnOnce(&Config, Arc<dyn crate::store::Fanout>) -> S,
+) -> (AppState<S>, mpsc::Receiver<()>) {
+    let metrics = Arc::new(Metrics::new());
+    let hub = Arc::new(Hub::new(metrics.clone()));
+    let store = make_store(&config, hub.clone());
+    let (shutdown, _) = broadcast::channel(1);
+    let (done, done_rx) = mpsc::channel(1);
+    let state = AppState {
+        inner: Arc::new(Shared {
+            connections: Arc::new(Semaphore::new(config.max_connections)),
+            config,
+            store,
+            hub,
+            metrics,
+            shutdown,
+            _done: done,
+        }),
+    };
+    (state, done_rx)
+}
+
+/// The relay's routes: the WebSocket endpoint, `/healthz`, `/metrics`, and the web app.
+pub fn app<S: Store>(state: AppState<S>) -> Router {
+    let web_dir = state.inner.config.resolved_web_dir();
+    let api = Router::new()
+        .route(WS_PATH, get(ws_upgrade::<S>))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::<S>))
+        .with_state(state);
+    web::with_web_app(api, web_dir.as_deref())
+}
+
+/// Serves on `listener` with the in-process store until `shutdown` completes, then tells
+/// every member the relay is going away and waits for their connections to finish.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let (state, done) = memory_state(config);
+    serve(listener, state, done, shutdown).await
+}
+
+/// [`run`] on any store.
+pub async fn serve<S: Store>(
+    listener: TcpListener,
+    state: AppState<S>,
+    mut done: mpsc::Receiver<()>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let notify = state.inner.shutdown.clone();
+    let timeout = state.inner.config.shutdown_timeout;
+    let router = app(state);
+    tracing::info!("relay listening");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: telling every member the relay is going away");
+            // Nobody subscribed means no connection is open: nothing to tell.
+            let _ = notify.send(());
+        })
+        .await?;
+    // Upgraded WebSocket connections outlive hyper's view of them; wait for their
+    // handlers, each of which sends its member `Closed { GoingAway }` first.
+    let waited = tokio::time::timeout(timeout * 2, done.recv()).await;
+    if waited.is_err() {
+        tracing::warn!("shutdown: some connections did not finish in time");
+    }
+    tracing::info!("relay stopped");
+    Ok(())
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+async fn metrics<S: Store>(State(state): State<AppState<S>>) -> Response {
+    let m = &state.inner.metrics;
+    m.rooms
+        .set(i64::try_from(state.inner.store.room_count()).unwrap_or(i64::MAX));
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        m.encode(),
+    )
+        .into_response()
+}
+
+async fn ws_upgrade<S: Store>(ws: WebSocketUpgrade, State(state): State<AppState<S>>) -> Response {
+    let Ok(permit) = state.inner.connections.clone().try_acquire_owned() else {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "This relay is full. Try again in a moment.",
+        )
+            .into_response();
+    };
+    let config = &state.inner.config;
+    ws
+        // Small buffers: an idle connection must cost a few KiB, not the 128 KiB
+        // default per direction.
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(config.max_message() * 2 + 64 * 1024)
+        .max_message_size(config.max_message())
+        .max_frame_size(config.max_message())
+        .on_upgrade(move |socket| connection::serve(socket, state, permit))
+}

@@ -1,0 +1,552 @@
+//! The in-process store: every room in this process's memory, gone when the process
+//! ends. The default backend for a single relay instance; it needs nothing else to run.
+//!
+//! Each room has its own `std::sync::Mutex`, held only for short, non-awaiting critical
+//! sections; sequencing, logging and handing the event to the [`Fanout`] happen under it,
+//! which is what gives every member the same order. A small timer task per room sleeps
+//! until the room's next deadline (idle timeout, maximum lifetime, a member's or the
+//! room's grace) and expires what is due.
+//!
+//! Lock order: a room's lock may be held while taking the map's lock, never the reverse.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::AbortHandle;
+use tokio::time::Instant;
+use vroom_shared::wire::{
+    CloseReason, ErrorCode, Event, HostHash, HostSecret, LeaveReason, MemberId, ResumeToken,
+    ResumeTokenDebug, RoomId, RoomLimits,
+};
+
+use super::{
+    CreateRoom, Fanout, JoinRoom, Replay, Sequenced, SessionId, Signal, Store, StoreResult, Welcome,
+};
+use crate::config::Config;
+
+/// The in-process store. Cheap to clone: clones share one set of rooms.
+#[derive(Clone)]
+pub struct MemoryStore {
+    /// Shared state; the room timers hold only a weak reference, so dropping the last
+    /// handle frees everything and stops the timers.
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    /// Every room, by id. A std `Mutex`, not a tokio one: it is held for a map lookup or
+    /// insert only, never across an await.
+    rooms: Mutex<HashMap<RoomId, Arc<Room>>>,
+    /// Where sequenced events and closures go (the relay's local registry).
+    fanout: Arc<dyn Fanout>,
+    /// Rooms at once, at most.
+    max_rooms: usize,
+    /// Events kept per room for catch-up.
+    buffer: usize,
+    /// Bytes of events kept per room for catch-up.
+    buffer_bytes: usize,
+    /// How long a dropped member keeps its place and an empty room survives. Kept at
+    /// full precision here; `RoomLimits::grace_secs` only reports it.
+    grace: Duration,
+}
+
+struct Room {
+    /// The room's id, for signalling.
+    id: RoomId,
+    /// Everything mutable about the room.
+    state: Mutex<RoomState>,
+    /// Wakes the timer task when a deadline moves earlier (a member dropped, the room
+    /// emptied, the room was deleted).
+    wake: Notify,
+    /// The timer task, aborted when the store is dropped.
+    timer: Mutex<Option<AbortHandle>>,
+}
+
+struct RoomState {
+    /// Set when the room is deleted, so handles still holding the `Arc` see it is gone.
+    closed: bool,
+    /// Hash of the host secret; host requests are checked against it.
+    host_hash: HostHash,
+    /// The creator's member id, reported in `Welcome`.
+    host: MemberId,
+    /// The limits and timers in force.
+    limits: RoomLimits,
+    /// Whether new members are refused.
+    locked: bool,
+    /// The last sequence number handed out.
+    seq: u64,
+    /// Members holding a place, in joining order (a room holds a few dozen at most, so a
+    /// `Vec` beats a map).
+    places: Vec<Place>,
+    /// Recent events for catch-up, oldest first.
+    log: VecDeque<Sequenced>,
+    /// Total encoded size of `log`, to keep it under its byte cap.
+    log_bytes: usize,
+    /// The largest sequence number that has left the log (0: none).
+    evicted_upto: u64,
+    /// When the room was created, for its maximum lifetime.
+    created: Instant,
+    /// When the last message was relayed, for the idle timeout.
+    last_activity: Instant,
+    /// Since when no member has been connected, for the room's grace.
+    empty_since: Option<Instant>,
+}
+
+struct Place {
+    /// The member's id.
+    member: MemberId,
+    /// Proof required to resume this place.
+    token: ResumeToken,
+    /// The connection that holds the place now (or held it last).
+    session: SessionId,
+    /// When that connection dropped; `None` while connected.
+    disconnected_at: Option<Instant>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding a room lock leaves the state as consistent as any single
+    // step leaves it; refusing every later request for the room would be worse.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Why a room ends, as the store sees it.
+#[derive(Clone, Copy)]
+enum Ending {
+    Close(CloseReason),
+    /// Nobody has been connected for the grace period: nobody is left to tell.
+    Abandoned,
+}
+
+impl MemoryStore {
+    /// A store with the caps from `config`, delivering through `fanout`.
+    pub fn new(config: &Config, fanout: Arc<dyn Fanout>) -> MemoryStore {
+        MemoryStore {
+            inner: Arc::new(Inner {
+                rooms: Mutex::new(HashMap::new()),
+                fanout,
+                max_rooms: config.max_rooms,
+                buffer: config.buffer.max(1),
+                buffer_bytes: config.buffer_bytes,
+                grace: config.grace,
+            }),
+        }
+    }
+
+    fn room(&self, id: RoomId) -> StoreResult<Arc<Room>> {
+        lock(&self.inner.rooms)
+            .get(&id)
+            .cloned()
+            .ok_or(ErrorCode::UnknownRoom)
+    }
+
+    /// Locks a live room's state.
+    fn with_room<T>(
+        &self,
+        id: RoomId,
+        f: impl FnOnce(&Inner, &Room, &mut RoomState) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        let room = self.room(id)?;
+        let mut st = lock(&room.state);
+        if st.closed {
+            return Err(ErrorCode::UnknownRoom);
+        }
+        f(&self.inner, &room, &mut st)
+    }
+}
+
+impl Inner {
+    /// Sequences `event`, logs it and hands it to the fanout. Call with the room locked.
+    fn emit(&self, room: &Room, st: &mut RoomState, event: Event<'_>) {
+        st.seq += 1;
+        let seq = Sequenced::encode(st.seq, event);
+        self.fanout.signal(room.id, Signal::Event(&seq));
+        st.log_bytes += seq.frame.len();
+        st.log.push_back(seq);
+        while st.log.len() > self.buffer || (st.log_bytes > self.buffer_bytes && st.log.len() > 1) {
+            let old = st.log.pop_front().expect("log is not empty");
+            st.log_bytes -= old.frame.len();
+            st.evicted_upto = old.seq;
+        }
+    }
+
+    /// Deletes the room: nothing of it stays, and every connection is told why.
+    fn close(&self, room: &Room, st: &mut RoomState, ending: Ending) {
+        st.closed = true;
+        st.places.clear();
+        st.log.clear();
+        st.log_bytes = 0;
+        lock(&self.rooms).remove(&room.id);
+        let reason = match ending {
+            Ending::Close(reason) => reason,
+            // Nobody is connected; a connection caught mid-join hears the nearest reason.
+            Ending::Abandoned => CloseReason::IdleTimeout,
+        };
+        self.fanout.signal(room.id, Signal::RoomClosed(reason));
+        room.wake.notify_one();
+    }
+
+    /// Ends whatever is due at `now`.
+    fn expire(&self, room: &Room, now: Instant, grace: Duration) {
+        let mut st = lock(&room.state);
+        if st.closed {
+            return;
+        }
+        let limits = st.limits;
+        if now >= st.created + secs(limits.max_lifetime_secs) {
+            return self.close(room, &mut st, Ending::Close(CloseReason::MaxLifetime));
+        }
+        if now >= st.last_activity + secs(limits.idle_timeout_secs) {
+            return self.close(room, &mut st, Ending::Close(CloseReason::IdleTimeout));
+        }
+        let mut gone = Vec::new();
+        st.places.retain(|p| match p.disconnected_at {
+            Some(at) if now >= at + grace => {
+                gone.push(p.member);
+                false
+            }
+            _ => true,
+        });
+        for member in gone {
+            self.emit(
+                room,
+                &mut st,
+                Event::Left {
+                    member,
+                    reason: LeaveReason::Disconnected,
+                },
+            );
+        }
+        if st.empty_since.is_some_and(|at| now >= at + grace) {
+            self.close(room, &mut st, Ending::Abandoned);
+        }
+    }
+}
+
+fn secs(s: u32) -> Duration {
+    Duration::from_secs(u64::from(s))
+}
+
+impl RoomState {
+    fn place(&mut self, member: MemberId) -> Option<&mut Place> {
+        self.places.iter_mut().find(|p| p.member == member)
+    }
+
+    fn has(&self, member: MemberId) -> bool {
+        self.places.iter().any(|p| p.member == member)
+    }
+
+    /// Starts the room's grace when its last connected member went away.
+    fn note_presence(&mut self, now: Instant) {
+        let connected = self.places.iter().any(|p| p.disconnected_at.is_none());
+        if connected {
+            self.empty_since = None;
+        } else if self.empty_since.is_none() {
+            self.empty_since = Some(now);
+        }
+    }
+
+    fn next_deadline(&self, grace: Duration) -> Instant {
+        let mut next = (self.created + secs(self.limits.max_lifetime_secs))
+            .min(self.last_activity + secs(self.limits.idle_timeout_secs));
+        for at in self.places.iter().filter_map(|p| p.disconnected_at) {
+            next = next.min(at + grace);
+        }
+        if let Some(at) = self.empty_since {
+            next = next.min(at + grace);
+        }
+        next
+    }
+
+    fn replay(&self, member: MemberId, after: u64, upto: u64) -> Replay {
+        let gap = (after < self.evicted_upto).then_some((after + 1, self.evicted_upto));
+        let events = self
+            .log
+            .iter()
+            .filter(|e| e.seq > after && e.seq <= upto && e.visible_to(member))
+            .cloned()
+            .collect();
+        Replay { gap, events, upto }
+    }
+
+    fn welcome(&self, you: MemberId, token: ResumeToken, seq: u64, resumed: bool) -> Welcome {
+        Welcome {
+            you,
+            token: ResumeTokenDebug(token),
+            host: self.host,
+            members: self.places.iter().map(|p| p.member).collect(),
+            seq,
+            locked: self.locked,
+            limits: self.limits,
+            resumed,
+            replay: Replay::default(),
+        }
+    }
+
+    fn check_host(&self, secret: &HostSecret) -> StoreResult<()> {
+        if self.host_hash.verify(secret) {
+            Ok(())
+        } else {
+            Err(ErrorCode::BadHostSecret)
+        }
+    }
+}
+
+async fn run_timer(inner: Weak<Inner>, room: Arc<Room>, grace: Duration) {
+    loop {
+        let deadline = {
+            let st = lock(&room.state);
+            if st.closed {
+                return;
+            }
+            st.next_deadline(grace)
+        };
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => {}
+            () = room.wake.notified() => continue,
+        }
+        let Some(inner) = inner.upgrade() else { return };
+        inner.expire(&room, Instant::now(), grace);
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        for room in lock(&self.rooms).values() {
+            if let Some(timer) = lock(&room.timer).take() {
+                timer.abort();
+            }
+        }
+    }
+}
+
+impl Store for MemoryStore {
+    async fn create(&self, req: CreateRoom) -> StoreResult<Welcome> {
+        let now = Instant::now();
+        let room = Arc::new(Room {
+            id: req.room,
+            state: Mutex::new(RoomState {
+                closed: false,
+                host_hash: req.host,
+                host: req.newcomer.member,
+                limits: req.limits,
+                locked: false,
+                seq: 0,
+                places: vec![Place {
+                    member: req.newcomer.member,
+                    token: req.newcomer.token,
+                    session: req.session,
+                    disconnected_at: None,
+                }],
+                log: VecDeque::new(),
+                log_bytes: 0,
+                evicted_upto: 0,
+                created: now,
+                last_activity: now,
+                empty_since: None,
+            }),
+            wake: Notify::new(),
+            timer: Mutex::new(None),
+        });
+        let welcome = {
+            let mut st = lock(&room.state);
+            {
+                let mut rooms = lock(&self.inner.rooms);
+                if rooms.contains_key(&req.room) {
+                    return Err(ErrorCode::RoomExists);
+                }
+                if rooms.len() >= self.inner.max_rooms {
+                    return Err(ErrorCode::Unavailable);
+                }
+                rooms.insert(req.room, room.clone());
+            }
+            let member = req.newcomer.member;
+            self.inner.emit(&room, &mut st, Event::Joined { member });
+            st.welcome(member, req.newcomer.token, 0, false)
+        };
+        let timer = tokio::spawn(run_timer(
+            Arc::downgrade(&self.inner),
+            room.clone(),
+            self.inner.grace,
+        ));
+        *lock(&room.timer) = Some(timer.abort_handle());
+        Ok(welcome)
+    }
+
+    async fn join(&self, req: JoinRoom) -> StoreResult<Welcome> {
+        self.with_room(req.room, |inner, room, st| {
+            let now = Instant::now();
+            let welcome = if let Some(resume) = req.resume {
+                let place = st
+                    .place(resume.member)
+                    .filter(|p| p.token.matches(&resume.token))
+                    .ok_or(ErrorCode::ResumeRefused)?;
+                place.session = req.session;
+                place.disconnected_at = None;
+                st.note_presence(now);
+                let mut welcome = st.welcome(resume.member, resume.token, st.seq, true);
+                if let Some(after) = req.after {
+                    welcome.replay = st.replay(welcome.you, after, welcome.seq);
+                }
+                welcome
+            } else {
+                if st.locked {
+                    return Err(ErrorCode::Locked);
+                }
+                if st.places.len() >= st.limits.max_members as usize {
+                    return Err(ErrorCode::Full);
+                }
+                let member = req.newcomer.member;
+                if st.has(member) {
+                    // Two random 64-bit ids collided; the client simply tries again.
+                    return Err(ErrorCode::Unavailable);
+                }
+                st.places.push(Place {
+                    member,
+                    token: req.newcomer.token,
+                    session: req.session,
+                    disconnected_at: None,
+                });
+                st.note_presence(now);
+                // The catch-up is taken before the member's own `Joined`, which could
+                // push the oldest wanted event out of the log.
+                let replay = match req.after {
+                    Some(after) => st.replay(member, after, st.seq),
+                    None => Replay::default(),
+                };
+                let before = st.seq;
+                inner.emit(room, st, Event::Joined { member });
+                Welcome {
+                    replay,
+                    ..st.welcome(member, req.newcomer.token, before, false)
+                }
+            };
+            Ok(welcome)
+        })
+    }
+
+    async fn publish(
+        &self,
+        room: RoomId,
+        from: MemberId,
+        to: Option<MemberId>,
+        payload: &[u8],
+    ) -> StoreResult<()> {
+        self.with_room(room, |inner, room, st| {
+            if !st.has(from) || to.is_some_and(|to| !st.has(to)) {
+                return Err(ErrorCode::UnknownMember);
+            }
+            inner.emit(room, st, Event::Message { from, to, payload });
+            // The idle deadline only moves later, so the timer needs no wake-up: it
+            // finds the new deadline when its old one passes.
+            st.last_activity = Instant::now();
+            Ok(())
+        })
+    }
+
+    async fn replay(&self, room: RoomId, member: MemberId, after: u64) -> StoreResult<Replay> {
+        self.with_room(room, |_, _, st| {
+            if !st.has(member) {
+                return Err(ErrorCode::UnknownMember);
+            }
+            Ok(st.replay(member, after, st.seq))
+        })
+    }
+
+    async fn lock(&self, room: RoomId, secret: &HostSecret, locked: bool) -> StoreResult<()> {
+        self.with_room(room, |inner, room, st| {
+            st.check_host(secret)?;
+            st.locked = locked;
+            inner.emit(room, st, Event::Locked { locked });
+            Ok(())
+        })
+    }
+
+    async fn kick(&self, room: RoomId, secret: &HostSecret, member: MemberId) -> StoreResult<()> {
+        self.with_room(room, |inner, room, st| {
+            st.check_host(secret)?;
+            if !st.has(member) {
+                return Err(ErrorCode::UnknownMember);
+            }
+            st.places.retain(|p| p.member != member);
+            inner.emit(
+                room,
+                st,
+                Event::Left {
+                    member,
+                    reason: LeaveReason::Kicked,
+                },
+            );
+            inner.fanout.signal(
+                room.id,
+                Signal::MemberClosed {
+                    member,
+                    reason: CloseReason::Kicked,
+                },
+            );
+            st.note_presence(Instant::now());
+            room.wake.notify_one();
+            Ok(())
+        })
+    }
+
+    async fn terminate(&self, room: RoomId, secret: &HostSecret) -> StoreResult<()> {
+        self.with_room(room, |inner, room, st| {
+            st.check_host(secret)?;
+            inner.close(room, st, Ending::Close(CloseReason::Terminated));
+            Ok(())
+        })
+    }
+
+    async fn leave(&self, room: RoomId, member: MemberId) -> StoreResult<()> {
+        self.with_room(room, |inner, room, st| {
+            if !st.has(member) {
+                return Err(ErrorCode::UnknownMember);
+            }
+            st.places.retain(|p| p.member != member);
+            inner.emit(
+                room,
+                st,
+                Event::Left {
+                    member,
+                    reason: LeaveReason::Left,
+                },
+            );
+            st.note_presence(Instant::now());
+            room.wake.notify_one();
+            Ok(())
+        })
+    }
+
+    async fn disconnect(
+        &self,
+        room: RoomId,
+        member: MemberId,
+        session: SessionId,
+    ) -> StoreResult<()> {
+        self.with_room(room, |_, room, st| {
+            let now = Instant::now();
+            match st.place(member) {
+                Some(p) if p.session == session && p.disconnected_at.is_none() => {
+                    p.disconnected_at = Some(now);
+                }
+                // The member resumed on a newer connection, or is already gone.
+                _ => return Ok(()),
+            }
+            st.note_presence(now);
+            room.wake.notify_one();
+            Ok(())
+        })
+    }
+
+    fn room_count(&self) -> usize {
+        lock(&self.inner.rooms).len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    store_suite!(true, |config, fanout| super::MemoryStore::new(
+        config, fanout
+    ));
+}

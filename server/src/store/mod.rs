@@ -1,0 +1,257 @@
+//! The store: where rooms, their members, their sequence counter and their buffer of
+//! recent ciphertext live, and what deletes them.
+//!
+//! The relay talks to rooms only through the [`Store`] trait. One implementation lives in
+//! this process ([`MemoryStore`], the default); another may live in a shared database so
+//! that several relay instances serve one room. Both must pass the behaviour suite in
+//! `store/tests.rs`.
+//!
+//! # Division of labour
+//! - The **store** decides: it checks host secrets, caps and locks, stamps every event with
+//!   the room's next sequence number, keeps the bounded log, runs the timers (idle
+//!   timeout, maximum lifetime, grace) and deletes rooms.
+//! - The **relay** delivers: it keeps, per instance, a registry of the local connections
+//!   of each room (`hub.rs`). The store hands each sequenced event to that registry
+//!   **once per instance** through the [`Fanout`] it was given, and the registry copies a
+//!   reference to the same encoded bytes into every recipient's queue.
+//!
+//! # Ordering contract
+//! For one room, the store calls [`Fanout::signal`] in ascending `seq` order, and never
+//! concurrently for the same room. A store may hand over an event the relay already
+//! replayed to a joining connection: the relay drops any event whose `seq` a connection
+//! has already been given (by its `Welcome` or its catch-up), so a store need not avoid
+//! that race; it must never skip one.
+//!
+//! # Identities
+//! The relay picks a random [`MemberId`], [`ResumeToken`] and [`SessionId`] before it calls
+//! [`Store::create`] or [`Store::join`], so it can register the connection for delivery
+//! before the store can emit the member's first event.
+
+use std::future::Future;
+
+use bytes::Bytes;
+use vroom_shared::wire::{
+    CloseReason, ErrorCode, Event, HostHash, HostSecret, MemberId, Resume, ResumeToken,
+    ResumeTokenDebug, RoomId, RoomLimits, ServerFrame,
+};
+
+mod memory;
+pub use memory::MemoryStore;
+
+#[cfg(test)]
+#[macro_use]
+pub(crate) mod tests;
+
+/// What a store operation answers on failure: the wire's error code, which the relay sends
+/// to the client as it is. `Unavailable` means the store itself could not be reached.
+pub type StoreResult<T> = Result<T, ErrorCode>;
+
+/// Identifies one WebSocket connection of a member, so a late "disconnected" report from
+/// an old connection cannot undo a member's newer resumption on another connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SessionId(pub u64);
+
+/// An event the store has sequenced, ready to deliver.
+#[derive(Clone, Debug)]
+pub struct Sequenced {
+    /// The room's sequence number of this event.
+    pub seq: u64,
+    /// `Some` for a directed message: only this member receives it (and only this member
+    /// gets it on catch-up). `None`: every member.
+    pub to: Option<MemberId>,
+    /// The encoded [`ServerFrame::Event`], made once and shared (by reference count) by
+    /// every recipient's queue and the catch-up log.
+    pub frame: Bytes,
+}
+
+impl Sequenced {
+    /// Stamps and encodes an event: the one encoding of a relayed message.
+    pub fn encode(seq: u64, event: Event<'_>) -> Sequenced {
+        let to = match &event {
+            Event::Message { to, .. } => *to,
+            _ => None,
+        };
+        let frame = Bytes::from(ServerFrame::Event { seq, event }.encode());
+        Sequenced { seq, to, frame }
+    }
+
+    /// Whether `member` may see this event.
+    pub fn visible_to(&self, member: MemberId) -> bool {
+        self.to.is_none_or(|to| to == member)
+    }
+}
+
+/// Something a store tells the relay instance about a room it has local connections in.
+#[derive(Debug)]
+pub enum Signal<'a> {
+    /// A sequenced event for the room's members (or only for `to`).
+    Event(&'a Sequenced),
+    /// One member's place ended (the host kicked it): close its connections with this
+    /// reason. Comes after the member's `Left` event.
+    MemberClosed {
+        member: MemberId,
+        reason: CloseReason,
+    },
+    /// The room and everything about it is deleted: tell every connection why and close.
+    RoomClosed(CloseReason),
+}
+
+/// The relay instance's delivery side, handed to the store at construction.
+///
+/// Called with the store's internal locks possibly held: an implementation must not
+/// block, await or call back into the store.
+pub trait Fanout: Send + Sync + 'static {
+    /// Delivers `signal` for `room` to this instance's local connections.
+    fn signal(&self, room: RoomId, signal: Signal<'_>);
+}
+
+/// A new member's identity, chosen by the relay.
+#[derive(Clone, Copy)]
+pub struct Newcomer {
+    /// The member id it will have.
+    pub member: MemberId,
+    /// The token that lets it resume that id later.
+    pub token: ResumeToken,
+}
+
+/// A request to create a room and join it as its host.
+pub struct CreateRoom {
+    /// The room id the client derived from its secret.
+    pub room: RoomId,
+    /// Hash of the host secret; host requests must present the secret.
+    pub host: HostHash,
+    /// Limits in force, already capped by the relay's configuration.
+    pub limits: RoomLimits,
+    /// The creator's identity.
+    pub newcomer: Newcomer,
+    /// The creator's connection.
+    pub session: SessionId,
+}
+
+/// A request to join a room.
+pub struct JoinRoom {
+    /// The room to join.
+    pub room: RoomId,
+    /// A claim to an earlier place: refused with `ResumeRefused` unless that place still
+    /// exists and the token matches; no `Joined` event when it succeeds.
+    pub resume: Option<Resume>,
+    /// The identity a fresh member gets (ignored when `resume` succeeds).
+    pub newcomer: Newcomer,
+    /// Replay buffered events after this sequence number in the answer.
+    pub after: Option<u64>,
+    /// The joining connection.
+    pub session: SessionId,
+}
+
+/// What a successful create or join answers: the content of the `Welcome` frame, and
+/// the catch-up the joiner asked for.
+#[derive(Debug)]
+pub struct Welcome {
+    /// The member's id (the resumed one, or the newcomer's).
+    pub you: MemberId,
+    /// Its resume token (printed without its bytes).
+    pub token: ResumeTokenDebug,
+    /// The host's member id.
+    pub host: MemberId,
+    /// Every member holding a place, `you` included.
+    pub members: Vec<MemberId>,
+    /// Sequence number of the last event before this member's own `Joined` (or, on a
+    /// resume, the last event so far). Live delivery starts after it.
+    pub seq: u64,
+    /// Whether the room takes no new members.
+    pub locked: bool,
+    /// The room's limits.
+    pub limits: RoomLimits,
+    /// Whether an earlier place was taken back.
+    pub resumed: bool,
+    /// Buffered events after the requested `after`, up to `seq` (empty without `after`).
+    pub replay: Replay,
+}
+
+/// Buffered events from the catch-up log.
+#[derive(Debug, Default)]
+pub struct Replay {
+    /// Events `from..=to` were asked for but have left the buffer.
+    pub gap: Option<(u64, u64)>,
+    /// The buffered events visible to the member, ascending.
+    pub events: Vec<Sequenced>,
+    /// The room's latest sequence number when the replay was taken.
+    pub upto: u64,
+}
+
+/// The room store. Cloning gives another handle to the same store.
+///
+/// Every method is one atomic step for the room it names. Each returns
+/// `Err(ErrorCode::UnknownRoom)` when the room does not exist (never existed, or was
+/// deleted), and `Err(ErrorCode::Unavailable)` when the store cannot be reached.
+pub trait Store: Clone + Send + Sync + 'static {
+    /// Creates a room whose first member, the creator, becomes the host, and emits its
+    /// `Joined` event. `RoomExists` when the id is taken; `Unavailable` when the store
+    /// holds as many rooms as it may.
+    fn create(&self, req: CreateRoom) -> impl Future<Output = StoreResult<Welcome>> + Send;
+
+    /// Adds a member (emitting `Joined`), or gives a member its place back (`resume`,
+    /// no event). Refusals: `Locked`, `Full`, `ResumeRefused`.
+    fn join(&self, req: JoinRoom) -> impl Future<Output = StoreResult<Welcome>> + Send;
+
+    /// Sequences a message from `from` to everyone (`to: None`) or to one member,
+    /// appends it to the log, delivers it and restarts the idle timer. `UnknownMember`
+    /// when `from` has no place any more or `to` is not in the room.
+    fn publish(
+        &self,
+        room: RoomId,
+        from: MemberId,
+        to: Option<MemberId>,
+        payload: &[u8],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Buffered events after `after` that `member` may see.
+    fn replay(
+        &self,
+        room: RoomId,
+        member: MemberId,
+        after: u64,
+    ) -> impl Future<Output = StoreResult<Replay>> + Send;
+
+    /// Host: stops or allows new joins, emitting `Locked`. `BadHostSecret` on a wrong secret.
+    fn lock(
+        &self,
+        room: RoomId,
+        secret: &HostSecret,
+        locked: bool,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Host: removes a member, emitting `Left { Kicked }` then signalling `MemberClosed`.
+    /// `BadHostSecret`, `UnknownMember`.
+    fn kick(
+        &self,
+        room: RoomId,
+        secret: &HostSecret,
+        member: MemberId,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Host: deletes the room now, signalling `RoomClosed(Terminated)`. `BadHostSecret`.
+    fn terminate(
+        &self,
+        room: RoomId,
+        secret: &HostSecret,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The member leaves for good: its place ends now and `Left { Left }` is emitted.
+    fn leave(&self, room: RoomId, member: MemberId)
+        -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// The connection `session` of `member` dropped. The member keeps its place for the
+    /// grace period (then `Left { Disconnected }`), unless it resumes; a report from a
+    /// session the member has since replaced is ignored. When no member is connected
+    /// any more, the room is deleted after the grace period unless someone comes back.
+    fn disconnect(
+        &self,
+        room: RoomId,
+        member: MemberId,
+        session: SessionId,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// How many rooms exist (for metrics; a shared store may answer approximately).
+    fn room_count(&self) -> usize;
+}

@@ -1,0 +1,4 @@
+//! placeholder
+macro_rules! store_suite {
+    ($paused:expr, $make:expr) => {};
+}

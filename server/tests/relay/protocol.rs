@@ -1,0 +1,505 @@
+//! Create, join, relay order, directed messages, host powers, resume and catch-up, and
+//! every error answer.
+
+use std::collections::HashSet;
+
+use tokio_tungstenite::tungstenite::Message;
+use vroom_relay::Config;
+use vroom_shared::wire::{
+    ClientFrame, CloseReason, ErrorCode, LeaveReason, MemberId, Resume, ResumeToken, RoomSettings,
+};
+
+use crate::harness::{config, room_id, secret, version, Got, Relay};
+
+#[tokio::test]
+async fn every_member_sees_every_message_in_one_order() {
+    let relay = Relay::start(config()).await;
+    let room = room_id(1);
+    let mut clients = vec![
+        relay.connect().await,
+        relay.connect().await,
+        relay.connect().await,
+    ];
+    let host = clients[0]
+        .create(room, &secret(1), RoomSettings::default())
+        .await;
+    assert_eq!(host.members, vec![host.you]);
+    assert_eq!(host.host, host.you);
+    let b = clients[1].join(room).await;
+    assert_eq!(b.members, vec![host.you, b.you]);
+    assert_eq!(b.host, host.you);
+    let c = clients[2].join(room).await;
+    // Earlier members see later arrivals as sequenced events.
+    assert_eq!(clients[0].recv().await, Got::Joined(2, b.you));
+    assert_eq!(clients[0].recv().await, Got::Joined(3, c.you));
+    assert_eq!(clients[1].recv().await, Got::Joined(3, c.you));
+
+    const EACH: usize = 30;
+    let mut tasks = Vec::new();
+    for (i, mut client) in clients.into_iter().enumerate() {
+        tasks.push(tokio::spawn(async move {
+            let mut seen = Vec::new();
+            for n in 0..EACH {
+                client.say(&format!("{i}:{n}")).await;
+            }
+            while seen.len() < 3 * EACH {
+                match client.recv().await {
+                    Got::Message {
+                        seq,
+                        from,
+                        to,
+                        payload,
+                    } => {
+                        assert_eq!(to, None);
+                        seen.push((seq, from, payload));
+                    }
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+            seen
+        }));
+    }
+    let mut orders = Vec::new();
+    for t in tasks {
+        orders.push(t.await.unwrap());
+    }
+    assert!(
+        orders.iter().all(|o| o == &orders[0]),
+        "members saw different orders"
+    );
+    let seqs: Vec<u64> = orders[0].iter().map(|(s, _, _)| *s).collect();
+    assert_eq!(
+        seqs,
+        (4..4 + 3 * EACH as u64).collect::<Vec<_>>(),
+        "gapless ascending seqs"
+    );
+    // Each sender's own messages keep their sending order, the sender included.
+    for i in 0..3 {
+        let mine: Vec<String> = orders[0]
+            .iter()
+            .map(|(_, _, p)| String::from_utf8(p.clone()).unwrap())
+            .filter(|p| p.starts_with(&format!("{i}:")))
+            .collect();
+        let expected: Vec<String> = (0..EACH).map(|n| format!("{i}:{n}")).collect();
+        assert_eq!(mine, expected);
+    }
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_directed_message_reaches_only_its_recipient() {
+    let relay = Relay::start(config()).await;
+    let room = room_id(2);
+    let mut a = relay.connect().await;
+    let mut b = relay.connect().await;
+    let mut c = relay.connect().await;
+    let wa = a.create(room, &secret(2), RoomSettings::default()).await;
+    let wb = b.join(room).await;
+    let _wc = c.join(room).await;
+    a.send(ClientFrame::Send {
+        to: Some(wb.you),
+        payload: b"psst",
+    })
+    .await;
+    a.say("everyone").await;
+    let Got::Message {
+        from, to, payload, ..
+    } = b.recv_message().await
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        (from, to, payload.as_slice()),
+        (wa.you, Some(wb.you), &b"psst"[..])
+    );
+    let Got::Message { payload, .. } = b.recv_message().await else {
+        unreachable!()
+    };
+    assert_eq!(payload, b"everyone");
+    // c sees only the broadcast; the sender does not get its directed message back.
+    let Got::Message { payload, .. } = c.recv_message().await else {
+        unreachable!()
+    };
+    assert_eq!(payload, b"everyone");
+    let Got::Message { payload, .. } = a.recv_message().await else {
+        unreachable!()
+    };
+    assert_eq!(payload, b"everyone");
+
+    a.send(ClientFrame::Send {
+        to: Some(MemberId(12345)),
+        payload: b"x",
+    })
+    .await;
+    a.expect_error(ErrorCode::UnknownMember).await;
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn joining_answers_clearly_when_it_cannot() {
+    let relay = Relay::start(Config {
+        max_members: 2,
+        ..config()
+    })
+    .await;
+    let room = room_id(3);
+    let mut host = relay.connect().await;
+    host.create(room, &secret(3), RoomSettings::default()).await;
+
+    // The same id again: exists. A socket may try again after an error.
+    let mut other = relay.connect().await;
+    other
+        .send(ClientFrame::Create {
+            version: version(),
+            room,
+            host: secret(9).hash(),
+            settings: RoomSettings::default(),
+        })
+        .await;
+    other.expect_error(ErrorCode::RoomExists).await;
+    other
+        .send(ClientFrame::Join {
+            version: version(),
+            room: room_id(99),
+            resume: None,
+            after: None,
+        })
+        .await;
+    other.expect_error(ErrorCode::UnknownRoom).await;
+    other
+        .send(ClientFrame::Join {
+            version: version() + 1,
+            room,
+            resume: None,
+            after: None,
+        })
+        .await;
+    other.expect_error(ErrorCode::UnsupportedVersion).await;
+    other
+        .send(ClientFrame::Join {
+            version: version(),
+            room,
+            resume: Some(Resume {
+                member: MemberId(7),
+                token: ResumeToken([1; 16]),
+            }),
+            after: None,
+        })
+        .await;
+    other.expect_error(ErrorCode::ResumeRefused).await;
+    // Anything but Create or Join first is out of order.
+    other.say("hello?").await;
+    other.expect_error(ErrorCode::UnexpectedFrame).await;
+    other.send(ClientFrame::Leave).await;
+    other.expect_error(ErrorCode::UnexpectedFrame).await;
+    other
+        .send_raw(Message::Binary(vec![0xff, 0xff, 0xff].into()))
+        .await;
+    other.expect_error(ErrorCode::MalformedFrame).await;
+    other.send_raw(Message::Text("hello".into())).await;
+    other.expect_error(ErrorCode::MalformedFrame).await;
+
+    // Capacity: a second member fits, a third does not.
+    let w = other.join(room).await;
+    let mut third = relay.connect().await;
+    third
+        .send(ClientFrame::Join {
+            version: version(),
+            room,
+            resume: None,
+            after: None,
+        })
+        .await;
+    third.expect_error(ErrorCode::Full).await;
+    // Joined twice on one socket is out of order.
+    other
+        .send(ClientFrame::Join {
+            version: version(),
+            room,
+            resume: None,
+            after: None,
+        })
+        .await;
+    other.expect_error(ErrorCode::UnexpectedFrame).await;
+    // A resume within grace takes the place back even when the room is full.
+    other.drop_connection();
+    third.resume(room, &w, None).await;
+    let back = third.expect_welcome().await;
+    assert_eq!(back.you, w.you);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn bad_frames_get_an_error_and_the_socket_stays_usable() {
+    let relay = Relay::start(Config {
+        max_payload: 1000,
+        ..config()
+    })
+    .await;
+    let room = room_id(4);
+    let mut a = relay.connect().await;
+    let w = a.create(room, &secret(4), RoomSettings::default()).await;
+    assert_eq!(w.limits.max_payload, 1000);
+    a.send(ClientFrame::Send {
+        to: None,
+        payload: &[7; 1001],
+    })
+    .await;
+    a.expect_error(ErrorCode::FrameTooLarge).await;
+    a.send_raw(Message::Binary(vec![2, 0, 200].into())).await;
+    a.expect_error(ErrorCode::MalformedFrame).await;
+    a.send_raw(Message::Text("{}".into())).await;
+    a.expect_error(ErrorCode::MalformedFrame).await;
+    a.send(ClientFrame::Create {
+        version: version(),
+        room,
+        host: secret(4).hash(),
+        settings: RoomSettings::default(),
+    })
+    .await;
+    a.expect_error(ErrorCode::UnexpectedFrame).await;
+    a.send(ClientFrame::Send {
+        to: None,
+        payload: &[7; 1000],
+    })
+    .await;
+    let Got::Message { payload, .. } = a.recv_message().await else {
+        unreachable!()
+    };
+    assert_eq!(payload.len(), 1000);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_flooding_client_is_rate_limited_and_others_are_not_disturbed() {
+    let relay = Relay::start(Config {
+        rate_per_sec: 1,
+        rate_burst: 5,
+        ..config()
+    })
+    .await;
+    let mut flooder = relay.connect().await;
+    let mut calm = relay.connect().await;
+    flooder
+        .create(room_id(5), &secret(5), RoomSettings::default())
+        .await;
+    calm.create(room_id(6), &secret(6), RoomSettings::default())
+        .await;
+    for _ in 0..20 {
+        flooder.say("spam").await;
+    }
+    let mut limited = 0;
+    let mut relayed = 0;
+    while limited + relayed < 20 {
+        match flooder.recv().await {
+            Got::Error(ErrorCode::RateLimited) => limited += 1,
+            Got::Message { .. } => relayed += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(limited >= 10, "only {limited} of 20 were limited");
+    calm.say("fine").await;
+    let Got::Message { payload, .. } = calm.recv_message().await else {
+        unreachable!()
+    };
+    assert_eq!(payload, b"fine");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn host_powers_need_the_host_secret() {
+    let relay = Relay::start(config()).await;
+    let room = room_id(7);
+    let mut host = relay.connect().await;
+    let mut guest = relay.connect().await;
+    let mut late = relay.connect().await;
+    let wh = host.create(room, &secret(7), RoomSettings::default()).await;
+    let wg = guest.join(room).await;
+
+    guest
+        .send(ClientFrame::Lock {
+            secret: secret(8),
+            locked: true,
+        })
+        .await;
+    guest.expect_error(ErrorCode::BadHostSecret).await;
+    guest
+        .send(ClientFrame::Kick {
+            secret: secret(8),
+            member: wh.you,
+        })
+        .await;
+    guest.expect_error(ErrorCode::BadHostSecret).await;
+    guest
+        .send(ClientFrame::Terminate { secret: secret(8) })
+        .await;
+    guest.expect_error(ErrorCode::BadHostSecret).await;
+
+    // Lock: an event for everyone, then joins are refused; unlock lets them in again.
+    host.send(ClientFrame::Lock {
+        secret: secret(7),
+        locked: true,
+    })
+    .await;
+    assert_eq!(host.recv().await, Got::Joined(2, wg.you));
+    assert_eq!(host.recv().await, Got::Locked(3, true));
+    assert_eq!(guest.recv().await, Got::Locked(3, true));
+    late.send(ClientFrame::Join {
+        version: version(),
+        room,
+        resume: None,
+        after: None,
+    })
+    .await;
+    late.expect_error(ErrorCode::Locked).await;
+    host.send(ClientFrame::Lock {
+        secret: secret(7),
+        locked: false,
+    })
+    .await;
+    assert_eq!(guest.recv().await, Got::Locked(4, false));
+    let wl = late.join(room).await;
+    assert!(!wl.locked);
+
+    // Kick: everyone sees Left(Kicked); the kicked member is told and disconnected.
+    host.send(ClientFrame::Kick {
+        secret: secret(7),
+        member: wg.you,
+    })
+    .await;
+    let kicked = Got::Left(6, wg.you, LeaveReason::Kicked);
+    assert_eq!(late.recv().await, kicked);
+    guest.expect_closed(CloseReason::Kicked).await;
+    host.send(ClientFrame::Kick {
+        secret: secret(7),
+        member: wg.you,
+    })
+    .await;
+    host.expect_error(ErrorCode::UnknownMember).await;
+    // The kicked member cannot come back through its resume token.
+    let mut again = relay.connect().await;
+    again.resume(room, &wg, None).await;
+    again.expect_error(ErrorCode::ResumeRefused).await;
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_reconnecting_member_resumes_and_catches_up() {
+    let relay = Relay::start(config()).await;
+    let room = room_id(8);
+    let mut a = relay.connect().await;
+    let mut b = relay.connect().await;
+    a.create(room, &secret(8), RoomSettings::default()).await;
+    let wb = b.join(room).await;
+    b.say("before").await;
+    let Got::Message { seq: last_seen, .. } = b.recv_message().await else {
+        unreachable!()
+    };
+    b.drop_connection();
+    for n in 0..3 {
+        a.say(&format!("missed {n}")).await;
+    }
+    // a's own view: Joined(b), then its messages; no Left for b (it is within grace).
+    let mut b2 = relay.connect().await;
+    b2.resume(room, &wb, Some(last_seen)).await;
+    let back = b2.expect_welcome().await;
+    assert_eq!(back.you, wb.you);
+    let mut replayed = Vec::new();
+    loop {
+        match b2.recv().await {
+            Got::Message { payload, seq, .. } => {
+                replayed.push((seq, String::from_utf8(payload).unwrap()))
+            }
+            Got::CaughtUp(seq) => {
+                assert_eq!(seq, back.seq);
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    let texts: Vec<&str> = replayed.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(texts, ["missed 0", "missed 1", "missed 2"]);
+    assert_eq!(replayed.last().unwrap().0, back.seq);
+    // Live again: the next message arrives once, without duplicates.
+    a.say("live").await;
+    let Got::Message { payload, seq, .. } = b2.recv().await else {
+        panic!("expected live message")
+    };
+    assert_eq!((payload.as_slice(), seq), (&b"live"[..], back.seq + 1));
+    // The others never saw b leave or rejoin.
+    let mut seen = Vec::new();
+    while seen.len() < 6 {
+        seen.push(a.recv().await);
+    }
+    assert!(
+        seen.iter()
+            .all(|g| matches!(g, Got::Message { .. } | Got::Joined(..))),
+        "{seen:?}"
+    );
+    assert_eq!(
+        seen.iter().filter(|g| matches!(g, Got::Joined(..))).count(),
+        1
+    );
+
+    // Fetch asks again from any point.
+    b2.send(ClientFrame::Fetch {
+        after: last_seen + 1,
+    })
+    .await;
+    let mut fetched = HashSet::new();
+    loop {
+        match b2.recv().await {
+            Got::Message { seq, .. } => {
+                fetched.insert(seq);
+            }
+            Got::CaughtUp(seq) => {
+                assert_eq!(seq, back.seq + 1);
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(fetched, (last_seen + 2..=back.seq + 1).collect());
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn catch_up_reports_a_gap_when_the_buffer_lost_events() {
+    let relay = Relay::start(Config {
+        buffer: 3,
+        ..config()
+    })
+    .await;
+    let room = room_id(9);
+    let mut a = relay.connect().await;
+    a.create(room, &secret(9), RoomSettings::default()).await;
+    for n in 0..6 {
+        a.say(&format!("m{n}")).await;
+    }
+    for _ in 0..6 {
+        a.recv_message().await;
+    }
+    // Events 1..=7 exist (Joined + 6 messages); only the last 3 are kept.
+    let mut b = relay.connect().await;
+    b.send(ClientFrame::Join {
+        version: version(),
+        room,
+        resume: None,
+        after: Some(0),
+    })
+    .await;
+    let w = b.expect_welcome().await;
+    assert_eq!(w.seq, 7);
+    assert_eq!(b.recv().await, Got::Gap(1, 4));
+    let mut texts = Vec::new();
+    for _ in 0..3 {
+        let Got::Message { payload, .. } = b.recv().await else {
+            panic!("expected a message")
+        };
+        texts.push(String::from_utf8(payload).unwrap());
+    }
+    assert_eq!(texts, ["m3", "m4", "m5"]);
+    assert_eq!(b.recv().await, Got::CaughtUp(7));
+    assert_eq!(b.recv().await, Got::Joined(8, w.you));
+    relay.stop().await;
+}
