@@ -1,0 +1,32 @@
+//! The 256 words that spell fingerprints: short, common, easy to say and to tell apart.
+
+/// One word per byte value.
+pub(crate) const WORDS: [&str; 256] = [
+    "acid", "acorn", "actor", "adobe", "agent", "alarm", "album", "alert", "alpha", "amber",
+    "angel", "ankle", "apple", "april", "arena", "armor", "arrow", "aspen", "atlas", "attic",
+    "audio", "autumn", "avenue", "bacon", "badge", "bagel", "baker", "bamboo", "banjo", "barley",
+    "basil", "beach", "beard", "beetle", "bell", "berry", "bicycle", "bison", "blade", "blanket",
+    "blossom", "board", "boat", "bonus", "boxer", "brain", "bread", "brick", "bridge", "brook",
+    "broom", "bubble", "bucket", "buffalo", "bugle", "butter", "button", "cabin", "cactus",
+    "camel", "canal", "candle", "canoe", "canyon", "carbon", "carpet", "castle", "cedar", "cello",
+    "chalk", "cherry", "chess", "chimney", "cider", "circus", "citrus", "clock", "cloud", "clover",
+    "cobalt", "cocoa", "comet", "copper", "coral", "cotton", "cradle", "crane", "crayon",
+    "cricket", "crown", "cup", "daisy", "dancer", "delta", "denim", "desert", "diamond", "dinner",
+    "dolphin", "domino", "donkey", "dragon", "drum", "eagle", "echo", "eclipse", "elbow", "elder",
+    "ember", "engine", "falcon", "feather", "fern", "fiddle", "field", "finch", "flame", "flute",
+    "forest", "fossil", "fountain", "fox", "frost", "galaxy", "garden", "garlic", "gecko",
+    "ginger", "glacier", "globe", "goat", "gold", "grape", "gravel", "guitar", "hammer", "harbor",
+    "harvest", "hazel", "helmet", "heron", "hickory", "honey", "horizon", "hotel", "iceberg",
+    "igloo", "indigo", "iron", "island", "ivory", "jacket", "jaguar", "jasmine", "jelly", "jungle",
+    "kayak", "kettle", "kiwi", "koala", "ladder", "lagoon", "lantern", "laser", "lemon", "lentil",
+    "library", "lily", "linen", "lizard", "lobster", "locket", "lotus", "lunar", "magnet", "mango",
+    "maple", "marble", "meadow", "melon", "meteor", "mint", "mirror", "mitten", "monkey", "moose",
+    "mosaic", "mountain", "muffin", "mural", "needle", "nectar", "nickel", "noodle", "nutmeg",
+    "oasis", "ocean", "olive", "onion", "orbit", "orchid", "otter", "owl", "paddle", "palace",
+    "panda", "paper", "parrot", "pasta", "peach", "pebble", "pencil", "pepper", "piano", "pickle",
+    "pigeon", "pilot", "pine", "planet", "plum", "pocket", "pony", "poppy", "potato", "prairie",
+    "pretzel", "pumpkin", "puzzle", "quail", "quartz", "quilt", "rabbit", "radio", "raft",
+    "rainbow", "raven", "ribbon", "river", "robin", "rocket", "ruby", "saddle", "salmon", "sandal",
+    "satin", "scarf", "shadow", "shell", "silver", "sketch", "sled", "snail", "socket", "spider",
+    "spoon", "squid",
+];

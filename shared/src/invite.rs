@@ -1,0 +1,145 @@
+//! Invite links: `{origin}/r#<room secret>`, with the secret (32 bytes, base64url
+//! without padding) only in the URL fragment, which browsers never send to a server.
+//!
+//! ```
+//! use vroom_shared::crypto::{OsRng, RoomSecret};
+//! use vroom_shared::invite::Invite;
+//!
+//! let invite = Invite::new("http://127.0.0.1:8080", RoomSecret::generate(&mut OsRng));
+//! let link = invite.link();
+//! assert!(link.starts_with("http://127.0.0.1:8080/r#"));
+//! let parsed = Invite::parse(&link).unwrap();
+//! assert_eq!(parsed.ws_url(), "ws://127.0.0.1:8080/ws");
+//! ```
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use zeroize::Zeroizing;
+
+use crate::crypto::RoomSecret;
+use crate::wire::WS_PATH;
+
+/// The path of the page an invite link opens.
+pub const INVITE_PATH: &str = "/r";
+
+/// A parsed invite: where the relay is and the room secret. No `Debug`: it holds the
+/// secret.
+#[derive(Clone)]
+pub struct Invite {
+    /// `http[s]://host[:port][/prefix]`, without a trailing slash.
+    origin: String,
+    /// The room secret from the fragment.
+    secret: RoomSecret,
+}
+
+/// Why a string is not a usable invite link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InviteError {
+    /// It is not an `http://` or `https://` link to a room page (`…/r#…`).
+    NotALink,
+    /// The link has no room secret after `#` (it may have been cut off when copied).
+    NoSecret,
+    /// The part after `#` is not a valid room secret (it may have been mistyped or cut).
+    BadSecret,
+}
+
+impl core::fmt::Display for InviteError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            InviteError::NotALink => {
+                "This is not a vroom invite link. It should look like https://host/r#… ."
+            }
+            InviteError::NoSecret => {
+                "This invite link has no room secret after '#'. Copy the whole link and try again."
+            }
+            InviteError::BadSecret => {
+                "The room secret in this invite link is damaged. Copy the whole link again."
+            }
+        })
+    }
+}
+
+impl std::error::Error for InviteError {}
+
+impl Invite {
+    /// An invite to the room with `secret` on the relay at `origin`
+    /// (`http[s]://host[:port]`, a trailing slash is ignored).
+    pub fn new(origin: &str, secret: RoomSecret) -> Self {
+        Invite {
+            origin: origin.trim_end_matches('/').to_owned(),
+            secret,
+        }
+    }
+
+    /// Reads an invite link.
+    pub fn parse(link: &str) -> Result<Self, InviteError> {
+        let link = link.trim();
+        let (page, fragment) = match link.split_once('#') {
+            Some((page, fragment)) => (page, Some(fragment)),
+            None => (link, None),
+        };
+        let rest = page
+            .strip_prefix("https://")
+            .or_else(|| page.strip_prefix("http://"))
+            .ok_or(InviteError::NotALink)?;
+        let host = rest.split('/').next().unwrap_or_default();
+        let origin = page
+            .trim_end_matches('/')
+            .strip_suffix(INVITE_PATH)
+            .ok_or(InviteError::NotALink)?;
+        if host.is_empty() || page.contains('?') || !rest.contains('/') {
+            return Err(InviteError::NotALink);
+        }
+        let fragment = fragment
+            .filter(|f| !f.is_empty())
+            .ok_or(InviteError::NoSecret)?;
+        let bytes = Zeroizing::new(
+            URL_SAFE_NO_PAD
+                .decode(fragment)
+                .map_err(|_| InviteError::BadSecret)?,
+        );
+        let secret: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| InviteError::BadSecret)?;
+        Ok(Invite::new(origin, RoomSecret::from_bytes(secret)))
+    }
+
+    /// The link to share: `{origin}/r#<secret>`.
+    pub fn link(&self) -> String {
+        format!(
+            "{}{INVITE_PATH}#{}",
+            self.origin,
+            URL_SAFE_NO_PAD.encode(self.secret.as_bytes())
+        )
+    }
+
+    /// Where the relay is, e.g. `https://chat.example`.
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
+    /// The room secret.
+    pub fn secret(&self) -> &RoomSecret {
+        &self.secret
+    }
+
+    /// The relay's WebSocket URL for this invite's origin.
+    pub fn ws_url(&self) -> String {
+        ws_url(&self.origin)
+    }
+}
+
+/// The relay's WebSocket URL (`ws[s]://host[:port][/prefix]/ws`) for an origin
+/// (`http[s]://host[:port][/prefix]`). Other schemes are kept as they are.
+pub fn ws_url(origin: &str) -> String {
+    let origin = origin.trim_end_matches('/');
+    let base = if let Some(rest) = origin.strip_prefix("https://") {
+        format!("wss://{rest}")
+    } else if let Some(rest) = origin.strip_prefix("http://") {
+        format!("ws://{rest}")
+    } else {
+        origin.to_owned()
+    };
+    format!("{base}{WS_PATH}")
+}

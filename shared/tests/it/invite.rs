@@ -1,0 +1,60 @@
+//! Invite links: the secret only in the fragment, clear errors for bad links.
+
+use vroom_shared::crypto::RoomSecret;
+use vroom_shared::invite::{ws_url, Invite, InviteError};
+
+#[test]
+fn link_round_trips_with_the_secret_only_in_the_fragment() {
+    let secret = RoomSecret::from_bytes([7; 32]);
+    let invite = Invite::new("http://127.0.0.1:8080/", secret.clone());
+    let link = invite.link();
+    let (page, fragment) = link.split_once('#').unwrap();
+    assert_eq!(page, "http://127.0.0.1:8080/r");
+    assert_eq!(fragment.len(), 43, "32 bytes in base64url without padding");
+    let parsed = Invite::parse(&format!("  {link}\n")).unwrap();
+    assert!(parsed.secret() == &secret);
+    assert_eq!(parsed.origin(), "http://127.0.0.1:8080");
+    assert_eq!(parsed.ws_url(), "ws://127.0.0.1:8080/ws");
+    assert_eq!(
+        ws_url("https://chat.example/sub"),
+        "wss://chat.example/sub/ws"
+    );
+}
+
+#[test]
+fn bad_links_get_clear_errors() {
+    let good = Invite::new("https://chat.example", RoomSecret::from_bytes([1; 32])).link();
+    let fragment = good.split_once('#').unwrap().1;
+    assert_eq!(Invite::parse("hello").err(), Some(InviteError::NotALink));
+    assert_eq!(
+        Invite::parse(&format!("ftp://x/r#{fragment}")).err(),
+        Some(InviteError::NotALink)
+    );
+    assert_eq!(
+        Invite::parse(&format!("https://x/room#{fragment}")).err(),
+        Some(InviteError::NotALink)
+    );
+    assert_eq!(
+        Invite::parse(&format!("https://x/r?s={fragment}")).err(),
+        Some(InviteError::NotALink)
+    );
+    assert_eq!(
+        Invite::parse("https://chat.example/r").err(),
+        Some(InviteError::NoSecret)
+    );
+    assert_eq!(
+        Invite::parse("https://chat.example/r#").err(),
+        Some(InviteError::NoSecret)
+    );
+    assert_eq!(
+        Invite::parse("https://chat.example/r#abc").err(),
+        Some(InviteError::BadSecret)
+    );
+    assert_eq!(
+        Invite::parse(&format!("https://chat.example/r#{}", &fragment[1..])).err(),
+        Some(InviteError::BadSecret)
+    );
+    assert!(InviteError::NoSecret
+        .to_string()
+        .contains("Copy the whole link"));
+}

@@ -1,0 +1,393 @@
+//! An in-memory relay that plays the real relay's part for session tests: it assigns
+//! member ids, stamps one sequence per room, fans frames out (the sender included),
+//! keeps a log for catch-up, and lets a test act as a malicious relay (inject, replay,
+//! move or withhold frames, drop connections without telling anyone).
+
+use std::collections::{BTreeMap, VecDeque};
+
+use vroom_shared::invite::Invite;
+use vroom_shared::session::{Output, Session, SessionEvent};
+use vroom_shared::wire::{
+    ClientFrame, CloseReason, Event, HostHash, LeaveReason, MemberId, ResumeToken,
+    ResumeTokenDebug, RoomId, RoomLimits, ServerFrame,
+};
+
+pub(crate) const LIMITS: RoomLimits = RoomLimits {
+    max_members: 50,
+    idle_timeout_secs: 600,
+    max_lifetime_secs: 3600,
+    grace_secs: 5,
+    max_payload: 64 * 1024,
+    max_file: 1 << 20,
+};
+
+/// One participant: its session, its socket queues and everything it showed.
+pub(crate) struct Client {
+    pub(crate) session: Session,
+    /// Frames the relay has sent it, not yet handled.
+    pub(crate) inbox: VecDeque<Vec<u8>>,
+    /// Frames it wrote, not yet read by the relay.
+    outbox: VecDeque<Vec<u8>>,
+    /// Everything the session reported.
+    pub(crate) events: Vec<SessionEvent>,
+    /// Its member id while the relay counts it in the room.
+    member: Option<MemberId>,
+    /// Whether its socket is up.
+    pub(crate) online: bool,
+}
+
+/// One logged relayed payload.
+#[derive(Clone)]
+pub(crate) struct Logged {
+    pub(crate) seq: u64,
+    pub(crate) from: MemberId,
+    pub(crate) to: Option<MemberId>,
+    pub(crate) payload: Vec<u8>,
+}
+
+pub(crate) struct Net {
+    pub(crate) clients: BTreeMap<&'static str, Client>,
+    room: Option<(RoomId, HostHash)>,
+    host: MemberId,
+    next_id: u64,
+    pub(crate) seq: u64,
+    /// Every sequenced event: (seq, recipient filter, encoded frame).
+    log: Vec<(u64, Option<MemberId>, Vec<u8>)>,
+    pub(crate) payloads: Vec<Logged>,
+    /// Holds frames for these clients instead of delivering them.
+    pub(crate) hold: BTreeMap<&'static str, Vec<Vec<u8>>>,
+}
+
+impl Net {
+    pub(crate) fn new() -> Self {
+        Net {
+            clients: BTreeMap::new(),
+            room: None,
+            host: MemberId(0),
+            next_id: 0x5eed_0000,
+            seq: 0,
+            log: Vec::new(),
+            payloads: Vec::new(),
+            hold: BTreeMap::new(),
+        }
+    }
+
+    fn add(&mut self, name: &'static str, session: Session, first: Vec<u8>) {
+        self.clients.insert(
+            name,
+            Client {
+                session,
+                inbox: VecDeque::new(),
+                outbox: VecDeque::from([first]),
+                events: Vec::new(),
+                member: None,
+                online: true,
+            },
+        );
+    }
+
+    /// The host creates the room; returns its invite.
+    pub(crate) fn create(&mut self, name: &'static str) -> Invite {
+        let (session, first) = Session::create(name, Default::default());
+        let link = session.invite_link("http://relay.test").unwrap();
+        self.add(name, session, first);
+        self.run();
+        Invite::parse(&link).unwrap()
+    }
+
+    pub(crate) fn join(&mut self, name: &'static str, invite: &Invite) {
+        let (session, first) = Session::join(invite, name);
+        self.add(name, session, first);
+        self.run();
+    }
+
+    pub(crate) fn id(&self, name: &str) -> MemberId {
+        self.clients[name].session.me().expect("welcomed")
+    }
+
+    /// Lets the relay and every client work until nothing moves.
+    pub(crate) fn run(&mut self) {
+        loop {
+            let mut moved = false;
+            let names: Vec<&'static str> = self.clients.keys().copied().collect();
+            for name in &names {
+                while let Some(frame) = self.take_out(name) {
+                    moved = true;
+                    self.relay_frame(name, &frame);
+                }
+            }
+            for name in &names {
+                let c = self.clients.get_mut(name).unwrap();
+                while let Some(frame) = c.inbox.pop_front() {
+                    moved = true;
+                    for out in c.session.handle(&frame) {
+                        match out {
+                            Output::Send(bytes) => c.outbox.push_back(bytes),
+                            Output::Event(e) => c.events.push(e),
+                        }
+                    }
+                }
+            }
+            if !moved {
+                return;
+            }
+        }
+    }
+
+    fn take_out(&mut self, name: &str) -> Option<Vec<u8>> {
+        let c = self.clients.get_mut(name).unwrap();
+        if !c.online {
+            return None;
+        }
+        c.outbox.pop_front()
+    }
+
+    /// Queues outputs of a user action as if the client wrote them.
+    pub(crate) fn act(&mut self, name: &str, outputs: Vec<Output>) {
+        let c = self.clients.get_mut(name).unwrap();
+        for out in outputs {
+            match out {
+                Output::Send(bytes) => c.outbox.push_back(bytes),
+                Output::Event(e) => c.events.push(e),
+            }
+        }
+        self.run();
+    }
+
+    pub(crate) fn say(&mut self, name: &str, text: &str) {
+        let out = self
+            .clients
+            .get_mut(name)
+            .unwrap()
+            .session
+            .send_text(text, 1_700_000_000_000)
+            .unwrap();
+        self.act(name, out);
+    }
+
+    fn deliver(&mut self, name: &'static str, frame: Vec<u8>) {
+        if let Some(held) = self.hold.get_mut(name) {
+            held.push(frame);
+            return;
+        }
+        let c = self.clients.get_mut(name).unwrap();
+        if c.online {
+            c.inbox.push_back(frame);
+        }
+    }
+
+    fn attached(&self) -> Vec<(&'static str, MemberId)> {
+        self.clients
+            .iter()
+            .filter_map(|(n, c)| c.member.map(|m| (*n, m)))
+            .collect()
+    }
+
+    /// Stamps and fans out one event (the log keeps it for catch-up).
+    pub(crate) fn sequence(&mut self, to: Option<MemberId>, event: Event<'_>) {
+        self.seq += 1;
+        let frame = ServerFrame::Event {
+            seq: self.seq,
+            event,
+        }
+        .encode();
+        self.log.push((self.seq, to, frame.clone()));
+        for (name, member) in self.attached() {
+            if to.is_none() || to == Some(member) {
+                self.deliver(name, frame.clone());
+            }
+        }
+    }
+
+    /// Delivers a frame to one client only, as a malicious relay could.
+    pub(crate) fn inject(&mut self, name: &'static str, frame: Vec<u8>) {
+        self.clients.get_mut(name).unwrap().inbox.push_back(frame);
+        self.run();
+    }
+
+    /// An event with a fresh sequence number for one client only.
+    pub(crate) fn inject_event(&mut self, name: &'static str, event: Event<'_>) {
+        self.seq += 1;
+        let frame = ServerFrame::Event {
+            seq: self.seq,
+            event,
+        }
+        .encode();
+        self.inject(name, frame);
+    }
+
+    fn welcome(&mut self, name: &'static str, you: MemberId, token: [u8; 16]) {
+        let members = self.attached().into_iter().map(|(_, m)| m).collect();
+        let frame = ServerFrame::Welcome {
+            you,
+            resume: ResumeTokenDebug(ResumeToken(token)),
+            host: self.host,
+            members,
+            seq: self.seq,
+            locked: false,
+            limits: LIMITS,
+        }
+        .encode();
+        self.deliver(name, frame);
+    }
+
+    fn close(&mut self, name: &'static str, reason: CloseReason) {
+        self.deliver(name, ServerFrame::Closed { reason }.encode());
+        let c = self.clients.get_mut(name).unwrap();
+        c.member = None;
+    }
+
+    fn relay_frame(&mut self, name: &'static str, bytes: &[u8]) {
+        let frame = ClientFrame::decode(bytes).expect("clients send well-formed frames");
+        let me = self.clients[name].member;
+        if me.is_none() && !matches!(frame, ClientFrame::Create { .. } | ClientFrame::Join { .. }) {
+            return; // a real relay has closed this socket
+        }
+        match frame {
+            ClientFrame::Create { room, host, .. } => {
+                self.room = Some((room, host));
+                let id = MemberId(self.next_id);
+                self.next_id += 1;
+                self.host = id;
+                self.clients.get_mut(name).unwrap().member = Some(id);
+                self.welcome(name, id, [1; 16]);
+                self.sequence(None, Event::Joined { member: id });
+            }
+            ClientFrame::Join {
+                room,
+                resume,
+                after,
+                ..
+            } => {
+                assert_eq!(Some(room), self.room.map(|r| r.0), "joined the right room");
+                if let Some(r) = resume {
+                    self.clients.get_mut(name).unwrap().member = Some(r.member);
+                    self.welcome(name, r.member, r.token.0);
+                    let after = after.unwrap_or(0);
+                    let missed: Vec<Vec<u8>> = self
+                        .log
+                        .iter()
+                        .filter(|(seq, to, _)| {
+                            *seq > after && (to.is_none() || *to == Some(r.member))
+                        })
+                        .map(|(_, _, f)| f.clone())
+                        .collect();
+                    for f in missed {
+                        self.deliver(name, f);
+                    }
+                    let seq = self.seq;
+                    self.deliver(name, ServerFrame::CaughtUp { seq }.encode());
+                } else {
+                    let id = MemberId(self.next_id);
+                    self.next_id += 1;
+                    self.clients.get_mut(name).unwrap().member = Some(id);
+                    self.welcome(name, id, [2; 16]);
+                    self.sequence(None, Event::Joined { member: id });
+                }
+            }
+            ClientFrame::Send { to, payload } => {
+                let from = me.expect("a member sends");
+                self.payloads.push(Logged {
+                    seq: self.seq + 1,
+                    from,
+                    to,
+                    payload: payload.to_vec(),
+                });
+                self.sequence(to, Event::Message { from, to, payload });
+            }
+            ClientFrame::Leave => {
+                let member = me.expect("a member leaves");
+                self.close(name, CloseReason::Left);
+                self.sequence(
+                    None,
+                    Event::Left {
+                        member,
+                        reason: LeaveReason::Left,
+                    },
+                );
+            }
+            ClientFrame::Kick { secret, member } => {
+                assert!(self.room.unwrap().1.verify(&secret), "host secret");
+                let target = self
+                    .attached()
+                    .into_iter()
+                    .find(|(_, m)| *m == member)
+                    .unwrap()
+                    .0;
+                self.close(target, CloseReason::Kicked);
+                self.sequence(
+                    None,
+                    Event::Left {
+                        member,
+                        reason: LeaveReason::Kicked,
+                    },
+                );
+            }
+            ClientFrame::Terminate { secret } => {
+                assert!(self.room.unwrap().1.verify(&secret), "host secret");
+                for (n, _) in self.attached() {
+                    self.close(n, CloseReason::Terminated);
+                }
+            }
+            ClientFrame::Lock { secret, locked } => {
+                assert!(self.room.unwrap().1.verify(&secret), "host secret");
+                self.sequence(None, Event::Locked { locked });
+            }
+            ClientFrame::Fetch { .. } => {}
+        }
+    }
+
+    /// The socket drops; the relay keeps the member (within its grace period).
+    pub(crate) fn drop_connection(&mut self, name: &str) {
+        let c = self.clients.get_mut(name).unwrap();
+        c.online = false;
+        c.inbox.clear();
+        c.outbox.clear();
+    }
+
+    /// The client opens a new socket and resumes.
+    pub(crate) fn reconnect(&mut self, name: &str) {
+        let c = self.clients.get_mut(name).unwrap();
+        c.online = true;
+        let frame = c.session.reconnect_frame().unwrap();
+        c.outbox.push_back(frame);
+        self.run();
+    }
+
+    /// The relay removes a member and tells the others, but never tells the member: the
+    /// view of a departed member whose client ignores its removal and keeps its keys.
+    pub(crate) fn remove_quietly(&mut self, name: &'static str, reason: LeaveReason) {
+        let member = self.clients[name].member.unwrap();
+        let c = self.clients.get_mut(name).unwrap();
+        c.member = None;
+        self.sequence(None, Event::Left { member, reason });
+        self.run();
+    }
+
+    pub(crate) fn texts(&self, name: &str) -> Vec<String> {
+        self.clients[name]
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                SessionEvent::Message { text, .. } => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub(crate) fn warnings(&self, name: &str) -> usize {
+        self.clients[name]
+            .events
+            .iter()
+            .filter(|e| matches!(e, SessionEvent::SecurityWarning { .. }))
+            .count()
+    }
+
+    pub(crate) fn payloads_to(&self, member: MemberId) -> Vec<Logged> {
+        self.payloads
+            .iter()
+            .filter(|p| p.to == Some(member))
+            .cloned()
+            .collect()
+    }
+}
