@@ -39,6 +39,9 @@ pub(crate) enum Outbound {
     Close(CloseReason),
 }
 
+/// One shard of the registry: rooms and their local connections.
+type Shard = Mutex<HashMap<RoomId, Vec<Conn>>>;
+
 /// One local connection of a room.
 pub(crate) struct Conn {
     /// The member it speaks for.
@@ -55,7 +58,7 @@ pub(crate) struct Conn {
 pub(crate) struct Hub {
     /// Room → its local connections. std `Mutex`es: every critical section is a
     /// lookup plus non-blocking `try_send`s, never an await.
-    shards: Box<[Mutex<HashMap<RoomId, Vec<Conn>>>]>,
+    shards: Box<[Shard]>,
     /// Delivery and lag counters.
     metrics: Arc<Metrics>,
 }
@@ -72,7 +75,7 @@ impl Hub {
         }
     }
 
-    fn shard(&self, room: &RoomId) -> &Mutex<HashMap<RoomId, Vec<Conn>>> {
+    fn shard(&self, room: &RoomId) -> &Shard {
         // Room ids are uniformly random bytes, so one byte spreads them evenly.
         &self.shards[usize::from(room.0[0]) % SHARDS]
     }

@@ -61,7 +61,7 @@ pub(crate) struct Shared<S> {
 /// Builds the state for `config` on the in-process store. Returns the receiver that
 /// closes once every connection handler (and the state itself) is gone.
 pub fn memory_state(config: Config) -> (AppState<MemoryStore>, mpsc::Receiver<()>) {
-    state_with(config, |config, hub| MemoryStore::new(config, hub))
+    state_with(config, MemoryStore::new)
 }
 
 /// Builds the state for `config` on the store that `make_store` builds around this

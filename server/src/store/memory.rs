@@ -546,7 +546,9 @@ impl Store for MemoryStore {
 
 #[cfg(test)]
 mod tests {
-    store_suite!(true, |config, fanout| super::MemoryStore::new(
-        config, fanout
-    ));
+    use crate::config::Config;
+
+    store_suite!(true, |config: Config, fanout| async move {
+        super::MemoryStore::new(&config, fanout)
+    });
 }

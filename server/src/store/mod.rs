@@ -35,12 +35,13 @@ use vroom_shared::wire::{
     ResumeTokenDebug, RoomId, RoomLimits, ServerFrame,
 };
 
-mod memory;
-pub use memory::MemoryStore;
-
+// Declared first: its `store_suite!` macro must be in scope for the backends' tests.
 #[cfg(test)]
 #[macro_use]
 pub(crate) mod tests;
+
+mod memory;
+pub use memory::MemoryStore;
 
 /// What a store operation answers on failure: the wire's error code, which the relay sends
 /// to the client as it is. `Unavailable` means the store itself could not be reached.

@@ -1,4 +1,706 @@
-//! placeholder
+//! The store behaviour suite: what every [`Store`] implementation must do, written once
+//! and run against each backend.
+//!
+//! A backend runs the whole suite with one line in its own test module:
+//! ```ignore
+//! store_suite!(true, |config: Config, fanout| async move { MemoryStore::new(&config, fanout) });
+//! ```
+//! The first argument says whether the tests run on tokio's paused clock (timers are
+//! then instant and exact); a backend whose timers live elsewhere (a database's own
+//! clock) passes `false` and the timer tests really wait, a few seconds at most. The
+//! second builds a fresh, empty store from a [`Config`] and the [`Fanout`] to signal.
+//!
+//! Tests watch a store only through its answers and its signals, never its insides.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use vroom_shared::wire::{
+    CloseReason, ErrorCode, Event, HostSecret, LeaveReason, MemberId, Resume, ResumeToken, RoomId,
+    RoomLimits, ServerFrame,
+};
+
+use super::{
+    CreateRoom, Fanout, JoinRoom, Newcomer, SessionId, Signal, Store, StoreResult, Welcome,
+};
+use crate::config::Config;
+
+/// Generates one `#[tokio::test]` per behaviour for a backend (see the module docs).
 macro_rules! store_suite {
-    ($paused:expr, $make:expr) => {};
+    ($paused:literal, $make:expr) => {
+        store_suite!(@each $paused, $make;
+            create_welcomes_the_host_and_refuses_a_taken_id,
+            join_refuses_clearly,
+            resume_takes_back_a_place_without_events,
+            publish_sequences_once_per_event,
+            replay_returns_what_a_member_may_see_and_reports_gaps,
+            host_requests_need_the_secret,
+            kick_removes_and_closes_the_member,
+            terminate_deletes_everything,
+            leave_is_immediate,
+            idle_rooms_are_deleted_and_messages_keep_them_alive,
+            rooms_end_at_their_maximum_lifetime,
+            dropped_members_leave_after_the_grace,
+            a_late_disconnect_report_does_not_undo_a_resume,
+            empty_rooms_are_deleted_after_the_grace
+        );
+    };
+    (@each $paused:literal, $make:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test(start_paused = $paused)]
+            async fn $name() {
+                $crate::store::tests::$name($make).await
+            }
+        )*
+    };
+}
+
+/// What a store signalled, owned, with events decoded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Seen {
+    Joined(u64, MemberId),
+    Left(u64, MemberId, LeaveReason),
+    Message(u64, MemberId, Option<MemberId>, Vec<u8>),
+    Locked(u64, bool),
+    MemberClosed(MemberId, CloseReason),
+    RoomClosed(CloseReason),
+}
+
+impl Seen {
+    fn from_frame(frame: &[u8]) -> Seen {
+        let Ok(ServerFrame::Event { seq, event }) = ServerFrame::decode(frame) else {
+            panic!("a sequenced event must carry an encoded Event frame");
+        };
+        match event {
+            Event::Joined { member } => Seen::Joined(seq, member),
+            Event::Left { member, reason } => Seen::Left(seq, member, reason),
+            Event::Message { from, to, payload } => Seen::Message(seq, from, to, payload.to_vec()),
+            Event::Locked { locked } => Seen::Locked(seq, locked),
+        }
+    }
+}
+
+/// A [`Fanout`] that records every signal, per room.
+#[derive(Default)]
+pub(crate) struct Recorder {
+    seen: Mutex<Vec<(RoomId, Seen)>>,
+}
+
+impl Fanout for Recorder {
+    fn signal(&self, room: RoomId, signal: Signal<'_>) {
+        let seen = match signal {
+            Signal::Event(e) => {
+                let seen = Seen::from_frame(&e.frame);
+                let to = match &seen {
+                    Seen::Message(_, _, to, _) => *to,
+                    _ => None,
+                };
+                assert_eq!(e.to, to, "routing target and frame disagree");
+                seen
+            }
+            Signal::MemberClosed { member, reason } => Seen::MemberClosed(member, reason),
+            Signal::RoomClosed(reason) => Seen::RoomClosed(reason),
+        };
+        self.seen.lock().unwrap().push((room, seen));
+    }
+}
+
+impl Recorder {
+    /// Everything signalled for `room` since the last call, in order.
+    fn take(&self, room: RoomId) -> Vec<Seen> {
+        let mut seen = self.seen.lock().unwrap();
+        let (mine, rest) = seen.drain(..).partition(|(r, _)| *r == room);
+        *seen = rest;
+        mine.into_iter().map(|(_, s)| s).collect()
+    }
+}
+
+/// A store under test with its recorder.
+struct Harness<S> {
+    store: S,
+    rec: Arc<Recorder>,
+    config: Config,
+}
+
+async fn harness<S, F, Fut>(make: F, config: Config) -> Harness<S>
+where
+    S: Store,
+    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
+    Fut: Future<Output = S>,
+{
+    let rec = Arc::new(Recorder::default());
+    let store = make(config.clone(), rec.clone()).await;
+    Harness { store, rec, config }
+}
+
+fn base_config() -> Config {
+    Config {
+        idle_timeout: Duration::from_secs(30),
+        max_lifetime: Duration::from_secs(3600),
+        grace: Duration::from_secs(2),
+        buffer: 16,
+        ..Config::default()
+    }
+}
+
+fn room(n: u8) -> RoomId {
+    let mut id = [n; 16];
+    id[..8].copy_from_slice(&rand::random::<[u8; 8]>());
+    RoomId(id)
+}
+
+fn host_secret() -> HostSecret {
+    HostSecret([42; 32])
+}
+
+fn newcomer(n: u64) -> Newcomer {
+    Newcomer {
+        member: MemberId(n),
+        token: ResumeToken([n as u8; 16]),
+    }
+}
+
+impl<S: Store> Harness<S> {
+    fn limits(&self) -> RoomLimits {
+        RoomLimits {
+            max_members: self.config.max_members,
+            idle_timeout_secs: self.config.idle_timeout.as_secs() as u32,
+            max_lifetime_secs: self.config.max_lifetime.as_secs() as u32,
+            grace_secs: self.config.grace.as_secs() as u32,
+            max_payload: self.config.max_payload,
+            max_file: self.config.max_file,
+        }
+    }
+
+    async fn create(&self, room: RoomId, host: u64) -> StoreResult<Welcome> {
+        let limits = self.limits();
+        self.create_with(room, host, limits).await
+    }
+
+    async fn create_with(
+        &self,
+        room: RoomId,
+        host: u64,
+        limits: RoomLimits,
+    ) -> StoreResult<Welcome> {
+        self.store
+            .create(CreateRoom {
+                room,
+                host: host_secret().hash(),
+                limits,
+                newcomer: newcomer(host),
+                session: SessionId(host),
+            })
+            .await
+    }
+
+    async fn join(&self, room: RoomId, member: u64, after: Option<u64>) -> StoreResult<Welcome> {
+        self.store
+            .join(JoinRoom {
+                room,
+                resume: None,
+                newcomer: newcomer(member),
+                after,
+                session: SessionId(member),
+            })
+            .await
+    }
+
+    async fn resume(&self, room: RoomId, w: &Welcome, session: u64) -> StoreResult<Welcome> {
+        self.store
+            .join(JoinRoom {
+                room,
+                resume: Some(Resume {
+                    member: w.you,
+                    token: w.token.0,
+                }),
+                newcomer: newcomer(9999),
+                after: None,
+                session: SessionId(session),
+            })
+            .await
+    }
+
+    async fn say(&self, room: RoomId, from: u64, text: &str) -> StoreResult<()> {
+        self.store
+            .publish(room, MemberId(from), None, text.as_bytes())
+            .await
+    }
+}
+
+/// Lets time pass: instant on a paused clock, real otherwise.
+async fn wait(d: Duration) {
+    tokio::time::sleep(d).await;
+}
+
+pub(crate) async fn create_welcomes_the_host_and_refuses_a_taken_id<S, F, Fut>(make: F)
+where
+    S: Store,
+    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
+    Fut: Future<Output = S>,
+{
+    let h = harness(make, base_config()).await;
+    let r = room(1);
+    let w = h.create(r, 1).await.unwrap();
+    assert_eq!((w.you, w.host, w.seq), (MemberId(1), MemberId(1), 0));
+    assert_eq!(w.members, vec![MemberId(1)]);
+    assert!(!w.locked && !w.resumed);
+    assert_eq!(w.limits, h.limits());
+    assert_eq!(h.rec.take(r), vec![Seen::Joined(1, MemberId(1))]);
+    assert_eq!(h.create(r, 2).await.unwrap_err(), ErrorCode::RoomExists);
+    assert_eq!(h.store.room_count(), 1);
+    assert!(h.rec.take(r).is_empty(), "a refused create must not emit");
+}
+
+pub(crate) async fn join_refuses_clearly<S, F, Fut>(make: F)
+where
+    S: Store,
+    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
+    Fut: Future<Output = S>,
+{
+    let h = harness(make, base_config()).await;
+    let r = room(2);
+    assert_eq!(
+        h.join(r, 2, None).await.unwrap_err(),
+        ErrorCode::UnknownRoom
+    );
+    let limits = RoomLimits {
+        max_members: 2,
+        ..h.limits()
+    };
+    h.create_with(r, 1, limits).await.unwrap();
+    let w = h.join(r, 2, None).await.unwrap();
+    assert_eq!(
+        (w.seq, w.members.clone()),
+        (1, vec![MemberId(1), MemberId(2)])
+    );
+    assert_eq!(h.join(r, 3, None).await.unwrap_err(), ErrorCode::Full);
+    h.store.leave(r, MemberId(2)).await.unwrap();
+    h.store.lock(r, &host_secret(), true).await.unwrap();
+    assert_eq!(h.join(r, 3, None).await.unwrap_err(), ErrorCode::Locked);
+    let wrong = Resume {
+        member: MemberId(1),
+        token: ResumeToken([0; 16]),
+    };
+    let refused = h
+        .store
+        .join(JoinRoom {
+            room: r,
+            resume: Some(wrong),
+            newcomer: newcomer(5),
+            after: None,
+            session: SessionId(5),
+        })
+        .await;
+    assert_eq!(refused.unwrap_err(), ErrorCode::ResumeRefused);
+}
+
+pub(crate) async fn resume_takes_back_a_place_without_events<S, F, Fut>(make: F)
+where
+    S: Store,
+    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
+    Fut: Future<Output = S>,
+{
+    let h = harness(make, base_config()).await;
+    let r = room(3);
+    h.create(r, 1).await.unwrap();
+    let w = h.join(r, 2, None).await.unwrap();
+    h.store
+        .disconnect(r, MemberId(2), SessionId(2))
+        .await
+        .unwrap();
+    h.rec.take(r);
+    // Locked and full do not stop a member taking back its own place.
+    h.store.lock(r, &host_secret(), true).await.unwrap();
+    let back = h.resume(r, &w, 20).await.unwrap();
+    assert!(back.resumed);
+    assert_eq!((back.you, back.seq), (MemberId(2), 3));
+    assert_eq!(back.members, vec![MemberId(1), MemberId(2)]);
+    assert!(back.locked);
+    assert_eq!(h.rec.take(r), vec![Seen::Locked(3, true)]);
+    h.say(r, 2, "back").await.unwrap();
+    assert_eq!(
+        h.rec.take(r),
+        vec![Seen::Message(4, MemberId(2), None, b"back".to_vec())]
+    );
+}
+
+pub(crate) async fn publish_sequences_once_per_event<S, F, Fut>(make: F)
+where
+    S: Store,
+    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
+    Fut: Future<Output = S>,
+{
+    let h = harness(make, base_config()).await;
+    let r = room(4);
+    let other = room(5);
+    h.create(r, 1).await.unwrap();
+    h.create(other, 7).await.unwrap();
+    h.join(r, 2, None).await.unwrap();
+    h.say(r, 1, "a").await.unwrap();
+    h.store
+        .publish(r, MemberId(2), Some(MemberId(1)), b"b")
+        .await
+        .unwrap();
+    h.say(other, 7, "elsewhere").await.unwrap();
+    assert_eq!(
+        h.store
+            .publish(r, MemberId(2), Some(MemberId(9)), b"x")
+            .await,
+        Err(ErrorCode::UnknownMember)
+    );
+    assert_eq!(h.say(r, 9, "x").await, Err(ErrorCode::UnknownMember));
+    assert_eq!(h.say(room(6), 1, "x").await, Err(ErrorCode::UnknownRoom));
+    assert_eq!(
+        h.rec.take(r),
+        vec![
+            Seen::Joined(1, MemberId(1)),
+            Seen::Joined(2, MemberId(2)),
+            Seen::Message(3, MemberId(1), None, b"a".to_vec()),
+            Seen::Message(4, MemberId(2), Some(MemberId(1)), b"b".to_vec()),
+        ]
+    );
+    // Each room has its own sequence.
+    assert_eq!(
+        h.rec.take(other),
+        vec![
+            Seen::Joined(1, MemberId(7)),
+            Seen::Message(2, MemberId(7), None, b"elsewhere".to_vec()),
+        ]
+    );
+}
+
+pub(crate) async fn replay_returns_what_a_member_may_see_and_reports_gaps<S, F, Fut>(make: F)
+where
+    S: Store,
+    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
+    Fut: Future<Output = S>,
+{
+    let h = harness(
+        make,
+        Config {
+            buffer: 4,
+            ..base_config()
+        },
+    )
+    .await;
+    let r = room(7);
+    h.create(r, 1).await.unwrap();
+    h.join(r, 2, None).await.unwrap();
+    h.join(r, 3, None).await.unwrap();
+    // seq 4: to 3 only; 5, 6: broadcasts.
+    h.store
+        .publish(r, MemberId(1), Some(MemberId(3)), b"secret")
+        .await
+        .unwrap();
+    h.say(r, 1, "five").await.unwrap();
+    h.say(r, 2, "six").await.unwrap();
+    let seqs = |events: &[super::Sequenced]| events.iter().map(|e| e.seq).collect::<Vec<_>>();
+    let for2 = h.store.replay(r, MemberId(2), 3).await.unwrap();
+    assert_eq!(
+        (for2.gap, seqs(&for2.events), for2.upto),
+        (None, vec![5, 6], 6)
+    );
+    let for3 = h.store.replay(r, MemberId(3), 3).await.unwrap();
+    assert_eq!(seqs(&for3.events), vec![4, 5, 6]);
+    // Only the last four events are kept: 1 and 2 are lost.
+    let all = h.store.replay(r, MemberId(3), 0).await.unwrap();
+    assert_eq!(
+        (all.gap, seqs(&all.events)),
+        (Some((1, 2)), vec![3, 4, 5, 6])
+    );
+    assert_eq!(
+        Seen::from_frame(&all.events[2].frame),
+        Seen::Message(5, MemberId(1), None, b"five".to_vec())
+    );
+    // A join with a cursor gets the catch-up up to just before its own arrival, even
+    // when that arrival pushes the oldest wanted event out.
+    let w = h.join(r, 4, Some(2)).await.unwrap();
+    assert_eq!(w.seq, 6);
+    assert_eq!(
+        (w.replay.gap, seqs(&w.replay.events), w.replay.upto),
+        (None, vec![3, 5, 6], 6)
+    );
+    assert_eq!(
+        h.store.replay(r, MemberId(9), 0).await.unwrap_err(),
+        ErrorCode::UnknownMember
+    );
+}
+
+pub(crate) async fn host_requests_need_the_secret<S, F, Fut>(make: F)
+where
+    S: Store,
+    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
+    Fut: Future<Output = S>,
+{
+    let h = harness(make, base_config()).await;
+    let r = room(8);
+    h.create(r, 1).await.unwrap();
+    h.join(r, 2, None).await.unwrap();
+    h.rec.take(r);
+    let wrong = HostSecret([1; 32]);
+    assert_eq!(
+        h.store.lock(r, &wrong, true).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    assert_eq!(
+        h.store.kick(r, &wrong, MemberId(2)).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    assert_eq!(
+        h.store.terminate(r, &wrong).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    assert!(
+        h.rec.take(r).is_empty(),
+        "refused host requests must not emit"
+    );
+    h.store.lock(r, &host_secret(), true).await.unwrap();
+    h.store.lock(r, &host_secret(), false).await.unwrap();
+    assert_eq!(
+        h.rec.take(r),
+        vec![Seen::Locked(3, true), Seen::Locked(4, false)]
+    );
+    h.join(r, 3, None).await.unwrap();
+}
+
+pub(crate) async fn kick_removes_and_closes_the_member<S, F, Fut>(make: F)
+where
+    S: Store,
+    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
+    Fut: Future<Output = S>,
+{
+    let h = harness(make, base_config()).await;
+    let r = room(9);
+    h.create(r, 1).await.unwrap();
+    let w = h.join(r, 2, None).await.unwrap();
+    h.rec.take(r);
+    h.store.kick(r, &host_secret(), MemberId(2)).await.unwrap();
+    assert_eq!(
+        h.rec.take(r),
+        vec![
+            Seen::Left(3, MemberId(2), LeaveReason::Kicked),
+            Seen::MemberClosed(MemberId(2), CloseReason::Kicked),
+        ]
+    );
+    assert_eq!(
+        h.store.kick(r, &host_secret(), MemberId(2)).await,
+        Err(ErrorCode::UnknownMember)
+    );
+    assert_eq!(
+        h.resume(r, &w, 3).await.unwrap_err(),
+        ErrorCode::ResumeRefused
+    );
+    assert_eq!(
+        h.say(r, 2, "still here?").await,
+        Err(ErrorCode::UnknownMember)
+    );
+}
+
+pub(crate) async fn terminate_deletes_everything<S, F, Fut>(make: F)
+where
+    S: Store,
+    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
+    Fut: Future<Output = S>,
+{
+    let h = harness(make, base_config()).await;
+    let r = room(10);
+    h.create(r, 1).await.unwrap();
+    h.say(r, 1, "soon gone").await.unwrap();
+    h.rec.take(r);
+    h.store.terminate(r, &host_secret()).await.unwrap();
+    assert_eq!(
+        h.rec.take(r),
+        vec![Seen::RoomClosed(CloseReason::Terminated)]
+    );
+    assert_eq!(h.store.room_count(), 0);
+    assert_eq!(h.say(r, 1, "x").await, Err(ErrorCode::UnknownRoom));
+    assert_eq!(
+        h.store.replay(r, MemberId(1), 0).await.unwrap_err(),
+        ErrorCode::UnknownRoom
+    );
+    // The id is free again, and nothing of the old room shows through.
+    let w = h.create(r, 5).await.unwrap();
+    assert_eq!(w.seq, 0);
+    let all = h.store.replay(r, MemberId(5), 0).await.unwrap();
+    assert_eq!(all.events.len(), 1);
+}
+
+pub(crate) async fn leave_is_immediate<S, F, Fut>(make: F)
+where
+    S: Store,
+    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
+    Fut: Future<Output = S>,
+{
+    let h = harness(make, base_config()).await;
+    let r = room(11);
+    h.create(r, 1).await.unwrap();
+    let w = h.join(r, 2, None).await.unwrap();
+    h.rec.take(r);
+    h.store.leave(r, MemberId(2)).await.unwrap();
+    assert_eq!(
+        h.rec.take(r),
+        vec![Seen::Left(3, MemberId(2), LeaveReason::Left)]
+    );
+    assert_eq!(
+        h.resume(r, &w, 3).await.unwrap_err(),
+        ErrorCode::ResumeRefused
+    );
+}
+
+pub(crate) async fn idle_rooms_are_deleted_and_messages_keep_them_alive<S, F, Fut>(make: F)
+where
+    S: Store,
+    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
+    Fut: Future<Output = S>,
+{
+    let h = harness(
+        make,
+        Config {
+            idle_timeout: Duration::from_secs(2),
+            ..base_config()
+        },
+    )
+    .await;
+    let r = room(12);
+    h.create(r, 1).await.unwrap();
+    h.rec.take(r);
+    for _ in 0..3 {
+        wait(Duration::from_millis(1200)).await;
+        h.say(r, 1, "keep-alive").await.unwrap();
+    }
+    assert_eq!(
+        h.rec.take(r).len(),
+        3,
+        "the room must live while messages flow"
+    );
+    wait(Duration::from_millis(3000)).await;
+    assert_eq!(
+        h.rec.take(r),
+        vec![Seen::RoomClosed(CloseReason::IdleTimeout)]
+    );
+    assert_eq!(h.store.room_count(), 0);
+    assert_eq!(
+        h.join(r, 2, None).await.unwrap_err(),
+        ErrorCode::UnknownRoom
+    );
+}
+
+pub(crate) async fn rooms_end_at_their_maximum_lifetime<S, F, Fut>(make: F)
+where
+    S: Store,
+    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
+    Fut: Future<Output = S>,
+{
+    let h = harness(make, base_config()).await;
+    let r = room(13);
+    let limits = RoomLimits {
+        max_lifetime_secs: 2,
+        ..h.limits()
+    };
+    h.create_with(r, 1, limits).await.unwrap();
+    h.rec.take(r);
+    for _ in 0..4 {
+        wait(Duration::from_millis(400)).await;
+        h.say(r, 1, "busy").await.unwrap();
+    }
+    wait(Duration::from_millis(1500)).await;
+    let seen = h.rec.take(r);
+    assert_eq!(
+        seen.last(),
+        Some(&Seen::RoomClosed(CloseReason::MaxLifetime))
+    );
+    assert_eq!(h.say(r, 1, "x").await, Err(ErrorCode::UnknownRoom));
+}
+
+pub(crate) async fn dropped_members_leave_after_the_grace<S, F, Fut>(make: F)
+where
+    S: Store,
+    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
+    Fut: Future<Output = S>,
+{
+    let h = harness(make, base_config()).await;
+    let r = room(14);
+    h.create(r, 1).await.unwrap();
+    let w = h.join(r, 2, None).await.unwrap();
+    h.rec.take(r);
+    h.store
+        .disconnect(r, MemberId(2), SessionId(2))
+        .await
+        .unwrap();
+    wait(Duration::from_millis(1000)).await;
+    assert!(
+        h.rec.take(r).is_empty(),
+        "within the grace the place is kept"
+    );
+    wait(Duration::from_millis(2000)).await;
+    assert_eq!(
+        h.rec.take(r),
+        vec![Seen::Left(3, MemberId(2), LeaveReason::Disconnected)]
+    );
+    assert_eq!(
+        h.resume(r, &w, 3).await.unwrap_err(),
+        ErrorCode::ResumeRefused
+    );
+    assert_eq!(h.store.room_count(), 1, "the host is still connected");
+}
+
+pub(crate) async fn a_late_disconnect_report_does_not_undo_a_resume<S, F, Fut>(make: F)
+where
+    S: Store,
+    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
+    Fut: Future<Output = S>,
+{
+    let h = harness(make, base_config()).await;
+    let r = room(15);
+    h.create(r, 1).await.unwrap();
+    let w = h.join(r, 2, None).await.unwrap();
+    h.rec.take(r);
+    // The member resumes on a new connection before its old one is noticed as dropped.
+    h.resume(r, &w, 22).await.unwrap();
+    h.store
+        .disconnect(r, MemberId(2), SessionId(2))
+        .await
+        .unwrap();
+    wait(Duration::from_millis(3000)).await;
+    assert!(
+        h.rec.take(r).is_empty(),
+        "the member is connected on its new session"
+    );
+}
+
+pub(crate) async fn empty_rooms_are_deleted_after_the_grace<S, F, Fut>(make: F)
+where
+    S: Store,
+    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
+    Fut: Future<Output = S>,
+{
+    let h = harness(make, base_config()).await;
+    let kept = room(16);
+    let w = h.create(kept, 1).await.unwrap();
+    let gone = room(17);
+    h.create(gone, 2).await.unwrap();
+    h.store
+        .disconnect(kept, MemberId(1), SessionId(1))
+        .await
+        .unwrap();
+    h.store.leave(gone, MemberId(2)).await.unwrap();
+    wait(Duration::from_millis(1000)).await;
+    // A reload within the grace keeps the room.
+    h.resume(kept, &w, 11).await.unwrap();
+    wait(Duration::from_millis(2000)).await;
+    assert_eq!(h.store.room_count(), 1);
+    assert_eq!(
+        h.rec.take(gone).last(),
+        Some(&Seen::RoomClosed(CloseReason::IdleTimeout))
+    );
+    assert!(!h
+        .rec
+        .take(kept)
+        .contains(&Seen::RoomClosed(CloseReason::IdleTimeout)));
+    assert_eq!(
+        h.join(gone, 3, None).await.unwrap_err(),
+        ErrorCode::UnknownRoom
+    );
 }

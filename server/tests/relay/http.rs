@@ -1,1 +1,151 @@
+//! `/healthz`, `/metrics`, and the static web app with its headers.
 
+use vroom_relay::{Config, CONTENT_SECURITY_POLICY};
+use vroom_shared::wire::{ClientFrame, ErrorCode, RoomSettings};
+
+use crate::harness::{config, room_id, secret, version, Relay};
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn assert_security_headers(headers: &[(String, String)]) {
+    assert_eq!(
+        header(headers, "content-security-policy"),
+        Some(CONTENT_SECURITY_POLICY)
+    );
+    assert_eq!(header(headers, "referrer-policy"), Some("no-referrer"));
+    assert_eq!(header(headers, "x-content-type-options"), Some("nosniff"));
+    assert_eq!(
+        header(headers, "cross-origin-opener-policy"),
+        Some("same-origin")
+    );
+    assert_eq!(
+        header(headers, "cross-origin-resource-policy"),
+        Some("same-origin")
+    );
+    assert_eq!(
+        header(headers, "permissions-policy"),
+        Some("camera=(), microphone=(), geolocation=()")
+    );
+}
+
+#[tokio::test]
+async fn healthz_answers_ok() {
+    let relay = Relay::start(config()).await;
+    let (status, headers, body) = relay.get("/healthz", "").await;
+    assert_eq!((status, body.as_slice()), (200, &b"ok"[..]));
+    assert_security_headers(&headers);
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_count_activity_without_identifiers() {
+    let relay = Relay::start(config()).await;
+    let room = room_id(40);
+    let mut a = relay.connect().await;
+    let mut b = relay.connect().await;
+    let wa = a.create(room, &secret(40), RoomSettings::default()).await;
+    let wb = b.join(room).await;
+    a.say("canary-payload-3f1d").await;
+    b.recv_message().await;
+    a.send(ClientFrame::Join {
+        version: version(),
+        room,
+        resume: None,
+        after: None,
+    })
+    .await;
+    a.expect_error(ErrorCode::UnexpectedFrame).await;
+
+    let (status, _, body) = relay.get("/metrics", "").await;
+    assert_eq!(status, 200);
+    let text = String::from_utf8(body).unwrap();
+    let value = |name: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!(value("vroom_rooms"), 1.0);
+    assert_eq!(value("vroom_connections"), 2.0);
+    assert_eq!(value("vroom_relayed_frames_total"), 1.0);
+    assert_eq!(value("vroom_relayed_bytes_total"), 19.0);
+    assert_eq!(value("vroom_errors_total{kind=\"unexpected_frame\"}"), 1.0);
+    // Joined(a), Joined(b) to both, the message to both.
+    assert_eq!(value("vroom_deliveries_total"), 5.0);
+    let lower = text.to_lowercase();
+    for id in [room.to_hex(), wa.you.0.to_string(), wb.you.0.to_string()] {
+        assert!(!lower.contains(&id), "metrics carry an identifier: {id}");
+    }
+    assert!(!text.contains("canary"), "metrics carry a payload");
+    assert!(!text.contains("127.0.0.1"), "metrics carry an address");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn the_web_app_is_served_with_cache_and_security_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = "<!doctype html><title>vroom</title><script type=module src=/pkg/app.js></script>";
+    std::fs::write(dir.path().join("index.html"), index).unwrap();
+    std::fs::create_dir(dir.path().join("pkg")).unwrap();
+    let wasm = [0u8, b'a', b's', b'm', 1, 0, 0, 0];
+    std::fs::write(dir.path().join("pkg/app_bg.wasm"), wasm).unwrap();
+    let js = "export const x = 1;\n".repeat(200);
+    std::fs::write(dir.path().join("pkg/app.js"), &js).unwrap();
+    std::fs::write(dir.path().join("pkg/app.js.br"), b"not really brotli").unwrap();
+    std::fs::write(
+        dir.path().join("style.css"),
+        "body { color: black }\n".repeat(100),
+    )
+    .unwrap();
+    let relay = Relay::start(Config {
+        web_dir: Some(dir.path().to_owned()),
+        ..config()
+    })
+    .await;
+
+    for path in ["/", "/r", "/index.html"] {
+        let (status, headers, body) = relay.get(path, "").await;
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(String::from_utf8(body).unwrap(), index, "{path}");
+        assert!(header(&headers, "content-type")
+            .unwrap()
+            .starts_with("text/html"));
+        assert_eq!(
+            header(&headers, "cache-control"),
+            Some("no-cache"),
+            "{path}"
+        );
+        assert_security_headers(&headers);
+    }
+    let (status, headers, body) = relay.get("/pkg/app_bg.wasm", "").await;
+    assert_eq!((status, body.as_slice()), (200, &wasm[..]));
+    assert_eq!(header(&headers, "content-type"), Some("application/wasm"));
+    assert_eq!(
+        header(&headers, "cache-control"),
+        Some("public, max-age=31536000, immutable")
+    );
+    assert_security_headers(&headers);
+
+    // A precompressed sibling wins when the browser accepts it.
+    let (_, headers, body) = relay.get("/pkg/app.js", "Accept-Encoding: br\r\n").await;
+    assert_eq!(header(&headers, "content-encoding"), Some("br"));
+    assert_eq!(body, b"not really brotli");
+    // Otherwise the file is compressed on the fly.
+    let (status, headers, body) = relay.get("/style.css", "Accept-Encoding: gzip\r\n").await;
+    assert_eq!(status, 200);
+    assert_eq!(header(&headers, "content-encoding"), Some("gzip"));
+    assert!(body.len() < 2200 && body.starts_with(&[0x1f, 0x8b]));
+    let (status, headers, _) = relay.get("/missing.js", "").await;
+    assert_eq!(status, 404);
+    assert_security_headers(&headers);
+    relay.stop().await;
+}
