@@ -1,0 +1,176 @@
+//! Builds the web app into `web-dist/`, ready for the relay to serve.
+//!
+//! Steps: compile `vroom-web` for `wasm32-unknown-unknown` with the size-optimised
+//! `wasm-release` profile; run the wasm-bindgen library (pinned to the exact version of
+//! the `wasm-bindgen` crate the app links, since a mismatch breaks the page) to make the
+//! JS glue; copy the page, stylesheet and loader; name every asset but `index.html` by
+//! a hash of its content, so the relay may let browsers cache them for good; and write
+//! `.br` and `.gz` siblings so the relay serves them precompressed.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use wasm_bindgen_cli_support::Bindgen;
+
+use crate::{cargo, exec, root, step, target_dir};
+
+/// The wasm target; `rustup target add` installs it.
+const TARGET: &str = "wasm32-unknown-unknown";
+
+/// Builds the web app; returns the output directory.
+pub(crate) fn build() -> Result<PathBuf> {
+    step("build the web app (wasm32, profile wasm-release)");
+    check_wasm_target()?;
+    exec(cargo().args([
+        "build",
+        "-p",
+        "vroom-web",
+        "--bin",
+        "vroom-web",
+        "--target",
+        TARGET,
+        "--profile",
+        "wasm-release",
+    ]))?;
+    let wasm = target_dir()?
+        .join(TARGET)
+        .join("wasm-release")
+        .join("vroom-web.wasm");
+
+    step("generate JS glue and assemble web-dist/");
+    let dist = root().join("web-dist");
+    assemble(&wasm, &dist)?;
+    report_sizes(&dist)?;
+    Ok(dist)
+}
+
+/// Fails with the command to run when the wasm target is missing (a missing target
+/// otherwise shows up as a long list of "can't find crate for `core`" errors).
+pub(crate) fn check_wasm_target() -> Result<()> {
+    let output = std::process::Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .context("could not run rustc")?;
+    let sysroot = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    let lib = Path::new(&sysroot).join("lib/rustlib").join(TARGET);
+    if !lib.exists() {
+        anyhow::bail!("the Rust target {TARGET} is missing: rustup target add {TARGET}");
+    }
+    Ok(())
+}
+
+/// Runs wasm-bindgen on `wasm` and writes the complete site into `dist`.
+fn assemble(wasm: &Path, dist: &Path) -> Result<()> {
+    let app_dir = root().join("client-wasm");
+    let wasm_bytes =
+        fs::read(wasm).with_context(|| format!("could not read {}", wasm.display()))?;
+    let stem = format!("vroom-{}", short_hash(&wasm_bytes));
+
+    if dist.exists() {
+        fs::remove_dir_all(dist).with_context(|| format!("could not clear {}", dist.display()))?;
+    }
+    fs::create_dir_all(dist)?;
+
+    Bindgen::new()
+        .input_bytes(&stem, wasm_bytes)
+        .out_name(&stem)
+        .web(true)?
+        .typescript(false)
+        .remove_name_section(true)
+        .remove_producers_section(true)
+        .generate(dist)
+        .context("wasm-bindgen failed")?;
+
+    let loader = format!(
+        "// Loads the web app: fetches and instantiates the wasm, whose start function\n\
+         // mounts the app. An external file, because the page's CSP forbids inline script.\n\
+         import init from \"./{stem}.js\";\n\
+         init({{ module_or_path: new URL(\"./{stem}_bg.wasm\", import.meta.url) }});\n"
+    );
+    let loader_name = hashed_name("loader", "js", loader.as_bytes());
+    fs::write(dist.join(&loader_name), loader)?;
+
+    let css =
+        fs::read(app_dir.join("style.css")).context("could not read client-wasm/style.css")?;
+    let css_name = hashed_name("style", "css", &css);
+    fs::write(dist.join(&css_name), css)?;
+
+    let icon = fs::read(app_dir.join("favicon.svg")).context("could not read favicon.svg")?;
+    fs::write(dist.join("favicon.svg"), icon)?;
+
+    let page = fs::read_to_string(app_dir.join("index.html"))
+        .context("could not read client-wasm/index.html")?
+        .replace("{{style}}", &format!("/{css_name}"))
+        .replace("{{loader}}", &format!("/{loader_name}"))
+        .replace("{{glue}}", &format!("/{stem}.js"))
+        .replace("{{wasm}}", &format!("/{stem}_bg.wasm"));
+    fs::write(dist.join("index.html"), page)?;
+
+    precompress(dist)
+}
+
+/// `name-<hash>.ext`, so a changed file gets a new name and caches never serve it stale.
+fn hashed_name(name: &str, ext: &str, content: &[u8]) -> String {
+    format!("{name}-{}.{ext}", short_hash(content))
+}
+
+/// The first 16 hex digits of the SHA-256 of `content`.
+fn short_hash(content: &[u8]) -> String {
+    hex::encode(&Sha256::digest(content)[..8])
+}
+
+/// Writes `.br` (best quality) and `.gz` (best level) beside every file in `dist`.
+fn precompress(dist: &Path) -> Result<()> {
+    for entry in fs::read_dir(dist)? {
+        let path = entry?.path();
+        if !path.is_file() {
+            continue;
+        }
+        let content = fs::read(&path)?;
+        fs::write(with_suffix(&path, "br"), brotli_bytes(&content)?)?;
+        fs::write(with_suffix(&path, "gz"), gzip_bytes(&content)?)?;
+    }
+    Ok(())
+}
+
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".");
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+fn brotli_bytes(content: &[u8]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    {
+        let mut writer = brotli::CompressorWriter::new(&mut out, 4096, 11, 22);
+        writer.write_all(content)?;
+    }
+    Ok(out)
+}
+
+fn gzip_bytes(content: &[u8]) -> Result<Vec<u8>> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(content)?;
+    Ok(encoder.finish()?)
+}
+
+/// Prints the wasm's raw, gzip and brotli sizes (the README quotes them).
+fn report_sizes(dist: &Path) -> Result<()> {
+    for entry in fs::read_dir(dist)? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|ext| ext == "wasm") {
+            let raw = fs::metadata(&path)?.len();
+            let gz = fs::metadata(with_suffix(&path, "gz"))?.len();
+            let br = fs::metadata(with_suffix(&path, "br"))?.len();
+            eprintln!(
+                "wasm: {raw} bytes raw, {gz} bytes gzip, {br} bytes brotli ({})",
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}
