@@ -22,7 +22,7 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rand::Rng;
-use tokio::sync::{broadcast, mpsc, Notify, OwnedSemaphorePermit};
+use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit};
 use vroom_shared::wire::{
     ClientFrame, CloseReason, ErrorCode, MemberId, ResumeToken, RoomId, RoomLimits, RoomSettings,
     ServerFrame, PROTOCOL_VERSION,
@@ -36,6 +36,9 @@ use crate::store::{CreateRoom, JoinRoom, Newcomer, Replay, SessionId, Store, Wel
 /// How long a connection may stay open without joining a room, so idle sockets cannot
 /// hold connection slots forever.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long a stopped connection's close frame may take to leave.
+const KILL_GOODBYE: Duration = Duration::from_secs(1);
 
 /// WebSocket close code for "going away" (RFC 6455).
 const CLOSE_GOING_AWAY: u16 = 1001;
@@ -88,9 +91,20 @@ pub(crate) async fn serve<S: Store>(
     let mut shutdown = shared.shutdown.subscribe();
     let limiter = rate_limiter(&shared.config);
 
-    let Some((member, rx, kill, floor)) =
-        handshake(&mut socket, &state, &limiter, &mut shutdown).await
-    else {
+    let joined = tokio::select! {
+        joined = handshake(&mut socket, &state, &limiter) => joined,
+        // Also interrupts a catch-up that a slow client is not reading.
+        _ = shutdown.recv() => {
+            let bye = encode(&ServerFrame::Closed { reason: CloseReason::GoingAway });
+            let goodbye = async {
+                socket.send(Message::Binary(bye)).await?;
+                socket.send(close_message(CLOSE_GOING_AWAY, "relay going away")).await
+            };
+            let _ = tokio::time::timeout(KILL_GOODBYE, goodbye).await;
+            None
+        }
+    };
+    let Some((member, rx, kill, floor)) = joined else {
         return;
     };
     let (sink, stream) = socket.split();
@@ -187,11 +201,13 @@ type Joined<S> = (
 
 /// Reads frames until a `Create` or `Join` succeeds and the `Welcome` (plus catch-up) is
 /// written. `None` when the socket closes first.
+///
+/// Cancelled only at shutdown; a connection cancelled between registering and being
+/// welcomed may leave its hub entry behind, which the hub drops on its next event.
 async fn handshake<S: Store>(
     socket: &mut WebSocket,
     state: &AppState<S>,
     limiter: &DefaultDirectRateLimiter,
-    shutdown: &mut broadcast::Receiver<()>,
 ) -> Option<Joined<S>> {
     let deadline = tokio::time::sleep(JOIN_TIMEOUT);
     tokio::pin!(deadline);
@@ -200,12 +216,6 @@ async fn handshake<S: Store>(
             msg = socket.recv() => msg,
             () = &mut deadline => {
                 let _ = socket.send(close_message(CLOSE_POLICY, "join a room first")).await;
-                return None;
-            }
-            _ = shutdown.recv() => {
-                let bye = encode(&ServerFrame::Closed { reason: CloseReason::GoingAway });
-                let _ = socket.send(Message::Binary(bye)).await;
-                let _ = socket.send(close_message(CLOSE_GOING_AWAY, "relay going away")).await;
                 return None;
             }
         };
@@ -451,7 +461,9 @@ async fn send_loop(
         let first = tokio::select! {
             biased;
             () = kill.notified() => {
-                let _ = sink.send(close_message(CLOSE_TRY_AGAIN, "reconnect and catch up")).await;
+                // A lagging peer may not read at all: say goodbye if it fits, then go.
+                let bye = sink.send(close_message(CLOSE_TRY_AGAIN, "reconnect and catch up"));
+                let _ = tokio::time::timeout(KILL_GOODBYE, bye).await;
                 return;
             }
             item = rx.recv() => match item {

@@ -216,9 +216,34 @@ impl Got {
     }
 }
 
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
 /// A WebSocket client speaking raw wire frames.
 pub(crate) struct Client {
-    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    ws: Ws,
+}
+
+/// The next frame (pings and pongs skipped), or how the socket closed.
+async fn next_frame<S>(ws: &mut S) -> Got
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        let next = tokio::time::timeout(PATIENCE, ws.next())
+            .await
+            .expect("no frame from the relay in time");
+        match next {
+            Some(Ok(Message::Binary(b))) => {
+                return Got::from_frame(ServerFrame::decode(&b).expect("relay sent a bad frame"))
+            }
+            Some(Ok(Message::Close(frame))) => {
+                return Got::SocketClosed(frame.map_or(0, |f| u16::from(f.code)))
+            }
+            Some(Ok(Message::Text(t))) => panic!("relay sent text: {t}"),
+            Some(Ok(_)) => continue,
+            Some(Err(_)) | None => return Got::SocketClosed(0),
+        }
+    }
 }
 
 pub(crate) fn version() -> u16 {
@@ -247,24 +272,7 @@ impl Client {
 
     /// The next frame (pings and pongs skipped), or how the socket closed.
     pub(crate) async fn recv(&mut self) -> Got {
-        loop {
-            let next = tokio::time::timeout(PATIENCE, self.ws.next())
-                .await
-                .expect("no frame from the relay in time");
-            match next {
-                Some(Ok(Message::Binary(b))) => {
-                    return Got::from_frame(
-                        ServerFrame::decode(&b).expect("relay sent a bad frame"),
-                    )
-                }
-                Some(Ok(Message::Close(frame))) => {
-                    return Got::SocketClosed(frame.map_or(0, |f| u16::from(f.code)))
-                }
-                Some(Ok(Message::Text(t))) => panic!("relay sent text: {t}"),
-                Some(Ok(_)) => continue,
-                Some(Err(_)) | None => return Got::SocketClosed(0),
-            }
-        }
+        next_frame(&mut self.ws).await
     }
 
     /// The next frame that is not an event (events are skipped).

@@ -503,3 +503,81 @@ async fn catch_up_reports_a_gap_when_the_buffer_lost_events() {
     assert_eq!(b.recv().await, Got::Joined(8, w.you));
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn a_resume_replaces_the_members_older_connection() {
+    let relay = Relay::start(config()).await;
+    let room = room_id(10);
+    let mut a = relay.connect().await;
+    let mut old = relay.connect().await;
+    a.create(room, &secret(10), RoomSettings::default()).await;
+    let w = old.join(room).await;
+    // The old connection still looks open to the relay (a half-dead network).
+    let mut new = relay.connect().await;
+    new.resume(room, &w, None).await;
+    assert_eq!(new.expect_welcome().await.you, w.you);
+    assert_eq!(old.recv().await, Got::SocketClosed(1013));
+    a.say("to the new one").await;
+    let Got::Message { payload, .. } = new.recv_message().await else {
+        unreachable!()
+    };
+    assert_eq!(payload, b"to the new one");
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn a_member_that_does_not_read_is_dropped_and_the_room_carries_on() {
+    let relay = Relay::start(Config {
+        send_queue: 32,
+        rate_per_sec: 10_000,
+        rate_burst: 10_000,
+        ..config()
+    })
+    .await;
+    let room = room_id(11);
+    let mut sender = relay.connect().await;
+    let mut laggard = relay.connect().await;
+    sender
+        .create(room, &secret(11), RoomSettings::default())
+        .await;
+    let wl = laggard.join(room).await;
+    const COUNT: usize = 600;
+    let payload = vec![0x5a; 60 * 1024];
+    // The sender waits for each echo, so only the laggard falls behind.
+    for _ in 0..COUNT {
+        sender
+            .send(ClientFrame::Send {
+                to: None,
+                payload: &payload,
+            })
+            .await;
+        sender.recv_message().await;
+    }
+    // The laggard finds its socket closed with "try again later" after what fitted.
+    let mut got = 0;
+    loop {
+        match laggard.recv().await {
+            Got::Message { .. } => got += 1,
+            Got::SocketClosed(code) => {
+                assert_eq!(code, 1013);
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(got < COUNT, "the laggard was never dropped");
+    // It comes back and catches up from the buffer; the room carried on.
+    let mut back = relay.connect().await;
+    back.resume(room, &wl, Some(0)).await;
+    assert_eq!(back.expect_welcome().await.you, wl.you);
+    sender.say("after").await;
+    let Got::Message { payload, .. } = sender.recv_message().await else {
+        unreachable!()
+    };
+    assert_eq!(payload, b"after");
+    let (status, _, body) = relay.get("/metrics", "").await;
+    assert_eq!(status, 200);
+    let text = String::from_utf8(body).unwrap();
+    assert!(text.contains("vroom_lagging_disconnects_total 1"), "{text}");
+    relay.stop().await;
+}
