@@ -121,7 +121,6 @@ pub async fn serve<S: Store>(
     let notify = state.inner.shutdown.clone();
     let timeout = state.inner.config.shutdown_timeout;
     let router = app(state);
-    tracing::info!("relay listening");
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             shutdown.await;
