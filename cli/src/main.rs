@@ -1,1 +1,126 @@
-fn main() {}
+//! `vroom`: the native command-line client.
+//!
+//! `vroom create --server URL` creates a room and prints its invite link as the first
+//! line of stdout; `vroom join LINK` joins one. Both then chat: every stdin line is a
+//! message, every event is one stdout line. All cryptography is `vroom_shared::session`'s;
+//! this binary only moves frames between it, the relay's WebSocket and the terminal.
+//!
+//! # Layout
+//! - `main.rs`: flags.
+//! - `chat`: the loop between stdin, the socket and the session, with reconnects.
+//! - `input`: what a typed line means.
+//! - `render`: how each session event is printed.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use vroom_shared::invite::Invite;
+use vroom_shared::session::Session;
+use vroom_shared::wire::RoomSettings;
+
+mod chat;
+mod input;
+mod render;
+
+/// End-to-end-encrypted, ephemeral chat rooms from the command line.
+#[derive(Parser)]
+#[command(name = "vroom", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a room on a relay, print its invite link (first line of stdout), then chat.
+    Create {
+        /// The relay, e.g. http://127.0.0.1:8080 or https://vroom.example.
+        #[arg(long, env = "VROOM_SERVER")]
+        server: String,
+        /// Your nickname in the room.
+        #[arg(long)]
+        nick: Option<String>,
+        /// Most members at once (the relay may cap it lower).
+        #[arg(long)]
+        max_members: Option<u32>,
+        /// Delete the room after this long without a message, e.g. 10m (capped by the relay).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        idle_timeout: Option<Duration>,
+        /// Delete the room this long after creation, e.g. 2h (capped by the relay).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        max_lifetime: Option<Duration>,
+    },
+    /// Join a room from its invite link (quote it: it contains '#'), then chat.
+    Join {
+        /// The invite link, e.g. 'https://vroom.example/r#...'.
+        link: String,
+        /// Your nickname in the room.
+        #[arg(long)]
+        nick: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // rustls needs one process-wide crypto provider for wss:// relays.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("vroom: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("vroom: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> Result<(), chat::ChatError> {
+    match command {
+        Command::Create {
+            server,
+            nick,
+            max_members,
+            idle_timeout,
+            max_lifetime,
+        } => {
+            let origin = chat::normalize_origin(&server)?;
+            let settings = RoomSettings {
+                max_members,
+                idle_timeout_secs: idle_timeout.map(secs),
+                max_lifetime_secs: max_lifetime.map(secs),
+            };
+            let (session, first) = Session::create(&nick.unwrap_or_else(default_nick), settings);
+            chat::run(session, first, origin).await
+        }
+        Command::Join { link, nick } => {
+            let invite = Invite::parse(link.trim()).map_err(chat::ChatError::Invite)?;
+            let origin = invite.origin().to_owned();
+            let (session, first) = Session::join(&invite, &nick.unwrap_or_else(default_nick));
+            chat::run(session, first, origin).await
+        }
+    }
+}
+
+fn secs(d: Duration) -> u32 {
+    u32::try_from(d.as_secs()).unwrap_or(u32::MAX)
+}
+
+/// A friendly nickname for someone who did not pick one.
+fn default_nick() -> String {
+    const ANIMALS: [&str; 12] = [
+        "otter", "heron", "lynx", "panda", "koala", "gecko", "puffin", "badger", "marten", "ibis",
+        "wombat", "tapir",
+    ];
+    let n: u32 = rand::random();
+    format!("{}-{}", ANIMALS[n as usize % ANIMALS.len()], n % 100)
+}

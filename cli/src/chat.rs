@@ -1,0 +1,378 @@
+//! The chat loop: stdin lines become session actions, relay frames go through the
+//! session, session output goes to the socket and the terminal. A dropped connection is
+//! retried with backoff and resumed with catch-up, inside the relay's grace period.
+
+use std::collections::VecDeque;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use vroom_shared::invite::{self, InviteError};
+use vroom_shared::session::{ActionError, Output, Session, SessionEvent};
+use vroom_shared::wire::{CloseReason, ErrorCode};
+
+use crate::input::{Input, HELP};
+use crate::render;
+
+type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Reconnect attempts after a dropped connection before giving up. With the backoff
+/// below they span about a minute, the relay's default grace period.
+const RECONNECT_ATTEMPTS: u32 = 12;
+/// Longest pause between two reconnect attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(8);
+/// Lines typed before the relay welcomed us, kept to send once it has.
+const MAX_EARLY_LINES: usize = 1000;
+
+/// Why the client stopped with an error.
+#[derive(Debug)]
+pub(crate) enum ChatError {
+    /// The invite link could not be used.
+    Invite(InviteError),
+    /// The `--server` value is not an http(s) URL.
+    BadServer(String),
+    /// The relay could not be reached (or reached again).
+    Connect { url: String, reason: String },
+    /// The relay refused us.
+    Refused(ErrorCode),
+    /// The connection kept dropping.
+    Lost,
+}
+
+impl std::fmt::Display for ChatError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChatError::Invite(err) => write!(f, "{err}"),
+            ChatError::BadServer(s) => write!(
+                f,
+                "'{s}' is not a relay address. Give one like http://127.0.0.1:8080 or https://vroom.example."
+            ),
+            ChatError::Connect { url, reason } => write!(
+                f,
+                "cannot reach the relay at {url} ({reason}). Check the address and that the relay is running."
+            ),
+            ChatError::Refused(code) => write!(f, "{}", code.message()),
+            ChatError::Lost => write!(
+                f,
+                "the connection to the relay was lost and could not be restored. Join again with the invite link."
+            ),
+        }
+    }
+}
+
+/// `http[s]://host[:port][/prefix]` without a trailing slash, or an error for anything
+/// else (the invite link is built from it).
+pub(crate) fn normalize_origin(server: &str) -> Result<String, ChatError> {
+    let bad = || ChatError::BadServer(server.to_owned());
+    let url = url::Url::parse(server.trim()).map_err(|_| bad())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(bad());
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(bad());
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// How the room ended for this client.
+enum Finish {
+    /// The room is over, or we left or were removed: exit 0.
+    Done,
+    /// The socket closed without the room ending: reconnect.
+    Dropped,
+}
+
+/// Runs one member's chat until the room ends for it.
+pub(crate) async fn run(
+    mut session: Session,
+    first: Vec<u8>,
+    origin: String,
+) -> Result<(), ChatError> {
+    let url = invite::ws_url(&origin);
+    let mut stdin = BufReader::new(tokio::io::stdin()).lines();
+    let mut state = Client {
+        origin,
+        early: VecDeque::new(),
+        stdin_open: true,
+        printed_link: false,
+    };
+    let mut frame = first;
+    let mut attempt = 0;
+    loop {
+        let socket = match connect(&url).await {
+            Ok(socket) => socket,
+            Err(err) if !session.is_ready() && session.me().is_none() => return Err(err),
+            Err(_) if attempt < RECONNECT_ATTEMPTS => {
+                attempt += 1;
+                tokio::time::sleep(backoff(attempt)).await;
+                match session.reconnect_frame() {
+                    Some(f) => frame = f,
+                    None => return Ok(()),
+                }
+                continue;
+            }
+            Err(_) => return Err(ChatError::Lost),
+        };
+        match state.chat(&mut session, socket, &frame, &mut stdin).await? {
+            Finish::Done => return Ok(()),
+            Finish::Dropped => {
+                attempt = if session.is_ready() { 1 } else { attempt + 1 };
+                if attempt > RECONNECT_ATTEMPTS {
+                    return Err(ChatError::Lost);
+                }
+                println!("-- connection lost; reconnecting");
+                tokio::time::sleep(backoff(attempt)).await;
+                match session.reconnect_frame() {
+                    Some(f) => frame = f,
+                    None => return Ok(()),
+                }
+            }
+        }
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    (Duration::from_millis(250) * 2u32.saturating_pow(attempt.min(6))).min(MAX_BACKOFF)
+}
+
+async fn connect(url: &str) -> Result<Socket, ChatError> {
+    let (socket, _) =
+        tokio_tungstenite::connect_async(url)
+            .await
+            .map_err(|err| ChatError::Connect {
+                url: url.to_owned(),
+                reason: err.to_string(),
+            })?;
+    Ok(socket)
+}
+
+/// What the loop remembers across reconnects, besides the session.
+struct Client {
+    /// The relay's origin, for the invite link.
+    origin: String,
+    /// Lines typed before the session was ready.
+    early: VecDeque<String>,
+    /// False once stdin has ended (we then leave the room).
+    stdin_open: bool,
+    /// Whether the creator's invite link has been printed.
+    printed_link: bool,
+}
+
+impl Client {
+    async fn chat(
+        &mut self,
+        session: &mut Session,
+        mut socket: Socket,
+        first: &[u8],
+        stdin: &mut tokio::io::Lines<BufReader<tokio::io::Stdin>>,
+    ) -> Result<Finish, ChatError> {
+        send(&mut socket, first.to_vec()).await?;
+        loop {
+            tokio::select! {
+                incoming = socket.next() => {
+                    let bytes = match incoming {
+                        Some(Ok(Message::Binary(bytes))) => bytes,
+                        Some(Ok(Message::Close(_))) | None | Some(Err(_)) => {
+                            return Ok(if session.is_ended() { Finish::Done } else { Finish::Dropped });
+                        }
+                        Some(Ok(_)) => continue,
+                    };
+                    let outputs = session.handle(&bytes);
+                    if let Some(finish) = self.apply(session, &mut socket, outputs).await? {
+                        return Ok(finish);
+                    }
+                }
+                line = stdin.next_line(), if self.stdin_open => {
+                    let outputs = match line {
+                        Ok(Some(line)) => self.typed(session, &line),
+                        // End of input (or unreadable input): leave the room.
+                        _ => {
+                            self.stdin_open = false;
+                            if session.is_ready() { session.leave() } else { Ok(Vec::new()) }
+                        }
+                    };
+                    match outputs {
+                        Ok(outputs) => {
+                            if let Some(finish) = self.apply(session, &mut socket, outputs).await? {
+                                return Ok(finish);
+                            }
+                        }
+                        Err(err) => eprintln!("vroom: {err}"),
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends frames and prints events; `Some` when the room is over for us.
+    async fn apply(
+        &mut self,
+        session: &mut Session,
+        socket: &mut Socket,
+        outputs: Vec<Output>,
+    ) -> Result<Option<Finish>, ChatError> {
+        for output in outputs {
+            match output {
+                Output::Send(frame) => send(socket, frame).await?,
+                Output::Event(event) => {
+                    if let Some(finish) = self.show(session, socket, &event).await? {
+                        return Ok(Some(finish));
+                    }
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    async fn show(
+        &mut self,
+        session: &mut Session,
+        socket: &mut Socket,
+        event: &SessionEvent,
+    ) -> Result<Option<Finish>, ChatError> {
+        if let Some(line) = render::line(event) {
+            println!("{line}");
+        }
+        match event {
+            SessionEvent::Ready { .. } => {
+                if session.is_host() && !self.printed_link {
+                    if let Some(link) = session.invite_link(&self.origin) {
+                        println!("{link}");
+                        self.printed_link = true;
+                    }
+                }
+                // Lines typed while connecting go out now, in order.
+                let early: Vec<String> = self.early.drain(..).collect();
+                for line in early {
+                    match self.typed(session, &line) {
+                        Ok(outputs) => {
+                            if let Some(finish) =
+                                Box::pin(self.apply(session, socket, outputs)).await?
+                            {
+                                return Ok(Some(finish));
+                            }
+                        }
+                        Err(err) => eprintln!("vroom: {err}"),
+                    }
+                }
+                if !self.stdin_open {
+                    let outputs = session.leave().unwrap_or_default();
+                    return Box::pin(self.apply(session, socket, outputs)).await;
+                }
+            }
+            SessionEvent::RelayGoingAway => return Ok(Some(Finish::Dropped)),
+            SessionEvent::Ended { reason } => {
+                let _ = socket.close(None).await;
+                return Ok(Some(match reason {
+                    CloseReason::GoingAway => Finish::Dropped,
+                    _ => Finish::Done,
+                }));
+            }
+            SessionEvent::Error { code } if session.me().is_none() => {
+                return Err(ChatError::Refused(*code));
+            }
+            _ => {}
+        }
+        Ok(None)
+    }
+
+    /// Turns a typed line into session output.
+    fn typed(&mut self, session: &mut Session, line: &str) -> Result<Vec<Output>, ActionError> {
+        let input = Input::parse(line);
+        if !session.is_ready() && !matches!(input, Input::Nothing | Input::Help) {
+            if self.early.len() < MAX_EARLY_LINES {
+                self.early.push_back(line.to_owned());
+            }
+            return Ok(Vec::new());
+        }
+        match input {
+            Input::Text(text) => session.send_text(text, now_ms()),
+            Input::Nick(nick) => session.set_nick(nick),
+            Input::Members => {
+                for m in session.members() {
+                    let mut tags = String::new();
+                    if m.is_host {
+                        tags.push_str(" (host)");
+                    }
+                    if m.is_self {
+                        tags.push_str(" (you)");
+                    }
+                    println!(
+                        "-- member {}{tags}: {} (safety words: {})",
+                        m.member.0,
+                        render::clean(&m.nick),
+                        m.fingerprint
+                    );
+                }
+                Ok(Vec::new())
+            }
+            Input::Kick(who) => {
+                let target = session
+                    .members()
+                    .into_iter()
+                    .find(|m| !m.is_self && (m.nick == who || m.member.0.to_string() == who));
+                match target {
+                    Some(m) => session.kick(m.member),
+                    None => {
+                        eprintln!("vroom: nobody called '{who}' is in the room. Try /members.");
+                        Ok(Vec::new())
+                    }
+                }
+            }
+            Input::Lock(locked) => session.lock(locked),
+            Input::End => session.terminate(),
+            Input::Leave => {
+                self.stdin_open = false;
+                session.leave()
+            }
+            Input::Help => {
+                println!("{HELP}");
+                Ok(Vec::new())
+            }
+            Input::Nothing => Ok(Vec::new()),
+            Input::Unknown(name) => {
+                eprintln!("vroom: there is no /{name} command. Type /help for the list.");
+                Ok(Vec::new())
+            }
+        }
+    }
+}
+
+async fn send(socket: &mut Socket, frame: Vec<u8>) -> Result<(), ChatError> {
+    // A failed write shows up as the socket ending on the next read, which reconnects.
+    let _ = socket.send(Message::Binary(frame.into())).await;
+    Ok(())
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalize_origin;
+
+    #[test]
+    fn origins_are_http_urls_without_trailing_slash() {
+        assert_eq!(
+            normalize_origin("http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            normalize_origin("https://vroom.example").unwrap(),
+            "https://vroom.example"
+        );
+        assert_eq!(
+            normalize_origin("https://example.org/chat/").unwrap(),
+            "https://example.org/chat"
+        );
+        assert!(normalize_origin("ftp://x").is_err());
+        assert!(normalize_origin("127.0.0.1:8080").is_err());
+        assert!(normalize_origin("http://x/?a=b").is_err());
+    }
+}
