@@ -91,6 +91,18 @@ pub struct Config {
     #[arg(long, env = "VROOM_LOG_ROOM_IDS")]
     pub log_room_ids: bool,
 
+    /// Redis to keep rooms in, so several relay instances can serve one room
+    /// (`redis://[user:password@]host:port[/db]`). Without it rooms live in this
+    /// process only.
+    #[arg(long, env = "VROOM_REDIS_URL")]
+    pub redis_url: Option<RedisUrl>,
+
+    /// With Redis: how often an instance renews its members' presence. The members of
+    /// an instance that stops (a crash) count as disconnected after three missed
+    /// heartbeats, then leave after the grace period.
+    #[arg(long, env = "VROOM_REDIS_HEARTBEAT", default_value = "5s", value_parser = parse_duration)]
+    pub redis_heartbeat: Duration,
+
     /// How long shutdown waits for connections to take their "going away" notice.
     #[arg(long, env = "VROOM_SHUTDOWN_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
@@ -118,6 +130,8 @@ impl Default for Config {
             web_dir: None,
             log_room_ids: false,
             shutdown_timeout: Duration::from_secs(5),
+            redis_url: None,
+            redis_heartbeat: Duration::from_secs(5),
         }
     }
 }
@@ -139,6 +153,24 @@ impl Config {
     /// just over `max_payload` still arrives and gets a clear `FrameTooLarge` answer.
     pub fn max_message(&self) -> usize {
         self.max_payload as usize + 1024
+    }
+}
+
+/// A Redis URL. It may hold a password, so it never prints.
+#[derive(Clone)]
+pub struct RedisUrl(pub String);
+
+impl std::fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RedisUrl(…)")
+    }
+}
+
+impl std::str::FromStr for RedisUrl {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(RedisUrl(s.to_owned()))
     }
 }
 

@@ -22,7 +22,7 @@ use vroom_shared::wire::WS_PATH;
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::metrics::Metrics;
-use crate::store::{MemoryStore, Store};
+use crate::store::{MemoryStore, RedisStore, RedisTarget, Store};
 use crate::{connection, web};
 
 /// Everything a request handler needs. Cheap to clone.
@@ -94,21 +94,34 @@ pub fn app<S: Store>(state: AppState<S>) -> Router {
     let web_dir = state.inner.config.resolved_web_dir();
     let api = Router::new()
         .route(WS_PATH, get(ws_upgrade::<S>))
-        .route("/healthz", get(healthz))
+        .route("/healthz", get(healthz::<S>))
         .route("/metrics", get(metrics::<S>))
         .with_state(state);
     web::with_web_app(api, web_dir.as_deref())
 }
 
-/// Serves on `listener` with the in-process store until `shutdown` completes, then tells
-/// every member the relay is going away and waits for their connections to finish.
+/// Serves on `listener` until `shutdown` completes, then tells every member the relay is
+/// going away and waits for their connections to finish. Rooms live in Redis when
+/// `config.redis_url` is set, else in this process.
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let (state, done) = memory_state(config);
-    serve(listener, state, done, shutdown).await
+    match &config.redis_url {
+        None => {
+            let (state, done) = memory_state(config);
+            serve(listener, state, done, shutdown).await
+        }
+        Some(url) => {
+            let target = RedisTarget::parse(&url.0)
+                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+            let (state, done) = state_with(config, |config, fanout| {
+                RedisStore::new(target, config, fanout)
+            });
+            serve(listener, state, done, shutdown).await
+        }
+    }
 }
 
 /// [`run`] on any store.
@@ -139,8 +152,17 @@ pub async fn serve<S: Store>(
     Ok(())
 }
 
-async fn healthz() -> &'static str {
-    "ok"
+/// `200 ok` while the store answers; `503` with a sentence for the operator otherwise.
+async fn healthz<S: Store>(State(state): State<AppState<S>>) -> Response {
+    if state.inner.store.healthy().await {
+        "ok".into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "store unreachable: the relay cannot reach Redis",
+        )
+            .into_response()
+    }
 }
 
 async fn metrics<S: Store>(State(state): State<AppState<S>>) -> Response {

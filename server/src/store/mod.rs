@@ -42,6 +42,8 @@ pub(crate) mod tests;
 
 mod memory;
 pub use memory::MemoryStore;
+pub mod redis;
+pub use self::redis::{RedisStore, RedisTarget};
 
 /// What a store operation answers on failure: the wire's error code, which the relay sends
 /// to the client as it is. `Unavailable` means the store itself could not be reached.
@@ -255,4 +257,10 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// How many rooms exist (for metrics; a shared store may answer approximately).
     fn room_count(&self) -> usize;
+
+    /// Whether the store can be reached now (for `/healthz`). A store in this process
+    /// always can.
+    fn healthy(&self) -> impl Future<Output = bool> + Send {
+        std::future::ready(true)
+    }
 }

@@ -1,0 +1,232 @@
+-- Prelude of every vroom script: the room's keys, its clock, and the steps several
+-- scripts share. The Rust side prepends it to each script body, so each script is
+-- still one EVALSHA: one round trip, one atomic step for the room.
+--
+-- KEYS (all tagged `{<room hex>}`, so one room lives in one Cluster slot):
+--   1 meta  HASH   settings, host hash, seq counter, activity and emptiness times
+--   2 live  ZSET   connected members -> heartbeat deadline (ms, Redis clock)
+--   3 gone  ZSET   dropped members   -> end of their grace (ms, Redis clock)
+--   4 info  HASH   per member: t:<id> resume-token digest, s:<id> session,
+--                  o:<id> joining order, l:<id> its encoded `Left{Disconnected}` event
+--   5 log   STREAM encoded event frames for catch-up, entry id `<seq>-0`
+-- The pub/sub channel is `vroom:{<room hex>}:ch`, in the same slot.
+--
+-- Every script that writes ends with `expire_all`, so no key ever lives without a TTL.
+
+local META, LIVE, GONE, INFO, LOG = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local CHANNEL = string.sub(META, 1, -5) .. 'ch'
+
+-- postcard encoding of the two server frames scripts build (checked by a Rust test):
+-- `ServerFrame::Event` is variant 1, `ServerFrame::Closed` is variant 5.
+local FRAME_EVENT = '\1'
+local FRAME_CLOSED = '\5'
+-- `CloseReason` variants.
+local TERMINATED, IDLE_TIMEOUT, MAX_LIFETIME = 0, 1, 2
+
+local function num(v)
+  return tonumber(v)
+end
+
+-- Milliseconds as an integer string: Lua numbers are doubles and tostring may use
+-- an exponent.
+local function ms(v)
+  return string.format('%.0f', v)
+end
+
+-- One clock for every instance: Redis's.
+local function clock()
+  local t = redis.call('TIME')
+  return num(t[1]) * 1000 + math.floor(num(t[2]) / 1000)
+end
+
+-- postcard's unsigned LEB128 varint; exact for sequence numbers below 2^53.
+local function varint(n)
+  local out = {}
+  while n >= 128 do
+    out[#out + 1] = string.char(n % 128 + 128)
+    n = math.floor(n / 128)
+  end
+  out[#out + 1] = string.char(n)
+  return table.concat(out)
+end
+
+local NOW = clock()
+
+-- The room's meta fields, read once per script.
+local M = {}
+local FIELDS = { 'deadline', 'active', 'idle', 'grace', 'slack', 'empty', 'seq', 'evicted',
+  'bytes', 'buf', 'bufbytes', 'locked', 'host', 'hostm', 'lm', 'li', 'll', 'lg', 'lp', 'lf' }
+
+local function load()
+  if redis.call('EXISTS', META) == 0 then
+    return false
+  end
+  local values = redis.call('HMGET', META, unpack(FIELDS))
+  for i, field in ipairs(FIELDS) do
+    M[field] = values[i]
+  end
+  return true
+end
+
+local function has(member)
+  return redis.call('ZSCORE', LIVE, member) or redis.call('ZSCORE', GONE, member)
+end
+
+-- Every key of the room expires when the room would end if nobody acted on it any
+-- more: at its maximum lifetime, its idle timeout, or when its members' heartbeats
+-- and graces run out (an instance that dies stops heartbeating). `slack` leaves the
+-- ticking instances time to end the room themselves and tell everyone why; the TTL
+-- is the safety net when no instance is left.
+local function expire_all()
+  local at = math.min(num(M.deadline), num(M.active) + num(M.idle))
+  local top = redis.call('ZRANGE', LIVE, -1, -1, 'WITHSCORES')
+  local presence
+  if top[2] then
+    presence = num(top[2]) + num(M.grace)
+  elseif M.empty then
+    presence = num(M.empty) + num(M.grace)
+  else
+    presence = NOW + num(M.grace)
+  end
+  local expire_at = ms(math.min(at, presence) + num(M.slack))
+  for _, key in ipairs(KEYS) do
+    redis.call('PEXPIREAT', key, expire_at)
+  end
+end
+
+-- Drops the oldest logged events while the log is over its count or byte cap
+-- (always keeping the newest).
+local function trim(added)
+  local bytes = (num(M.bytes) or 0) + added
+  local len = redis.call('XLEN', LOG)
+  local evicted = M.evicted
+  while len > 1 and (len > num(M.buf) or bytes > num(M.bufbytes)) do
+    local oldest = redis.call('XRANGE', LOG, '-', '+', 'COUNT', 1)[1]
+    redis.call('XDEL', LOG, oldest[1])
+    bytes = bytes - #oldest[2][2]
+    evicted = string.match(oldest[1], '^(%d+)')
+    len = len - 1
+  end
+  M.bytes = bytes
+  if evicted then
+    M.evicted = evicted
+    redis.call('HSET', META, 'bytes', bytes, 'evicted', evicted)
+  else
+    redis.call('HSET', META, 'bytes', bytes)
+  end
+end
+
+-- Sequences one encoded `Event` body: stamps it, logs it and publishes it to every
+-- instance. Returns its sequence number.
+local function emit(body)
+  local seq = redis.call('HINCRBY', META, 'seq', 1)
+  M.seq = seq
+  local frame = FRAME_EVENT .. varint(seq) .. body
+  redis.call('XADD', LOG, ms(seq) .. '-0', 'f', frame)
+  trim(#frame)
+  redis.call('PUBLISH', CHANNEL, frame)
+  return seq
+end
+
+-- Deletes every key of the room in one command and, with a reason, tells every
+-- instance to close its connections.
+local function destroy(reason)
+  redis.call('DEL', META, LIVE, GONE, INFO, LOG)
+  if reason then
+    redis.call('PUBLISH', CHANNEL, FRAME_CLOSED .. string.char(reason))
+  end
+end
+
+-- Whether the room's lifetime or idle timeout has run out.
+local function due()
+  if NOW >= num(M.deadline) then
+    return MAX_LIFETIME
+  end
+  if NOW >= num(M.active) + num(M.idle) then
+    return IDLE_TIMEOUT
+  end
+  return nil
+end
+
+-- Starts the room's grace when nobody is connected any more; stops it when someone is.
+local function note_presence()
+  if redis.call('ZCARD', LIVE) > 0 then
+    if M.empty then
+      redis.call('HDEL', META, 'empty')
+      M.empty = nil
+    end
+  elseif not M.empty then
+    M.empty = ms(NOW)
+    redis.call('HSET', META, 'empty', M.empty)
+  end
+end
+
+local function forget(member)
+  redis.call('ZREM', LIVE, member)
+  redis.call('ZREM', GONE, member)
+  redis.call('HDEL', INFO, 't:' .. member, 's:' .. member, 'o:' .. member, 'l:' .. member)
+end
+
+-- Expires what is due: connections whose instance stopped heartbeating count as
+-- dropped (their grace runs from their last heartbeat deadline); dropped members
+-- whose grace ran out leave; a room nobody came back to is deleted. Returns true
+-- when the room is gone.
+local function sweep()
+  local stale = redis.call('ZRANGEBYSCORE', LIVE, '-inf', ms(NOW), 'WITHSCORES')
+  for i = 1, #stale, 2 do
+    redis.call('ZREM', LIVE, stale[i])
+    redis.call('ZADD', GONE, ms(num(stale[i + 1]) + num(M.grace)), stale[i])
+  end
+  local expired = redis.call('ZRANGEBYSCORE', GONE, '-inf', ms(NOW))
+  for _, member in ipairs(expired) do
+    local body = redis.call('HGET', INFO, 'l:' .. member)
+    forget(member)
+    if body then
+      emit(body)
+    end
+  end
+  note_presence()
+  if M.empty and NOW >= num(M.empty) + num(M.grace) then
+    -- Nobody is connected to hear it; a connection caught mid-join hears the
+    -- nearest reason, as with the in-process store.
+    destroy(IDLE_TIMEOUT)
+    return true
+  end
+  return false
+end
+
+-- Every member holding a place, in joining order.
+local function members()
+  local list = redis.call('ZRANGE', LIVE, 0, -1)
+  for _, member in ipairs(redis.call('ZRANGE', GONE, 0, -1)) do
+    list[#list + 1] = member
+  end
+  local order = {}
+  for _, member in ipairs(list) do
+    order[member] = num(redis.call('HGET', INFO, 'o:' .. member)) or 0
+  end
+  table.sort(list, function(a, b) return order[a] < order[b] end)
+  return list
+end
+
+-- Logged frames with sequence numbers in after+1..=upto.
+local function replay(after, upto)
+  if upto <= after then
+    return {}
+  end
+  local entries = redis.call('XRANGE', LOG, ms(after + 1) .. '-0', ms(upto) .. '-0')
+  local frames = {}
+  for i, entry in ipairs(entries) do
+    frames[i] = entry[2][2]
+  end
+  return frames
+end
+
+-- The host hash stored at creation against the one made from the presented secret.
+-- Both are SHA-256 outputs, so the time a comparison takes says nothing useful about
+-- the secret.
+local function is_host(hash)
+  return M.host == hash
+end
+
+-- ---- script body ----

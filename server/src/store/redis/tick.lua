@@ -1,0 +1,48 @@
+-- One instance's periodic visit to a room it has connections in: refreshes the
+-- heartbeats of its connected members, then ends whatever is due (lifetime, idle
+-- timeout, graces, members of instances that stopped heartbeating).
+-- ARGV: heartbeat deadline (ms from now), then member and session pairs.
+-- Answers { 'gone' }, { 'ended' }, or { 'ok', seq, ms until the next deadline,
+-- members this instance holds that no longer have a place... }.
+if not load() then
+  return { 'gone' }
+end
+local ending = due()
+if ending then
+  destroy(ending)
+  return { 'ended' }
+end
+local deadline = ms(NOW + num(ARGV[1]))
+local lost = {}
+for i = 2, #ARGV, 2 do
+  local member, session = ARGV[i], ARGV[i + 1]
+  if redis.call('HGET', INFO, 's:' .. member) ~= session then
+    lost[#lost + 1] = member
+  else
+    -- A member swept to `gone` while this instance could not reach Redis is still
+    -- connected here: it takes its place back.
+    redis.call('ZREM', GONE, member)
+    redis.call('ZADD', LIVE, deadline, member)
+  end
+end
+if sweep() then
+  return { 'ended' }
+end
+expire_all()
+local next_due = math.min(num(M.deadline), num(M.active) + num(M.idle))
+local first_gone = redis.call('ZRANGE', GONE, 0, 0, 'WITHSCORES')
+if first_gone[2] then
+  next_due = math.min(next_due, num(first_gone[2]))
+end
+local first_live = redis.call('ZRANGE', LIVE, 0, 0, 'WITHSCORES')
+if first_live[2] then
+  next_due = math.min(next_due, num(first_live[2]))
+end
+if M.empty then
+  next_due = math.min(next_due, num(M.empty) + num(M.grace))
+end
+local reply = { 'ok', num(M.seq), math.max(0, next_due - NOW) }
+for _, member in ipairs(lost) do
+  reply[#reply + 1] = member
+end
+return reply
