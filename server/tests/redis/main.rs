@@ -6,4 +6,9 @@
 #[path = "../../../tests/src/redis.rs"]
 mod redis_server;
 
+#[allow(dead_code)]
+#[path = "../relay/harness.rs"]
+mod harness;
+
+mod relays;
 mod stores;

@@ -153,8 +153,8 @@ async fn two_instances_share_one_order_and_one_end() {
     }
     redis.assert_every_key_expires();
     let want: Vec<Seen> = (2..=12).map(Seen::Event).collect();
-    seen_a.wait_for(r, |s| s.len() >= want.len()).await;
-    seen_b.wait_for(r, |s| s.len() >= want.len()).await;
+    seen_a.wait_for(r, |s| s.last() == want.last()).await;
+    seen_b.wait_for(r, |s| s.last() == want.last()).await;
     assert_eq!(seen_b.seen(r), want);
     assert_eq!(seen_a.seen(r)[1..], want[..]);
     assert_eq!(

@@ -43,9 +43,7 @@ impl Relay {
     }
 
     pub(crate) async fn connect(&self) -> Client {
-        let url = format!("ws://{}{}", self.addr, WS_PATH);
-        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        Client { ws }
+        Client::connect_to(self.addr).await
     }
 
     /// Signals shutdown and waits for `run` to return.
@@ -262,6 +260,13 @@ pub(crate) fn secret(n: u8) -> HostSecret {
 }
 
 impl Client {
+    /// Connects to a relay at `addr` (also one running in another process).
+    pub(crate) async fn connect_to(addr: SocketAddr) -> Client {
+        let url = format!("ws://{addr}{WS_PATH}");
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        Client { ws }
+    }
+
     pub(crate) async fn send(&mut self, frame: ClientFrame<'_>) {
         self.send_raw(Message::Binary(frame.encode().into())).await;
     }

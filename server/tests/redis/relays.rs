@@ -1,0 +1,361 @@
+//! Real relays (in this process, and one as a child process) on one real Redis,
+//! with real WebSocket clients.
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use vroom_relay::config::RedisUrl;
+use vroom_relay::Config;
+use vroom_shared::wire::{ClientFrame, CloseReason, ErrorCode, LeaveReason, RoomId, RoomSettings};
+
+use crate::harness::{room_id, secret, Client, Got, Relay};
+use crate::redis_server::RedisServer;
+
+/// A relay on `redis` with short timers, so expiry tests wait a second or two.
+fn config(redis: &RedisServer) -> Config {
+    Config {
+        redis_url: Some(RedisUrl(redis.url())),
+        redis_heartbeat: Duration::from_millis(100),
+        grace: Duration::from_millis(500),
+        web_dir: None,
+        ..Config::default()
+    }
+}
+
+fn room_keys(redis: &RedisServer, room: RoomId) -> Vec<String> {
+    let tag = format!("{{{}}}", room.to_hex());
+    redis
+        .keys_with_ttl()
+        .into_iter()
+        .map(|(key, _)| key)
+        .filter(|key| key.contains(&tag))
+        .collect()
+}
+
+/// How many connections (instances) subscribe to the room's channel.
+fn subscribers(redis: &RedisServer, room: RoomId) -> i64 {
+    let channel = format!("vroom:{{{}}}:ch", room.to_hex());
+    let (_, n): (String, i64) = redis::cmd("PUBSUB")
+        .arg("NUMSUB")
+        .arg(&channel)
+        .query(&mut redis.connection())
+        .unwrap();
+    n
+}
+
+/// Polls `done` until it holds (a hang guard of 15 s, not a timing check).
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..300 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+/// The status code of `GET /healthz`.
+async fn healthz(addr: SocketAddr) -> Option<u16> {
+    let mut s = TcpStream::connect(addr).await.ok()?;
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n")
+        .await
+        .ok()?;
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut raw))
+        .await
+        .ok()?
+        .ok()?;
+    String::from_utf8_lossy(&raw)
+        .split(' ')
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Messages (and other events) until `n` messages arrived; returns every event's seq.
+async fn seqs_until_messages(client: &mut Client, n: usize) -> Vec<u64> {
+    let mut seqs = Vec::new();
+    let mut messages = 0;
+    while messages < n {
+        let got = client.recv().await;
+        let seq = got
+            .seq()
+            .unwrap_or_else(|| panic!("expected an event, got {got:?}"));
+        seqs.push(seq);
+        if matches!(got, Got::Message { .. }) {
+            messages += 1;
+        }
+    }
+    seqs
+}
+
+#[tokio::test]
+async fn members_on_three_instances_share_one_order_one_list_and_one_end() {
+    let redis = RedisServer::start();
+    let relays = [
+        Relay::start(config(&redis)).await,
+        Relay::start(config(&redis)).await,
+        Relay::start(config(&redis)).await,
+    ];
+    let room = room_id(1);
+    let host = secret(1);
+    let mut a = relays[0].connect().await;
+    let wa = a.create(room, &host, RoomSettings::default()).await;
+    let mut b = relays[1].connect().await;
+    let wb = b.join(room).await;
+    let mut c = relays[2].connect().await;
+    let wc = c.join(room).await;
+    assert_eq!(wc.members, vec![wa.you, wb.you, wc.you]);
+    assert_eq!(wc.host, wa.you);
+    // Each instance follows the room once.
+    assert_eq!(subscribers(&redis, room), 3);
+    redis.assert_every_key_expires();
+
+    a.say("from a").await;
+    b.say("from b").await;
+    c.say("from c").await;
+    let from_c_on = seqs_until_messages(&mut c, 3).await;
+    let from_b_on = seqs_until_messages(&mut b, 3).await;
+    let from_a_on = seqs_until_messages(&mut a, 3).await;
+    // Everyone sees the same events in the same order from where they joined.
+    let tail = |v: &[u64], from: u64| v.iter().copied().filter(|s| *s > from).collect::<Vec<_>>();
+    assert_eq!(tail(&from_a_on, wc.seq + 1), from_c_on);
+    assert_eq!(tail(&from_b_on, wc.seq + 1), from_c_on);
+    assert_eq!(from_c_on.len(), 3);
+    redis.assert_every_key_expires();
+
+    // The terminate reaches the instance that did not receive it, too.
+    b.send(ClientFrame::Terminate { secret: secret(1) }).await;
+    for client in [&mut a, &mut b, &mut c] {
+        client.expect_closed(CloseReason::Terminated).await;
+    }
+    assert!(room_keys(&redis, room).is_empty());
+    eventually("every instance dropped its subscription", || {
+        subscribers(&redis, room) == 0
+    })
+    .await;
+    redis.assert_every_key_expires();
+    for relay in relays {
+        relay.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn every_lifecycle_path_deletes_every_key_across_instances() {
+    let redis = RedisServer::start();
+    let one = Relay::start(config(&redis)).await;
+    let two = Relay::start(config(&redis)).await;
+    let paths = [
+        (
+            RoomSettings {
+                idle_timeout_secs: Some(1),
+                ..RoomSettings::default()
+            },
+            Some(CloseReason::IdleTimeout),
+        ),
+        (
+            RoomSettings {
+                max_lifetime_secs: Some(2),
+                ..RoomSettings::default()
+            },
+            Some(CloseReason::MaxLifetime),
+        ),
+        // Both members go away: the room ends after the grace.
+        (RoomSettings::default(), None),
+    ];
+    for (settings, reason) in paths {
+        let room = room_id(2);
+        let mut host = one.connect().await;
+        host.create(room, &secret(2), settings).await;
+        let mut guest = two.connect().await;
+        guest.join(room).await;
+        redis.assert_every_key_expires();
+        match reason {
+            Some(reason) => {
+                // Keep the max-lifetime room busy, so only its lifetime can end it.
+                if reason == CloseReason::MaxLifetime {
+                    host.say("still here").await;
+                }
+                host.expect_closed(reason).await;
+                guest.expect_closed(reason).await;
+            }
+            None => {
+                host.drop_connection();
+                guest.drop_connection();
+            }
+        }
+        eventually("no key of the room is left", || {
+            room_keys(&redis, room).is_empty()
+        })
+        .await;
+        eventually("no instance follows the room", || {
+            subscribers(&redis, room) == 0
+        })
+        .await;
+        let mut late = two.connect().await;
+        late.send(ClientFrame::Join {
+            version: crate::harness::version(),
+            room,
+            resume: None,
+            after: None,
+        })
+        .await;
+        late.expect_error(ErrorCode::UnknownRoom).await;
+    }
+    redis.assert_every_key_expires();
+    one.stop().await;
+    two.stop().await;
+}
+
+/// A relay binary in its own process, so a test can kill it with SIGKILL.
+struct ChildRelay {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl ChildRelay {
+    async fn start(redis: &RedisServer) -> ChildRelay {
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_vroom-relay"))
+            .args(["--listen", &addr.to_string()])
+            .args(["--redis-url", &redis.url()])
+            .args(["--redis-heartbeat", "100ms", "--grace", "500ms"])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("start the vroom-relay binary");
+        let relay = ChildRelay { child, addr };
+        for _ in 0..200 {
+            if healthz(addr).await == Some(200) {
+                return relay;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the vroom-relay child process did not become healthy");
+    }
+
+    /// SIGKILL: no goodbye, no cleanup.
+    fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for ChildRelay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn the_members_of_a_killed_instance_expire() {
+    let redis = RedisServer::start();
+    let survivor = Relay::start(config(&redis)).await;
+    let mut doomed = ChildRelay::start(&redis).await;
+
+    // A room with members on both: it carries on for the survivor.
+    let shared = room_id(3);
+    let mut host = survivor.connect().await;
+    host.create(shared, &secret(3), RoomSettings::default())
+        .await;
+    let mut guest = Client::connect_to(doomed.addr).await;
+    let wg = guest.join(shared).await;
+    // A room whose only member is on the doomed instance: it ends.
+    let lonely = room_id(4);
+    let mut alone = Client::connect_to(doomed.addr).await;
+    alone
+        .create(lonely, &secret(4), RoomSettings::default())
+        .await;
+    redis.assert_every_key_expires();
+
+    doomed.kill();
+    loop {
+        match host.recv().await {
+            Got::Left(_, member, LeaveReason::Disconnected) if member == wg.you => break,
+            Got::Joined(..) => continue,
+            other => panic!("expected the guest to leave, got {other:?}"),
+        }
+    }
+    host.say("still here").await;
+    assert!(matches!(host.recv().await, Got::Message { .. }));
+    redis.assert_every_key_expires();
+    eventually("the lonely room's keys expired", || {
+        room_keys(&redis, lonely).is_empty()
+    })
+    .await;
+    assert!(!room_keys(&redis, shared).is_empty());
+    survivor.stop().await;
+}
+
+#[tokio::test]
+async fn a_redis_restart_is_answered_clearly_and_survived() {
+    let mut redis = RedisServer::start();
+    let relay = Relay::start(Config {
+        // Long enough that nobody's presence runs out while Redis is away.
+        grace: Duration::from_secs(30),
+        ..config(&redis)
+    })
+    .await;
+    let room = room_id(5);
+    let mut host = relay.connect().await;
+    let wh = host.create(room, &secret(5), RoomSettings::default()).await;
+    let mut guest = relay.connect().await;
+    let wg = guest.join(room).await;
+    host.say("before").await;
+    let before = guest.recv_message().await.seq().unwrap();
+    assert_eq!(healthz(relay.addr).await, Some(200));
+
+    redis.stop(true);
+    assert_eq!(healthz(relay.addr).await, Some(503));
+    host.say("while away").await;
+    host.expect_error(ErrorCode::Unavailable).await;
+    // A member whose connection drops now comes back later.
+    guest.drop_connection();
+
+    redis.restart();
+    let mut healthy = false;
+    for _ in 0..200 {
+        if healthz(relay.addr).await == Some(200) {
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(healthy, "the relay did not recover after Redis came back");
+    // The returning member resumes and catches up on what it missed.
+    let mut guest = relay.connect().await;
+    guest.resume(room, &wg, Some(before)).await;
+    let mut said = false;
+    for _ in 0..100 {
+        host.say("after").await;
+        match host.recv().await {
+            Got::Error(ErrorCode::Unavailable) => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Got::Message { .. } => {
+                said = true;
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!(said, "the host could not send after Redis came back");
+    loop {
+        match guest.recv().await {
+            Got::Message { seq, .. } if seq > before => break,
+            Got::Welcome { .. } | Got::CaughtUp(_) | Got::Joined(..) | Got::Left(..) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(wh.host, wh.you);
+    redis.assert_every_key_expires();
+    relay.stop().await;
+}
