@@ -1,0 +1,449 @@
+//! `vroom-bench`: one subcommand per benchmark scenario, each against vroom's release
+//! relay and the Socket.IO peer in the same run. Results print as Markdown table rows
+//! and, with `--out`, append as JSON lines.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::json;
+use vroom_bench::proto::Peer;
+use vroom_bench::scenario::{self, Outcome, Server, Spread};
+use vroom_bench::worker::Load;
+
+#[derive(Parser)]
+#[command(
+    name = "vroom-bench",
+    about = "Benchmarks vroom's relay against a Socket.IO relay on this machine"
+)]
+struct Cli {
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// 1. Idle connections in rooms of 2: server memory per connection.
+    Idle {
+        /// Connection counts to measure, one fresh server each.
+        #[arg(long, value_delimiter = ',', default_value = "1000,5000,10000,19000")]
+        conns: Vec<u32>,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// 2. Fan-out at saturation in rooms of several sizes: deliveries per server
+    ///    CPU-second.
+    Fanout {
+        /// Room sizes to measure.
+        #[arg(long, value_delimiter = ',', default_value = "2,10,50")]
+        room_sizes: Vec<u32>,
+        /// Connections in all (rooms = conns / room size).
+        #[arg(long, default_value_t = 1000)]
+        conns: u32,
+        /// Own messages each connection keeps in flight.
+        #[arg(long, default_value_t = 2)]
+        window: u32,
+        /// Seconds measured.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// 3. Latency at a fixed delivery rate (one instance, or two through Redis).
+    Latency {
+        /// Deliveries per second to schedule.
+        #[arg(long, default_value_t = 10_000)]
+        rate: u32,
+        /// Members per room.
+        #[arg(long, default_value_t = 10)]
+        room_size: u32,
+        /// Rooms.
+        #[arg(long, default_value_t = 100)]
+        rooms: u32,
+        /// Relay instances; more than one share a fresh Redis (vroom only).
+        #[arg(long, default_value_t = 1)]
+        instances: usize,
+        /// Seconds measured.
+        #[arg(long, default_value_t = 20)]
+        duration: u64,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// 4. Redis commands per relayed message (INFO commandstats), two instances.
+    RedisCommands {
+        /// Messages per second (each is delivered to every member).
+        #[arg(long, default_value_t = 500)]
+        msg_rate: u32,
+        /// Members per room.
+        #[arg(long, default_value_t = 10)]
+        room_size: u32,
+        /// Rooms.
+        #[arg(long, default_value_t = 50)]
+        rooms: u32,
+        /// Seconds measured.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Internal: one load-generating process (started by the other subcommands).
+    #[command(hide = true)]
+    Worker { plan: String },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Peers {
+    Vroom,
+    Socketio,
+    Both,
+}
+
+#[derive(Args)]
+struct Common {
+    /// Which servers to measure.
+    #[arg(long, value_enum, default_value = "both")]
+    peer: Peers,
+    /// The relay binary. Default: `vroom-relay` beside this executable, built first when
+    /// run through cargo.
+    #[arg(long)]
+    relay_bin: Option<PathBuf>,
+    /// Measure a vroom relay already listening here instead of starting one…
+    #[arg(long, requires = "server_pid")]
+    connect: Option<SocketAddr>,
+    /// …whose process is this.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    /// Worker processes (more are used when the connections need them).
+    #[arg(long, default_value_t = 2)]
+    workers: u32,
+    /// Bytes per relayed payload (a 200-byte chat message is ~360 bytes sealed).
+    #[arg(long, default_value_t = 360)]
+    payload: usize,
+    /// Append results here as JSON lines.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Directory of the Socket.IO peer.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/socketio"))]
+    socketio_dir: PathBuf,
+}
+
+impl Common {
+    fn peers(&self) -> Vec<Peer> {
+        match (self.peer, self.connect.is_some()) {
+            (_, true) | (Peers::Vroom, _) => vec![Peer::Vroom],
+            (Peers::Socketio, _) => vec![Peer::Socketio],
+            (Peers::Both, _) => vec![Peer::Vroom, Peer::Socketio],
+        }
+    }
+
+    async fn start(&self, peer: Peer, instances: usize) -> anyhow::Result<Server> {
+        if let (Some(addr), Some(pid)) = (self.connect, self.server_pid) {
+            return Ok(Server::external(Peer::Vroom, addr, pid));
+        }
+        match peer {
+            Peer::Vroom => {
+                Server::vroom(&relay_bin(self.relay_bin.as_deref())?, instances, false).await
+            }
+            Peer::Socketio => Server::socketio(&self.socketio_dir).await,
+        }
+    }
+
+    fn record(&self, scenario: &str, value: serde_json::Value) -> anyhow::Result<()> {
+        if let Some(path) = &self.out {
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .with_context(|| format!("could not open {}", path.display()))?;
+            writeln!(f, "{}", json!({ "scenario": scenario, "result": value }))?;
+        }
+        Ok(())
+    }
+}
+
+/// The release relay beside this executable; when run through cargo, built first so it
+/// is never stale.
+fn relay_bin(given: Option<&Path>) -> anyhow::Result<PathBuf> {
+    if let Some(p) = given {
+        return Ok(p.to_path_buf());
+    }
+    let exe = std::env::current_exe()?;
+    let dir = exe.parent().context("executable without a directory")?;
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        let mut cmd = std::process::Command::new(cargo);
+        cmd.args(["build", "-q", "-p", "vroom-relay", "--bin", "vroom-relay"]);
+        if dir.ends_with("release") {
+            cmd.arg("--release");
+        } else {
+            eprintln!("warning: a debug build measures nothing useful; run with --release");
+        }
+        if !cmd.status()?.success() {
+            bail!("could not build the relay (cargo build -p vroom-relay)");
+        }
+    }
+    let bin = dir.join("vroom-relay");
+    if !bin.exists() {
+        bail!(
+            "no relay at {}: build it with `cargo build --release -p vroom-relay` or pass --relay-bin",
+            bin.display()
+        );
+    }
+    Ok(bin)
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+fn check(o: &Outcome) {
+    if o.failed > 0 || o.errors > 0 {
+        eprintln!(
+            "warning: {} connections failed, {} ended in error; first: {}",
+            o.failed,
+            o.errors,
+            o.first_error.as_deref().unwrap_or("-")
+        );
+    }
+}
+
+async fn idle(conns: &[u32], common: &Common) -> anyhow::Result<()> {
+    println!("| peer | connections | joined | RSS before (MiB) | RSS idle (MiB) | KiB/conn (total) | KiB/conn (added) |");
+    println!("|---|---|---|---|---|---|---|");
+    for peer in common.peers() {
+        for &n in conns {
+            let server = common.start(peer, 1).await?;
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let spread = Spread {
+                rooms: n / 2,
+                members: 2,
+                workers: common.workers,
+            };
+            let o = scenario::run(
+                &server,
+                &spread,
+                Load::Idle,
+                common.payload,
+                Duration::from_secs(1),
+                Duration::from_secs(3),
+            )
+            .await;
+            server.stop().await;
+            let o = o?;
+            check(&o);
+            let joined = o.joined.max(1) as f64;
+            let total = o.rss_ready as f64 / 1024.0 / joined;
+            let added = o.rss_ready.saturating_sub(o.rss_before) as f64 / 1024.0 / joined;
+            println!(
+                "| {} | {n} | {} | {:.1} | {:.1} | {total:.2} | {added:.2} |",
+                peer.name(),
+                o.joined,
+                mib(o.rss_before),
+                mib(o.rss_ready)
+            );
+            common.record(
+                "idle",
+                json!({ "peer": peer.name(), "conns": n, "outcome": o,
+                        "kib_per_conn_total": total, "kib_per_conn_added": added }),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn latency_row(label: &str, o: &Outcome) -> String {
+    format!(
+        "| {label} | {:.0} | {:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
+        o.deliveries_per_s(),
+        o.cpu_s,
+        o.deliveries_per_cpu_s(),
+        o.p50_us,
+        o.p99_us,
+        o.p999_us,
+        o.max_us
+    )
+}
+
+const LATENCY_HEADER: &str = "|---|---|---|---|---|---|---|---|";
+
+async fn fanout(
+    sizes: &[u32],
+    conns: u32,
+    window: u32,
+    secs: u64,
+    common: &Common,
+) -> anyhow::Result<()> {
+    println!("| peer, room size | deliveries/s | server CPU-s | deliveries per CPU-s | p50 µs | p99 µs | p99.9 µs | max µs |");
+    println!("{LATENCY_HEADER}");
+    for peer in common.peers() {
+        for &m in sizes {
+            let server = common.start(peer, 1).await?;
+            let spread = Spread {
+                rooms: (conns / m).max(1),
+                members: m,
+                workers: common.workers,
+            };
+            let o = scenario::run(
+                &server,
+                &spread,
+                Load::Saturate { window },
+                common.payload,
+                Duration::from_secs(secs),
+                Duration::from_secs(1),
+            )
+            .await;
+            server.stop().await;
+            let o = o?;
+            check(&o);
+            println!("{}", latency_row(&format!("{}, {m}", peer.name()), &o));
+            common.record(
+                "fanout",
+                json!({ "peer": peer.name(), "room_size": m, "conns": conns, "window": window,
+                        "outcome": o, "deliveries_per_cpu_s": o.deliveries_per_cpu_s() }),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+async fn latency(
+    rate: u32,
+    room_size: u32,
+    rooms: u32,
+    instances: usize,
+    secs: u64,
+    common: &Common,
+) -> anyhow::Result<()> {
+    println!("| peer, instances | deliveries/s | server CPU-s | deliveries per CPU-s | p50 µs | p99 µs | p99.9 µs | max µs |");
+    println!("{LATENCY_HEADER}");
+    let conns = room_size * rooms;
+    // Every message reaches every member of its room, the sender included.
+    let per_conn_hz = f64::from(rate) / f64::from(room_size) / f64::from(conns);
+    for peer in common.peers() {
+        if peer == Peer::Socketio && instances > 1 {
+            continue;
+        }
+        let server = common.start(peer, instances).await?;
+        let spread = Spread {
+            rooms,
+            members: room_size,
+            workers: common.workers,
+        };
+        let o = scenario::run(
+            &server,
+            &spread,
+            Load::Rate { per_conn_hz },
+            common.payload,
+            Duration::from_secs(secs),
+            Duration::from_secs(1),
+        )
+        .await;
+        server.stop().await;
+        let o = o?;
+        check(&o);
+        println!(
+            "{}",
+            latency_row(&format!("{}, {instances}", peer.name()), &o)
+        );
+        common.record(
+            "latency",
+            json!({ "peer": peer.name(), "rate": rate, "room_size": room_size, "rooms": rooms,
+                    "instances": instances, "outcome": o }),
+        )?;
+    }
+    Ok(())
+}
+
+async fn redis_commands(
+    msg_rate: u32,
+    room_size: u32,
+    rooms: u32,
+    secs: u64,
+    common: &Common,
+) -> anyhow::Result<()> {
+    let server = Server::vroom(&relay_bin(common.relay_bin.as_deref())?, 2, true).await?;
+    let spread = Spread {
+        rooms,
+        members: room_size,
+        workers: common.workers,
+    };
+    let per_conn_hz = f64::from(msg_rate) / f64::from(room_size * rooms);
+    let outcome = scenario::run(
+        &server,
+        &spread,
+        Load::Rate { per_conn_hz },
+        common.payload,
+        Duration::from_secs(secs),
+        Duration::from_secs(1),
+    )
+    .await;
+    server.stop().await;
+    let o = outcome?;
+    let stats = o.redis_commandstats.clone().unwrap_or_default();
+    check(&o);
+    println!("| command | calls | calls per relayed message |");
+    println!("|---|---|---|");
+    let mut rows = Vec::new();
+    for line in stats.lines() {
+        let Some(rest) = line.strip_prefix("cmdstat_") else {
+            continue;
+        };
+        let (name, fields) = rest.split_once(':').unwrap_or((rest, ""));
+        let calls: u64 = fields
+            .split(',')
+            .find_map(|f| f.strip_prefix("calls="))
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        let per = calls as f64 / o.sent.max(1) as f64;
+        println!("| {name} | {calls} | {per:.3} |");
+        rows.push(json!({ "command": name, "calls": calls, "per_message": per }));
+    }
+    println!(
+        "messages sent in the window: {} (counts are Redis's INFO commandstats over the \
+         same window, heartbeats included)",
+        o.sent
+    );
+    common.record(
+        "redis-commands",
+        json!({ "msg_rate": msg_rate, "room_size": room_size, "rooms": rooms, "outcome": o,
+                "commands": rows }),
+    )
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Scenario::Worker { plan } = &cli.scenario {
+        return scenario::worker_main(plan);
+    }
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async {
+        match &cli.scenario {
+            Scenario::Idle { conns, common } => idle(conns, common).await,
+            Scenario::Fanout {
+                room_sizes,
+                conns,
+                window,
+                duration,
+                common,
+            } => fanout(room_sizes, *conns, *window, *duration, common).await,
+            Scenario::Latency {
+                rate,
+                room_size,
+                rooms,
+                instances,
+                duration,
+                common,
+            } => latency(*rate, *room_size, *rooms, *instances, *duration, common).await,
+            Scenario::RedisCommands {
+                msg_rate,
+                room_size,
+                rooms,
+                duration,
+                common,
+            } => redis_commands(*msg_rate, *room_size, *rooms, *duration, common).await,
+            Scenario::Worker { .. } => unreachable!("handled above"),
+        }
+    })
+}
