@@ -1,0 +1,124 @@
+//! The client's message path, end to end, as the benchmarks time it: shared by the native
+//! criterion benchmark (`shared/benches/crypto.rs`) and the in-browser one
+//! (`bench/wasm`), so both measure exactly the same work.
+//!
+//! One round trip is what a sender and one receiver do for a chat message: encode and
+//! pad the plaintext, seal it on the sender's chain (XChaCha20-Poly1305 under a
+//! ratcheted key, Ed25519 signature), wrap it in a payload; then decode, verify the
+//! signature, open on the receiving chain, unpad and decode.
+
+use vroom_shared::crypto::envelope::{Content, Envelope, Payload, Plaintext};
+use vroom_shared::crypto::sender::{self, ReceiveChain, SendChain};
+use vroom_shared::crypto::{padding, MemberKeys, MemberPublic, OsRng};
+use vroom_shared::wire::{MemberId, RoomId};
+
+/// A sender and a receiver that share the sender's chain.
+pub(crate) struct Pair {
+    room: RoomId,
+    from: MemberId,
+    keys: MemberKeys,
+    public: MemberPublic,
+    send: SendChain,
+    receive: ReceiveChain,
+}
+
+impl Pair {
+    /// A fresh sender with its chain handed to one receiver.
+    pub(crate) fn new() -> Pair {
+        let keys = MemberKeys::generate(&mut OsRng);
+        let send = SendChain::new(0, &mut OsRng);
+        let receive = ReceiveChain::new(send.state().clone());
+        Pair {
+            room: RoomId([7; 16]),
+            from: MemberId(42),
+            public: keys.public(),
+            keys,
+            send,
+            receive,
+        }
+    }
+
+    /// Seals `text` as a chat message: the bytes of a `ClientFrame::Send` payload.
+    pub(crate) fn seal(&mut self, text: &str) -> Vec<u8> {
+        let plain = Plaintext {
+            sent_at_ms: 1_700_000_000_000,
+            content: Content::Text {
+                body: text.to_owned(),
+            },
+        }
+        .encode();
+        self.seal_bytes(&plain)
+    }
+
+    /// Pads, seals and signs `data` (a file chunk, or an encoded plaintext).
+    pub(crate) fn seal_bytes(&mut self, data: &[u8]) -> Vec<u8> {
+        let sealed = sender::seal_message(
+            &mut self.send,
+            &self.keys,
+            &self.room,
+            self.from,
+            &padding::pad(data),
+            &mut OsRng,
+        );
+        Payload::new(Envelope::Message(sealed)).encode()
+    }
+
+    /// Verifies, opens and unpads a payload made by [`Pair::seal_bytes`]; answers the
+    /// length of the data.
+    pub(crate) fn open_bytes(&mut self, payload: &[u8]) -> usize {
+        let plain = self.open_padded(payload);
+        padding::unpad(&plain).expect("valid padding").len()
+    }
+
+    fn open_padded(&mut self, payload: &[u8]) -> zeroize::Zeroizing<Vec<u8>> {
+        let Ok(Payload {
+            envelope: Envelope::Message(sealed),
+            ..
+        }) = Payload::decode(payload)
+        else {
+            panic!("the benchmark's own payload did not decode");
+        };
+        sealed
+            .verify(&self.room, self.from, &self.public)
+            .expect("the benchmark's own signature verifies");
+        self.receive
+            .open(&sealed, &self.room, self.from)
+            .expect("the benchmark's own message opens")
+    }
+
+    /// Verifies and opens a payload made by [`Pair::seal`]; answers the text's length.
+    pub(crate) fn open(&mut self, payload: &[u8]) -> usize {
+        let plain = self.open_padded(payload);
+        let unpadded = padding::unpad(&plain).expect("valid padding");
+        match Plaintext::decode(unpadded)
+            .expect("valid plaintext")
+            .content
+        {
+            Content::Text { body } => body.len(),
+            _ => panic!("the benchmark's own message changed kind"),
+        }
+    }
+
+    /// One full round trip of `text`.
+    pub(crate) fn round_trip(&mut self, text: &str) -> usize {
+        let payload = self.seal(text);
+        self.open(&payload)
+    }
+}
+
+impl Default for Pair {
+    fn default() -> Self {
+        Pair::new()
+    }
+}
+
+/// A 200-byte chat message.
+pub(crate) fn text_200() -> String {
+    "vroom benchmark message ".repeat(9)[..200].to_owned()
+}
+
+/// A member and a peer's public keys: the pairwise key agreement (X25519, HKDF-SHA256)
+/// run once per member pair at every epoch.
+pub(crate) fn pairwise(ours: &MemberKeys, theirs: &MemberPublic) -> bool {
+    ours.pairwise_key(theirs, &RoomId([7; 16])).is_ok()
+}
