@@ -1,8 +1,74 @@
-//! vroom's web app.
+//! vroom's web app: a Leptos client-side app, compiled to WebAssembly, that runs every
+//! piece of cryptography in the browser through `vroom_shared`'s session.
+//!
+//! # Layout
+//! - [`state`]: owns the session (every key) and the WebSocket; fills the reactive
+//!   [`state::RoomUi`] the components show. Components call it and never touch keys.
+//! - [`entry`]: what the page's address asks for (start page, or an invite).
+//! - [`nick`]: friendly default nicknames.
+//! - `components`: the screens and their parts (start page, room, end and error pages).
+
+mod components;
+pub mod entry;
+pub mod nick;
+pub mod state;
+
+use std::rc::Rc;
 
 use leptos::prelude::*;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
 
-/// Mounts the app on the page's body.
+use crate::entry::Entry;
+use crate::state::{Client, ClientHandle, Problem, Screen};
+
+/// Mounts the app on the page's body. Called once, from `main`.
 pub fn start() {
-    leptos::mount::mount_to_body(|| view! { <p>"vroom"</p> });
+    leptos::mount::mount_to_body(App);
+}
+
+/// The root component: works out what the address asks for, owns the [`Client`], and
+/// shows the current screen.
+#[component]
+fn App() -> impl IntoView {
+    let location = window().location();
+    let origin = location.origin().unwrap_or_default();
+    let path = location.pathname().unwrap_or_default();
+    let hash = location.hash().unwrap_or_default();
+
+    let entry = entry::classify(&origin, &path, &hash);
+    let screen = match &entry {
+        Entry::Invalid(error) => Screen::Problem(Problem {
+            title: "This invite link does not work".to_owned(),
+            detail: error.to_string(),
+        }),
+        _ => Screen::Landing,
+    };
+    let client: ClientHandle = StoredValue::new_local(Client::new(&origin, screen));
+    if let Entry::Invite(invite) = entry {
+        client.with_value(|c| c.join(&invite, &nick::friendly()));
+    }
+    leave_when_the_page_goes(client);
+    provide_context(client);
+
+    let ui = client.with_value(|c| c.ui);
+    move || match ui.screen.get() {
+        Screen::Landing => view! { <components::landing::Landing/> }.into_any(),
+        Screen::Connecting => view! { <components::pages::Connecting/> }.into_any(),
+        Screen::Room => view! { <components::room::Room/> }.into_any(),
+        Screen::Ended { why } => view! { <components::pages::Ended why/> }.into_any(),
+        Screen::Problem(problem) => view! { <components::pages::Trouble problem/> }.into_any(),
+    }
+}
+
+/// Closing the tab (or navigating away) leaves the room, so the relay can delete it once
+/// the last member is gone. `pagehide` fires on close, reload and navigation alike; a
+/// reload rejoins from the address bar while the relay keeps the room in its grace.
+fn leave_when_the_page_goes(client: ClientHandle) {
+    let handler = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+        client.with_value(|c: &Rc<Client>| c.leave_on_unload());
+    });
+    let _ = window().add_event_listener_with_callback("pagehide", handler.as_ref().unchecked_ref());
+    // The listener lives as long as the page.
+    handler.forget();
 }

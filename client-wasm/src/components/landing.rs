@@ -1,0 +1,112 @@
+//! The start page: what vroom is in plain words, "Create room" and "Join room".
+
+use leptos::prelude::*;
+use web_sys::SubmitEvent;
+
+use crate::entry::{self, Pasted};
+use crate::nick;
+use crate::state::ClientHandle;
+
+/// The start page.
+#[component]
+pub(crate) fn Landing() -> impl IntoView {
+    let client = expect_context::<ClientHandle>();
+    let nick = RwSignal::new(nick::friendly());
+    let link = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+
+    let create = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        client.with_value(|c| c.create(&nick.get_untracked()));
+    };
+    let join = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let origin = window().location().origin().unwrap_or_default();
+        match entry::paste(&origin, &link.get_untracked()) {
+            Ok(Pasted::Here(invite)) => {
+                client.with_value(|c| c.join(&invite, &nick.get_untracked()))
+            }
+            Ok(Pasted::Elsewhere(url)) => {
+                let _ = window().location().assign(&url);
+            }
+            Err(e) => error.set(Some(e.to_string())),
+        }
+    };
+
+    view! {
+        <main class="landing">
+            <header class="brand-bar">
+                <span class="brand">"vroom"</span>
+            </header>
+            <section class="hero">
+                <h1>"Private chat rooms that vanish."</h1>
+                <p class="lead">
+                    "Open a room, share its link with the people you want to talk to, and chat. "
+                    "No account, no e-mail, no phone number."
+                </p>
+            </section>
+            <ul class="facts">
+                <li>
+                    <strong>"A room"</strong>
+                    " is a private conversation for the people who have its link."
+                </li>
+                <li>
+                    <strong>"Only you can read it. "</strong>
+                    "Messages are encrypted in your browser before they leave it. "
+                    "The relay that passes them on cannot read them."
+                </li>
+                <li>
+                    <strong>"Nothing is stored. "</strong>
+                    "There is no history and no log of who talked to whom."
+                </li>
+                <li>
+                    <strong>"Everything disappears. "</strong>
+                    "When the host ends the room, when everyone has left, or after a long "
+                    "silence, the room and all its messages are deleted."
+                </li>
+            </ul>
+            <div class="actions-grid">
+                <form class="card" on:submit=create>
+                    <h2>"Start a room"</h2>
+                    <label for="nick">"Your name in the room"</label>
+                    <input
+                        id="nick"
+                        type="text"
+                        maxlength="40"
+                        autocomplete="off"
+                        prop:value=move || nick.get()
+                        on:input=move |ev| nick.set(event_target_value(&ev))
+                    />
+                    <p class="hint">"Any name will do. Others see it next to your messages."</p>
+                    <button id="create-room" type="submit" class="primary">"Create room"</button>
+                </form>
+                <form class="card" on:submit=join>
+                    <h2>"Join a room"</h2>
+                    <label for="join-link">"Invite link"</label>
+                    <input
+                        id="join-link"
+                        type="url"
+                        placeholder="https://…/r#…"
+                        autocomplete="off"
+                        prop:value=move || link.get()
+                        on:input=move |ev| {
+                            error.set(None);
+                            link.set(event_target_value(&ev));
+                        }
+                    />
+                    <p class="hint">"Paste the link someone shared with you."</p>
+                    <Show when=move || error.get().is_some()>
+                        <p class="error" role="alert">{move || error.get()}</p>
+                    </Show>
+                    <button id="join-room" type="submit">"Join room"</button>
+                </form>
+            </div>
+            <footer class="footer">
+                <p>
+                    "Tip: compare the safety words shown next to each person with them in "
+                    "person or by phone. If they match, nobody is listening in."
+                </p>
+            </footer>
+        </main>
+    }
+}

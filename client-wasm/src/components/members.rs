@@ -1,0 +1,57 @@
+//! The member list: nicknames, the host, and each member's safety words.
+
+use leptos::prelude::*;
+use vroom_shared::session::MemberInfo;
+
+use crate::state::ClientHandle;
+
+/// Everyone verified in the room, this member first.
+#[component]
+pub(crate) fn MemberList() -> impl IntoView {
+    let client = expect_context::<ClientHandle>();
+    let ui = client.with_value(|c| c.ui);
+    let count = move || ui.members.with(Vec::len);
+    view! {
+        <details class="panel" open>
+            <summary>"People here (" {count} ")"</summary>
+            <ul class="members">
+                <For
+                    each=move || ui.members.get()
+                    key=|m: &MemberInfo| (m.member, m.nick.clone())
+                    children=move |m: MemberInfo| {
+                        let member = m.member;
+                        let removable = move || ui.is_host.get() && !m.is_self;
+                        view! {
+                            <li class="member">
+                                <div class="member-name">
+                                    <span class="nick">{m.nick.clone()}</span>
+                                    {m.is_self.then(|| view! { <span class="tag">"you"</span> })}
+                                    {m.is_host.then(|| view! { <span class="tag host">"host"</span> })}
+                                </div>
+                                <code class="fingerprint" title="Safety words">
+                                    {m.fingerprint.clone()}
+                                </code>
+                                <Show when=removable>
+                                    <button
+                                        class="small"
+                                        on:click=move |_| {
+                                            if let Err(e) = client.with_value(|c| c.kick(member)) {
+                                                ui.notice.set(Some(e.to_string()));
+                                            }
+                                        }
+                                    >
+                                        "Remove"
+                                    </button>
+                                </Show>
+                            </li>
+                        }
+                    }
+                />
+            </ul>
+            <p class="hint">
+                "Compare each person's safety words with them by phone or in person. "
+                "If they match, nobody is listening in."
+            </p>
+        </details>
+    }
+}

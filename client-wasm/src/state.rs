@@ -1,0 +1,582 @@
+//! The room state: the one place that owns the [`Session`] (and with it every key) and
+//! the WebSocket to the relay. Components read the reactive [`RoomUi`] it fills and
+//! call [`Client`]'s methods; they never see a key or a frame.
+//!
+//! The session is sans-I/O: this module writes the frames it returns to the socket,
+//! feeds it every binary message the socket receives, and turns its events into UI
+//! state. A dropped socket is reopened with growing delays, and the session's
+//! reconnect frame takes back this member's place and catches up on what was missed.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+use std::time::Duration;
+
+use leptos::prelude::*;
+use vroom_shared::invite::{ws_url, Invite};
+use vroom_shared::session::{ActionError, MemberInfo, Output, Session, SessionEvent};
+use vroom_shared::wire::{CloseReason, ErrorCode, LeaveReason, MemberId, RoomSettings};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
+
+/// Which screen the app shows.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Screen {
+    /// The start page: introduction, create, join.
+    Landing,
+    /// Waiting for the relay to let us in.
+    Connecting,
+    /// Inside a room.
+    Room,
+    /// The room is over (or this member's place in it); the page holds nothing of it.
+    Ended {
+        /// What happened, in one sentence.
+        why: String,
+    },
+    /// The room could not be entered.
+    Problem(Problem),
+}
+
+/// A page that says what went wrong and what to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// A short heading.
+    pub title: String,
+    /// What happened and what to do, in plain words.
+    pub detail: String,
+}
+
+/// One line of the conversation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    /// Local, increasing: the key of the line in the list.
+    pub id: u64,
+    /// What the line shows.
+    pub kind: LineKind,
+}
+
+/// What a line of the conversation is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LineKind {
+    /// A chat message.
+    Message {
+        /// The sender's nickname when it arrived.
+        nick: String,
+        /// The text.
+        text: String,
+        /// The sender's clock, milliseconds since the Unix epoch.
+        sent_at_ms: u64,
+        /// Whether this member sent it.
+        own: bool,
+    },
+    /// Something that happened in the room (a join, a departure…).
+    Notice(String),
+    /// A failed authentication: shown loudly, because it can mean an attack.
+    Warning(String),
+}
+
+/// How the connection to the relay stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Connection {
+    /// Opening the socket or waiting for the relay's welcome.
+    Connecting,
+    /// Live.
+    Connected,
+    /// The socket dropped; a new one opens soon.
+    Reconnecting,
+}
+
+/// Everything the components show, as signals. `Copy`: pass it around freely.
+#[derive(Clone, Copy)]
+pub struct RoomUi {
+    /// The current screen.
+    pub screen: RwSignal<Screen>,
+    /// The conversation, oldest first.
+    pub lines: RwSignal<Vec<Line>>,
+    /// Verified members, this one first.
+    pub members: RwSignal<Vec<MemberInfo>>,
+    /// The state of the socket.
+    pub connection: RwSignal<Connection>,
+    /// The invite link to share (it holds the room secret in its fragment, so it exists
+    /// only while the room does).
+    pub invite: RwSignal<Option<String>>,
+    /// Whether this member is the host.
+    pub is_host: RwSignal<bool>,
+    /// Whether the room refuses new members.
+    pub locked: RwSignal<bool>,
+    /// The latest refused action, shown beside the message box.
+    pub notice: RwSignal<Option<String>>,
+}
+
+impl RoomUi {
+    fn new(screen: Screen) -> Self {
+        RoomUi {
+            screen: RwSignal::new(screen),
+            lines: RwSignal::new(Vec::new()),
+            members: RwSignal::new(Vec::new()),
+            connection: RwSignal::new(Connection::Connecting),
+            invite: RwSignal::new(None),
+            is_host: RwSignal::new(false),
+            locked: RwSignal::new(false),
+            notice: RwSignal::new(None),
+        }
+    }
+
+    /// Forgets the conversation, the members and the invite.
+    fn wipe(&self) {
+        self.lines.set(Vec::new());
+        self.members.set(Vec::new());
+        self.invite.set(None);
+        self.notice.set(None);
+    }
+}
+
+/// The handle components use: cheap to copy, usable from any closure.
+pub type ClientHandle = StoredValue<Rc<Client>, LocalStorage>;
+
+/// Owns the session and the socket.
+pub struct Client {
+    /// What the page shows.
+    pub ui: RoomUi,
+    /// The non-reactive part; a `RefCell` because socket callbacks and UI actions both
+    /// change it, one at a time (the page has one thread).
+    inner: RefCell<Inner>,
+    /// Lets socket callbacks reach this client without keeping it alive.
+    this: Weak<Client>,
+}
+
+struct Inner {
+    /// The room session; `None` before a room is chosen and after it ended.
+    session: Option<Session>,
+    /// The open (or opening) socket.
+    socket: Option<Socket>,
+    /// The relay's page origin, `http[s]://host[:port]`.
+    origin: String,
+    /// Consecutive failed connection attempts, for the reconnect delay.
+    attempts: u32,
+    /// Local id of the next conversation line.
+    next_line: u64,
+}
+
+/// A socket and the callbacks it calls; dropping the callbacks while the socket could
+/// still call them would throw, so they live exactly as long as the socket is in use.
+struct Socket {
+    /// The socket.
+    ws: WebSocket,
+    /// `onopen`, `onmessage`, `onclose`, `onerror`.
+    _on_open: Closure<dyn FnMut(Event)>,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_close: Closure<dyn FnMut(CloseEvent)>,
+    _on_error: Closure<dyn FnMut(Event)>,
+}
+
+impl Socket {
+    /// Closes the socket without calling our callbacks again.
+    fn shut(self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        self.ws.set_onerror(None);
+        let _ = self.ws.close();
+    }
+}
+
+/// Longest wait between reconnection attempts.
+const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(10);
+
+impl Client {
+    /// A client for the page at `origin`, starting on `screen`.
+    pub fn new(origin: &str, screen: Screen) -> Rc<Client> {
+        Rc::new_cyclic(|this| Client {
+            ui: RoomUi::new(screen),
+            inner: RefCell::new(Inner {
+                session: None,
+                socket: None,
+                origin: origin.trim_end_matches('/').to_owned(),
+                attempts: 0,
+                next_line: 0,
+            }),
+            this: this.clone(),
+        })
+    }
+
+    /// Creates a room and enters it as its host.
+    pub fn create(&self, nick: &str) {
+        let (session, first) = Session::create(nick, RoomSettings::default());
+        self.start(session, first);
+    }
+
+    /// Joins the room of `invite`.
+    pub fn join(&self, invite: &Invite, nick: &str) {
+        let (session, first) = Session::join(invite, nick);
+        self.start(session, first);
+    }
+
+    fn start(&self, session: Session, first: Vec<u8>) {
+        {
+            let mut inner = self.inner.borrow_mut();
+            inner.session = Some(session);
+            inner.attempts = 0;
+        }
+        self.ui.wipe();
+        self.ui.screen.set(Screen::Connecting);
+        self.ui.connection.set(Connection::Connecting);
+        self.connect(first);
+    }
+
+    /// Sends a chat message.
+    pub fn send_text(&self, text: &str) -> Result<(), ActionError> {
+        let now = js_sys::Date::now() as u64;
+        self.act(|s| s.send_text(text, now))
+    }
+
+    /// Changes this member's nickname.
+    pub fn set_nick(&self, nick: &str) -> Result<(), ActionError> {
+        self.act(|s| s.set_nick(nick))
+    }
+
+    /// Host: ends the room for everyone.
+    pub fn terminate(&self) -> Result<(), ActionError> {
+        self.act(Session::terminate)
+    }
+
+    /// Host: locks or unlocks the room.
+    pub fn lock(&self, locked: bool) -> Result<(), ActionError> {
+        self.act(|s| s.lock(locked))
+    }
+
+    /// Host: removes a member.
+    pub fn kick(&self, member: MemberId) -> Result<(), ActionError> {
+        self.act(|s| s.kick(member))
+    }
+
+    /// Leaves the room for good; the relay's answer ends the session.
+    pub fn leave(&self) -> Result<(), ActionError> {
+        self.act(Session::leave)
+    }
+
+    /// Leaves when the page goes away. The socket may close before the relay answers,
+    /// so the page is wiped here rather than on the answer.
+    pub fn leave_on_unload(&self) {
+        if self.leave().is_ok() {
+            let mut inner = self.inner.borrow_mut();
+            inner.session = None;
+            if let Some(socket) = inner.socket.take() {
+                // Closing right after sending still delivers the Leave: a WebSocket
+                // close waits for queued messages.
+                socket.shut();
+            }
+        }
+    }
+
+    /// Runs a session action and writes its frames.
+    fn act(
+        &self,
+        action: impl FnOnce(&mut Session) -> Result<Vec<Output>, ActionError>,
+    ) -> Result<(), ActionError> {
+        let outputs = {
+            let mut inner = self.inner.borrow_mut();
+            let session = inner.session.as_mut().ok_or(ActionError::Ended)?;
+            action(session)?
+        };
+        self.process(outputs);
+        Ok(())
+    }
+
+    /// Opens a socket and writes `first` once it is open.
+    fn connect(&self, first: Vec<u8>) {
+        let url = ws_url(&self.inner.borrow().origin);
+        let ws = match WebSocket::new(&url) {
+            Ok(ws) => ws,
+            Err(_) => {
+                self.schedule_reconnect();
+                return;
+            }
+        };
+        ws.set_binary_type(BinaryType::Arraybuffer);
+
+        let this = self.this.clone();
+        let on_open = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
+            if let Some(client) = this.upgrade() {
+                client.write(&first);
+            }
+        });
+        let this = self.this.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
+            if let (Some(client), Ok(buffer)) =
+                (this.upgrade(), ev.data().dyn_into::<js_sys::ArrayBuffer>())
+            {
+                client.receive(&js_sys::Uint8Array::new(&buffer).to_vec());
+            }
+        });
+        let this = self.this.clone();
+        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| {
+            if let Some(client) = this.upgrade() {
+                client.on_socket_closed();
+            }
+        });
+        // An error is always followed by a close event, which does the work.
+        let on_error = Closure::<dyn FnMut(Event)>::new(|_: Event| {});
+
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        ws.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+
+        let old = self.inner.borrow_mut().socket.replace(Socket {
+            ws,
+            _on_open: on_open,
+            _on_message: on_message,
+            _on_close: on_close,
+            _on_error: on_error,
+        });
+        if let Some(old) = old {
+            old.shut();
+        }
+    }
+
+    /// Writes one frame to the socket, if it is open.
+    fn write(&self, frame: &[u8]) {
+        if let Some(socket) = &self.inner.borrow().socket {
+            // A failed send means the socket is closing; its close event reconnects.
+            let _ = socket.ws.send_with_u8_array(frame);
+        }
+    }
+
+    /// Feeds one binary message from the relay to the session.
+    fn receive(&self, frame: &[u8]) {
+        let outputs = match self.inner.borrow_mut().session.as_mut() {
+            Some(session) => session.handle(frame),
+            None => return,
+        };
+        self.process(outputs);
+    }
+
+    /// Writes frames and shows events, in order.
+    fn process(&self, outputs: Vec<Output>) {
+        for output in outputs {
+            match output {
+                Output::Send(frame) => self.write(&frame),
+                Output::Event(event) => self.show(event),
+            }
+        }
+    }
+
+    /// Turns one session event into UI state.
+    fn show(&self, event: SessionEvent) {
+        let ui = self.ui;
+        match event {
+            SessionEvent::Ready { locked, .. } => {
+                self.inner.borrow_mut().attempts = 0;
+                let (is_host, invite) = {
+                    let inner = self.inner.borrow();
+                    let session = inner.session.as_ref();
+                    (
+                        session.is_some_and(Session::is_host),
+                        session.and_then(|s| s.invite_link(&inner.origin)),
+                    )
+                };
+                ui.is_host.set(is_host);
+                ui.locked.set(locked);
+                if let Some(link) = &invite {
+                    // A reload of this tab rejoins the room (the relay keeps it through
+                    // its grace period); the fragment never reaches the server.
+                    replace_url(link);
+                }
+                ui.invite.set(invite);
+                ui.connection.set(Connection::Connected);
+                ui.screen.set(Screen::Room);
+                self.refresh_members();
+            }
+            SessionEvent::MemberJoined { nick, .. } => {
+                self.refresh_members();
+                self.push(LineKind::Notice(format!("{nick} joined.")));
+            }
+            SessionEvent::MemberLeft { nick, reason, .. } => {
+                self.refresh_members();
+                let why = match reason {
+                    LeaveReason::Left => "left",
+                    LeaveReason::Kicked => "was removed by the host",
+                    LeaveReason::Disconnected => "lost their connection",
+                };
+                self.push(LineKind::Notice(format!("{nick} {why}.")));
+            }
+            SessionEvent::NickChanged { old, new, .. } => {
+                self.refresh_members();
+                self.push(LineKind::Notice(format!("{old} is now {new}.")));
+            }
+            SessionEvent::Message {
+                nick,
+                text,
+                sent_at_ms,
+                own,
+                ..
+            } => self.push(LineKind::Message {
+                nick,
+                text,
+                sent_at_ms,
+                own,
+            }),
+            SessionEvent::SecurityWarning { text, .. } => self.push(LineKind::Warning(text)),
+            SessionEvent::Undecryptable { .. } => self.push(LineKind::Notice(
+                "A message arrived that this device cannot read (it was sent before you \
+                 joined, or its key never came)."
+                    .to_owned(),
+            )),
+            SessionEvent::Locked { locked } => {
+                ui.locked.set(locked);
+                self.push(LineKind::Notice(
+                    if locked {
+                        "The host locked the room: nobody new can join."
+                    } else {
+                        "The host unlocked the room: people with the link can join again."
+                    }
+                    .to_owned(),
+                ));
+            }
+            SessionEvent::Gap { .. } => self.push(LineKind::Notice(
+                "Some messages were lost while you were disconnected.".to_owned(),
+            )),
+            SessionEvent::CaughtUp { .. } => self.refresh_members(),
+            SessionEvent::RelayGoingAway => {
+                ui.connection.set(Connection::Reconnecting);
+                if let Some(socket) = self.inner.borrow_mut().socket.take() {
+                    socket.shut();
+                }
+                self.schedule_reconnect();
+            }
+            SessionEvent::Ended { reason } => self.end(reason),
+            SessionEvent::Error { code } => self.on_error(code),
+        }
+    }
+
+    /// The room is over for this member: drop everything and say why.
+    fn end(&self, reason: CloseReason) {
+        self.shut_down();
+        self.ui.screen.set(Screen::Ended {
+            why: reason.message().to_owned(),
+        });
+    }
+
+    fn on_error(&self, code: ErrorCode) {
+        let entering = self.ui.screen.get_untracked() == Screen::Connecting
+            || self.ui.connection.get_untracked() != Connection::Connected;
+        let fatal = matches!(
+            code,
+            ErrorCode::UnknownRoom
+                | ErrorCode::RoomExists
+                | ErrorCode::Locked
+                | ErrorCode::Full
+                | ErrorCode::UnsupportedVersion
+        );
+        if entering && fatal {
+            self.shut_down();
+            self.ui.screen.set(Screen::Problem(problem_for(code)));
+        } else if code != ErrorCode::ResumeRefused {
+            self.ui.notice.set(Some(code.message().to_owned()));
+        }
+    }
+
+    /// Closes the socket, drops the session (and with it every key) and wipes the page.
+    fn shut_down(&self) {
+        let socket = {
+            let mut inner = self.inner.borrow_mut();
+            inner.session = None;
+            inner.socket.take()
+        };
+        if let Some(socket) = socket {
+            socket.shut();
+        }
+        self.ui.wipe();
+        // The link in the address bar holds the room secret; it is useless now.
+        replace_url("/");
+    }
+
+    fn on_socket_closed(&self) {
+        let live = self.inner.borrow().session.is_some();
+        if let Some(socket) = self.inner.borrow_mut().socket.take() {
+            socket.shut();
+        }
+        if live {
+            self.ui.connection.set(Connection::Reconnecting);
+            self.schedule_reconnect();
+        }
+    }
+
+    /// Opens a new socket after a delay that grows with each failure.
+    fn schedule_reconnect(&self) {
+        let attempts = {
+            let mut inner = self.inner.borrow_mut();
+            inner.attempts = inner.attempts.saturating_add(1);
+            inner.attempts
+        };
+        let delay = Duration::from_millis(500 * 2u64.saturating_pow(attempts.min(6) - 1))
+            .min(MAX_RECONNECT_DELAY);
+        let this = self.this.clone();
+        set_timeout(
+            move || {
+                if let Some(client) = this.upgrade() {
+                    client.reconnect();
+                }
+            },
+            delay,
+        );
+    }
+
+    fn reconnect(&self) {
+        if self.inner.borrow().socket.is_some() {
+            return;
+        }
+        let frame = self
+            .inner
+            .borrow_mut()
+            .session
+            .as_mut()
+            .and_then(Session::reconnect_frame);
+        if let Some(frame) = frame {
+            self.connect(frame);
+        }
+    }
+
+    fn refresh_members(&self) {
+        let members = self
+            .inner
+            .borrow()
+            .session
+            .as_ref()
+            .map(Session::members)
+            .unwrap_or_default();
+        self.ui.members.set(members);
+    }
+
+    fn push(&self, kind: LineKind) {
+        let id = {
+            let mut inner = self.inner.borrow_mut();
+            inner.next_line += 1;
+            inner.next_line
+        };
+        self.ui.lines.update(|lines| lines.push(Line { id, kind }));
+    }
+}
+
+/// The page for an entry refused by the relay.
+fn problem_for(code: ErrorCode) -> Problem {
+    let title = match code {
+        ErrorCode::UnknownRoom => "This room does not exist",
+        ErrorCode::Locked => "This room is locked",
+        ErrorCode::Full => "This room is full",
+        ErrorCode::UnsupportedVersion => "This page is out of date",
+        _ => "The room could not be opened",
+    };
+    Problem {
+        title: title.to_owned(),
+        detail: code.message().to_owned(),
+    }
+}
+
+/// Replaces the address bar's URL without a navigation.
+fn replace_url(url: &str) {
+    if let Ok(history) = window().history() {
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(url));
+    }
+}
