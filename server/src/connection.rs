@@ -22,7 +22,7 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rand::Rng;
-use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit};
+use tokio::sync::{broadcast, mpsc, Notify, OwnedSemaphorePermit};
 use vroom_shared::wire::{
     ClientFrame, CloseReason, ErrorCode, MemberId, ResumeToken, RoomId, RoomLimits, RoomSettings,
     ServerFrame, PROTOCOL_VERSION,
@@ -91,8 +91,27 @@ pub(crate) async fn serve<S: Store>(
     let mut shutdown = shared.shutdown.subscribe();
     let limiter = rate_limiter(&shared.config);
 
-    let joined = tokio::select! {
-        joined = handshake(&mut socket, &state, &limiter) => joined,
+    // The phases a connection goes through once (joining, ending) and rare requests run
+    // boxed, so their state lives on the heap only while they run: this task stays as
+    // small as its live phase, which every idle connection keeps while it is open.
+    let joined = Box::pin(join(&mut socket, &state, &limiter, &mut shutdown)).await;
+    let Some((member, rx, kill, floor)) = joined else {
+        return;
+    };
+    let (sink, stream) = socket.split();
+    let send = tokio::spawn(send_loop(sink, rx, floor, kill));
+    live(stream, member, send, &limiter, shutdown).await;
+}
+
+/// The joining phase, cut short by a shutdown (which says goodbye first).
+async fn join<S: Store>(
+    socket: &mut WebSocket,
+    state: &AppState<S>,
+    limiter: &DefaultDirectRateLimiter,
+    shutdown: &mut broadcast::Receiver<()>,
+) -> Option<Joined<S>> {
+    tokio::select! {
+        joined = handshake(socket, state, limiter) => joined,
         // Also interrupts a catch-up that a slow client is not reading.
         _ = shutdown.recv() => {
             let bye = encode(&ServerFrame::Closed { reason: CloseReason::GoingAway });
@@ -103,17 +122,29 @@ pub(crate) async fn serve<S: Store>(
             let _ = tokio::time::timeout(KILL_GOODBYE, goodbye).await;
             None
         }
-    };
-    let Some((member, rx, kill, floor)) = joined else {
-        return;
-    };
-    let (sink, stream) = socket.split();
-    let mut send = tokio::spawn(send_loop(sink, rx, floor, kill));
+    }
+}
+
+/// The live phase and its end: requests until the client goes, the send task stops or
+/// the relay shuts down; then the member's place is released.
+async fn live<S: Store>(
+    stream: SplitStream<WebSocket>,
+    member: Member<S>,
+    mut send: tokio::task::JoinHandle<()>,
+    limiter: &DefaultDirectRateLimiter,
+    mut shutdown: broadcast::Receiver<()>,
+) {
     let end = tokio::select! {
-        end = receive_loop(stream, &member, &limiter) => end,
+        end = receive_loop(stream, &member, limiter) => end,
         _ = &mut send => End::SendEnded,
         _ = shutdown.recv() => End::GoingAway,
     };
+    Box::pin(end_connection(member, send, end)).await;
+}
+
+/// Flushes what the member should still get and releases its place.
+async fn end_connection<S: Store>(member: Member<S>, send: tokio::task::JoinHandle<()>, end: End) {
+    let shared = &member.state.inner;
     let grace = shared.config.shutdown_timeout;
     match end {
         End::GoingAway => {
@@ -538,6 +569,11 @@ async fn receive_loop<S: Store>(
 
 impl<S: Store> Member<S> {
     async fn fail(&self, code: ErrorCode) {
+        // Boxed for the same reason as rare requests (see `serve`).
+        Box::pin(self.fail_now(code)).await;
+    }
+
+    async fn fail_now(&self, code: ErrorCode) {
         self.state.inner.metrics.error(code);
         let frame = encode(&ServerFrame::Error { code });
         let _ = self.tx.send(Outbound::Frame(frame)).await;
@@ -546,17 +582,30 @@ impl<S: Store> Member<S> {
     /// Handles one request of a joined member.
     async fn handle(&self, bytes: &[u8]) -> Result<Option<End>, ErrorCode> {
         let shared = &self.state.inner;
-        let store = &shared.store;
-        let frame = ClientFrame::decode(bytes).map_err(|_| ErrorCode::MalformedFrame)?;
-        match frame {
+        match ClientFrame::decode(bytes).map_err(|_| ErrorCode::MalformedFrame)? {
             ClientFrame::Send { to, payload } => {
                 if payload.len() > self.limits.max_payload as usize {
                     return Err(ErrorCode::FrameTooLarge);
                 }
-                store.publish(self.room, self.me, to, payload).await?;
+                shared
+                    .store
+                    .publish(self.room, self.me, to, payload)
+                    .await?;
                 shared.metrics.relayed_frames.inc();
                 shared.metrics.relayed_bytes.inc_by(payload.len() as u64);
+                Ok(None)
             }
+            // Boxed: rare requests must not widen the receive loop's state, which every
+            // connection keeps while it waits for its next frame.
+            other => Box::pin(self.handle_control(other)).await,
+        }
+    }
+
+    /// Handles a request other than `Send`.
+    async fn handle_control(&self, frame: ClientFrame<'_>) -> Result<Option<End>, ErrorCode> {
+        let shared = &self.state.inner;
+        let store = &shared.store;
+        match frame {
             ClientFrame::Fetch { after } => {
                 let replay = store.replay(self.room, self.me, after).await?;
                 let upto = replay.upto;
@@ -583,7 +632,7 @@ impl<S: Store> Member<S> {
                 let _ = self.tx.send(Outbound::Close(CloseReason::Left)).await;
                 return Ok(Some(End::Left));
             }
-            ClientFrame::Create { .. } | ClientFrame::Join { .. } => {
+            ClientFrame::Send { .. } | ClientFrame::Create { .. } | ClientFrame::Join { .. } => {
                 return Err(ErrorCode::UnexpectedFrame);
             }
         }
