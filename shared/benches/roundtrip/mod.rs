@@ -70,7 +70,7 @@ impl Pair {
         padding::unpad(&plain).expect("valid padding").len()
     }
 
-    fn open_padded(&mut self, payload: &[u8]) -> zeroize::Zeroizing<Vec<u8>> {
+    fn open_padded(&mut self, payload: &[u8]) -> impl std::ops::Deref<Target = Vec<u8>> {
         let Ok(Payload {
             envelope: Envelope::Message(sealed),
             ..
