@@ -298,6 +298,7 @@ pub async fn run(
             payload,
             duration_ms: u64::try_from(window.as_millis())?,
             connect_concurrency: 128,
+            worker: (w, workers),
         };
         let child = Command::new(&exe)
             .arg("worker")

@@ -44,6 +44,9 @@ pub struct Plan {
     pub duration_ms: u64,
     /// Connections being opened at once.
     pub connect_concurrency: usize,
+    /// This worker's place among `of` workers, so the workers' send schedules
+    /// interleave instead of coinciding.
+    pub worker: (u32, u32),
 }
 
 /// The send schedule of every connection.
@@ -119,8 +122,13 @@ pub async fn run(
         for j in 0..plan.members as usize {
             let server = plan.servers[j % plan.servers.len()];
             let source = plan.sources[slot % plan.sources.len()];
+            // Spread every connection of every worker evenly over one send period, so
+            // the total rate is smooth rather than a burst per phase.
+            let (w, of) = plan.worker;
+            let total = f64::from(plan.rooms * plan.members) * f64::from(of.max(1));
+            let phase = (slot as f64 * f64::from(of.max(1)) + f64::from(w)) / total;
             slot += 1;
-            members.push((server, source));
+            members.push((server, source, phase));
         }
         rooms.spawn_local(open_room(
             plan.clone(),
@@ -163,7 +171,7 @@ type ConnTask = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
 async fn open_room(
     plan: Plan,
     room: RoomName,
-    members: Vec<(SocketAddr, IpAddr)>,
+    members: Vec<(SocketAddr, IpAddr, f64)>,
     opening: Arc<Semaphore>,
     tally: Rc<RefCell<Tally>>,
     start: watch::Receiver<Option<u64>>,
@@ -188,7 +196,7 @@ async fn open_room(
         t.report.failed += 1;
         t.report.first_error.get_or_insert_with(|| format!("{e:#}"));
     };
-    let (server, source) = members[0];
+    let (server, source, _) = members[0];
     match open(0, server, source).await {
         Some(Ok(ws)) => sockets.push(ws),
         Some(Err(e)) => {
@@ -201,7 +209,7 @@ async fn open_room(
         .iter()
         .enumerate()
         .skip(1)
-        .map(|(i, &(server, source))| open(i, server, source));
+        .map(|(i, &(server, source, _))| open(i, server, source));
     for result in futures_util::future::join_all(rest)
         .await
         .into_iter()
@@ -213,13 +221,10 @@ async fn open_room(
         }
     }
     tally.borrow_mut().report.joined += sockets.len() as u64;
-    let count = sockets.len();
     sockets
         .into_iter()
-        .enumerate()
-        .map(|(i, ws)| {
-            // Spread each connection's schedule evenly over one period.
-            let phase = i as f64 / count.max(1) as f64;
+        .zip(members.iter().map(|m| m.2))
+        .map(|(ws, phase)| {
             Box::pin(drive(plan.clone(), ws, phase, tally.clone(), start.clone())) as ConnTask
         })
         .collect()
