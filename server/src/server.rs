@@ -14,6 +14,7 @@ use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, mpsc, Semaphore};
@@ -134,6 +135,13 @@ pub async fn serve<S: Store>(
     let notify = state.inner.shutdown.clone();
     let timeout = state.inner.config.shutdown_timeout;
     let router = app(state);
+    // Frames are small and each is flushed on purpose (the send task batches what is
+    // queued): Nagle's algorithm would only hold them back waiting for an ACK.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!("could not set TCP_NODELAY: {e}");
+        }
+    });
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             shutdown.await;
