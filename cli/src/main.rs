@@ -75,7 +75,12 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli.command)) {
+    let result = runtime.block_on(run(cli.command));
+    // Tokio reads stdin on a blocking thread, and dropping the runtime waits for that
+    // read: without this, the process would hang after the room ended until the user
+    // pressed Enter (or forever, for a script that keeps stdin open).
+    runtime.shutdown_background();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("vroom: {err}");
