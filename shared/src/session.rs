@@ -352,6 +352,8 @@ const WARN_KEY_CHANGE: &str = "A member's keys changed unexpectedly; the change 
      The relay or a member may be trying to substitute keys. Compare safety words.";
 const WARN_REPLAY: &str = "A message was delivered twice (a replay) and was ignored. \
      The relay may be misbehaving.";
+const WARN_REORDERED: &str = "A member's messages arrived out of order; the late one is shown \
+     where it arrived. The relay may be reordering messages.";
 const WARN_FORGED: &str = "A message failed authentication (forged, altered or from another room) \
      and was ignored. The relay or a member may be attacking this room.";
 
@@ -1118,6 +1120,10 @@ impl Session {
             }
             return false; // the chain for this epoch is on its way
         };
+        // One sender's messages reach the relay over one ordered connection and keep
+        // that order in the room's sequence, so an older counter after a newer one
+        // means the relay reordered them.
+        let late = sealed.counter < chain.next_counter();
         let plain = match chain.open(sealed, &self.room, from) {
             Ok(plain) => plain,
             Err(CryptoError::KeyUnavailable) => {
@@ -1133,6 +1139,9 @@ impl Session {
                 return true;
             }
         };
+        if late {
+            out.push(warning(Some(from), WARN_REORDERED));
+        }
         match padding::unpad(&plain).and_then(Plaintext::decode) {
             Ok(Plaintext {
                 sent_at_ms,

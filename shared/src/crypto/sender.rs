@@ -334,6 +334,12 @@ impl ReceiveChain {
         self.start
     }
 
+    /// The counter of the next message in sending order. A message below it (that
+    /// still opens) arrives after one its sender wrote later.
+    pub fn next_counter(&self) -> u32 {
+        self.state.counter
+    }
+
     /// Decrypts a message whose signature the caller has verified with
     /// [`SealedMessage::verify`]. The chain moves only if decryption succeeds.
     pub fn open(
