@@ -1,3 +1,4 @@
 //! Test harness shared by the integration tests.
 
+pub mod browser;
 pub mod redis;

@@ -1,0 +1,309 @@
+//! The web app in a real browser: headless Chromium against a relay started in-process,
+//! through a recording proxy that keeps everything the relay received.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use vroom_tests::browser::{Chrome, Direction, Page, Recorder, Relay};
+
+/// Opens the start page in a new browser, picks `nick` and creates a room. Returns the
+/// page (in the room) and the invite link it shows.
+async fn create_room(chrome: &Chrome, origin: &str, nick: &str) -> (Page, String) {
+    let host = chrome.open(&format!("{origin}/")).await;
+    host.fill("#nick", nick).await;
+    host.click("#create-room").await;
+    host.wait_text("#connection", "connected").await;
+    let link = host.value("#invite-link").await;
+    assert!(
+        link.starts_with(&format!("{origin}/r#")),
+        "the invite link should be {origin}/r#<secret>, got {link:?}"
+    );
+    (host, link)
+}
+
+/// Opens an invite link in a new browser and sets the nickname through the prompt.
+async fn join_room(chrome: &Chrome, link: &str, nick: &str) -> Page {
+    let guest = chrome.open(link).await;
+    guest.wait_text("#connection", "connected").await;
+    // The prompt starts with a friendly default name.
+    guest
+        .wait_until("a default nickname in the prompt", || async {
+            !guest.value("#own-nick").await.trim().is_empty()
+        })
+        .await;
+    guest.fill("#own-nick", nick).await;
+    guest.click("#save-nick").await;
+    guest.wait_text(".member .nick", nick).await;
+    guest
+}
+
+/// Sends a message from the message box.
+async fn say(page: &Page, text: &str) {
+    page.fill("#message", text).await;
+    page.click("#send").await;
+}
+
+/// Each member's nickname and safety words as the page's member list shows them.
+async fn member_list(page: &Page) -> Vec<String> {
+    let listed = page
+        .eval(
+            "return [...document.querySelectorAll('.member')].map(li => \
+             li.querySelector('.nick').textContent + ' = ' + \
+             li.querySelector('.fingerprint').textContent.trim()).sort().join('\\n')",
+        )
+        .await;
+    listed.lines().map(str::to_owned).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_browsers_chat_then_the_host_ends_the_room_and_the_relay_saw_no_plaintext() {
+    let relay = Relay::start(|_| {}).await;
+    let recorder = Recorder::start(relay.addr).await;
+    let origin = recorder.origin();
+    let chrome = Chrome::start().await;
+
+    // Distinct strings that must never reach the relay in the clear.
+    let (ada, bob) = ("Ada Qv7Zk", "Bob Xw3Pj");
+    let (hello, reply) = (
+        "canary-9f2c41d7 hello from Ada",
+        "canary-5be80a13 hi Ada, Bob here",
+    );
+
+    let (host, link) = create_room(&chrome, &origin, ada).await;
+    assert!(
+        host.value("#invite-link").await == link
+            && host
+                .find(".qr svg")
+                .await
+                .is_displayed()
+                .await
+                .unwrap_or(false),
+        "the host sees the invite link and its QR code"
+    );
+    let guest = join_room(&chrome, &link, bob).await;
+
+    // Both see both members, with the same safety words for each.
+    host.wait_count(".member", 2).await;
+    guest.wait_count(".member", 2).await;
+    host.wait_text(".member .nick", bob).await;
+    guest.wait_text(".member .nick", ada).await;
+    let (seen_by_host, seen_by_guest) = (member_list(&host).await, member_list(&guest).await);
+    assert_eq!(seen_by_host.len(), 2, "{seen_by_host:?}");
+    assert_eq!(
+        seen_by_host, seen_by_guest,
+        "both members must see the same safety words for each member"
+    );
+    assert!(
+        host.texts(".member .tag.host").await.len() == 1,
+        "one member is marked as the host"
+    );
+
+    say(&host, hello).await;
+    host.wait_text(".message.own .text", hello).await;
+    guest.wait_text(".message:not(.own) .text", hello).await;
+    guest.wait_text(".message:not(.own) .sender", ada).await;
+
+    say(&guest, reply).await;
+    guest.wait_text(".message.own .text", reply).await;
+    host.wait_text(".message:not(.own) .text", reply).await;
+    host.wait_text(".message:not(.own) .sender", bob).await;
+
+    // Both see one conversation, in one order.
+    for page in [&host, &guest] {
+        let texts = page.texts(".message .text").await;
+        assert_eq!(texts, [hello, reply], "messages in the room's one order");
+    }
+
+    assert_eq!(relay.rooms().await, 1);
+    host.click("#terminate").await;
+    host.click("#confirm-terminate").await;
+    for page in [&host, &guest] {
+        page.wait_text("#ended-reason", "The host ended this room")
+            .await;
+        page.wait_count(".message", 0).await;
+        let body = page.body_text().await;
+        assert!(
+            !body.contains(hello) && !body.contains(reply),
+            "the conversation is wiped from the page: {body}"
+        );
+        assert_eq!(
+            page.eval("return location.hash").await,
+            "",
+            "the room secret is gone from the address bar"
+        );
+    }
+    relay.wait_rooms(0).await;
+
+    // What the relay received: frames, but none of the plaintext, names or secret.
+    let recorded = recorder.recorded();
+    let to_relay = recorded
+        .iter()
+        .filter(|(direction, _)| *direction == Direction::ToRelay)
+        .count();
+    assert!(
+        to_relay >= 6,
+        "the proxy should have seen the browsers' traffic (got {to_relay} pieces)"
+    );
+    let fragment = link.split_once('#').expect("link has a fragment").1;
+    let secret = URL_SAFE_NO_PAD
+        .decode(fragment)
+        .expect("secret is base64url");
+    let forbidden: [(&str, &[u8]); 6] = [
+        ("a message", hello.as_bytes()),
+        ("a message", reply.as_bytes()),
+        ("a nickname", ada.as_bytes()),
+        ("a nickname", bob.as_bytes()),
+        ("the room secret (as in the link)", fragment.as_bytes()),
+        ("the room secret (raw)", &secret),
+    ];
+    for (direction, bytes) in &recorded {
+        for (what, needle) in forbidden {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "{what} reached the relay in the clear ({direction:?})"
+            );
+        }
+    }
+
+    host.close().await;
+    guest.close().await;
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closing_the_tab_leaves_and_the_room_goes_with_its_last_member() {
+    let relay = Relay::start(|_| {}).await;
+    let origin = format!("http://{}", relay.addr);
+    let chrome = Chrome::start().await;
+
+    let (host, link) = create_room(&chrome, &origin, "Ada").await;
+    let guest = join_room(&chrome, &link, "Bob").await;
+    host.wait_count(".member", 2).await;
+
+    // Navigating away fires `pagehide`, as closing the tab does.
+    guest
+        .client
+        .goto("about:blank")
+        .await
+        .expect("navigate away");
+    host.wait_text(".event", "Bob left.").await;
+    host.wait_count(".member", 1).await;
+    assert_eq!(relay.rooms().await, 1, "the room lives on with its host");
+
+    host.client
+        .goto("about:blank")
+        .await
+        .expect("navigate away");
+    // After the (1 s) grace the relay deletes the room.
+    relay.wait_rooms(0).await;
+
+    host.close().await;
+    guest.close().await;
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn links_that_cannot_open_a_room_get_a_page_that_says_why() {
+    let relay = Relay::start(|config| config.max_members = 1).await;
+    let origin = format!("http://{}", relay.addr);
+    let chrome = Chrome::start().await;
+    let visitor = chrome.open(&format!("{origin}/r#not-a-secret")).await;
+
+    // A damaged link.
+    visitor
+        .wait_text("#problem-title", "This invite link does not work")
+        .await;
+    visitor.wait_text("#problem-detail", "damaged").await;
+
+    // A room that does not exist (or has ended).
+    let unknown = URL_SAFE_NO_PAD.encode([7u8; 32]);
+    visitor
+        .client
+        .goto(&format!("{origin}/r#{unknown}"))
+        .await
+        .expect("open link");
+    visitor.client.refresh().await.expect("reload");
+    visitor
+        .wait_text("#problem-title", "This room does not exist")
+        .await;
+
+    // A full room (this relay allows one member per room).
+    let (host, link) = create_room(&chrome, &origin, "Ada").await;
+    visitor.client.goto(&link).await.expect("open link");
+    visitor.client.refresh().await.expect("reload");
+    visitor
+        .wait_text("#problem-title", "This room is full")
+        .await;
+
+    // A locked room.
+    let roomy = Relay::start(|_| {}).await;
+    let (locker, link) = create_room(&chrome, &format!("http://{}", roomy.addr), "Cy").await;
+    locker.click("#lock").await;
+    locker.wait_text(".event", "locked the room").await;
+    visitor.client.goto(&link).await.expect("open link");
+    visitor.client.refresh().await.expect("reload");
+    visitor
+        .wait_text("#problem-title", "This room is locked")
+        .await;
+    visitor.wait_text("#problem-detail", "Ask the host").await;
+
+    for page in [visitor, host, locker] {
+        page.close().await;
+    }
+    relay.stop().await;
+    roomy.stop().await;
+}
+
+/// Pictures of the start page and of a room, at desktop and phone sizes. Written to
+/// `VROOM_SCREENSHOTS_DIR` when set (`cargo xtask screenshots` sets it to
+/// docs/screenshots), else to a temporary directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn screenshots() {
+    let relay = Relay::start(|_| {}).await;
+    let origin = format!("http://{}", relay.addr);
+    let chrome = Chrome::start().await;
+    let scratch = tempfile::tempdir().expect("temporary directory");
+    let dir = std::env::var_os("VROOM_SCREENSHOTS_DIR")
+        .map_or_else(|| scratch.path().to_owned(), std::path::PathBuf::from);
+
+    const SIZES: [(&str, u32, u32); 2] = [("desktop", 1280, 800), ("phone", 390, 844)];
+
+    let visitor = chrome.open(&format!("{origin}/")).await;
+    visitor.find("#create-room").await;
+    for (size, width, height) in SIZES {
+        visitor.resize(width, height).await;
+        save_png(
+            &dir,
+            &format!("landing-{size}.png"),
+            &visitor.screenshot().await,
+        );
+    }
+
+    let (host, link) = create_room(&chrome, &origin, "Ada").await;
+    let guest = join_room(&chrome, &link, "Bob").await;
+    say(
+        &host,
+        "Hi Bob! Nothing here is stored, and the relay can't read it.",
+    )
+    .await;
+    guest.wait_text(".message .text", "Hi Bob").await;
+    say(&guest, "Great. I checked your safety words: they match.").await;
+    host.wait_text(".message .text", "they match").await;
+    for (size, width, height) in SIZES {
+        host.resize(width, height).await;
+        host.find(".message").await;
+        save_png(&dir, &format!("room-{size}.png"), &host.screenshot().await);
+    }
+
+    for page in [visitor, host, guest] {
+        page.close().await;
+    }
+    relay.stop().await;
+}
+
+fn save_png(dir: &std::path::Path, name: &str, png: &[u8]) {
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 1000,
+        "{name}: the browser returned no PNG"
+    );
+    std::fs::write(dir.join(name), png).expect("write screenshot");
+}

@@ -1,0 +1,545 @@
+//! Harness for the browser end-to-end tests: headless Chromium driven through
+//! chromedriver (WebDriver, via fantoccini), a relay started in-process serving the
+//! built web app, and a recording proxy between the two that keeps every byte the
+//! browsers send and every WebSocket message in both directions, so a test can check
+//! what reached the relay.
+//!
+//! Needs Debian's `chromium` and `chromium-driver`, and the web app built into
+//! `web-dist/` (`cargo xtask web`; `cargo xtask test` does it first). A missing piece
+//! fails the test with what to run.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fantoccini::elements::Element;
+use fantoccini::{Client, ClientBuilder, Locator};
+use futures_util::{SinkExt, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+
+/// Where Debian puts the browser and its driver.
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+/// How long a wait for the page may take before the test fails; a cold browser on a
+/// busy 2-core machine is slow. `VROOM_BROWSER_WAIT_SECS` overrides it.
+fn wait_limit() -> Duration {
+    let secs = std::env::var("VROOM_BROWSER_WAIT_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(30);
+    Duration::from_secs(secs)
+}
+
+/// How often a wait looks again.
+const POLL: Duration = Duration::from_millis(100);
+
+/// The built web app: `web-dist/` at the workspace root, or `VROOM_WEB_DIST`.
+pub fn web_dist() -> PathBuf {
+    let dir = std::env::var_os("VROOM_WEB_DIST").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../web-dist"),
+        PathBuf::from,
+    );
+    assert!(
+        dir.join("index.html").is_file(),
+        "the web app is not built at {}: run `cargo xtask web` (or `cargo xtask test`, \
+         which builds it first)",
+        dir.display()
+    );
+    dir
+}
+
+/// A relay running inside the test process, serving the web app.
+pub struct Relay {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Fires the relay's graceful shutdown.
+    stop: Option<oneshot::Sender<()>>,
+    /// The relay's task, awaited on [`Relay::stop`].
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl Relay {
+    /// Starts a relay on `127.0.0.1:0` with test-friendly timers (a 1 s grace) and
+    /// `adjust` applied to its configuration.
+    pub async fn start(adjust: impl FnOnce(&mut vroom_relay::Config)) -> Relay {
+        let mut config = vroom_relay::Config {
+            web_dir: Some(web_dist()),
+            grace: Duration::from_secs(1),
+            shutdown_timeout: Duration::from_secs(1),
+            ..vroom_relay::Config::default()
+        };
+        adjust(&mut config);
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
+        let addr = listener.local_addr().expect("relay address");
+        config.listen = addr;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(vroom_relay::run(listener, config, async move {
+            let _ = stopped.await;
+        }));
+        Relay {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+        }
+    }
+
+    /// The number of rooms the relay holds now, from its `/metrics`.
+    pub async fn rooms(&self) -> u64 {
+        let body = http_get(self.addr, "/metrics").await;
+        body.lines()
+            .find_map(|line| line.strip_prefix("vroom_rooms "))
+            .and_then(|value| value.trim().parse::<f64>().ok())
+            .map(|value| value as u64)
+            .unwrap_or_else(|| panic!("no vroom_rooms gauge in /metrics:\n{body}"))
+    }
+
+    /// Waits until the relay holds `want` rooms.
+    pub async fn wait_rooms(&self, want: u64) {
+        let deadline = tokio::time::Instant::now() + wait_limit();
+        loop {
+            let rooms = self.rooms().await;
+            if rooms == want {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the relay still holds {rooms} rooms, expected {want}"
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Shuts the relay down and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await
+                .expect("relay task")
+                .expect("relay stopped cleanly");
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+/// A minimal HTTP/1.1 GET, enough for `/metrics` (no client library needed for one line).
+async fn http_get(addr: SocketAddr, path: &str) -> String {
+    let mut stream = TcpStream::connect(addr).await.expect("connect to relay");
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.expect("send");
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.expect("read");
+    let response = String::from_utf8_lossy(&response).into_owned();
+    assert!(
+        response.starts_with("HTTP/1.1 200"),
+        "GET {path} failed: {response}"
+    );
+    response
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default()
+}
+
+/// Which way a recorded message went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    /// From a browser to the relay.
+    ToRelay,
+    /// From the relay to a browser.
+    FromRelay,
+}
+
+/// A proxy in front of a relay that records what passes: every byte browsers send
+/// over plain HTTP, and every WebSocket message both ways (decoded from its frames, so
+/// masking cannot hide a plaintext).
+pub struct Recorder {
+    /// Where browsers should connect.
+    pub addr: SocketAddr,
+    /// Everything recorded, in arrival order.
+    log: Arc<Mutex<Vec<(Direction, Vec<u8>)>>>,
+    /// The accept loop.
+    task: JoinHandle<()>,
+}
+
+impl Recorder {
+    /// Starts a proxy on `127.0.0.1:0` in front of `relay`.
+    pub async fn start(relay: SocketAddr) -> Recorder {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let log: Arc<Mutex<Vec<(Direction, Vec<u8>)>>> = Arc::default();
+        let task = tokio::spawn({
+            let log = log.clone();
+            async move {
+                while let Ok((client, _)) = listener.accept().await {
+                    tokio::spawn(proxy(client, relay, log.clone()));
+                }
+            }
+        });
+        Recorder { addr, log, task }
+    }
+
+    /// The page origin to open in browsers: `http://127.0.0.1:port`.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Everything recorded so far.
+    pub fn recorded(&self) -> Vec<(Direction, Vec<u8>)> {
+        self.log.lock().expect("recorder log").clone()
+    }
+}
+
+impl Drop for Recorder {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Serves one proxied connection: WebSocket upgrades to the relay's socket path are
+/// proxied message by message; anything else is passed through byte by byte.
+async fn proxy(client: TcpStream, relay: SocketAddr, log: Arc<Mutex<Vec<(Direction, Vec<u8>)>>>) {
+    let mut head = [0u8; 16];
+    let Ok(n) = client.peek(&mut head).await else {
+        return;
+    };
+    let ws_path = vroom_shared::wire::WS_PATH;
+    if head[..n].starts_with(format!("GET {ws_path}").as_bytes()) {
+        proxy_websocket(client, relay, log).await;
+    } else {
+        proxy_bytes(client, relay, log).await;
+    }
+}
+
+async fn proxy_websocket(
+    client: TcpStream,
+    relay: SocketAddr,
+    log: Arc<Mutex<Vec<(Direction, Vec<u8>)>>>,
+) {
+    let Ok(browser) = tokio_tungstenite::accept_async(client).await else {
+        return;
+    };
+    let url = format!("ws://{relay}{}", vroom_shared::wire::WS_PATH);
+    let Ok((upstream, _)) = tokio_tungstenite::connect_async(url).await else {
+        return;
+    };
+    let (mut browser_tx, mut browser_rx) = browser.split();
+    let (mut relay_tx, mut relay_rx) = upstream.split();
+    let up_log = log.clone();
+    let up = async move {
+        while let Some(Ok(message)) = browser_rx.next().await {
+            record(&up_log, Direction::ToRelay, &message);
+            let close = message.is_close();
+            if relay_tx.send(message).await.is_err() || close {
+                break;
+            }
+        }
+        let _ = relay_tx.close().await;
+    };
+    let down = async move {
+        while let Some(Ok(message)) = relay_rx.next().await {
+            record(&log, Direction::FromRelay, &message);
+            let close = message.is_close();
+            if browser_tx.send(message).await.is_err() || close {
+                break;
+            }
+        }
+        let _ = browser_tx.close().await;
+    };
+    // Either side closing ends the proxied connection, as a direct one would end.
+    tokio::select! {
+        () = up => {}
+        () = down => {}
+    }
+}
+
+fn record(log: &Mutex<Vec<(Direction, Vec<u8>)>>, direction: Direction, message: &Message) {
+    let bytes = match message {
+        Message::Binary(bytes) => bytes.to_vec(),
+        Message::Text(text) => text.as_bytes().to_vec(),
+        _ => return,
+    };
+    log.lock().expect("recorder log").push((direction, bytes));
+}
+
+async fn proxy_bytes(
+    client: TcpStream,
+    relay: SocketAddr,
+    log: Arc<Mutex<Vec<(Direction, Vec<u8>)>>>,
+) {
+    let Ok(upstream) = TcpStream::connect(relay).await else {
+        return;
+    };
+    let (mut client_rx, mut client_tx) = client.into_split();
+    let (mut relay_rx, mut relay_tx) = upstream.into_split();
+    let up = async move {
+        let mut buf = vec![0u8; 16 * 1024];
+        while let Ok(n) = client_rx.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            log.lock()
+                .expect("recorder log")
+                .push((Direction::ToRelay, buf[..n].to_vec()));
+            if relay_tx.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = relay_tx.shutdown().await;
+    };
+    let down = async move {
+        let _ = tokio::io::copy(&mut relay_rx, &mut client_tx).await;
+        let _ = client_tx.shutdown().await;
+    };
+    tokio::join!(up, down);
+}
+
+/// A running chromedriver. Each [`Chrome::open`] starts a separate browser with its
+/// own fresh profile, like a different person on a different machine.
+pub struct Chrome {
+    /// The chromedriver process; it and every browser it started die with it.
+    driver: Child,
+    /// Its WebDriver endpoint.
+    url: String,
+}
+
+impl Chrome {
+    /// Starts chromedriver on a free port and waits until it answers.
+    pub async fn start() -> Chrome {
+        for (path, package) in [(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")] {
+            assert!(
+                Path::new(path).exists(),
+                "{path} is missing ({package}); the browser tests need Chromium and its \
+                 WebDriver: apt-get install -y chromium chromium-driver"
+            );
+        }
+        let port = free_port();
+        let mut command = Command::new(CHROMEDRIVER);
+        command
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        // Its own process group, so dropping it can end the browsers it started too.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        let driver = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("could not start {CHROMEDRIVER}: {e}"));
+        let chrome = Chrome {
+            driver,
+            url: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = tokio::time::Instant::now() + wait_limit();
+        while TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "chromedriver did not start listening on port {port}"
+            );
+            tokio::time::sleep(POLL).await;
+        }
+        chrome
+    }
+
+    /// Opens a new browser (fresh profile) at `url`, with a 1280x800 window.
+    pub async fn open(&self, url: &str) -> Page {
+        let profile = tempfile::tempdir().expect("browser profile directory");
+        let args = [
+            "--headless".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--disable-quic".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--window-size=1280,800".to_owned(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".to_owned(),
+            serde_json::json!({ "binary": CHROMIUM, "args": args }),
+        );
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&self.url)
+            .await
+            .unwrap_or_else(|e| panic!("chromedriver could not start Chromium: {e}"));
+        client.goto(url).await.expect("open page");
+        Page {
+            client,
+            _profile: profile,
+        }
+    }
+}
+
+impl Drop for Chrome {
+    fn drop(&mut self) {
+        // The whole group: chromedriver and the browsers it started. `--` matters:
+        // procps `kill` reads `-KILL -1234` as options, and a group id parsed as -1
+        // would signal every process.
+        let group = format!("-{}", self.driver.id());
+        let _ = Command::new("kill")
+            .args(["-s", "KILL", "--", &group])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.driver.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port()
+}
+
+/// One browser showing one page.
+pub struct Page {
+    /// The WebDriver session.
+    pub client: Client,
+    /// The browser's profile, deleted when the page is dropped.
+    _profile: tempfile::TempDir,
+}
+
+impl Page {
+    /// Waits until an element matches `css`, and returns it.
+    pub async fn find(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(wait_limit())
+            .every(POLL)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no element `{css}` appeared: {e}"))
+    }
+
+    /// Clicks the element matching `css`, once it appears.
+    pub async fn click(&self, css: &str) {
+        self.find(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("could not click `{css}`: {e}"));
+    }
+
+    /// Replaces the content of the input matching `css` with `text`.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let input = self.find(css).await;
+        input.clear().await.expect("clear input");
+        input.send_keys(text).await.expect("type into input");
+    }
+
+    /// The texts of every element matching `css`, now.
+    pub async fn texts(&self, css: &str) -> Vec<String> {
+        let mut texts = Vec::new();
+        for element in self.client.find_all(Locator::Css(css)).await.expect("find") {
+            // An element may leave the page between the two calls.
+            if let Ok(text) = element.text().await {
+                texts.push(text);
+            }
+        }
+        texts
+    }
+
+    /// Waits until some element matching `css` has text containing `needle`.
+    pub async fn wait_text(&self, css: &str, needle: &str) {
+        self.wait_until(&format!("`{css}` containing {needle:?}"), || async {
+            self.texts(css).await.iter().any(|t| t.contains(needle))
+        })
+        .await;
+    }
+
+    /// Waits until exactly `count` elements match `css`.
+    pub async fn wait_count(&self, css: &str, count: usize) {
+        self.wait_until(&format!("{count} × `{css}`"), || async {
+            self.client
+                .find_all(Locator::Css(css))
+                .await
+                .map(|all| all.len() == count)
+                .unwrap_or(false)
+        })
+        .await;
+    }
+
+    /// Polls `check` until it holds; Leptos updates the page asynchronously.
+    pub async fn wait_until<F, Fut>(&self, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let deadline = tokio::time::Instant::now() + wait_limit();
+        while !check().await {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "waited in vain for {what}; the page shows:\n{}",
+                self.body_text().await
+            );
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// The value of the input matching `css`.
+    pub async fn value(&self, css: &str) -> String {
+        self.find(css)
+            .await
+            .prop("value")
+            .await
+            .expect("read value")
+            .unwrap_or_default()
+    }
+
+    /// Runs a script in the page and returns its result as a string.
+    pub async fn eval(&self, script: &str) -> String {
+        let value = self
+            .client
+            .execute(script, Vec::new())
+            .await
+            .unwrap_or_else(|e| panic!("script failed: {script}: {e}"));
+        match value {
+            serde_json::Value::String(s) => s,
+            other => other.to_string(),
+        }
+    }
+
+    /// The page's visible text, for failure messages.
+    pub async fn body_text(&self) -> String {
+        match self.client.find(Locator::Css("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(e) => format!("(no body: {e})"),
+        }
+    }
+
+    /// Resizes the viewport (the window has no browser chrome in headless mode).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client
+            .set_window_size(width, height)
+            .await
+            .expect("resize window");
+    }
+
+    /// A PNG of the viewport.
+    pub async fn screenshot(&self) -> Vec<u8> {
+        self.client.screenshot().await.expect("screenshot")
+    }
+
+    /// Closes the browser.
+    pub async fn close(self) {
+        let _ = self.client.close().await;
+    }
+}
