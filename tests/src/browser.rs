@@ -164,6 +164,9 @@ pub enum Direction {
     FromRelay,
 }
 
+/// What a [`Recorder`] keeps: each piece of traffic with its direction, in order.
+type Log = Arc<Mutex<Vec<(Direction, Vec<u8>)>>>;
+
 /// A proxy in front of a relay that records what passes: every byte browsers send
 /// over plain HTTP, and every WebSocket message both ways (decoded from its frames, so
 /// masking cannot hide a plaintext).
@@ -171,7 +174,7 @@ pub struct Recorder {
     /// Where browsers should connect.
     pub addr: SocketAddr,
     /// Everything recorded, in arrival order.
-    log: Arc<Mutex<Vec<(Direction, Vec<u8>)>>>,
+    log: Log,
     /// The accept loop.
     task: JoinHandle<()>,
 }
@@ -181,7 +184,7 @@ impl Recorder {
     pub async fn start(relay: SocketAddr) -> Recorder {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let addr = listener.local_addr().expect("proxy address");
-        let log: Arc<Mutex<Vec<(Direction, Vec<u8>)>>> = Arc::default();
+        let log = Log::default();
         let task = tokio::spawn({
             let log = log.clone();
             async move {
@@ -212,7 +215,7 @@ impl Drop for Recorder {
 
 /// Serves one proxied connection: WebSocket upgrades to the relay's socket path are
 /// proxied message by message; anything else is passed through byte by byte.
-async fn proxy(client: TcpStream, relay: SocketAddr, log: Arc<Mutex<Vec<(Direction, Vec<u8>)>>>) {
+async fn proxy(client: TcpStream, relay: SocketAddr, log: Log) {
     let mut head = [0u8; 16];
     let Ok(n) = client.peek(&mut head).await else {
         return;
@@ -225,11 +228,7 @@ async fn proxy(client: TcpStream, relay: SocketAddr, log: Arc<Mutex<Vec<(Directi
     }
 }
 
-async fn proxy_websocket(
-    client: TcpStream,
-    relay: SocketAddr,
-    log: Arc<Mutex<Vec<(Direction, Vec<u8>)>>>,
-) {
+async fn proxy_websocket(client: TcpStream, relay: SocketAddr, log: Log) {
     let Ok(browser) = tokio_tungstenite::accept_async(client).await else {
         return;
     };
@@ -276,11 +275,7 @@ fn record(log: &Mutex<Vec<(Direction, Vec<u8>)>>, direction: Direction, message:
     log.lock().expect("recorder log").push((direction, bytes));
 }
 
-async fn proxy_bytes(
-    client: TcpStream,
-    relay: SocketAddr,
-    log: Arc<Mutex<Vec<(Direction, Vec<u8>)>>>,
-) {
+async fn proxy_bytes(client: TcpStream, relay: SocketAddr, log: Log) {
     let Ok(upstream) = TcpStream::connect(relay).await else {
         return;
     };

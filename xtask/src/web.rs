@@ -83,12 +83,18 @@ fn assemble(wasm: &Path, dist: &Path) -> Result<()> {
         .remove_producers_section(true)
         .generate(dist)
         .context("wasm-bindgen failed")?;
+    // `<stem>.wasm` rather than bindgen's `<stem>_bg.wasm`, so the name ends in its
+    // content hash like every other asset and the relay lets browsers cache it for good.
+    fs::rename(
+        dist.join(format!("{stem}_bg.wasm")),
+        dist.join(format!("{stem}.wasm")),
+    )?;
 
     let loader = format!(
         "// Loads the web app: fetches and instantiates the wasm, whose start function\n\
          // mounts the app. An external file, because the page's CSP forbids inline script.\n\
          import init from \"./{stem}.js\";\n\
-         init({{ module_or_path: new URL(\"./{stem}_bg.wasm\", import.meta.url) }});\n"
+         init({{ module_or_path: new URL(\"./{stem}.wasm\", import.meta.url) }});\n"
     );
     let loader_name = hashed_name("loader", "js", loader.as_bytes());
     fs::write(dist.join(&loader_name), loader)?;
@@ -106,7 +112,7 @@ fn assemble(wasm: &Path, dist: &Path) -> Result<()> {
         .replace("{{style}}", &format!("/{css_name}"))
         .replace("{{loader}}", &format!("/{loader_name}"))
         .replace("{{glue}}", &format!("/{stem}.js"))
-        .replace("{{wasm}}", &format!("/{stem}_bg.wasm"));
+        .replace("{{wasm}}", &format!("/{stem}.wasm"));
     fs::write(dist.join("index.html"), page)?;
 
     precompress(dist)

@@ -45,26 +45,6 @@ pub(crate) fn Landing() -> impl IntoView {
                     "No account, no e-mail, no phone number."
                 </p>
             </section>
-            <ul class="facts">
-                <li>
-                    <strong>"A room"</strong>
-                    " is a private conversation for the people who have its link."
-                </li>
-                <li>
-                    <strong>"Only you can read it. "</strong>
-                    "Messages are encrypted in your browser before they leave it. "
-                    "The relay that passes them on cannot read them."
-                </li>
-                <li>
-                    <strong>"Nothing is stored. "</strong>
-                    "There is no history and no log of who talked to whom."
-                </li>
-                <li>
-                    <strong>"Everything disappears. "</strong>
-                    "When the host ends the room, when everyone has left, or after a long "
-                    "silence, the room and all its messages are deleted."
-                </li>
-            </ul>
             <div class="actions-grid">
                 <form class="card" on:submit=create>
                     <h2>"Start a room"</h2>
@@ -101,6 +81,27 @@ pub(crate) fn Landing() -> impl IntoView {
                     <button id="join-room" type="submit">"Join room"</button>
                 </form>
             </div>
+            <h2 class="how">"How it works"</h2>
+            <ul class="facts">
+                <li>
+                    <strong>"A room"</strong>
+                    " is a private conversation for the people who have its link."
+                </li>
+                <li>
+                    <strong>"Only you can read it. "</strong>
+                    "Messages are encrypted in your browser before they leave it. "
+                    "The relay that passes them on cannot read them."
+                </li>
+                <li>
+                    <strong>"Nothing is stored. "</strong>
+                    "There is no history and no log of who talked to whom."
+                </li>
+                <li>
+                    <strong>"Everything disappears. "</strong>
+                    "When the host ends the room, when everyone has left, or after a long "
+                    "silence, the room and all its messages are deleted."
+                </li>
+            </ul>
             <footer class="footer">
                 <p>
                     "Tip: compare the safety words shown next to each person with them in "
