@@ -49,6 +49,7 @@ fn App() -> impl IntoView {
         client.with_value(|c| c.join(&invite, &nick::friendly()));
     }
     leave_when_the_page_goes(client);
+    reload_on_new_link();
     provide_context(client);
 
     let ui = client.with_value(|c| c.ui);
@@ -69,6 +70,20 @@ fn leave_when_the_page_goes(client: ClientHandle) {
         client.with_value(|c: &Rc<Client>| c.leave_on_unload());
     });
     let _ = window().add_event_listener_with_callback("pagehide", handler.as_ref().unchecked_ref());
+    // The listener lives as long as the page.
+    handler.forget();
+}
+
+/// A link pasted into the address bar that differs only after `#` does not load the
+/// page again; reload, so the new link is read (and the old room left) as on any visit.
+/// The app's own address changes use `history.replaceState`, which fires no
+/// `hashchange`.
+fn reload_on_new_link() {
+    let handler = Closure::<dyn FnMut(web_sys::Event)>::new(|_: web_sys::Event| {
+        let _ = window().location().reload();
+    });
+    let _ =
+        window().add_event_listener_with_callback("hashchange", handler.as_ref().unchecked_ref());
     // The listener lives as long as the page.
     handler.forget();
 }

@@ -36,6 +36,16 @@ async fn join_room(chrome: &Chrome, link: &str, nick: &str) -> Page {
     guest
 }
 
+/// Opens `url` as a new page load (going through a blank page, so a link that differs
+/// only after `#` is not taken as a jump within the same page).
+async fn visit(page: &Page, url: &str) {
+    page.client
+        .goto("about:blank")
+        .await
+        .expect("leave the page");
+    page.client.goto(url).await.expect("open link");
+}
+
 /// Sends a message from the message box.
 async fn say(page: &Page, text: &str) {
     page.fill("#message", text).await;
@@ -170,6 +180,55 @@ async fn two_browsers_chat_then_the_host_ends_the_room_and_the_relay_saw_no_plai
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_connection_comes_back_and_catches_up() {
+    // A long grace, so the relay keeps the member's place while its network is away.
+    let relay = Relay::start(|config| config.grace = std::time::Duration::from_secs(60)).await;
+    let recorder = Recorder::start(relay.addr).await;
+    let chrome = Chrome::start().await;
+
+    let (host, link) = create_room(&chrome, &recorder.origin(), "Ada").await;
+    let guest = join_room(&chrome, &link, "Bob").await;
+    host.wait_count(".member", 2).await;
+    assert_eq!(recorder.websockets(), 2, "one socket each, host first");
+
+    // The guest's network goes away and stays away for a while.
+    recorder.refuse_websockets(true);
+    recorder.cut(1);
+    guest.wait_text("#connection", "Reconnecting").await;
+    say(&host, "sent while Bob was away").await;
+    host.wait_text(".message.own .text", "sent while Bob was away")
+        .await;
+
+    // It comes back: the guest takes back its place and gets what it missed.
+    recorder.refuse_websockets(false);
+    guest.wait_text("#connection", "connected").await;
+    guest
+        .wait_text(".message:not(.own) .text", "sent while Bob was away")
+        .await;
+    say(&guest, "back again").await;
+    host.wait_text(".message:not(.own) .text", "back again")
+        .await;
+    assert_eq!(
+        guest.texts(".message .text").await,
+        ["sent while Bob was away", "back again"],
+        "nothing is lost or shown twice"
+    );
+    assert_eq!(
+        host.texts(".event")
+            .await
+            .iter()
+            .filter(|e| e.contains("joined"))
+            .count(),
+        1,
+        "the guest came back as itself, not as a newcomer"
+    );
+
+    host.close().await;
+    guest.close().await;
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closing_the_tab_leaves_and_the_room_goes_with_its_last_member() {
     let relay = Relay::start(|_| {}).await;
     let origin = format!("http://{}", relay.addr);
@@ -216,20 +275,20 @@ async fn links_that_cannot_open_a_room_get_a_page_that_says_why() {
 
     // A room that does not exist (or has ended).
     let unknown = URL_SAFE_NO_PAD.encode([7u8; 32]);
+    // Typed into the address bar over the damaged one: only the part after `#`
+    // changes, and the page must still read the new link.
     visitor
         .client
         .goto(&format!("{origin}/r#{unknown}"))
         .await
         .expect("open link");
-    visitor.client.refresh().await.expect("reload");
     visitor
         .wait_text("#problem-title", "This room does not exist")
         .await;
 
     // A full room (this relay allows one member per room).
     let (host, link) = create_room(&chrome, &origin, "Ada").await;
-    visitor.client.goto(&link).await.expect("open link");
-    visitor.client.refresh().await.expect("reload");
+    visit(&visitor, &link).await;
     visitor
         .wait_text("#problem-title", "This room is full")
         .await;
@@ -239,8 +298,7 @@ async fn links_that_cannot_open_a_room_get_a_page_that_says_why() {
     let (locker, link) = create_room(&chrome, &format!("http://{}", roomy.addr), "Cy").await;
     locker.click("#lock").await;
     locker.wait_text(".event", "locked the room").await;
-    visitor.client.goto(&link).await.expect("open link");
-    visitor.client.refresh().await.expect("reload");
+    visit(&visitor, &link).await;
     visitor
         .wait_text("#problem-title", "This room is locked")
         .await;

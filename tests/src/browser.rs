@@ -169,14 +169,26 @@ type Log = Arc<Mutex<Vec<(Direction, Vec<u8>)>>>;
 
 /// A proxy in front of a relay that records what passes: every byte browsers send
 /// over plain HTTP, and every WebSocket message both ways (decoded from its frames, so
-/// masking cannot hide a plaintext).
+/// masking cannot hide a plaintext). It can also cut WebSocket connections and refuse
+/// new ones for a while, as a flaky network would.
 pub struct Recorder {
     /// Where browsers should connect.
     pub addr: SocketAddr,
     /// Everything recorded, in arrival order.
     log: Log,
+    /// Network trouble to play.
+    control: Arc<Control>,
     /// The accept loop.
     task: JoinHandle<()>,
+}
+
+/// What a test can do to the [`Recorder`]'s connections.
+#[derive(Default)]
+struct Control {
+    /// One cutter per WebSocket connection, in the order they opened.
+    cutters: Mutex<Vec<Arc<tokio::sync::Notify>>>,
+    /// While set, new WebSocket connections are dropped at once.
+    refusing: std::sync::atomic::AtomicBool,
 }
 
 impl Recorder {
@@ -185,15 +197,40 @@ impl Recorder {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");
         let addr = listener.local_addr().expect("proxy address");
         let log = Log::default();
+        let control = Arc::<Control>::default();
         let task = tokio::spawn({
-            let log = log.clone();
+            let (log, control) = (log.clone(), control.clone());
             async move {
                 while let Ok((client, _)) = listener.accept().await {
-                    tokio::spawn(proxy(client, relay, log.clone()));
+                    tokio::spawn(proxy(client, relay, log.clone(), control.clone()));
                 }
             }
         });
-        Recorder { addr, log, task }
+        Recorder {
+            addr,
+            log,
+            control,
+            task,
+        }
+    }
+
+    /// How many WebSocket connections have been opened through the proxy.
+    pub fn websockets(&self) -> usize {
+        self.control.cutters.lock().expect("cutters").len()
+    }
+
+    /// Drops the `index`th WebSocket connection (counting from 0 in opening order)
+    /// without a close frame, as a lost network does.
+    pub fn cut(&self, index: usize) {
+        let cutter = self.control.cutters.lock().expect("cutters")[index].clone();
+        cutter.notify_one();
+    }
+
+    /// While `refuse` is true, new WebSocket connections are dropped at once.
+    pub fn refuse_websockets(&self, refuse: bool) {
+        self.control
+            .refusing
+            .store(refuse, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// The page origin to open in browsers: `http://127.0.0.1:port`.
@@ -215,20 +252,30 @@ impl Drop for Recorder {
 
 /// Serves one proxied connection: WebSocket upgrades to the relay's socket path are
 /// proxied message by message; anything else is passed through byte by byte.
-async fn proxy(client: TcpStream, relay: SocketAddr, log: Log) {
+async fn proxy(client: TcpStream, relay: SocketAddr, log: Log, control: Arc<Control>) {
     let mut head = [0u8; 16];
     let Ok(n) = client.peek(&mut head).await else {
         return;
     };
     let ws_path = vroom_shared::wire::WS_PATH;
     if head[..n].starts_with(format!("GET {ws_path}").as_bytes()) {
-        proxy_websocket(client, relay, log).await;
+        if control.refusing.load(std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let cut = Arc::new(tokio::sync::Notify::new());
+        control.cutters.lock().expect("cutters").push(cut.clone());
+        proxy_websocket(client, relay, log, cut).await;
     } else {
         proxy_bytes(client, relay, log).await;
     }
 }
 
-async fn proxy_websocket(client: TcpStream, relay: SocketAddr, log: Log) {
+async fn proxy_websocket(
+    client: TcpStream,
+    relay: SocketAddr,
+    log: Log,
+    cut: Arc<tokio::sync::Notify>,
+) {
     let Ok(browser) = tokio_tungstenite::accept_async(client).await else {
         return;
     };
@@ -259,10 +306,12 @@ async fn proxy_websocket(client: TcpStream, relay: SocketAddr, log: Log) {
         }
         let _ = browser_tx.close().await;
     };
-    // Either side closing ends the proxied connection, as a direct one would end.
+    // Either side closing ends the proxied connection, as a direct one would end; a
+    // cut drops both sockets without a close frame.
     tokio::select! {
         () = up => {}
         () = down => {}
+        () = cut.notified() => {}
     }
 }
 
