@@ -1,35 +1,37 @@
-//! One WebSocket connection: bytes ↔ frames, the joining handshake, then a receive loop
-//! (requests to the store) beside a send task (the connection's queue to the socket).
+//! One WebSocket connection: bytes ↔ frames, the joining handshake, then one loop that
+//! handles requests and writes the connection's outbox to the socket.
 //!
 //! # Phases
 //! 1. **Joining**: the socket is read directly until a `Create` or `Join` succeeds. The
 //!    connection registers with the hub *before* it asks the store, so it cannot miss an
 //!    event; the `Welcome`, the catch-up and `CaughtUp` are then written straight to the
 //!    socket, ahead of anything queued meanwhile.
-//! 2. **Live**: the socket is split. A send task drains the bounded queue (dropping
-//!    events the connection was already given) and batches writes; the receive loop
-//!    handles requests. When either ends, the other is stopped.
+//! 2. **Live**: one task waits for either a request or its outbox. Queued frames are
+//!    written in a batch (dropping events the connection was already given) and flushed
+//!    once; answers to requests are written after whatever was queued before them. One
+//!    task rather than a reader and a writer, because every idle connection pays for
+//!    each task it keeps.
 //!
 //! Every error answer leaves the socket open; only `Closed` is followed by a close.
 
+use std::collections::VecDeque;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use bytes::Bytes;
-use futures_util::stream::{SplitSink, SplitStream};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use rand::Rng;
-use tokio::sync::{broadcast, mpsc, Notify, OwnedSemaphorePermit};
+use tokio::sync::{broadcast, OwnedSemaphorePermit};
 use vroom_shared::wire::{
     ClientFrame, CloseReason, ErrorCode, MemberId, ResumeToken, RoomId, RoomLimits, RoomSettings,
     ServerFrame, PROTOCOL_VERSION,
 };
 
 use crate::config::Config;
-use crate::hub::{Conn, Outbound};
+use crate::hub::{Conn, Outbound, Outbox, Taken};
 use crate::server::AppState;
 use crate::store::{CreateRoom, JoinRoom, Newcomer, Replay, SessionId, Store, Welcome};
 
@@ -61,18 +63,40 @@ struct Member<S> {
     session: SessionId,
     /// The room's limits (payload size).
     limits: RoomLimits,
-    /// The connection's outbound queue (answers and catch-up; events come via the hub).
-    tx: mpsc::Sender<Outbound>,
+}
+
+/// The outbox as its connection holds it: marks the outbox closed when dropped, so the
+/// hub stops queueing for a connection that has gone, whichever way it went.
+struct Reader(Arc<Outbox>);
+
+impl Drop for Reader {
+    fn drop(&mut self) {
+        self.0.close();
+    }
+}
+
+/// A joined connection's socket and what it still has to write.
+struct Live {
+    /// The WebSocket, owned by this one task for reading and writing.
+    socket: WebSocket,
+    /// Where the hub queues events and closes for this connection.
+    outbox: Reader,
+    /// Frames taken from the outbox and not yet written. Kept here rather than in the
+    /// writing future, so a write cut short by shutdown loses nothing; freed once empty.
+    pending: VecDeque<Outbound>,
+    /// The last event `seq` written (or given by `Welcome`/catch-up): older events in the
+    /// outbox were already delivered and are skipped.
+    floor: u64,
 }
 
 /// How the live phase ended.
 enum End {
     /// The client closed or the socket failed: the member keeps its place for the grace.
     Dropped,
-    /// The member left: `Closed { Left }` is queued.
+    /// The member left: `Closed { Left }` was written.
     Left,
-    /// The send task stopped (room closed, kicked, lagging, replaced, socket error).
-    SendEnded,
+    /// Writing stopped (room closed, kicked, lagging, replaced, socket error).
+    Stopped,
     /// The relay is shutting down.
     GoingAway,
 }
@@ -95,12 +119,16 @@ pub(crate) async fn serve<S: Store>(
     // boxed, so their state lives on the heap only while they run: this task stays as
     // small as its live phase, which every idle connection keeps while it is open.
     let joined = Box::pin(join(&mut socket, &state, &limiter, &mut shutdown)).await;
-    let Some((member, rx, kill, floor)) = joined else {
+    let Some((member, outbox, floor)) = joined else {
         return;
     };
-    let (sink, stream) = socket.split();
-    let send = tokio::spawn(send_loop(sink, rx, floor, kill));
-    live(stream, member, send, &limiter, shutdown).await;
+    let live = Live {
+        socket,
+        outbox,
+        pending: VecDeque::new(),
+        floor,
+    };
+    run_live(live, member, &limiter, shutdown).await;
 }
 
 /// The joining phase, cut short by a shutdown (which says goodbye first).
@@ -125,36 +153,33 @@ async fn join<S: Store>(
     }
 }
 
-/// The live phase and its end: requests until the client goes, the send task stops or
-/// the relay shuts down; then the member's place is released.
-async fn live<S: Store>(
-    stream: SplitStream<WebSocket>,
+/// The live phase and its end: requests and queued frames until the client goes,
+/// writing stops or the relay shuts down; then the member's place is released.
+async fn run_live<S: Store>(
+    mut live: Live,
     member: Member<S>,
-    mut send: tokio::task::JoinHandle<()>,
     limiter: &DefaultDirectRateLimiter,
     mut shutdown: broadcast::Receiver<()>,
 ) {
     let end = tokio::select! {
-        end = receive_loop(stream, &member, limiter) => end,
-        _ = &mut send => End::SendEnded,
+        end = live.run(&member, limiter) => end,
         _ = shutdown.recv() => End::GoingAway,
     };
-    Box::pin(end_connection(member, send, end)).await;
+    Box::pin(end_connection(member, live, end)).await;
 }
 
-/// Flushes what the member should still get and releases its place.
-async fn end_connection<S: Store>(member: Member<S>, send: tokio::task::JoinHandle<()>, end: End) {
+/// Writes what the member should still get and releases its place.
+async fn end_connection<S: Store>(member: Member<S>, mut live: Live, end: End) {
     let shared = &member.state.inner;
-    let grace = shared.config.shutdown_timeout;
-    match end {
-        End::GoingAway => {
-            // If the queue is full the member is lagging anyway; the send task ends.
-            let _ = member.tx.try_send(Outbound::Close(CloseReason::GoingAway));
-            finish(send, grace).await;
-        }
-        End::Left => finish(send, grace).await,
-        End::Dropped => send.abort(),
-        End::SendEnded => {}
+    if let End::GoingAway = end {
+        // What was queued first, then the goodbye; a member that does not read gets
+        // the shutdown grace, no more.
+        let goodbye = async {
+            if live.write_queued().await.is_ok() {
+                live.close(CloseReason::GoingAway).await;
+            }
+        };
+        let _ = tokio::time::timeout(shared.config.shutdown_timeout, goodbye).await;
     }
     shared.hub.unregister(member.room, member.session);
     if !matches!(end, End::Left) {
@@ -165,13 +190,6 @@ async fn end_connection<S: Store>(member: Member<S>, send: tokio::task::JoinHand
             .await;
     }
     tracing::debug!(room = %RoomTag(&shared.config, member.room), "connection ended");
-}
-
-/// Waits for the send task to flush its last frames, at most `timeout`.
-async fn finish(mut send: tokio::task::JoinHandle<()>, timeout: Duration) {
-    if tokio::time::timeout(timeout, &mut send).await.is_err() {
-        send.abort();
-    }
 }
 
 /// Runs `f` when dropped.
@@ -225,8 +243,7 @@ fn close_message(code: u16, reason: &'static str) -> Message {
 /// The connection's live state after a successful handshake.
 type Joined<S> = (
     Member<S>,
-    mpsc::Receiver<Outbound>,
-    Arc<Notify>,
+    Reader,
     u64, // the last seq already given to the client
 );
 
@@ -338,8 +355,7 @@ async fn handshake<S: Store>(
 /// A connection registered with the hub whose create or join succeeded.
 struct Attached<S> {
     member: Member<S>,
-    rx: mpsc::Receiver<Outbound>,
-    kill: Arc<Notify>,
+    outbox: Reader,
     welcome: Welcome,
     /// Whether the client asked for catch-up (`after`), so it expects `CaughtUp`.
     catch_up: bool,
@@ -369,15 +385,13 @@ where
         )
     };
     let member = resume.unwrap_or(newcomer.member);
-    let (tx, rx) = mpsc::channel(shared.config.send_queue.max(1));
-    let kill = Arc::new(Notify::new());
+    let outbox = Reader(Outbox::new(shared.config.send_queue));
     shared.hub.register(
         room,
         Conn {
             member,
             session,
-            tx: tx.clone(),
-            kill: kill.clone(),
+            outbox: outbox.0.clone(),
         },
     );
     let welcome = match op(newcomer, session).await {
@@ -397,10 +411,8 @@ where
             me: welcome.you,
             session,
             limits: welcome.limits,
-            tx,
         },
-        rx,
-        kill,
+        outbox,
         catch_up: false,
         created: false,
         welcome,
@@ -447,12 +459,7 @@ async fn welcome<S: Store>(
         let _ = state.inner.store.disconnect(m.room, m.me, m.session).await;
         return None;
     }
-    Some((
-        attached.member,
-        attached.rx,
-        attached.kill,
-        attached.welcome.seq,
-    ))
+    Some((attached.member, attached.outbox, attached.welcome.seq))
 }
 
 /// The frames of a catch-up: `Gap` if events were lost, the events, then `CaughtUp`.
@@ -480,107 +487,126 @@ fn limits(config: &Config, asked: RoomSettings) -> RoomLimits {
     }
 }
 
-/// Writes the connection's queue to its socket until the queue closes, a `Close` is
-/// written, or the connection is killed (lagging or replaced).
-async fn send_loop(
-    mut sink: SplitSink<WebSocket, Message>,
-    mut rx: mpsc::Receiver<Outbound>,
-    mut floor: u64,
-    kill: Arc<Notify>,
-) {
-    loop {
-        let first = tokio::select! {
-            biased;
-            () = kill.notified() => {
-                // A lagging peer may not read at all: say goodbye if it fits, then go.
-                let bye = sink.send(close_message(CLOSE_TRY_AGAIN, "reconnect and catch up"));
-                let _ = tokio::time::timeout(KILL_GOODBYE, bye).await;
-                return;
-            }
-            item = rx.recv() => match item {
-                Some(item) => item,
-                None => return,
-            },
-        };
-        // Write everything already queued, then flush once: one syscall for a burst.
-        let mut next = Some(first);
-        while let Some(item) = next {
-            let msg = match item {
-                Outbound::Event { seq, frame } => {
-                    if seq <= floor {
-                        next = rx.try_recv().ok();
-                        continue;
+impl Live {
+    /// Serves requests and writes queued frames until the connection ends.
+    async fn run<S: Store>(
+        &mut self,
+        member: &Member<S>,
+        limiter: &DefaultDirectRateLimiter,
+    ) -> End {
+        loop {
+            tokio::select! {
+                () = self.outbox.0.ready() => {
+                    if let Err(end) = self.write_queued().await {
+                        return end;
                     }
-                    floor = seq;
-                    Message::Binary(frame)
                 }
-                Outbound::Frame(frame) => Message::Binary(frame),
-                Outbound::Close(reason) => {
-                    let bye = encode(&ServerFrame::Closed { reason });
-                    let code = if reason == CloseReason::GoingAway {
-                        CLOSE_GOING_AWAY
-                    } else {
-                        CLOSE_NORMAL
+                msg = self.socket.recv() => {
+                    let bytes = match msg {
+                        Some(Ok(Message::Binary(bytes))) => bytes,
+                        Some(Ok(Message::Text(_))) => {
+                            if let Err(end) = self.fail(member, ErrorCode::MalformedFrame).await {
+                                return end;
+                            }
+                            continue;
+                        }
+                        Some(Ok(Message::Close(_)) | Err(_)) | None => return End::Dropped,
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     };
-                    let _ = sink.feed(Message::Binary(bye)).await;
-                    let _ = sink.send(close_message(code, "")).await;
-                    return;
+                    let outcome = if limiter.check().is_err() {
+                        Err(ErrorCode::RateLimited)
+                    } else {
+                        member.handle(self, &bytes).await
+                    };
+                    let failed = match outcome {
+                        Ok(Some(end)) => return end,
+                        Ok(None) => Ok(()),
+                        Err(code) => self.fail(member, code).await,
+                    };
+                    if let Err(end) = failed {
+                        return end;
+                    }
                 }
-            };
-            if sink.feed(msg).await.is_err() {
-                return;
             }
-            next = rx.try_recv().ok();
-        }
-        if sink.flush().await.is_err() {
-            return;
         }
     }
-}
 
-/// Handles requests until the client goes, leaves, or the socket fails.
-async fn receive_loop<S: Store>(
-    mut stream: SplitStream<WebSocket>,
-    member: &Member<S>,
-    limiter: &DefaultDirectRateLimiter,
-) -> End {
-    while let Some(msg) = stream.next().await {
-        let bytes = match msg {
-            Ok(Message::Binary(bytes)) => bytes,
-            Ok(Message::Text(_)) => {
-                member.fail(ErrorCode::MalformedFrame).await;
-                continue;
+    /// Writes everything queued (skipping events already given), then flushes once: one
+    /// write for a burst. `Err` when the connection must end: it was stopped, its room or
+    /// place closed (the goodbye is written), or the socket failed.
+    async fn write_queued(&mut self) -> Result<(), End> {
+        loop {
+            if self.pending.is_empty() {
+                match self.outbox.0.take() {
+                    Taken::Killed => {
+                        // A lagging peer may not read at all: say goodbye if it fits.
+                        let bye = self
+                            .socket
+                            .send(close_message(CLOSE_TRY_AGAIN, "reconnect and catch up"));
+                        let _ = tokio::time::timeout(KILL_GOODBYE, bye).await;
+                        return Err(End::Stopped);
+                    }
+                    Taken::Items(items) if items.is_empty() => break,
+                    Taken::Items(items) => self.pending = items,
+                }
             }
-            Ok(Message::Close(_)) | Err(_) => return End::Dropped,
-            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
-        };
-        if limiter.check().is_err() {
-            member.fail(ErrorCode::RateLimited).await;
-            continue;
+            while let Some(item) = self.pending.pop_front() {
+                let msg = match item {
+                    Outbound::Event { seq, frame } => {
+                        if seq <= self.floor {
+                            continue;
+                        }
+                        self.floor = seq;
+                        Message::Binary(frame)
+                    }
+                    Outbound::Close(reason) => {
+                        self.close(reason).await;
+                        return Err(End::Stopped);
+                    }
+                };
+                if self.socket.feed(msg).await.is_err() {
+                    return Err(End::Stopped);
+                }
+            }
         }
-        match member.handle(&bytes).await {
-            Ok(Some(end)) => return end,
-            Ok(None) => {}
-            Err(code) => member.fail(code).await,
-        }
+        // The batch's buffer goes back to the allocator: an idle connection keeps none.
+        self.pending = VecDeque::new();
+        self.socket.flush().await.map_err(|_| End::Stopped)
     }
-    End::Dropped
+
+    /// Writes `frames` after everything queued before them, then flushes.
+    async fn answer(&mut self, frames: impl IntoIterator<Item = Bytes>) -> Result<(), End> {
+        self.write_queued().await?;
+        for frame in frames {
+            if self.socket.feed(Message::Binary(frame)).await.is_err() {
+                return Err(End::Stopped);
+            }
+        }
+        self.socket.flush().await.map_err(|_| End::Stopped)
+    }
+
+    /// Answers a request with an error; the socket stays open.
+    async fn fail<S>(&mut self, member: &Member<S>, code: ErrorCode) -> Result<(), End> {
+        member.state.inner.metrics.error(code);
+        Box::pin(self.answer([encode(&ServerFrame::Error { code })])).await
+    }
+
+    /// Writes `Closed { reason }` and closes the socket.
+    async fn close(&mut self, reason: CloseReason) {
+        let bye = encode(&ServerFrame::Closed { reason });
+        let code = if reason == CloseReason::GoingAway {
+            CLOSE_GOING_AWAY
+        } else {
+            CLOSE_NORMAL
+        };
+        let _ = self.socket.feed(Message::Binary(bye)).await;
+        let _ = self.socket.send(close_message(code, "")).await;
+    }
 }
 
 impl<S: Store> Member<S> {
-    async fn fail(&self, code: ErrorCode) {
-        // Boxed for the same reason as rare requests (see `serve`).
-        Box::pin(self.fail_now(code)).await;
-    }
-
-    async fn fail_now(&self, code: ErrorCode) {
-        self.state.inner.metrics.error(code);
-        let frame = encode(&ServerFrame::Error { code });
-        let _ = self.tx.send(Outbound::Frame(frame)).await;
-    }
-
     /// Handles one request of a joined member.
-    async fn handle(&self, bytes: &[u8]) -> Result<Option<End>, ErrorCode> {
+    async fn handle(&self, live: &mut Live, bytes: &[u8]) -> Result<Option<End>, ErrorCode> {
         let shared = &self.state.inner;
         match ClientFrame::decode(bytes).map_err(|_| ErrorCode::MalformedFrame)? {
             ClientFrame::Send { to, payload } => {
@@ -595,24 +621,26 @@ impl<S: Store> Member<S> {
                 shared.metrics.relayed_bytes.inc_by(payload.len() as u64);
                 Ok(None)
             }
-            // Boxed: rare requests must not widen the receive loop's state, which every
+            // Boxed: rare requests must not widen the live loop's state, which every
             // connection keeps while it waits for its next frame.
-            other => Box::pin(self.handle_control(other)).await,
+            other => Box::pin(self.handle_control(live, other)).await,
         }
     }
 
     /// Handles a request other than `Send`.
-    async fn handle_control(&self, frame: ClientFrame<'_>) -> Result<Option<End>, ErrorCode> {
+    async fn handle_control(
+        &self,
+        live: &mut Live,
+        frame: ClientFrame<'_>,
+    ) -> Result<Option<End>, ErrorCode> {
         let shared = &self.state.inner;
         let store = &shared.store;
         match frame {
             ClientFrame::Fetch { after } => {
                 let replay = store.replay(self.room, self.me, after).await?;
                 let upto = replay.upto;
-                for frame in catch_up_frames(replay, upto) {
-                    if self.tx.send(Outbound::Frame(frame)).await.is_err() {
-                        break;
-                    }
+                if let Err(end) = live.answer(catch_up_frames(replay, upto)).await {
+                    return Ok(Some(end));
                 }
             }
             ClientFrame::Lock { secret, locked } => {
@@ -629,7 +657,12 @@ impl<S: Store> Member<S> {
                 shared.hub.unregister(self.room, self.session);
                 // Whatever the store answers, this connection is done with the room.
                 let _ = store.leave(self.room, self.me).await;
-                let _ = self.tx.send(Outbound::Close(CloseReason::Left)).await;
+                let goodbye = async {
+                    if live.write_queued().await.is_ok() {
+                        live.close(CloseReason::Left).await;
+                    }
+                };
+                let _ = tokio::time::timeout(shared.config.shutdown_timeout, goodbye).await;
                 return Ok(Some(End::Left));
             }
             ClientFrame::Send { .. } | ClientFrame::Create { .. } | ClientFrame::Join { .. } => {
