@@ -3,5 +3,16 @@
 //! One test binary with modules, so everything links once.
 //!
 //! - `browser`: the web app in headless Chromium against an in-process relay.
+//! - `chat`: native clients chatting: order, join/leave/kick/rekey, lock, member cap.
+//! - `lifecycle`: every way a room ends, and reconnect with catch-up.
+//! - `errors`: every error answer, through the native client where it can provoke it
+//!   and with raw frames where it cannot.
+//! - `canary`: nothing a user types reaches the relay, its logs or its metrics.
+//! - `tampering`: a malicious relay in the middle is detected and forges nothing.
 
 mod browser;
+mod canary;
+mod chat;
+mod errors;
+mod lifecycle;
+mod tampering;

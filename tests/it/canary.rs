@@ -1,0 +1,218 @@
+//! The relay is blind: many distinct canary strings, typed as messages and chosen as
+//! nicknames by native clients, never appear in anything the relay received (recorded
+//! by a proxy in front of it, unmasked, both directions), logged (at trace level, every
+//! crate, captured in-process) or exported (`/metrics`). Neither does the room secret;
+//! nor do the room id or member ids appear in its metrics or in its logs at the default
+//! level.
+//!
+//! The relay stores only what it receives, so the recording covers its buffer too.
+
+use vroom_shared::invite::Invite;
+use vroom_shared::wire::ClientFrame;
+use vroom_tests::cli::Client;
+use vroom_tests::logs;
+use vroom_tests::proxy::{Dir, Proxy};
+use vroom_tests::raw::{Got, RawClient};
+use vroom_tests::relay::{test_config, Relay};
+
+/// A fresh, unguessable, recognisable string.
+fn canary(kind: &str) -> String {
+    format!("{kind}{:016x}", rand::random::<u64>())
+}
+
+/// Whether `needle` occurs in `haystack`.
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canaries_never_reach_the_relay_its_logs_or_its_metrics() {
+    let logs = logs::capture();
+    let relay = Relay::start(test_config()).await;
+    let proxy = Proxy::start(relay.addr()).await;
+
+    let nicks = [canary("nA"), canary("nB"), canary("nC")];
+    let renamed = canary("nD");
+    let (mut host, link) = Client::create(&proxy.origin(), &nicks[0], &[]).await;
+    let mut members = vec![
+        Client::join(&link, &nicks[1]),
+        Client::join(&link, &nicks[2]),
+    ];
+    host.expect_joined_all(&[&nicks[1], &nicks[2]].map(String::as_str))
+        .await;
+    members[0]
+        .expect_joined_all(&[&nicks[0], &nicks[2]].map(String::as_str))
+        .await;
+    members[1]
+        .expect_joined_all(&[&nicks[0], &nicks[1]].map(String::as_str))
+        .await;
+
+    // Every client sends canaries; every other client must show them, so they did
+    // travel through the relay (in some form).
+    let mut texts = Vec::new();
+    let mut secrets_typed = Vec::new();
+    for round in 0..4 {
+        for (i, client) in std::iter::once(&mut host)
+            .chain(members.iter_mut())
+            .enumerate()
+        {
+            let text = format!("{} and {}", canary("msg"), canary(&format!("r{round}c{i}")));
+            client.say(&text).await;
+            texts.push((nicks[i].clone(), text));
+        }
+    }
+    for client in std::iter::once(&mut host).chain(members.iter_mut()) {
+        let shown: Vec<String> = texts
+            .iter()
+            .map(|(nick, text)| format!("{nick}: {text}"))
+            .collect();
+        client.expect_all(&shown).await;
+    }
+    // A new nickname travels in an announcement, then labels messages.
+    members[1].say(&format!("/nick {renamed}")).await;
+    let last = canary("last");
+    members[1].say(&last).await;
+    for client in std::iter::once(&mut host).chain(members.iter_mut()) {
+        client
+            .expect(&format!("-- {} is now {renamed}", nicks[2]))
+            .await;
+        client.expect(&format!("{renamed}: {last}")).await;
+    }
+    secrets_typed.push(last);
+    let metrics_live = relay.metrics().await;
+
+    host.say("/end").await;
+    host.expect_clean_exit().await;
+    for member in &mut members {
+        member.expect_clean_exit().await;
+    }
+    relay.wait_rooms(0).await;
+    let metrics_after = relay.metrics().await;
+
+    // Positive control: a client that sent plaintext would be caught by this search.
+    let control = canary("plain");
+    let mut raw = RawClient::connect(proxy.addr()).await;
+    raw.send(ClientFrame::Send {
+        to: None,
+        payload: control.as_bytes(),
+    })
+    .await;
+    assert!(matches!(raw.recv_answer().await, Got::Error(_)));
+    drop(raw);
+    relay.stop().await;
+
+    let recorded = proxy.recorded();
+    let received: Vec<u8> = recorded
+        .iter()
+        .filter(|f| f.dir == Dir::ToRelay)
+        .flat_map(|f| f.bytes.iter().copied())
+        .collect();
+    let sent: Vec<u8> = recorded
+        .iter()
+        .filter(|f| f.dir == Dir::ToClient)
+        .flat_map(|f| f.bytes.iter().copied())
+        .collect();
+    let logged = logs.bytes();
+    let log_text = String::from_utf8_lossy(&logged);
+    assert!(
+        contains(&received, control.as_bytes()),
+        "the recording must see what clients send"
+    );
+    assert!(
+        log_text.contains("room created") && log_text.contains("room terminated"),
+        "the capture must hold the relay's own log lines ({} bytes captured)",
+        logged.len()
+    );
+    assert!(
+        log_text.contains("TRACE"),
+        "the capture must run at trace level"
+    );
+    assert!(metrics_live.contains("vroom_relayed_frames"));
+
+    let mut secrets: Vec<String> = nicks.to_vec();
+    secrets.extend(secrets_typed);
+    secrets.push(renamed);
+    for (_, text) in &texts {
+        secrets.extend(text.split(" and ").map(str::to_owned));
+    }
+    let places: [(&str, &[u8]); 5] = [
+        ("the frames the relay received", &received),
+        ("the frames the relay sent", &sent),
+        ("the relay's logs", &logged),
+        ("/metrics while the room was live", metrics_live.as_bytes()),
+        ("/metrics after the room ended", metrics_after.as_bytes()),
+    ];
+    // Canaries are ASCII, so a lossy text view keeps every occurrence, and `str`'s
+    // search stays fast over megabytes of trace logs.
+    let texts_of: Vec<(&str, String)> = places
+        .iter()
+        .map(|(place, bytes)| (*place, String::from_utf8_lossy(bytes).into_owned()))
+        .collect();
+    for secret in &secrets {
+        for (place, text) in &texts_of {
+            assert!(
+                !text.contains(secret.as_str()),
+                "canary {secret:?} found in {place}"
+            );
+        }
+    }
+
+    // The room secret never leaves the clients, in any form.
+    let fragment = link.split_once('#').expect("a link has a fragment").1;
+    let invite = Invite::parse(&link).expect("a valid link");
+    let secret_bytes = invite.secret().as_bytes().to_vec();
+    for (place, text) in &texts_of {
+        assert!(!text.contains(fragment), "the link's secret is in {place}");
+    }
+    for (place, bytes) in places {
+        assert!(
+            !contains(bytes, &secret_bytes),
+            "the room secret is in {place}"
+        );
+    }
+    // Logs and metrics carry no room id and no member id by default.
+    let room = invite.secret().room_id();
+    assert!(
+        contains(&received, &room.0),
+        "the relay does get the room id"
+    );
+    let ids: Vec<String> = proxy
+        .conns()
+        .iter()
+        .filter_map(|c| c.me)
+        .map(|m| m.0.to_string())
+        .collect();
+    assert!(
+        ids.len() >= 3,
+        "every client was welcomed through the proxy"
+    );
+    // Identifiers are checked in what an operator sees by default (`info`, the relay's
+    // default level) and in the relay's own lines at every level. Dependencies' trace
+    // lines (tungstenite dumps whole frames in hex, ciphertext and room id included)
+    // only appear when an operator asks for them with RUST_LOG.
+    let default_view: String = log_text
+        .lines()
+        .filter(|l| {
+            [" INFO ", " WARN ", " ERROR "]
+                .iter()
+                .any(|lvl| l.contains(lvl))
+                || l.contains(" vroom_relay")
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(default_view.contains("room created"));
+    let observed = [
+        ("the relay's logs", default_view.as_str()),
+        ("/metrics", metrics_live.as_str()),
+        ("/metrics", metrics_after.as_str()),
+    ];
+    for (place, text) in observed {
+        for (what, needle) in std::iter::once(("the room id", room.to_hex()))
+            .chain(ids.iter().map(|id| ("a member id", id.clone())))
+        {
+            if let Some(line) = text.lines().find(|l| l.contains(needle.as_str())) {
+                panic!("{what} is in {place}: {}", &line[..line.len().min(600)]);
+            }
+        }
+    }
+}
