@@ -365,3 +365,40 @@ fn save_png(dir: &std::path::Path, name: &str, png: &[u8]) {
     );
     std::fs::write(dir.join(name), png).expect("write screenshot");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_web_app_and_the_native_client_share_a_room() {
+    let relay = Relay::start(|_| {}).await;
+    let origin = format!("http://{}", relay.addr);
+    let chrome = Chrome::start().await;
+
+    let (web, link) = create_room(&chrome, &origin, "Ada").await;
+    let mut cli = vroom_tests::cli::Client::join(&link, "Cleo");
+
+    // Each sees the other, with the same safety words.
+    let ada_words = cli.expect_joined("Ada").await;
+    web.wait_text(".member .nick", "Cleo").await;
+    let listed = member_list(&web).await;
+    assert!(
+        listed.contains(&format!("Ada = {ada_words}")),
+        "the terminal and the browser agree on Ada's safety words: {listed:?} vs {ada_words}"
+    );
+
+    say(&web, "hello terminal").await;
+    cli.expect("Ada: hello terminal").await;
+    cli.say("hello browser").await;
+    web.wait_text(".message:not(.own) .text", "hello browser")
+        .await;
+    web.wait_text(".message:not(.own) .sender", "Cleo").await;
+
+    // The host ends the room from the browser; the terminal client is told and exits.
+    web.click("#terminate").await;
+    web.click("#confirm-terminate").await;
+    web.wait_text("#ended-reason", "The host ended this room")
+        .await;
+    cli.expect_exit_ok().await;
+    relay.wait_rooms(0).await;
+
+    web.close().await;
+    relay.stop().await;
+}
