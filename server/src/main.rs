@@ -6,14 +6,28 @@ use clap::Parser;
 use tokio::net::TcpListener;
 use vroom_relay::Config;
 
+/// Libraries whose verbose logs would carry frames, commands or identifiers.
+const QUIET_TARGETS: [&str; 4] = [
+    "tungstenite",
+    "tokio_tungstenite",
+    "redis",
+    "axum::extract::ws",
+];
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    let mut filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    if !config.log_room_ids {
+        // At debug and trace level these libraries log whole frames and commands, with
+        // room ids and ciphertext in them; keep them quiet unless the operator has
+        // explicitly asked for identifiers in the logs.
+        for target in QUIET_TARGETS {
+            filter = filter.add_directive(format!("{target}=info").parse()?);
+        }
+    }
+    tracing_subscriber::fmt().with_env_filter(filter).init();
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("could not listen on {}", config.listen))?;
