@@ -8,7 +8,7 @@
 //! # Layout
 //! - [`config`]: flags and environment variables, with their defaults.
 //! - `server`: the router ([`app`]), shared state, [`run`] and graceful shutdown.
-//! - `connection`: one WebSocket: handshake, receive loop, send task.
+//! - `connection`: one WebSocket: handshake, then one loop for requests and the outbox.
 //! - `hub`: this instance's connections per room; turns one sequenced event into
 //!   queued frames for every local recipient; the lagging-receiver policy.
 //! - [`store`]: the [`Store`](store::Store) trait (rooms, members, sequence, catch-up log,
