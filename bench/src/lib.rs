@@ -1,8 +1,9 @@
-//! vroom's benchmark harness: a load generator that speaks vroom's relay protocol and
-//! Socket.IO's, and a scenario runner that measures a server process from `/proc`.
+//! vroom's benchmark harness: a load generator that speaks vroom's relay protocol,
+//! Socket.IO's and the uWebSockets.js peer's, and a scenario runner that measures a
+//! server process from `/proc`.
 //!
 //! # Layout
-//! - [`proto`]: connecting, joining a room, stamping and reading messages, for both peers.
+//! - [`proto`]: connecting, joining a room, stamping and reading messages, for every peer.
 //! - [`worker`]: one load-generating process: its connections, the send schedule, the
 //!   latency histogram.
 //! - [`scenario`]: starts the servers and the worker processes, samples the server, merges

@@ -1,6 +1,7 @@
 //! `vroom-bench`: one subcommand per benchmark scenario, each against vroom's release
-//! relay and the Socket.IO peer in the same run. Results print as Markdown table rows
-//! and, with `--out`, append as JSON lines.
+//! relay and the Socket.IO peer in the same run, and on request the uWebSockets.js
+//! ceiling peer. Results print as Markdown table rows and, with `--out`, append as JSON
+//! lines.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -17,7 +18,7 @@ use vroom_bench::worker::Load;
 #[derive(Parser)]
 #[command(
     name = "vroom-bench",
-    about = "Benchmarks vroom's relay against a Socket.IO relay on this machine"
+    about = "Benchmarks vroom's relay against a Socket.IO relay (and a uWebSockets.js ceiling) on this machine"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -94,16 +95,26 @@ enum Scenario {
     Worker { plan: String },
 }
 
+/// The servers one run measures, one after another.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Peers {
+    /// vroom's release relay.
     Vroom,
+    /// The Socket.IO room relay (bench/peers/socketio).
     Socketio,
+    /// The uWebSockets.js room relay (bench/peers/uws): the ceiling a C++ WebSocket
+    /// server on Node reaches.
+    Uws,
+    /// vroom, then Socket.IO: the comparison of BENCHMARKS.md.
     Both,
+    /// vroom, then Socket.IO, then uws.
+    All,
 }
 
 #[derive(Args)]
 struct Common {
-    /// Which servers to measure.
+    /// Which servers to measure (only vroom with --connect; the Node peers run one
+    /// instance, so `latency --instances 2` measures vroom alone).
     #[arg(long, value_enum, default_value = "both")]
     peer: Peers,
     /// The relay binary. Default: `vroom-relay` beside this executable, built first when
@@ -128,6 +139,9 @@ struct Common {
     /// Directory of the Socket.IO peer.
     #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/socketio"))]
     socketio_dir: PathBuf,
+    /// Directory of the uWebSockets.js peer.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/peers/uws"))]
+    uws_dir: PathBuf,
 }
 
 impl Common {
@@ -135,7 +149,9 @@ impl Common {
         match (self.peer, self.connect.is_some()) {
             (_, true) | (Peers::Vroom, _) => vec![Peer::Vroom],
             (Peers::Socketio, _) => vec![Peer::Socketio],
+            (Peers::Uws, _) => vec![Peer::Uws],
             (Peers::Both, _) => vec![Peer::Vroom, Peer::Socketio],
+            (Peers::All, _) => vec![Peer::Vroom, Peer::Socketio, Peer::Uws],
         }
     }
 
@@ -148,6 +164,7 @@ impl Common {
                 Server::vroom(&relay_bin(self.relay_bin.as_deref())?, instances, false).await
             }
             Peer::Socketio => Server::socketio(&self.socketio_dir).await,
+            Peer::Uws => Server::uws(&self.uws_dir).await,
         }
     }
 
@@ -322,7 +339,8 @@ async fn latency(
     // Every message reaches every member of its room, the sender included.
     let per_conn_hz = f64::from(rate) / f64::from(room_size) / f64::from(conns);
     for peer in common.peers() {
-        if peer == Peer::Socketio && instances > 1 {
+        // Only vroom's relay runs as several instances (through Redis).
+        if peer != Peer::Vroom && instances > 1 {
             continue;
         }
         let server = common.start(peer, instances).await?;

@@ -1,7 +1,8 @@
-//! The two protocols the load generator speaks: vroom's relay protocol (binary
-//! `postcard` frames from `vroom_shared::wire`) and Socket.IO v4 (Engine.IO v4 text
-//! packets over a plain WebSocket), behind one small interface so every scenario drives
-//! both peers the same way.
+//! The three protocols the load generator speaks: vroom's relay protocol (binary
+//! `postcard` frames from `vroom_shared::wire`), Socket.IO v4 (Engine.IO v4 text packets
+//! over a plain WebSocket) and the uWebSockets.js peer's (a binary room name, then raw
+//! binary payloads), behind one small interface so every scenario drives every peer the
+//! same way.
 //!
 //! A benchmark payload starts with the message's *intended* send time (nanoseconds
 //! since the Unix epoch, the same clock in every process of the machine), so a receiver
@@ -30,6 +31,9 @@ pub enum Peer {
     Vroom,
     /// The minimal Socket.IO room relay in `bench/peers/socketio`.
     Socketio,
+    /// The minimal uWebSockets.js room relay in `bench/peers/uws`: the ceiling a C++
+    /// WebSocket server on Node reaches.
+    Uws,
 }
 
 impl Peer {
@@ -38,6 +42,7 @@ impl Peer {
         match self {
             Peer::Vroom => "vroom",
             Peer::Socketio => "socket.io",
+            Peer::Uws => "uws",
         }
     }
 }
@@ -69,6 +74,7 @@ pub async fn connect(peer: Peer, server: SocketAddr, source: IpAddr) -> anyhow::
     let url = match peer {
         Peer::Vroom => format!("ws://{server}{WS_PATH}"),
         Peer::Socketio => format!("ws://{server}/socket.io/?EIO=4&transport=websocket"),
+        Peer::Uws => format!("ws://{server}/"),
     };
     let config = WebSocketConfig::default()
         .read_buffer_size(4 * 1024)
@@ -144,6 +150,17 @@ pub async fn enter(
                 .await?;
             expect_text(ws, "431").await
         }
+        Peer::Uws => {
+            // The room's name, answered with an empty message once subscribed.
+            ws.send(Message::Binary(room.0.to_vec().into())).await?;
+            loop {
+                match next(ws).await? {
+                    Message::Binary(b) if b.is_empty() => return Ok(()),
+                    Message::Binary(_) => bail!("the uws peer relayed a message before the join"),
+                    _ => continue,
+                }
+            }
+        }
     }
 }
 
@@ -181,15 +198,15 @@ async fn expect_text(ws: &mut Ws, prefix: &str) -> anyhow::Result<()> {
 pub fn message(peer: Peer, intended_ns: u64, tag: u32, size: usize) -> Message {
     match peer {
         Peer::Vroom => {
-            let mut payload = vec![0u8; size.max(12)];
-            payload[..8].copy_from_slice(&intended_ns.to_le_bytes());
-            payload[8..12].copy_from_slice(&tag.to_le_bytes());
+            let payload = stamped(intended_ns, tag, size);
             let frame = ClientFrame::Send {
                 to: None,
                 payload: &payload,
             };
             Message::Binary(frame.encode().into())
         }
+        // The same payload as vroom's, without a frame around it: the peer relays bytes.
+        Peer::Uws => Message::Binary(stamped(intended_ns, tag, size).into()),
         Peer::Socketio => {
             // A string payload keeps every packet a single text frame (binary payloads
             // take Socket.IO's attachment packets), the common case in chat tutorials.
@@ -237,8 +254,36 @@ pub fn receive(peer: Peer, msg: Message) -> anyhow::Result<Received> {
             let tag = u32::from_str_radix(&stamp[16..], 16).context("a malformed tag")?;
             Ok(Received::Delivery { intended_ns, tag })
         }
+        // Only the join's answer is empty, and it came before any payload.
+        (Peer::Uws, Message::Binary(bytes)) if bytes.is_empty() => Ok(Received::Other),
+        (Peer::Uws, Message::Binary(bytes)) => read_stamp(&bytes),
         _ => Ok(Received::Other),
     }
+}
+
+/// Bytes of the stamp at the start of a binary payload: the intended send time (u64)
+/// and the sender's tag (u32), little-endian.
+const STAMP: usize = 12;
+
+/// A `size`-byte binary payload (at least the stamp) stamped with `intended_ns` and
+/// `tag`, zeros after.
+fn stamped(intended_ns: u64, tag: u32, size: usize) -> Vec<u8> {
+    let mut payload = vec![0u8; size.max(STAMP)];
+    payload[..8].copy_from_slice(&intended_ns.to_le_bytes());
+    payload[8..STAMP].copy_from_slice(&tag.to_le_bytes());
+    payload
+}
+
+/// The delivery a binary payload made by [`stamped`] stands for.
+fn read_stamp(payload: &[u8]) -> anyhow::Result<Received> {
+    let stamp = payload
+        .get(..STAMP)
+        .context("a relayed payload without a stamp")?;
+    let (ns, tag) = stamp.split_at(8);
+    Ok(Received::Delivery {
+        intended_ns: u64::from_le_bytes(ns.try_into()?),
+        tag: u32::from_le_bytes(tag.try_into()?),
+    })
 }
 
 fn vroom_delivery(bytes: &Bytes) -> anyhow::Result<Received> {
@@ -246,20 +291,35 @@ fn vroom_delivery(bytes: &Bytes) -> anyhow::Result<Received> {
         Ok(ServerFrame::Event {
             event: Event::Message { payload, .. },
             ..
-        }) => {
-            let stamp: [u8; 12] = payload
-                .get(..12)
-                .and_then(|s| s.try_into().ok())
-                .context("a relayed payload without a stamp")?;
-            let (ns, tag) = stamp.split_at(8);
-            Ok(Received::Delivery {
-                intended_ns: u64::from_le_bytes(ns.try_into()?),
-                tag: u32::from_le_bytes(tag.try_into()?),
-            })
-        }
+        }) => read_stamp(payload),
         Ok(ServerFrame::Closed { reason }) => bail!("the relay closed the room: {reason:?}"),
         Ok(ServerFrame::Error { code }) => bail!("the relay answered an error: {code:?}"),
         Ok(_) => Ok(Received::Other),
         Err(_) => bail!("the relay sent a frame this load generator cannot read"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The uws peer relays a payload unchanged, so what the load generator sends must
+    /// read back as the same delivery.
+    #[test]
+    fn uws_payload_reads_back_as_its_stamp() {
+        let msg = message(Peer::Uws, 1_234_567_890_123, 0xdead_beef, 360);
+        assert!(matches!(&msg, Message::Binary(b) if b.len() == 360));
+        match receive(Peer::Uws, msg).unwrap() {
+            Received::Delivery { intended_ns, tag } => {
+                assert_eq!(intended_ns, 1_234_567_890_123);
+                assert_eq!(tag, 0xdead_beef);
+            }
+            _ => panic!("a payload reads as a delivery"),
+        }
+        // The join's answer is not a delivery.
+        assert!(matches!(
+            receive(Peer::Uws, Message::Binary(Bytes::new())).unwrap(),
+            Received::Other
+        ));
     }
 }

@@ -1,5 +1,5 @@
-//! The scenario runner: starts the server under test (vroom's release relay, the
-//! Socket.IO peer, or Redis plus two relays), starts the worker processes, lines them up
+//! The scenario runner: starts the server under test (vroom's release relay, one of the
+//! Node peers, or Redis plus two relays), starts the worker processes, lines them up
 //! on one start time, samples the server's `/proc` figures around the measured window,
 //! and merges the workers' reports.
 
@@ -99,9 +99,21 @@ impl Server {
 
     /// Starts the Socket.IO peer in `dir` (installing its packages first if needed).
     pub async fn socketio(dir: &Path) -> anyhow::Result<Server> {
+        Server::node(Peer::Socketio, dir).await
+    }
+
+    /// Starts the uWebSockets.js peer in `dir` (installing its packages first if needed).
+    pub async fn uws(dir: &Path) -> anyhow::Result<Server> {
+        Server::node(Peer::Uws, dir).await
+    }
+
+    /// Starts the Node peer `peer` from `server.js` in `dir` on a free port given as
+    /// `PORT`, after `npm ci` when its packages are not installed yet.
+    async fn node(peer: Peer, dir: &Path) -> anyhow::Result<Server> {
         if !dir.join("node_modules").is_dir() {
             eprintln!(
-                "installing the Socket.IO peer's packages (npm ci) in {}",
+                "installing the {} peer's packages (npm ci) in {}",
+                peer.name(),
                 dir.display()
             );
             let status = Command::new("npm")
@@ -128,7 +140,7 @@ impl Server {
         let pid = child.id().context("node exited at once")?;
         wait_listening(addr, Some(&mut child)).await?;
         Ok(Server {
-            peer: Peer::Socketio,
+            peer,
             addrs: vec![addr],
             pids: vec![pid],
             children: vec![child],
