@@ -32,6 +32,7 @@ use vroom_shared::wire::{
 
 use crate::config::Config;
 use crate::hub::{Conn, Outbound, Outbox, Taken};
+use crate::metrics::Metrics;
 use crate::server::AppState;
 use crate::store::{CreateRoom, JoinRoom, Newcomer, Replay, SessionId, Store, Welcome};
 
@@ -102,44 +103,76 @@ enum End {
 }
 
 /// Serves one upgraded WebSocket until it closes.
+///
+/// The joining phase runs in the task axum spawned for the upgrade. A joined connection
+/// goes on in a task of its own, whose future holds only its [`Connection`] and the
+/// state of the one request or write in progress: kept in the upgrade task, it would
+/// also carry that task's wrapper and the moved-from arguments of every enclosing
+/// `async fn` for the connection's whole life, which was half of an idle connection's
+/// memory (see BENCHMARKS.md).
 pub(crate) async fn serve<S: Store>(
-    mut socket: WebSocket,
+    socket: WebSocket,
     state: AppState<S>,
-    _permit: OwnedSemaphorePermit,
+    permit: OwnedSemaphorePermit,
 ) {
-    let shared = state.inner.clone();
-    shared.metrics.connections.inc();
-    let _gauge = scopeguard(|| {
-        shared.metrics.connections.dec();
-    });
-    let mut shutdown = shared.shutdown.subscribe();
-    let limiter = rate_limiter(&shared.config);
+    // Boxed futures are bound to a local before they are awaited: in
+    // `Box::pin(f()).await` the unboxed temporary keeps its slot until the end of the
+    // statement, across the await, and so widens the enclosing future by its size.
+    let joining = Box::pin(join(socket, state, permit));
+    if let Some(conn) = joining.await {
+        tokio::spawn(conn.run());
+    }
+}
 
-    // The phases a connection goes through once (joining, ending) and rare requests run
-    // boxed, so their state lives on the heap only while they run: this task stays as
-    // small as its live phase, which every idle connection keeps while it is open.
-    let joined = Box::pin(join(&mut socket, &state, &limiter, &mut shutdown)).await;
-    let Some((member, outbox, floor)) = joined else {
-        return;
-    };
-    let live = Live {
-        socket,
-        outbox,
-        pending: VecDeque::new(),
-        floor,
-    };
-    run_live(live, member, &limiter, shutdown).await;
+/// A joined connection: everything it holds for its life.
+struct Connection<S> {
+    /// The socket and what is still to be written to it.
+    live: Live,
+    /// Who the connection speaks for, and where.
+    member: Member<S>,
+    /// The per-connection request rate limit.
+    limiter: DefaultDirectRateLimiter,
+    /// Fires when the relay shuts down.
+    shutdown: broadcast::Receiver<()>,
+    /// Held until the connection has ended.
+    held: Held,
+}
+
+/// What a connection holds only so that dropping it, at the very end, releases it.
+struct Held {
+    /// The connection's slot under `--max-connections`.
+    _permit: OwnedSemaphorePermit,
+    /// Counts the connection in the `connections` gauge.
+    _gauge: Gauge,
+}
+
+/// Counts one open connection in the metrics while it exists.
+struct Gauge(Arc<Metrics>);
+
+impl Gauge {
+    fn new(metrics: &Arc<Metrics>) -> Gauge {
+        metrics.connections.inc();
+        Gauge(metrics.clone())
+    }
+}
+
+impl Drop for Gauge {
+    fn drop(&mut self) {
+        self.0.connections.dec();
+    }
 }
 
 /// The joining phase, cut short by a shutdown (which says goodbye first).
 async fn join<S: Store>(
-    socket: &mut WebSocket,
-    state: &AppState<S>,
-    limiter: &DefaultDirectRateLimiter,
-    shutdown: &mut broadcast::Receiver<()>,
-) -> Option<Joined<S>> {
-    tokio::select! {
-        joined = handshake(socket, state, limiter) => joined,
+    mut socket: WebSocket,
+    state: AppState<S>,
+    permit: OwnedSemaphorePermit,
+) -> Option<Connection<S>> {
+    let gauge = Gauge::new(&state.inner.metrics);
+    let mut shutdown = state.inner.shutdown.subscribe();
+    let limiter = rate_limiter(&state.inner.config);
+    let joined = tokio::select! {
+        joined = handshake(&mut socket, &state, &limiter) => joined,
         // Also interrupts a catch-up that a slow client is not reading.
         _ = shutdown.recv() => {
             let bye = encode(&ServerFrame::Closed { reason: CloseReason::GoingAway });
@@ -150,22 +183,49 @@ async fn join<S: Store>(
             let _ = tokio::time::timeout(KILL_GOODBYE, goodbye).await;
             None
         }
-    }
+    };
+    let (member, outbox, floor) = joined?;
+    Some(Connection {
+        live: Live {
+            socket,
+            outbox,
+            pending: VecDeque::new(),
+            floor,
+        },
+        member,
+        limiter,
+        shutdown,
+        held: Held {
+            _permit: permit,
+            _gauge: gauge,
+        },
+    })
 }
 
-/// The live phase and its end: requests and queued frames until the client goes,
-/// writing stops or the relay shuts down; then the member's place is released.
-async fn run_live<S: Store>(
-    mut live: Live,
-    member: Member<S>,
-    limiter: &DefaultDirectRateLimiter,
-    mut shutdown: broadcast::Receiver<()>,
-) {
-    let end = tokio::select! {
-        end = live.run(&member, limiter) => end,
-        _ = shutdown.recv() => End::GoingAway,
-    };
-    Box::pin(end_connection(member, live, end)).await;
+impl<S: Store> Connection<S> {
+    /// The live phase and its end: requests and queued frames until the client goes,
+    /// writing stops or the relay shuts down; then the member's place is released.
+    ///
+    /// An `async move` block rather than an `async fn`: an `async fn` moves its
+    /// arguments from their captured slots into locals, so `self` would take its room
+    /// twice in the task for the connection's whole life.
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an async fn would store `self` twice"
+    )]
+    fn run(mut self) -> impl std::future::Future<Output = ()> + Send {
+        async move {
+            let end = self
+                .live
+                .run(&self.member, &self.limiter, &mut self.shutdown)
+                .await;
+            let ending = Box::pin(end_connection(self.member, self.live, end));
+            ending.await;
+            // Named here so the block captures it: an `async move` block captures only
+            // the fields it uses, and an unused one would be dropped at once.
+            drop(self.held);
+        }
+    }
 }
 
 /// Writes what the member should still get and releases its place.
@@ -190,19 +250,6 @@ async fn end_connection<S: Store>(member: Member<S>, mut live: Live, end: End) {
             .await;
     }
     tracing::debug!(room = %RoomTag(&shared.config, member.room), "connection ended");
-}
-
-/// Runs `f` when dropped.
-fn scopeguard(f: impl FnOnce()) -> impl Drop {
-    struct Guard<F: FnOnce()>(Option<F>);
-    impl<F: FnOnce()> Drop for Guard<F> {
-        fn drop(&mut self) {
-            if let Some(f) = self.0.take() {
-                f();
-            }
-        }
-    }
-    Guard(Some(f))
 }
 
 fn rate_limiter(config: &Config) -> DefaultDirectRateLimiter {
@@ -493,9 +540,11 @@ impl Live {
         &mut self,
         member: &Member<S>,
         limiter: &DefaultDirectRateLimiter,
+        shutdown: &mut broadcast::Receiver<()>,
     ) -> End {
         loop {
             tokio::select! {
+                _ = shutdown.recv() => return End::GoingAway,
                 () = self.outbox.0.ready() => {
                     if let Err(end) = self.write_queued().await {
                         return end;
@@ -539,11 +588,13 @@ impl Live {
             if self.pending.is_empty() {
                 match self.outbox.0.take() {
                     Taken::Killed => {
-                        // A lagging peer may not read at all: say goodbye if it fits.
+                        // Rare, so boxed (see `serve`): a lagging peer may not read at
+                        // all; say goodbye if it fits.
                         let bye = self
                             .socket
                             .send(close_message(CLOSE_TRY_AGAIN, "reconnect and catch up"));
-                        let _ = tokio::time::timeout(KILL_GOODBYE, bye).await;
+                        let bye = Box::pin(tokio::time::timeout(KILL_GOODBYE, bye));
+                        let _ = bye.await;
                         return Err(End::Stopped);
                     }
                     Taken::Items(items) if items.is_empty() => break,
@@ -560,7 +611,8 @@ impl Live {
                         Message::Binary(frame)
                     }
                     Outbound::Close(reason) => {
-                        self.close(reason).await;
+                        let close = Box::pin(self.close(reason));
+                        close.await;
                         return Err(End::Stopped);
                     }
                 };
@@ -588,7 +640,8 @@ impl Live {
     /// Answers a request with an error; the socket stays open.
     async fn fail<S>(&mut self, member: &Member<S>, code: ErrorCode) -> Result<(), End> {
         member.state.inner.metrics.error(code);
-        Box::pin(self.answer([encode(&ServerFrame::Error { code })])).await
+        let answer = Box::pin(self.answer([encode(&ServerFrame::Error { code })]));
+        answer.await
     }
 
     /// Writes `Closed { reason }` and closes the socket.
@@ -607,24 +660,24 @@ impl Live {
 impl<S: Store> Member<S> {
     /// Handles one request of a joined member.
     async fn handle(&self, live: &mut Live, bytes: &[u8]) -> Result<Option<End>, ErrorCode> {
-        let shared = &self.state.inner;
-        match ClientFrame::decode(bytes).map_err(|_| ErrorCode::MalformedFrame)? {
-            ClientFrame::Send { to, payload } => {
-                if payload.len() > self.limits.max_payload as usize {
-                    return Err(ErrorCode::FrameTooLarge);
-                }
-                shared
-                    .store
-                    .publish(self.room, self.me, to, payload)
-                    .await?;
-                shared.metrics.relayed_frames.inc();
-                shared.metrics.relayed_bytes.inc_by(payload.len() as u64);
-                Ok(None)
-            }
-            // Boxed: rare requests must not widen the live loop's state, which every
-            // connection keeps while it waits for its next frame.
-            other => Box::pin(self.handle_control(live, other)).await,
+        let frame = ClientFrame::decode(bytes).map_err(|_| ErrorCode::MalformedFrame)?;
+        let ClientFrame::Send { to, payload } = frame else {
+            // Boxed, and bound first (see `serve`): rare requests must not widen the
+            // live loop's state, which every connection keeps while it waits.
+            let control = Box::pin(self.handle_control(live, frame));
+            return control.await;
+        };
+        if payload.len() > self.limits.max_payload as usize {
+            return Err(ErrorCode::FrameTooLarge);
         }
+        let shared = &self.state.inner;
+        shared
+            .store
+            .publish(self.room, self.me, to, payload)
+            .await?;
+        shared.metrics.relayed_frames.inc();
+        shared.metrics.relayed_bytes.inc_by(payload.len() as u64);
+        Ok(None)
     }
 
     /// Handles a request other than `Send`.

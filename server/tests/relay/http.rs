@@ -1,7 +1,7 @@
 //! `/healthz`, `/metrics`, and the static web app with its headers.
 
 use vroom_relay::{Config, CONTENT_SECURITY_POLICY};
-use vroom_shared::wire::{ClientFrame, ErrorCode, RoomSettings};
+use vroom_shared::wire::{ClientFrame, ErrorCode, RoomSettings, WS_PATH};
 
 use crate::harness::{config, room_id, secret, version, Relay};
 
@@ -87,6 +87,43 @@ async fn metrics_count_activity_without_identifiers() {
     }
     assert!(!text.contains("canary"), "metrics carry a payload");
     assert!(!text.contains("127.0.0.1"), "metrics carry an address");
+    relay.stop().await;
+}
+
+/// `--max-connections` counts every open connection, joined or not, until it closes.
+#[tokio::test]
+async fn the_connection_cap_holds_until_a_connection_closes() {
+    let relay = Relay::start(Config {
+        max_connections: 2,
+        ..config()
+    })
+    .await;
+    let room = room_id(41);
+    let mut a = relay.connect().await;
+    let b = relay.connect().await;
+    a.create(room, &secret(41), RoomSettings::default()).await;
+    // Joined and idle, `a` still holds its place under the cap, as does `b`.
+    a.say("still here").await;
+    a.recv_message().await;
+    let upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\n\
+                   Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    let (status, _, body) = relay.get(WS_PATH, upgrade).await;
+    assert_eq!(status, 503);
+    assert_eq!(body, b"This relay is full. Try again in a moment.");
+    let (status, _, _) = relay.get("/metrics", "").await;
+    assert_eq!(status, 200, "plain requests are not capped");
+
+    drop(b);
+    // The closed connection's place frees up once the relay has noticed.
+    let url = format!("ws://{}{WS_PATH}", relay.addr);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    while tokio_tungstenite::connect_async(&url).await.is_err() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a closed connection never gave its place back"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     relay.stop().await;
 }
 
