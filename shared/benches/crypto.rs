@@ -37,6 +37,26 @@ fn message(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+    let mut pair = Pair::new();
+    g.bench_function("encrypt_decrypt", |b| {
+        b.iter(|| black_box(pair.encrypt_decrypt(black_box(&text))))
+    });
+    let signer = std::cell::RefCell::new(Pair::new());
+    g.bench_function("sign", |b| {
+        b.iter_batched(
+            || signer.borrow_mut().encrypt(&text),
+            |encrypted| black_box(signer.borrow().sign(encrypted)),
+            BatchSize::SmallInput,
+        )
+    });
+    let mut pair = Pair::new();
+    let sealed = {
+        let encrypted = pair.encrypt(&text);
+        pair.sign(encrypted)
+    };
+    g.bench_function("verify", |b| {
+        b.iter(|| black_box(pair.verify(black_box(&sealed))))
+    });
     g.finish();
 }
 

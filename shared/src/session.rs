@@ -40,6 +40,7 @@
 //! whose keys have not arrived yet wait in a bounded queue and are retried when keys
 //! arrive.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use zeroize::Zeroizing;
@@ -264,6 +265,9 @@ struct OwnPending {
     text: Zeroizing<String>,
     /// The timestamp it was sent with.
     sent_at_ms: u64,
+    /// The message as it was sent. Its echo must be the same bytes: comparing them
+    /// proves the relay altered nothing, without checking one's own signature.
+    sealed: SealedMessage,
 }
 
 /// A frame that could not be processed yet, kept to retry when keys arrive.
@@ -565,6 +569,7 @@ impl Session {
             OwnPending {
                 text: Zeroizing::new(text.to_owned()),
                 sent_at_ms: now_ms,
+                sealed: sealed.clone(),
             },
         );
         Ok(vec![send_frame(
@@ -1089,20 +1094,26 @@ impl Session {
             return true;
         };
         if from == me {
-            if sealed.verify(&self.room, me, &s.keys.public()).is_err() {
-                out.push(warning(Some(from), WARN_FORGED));
-                return true;
-            }
-            match s.own_pending.remove(&(sealed.epoch, sealed.counter)) {
-                Some(own) => out.push(Output::Event(SessionEvent::Message {
-                    from: me,
-                    nick: self.nick.clone(),
-                    text: own.text.to_string(),
-                    sent_at_ms: own.sent_at_ms,
-                    own: true,
-                    seq,
-                })),
-                None => out.push(warning(Some(from), WARN_REPLAY)),
+            match s.own_pending.entry((sealed.epoch, sealed.counter)) {
+                Entry::Occupied(own) if own.get().sealed == *sealed => {
+                    let own = own.remove();
+                    out.push(Output::Event(SessionEvent::Message {
+                        from: me,
+                        nick: self.nick.clone(),
+                        text: own.text.to_string(),
+                        sent_at_ms: own.sent_at_ms,
+                        own: true,
+                        seq,
+                    }));
+                }
+                Entry::Occupied(_) => out.push(warning(Some(from), WARN_FORGED)),
+                // Not pending: a replay of a message already echoed, or one this member
+                // never sent. Only its own signature can tell which.
+                Entry::Vacant(_) => {
+                    let forged = sealed.verify(&self.room, me, &s.keys.public()).is_err();
+                    let warn = if forged { WARN_FORGED } else { WARN_REPLAY };
+                    out.push(warning(Some(from), warn));
+                }
             }
             return true;
         }

@@ -47,6 +47,28 @@ fn message_200_bytes() {
     let mut pair = roundtrip::Pair::new();
     let us = time_us(2000, || pair.seal(&text).len());
     console_log!("wasm message_200B/seal: {us:.2} µs");
+    let mut pair = roundtrip::Pair::new();
+    let us = time_us(20_000, || pair.encrypt_decrypt(&text));
+    console_log!("wasm message_200B/encrypt_decrypt: {us:.2} µs");
+}
+
+#[wasm_bindgen_test]
+fn sign_and_verify() {
+    let text = roundtrip::text_200();
+    let mut pair = roundtrip::Pair::new();
+    // Signing consumes its message: encrypt a batch first, then time the signatures.
+    let n = 2000;
+    let batch: Vec<_> = (0..n).map(|_| pair.encrypt(&text)).collect();
+    let start = now_ms();
+    let signed: Vec<_> = batch.into_iter().map(|e| pair.sign(e)).collect();
+    let us = (now_ms() - start) * 1000.0 / f64::from(n);
+    assert!(
+        signed.iter().all(|s| pair.verify(s)),
+        "every signature verifies"
+    );
+    console_log!("wasm message_200B/sign: {us:.2} µs");
+    let us = time_us(2000, || usize::from(pair.verify(&signed[0])));
+    console_log!("wasm message_200B/verify: {us:.2} µs");
 }
 
 #[wasm_bindgen_test]

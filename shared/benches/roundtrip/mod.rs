@@ -5,10 +5,14 @@
 //! One round trip is what a sender and one receiver do for a chat message: encode and
 //! pad the plaintext, seal it on the sender's chain (XChaCha20-Poly1305 under a
 //! ratcheted key, Ed25519 signature), wrap it in a payload; then decode, verify the
-//! signature, open on the receiving chain, unpad and decode.
+//! signature, open on the receiving chain, unpad and decode. Its two halves are timed
+//! apart too: encryption and decryption alone ([`Pair::encrypt_decrypt`]) and the
+//! Ed25519 signature and its check ([`Pair::sign`], [`Pair::verify`]).
 
 use vroom_shared::crypto::envelope::{Content, Envelope, Payload, Plaintext};
-use vroom_shared::crypto::sender::{self, ReceiveChain, SendChain};
+use vroom_shared::crypto::sender::{
+    self, EncryptedMessage, ReceiveChain, SealedMessage, SendChain,
+};
 use vroom_shared::crypto::{padding, MemberKeys, MemberPublic, OsRng};
 use vroom_shared::wire::{MemberId, RoomId};
 
@@ -97,6 +101,59 @@ impl Pair {
             Content::Text { body } => body.len(),
             _ => panic!("the benchmark's own message changed kind"),
         }
+    }
+
+    /// Encrypts and decrypts `text` without the signature: encode, pad, encrypt on the
+    /// sender's chain; decrypt on the receiving chain, unpad, decode. Answers the text's
+    /// length.
+    pub(crate) fn encrypt_decrypt(&mut self, text: &str) -> usize {
+        let plain = Plaintext {
+            sent_at_ms: 1_700_000_000_000,
+            content: Content::Text {
+                body: text.to_owned(),
+            },
+        }
+        .encode();
+        let encrypted = sender::encrypt_message(
+            &mut self.send,
+            &self.room,
+            self.from,
+            &padding::pad(&plain),
+            &mut OsRng,
+        );
+        let opened = self
+            .receive
+            .open(encrypted.as_unsigned(), &self.room, self.from)
+            .expect("the benchmark's own message opens");
+        let unpadded = padding::unpad(&opened).expect("valid padding");
+        match Plaintext::decode(unpadded)
+            .expect("valid plaintext")
+            .content
+        {
+            Content::Text { body } => body.len(),
+            _ => panic!("the benchmark's own message changed kind"),
+        }
+    }
+
+    /// Encrypts `text` as the next message, unsigned yet.
+    pub(crate) fn encrypt(&mut self, text: &str) -> EncryptedMessage {
+        sender::encrypt_message(
+            &mut self.send,
+            &self.room,
+            self.from,
+            &padding::pad(text.as_bytes()),
+            &mut OsRng,
+        )
+    }
+
+    /// Signs an encrypted message as its sender.
+    pub(crate) fn sign(&self, encrypted: EncryptedMessage) -> SealedMessage {
+        encrypted.sign(&self.keys)
+    }
+
+    /// Verifies a signed message as a receiver does.
+    pub(crate) fn verify(&self, sealed: &SealedMessage) -> bool {
+        sealed.verify(&self.room, self.from, &self.public).is_ok()
     }
 
     /// One full round trip of `text`.

@@ -270,15 +270,26 @@ impl SealedMessage {
     }
 }
 
-/// Encrypts and signs `padded` (already padded) as the next message on `chain`.
-pub fn seal_message(
+/// A message encrypted on its sender's chain but not signed yet: it cannot be encoded or
+/// sent until [`EncryptedMessage::sign`] makes a [`SealedMessage`] of it. The two steps are
+/// apart so the cost of each can be measured on its own.
+pub struct EncryptedMessage {
+    /// The message, its signature still zero.
+    msg: SealedMessage,
+    /// The room it was encrypted for, which the signature binds too.
+    room: RoomId,
+    /// Its sender, which the signature binds too.
+    sender: MemberId,
+}
+
+/// Encrypts `padded` (already padded) as the next message on `chain`; the chain moves on.
+pub fn encrypt_message(
     chain: &mut SendChain,
-    keys: &MemberKeys,
     room: &RoomId,
     sender: MemberId,
     padded: &[u8],
     rng: &mut impl CryptoRngCore,
-) -> SealedMessage {
+) -> EncryptedMessage {
     let epoch = chain.state.epoch;
     let (counter, mk) = chain.state.step();
     let header = Header {
@@ -289,15 +300,44 @@ pub fn seal_message(
     };
     let nonce = Nonce::random(rng);
     let ciphertext = aead::seal(&mk, &nonce, &header.aad(), padded);
-    let mut msg = SealedMessage {
-        epoch,
-        counter,
-        nonce,
-        ciphertext,
-        signature: [0; 64],
-    };
-    msg.signature = keys.sign(&msg.signed_bytes(room, sender));
-    msg
+    EncryptedMessage {
+        msg: SealedMessage {
+            epoch,
+            counter,
+            nonce,
+            ciphertext,
+            signature: [0; 64],
+        },
+        room: *room,
+        sender,
+    }
+}
+
+impl EncryptedMessage {
+    /// The message with its signature still zero, which every member refuses: for
+    /// measuring encryption and decryption apart from signing.
+    pub fn as_unsigned(&self) -> &SealedMessage {
+        &self.msg
+    }
+
+    /// Signs the message with its sender's key.
+    pub fn sign(self, keys: &MemberKeys) -> SealedMessage {
+        let mut msg = self.msg;
+        msg.signature = keys.sign(&msg.signed_bytes(&self.room, self.sender));
+        msg
+    }
+}
+
+/// Encrypts and signs `padded` (already padded) as the next message on `chain`.
+pub fn seal_message(
+    chain: &mut SendChain,
+    keys: &MemberKeys,
+    room: &RoomId,
+    sender: MemberId,
+    padded: &[u8],
+    rng: &mut impl CryptoRngCore,
+) -> SealedMessage {
+    encrypt_message(chain, room, sender, padded, rng).sign(keys)
 }
 
 /// What a member holds to read another member's messages in one epoch.

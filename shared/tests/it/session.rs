@@ -276,6 +276,54 @@ fn a_replayed_message_is_refused() {
     assert_eq!(net.warnings("alice"), 1);
 }
 
+/// A member recognises its own message by comparing the echo with what it sent, not by
+/// checking its own signature: an altered echo must still be caught.
+#[test]
+fn an_altered_echo_of_ones_own_message_is_refused() {
+    let (mut net, _) = room_of_three();
+    net.hold.insert("alice", Vec::new());
+    net.say("alice", "meet at noon");
+    let echo = net.payloads.last().unwrap().clone();
+    net.hold.remove("alice");
+    let Ok(Payload {
+        envelope: Envelope::Message(sealed),
+        ..
+    }) = Payload::decode(&echo.payload)
+    else {
+        panic!("alice's payload is a message");
+    };
+    let mut flipped = sealed.clone();
+    flipped.ciphertext[0] ^= 1;
+    let mut resigned = sealed.clone();
+    resigned.signature[0] ^= 1;
+    for altered in [flipped, resigned] {
+        let payload = Payload::new(Envelope::Message(altered)).encode();
+        net.inject_event(
+            "alice",
+            Event::Message {
+                from: echo.from,
+                to: None,
+                payload: &payload,
+            },
+        );
+    }
+    assert!(net.texts("alice").is_empty());
+    assert_eq!(net.warnings("alice"), 2);
+    // The genuine echo still completes the message, once.
+    for _ in 0..2 {
+        net.inject_event(
+            "alice",
+            Event::Message {
+                from: echo.from,
+                to: None,
+                payload: &echo.payload,
+            },
+        );
+    }
+    assert_eq!(net.texts("alice"), ["meet at noon"]);
+    assert_eq!(net.warnings("alice"), 3);
+}
+
 #[test]
 fn a_message_from_another_room_is_refused() {
     let (mut one, _) = room_of_three();
