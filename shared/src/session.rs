@@ -48,8 +48,12 @@ use zeroize::Zeroizing;
 use crate::crypto::announce::{self, AnnounceKind, SealedAnnounce};
 use crate::crypto::envelope::{Content, Envelope, Payload, Plaintext};
 use crate::crypto::keys::{Announce, Pairwise};
-use crate::crypto::sender::{self, ReceiveChain, SealedMessage, SealedSenderKey, SendChain};
-use crate::crypto::{padding, CryptoError, Key, MemberKeys, MemberPublic, OsRng, RoomSecret};
+use crate::crypto::sender::{
+    self, ChainState, ReceiveChain, SealedMessage, SealedSenderKey, SendChain,
+};
+use crate::crypto::{
+    padding, CryptoError, Key, MemberKeys, MemberPublic, NonceRng, OsRng, RoomSecret,
+};
 use crate::invite::Invite;
 use crate::wire::{
     ClientFrame, CloseReason, ErrorCode, Event, HostSecret, LeaveReason, MemberId, Resume, RoomId,
@@ -241,6 +245,8 @@ struct Secrets {
     members: BTreeMap<MemberId, Member>,
     /// Own messages waiting for the relay's echo, by (epoch, counter).
     own_pending: BTreeMap<(u32, u32), OwnPending>,
+    /// Where this session's nonces come from (never its keys).
+    nonces: NonceRng,
 }
 
 /// A verified member.
@@ -409,6 +415,7 @@ impl Session {
                 send_chain: SendChain::new(0, &mut OsRng),
                 members: BTreeMap::new(),
                 own_pending: BTreeMap::new(),
+                nonces: NonceRng::new(),
             }),
             nick: announce::clean_nick(nick),
             announce_counter: 0,
@@ -559,7 +566,7 @@ impl Session {
             &self.room,
             me,
             &padding::pad(&plain),
-            &mut OsRng,
+            &mut s.nonces,
         );
         if s.own_pending.len() >= MAX_OWN_PENDING {
             s.own_pending.pop_first();
@@ -645,9 +652,9 @@ impl Session {
         s.host_secret.clone().ok_or(ActionError::NotHost)
     }
 
-    fn announcement(&self, kind: AnnounceKind) -> Result<Payload, ActionError> {
+    fn announcement(&mut self, kind: AnnounceKind) -> Result<Payload, ActionError> {
         let me = self.me.ok_or(ActionError::NotReady)?;
-        let s = self.secrets.as_ref().ok_or(ActionError::Ended)?;
+        let s = self.secrets.as_mut().ok_or(ActionError::Ended)?;
         let sealed = announce::seal(
             &s.keys,
             &s.announce_key,
@@ -656,7 +663,7 @@ impl Session {
             &self.nick,
             self.announce_counter,
             kind,
-            &mut OsRng,
+            &mut s.nonces,
         );
         Ok(Payload::new(Envelope::Announce(sealed)))
     }
@@ -907,21 +914,23 @@ impl Session {
         let epoch = s.send_chain.epoch() + 1;
         s.send_chain = SendChain::new(epoch, &mut OsRng);
         let me = self.me.expect("members are verified only after a welcome");
-        let s = &*s;
         for (&id, m) in &s.members {
-            out.push(Self::sender_key_frame(s, &m.pairwise, &self.room, me, id));
+            let chain = s.send_chain.state();
+            let frame =
+                Self::sender_key_frame(chain, &mut s.nonces, &m.pairwise, &self.room, me, id);
+            out.push(frame);
         }
     }
 
     fn sender_key_frame(
-        s: &Secrets,
+        chain: &ChainState,
+        nonces: &mut NonceRng,
         pairwise: &Key<Pairwise>,
         room: &RoomId,
         me: MemberId,
         to: MemberId,
     ) -> Output {
-        let sealed =
-            sender::seal_chain_state(s.send_chain.state(), pairwise, room, me, to, &mut OsRng);
+        let sealed = sender::seal_chain_state(chain, pairwise, room, me, to, nonces);
         send_frame(Some(to), &Payload::new(Envelope::SenderKey(sealed)))
     }
 
@@ -999,7 +1008,10 @@ impl Session {
             if hello {
                 // The member reconnected: it may have missed our latest chain.
                 let m = &s.members[&from];
-                out.push(Self::sender_key_frame(s, &m.pairwise, &self.room, me, from));
+                let chain = s.send_chain.state();
+                let frame =
+                    Self::sender_key_frame(chain, &mut s.nonces, &m.pairwise, &self.room, me, from);
+                out.push(frame);
             }
             return;
         }
@@ -1024,14 +1036,15 @@ impl Session {
                 &self.nick,
                 self.announce_counter,
                 AnnounceKind::Update,
-                &mut OsRng,
+                &mut s.nonces,
             );
             out.push(send_frame(
                 Some(from),
                 &Payload::new(Envelope::Announce(reply)),
             ));
         }
-        let frame = Self::sender_key_frame(s, &pairwise, &self.room, me, from);
+        let chain = s.send_chain.state();
+        let frame = Self::sender_key_frame(chain, &mut s.nonces, &pairwise, &self.room, me, from);
         out.push(frame);
         s.members.insert(
             from,

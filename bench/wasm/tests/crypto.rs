@@ -71,6 +71,67 @@ fn sign_and_verify() {
     console_log!("wasm message_200B/verify: {us:.2} µs");
 }
 
+/// The parts of `encrypt_decrypt`, to show where its time goes.
+#[wasm_bindgen_test]
+fn parts() {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+    use rand_core::RngCore;
+    use vroom_shared::crypto::padding;
+    use vroom_shared::crypto::sender::{ratchet, ChainState};
+
+    let us = time_us(20_000, || {
+        let mut nonce = [0u8; 24];
+        OsRng.fill_bytes(&mut nonce);
+        usize::from(nonce[0] | 1)
+    });
+    console_log!("wasm parts/os_random_24B: {us:.2} µs");
+    let mut nonces = vroom_shared::crypto::NonceRng::new();
+    let us = time_us(20_000, || {
+        let mut nonce = [0u8; 24];
+        nonces.fill_bytes(&mut nonce);
+        usize::from(nonce[0] | 1)
+    });
+    console_log!("wasm parts/nonce_rng_24B: {us:.2} µs");
+    let chain = ChainState::generate(0, &mut OsRng).key;
+    let us = time_us(20_000, || {
+        std::hint::black_box(ratchet(std::hint::black_box(&chain)));
+        1
+    });
+    console_log!("wasm parts/ratchet_step: {us:.2} µs");
+    let aead = XChaCha20Poly1305::new(&[3u8; 32].into());
+    let nonce = XNonce::from([9u8; 24]);
+    let padded = [0x11_u8; 256];
+    let us = time_us(20_000, || {
+        let ct = aead
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: &padded,
+                    aad: b"header",
+                },
+            )
+            .expect("sealing works");
+        aead.decrypt(
+            &nonce,
+            Payload {
+                msg: &ct,
+                aad: b"header",
+            },
+        )
+        .expect("the sealed block opens")
+        .len()
+    });
+    console_log!("wasm parts/xchacha20poly1305_seal_open_256B: {us:.2} µs");
+    let text = roundtrip::text_200();
+    let us = time_us(20_000, || {
+        padding::unpad(&padding::pad(text.as_bytes()))
+            .expect("valid padding")
+            .len()
+    });
+    console_log!("wasm parts/pad_unpad_200B: {us:.2} µs");
+}
+
 #[wasm_bindgen_test]
 fn pairwise_x25519() {
     let ours = MemberKeys::generate(&mut OsRng);

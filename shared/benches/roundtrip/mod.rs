@@ -13,7 +13,7 @@ use vroom_shared::crypto::envelope::{Content, Envelope, Payload, Plaintext};
 use vroom_shared::crypto::sender::{
     self, EncryptedMessage, ReceiveChain, SealedMessage, SendChain,
 };
-use vroom_shared::crypto::{padding, MemberKeys, MemberPublic, OsRng};
+use vroom_shared::crypto::{padding, MemberKeys, MemberPublic, NonceRng, OsRng};
 use vroom_shared::wire::{MemberId, RoomId};
 
 /// A sender and a receiver that share the sender's chain.
@@ -24,6 +24,8 @@ pub(crate) struct Pair {
     public: MemberPublic,
     send: SendChain,
     receive: ReceiveChain,
+    /// Nonces come from a per-session generator, as in `Session`.
+    nonces: NonceRng,
 }
 
 impl Pair {
@@ -39,6 +41,7 @@ impl Pair {
             keys,
             send,
             receive,
+            nonces: NonceRng::new(),
         }
     }
 
@@ -62,7 +65,7 @@ impl Pair {
             &self.room,
             self.from,
             &padding::pad(data),
-            &mut OsRng,
+            &mut self.nonces,
         );
         Payload::new(Envelope::Message(sealed)).encode()
     }
@@ -119,7 +122,7 @@ impl Pair {
             &self.room,
             self.from,
             &padding::pad(&plain),
-            &mut OsRng,
+            &mut self.nonces,
         );
         let opened = self
             .receive
@@ -142,7 +145,7 @@ impl Pair {
             &self.room,
             self.from,
             &padding::pad(text.as_bytes()),
-            &mut OsRng,
+            &mut self.nonces,
         )
     }
 

@@ -6,7 +6,8 @@
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
-use rand_core::CryptoRngCore;
+use rand_chacha::ChaCha20Rng;
+use rand_core::{CryptoRng, CryptoRngCore, OsRng, RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
@@ -30,6 +31,51 @@ impl Nonce {
         &self.0
     }
 }
+
+/// Where a session's nonces come from: ChaCha20 seeded once from the operating system.
+///
+/// In a browser every draw from the operating system is a call out to JavaScript
+/// (`crypto.getRandomValues`), which cost about as much as the rest of a message's
+/// encryption; this draws once per session. **For nonces only**: they are public and
+/// need only never repeat, whereas this generator's state, unlike a key, is not erased
+/// and would give away everything it produced. Keys always come from the operating
+/// system.
+pub struct NonceRng(ChaCha20Rng);
+
+impl NonceRng {
+    /// A generator seeded from the operating system.
+    pub fn new() -> Self {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        OsRng.fill_bytes(&mut *seed);
+        NonceRng(ChaCha20Rng::from_seed(*seed))
+    }
+}
+
+impl Default for NonceRng {
+    fn default() -> Self {
+        NonceRng::new()
+    }
+}
+
+impl RngCore for NonceRng {
+    fn next_u32(&mut self) -> u32 {
+        self.0.next_u32()
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.0.next_u64()
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        self.0.fill_bytes(dest);
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.0.try_fill_bytes(dest)
+    }
+}
+
+impl CryptoRng for NonceRng {}
 
 pub(crate) fn seal<P: KeyPurpose>(key: &Key<P>, nonce: &Nonce, aad: &[u8], msg: &[u8]) -> Vec<u8> {
     XChaCha20Poly1305::new((&key.bytes).into())

@@ -13,7 +13,8 @@
 //! - [`envelope`]: the inner payloads carried opaquely inside `wire::ClientFrame::Send`.
 //!
 //! Randomness is always passed in (`&mut impl CryptoRngCore`), so the constructions can
-//! be checked against fixed test vectors; [`OsRng`] is the one to use everywhere else.
+//! be checked against fixed test vectors; [`OsRng`] is the one to use everywhere else,
+//! except for nonces, which a session draws from its [`NonceRng`].
 
 mod aead;
 pub mod announce;
@@ -24,7 +25,7 @@ pub mod padding;
 pub mod sender;
 mod words;
 
-pub use aead::Nonce;
+pub use aead::{Nonce, NonceRng};
 pub use identity::{fingerprint, MemberKeys, MemberPublic};
 pub use keys::{Key, RoomSecret};
 pub use rand_core::{CryptoRngCore, OsRng};

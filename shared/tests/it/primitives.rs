@@ -136,6 +136,20 @@ fn hmac_sha256_rfc4231_cases_1_and_2() {
     }
 }
 
+/// RFC 8439 A.1 test vector 1: the ChaCha20 block the chain ratchet draws its two keys
+/// from (256-bit key, 96-bit nonce, block counter 0, the first 64 keystream bytes).
+#[test]
+fn chacha20_keystream_rfc8439_a_1_vector_1() {
+    use chacha20::cipher::{KeyIvInit, StreamCipher};
+    let mut block = [0u8; 64];
+    chacha20::ChaCha20::new(&[0u8; 32].into(), &[0u8; 12].into()).apply_keystream(&mut block);
+    assert_eq!(
+        hex::encode(block),
+        "76b8e0ada0f13d90405d6ae55386bd28bdd219b8a08ded1aa836efcc8b770dc7\
+         da41597c5157488d7724e03fb8d84a376a43b8f41518a11cc387b669b2ee6586"
+    );
+}
+
 const SUNSCREEN: &[u8] = b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.";
 
 #[test]
