@@ -70,7 +70,7 @@ cargo bench -p vroom-shared --bench crypto -- --warm-up-time 1 --measurement-tim
   | grep -E "^[a-z_0-9]+/|time:|thrpt:" | tee "$out/5-crypto-native.txt"
 echo "== 5. client crypto, WebAssembly in headless Chromium"
 CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" \
-  cargo test -p vroom-bench-wasm --target wasm32-unknown-unknown --release --test crypto -- --nocapture \
+  cargo test -p vroom-bench-wasm --target wasm32-unknown-unknown --profile wasm-release --test crypto -- --nocapture \
   | grep -E "^wasm " | tee "$out/5-crypto-wasm.txt"
 
 echo "results in $out"

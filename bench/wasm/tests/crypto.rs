@@ -1,7 +1,7 @@
 //! Times the client's message path as WebAssembly in headless Chromium: a 200-byte
 //! chat message sealed, signed, verified and opened through the real sender-key code,
 //! plus the pairwise X25519 agreement and file-chunk throughput. Prints the figures
-//! (`cargo test -p vroom-bench-wasm --target wasm32-unknown-unknown --release`); it
+//! (`cargo test -p vroom-bench-wasm --target wasm32-unknown-unknown --profile wasm-release`); it
 //! checks only that every round trip returned the message, never a time.
 #![cfg(target_arch = "wasm32")]
 
