@@ -215,10 +215,12 @@ impl<S: Store> Connection<S> {
     )]
     fn run(mut self) -> impl std::future::Future<Output = ()> + Send {
         async move {
-            let end = self
-                .live
-                .run(&self.member, &self.limiter, &mut self.shutdown)
-                .await;
+            // The shutdown is awaited outside the loop: one waiter registered on the
+            // relay-wide channel for the connection's life, not one per request.
+            let end = tokio::select! {
+                end = self.live.run(&self.member, &self.limiter) => end,
+                _ = self.shutdown.recv() => End::GoingAway,
+            };
             let ending = Box::pin(end_connection(self.member, self.live, end));
             ending.await;
             // Named here so the block captures it: an `async move` block captures only
@@ -540,11 +542,9 @@ impl Live {
         &mut self,
         member: &Member<S>,
         limiter: &DefaultDirectRateLimiter,
-        shutdown: &mut broadcast::Receiver<()>,
     ) -> End {
         loop {
             tokio::select! {
-                _ = shutdown.recv() => return End::GoingAway,
                 () = self.outbox.0.ready() => {
                     if let Err(end) = self.write_queued().await {
                         return end;
