@@ -7,8 +7,6 @@
 
 use std::hint::black_box;
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use ed25519_dalek::{Signer, SigningKey};
 use vroom_shared::crypto::sender::{ratchet, ChainState};
@@ -74,31 +72,8 @@ fn parts(c: &mut Criterion) {
     g.bench_function("ed25519_verify_strict", |b| {
         b.iter(|| black_box(verifying.verify_strict(black_box(&signed), &sig).is_ok()))
     });
-    let aead = XChaCha20Poly1305::new(&[3u8; 32].into());
-    let nonce = XNonce::from([9u8; 24]);
-    let padded = [0x11_u8; 256];
     g.bench_function("xchacha20poly1305_seal_open_256B", |b| {
-        b.iter(|| {
-            let ct = aead
-                .encrypt(
-                    &nonce,
-                    Payload {
-                        msg: &padded,
-                        aad: b"header",
-                    },
-                )
-                .unwrap();
-            black_box(
-                aead.decrypt(
-                    &nonce,
-                    Payload {
-                        msg: &ct,
-                        aad: b"header",
-                    },
-                )
-                .unwrap(),
-            )
-        })
+        b.iter(|| black_box(roundtrip::aead_seal_open_256()))
     });
     let chain = ChainState::generate(0, &mut OsRng).key;
     g.bench_function("ratchet_step", |b| {

@@ -74,8 +74,6 @@ fn sign_and_verify() {
 /// The parts of `encrypt_decrypt`, to show where its time goes.
 #[wasm_bindgen_test]
 fn parts() {
-    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-    use chacha20poly1305::{XChaCha20Poly1305, XNonce};
     use rand_core::RngCore;
     use vroom_shared::crypto::padding;
     use vroom_shared::crypto::sender::{ratchet, ChainState};
@@ -99,29 +97,7 @@ fn parts() {
         1
     });
     console_log!("wasm parts/ratchet_step: {us:.2} µs");
-    let aead = XChaCha20Poly1305::new(&[3u8; 32].into());
-    let nonce = XNonce::from([9u8; 24]);
-    let padded = [0x11_u8; 256];
-    let us = time_us(20_000, || {
-        let ct = aead
-            .encrypt(
-                &nonce,
-                Payload {
-                    msg: &padded,
-                    aad: b"header",
-                },
-            )
-            .expect("sealing works");
-        aead.decrypt(
-            &nonce,
-            Payload {
-                msg: &ct,
-                aad: b"header",
-            },
-        )
-        .expect("the sealed block opens")
-        .len()
-    });
+    let us = time_us(20_000, roundtrip::aead_seal_open_256);
     console_log!("wasm parts/xchacha20poly1305_seal_open_256B: {us:.2} µs");
     let text = roundtrip::text_200();
     let us = time_us(20_000, || {

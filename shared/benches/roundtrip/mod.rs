@@ -47,13 +47,7 @@ impl Pair {
 
     /// Seals `text` as a chat message: the bytes of a `ClientFrame::Send` payload.
     pub(crate) fn seal(&mut self, text: &str) -> Vec<u8> {
-        let plain = Plaintext {
-            sent_at_ms: 1_700_000_000_000,
-            content: Content::Text {
-                body: text.to_owned(),
-            },
-        }
-        .encode();
+        let plain = text_plaintext(text);
         self.seal_bytes(&plain)
     }
 
@@ -96,27 +90,14 @@ impl Pair {
     /// Verifies and opens a payload made by [`Pair::seal`]; answers the text's length.
     pub(crate) fn open(&mut self, payload: &[u8]) -> usize {
         let plain = self.open_padded(payload);
-        let unpadded = padding::unpad(&plain).expect("valid padding");
-        match Plaintext::decode(unpadded)
-            .expect("valid plaintext")
-            .content
-        {
-            Content::Text { body } => body.len(),
-            _ => panic!("the benchmark's own message changed kind"),
-        }
+        text_len(&plain)
     }
 
     /// Encrypts and decrypts `text` without the signature: encode, pad, encrypt on the
     /// sender's chain; decrypt on the receiving chain, unpad, decode. Answers the text's
     /// length.
     pub(crate) fn encrypt_decrypt(&mut self, text: &str) -> usize {
-        let plain = Plaintext {
-            sent_at_ms: 1_700_000_000_000,
-            content: Content::Text {
-                body: text.to_owned(),
-            },
-        }
-        .encode();
+        let plain = text_plaintext(text);
         let encrypted = sender::encrypt_message(
             &mut self.send,
             &self.room,
@@ -128,14 +109,7 @@ impl Pair {
             .receive
             .open(encrypted.as_unsigned(), &self.room, self.from)
             .expect("the benchmark's own message opens");
-        let unpadded = padding::unpad(&opened).expect("valid padding");
-        match Plaintext::decode(unpadded)
-            .expect("valid plaintext")
-            .content
-        {
-            Content::Text { body } => body.len(),
-            _ => panic!("the benchmark's own message changed kind"),
-        }
+        text_len(&opened)
     }
 
     /// Encrypts `text` as the next message, unsigned yet.
@@ -170,6 +144,57 @@ impl Default for Pair {
     fn default() -> Self {
         Pair::new()
     }
+}
+
+/// `text` as an encoded chat plaintext, as a session makes it.
+fn text_plaintext(text: &str) -> impl std::ops::Deref<Target = Vec<u8>> {
+    Plaintext {
+        sent_at_ms: 1_700_000_000_000,
+        content: Content::Text {
+            body: text.to_owned(),
+        },
+    }
+    .encode()
+}
+
+/// The length of the text in a padded chat plaintext made by [`text_plaintext`].
+fn text_len(padded: &[u8]) -> usize {
+    let unpadded = padding::unpad(padded).expect("valid padding");
+    match Plaintext::decode(unpadded)
+        .expect("valid plaintext")
+        .content
+    {
+        Content::Text { body } => body.len(),
+        _ => panic!("the benchmark's own message changed kind"),
+    }
+}
+
+/// XChaCha20-Poly1305 alone: seals and opens a 256-byte block (a padded 200-byte
+/// message) under a fixed key and nonce; answers the opened length.
+pub(crate) fn aead_seal_open_256() -> usize {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+    let aead = XChaCha20Poly1305::new(&[3u8; 32].into());
+    let nonce = XNonce::from([9u8; 24]);
+    let padded = [0x11_u8; 256];
+    let sealed = aead
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: &padded,
+                aad: b"header",
+            },
+        )
+        .expect("sealing works");
+    aead.decrypt(
+        &nonce,
+        Payload {
+            msg: &sealed,
+            aad: b"header",
+        },
+    )
+    .expect("the sealed block opens")
+    .len()
 }
 
 /// A 200-byte chat message.
