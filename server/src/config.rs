@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use vroom_shared::wire::{RoomLimits, RoomSettings};
 
 /// Settings of one relay instance.
 #[derive(Clone, Debug, Parser)]
@@ -154,6 +155,23 @@ impl Config {
     pub fn max_message(&self) -> usize {
         self.max_payload as usize + 1024
     }
+
+    /// The limits of a room created with `asked`: each setting capped by this relay's
+    /// maximum (a creator may ask for less, never for more, and for at least 1), plus
+    /// the relay's own grace, payload and file limits.
+    pub fn room_limits(&self, asked: RoomSettings) -> RoomLimits {
+        let secs = |d: Duration| u32::try_from(d.as_secs()).unwrap_or(u32::MAX);
+        let cap = |asked: Option<u32>, max: u32| asked.map_or(max, |a| a.clamp(1, max));
+        RoomLimits {
+            max_members: cap(asked.max_members, self.max_members),
+            idle_timeout_secs: cap(asked.idle_timeout_secs, secs(self.idle_timeout)),
+            max_lifetime_secs: cap(asked.max_lifetime_secs, secs(self.max_lifetime)),
+            // Rounded up: a client told "1 s" must not find its place gone after 0.6 s.
+            grace_secs: u32::try_from(self.grace.as_secs_f64().ceil() as u64).unwrap_or(u32::MAX),
+            max_payload: self.max_payload,
+            max_file: self.max_file,
+        }
+    }
 }
 
 /// A Redis URL. It may hold a password, so it never prints.
@@ -208,6 +226,29 @@ mod tests {
         assert_eq!(c.idle_timeout, Duration::from_secs(600));
         assert_eq!(c.grace, Duration::from_secs(1));
         assert!(Config::try_parse_from(["vroom-relay", "--grace", "soon"]).is_err());
+    }
+
+    #[test]
+    fn room_limits_cap_what_a_creator_asks_for() {
+        let c = Config {
+            grace: Duration::from_millis(600),
+            ..Config::default()
+        };
+        let none = c.room_limits(RoomSettings::default());
+        assert_eq!(none.max_members, 50);
+        assert_eq!(none.idle_timeout_secs, 30 * 60);
+        assert_eq!(none.max_lifetime_secs, 24 * 3600);
+        assert_eq!(none.grace_secs, 1);
+        assert_eq!(none.max_payload, c.max_payload);
+        assert_eq!(none.max_file, c.max_file);
+        let asked = c.room_limits(RoomSettings {
+            max_members: Some(0),
+            idle_timeout_secs: Some(60),
+            max_lifetime_secs: Some(u32::MAX),
+        });
+        assert_eq!(asked.max_members, 1);
+        assert_eq!(asked.idle_timeout_secs, 60);
+        assert_eq!(asked.max_lifetime_secs, 24 * 3600);
     }
 
     #[test]

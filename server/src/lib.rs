@@ -7,10 +7,14 @@
 //!
 //! # Layout
 //! - [`config`]: flags and environment variables, with their defaults.
-//! - `server`: the router ([`app`]), shared state, [`run`] and graceful shutdown.
-//! - `connection`: one WebSocket: handshake, then one loop for requests and the outbox.
+//! - `server`: the router ([`app`]), [`run`] and graceful shutdown.
+//! - `state`: what every handler shares ([`AppState`]).
+//! - `connection`: one WebSocket: the join handshake, then one task that reads
+//!   requests (`request`) and writes the outbox (`live`).
+//! - `outbox`: a connection's bounded outbound queue, both ends, and the
+//!   lagging-receiver policy.
 //! - `hub`: this instance's connections per room; turns one sequenced event into
-//!   queued frames for every local recipient; the lagging-receiver policy.
+//!   queued frames for every local recipient.
 //! - [`store`]: the [`Store`](store::Store) trait (rooms, members, sequence, catch-up log,
 //!   timers) and its in-process implementation.
 //! - `web`: the static web app and the security headers of every response.
@@ -20,10 +24,13 @@ pub mod config;
 mod connection;
 mod hub;
 mod metrics;
+mod outbox;
 mod server;
+mod state;
 pub mod store;
 mod web;
 
 pub use config::Config;
-pub use server::{app, memory_state, run, serve, state_with, AppState};
+pub use server::{app, run, serve};
+pub use state::{memory_state, state_with, AppState};
 pub use web::CONTENT_SECURITY_POLICY;

@@ -1,13 +1,11 @@
-//! The HTTP side: the router ([`app`]), the shared state, and [`run`], which serves a
-//! listener until a shutdown signal and then waits for every connection to say goodbye.
+//! The HTTP side: the router ([`app`]) and [`run`], which serves a listener until a
+//! shutdown signal and then waits for every connection to say goodbye.
 //!
 //! # Shutdown
-//! A broadcast channel tells every connection handler that the relay is going away;
-//! each handler holds a clone of an `mpsc::Sender` it drops when it is done, so [`run`]
-//! knows every member has been sent `Closed { GoingAway }` when that channel closes.
-
-use std::future::Future;
-use std::sync::Arc;
+//! The shutdown broadcast of [`AppState`] tells every connection that the relay is
+//! going away; each connection then writes what it had queued and `Closed { GoingAway }`
+//! within `--shutdown-timeout`, and [`serve`] waits for the last of them (see
+//! `state.rs`), no longer than that same timeout.
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
@@ -16,79 +14,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::Router;
+use std::future::Future;
 use tokio::net::TcpListener;
-use tokio::sync::{broadcast, mpsc, Semaphore};
+use tokio::sync::mpsc;
 use vroom_shared::wire::WS_PATH;
 
 use crate::config::Config;
-use crate::hub::Hub;
-use crate::metrics::Metrics;
-use crate::store::{MemoryStore, RedisStore, RedisTarget, Store};
+use crate::state::{memory_state, state_with, AppState};
+use crate::store::{RedisStore, RedisTarget, Store};
 use crate::{connection, web};
-
-/// Everything a request handler needs. Cheap to clone.
-pub struct AppState<S> {
-    /// Shared by all clones.
-    pub(crate) inner: Arc<Shared<S>>,
-}
-
-impl<S> Clone for AppState<S> {
-    fn clone(&self) -> Self {
-        AppState {
-            inner: self.inner.clone(),
-        }
-    }
-}
-
-pub(crate) struct Shared<S> {
-    /// The relay's settings.
-    pub(crate) config: Config,
-    /// Where rooms live.
-    pub(crate) store: S,
-    /// This instance's connections per room; the store delivers through it.
-    pub(crate) hub: Arc<Hub>,
-    /// Counters for `/metrics`.
-    pub(crate) metrics: Arc<Metrics>,
-    /// Caps open WebSocket connections (`--max-connections`); a permit lives as long as
-    /// its connection.
-    pub(crate) connections: Arc<Semaphore>,
-    /// Fires once when the relay begins to shut down.
-    pub(crate) shutdown: broadcast::Sender<()>,
-    /// Never read: every connection handler holds a clone of this state, and [`serve`]
-    /// waits for the channel to close, that is for the last handler to finish.
-    _done: mpsc::Sender<()>,
-}
-
-/// Builds the state for `config` on the in-process store. Returns the receiver that
-/// closes once every connection handler (and the state itself) is gone.
-pub fn memory_state(config: Config) -> (AppState<MemoryStore>, mpsc::Receiver<()>) {
-    state_with(config, MemoryStore::new)
-}
-
-/// Builds the state for `config` on the store that `make_store` builds around this
-/// instance's fan-out.
-pub fn state_with<S: Store>(
-    config: Config,
-    make_store: impl FnOnce(&Config, Arc<dyn crate::store::Fanout>) -> S,
-) -> (AppState<S>, mpsc::Receiver<()>) {
-    let metrics = Arc::new(Metrics::new());
-    let hub = Arc::new(Hub::new(metrics.clone()));
-    let store = make_store(&config, hub.clone());
-    let (shutdown, _) = broadcast::channel(1);
-    let (done, done_rx) = mpsc::channel(1);
-    let state = AppState {
-        inner: Arc::new(Shared {
-            connections: Arc::new(Semaphore::new(config.max_connections)),
-            config,
-            store,
-            hub,
-            metrics,
-            shutdown,
-            _done: done,
-        }),
-    };
-    (state, done_rx)
-}
 
 /// The relay's routes: the WebSocket endpoint, `/healthz`, `/metrics`, and the web app.
 pub fn app<S: Store>(state: AppState<S>) -> Router {

@@ -1,0 +1,289 @@
+//! The joining phase: the first frames of a socket, until a `Create` or `Join`
+//! succeeds and the `Welcome` (and any catch-up) is written.
+
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket};
+use governor::DefaultDirectRateLimiter;
+use rand::Rng;
+use tokio::sync::OwnedSemaphorePermit;
+use vroom_shared::wire::{
+    ClientFrame, CloseReason, ErrorCode, MemberId, ResumeToken, RoomId, ServerFrame,
+    PROTOCOL_VERSION,
+};
+
+use super::live::Live;
+use super::{
+    catch_up_frames, close_message, encode, rate_limiter, Connection, Gauge, Held, Member, RoomTag,
+    CLOSE_GOING_AWAY, CLOSE_POLICY, KILL_GOODBYE,
+};
+use crate::hub::Conn;
+use crate::outbox::OutboxReader;
+use crate::state::AppState;
+use crate::store::{CreateRoom, JoinRoom, Newcomer, SessionId, Store, Welcome};
+
+/// How long a connection may stay open without joining a room, so idle sockets cannot
+/// hold connection slots forever.
+const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The joining phase, cut short by a shutdown (which says goodbye first).
+pub(super) async fn join<S: Store>(
+    mut socket: WebSocket,
+    state: AppState<S>,
+    permit: OwnedSemaphorePermit,
+) -> Option<Connection<S>> {
+    let gauge = Gauge::new(&state.inner.metrics);
+    let mut shutdown = state.inner.shutdown.subscribe();
+    let limiter = rate_limiter(&state.inner.config);
+    let joined = tokio::select! {
+        joined = handshake(&mut socket, &state, &limiter) => joined,
+        // Also interrupts a catch-up that a slow client is not reading.
+        _ = shutdown.recv() => {
+            let bye = encode(&ServerFrame::Closed { reason: CloseReason::GoingAway });
+            let goodbye = async {
+                socket.send(Message::Binary(bye)).await?;
+                socket.send(close_message(CLOSE_GOING_AWAY, "relay going away")).await
+            };
+            let _ = tokio::time::timeout(KILL_GOODBYE, goodbye).await;
+            None
+        }
+    };
+    let (member, outbox) = joined?;
+    Some(Connection {
+        live: Live::new(socket, outbox),
+        member,
+        limiter,
+        shutdown,
+        held: Held {
+            _permit: permit,
+            _gauge: gauge,
+        },
+    })
+}
+
+/// Reads frames until a `Create` or `Join` succeeds and the `Welcome` (plus catch-up) is
+/// written: the member, and its outbox, which knows what the client was already given.
+/// `None` when the socket closes first.
+///
+/// Cancelled only at shutdown; a connection cancelled between registering and being
+/// welcomed may leave its hub entry behind, which the hub drops on its next event.
+async fn handshake<S: Store>(
+    socket: &mut WebSocket,
+    state: &AppState<S>,
+    limiter: &DefaultDirectRateLimiter,
+) -> Option<(Member<S>, OutboxReader)> {
+    let deadline = tokio::time::sleep(JOIN_TIMEOUT);
+    tokio::pin!(deadline);
+    loop {
+        let msg = tokio::select! {
+            msg = socket.recv() => msg,
+            () = &mut deadline => {
+                let _ = socket.send(close_message(CLOSE_POLICY, "join a room first")).await;
+                return None;
+            }
+        };
+        let bytes = match msg? {
+            Ok(Message::Binary(bytes)) => bytes,
+            Ok(Message::Text(_)) => {
+                socket
+                    .send(error_message(state, ErrorCode::MalformedFrame))
+                    .await
+                    .ok()?;
+                continue;
+            }
+            Ok(Message::Close(_)) | Err(_) => return None,
+            Ok(Message::Ping(_) | Message::Pong(_)) => continue,
+        };
+        if limiter.check().is_err() {
+            socket
+                .send(error_message(state, ErrorCode::RateLimited))
+                .await
+                .ok()?;
+            continue;
+        }
+        match attempt(state, &bytes).await {
+            Err(code) => {
+                socket.send(error_message(state, code)).await.ok()?;
+            }
+            Ok(attached) => return welcome(socket, state, attached).await,
+        }
+    }
+}
+
+/// One joining request: a `Create` or a `Join`, anything else refused.
+async fn attempt<S: Store>(state: &AppState<S>, bytes: &[u8]) -> Result<Attached<S>, ErrorCode> {
+    match ClientFrame::decode(bytes) {
+        Err(_) => Err(ErrorCode::MalformedFrame),
+        Ok(ClientFrame::Create {
+            version,
+            room,
+            host,
+            settings,
+        }) => {
+            check_version(version)?;
+            let limits = state.inner.config.room_limits(settings);
+            let attached = attach(state, room, None, |newcomer, session| {
+                state.inner.store.create(CreateRoom {
+                    room,
+                    host,
+                    limits,
+                    newcomer,
+                    session,
+                })
+            })
+            .await?;
+            Ok(Attached {
+                created: true,
+                ..attached
+            })
+        }
+        Ok(ClientFrame::Join {
+            version,
+            room,
+            resume,
+            after,
+        }) => {
+            check_version(version)?;
+            let claimed = resume.map(|r| r.member);
+            let attached = attach(state, room, claimed, |newcomer, session| {
+                state.inner.store.join(JoinRoom {
+                    room,
+                    resume,
+                    newcomer,
+                    after,
+                    session,
+                })
+            })
+            .await?;
+            Ok(Attached {
+                catch_up: after.is_some(),
+                ..attached
+            })
+        }
+        Ok(_) => Err(ErrorCode::UnexpectedFrame),
+    }
+}
+
+fn check_version(version: u16) -> Result<(), ErrorCode> {
+    if version == PROTOCOL_VERSION {
+        Ok(())
+    } else {
+        Err(ErrorCode::UnsupportedVersion)
+    }
+}
+
+fn error_message<S>(state: &AppState<S>, code: ErrorCode) -> Message {
+    state.inner.metrics.error(code);
+    Message::Binary(encode(&ServerFrame::Error { code }))
+}
+
+/// A connection registered with the hub whose create or join succeeded.
+struct Attached<S> {
+    /// Who the connection now speaks for.
+    member: Member<S>,
+    /// The connection's end of the outbox registered with the hub.
+    outbox: OutboxReader,
+    /// What the store answered, for the `Welcome` frame and the catch-up.
+    welcome: Welcome,
+    /// Whether the client asked for catch-up (`after`), so it expects `CaughtUp`.
+    catch_up: bool,
+    /// Whether the room was created by this request.
+    created: bool,
+}
+
+/// Registers a new connection with the hub and runs `op` (create or join) for it.
+async fn attach<S: Store, F>(
+    state: &AppState<S>,
+    room: RoomId,
+    resume: Option<MemberId>,
+    op: impl FnOnce(Newcomer, SessionId) -> F,
+) -> Result<Attached<S>, ErrorCode>
+where
+    F: std::future::Future<Output = Result<Welcome, ErrorCode>>,
+{
+    let shared = &state.inner;
+    let (newcomer, session) = {
+        let mut rng = rand::thread_rng();
+        (
+            Newcomer {
+                member: MemberId(rng.gen()),
+                token: ResumeToken(rng.gen()),
+            },
+            SessionId(rng.gen()),
+        )
+    };
+    let member = resume.unwrap_or(newcomer.member);
+    let (outbox, queue) = OutboxReader::new(shared.config.send_queue);
+    shared.hub.register(
+        room,
+        Conn {
+            member,
+            session,
+            outbox: queue,
+        },
+    );
+    let welcome = match op(newcomer, session).await {
+        Ok(w) => w,
+        Err(code) => {
+            shared.hub.unregister(room, session);
+            return Err(code);
+        }
+    };
+    if welcome.resumed {
+        shared.hub.evict_others(room, welcome.you, session);
+    }
+    Ok(Attached {
+        member: Member {
+            state: state.clone(),
+            room,
+            me: welcome.you,
+            session,
+            limits: welcome.limits,
+        },
+        outbox,
+        catch_up: false,
+        created: false,
+        welcome,
+    })
+}
+
+/// Writes the `Welcome` and any catch-up straight to the socket.
+async fn welcome<S: Store>(
+    socket: &mut WebSocket,
+    state: &AppState<S>,
+    mut attached: Attached<S>,
+) -> Option<(Member<S>, OutboxReader)> {
+    let w = &attached.welcome;
+    let config = &state.inner.config;
+    if attached.created {
+        state.inner.metrics.rooms_created.inc();
+        tracing::info!(room = %RoomTag(config, attached.member.room), "room created");
+    }
+    let frame = ServerFrame::Welcome {
+        you: w.you,
+        resume: w.token,
+        host: w.host,
+        members: w.members.clone(),
+        seq: w.seq,
+        locked: w.locked,
+        limits: w.limits,
+    };
+    let mut ok = socket.send(Message::Binary(encode(&frame))).await.is_ok();
+    if ok && attached.catch_up {
+        let replay = std::mem::take(&mut attached.welcome.replay);
+        for frame in catch_up_frames(replay, attached.welcome.seq) {
+            if socket.send(Message::Binary(frame)).await.is_err() {
+                ok = false;
+                break;
+            }
+        }
+    }
+    let m = attached.member;
+    if !ok {
+        state.inner.hub.unregister(m.room, m.session);
+        let _ = state.inner.store.disconnect(m.room, m.me, m.session).await;
+        return None;
+    }
+    attached.outbox.given_up_to(attached.welcome.seq);
+    Some((m, attached.outbox))
+}

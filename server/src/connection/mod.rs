@@ -1,0 +1,214 @@
+//! One WebSocket connection, from the upgrade to the close.
+//!
+//! # Phases
+//! 1. **Joining** (`handshake.rs`): the socket is read directly until a `Create` or
+//!    `Join` succeeds. The connection registers with the hub *before* it asks the
+//!    store, so it cannot miss an event; the `Welcome`, the catch-up and `CaughtUp` are
+//!    then written straight to the socket, ahead of anything queued meanwhile.
+//! 2. **Live** (`live.rs`): one task waits for either a request or its outbox. Queued
+//!    frames are written in a batch and flushed once; answers to requests
+//!    (`request.rs`) are written after whatever was queued before them. One task rather
+//!    than a reader and a writer, because every idle connection pays for each task it
+//!    keeps.
+//!
+//! Every error answer leaves the socket open; only `Closed` is followed by a close.
+//!
+//! # Memory
+//! An idle connection is its live task's future. That future holds only the
+//! [`Connection`] and the small state of its three waits (a request, the outbox, the
+//! shutdown): what runs once or rarely is boxed, and boxed futures are bound to a local
+//! before they are awaited (in `Box::pin(f()).await` the unboxed temporary keeps its
+//! slot across the await and widens the enclosing future by its size).
+
+mod handshake;
+mod live;
+mod request;
+
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use bytes::Bytes;
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::sync::{broadcast, OwnedSemaphorePermit};
+use vroom_shared::wire::{CloseReason, MemberId, RoomId, RoomLimits, ServerFrame};
+
+use self::live::{End, Live};
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::state::AppState;
+use crate::store::{Replay, SessionId, Store};
+
+/// How long a stopped connection's close frame may take to leave.
+const KILL_GOODBYE: Duration = Duration::from_secs(1);
+
+/// WebSocket close code for "going away" (RFC 6455).
+const CLOSE_GOING_AWAY: u16 = 1001;
+/// WebSocket close code for "try again later": the connection fell behind its room.
+const CLOSE_TRY_AGAIN: u16 = 1013;
+/// WebSocket close code for "policy violation": no join in time.
+const CLOSE_POLICY: u16 = 1008;
+/// WebSocket close code for a normal closure.
+const CLOSE_NORMAL: u16 = 1000;
+
+/// Serves one upgraded WebSocket until it closes.
+///
+/// The joining phase runs in the task axum spawned for the upgrade. A joined connection
+/// goes on in a task of its own, whose future holds only its [`Connection`] and the
+/// state of the one request or write in progress: kept in the upgrade task, it would
+/// also carry that task's wrapper and the moved-from arguments of every enclosing
+/// `async fn` for the connection's whole life, which was half of an idle connection's
+/// memory (see BENCHMARKS.md).
+pub(crate) async fn serve<S: Store>(
+    socket: WebSocket,
+    state: AppState<S>,
+    permit: OwnedSemaphorePermit,
+) {
+    let joining = Box::pin(handshake::join(socket, state, permit));
+    if let Some(conn) = joining.await {
+        tokio::spawn(conn.run());
+    }
+}
+
+/// A joined connection's identity and the handles it works with.
+struct Member<S> {
+    /// Shared relay state.
+    state: AppState<S>,
+    /// The room joined.
+    room: RoomId,
+    /// This member's id.
+    me: MemberId,
+    /// This connection, as the store and the hub tell it from the member's others.
+    session: SessionId,
+    /// The room's limits (payload size), checked before the store is asked.
+    limits: RoomLimits,
+}
+
+/// A joined connection: everything it holds for its life.
+struct Connection<S> {
+    /// The socket and what is still to be written to it.
+    live: Live,
+    /// Who the connection speaks for, and where.
+    member: Member<S>,
+    /// The per-connection request rate limit.
+    limiter: DefaultDirectRateLimiter,
+    /// Fires when the relay shuts down.
+    shutdown: broadcast::Receiver<()>,
+    /// Held until the connection has ended.
+    held: Held,
+}
+
+/// What a connection holds only so that dropping it, at the very end, releases it.
+struct Held {
+    /// The connection's slot under `--max-connections`.
+    _permit: OwnedSemaphorePermit,
+    /// Counts the connection in the `connections` gauge.
+    _gauge: Gauge,
+}
+
+/// Counts one open connection in the metrics while it exists.
+struct Gauge(Arc<Metrics>);
+
+impl Gauge {
+    fn new(metrics: &Arc<Metrics>) -> Gauge {
+        metrics.connections.inc();
+        Gauge(metrics.clone())
+    }
+}
+
+impl Drop for Gauge {
+    fn drop(&mut self) {
+        self.0.connections.dec();
+    }
+}
+
+impl<S: Store> Connection<S> {
+    /// The live phase and its end: requests and queued frames until the client goes,
+    /// writing stops or the relay shuts down; then the member's place is released.
+    ///
+    /// An `async move` block rather than an `async fn`: an `async fn` moves its
+    /// arguments from their captured slots into locals, so `self` would take its room
+    /// twice in the task for the connection's whole life.
+    #[expect(
+        clippy::manual_async_fn,
+        reason = "an async fn would store `self` twice"
+    )]
+    fn run(mut self) -> impl std::future::Future<Output = ()> + Send {
+        async move {
+            // The shutdown is awaited outside the loop: one waiter registered on the
+            // relay-wide channel for the connection's life, not one per request.
+            let end = tokio::select! {
+                end = self.live.run(&self.member, &self.limiter) => end,
+                _ = self.shutdown.recv() => End::GoingAway,
+            };
+            let ending = Box::pin(end_connection(self.member, self.live, end));
+            ending.await;
+            // Named here so the block captures it: an `async move` block captures only
+            // the fields it uses, and an unused one would be dropped at once.
+            drop(self.held);
+        }
+    }
+}
+
+/// Writes what the member should still get and releases its place.
+async fn end_connection<S: Store>(member: Member<S>, mut live: Live, end: End) {
+    let shared = &member.state.inner;
+    if let End::GoingAway = end {
+        // What was queued first, then the goodbye; a member that does not read gets
+        // the shutdown grace, no more.
+        live.goodbye(CloseReason::GoingAway, shared.config.shutdown_timeout)
+            .await;
+    }
+    shared.hub.unregister(member.room, member.session);
+    if !matches!(end, End::Left) {
+        // The room or the place may be gone already; nothing to do then.
+        let _ = shared
+            .store
+            .disconnect(member.room, member.me, member.session)
+            .await;
+    }
+    tracing::debug!(room = %RoomTag(&shared.config, member.room), "connection ended");
+}
+
+fn rate_limiter(config: &Config) -> DefaultDirectRateLimiter {
+    let rate = NonZeroU32::new(config.rate_per_sec).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(config.rate_burst).unwrap_or(rate);
+    RateLimiter::direct(Quota::per_second(rate).allow_burst(burst))
+}
+
+/// Displays a room id only when the operator turned on `--log-room-ids`.
+struct RoomTag<'a>(&'a Config, RoomId);
+
+impl std::fmt::Display for RoomTag<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.0.log_room_ids {
+            f.write_str(&self.1.to_hex())
+        } else {
+            f.write_str("-")
+        }
+    }
+}
+
+fn encode(frame: &ServerFrame<'_>) -> Bytes {
+    Bytes::from(frame.encode())
+}
+
+fn close_message(code: u16, reason: &'static str) -> Message {
+    Message::Close(Some(CloseFrame {
+        code,
+        reason: reason.into(),
+    }))
+}
+
+/// The frames of a catch-up: `Gap` if events were lost, the events, then `CaughtUp`.
+fn catch_up_frames(replay: Replay, upto: u64) -> impl Iterator<Item = Bytes> {
+    let gap = replay
+        .gap
+        .map(|(from, to)| encode(&ServerFrame::Gap { from, to }));
+    gap.into_iter()
+        .chain(replay.events.into_iter().map(|e| e.frame))
+        .chain(std::iter::once(encode(&ServerFrame::CaughtUp {
+            seq: upto,
+        })))
+}

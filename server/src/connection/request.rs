@@ -1,0 +1,77 @@
+//! A joined member's requests: `Send` on the hot path, the rest boxed.
+
+use vroom_shared::wire::{ClientFrame, CloseReason, ErrorCode};
+
+use super::live::{End, Live};
+use super::{catch_up_frames, Member, RoomTag};
+use crate::store::Store;
+
+impl<S: Store> Member<S> {
+    /// Handles one request of a joined member. `Ok(Some(end))` when the connection must
+    /// end; `Err(code)` is answered with an error and the socket stays open.
+    pub(super) async fn handle(
+        &self,
+        live: &mut Live,
+        bytes: &[u8],
+    ) -> Result<Option<End>, ErrorCode> {
+        let frame = ClientFrame::decode(bytes).map_err(|_| ErrorCode::MalformedFrame)?;
+        let ClientFrame::Send { to, payload } = frame else {
+            // Boxed, and bound first (see the module docs): rare requests must not widen
+            // the live loop's state, which every connection keeps while it waits.
+            let control = Box::pin(self.handle_control(live, frame));
+            return control.await;
+        };
+        if payload.len() > self.limits.max_payload as usize {
+            return Err(ErrorCode::FrameTooLarge);
+        }
+        let shared = &self.state.inner;
+        shared
+            .store
+            .publish(self.room, self.me, to, payload)
+            .await?;
+        shared.metrics.relayed_frames.inc();
+        shared.metrics.relayed_bytes.inc_by(payload.len() as u64);
+        Ok(None)
+    }
+
+    /// Handles a request other than `Send`.
+    async fn handle_control(
+        &self,
+        live: &mut Live,
+        frame: ClientFrame<'_>,
+    ) -> Result<Option<End>, ErrorCode> {
+        let shared = &self.state.inner;
+        let store = &shared.store;
+        match frame {
+            ClientFrame::Fetch { after } => {
+                let replay = store.replay(self.room, self.me, after).await?;
+                let upto = replay.upto;
+                if let Err(end) = live.answer(catch_up_frames(replay, upto)).await {
+                    return Ok(Some(end));
+                }
+            }
+            ClientFrame::Lock { secret, locked } => {
+                store.lock(self.room, &secret, locked).await?;
+            }
+            ClientFrame::Kick { secret, member } => {
+                store.kick(self.room, &secret, member).await?;
+            }
+            ClientFrame::Terminate { secret } => {
+                store.terminate(self.room, &secret).await?;
+                tracing::info!(room = %RoomTag(&shared.config, self.room), "room terminated");
+            }
+            ClientFrame::Leave => {
+                shared.hub.unregister(self.room, self.session);
+                // Whatever the store answers, this connection is done with the room.
+                let _ = store.leave(self.room, self.me).await;
+                live.goodbye(CloseReason::Left, shared.config.shutdown_timeout)
+                    .await;
+                return Ok(Some(End::Left));
+            }
+            ClientFrame::Send { .. } | ClientFrame::Create { .. } | ClientFrame::Join { .. } => {
+                return Err(ErrorCode::UnexpectedFrame);
+            }
+        }
+        Ok(None)
+    }
+}

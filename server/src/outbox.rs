@@ -1,0 +1,200 @@
+//! A connection's outbound queue, both ends of it: the hub offers frames at one end
+//! ([`Outbox`]), the connection takes them at the other ([`OutboxReader`]).
+//!
+//! Most connections are idle most of the time, so a queue must cost next to nothing while
+//! empty: an [`Outbox`] is a `VecDeque` behind a mutex, which allocates only while frames
+//! wait (the reader takes the whole deque and frees it once written), and a `Notify`
+//! rung only when the queue goes from empty to not empty, so a burst of events wakes its
+//! connection once.
+//!
+//! # Backpressure
+//! An outbox holds `--send-queue` frames. When a frame does not fit, the outbox stops
+//! its connection on the spot (the connection closes its socket with code 1013, "try
+//! again later") instead of slowing down its room or buffering without bound. Its member
+//! keeps its place for the grace period, reconnects with `Resume` and catches up from the
+//! room's buffer.
+//!
+//! # Duplicates
+//! A joining connection registers with the hub before the store answers, and its
+//! `Welcome` or catch-up may already hold an event that is also queued live. The reader
+//! drops every event whose `seq` it was already given, so that race never duplicates.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use bytes::Bytes;
+use tokio::sync::Notify;
+use vroom_shared::wire::CloseReason;
+
+/// What a connection writes to its socket from its outbox.
+#[derive(Debug)]
+pub(crate) enum Outbound {
+    /// A sequenced event, skipped when the connection was already given this `seq`
+    /// (by its `Welcome` or its catch-up).
+    Event {
+        /// The room's sequence number of the event, for the duplicate filter.
+        seq: u64,
+        /// The encoded `ServerFrame::Event`, shared with every other recipient.
+        frame: Bytes,
+    },
+    /// Write `Closed { reason }`, close the socket, and stop.
+    Close(CloseReason),
+}
+
+/// The hub's end of a connection's bounded outbound queue (see the module docs).
+pub(crate) struct Outbox {
+    /// A std `Mutex`: pushing and taking are a few instructions and never await.
+    queue: Mutex<Queue>,
+    /// Wakes the connection when its queue stops being empty or it is stopped.
+    ready: Notify,
+    /// How many frames may wait (`--send-queue`) before the connection counts as lagging.
+    capacity: usize,
+}
+
+/// The state behind an [`Outbox`]'s lock.
+#[derive(Default)]
+struct Queue {
+    /// Frames waiting to be written. Empty (and unallocated) while the connection is idle.
+    items: VecDeque<Outbound>,
+    /// The connection must stop at once: it lagged or a newer connection replaced it.
+    killed: bool,
+    /// The connection is gone: nothing more is queued.
+    closed: bool,
+}
+
+/// What [`Outbox::offer`] did with a frame.
+pub(crate) enum Offered {
+    /// Queued.
+    Queued,
+    /// Did not fit: the connection is lagging and has been stopped.
+    Full,
+    /// The connection is gone or already stopped.
+    Gone,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Outbox {
+    /// Queues `item`, or stops the connection when its queue is full.
+    pub(crate) fn offer(&self, item: Outbound) -> Offered {
+        let mut q = lock(&self.queue);
+        if q.closed || q.killed {
+            return Offered::Gone;
+        }
+        if q.items.len() >= self.capacity {
+            q.killed = true;
+            drop(q);
+            self.ready.notify_one();
+            return Offered::Full;
+        }
+        let first = q.items.is_empty();
+        q.items.push_back(item);
+        drop(q);
+        // A queue that was not empty has already woken its connection, which has not
+        // taken it yet: one wake per burst.
+        if first {
+            self.ready.notify_one();
+        }
+        Offered::Queued
+    }
+
+    /// Stops the connection at once (it was replaced by a newer one).
+    pub(crate) fn kill(&self) {
+        lock(&self.queue).killed = true;
+        self.ready.notify_one();
+    }
+}
+
+/// The connection's end of its outbox: takes what was queued in batches, skips events
+/// already given, and closes the outbox when dropped, so the hub stops queueing for a
+/// connection that has gone, whichever way it went.
+pub(crate) struct OutboxReader {
+    /// The queue shared with the hub.
+    outbox: Arc<Outbox>,
+    /// Frames taken from the outbox and not yet written. Kept here rather than in the
+    /// writing future, so a write cut short by shutdown loses nothing; freed once empty.
+    pending: VecDeque<Outbound>,
+    /// The last event `seq` handed out (or given by `Welcome`/catch-up): older events
+    /// are skipped.
+    floor: u64,
+}
+
+/// What a connection writes next.
+pub(crate) enum Next {
+    /// An event frame.
+    Frame(Bytes),
+    /// Write `Closed { reason }` and close.
+    Close(CloseReason),
+    /// Stop now: the connection lagged or was replaced.
+    Killed,
+    /// Nothing more is queued; the batch's buffer went back to the allocator.
+    Empty,
+}
+
+impl OutboxReader {
+    /// A new, empty outbox holding at most `capacity` frames (at least one): the
+    /// reader, and the end to register with the hub.
+    pub(crate) fn new(capacity: usize) -> (OutboxReader, Arc<Outbox>) {
+        let outbox = Arc::new(Outbox {
+            queue: Mutex::new(Queue::default()),
+            ready: Notify::new(),
+            capacity: capacity.max(1),
+        });
+        let reader = OutboxReader {
+            outbox: outbox.clone(),
+            pending: VecDeque::new(),
+            floor: 0,
+        };
+        (reader, outbox)
+    }
+
+    /// Events up to `seq` were given to the client outside the outbox (its `Welcome`
+    /// and catch-up): they are not written again.
+    pub(crate) fn given_up_to(&mut self, seq: u64) {
+        self.floor = self.floor.max(seq);
+    }
+
+    /// Waits until something was queued or the connection was stopped since the last
+    /// [`OutboxReader::next`] answered [`Next::Empty`]. Cancel-safe; may also return
+    /// when nothing is queued.
+    pub(crate) async fn ready(&self) {
+        self.outbox.ready.notified().await;
+    }
+
+    /// The next thing to write, oldest first, skipping events already given.
+    pub(crate) fn next(&mut self) -> Next {
+        loop {
+            while let Some(item) = self.pending.pop_front() {
+                match item {
+                    Outbound::Event { seq, .. } if seq <= self.floor => {}
+                    Outbound::Event { seq, frame } => {
+                        self.floor = seq;
+                        return Next::Frame(frame);
+                    }
+                    Outbound::Close(reason) => return Next::Close(reason),
+                }
+            }
+            let mut q = lock(&self.outbox.queue);
+            if q.killed {
+                return Next::Killed;
+            }
+            if q.items.is_empty() {
+                drop(q);
+                // An idle connection keeps no buffer.
+                self.pending = VecDeque::new();
+                return Next::Empty;
+            }
+            self.pending = std::mem::take(&mut q.items);
+        }
+    }
+}
+
+impl Drop for OutboxReader {
+    fn drop(&mut self) {
+        let mut q = lock(&self.outbox.queue);
+        q.closed = true;
+        q.items = VecDeque::new();
+    }
+}
