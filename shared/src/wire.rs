@@ -377,6 +377,21 @@ impl<'a> ServerFrame<'a> {
     }
 }
 
+impl<'a> Event<'a> {
+    /// Encodes the event alone, without a sequence number: how a store that numbers
+    /// events elsewhere (the Redis store's scripts) keeps and passes it around. The
+    /// frame a client gets is `ServerFrame::Event { seq, event }`, encoded in one piece.
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("encoding into a Vec cannot fail")
+    }
+
+    /// Decodes an event made by [`Event::encode`], borrowing its payload from `bytes`.
+    /// Trailing bytes are refused.
+    pub fn decode(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        decode_exact(bytes)
+    }
+}
+
 fn decode_exact<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, DecodeError> {
     match postcard::take_from_bytes(bytes) {
         Ok((value, [])) => Ok(value),
@@ -430,6 +445,29 @@ mod tests {
             start < bytes.len(),
             "payload must point into the input buffer"
         );
+    }
+
+    #[test]
+    fn an_event_encoded_alone_makes_the_same_frame() {
+        let event = Event::Message {
+            from: MemberId(3),
+            to: Some(MemberId(4)),
+            payload: b"xyz",
+        };
+        let alone = event.encode();
+        let Ok(decoded @ Event::Message { payload, .. }) = Event::decode(&alone) else {
+            panic!("decoded into another variant");
+        };
+        assert_eq!(payload, b"xyz");
+        let frame = ServerFrame::Event {
+            seq: 300,
+            event: decoded,
+        }
+        .encode();
+        assert!(frame.ends_with(&alone));
+        let mut trailing = alone.clone();
+        trailing.push(0);
+        assert!(Event::decode(&trailing).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
--- Prelude of every vroom script: the room's keys, its clock, and the steps several
--- scripts share. The Rust side prepends it to each script body, so each script is
--- still one EVALSHA: one round trip, one atomic step for the room.
+-- Prelude of every vroom script: the room's keys, its arguments, its clock, and the
+-- steps several scripts share. The Rust side (scripts.rs) prepends it to each script
+-- body, so each script is still one EVALSHA: one round trip, one atomic step for the
+-- room.
 --
 -- KEYS (all tagged `{<room hex>}`, so one room lives in one Cluster slot):
 --   1 meta  HASH   settings, host hash, seq counter, activity and emptiness times
@@ -8,20 +9,26 @@
 --   3 gone  ZSET   dropped members   -> end of their grace (ms, Redis clock)
 --   4 info  HASH   per member: t:<id> resume-token digest, s:<id> session,
 --                  o:<id> joining order, l:<id> its encoded `Left{Disconnected}` event
---   5 log   STREAM encoded event frames for catch-up, entry id `<seq>-0`
+--   5 log   STREAM encoded events for catch-up: entry id `<seq>-0`, field `e`
 -- The pub/sub channel is `vroom:{<room hex>}:ch`, in the same slot.
+--
+-- ARGV holds name, value, name, value...: a script reads its arguments from `A` by the
+-- names its request struct in scripts.rs writes.
+--
+-- Events are opaque here: the Rust side encodes them (vroom_shared::wire), and the
+-- scripts store, log and publish the bytes with the sequence number they give them.
+-- Channel messages: `<seq>:<event>` for a sequenced event, `closed:<reason>` when the
+-- room ends (`terminated`, `idle_timeout` or `max_lifetime`).
 --
 -- Every script that writes ends with `expire_all`, so no key ever lives without a TTL.
 
 local META, LIVE, GONE, INFO, LOG = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local CHANNEL = string.sub(META, 1, -5) .. 'ch'
 
--- postcard encoding of the two server frames scripts build (checked by a Rust test):
--- `ServerFrame::Event` is variant 1, `ServerFrame::Closed` is variant 5.
-local FRAME_EVENT = '\1'
-local FRAME_CLOSED = '\5'
--- `CloseReason` variants.
-local TERMINATED, IDLE_TIMEOUT, MAX_LIFETIME = 0, 1, 2
+local A = {}
+for i = 1, #ARGV, 2 do
+  A[ARGV[i]] = ARGV[i + 1]
+end
 
 local function num(v)
   return tonumber(v)
@@ -37,17 +44,6 @@ end
 local function clock()
   local t = redis.call('TIME')
   return num(t[1]) * 1000 + math.floor(num(t[2]) / 1000)
-end
-
--- postcard's unsigned LEB128 varint; exact for sequence numbers below 2^53.
-local function varint(n)
-  local out = {}
-  while n >= 128 do
-    out[#out + 1] = string.char(n % 128 + 128)
-    n = math.floor(n / 128)
-  end
-  out[#out + 1] = string.char(n)
-  return table.concat(out)
 end
 
 local NOW = clock()
@@ -116,34 +112,62 @@ local function trim(added)
   end
 end
 
--- Sequences one encoded `Event` body: stamps it, logs it and publishes it to every
+-- Sequences one encoded event: numbers it, logs it and publishes it to every
 -- instance. Returns its sequence number.
-local function emit(body)
+local function emit(event)
   local seq = redis.call('HINCRBY', META, 'seq', 1)
   M.seq = seq
-  local frame = FRAME_EVENT .. varint(seq) .. body
-  redis.call('XADD', LOG, ms(seq) .. '-0', 'f', frame)
-  trim(#frame)
-  redis.call('PUBLISH', CHANNEL, frame)
+  redis.call('XADD', LOG, ms(seq) .. '-0', 'e', event)
+  trim(#event)
+  redis.call('PUBLISH', CHANNEL, ms(seq) .. ':' .. event)
   return seq
 end
 
--- Deletes every key of the room in one command and, with a reason, tells every
--- instance to close its connections.
+-- Deletes every key of the room in one command and tells every instance to close its
+-- connections, saying why.
 local function destroy(reason)
   redis.call('DEL', META, LIVE, GONE, INFO, LOG)
-  if reason then
-    redis.call('PUBLISH', CHANNEL, FRAME_CLOSED .. string.char(reason))
-  end
+  redis.call('PUBLISH', CHANNEL, 'closed:' .. reason)
 end
 
--- Whether the room's lifetime or idle timeout has run out.
+-- Why the room must end now (its lifetime or idle timeout ran out), or nil.
 local function due()
   if NOW >= num(M.deadline) then
-    return MAX_LIFETIME
+    return 'max_lifetime'
   end
   if NOW >= num(M.active) + num(M.idle) then
-    return IDLE_TIMEOUT
+    return 'idle_timeout'
+  end
+  return nil
+end
+
+-- The host hash stored at creation against the one made from the presented secret.
+-- Both are SHA-256 outputs, so the time a comparison takes says nothing useful about
+-- the secret.
+local function is_host(hash)
+  return M.host == hash
+end
+
+-- How every script on an existing room begins: loads the room, ends it first if its
+-- lifetime or idle timeout has run out (as the in-process store's timer would have),
+-- then checks the host hash (`host`) and that each of `members` holds a place.
+-- Returns the refusal to answer, or nil to go on.
+local function open(checks)
+  if not load() then
+    return { 'err', 'unknown_room' }
+  end
+  local ending = due()
+  if ending then
+    destroy(ending)
+    return { 'err', 'unknown_room' }
+  end
+  if checks.host and not is_host(checks.host) then
+    return { 'err', 'bad_host' }
+  end
+  for _, member in ipairs(checks.members or {}) do
+    if not has(member) then
+      return { 'err', 'unknown_member' }
+    end
   end
   return nil
 end
@@ -179,20 +203,30 @@ local function sweep()
   end
   local expired = redis.call('ZRANGEBYSCORE', GONE, '-inf', ms(NOW))
   for _, member in ipairs(expired) do
-    local body = redis.call('HGET', INFO, 'l:' .. member)
+    local left = redis.call('HGET', INFO, 'l:' .. member)
     forget(member)
-    if body then
-      emit(body)
+    if left then
+      emit(left)
     end
   end
   note_presence()
   if M.empty and NOW >= num(M.empty) + num(M.grace) then
     -- Nobody is connected to hear it; a connection caught mid-join hears the
     -- nearest reason, as with the in-process store.
-    destroy(IDLE_TIMEOUT)
+    destroy('idle_timeout')
     return true
   end
   return false
+end
+
+-- Ends a member's place for good and emits its `Left` event. Answers as every script
+-- that ends a place: { 'ok', 1 when nobody is connected any more }.
+local function remove(member, left)
+  forget(member)
+  emit(left)
+  note_presence()
+  expire_all()
+  return { 'ok', M.empty and 1 or 0 }
 end
 
 -- Every member holding a place, in joining order.
@@ -209,24 +243,17 @@ local function members()
   return list
 end
 
--- Logged frames with sequence numbers in after+1..=upto.
+-- Logged events with sequence numbers in after+1..=upto, each `{ seq, event }`.
 local function replay(after, upto)
   if upto <= after then
     return {}
   end
   local entries = redis.call('XRANGE', LOG, ms(after + 1) .. '-0', ms(upto) .. '-0')
-  local frames = {}
+  local logged = {}
   for i, entry in ipairs(entries) do
-    frames[i] = entry[2][2]
+    logged[i] = { num(string.match(entry[1], '^(%d+)')), entry[2][2] }
   end
-  return frames
-end
-
--- The host hash stored at creation against the one made from the presented secret.
--- Both are SHA-256 outputs, so the time a comparison takes says nothing useful about
--- the secret.
-local function is_host(hash)
-  return M.host == hash
+  return logged
 end
 
 -- ---- script body ----

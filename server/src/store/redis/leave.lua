@@ -1,14 +1,8 @@
 -- A member leaves for good and `Left{Left}` is emitted.
--- ARGV: member, encoded Left{Left} body.
+-- A: member, event (the encoded `Left{Left}`).
 -- Answers { 'ok', 1 when nobody is connected any more }.
-if not load() then
-  return { 'err', 'unknown_room' }
+local refused = open({ members = { A.member } })
+if refused then
+  return refused
 end
-if not has(ARGV[1]) then
-  return { 'err', 'unknown_member' }
-end
-forget(ARGV[1])
-emit(ARGV[2])
-note_presence()
-expire_all()
-return { 'ok', M.empty and 1 or 0 }
+return remove(A.member, A.event)

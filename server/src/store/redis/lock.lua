@@ -1,12 +1,10 @@
 -- Host: stops or allows new joins and emits `Locked`.
--- ARGV: host hash, '1' or '0', encoded Locked body.
-if not load() then
-  return { 'err', 'unknown_room' }
+-- A: host, locked ('1' or '0'), event (the encoded `Locked`). Answers { 'ok' }.
+local refused = open({ host = A.host })
+if refused then
+  return refused
 end
-if not is_host(ARGV[1]) then
-  return { 'err', 'bad_host' }
-end
-redis.call('HSET', META, 'locked', ARGV[2])
-emit(ARGV[3])
+redis.call('HSET', META, 'locked', A.locked)
+emit(A.event)
 expire_all()
 return { 'ok' }

@@ -1,10 +1,8 @@
 -- Host: deletes every key of the room in one step and tells every instance.
--- ARGV: host hash.
-if not load() then
-  return { 'err', 'unknown_room' }
+-- A: host. Answers { 'ok' }.
+local refused = open({ host = A.host })
+if refused then
+  return refused
 end
-if not is_host(ARGV[1]) then
-  return { 'err', 'bad_host' }
-end
-destroy(TERMINATED)
+destroy('terminated')
 return { 'ok' }

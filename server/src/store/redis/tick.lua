@@ -1,7 +1,7 @@
 -- One instance's periodic visit to a room it has connections in: refreshes the
 -- heartbeats of its connected members, then ends whatever is due (lifetime, idle
 -- timeout, graces, members of instances that stopped heartbeating).
--- ARGV: heartbeat deadline (ms from now), then member and session pairs.
+-- A: presence (ms), connected (`<member>:<session>` pairs, space separated).
 -- Answers { 'gone' }, { 'ended' }, or { 'ok', seq, ms until the next deadline,
 -- members this instance holds that no longer have a place... }.
 if not load() then
@@ -12,10 +12,9 @@ if ending then
   destroy(ending)
   return { 'ended' }
 end
-local deadline = ms(NOW + num(ARGV[1]))
+local deadline = ms(NOW + num(A.presence))
 local lost = {}
-for i = 2, #ARGV, 2 do
-  local member, session = ARGV[i], ARGV[i + 1]
+for member, session in string.gmatch(A.connected, '(%d+):(%d+)') do
   if redis.call('HGET', INFO, 's:' .. member) ~= session then
     lost[#lost + 1] = member
   else
