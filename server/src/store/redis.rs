@@ -479,6 +479,106 @@ mod tests {
         };
         super::RedisStore::new(target, &config, fanout)
     });
+
+    /// A fan-out for a store whose deliveries the test does not watch.
+    struct Nowhere;
+
+    impl crate::store::Fanout for Nowhere {
+        fn signal(&self, _: vroom_shared::wire::RoomId, _: crate::store::Signal<'_>) {}
+    }
+
+    /// Every request on a room past its lifetime ends the room (publishing why) and is
+    /// refused, as with the in-process store, whose timer would have ended it: here no
+    /// instance ticks the room, so only the request's script can notice.
+    #[tokio::test]
+    async fn a_request_on_a_room_past_its_lifetime_ends_it_first() {
+        use std::sync::Arc;
+        use std::time::Duration;
+
+        use vroom_shared::wire::{ErrorCode, HostSecret, MemberId, ResumeToken, RoomId};
+
+        use super::RedisStore;
+        use crate::store::{CreateRoom, JoinRoom, Newcomer, SessionId, Store};
+
+        let redis = shared_redis();
+        let config = Config {
+            redis_heartbeat: Duration::from_secs(60),
+            ..Config::default()
+        };
+        let target = super::RedisTarget::parse(&redis.url()).unwrap();
+        let asks = [
+            "publish",
+            "replay",
+            "lock",
+            "kick",
+            "terminate",
+            "leave",
+            "disconnect",
+            "join",
+        ];
+        for (i, ask) in asks.into_iter().enumerate() {
+            let room = RoomId([0xd0 + i as u8; 16]);
+            let host = HostSecret([i as u8; 32]);
+            let newcomer = |n: u64| Newcomer {
+                member: MemberId(n),
+                token: ResumeToken([n as u8; 16]),
+            };
+            let creator = RedisStore::new(target.clone(), &config, Arc::new(Nowhere));
+            let w = creator
+                .create(CreateRoom {
+                    room,
+                    host: host.hash(),
+                    limits: config.room_limits(Default::default()),
+                    newcomer: newcomer(1),
+                    session: SessionId(1),
+                })
+                .await
+                .unwrap();
+            // The instance that follows the room (and would tick it) is gone.
+            drop(creator);
+            let store = RedisStore::new(target.clone(), &config, Arc::new(Nowhere));
+            let meta = format!("vroom:{{{}}}:meta", room.to_hex());
+            let mut conn = redis.connection();
+            let _: () = redis::cmd("HSET")
+                .arg(&meta)
+                .arg("deadline")
+                .arg(1)
+                .query(&mut conn)
+                .unwrap();
+            let mut listener = redis.connection();
+            let mut channel = listener.as_pubsub();
+            channel
+                .subscribe(format!("vroom:{{{}}}:ch", room.to_hex()))
+                .unwrap();
+            channel
+                .set_read_timeout(Some(Duration::from_secs(10)))
+                .unwrap();
+            let answer = match ask {
+                "publish" => store.publish(room, w.you, None, b"late").await,
+                "replay" => store.replay(room, w.you, 0).await.map(drop),
+                "lock" => store.lock(room, &host, true).await,
+                "kick" => store.kick(room, &host, w.you).await,
+                "terminate" => store.terminate(room, &host).await,
+                "leave" => store.leave(room, w.you).await,
+                "disconnect" => store.disconnect(room, w.you, SessionId(1)).await,
+                _ => store
+                    .join(JoinRoom {
+                        room,
+                        resume: None,
+                        newcomer: newcomer(2),
+                        after: None,
+                        session: SessionId(2),
+                    })
+                    .await
+                    .map(drop),
+            };
+            assert_eq!(answer, Err(ErrorCode::UnknownRoom), "{ask}");
+            let message = channel.get_message().unwrap();
+            assert_eq!(message.get_payload_bytes(), b"closed:max_lifetime", "{ask}");
+            let exists: bool = redis::cmd("EXISTS").arg(&meta).query(&mut conn).unwrap();
+            assert!(!exists, "{ask}: the room's keys are still there");
+        }
+    }
 }
 
 #[cfg(test)]
