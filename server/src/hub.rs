@@ -10,13 +10,14 @@
 //! [`crate::outbox`]); the hub counts it and forgets the connection.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
 use vroom_shared::wire::{MemberId, RoomId};
 
 use crate::metrics::Metrics;
 use crate::outbox::{Offered, Outbound, Outbox};
 use crate::store::{Fanout, SessionId, Signal};
+use crate::sync::lock;
 
 /// Rooms are spread over this many independently locked maps, so busy rooms on
 /// different shards never wait for each other.
@@ -42,10 +43,6 @@ pub(crate) struct Hub {
     shards: Box<[Shard]>,
     /// Delivery and lag counters.
     metrics: Arc<Metrics>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Hub {

@@ -28,6 +28,7 @@ mod outbox;
 mod server;
 mod state;
 pub mod store;
+mod sync;
 mod web;
 
 pub use config::Config;

@@ -19,82 +19,53 @@ pub(crate) struct KindLabel {
     kind: &'static str,
 }
 
-/// The relay's metrics.
-pub(crate) struct Metrics {
-    /// Where the metrics are registered for encoding.
-    registry: Registry,
+/// Declares the relay's metrics once: each becomes a field of [`Metrics`] and is
+/// registered under its field's name with its help text.
+macro_rules! metrics {
+    ($( $(#[doc = $doc:literal])* $name:ident: $ty:ty = $help:literal, )*) => {
+        /// The relay's metrics.
+        pub(crate) struct Metrics {
+            /// Where the metrics are registered for encoding.
+            registry: Registry,
+            $( $(#[doc = $doc])* pub(crate) $name: $ty, )*
+        }
+
+        impl Metrics {
+            pub(crate) fn new() -> Metrics {
+                let mut registry = Registry::with_prefix("vroom");
+                $(
+                    let $name = <$ty>::default();
+                    registry.register(stringify!($name), $help, $name.clone());
+                )*
+                Metrics { registry, $($name,)* }
+            }
+        }
+    };
+}
+
+metrics! {
     /// Open WebSocket connections.
-    pub(crate) connections: Gauge,
+    connections: Gauge = "Open WebSocket connections",
     /// Rooms that exist now (set from the store when scraped).
-    pub(crate) rooms: Gauge,
+    rooms: Gauge = "Rooms that exist now",
     /// Rooms created since start.
-    pub(crate) rooms_created: Counter,
+    rooms_created: Counter = "Rooms created",
     /// Rooms closed since start, by reason.
-    pub(crate) rooms_closed: Family<KindLabel, Counter>,
+    rooms_closed: Family<KindLabel, Counter> = "Rooms closed, by reason",
     /// Messages accepted for relaying.
-    pub(crate) relayed_frames: Counter,
+    relayed_frames: Counter = "Messages accepted for relaying",
     /// Payload bytes accepted for relaying.
-    pub(crate) relayed_bytes: Counter,
+    relayed_bytes: Counter = "Payload bytes accepted for relaying",
     /// Frames queued for delivery to connections (one relayed message to ten members
     /// counts ten).
-    pub(crate) deliveries: Counter,
+    deliveries: Counter = "Frames queued for delivery to connections",
     /// Error answers sent, by code.
-    pub(crate) errors: Family<KindLabel, Counter>,
+    errors: Family<KindLabel, Counter> = "Error answers sent, by code",
     /// Connections dropped because they could not keep up with their room.
-    pub(crate) lagging_disconnects: Counter,
+    lagging_disconnects: Counter = "Connections dropped for not keeping up with their room",
 }
 
 impl Metrics {
-    pub(crate) fn new() -> Metrics {
-        let mut registry = Registry::with_prefix("vroom");
-        let m = Metrics {
-            registry: Registry::default(),
-            connections: Gauge::default(),
-            rooms: Gauge::default(),
-            rooms_created: Counter::default(),
-            rooms_closed: Family::default(),
-            relayed_frames: Counter::default(),
-            relayed_bytes: Counter::default(),
-            deliveries: Counter::default(),
-            errors: Family::default(),
-            lagging_disconnects: Counter::default(),
-        };
-        registry.register(
-            "connections",
-            "Open WebSocket connections",
-            m.connections.clone(),
-        );
-        registry.register("rooms", "Rooms that exist now", m.rooms.clone());
-        registry.register("rooms_created", "Rooms created", m.rooms_created.clone());
-        registry.register(
-            "rooms_closed",
-            "Rooms closed, by reason",
-            m.rooms_closed.clone(),
-        );
-        registry.register(
-            "relayed_frames",
-            "Messages accepted for relaying",
-            m.relayed_frames.clone(),
-        );
-        registry.register(
-            "relayed_bytes",
-            "Payload bytes accepted for relaying",
-            m.relayed_bytes.clone(),
-        );
-        registry.register(
-            "deliveries",
-            "Frames queued for delivery to connections",
-            m.deliveries.clone(),
-        );
-        registry.register("errors", "Error answers sent, by code", m.errors.clone());
-        registry.register(
-            "lagging_disconnects",
-            "Connections dropped for not keeping up with their room",
-            m.lagging_disconnects.clone(),
-        );
-        Metrics { registry, ..m }
-    }
-
     pub(crate) fn error(&self, code: ErrorCode) {
         self.errors
             .get_or_create(&KindLabel {

@@ -20,8 +20,9 @@
 //! drops every event whose `seq` it was already given, so that race never duplicates.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 
+use crate::sync::lock;
 use bytes::Bytes;
 use tokio::sync::Notify;
 use vroom_shared::wire::CloseReason;
@@ -70,10 +71,6 @@ pub(crate) enum Offered {
     Full,
     /// The connection is gone or already stopped.
     Gone,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Outbox {

@@ -8,8 +8,8 @@ use governor::DefaultDirectRateLimiter;
 use rand::Rng;
 use tokio::sync::OwnedSemaphorePermit;
 use vroom_shared::wire::{
-    ClientFrame, CloseReason, ErrorCode, MemberId, ResumeToken, RoomId, ServerFrame,
-    PROTOCOL_VERSION,
+    ClientFrame, CloseReason, ErrorCode, HostHash, MemberId, Resume, ResumeToken, RoomId,
+    RoomSettings, ServerFrame, PROTOCOL_VERSION,
 };
 
 use super::live::Live;
@@ -112,64 +112,40 @@ async fn handshake<S: Store>(
 
 /// One joining request: a `Create` or a `Join`, anything else refused.
 async fn attempt<S: Store>(state: &AppState<S>, bytes: &[u8]) -> Result<Attached<S>, ErrorCode> {
-    match ClientFrame::decode(bytes) {
-        Err(_) => Err(ErrorCode::MalformedFrame),
+    let (version, room, ask) = match ClientFrame::decode(bytes) {
+        Err(_) => return Err(ErrorCode::MalformedFrame),
         Ok(ClientFrame::Create {
             version,
             room,
             host,
             settings,
-        }) => {
-            check_version(version)?;
-            let limits = state.inner.config.room_limits(settings);
-            let attached = attach(state, room, None, |newcomer, session| {
-                state.inner.store.create(CreateRoom {
-                    room,
-                    host,
-                    limits,
-                    newcomer,
-                    session,
-                })
-            })
-            .await?;
-            Ok(Attached {
-                created: true,
-                ..attached
-            })
-        }
+        }) => (version, room, Ask::Create { host, settings }),
         Ok(ClientFrame::Join {
             version,
             room,
             resume,
             after,
-        }) => {
-            check_version(version)?;
-            let claimed = resume.map(|r| r.member);
-            let attached = attach(state, room, claimed, |newcomer, session| {
-                state.inner.store.join(JoinRoom {
-                    room,
-                    resume,
-                    newcomer,
-                    after,
-                    session,
-                })
-            })
-            .await?;
-            Ok(Attached {
-                catch_up: after.is_some(),
-                ..attached
-            })
-        }
-        Ok(_) => Err(ErrorCode::UnexpectedFrame),
+        }) => (version, room, Ask::Join { resume, after }),
+        Ok(_) => return Err(ErrorCode::UnexpectedFrame),
+    };
+    if version != PROTOCOL_VERSION {
+        return Err(ErrorCode::UnsupportedVersion);
     }
+    attach(state, room, ask).await
 }
 
-fn check_version(version: u16) -> Result<(), ErrorCode> {
-    if version == PROTOCOL_VERSION {
-        Ok(())
-    } else {
-        Err(ErrorCode::UnsupportedVersion)
-    }
+/// What a joining connection asks the store for.
+enum Ask {
+    /// Create the room, with the limits the relay grants for `settings`.
+    Create {
+        host: HostHash,
+        settings: RoomSettings,
+    },
+    /// Join the room, or take back a place (`resume`); catch up after `after`.
+    Join {
+        resume: Option<Resume>,
+        after: Option<u64>,
+    },
 }
 
 fn error_message<S>(state: &AppState<S>, code: ErrorCode) -> Message {
@@ -191,16 +167,12 @@ struct Attached<S> {
     created: bool,
 }
 
-/// Registers a new connection with the hub and runs `op` (create or join) for it.
-async fn attach<S: Store, F>(
+/// Registers a new connection with the hub and asks the store for its place.
+async fn attach<S: Store>(
     state: &AppState<S>,
     room: RoomId,
-    resume: Option<MemberId>,
-    op: impl FnOnce(Newcomer, SessionId) -> F,
-) -> Result<Attached<S>, ErrorCode>
-where
-    F: std::future::Future<Output = Result<Welcome, ErrorCode>>,
-{
+    ask: Ask,
+) -> Result<Attached<S>, ErrorCode> {
     let shared = &state.inner;
     let (newcomer, session) = {
         let mut rng = rand::thread_rng();
@@ -212,7 +184,14 @@ where
             SessionId(rng.gen()),
         )
     };
-    let member = resume.unwrap_or(newcomer.member);
+    // The member the hub delivers to: the one a resume claims, else the newcomer.
+    let member = match &ask {
+        Ask::Join {
+            resume: Some(resume),
+            ..
+        } => resume.member,
+        _ => newcomer.member,
+    };
     let (outbox, queue) = OutboxReader::new(shared.config.send_queue);
     shared.hub.register(
         room,
@@ -222,7 +201,33 @@ where
             outbox: queue,
         },
     );
-    let welcome = match op(newcomer, session).await {
+    let (created, catch_up) = match ask {
+        Ask::Create { .. } => (true, false),
+        Ask::Join { after, .. } => (false, after.is_some()),
+    };
+    let answer = match ask {
+        Ask::Create { host, settings } => {
+            let create = CreateRoom {
+                room,
+                host,
+                limits: shared.config.room_limits(settings),
+                newcomer,
+                session,
+            };
+            shared.store.create(create).await
+        }
+        Ask::Join { resume, after } => {
+            let join = JoinRoom {
+                room,
+                resume,
+                newcomer,
+                after,
+                session,
+            };
+            shared.store.join(join).await
+        }
+    };
+    let welcome = match answer {
         Ok(w) => w,
         Err(code) => {
             shared.hub.unregister(room, session);
@@ -241,8 +246,8 @@ where
             limits: welcome.limits,
         },
         outbox,
-        catch_up: false,
-        created: false,
+        catch_up,
+        created,
         welcome,
     })
 }

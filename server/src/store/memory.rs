@@ -10,7 +10,7 @@
 //! Lock order: a room's lock may be held while taking the map's lock, never the reverse.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use tokio::sync::Notify;
@@ -22,9 +22,11 @@ use vroom_shared::wire::{
 };
 
 use super::{
-    CreateRoom, Fanout, JoinRoom, Replay, Sequenced, SessionId, Signal, Store, StoreResult, Welcome,
+    CreateRoom, Fanout, JoinRoom, LogCaps, Replay, Sequenced, SessionId, Signal, Store,
+    StoreResult, Welcome,
 };
 use crate::config::Config;
+use crate::sync::lock;
 
 /// The in-process store. Cheap to clone: clones share one set of rooms.
 #[derive(Clone)]
@@ -42,10 +44,8 @@ struct Inner {
     fanout: Arc<dyn Fanout>,
     /// Rooms at once, at most.
     max_rooms: usize,
-    /// Events kept per room for catch-up.
-    buffer: usize,
-    /// Bytes of events kept per room for catch-up.
-    buffer_bytes: usize,
+    /// What each room's log keeps.
+    log: LogCaps,
     /// How long a dropped member keeps its place and an empty room survives. Kept at
     /// full precision here; `RoomLimits::grace_secs` only reports it.
     grace: Duration,
@@ -104,12 +104,6 @@ struct Place {
     disconnected_at: Option<Instant>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding a room lock leaves the state as consistent as any single
-    // step leaves it; refusing every later request for the room would be worse.
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 /// Why a room ends, as the store sees it.
 #[derive(Clone, Copy)]
 enum Ending {
@@ -126,8 +120,7 @@ impl MemoryStore {
                 rooms: Mutex::new(HashMap::new()),
                 fanout,
                 max_rooms: config.max_rooms,
-                buffer: config.buffer.max(1),
-                buffer_bytes: config.buffer_bytes,
+                log: LogCaps::new(config),
                 grace: config.grace,
             }),
         }
@@ -163,11 +156,31 @@ impl Inner {
         self.fanout.signal(room.id, Signal::Event(&seq));
         st.log_bytes += seq.frame.len();
         st.log.push_back(seq);
-        while st.log.len() > self.buffer || (st.log_bytes > self.buffer_bytes && st.log.len() > 1) {
+        while st.log.len() > self.log.events || (st.log_bytes > self.log.bytes && st.log.len() > 1)
+        {
             let old = st.log.pop_front().expect("log is not empty");
             st.log_bytes -= old.frame.len();
             st.evicted_upto = old.seq;
         }
+    }
+
+    /// Ends `member`'s place for good and emits its `Left { reason }`. Call with the
+    /// room locked.
+    fn remove(
+        &self,
+        room: &Room,
+        st: &mut RoomState,
+        member: MemberId,
+        reason: LeaveReason,
+    ) -> StoreResult<()> {
+        if !st.has(member) {
+            return Err(ErrorCode::UnknownMember);
+        }
+        st.places.retain(|p| p.member != member);
+        self.emit(room, st, Event::Left { member, reason });
+        st.note_presence(Instant::now());
+        room.wake.notify_one();
+        Ok(())
     }
 
     /// Deletes the room: nothing of it stays, and every connection is told why.
@@ -465,18 +478,7 @@ impl Store for MemoryStore {
     async fn kick(&self, room: RoomId, secret: &HostSecret, member: MemberId) -> StoreResult<()> {
         self.with_room(room, |inner, room, st| {
             st.check_host(secret)?;
-            if !st.has(member) {
-                return Err(ErrorCode::UnknownMember);
-            }
-            st.places.retain(|p| p.member != member);
-            inner.emit(
-                room,
-                st,
-                Event::Left {
-                    member,
-                    reason: LeaveReason::Kicked,
-                },
-            );
+            inner.remove(room, st, member, LeaveReason::Kicked)?;
             inner.fanout.signal(
                 room.id,
                 Signal::MemberClosed {
@@ -484,8 +486,6 @@ impl Store for MemoryStore {
                     reason: CloseReason::Kicked,
                 },
             );
-            st.note_presence(Instant::now());
-            room.wake.notify_one();
             Ok(())
         })
     }
@@ -500,21 +500,7 @@ impl Store for MemoryStore {
 
     async fn leave(&self, room: RoomId, member: MemberId) -> StoreResult<()> {
         self.with_room(room, |inner, room, st| {
-            if !st.has(member) {
-                return Err(ErrorCode::UnknownMember);
-            }
-            st.places.retain(|p| p.member != member);
-            inner.emit(
-                room,
-                st,
-                Event::Left {
-                    member,
-                    reason: LeaveReason::Left,
-                },
-            );
-            st.note_presence(Instant::now());
-            room.wake.notify_one();
-            Ok(())
+            inner.remove(room, st, member, LeaveReason::Left)
         })
     }
 

@@ -45,6 +45,8 @@ pub use memory::MemoryStore;
 pub mod redis;
 pub use self::redis::{RedisStore, RedisTarget};
 
+use crate::config::Config;
+
 /// What a store operation answers on failure: the wire's error code, which the relay sends
 /// to the client as it is. `Unavailable` means the store itself could not be reached.
 pub type StoreResult<T> = Result<T, ErrorCode>;
@@ -81,6 +83,25 @@ impl Sequenced {
     /// Whether `member` may see this event.
     pub fn visible_to(&self, member: MemberId) -> bool {
         self.to.is_none_or(|to| to == member)
+    }
+}
+
+/// How much of each room's recent events a store keeps for catch-up (`--buffer`,
+/// `--buffer-bytes`): the oldest go first, and the newest always stays.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct LogCaps {
+    /// Events, at least one.
+    pub(crate) events: usize,
+    /// Bytes of encoded events.
+    pub(crate) bytes: usize,
+}
+
+impl LogCaps {
+    pub(crate) fn new(config: &Config) -> LogCaps {
+        LogCaps {
+            events: config.buffer.max(1),
+            bytes: config.buffer_bytes,
+        }
     }
 }
 

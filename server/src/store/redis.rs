@@ -47,7 +47,7 @@ mod dispatch;
 mod presence;
 mod scripts;
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -62,9 +62,11 @@ use self::dispatch::{run_dispatcher, run_subscriptions, Input, SubCommand};
 use self::presence::{Rooms, Timing};
 use self::scripts::{call, Logged};
 use super::{
-    CreateRoom, Fanout, JoinRoom, Replay, Sequenced, SessionId, Store, StoreResult, Welcome,
+    CreateRoom, Fanout, JoinRoom, LogCaps, Replay, Sequenced, SessionId, Store, StoreResult,
+    Welcome,
 };
 use crate::config::Config;
+use crate::sync::lock;
 
 /// How long one Redis request may take before the relay answers `Unavailable`.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -121,16 +123,10 @@ struct Inner {
     dispatch: mpsc::UnboundedSender<Input>,
     /// Heartbeat and expiry settings.
     timing: Timing,
-    /// Events kept per room for catch-up.
-    buffer: usize,
-    /// Bytes of events kept per room for catch-up.
-    buffer_bytes: usize,
+    /// What each room's log keeps.
+    log: LogCaps,
     /// The subscription and dispatcher tasks, stopped when the store is dropped.
     tasks: Vec<AbortHandle>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// The room's keys, in the order every script expects them.
@@ -218,8 +214,7 @@ impl RedisStore {
                 subs,
                 dispatch,
                 timing: Timing::new(config.redis_heartbeat, config.grace),
-                buffer: config.buffer.max(1),
-                buffer_bytes: config.buffer_bytes,
+                log: LogCaps::new(config),
                 tasks,
             }
         });
@@ -287,12 +282,7 @@ impl Store for RedisStore {
         let l = req.limits;
         let create = scripts::Create {
             host: &req.host,
-            member,
-            session: req.session,
-            token: &req.newcomer.token,
-            joined: &Event::Joined { member }.encode(),
-            left: &left(member, LeaveReason::Disconnected),
-            presence: t.presence,
+            creator: scripts::Arrival::new(&req.newcomer, req.session, t.presence),
             max_members: l.max_members,
             idle_secs: l.idle_timeout_secs,
             lifetime_secs: l.max_lifetime_secs,
@@ -301,8 +291,8 @@ impl Store for RedisStore {
             max_file: l.max_file,
             grace: t.grace,
             slack: t.slack,
-            buffer: self.inner.buffer,
-            buffer_bytes: self.inner.buffer_bytes,
+            buffer: self.inner.log.events,
+            buffer_bytes: self.inner.log.bytes,
         };
         let result = call(&self.inner.conn, req.room, &create)
             .await
@@ -323,14 +313,8 @@ impl Store for RedisStore {
 
     async fn join(&self, req: JoinRoom) -> StoreResult<Welcome> {
         self.enter(req.room).await?;
-        let member = req.newcomer.member;
         let join = scripts::Join {
-            member,
-            session: req.session,
-            token: &req.newcomer.token,
-            joined: &Event::Joined { member }.encode(),
-            left: &left(member, LeaveReason::Disconnected),
-            presence: self.inner.timing.presence,
+            newcomer: scripts::Arrival::new(&req.newcomer, req.session, self.inner.timing.presence),
             resume_member: req.resume.map(|r| r.member),
             resume_token: req.resume.as_ref().map(|r| &r.token),
             after: req.after,

@@ -11,8 +11,9 @@ use tokio::sync::{mpsc, watch};
 use vroom_shared::wire::{CloseReason, LeaveReason, MemberId, RoomId};
 
 use super::scripts::Logged;
-use super::{channel, keys, lock, room_of_channel, sequenced, unavailable, Inner};
+use super::{channel, keys, room_of_channel, sequenced, unavailable, Inner};
 use crate::store::Signal;
+use crate::sync::lock;
 
 /// A change of this instance's subscriptions.
 pub(super) enum SubCommand {

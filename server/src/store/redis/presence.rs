@@ -16,8 +16,9 @@ use vroom_shared::wire::{CloseReason, MemberId, RoomId};
 
 use super::dispatch::{Input, SubCommand};
 use super::scripts::{call, Tick, Ticked};
-use super::{lock, Inner};
+use super::Inner;
 use crate::store::SessionId;
+use crate::sync::lock;
 
 /// Heartbeat and expiry settings.
 #[derive(Clone, Copy)]

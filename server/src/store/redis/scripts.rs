@@ -17,10 +17,12 @@ use std::time::Duration;
 
 use redis::aio::ConnectionManager;
 use redis::{Script, ScriptInvocation, Value};
-use vroom_shared::wire::{ErrorCode, HostHash, MemberId, ResumeToken, RoomId, RoomLimits};
+use vroom_shared::wire::{
+    ErrorCode, Event, HostHash, LeaveReason, MemberId, ResumeToken, RoomId, RoomLimits,
+};
 
 use super::{keys, unavailable};
-use crate::store::{SessionId, StoreResult};
+use crate::store::{Newcomer, SessionId, StoreResult};
 
 /// Declares script calls: for each, a request struct whose fields are the script's
 /// named arguments (the field name is the name in `A`), and its [`Call`] impl.
@@ -111,86 +113,93 @@ fn bad_reply() -> ErrorCode {
     ErrorCode::Unavailable
 }
 
-/// A value a script takes as an argument (see the module docs for the forms).
+/// Something a script takes as one or more named arguments.
 pub(super) trait Arg {
+    /// Writes the argument(s) under `name`.
+    fn put(&self, name: &'static str, invocation: &mut ScriptInvocation<'_>);
+}
+
+/// A value a script takes as one argument (see the module docs for the forms).
+pub(super) trait Text {
     /// The value as the script reads it.
     fn text(&self) -> Vec<u8>;
+}
 
-    /// Writes `name` and the value.
+impl<T: Text> Arg for T {
     fn put(&self, name: &'static str, invocation: &mut ScriptInvocation<'_>) {
         invocation.arg(name).arg(self.text());
     }
 }
 
-impl Arg for u64 {
+impl Text for u64 {
     fn text(&self) -> Vec<u8> {
         self.to_string().into_bytes()
     }
 }
 
-impl Arg for u32 {
+impl Text for u32 {
     fn text(&self) -> Vec<u8> {
         u64::from(*self).text()
     }
 }
 
-impl Arg for usize {
+impl Text for usize {
     fn text(&self) -> Vec<u8> {
         (*self as u64).text()
     }
 }
 
-impl Arg for bool {
+impl Text for bool {
     fn text(&self) -> Vec<u8> {
         if *self { b"1" } else { b"0" }.to_vec()
     }
 }
 
-impl Arg for Duration {
+impl Text for Duration {
     /// In milliseconds.
     fn text(&self) -> Vec<u8> {
         u64::try_from(self.as_millis()).unwrap_or(u64::MAX).text()
     }
 }
 
-impl Arg for &[u8] {
+impl Text for &[u8] {
     fn text(&self) -> Vec<u8> {
         self.to_vec()
     }
 }
 
-impl Arg for MemberId {
+impl Text for MemberId {
     fn text(&self) -> Vec<u8> {
         self.0.text()
     }
 }
 
-impl Arg for SessionId {
+impl Text for SessionId {
     fn text(&self) -> Vec<u8> {
         self.0.text()
     }
 }
 
-impl Arg for &HostHash {
+impl Text for &HostHash {
     fn text(&self) -> Vec<u8> {
         self.0.to_vec()
     }
 }
 
-impl Arg for &ResumeToken {
+impl Text for &ResumeToken {
     fn text(&self) -> Vec<u8> {
         self.0.to_vec()
     }
 }
 
-impl<T: Arg> Arg for Option<T> {
+impl<T: Text> Text for Option<T> {
     /// The empty string for `None`.
     fn text(&self) -> Vec<u8> {
-        self.as_ref().map(Arg::text).unwrap_or_default()
+        self.as_ref().map(Text::text).unwrap_or_default()
     }
 }
 
-impl Arg for &[(MemberId, SessionId)] {
+impl Text for &[(MemberId, SessionId)] {
     /// `<member>:<session>` pairs, space separated.
     fn text(&self) -> Vec<u8> {
         let pairs: Vec<String> = self
@@ -198,6 +207,50 @@ impl Arg for &[(MemberId, SessionId)] {
             .map(|(m, s)| format!("{}:{}", m.0, s.0))
             .collect();
         pairs.join(" ").into_bytes()
+    }
+}
+
+/// A member taking a new place, in `create.lua` and `join.lua`: the arguments
+/// `member`, `session`, `token`, `joined`, `left` and `presence`.
+pub(super) struct Arrival<'a> {
+    /// The member's id.
+    pub(super) member: MemberId,
+    /// Its connection.
+    pub(super) session: SessionId,
+    /// Its resume token (stored as a digest: whoever reads Redis cannot resume).
+    pub(super) token: &'a ResumeToken,
+    /// Its encoded `Joined` event.
+    pub(super) joined: Vec<u8>,
+    /// Its encoded `Left { Disconnected }`, emitted if its grace runs out.
+    pub(super) left: Vec<u8>,
+    /// How long its presence lasts without a heartbeat.
+    pub(super) presence: Duration,
+}
+
+impl<'a> Arrival<'a> {
+    /// `newcomer` arriving on `session`, present for `presence` without a heartbeat.
+    pub(super) fn new(newcomer: &'a Newcomer, session: SessionId, presence: Duration) -> Self {
+        let member = newcomer.member;
+        let reason = LeaveReason::Disconnected;
+        Arrival {
+            member,
+            session,
+            token: &newcomer.token,
+            joined: Event::Joined { member }.encode(),
+            left: Event::Left { member, reason }.encode(),
+            presence,
+        }
+    }
+}
+
+impl Arg for Arrival<'_> {
+    fn put(&self, _: &'static str, invocation: &mut ScriptInvocation<'_>) {
+        self.member.put("member", invocation);
+        self.session.put("session", invocation);
+        self.token.put("token", invocation);
+        self.joined.as_slice().put("joined", invocation);
+        self.left.as_slice().put("left", invocation);
+        self.presence.put("presence", invocation);
     }
 }
 
@@ -275,23 +328,33 @@ pub(super) struct Logged {
     pub(super) event: Vec<u8>,
 }
 
-/// A script's answer, read from its status word and its fields.
+/// A script's answer, read from its status word and its fields; `None` when it has
+/// another shape.
 pub(super) trait Reply: Sized {
-    /// Reads an answer whose status is not `err`; `None` when it has another shape.
-    fn read(status: &str, fields: Fields) -> Option<Self>;
+    /// Reads the fields of an `ok` answer.
+    fn read_ok(fields: Fields) -> Option<Self>;
+
+    /// Reads an answer whose status is not `err`: most scripts know only `ok`.
+    fn read(status: &str, fields: Fields) -> Option<Self> {
+        if status == "ok" {
+            Self::read_ok(fields)
+        } else {
+            None
+        }
+    }
 }
 
 impl Reply for () {
     /// `{ 'ok' }`
-    fn read(status: &str, _: Fields) -> Option<()> {
-        (status == "ok").then_some(())
+    fn read_ok(_: Fields) -> Option<()> {
+        Some(())
     }
 }
 
 /// The sequence number of the one event a script emitted: `{ 'ok', seq }`.
 impl Reply for u64 {
-    fn read(status: &str, mut f: Fields) -> Option<u64> {
-        (status == "ok").then(|| f.int())?
+    fn read_ok(mut f: Fields) -> Option<u64> {
+        f.int()
     }
 }
 
@@ -302,17 +365,7 @@ calls! {
         /// Hash of the host secret.
         host: &'a HostHash,
         /// The creator.
-        member: MemberId,
-        /// The creator's connection.
-        session: SessionId,
-        /// The creator's resume token (stored as a digest).
-        token: &'a ResumeToken,
-        /// The creator's encoded `Joined` event.
-        joined: &'a [u8],
-        /// The creator's encoded `Left { Disconnected }`, emitted if its grace runs out.
-        left: &'a [u8],
-        /// How long the creator's presence lasts without a heartbeat.
-        presence: Duration,
+        creator: Arrival<'a>,
         /// The room's limits, as reported in `Welcome`.
         max_members: u32,
         idle_secs: u32,
@@ -332,18 +385,9 @@ calls! {
 
     /// `join.lua`: adds a member (emitting `Joined`) or gives a member its place back.
     Join<'a>("join.lua") -> Joined {
-        /// The newcomer's id (unused when the resume succeeds).
-        member: MemberId,
-        /// The joining connection.
-        session: SessionId,
-        /// The newcomer's resume token (stored as a digest).
-        token: &'a ResumeToken,
-        /// The newcomer's encoded `Joined` event.
-        joined: &'a [u8],
-        /// The newcomer's encoded `Left { Disconnected }`.
-        left: &'a [u8],
-        /// How long the member's presence lasts without a heartbeat.
-        presence: Duration,
+        /// The newcomer (unused when the resume succeeds but for its session and
+        /// presence).
+        newcomer: Arrival<'a>,
         /// A claim to an earlier place…
         resume_member: Option<MemberId>,
         /// …and the token that proves it.
@@ -446,10 +490,7 @@ pub(super) struct Joined {
 }
 
 impl Reply for Joined {
-    fn read(status: &str, mut f: Fields) -> Option<Joined> {
-        if status != "ok" {
-            return None;
-        }
+    fn read_ok(mut f: Fields) -> Option<Joined> {
         let you = f.member()?;
         let seq = f.int()?;
         let resumed = f.flag()?;
@@ -493,10 +534,7 @@ pub(super) struct Replayed {
 }
 
 impl Reply for Replayed {
-    fn read(status: &str, mut f: Fields) -> Option<Replayed> {
-        if status != "ok" {
-            return None;
-        }
+    fn read_ok(mut f: Fields) -> Option<Replayed> {
         Some(Replayed {
             seq: f.int()?,
             evicted: f.int()?,
@@ -513,8 +551,8 @@ pub(super) struct Presence {
 }
 
 impl Reply for Presence {
-    fn read(status: &str, mut f: Fields) -> Option<Presence> {
-        (status == "ok").then(|| Some(Presence { empty: f.flag()? }))?
+    fn read_ok(mut f: Fields) -> Option<Presence> {
+        Some(Presence { empty: f.flag()? })
     }
 }
 
@@ -537,15 +575,19 @@ pub(super) enum Ticked {
 }
 
 impl Reply for Ticked {
-    fn read(status: &str, mut f: Fields) -> Option<Ticked> {
+    fn read_ok(mut f: Fields) -> Option<Ticked> {
+        Some(Ticked::Going {
+            seq: f.int()?,
+            next_due: Duration::from_millis(f.int()?),
+            lost: f.members()?,
+        })
+    }
+
+    fn read(status: &str, fields: Fields) -> Option<Ticked> {
         match status {
             "gone" => Some(Ticked::Gone),
             "ended" => Some(Ticked::Ended),
-            "ok" => Some(Ticked::Going {
-                seq: f.int()?,
-                next_due: Duration::from_millis(f.int()?),
-                lost: f.members()?,
-            }),
+            "ok" => Self::read_ok(fields),
             _ => None,
         }
     }
