@@ -16,7 +16,8 @@ use axum::serve::ListenerExt;
 use axum::Router;
 use std::future::Future;
 use tokio::net::TcpListener;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 use vroom_shared::wire::WS_PATH;
 
 use crate::config::Config;
@@ -76,17 +77,21 @@ pub async fn serve<S: Store>(
             tracing::debug!("could not set TCP_NODELAY: {e}");
         }
     });
+    // When the shutdown began: the whole of it, from the signal, takes at most `timeout`.
+    let (began_tx, began) = oneshot::channel();
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: telling every member the relay is going away");
+            let _ = began_tx.send(Instant::now());
             // Nobody subscribed means no connection is open: nothing to tell.
             let _ = notify.send(());
         })
         .await?;
-    // Upgraded WebSocket connections outlive hyper's view of them; wait for their
-    // handlers, each of which sends its member `Closed { GoingAway }` first.
-    let waited = tokio::time::timeout(timeout * 2, done.recv()).await;
+    let deadline = began.await.unwrap_or_else(|_| Instant::now()) + timeout;
+    // Upgraded WebSocket connections outlive hyper's view of them; wait for them, each
+    // of which writes `Closed { GoingAway }` to its member within the same timeout.
+    let waited = tokio::time::timeout_at(deadline, done.recv()).await;
     if waited.is_err() {
         tracing::warn!("shutdown: some connections did not finish in time");
     }
