@@ -16,9 +16,10 @@
 //! - `hub`: this instance's connections per room; turns one sequenced event into
 //!   queued frames for every local recipient.
 //! - [`store`]: the [`Store`](store::Store) trait (rooms, members, sequence, catch-up log,
-//!   timers) and its in-process implementation.
+//!   timers), its in-process implementation and the Redis one.
 //! - `web`: the static web app and the security headers of every response.
 //! - `metrics`: Prometheus counters without identifiers.
+//! - `sync`: the one way a std `Mutex` is locked.
 
 pub mod config;
 mod connection;

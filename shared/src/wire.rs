@@ -24,7 +24,11 @@ pub const WS_PATH: &str = "/ws";
 /// A room's public identifier: 16 bytes derived from the room secret (see PROTOCOL.md),
 /// so the relay learns nothing about the secret from it and two rooms never collide.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct RoomId(pub [u8; 16]);
+pub struct RoomId(
+    /// The bytes, public so the crypto module can derive them and the relay can name
+    /// Redis keys after them; they are not secret.
+    pub [u8; 16],
+);
 
 impl RoomId {
     /// Lower-case hex, as used in Redis keys and (when an operator asks for it) logs.
@@ -44,12 +48,18 @@ impl core::fmt::Debug for RoomId {
 /// A member's identifier inside one room, chosen by the relay at random when the member
 /// joins. It is stable across reconnects of the same member (see [`Resume`]).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Serialize, Deserialize)]
-pub struct MemberId(pub u64);
+pub struct MemberId(
+    /// The number: random, so ids say nothing about the order or count of members.
+    pub u64,
+);
 
 /// Proof of a member's right to take back its [`MemberId`] after a dropped connection.
 /// The relay hands it out in [`ServerFrame::Welcome`]; it is not a room secret.
 #[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResumeToken(pub [u8; 16]);
+pub struct ResumeToken(
+    /// 128 random bits: unguessable, so only the member it was given to can resume.
+    pub [u8; 16],
+);
 
 impl ResumeToken {
     /// Compares in constant time.
@@ -61,7 +71,10 @@ impl ResumeToken {
 /// The secret that gives host powers (terminate, kick, lock). The creator makes it at
 /// random and keeps it; the relay stores only its [`HostHash`].
 #[derive(Clone, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
-pub struct HostSecret(pub [u8; 32]);
+pub struct HostSecret(
+    /// 256 random bits the creator keeps; zeroized on drop.
+    pub [u8; 32],
+);
 
 impl HostSecret {
     /// The hash the relay stores at creation and compares against later.
@@ -75,7 +88,10 @@ impl HostSecret {
 
 /// SHA-256 of a [`HostSecret`] under a domain label. Compared in constant time.
 #[derive(Clone, Copy, Serialize, Deserialize)]
-pub struct HostHash(pub [u8; 32]);
+pub struct HostHash(
+    /// The digest the relay stores: enough to check a secret, useless to forge one.
+    pub [u8; 32],
+);
 
 impl HostHash {
     /// Whether `secret` is the secret this hash was made from (constant time).
@@ -99,8 +115,13 @@ pub struct RoomSettings {
 /// The limits and timers in force for a room, as the relay reports them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomLimits {
+    /// Most members at once, so clients can say why a join was refused.
     pub max_members: u32,
+    /// Seconds without a relayed message after which the room is deleted, so clients
+    /// can warn before it happens.
     pub idle_timeout_secs: u32,
+    /// Seconds after creation after which the room is deleted, so clients can show
+    /// when it ends.
     pub max_lifetime_secs: u32,
     /// Seconds a room survives with no member connected (a page reload fits in it).
     pub grace_secs: u32,
@@ -114,7 +135,9 @@ pub struct RoomLimits {
 /// A returning member's claim to its old identity and the point it had read up to.
 #[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resume {
+    /// The identity to take back, so the other members see the same member return.
     pub member: MemberId,
+    /// The proof that it is this client's identity.
     pub token: ResumeToken,
 }
 
@@ -124,37 +147,62 @@ pub struct Resume {
 pub enum ClientFrame<'a> {
     /// Create a room and join it as its host.
     Create {
+        /// The client's [`PROTOCOL_VERSION`], so the relay can refuse one it does not
+        /// speak before reading anything else.
         version: u16,
+        /// The id the creator derived from the room secret.
         room: RoomId,
+        /// What the relay keeps to recognise the host later, instead of the secret.
         host: HostHash,
+        /// The limits the creator asks for (capped by the relay).
         settings: RoomSettings,
     },
     /// Join an existing room. `resume` reclaims an identity after a dropped connection;
     /// `after` asks for buffered events with a larger sequence number first.
     Join {
+        /// The client's [`PROTOCOL_VERSION`] (see `Create`).
         version: u16,
+        /// The id the member derived from the invite's secret.
         room: RoomId,
+        /// An earlier identity to take back after a dropped connection.
         resume: Option<Resume>,
+        /// The last sequence number the client has seen, to catch up from there.
         after: Option<u64>,
     },
     /// Relay an opaque payload to every member (`to: None`, the sender included) or to
     /// one member.
     Send {
+        /// The one recipient of a directed payload (a key distribution); `None` for
+        /// everyone.
         to: Option<MemberId>,
+        /// The ciphertext, borrowed from the received message so it is copied once.
         #[serde(borrow, with = "serde_bytes")]
         payload: &'a [u8],
     },
     /// Ask again for buffered events with a sequence number greater than `after`.
-    Fetch { after: u64 },
+    Fetch {
+        /// The last sequence number the client has seen.
+        after: u64,
+    },
     /// Host: stop (or allow again) new joins.
-    Lock { secret: HostSecret, locked: bool },
+    Lock {
+        /// Proof of host powers.
+        secret: HostSecret,
+        /// Whether joins stop (`true`) or are allowed again.
+        locked: bool,
+    },
     /// Host: disconnect a member; everyone is told and rekeys.
     Kick {
+        /// Proof of host powers.
         secret: HostSecret,
+        /// The member to remove.
         member: MemberId,
     },
     /// Host: delete the room now; everyone is told.
-    Terminate { secret: HostSecret },
+    Terminate {
+        /// Proof of host powers.
+        secret: HostSecret,
+    },
     /// Leave the room for good (no grace period for this member).
     Leave,
 }
@@ -174,31 +222,53 @@ pub enum ServerFrame<'a> {
         members: Vec<MemberId>,
         /// Sequence number of the last event before this member's own `Joined`.
         seq: u64,
+        /// Whether the room takes no new members, so the client can show it.
         locked: bool,
+        /// The limits in force, so the client can keep to them and show them.
         limits: RoomLimits,
     },
     /// One sequenced event. Every member receives the events meant for it in one order,
     /// ascending by `seq`; numbers may skip events meant for others.
     Event {
+        /// The event's place in the room's one order: clients detect gaps and ask
+        /// for catch-up after it.
         seq: u64,
+        /// What happened.
         #[serde(borrow)]
         event: Event<'a>,
     },
     /// Catch-up could not return everything asked for: events `from..=to` have left the
     /// buffer. Sent before the events that follow them.
-    Gap { from: u64, to: u64 },
+    Gap {
+        /// The first sequence number lost.
+        from: u64,
+        /// The last sequence number lost.
+        to: u64,
+    },
     /// All buffered events up to `seq` have been sent; live events follow.
-    CaughtUp { seq: u64 },
+    CaughtUp {
+        /// The last sequence number the catch-up covered.
+        seq: u64,
+    },
     /// A request failed. The socket stays open unless a [`ServerFrame::Closed`] follows.
-    Error { code: ErrorCode },
+    Error {
+        /// What went wrong, as a code clients turn into a sentence.
+        code: ErrorCode,
+    },
     /// The room is gone for this member (or the relay is going away); the socket closes.
-    Closed { reason: CloseReason },
+    Closed {
+        /// Why, so the client can tell the user and decide whether to reconnect.
+        reason: CloseReason,
+    },
 }
 
 /// [`ResumeToken`] inside a frame that derives `Debug`: printed without its bytes.
 #[derive(Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct ResumeTokenDebug(pub ResumeToken);
+pub struct ResumeTokenDebug(
+    /// The token itself, which the client needs to keep.
+    pub ResumeToken,
+);
 
 impl core::fmt::Debug for ResumeTokenDebug {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
@@ -210,29 +280,44 @@ impl core::fmt::Debug for ResumeTokenDebug {
 #[derive(Debug, Serialize, Deserialize)]
 pub enum Event<'a> {
     /// A member connected (also sent when a member resumes after its grace ran out).
-    Joined { member: MemberId },
+    Joined {
+        /// Who arrived, so others distribute their keys to it.
+        member: MemberId,
+    },
     /// A member is gone: it left, was kicked, or its connection dropped and did not
     /// come back within the grace period.
     Left {
+        /// Who left, so others stop sending to it and rekey.
         member: MemberId,
+        /// Why, so clients can say so.
         reason: LeaveReason,
     },
     /// A relayed payload. `to` is `None` for a broadcast.
     Message {
+        /// The sender, stamped by the relay from the connection the payload came on
+        /// (a `Send` names no sender), so receivers know whose keys to use.
         from: MemberId,
+        /// The one recipient of a directed payload; `None` for a broadcast.
         to: Option<MemberId>,
+        /// The ciphertext, opaque to the relay.
         #[serde(borrow, with = "serde_bytes")]
         payload: &'a [u8],
     },
     /// The host locked or unlocked the room.
-    Locked { locked: bool },
+    Locked {
+        /// Whether joins are stopped now.
+        locked: bool,
+    },
 }
 
 /// Why a member left.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LeaveReason {
+    /// The member asked to leave.
     Left,
+    /// The host removed the member.
     Kicked,
+    /// The member's connection dropped and it did not come back within the grace.
     Disconnected,
 }
 

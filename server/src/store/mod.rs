@@ -43,7 +43,7 @@ pub(crate) mod tests;
 mod memory;
 pub use memory::MemoryStore;
 pub mod redis;
-pub use self::redis::{RedisStore, RedisTarget};
+pub use self::redis::{RedisStore, RedisTarget, RedisUrlError};
 
 use crate::config::Config;
 

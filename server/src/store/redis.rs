@@ -81,19 +81,31 @@ pub struct RedisTarget {
     client: redis::Client,
 }
 
+/// Why a Redis URL was refused. It names the kind of problem only: the URL may hold a
+/// password, so it is never quoted.
+#[derive(Debug, thiserror::Error)]
+pub enum RedisUrlError {
+    /// The URL does not parse (wrong scheme, port, database number…).
+    #[error("the Redis URL is not valid ({0})")]
+    Invalid(String),
+    /// The URL parses but the client cannot be built from it.
+    #[error("the Redis URL is not usable ({0})")]
+    Unusable(String),
+}
+
 impl RedisTarget {
     /// Parses `url` (`redis://[user:password@]host:port[/db]`).
-    pub fn parse(url: &str) -> Result<RedisTarget, String> {
+    pub fn parse(url: &str) -> Result<RedisTarget, RedisUrlError> {
         use redis::IntoConnectionInfo;
         let info = url
             .into_connection_info()
-            .map_err(|e| format!("the Redis URL is not valid ({})", e.category()))?;
+            .map_err(|e| RedisUrlError::Invalid(e.category().to_owned()))?;
         let settings = info
             .redis_settings()
             .clone()
             .set_protocol(redis::ProtocolVersion::RESP3);
         let client = redis::Client::open(info.set_redis_settings(settings))
-            .map_err(|e| format!("the Redis URL is not usable ({})", e.category()))?;
+            .map_err(|e| RedisUrlError::Unusable(e.category().to_owned()))?;
         Ok(RedisTarget { client })
     }
 }
@@ -587,6 +599,17 @@ mod unit {
         assert_eq!((made.seq, made.to), (300, None));
         assert_eq!(gone, Some((MemberId(9), LeaveReason::Kicked)));
         assert!(sequenced(1, &[0xff, 0xff]).is_none());
+    }
+
+    #[test]
+    fn a_refused_redis_url_is_never_quoted() {
+        let Err(err) = RedisTarget::parse("redis://vroom:hunter2@localhost:notaport/0") else {
+            panic!("a URL with a bad port was accepted");
+        };
+        let said = err.to_string();
+        assert!(said.starts_with("the Redis URL is not valid"), "{said}");
+        assert!(!said.contains("hunter2") && !format!("{err:?}").contains("hunter2"));
+        assert!(RedisTarget::parse("redis://localhost:6380/0").is_ok());
     }
 
     #[test]
