@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
-use vroom_tests::cli::Client;
-use vroom_tests::proxy::Proxy;
-use vroom_tests::relay::{test_config, Relay};
+use vroom_testkit::cli::Client;
+use vroom_testkit::proxy::Proxy;
+use vroom_testkit::relay::{test_config, Relay};
 
 const UNKNOWN_ROOM: &str = "This room does not exist. It may have ended; ask for a new invite.";
 

@@ -1053,9 +1053,7 @@ impl Store for RedisStore {
 }
 
 #[cfg(test)]
-#[allow(unreachable_pub, dead_code)]
-#[path = "../../../tests/src/redis.rs"]
-mod redis_server;
+use vroom_testkit::redis as redis_server;
 
 #[cfg(test)]
 mod tests {

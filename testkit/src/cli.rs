@@ -13,9 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
 
-/// How long a test waits for one expected line or exit. A guard against hangs, not a
-/// speed check: tests run in parallel on small, busy machines.
-pub const PATIENCE: Duration = Duration::from_secs(60);
+use crate::PATIENCE;
 
 /// Path of the `vroom` binary: `$VROOM_CLI_BIN` if set, else built (once per process)
 /// with the same cargo, profile and target directory as this test binary.
