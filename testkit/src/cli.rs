@@ -65,6 +65,16 @@ fn build_vroom() -> PathBuf {
         .expect("cargo built vroom-cli but reported no `vroom` executable")
 }
 
+/// A room on `origin` with `ada` as host (created with `extra` flags) and `bob` in it,
+/// who have seen each other join; and its invite link.
+pub async fn room_of_two(origin: &str, extra: &[&str]) -> (Client, Client, String) {
+    let (mut ada, link) = Client::create(origin, "ada", extra).await;
+    let mut bob = Client::join(&link, "bob");
+    ada.expect_joined("bob").await;
+    bob.expect_joined("ada").await;
+    (ada, bob, link)
+}
+
 /// One running `vroom` process.
 pub struct Client {
     /// Names this client in failure messages.

@@ -10,7 +10,7 @@ use vroom_shared::invite::Invite;
 use vroom_shared::wire::{
     ClientFrame, ErrorCode, HostSecret, MemberId, RoomId, RoomSettings, PROTOCOL_VERSION,
 };
-use vroom_testkit::cli::Client;
+use vroom_testkit::cli::{room_of_two, Client};
 use vroom_testkit::relay::{test_config, Relay};
 use vroom_testkit::ws::{self, Got};
 
@@ -20,15 +20,6 @@ fn room_of(link: &str) -> RoomId {
         .expect("a valid invite link")
         .secret()
         .room_id()
-}
-
-/// A room with `ada` (host) and `bob`, who have seen each other.
-async fn room_of_two(origin: &str, extra: &[&str]) -> (Client, Client, String) {
-    let (mut ada, link) = Client::create(origin, "ada", extra).await;
-    let mut bob = Client::join(&link, "bob");
-    ada.expect_joined("bob").await;
-    bob.expect_joined("ada").await;
-    (ada, bob, link)
 }
 
 /// The two still chat both ways.
