@@ -66,7 +66,7 @@ run_uws 3-latency.md latency
 echo "== 4. Redis commands per relayed message"
 "$bench" redis-commands "${relay[@]}" --out "$jsonl" | tee "$out/4-redis.md"
 echo "== 5. client crypto, native"
-cargo bench -p vroom-shared --bench crypto -- --warm-up-time 1 --measurement-time 3 \
+cargo bench -p vroom-bench-wasm --bench crypto -- --warm-up-time 1 --measurement-time 3 \
   | grep -E "^[a-z_0-9]+/|time:|thrpt:" | tee "$out/5-crypto-native.txt"
 echo "== 5. client crypto, WebAssembly in headless Chromium"
 CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}" \

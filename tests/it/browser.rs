@@ -3,7 +3,9 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use vroom_tests::browser::{Chrome, Direction, Page, Recorder, Relay};
+use vroom_relay::Config;
+use vroom_testkit::browser::{app_config, Chrome, Direction, Page, Recorder};
+use vroom_testkit::relay::Relay;
 
 /// Opens the start page in a new browser, picks `nick` and creates a room. Returns the
 /// page (in the room) and the invite link it shows.
@@ -66,8 +68,8 @@ async fn member_list(page: &Page) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_browsers_chat_then_the_host_ends_the_room_and_the_relay_saw_no_plaintext() {
-    let relay = Relay::start(|_| {}).await;
-    let recorder = Recorder::start(relay.addr).await;
+    let relay = Relay::start(app_config()).await;
+    let recorder = Recorder::start(relay.addr()).await;
     let origin = recorder.origin();
     let chrome = Chrome::start().await;
 
@@ -182,8 +184,12 @@ async fn two_browsers_chat_then_the_host_ends_the_room_and_the_relay_saw_no_plai
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_connection_comes_back_and_catches_up() {
     // A long grace, so the relay keeps the member's place while its network is away.
-    let relay = Relay::start(|config| config.grace = std::time::Duration::from_secs(60)).await;
-    let recorder = Recorder::start(relay.addr).await;
+    let relay = Relay::start(Config {
+        grace: std::time::Duration::from_secs(60),
+        ..app_config()
+    })
+    .await;
+    let recorder = Recorder::start(relay.addr()).await;
     let chrome = Chrome::start().await;
 
     let (host, link) = create_room(&chrome, &recorder.origin(), "Ada").await;
@@ -230,8 +236,8 @@ async fn a_dropped_connection_comes_back_and_catches_up() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn closing_the_tab_leaves_and_the_room_goes_with_its_last_member() {
-    let relay = Relay::start(|_| {}).await;
-    let origin = format!("http://{}", relay.addr);
+    let relay = Relay::start(app_config()).await;
+    let origin = relay.origin();
     let chrome = Chrome::start().await;
 
     let (host, link) = create_room(&chrome, &origin, "Ada").await;
@@ -262,8 +268,12 @@ async fn closing_the_tab_leaves_and_the_room_goes_with_its_last_member() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn links_that_cannot_open_a_room_get_a_page_that_says_why() {
-    let relay = Relay::start(|config| config.max_members = 1).await;
-    let origin = format!("http://{}", relay.addr);
+    let relay = Relay::start(Config {
+        max_members: 1,
+        ..app_config()
+    })
+    .await;
+    let origin = relay.origin();
     let chrome = Chrome::start().await;
     let visitor = chrome.open(&format!("{origin}/r#not-a-secret")).await;
 
@@ -294,8 +304,8 @@ async fn links_that_cannot_open_a_room_get_a_page_that_says_why() {
         .await;
 
     // A locked room.
-    let roomy = Relay::start(|_| {}).await;
-    let (locker, link) = create_room(&chrome, &format!("http://{}", roomy.addr), "Cy").await;
+    let roomy = Relay::start(app_config()).await;
+    let (locker, link) = create_room(&chrome, &roomy.origin(), "Cy").await;
     locker.click("#lock").await;
     locker.wait_text(".event", "locked the room").await;
     visit(&visitor, &link).await;
@@ -316,8 +326,8 @@ async fn links_that_cannot_open_a_room_get_a_page_that_says_why() {
 /// docs/screenshots), else to a temporary directory.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn screenshots() {
-    let relay = Relay::start(|_| {}).await;
-    let origin = format!("http://{}", relay.addr);
+    let relay = Relay::start(app_config()).await;
+    let origin = relay.origin();
     let chrome = Chrome::start().await;
     let scratch = tempfile::tempdir().expect("temporary directory");
     let dir = std::env::var_os("VROOM_SCREENSHOTS_DIR")
@@ -368,12 +378,12 @@ fn save_png(dir: &std::path::Path, name: &str, png: &[u8]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_web_app_and_the_native_client_share_a_room() {
-    let relay = Relay::start(|_| {}).await;
-    let origin = format!("http://{}", relay.addr);
+    let relay = Relay::start(app_config()).await;
+    let origin = relay.origin();
     let chrome = Chrome::start().await;
 
     let (web, link) = create_room(&chrome, &origin, "Ada").await;
-    let mut cli = vroom_tests::cli::Client::join(&link, "Cleo");
+    let mut cli = vroom_testkit::cli::Client::join(&link, "Cleo");
 
     // Each sees the other, with the same safety words.
     let ada_words = cli.expect_joined("Ada").await;

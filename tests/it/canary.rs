@@ -9,11 +9,11 @@
 
 use vroom_shared::invite::Invite;
 use vroom_shared::wire::ClientFrame;
-use vroom_tests::cli::Client;
-use vroom_tests::logs;
-use vroom_tests::proxy::{Dir, Proxy};
-use vroom_tests::raw::{Got, RawClient};
-use vroom_tests::relay::{test_config, Relay};
+use vroom_testkit::cli::Client;
+use vroom_testkit::logs;
+use vroom_testkit::proxy::{Dir, Proxy};
+use vroom_testkit::relay::{test_config, Relay};
+use vroom_testkit::ws::{self, Got};
 
 /// A fresh, unguessable, recognisable string.
 fn canary(kind: &str) -> String {
@@ -91,13 +91,13 @@ async fn canaries_never_reach_the_relay_its_logs_or_its_metrics() {
 
     // Positive control: a client that sent plaintext would be caught by this search.
     let control = canary("plain");
-    let mut raw = RawClient::connect(proxy.addr()).await;
+    let mut raw = ws::Client::connect(proxy.addr()).await;
     raw.send(ClientFrame::Send {
         to: None,
         payload: control.as_bytes(),
     })
     .await;
-    assert!(matches!(raw.recv_answer().await, Got::Error(_)));
+    assert!(matches!(raw.recv_control().await, Got::Error(_)));
     drop(raw);
     relay.stop().await;
 

@@ -3,9 +3,9 @@
 //! cause visible on the wire.
 
 use vroom_shared::wire::{ClientFrame, Event, MemberId, ServerFrame};
-use vroom_tests::cli::Client;
-use vroom_tests::proxy::{Dir, Frame, Proxy};
-use vroom_tests::relay::{test_config, Relay};
+use vroom_testkit::cli::Client;
+use vroom_testkit::proxy::{Dir, Frame, Proxy};
+use vroom_testkit::relay::{test_config, Relay};
 
 /// The `NICK: TEXT` lines among `lines` whose text starts with `tag`.
 fn messages(lines: &[String], tag: &str) -> Vec<String> {

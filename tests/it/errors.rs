@@ -10,9 +10,9 @@ use vroom_shared::invite::Invite;
 use vroom_shared::wire::{
     ClientFrame, ErrorCode, HostSecret, MemberId, RoomId, RoomSettings, PROTOCOL_VERSION,
 };
-use vroom_tests::cli::Client;
-use vroom_tests::raw::{Got, RawClient};
-use vroom_tests::relay::{test_config, Relay};
+use vroom_testkit::cli::{room_of_two, Client};
+use vroom_testkit::relay::{test_config, Relay};
+use vroom_testkit::ws::{self, Got};
 
 /// The room id inside an invite link, as the relay knows the room.
 fn room_of(link: &str) -> RoomId {
@@ -20,15 +20,6 @@ fn room_of(link: &str) -> RoomId {
         .expect("a valid invite link")
         .secret()
         .room_id()
-}
-
-/// A room with `ada` (host) and `bob`, who have seen each other.
-async fn room_of_two(origin: &str, extra: &[&str]) -> (Client, Client, String) {
-    let (mut ada, link) = Client::create(origin, "ada", extra).await;
-    let mut bob = Client::join(&link, "bob");
-    ada.expect_joined("bob").await;
-    bob.expect_joined("ada").await;
-    (ada, bob, link)
 }
 
 /// The two still chat both ways.
@@ -168,15 +159,11 @@ async fn members_cannot_use_host_powers_nor_send_too_much() {
 
 /// A raw connection joined to the room of `link`, as a member the others never verify,
 /// and the id of the one member that is neither the host nor itself.
-async fn raw_member(relay: &Relay, link: &str) -> (RawClient, MemberId) {
-    let mut raw = RawClient::connect(relay.addr()).await;
-    let welcome = raw
-        .join(room_of(link))
-        .await
-        .expect("a raw client can join an open room");
-    let Got::Welcome { you, host, members } = welcome else {
-        unreachable!("join returns a welcome");
-    };
+async fn raw_member(relay: &Relay, link: &str) -> (ws::Client, MemberId) {
+    let mut raw = ws::Client::connect(relay.addr()).await;
+    let ws::Welcomed {
+        you, host, members, ..
+    } = raw.join(room_of(link)).await;
     let others: Vec<MemberId> = members
         .into_iter()
         .filter(|&m| m != you && m != host)
@@ -204,7 +191,7 @@ async fn wrong_host_secret_is_refused_and_changes_nothing() {
     ] {
         raw.send(frame).await;
         assert_eq!(
-            raw.recv_answer().await,
+            raw.recv_control().await,
             Got::Error(ErrorCode::BadHostSecret)
         );
     }
@@ -226,7 +213,7 @@ async fn wrong_host_secret_is_refused_and_changes_nothing() {
 async fn second_create_of_a_room_id_is_refused() {
     let relay = Relay::start(test_config()).await;
     let (mut ada, mut bob, link) = room_of_two(&relay.origin(), &[]).await;
-    let mut raw = RawClient::connect(relay.addr()).await;
+    let mut raw = ws::Client::connect(relay.addr()).await;
     raw.send(ClientFrame::Create {
         version: PROTOCOL_VERSION,
         room: room_of(&link),
@@ -234,7 +221,7 @@ async fn second_create_of_a_room_id_is_refused() {
         settings: RoomSettings::default(),
     })
     .await;
-    assert_eq!(raw.recv_answer().await, Got::Error(ErrorCode::RoomExists));
+    assert_eq!(raw.recv_control().await, Got::Error(ErrorCode::RoomExists));
     // The refused creator could not take the room over: its secret does nothing.
     still_chatting(&mut ada, &mut bob, "after a second create").await;
     finish(ada, bob).await;
@@ -250,10 +237,10 @@ async fn malformed_unexpected_and_oversized_frames_get_an_answer_and_harm_nobody
     let (mut ada, mut bob, link) = room_of_two(&relay.origin(), &[]).await;
 
     // Before joining: garbage, a request out of order, a version from the future.
-    let mut raw = RawClient::connect(relay.addr()).await;
+    let mut raw = ws::Client::connect(relay.addr()).await;
     raw.send_bytes(vec![0xff, 0x00, 0x13, 0x37]).await;
     assert_eq!(
-        raw.recv_answer().await,
+        raw.recv_control().await,
         Got::Error(ErrorCode::MalformedFrame)
     );
     raw.send(ClientFrame::Send {
@@ -262,7 +249,7 @@ async fn malformed_unexpected_and_oversized_frames_get_an_answer_and_harm_nobody
     })
     .await;
     assert_eq!(
-        raw.recv_answer().await,
+        raw.recv_control().await,
         Got::Error(ErrorCode::UnexpectedFrame)
     );
     raw.send(ClientFrame::Join {
@@ -273,12 +260,12 @@ async fn malformed_unexpected_and_oversized_frames_get_an_answer_and_harm_nobody
     })
     .await;
     assert_eq!(
-        raw.recv_answer().await,
+        raw.recv_control().await,
         Got::Error(ErrorCode::UnsupportedVersion)
     );
 
     // Joined: the same socket still works after every refusal.
-    raw.join(room_of(&link)).await.expect("join after errors");
+    raw.join(room_of(&link)).await;
     let mut too_long = ClientFrame::Send {
         to: None,
         payload: &[7; 2049],
@@ -286,7 +273,7 @@ async fn malformed_unexpected_and_oversized_frames_get_an_answer_and_harm_nobody
     .encode();
     raw.send_bytes(std::mem::take(&mut too_long)).await;
     assert_eq!(
-        raw.recv_answer().await,
+        raw.recv_control().await,
         Got::Error(ErrorCode::FrameTooLarge)
     );
     let mut truncated = ClientFrame::Send {
@@ -297,7 +284,7 @@ async fn malformed_unexpected_and_oversized_frames_get_an_answer_and_harm_nobody
     truncated.truncate(50);
     raw.send_bytes(truncated).await;
     assert_eq!(
-        raw.recv_answer().await,
+        raw.recv_control().await,
         Got::Error(ErrorCode::MalformedFrame)
     );
     raw.send(ClientFrame::Join {
@@ -308,7 +295,7 @@ async fn malformed_unexpected_and_oversized_frames_get_an_answer_and_harm_nobody
     })
     .await;
     assert_eq!(
-        raw.recv_answer().await,
+        raw.recv_control().await,
         Got::Error(ErrorCode::UnexpectedFrame)
     );
     raw.send(ClientFrame::Send {
@@ -345,7 +332,7 @@ async fn malformed_unexpected_and_oversized_frames_get_an_answer_and_harm_nobody
 async fn host_kick_of_an_unknown_member_is_refused() {
     let relay = Relay::start(test_config()).await;
     let host = HostSecret(rand::random());
-    let mut raw = RawClient::connect(relay.addr()).await;
+    let mut raw = ws::Client::connect(relay.addr()).await;
     raw.send(ClientFrame::Create {
         version: PROTOCOL_VERSION,
         room: RoomId(rand::random()),
@@ -353,16 +340,16 @@ async fn host_kick_of_an_unknown_member_is_refused() {
         settings: RoomSettings::default(),
     })
     .await;
-    assert!(matches!(raw.recv_answer().await, Got::Welcome { .. }));
+    assert!(matches!(raw.recv_control().await, Got::Welcome(_)));
     raw.send(ClientFrame::Kick {
         secret: host.clone(),
         member: MemberId(rand::random()),
     })
     .await;
     assert_eq!(
-        raw.recv_answer().await,
+        raw.recv_control().await,
         Got::Error(ErrorCode::UnknownMember)
     );
     raw.send(ClientFrame::Terminate { secret: host }).await;
-    assert!(matches!(raw.recv_answer().await, Got::Closed(_)));
+    assert!(matches!(raw.recv_control().await, Got::Closed(_)));
 }

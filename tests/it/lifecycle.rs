@@ -4,20 +4,11 @@
 
 use std::time::Duration;
 
-use vroom_tests::cli::Client;
-use vroom_tests::proxy::Proxy;
-use vroom_tests::relay::{test_config, Relay};
+use vroom_testkit::cli::{room_of_two, Client};
+use vroom_testkit::proxy::Proxy;
+use vroom_testkit::relay::{test_config, Relay};
 
 const UNKNOWN_ROOM: &str = "This room does not exist. It may have ended; ask for a new invite.";
-
-/// Starts a room with `ada` as host (created with `extra` flags) and `bob` in it.
-async fn room_of_two(origin: &str, extra: &[&str]) -> (Client, Client, String) {
-    let (mut ada, link) = Client::create(origin, "ada", extra).await;
-    let mut bob = Client::join(&link, "bob");
-    ada.expect_joined("bob").await;
-    bob.expect_joined("ada").await;
-    (ada, bob, link)
-}
 
 /// Joining the room of `link` must fail: it no longer exists.
 async fn assert_room_gone(link: &str) {

@@ -13,9 +13,9 @@ use vroom_shared::session::{Output, Session};
 use vroom_shared::wire::{
     ClientFrame, Event, MemberId, ResumeToken, ResumeTokenDebug, RoomLimits, ServerFrame,
 };
-use vroom_tests::cli::Client;
-use vroom_tests::proxy::{ConnInfo, Dir, Frame, Proxy};
-use vroom_tests::relay::{test_config, Relay};
+use vroom_testkit::cli::Client;
+use vroom_testkit::proxy::{ConnInfo, Dir, Frame, Proxy};
+use vroom_testkit::relay::{test_config, Relay};
 
 const WARN_ANNOUNCE: &str = "!! WARNING: A member announcement failed authentication";
 const WARN_FORGED: &str = "!! WARNING: A message failed authentication";
@@ -176,7 +176,7 @@ struct Setup {
 
 async fn setup() -> Setup {
     let relay = Relay::start(test_config()).await;
-    let proxy = Proxy::start_tampering(relay.addr(), vroom_tests::proxy::Honest).await;
+    let proxy = Proxy::start_tampering(relay.addr(), vroom_testkit::proxy::Honest).await;
     let (mut ada, link) = Client::create(&proxy.origin(), "ada", &[]).await;
     let mut bob = Client::join(&link, "bob");
     ada.expect_joined("bob").await;
@@ -217,7 +217,7 @@ async fn nothing_forged_shown(client: &mut Client) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn substituted_member_keys_are_detected_and_the_impostor_never_speaks() {
     let relay = Relay::start(test_config()).await;
-    let proxy = Proxy::start_tampering(relay.addr(), vroom_tests::proxy::Honest).await;
+    let proxy = Proxy::start_tampering(relay.addr(), vroom_testkit::proxy::Honest).await;
     let (mut ada, link) = Client::create(&proxy.origin(), "ada", &[]).await;
     let ada_conn = 0;
     let ada_id = proxy.conns()[ada_conn].me.expect("ada was welcomed");

@@ -4,10 +4,15 @@
 //! - `web`: builds the web app into `web-dist/` (see [`web`]).
 //! - `run`: builds the web app, then runs the relay serving it.
 //! - `test`: every check and test of the project, in one command (see [`test`]).
+//! - `screenshots`: retakes the README's pictures with the browser tests.
+//! - [`setup`]: installs what `run` and `test` need on a machine with only rustup
+//!   (the wasm target; for `test` also Debian packages, rustfmt, clippy and the wasm
+//!   test runner), checking first, so the README's two commands are the whole set-up.
 //!
-//! Everything here drives `cargo` and libraries from the package registry; nothing is
-//! downloaded from anywhere else.
+//! Everything here drives `cargo`, `rustup`, `apt-get` and libraries from the package
+//! registry; nothing is downloaded from anywhere else.
 
+mod setup;
 mod test;
 mod web;
 

@@ -1,39 +1,31 @@
 //! `cargo xtask test`: every check and test of the project, in one command, failing
 //! fast at the first broken step with what to do about it.
 
-use std::path::Path;
-use std::process::Command;
+use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 
+use crate::setup::{self, CHROMEDRIVER, WASM_TARGET};
 use crate::{cargo, exec, root, step, web};
 
-/// The wasm-bindgen version the app links; the test runner must be the same.
-const WASM_BINDGEN_VERSION: &str = "0.2.130";
-
-/// Where Debian's packages put the browser and its WebDriver.
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// The host crates: the whole workspace but the web app, which only builds for wasm32.
+const HOST: [&str; 3] = ["--workspace", "--exclude", "vroom-web"];
 
 /// Runs every step in order.
 pub(crate) fn all() -> Result<()> {
-    check_tools()?;
+    setup::test_tools()?;
 
     step("cargo fmt --check");
     exec(cargo().args(["fmt", "--all", "--check"]))
         .context("code is not formatted; run: cargo fmt --all")?;
 
     step("clippy on the host crates");
-    exec(cargo().args([
-        "clippy",
-        "--workspace",
-        "--exclude",
-        "vroom-web",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    exec(
+        cargo()
+            .arg("clippy")
+            .args(HOST)
+            .args(["--all-targets", "--", "-D", "warnings"]),
+    )?;
 
     step("clippy on the web app (wasm32)");
     exec(cargo().args([
@@ -41,21 +33,27 @@ pub(crate) fn all() -> Result<()> {
         "-p",
         "vroom-web",
         "--target",
-        "wasm32-unknown-unknown",
+        WASM_TARGET,
         "--all-targets",
         "--",
         "-D",
         "warnings",
     ]))?;
 
+    // With its tests, so its dependencies keep the features the clippy step checked
+    // them with and only the crates that see vroom-shared without `crypto` are checked
+    // again. None of the relay's test dependencies turns `crypto` on.
     step("the relay builds alone, without the crypto feature");
-    exec(cargo().args(["check", "-p", "vroom-relay"]))?;
+    exec(cargo().args(["check", "-p", "vroom-relay", "--all-targets"]))?;
 
     // The browser tests load the real app from web-dist/.
     web::build()?;
 
+    step("build the host tests and the native client, in one build");
+    let vroom = build_tests()?;
+
     step("unit and end-to-end tests (host; includes the browser tests)");
-    exec(cargo().args(["test", "--workspace", "--exclude", "vroom-web"]))?;
+    exec(cargo().arg("test").args(HOST).env("VROOM_CLI_BIN", &vroom))?;
 
     step("web app tests in headless Chromium (wasm-bindgen-test)");
     wasm_tests()?;
@@ -64,9 +62,36 @@ pub(crate) fn all() -> Result<()> {
     Ok(())
 }
 
+/// Builds every host test and the `vroom` binary in one cargo build, so the binary the
+/// end-to-end tests run shares the test build's dependencies (built alone, with its
+/// own features, it would rebuild most of them); returns the binary's path.
+fn build_tests() -> Result<PathBuf> {
+    let output = cargo()
+        .arg("build")
+        .args(HOST)
+        .args(["--tests", "--bin", "vroom"])
+        .arg("--message-format=json-render-diagnostics")
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("could not run cargo build")?;
+    if !output.status.success() {
+        anyhow::bail!("building the tests failed (the errors are above)");
+    }
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|msg| {
+            msg["reason"] == "compiler-artifact"
+                && msg["target"]["name"] == "vroom"
+                && msg["profile"]["test"] == false
+        })
+        .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
+        .context("cargo built the tests but reported no `vroom` executable")
+}
+
 /// Runs the browser tests that also write docs/screenshots/*.png.
 pub(crate) fn screenshots() -> Result<()> {
-    check_tools()?;
+    setup::test_tools()?;
     web::build()?;
     step("take screenshots");
     let dir = root().join("docs").join("screenshots");
@@ -86,57 +111,11 @@ pub(crate) fn screenshots() -> Result<()> {
 fn wasm_tests() -> Result<()> {
     exec(
         cargo()
-            .args([
-                "test",
-                "-p",
-                "vroom-web",
-                "--target",
-                "wasm32-unknown-unknown",
-            ])
+            .args(["test", "-p", "vroom-web", "--target", WASM_TARGET])
             .current_dir(root().join("client-wasm"))
             .env("CHROMEDRIVER", CHROMEDRIVER)
             // The runner otherwise starts its own server on a fixed port and gives up
             // after 20 s; a cold browser on a loaded 2-core machine can need longer.
             .env("WASM_BINDGEN_TEST_TIMEOUT", "120"),
     )
-}
-
-/// Fails early, with the command to run, when a tool the tests need is missing.
-fn check_tools() -> Result<()> {
-    step("check the tools the tests need");
-    let mut missing = Vec::new();
-    if !Path::new(CHROMIUM).exists() || !Path::new(CHROMEDRIVER).exists() {
-        missing.push(format!(
-            "Chromium and its WebDriver ({CHROMIUM}, {CHROMEDRIVER}): \
-             apt-get install -y chromium chromium-driver"
-        ));
-    }
-    match runner_version() {
-        Some(version) if version == WASM_BINDGEN_VERSION => {}
-        found => missing.push(format!(
-            "wasm-bindgen-test-runner {WASM_BINDGEN_VERSION} (found: {}): \
-             cargo install wasm-bindgen-cli --version {WASM_BINDGEN_VERSION}",
-            found.as_deref().unwrap_or("none")
-        )),
-    }
-    if let Err(error) = web::check_wasm_target() {
-        missing.push(error.to_string());
-    }
-    if !missing.is_empty() {
-        bail!(
-            "missing tools; install them with:\n  {}",
-            missing.join("\n  ")
-        );
-    }
-    Ok(())
-}
-
-/// The version `wasm-bindgen-test-runner --version` prints, if it runs.
-fn runner_version() -> Option<String> {
-    let output = Command::new("wasm-bindgen-test-runner")
-        .arg("--version")
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&output.stdout);
-    text.split_whitespace().nth(1).map(str::to_owned)
 }

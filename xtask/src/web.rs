@@ -15,15 +15,13 @@ use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use wasm_bindgen_cli_support::Bindgen;
 
+use crate::setup::{self, WASM_TARGET};
 use crate::{cargo, exec, root, step, target_dir};
-
-/// The wasm target; `rustup target add` installs it.
-const TARGET: &str = "wasm32-unknown-unknown";
 
 /// Builds the web app; returns the output directory.
 pub(crate) fn build() -> Result<PathBuf> {
     step("build the web app (wasm32, profile wasm-release)");
-    check_wasm_target()?;
+    setup::wasm_target()?;
     exec(cargo().args([
         "build",
         "-p",
@@ -31,12 +29,12 @@ pub(crate) fn build() -> Result<PathBuf> {
         "--bin",
         "vroom-web",
         "--target",
-        TARGET,
+        WASM_TARGET,
         "--profile",
         "wasm-release",
     ]))?;
     let wasm = target_dir()?
-        .join(TARGET)
+        .join(WASM_TARGET)
         .join("wasm-release")
         .join("vroom-web.wasm");
 
@@ -45,21 +43,6 @@ pub(crate) fn build() -> Result<PathBuf> {
     assemble(&wasm, &dist)?;
     report_sizes(&dist)?;
     Ok(dist)
-}
-
-/// Fails with the command to run when the wasm target is missing (a missing target
-/// otherwise shows up as a long list of "can't find crate for `core`" errors).
-pub(crate) fn check_wasm_target() -> Result<()> {
-    let output = std::process::Command::new("rustc")
-        .args(["--print", "sysroot"])
-        .output()
-        .context("could not run rustc")?;
-    let sysroot = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    let lib = Path::new(&sysroot).join("lib/rustlib").join(TARGET);
-    if !lib.exists() {
-        anyhow::bail!("the Rust target {TARGET} is missing: rustup target add {TARGET}");
-    }
-    Ok(())
 }
 
 /// Runs wasm-bindgen on `wasm` and writes the complete site into `dist`.

@@ -1,3 +1,5 @@
-//! The client crypto benchmark as WebAssembly in headless Chromium. The benchmark is the
-//! test in `tests/crypto.rs`; it runs the same round trip as the native criterion
-//! benchmark (`shared/benches/roundtrip`), timed with `performance.now()`.
+//! The client crypto benchmark, natively (criterion, `benches/crypto.rs`) and as
+//! WebAssembly in headless Chromium (the test in `tests/crypto.rs`, timed with
+//! `performance.now()`). Both run the same round trip, [`roundtrip`].
+
+pub mod roundtrip;

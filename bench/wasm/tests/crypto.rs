@@ -5,11 +5,9 @@
 //! checks only that every round trip returned the message, never a time.
 #![cfg(target_arch = "wasm32")]
 
+use vroom_bench_wasm::roundtrip;
 use vroom_shared::crypto::{MemberKeys, OsRng};
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
-
-#[path = "../../../shared/benches/roundtrip/mod.rs"]
-mod roundtrip;
 
 wasm_bindgen_test_configure!(run_in_browser);
 

@@ -450,9 +450,7 @@ fn left(member: MemberId, reason: LeaveReason) -> Vec<u8> {
 }
 
 #[cfg(test)]
-#[allow(unreachable_pub, dead_code)]
-#[path = "../../../tests/src/redis.rs"]
-mod redis_server;
+use vroom_testkit::redis as redis_server;
 
 #[cfg(test)]
 mod tests {

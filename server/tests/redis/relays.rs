@@ -5,14 +5,13 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use vroom_relay::config::RedisUrl;
 use vroom_relay::Config;
 use vroom_shared::wire::{ClientFrame, CloseReason, ErrorCode, LeaveReason, RoomId, RoomSettings};
 
-use crate::harness::{room_id, secret, Client, Got, Relay};
-use crate::redis_server::RedisServer;
+use vroom_testkit::redis::RedisServer;
+use vroom_testkit::relay::Relay;
+use vroom_testkit::ws::{room_id, secret, Client, Got};
 
 /// A relay on `redis` with short timers, so expiry tests wait a second or two.
 fn config(redis: &RedisServer) -> Config {
@@ -57,22 +56,12 @@ async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     panic!("never happened: {what}");
 }
 
-/// The status code of `GET /healthz`.
+/// The status code of `GET /healthz`, if the relay answers at all.
 async fn healthz(addr: SocketAddr) -> Option<u16> {
-    let mut s = TcpStream::connect(addr).await.ok()?;
-    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: relay\r\nConnection: close\r\n\r\n")
+    vroom_testkit::relay::get(addr, "/healthz", "")
         .await
-        .ok()?;
-    let mut raw = Vec::new();
-    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut raw))
-        .await
-        .ok()?
-        .ok()?;
-    String::from_utf8_lossy(&raw)
-        .split(' ')
-        .nth(1)?
-        .parse()
         .ok()
+        .map(|response| response.status)
 }
 
 /// Messages (and other events) until `n` messages arrived; returns every event's seq.
@@ -197,7 +186,7 @@ async fn every_lifecycle_path_deletes_every_key_across_instances() {
         .await;
         let mut late = two.connect().await;
         late.send(ClientFrame::Join {
-            version: crate::harness::version(),
+            version: vroom_testkit::ws::version(),
             room,
             resume: None,
             after: None,
@@ -266,11 +255,11 @@ async fn the_members_of_a_killed_instance_expire() {
     let mut host = survivor.connect().await;
     host.create(shared, &secret(3), RoomSettings::default())
         .await;
-    let mut guest = Client::connect_to(doomed.addr).await;
+    let mut guest = Client::connect(doomed.addr).await;
     let wg = guest.join(shared).await;
     // A room whose only member is on the doomed instance: it ends.
     let lonely = room_id(4);
-    let mut alone = Client::connect_to(doomed.addr).await;
+    let mut alone = Client::connect(doomed.addr).await;
     alone
         .create(lonely, &secret(4), RoomSettings::default())
         .await;
@@ -311,10 +300,10 @@ async fn a_redis_restart_is_answered_clearly_and_survived() {
     let wg = guest.join(room).await;
     host.say("before").await;
     let before = guest.recv_message().await.seq().unwrap();
-    assert_eq!(healthz(relay.addr).await, Some(200));
+    assert_eq!(healthz(relay.addr()).await, Some(200));
 
     redis.stop(true);
-    assert_eq!(healthz(relay.addr).await, Some(503));
+    assert_eq!(healthz(relay.addr()).await, Some(503));
     host.say("while away").await;
     host.expect_error(ErrorCode::Unavailable).await;
     // A member whose connection drops now comes back later.
@@ -323,7 +312,7 @@ async fn a_redis_restart_is_answered_clearly_and_survived() {
     redis.restart();
     let mut healthy = false;
     for _ in 0..200 {
-        if healthz(relay.addr).await == Some(200) {
+        if healthz(relay.addr()).await == Some(200) {
             healthy = true;
             break;
         }

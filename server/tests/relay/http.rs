@@ -3,7 +3,9 @@
 use vroom_relay::{Config, CONTENT_SECURITY_POLICY};
 use vroom_shared::wire::{ClientFrame, ErrorCode, RoomSettings, WS_PATH};
 
-use crate::harness::{config, room_id, secret, version, Relay};
+use crate::config;
+use vroom_testkit::relay::{Relay, Response};
+use vroom_testkit::ws::{room_id, secret, version};
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
@@ -36,7 +38,11 @@ fn assert_security_headers(headers: &[(String, String)]) {
 #[tokio::test]
 async fn healthz_answers_ok() {
     let relay = Relay::start(config()).await;
-    let (status, headers, body) = relay.get("/healthz", "").await;
+    let Response {
+        status,
+        headers,
+        body,
+    } = relay.get("/healthz", "").await;
     assert_eq!((status, body.as_slice()), (200, &b"ok"[..]));
     assert_security_headers(&headers);
     relay.stop().await;
@@ -61,7 +67,7 @@ async fn metrics_count_activity_without_identifiers() {
     .await;
     a.expect_error(ErrorCode::UnexpectedFrame).await;
 
-    let (status, _, body) = relay.get("/metrics", "").await;
+    let Response { status, body, .. } = relay.get("/metrics", "").await;
     assert_eq!(status, 200);
     let text = String::from_utf8(body).unwrap();
     let value = |name: &str| -> f64 {
@@ -107,15 +113,15 @@ async fn the_connection_cap_holds_until_a_connection_closes() {
     a.recv_message().await;
     let upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\n\
                    Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
-    let (status, _, body) = relay.get(WS_PATH, upgrade).await;
+    let Response { status, body, .. } = relay.get(WS_PATH, upgrade).await;
     assert_eq!(status, 503);
     assert_eq!(body, b"This relay is full. Try again in a moment.");
-    let (status, _, _) = relay.get("/metrics", "").await;
+    let Response { status, .. } = relay.get("/metrics", "").await;
     assert_eq!(status, 200, "plain requests are not capped");
 
     drop(b);
     // The closed connection's place frees up once the relay has noticed.
-    let url = format!("ws://{}{WS_PATH}", relay.addr);
+    let url = format!("ws://{}{WS_PATH}", relay.addr());
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     while tokio_tungstenite::connect_async(&url).await.is_err() {
         assert!(
@@ -150,7 +156,11 @@ async fn the_web_app_is_served_with_cache_and_security_headers() {
     .await;
 
     for path in ["/", "/r", "/index.html"] {
-        let (status, headers, body) = relay.get(path, "").await;
+        let Response {
+            status,
+            headers,
+            body,
+        } = relay.get(path, "").await;
         assert_eq!(status, 200, "{path}");
         assert_eq!(String::from_utf8(body).unwrap(), index, "{path}");
         assert!(header(&headers, "content-type")
@@ -163,7 +173,11 @@ async fn the_web_app_is_served_with_cache_and_security_headers() {
         );
         assert_security_headers(&headers);
     }
-    let (status, headers, body) = relay.get("/pkg/app_bg.wasm", "").await;
+    let Response {
+        status,
+        headers,
+        body,
+    } = relay.get("/pkg/app_bg.wasm", "").await;
     assert_eq!((status, body.as_slice()), (200, &wasm[..]));
     assert_eq!(header(&headers, "content-type"), Some("application/wasm"));
     assert_eq!(
@@ -173,15 +187,21 @@ async fn the_web_app_is_served_with_cache_and_security_headers() {
     assert_security_headers(&headers);
 
     // A precompressed sibling wins when the browser accepts it.
-    let (_, headers, body) = relay.get("/pkg/app.js", "Accept-Encoding: br\r\n").await;
+    let Response { headers, body, .. } = relay.get("/pkg/app.js", "Accept-Encoding: br\r\n").await;
     assert_eq!(header(&headers, "content-encoding"), Some("br"));
     assert_eq!(body, b"not really brotli");
     // Otherwise the file is compressed on the fly.
-    let (status, headers, body) = relay.get("/style.css", "Accept-Encoding: gzip\r\n").await;
+    let Response {
+        status,
+        headers,
+        body,
+    } = relay.get("/style.css", "Accept-Encoding: gzip\r\n").await;
     assert_eq!(status, 200);
     assert_eq!(header(&headers, "content-encoding"), Some("gzip"));
     assert!(body.len() < 2200 && body.starts_with(&[0x1f, 0x8b]));
-    let (status, headers, _) = relay.get("/missing.js", "").await;
+    let Response {
+        status, headers, ..
+    } = relay.get("/missing.js", "").await;
     assert_eq!(status, 404);
     assert_security_headers(&headers);
     relay.stop().await;

@@ -5,7 +5,9 @@ use std::time::Duration;
 use vroom_relay::Config;
 use vroom_shared::wire::{ClientFrame, CloseReason, ErrorCode, LeaveReason, RoomSettings};
 
-use crate::harness::{config, room_id, secret, version, Client, Got, Relay};
+use crate::config;
+use vroom_testkit::relay::Relay;
+use vroom_testkit::ws::{room_id, secret, version, Client, Got};
 
 /// Asks to join `room` on a new connection and expects `UnknownRoom`: the room is gone.
 async fn assert_gone(relay: &Relay, room: vroom_shared::wire::RoomId) {

@@ -9,7 +9,9 @@ use vroom_shared::wire::{
     ClientFrame, CloseReason, ErrorCode, LeaveReason, MemberId, Resume, ResumeToken, RoomSettings,
 };
 
-use crate::harness::{config, room_id, secret, version, Got, Relay};
+use crate::config;
+use vroom_testkit::relay::{Relay, Response};
+use vroom_testkit::ws::{room_id, secret, version, Got};
 
 #[tokio::test]
 async fn every_member_sees_every_message_in_one_order() {
@@ -575,7 +577,7 @@ async fn a_member_that_does_not_read_is_dropped_and_the_room_carries_on() {
         unreachable!()
     };
     assert_eq!(payload, b"after");
-    let (status, _, body) = relay.get("/metrics", "").await;
+    let Response { status, body, .. } = relay.get("/metrics", "").await;
     assert_eq!(status, 200);
     let text = String::from_utf8(body).unwrap();
     assert!(text.contains("vroom_lagging_disconnects_total 1"), "{text}");

@@ -1,6 +1,6 @@
 //! The client's message path, end to end, as the benchmarks time it: shared by the native
-//! criterion benchmark (`shared/benches/crypto.rs`) and the in-browser one
-//! (`bench/wasm`), so both measure exactly the same work.
+//! criterion benchmark (`benches/crypto.rs`) and the in-browser one (`tests/crypto.rs`),
+//! so both measure exactly the same work.
 //!
 //! One round trip is what a sender and one receiver do for a chat message: encode and
 //! pad the plaintext, seal it on the sender's chain (XChaCha20-Poly1305 under a
@@ -17,7 +17,7 @@ use vroom_shared::crypto::{padding, MemberKeys, MemberPublic, NonceRng, OsRng};
 use vroom_shared::wire::{MemberId, RoomId};
 
 /// A sender and a receiver that share the sender's chain.
-pub(crate) struct Pair {
+pub struct Pair {
     room: RoomId,
     from: MemberId,
     keys: MemberKeys,
@@ -30,7 +30,7 @@ pub(crate) struct Pair {
 
 impl Pair {
     /// A fresh sender with its chain handed to one receiver.
-    pub(crate) fn new() -> Pair {
+    pub fn new() -> Pair {
         let keys = MemberKeys::generate(&mut OsRng);
         let send = SendChain::new(0, &mut OsRng);
         let receive = ReceiveChain::new(send.state().clone());
@@ -46,13 +46,13 @@ impl Pair {
     }
 
     /// Seals `text` as a chat message: the bytes of a `ClientFrame::Send` payload.
-    pub(crate) fn seal(&mut self, text: &str) -> Vec<u8> {
+    pub fn seal(&mut self, text: &str) -> Vec<u8> {
         let plain = text_plaintext(text);
         self.seal_bytes(&plain)
     }
 
     /// Pads, seals and signs `data` (a file chunk, or an encoded plaintext).
-    pub(crate) fn seal_bytes(&mut self, data: &[u8]) -> Vec<u8> {
+    pub fn seal_bytes(&mut self, data: &[u8]) -> Vec<u8> {
         let sealed = sender::seal_message(
             &mut self.send,
             &self.keys,
@@ -66,7 +66,7 @@ impl Pair {
 
     /// Verifies, opens and unpads a payload made by [`Pair::seal_bytes`]; answers the
     /// length of the data.
-    pub(crate) fn open_bytes(&mut self, payload: &[u8]) -> usize {
+    pub fn open_bytes(&mut self, payload: &[u8]) -> usize {
         let plain = self.open_padded(payload);
         padding::unpad(&plain).expect("valid padding").len()
     }
@@ -88,7 +88,7 @@ impl Pair {
     }
 
     /// Verifies and opens a payload made by [`Pair::seal`]; answers the text's length.
-    pub(crate) fn open(&mut self, payload: &[u8]) -> usize {
+    pub fn open(&mut self, payload: &[u8]) -> usize {
         let plain = self.open_padded(payload);
         text_len(&plain)
     }
@@ -96,7 +96,7 @@ impl Pair {
     /// Encrypts and decrypts `text` without the signature: encode, pad, encrypt on the
     /// sender's chain; decrypt on the receiving chain, unpad, decode. Answers the text's
     /// length.
-    pub(crate) fn encrypt_decrypt(&mut self, text: &str) -> usize {
+    pub fn encrypt_decrypt(&mut self, text: &str) -> usize {
         let plain = text_plaintext(text);
         let encrypted = sender::encrypt_message(
             &mut self.send,
@@ -113,7 +113,7 @@ impl Pair {
     }
 
     /// Encrypts `text` as the next message, unsigned yet.
-    pub(crate) fn encrypt(&mut self, text: &str) -> EncryptedMessage {
+    pub fn encrypt(&mut self, text: &str) -> EncryptedMessage {
         sender::encrypt_message(
             &mut self.send,
             &self.room,
@@ -124,17 +124,17 @@ impl Pair {
     }
 
     /// Signs an encrypted message as its sender.
-    pub(crate) fn sign(&self, encrypted: EncryptedMessage) -> SealedMessage {
+    pub fn sign(&self, encrypted: EncryptedMessage) -> SealedMessage {
         encrypted.sign(&self.keys)
     }
 
     /// Verifies a signed message as a receiver does.
-    pub(crate) fn verify(&self, sealed: &SealedMessage) -> bool {
+    pub fn verify(&self, sealed: &SealedMessage) -> bool {
         sealed.verify(&self.room, self.from, &self.public).is_ok()
     }
 
     /// One full round trip of `text`.
-    pub(crate) fn round_trip(&mut self, text: &str) -> usize {
+    pub fn round_trip(&mut self, text: &str) -> usize {
         let payload = self.seal(text);
         self.open(&payload)
     }
@@ -171,7 +171,7 @@ fn text_len(padded: &[u8]) -> usize {
 
 /// XChaCha20-Poly1305 alone: seals and opens a 256-byte block (a padded 200-byte
 /// message) under a fixed key and nonce; answers the opened length.
-pub(crate) fn aead_seal_open_256() -> usize {
+pub fn aead_seal_open_256() -> usize {
     use chacha20poly1305::aead::{Aead, KeyInit, Payload};
     use chacha20poly1305::{XChaCha20Poly1305, XNonce};
     let aead = XChaCha20Poly1305::new(&[3u8; 32].into());
@@ -198,12 +198,12 @@ pub(crate) fn aead_seal_open_256() -> usize {
 }
 
 /// A 200-byte chat message.
-pub(crate) fn text_200() -> String {
+pub fn text_200() -> String {
     "vroom benchmark message ".repeat(9)[..200].to_owned()
 }
 
 /// A member and a peer's public keys: the pairwise key agreement (X25519, HKDF-SHA256)
 /// run once per member pair at every epoch.
-pub(crate) fn pairwise(ours: &MemberKeys, theirs: &MemberPublic) -> bool {
+pub fn pairwise(ours: &MemberKeys, theirs: &MemberPublic) -> bool {
     ours.pairwise_key(theirs, &RoomId([7; 16])).is_ok()
 }

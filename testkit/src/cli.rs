@@ -13,9 +13,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
 
-/// How long a test waits for one expected line or exit. A guard against hangs, not a
-/// speed check: tests run in parallel on small, busy machines.
-pub const PATIENCE: Duration = Duration::from_secs(60);
+use crate::PATIENCE;
 
 /// Path of the `vroom` binary: `$VROOM_CLI_BIN` if set, else built (once per process)
 /// with the same cargo, profile and target directory as this test binary.
@@ -65,6 +63,16 @@ fn build_vroom() -> PathBuf {
         .filter(|msg| msg["reason"] == "compiler-artifact" && msg["target"]["name"] == "vroom")
         .find_map(|msg| msg["executable"].as_str().map(PathBuf::from))
         .expect("cargo built vroom-cli but reported no `vroom` executable")
+}
+
+/// A room on `origin` with `ada` as host (created with `extra` flags) and `bob` in it,
+/// who have seen each other join; and its invite link.
+pub async fn room_of_two(origin: &str, extra: &[&str]) -> (Client, Client, String) {
+    let (mut ada, link) = Client::create(origin, "ada", extra).await;
+    let mut bob = Client::join(&link, "bob");
+    ada.expect_joined("bob").await;
+    bob.expect_joined("ada").await;
+    (ada, bob, link)
 }
 
 /// One running `vroom` process.

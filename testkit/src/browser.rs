@@ -19,9 +19,11 @@ use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::{SinkExt, StreamExt};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
+use vroom_relay::Config;
+
+use crate::free_port;
 
 /// Where Debian puts the browser and its driver.
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -55,104 +57,15 @@ pub fn web_dist() -> PathBuf {
     dir
 }
 
-/// A relay running inside the test process, serving the web app.
-pub struct Relay {
-    /// Where it listens.
-    pub addr: SocketAddr,
-    /// Fires the relay's graceful shutdown.
-    stop: Option<oneshot::Sender<()>>,
-    /// The relay's task, awaited on [`Relay::stop`].
-    task: Option<JoinHandle<std::io::Result<()>>>,
-}
-
-impl Relay {
-    /// Starts a relay on `127.0.0.1:0` with test-friendly timers (a 1 s grace) and
-    /// `adjust` applied to its configuration.
-    pub async fn start(adjust: impl FnOnce(&mut vroom_relay::Config)) -> Relay {
-        let mut config = vroom_relay::Config {
-            web_dir: Some(web_dist()),
-            grace: Duration::from_secs(1),
-            shutdown_timeout: Duration::from_secs(1),
-            ..vroom_relay::Config::default()
-        };
-        adjust(&mut config);
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
-        let addr = listener.local_addr().expect("relay address");
-        config.listen = addr;
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(vroom_relay::run(listener, config, async move {
-            let _ = stopped.await;
-        }));
-        Relay {
-            addr,
-            stop: Some(stop),
-            task: Some(task),
-        }
+/// The settings of a relay serving the built web app to browsers: test-friendly timers
+/// (a 1 s grace, a 1 s shutdown), the rest as documented.
+pub fn app_config() -> Config {
+    Config {
+        web_dir: Some(web_dist()),
+        grace: Duration::from_secs(1),
+        shutdown_timeout: Duration::from_secs(1),
+        ..Config::default()
     }
-
-    /// The number of rooms the relay holds now, from its `/metrics`.
-    pub async fn rooms(&self) -> u64 {
-        let body = http_get(self.addr, "/metrics").await;
-        body.lines()
-            .find_map(|line| line.strip_prefix("vroom_rooms "))
-            .and_then(|value| value.trim().parse::<f64>().ok())
-            .map(|value| value as u64)
-            .unwrap_or_else(|| panic!("no vroom_rooms gauge in /metrics:\n{body}"))
-    }
-
-    /// Waits until the relay holds `want` rooms.
-    pub async fn wait_rooms(&self, want: u64) {
-        let deadline = tokio::time::Instant::now() + wait_limit();
-        loop {
-            let rooms = self.rooms().await;
-            if rooms == want {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the relay still holds {rooms} rooms, expected {want}"
-            );
-            tokio::time::sleep(POLL).await;
-        }
-    }
-
-    /// Shuts the relay down and waits for it.
-    pub async fn stop(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await
-                .expect("relay task")
-                .expect("relay stopped cleanly");
-        }
-    }
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        if let Some(task) = &self.task {
-            task.abort();
-        }
-    }
-}
-
-/// A minimal HTTP/1.1 GET, enough for `/metrics` (no client library needed for one line).
-async fn http_get(addr: SocketAddr, path: &str) -> String {
-    let mut stream = TcpStream::connect(addr).await.expect("connect to relay");
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.expect("send");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.expect("read");
-    let response = String::from_utf8_lossy(&response).into_owned();
-    assert!(
-        response.starts_with("HTTP/1.1 200"),
-        "GET {path} failed: {response}"
-    );
-    response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default()
 }
 
 /// Which way a recorded message went.
@@ -444,13 +357,6 @@ impl Drop for Chrome {
             .status();
         let _ = self.driver.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port()
 }
 
 /// One browser showing one page.

@@ -1,8 +1,8 @@
 //! Benchmarks of the client's cryptography, natively: a 200-byte chat message through
 //! the real sender-key path (seal, sign, verify, open), its parts, the pairwise key
-//! agreement, and file-chunk throughput. `cargo bench -p vroom-shared --bench crypto`.
+//! agreement, and file-chunk throughput. `cargo bench -p vroom-bench-wasm --bench crypto`.
 //!
-//! The same round trip runs in headless Chromium as WebAssembly (`bench/wasm`);
+//! The same round trip runs in headless Chromium as WebAssembly (`tests/crypto.rs`);
 //! BENCHMARKS.md at the repository root has both sets of figures.
 
 use std::hint::black_box;
@@ -12,8 +12,7 @@ use ed25519_dalek::{Signer, SigningKey};
 use vroom_shared::crypto::sender::{ratchet, ChainState};
 use vroom_shared::crypto::{MemberKeys, OsRng};
 
-mod roundtrip;
-use roundtrip::Pair;
+use vroom_bench_wasm::roundtrip::{self, Pair};
 
 fn message(c: &mut Criterion) {
     let text = roundtrip::text_200();

@@ -3,14 +3,15 @@
 //!
 //! Tests never touch a Redis they did not start (in particular not the machine's
 //! default one on port 6379), so they can scan and inspect the whole keyspace freely.
-//! This file depends only on `std`, `redis` and `tempfile`, so the relay's own
-//! integration tests can include it with `#[path]` as well.
+//! It depends on nothing of the relay's, so the relay's unit tests (which see another
+//! copy of the relay's types than this crate) can use it as well.
 
 use std::io::Read;
-use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::free_port;
 
 /// The binary the harness runs; override with `VROOM_REDIS_SERVER`.
 const DEFAULT_BINARY: &str = "redis-server";
@@ -296,13 +297,6 @@ fn find_binary() -> PathBuf {
         "redis-server not found: install it with `apt-get install redis-server` \
          (or point VROOM_REDIS_SERVER at the binary)"
     );
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind(SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0))
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .expect("find a free loopback port")
 }
 
 fn read_log(path: &std::path::Path) -> String {
