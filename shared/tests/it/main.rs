@@ -2,6 +2,7 @@
 //! RFC vectors, vroom's own constructions against its vector file, invite links, and
 //! whole sessions driven through an in-memory relay.
 
+mod group;
 mod invite;
 mod primitives;
 mod relay;
