@@ -75,3 +75,23 @@ impl RoomBinding {
         }
     }
 }
+
+/// The group id of the room with this secret.
+pub fn group_id(room: &RoomSecret) -> [u8; GROUP_ID_LEN] {
+    RoomBinding::new(room).group_id()
+}
+
+/// The room extension's data for the room with this secret and this host key.
+pub fn room_extension(room: &RoomSecret, host_key: &[u8; 32]) -> Vec<u8> {
+    RoomBinding::new(room).extension(host_key)
+}
+
+/// Checks a group id and room extension against the room secret, as a joiner does;
+/// returns the bound host key.
+pub fn verify_room_extension(
+    room: &RoomSecret,
+    group_id: &[u8],
+    extension: &[u8],
+) -> Result<[u8; 32], GroupError> {
+    RoomBinding::new(room).verify(group_id, extension)
+}

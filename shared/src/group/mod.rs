@@ -29,8 +29,13 @@ pub use safety::SafetyCode;
 use openmls::prelude::Ciphersuite;
 
 /// The ciphersuite of every version-2 group.
+#[cfg(not(feature = "mls-pq"))]
 pub const CIPHERSUITE: Ciphersuite =
     Ciphersuite::MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519;
+/// The ciphersuite of every version-2 group (the experimental hybrid post-quantum
+/// build: X-Wing, i.e. ML-KEM-768 + X25519, for HPKE; a draft code point).
+#[cfg(feature = "mls-pq")]
+pub const CIPHERSUITE: Ciphersuite = Ciphersuite::MLS_128_MLKEM768X25519_AES128GCM_SHA256_Ed25519;
 
 /// Why a group operation or an incoming message was refused. Coarse on purpose: the
 /// variants say what the caller should do, not which check failed, so they are no

@@ -52,7 +52,8 @@ const LABEL_MESSAGE_ID: &[u8] = b"vroom/v2/message-id";
 pub struct MessageId(pub [u8; 16]);
 
 impl MessageId {
-    fn of(message: &[u8]) -> Self {
+    /// The id of the message with this canonical encoding.
+    pub fn of(message: &[u8]) -> Self {
         let digest = Sha256::new()
             .chain_update(LABEL_MESSAGE_ID)
             .chain_update(message)

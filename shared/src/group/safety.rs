@@ -56,7 +56,8 @@ pub struct StripCell {
 }
 
 impl SafetyCode {
-    pub(crate) fn derive(group_id: &[u8], epoch: u64, epoch_authenticator: &[u8]) -> Self {
+    /// The code of epoch `epoch` of group `group_id` with this epoch authenticator.
+    pub fn derive(group_id: &[u8], epoch: u64, epoch_authenticator: &[u8]) -> Self {
         let digest = Sha256::new()
             .chain_update(LABEL_SAFETY_CODE)
             .chain_update(group_id)
