@@ -23,7 +23,7 @@ pub mod safety;
 
 pub use committer::{committer_order, my_turn};
 pub use identity::{Fingerprint, Identity, PublicIdentity};
-pub use room::{CommitKind, Group, Incoming, Joiner, Member, MessageId};
+pub use room::{CommitKind, Group, Incoming, Joiner, Member, MessageId, Plaintext};
 pub use safety::SafetyCode;
 
 use openmls::prelude::Ciphersuite;

@@ -64,6 +64,23 @@ impl MessageId {
     }
 }
 
+/// A decrypted application message: erased when dropped, and its `Debug` shows only
+/// its length, so a logged event never carries a message.
+pub struct Plaintext(Zeroizing<Vec<u8>>);
+
+impl core::ops::Deref for Plaintext {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl core::fmt::Debug for Plaintext {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Plaintext({} bytes)", self.0.len())
+    }
+}
+
 /// What a commit did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CommitKind {
@@ -95,7 +112,7 @@ pub enum Incoming {
         /// The authenticated message id.
         id: MessageId,
         /// The plaintext, erased when dropped.
-        plaintext: Zeroizing<Vec<u8>>,
+        plaintext: Plaintext,
     },
     /// The relay's echo of this member's own application message.
     OwnApplication {
@@ -603,7 +620,7 @@ impl Group {
                 Ok(Incoming::Application {
                     sender,
                     id: MessageId::of(bytes),
-                    plaintext: Zeroizing::new(app.into_bytes()),
+                    plaintext: Plaintext(Zeroizing::new(app.into_bytes())),
                 })
             }
             ProcessedMessageContent::StagedCommitMessage(staged) => {
