@@ -46,6 +46,19 @@ fn join(c: &mut Criterion) {
     let mut g = c.benchmark_group("mls_join_room_of_50");
     g.sample_size(20);
     let mut room = Room::new(50);
+    // What travels for one join into a room of 50 (printed, for BENCHMARKS.md).
+    let joiner = Joiner::new(Identity::generate()).expect("key package");
+    let key_package = joiner.key_package().len();
+    let (commit, welcome) = room.commit_add(&joiner);
+    room.other.handle(&commit).expect("member");
+    let newcomer = room.join(joiner, &welcome);
+    room.remove(newcomer.own_leaf());
+    eprintln!(
+        "join into a room of 50 ({:?}): key package {key_package} B, commit {} B, Welcome {} B",
+        vroom_shared::group::CIPHERSUITE,
+        commit.len(),
+        welcome.len()
+    );
     let names = [
         "commit_add (committer)",
         "process_commit (each member)",
