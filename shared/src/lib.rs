@@ -8,6 +8,8 @@
 //! - [`wire`]: the outer frames between a client and the relay (what the relay may read).
 //! - `crypto` (feature `crypto`): key derivation, member announcements, sender keys,
 //!   sealed messages, padding.
+//! - `group` (feature `crypto`): the MLS group layer of protocol version 2 (not yet
+//!   driven by the session).
 //! - `invite` (feature `crypto`): invite links with the room secret in the URL fragment.
 //! - `session` (feature `crypto`): a sans-I/O state machine that turns relay frames into
 //!   user events and user actions into frames; both clients drive it.
@@ -16,6 +18,8 @@ pub mod wire;
 
 #[cfg(feature = "crypto")]
 pub mod crypto;
+#[cfg(feature = "mls")]
+pub mod group;
 #[cfg(feature = "crypto")]
 pub mod invite;
 #[cfg(feature = "crypto")]

@@ -23,7 +23,7 @@ pub mod identity;
 pub mod keys;
 pub mod padding;
 pub mod sender;
-mod words;
+pub(crate) mod words;
 
 pub use aead::{Nonce, NonceRng};
 pub use identity::{fingerprint, MemberKeys, MemberPublic};

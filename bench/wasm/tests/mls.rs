@@ -1,0 +1,74 @@
+//! Times the version-2 group layer (MLS) as WebAssembly in headless Chromium, with the
+//! same room as the native bench (`src/mls_room.rs`): a 200-byte application
+//! message encrypted by one member and decrypted by another (MLS signs each one), and
+//! a join into a room of 50. Prints the figures
+//! (`cargo test -p vroom-bench-wasm --target wasm32-unknown-unknown --profile wasm-release --test mls`);
+//! it checks only that every message and join worked, never a time.
+#![cfg(target_arch = "wasm32")]
+
+use vroom_shared::group::{Identity, Joiner};
+use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
+
+use vroom_bench_wasm::mls_room::Room;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .expect("a page with performance.now()")
+        .now()
+}
+
+#[wasm_bindgen_test]
+fn mls_message_200_bytes() {
+    let text = vec![b'x'; 200];
+    let mut room = Room::new(2);
+    let n = 2000;
+    let mut check = 0;
+    for _ in 0..n / 10 {
+        check += room.message(&text);
+    }
+    let start = now_ms();
+    for _ in 0..n {
+        check += room.message(&text);
+    }
+    let us = (now_ms() - start) * 1000.0 / f64::from(n);
+    assert_eq!(check, 200 * (n + n / 10) as usize);
+    console_log!("wasm mls_message_200B/encrypt_and_decrypt: {us:.2} µs");
+}
+
+#[wasm_bindgen_test]
+fn mls_join_room_of_50() {
+    let start = now_ms();
+    let mut room = Room::new(50);
+    console_log!(
+        "wasm mls: building a room of 50 by 49 adds: {:.0} ms",
+        now_ms() - start
+    );
+    let rounds = 10;
+    let mut times = [0.0f64; 3];
+    for _ in 0..rounds {
+        let joiner = Joiner::new(Identity::generate()).expect("key package");
+        let t0 = now_ms();
+        let (commit, welcome) = room.commit_add(&joiner);
+        let t1 = now_ms();
+        room.other.handle(&commit).expect("member");
+        let t2 = now_ms();
+        let newcomer = room.join(joiner, &welcome);
+        let t3 = now_ms();
+        assert_eq!(newcomer.epoch(), room.committer.epoch());
+        assert_eq!(newcomer.safety_code(), room.other.safety_code());
+        times[0] += t1 - t0;
+        times[1] += t2 - t1;
+        times[2] += t3 - t2;
+        room.remove(newcomer.own_leaf());
+    }
+    let r = f64::from(rounds);
+    console_log!(
+        "wasm mls_join_room_of_50: commit_add {:.1} ms, process_commit {:.1} ms, process_welcome {:.1} ms",
+        times[0] / r,
+        times[1] / r,
+        times[2] / r
+    );
+}

@@ -1,0 +1,131 @@
+//! A member's identity in a version-2 group: its Ed25519 signature key pair, the
+//! credential that carries a fresh random client id, and the fingerprint members compare.
+//!
+//! The relay assigns member ids, so a member id proves nothing and is not in the
+//! credential. The credential is an MLS basic credential whose identity is 16 random
+//! bytes drawn for this room; with the signature public key it is what the group
+//! authenticates, and what a fingerprint names. A client that rejoins draws a new one.
+
+use ed25519_dalek::{Signer as _, SigningKey};
+use openmls::prelude::{BasicCredential, Credential, CredentialWithKey, SignaturePublicKey};
+use openmls_traits::signatures::{Signer, SignerError};
+use openmls_traits::types::SignatureScheme;
+use rand_core::{OsRng, RngCore};
+use sha2::{Digest, Sha256};
+
+use super::GroupError;
+use crate::crypto::words::WORDS;
+
+/// Length of the random client id inside a credential.
+pub const CLIENT_ID_LEN: usize = 16;
+/// Bytes of a fingerprint (80 bits), one word each.
+pub const FINGERPRINT_LEN: usize = 10;
+const LABEL_FINGERPRINT: &[u8] = b"vroom/v2/fingerprint";
+
+/// This member's signing key and client id. No `Debug`, no `Clone`; the signing key is
+/// zeroized on drop (ed25519-dalek's `zeroize` feature).
+pub struct Identity {
+    signing: SigningKey,
+    client_id: [u8; CLIENT_ID_LEN],
+}
+
+impl Identity {
+    /// A fresh identity from the operating system's generator.
+    pub fn generate() -> Self {
+        let mut client_id = [0u8; CLIENT_ID_LEN];
+        OsRng.fill_bytes(&mut client_id);
+        Identity {
+            signing: SigningKey::generate(&mut OsRng),
+            client_id,
+        }
+    }
+
+    /// The public part: what other members see.
+    pub fn public(&self) -> PublicIdentity {
+        PublicIdentity {
+            client_id: self.client_id,
+            signature_key: self.signing.verifying_key().to_bytes(),
+        }
+    }
+
+    pub(crate) fn credential_with_key(&self) -> CredentialWithKey {
+        let public = self.public();
+        CredentialWithKey {
+            credential: BasicCredential::new(public.client_id.to_vec()).into(),
+            signature_key: SignaturePublicKey::from(public.signature_key.to_vec()),
+        }
+    }
+}
+
+impl Signer for Identity {
+    fn sign(&self, payload: &[u8]) -> Result<Vec<u8>, SignerError> {
+        Ok(self.signing.sign(payload).to_bytes().to_vec())
+    }
+
+    fn signature_scheme(&self) -> SignatureScheme {
+        SignatureScheme::ED25519
+    }
+}
+
+/// A member as the group knows it: client id and signature public key (the canonical
+/// encodings the fingerprint is computed over).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct PublicIdentity {
+    /// The random id in the member's credential.
+    pub client_id: [u8; CLIENT_ID_LEN],
+    /// The member's Ed25519 public key (RFC 8032 encoding).
+    pub signature_key: [u8; 32],
+}
+
+impl PublicIdentity {
+    /// Reads a member's identity from its MLS credential and signature key; anything
+    /// but a basic credential with a 16-byte id and a 32-byte key is refused.
+    pub(crate) fn from_parts(
+        credential: &Credential,
+        signature_key: &[u8],
+    ) -> Result<Self, GroupError> {
+        let basic =
+            BasicCredential::try_from(credential.clone()).map_err(|_| GroupError::Unauthentic)?;
+        let client_id = basic
+            .identity()
+            .try_into()
+            .map_err(|_| GroupError::Unauthentic)?;
+        let signature_key = signature_key
+            .try_into()
+            .map_err(|_| GroupError::Unauthentic)?;
+        Ok(PublicIdentity {
+            client_id,
+            signature_key,
+        })
+    }
+
+    /// The fingerprint members compare out of band to tell each other apart:
+    /// `SHA-256("vroom/v2/fingerprint" ‖ client_id ‖ signature_key)`, first 10 bytes.
+    pub fn fingerprint(&self) -> Fingerprint {
+        let digest = Sha256::new()
+            .chain_update(LABEL_FINGERPRINT)
+            .chain_update(self.client_id)
+            .chain_update(self.signature_key)
+            .finalize();
+        let mut bytes = [0u8; FINGERPRINT_LEN];
+        bytes.copy_from_slice(&digest[..FINGERPRINT_LEN]);
+        Fingerprint(bytes)
+    }
+}
+
+/// 80 bits that name one member; shown as ten words of the fixed word list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Fingerprint(pub [u8; FINGERPRINT_LEN]);
+
+impl Fingerprint {
+    /// The ten words, in order.
+    pub fn words(&self) -> [&'static str; FINGERPRINT_LEN] {
+        self.0.map(|b| WORDS[usize::from(b)])
+    }
+}
+
+impl core::fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.words().join("-"))
+    }
+}

@@ -1,0 +1,736 @@
+//! One member's view of a version-2 group: [`Group`] for a member, [`Joiner`] for a
+//! client waiting for its Welcome.
+//!
+//! The relay's order is the order of the group: the caller hands every group message
+//! to [`Group::handle`] in relay order, its own included (the relay echoes them). An
+//! own commit takes effect only when its echo arrives, so every member applies the same
+//! commits in the same order; the first commit for an epoch wins, and a member whose
+//! own commit lost is told so (`dropped_own`) and may redo it in the new epoch.
+
+use std::collections::{HashSet, VecDeque};
+
+use openmls::prelude::{
+    tls_codec::{Deserialize as _, Serialize as _},
+    BasicCredential, Capabilities, ContentType, Credential, Extension, ExtensionType, Extensions,
+    GroupId, KeyPackage, KeyPackageRef, LeafNodeIndex, LeafNodeParameters, MlsGroup,
+    MlsGroupCreateConfig, MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, MlsMessageOut,
+    ProcessedMessageContent, Proposal, ProtocolMessage, ProtocolVersion,
+    RequiredCapabilitiesExtension, Sender, SenderRatchetConfiguration, StagedWelcome,
+    UnknownExtension, PURE_CIPHERTEXT_WIRE_FORMAT_POLICY,
+};
+use openmls_rust_crypto::OpenMlsRustCrypto;
+use openmls_traits::{storage::StorageProvider as _, OpenMlsProvider as _};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use super::binding::{RoomBinding, ROOM_EXTENSION_TYPE};
+use super::identity::{Identity, PublicIdentity};
+use super::safety::SafetyCode;
+use super::{GroupError, CIPHERSUITE};
+use crate::crypto::RoomSecret;
+
+/// How many past epochs' keys are kept for application messages still in flight when a
+/// commit lands. Older ones are refused (`WrongEpoch`).
+pub const PAST_EPOCHS: usize = 1;
+/// Per sender and epoch, how many message keys behind the newest one are kept for
+/// messages that arrive late, and how far ahead a message may jump.
+pub const OUT_OF_ORDER: u32 = 32;
+/// See [`OUT_OF_ORDER`].
+pub const MAX_FORWARD: u32 = 1024;
+/// Own application messages remembered until the relay echoes them.
+const OWN_PENDING: usize = 1024;
+/// Digests of processed messages kept to refuse replays before any decryption.
+const SEEN: usize = 4096;
+const LABEL_MESSAGE_ID: &[u8] = b"vroom/v2/message-id";
+
+/// 16 bytes that name one application message for every member alike: a hash of the
+/// message's canonical MLS encoding (`SHA-256("vroom/v2/message-id" ‖ MLSMessage)`,
+/// first 16 bytes). The encoding is authenticated (the AEAD covers header and content,
+/// the content is signed by the sender), so nobody but the sender chooses it, and it
+/// never depends on the relay's sequence numbers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MessageId(pub [u8; 16]);
+
+impl MessageId {
+    /// The id of the message with this canonical encoding.
+    pub fn of(message: &[u8]) -> Self {
+        let digest = Sha256::new()
+            .chain_update(LABEL_MESSAGE_ID)
+            .chain_update(message)
+            .finalize();
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&digest[..16]);
+        MessageId(id)
+    }
+}
+
+/// A decrypted application message: erased when dropped, and its `Debug` shows only
+/// its length, so a logged event never carries a message.
+pub struct Plaintext(Zeroizing<Vec<u8>>);
+
+impl core::ops::Deref for Plaintext {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl core::fmt::Debug for Plaintext {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Plaintext({} bytes)", self.0.len())
+    }
+}
+
+/// What a commit did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CommitKind {
+    /// Added one or more members.
+    Add,
+    /// Removed one or more members.
+    Remove,
+    /// Only refreshed the committer's keys.
+    Update,
+}
+
+/// A member of the current epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Member {
+    /// Its leaf index in the ratchet tree (stable while it stays).
+    pub leaf: u32,
+    /// Its credential's client id and signature key.
+    pub identity: PublicIdentity,
+}
+
+/// What an incoming group message did.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Incoming {
+    /// Another member's application message.
+    Application {
+        /// The sender, as of the epoch it sent in.
+        sender: Member,
+        /// The authenticated message id.
+        id: MessageId,
+        /// The plaintext, erased when dropped.
+        plaintext: Plaintext,
+    },
+    /// The relay's echo of this member's own application message.
+    OwnApplication {
+        /// Its message id (as returned by [`Group::encrypt`]).
+        id: MessageId,
+    },
+    /// A commit moved the group to a new epoch.
+    Commit {
+        /// Who committed.
+        committer: Member,
+        /// Whether the committer is the host (signs with the bound host key).
+        by_host: bool,
+        /// What the commit did.
+        kind: CommitKind,
+        /// Members it added, by leaf index.
+        added: Vec<Member>,
+        /// Members it removed, as they were before the commit, by leaf index.
+        removed: Vec<Member>,
+        /// The new epoch.
+        epoch: u64,
+        /// For this member's own commit: the Welcome to hand to the members it added
+        /// (send it only now that the commit won).
+        welcome: Option<Vec<u8>>,
+        /// This member's own pending commit that lost to this one, if any; it was
+        /// discarded and may be redone in the new epoch.
+        dropped_own: Option<CommitKind>,
+    },
+    /// A commit removed this member: the group is over for it.
+    Removed,
+}
+
+/// An own commit waiting for its echo.
+struct PendingCommit {
+    digest: [u8; 32],
+    kind: CommitKind,
+    welcome: Option<Vec<u8>>,
+}
+
+fn digest(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+fn encode(message: &MlsMessageOut) -> Result<Vec<u8>, GroupError> {
+    message
+        .tls_serialize_detached()
+        .map_err(|_| GroupError::Internal)
+}
+
+/// Every member's leaf declares the room extension, and the group requires it, so no
+/// member can be added that would not check the binding (and the last-resort marker
+/// of a joiner's key package, which MLS requires a leaf to declare too).
+fn capabilities() -> Capabilities {
+    Capabilities::new(
+        None,
+        Some(&[CIPHERSUITE]),
+        Some(&[
+            ExtensionType::Unknown(ROOM_EXTENSION_TYPE),
+            ExtensionType::LastResort,
+        ]),
+        None,
+        None,
+    )
+}
+
+fn join_config() -> MlsGroupJoinConfig {
+    MlsGroupJoinConfig::builder()
+        .wire_format_policy(PURE_CIPHERTEXT_WIRE_FORMAT_POLICY)
+        .max_past_epochs(PAST_EPOCHS)
+        .sender_ratchet_configuration(SenderRatchetConfiguration::new(OUT_OF_ORDER, MAX_FORWARD))
+        .use_ratchet_tree_extension(true)
+        .build()
+}
+
+/// A client that has made a key package and waits for a Welcome into the room.
+pub struct Joiner {
+    provider: OpenMlsRustCrypto,
+    identity: Option<Identity>,
+    key_package: Vec<u8>,
+    key_package_ref: KeyPackageRef,
+}
+
+impl Joiner {
+    /// Makes a key package for `identity`. It is a "last resort" package, so a Welcome
+    /// that is refused (another room, a forgery) does not use it up.
+    pub fn new(identity: Identity) -> Result<Self, GroupError> {
+        let provider = OpenMlsRustCrypto::default();
+        let bundle = KeyPackage::builder()
+            .leaf_node_capabilities(capabilities())
+            .mark_as_last_resort()
+            .build(
+                CIPHERSUITE,
+                &provider,
+                &identity,
+                identity.credential_with_key(),
+            )
+            .map_err(|_| GroupError::Internal)?;
+        let key_package_ref = bundle
+            .key_package()
+            .hash_ref(provider.crypto())
+            .map_err(|_| GroupError::Internal)?;
+        let key_package = MlsMessageOut::from(bundle.key_package().clone());
+        let key_package = encode(&key_package)?;
+        Ok(Joiner {
+            provider,
+            identity: Some(identity),
+            key_package,
+            key_package_ref,
+        })
+    }
+
+    /// The key package to hand to a member (an MLS message of wire format key package).
+    pub fn key_package(&self) -> &[u8] {
+        &self.key_package
+    }
+
+    /// Joins from a Welcome. The group must be this room's (group id and room
+    /// extension derived from `room`) or it is refused with `WrongRoom` and the joiner
+    /// can still take another Welcome; after a success the joiner is spent.
+    pub fn join(&mut self, room: &RoomSecret, welcome: &[u8]) -> Result<Group, GroupError> {
+        if self.identity.is_none() {
+            return Err(GroupError::Inactive);
+        }
+        let message = parse(welcome)?;
+        let MlsMessageBodyIn::Welcome(welcome) = message.extract() else {
+            return Err(GroupError::Malformed);
+        };
+        let staged = StagedWelcome::new_from_welcome(&self.provider, &join_config(), welcome, None)
+            .map_err(|_| GroupError::Unauthentic)?;
+        let binding = RoomBinding::new(room);
+        let context = staged.group_context();
+        let extension = context
+            .extensions()
+            .unknown(ROOM_EXTENSION_TYPE)
+            .ok_or(GroupError::WrongRoom)?;
+        let host_key = binding.verify(context.group_id().as_slice(), &extension.0)?;
+        let mls = staged
+            .into_group(&self.provider)
+            .map_err(|_| GroupError::Internal)?;
+        let identity = self.identity.take().ok_or(GroupError::Inactive)?;
+        // The package was a last-resort one: forget its private keys now that it served.
+        let _ = self
+            .provider
+            .storage()
+            .delete_key_package(&self.key_package_ref);
+        Ok(Group::from_parts(
+            std::mem::take(&mut self.provider),
+            identity,
+            mls,
+            binding.group_id(),
+            host_key,
+        ))
+    }
+}
+
+fn parse(bytes: &[u8]) -> Result<MlsMessageIn, GroupError> {
+    let message = MlsMessageIn::tls_deserialize_exact(bytes).map_err(|_| GroupError::Malformed)?;
+    // Only the canonical encoding is taken, so one message has one id and one digest.
+    let canonical = message
+        .tls_serialize_detached()
+        .map_err(|_| GroupError::Malformed)?;
+    if canonical != bytes {
+        return Err(GroupError::Malformed);
+    }
+    Ok(message)
+}
+
+/// This member's state in the room's MLS group.
+pub struct Group {
+    /// openmls's crypto and the in-memory store of this group's secrets (dropped with
+    /// the group).
+    provider: OpenMlsRustCrypto,
+    /// This member's signing key.
+    identity: Identity,
+    mls: MlsGroup,
+    group_id: [u8; 16],
+    /// The host's signature key, fixed at creation and bound by the room extension.
+    host_key: [u8; 32],
+    /// This member's commit waiting for the relay's order, if any.
+    pending: Option<PendingCommit>,
+    /// Digests of own application messages not yet echoed, oldest first.
+    own_sent: VecDeque<[u8; 32]>,
+    /// Digests of processed messages (a bounded window), to refuse a replay outright.
+    seen: HashSet<[u8; 32]>,
+    seen_order: VecDeque<[u8; 32]>,
+}
+
+/// Shows only what any member may see: epoch and own leaf.
+impl core::fmt::Debug for Group {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Group")
+            .field("epoch", &self.epoch())
+            .field("own_leaf", &self.own_leaf())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Group {
+    fn from_parts(
+        provider: OpenMlsRustCrypto,
+        identity: Identity,
+        mls: MlsGroup,
+        group_id: [u8; 16],
+        host_key: [u8; 32],
+    ) -> Self {
+        Group {
+            provider,
+            identity,
+            mls,
+            group_id,
+            host_key,
+            pending: None,
+            own_sent: VecDeque::new(),
+            seen: HashSet::new(),
+            seen_order: VecDeque::new(),
+        }
+    }
+
+    /// Creates the room's group with `identity` as its only member and host.
+    pub fn create(identity: Identity, room: &RoomSecret) -> Result<Self, GroupError> {
+        let provider = OpenMlsRustCrypto::default();
+        let binding = RoomBinding::new(room);
+        let host_key = identity.public().signature_key;
+        let extensions = Extensions::from_vec(vec![
+            Extension::RequiredCapabilities(RequiredCapabilitiesExtension::new(
+                &[ExtensionType::Unknown(ROOM_EXTENSION_TYPE)],
+                &[],
+                &[],
+            )),
+            Extension::Unknown(
+                ROOM_EXTENSION_TYPE,
+                UnknownExtension(binding.extension(&host_key)),
+            ),
+        ])
+        .map_err(|_| GroupError::Internal)?;
+        let config = MlsGroupCreateConfig::builder()
+            .ciphersuite(CIPHERSUITE)
+            .wire_format_policy(PURE_CIPHERTEXT_WIRE_FORMAT_POLICY)
+            .max_past_epochs(PAST_EPOCHS)
+            .sender_ratchet_configuration(SenderRatchetConfiguration::new(
+                OUT_OF_ORDER,
+                MAX_FORWARD,
+            ))
+            .use_ratchet_tree_extension(true)
+            .capabilities(capabilities())
+            .with_group_context_extensions(extensions)
+            .build();
+        let mls = MlsGroup::new_with_group_id(
+            &provider,
+            &identity,
+            &config,
+            GroupId::from_slice(&binding.group_id()),
+            identity.credential_with_key(),
+        )
+        .map_err(|_| GroupError::Internal)?;
+        Ok(Group::from_parts(
+            provider,
+            identity,
+            mls,
+            binding.group_id(),
+            host_key,
+        ))
+    }
+
+    /// The current epoch.
+    pub fn epoch(&self) -> u64 {
+        self.mls.epoch().as_u64()
+    }
+
+    /// This member's leaf index.
+    pub fn own_leaf(&self) -> u32 {
+        self.mls.own_leaf_index().u32()
+    }
+
+    /// The host's signature key, as bound into the group at creation.
+    pub fn host_key(&self) -> [u8; 32] {
+        self.host_key
+    }
+
+    /// Whether this member is the host.
+    pub fn is_host(&self) -> bool {
+        self.identity.public().signature_key == self.host_key
+    }
+
+    /// The members of the current epoch, by leaf index.
+    pub fn members(&self) -> Vec<Member> {
+        self.mls
+            .members()
+            .filter_map(|m| {
+                let identity = PublicIdentity::from_parts(&m.credential, &m.signature_key).ok()?;
+                Some(Member {
+                    leaf: m.index.u32(),
+                    identity,
+                })
+            })
+            .collect::<Vec<_>>()
+    }
+
+    fn member_at(&self, leaf: LeafNodeIndex) -> Result<Member, GroupError> {
+        let m = self.mls.member_at(leaf).ok_or(GroupError::Unauthentic)?;
+        Ok(Member {
+            leaf: leaf.u32(),
+            identity: PublicIdentity::from_parts(&m.credential, &m.signature_key)?,
+        })
+    }
+
+    /// The room-wide safety code of the current epoch.
+    pub fn safety_code(&self) -> SafetyCode {
+        SafetyCode::derive(
+            &self.group_id,
+            self.epoch(),
+            self.mls.epoch_authenticator().as_slice(),
+        )
+    }
+
+    /// Whether this member's commit is waiting for the relay's order.
+    pub fn has_pending_commit(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Forgets this member's pending commit (for instance when the relay refused it).
+    pub fn discard_pending_commit(&mut self) {
+        if self.pending.take().is_some() {
+            let _ = self.mls.clear_pending_commit(self.provider.storage());
+        }
+    }
+
+    fn check_can_commit(&self) -> Result<(), GroupError> {
+        if !self.mls.is_active() {
+            return Err(GroupError::Inactive);
+        }
+        if self.pending.is_some() {
+            return Err(GroupError::Busy);
+        }
+        Ok(())
+    }
+
+    fn stage_own(
+        &mut self,
+        commit: &MlsMessageOut,
+        kind: CommitKind,
+        welcome: Option<Vec<u8>>,
+    ) -> Result<Vec<u8>, GroupError> {
+        let bytes = encode(commit)?;
+        self.pending = Some(PendingCommit {
+            digest: digest(&bytes),
+            kind,
+            welcome,
+        });
+        Ok(bytes)
+    }
+
+    /// Commits a newcomer's key package. Returns the commit to broadcast; the Welcome
+    /// comes with the commit's echo (`Incoming::Commit::welcome`).
+    pub fn add(&mut self, key_package: &[u8]) -> Result<Vec<u8>, GroupError> {
+        self.check_can_commit()?;
+        let MlsMessageBodyIn::KeyPackage(key_package) = parse(key_package)?.extract() else {
+            return Err(GroupError::Malformed);
+        };
+        let key_package = key_package
+            .validate(self.provider.crypto(), ProtocolVersion::Mls10)
+            .map_err(|_| GroupError::Unauthentic)?;
+        if key_package.ciphersuite() != CIPHERSUITE {
+            return Err(GroupError::Unauthentic);
+        }
+        PublicIdentity::from_parts(
+            key_package.leaf_node().credential(),
+            key_package.leaf_node().signature_key().as_slice(),
+        )?;
+        let (commit, welcome, _) = self
+            .mls
+            .add_members(&self.provider, &self.identity, &[key_package])
+            .map_err(|_| GroupError::Unauthentic)?;
+        let welcome = encode(&welcome)?;
+        self.stage_own(&commit, CommitKind::Add, Some(welcome))
+    }
+
+    /// Commits the removal of members (a departure, or the host's kick).
+    pub fn remove(&mut self, leaves: &[u32]) -> Result<Vec<u8>, GroupError> {
+        self.check_can_commit()?;
+        let own = self.own_leaf();
+        let mut targets = Vec::with_capacity(leaves.len());
+        for &leaf in leaves {
+            let index = LeafNodeIndex::new(leaf);
+            if leaf == own || self.mls.member_at(index).is_none() {
+                return Err(GroupError::Unauthentic);
+            }
+            targets.push(index);
+        }
+        let (commit, _, _) = self
+            .mls
+            .remove_members(&self.provider, &self.identity, &targets)
+            .map_err(|_| GroupError::Unauthentic)?;
+        self.stage_own(&commit, CommitKind::Remove, None)
+    }
+
+    /// Commits fresh keys for this member (post-compromise security).
+    pub fn self_update(&mut self) -> Result<Vec<u8>, GroupError> {
+        self.check_can_commit()?;
+        let bundle = self
+            .mls
+            .self_update(
+                &self.provider,
+                &self.identity,
+                LeafNodeParameters::default(),
+            )
+            .map_err(|_| GroupError::Internal)?;
+        let commit = bundle.into_commit();
+        self.stage_own(&commit, CommitKind::Update, None)
+    }
+
+    /// Encrypts an application message in the current epoch.
+    pub fn encrypt(&mut self, plaintext: &[u8]) -> Result<(Vec<u8>, MessageId), GroupError> {
+        if !self.mls.is_active() {
+            return Err(GroupError::Inactive);
+        }
+        let message = self
+            .mls
+            .create_message(&self.provider, &self.identity, plaintext)
+            .map_err(|_| GroupError::Internal)?;
+        let bytes = encode(&message)?;
+        if self.own_sent.len() == OWN_PENDING {
+            self.own_sent.pop_front();
+        }
+        self.own_sent.push_back(digest(&bytes));
+        let id = MessageId::of(&bytes);
+        Ok((bytes, id))
+    }
+
+    fn remember(&mut self, digest: [u8; 32]) {
+        if self.seen.insert(digest) {
+            self.seen_order.push_back(digest);
+            if self.seen_order.len() > SEEN {
+                if let Some(old) = self.seen_order.pop_front() {
+                    self.seen.remove(&old);
+                }
+            }
+        }
+    }
+
+    /// Processes one group message the relay delivered, in relay order.
+    ///
+    /// Application messages are taken from the current epoch, and from the previous
+    /// one only if their sender is still a member; commits only for the current epoch.
+    /// Standalone proposals, external senders, PSKs, re-inits and changes of the
+    /// GroupContext extensions are refused. A refused message changes nothing.
+    pub fn handle(&mut self, bytes: &[u8]) -> Result<Incoming, GroupError> {
+        if !self.mls.is_active() {
+            return Err(GroupError::Inactive);
+        }
+        let message = parse(bytes)?;
+        let digest = digest(bytes);
+        if self.seen.contains(&digest) {
+            return Err(GroupError::Replay);
+        }
+        if let Some(at) = self.own_sent.iter().position(|d| *d == digest) {
+            self.own_sent.remove(at);
+            self.remember(digest);
+            return Ok(Incoming::OwnApplication {
+                id: MessageId::of(bytes),
+            });
+        }
+        if self.pending.as_ref().is_some_and(|p| p.digest == digest) {
+            return self.merge_own(digest);
+        }
+        let protocol = match message.extract() {
+            MlsMessageBodyIn::PrivateMessage(m) => ProtocolMessage::from(m),
+            MlsMessageBodyIn::PublicMessage(_) => return Err(GroupError::Unauthentic),
+            _ => return Err(GroupError::Malformed),
+        };
+        if protocol.group_id().as_slice() != self.group_id {
+            return Err(GroupError::WrongRoom);
+        }
+        let current = self.epoch();
+        let epoch = protocol.epoch().as_u64();
+        match protocol.content_type() {
+            ContentType::Application => {
+                if epoch > current || epoch.saturating_add(PAST_EPOCHS as u64) < current {
+                    return Err(GroupError::WrongEpoch);
+                }
+            }
+            ContentType::Commit => {
+                if epoch != current {
+                    return Err(GroupError::WrongEpoch);
+                }
+            }
+            ContentType::Proposal => return Err(GroupError::Unauthentic),
+        }
+        let processed = self
+            .mls
+            .process_message(&self.provider, protocol)
+            .map_err(|_| GroupError::Unauthentic)?;
+        let Sender::Member(leaf) = *processed.sender() else {
+            return Err(GroupError::Unauthentic);
+        };
+        let credential = processed.credential().clone();
+        match processed.into_content() {
+            ProcessedMessageContent::ApplicationMessage(app) => {
+                // From the previous epoch, the sender must still hold the same leaf
+                // with the same credential (its client id) in the current one.
+                let sender = self.member_at(leaf).map_err(|_| GroupError::WrongEpoch)?;
+                if epoch != current && !credential_is(&credential, &sender.identity) {
+                    return Err(GroupError::WrongEpoch);
+                }
+                self.remember(digest);
+                Ok(Incoming::Application {
+                    sender,
+                    id: MessageId::of(bytes),
+                    plaintext: Plaintext(Zeroizing::new(app.into_bytes())),
+                })
+            }
+            ProcessedMessageContent::StagedCommitMessage(staged) => {
+                let allowed = staged.queued_proposals().all(|p| {
+                    matches!(
+                        p.proposal(),
+                        Proposal::Add(_) | Proposal::Remove(_) | Proposal::Update(_)
+                    )
+                });
+                if !allowed || staged.group_context().extensions() != self.mls.extensions() {
+                    return Err(GroupError::Unauthentic);
+                }
+                let committer = self.member_at(leaf)?;
+                let added = staged
+                    .add_proposals()
+                    .map(|p| {
+                        let leaf_node = p.add_proposal().key_package().leaf_node();
+                        PublicIdentity::from_parts(
+                            leaf_node.credential(),
+                            leaf_node.signature_key().as_slice(),
+                        )
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut removed = staged
+                    .remove_proposals()
+                    .map(|p| self.member_at(p.remove_proposal().removed()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                removed.sort_unstable_by_key(|m| m.leaf);
+                let self_removed = staged.self_removed();
+                let kind = kind_of(!added.is_empty(), !removed.is_empty());
+                let dropped_own = self.pending.take().map(|p| p.kind);
+                self.mls
+                    .merge_staged_commit(&self.provider, *staged)
+                    .map_err(|_| GroupError::Internal)?;
+                self.remember(digest);
+                if self_removed {
+                    return Ok(Incoming::Removed);
+                }
+                let added = self.find_members(&added);
+                Ok(Incoming::Commit {
+                    by_host: committer.identity.signature_key == self.host_key,
+                    committer,
+                    kind,
+                    added,
+                    removed,
+                    epoch: self.epoch(),
+                    welcome: None,
+                    dropped_own,
+                })
+            }
+            _ => Err(GroupError::Unauthentic),
+        }
+    }
+
+    /// The current members with these identities (newly added ones, after a merge).
+    fn find_members(&self, identities: &[PublicIdentity]) -> Vec<Member> {
+        self.members()
+            .into_iter()
+            .filter(|m| identities.contains(&m.identity))
+            .collect()
+    }
+
+    fn merge_own(&mut self, digest: [u8; 32]) -> Result<Incoming, GroupError> {
+        let Some(pending) = self.pending.take() else {
+            return Err(GroupError::Internal);
+        };
+        let staged = self.mls.pending_commit().ok_or(GroupError::Internal)?;
+        let added: Vec<PublicIdentity> = staged
+            .add_proposals()
+            .filter_map(|p| {
+                let leaf_node = p.add_proposal().key_package().leaf_node();
+                PublicIdentity::from_parts(
+                    leaf_node.credential(),
+                    leaf_node.signature_key().as_slice(),
+                )
+                .ok()
+            })
+            .collect();
+        let mut removed: Vec<Member> = staged
+            .remove_proposals()
+            .filter_map(|p| self.member_at(p.remove_proposal().removed()).ok())
+            .collect();
+        removed.sort_unstable_by_key(|m| m.leaf);
+        let committer = self.member_at(self.mls.own_leaf_index())?;
+        self.mls
+            .merge_pending_commit(&self.provider)
+            .map_err(|_| GroupError::Internal)?;
+        self.remember(digest);
+        Ok(Incoming::Commit {
+            by_host: self.is_host(),
+            committer,
+            kind: pending.kind,
+            added: self.find_members(&added),
+            removed,
+            epoch: self.epoch(),
+            welcome: pending.welcome,
+            dropped_own: None,
+        })
+    }
+}
+
+fn credential_is(credential: &Credential, identity: &PublicIdentity) -> bool {
+    BasicCredential::try_from(credential.clone())
+        .is_ok_and(|basic| basic.identity() == identity.client_id.as_slice())
+}
+
+fn kind_of(added: bool, removed: bool) -> CommitKind {
+    match (added, removed) {
+        (true, _) => CommitKind::Add,
+        (false, true) => CommitKind::Remove,
+        (false, false) => CommitKind::Update,
+    }
+}
