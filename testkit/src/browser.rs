@@ -331,11 +331,20 @@ impl Chrome {
             "goog:chromeOptions".to_owned(),
             serde_json::json!({ "binary": CHROMIUM, "args": args }),
         );
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&self.url)
-            .await
-            .unwrap_or_else(|e| panic!("chromedriver could not start Chromium: {e}"));
+        // On a loaded machine Chromium can miss chromedriver's start-up deadline; a
+        // second attempt tells that apart from a browser that cannot start at all.
+        let connect = |caps| async move {
+            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps)
+                .connect(&self.url)
+                .await
+        };
+        let client = match connect(caps.clone()).await {
+            Ok(client) => client,
+            Err(first) => connect(caps).await.unwrap_or_else(|e| {
+                panic!("chromedriver could not start Chromium (twice): {first}; then: {e}")
+            }),
+        };
         client.goto(url).await.expect("open page");
         Page {
             client,

@@ -126,7 +126,10 @@ pub(super) async fn run_dispatcher(inner: Weak<Inner>, mut input: mpsc::Unbounde
             }
             Input::Lost(room, members) => {
                 if rooms.contains_key(&room) {
-                    for member in members {
+                    // A tick's list can be older than an event already delivered here
+                    // (a kick or a leave that removed the member in between): such a
+                    // member was told why it left and is not told again.
+                    for member in members.into_iter().filter(|&m| inner.is_local(room, m)) {
                         lose(&inner, room, member, CloseReason::GoingAway);
                     }
                 }
