@@ -4,3 +4,13 @@
 
 pub mod mls_room;
 pub mod roundtrip;
+
+/// Milliseconds from the page's `performance.now()`, the clock both browser
+/// benchmarks time with.
+#[cfg(target_arch = "wasm32")]
+pub fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .expect("a page with performance.now()")
+        .now()
+}

@@ -5,18 +5,12 @@
 //! checks only that every round trip returned the message, never a time.
 #![cfg(target_arch = "wasm32")]
 
+use vroom_bench_wasm::now_ms;
 use vroom_bench_wasm::roundtrip;
 use vroom_shared::crypto::{MemberKeys, OsRng};
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .expect("a page with performance.now()")
-        .now()
-}
 
 /// Runs `f` `n` times after a warm-up; answers microseconds per call. Browsers coarsen
 /// `performance.now()` (to 100 µs without cross-origin isolation), so each timing spans

@@ -10,15 +10,9 @@ use vroom_shared::group::{Identity, Joiner};
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 
 use vroom_bench_wasm::mls_room::Room;
+use vroom_bench_wasm::now_ms;
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn now_ms() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
-        .expect("a page with performance.now()")
-        .now()
-}
 
 #[wasm_bindgen_test]
 fn mls_message_200_bytes() {
