@@ -8,10 +8,9 @@
 //! - [`wire`]: the outer frames between a client and the relay (what the relay may read).
 //! - `crypto` (feature `crypto`): key derivation, member announcements, sender keys,
 //!   sealed messages, padding.
-//! - `group` (feature `crypto`): the MLS group layer of protocol version 2 (not yet
-//!   driven by the session).
+//! - `group` (feature `mls`): the MLS group layer of protocol version 2.
 //! - `invite` (feature `crypto`): invite links with the room secret in the URL fragment.
-//! - `session` (feature `crypto`): a sans-I/O state machine that turns relay frames into
+//! - `session` (feature `mls`): a sans-I/O state machine that turns relay frames into
 //!   user events and user actions into frames; both clients drive it.
 
 pub mod wire;
@@ -22,5 +21,5 @@ pub mod crypto;
 pub mod group;
 #[cfg(feature = "crypto")]
 pub mod invite;
-#[cfg(feature = "crypto")]
+#[cfg(feature = "mls")]
 pub mod session;

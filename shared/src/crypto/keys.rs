@@ -91,6 +91,8 @@ pub trait KeyPurpose: sealed::Sealed {}
 pub enum Announce {}
 /// Marker: seals sender-key distribution between two members (from X25519).
 pub enum Pairwise {}
+/// Marker: seals a newcomer's key package (version 2; derived from the room secret).
+pub enum Join {}
 /// Marker: a sender chain key, ratcheted forward once per message.
 pub enum Chain {}
 /// Marker: encrypts exactly one message (derived from a chain key).
@@ -100,10 +102,12 @@ impl sealed::Sealed for Announce {}
 impl sealed::Sealed for Pairwise {}
 impl sealed::Sealed for Chain {}
 impl sealed::Sealed for Message {}
+impl sealed::Sealed for Join {}
 impl KeyPurpose for Announce {}
 impl KeyPurpose for Pairwise {}
 impl KeyPurpose for Chain {}
 impl KeyPurpose for Message {}
+impl KeyPurpose for Join {}
 
 /// A 32-byte symmetric key for one purpose. Zeroized on drop; no `Debug`, no
 /// `Serialize`; compared in constant time.

@@ -468,7 +468,26 @@ impl Group {
     /// comes with the commit's echo (`Incoming::Commit::welcome`).
     pub fn add(&mut self, key_package: &[u8]) -> Result<Vec<u8>, GroupError> {
         self.check_can_commit()?;
-        let MlsMessageBodyIn::KeyPackage(key_package) = parse(key_package)?.extract() else {
+        let (key_package, _) = self.validate_key_package(key_package)?;
+        let (commit, welcome, _) = self
+            .mls
+            .add_members(&self.provider, &self.identity, &[key_package])
+            .map_err(|_| GroupError::Unauthentic)?;
+        let welcome = encode(&welcome)?;
+        self.stage_own(&commit, CommitKind::Add, Some(welcome))
+    }
+
+    /// The identity a newcomer's key package carries, once its encoding, signature and
+    /// ciphersuite check out (what [`Group::add`] would accept).
+    pub fn key_package_identity(&self, key_package: &[u8]) -> Result<PublicIdentity, GroupError> {
+        Ok(self.validate_key_package(key_package)?.1)
+    }
+
+    fn validate_key_package(
+        &self,
+        bytes: &[u8],
+    ) -> Result<(KeyPackage, PublicIdentity), GroupError> {
+        let MlsMessageBodyIn::KeyPackage(key_package) = parse(bytes)?.extract() else {
             return Err(GroupError::Malformed);
         };
         let key_package = key_package
@@ -477,16 +496,11 @@ impl Group {
         if key_package.ciphersuite() != CIPHERSUITE {
             return Err(GroupError::Unauthentic);
         }
-        PublicIdentity::from_parts(
+        let identity = PublicIdentity::from_parts(
             key_package.leaf_node().credential(),
             key_package.leaf_node().signature_key().as_slice(),
         )?;
-        let (commit, welcome, _) = self
-            .mls
-            .add_members(&self.provider, &self.identity, &[key_package])
-            .map_err(|_| GroupError::Unauthentic)?;
-        let welcome = encode(&welcome)?;
-        self.stage_own(&commit, CommitKind::Add, Some(welcome))
+        Ok((key_package, identity))
     }
 
     /// Commits the removal of members (a departure, or the host's kick).

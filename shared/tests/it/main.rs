@@ -9,6 +9,8 @@ mod group;
 mod group_vectors;
 mod invite;
 mod primitives;
+#[cfg(feature = "mls")]
 mod relay;
+#[cfg(feature = "mls")]
 mod session;
 mod vectors;

@@ -154,6 +154,18 @@ impl Net {
         self.run();
     }
 
+    /// Gives every online client the clock (as a client's timer does).
+    pub(crate) fn tick(&mut self, now_ms: u64) {
+        let names: Vec<&'static str> = self.clients.keys().copied().collect();
+        for name in names {
+            if !self.clients[name].online {
+                continue;
+            }
+            let out = self.clients.get_mut(name).unwrap().session.tick(now_ms);
+            self.act(name, out);
+        }
+    }
+
     pub(crate) fn say(&mut self, name: &str, text: &str) {
         let out = self
             .clients

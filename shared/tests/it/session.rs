@@ -1,13 +1,17 @@
-//! Whole sessions through the in-memory relay: the properties of DESIGN.md §4 as
-//! behaviour. Each test fails if the property it names breaks.
+//! Whole version-2 sessions through the in-memory relay: the properties of DESIGN.md §4
+//! as behaviour, and the attacks of a relay (alone, or with an insider who holds the
+//! room secret) that version 1 fell to. Each test fails if the property it names breaks.
 
-use vroom_shared::crypto::announce::{self, AnnounceKind};
-use vroom_shared::crypto::envelope::{Envelope, Payload};
-use vroom_shared::crypto::{MemberKeys, OsRng, RoomSecret};
-use vroom_shared::session::SessionEvent;
-use vroom_shared::wire::{CloseReason, Event, LeaveReason, MemberId};
+use proptest::prelude::*;
+use vroom_shared::crypto::{NonceRng, RoomSecret};
+use vroom_shared::group::{Group, Identity, Incoming};
+use vroom_shared::session::envelope::{join_key, open_key_package, seal_key_package, Envelope};
+use vroom_shared::session::{SafetyCode, Session, SessionEvent, FALLBACK_MS};
+use vroom_shared::wire::{CloseReason, Event, LeaveReason, MemberId, ServerFrame};
 
 use super::relay::Net;
+
+const T0: u64 = 1_700_000_000_000;
 
 fn room_of_three() -> (Net, vroom_shared::invite::Invite) {
     let mut net = Net::new();
@@ -17,27 +21,86 @@ fn room_of_three() -> (Net, vroom_shared::invite::Invite) {
     (net, invite)
 }
 
+fn code(net: &Net, name: &str) -> (u64, SafetyCode) {
+    net.clients[name]
+        .session
+        .safety_code()
+        .expect("in the group")
+}
+
+fn nicks(net: &Net, name: &str) -> Vec<String> {
+    let mut n: Vec<String> = net.clients[name]
+        .session
+        .members()
+        .into_iter()
+        .map(|m| m.nick)
+        .collect();
+    n.sort();
+    n
+}
+
+/// Every broadcast group payload a member sent, oldest first.
+fn group_payloads(net: &Net, from: MemberId) -> Vec<Vec<u8>> {
+    net.payloads
+        .iter()
+        .filter(|p| p.from == from && p.to.is_none())
+        .filter(|p| matches!(Envelope::decode(&p.payload), Ok(Envelope::Group(_))))
+        .map(|p| p.payload.clone())
+        .collect()
+}
+
+fn key_packages(net: &Net, from: MemberId) -> Vec<Vec<u8>> {
+    net.payloads
+        .iter()
+        .filter(|p| p.from == from)
+        .filter(|p| {
+            matches!(
+                Envelope::decode(&p.payload),
+                Ok(Envelope::KeyPackage { .. })
+            )
+        })
+        .map(|p| p.payload.clone())
+        .collect()
+}
+
 #[test]
-fn members_chat_in_one_order_and_agree_on_fingerprints() {
+fn members_chat_in_one_order_and_agree_on_fingerprints_and_the_safety_code() {
     let (mut net, _) = room_of_three();
     net.say("alice", "one");
     net.say("bob", "two");
     net.say("carol", "three");
+    let alice_code = code(&net, "alice");
     for name in ["alice", "bob", "carol"] {
         assert_eq!(net.texts(name), ["one", "two", "three"], "{name}'s view");
-        assert_eq!(net.warnings(name), 0);
+        assert_eq!(
+            net.warnings(name),
+            0,
+            "{name}: {:?}",
+            net.clients[name].events
+        );
+        assert_eq!(code(&net, name), alice_code, "{name} is in alice's epoch");
         let members = net.clients[name].session.members();
-        assert_eq!(members.len(), 3, "{name} sees everyone");
+        assert_eq!(members.len(), 3, "{name} sees everyone: {members:?}");
         for m in &members {
             let own = net.clients[m.nick.as_str()].session.fingerprint().unwrap();
-            assert_eq!(
-                m.fingerprint, own,
-                "{name}'s view of {}'s safety words",
-                m.nick
-            );
+            assert_eq!(m.fingerprint, own, "{name}'s view of {}", m.nick);
             assert_eq!(m.is_host, m.nick == "alice");
         }
     }
+    // One message has one id for everyone, and it is not the relay's number.
+    let ids = |name: &str| -> Vec<[u8; 16]> {
+        net.clients[name]
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                SessionEvent::Message { id, .. } => Some(id.0),
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(ids("alice"), ids("bob"));
+    assert_eq!(ids("alice"), ids("carol"));
+    assert_eq!(ids("alice").len(), 3);
     let own: Vec<bool> = net.clients["bob"]
         .events
         .iter()
@@ -50,505 +113,366 @@ fn members_chat_in_one_order_and_agree_on_fingerprints() {
 }
 
 #[test]
-fn nick_changes_reach_everyone() {
+fn the_safety_code_changes_with_every_join() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    let first = code(&net, "alice");
+    net.join("bob", &invite);
+    let second = code(&net, "alice");
+    assert_ne!(first, second);
+    assert_eq!(code(&net, "bob"), second);
+}
+
+#[test]
+fn nick_changes_reach_everyone_cleaned() {
     let (mut net, _) = room_of_three();
+    // A right-to-left override and a zero-width joiner would let a nick pose as another.
     let out = net
         .clients
         .get_mut("bob")
         .unwrap()
         .session
-        .set_nick("robert")
+        .set_nick("rob\u{202e}ert\u{200d}")
         .unwrap();
     net.act("bob", out);
     let bob = net.id("bob");
     for name in ["alice", "carol"] {
-        assert!(net.clients[name].events.iter().any(|e| matches!(e,
-            SessionEvent::NickChanged { member, new, .. } if *member == bob && new == "robert")));
-    }
-}
-
-#[test]
-fn a_relay_without_the_secret_cannot_join_or_be_given_keys() {
-    let (mut net, _) = room_of_three();
-    let fake = MemberId(0xbad);
-    // The relay makes up a member, with an announcement sealed under a room secret it
-    // guessed, and tells everyone.
-    let guess = RoomSecret::generate(&mut OsRng);
-    let keys = MemberKeys::generate(&mut OsRng);
-    let room = net.clients["alice"].session.room_id();
-    let sealed = announce::seal(
-        &keys,
-        &guess.announce_key(),
-        &room,
-        fake,
-        "mallory",
-        1,
-        AnnounceKind::Hello,
-        &mut OsRng,
-    );
-    let payload = Payload::new(Envelope::Announce(sealed)).encode();
-    net.sequence(None, Event::Joined { member: fake });
-    net.sequence(
-        None,
-        Event::Message {
-            from: fake,
-            to: None,
-            payload: &payload,
-        },
-    );
-    net.run();
-    for name in ["alice", "bob", "carol"] {
-        assert_eq!(
-            net.warnings(name),
-            1,
-            "{name} must warn about the forged announcement"
+        assert!(
+            net.clients[name].events.iter().any(|e| matches!(e,
+                SessionEvent::NickChanged { member, new, .. } if *member == bob && new == "robert")),
+            "{name}: {:?}",
+            net.clients[name].events
         );
-        assert!(net.clients[name]
-            .session
-            .members()
-            .iter()
-            .all(|m| m.member != fake));
-        assert!(!net.clients[name]
-            .events
-            .iter()
-            .any(|e| matches!(e, SessionEvent::MemberJoined { member, .. } if *member == fake)));
     }
-    assert!(
-        net.payloads_to(fake).is_empty(),
-        "nobody may send keys or anything else to the fake member"
+}
+
+#[test]
+fn a_relay_without_the_secret_cannot_get_itself_added() {
+    let (mut net, _) = room_of_three();
+    let before = code(&net, "alice");
+    // A join request sealed under a secret the relay made up, from a member id it made up.
+    let fake = RoomSecret::from_bytes([7; 32]);
+    let intruder = MemberId(99);
+    let joiner = vroom_shared::group::Joiner::new(Identity::generate()).unwrap();
+    let sealed = seal_key_package(
+        &join_key(&fake),
+        &net.clients["alice"].session.room_id(),
+        intruder,
+        joiner.key_package(),
+        &mut NonceRng::new(),
     );
-    // Whatever it then sends is not shown.
-    net.say("alice", "still private");
     net.sequence(
         None,
         Event::Message {
-            from: fake,
+            from: intruder,
             to: None,
-            payload: &net.payloads.last().unwrap().payload.clone(),
+            payload: &sealed.encode(),
         },
     );
     net.run();
-    assert_eq!(net.texts("bob"), ["still private"]);
+    net.tick(T0);
+    net.tick(T0 + 10 * FALLBACK_MS);
+    for name in ["alice", "bob", "carol"] {
+        assert!(net.warnings(name) >= 1, "{name} warns");
+        assert_eq!(code(&net, name), before, "{name}: nobody was added");
+        assert_eq!(net.clients[name].session.members().len(), 3);
+    }
 }
 
 #[test]
-fn a_relay_cannot_substitute_or_move_an_announcement() {
+fn a_forged_departure_and_replayed_messages_show_nothing_old_again() {
     let (mut net, _) = room_of_three();
-    let (alice, bob, carol) = (net.id("alice"), net.id("bob"), net.id("carol"));
-    // Bob's own announcement, as broadcast when he joined.
-    let bobs = net
-        .payloads
-        .iter()
-        .find(|p| {
-            p.from == bob
-                && p.to.is_none()
-                && matches!(
-                    Payload::decode(&p.payload).unwrap().envelope,
-                    Envelope::Announce(_)
-                )
-        })
-        .unwrap()
-        .payload
-        .clone();
-    // Moved to another member id: the binding fails.
-    net.inject_event(
-        "carol",
-        Event::Message {
-            from: MemberId(77),
-            to: None,
-            payload: &bobs,
-        },
-    );
-    assert_eq!(net.warnings("carol"), 1);
-    // Altered (a flipped bit anywhere in the sealed body): the tag fails.
-    let mut altered = bobs.clone();
-    let at = altered.len() - 20;
-    altered[at] ^= 0x40;
-    net.inject_event(
-        "carol",
-        Event::Message {
-            from: bob,
-            to: None,
-            payload: &altered,
-        },
-    );
-    assert_eq!(net.warnings("carol"), 2);
-    // Bob's id with other keys, sealed under a key the relay does not have.
-    let keys = MemberKeys::generate(&mut OsRng);
-    let room = net.clients["carol"].session.room_id();
-    let sealed = announce::seal(
-        &keys,
-        &RoomSecret::generate(&mut OsRng).announce_key(),
-        &room,
-        bob,
-        "bob",
-        9,
-        AnnounceKind::Update,
-        &mut OsRng,
-    );
-    net.inject_event(
-        "carol",
-        Event::Message {
-            from: bob,
-            to: None,
-            payload: &Payload::new(Envelope::Announce(sealed)).encode(),
-        },
-    );
-    assert_eq!(net.warnings("carol"), 3);
-    // Carol still holds Bob's real keys and reads him.
-    let fp = net.clients["bob"].session.fingerprint().unwrap();
-    assert!(net.clients["carol"]
-        .session
-        .members()
-        .iter()
-        .any(|m| m.member == bob && m.fingerprint == fp));
-    net.say("bob", "real bob");
-    assert_eq!(net.texts("carol"), ["real bob"]);
-    // A sender-key distribution redirected to another member fails too.
-    let to_alice = net
-        .payloads_to(alice)
-        .into_iter()
-        .find(|p| p.from == bob)
-        .unwrap();
-    net.inject_event(
-        "carol",
-        Event::Message {
-            from: bob,
-            to: Some(carol),
-            payload: &to_alice.payload,
-        },
-    );
-    assert_eq!(net.warnings("carol"), 4);
-}
-
-#[test]
-fn a_member_cannot_forge_another_members_message() {
-    let (mut net, _) = room_of_three();
-    let alice = net.id("alice");
-    net.say("bob", "from bob");
-    let bobs = net.payloads.last().unwrap().payload.clone();
-    // The relay (or Bob colluding with it) presents Bob's sealed message as Alice's.
-    net.inject_event(
-        "carol",
-        Event::Message {
-            from: alice,
-            to: None,
-            payload: &bobs,
-        },
-    );
-    assert_eq!(net.texts("carol"), ["from bob"]);
-    assert_eq!(net.warnings("carol"), 1);
-    let shown_from: Vec<MemberId> = net.clients["carol"]
-        .events
-        .iter()
-        .filter_map(|e| match e {
-            SessionEvent::Message { from, .. } => Some(*from),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(shown_from, [net.id("bob")]);
-}
-
-#[test]
-fn a_replayed_message_is_refused() {
-    let (mut net, _) = room_of_three();
-    net.say("alice", "pay bob 5");
-    let replay = net.payloads.last().unwrap().clone();
-    net.inject_event(
-        "carol",
-        Event::Message {
-            from: replay.from,
-            to: None,
-            payload: &replay.payload,
-        },
-    );
+    net.say("bob", "meet at nine");
+    let bob = net.id("bob");
+    let old = group_payloads(&net, bob);
+    // The relay tells alice alone that bob left, then replays bob's old messages.
     net.inject_event(
         "alice",
-        Event::Message {
-            from: replay.from,
-            to: None,
-            payload: &replay.payload,
+        Event::Left {
+            member: bob,
+            reason: LeaveReason::Disconnected,
         },
     );
-    assert_eq!(net.texts("carol"), ["pay bob 5"]);
-    assert_eq!(net.texts("alice"), ["pay bob 5"]);
-    assert_eq!(net.warnings("carol"), 1);
-    assert_eq!(net.warnings("alice"), 1);
+    // Alice removes him with a commit every member sees: the room agrees he is out
+    // (a forged departure is a visible removal, never a split view).
+    assert!(
+        net.clients["bob"].session.is_ended(),
+        "bob is out, and knows it"
+    );
+    assert_eq!(code(&net, "alice"), code(&net, "carol"));
+    assert_eq!(nicks(&net, "carol"), ["alice", "carol"]);
+    for payload in &old {
+        for name in ["alice", "carol"] {
+            net.inject_event(
+                name,
+                Event::Message {
+                    from: bob,
+                    to: None,
+                    payload,
+                },
+            );
+        }
+    }
+    for name in ["alice", "carol"] {
+        assert_eq!(
+            net.texts(name),
+            ["meet at nine"],
+            "{name} shows nothing twice"
+        );
+        assert!(net.warnings(name) >= 1, "{name} warns about the replay");
+    }
 }
 
-/// A member recognises its own message by comparing the echo with what it sent, not by
-/// checking its own signature: an altered echo must still be caught.
 #[test]
-fn an_altered_echo_of_ones_own_message_is_refused() {
+fn a_departed_members_old_join_request_is_refused() {
     let (mut net, _) = room_of_three();
-    net.hold.insert("alice", Vec::new());
-    net.say("alice", "meet at noon");
-    let echo = net.payloads.last().unwrap().clone();
-    net.hold.remove("alice");
-    let Ok(Payload {
-        envelope: Envelope::Message(sealed),
-        ..
-    }) = Payload::decode(&echo.payload)
-    else {
-        panic!("alice's payload is a message");
-    };
-    let mut flipped = sealed.clone();
-    flipped.ciphertext[0] ^= 1;
-    let mut resigned = sealed.clone();
-    resigned.signature[0] ^= 1;
-    for altered in [flipped, resigned] {
-        let payload = Payload::new(Envelope::Message(altered)).encode();
-        net.inject_event(
-            "alice",
-            Event::Message {
-                from: echo.from,
-                to: None,
-                payload: &payload,
-            },
-        );
-    }
-    assert!(net.texts("alice").is_empty());
-    assert_eq!(net.warnings("alice"), 2);
-    // The genuine echo still completes the message, once.
-    for _ in 0..2 {
-        net.inject_event(
-            "alice",
-            Event::Message {
-                from: echo.from,
-                to: None,
-                payload: &echo.payload,
-            },
-        );
-    }
-    assert_eq!(net.texts("alice"), ["meet at noon"]);
-    assert_eq!(net.warnings("alice"), 3);
-}
-
-#[test]
-fn a_message_from_another_room_is_refused() {
-    let (mut one, _) = room_of_three();
-    let (mut two, _) = room_of_three();
-    one.say("alice", "room one only");
-    let p = one.payloads.last().unwrap().payload.clone();
-    // Delivered in room two under each member id there.
-    for from in ["alice", "bob", "carol"] {
-        let from = two.id(from);
-        two.inject_event(
-            "bob",
+    let bob = net.id("bob");
+    let request = key_packages(&net, bob).pop().expect("bob asked to join");
+    let out = net.clients.get_mut("bob").unwrap().session.leave().unwrap();
+    net.act("bob", out);
+    let after_leave = code(&net, "alice");
+    assert_eq!(nicks(&net, "alice"), ["alice", "carol"]);
+    // Replayed under bob's old id, and moved to a new id: both refused.
+    for from in [bob, MemberId(4242)] {
+        net.sequence(
+            None,
             Event::Message {
                 from,
                 to: None,
-                payload: &p,
+                payload: &request,
             },
         );
+        net.run();
+        net.tick(T0 + 100 * FALLBACK_MS);
     }
-    assert!(two.texts("bob").is_empty());
-    assert_eq!(two.warnings("bob"), 3);
+    for name in ["alice", "carol"] {
+        assert_eq!(code(&net, name), after_leave, "{name}: nobody was re-added");
+        assert!(net.warnings(name) >= 2, "{name} warns twice");
+    }
 }
 
-fn departed_member_reads_nothing_after(reason: LeaveReason) {
+#[test]
+fn a_kick_the_relay_hides_from_some_members_is_still_agreed_or_seen() {
     let (mut net, _) = room_of_three();
-    net.say("alice", "before");
-    assert_eq!(
-        net.texts("carol"),
-        ["before"],
-        "carol could read while a member"
-    );
-    let departed_at = net.seq;
-    net.remove_quietly("carol", reason);
-    let carol = net.id("carol");
-    for name in ["alice", "bob"] {
-        assert!(net.clients[name]
-            .events
-            .iter()
-            .any(|e| matches!(e, SessionEvent::MemberLeft { member, .. } if *member == carol)));
-    }
-    net.say("alice", "after");
-    net.say("bob", "after too");
-    assert_eq!(net.texts("bob"), ["before", "after", "after too"]);
-    // The relay hands the departed member everything sent since, including what was
-    // addressed to the others.
-    let since: Vec<_> = net
-        .payloads
-        .iter()
-        .filter(|p| p.seq > departed_at)
-        .cloned()
-        .collect();
-    assert!(since.len() >= 4, "the rekey and both messages were relayed");
-    for p in since {
-        net.inject_event(
-            "carol",
-            Event::Message {
-                from: p.from,
-                to: None,
-                payload: &p.payload,
-            },
-        );
-    }
-    assert_eq!(
-        net.texts("carol"),
-        ["before"],
-        "a departed member read a later message"
-    );
-}
-
-#[test]
-fn a_member_who_left_cannot_read_what_follows() {
-    departed_member_reads_nothing_after(LeaveReason::Left);
-}
-
-#[test]
-fn a_kicked_member_cannot_read_what_follows() {
-    departed_member_reads_nothing_after(LeaveReason::Kicked);
-}
-
-#[test]
-fn kick_through_the_session_ends_the_kicked_session_and_rekeys() {
-    let (mut net, _) = room_of_three();
-    let carol = net.id("carol");
-    assert_eq!(
-        net.clients
-            .get_mut("bob")
-            .unwrap()
-            .session
-            .kick(carol)
-            .err(),
-        Some(vroom_shared::session::ActionError::NotHost)
-    );
+    let bob = net.id("bob");
+    // The relay withholds from carol the relay's own news of the kick; the host's
+    // removal commit reaches her like every group message.
+    net.hold.insert("carol", Vec::new());
     let out = net
         .clients
         .get_mut("alice")
         .unwrap()
         .session
-        .kick(carol)
+        .kick(bob)
         .unwrap();
     net.act("alice", out);
-    assert!(net.clients["carol"].events.contains(&SessionEvent::Ended {
-        reason: CloseReason::Kicked
-    }));
-    assert!(net.clients["carol"].session.is_ended());
-    assert!(
-        net.clients["carol"]
-            .session
-            .invite_link("http://x")
-            .is_none(),
-        "keys wiped"
-    );
-    net.say("bob", "without carol");
-    assert_eq!(net.texts("alice").last().unwrap(), "without carol");
-}
-
-#[test]
-fn a_newcomer_cannot_read_what_came_before() {
-    let mut net = Net::new();
-    let invite = net.create("alice");
-    net.join("bob", &invite);
-    net.say("alice", "old one");
-    net.say("bob", "old two");
-    let old = net.payloads.clone();
-    net.join("dave", &invite);
-    net.say("alice", "new");
-    // The relay replays the whole history to the newcomer.
-    for p in old {
-        if p.to.is_none() {
-            net.inject_event(
-                "dave",
-                Event::Message {
-                    from: p.from,
-                    to: None,
-                    payload: &p.payload,
-                },
-            );
+    let held = net.hold.remove("carol").unwrap();
+    for frame in held {
+        let is_left = matches!(
+            ServerFrame::decode(&frame),
+            Ok(ServerFrame::Event {
+                event: Event::Left { .. },
+                ..
+            })
+        );
+        if !is_left {
+            net.inject("carol", frame);
         }
     }
-    assert_eq!(net.texts("dave"), ["new"]);
-    let undecryptable = net.clients["dave"]
-        .events
-        .iter()
-        .filter(|e| matches!(e, SessionEvent::Undecryptable { .. }))
-        .count();
-    assert!(undecryptable >= 2, "old messages reported as undecryptable");
+    assert!(net.clients["bob"].session.is_ended());
+    assert_eq!(code(&net, "carol"), code(&net, "alice"));
+    assert_eq!(nicks(&net, "carol"), ["alice", "carol"]);
+    assert!(net.clients["carol"].events.iter().any(|e| matches!(e,
+        SessionEvent::MemberLeft { member, reason: LeaveReason::Kicked, .. } if *member == bob)));
+
+    // If the relay withholds the host's commit itself, carol stays in the old epoch:
+    // her safety code no longer matches the others', which members see when they compare.
+    let (mut net, _) = room_of_three();
+    let bob = net.id("bob");
+    net.hold.insert("carol", Vec::new());
+    let out = net
+        .clients
+        .get_mut("alice")
+        .unwrap()
+        .session
+        .kick(bob)
+        .unwrap();
+    net.act("alice", out);
+    net.hold.remove("carol");
+    assert_ne!(code(&net, "carol"), code(&net, "alice"));
 }
 
 #[test]
-fn messages_arriving_before_the_senders_key_are_queued_and_shown() {
+fn an_insider_with_the_relay_cannot_put_a_newcomer_in_a_fake_room_unnoticed() {
+    let (mut net, invite) = room_of_three();
+    // The relay keeps dave's join request from the members and hands it to mallory, an
+    // insider who holds the room secret and makes a group of her own for dave.
+    for name in ["alice", "bob", "carol"] {
+        net.hold.insert(name, Vec::new());
+    }
+    net.join("dave", &invite);
+    for name in ["alice", "bob", "carol"] {
+        net.hold.remove(name);
+    }
+    let dave = net.id("dave");
+    let Envelope::KeyPackage { nonce, sealed } =
+        Envelope::decode(&key_packages(&net, dave).pop().unwrap()).unwrap()
+    else {
+        unreachable!()
+    };
+    let secret = invite.secret();
+    let key_package = open_key_package(
+        &join_key(secret),
+        &net.clients["dave"].session.room_id(),
+        dave,
+        &nonce,
+        &sealed,
+    )
+    .unwrap();
+    let mut fake = Group::create(Identity::generate(), secret).unwrap();
+    let commit = fake.add(&key_package).unwrap();
+    let Ok(Incoming::Commit {
+        welcome: Some(welcome),
+        ..
+    }) = fake.handle(&commit)
+    else {
+        panic!("mallory's own commit")
+    };
+    net.inject_event(
+        "dave",
+        Event::Message {
+            from: MemberId(666),
+            to: Some(dave),
+            payload: &Envelope::Welcome(welcome).encode(),
+        },
+    );
+    // Dave is in mallory's group: his room-wide code is not the room's, so comparing
+    // it with anyone in the room shows the split.
+    let (_, dave_code) = code(&net, "dave");
+    for name in ["alice", "bob", "carol"] {
+        assert_ne!(code(&net, name).1, dave_code, "{name} vs dave");
+    }
+    assert!(net.clients["dave"].session.members().len() <= 2);
+}
+
+#[test]
+fn a_directed_copy_of_a_room_message_is_refused() {
+    let (mut net, _) = room_of_three();
+    net.say("alice", "for everyone");
+    let alice = net.id("alice");
+    let bob = net.id("bob");
+    let payload = group_payloads(&net, alice).pop().unwrap();
+    net.inject_event(
+        "bob",
+        Event::Message {
+            from: alice,
+            to: Some(bob),
+            payload: &payload,
+        },
+    );
+    assert_eq!(net.texts("bob"), ["for everyone"]);
+    assert!(net.warnings("bob") >= 1);
+}
+
+#[test]
+fn a_second_welcome_is_refused() {
+    let (mut net, _) = room_of_three();
+    let carol = net.id("carol");
+    let welcome = net
+        .payloads_to(carol)
+        .into_iter()
+        .find(|p| matches!(Envelope::decode(&p.payload), Ok(Envelope::Welcome(_))))
+        .expect("carol was welcomed");
+    let before = code(&net, "carol");
+    net.inject_event(
+        "carol",
+        Event::Message {
+            from: welcome.from,
+            to: Some(carol),
+            payload: &welcome.payload,
+        },
+    );
+    assert!(net.warnings("carol") >= 1);
+    assert_eq!(code(&net, "carol"), before);
+    net.say("carol", "still here");
+    assert_eq!(net.texts("alice"), ["still here"]);
+}
+
+#[test]
+fn the_next_committer_takes_over_when_the_first_is_away() {
+    let (mut net, _) = room_of_three();
+    // Alice (first in the order) loses her connection; the relay still counts her in
+    // its grace period. Carol leaves: alice should commit, but cannot.
+    net.drop_connection("alice");
+    let out = net
+        .clients
+        .get_mut("carol")
+        .unwrap()
+        .session
+        .leave()
+        .unwrap();
+    net.act("carol", out);
+    net.tick(T0);
+    assert_eq!(
+        nicks(&net, "bob"),
+        ["alice", "bob", "carol"],
+        "bob waits his turn"
+    );
+    net.tick(T0 + FALLBACK_MS);
+    assert_eq!(nicks(&net, "bob"), ["alice", "bob"], "then bob commits");
+    net.reconnect("alice");
+    assert_eq!(code(&net, "alice"), code(&net, "bob"));
+}
+
+#[test]
+fn a_newcomer_reads_nothing_from_before_it_arrived() {
     let mut net = Net::new();
     let invite = net.create("alice");
     net.join("bob", &invite);
-    // Carol joins, but everything the relay sends her is held back.
-    net.hold.insert("carol", Vec::new());
+    net.say("alice", "before");
     net.join("carol", &invite);
-    let mut frames = net.hold.remove("carol").unwrap();
-    // Welcome first, then let carol announce herself so alice and bob send her keys.
-    let welcome = frames.remove(0);
-    net.inject("carol", welcome);
-    net.hold.insert("carol", frames);
-    net.run();
-    net.say("alice", "in flight");
-    let mut frames = net.hold.remove("carol").unwrap();
-    // Deliver alice's message first, everything else after: a reordering relay.
-    let msg = frames.pop().unwrap();
-    frames.insert(0, msg);
-    for f in frames {
-        net.clients.get_mut("carol").unwrap().inbox.push_back(f);
-    }
-    net.run();
-    assert_eq!(net.texts("carol"), ["in flight"]);
+    net.say("bob", "after");
+    assert_eq!(net.texts("carol"), ["after"]);
     assert_eq!(net.warnings("carol"), 0);
+}
+
+#[test]
+fn a_member_who_left_cannot_read_what_follows() {
+    let (mut net, _) = room_of_three();
+    // Bob's client ignores its removal and keeps its keys; the relay keeps feeding it.
+    net.remove_quietly("bob", LeaveReason::Disconnected);
+    net.say("alice", "after bob");
+    assert_eq!(net.texts("carol"), ["after bob"]);
+    assert!(!net.texts("bob").contains(&"after bob".to_owned()));
 }
 
 #[test]
 fn reconnect_catches_up_once_and_in_order() {
     let (mut net, _) = room_of_three();
-    net.say("alice", "seen");
-    net.drop_connection("carol");
-    net.say("alice", "missed 1");
-    net.say("bob", "missed 2");
-    net.say("alice", "missed 3");
-    net.reconnect("carol");
-    net.say("bob", "live");
-    assert_eq!(
-        net.texts("carol"),
-        ["seen", "missed 1", "missed 2", "missed 3", "live"]
-    );
-    assert!(net.clients["carol"]
-        .events
-        .iter()
-        .any(|e| matches!(e, SessionEvent::Ready { resumed: true, .. })));
-    assert_eq!(net.warnings("carol"), 0);
-    // A relay that sends overlapping catch-up (everything again) shows nothing twice.
-    net.drop_connection("carol");
-    let c = net.clients.get_mut("carol").unwrap();
-    c.online = true;
-    let mut frame = c.session.reconnect_frame().unwrap();
-    // Rewrite `after` to 0: the relay replays the whole log.
-    let decoded = vroom_shared::wire::ClientFrame::decode(&frame).unwrap();
-    if let vroom_shared::wire::ClientFrame::Join {
-        version,
-        room,
-        resume,
-        ..
-    } = decoded
-    {
-        frame = vroom_shared::wire::ClientFrame::Join {
-            version,
-            room,
-            resume,
-            after: Some(0),
-        }
-        .encode();
+    net.drop_connection("bob");
+    net.say("alice", "one");
+    net.say("carol", "two");
+    net.reconnect("bob");
+    net.say("bob", "three");
+    for name in ["alice", "bob", "carol"] {
+        assert_eq!(net.texts(name), ["one", "two", "three"], "{name}");
+        assert_eq!(net.warnings(name), 0, "{name}");
     }
-    net.act("carol", vec![vroom_shared::session::Output::Send(frame)]);
-    assert_eq!(
-        net.texts("carol"),
-        ["seen", "missed 1", "missed 2", "missed 3", "live"]
-    );
-    assert_eq!(net.warnings("carol"), 0);
 }
 
 #[test]
-fn terminate_ends_every_session_and_wipes_keys() {
+fn terminate_by_the_host_ends_every_session_and_a_relays_claim_alone_warns() {
     let (mut net, _) = room_of_three();
+    // The relay ends carol's room, claiming the host did.
+    net.inject(
+        "carol",
+        ServerFrame::Closed {
+            reason: CloseReason::Terminated,
+        }
+        .encode(),
+    );
+    assert!(net.clients["carol"].session.is_ended());
+    assert!(net.warnings("carol") >= 1);
     let out = net
         .clients
         .get_mut("alice")
@@ -557,15 +481,75 @@ fn terminate_ends_every_session_and_wipes_keys() {
         .terminate()
         .unwrap();
     net.act("alice", out);
-    for name in ["alice", "bob", "carol"] {
-        assert!(net.clients[name].events.contains(&SessionEvent::Ended {
-            reason: CloseReason::Terminated
-        }));
-        let s = &mut net.clients.get_mut(name).unwrap().session;
-        assert!(s.invite_link("http://x").is_none());
-        assert_eq!(
-            s.send_text("late", 0).err(),
-            Some(vroom_shared::session::ActionError::Ended)
+    for name in ["alice", "bob"] {
+        let s = &net.clients[name].session;
+        assert!(s.is_ended(), "{name}");
+        assert!(
+            s.invite_link("http://x").is_none(),
+            "{name}'s keys are gone"
         );
+        assert_eq!(net.warnings(name), 0, "{name}");
     }
+}
+
+#[test]
+fn lock_by_the_host_is_authenticated_and_a_relays_alone_warns() {
+    let (mut net, _) = room_of_three();
+    let out = net
+        .clients
+        .get_mut("alice")
+        .unwrap()
+        .session
+        .lock(true)
+        .unwrap();
+    net.act("alice", out);
+    assert!(net.clients["bob"].session.is_locked());
+    assert_eq!(net.warnings("bob"), 0);
+    net.inject_event("carol", Event::Locked { locked: false });
+    assert!(net.warnings("carol") >= 1);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Nothing the relay or a member sends panics a session: raw frames, arbitrary
+    /// payloads broadcast or directed, and real payloads with bytes flipped.
+    #[test]
+    fn arbitrary_frames_never_panic_a_session(
+        raw in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 0..8),
+        payloads in proptest::collection::vec((proptest::collection::vec(any::<u8>(), 0..300), any::<bool>()), 0..8),
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
+    ) {
+        let (mut net, _) = room_of_three();
+        net.say("alice", "real");
+        let alice = net.id("alice");
+        let bob = net.id("bob");
+        for frame in raw {
+            net.inject("bob", frame);
+        }
+        for (payload, directed) in payloads {
+            let to = directed.then_some(bob);
+            net.inject_event("bob", Event::Message { from: alice, to, payload: &payload });
+        }
+        let real: Vec<Vec<u8>> = net.payloads.iter().map(|p| p.payload.clone()).collect();
+        for (index, byte) in flips {
+            let mut p = real[index.index(real.len())].clone();
+            let at = index.index(p.len());
+            p[at] ^= byte | 1;
+            net.inject_event("bob", Event::Message { from: alice, to: None, payload: &p });
+        }
+        // Bob is still in the room with everyone else.
+        net.say("carol", "after");
+        prop_assert!(net.texts("bob").contains(&"after".to_owned()));
+    }
+}
+
+#[test]
+fn sessions_refuse_actions_before_they_are_in_the_group() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.drop_connection("alice");
+    let (mut s, _) = Session::join(&invite, "bob");
+    assert!(s.send_text("hi", T0).is_err());
+    assert!(!s.is_ready());
 }

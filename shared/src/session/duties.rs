@@ -1,0 +1,94 @@
+//! Commits the room owes: adding a newcomer whose sealed key package arrived, removing a
+//! member the relay reports gone (or the host kicks). Every member records the same
+//! duties from the same relay events; the deterministic committer order
+//! ([`crate::group::committer_order`]) says who acts first, and the others act only if
+//! the first has not after a fallback delay per place in the order (PROTOCOL.md §9.6).
+//! A duty ends when the group's state makes it moot (the newcomer is in, the leaf is
+//! gone), whoever committed it.
+
+use crate::group::PublicIdentity;
+use crate::wire::MemberId;
+
+/// How long the member at place `k` of the committer order waits, `k` times, before it
+/// commits a duty the members before it have not.
+pub const FALLBACK_MS: u64 = 2_000;
+
+/// Most duties kept at once; beyond it the oldest are dropped (a relay flooding join
+/// requests cannot grow a member's memory).
+pub const MAX_DUTIES: usize = 64;
+
+/// One commit the room owes.
+pub(crate) enum Duty {
+    /// Add the newcomer that sent this key package under this relay member id.
+    Add {
+        member: MemberId,
+        key_package: Vec<u8>,
+        identity: PublicIdentity,
+    },
+    /// Remove this leaf (its member left, dropped out, rejoined under a new leaf, or is
+    /// kicked by this member, the host: then `kick` is set and only this member acts).
+    Remove { leaf: u32, kick: bool },
+}
+
+/// A duty with the time it was first seen by a clock tick.
+pub(crate) struct Owed {
+    pub(crate) duty: Duty,
+    /// Set on the first clock reading after the duty appeared.
+    pub(crate) since_ms: Option<u64>,
+}
+
+#[derive(Default)]
+pub(crate) struct Duties {
+    pub(crate) owed: Vec<Owed>,
+}
+
+impl Duties {
+    pub(crate) fn push(&mut self, duty: Duty, now_ms: Option<u64>) {
+        if self.owed.len() >= MAX_DUTIES {
+            self.owed.remove(0);
+        }
+        self.owed.push(Owed {
+            duty,
+            since_ms: now_ms,
+        });
+    }
+
+    /// Starts the clock of duties that have none yet.
+    pub(crate) fn stamp(&mut self, now_ms: u64) {
+        for owed in &mut self.owed {
+            owed.since_ms.get_or_insert(now_ms);
+        }
+    }
+
+    /// Whether a duty is owed for this relay member (an add or a removal).
+    pub(crate) fn has_add_for(&self, member: MemberId) -> bool {
+        self.owed
+            .iter()
+            .any(|o| matches!(o.duty, Duty::Add { member: m, .. } if m == member))
+    }
+
+    pub(crate) fn has_remove_for(&self, leaf: u32) -> bool {
+        self.owed
+            .iter()
+            .any(|o| matches!(o.duty, Duty::Remove { leaf: l, .. } if l == leaf))
+    }
+
+    /// Drops the add owed to a relay member (it left before being added).
+    pub(crate) fn forget_member(&mut self, member: MemberId) {
+        self.owed
+            .retain(|o| !matches!(o.duty, Duty::Add { member: m, .. } if m == member));
+    }
+}
+
+/// Whether a member at place `position` of the committer order should commit now.
+pub(crate) fn due(position: usize, since_ms: Option<u64>, now_ms: Option<u64>) -> bool {
+    if position == 0 {
+        return true;
+    }
+    match (since_ms, now_ms) {
+        (Some(since), Some(now)) => {
+            now.saturating_sub(since) >= FALLBACK_MS.saturating_mul(position as u64)
+        }
+        _ => false,
+    }
+}

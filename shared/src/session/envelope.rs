@@ -1,0 +1,170 @@
+//! The version-2 inner payloads: what travels, opaque to the relay, inside
+//! `wire::ClientFrame::Send { payload }`, and what an MLS application message carries.
+//!
+//! - [`Envelope`] (what the relay carries): a newcomer's sealed key package, a Welcome
+//!   for one newcomer, or an MLS message (a commit or an application message).
+//! - [`Content`] (inside an MLS application message, padded to a size bucket): a chat
+//!   text, a member's profile (its nickname), or an authenticated host action.
+//!
+//! Both are postcard-encoded behind a one-byte format version ([`FORMAT`]); other
+//! versions and trailing bytes are refused. PROTOCOL.md §10 gives every byte.
+
+use hkdf::Hkdf;
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::crypto::keys::{Join, Key};
+use crate::crypto::{padding, CryptoError, Nonce, NonceRng, RoomSecret};
+use crate::wire::{MemberId, RoomId};
+
+/// The format version byte in front of every [`Envelope`] and [`Content`].
+pub const FORMAT: u8 = 2;
+
+/// Salt of the version-2 derivations from the room secret (the group layer's too).
+pub const LABEL_ROOM_SALT: &[u8] = b"vroom/v2/room-secret";
+/// Info of the key that seals a newcomer's key package.
+pub const LABEL_JOIN_KEY: &[u8] = b"vroom/v2/join-key";
+/// Associated-data prefix of a sealed key package.
+pub const LABEL_KEY_PACKAGE: &[u8] = b"vroom/v2/key-package";
+
+/// One inner payload, as the relay carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Envelope {
+    /// A newcomer's MLS key package, sealed under the room's join key and bound to the
+    /// room and to the newcomer's relay member id. Broadcast.
+    KeyPackage {
+        /// XChaCha20 nonce, random.
+        nonce: [u8; 24],
+        /// The padded key package, sealed (tag included).
+        #[serde(with = "serde_bytes")]
+        sealed: Vec<u8>,
+    },
+    /// An MLS Welcome for one newcomer, sent to it alone after the commit that adds it
+    /// won the relay's order.
+    Welcome(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// An MLS message (a `PrivateMessage`: a commit or an application message).
+    /// Broadcast.
+    Group(#[serde(with = "serde_bytes")] Vec<u8>),
+}
+
+impl Envelope {
+    /// Encodes for `ClientFrame::Send`.
+    pub fn encode(&self) -> Vec<u8> {
+        let out = vec![FORMAT];
+        postcard::to_extend(self, out).expect("encoding into a Vec cannot fail")
+    }
+
+    /// Decodes a received payload.
+    pub fn decode(bytes: &[u8]) -> Result<Self, CryptoError> {
+        decode_versioned(bytes)
+    }
+}
+
+/// What an MLS application message carries (after unpadding).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Content {
+    /// A chat message.
+    Text {
+        /// The text, as typed.
+        body: String,
+        /// The sender's clock when it sent (milliseconds since the Unix epoch).
+        sent_at_ms: u64,
+    },
+    /// The sender's nickname: sent when it joins, when it changes it, and when it sees
+    /// a newcomer arrive (so the newcomer learns who is who).
+    Profile {
+        /// The nickname, cleaned by the sender (receivers clean it again).
+        nick: String,
+    },
+    /// A host action, accepted only from the member whose signature key the group binds
+    /// as the host's.
+    Host(HostAction),
+}
+
+/// What the host announces to the members before asking the relay to do it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HostAction {
+    /// Joins stop (`true`) or are allowed again.
+    Lock(bool),
+    /// The room ends now.
+    Terminate,
+}
+
+impl Content {
+    /// Encodes and pads to a size bucket, ready for `Group::encrypt`.
+    pub fn seal_ready(&self) -> Zeroizing<Vec<u8>> {
+        let mut plain = Zeroizing::new(vec![FORMAT]);
+        let encoded =
+            Zeroizing::new(postcard::to_allocvec(self).expect("encoding into a Vec cannot fail"));
+        plain.extend_from_slice(&encoded);
+        padding::pad(&plain)
+    }
+
+    /// Unpads and decodes a decrypted application message.
+    pub fn open(padded: &[u8]) -> Result<Self, CryptoError> {
+        decode_versioned(padding::unpad(padded)?)
+    }
+}
+
+fn decode_versioned<T: for<'a> Deserialize<'a>>(bytes: &[u8]) -> Result<T, CryptoError> {
+    let (&version, rest) = bytes.split_first().ok_or(CryptoError::Malformed)?;
+    if version != FORMAT {
+        return Err(CryptoError::Malformed);
+    }
+    match postcard::take_from_bytes(rest) {
+        Ok((value, [])) => Ok(value),
+        _ => Err(CryptoError::Malformed),
+    }
+}
+
+/// The key that seals newcomers' key packages: only holders of the room secret can
+/// make or read one, so a relay cannot get itself added to the group.
+pub fn join_key(secret: &RoomSecret) -> Key<Join> {
+    let mut key = Key::zero();
+    Hkdf::<Sha256>::new(Some(LABEL_ROOM_SALT), secret.as_bytes())
+        .expand(LABEL_JOIN_KEY, &mut key.bytes)
+        .expect("32 bytes is a valid HKDF-SHA256 output length");
+    key
+}
+
+fn key_package_aad(room: &RoomId, member: MemberId) -> Vec<u8> {
+    let mut aad = LABEL_KEY_PACKAGE.to_vec();
+    aad.extend_from_slice(&room.0);
+    aad.extend_from_slice(&member.0.to_be_bytes());
+    aad
+}
+
+/// Seals a key package for the room, bound to the newcomer's relay member id (so the
+/// relay cannot move it to another member id).
+pub fn seal_key_package(
+    key: &Key<Join>,
+    room: &RoomId,
+    member: MemberId,
+    key_package: &[u8],
+    nonces: &mut NonceRng,
+) -> Envelope {
+    let nonce = Nonce::random(nonces);
+    let sealed = crate::crypto::seal(
+        key,
+        &nonce,
+        &key_package_aad(room, member),
+        &padding::pad(key_package),
+    );
+    Envelope::KeyPackage {
+        nonce: nonce.0,
+        sealed,
+    }
+}
+
+/// Opens a sealed key package the relay says `member` sent.
+pub fn open_key_package(
+    key: &Key<Join>,
+    room: &RoomId,
+    member: MemberId,
+    nonce: &[u8; 24],
+    sealed: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    let padded = crate::crypto::open(key, &Nonce(*nonce), &key_package_aad(room, member), sealed)?;
+    Ok(padding::unpad(&padded)?.to_vec())
+}

@@ -1,0 +1,1533 @@
+//! A sans-I/O room session (protocol version 2): the state machine both clients (the
+//! native CLI and the web app) drive. It turns relay frames into user events and user
+//! actions into frames; it owns every key, so a UI never touches key bytes.
+//!
+//! # Driving it
+//!
+//! ```no_run
+//! use vroom_shared::session::{Output, Session, SessionEvent};
+//! use vroom_shared::wire::RoomSettings;
+//!
+//! let (mut session, first) = Session::create("ada", RoomSettings::default());
+//! println!("invite: {}", session.invite_link("http://127.0.0.1:8080").unwrap());
+//! // write `first` to the WebSocket (binary message), then for every binary message read:
+//! # let frame_bytes: Vec<u8> = Vec::new();
+//! for out in session.handle(&frame_bytes) {
+//!     match out {
+//!         Output::Send(bytes) => { /* write to the socket, in order */ }
+//!         Output::Event(SessionEvent::Message { nick, text, .. }) => println!("{nick}: {text}"),
+//!         Output::Event(_) => { /* membership, warnings, the end of the room… */ }
+//!     }
+//! }
+//! // user actions return frames the same way, and so does the clock (call it about
+//! // once a second; it lets a member take over a commit another did not make):
+//! let outputs = session.send_text("hello", 1_700_000_000_000).unwrap();
+//! let outputs = session.tick(1_700_000_001_000);
+//! ```
+//!
+//! - Messages are shown when the relay echoes them back, so everyone, the sender
+//!   included, sees one order; the sender's copy has `own: true`. Every message has an
+//!   authenticated id ([`MessageId`]) that every member computes alike.
+//! - After a dropped connection, open a new socket and write [`Session::reconnect_frame`]:
+//!   it reclaims this member's id and asks for what was missed; duplicates are dropped.
+//! - When the room ends (or this member leaves, is kicked or removed) the session emits
+//!   [`SessionEvent::Ended`] and forgets every key; later calls fail with
+//!   [`ActionError::Ended`].
+//!
+//! # What happens underneath (PROTOCOL.md §9–§10 has the details)
+//! The room is an MLS group (`crate::group`): the members, not the relay, agree on who
+//! is in it and on every key. The creator makes the group. A newcomer seals a key
+//! package under a key derived from the room secret and broadcasts it; the first member
+//! in the committer order commits it and, once the commit has won the relay's order,
+//! hands the newcomer its Welcome. A departure reported by the relay becomes a commit
+//! that removes the member. Everything is processed in the relay's order; a commit
+//! moves every member to the same epoch, whose safety code they can compare.
+//!
+//! The connection and the group are two states: `conn` (waiting for the relay's
+//! welcome, or live) and [`Stage`] (waiting to be added, a member, or over); each
+//! stage owns only the data valid in it.
+
+mod duties;
+pub mod envelope;
+mod roster;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use zeroize::Zeroizing;
+
+pub use self::duties::{FALLBACK_MS, MAX_DUTIES};
+pub use self::envelope::{Content, Envelope, HostAction, FORMAT};
+pub use crate::group::{MessageId, SafetyCode};
+
+use self::duties::{Duties, Duty};
+use self::envelope::{join_key, open_key_package, seal_key_package};
+use self::roster::{placeholder_nick, Attribution, Roster};
+use crate::crypto::keys::{Join, Key};
+use crate::crypto::{NonceRng, OsRng, RoomSecret};
+use crate::group::{
+    committer_order, my_turn, CommitKind, Group, GroupError, Identity, Incoming, Joiner,
+    PublicIdentity,
+};
+use crate::invite::Invite;
+use crate::wire::{
+    ClientFrame, CloseReason, ErrorCode, Event, HostSecret, LeaveReason, MemberId, Resume, RoomId,
+    RoomLimits, RoomSettings, ServerFrame, PROTOCOL_VERSION,
+};
+
+/// Most group messages a newcomer keeps while it waits for its Welcome (those that
+/// follow the commit that adds it arrive before the Welcome does).
+pub const MAX_BUFFERED: usize = 512;
+/// Most own messages kept (in plaintext, in memory) until the relay echoes them.
+pub const MAX_OWN_PENDING: usize = 1024;
+/// Post-compromise security: a member commits fresh keys of its own after this many
+/// sent messages…
+pub const UPDATE_AFTER_MESSAGES: u32 = 100;
+/// …or this long after its last own commit, whichever comes first, while it sends.
+pub const UPDATE_AFTER_MS: u64 = 10 * 60 * 1000;
+/// Longest nickname, in bytes, after cleaning.
+pub const MAX_NICK_BYTES: usize = 64;
+
+/// Something the client must do: write a frame, or show an event.
+#[derive(Debug)]
+pub enum Output {
+    /// Write these bytes to the relay's WebSocket as one binary message, in order.
+    Send(Vec<u8>),
+    /// Tell the user.
+    Event(SessionEvent),
+}
+
+/// What happened, for the user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionEvent {
+    /// This member is in the room and can send: after a create, once a newcomer's
+    /// Welcome is accepted, and after each reconnect.
+    Ready {
+        /// This member's id.
+        me: MemberId,
+        /// The host's id, per the relay.
+        host: MemberId,
+        /// Whether new joins are refused.
+        locked: bool,
+        /// The room's limits (show `max_file` before a user sends a file).
+        limits: RoomLimits,
+        /// True when a reconnect got the old identity back.
+        resumed: bool,
+    },
+    /// The relay let this member in; an online member still has to add it to the
+    /// group (it cannot send until [`SessionEvent::Ready`]).
+    WaitingToBeAdded,
+    /// A member is in the group (it sent its profile), with these keys.
+    MemberJoined {
+        /// Its id.
+        member: MemberId,
+        /// Its nickname.
+        nick: String,
+        /// Its safety words; compare them out of band to rule out a key substitution.
+        fingerprint: String,
+    },
+    /// A member is no longer in the group.
+    MemberLeft {
+        /// Its id.
+        member: MemberId,
+        /// Its last nickname.
+        nick: String,
+        /// Why (as the relay reported it, or `Kicked` when the host removed it).
+        reason: LeaveReason,
+    },
+    /// A member (possibly this one) changed its nickname.
+    NickChanged {
+        /// Its id.
+        member: MemberId,
+        /// The nickname before.
+        old: String,
+        /// The nickname now.
+        new: String,
+    },
+    /// A chat message, authenticated and decrypted.
+    Message {
+        /// The sender.
+        from: MemberId,
+        /// The sender's nickname when it arrived.
+        nick: String,
+        /// The text.
+        text: String,
+        /// The sender's clock at sending (milliseconds since the Unix epoch).
+        sent_at_ms: u64,
+        /// True for this member's own message (echoed by the relay).
+        own: bool,
+        /// The relay's sequence number: the room's one order.
+        seq: u64,
+        /// The authenticated id every member computes alike (edits, replies and receipts
+        /// refer to it).
+        id: MessageId,
+    },
+    /// The group moved to a new epoch (someone joined, left or refreshed keys): the
+    /// room-wide safety code changed. Members who read the same code share one room.
+    SafetyCode {
+        /// The epoch.
+        epoch: u64,
+        /// The code (words and colour strip: [`SafetyCode::words`], [`SafetyCode::strip`]).
+        code: SafetyCode,
+    },
+    /// Something failed authentication or broke the protocol: a forged or altered
+    /// message, a replay, a frame made for another room, a host action from a member
+    /// who is not the host. It was dropped. Show it loudly: it is a sign of a
+    /// misbehaving relay or member.
+    SecurityWarning {
+        /// The member the frame claimed to come from.
+        from: Option<MemberId>,
+        /// A sentence for the user.
+        text: String,
+    },
+    /// A message this member cannot read: from an epoch it does not hold keys for.
+    Undecryptable {
+        /// The sender, per the relay.
+        from: MemberId,
+        /// The relay's sequence number.
+        seq: u64,
+    },
+    /// The host locked or unlocked the room.
+    Locked {
+        /// Whether new joins are refused now.
+        locked: bool,
+    },
+    /// Catch-up after a reconnect could not return events `from..=to` (they left the
+    /// relay's buffer); this member rejoins the group as a new member.
+    Gap {
+        /// First missing sequence number.
+        from: u64,
+        /// Last missing sequence number.
+        to: u64,
+    },
+    /// Catch-up is complete; what follows is live.
+    CaughtUp {
+        /// The last sequence number delivered by catch-up.
+        seq: u64,
+    },
+    /// The relay is restarting: open a new socket and send [`Session::reconnect_frame`].
+    RelayGoingAway,
+    /// The room is over for this member; every key has been wiped.
+    Ended {
+        /// Why ([`CloseReason::message`] has a sentence for the user).
+        reason: CloseReason,
+    },
+    /// The relay refused a request ([`ErrorCode::message`] has a sentence for the user).
+    Error {
+        /// What failed.
+        code: ErrorCode,
+    },
+}
+
+/// Why a user action could not be done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActionError {
+    /// Not in the room yet (the relay or the group has not let this member in).
+    NotReady,
+    /// The room is over; start or join another.
+    Ended,
+    /// Only the host can do that.
+    NotHost,
+    /// The message is larger than the room allows.
+    TooLarge,
+    /// There is nothing to send.
+    Empty,
+    /// No member with that id is in the room.
+    UnknownMember,
+}
+
+impl core::fmt::Display for ActionError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            ActionError::NotReady => "Not in the room yet. Wait a moment and try again.",
+            ActionError::Ended => "This room is over. Create or join another room.",
+            ActionError::NotHost => "Only the host can do that.",
+            ActionError::TooLarge => "That message is too large for this room. Shorten it.",
+            ActionError::Empty => "There is nothing to send.",
+            ActionError::UnknownMember => "No such member is in the room.",
+        })
+    }
+}
+
+impl std::error::Error for ActionError {}
+
+/// One member as the member list shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberInfo {
+    /// Its id.
+    pub member: MemberId,
+    /// Its nickname.
+    pub nick: String,
+    /// Its safety words.
+    pub fingerprint: String,
+    /// Whether it is the host (it signs with the host key the group is bound to).
+    pub is_host: bool,
+    /// Whether it is this member.
+    pub is_self: bool,
+}
+
+/// The secrets every stage but the last holds.
+struct Keys {
+    /// The room secret: the invite link is made from it.
+    room_secret: RoomSecret,
+    /// Seals and opens newcomers' key packages.
+    join_key: Key<Join>,
+    /// Host powers on the relay, if this session created the room.
+    host_secret: Option<HostSecret>,
+    /// Where this session's nonces come from (never its keys).
+    nonces: NonceRng,
+}
+
+/// Where this member stands in the group. Each stage owns only what is valid in it.
+enum Stage {
+    /// Let in by the relay (or about to be): waiting for a member to add it.
+    Joining(Box<Joining>),
+    /// A member of the group.
+    Member(Box<Membership>),
+    /// Over: no key is left.
+    Ended,
+}
+
+struct Joining {
+    keys: Keys,
+    joiner: Joiner,
+    /// Whether the sealed key package has been broadcast under the current member id.
+    announced: Option<MemberId>,
+    /// Group messages that arrived before the Welcome, in relay order.
+    buffered: VecDeque<(u64, MemberId, Vec<u8>)>,
+}
+
+struct Membership {
+    keys: Keys,
+    group: Group,
+    roster: Roster,
+    duties: Duties,
+    /// Own texts until the relay echoes them, by message id.
+    own_pending: BTreeMap<MessageId, OwnText>,
+    /// Texts typed while this member's commit waited for its echo.
+    queued: VecDeque<(Zeroizing<String>, u64)>,
+    /// Client ids of every credential ever seen in this group: a key package that
+    /// carries one again is a replay.
+    seen_clients: BTreeSet<[u8; 16]>,
+    /// Messages sent since this member's last own commit, and when that was.
+    sent_since_update: u32,
+    last_update_ms: Option<u64>,
+    /// Why each relay member left, to say so when its removal lands.
+    left_reasons: BTreeMap<MemberId, LeaveReason>,
+    /// The last lock state the host announced (authenticated).
+    host_lock: Option<bool>,
+    /// Whether the host announced that it ends the room.
+    host_terminated: bool,
+}
+
+struct OwnText {
+    text: Zeroizing<String>,
+    sent_at_ms: u64,
+}
+
+/// The relay connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Conn {
+    /// A `Create` or `Join` was written; waiting for the relay's `Welcome`.
+    Connecting,
+    /// Welcomed; live.
+    Live,
+}
+
+/// A member's session in one room. See the module documentation.
+pub struct Session {
+    stage: Stage,
+    conn: Conn,
+    room: RoomId,
+    nick: String,
+    me: Option<MemberId>,
+    resume: Option<Resume>,
+    /// The host's member id, per the relay.
+    host: Option<MemberId>,
+    locked: bool,
+    limits: Option<RoomLimits>,
+    /// The frame that opened the session, sent again if the first welcome never came.
+    first_frame: Vec<u8>,
+    /// Highest sequence number processed; anything at or below is a duplicate.
+    last_seq: u64,
+    /// Members the relay says are connected (this one excluded).
+    connected: BTreeSet<MemberId>,
+    /// The latest clock reading the client gave.
+    now_ms: Option<u64>,
+    /// Whether `Ready` has been reported for the current connection.
+    ready_sent: bool,
+    /// Whether the latest relay welcome gave back the old identity.
+    resumed: bool,
+}
+
+const WARN_JOIN_FORGED: &str = "A join request failed authentication and was ignored. \
+     Someone without the room's secret (possibly the relay) tried to get into the room.";
+const WARN_JOIN_REPLAY: &str = "An old join request was replayed and ignored. \
+     The relay may be trying to bring a departed member back.";
+const WARN_FORGED: &str = "A message failed authentication (forged, altered or from another room) \
+     and was ignored. The relay or a member may be attacking this room.";
+const WARN_REPLAY: &str = "A message was delivered twice (a replay) and was ignored. \
+     The relay may be misbehaving.";
+const WARN_WELCOME: &str = "An invitation into the room was refused: it was forged, altered \
+     or for another room. The relay or a member may be attacking this room.";
+const WARN_SECOND_WELCOME: &str = "A second invitation into the room arrived and was ignored. \
+     The relay may be trying to move this member into another group.";
+const WARN_DIRECTED: &str = "A room message was delivered to this member alone and was ignored: \
+     room messages must reach everyone. The relay or a member may be trying to show members \
+     different things.";
+const WARN_MOVED: &str = "The relay attributed a member's message to another member id. \
+     The message is shown under its real sender; the relay may be misbehaving.";
+const WARN_NOT_HOST: &str = "A member who is not the host tried to act as the host; \
+     it was ignored.";
+const WARN_REMOVED_PRESENT: &str = "A member who is not the host removed a member who had not \
+     left. Everyone sees the same removal; ask the room what happened.";
+const WARN_TERMINATE_UNSAID: &str = "The relay ended the room, saying the host did, but the \
+     host's own message saying so never arrived.";
+const WARN_LOCK_UNSAID: &str = "The relay changed the room's lock, but the host did not say so.";
+
+fn send(to: Option<MemberId>, envelope: &Envelope) -> Output {
+    Output::Send(
+        ClientFrame::Send {
+            to,
+            payload: &envelope.encode(),
+        }
+        .encode(),
+    )
+}
+
+fn warning(from: Option<MemberId>, text: &str) -> Output {
+    Output::Event(SessionEvent::SecurityWarning {
+        from,
+        text: text.to_owned(),
+    })
+}
+
+fn event(e: SessionEvent) -> Output {
+    Output::Event(e)
+}
+
+/// Cleans a nickname: Unicode NFC, no control or format characters (category Cc and
+/// Cf: no bidi overrides, no zero-width characters), trimmed, at most
+/// [`MAX_NICK_BYTES`] bytes (cut at a character boundary).
+pub fn clean_nick(nick: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    let mut out = String::new();
+    let normal: String = nick.nfc().collect();
+    for c in normal.trim().chars().filter(|c| {
+        !matches!(
+            c.general_category(),
+            GeneralCategory::Control | GeneralCategory::Format
+        )
+    }) {
+        if out.len() + c.len_utf8() > MAX_NICK_BYTES {
+            break;
+        }
+        out.push(c);
+    }
+    out.trim().to_owned()
+}
+
+impl Keys {
+    fn new(room_secret: RoomSecret, host_secret: Option<HostSecret>) -> Self {
+        Keys {
+            join_key: join_key(&room_secret),
+            room_secret,
+            host_secret,
+            nonces: NonceRng::new(),
+        }
+    }
+}
+
+impl Session {
+    /// Creates a new room with a fresh room secret and host secret. Write the returned
+    /// frame (a `Create`) first.
+    pub fn create(nick: &str, settings: RoomSettings) -> (Session, Vec<u8>) {
+        let secret = RoomSecret::generate(&mut OsRng);
+        let mut host = [0u8; 32];
+        rand_core::RngCore::fill_bytes(&mut OsRng, &mut host);
+        let host = HostSecret(host);
+        let frame = ClientFrame::Create {
+            version: PROTOCOL_VERSION,
+            room: secret.room_id(),
+            host: host.hash(),
+            settings,
+        }
+        .encode();
+        let room = secret.room_id();
+        let keys = Keys::new(secret, Some(host));
+        let stage = match Group::create(Identity::generate(), &keys.room_secret) {
+            Ok(group) => Stage::Member(Box::new(Membership::new(keys, group))),
+            // Creating a group from fresh keys does not fail; if the library ever does,
+            // the session is over before it began.
+            Err(_) => Stage::Ended,
+        };
+        (Self::new(room, stage, nick, frame.clone()), frame)
+    }
+
+    /// Joins the room of an invite. Write the returned frame (a `Join`) first, to the
+    /// socket at [`Invite::ws_url`].
+    pub fn join(invite: &Invite, nick: &str) -> (Session, Vec<u8>) {
+        let secret = invite.secret().clone();
+        let frame = ClientFrame::Join {
+            version: PROTOCOL_VERSION,
+            room: secret.room_id(),
+            resume: None,
+            after: None,
+        }
+        .encode();
+        let room = secret.room_id();
+        let stage = Self::joining(Keys::new(secret, None));
+        (Self::new(room, stage, nick, frame.clone()), frame)
+    }
+
+    fn joining(keys: Keys) -> Stage {
+        match Joiner::new(Identity::generate()) {
+            Ok(joiner) => Stage::Joining(Box::new(Joining {
+                keys,
+                joiner,
+                announced: None,
+                buffered: VecDeque::new(),
+            })),
+            Err(_) => Stage::Ended,
+        }
+    }
+
+    fn new(room: RoomId, stage: Stage, nick: &str, first_frame: Vec<u8>) -> Session {
+        Session {
+            stage,
+            conn: Conn::Connecting,
+            room,
+            nick: clean_nick(nick),
+            me: None,
+            resume: None,
+            host: None,
+            locked: false,
+            limits: None,
+            first_frame,
+            last_seq: 0,
+            connected: BTreeSet::new(),
+            now_ms: None,
+            ready_sent: false,
+            resumed: false,
+        }
+    }
+
+    fn keys(&self) -> Option<&Keys> {
+        match &self.stage {
+            Stage::Joining(j) => Some(&j.keys),
+            Stage::Member(m) => Some(&m.keys),
+            Stage::Ended => None,
+        }
+    }
+
+    /// The invite link for this room on the relay at `origin` (`http[s]://host[:port]`),
+    /// or `None` once the room is over.
+    pub fn invite_link(&self, origin: &str) -> Option<String> {
+        let keys = self.keys()?;
+        Some(Invite::new(origin, keys.room_secret.clone()).link())
+    }
+
+    /// Whether this session holds the host secret (it created the room).
+    pub fn is_host(&self) -> bool {
+        self.keys().is_some_and(|k| k.host_secret.is_some())
+    }
+
+    /// The room's public id.
+    pub fn room_id(&self) -> RoomId {
+        self.room
+    }
+
+    /// This member's id, once welcomed by the relay.
+    pub fn me(&self) -> Option<MemberId> {
+        self.me
+    }
+
+    /// This member's nickname.
+    pub fn nick(&self) -> &str {
+        &self.nick
+    }
+
+    /// This member's own safety words (what others see for it), once in the group.
+    pub fn fingerprint(&self) -> Option<String> {
+        let Stage::Member(m) = &self.stage else {
+            return None;
+        };
+        m.own_identity().map(|i| i.fingerprint().to_string())
+    }
+
+    /// The room-wide safety code of the current epoch, once in the group.
+    pub fn safety_code(&self) -> Option<(u64, SafetyCode)> {
+        let Stage::Member(m) = &self.stage else {
+            return None;
+        };
+        Some((m.group.epoch(), m.group.safety_code()))
+    }
+
+    /// Whether this member is in the room and can send.
+    pub fn is_ready(&self) -> bool {
+        self.conn == Conn::Live && matches!(self.stage, Stage::Member(_))
+    }
+
+    /// Whether the room is over for this member.
+    pub fn is_ended(&self) -> bool {
+        matches!(self.stage, Stage::Ended)
+    }
+
+    /// Whether the room is locked, per the relay.
+    pub fn is_locked(&self) -> bool {
+        self.locked
+    }
+
+    /// The room's limits, once welcomed.
+    pub fn limits(&self) -> Option<RoomLimits> {
+        self.limits
+    }
+
+    /// Highest relay sequence number processed.
+    pub fn last_seq(&self) -> u64 {
+        self.last_seq
+    }
+
+    /// The group's members whose relay id is known, this one first.
+    pub fn members(&self) -> Vec<MemberInfo> {
+        let (Stage::Member(m), Some(me)) = (&self.stage, self.me) else {
+            return Vec::new();
+        };
+        let host_key = m.group.host_key();
+        let own = m.group.own_leaf();
+        let mut out = Vec::new();
+        for member in m.group.members() {
+            let is_self = member.leaf == own;
+            let peer = m.roster.get(member.leaf);
+            let id = if is_self {
+                Some(me)
+            } else {
+                peer.and_then(|p| p.member)
+            };
+            let Some(id) = id else { continue };
+            let nick = if is_self {
+                self.nick.clone()
+            } else {
+                peer.and_then(|p| p.nick.clone())
+                    .unwrap_or_else(|| placeholder_nick(&member.identity))
+            };
+            let info = MemberInfo {
+                member: id,
+                nick,
+                fingerprint: member.identity.fingerprint().to_string(),
+                is_host: member.identity.signature_key == host_key,
+                is_self,
+            };
+            if is_self {
+                out.insert(0, info);
+            } else {
+                out.push(info);
+            }
+        }
+        out
+    }
+
+    /// The first frame to write on a new socket after the old one dropped: a `Join`
+    /// that reclaims this member's id and asks for every event after the last one seen.
+    /// Before the first welcome it is the session's opening frame again. `None` once the
+    /// room is over.
+    pub fn reconnect_frame(&mut self) -> Option<Vec<u8>> {
+        if self.is_ended() {
+            return None;
+        }
+        self.conn = Conn::Connecting;
+        self.ready_sent = false;
+        let Some(resume) = self.resume else {
+            return Some(self.first_frame.clone());
+        };
+        Some(
+            ClientFrame::Join {
+                version: PROTOCOL_VERSION,
+                room: self.room,
+                resume: Some(resume),
+                after: Some(self.last_seq),
+            }
+            .encode(),
+        )
+    }
+
+    /// The clock: call it about once a second with the time in milliseconds. It lets
+    /// this member take over a commit (a newcomer's add, a departed member's removal)
+    /// that the members before it in the committer order did not make.
+    pub fn tick(&mut self, now_ms: u64) -> Vec<Output> {
+        self.now_ms = Some(now_ms);
+        let mut out = Vec::new();
+        self.run_duties(&mut out);
+        out
+    }
+
+    /// Sends a chat message. The returned frames go to the relay; the message is shown
+    /// (as [`SessionEvent::Message`] with `own: true`) when the relay echoes it.
+    /// `now_ms` is the sender's clock (milliseconds since the Unix epoch).
+    pub fn send_text(&mut self, text: &str, now_ms: u64) -> Result<Vec<Output>, ActionError> {
+        if text.is_empty() {
+            return Err(ActionError::Empty);
+        }
+        self.now_ms = Some(now_ms);
+        let max = self.limits.map_or(usize::MAX, |l| l.max_payload as usize);
+        let m = self.member_ready()?;
+        let content = Content::Text {
+            body: text.to_owned(),
+            sent_at_ms: now_ms,
+        };
+        // An MLS message adds a header, a signature and a tag to the padded content:
+        // well under 256 bytes. Refuse early rather than send what the relay refuses.
+        if content.seal_ready().len() + 256 > max {
+            return Err(ActionError::TooLarge);
+        }
+        let mut out = Vec::new();
+        m.maybe_self_update(now_ms, &mut out);
+        if m.group.has_pending_commit() {
+            m.queued
+                .push_back((Zeroizing::new(text.to_owned()), now_ms));
+            return Ok(out);
+        }
+        m.send_text(text, now_ms, &mut out);
+        Ok(out)
+    }
+
+    /// Changes this member's nickname and tells the room.
+    pub fn set_nick(&mut self, nick: &str) -> Result<Vec<Output>, ActionError> {
+        let me = self.me.ok_or(ActionError::NotReady)?;
+        let new = clean_nick(nick);
+        if new.is_empty() {
+            return Err(ActionError::Empty);
+        }
+        let m = self.member_ready()?;
+        let mut out = Vec::new();
+        m.send_content(&Content::Profile { nick: new.clone() }, &mut out);
+        let old = core::mem::replace(&mut self.nick, new.clone());
+        out.push(event(SessionEvent::NickChanged {
+            member: me,
+            old,
+            new,
+        }));
+        Ok(out)
+    }
+
+    /// Host: deletes the room for everyone. The members are told first, inside the
+    /// group, so they can tell the host's decision from the relay's.
+    pub fn terminate(&mut self) -> Result<Vec<Output>, ActionError> {
+        let secret = self.host_secret()?;
+        let m = self.member_ready()?;
+        let mut out = Vec::new();
+        m.send_content(&Content::Host(HostAction::Terminate), &mut out);
+        out.push(Output::Send(ClientFrame::Terminate { secret }.encode()));
+        Ok(out)
+    }
+
+    /// Host: removes a member. The host commits its removal (so every member sees the
+    /// host did it); once the commit has won the relay's order, the relay is asked to
+    /// disconnect the member.
+    pub fn kick(&mut self, member: MemberId) -> Result<Vec<Output>, ActionError> {
+        self.host_secret()?;
+        let now = self.now_ms;
+        let m = self.member_ready()?;
+        let leaf = m.roster.leaf_of(member).ok_or(ActionError::UnknownMember)?;
+        if !m.duties.has_remove_for(leaf) {
+            m.duties.push(Duty::Remove { leaf, kick: true }, now);
+        }
+        m.left_reasons.insert(member, LeaveReason::Kicked);
+        let mut out = Vec::new();
+        self.run_duties(&mut out);
+        Ok(out)
+    }
+
+    /// Host: refuses (or allows again) new joins.
+    pub fn lock(&mut self, locked: bool) -> Result<Vec<Output>, ActionError> {
+        let secret = self.host_secret()?;
+        let m = self.member_ready()?;
+        let mut out = Vec::new();
+        m.send_content(&Content::Host(HostAction::Lock(locked)), &mut out);
+        out.push(Output::Send(ClientFrame::Lock { secret, locked }.encode()));
+        Ok(out)
+    }
+
+    /// Leaves the room for good. The relay answers with `Closed { Left }`, which ends the
+    /// session; the remaining members commit this member's removal.
+    pub fn leave(&mut self) -> Result<Vec<Output>, ActionError> {
+        if self.is_ended() {
+            return Err(ActionError::Ended);
+        }
+        Ok(vec![Output::Send(ClientFrame::Leave.encode())])
+    }
+
+    fn member_ready(&mut self) -> Result<&mut Membership, ActionError> {
+        if self.conn != Conn::Live {
+            return match self.stage {
+                Stage::Ended => Err(ActionError::Ended),
+                _ => Err(ActionError::NotReady),
+            };
+        }
+        match &mut self.stage {
+            Stage::Member(m) => Ok(m),
+            Stage::Joining(_) => Err(ActionError::NotReady),
+            Stage::Ended => Err(ActionError::Ended),
+        }
+    }
+
+    fn host_secret(&self) -> Result<HostSecret, ActionError> {
+        let keys = self.keys().ok_or(ActionError::Ended)?;
+        keys.host_secret.clone().ok_or(ActionError::NotHost)
+    }
+
+    /// Processes one binary message from the relay.
+    pub fn handle(&mut self, frame: &[u8]) -> Vec<Output> {
+        let mut out = Vec::new();
+        if self.is_ended() {
+            return out;
+        }
+        let Ok(frame) = ServerFrame::decode(frame) else {
+            out.push(warning(
+                None,
+                "The relay sent a frame this client cannot read; it was ignored.",
+            ));
+            return out;
+        };
+        match frame {
+            ServerFrame::Welcome {
+                you,
+                resume,
+                host,
+                members,
+                seq,
+                locked,
+                limits,
+            } => {
+                self.resumed = self.me == Some(you);
+                let new_identity = self.me.is_some() && !self.resumed;
+                if !self.resumed {
+                    self.last_seq = seq;
+                }
+                self.me = Some(you);
+                self.resume = Some(Resume {
+                    member: you,
+                    token: resume.0,
+                });
+                self.host = Some(host);
+                self.locked = locked;
+                self.limits = Some(limits);
+                self.connected = members.into_iter().filter(|&m| m != you).collect();
+                self.conn = Conn::Live;
+                self.ready_sent = false;
+                if new_identity {
+                    self.on_new_identity(&mut out);
+                }
+                self.after_change(&mut out);
+            }
+            ServerFrame::Event { seq, event } => {
+                if seq <= self.last_seq {
+                    return out; // a duplicate from catch-up
+                }
+                self.last_seq = seq;
+                self.on_event(seq, event, &mut out);
+                self.after_change(&mut out);
+            }
+            ServerFrame::Gap { from, to } => {
+                out.push(event(SessionEvent::Gap { from, to }));
+                // Commits may be lost in the gap: this member's group state cannot be
+                // trusted to match the others'. It joins the group again.
+                if let Stage::Member(_) = self.stage {
+                    self.rejoin(&mut out);
+                }
+            }
+            ServerFrame::CaughtUp { seq } => {
+                self.prune_departed();
+                out.push(event(SessionEvent::CaughtUp { seq }));
+                self.after_change(&mut out);
+            }
+            ServerFrame::Error { code } => {
+                if code == ErrorCode::ResumeRefused && self.conn == Conn::Connecting {
+                    // Our old identity is gone: join again as a new member.
+                    self.resume = None;
+                    out.push(Output::Send(
+                        ClientFrame::Join {
+                            version: PROTOCOL_VERSION,
+                            room: self.room,
+                            resume: None,
+                            after: None,
+                        }
+                        .encode(),
+                    ));
+                }
+                out.push(event(SessionEvent::Error { code }));
+            }
+            ServerFrame::Closed { reason } => {
+                if reason == CloseReason::GoingAway {
+                    self.conn = Conn::Connecting;
+                    self.ready_sent = false;
+                    out.push(event(SessionEvent::RelayGoingAway));
+                } else {
+                    if reason == CloseReason::Terminated {
+                        if let Stage::Member(m) = &self.stage {
+                            if !m.host_terminated && !m.group.is_host() {
+                                out.push(warning(None, WARN_TERMINATE_UNSAID));
+                            }
+                        }
+                    }
+                    self.end(reason, &mut out);
+                }
+            }
+        }
+        out
+    }
+
+    /// Forgets every secret and all state tied to the room.
+    fn end(&mut self, reason: CloseReason, out: &mut Vec<Output>) {
+        self.stage = Stage::Ended;
+        self.connected.clear();
+        self.resume = None;
+        self.conn = Conn::Connecting;
+        out.push(event(SessionEvent::Ended { reason }));
+    }
+
+    /// The relay gave this member a new id: whatever leaf it had is someone else's
+    /// problem now (the others remove it when the relay reports the old id gone), and
+    /// it joins the group afresh.
+    fn on_new_identity(&mut self, out: &mut Vec<Output>) {
+        match &mut self.stage {
+            // Alone in its group, a member keeps it: nobody else holds it.
+            Stage::Member(m) if m.group.members().len() > 1 => self.rejoin(out),
+            Stage::Joining(j) => {
+                j.announced = None;
+                j.buffered.clear();
+            }
+            _ => {}
+        }
+    }
+
+    /// Leaves the current group state behind and asks to be added again, with a new
+    /// identity.
+    fn rejoin(&mut self, out: &mut Vec<Output>) {
+        let stage = core::mem::replace(&mut self.stage, Stage::Ended);
+        let keys = match stage {
+            Stage::Member(m) => m.keys,
+            Stage::Joining(j) => j.keys,
+            Stage::Ended => return,
+        };
+        self.stage = Self::joining(keys);
+        self.ready_sent = false;
+        if self.conn == Conn::Live {
+            out.push(event(SessionEvent::WaitingToBeAdded));
+        }
+    }
+
+    /// What follows any change: announce a key package if waiting to be added, report
+    /// `Ready` once, carry out owed commits.
+    fn after_change(&mut self, out: &mut Vec<Output>) {
+        if self.conn != Conn::Live {
+            return;
+        }
+        let Some(me) = self.me else { return };
+        match &mut self.stage {
+            Stage::Joining(j) => {
+                if j.announced != Some(me) {
+                    j.announced = Some(me);
+                    let sealed = seal_key_package(
+                        &j.keys.join_key,
+                        &self.room,
+                        me,
+                        j.joiner.key_package(),
+                        &mut j.keys.nonces,
+                    );
+                    out.push(send(None, &sealed));
+                    out.push(event(SessionEvent::WaitingToBeAdded));
+                }
+            }
+            Stage::Member(m) => {
+                if !self.ready_sent {
+                    self.ready_sent = true;
+                    let (Some(host), Some(limits)) = (self.host, self.limits) else {
+                        return;
+                    };
+                    out.push(event(SessionEvent::Ready {
+                        me,
+                        host,
+                        locked: self.locked,
+                        limits,
+                        resumed: self.resumed,
+                    }));
+                    if !self.resumed {
+                        out.push(event(SessionEvent::SafetyCode {
+                            epoch: m.group.epoch(),
+                            code: m.group.safety_code(),
+                        }));
+                        m.send_content(
+                            &Content::Profile {
+                                nick: self.nick.clone(),
+                            },
+                            out,
+                        );
+                    }
+                }
+            }
+            Stage::Ended => {}
+        }
+        self.run_duties(out);
+    }
+
+    /// Members the relay no longer lists after a catch-up (their `Left` may have fallen
+    /// into a gap) are owed a removal.
+    fn prune_departed(&mut self) {
+        let now = self.now_ms;
+        let Stage::Member(m) = &mut self.stage else {
+            return;
+        };
+        let own = m.group.own_leaf();
+        for member in m.group.members() {
+            if member.leaf == own {
+                continue;
+            }
+            let Some(id) = m.roster.get(member.leaf).and_then(|p| p.member) else {
+                continue;
+            };
+            if !self.connected.contains(&id) && !m.duties.has_remove_for(member.leaf) {
+                m.duties.push(
+                    Duty::Remove {
+                        leaf: member.leaf,
+                        kick: false,
+                    },
+                    now,
+                );
+            }
+        }
+    }
+
+    fn on_event(&mut self, seq: u64, ev: Event<'_>, out: &mut Vec<Output>) {
+        match ev {
+            Event::Joined { member } => {
+                if Some(member) != self.me {
+                    self.connected.insert(member);
+                }
+            }
+            Event::Left { member, reason } => {
+                self.connected.remove(&member);
+                if Some(member) == self.me {
+                    return;
+                }
+                let now = self.now_ms;
+                if let Stage::Member(m) = &mut self.stage {
+                    m.duties.forget_member(member);
+                    m.left_reasons.entry(member).or_insert(reason);
+                    if let Some(leaf) = m.roster.leaf_of(member) {
+                        if !m.duties.has_remove_for(leaf) {
+                            m.duties.push(Duty::Remove { leaf, kick: false }, now);
+                        }
+                    }
+                }
+            }
+            Event::Locked { locked } => {
+                self.locked = locked;
+                if let Stage::Member(m) = &self.stage {
+                    if !m.group.is_host() && m.host_lock != Some(locked) {
+                        out.push(warning(None, WARN_LOCK_UNSAID));
+                    }
+                }
+                out.push(event(SessionEvent::Locked { locked }));
+            }
+            Event::Message { from, to, payload } => {
+                if to.is_some() && to != self.me {
+                    return; // misrouted; not ours to read
+                }
+                let Ok(envelope) = Envelope::decode(payload) else {
+                    out.push(warning(Some(from), WARN_FORGED));
+                    return;
+                };
+                self.on_envelope(seq, from, to.is_some(), envelope, out);
+            }
+        }
+    }
+
+    fn on_envelope(
+        &mut self,
+        seq: u64,
+        from: MemberId,
+        directed: bool,
+        envelope: Envelope,
+        out: &mut Vec<Output>,
+    ) {
+        let me = self.me;
+        match envelope {
+            Envelope::KeyPackage { nonce, sealed } => {
+                if directed {
+                    out.push(warning(Some(from), WARN_DIRECTED));
+                    return;
+                }
+                if Some(from) == me {
+                    return; // our own request, echoed
+                }
+                let now = self.now_ms;
+                let Stage::Member(m) = &mut self.stage else {
+                    return; // only members add newcomers
+                };
+                let Ok(key_package) =
+                    open_key_package(&m.keys.join_key, &self.room, from, &nonce, &sealed)
+                else {
+                    out.push(warning(Some(from), WARN_JOIN_FORGED));
+                    return;
+                };
+                let Ok(identity) = m.group.key_package_identity(&key_package) else {
+                    out.push(warning(Some(from), WARN_JOIN_FORGED));
+                    return;
+                };
+                if m.seen_clients.contains(&identity.client_id) || m.duties.has_add_for(from) {
+                    out.push(warning(Some(from), WARN_JOIN_REPLAY));
+                    return;
+                }
+                // A member rejoining under the same relay id (after it fell behind):
+                // its old leaf goes first.
+                if let Some(old) = m.roster.leaf_of(from) {
+                    if !m.duties.has_remove_for(old) {
+                        m.duties.push(
+                            Duty::Remove {
+                                leaf: old,
+                                kick: false,
+                            },
+                            now,
+                        );
+                    }
+                }
+                m.duties.push(
+                    Duty::Add {
+                        member: from,
+                        key_package,
+                        identity,
+                    },
+                    now,
+                );
+            }
+            Envelope::Welcome(welcome) => {
+                if !directed {
+                    out.push(warning(Some(from), WARN_DIRECTED));
+                    return;
+                }
+                let Stage::Joining(j) = &mut self.stage else {
+                    out.push(warning(Some(from), WARN_SECOND_WELCOME));
+                    return;
+                };
+                let Ok(group) = j.joiner.join(&j.keys.room_secret, &welcome) else {
+                    out.push(warning(Some(from), WARN_WELCOME));
+                    return;
+                };
+                let Stage::Joining(j) = core::mem::replace(&mut self.stage, Stage::Ended) else {
+                    return;
+                };
+                let Joining { keys, buffered, .. } = *j;
+                self.stage = Stage::Member(Box::new(Membership::new(keys, group)));
+                self.ready_sent = false;
+                self.after_change(out);
+                for (seq, sender, bytes) in buffered {
+                    self.on_group(seq, sender, &bytes, true, out);
+                }
+            }
+            Envelope::Group(bytes) => {
+                if directed {
+                    out.push(warning(Some(from), WARN_DIRECTED));
+                    return;
+                }
+                if let Stage::Joining(j) = &mut self.stage {
+                    if j.buffered.len() >= MAX_BUFFERED {
+                        j.buffered.pop_front();
+                    }
+                    j.buffered.push_back((seq, from, bytes));
+                    return;
+                }
+                self.on_group(seq, from, &bytes, false, out);
+            }
+        }
+    }
+
+    /// One MLS message, in relay order. `early` marks messages buffered before this
+    /// member's Welcome: those from before it joined are dropped silently.
+    fn on_group(
+        &mut self,
+        seq: u64,
+        from: MemberId,
+        bytes: &[u8],
+        early: bool,
+        out: &mut Vec<Output>,
+    ) {
+        let me = self.me;
+        let Stage::Member(m) = &mut self.stage else {
+            return;
+        };
+        let incoming = match m.group.handle(bytes) {
+            Ok(incoming) => incoming,
+            Err(GroupError::WrongEpoch) if early => return,
+            Err(GroupError::WrongEpoch) => {
+                out.push(event(SessionEvent::Undecryptable { from, seq }));
+                return;
+            }
+            Err(GroupError::Replay) => {
+                out.push(warning(Some(from), WARN_REPLAY));
+                return;
+            }
+            Err(GroupError::Inactive) => return,
+            Err(_) if early => return,
+            Err(_) => {
+                out.push(warning(Some(from), WARN_FORGED));
+                return;
+            }
+        };
+        match incoming {
+            Incoming::Application {
+                sender,
+                id,
+                plaintext,
+            } => {
+                if m.roster.attribute(sender.leaf, from) == Attribution::Mismatch {
+                    out.push(warning(Some(from), WARN_MOVED));
+                }
+                let sender_id = m
+                    .roster
+                    .get(sender.leaf)
+                    .and_then(|p| p.member)
+                    .unwrap_or(from);
+                let Ok(content) = Content::open(&plaintext) else {
+                    out.push(warning(Some(sender_id), WARN_FORGED));
+                    return;
+                };
+                let is_host = sender.identity.signature_key == m.group.host_key();
+                m.on_content(
+                    sender.leaf,
+                    &sender.identity,
+                    sender_id,
+                    is_host,
+                    content,
+                    seq,
+                    id,
+                    out,
+                );
+            }
+            Incoming::OwnApplication { id } => {
+                if let Some(own) = m.own_pending.remove(&id) {
+                    if let Some(me) = me {
+                        out.push(event(SessionEvent::Message {
+                            from: me,
+                            nick: self.nick.clone(),
+                            text: own.text.to_string(),
+                            sent_at_ms: own.sent_at_ms,
+                            own: true,
+                            seq,
+                            id,
+                        }));
+                    }
+                }
+            }
+            Incoming::Commit {
+                committer,
+                by_host,
+                kind,
+                added: _,
+                removed,
+                epoch,
+                welcome,
+                dropped_own: _,
+            } => {
+                let own_commit = committer.leaf == m.group.own_leaf();
+                if !own_commit {
+                    let _ = m.roster.attribute(committer.leaf, from);
+                }
+                if kind == CommitKind::Update && own_commit {
+                    m.sent_since_update = 0;
+                    m.last_update_ms = self.now_ms;
+                }
+                // Who was removed, and what to say about it.
+                for gone in &removed {
+                    let peer = m.roster.get(gone.leaf).cloned().unwrap_or_default();
+                    m.seen_clients.insert(gone.identity.client_id);
+                    let Some(id) = peer.member else { continue };
+                    let reason = if by_host && m.left_reasons.get(&id).is_none() {
+                        LeaveReason::Kicked
+                    } else {
+                        m.left_reasons.remove(&id).unwrap_or(LeaveReason::Left)
+                    };
+                    if !by_host && self.connected.contains(&id) && !own_commit {
+                        out.push(warning(Some(from), WARN_REMOVED_PRESENT));
+                    }
+                    // The host's kick: the relay disconnects the member only now that
+                    // every member has been shown the host's commit.
+                    if own_commit && reason == LeaveReason::Kicked && by_host {
+                        if let Some(secret) = m.keys.host_secret.clone() {
+                            out.push(Output::Send(
+                                ClientFrame::Kick { secret, member: id }.encode(),
+                            ));
+                        }
+                    }
+                    if peer.shown {
+                        out.push(event(SessionEvent::MemberLeft {
+                            member: id,
+                            nick: peer
+                                .nick
+                                .clone()
+                                .unwrap_or_else(|| placeholder_nick(&gone.identity)),
+                            reason,
+                        }));
+                    }
+                }
+                let members = m.group.members();
+                m.roster.sync(&members);
+                // Newcomers: their relay id is the one their sealed key package was
+                // bound to; hand our Welcome to them if the commit was ours.
+                let mut welcomed = Vec::new();
+                m.duties.owed.retain(|o| match &o.duty {
+                    Duty::Add {
+                        member, identity, ..
+                    } => {
+                        if let Some(added) = members.iter().find(|x| x.identity == *identity) {
+                            welcomed.push((added.leaf, *member, identity.client_id));
+                            false
+                        } else {
+                            true
+                        }
+                    }
+                    Duty::Remove { leaf, .. } => members.iter().any(|x| x.leaf == *leaf),
+                });
+                for &(leaf, member, client) in &welcomed {
+                    m.seen_clients.insert(client);
+                    let _ = m.roster.attribute(leaf, member);
+                }
+                for member in &members {
+                    m.seen_clients.insert(member.identity.client_id);
+                }
+                if let Some(welcome) = welcome {
+                    for (_, newcomer, _) in &welcomed {
+                        out.push(send(Some(*newcomer), &Envelope::Welcome(welcome.clone())));
+                    }
+                }
+                out.push(event(SessionEvent::SafetyCode {
+                    epoch,
+                    code: m.group.safety_code(),
+                }));
+                // A newcomer learns who is who from each member's profile.
+                if kind == CommitKind::Add {
+                    m.send_content(
+                        &Content::Profile {
+                            nick: self.nick.clone(),
+                        },
+                        out,
+                    );
+                }
+                // Texts typed while our commit was pending go out now.
+                if !m.group.has_pending_commit() {
+                    while let Some((text, at)) = m.queued.pop_front() {
+                        m.send_text(&text, at, out);
+                    }
+                }
+            }
+            Incoming::Removed => {
+                self.end(CloseReason::Kicked, out);
+            }
+        }
+    }
+
+    /// Carries out owed commits that are this member's turn, one at a time (a commit
+    /// waits for its echo before the next).
+    fn run_duties(&mut self, out: &mut Vec<Output>) {
+        let now = self.now_ms;
+        let Stage::Member(m) = &mut self.stage else {
+            return;
+        };
+        if let Some(now) = now {
+            m.duties.stamp(now);
+        }
+        if m.group.has_pending_commit() || self.conn != Conn::Live {
+            return;
+        }
+        let own = m.group.own_leaf();
+        let online = m
+            .roster
+            .online_leaves(|id| self.connected.contains(&id) || Some(id) == self.me);
+        let mut online = online;
+        if !online.contains(&own) {
+            online.push(own);
+        }
+        // Removals first: a rejoining member's old leaf goes before its new one comes.
+        let mut order: Vec<usize> = (0..m.duties.owed.len()).collect();
+        order.sort_by_key(|&i| !matches!(m.duties.owed[i].duty, Duty::Remove { .. }));
+        for i in order {
+            let owed = &m.duties.owed[i];
+            let (exclude, kick) = match &owed.duty {
+                Duty::Remove { leaf, kick, .. } => (vec![*leaf], *kick),
+                Duty::Add { .. } => (Vec::new(), false),
+            };
+            let position = if kick {
+                0
+            } else {
+                let order = committer_order(online.iter().copied(), &exclude);
+                match my_turn(&order, own) {
+                    Some(p) => p,
+                    None => continue,
+                }
+            };
+            if !duties::due(position, owed.since_ms, now) {
+                continue;
+            }
+            let commit = match &owed.duty {
+                Duty::Remove { leaf, .. } => m.group.remove(&[*leaf]),
+                Duty::Add { key_package, .. } => m.group.add(key_package),
+            };
+            match commit {
+                Ok(bytes) => {
+                    out.push(send(None, &Envelope::Group(bytes)));
+                    return;
+                }
+                Err(_) => {
+                    // The duty cannot be done (the leaf is gone, the key package is
+                    // invalid): nobody can, so it is dropped.
+                    m.duties.owed.remove(i);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+impl Membership {
+    fn new(keys: Keys, group: Group) -> Self {
+        let mut roster = Roster::default();
+        let members = group.members();
+        roster.sync(&members);
+        let seen_clients = members.iter().map(|m| m.identity.client_id).collect();
+        Membership {
+            keys,
+            group,
+            roster,
+            duties: Duties::default(),
+            own_pending: BTreeMap::new(),
+            queued: VecDeque::new(),
+            seen_clients,
+            sent_since_update: 0,
+            last_update_ms: None,
+            left_reasons: BTreeMap::new(),
+            host_lock: None,
+            host_terminated: false,
+        }
+    }
+
+    fn own_identity(&self) -> Option<PublicIdentity> {
+        let own = self.group.own_leaf();
+        self.group
+            .members()
+            .into_iter()
+            .find(|m| m.leaf == own)
+            .map(|m| m.identity)
+    }
+
+    fn send_content(&mut self, content: &Content, out: &mut Vec<Output>) {
+        if let Ok((bytes, _)) = self.group.encrypt(&content.seal_ready()) {
+            out.push(send(None, &Envelope::Group(bytes)));
+        }
+    }
+
+    fn send_text(&mut self, text: &str, now_ms: u64, out: &mut Vec<Output>) {
+        let content = Content::Text {
+            body: text.to_owned(),
+            sent_at_ms: now_ms,
+        };
+        let Ok((bytes, id)) = self.group.encrypt(&content.seal_ready()) else {
+            return;
+        };
+        if self.own_pending.len() >= MAX_OWN_PENDING {
+            self.own_pending.pop_first();
+        }
+        self.own_pending.insert(
+            id,
+            OwnText {
+                text: Zeroizing::new(text.to_owned()),
+                sent_at_ms: now_ms,
+            },
+        );
+        self.sent_since_update = self.sent_since_update.saturating_add(1);
+        out.push(send(None, &Envelope::Group(bytes)));
+    }
+
+    /// Commits fresh own keys when the policy says so (PROTOCOL.md §9.10).
+    fn maybe_self_update(&mut self, now_ms: u64, out: &mut Vec<Output>) {
+        let last = *self.last_update_ms.get_or_insert(now_ms);
+        let due = self.sent_since_update >= UPDATE_AFTER_MESSAGES
+            || now_ms.saturating_sub(last) >= UPDATE_AFTER_MS;
+        if !due || self.group.has_pending_commit() {
+            return;
+        }
+        if let Ok(bytes) = self.group.self_update() {
+            // Counted from now, so a commit that loses a race is not retried at once.
+            self.sent_since_update = 0;
+            self.last_update_ms = Some(now_ms);
+            out.push(send(None, &Envelope::Group(bytes)));
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_content(
+        &mut self,
+        leaf: u32,
+        identity: &PublicIdentity,
+        sender: MemberId,
+        is_host: bool,
+        content: Content,
+        seq: u64,
+        id: MessageId,
+        out: &mut Vec<Output>,
+    ) {
+        let placeholder = placeholder_nick(identity);
+        let Some(peer) = self.roster.get_mut(leaf) else {
+            return;
+        };
+        match content {
+            Content::Text { body, sent_at_ms } => {
+                if !peer.shown {
+                    peer.shown = true;
+                    out.push(event(SessionEvent::MemberJoined {
+                        member: sender,
+                        nick: peer.nick.clone().unwrap_or_else(|| placeholder.clone()),
+                        fingerprint: identity.fingerprint().to_string(),
+                    }));
+                }
+                out.push(event(SessionEvent::Message {
+                    from: sender,
+                    nick: peer.nick.clone().unwrap_or(placeholder),
+                    text: body,
+                    sent_at_ms,
+                    own: false,
+                    seq,
+                    id,
+                }));
+            }
+            Content::Profile { nick } => {
+                let nick = clean_nick(&nick);
+                let nick = if nick.is_empty() { placeholder } else { nick };
+                let old = peer.nick.replace(nick.clone());
+                if !peer.shown {
+                    peer.shown = true;
+                    out.push(event(SessionEvent::MemberJoined {
+                        member: sender,
+                        nick,
+                        fingerprint: identity.fingerprint().to_string(),
+                    }));
+                } else if let Some(old) = old.filter(|o| *o != nick) {
+                    out.push(event(SessionEvent::NickChanged {
+                        member: sender,
+                        old,
+                        new: nick,
+                    }));
+                }
+            }
+            Content::Host(action) => {
+                if !is_host {
+                    out.push(warning(Some(sender), WARN_NOT_HOST));
+                    return;
+                }
+                match action {
+                    HostAction::Lock(locked) => self.host_lock = Some(locked),
+                    HostAction::Terminate => self.host_terminated = true,
+                }
+            }
+        }
+    }
+}
