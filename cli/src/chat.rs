@@ -11,6 +11,7 @@ use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use vroom_shared::invite::{self, InviteError};
+use vroom_shared::session::driver::{Reconnect, TICK_MS};
 use vroom_shared::session::{ActionError, Output, Session, SessionEvent};
 use vroom_shared::wire::{CloseReason, ErrorCode};
 
@@ -19,11 +20,6 @@ use crate::render;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// Reconnect attempts after a dropped connection before giving up. With the backoff
-/// below they span about a minute, the relay's default grace period.
-const RECONNECT_ATTEMPTS: u32 = 12;
-/// Longest pause between two reconnect attempts.
-const MAX_BACKOFF: Duration = Duration::from_secs(8);
 /// Lines typed before the relay welcomed us, kept to send once it has.
 const MAX_EARLY_LINES: usize = 1000;
 
@@ -100,31 +96,30 @@ pub(crate) async fn run(
         printed_link: false,
     };
     let mut frame = first;
-    let mut attempt = 0;
+    let mut policy = Reconnect::new();
     loop {
         let socket = match connect(&url).await {
             Ok(socket) => socket,
-            Err(err) if !session.is_ready() && session.me().is_none() => return Err(err),
-            Err(_) if attempt < RECONNECT_ATTEMPTS => {
-                attempt += 1;
-                tokio::time::sleep(backoff(attempt)).await;
+            Err(err) if session.me().is_none() => return Err(err),
+            Err(_) => {
+                let delay = policy.next_delay_ms().ok_or(ChatError::Lost)?;
+                tokio::time::sleep(Duration::from_millis(delay)).await;
                 match session.reconnect_frame() {
                     Some(f) => frame = f,
                     None => return Ok(()),
                 }
                 continue;
             }
-            Err(_) => return Err(ChatError::Lost),
         };
         match state.chat(&mut session, socket, &frame, &mut stdin).await? {
             Finish::Done => return Ok(()),
             Finish::Dropped => {
-                attempt = if session.is_ready() { 1 } else { attempt + 1 };
-                if attempt > RECONNECT_ATTEMPTS {
-                    return Err(ChatError::Lost);
+                if session.is_ready() {
+                    policy.connected();
                 }
+                let delay = policy.next_delay_ms().ok_or(ChatError::Lost)?;
                 println!("-- connection lost; reconnecting");
-                tokio::time::sleep(backoff(attempt)).await;
+                tokio::time::sleep(Duration::from_millis(delay)).await;
                 match session.reconnect_frame() {
                     Some(f) => frame = f,
                     None => return Ok(()),
@@ -132,10 +127,6 @@ pub(crate) async fn run(
             }
         }
     }
-}
-
-fn backoff(attempt: u32) -> Duration {
-    (Duration::from_millis(250) * 2u32.saturating_pow(attempt.min(6))).min(MAX_BACKOFF)
 }
 
 async fn connect(url: &str) -> Result<Socket, ChatError> {
@@ -170,8 +161,15 @@ impl Client {
         stdin: &mut tokio::io::Lines<BufReader<tokio::io::Stdin>>,
     ) -> Result<Finish, ChatError> {
         send(&mut socket, first.to_vec()).await?;
+        let mut clock = tokio::time::interval(Duration::from_millis(TICK_MS));
         loop {
             tokio::select! {
+                _ = clock.tick() => {
+                    let outputs = session.tick(now_ms());
+                    if let Some(finish) = self.apply(session, &mut socket, outputs).await? {
+                        return Ok(finish);
+                    }
+                }
                 incoming = socket.next() => {
                     let bytes = match incoming {
                         Some(Ok(Message::Binary(bytes))) => bytes,
@@ -321,6 +319,15 @@ impl Client {
                         Ok(Vec::new())
                     }
                 }
+            }
+            Input::Safety => {
+                match session.safety_code() {
+                    Some((epoch, code)) => println!(
+                        "-- safety code (epoch {epoch}): {code}; compare it with the others"
+                    ),
+                    None => println!("-- not in the room yet"),
+                }
+                Ok(Vec::new())
             }
             Input::Lock(locked) => session.lock(locked),
             Input::End => session.terminate(),

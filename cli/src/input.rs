@@ -11,6 +11,8 @@ pub(crate) enum Input<'a> {
     Members,
     /// `/kick NICK-or-ID` (host only).
     Kick(&'a str),
+    /// `/safety`: print the room-wide safety code to compare with the others.
+    Safety,
     /// `/lock` or `/unlock` (host only).
     Lock(bool),
     /// `/end` (host only): terminate the room for everyone.
@@ -30,6 +32,7 @@ pub(crate) const HELP: &str = "\
 commands:
   /nick NAME    change your nickname
   /members      list the members and their fingerprints
+  /safety      show the room's safety code (everyone must see the same)
   /kick MEMBER  remove a member (host only; by nickname or id)
   /lock         stop new members from joining (host only)
   /unlock       let new members join again (host only)
@@ -57,6 +60,7 @@ impl<'a> Input<'a> {
             ("nick", false) => Input::Nick(rest),
             ("kick", false) => Input::Kick(rest),
             ("members" | "who", true) => Input::Members,
+            ("safety", true) => Input::Safety,
             ("lock", true) => Input::Lock(true),
             ("unlock", true) => Input::Lock(false),
             ("end" | "terminate", true) => Input::End,
@@ -77,6 +81,7 @@ mod tests {
         assert_eq!(Input::parse("/nick  Ada "), Input::Nick("Ada"));
         assert_eq!(Input::parse("/end"), Input::End);
         assert_eq!(Input::parse("/lock"), Input::Lock(true));
+        assert_eq!(Input::parse("/safety"), Input::Safety);
         assert_eq!(Input::parse("/unlock"), Input::Lock(false));
         assert_eq!(Input::parse("//etc/passwd"), Input::Text("/etc/passwd"));
         assert_eq!(Input::parse("   "), Input::Nothing);

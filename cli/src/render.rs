@@ -5,50 +5,19 @@
 //! - `-- ...` — membership, room state and the room's end;
 //! - `!! WARNING: ...` — something failed authentication.
 
+use vroom_shared::session::driver::describe;
 use vroom_shared::session::SessionEvent;
-use vroom_shared::wire::LeaveReason;
 
 /// The line printed for `event`, if any. Nicknames and texts are printed without
 /// control characters so a member cannot rewrite another's terminal.
 pub(crate) fn line(event: &SessionEvent) -> Option<String> {
-    Some(match event {
-        SessionEvent::Ready { resumed: true, .. } => "-- reconnected".to_owned(),
-        SessionEvent::Ready { .. } => return None,
-        SessionEvent::MemberJoined {
-            nick, fingerprint, ..
-        } => format!(
-            "-- {} joined (safety words: {})",
-            clean(nick),
-            clean(fingerprint)
-        ),
-        SessionEvent::MemberLeft { nick, reason, .. } => {
-            let how = match reason {
-                LeaveReason::Left => "left",
-                LeaveReason::Kicked => "was removed by the host",
-                LeaveReason::Disconnected => "lost their connection and left",
-            };
-            format!("-- {} {how}", clean(nick))
+    match event {
+        SessionEvent::Message { nick, text, .. } => {
+            Some(format!("{}: {}", clean(nick), clean(text)))
         }
-        SessionEvent::NickChanged { old, new, .. } => {
-            format!("-- {} is now {}", clean(old), clean(new))
-        }
-        SessionEvent::Message { nick, text, .. } => format!("{}: {}", clean(nick), clean(text)),
-        SessionEvent::SecurityWarning { text, .. } => format!("!! WARNING: {text}"),
-        SessionEvent::Undecryptable { .. } => {
-            "-- a message could not be decrypted (it was sent before you joined, or its key never arrived)"
-                .to_owned()
-        }
-        SessionEvent::Locked { locked: true } => "-- the room is locked: nobody new can join".to_owned(),
-        SessionEvent::Locked { locked: false } => "-- the room is unlocked".to_owned(),
-        SessionEvent::Gap { from, to } => format!(
-            "-- {} events were lost while you were away (the relay no longer had them)",
-            to.saturating_sub(*from) + 1
-        ),
-        SessionEvent::CaughtUp { .. } => return None,
-        SessionEvent::RelayGoingAway => "-- the relay is restarting; reconnecting".to_owned(),
-        SessionEvent::Ended { reason } => format!("-- {}", reason.message()),
-        SessionEvent::Error { code } => format!("-- {}", code.message()),
-    })
+        SessionEvent::SecurityWarning { text, .. } => Some(format!("!! WARNING: {}", clean(text))),
+        other => describe(other).map(|sentence| format!("-- {}", clean(&sentence))),
+    }
 }
 
 /// `s` without control characters (terminal escapes, newlines) and bidirectional
@@ -71,7 +40,7 @@ pub(crate) fn clean(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vroom_shared::wire::MemberId;
+    use vroom_shared::wire::{LeaveReason, MemberId};
 
     #[test]
     fn messages_print_as_nick_colon_text_without_escapes() {
@@ -82,6 +51,7 @@ mod tests {
             sent_at_ms: 0,
             own: false,
             seq: 4,
+            id: vroom_shared::session::MessageId([0; 16]),
         };
         assert_eq!(line(&event).unwrap(), "ev [2Jil: hi bob: fake line");
     }
@@ -93,6 +63,6 @@ mod tests {
             nick: "bob".into(),
             reason: LeaveReason::Kicked,
         };
-        assert_eq!(line(&event).unwrap(), "-- bob was removed by the host");
+        assert_eq!(line(&event).unwrap(), "-- bob was removed by the host.");
     }
 }

@@ -47,6 +47,7 @@
 //! welcome, or live) and [`Stage`] (waiting to be added, a member, or over); each
 //! stage owns only the data valid in it.
 
+pub mod driver;
 mod duties;
 pub mod envelope;
 mod roster;

@@ -1,0 +1,99 @@
+//! What every client does around a session the same way, so the web app and the native
+//! client cannot drift apart: how often the clock ticks, when to try the relay again
+//! after a dropped connection, and the sentence each event is shown as.
+
+use crate::wire::LeaveReason;
+
+use super::SessionEvent;
+
+/// How often a client calls [`super::Session::tick`], in milliseconds.
+pub const TICK_MS: u64 = 1_000;
+
+/// Reconnect attempts after a dropped connection before giving up. With the backoff
+/// of [`Reconnect`] they span about a minute, the relay's default grace period.
+pub const RECONNECT_ATTEMPTS: u32 = 12;
+/// Longest pause between two reconnect attempts, in milliseconds.
+pub const MAX_BACKOFF_MS: u64 = 8_000;
+
+/// The reconnect policy: exponential backoff from 500 ms, capped at
+/// [`MAX_BACKOFF_MS`], at most [`RECONNECT_ATTEMPTS`] attempts in a row.
+#[derive(Clone, Debug, Default)]
+pub struct Reconnect {
+    failures: u32,
+}
+
+impl Reconnect {
+    /// A policy with no failure yet.
+    pub fn new() -> Self {
+        Reconnect::default()
+    }
+
+    /// The connection dropped or could not be made: how long to wait before the next
+    /// attempt, or `None` when it is time to give up.
+    pub fn next_delay_ms(&mut self) -> Option<u64> {
+        if self.failures >= RECONNECT_ATTEMPTS {
+            return None;
+        }
+        self.failures += 1;
+        Some((250u64 << self.failures.min(6)).min(MAX_BACKOFF_MS))
+    }
+
+    /// The relay let this client in again: the next drop starts from the shortest delay.
+    pub fn connected(&mut self) {
+        self.failures = 0;
+    }
+
+    /// Failed attempts since the last success.
+    pub fn failures(&self) -> u32 {
+        self.failures
+    }
+}
+
+/// The sentence a client shows for an event, or `None` for events shown otherwise
+/// (messages have their own layout; `Ready` and `CaughtUp` change state only).
+/// Nicknames and texts are as the session cleaned them; a terminal must still strip
+/// control characters from them before printing.
+pub fn describe(event: &SessionEvent) -> Option<String> {
+    Some(match event {
+        SessionEvent::Ready { resumed: true, .. } => "Reconnected.".to_owned(),
+        SessionEvent::Ready { .. } | SessionEvent::CaughtUp { .. } => return None,
+        SessionEvent::Message { .. } => return None,
+        SessionEvent::WaitingToBeAdded => {
+            "Waiting for a member of the room to let you in…".to_owned()
+        }
+        SessionEvent::MemberJoined {
+            nick, fingerprint, ..
+        } => format!("{nick} joined (safety words: {fingerprint})."),
+        SessionEvent::MemberLeft { nick, reason, .. } => {
+            let how = match reason {
+                LeaveReason::Left => "left",
+                LeaveReason::Kicked => "was removed by the host",
+                LeaveReason::Disconnected => "lost their connection and left",
+            };
+            format!("{nick} {how}.")
+        }
+        SessionEvent::NickChanged { old, new, .. } => format!("{old} is now {new}."),
+        SessionEvent::SafetyCode { code, .. } => format!(
+            "The room's safety code is now {code}. Everyone in the room sees the same \
+             code; compare it with the others to be sure nobody is in the middle."
+        ),
+        SessionEvent::SecurityWarning { text, .. } => format!("Warning: {text}"),
+        SessionEvent::Undecryptable { .. } => {
+            "A message could not be read: it was sent in a state of the room you were \
+             not part of."
+                .to_owned()
+        }
+        SessionEvent::Locked { locked: true } => {
+            "The room is locked: nobody new can join.".to_owned()
+        }
+        SessionEvent::Locked { locked: false } => "The room is unlocked.".to_owned(),
+        SessionEvent::Gap { from, to } => format!(
+            "{} events were lost while you were away (the relay no longer had them); \
+             rejoining the room.",
+            to.saturating_sub(*from) + 1
+        ),
+        SessionEvent::RelayGoingAway => "The relay is restarting; reconnecting.".to_owned(),
+        SessionEvent::Ended { reason } => reason.message().to_owned(),
+        SessionEvent::Error { code } => code.message().to_owned(),
+    })
+}
