@@ -323,7 +323,7 @@ impl Client {
             Input::Safety => {
                 match session.safety_code() {
                     Some((epoch, code)) => println!(
-                        "-- safety code (epoch {epoch}): {code}; compare it with the others"
+                        "-- Safety code (epoch {epoch}): {code}; compare it with the others"
                     ),
                     None => println!("-- not in the room yet"),
                 }

@@ -63,6 +63,6 @@ mod tests {
             nick: "bob".into(),
             reason: LeaveReason::Kicked,
         };
-        assert_eq!(line(&event).unwrap(), "-- bob was removed by the host.");
+        assert_eq!(line(&event).unwrap(), "-- bob was removed by the host");
     }
 }

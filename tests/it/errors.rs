@@ -109,7 +109,7 @@ async fn locked_room_refuses_newcomers_until_unlocked() {
     ada.say("/lock").await;
     for client in [&mut ada, &mut bob] {
         client
-            .expect("-- the room is locked: nobody new can join")
+            .expect("-- The room is locked: nobody new can join")
             .await;
     }
     let mut eve = Client::join(&link, "eve");
@@ -118,7 +118,7 @@ async fn locked_room_refuses_newcomers_until_unlocked() {
     still_chatting(&mut ada, &mut bob, "while locked").await;
     ada.say("/unlock").await;
     for client in [&mut ada, &mut bob] {
-        client.expect("-- the room is unlocked").await;
+        client.expect("-- The room is unlocked").await;
     }
     let mut fay = Client::join(&link, "fay");
     ada.expect_joined("fay").await;

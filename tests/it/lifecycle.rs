@@ -116,7 +116,7 @@ async fn reconnecting_member_catches_up_on_what_it_missed() {
     proxy.hold(false);
 
     // Bob resumes its place and gets exactly what it missed, in order, then live ones.
-    bob.expect("-- reconnected").await;
+    bob.expect("-- Reconnected").await;
     for i in 0..3 {
         bob.expect(&format!("ada: missed {i}")).await;
     }

@@ -49,34 +49,34 @@ impl Reconnect {
     }
 }
 
-/// The sentence a client shows for an event, or `None` for events shown otherwise
+/// The line a client shows for an event (capitalised, without a final stop unless it
+/// is several sentences), or `None` for events shown otherwise
 /// (messages have their own layout; `Ready` and `CaughtUp` change state only).
 /// Nicknames and texts are as the session cleaned them; a terminal must still strip
 /// control characters from them before printing.
 pub fn describe(event: &SessionEvent) -> Option<String> {
     Some(match event {
-        SessionEvent::Ready { resumed: true, .. } => "Reconnected.".to_owned(),
+        SessionEvent::Ready { resumed: true, .. } => "Reconnected".to_owned(),
         SessionEvent::Ready { .. } | SessionEvent::CaughtUp { .. } => return None,
         SessionEvent::Message { .. } => return None,
         SessionEvent::WaitingToBeAdded => {
-            "Waiting for a member of the room to let you in…".to_owned()
+            "Waiting for a member of the room to let you in".to_owned()
         }
         SessionEvent::MemberJoined {
             nick, fingerprint, ..
-        } => format!("{nick} joined (safety words: {fingerprint})."),
+        } => format!("{nick} joined (safety words: {fingerprint})"),
         SessionEvent::MemberLeft { nick, reason, .. } => {
             let how = match reason {
                 LeaveReason::Left => "left",
                 LeaveReason::Kicked => "was removed by the host",
                 LeaveReason::Disconnected => "lost their connection and left",
             };
-            format!("{nick} {how}.")
+            format!("{nick} {how}")
         }
-        SessionEvent::NickChanged { old, new, .. } => format!("{old} is now {new}."),
-        SessionEvent::SafetyCode { code, .. } => format!(
-            "The room's safety code is now {code}. Everyone in the room sees the same \
-             code; compare it with the others to be sure nobody is in the middle."
-        ),
+        SessionEvent::NickChanged { old, new, .. } => format!("{old} is now {new}"),
+        SessionEvent::SafetyCode { epoch, code } => {
+            format!("Safety code (epoch {epoch}): {code}; compare it with the others")
+        }
         SessionEvent::SecurityWarning { text, .. } => format!("Warning: {text}"),
         SessionEvent::Undecryptable { .. } => {
             "A message could not be read: it was sent in a state of the room you were \
@@ -84,15 +84,15 @@ pub fn describe(event: &SessionEvent) -> Option<String> {
                 .to_owned()
         }
         SessionEvent::Locked { locked: true } => {
-            "The room is locked: nobody new can join.".to_owned()
+            "The room is locked: nobody new can join".to_owned()
         }
-        SessionEvent::Locked { locked: false } => "The room is unlocked.".to_owned(),
+        SessionEvent::Locked { locked: false } => "The room is unlocked".to_owned(),
         SessionEvent::Gap { from, to } => format!(
             "{} events were lost while you were away (the relay no longer had them); \
              rejoining the room.",
             to.saturating_sub(*from) + 1
         ),
-        SessionEvent::RelayGoingAway => "The relay is restarting; reconnecting.".to_owned(),
+        SessionEvent::RelayGoingAway => "The relay is restarting; reconnecting".to_owned(),
         SessionEvent::Ended { reason } => reason.message().to_owned(),
         SessionEvent::Error { code } => code.message().to_owned(),
     })
