@@ -30,6 +30,8 @@ pub(crate) enum ChatError {
     Invite(InviteError),
     /// The `--server` value is not an http(s) URL.
     BadServer(String),
+    /// The `--server` value is plain http to another machine.
+    Insecure(String),
     /// The relay could not be reached (or reached again).
     Connect { url: String, reason: String },
     /// The relay refused us.
@@ -45,6 +47,10 @@ impl std::fmt::Display for ChatError {
             ChatError::BadServer(s) => write!(
                 f,
                 "'{s}' is not a relay address. Give one like http://127.0.0.1:8080 or https://vroom.example."
+            ),
+            ChatError::Insecure(s) => write!(
+                f,
+                "'{s}' uses http:// to another machine, so the room would travel unprotected. Use its https:// address."
             ),
             ChatError::Connect { url, reason } => write!(
                 f,
@@ -70,7 +76,11 @@ pub(crate) fn normalize_origin(server: &str) -> Result<String, ChatError> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(bad());
     }
-    Ok(url.as_str().trim_end_matches('/').to_owned())
+    let origin = url.as_str().trim_end_matches('/').to_owned();
+    if !invite::is_secure_origin(&origin) {
+        return Err(ChatError::Insecure(origin));
+    }
+    Ok(origin)
 }
 
 /// How the room ended for this client.
@@ -379,6 +389,10 @@ mod tests {
             "https://example.org/chat"
         );
         assert!(normalize_origin("ftp://x").is_err());
+        assert!(matches!(
+            normalize_origin("http://chat.example"),
+            Err(super::ChatError::Insecure(_))
+        ));
         assert!(normalize_origin("127.0.0.1:8080").is_err());
         assert!(normalize_origin("http://x/?a=b").is_err());
     }

@@ -41,6 +41,9 @@ pub enum InviteError {
     NoSecret,
     /// The part after `#` is not a valid room secret (it may have been mistyped or cut).
     BadSecret,
+    /// An `http://` link to a host other than this machine: the room secret would reach
+    /// an app served without encryption, which anyone on the way could replace.
+    Insecure,
 }
 
 impl core::fmt::Display for InviteError {
@@ -54,6 +57,10 @@ impl core::fmt::Display for InviteError {
             }
             InviteError::BadSecret => {
                 "The room secret in this invite link is damaged. Copy the whole link again."
+            }
+            InviteError::Insecure => {
+                "This invite link uses http:// to another machine, so the room would travel \
+                 unprotected. Ask for an https:// link."
             }
         })
     }
@@ -90,6 +97,9 @@ impl Invite {
         if host.is_empty() || page.contains('?') || !rest.contains('/') {
             return Err(InviteError::NotALink);
         }
+        if !is_secure_origin(origin) {
+            return Err(InviteError::Insecure);
+        }
         let fragment = fragment
             .filter(|f| !f.is_empty())
             .ok_or(InviteError::NoSecret)?;
@@ -124,10 +134,50 @@ impl Invite {
         &self.secret
     }
 
+    /// Whether an origin may carry a room: `https://`, or `http://` to this machine only
+    /// (`localhost`, `127.0.0.0/8`, `[::1]`), where nothing travels over a network.
+    pub fn is_secure_origin(origin: &str) -> bool {
+        if origin.starts_with("https://") {
+            return true;
+        }
+        let Some(rest) = origin.strip_prefix("http://") else {
+            return false;
+        };
+        let authority = rest.split('/').next().unwrap_or_default();
+        let host = match authority.strip_prefix('[') {
+            Some(v6) => v6.split(']').next().unwrap_or_default(),
+            None => authority.split(':').next().unwrap_or_default(),
+        };
+        host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback())
+    }
+
     /// The relay's WebSocket URL for this invite's origin.
     pub fn ws_url(&self) -> String {
         ws_url(&self.origin)
     }
+}
+
+/// Whether an origin may carry a room: `https://`, or `http://` to this machine only
+/// (`localhost`, `127.0.0.0/8`, `[::1]`), where nothing travels over a network.
+pub fn is_secure_origin(origin: &str) -> bool {
+    if origin.starts_with("https://") {
+        return true;
+    }
+    let Some(rest) = origin.strip_prefix("http://") else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or_default();
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => authority.split(':').next().unwrap_or_default(),
+    };
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The relay's WebSocket URL (`ws[s]://host[:port][/prefix]/ws`) for an origin

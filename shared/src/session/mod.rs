@@ -1243,7 +1243,7 @@ impl Session {
                     let peer = m.roster.get(gone.leaf).cloned().unwrap_or_default();
                     m.seen_clients.insert(gone.identity.client_id);
                     let Some(id) = peer.member else { continue };
-                    let reason = if by_host && m.left_reasons.get(&id).is_none() {
+                    let reason = if by_host && !m.left_reasons.contains_key(&id) {
                         LeaveReason::Kicked
                     } else {
                         m.left_reasons.remove(&id).unwrap_or(LeaveReason::Left)

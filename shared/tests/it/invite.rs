@@ -58,3 +58,32 @@ fn bad_links_get_clear_errors() {
         .to_string()
         .contains("Copy the whole link"));
 }
+
+#[test]
+fn plain_http_is_refused_except_on_this_machine() {
+    let secret = RoomSecret::from_bytes([3; 32]);
+    for origin in [
+        "http://127.0.0.1:8080",
+        "http://127.0.0.7",
+        "http://localhost:3000/sub",
+        "http://[::1]:8080",
+        "https://chat.example",
+    ] {
+        let link = Invite::new(origin, secret.clone()).link();
+        assert!(Invite::parse(&link).is_ok(), "{origin}");
+    }
+    for origin in [
+        "http://chat.example",
+        "http://192.168.1.5:8080",
+        "http://[2001:db8::1]",
+        "http://localhost.evil.example",
+    ] {
+        let link = Invite::new(origin, secret.clone()).link();
+        assert_eq!(
+            Invite::parse(&link).err(),
+            Some(InviteError::Insecure),
+            "{origin}"
+        );
+    }
+    assert!(InviteError::Insecure.to_string().contains("https://"));
+}

@@ -39,7 +39,6 @@ pub(crate) struct Client {
 /// One logged relayed payload.
 #[derive(Clone)]
 pub(crate) struct Logged {
-    pub(crate) seq: u64,
     pub(crate) from: MemberId,
     pub(crate) to: Option<MemberId>,
     pub(crate) payload: Vec<u8>,
@@ -300,7 +299,6 @@ impl Net {
             ClientFrame::Send { to, payload } => {
                 let from = me.expect("a member sends");
                 self.payloads.push(Logged {
-                    seq: self.seq + 1,
                     from,
                     to,
                     payload: payload.to_vec(),
