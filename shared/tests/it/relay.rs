@@ -88,7 +88,7 @@ impl Net {
     /// The host creates the room; returns its invite.
     pub(crate) fn create(&mut self, name: &'static str) -> Invite {
         let (session, first) = Session::create(name, Default::default());
-        let link = session.invite_link("http://relay.test").unwrap();
+        let link = session.invite_link("https://relay.test").unwrap();
         self.add(name, session, first);
         self.run();
         Invite::parse(&link).unwrap()
