@@ -144,7 +144,19 @@ pub fn seal_key_package(
     key_package: &[u8],
     nonces: &mut NonceRng,
 ) -> Envelope {
-    let nonce = Nonce::random(nonces);
+    seal_key_package_with_nonce(key, room, member, key_package, Nonce::random(nonces).0)
+}
+
+/// [`seal_key_package`] with a given nonce, for test vectors only: a nonce must never
+/// repeat under the join key, so everything else draws it at random.
+pub fn seal_key_package_with_nonce(
+    key: &Key<Join>,
+    room: &RoomId,
+    member: MemberId,
+    key_package: &[u8],
+    nonce: [u8; 24],
+) -> Envelope {
+    let nonce = Nonce(nonce);
     let sealed = crate::crypto::seal(
         key,
         &nonce,

@@ -13,4 +13,6 @@ mod primitives;
 mod relay;
 #[cfg(feature = "mls")]
 mod session;
+#[cfg(feature = "mls")]
+mod session_vectors;
 mod vectors;
