@@ -553,3 +553,40 @@ fn sessions_refuse_actions_before_they_are_in_the_group() {
     assert!(s.send_text("hi", T0).is_err());
     assert!(!s.is_ready());
 }
+
+#[test]
+fn a_member_refreshes_its_keys_after_a_hundred_messages_or_ten_minutes() {
+    use vroom_shared::session::{UPDATE_AFTER_MESSAGES, UPDATE_AFTER_MS};
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    let start = code(&net, "bob");
+    for i in 0..UPDATE_AFTER_MESSAGES {
+        net.say("bob", &format!("m{i}"));
+    }
+    assert_eq!(
+        code(&net, "alice"),
+        start,
+        "no update before the hundredth message"
+    );
+    net.say("bob", "one more");
+    let after_count = code(&net, "alice");
+    assert_ne!(after_count, start, "bob committed fresh keys");
+    assert_eq!(code(&net, "bob"), after_count);
+    assert_eq!(
+        net.texts("alice").last().map(String::as_str),
+        Some("one more")
+    );
+    // Time alone also triggers it, at the next message.
+    let out = net
+        .clients
+        .get_mut("bob")
+        .unwrap()
+        .session
+        .send_text("later", 1_700_000_000_000 + UPDATE_AFTER_MS)
+        .unwrap();
+    net.act("bob", out);
+    assert_ne!(code(&net, "alice"), after_count);
+    assert_eq!(net.texts("alice").last().map(String::as_str), Some("later"));
+    assert_eq!(net.warnings("alice"), 0);
+}
