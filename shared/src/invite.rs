@@ -134,26 +134,6 @@ impl Invite {
         &self.secret
     }
 
-    /// Whether an origin may carry a room: `https://`, or `http://` to this machine only
-    /// (`localhost`, `127.0.0.0/8`, `[::1]`), where nothing travels over a network.
-    pub fn is_secure_origin(origin: &str) -> bool {
-        if origin.starts_with("https://") {
-            return true;
-        }
-        let Some(rest) = origin.strip_prefix("http://") else {
-            return false;
-        };
-        let authority = rest.split('/').next().unwrap_or_default();
-        let host = match authority.strip_prefix('[') {
-            Some(v6) => v6.split(']').next().unwrap_or_default(),
-            None => authority.split(':').next().unwrap_or_default(),
-        };
-        host.eq_ignore_ascii_case("localhost")
-            || host
-                .parse::<std::net::IpAddr>()
-                .is_ok_and(|ip| ip.is_loopback())
-    }
-
     /// The relay's WebSocket URL for this invite's origin.
     pub fn ws_url(&self) -> String {
         ws_url(&self.origin)

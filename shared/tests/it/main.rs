@@ -15,4 +15,5 @@ mod relay;
 mod session;
 #[cfg(feature = "mls")]
 mod session_vectors;
+mod vector_file;
 mod vectors;

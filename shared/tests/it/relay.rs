@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use vroom_shared::invite::Invite;
-use vroom_shared::session::{Output, Session, SessionEvent};
+use vroom_shared::session::{ActionError, Output, Session, SessionEvent};
 use vroom_shared::wire::{
     ClientFrame, CloseReason, Event, HostHash, LeaveReason, MemberId, ResumeToken,
     ResumeTokenDebug, RoomId, RoomLimits, ServerFrame,
@@ -163,6 +163,16 @@ impl Net {
             let out = self.clients.get_mut(name).unwrap().session.tick(now_ms);
             self.act(name, out);
         }
+    }
+
+    /// A user action of `name`'s session, written out as the client would.
+    pub(crate) fn user(
+        &mut self,
+        name: &str,
+        action: impl FnOnce(&mut Session) -> Result<Vec<Output>, ActionError>,
+    ) {
+        let out = action(&mut self.clients.get_mut(name).unwrap().session).unwrap();
+        self.act(name, out);
     }
 
     pub(crate) fn say(&mut self, name: &str, text: &str) {

@@ -127,14 +127,7 @@ fn the_safety_code_changes_with_every_join() {
 fn nick_changes_reach_everyone_cleaned() {
     let (mut net, _) = room_of_three();
     // A right-to-left override and a zero-width joiner would let a nick pose as another.
-    let out = net
-        .clients
-        .get_mut("bob")
-        .unwrap()
-        .session
-        .set_nick("rob\u{202e}ert\u{200d}")
-        .unwrap();
-    net.act("bob", out);
+    net.user("bob", |s| s.set_nick("rob\u{202e}ert\u{200d}"));
     let bob = net.id("bob");
     for name in ["alice", "carol"] {
         assert!(
@@ -228,8 +221,7 @@ fn a_departed_members_old_join_request_is_refused() {
     let (mut net, _) = room_of_three();
     let bob = net.id("bob");
     let request = key_packages(&net, bob).pop().expect("bob asked to join");
-    let out = net.clients.get_mut("bob").unwrap().session.leave().unwrap();
-    net.act("bob", out);
+    net.user("bob", |s| s.leave());
     let after_leave = code(&net, "alice");
     assert_eq!(nicks(&net, "alice"), ["alice", "carol"]);
     // Replayed under bob's old id, and moved to a new id: both refused.
@@ -258,14 +250,7 @@ fn a_kick_the_relay_hides_from_some_members_is_still_agreed_or_seen() {
     // The relay withholds from carol the relay's own news of the kick; the host's
     // removal commit reaches her like every group message.
     net.hold.insert("carol", Vec::new());
-    let out = net
-        .clients
-        .get_mut("alice")
-        .unwrap()
-        .session
-        .kick(bob)
-        .unwrap();
-    net.act("alice", out);
+    net.user("alice", |s| s.kick(bob));
     let held = net.hold.remove("carol").unwrap();
     for frame in held {
         let is_left = matches!(
@@ -290,14 +275,7 @@ fn a_kick_the_relay_hides_from_some_members_is_still_agreed_or_seen() {
     let (mut net, _) = room_of_three();
     let bob = net.id("bob");
     net.hold.insert("carol", Vec::new());
-    let out = net
-        .clients
-        .get_mut("alice")
-        .unwrap()
-        .session
-        .kick(bob)
-        .unwrap();
-    net.act("alice", out);
+    net.user("alice", |s| s.kick(bob));
     net.hold.remove("carol");
     assert_ne!(code(&net, "carol"), code(&net, "alice"));
 }
@@ -404,14 +382,7 @@ fn the_next_committer_takes_over_when_the_first_is_away() {
     // Alice (first in the order) loses her connection; the relay still counts her in
     // its grace period. Carol leaves: alice should commit, but cannot.
     net.drop_connection("alice");
-    let out = net
-        .clients
-        .get_mut("carol")
-        .unwrap()
-        .session
-        .leave()
-        .unwrap();
-    net.act("carol", out);
+    net.user("carol", |s| s.leave());
     net.tick(T0);
     assert_eq!(
         nicks(&net, "bob"),
@@ -473,14 +444,7 @@ fn terminate_by_the_host_ends_every_session_and_a_relays_claim_alone_warns() {
     );
     assert!(net.clients["carol"].session.is_ended());
     assert!(net.warnings("carol") >= 1);
-    let out = net
-        .clients
-        .get_mut("alice")
-        .unwrap()
-        .session
-        .terminate()
-        .unwrap();
-    net.act("alice", out);
+    net.user("alice", |s| s.terminate());
     for name in ["alice", "bob"] {
         let s = &net.clients[name].session;
         assert!(s.is_ended(), "{name}");
@@ -495,14 +459,7 @@ fn terminate_by_the_host_ends_every_session_and_a_relays_claim_alone_warns() {
 #[test]
 fn lock_by_the_host_is_authenticated_and_a_relays_alone_warns() {
     let (mut net, _) = room_of_three();
-    let out = net
-        .clients
-        .get_mut("alice")
-        .unwrap()
-        .session
-        .lock(true)
-        .unwrap();
-    net.act("alice", out);
+    net.user("alice", |s| s.lock(true));
     assert!(net.clients["bob"].session.is_locked());
     assert_eq!(net.warnings("bob"), 0);
     net.inject_event("carol", Event::Locked { locked: false });
@@ -578,14 +535,9 @@ fn a_member_refreshes_its_keys_after_a_hundred_messages_or_ten_minutes() {
         Some("one more")
     );
     // Time alone also triggers it, at the next message.
-    let out = net
-        .clients
-        .get_mut("bob")
-        .unwrap()
-        .session
-        .send_text("later", 1_700_000_000_000 + UPDATE_AFTER_MS)
-        .unwrap();
-    net.act("bob", out);
+    net.user("bob", |s| {
+        s.send_text("later", 1_700_000_000_000 + UPDATE_AFTER_MS)
+    });
     assert_ne!(code(&net, "alice"), after_count);
     assert_eq!(net.texts("alice").last().map(String::as_str), Some("later"));
     assert_eq!(net.warnings("alice"), 0);

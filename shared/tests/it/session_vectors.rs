@@ -64,17 +64,7 @@ fn compute() -> Value {
 
 #[test]
 fn session_encodings_match_the_vector_file() {
-    let computed = compute();
-    if std::env::var_os("VROOM_WRITE_VECTORS").is_some() {
-        let text = serde_json::to_string_pretty(&computed).expect("json") + "\n";
-        std::fs::write(PATH, text).expect("write vectors");
-    }
-    let recorded: Value = serde_json::from_str(
-        &std::fs::read_to_string(PATH)
-            .expect("shared/vectors/vroom-v2-session.json exists (VROOM_WRITE_VECTORS=1 makes it)"),
-    )
-    .expect("valid json");
-    assert_eq!(computed, recorded);
+    super::vector_file::check(PATH, &compute());
 }
 
 fn recorded_key_package() -> ([u8; 24], Vec<u8>) {

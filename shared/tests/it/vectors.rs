@@ -168,23 +168,7 @@ fn compute() -> Value {
 
 #[test]
 fn constructions_match_the_vector_file() {
-    let computed = compute();
-    if std::env::var_os("VROOM_WRITE_VECTORS").is_some() {
-        std::fs::write(
-            PATH,
-            serde_json::to_string_pretty(&computed).unwrap() + "\n",
-        )
-        .unwrap();
-    }
-    let recorded: Value = serde_json::from_str(
-        &std::fs::read_to_string(PATH)
-            .expect("shared/vectors/vroom-v1.json exists (VROOM_WRITE_VECTORS=1 makes it)"),
-    )
-    .unwrap();
-    assert_eq!(
-        computed, recorded,
-        "a construction changed; if intended, regenerate and review"
-    );
+    super::vector_file::check(PATH, &compute());
 }
 
 fn payload(v: &Value, name: &str) -> Envelope {
