@@ -52,8 +52,8 @@ impl Reconnect {
 /// The line a client shows for an event (capitalised, without a final stop unless it
 /// is several sentences), or `None` for events shown otherwise
 /// (messages have their own layout; `Ready` and `CaughtUp` change state only).
-/// Nicknames and texts are as the session cleaned them; a terminal must still strip
-/// control characters from them before printing.
+/// Nicknames are as the session cleaned them; texts are as their sender wrote them: a
+/// terminal must strip control characters from both before printing.
 pub fn describe(event: &SessionEvent) -> Option<String> {
     Some(match event {
         SessionEvent::Ready { resumed: true, .. } => "Reconnected".to_owned(),
@@ -90,7 +90,7 @@ pub fn describe(event: &SessionEvent) -> Option<String> {
         SessionEvent::Gap { from, to } => format!(
             "{} events were lost while you were away (the relay no longer had them); \
              rejoining the room.",
-            to.saturating_sub(*from) + 1
+            to.saturating_sub(*from).saturating_add(1)
         ),
         SessionEvent::RelayGoingAway => "The relay is restarting; reconnecting".to_owned(),
         SessionEvent::Ended { reason } => reason.message().to_owned(),

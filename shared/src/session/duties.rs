@@ -43,9 +43,20 @@ pub(crate) struct Duties {
 }
 
 impl Duties {
+    /// Records a duty. When the list is full, a new add is refused (a flood of join
+    /// requests must not push out a removal); a removal pushes out the oldest add.
     pub(crate) fn push(&mut self, duty: Duty, now_ms: Option<u64>) {
         if self.owed.len() >= MAX_DUTIES {
-            self.owed.remove(0);
+            let oldest_add = self
+                .owed
+                .iter()
+                .position(|o| matches!(o.duty, Duty::Add { .. }));
+            match (&duty, oldest_add) {
+                (Duty::Remove { .. }, Some(at)) => {
+                    self.owed.remove(at);
+                }
+                _ => return,
+            }
         }
         self.owed.push(Owed {
             duty,

@@ -34,6 +34,11 @@ pub enum Envelope {
     /// A newcomer's MLS key package, sealed under the room's join key and bound to the
     /// room and to the newcomer's relay member id. Broadcast.
     KeyPackage {
+        /// The sequence number of the relay's `Welcome` to the newcomer (its join
+        /// point), bound into the seal: a member refuses a request older than its own
+        /// join point, so a replayed old request cannot get a departed member re-added
+        /// by a member who never saw it.
+        since: u64,
         /// XChaCha20 nonce, random.
         nonce: [u8; 24],
         /// The padded key package, sealed (tag included).
@@ -76,6 +81,9 @@ pub enum Content {
     Profile {
         /// The nickname, cleaned by the sender (receivers clean it again).
         nick: String,
+        /// The sender's relay member id, claimed inside the group: who is who comes
+        /// from this authenticated claim, never from the relay's stamp.
+        member: MemberId,
     },
     /// A host action, accepted only from the member whose signature key the group binds
     /// as the host's.
@@ -85,10 +93,15 @@ pub enum Content {
 /// What the host announces to the members before asking the relay to do it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HostAction {
-    /// Joins stop (`true`) or are allowed again.
+    /// Joins stop (`true`) or are allowed again; members stop adding newcomers.
     Lock(bool),
     /// The room ends now.
     Terminate,
+    /// The host's next commit removes this leaf as a kick.
+    Kick {
+        /// The leaf the host removes.
+        leaf: u32,
+    },
 }
 
 impl Content {
@@ -128,10 +141,11 @@ pub fn join_key(secret: &RoomSecret) -> Key<Join> {
     key
 }
 
-fn key_package_aad(room: &RoomId, member: MemberId) -> Vec<u8> {
+fn key_package_aad(room: &RoomId, member: MemberId, since: u64) -> Vec<u8> {
     let mut aad = LABEL_KEY_PACKAGE.to_vec();
     aad.extend_from_slice(&room.0);
     aad.extend_from_slice(&member.0.to_be_bytes());
+    aad.extend_from_slice(&since.to_be_bytes());
     aad
 }
 
@@ -140,11 +154,17 @@ fn key_package_aad(room: &RoomId, member: MemberId) -> Vec<u8> {
 pub fn seal_key_package(
     key: &Key<Join>,
     room: &RoomId,
-    member: MemberId,
+    (member, since): (MemberId, u64),
     key_package: &[u8],
     nonces: &mut NonceRng,
 ) -> Envelope {
-    seal_key_package_with_nonce(key, room, member, key_package, Nonce::random(nonces).0)
+    seal_key_package_with_nonce(
+        key,
+        room,
+        (member, since),
+        key_package,
+        Nonce::random(nonces).0,
+    )
 }
 
 /// [`seal_key_package`] with a given nonce, for test vectors only: a nonce must never
@@ -152,7 +172,7 @@ pub fn seal_key_package(
 pub fn seal_key_package_with_nonce(
     key: &Key<Join>,
     room: &RoomId,
-    member: MemberId,
+    (member, since): (MemberId, u64),
     key_package: &[u8],
     nonce: [u8; 24],
 ) -> Envelope {
@@ -160,23 +180,25 @@ pub fn seal_key_package_with_nonce(
     let sealed = crate::crypto::seal(
         key,
         &nonce,
-        &key_package_aad(room, member),
+        &key_package_aad(room, member, since),
         &padding::pad(key_package),
     );
     Envelope::KeyPackage {
+        since,
         nonce: nonce.0,
         sealed,
     }
 }
 
-/// Opens a sealed key package the relay says `member` sent.
+/// Opens a sealed key package the relay says `member` sent, made at join point `since`.
 pub fn open_key_package(
     key: &Key<Join>,
     room: &RoomId,
-    member: MemberId,
+    (member, since): (MemberId, u64),
     nonce: &[u8; 24],
     sealed: &[u8],
 ) -> Result<Vec<u8>, CryptoError> {
-    let padded = crate::crypto::open(key, &Nonce(*nonce), &key_package_aad(room, member), sealed)?;
+    let aad = key_package_aad(room, member, since);
+    let padded = crate::crypto::open(key, &Nonce(*nonce), &aad, sealed)?;
     Ok(padding::unpad(&padded)?.to_vec())
 }

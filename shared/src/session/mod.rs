@@ -87,6 +87,11 @@ pub const UPDATE_AFTER_MESSAGES: u32 = 100;
 pub const UPDATE_AFTER_MS: u64 = 10 * 60 * 1000;
 /// Longest nickname, in bytes, after cleaning.
 pub const MAX_NICK_BYTES: usize = 64;
+/// Most bytes of group messages a newcomer buffers while it waits for its Welcome.
+pub const MAX_BUFFERED_BYTES: usize = 16 * 1024 * 1024;
+/// Most relay member ids the session tracks as connected or departed (the relay caps a
+/// room far lower; this bounds what a lying relay can make a client hold).
+const MAX_TRACKED: usize = 4096;
 
 /// Something the client must do: write a frame, or show an event.
 #[derive(Debug)]
@@ -295,6 +300,10 @@ struct Joining {
     announced: Option<MemberId>,
     /// Group messages that arrived before the Welcome, in relay order.
     buffered: VecDeque<(u64, MemberId, Vec<u8>)>,
+    /// Their total size.
+    buffered_bytes: usize,
+    /// The relay sequence number of the `Welcome` the key package was sealed for.
+    since: u64,
 }
 
 struct Membership {
@@ -314,6 +323,19 @@ struct Membership {
     last_update_ms: Option<u64>,
     /// Why each relay member left, to say so when its removal lands.
     left_reasons: BTreeMap<MemberId, LeaveReason>,
+    /// Relay members who asked to join again under the same id: the removal of their
+    /// old leaf is not a departure.
+    rejoining: BTreeSet<MemberId>,
+    /// Leaves the host announced it kicks (authenticated, §7.6).
+    host_kicks: BTreeSet<u32>,
+    /// This member's own kicks (as host): the relay is asked to disconnect the member
+    /// once the removal commit has won the relay's order.
+    own_kicks: BTreeMap<u32, MemberId>,
+    /// The newcomer this member's pending add commit is for, to hand it the Welcome.
+    adding: Option<(PublicIdentity, MemberId)>,
+    /// The relay sequence number at which this member joined the group: older join
+    /// requests are replays.
+    joined_seq: u64,
     /// The last lock state the host announced (authenticated).
     host_lock: Option<bool>,
     /// Whether the host announced that it ends the room.
@@ -358,6 +380,8 @@ pub struct Session {
     ready_sent: bool,
     /// Whether the latest relay welcome gave back the old identity.
     resumed: bool,
+    /// The sequence number in the latest relay welcome that gave a new identity.
+    welcome_seq: u64,
 }
 
 const WARN_JOIN_FORGED: &str = "A join request failed authentication and was ignored. \
@@ -383,6 +407,10 @@ const WARN_REMOVED_PRESENT: &str = "A member who is not the host removed a membe
      left. Everyone sees the same removal; ask the room what happened.";
 const WARN_TERMINATE_UNSAID: &str = "The relay ended the room, saying the host did, but the \
      host's own message saying so never arrived.";
+const WARN_JOIN_LOCKED: &str = "Someone asked to join while the host has locked the room; \
+     they were not let in.";
+const WARN_UNASKED_ADD: &str = "A member added someone who never asked to join through the room. \
+     Check the member list and compare the safety code.";
 const WARN_LOCK_UNSAID: &str = "The relay changed the room's lock, but the host did not say so.";
 
 fn send(to: Option<MemberId>, envelope: &Envelope) -> Output {
@@ -406,20 +434,42 @@ fn event(e: SessionEvent) -> Output {
     Output::Event(e)
 }
 
-/// Cleans a nickname: Unicode NFC, no control or format characters (category Cc and
-/// Cf: no bidi overrides, no zero-width characters), trimmed, at most
-/// [`MAX_NICK_BYTES`] bytes (cut at a character boundary).
+/// Most combining marks kept after one base character (stacked marks can cover
+/// neighbouring text).
+const MAX_MARKS: usize = 2;
+
+/// Cleans a nickname: Unicode NFC; no control, format, private-use, unassigned,
+/// surrogate or line/paragraph-separator characters (categories Cc, Cf, Co, Cn, Cs, Zl,
+/// Zp: no bidi overrides, no zero-width characters, no line breaks); at most
+/// [`MAX_MARKS`] combining marks in a row; trimmed; at most [`MAX_NICK_BYTES`] bytes
+/// (cut at a character boundary).
 pub fn clean_nick(nick: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
     let mut out = String::new();
-    let normal: String = nick.nfc().collect();
-    for c in normal.trim().chars().filter(|c| {
-        !matches!(
-            c.general_category(),
-            GeneralCategory::Control | GeneralCategory::Format
-        )
-    }) {
+    let mut marks = 0;
+    for c in nick.nfc() {
+        let category = c.general_category();
+        if matches!(
+            category,
+            G::Control
+                | G::Format
+                | G::PrivateUse
+                | G::Unassigned
+                | G::Surrogate
+                | G::LineSeparator
+                | G::ParagraphSeparator
+        ) {
+            continue;
+        }
+        let mark = matches!(
+            category,
+            G::NonspacingMark | G::SpacingMark | G::EnclosingMark
+        );
+        marks = if mark { marks + 1 } else { 0 };
+        if marks > MAX_MARKS {
+            continue;
+        }
         if out.len() + c.len_utf8() > MAX_NICK_BYTES {
             break;
         }
@@ -457,7 +507,7 @@ impl Session {
         let room = secret.room_id();
         let keys = Keys::new(secret, Some(host));
         let stage = match Group::create(Identity::generate(), &keys.room_secret) {
-            Ok(group) => Stage::Member(Box::new(Membership::new(keys, group))),
+            Ok(group) => Stage::Member(Box::new(Membership::new(keys, group, 0))),
             // Creating a group from fresh keys does not fail; if the library ever does,
             // the session is over before it began.
             Err(_) => Stage::Ended,
@@ -488,6 +538,8 @@ impl Session {
                 joiner,
                 announced: None,
                 buffered: VecDeque::new(),
+                buffered_bytes: 0,
+                since: 0,
             })),
             Err(_) => Stage::Ended,
         }
@@ -510,6 +562,7 @@ impl Session {
             now_ms: None,
             ready_sent: false,
             resumed: false,
+            welcome_seq: 0,
         }
     }
 
@@ -684,6 +737,9 @@ impl Session {
         let mut out = Vec::new();
         m.maybe_self_update(now_ms, &mut out);
         if m.group.has_pending_commit() {
+            if m.queued.len() >= MAX_OWN_PENDING {
+                return Err(ActionError::NotReady);
+            }
             m.queued
                 .push_back((Zeroizing::new(text.to_owned()), now_ms));
             return Ok(out);
@@ -701,7 +757,13 @@ impl Session {
         }
         let m = self.member_ready()?;
         let mut out = Vec::new();
-        m.send_content(&Content::Profile { nick: new.clone() }, &mut out);
+        m.send_content(
+            &Content::Profile {
+                nick: new.clone(),
+                member: me,
+            },
+            &mut out,
+        );
         let old = core::mem::replace(&mut self.nick, new.clone());
         out.push(event(SessionEvent::NickChanged {
             member: me,
@@ -733,8 +795,9 @@ impl Session {
         if !m.duties.has_remove_for(leaf) {
             m.duties.push(Duty::Remove { leaf, kick: true }, now);
         }
-        m.left_reasons.insert(member, LeaveReason::Kicked);
+        m.own_kicks.insert(leaf, member);
         let mut out = Vec::new();
+        m.send_content(&Content::Host(HostAction::Kick { leaf }), &mut out);
         self.run_duties(&mut out);
         Ok(out)
     }
@@ -804,6 +867,7 @@ impl Session {
                 let new_identity = self.me.is_some() && !self.resumed;
                 if !self.resumed {
                     self.last_seq = seq;
+                    self.welcome_seq = seq;
                 }
                 self.me = Some(you);
                 self.resume = Some(Resume {
@@ -813,7 +877,11 @@ impl Session {
                 self.host = Some(host);
                 self.locked = locked;
                 self.limits = Some(limits);
-                self.connected = members.into_iter().filter(|&m| m != you).collect();
+                self.connected = members
+                    .into_iter()
+                    .filter(|&m| m != you)
+                    .take(MAX_TRACKED)
+                    .collect();
                 self.conn = Conn::Live;
                 self.ready_sent = false;
                 if new_identity {
@@ -833,11 +901,20 @@ impl Session {
                 out.push(event(SessionEvent::Gap { from, to }));
                 // Commits may be lost in the gap: this member's group state cannot be
                 // trusted to match the others'. It joins the group again.
-                if let Stage::Member(_) = self.stage {
+                // Alone in its group, a member keeps it: nobody else holds it.
+                let alone = matches!(&self.stage, Stage::Member(m) if m.group.members().len() <= 1);
+                if !alone {
                     self.rejoin(&mut out);
+                    self.after_change(&mut out);
                 }
             }
             ServerFrame::CaughtUp { seq } => {
+                // Everything the relay ordered before this reconnect has been
+                // delivered: an own commit that did not come back was lost with the
+                // old socket.
+                if let Stage::Member(m) = &mut self.stage {
+                    m.drop_lost_commit();
+                }
                 self.prune_departed();
                 out.push(event(SessionEvent::CaughtUp { seq }));
                 self.after_change(&mut out);
@@ -855,6 +932,13 @@ impl Session {
                         }
                         .encode(),
                     ));
+                }
+                // A refused frame may have been this member's commit: it will never be
+                // ordered, so it is dropped rather than waited for.
+                if matches!(code, ErrorCode::RateLimited | ErrorCode::FrameTooLarge) {
+                    if let Stage::Member(m) = &mut self.stage {
+                        m.drop_lost_commit();
+                    }
                 }
                 out.push(event(SessionEvent::Error { code }));
             }
@@ -894,10 +978,9 @@ impl Session {
         match &mut self.stage {
             // Alone in its group, a member keeps it: nobody else holds it.
             Stage::Member(m) if m.group.members().len() > 1 => self.rejoin(out),
-            Stage::Joining(j) => {
-                j.announced = None;
-                j.buffered.clear();
-            }
+            // A new id needs a new join request (the old one may have been added
+            // under the old id already, and its client id is spent).
+            Stage::Joining(_) => self.rejoin(out),
             _ => {}
         }
     }
@@ -913,6 +996,7 @@ impl Session {
         };
         self.stage = Self::joining(keys);
         self.ready_sent = false;
+        self.resumed = false;
         if self.conn == Conn::Live {
             out.push(event(SessionEvent::WaitingToBeAdded));
         }
@@ -929,10 +1013,11 @@ impl Session {
             Stage::Joining(j) => {
                 if j.announced != Some(me) {
                     j.announced = Some(me);
+                    j.since = self.welcome_seq;
                     let sealed = seal_key_package(
                         &j.keys.join_key,
                         &self.room,
-                        me,
+                        (me, j.since),
                         j.joiner.key_package(),
                         &mut j.keys.nonces,
                     );
@@ -961,6 +1046,7 @@ impl Session {
                         m.send_content(
                             &Content::Profile {
                                 nick: self.nick.clone(),
+                                member: me,
                             },
                             out,
                         );
@@ -1002,7 +1088,7 @@ impl Session {
     fn on_event(&mut self, seq: u64, ev: Event<'_>, out: &mut Vec<Output>) {
         match ev {
             Event::Joined { member } => {
-                if Some(member) != self.me {
+                if Some(member) != self.me && self.connected.len() < MAX_TRACKED {
                     self.connected.insert(member);
                 }
             }
@@ -1014,8 +1100,8 @@ impl Session {
                 let now = self.now_ms;
                 if let Stage::Member(m) = &mut self.stage {
                     m.duties.forget_member(member);
-                    m.left_reasons.entry(member).or_insert(reason);
                     if let Some(leaf) = m.roster.leaf_of(member) {
+                        m.left_reasons.entry(member).or_insert(reason);
                         if !m.duties.has_remove_for(leaf) {
                             m.duties.push(Duty::Remove { leaf, kick: false }, now);
                         }
@@ -1054,7 +1140,11 @@ impl Session {
     ) {
         let me = self.me;
         match envelope {
-            Envelope::KeyPackage { nonce, sealed } => {
+            Envelope::KeyPackage {
+                since,
+                nonce,
+                sealed,
+            } => {
                 if directed {
                     out.push(warning(Some(from), WARN_DIRECTED));
                     return;
@@ -1067,22 +1157,30 @@ impl Session {
                     return; // only members add newcomers
                 };
                 let Ok(key_package) =
-                    open_key_package(&m.keys.join_key, &self.room, from, &nonce, &sealed)
+                    open_key_package(&m.keys.join_key, &self.room, (from, since), &nonce, &sealed)
                 else {
                     out.push(warning(Some(from), WARN_JOIN_FORGED));
                     return;
                 };
+                if m.host_lock == Some(true) {
+                    out.push(warning(Some(from), WARN_JOIN_LOCKED));
+                    return;
+                }
                 let Ok(identity) = m.group.key_package_identity(&key_package) else {
                     out.push(warning(Some(from), WARN_JOIN_FORGED));
                     return;
                 };
-                if m.seen_clients.contains(&identity.client_id) || m.duties.has_add_for(from) {
+                if since < m.joined_seq
+                    || m.seen_clients.contains(&identity.client_id)
+                    || m.duties.has_add_for(from)
+                {
                     out.push(warning(Some(from), WARN_JOIN_REPLAY));
                     return;
                 }
                 // A member rejoining under the same relay id (after it fell behind):
                 // its old leaf goes first.
                 if let Some(old) = m.roster.leaf_of(from) {
+                    m.rejoining.insert(from);
                     if !m.duties.has_remove_for(old) {
                         m.duties.push(
                             Duty::Remove {
@@ -1118,8 +1216,13 @@ impl Session {
                 let Stage::Joining(j) = core::mem::replace(&mut self.stage, Stage::Ended) else {
                     return;
                 };
-                let Joining { keys, buffered, .. } = *j;
-                self.stage = Stage::Member(Box::new(Membership::new(keys, group)));
+                let Joining {
+                    keys,
+                    buffered,
+                    since,
+                    ..
+                } = *j;
+                self.stage = Stage::Member(Box::new(Membership::new(keys, group, since)));
                 self.ready_sent = false;
                 self.after_change(out);
                 for (seq, sender, bytes) in buffered {
@@ -1132,10 +1235,14 @@ impl Session {
                     return;
                 }
                 if let Stage::Joining(j) = &mut self.stage {
-                    if j.buffered.len() >= MAX_BUFFERED {
-                        j.buffered.pop_front();
-                    }
+                    j.buffered_bytes += bytes.len();
                     j.buffered.push_back((seq, from, bytes));
+                    while j.buffered.len() > MAX_BUFFERED || j.buffered_bytes > MAX_BUFFERED_BYTES {
+                        match j.buffered.pop_front() {
+                            Some((_, _, old)) => j.buffered_bytes -= old.len(),
+                            None => break,
+                        }
+                    }
                     return;
                 }
                 self.on_group(seq, from, &bytes, false, out);
@@ -1181,29 +1288,28 @@ impl Session {
                 id,
                 plaintext,
             } => {
-                if m.roster.attribute(sender.leaf, from) == Attribution::Mismatch {
+                // Who sent it is the group's word (the leaf); its relay id is the one the
+                // leaf claimed for itself, and the relay's stamp only until it has.
+                let known = m.roster.get(sender.leaf).and_then(|p| p.member);
+                if known.is_some_and(|k| k != from) {
                     out.push(warning(Some(from), WARN_MOVED));
                 }
-                let sender_id = m
-                    .roster
-                    .get(sender.leaf)
-                    .and_then(|p| p.member)
-                    .unwrap_or(from);
+                let sender_id = known.unwrap_or(from);
                 let Ok(content) = Content::open(&plaintext) else {
                     out.push(warning(Some(sender_id), WARN_FORGED));
                     return;
                 };
                 let is_host = sender.identity.signature_key == m.group.host_key();
-                m.on_content(
-                    sender.leaf,
-                    &sender.identity,
-                    sender_id,
-                    is_host,
+                let ended = m.on_content(
+                    (sender.leaf, &sender.identity, sender_id, is_host, me),
                     content,
                     seq,
                     id,
                     out,
                 );
+                if ended {
+                    self.end(CloseReason::Terminated, out);
+                }
             }
             Incoming::OwnApplication { id } => {
                 if let Some(own) = m.own_pending.remove(&id) {
@@ -1231,10 +1337,8 @@ impl Session {
                 dropped_own: _,
             } => {
                 let own_commit = committer.leaf == m.group.own_leaf();
-                if !own_commit {
-                    let _ = m.roster.attribute(committer.leaf, from);
-                }
-                if kind == CommitKind::Update && own_commit {
+                if own_commit {
+                    // Every own commit carries a fresh path: the update policy restarts.
                     m.sent_since_update = 0;
                     m.last_update_ms = self.now_ms;
                 }
@@ -1242,24 +1346,33 @@ impl Session {
                 for gone in &removed {
                     let peer = m.roster.get(gone.leaf).cloned().unwrap_or_default();
                     m.seen_clients.insert(gone.identity.client_id);
-                    let Some(id) = peer.member else { continue };
-                    let reason = if by_host && !m.left_reasons.contains_key(&id) {
-                        LeaveReason::Kicked
-                    } else {
-                        m.left_reasons.remove(&id).unwrap_or(LeaveReason::Left)
-                    };
-                    if !by_host && self.connected.contains(&id) && !own_commit {
-                        out.push(warning(Some(from), WARN_REMOVED_PRESENT));
-                    }
+                    let kicked = by_host && m.host_kicks.remove(&gone.leaf);
                     // The host's kick: the relay disconnects the member only now that
                     // every member has been shown the host's commit.
-                    if own_commit && reason == LeaveReason::Kicked && by_host {
-                        if let Some(secret) = m.keys.host_secret.clone() {
-                            out.push(Output::Send(
-                                ClientFrame::Kick { secret, member: id }.encode(),
-                            ));
+                    if let Some(member) = m.own_kicks.remove(&gone.leaf) {
+                        if own_commit && peer.member == Some(member) {
+                            if let Some(secret) = m.keys.host_secret.clone() {
+                                out.push(Output::Send(
+                                    ClientFrame::Kick { secret, member }.encode(),
+                                ));
+                            }
                         }
                     }
+                    let Some(id) = peer.member else { continue };
+                    if m.rejoining.remove(&id) {
+                        continue; // its old leaf; it is coming back under a new one
+                    }
+                    let reported = m.left_reasons.remove(&id);
+                    let reason = match (kicked, reported) {
+                        (true, _) => LeaveReason::Kicked,
+                        (false, Some(reason)) => reason,
+                        (false, None) => {
+                            if self.connected.contains(&id) && !own_commit {
+                                out.push(warning(Some(from), WARN_REMOVED_PRESENT));
+                            }
+                            LeaveReason::Disconnected
+                        }
+                    };
                     if peer.shown {
                         out.push(event(SessionEvent::MemberLeft {
                             member: id,
@@ -1273,6 +1386,7 @@ impl Session {
                 }
                 let members = m.group.members();
                 m.roster.sync(&members);
+                let adding = m.adding.take();
                 // Newcomers: their relay id is the one their sealed key package was
                 // bound to; hand our Welcome to them if the commit was ours.
                 let mut welcomed = Vec::new();
@@ -1293,12 +1407,33 @@ impl Session {
                     m.seen_clients.insert(client);
                     let _ = m.roster.attribute(leaf, member);
                 }
+                // Anyone added that nobody here saw ask to join is shown loudly: it got
+                // in without going through the room's join requests.
+                if kind == CommitKind::Add && welcomed.is_empty() && !early {
+                    let expected = adding.as_ref().is_some_and(|(identity, _)| {
+                        members.iter().any(|x| x.identity == *identity)
+                    });
+                    if !expected {
+                        out.push(warning(Some(from), WARN_UNASKED_ADD));
+                    }
+                }
                 for member in &members {
                     m.seen_clients.insert(member.identity.client_id);
                 }
-                if let Some(welcome) = welcome {
-                    for (_, newcomer, _) in &welcomed {
-                        out.push(send(Some(*newcomer), &Envelope::Welcome(welcome.clone())));
+                if let (Some(welcome), Some((identity, newcomer))) = (welcome, adding) {
+                    if let Some(added) = members.iter().find(|x| x.identity == identity) {
+                        let _ = m.roster.attribute(added.leaf, newcomer);
+                        out.push(send(Some(newcomer), &Envelope::Welcome(welcome)));
+                        // A newcomer that left before it was added is removed again.
+                        if !self.connected.contains(&newcomer) {
+                            m.duties.push(
+                                Duty::Remove {
+                                    leaf: added.leaf,
+                                    kick: false,
+                                },
+                                self.now_ms,
+                            );
+                        }
                     }
                 }
                 out.push(event(SessionEvent::SafetyCode {
@@ -1306,10 +1441,11 @@ impl Session {
                     code: m.group.safety_code(),
                 }));
                 // A newcomer learns who is who from each member's profile.
-                if kind == CommitKind::Add {
+                if let (CommitKind::Add, Some(me)) = (kind, me) {
                     m.send_content(
                         &Content::Profile {
                             nick: self.nick.clone(),
+                            member: me,
                         },
                         out,
                     );
@@ -1371,7 +1507,14 @@ impl Session {
             }
             let commit = match &owed.duty {
                 Duty::Remove { leaf, .. } => m.group.remove(&[*leaf]),
-                Duty::Add { key_package, .. } => m.group.add(key_package),
+                Duty::Add {
+                    key_package,
+                    identity,
+                    member,
+                } => {
+                    m.adding = Some((*identity, *member));
+                    m.group.add(key_package)
+                }
             };
             match commit {
                 Ok(bytes) => {
@@ -1390,7 +1533,7 @@ impl Session {
 }
 
 impl Membership {
-    fn new(keys: Keys, group: Group) -> Self {
+    fn new(keys: Keys, group: Group, joined_seq: u64) -> Self {
         let mut roster = Roster::default();
         let members = group.members();
         roster.sync(&members);
@@ -1406,6 +1549,11 @@ impl Membership {
             sent_since_update: 0,
             last_update_ms: None,
             left_reasons: BTreeMap::new(),
+            rejoining: BTreeSet::new(),
+            host_kicks: BTreeSet::new(),
+            own_kicks: BTreeMap::new(),
+            adding: None,
+            joined_seq,
             host_lock: None,
             host_terminated: false,
         }
@@ -1456,32 +1604,43 @@ impl Membership {
         if !due || self.group.has_pending_commit() {
             return;
         }
+        // The counters restart when an own commit lands; one that loses a race is
+        // made again at the next message.
         if let Ok(bytes) = self.group.self_update() {
-            // Counted from now, so a commit that loses a race is not retried at once.
-            self.sent_since_update = 0;
-            self.last_update_ms = Some(now_ms);
             out.push(send(None, &Envelope::Group(bytes)));
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Forgets an own commit the relay will never order (its socket died, or the relay
+    /// refused the frame), so duties and messages are not held behind it forever.
+    fn drop_lost_commit(&mut self) {
+        if self.group.has_pending_commit() {
+            self.group.discard_pending_commit();
+            self.adding = None;
+        }
+    }
+
+    /// Shows one authenticated content. Returns `true` when the host ended the room.
     fn on_content(
         &mut self,
-        leaf: u32,
-        identity: &PublicIdentity,
-        sender: MemberId,
-        is_host: bool,
+        (leaf, identity, sender, is_host, me): (
+            u32,
+            &PublicIdentity,
+            MemberId,
+            bool,
+            Option<MemberId>,
+        ),
         content: Content,
         seq: u64,
         id: MessageId,
         out: &mut Vec<Output>,
-    ) {
+    ) -> bool {
         let placeholder = placeholder_nick(identity);
-        let Some(peer) = self.roster.get_mut(leaf) else {
-            return;
-        };
         match content {
             Content::Text { body, sent_at_ms } => {
+                let Some(peer) = self.roster.get_mut(leaf) else {
+                    return false;
+                };
                 if !peer.shown {
                     peer.shown = true;
                     out.push(event(SessionEvent::MemberJoined {
@@ -1500,20 +1659,31 @@ impl Membership {
                     id,
                 }));
             }
-            Content::Profile { nick } => {
+            Content::Profile { nick, member } => {
+                // The leaf's own claim of its relay id: taken once, and never this
+                // member's own id or another leaf's.
+                if Some(member) == me
+                    || self.roster.attribute(leaf, member) == Attribution::Mismatch
+                {
+                    out.push(warning(Some(sender), WARN_MOVED));
+                    return false;
+                }
+                let Some(peer) = self.roster.get_mut(leaf) else {
+                    return false;
+                };
                 let nick = clean_nick(&nick);
                 let nick = if nick.is_empty() { placeholder } else { nick };
                 let old = peer.nick.replace(nick.clone());
                 if !peer.shown {
                     peer.shown = true;
                     out.push(event(SessionEvent::MemberJoined {
-                        member: sender,
+                        member,
                         nick,
                         fingerprint: identity.fingerprint().to_string(),
                     }));
                 } else if let Some(old) = old.filter(|o| *o != nick) {
                     out.push(event(SessionEvent::NickChanged {
-                        member: sender,
+                        member,
                         old,
                         new: nick,
                     }));
@@ -1522,13 +1692,17 @@ impl Membership {
             Content::Host(action) => {
                 if !is_host {
                     out.push(warning(Some(sender), WARN_NOT_HOST));
-                    return;
+                    return false;
                 }
                 match action {
                     HostAction::Lock(locked) => self.host_lock = Some(locked),
-                    HostAction::Terminate => self.host_terminated = true,
+                    HostAction::Terminate => return true,
+                    HostAction::Kick { leaf } => {
+                        self.host_kicks.insert(leaf);
+                    }
                 }
             }
         }
+        false
     }
 }

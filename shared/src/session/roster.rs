@@ -21,6 +21,8 @@ pub(crate) struct Peer {
     pub(crate) nick: Option<String>,
     /// Whether the user has been told it is here (`MemberJoined`).
     pub(crate) shown: bool,
+    /// The credential the group holds at this leaf.
+    pub(crate) identity: Option<PublicIdentity>,
 }
 
 /// The result of attributing an authenticated message to a relay member id.
@@ -28,7 +30,7 @@ pub(crate) struct Peer {
 pub(crate) enum Attribution {
     /// The id is the one already known for the leaf, or is now learned.
     Consistent,
-    /// The relay stamped another id than the one this leaf is known under.
+    /// The leaf is known under another id, or another leaf under this one.
     Mismatch,
 }
 
@@ -53,7 +55,15 @@ impl Roster {
             .filter_map(|leaf| self.peers.remove(&leaf).map(|p| (leaf, p)))
             .collect();
         for m in members {
-            self.peers.entry(m.leaf).or_default();
+            let peer = self.peers.entry(m.leaf).or_default();
+            // A leaf index taken over by someone else (a removal and an add in one
+            // commit) inherits nothing from its previous holder.
+            if peer.identity != Some(m.identity) {
+                *peer = Peer {
+                    identity: Some(m.identity),
+                    ..Peer::default()
+                };
+            }
         }
         removed
     }
@@ -74,7 +84,7 @@ impl Roster {
             .map(|(&leaf, _)| leaf)
     }
 
-    /// Records that the relay stamped `member` on an authenticated message of `leaf`.
+    /// Records that `leaf` claimed (inside the group) to be relay member `member`.
     pub(crate) fn attribute(&mut self, leaf: u32, member: MemberId) -> Attribution {
         let taken_by_other = self.leaf_of(member).is_some_and(|l| l != leaf);
         let Some(peer) = self.peers.get_mut(&leaf) else {

@@ -150,7 +150,7 @@ fn a_relay_without_the_secret_cannot_get_itself_added() {
     let sealed = seal_key_package(
         &join_key(&fake),
         &net.clients["alice"].session.room_id(),
-        intruder,
+        (intruder, net.seq),
         joiner.key_package(),
         &mut NonceRng::new(),
     );
@@ -293,8 +293,11 @@ fn an_insider_with_the_relay_cannot_put_a_newcomer_in_a_fake_room_unnoticed() {
         net.hold.remove(name);
     }
     let dave = net.id("dave");
-    let Envelope::KeyPackage { nonce, sealed } =
-        Envelope::decode(&key_packages(&net, dave).pop().unwrap()).unwrap()
+    let Envelope::KeyPackage {
+        since,
+        nonce,
+        sealed,
+    } = Envelope::decode(&key_packages(&net, dave).pop().unwrap()).unwrap()
     else {
         unreachable!()
     };
@@ -302,7 +305,7 @@ fn an_insider_with_the_relay_cannot_put_a_newcomer_in_a_fake_room_unnoticed() {
     let key_package = open_key_package(
         &join_key(secret),
         &net.clients["dave"].session.room_id(),
-        dave,
+        (dave, since),
         &nonce,
         &sealed,
     )

@@ -15,6 +15,8 @@ use vroom_shared::wire::MemberId;
 const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/vroom-v2-session.json");
 const MEMBER: MemberId = MemberId(0x0102_0304_0506_0708);
 const NONCE: [u8; 24] = [0x24; 24];
+/// The newcomer's join point (the sequence number of its relay `Welcome`).
+const SINCE: u64 = 42;
 /// Stands for a key package's bytes: sealing does not look inside.
 const KEY_PACKAGE: &[u8] = b"an MLSMessage(KeyPackage)";
 
@@ -31,7 +33,14 @@ fn contents() -> Vec<(&'static str, Content)> {
                 sent_at_ms: 1_700_000_000_000,
             },
         ),
-        ("profile", Content::Profile { nick: "Ada".into() }),
+        (
+            "profile",
+            Content::Profile {
+                nick: "Ada".into(),
+                member: MEMBER,
+            },
+        ),
+        ("host_kick", Content::Host(HostAction::Kick { leaf: 3 })),
         ("host_lock", Content::Host(HostAction::Lock(true))),
         ("host_terminate", Content::Host(HostAction::Terminate)),
     ]
@@ -40,8 +49,13 @@ fn contents() -> Vec<(&'static str, Content)> {
 fn compute() -> Value {
     let room = room();
     let room_id = room.room_id();
-    let sealed =
-        seal_key_package_with_nonce(&join_key(&room), &room_id, MEMBER, KEY_PACKAGE, NONCE);
+    let sealed = seal_key_package_with_nonce(
+        &join_key(&room),
+        &room_id,
+        (MEMBER, SINCE),
+        KEY_PACKAGE,
+        NONCE,
+    );
     let mut padded = serde_json::Map::new();
     for (name, content) in contents() {
         padded.insert(name.into(), json!(hex::encode(&*content.seal_ready())));
@@ -50,6 +64,7 @@ fn compute() -> Value {
         "inputs": {
             "room_secret": hex::encode(room.as_bytes()),
             "member_id": MEMBER.0,
+            "since": SINCE,
             "nonce": hex::encode(NONCE),
             "key_package": hex::encode(KEY_PACKAGE),
         },
@@ -67,12 +82,16 @@ fn session_encodings_match_the_vector_file() {
     super::vector_file::check(PATH, &compute());
 }
 
-fn recorded_key_package() -> ([u8; 24], Vec<u8>) {
+fn recorded_key_package() -> (u64, [u8; 24], Vec<u8>) {
     let recorded: Value =
         serde_json::from_str(&std::fs::read_to_string(PATH).expect("file")).expect("json");
     let bytes = hex::decode(recorded["envelope_key_package"].as_str().expect("hex")).expect("hex");
     match Envelope::decode(&bytes).expect("an envelope") {
-        Envelope::KeyPackage { nonce, sealed } => (nonce, sealed),
+        Envelope::KeyPackage {
+            since,
+            nonce,
+            sealed,
+        } => (since, nonce, sealed),
         other => panic!("not a key package: {other:?}"),
     }
 }
@@ -80,8 +99,15 @@ fn recorded_key_package() -> ([u8; 24], Vec<u8>) {
 #[test]
 fn the_recorded_key_package_opens_and_every_content_round_trips() {
     let room = room();
-    let (nonce, sealed) = recorded_key_package();
-    let opened = open_key_package(&join_key(&room), &room.room_id(), MEMBER, &nonce, &sealed);
+    let (since, nonce, sealed) = recorded_key_package();
+    assert_eq!(since, SINCE);
+    let opened = open_key_package(
+        &join_key(&room),
+        &room.room_id(),
+        (MEMBER, since),
+        &nonce,
+        &sealed,
+    );
     assert_eq!(opened.as_deref(), Ok(KEY_PACKAGE));
     for (name, content) in contents() {
         assert_eq!(Content::open(&content.seal_ready()), Ok(content), "{name}");
@@ -89,27 +115,33 @@ fn the_recorded_key_package_opens_and_every_content_round_trips() {
 }
 
 #[test]
-fn fail_key_packages_for_another_member_room_secret_or_altered_are_refused() {
+fn fail_key_packages_for_another_member_join_point_room_secret_or_altered_are_refused() {
     let room = room();
-    let (nonce, sealed) = recorded_key_package();
+    let (since, nonce, sealed) = recorded_key_package();
     let key = join_key(&room);
     let other = RoomSecret::from_bytes([0x55; 32]);
-    assert!(open_key_package(
+    let id = room.room_id();
+    let other_id = other.room_id();
+    let other_key = join_key(&other);
+    let refused = |key, room, who, nonce: &[u8; 24], sealed: &[u8]| {
+        open_key_package(key, room, who, nonce, sealed).is_err()
+    };
+    assert!(refused(
         &key,
-        &room.room_id(),
-        MemberId(MEMBER.0 + 1),
+        &id,
+        (MemberId(MEMBER.0 + 1), since),
         &nonce,
         &sealed
-    )
-    .is_err());
-    assert!(open_key_package(&key, &other.room_id(), MEMBER, &nonce, &sealed).is_err());
-    assert!(open_key_package(&join_key(&other), &room.room_id(), MEMBER, &nonce, &sealed).is_err());
+    ));
+    assert!(refused(&key, &id, (MEMBER, since - 1), &nonce, &sealed));
+    assert!(refused(&key, &other_id, (MEMBER, since), &nonce, &sealed));
+    assert!(refused(&other_key, &id, (MEMBER, since), &nonce, &sealed));
     let mut flipped = sealed.clone();
     flipped[0] ^= 1;
-    assert!(open_key_package(&key, &room.room_id(), MEMBER, &nonce, &flipped).is_err());
+    assert!(refused(&key, &id, (MEMBER, since), &nonce, &flipped));
     let mut nonce2 = nonce;
     nonce2[23] ^= 1;
-    assert!(open_key_package(&key, &room.room_id(), MEMBER, &nonce2, &sealed).is_err());
+    assert!(refused(&key, &id, (MEMBER, since), &nonce2, &sealed));
 }
 
 #[test]
@@ -121,7 +153,7 @@ fn fail_envelopes_and_contents_of_another_format_or_with_trailing_bytes_are_refu
     for bad in [other_format, trailing, Vec::new(), vec![2], vec![2, 9]] {
         assert!(Envelope::decode(&bad).is_err(), "{bad:?}");
     }
-    let padded = Content::Profile { nick: "Ada".into() }.seal_ready();
+    let padded = Content::Host(HostAction::Terminate).seal_ready();
     let mut other_format = padded.to_vec();
     other_format[4] = 1; // the format byte follows the 4-byte length of the padding
     let mut nonzero_padding = padded.to_vec();
