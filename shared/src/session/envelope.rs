@@ -34,8 +34,8 @@ pub enum Envelope {
     /// A newcomer's MLS key package, sealed under the room's join key and bound to the
     /// room and to the newcomer's relay member id. Broadcast.
     KeyPackage {
-        /// The sequence number of the relay's `Welcome` to the newcomer (its join
-        /// point), bound into the seal: a member refuses a request older than its own
+        /// The last relay sequence number the newcomer had seen when it sealed the
+        /// request, bound into the seal: a member refuses a request older than its own
         /// join point, so a replayed old request cannot get a departed member re-added
         /// by a member who never saw it.
         since: u64,
@@ -190,7 +190,8 @@ pub fn seal_key_package_with_nonce(
     }
 }
 
-/// Opens a sealed key package the relay says `member` sent, made at join point `since`.
+/// Opens a sealed key package the relay says `member` sent, sealed at relay sequence
+/// number `since`.
 pub fn open_key_package(
     key: &Key<Join>,
     room: &RoomId,

@@ -302,7 +302,7 @@ struct Joining {
     buffered: VecDeque<(u64, MemberId, Vec<u8>)>,
     /// Their total size.
     buffered_bytes: usize,
-    /// The relay sequence number of the `Welcome` the key package was sealed for.
+    /// The last relay sequence number seen when the key package was sealed.
     since: u64,
 }
 
@@ -380,8 +380,6 @@ pub struct Session {
     ready_sent: bool,
     /// Whether the latest relay welcome gave back the old identity.
     resumed: bool,
-    /// The sequence number in the latest relay welcome that gave a new identity.
-    welcome_seq: u64,
 }
 
 const WARN_JOIN_FORGED: &str = "A join request failed authentication and was ignored. \
@@ -562,7 +560,6 @@ impl Session {
             now_ms: None,
             ready_sent: false,
             resumed: false,
-            welcome_seq: 0,
         }
     }
 
@@ -807,6 +804,7 @@ impl Session {
         let secret = self.host_secret()?;
         let m = self.member_ready()?;
         let mut out = Vec::new();
+        m.host_lock = Some(locked);
         m.send_content(&Content::Host(HostAction::Lock(locked)), &mut out);
         out.push(Output::Send(ClientFrame::Lock { secret, locked }.encode()));
         Ok(out)
@@ -867,7 +865,6 @@ impl Session {
                 let new_identity = self.me.is_some() && !self.resumed;
                 if !self.resumed {
                     self.last_seq = seq;
-                    self.welcome_seq = seq;
                 }
                 self.me = Some(you);
                 self.resume = Some(Resume {
@@ -1013,7 +1010,7 @@ impl Session {
             Stage::Joining(j) => {
                 if j.announced != Some(me) {
                     j.announced = Some(me);
-                    j.since = self.welcome_seq;
+                    j.since = self.last_seq;
                     let sealed = seal_key_package(
                         &j.keys.join_key,
                         &self.room,

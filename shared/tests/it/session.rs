@@ -339,9 +339,12 @@ fn an_insider_with_the_relay_cannot_put_a_newcomer_in_a_fake_room_unnoticed() {
 #[test]
 fn a_directed_copy_of_a_room_message_is_refused() {
     let (mut net, _) = room_of_three();
-    net.say("alice", "for everyone");
     let alice = net.id("alice");
     let bob = net.id("bob");
+    // The relay delivers alice's next message to bob only as a copy meant for him alone.
+    net.hold.insert("bob", Vec::new());
+    net.say("alice", "for everyone");
+    net.hold.remove("bob");
     let payload = group_payloads(&net, alice).pop().unwrap();
     net.inject_event(
         "bob",
@@ -351,7 +354,11 @@ fn a_directed_copy_of_a_room_message_is_refused() {
             payload: &payload,
         },
     );
-    assert_eq!(net.texts("bob"), ["for everyone"]);
+    assert_eq!(net.texts("carol"), ["for everyone"]);
+    assert!(
+        net.texts("bob").is_empty(),
+        "bob shows nothing the others may not see"
+    );
     assert!(net.warnings("bob") >= 1);
 }
 
@@ -413,10 +420,21 @@ fn a_newcomer_reads_nothing_from_before_it_arrived() {
 #[test]
 fn a_member_who_left_cannot_read_what_follows() {
     let (mut net, _) = room_of_three();
-    // Bob's client ignores its removal and keeps its keys; the relay keeps feeding it.
+    // Bob's client ignores its removal and keeps its keys; the relay hands it what follows.
     net.remove_quietly("bob", LeaveReason::Disconnected);
     net.say("alice", "after bob");
     assert_eq!(net.texts("carol"), ["after bob"]);
+    let alice = net.id("alice");
+    for payload in group_payloads(&net, alice) {
+        net.inject_event(
+            "bob",
+            Event::Message {
+                from: alice,
+                to: None,
+                payload: &payload,
+            },
+        );
+    }
     assert!(!net.texts("bob").contains(&"after bob".to_owned()));
 }
 
@@ -544,4 +562,144 @@ fn a_member_refreshes_its_keys_after_a_hundred_messages_or_ten_minutes() {
     assert_ne!(code(&net, "alice"), after_count);
     assert_eq!(net.texts("alice").last().map(String::as_str), Some("later"));
     assert_eq!(net.warnings("alice"), 0);
+}
+
+#[test]
+fn a_member_who_missed_events_rejoins_without_being_shown_as_kicked() {
+    let (mut net, _) = room_of_three();
+    let before = net.clients["carol"].events.len();
+    net.inject("bob", ServerFrame::Gap { from: 1, to: 3 }.encode());
+    net.tick(T0);
+    assert!(
+        net.clients["bob"].session.is_ready(),
+        "bob is back in the group"
+    );
+    assert!(!net.clients["bob"].session.is_ended());
+    assert_eq!(code(&net, "bob"), code(&net, "alice"));
+    assert_eq!(code(&net, "carol"), code(&net, "alice"));
+    net.say("bob", "back");
+    assert_eq!(net.texts("carol").last().map(String::as_str), Some("back"));
+    for name in ["alice", "carol"] {
+        assert_eq!(
+            net.warnings(name),
+            0,
+            "{name}: {:?}",
+            net.clients[name].events
+        );
+        assert!(!net.clients[name].events.iter().any(|e| matches!(
+            e,
+            SessionEvent::MemberLeft {
+                reason: LeaveReason::Kicked,
+                ..
+            }
+        )));
+    }
+    assert_eq!(nicks(&net, "carol"), ["alice", "bob", "carol"]);
+    assert!(net.clients["carol"].events.len() > before);
+}
+
+#[test]
+fn a_gap_to_a_member_alone_keeps_the_room() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.inject("alice", ServerFrame::Gap { from: 1, to: 1 }.encode());
+    net.join("bob", &invite);
+    assert!(
+        net.clients["bob"].session.is_ready(),
+        "alice still lets people in"
+    );
+}
+
+#[test]
+fn a_forged_departure_told_to_the_host_alone_is_not_shown_as_a_kick() {
+    let (mut net, _) = room_of_three();
+    let bob = net.id("bob");
+    net.inject_event(
+        "alice",
+        Event::Left {
+            member: bob,
+            reason: LeaveReason::Disconnected,
+        },
+    );
+    let carol = &net.clients["carol"].events;
+    assert!(!carol.iter().any(|e| matches!(
+        e,
+        SessionEvent::MemberLeft {
+            reason: LeaveReason::Kicked,
+            ..
+        }
+    )));
+    assert!(net.warnings("carol") >= 1, "carol is told bob had not left");
+}
+
+#[test]
+fn members_refuse_newcomers_while_the_host_has_locked_the_room() {
+    let (mut net, invite) = room_of_three();
+    net.user("alice", |s| s.lock(true));
+    let locked = code(&net, "alice");
+    // A relay that ignores the lock lets dave in; the members do not add him.
+    net.join("dave", &invite);
+    net.tick(T0 + 100 * FALLBACK_MS);
+    assert!(!net.clients["dave"].session.is_ready());
+    assert_eq!(code(&net, "alice"), locked);
+    assert!(net.warnings("bob") >= 1);
+}
+
+#[test]
+fn the_hosts_own_word_ends_the_room_even_if_the_relay_keeps_it() {
+    let (mut net, _) = room_of_three();
+    // The relay drops the host's Terminate frame but relays its group message.
+    let out = net
+        .clients
+        .get_mut("alice")
+        .unwrap()
+        .session
+        .terminate()
+        .unwrap();
+    let group_only: Vec<_> = out
+        .into_iter()
+        .filter(|o| match o {
+            vroom_shared::session::Output::Send(bytes) => !matches!(
+                vroom_shared::wire::ClientFrame::decode(bytes),
+                Ok(vroom_shared::wire::ClientFrame::Terminate { .. })
+            ),
+            _ => true,
+        })
+        .collect();
+    net.act("alice", group_only);
+    for name in ["bob", "carol"] {
+        assert!(net.clients[name].session.is_ended(), "{name}");
+        assert!(net.clients[name].events.iter().any(|e| matches!(
+            e,
+            SessionEvent::Ended {
+                reason: CloseReason::Terminated
+            }
+        )));
+    }
+}
+
+#[test]
+fn a_commit_lost_with_the_socket_does_not_block_the_committer() {
+    let (mut net, invite) = room_of_three();
+    // Alice's socket dies just as she commits dave's add: the commit never reaches the
+    // relay. After she reconnects and catches up, she commits again.
+    net.hold.insert("alice", Vec::new());
+    net.join("dave", &invite);
+    let held = net.hold.remove("alice").unwrap();
+    net.drop_connection("alice");
+    for frame in held {
+        net.clients.get_mut("alice").unwrap().inbox.push_back(frame);
+    }
+    let c = net.clients.get_mut("alice").unwrap();
+    while let Some(frame) = c.inbox.pop_front() {
+        let _ = c.session.handle(&frame); // her answers are lost with the socket
+    }
+    net.reconnect("alice");
+    net.tick(T0);
+    assert!(
+        net.clients["dave"].session.is_ready(),
+        "dave got in after all"
+    );
+    net.say("alice", "welcome");
+    assert_eq!(net.texts("dave"), ["welcome"]);
 }

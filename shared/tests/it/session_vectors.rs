@@ -15,7 +15,7 @@ use vroom_shared::wire::MemberId;
 const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/vroom-v2-session.json");
 const MEMBER: MemberId = MemberId(0x0102_0304_0506_0708);
 const NONCE: [u8; 24] = [0x24; 24];
-/// The newcomer's join point (the sequence number of its relay `Welcome`).
+/// The last relay sequence number the newcomer had seen when it sealed its request.
 const SINCE: u64 = 42;
 /// Stands for a key package's bytes: sealing does not look inside.
 const KEY_PACKAGE: &[u8] = b"an MLSMessage(KeyPackage)";
