@@ -793,6 +793,7 @@ impl Session {
             m.duties.push(Duty::Remove { leaf, kick: true }, now);
         }
         m.own_kicks.insert(leaf, member);
+        m.host_kicks.insert(leaf); // the host does not read its own announcement
         let mut out = Vec::new();
         m.send_content(&Content::Host(HostAction::Kick { leaf }), &mut out);
         self.run_duties(&mut out);
