@@ -305,35 +305,33 @@ async fn nothing_forged_shown(client: &mut Client) {
     );
 }
 
-/// `client`'s member list (`/members`): `n` lines, sorted.
-async fn members(client: &mut Client, nick: &str, n: usize) -> Vec<String> {
-    client.say("/members").await;
-    let mut list = Vec::new();
-    for _ in 0..n {
-        list.push(
-            client
-                .expect_line(&format!("{nick}'s member list"), |l| {
-                    l.starts_with("-- member ")
-                })
-                .await,
-        );
-    }
-    list.sort();
-    list
-}
-
-/// The safety code `client` holds now (`/safety`), without its epoch-change lines.
-async fn safety_code(client: &mut Client) -> String {
-    client.say("/safety").await;
-    // Lines for epoch changes look the same, so the answer is the last such line once
-    // a line typed after it (a nickname change to the same nick prints nothing, so a
-    // bare `/help` is used) has come out.
+/// Types `line`, then `/help`, and returns every line printed from then until the
+/// help text: the client's whole answer to `line` (commands answer at once, in order).
+async fn answer(client: &mut Client, line: &str) -> Vec<String> {
+    let from = client.all_lines().await.len();
+    client.say(line).await;
     client.say("/help").await;
     client
         .expect_line("the help text", |l| l.contains("/members"))
         .await;
-    client
-        .all_lines()
+    client.all_lines().await.split_off(from)
+}
+
+/// `client`'s member list (`/members`): one line per member, sorted.
+async fn members(client: &mut Client) -> Vec<String> {
+    let mut list: Vec<String> = answer(client, "/members")
+        .await
+        .into_iter()
+        .filter(|l| l.starts_with("-- member "))
+        .collect();
+    list.sort();
+    list
+}
+
+/// The safety code `client` holds now (`/safety`): the last such line of its answer
+/// (a commit that lands meanwhile prints a newer one, in the same form).
+async fn safety_code(client: &mut Client) -> String {
+    answer(client, "/safety")
         .await
         .into_iter()
         .rev()
@@ -383,15 +381,19 @@ async fn a_forged_join_request_is_refused_and_the_real_newcomer_still_gets_in() 
     // The real cat is the one in the room: the safety words the members show for it
     // are its own, everyone lists the same three members and holds one safety code.
     assert_eq!(cat_seen_by_ada, cat_seen_by_bob);
-    let cat_list = members(&mut cat, "cat", 3).await;
+    let cat_list = members(&mut cat).await;
     let own = cat_list
         .iter()
         .find(|l| l.contains(": cat (safety words: ") && l.contains("(you)"))
         .expect("cat lists itself");
     assert!(own.ends_with(&format!("(safety words: {cat_seen_by_ada})")));
-    let ada_list = members(&mut s.ada, "ada", 3).await;
+    let ada_list = members(&mut s.ada).await;
+    let bob_list = members(&mut s.bob).await;
+    for (who, list) in [("ada", &ada_list), ("bob", &bob_list), ("cat", &cat_list)] {
+        assert_eq!(list.len(), 3, "{who} lists three members: {list:#?}");
+    }
     for nick in ["ada", "bob", "cat"] {
-        for (who, list) in [("ada", &ada_list), ("cat", &cat_list)] {
+        for (who, list) in [("ada", &ada_list), ("bob", &bob_list), ("cat", &cat_list)] {
             assert_eq!(
                 list.iter()
                     .filter(|l| l.contains(&format!(": {nick} (safety words: ")))
@@ -673,9 +675,10 @@ async fn a_forged_departure_keeps_the_room_agreed_and_replays_show_nothing_old()
         assert_eq!(count(client, "-- bob joined").await, 1);
     }
     // The two agree on the room: the same members and the same safety code.
-    let ada_list = members(&mut s.ada, "ada", 2).await;
-    let cara_list = members(&mut cara, "cara", 2).await;
+    let ada_list = members(&mut s.ada).await;
+    let cara_list = members(&mut cara).await;
     for list in [&ada_list, &cara_list] {
+        assert_eq!(list.len(), 2, "two members are left: {list:#?}");
         assert!(
             !list.iter().any(|l| l.contains(": bob ")),
             "bob is still listed: {list:#?}"
