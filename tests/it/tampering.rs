@@ -689,3 +689,42 @@ async fn a_forged_departure_keeps_the_room_agreed_and_replays_show_nothing_old()
     s.ada.expect_clean_exit().await;
     cara.expect_clean_exit().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a forged departure told to the host alone makes the host's client remove a \
+            present member, and every other member is told the host removed him (a kick) \
+            with no warning: the session cannot tell a host's kick from a host's removal of \
+            a member the relay said had gone"]
+async fn a_forged_departure_told_to_the_host_is_not_shown_as_a_kick() {
+    let mut s = setup().await;
+    let mut cara = Client::join(&s.link, "cara");
+    s.ada.expect_joined("cara").await;
+    s.bob.expect_joined("cara").await;
+    cara.expect_joined_all(&["ada", "bob"]).await;
+    let bob_id = s.bob_id;
+    // The relay tells the host alone that bob lost his connection; he did not.
+    s.proxy.inject(event_to(
+        s.ada_conn,
+        Event::Left {
+            member: bob_id,
+            reason: LeaveReason::Disconnected,
+        },
+    ));
+    s.ada.expect("-- bob lost their connection and left").await;
+    let gone = cara
+        .expect_line("bob's removal", |l| l.starts_with("-- bob "))
+        .await;
+    s.ada.say("just us").await;
+    cara.expect("ada: just us").await;
+    // The room agrees bob is out, but the host never kicked him: cara must not say the
+    // host did, or must at least warn that a present member was removed.
+    let warned = count(&mut cara, WARNING).await > 0;
+    assert!(
+        warned || gone != "-- bob was removed by the host",
+        "cara was told the host kicked bob, who was present and never kicked: {:#?}",
+        cara.all_lines().await
+    );
+    s.ada.say("/end").await;
+    s.ada.expect_clean_exit().await;
+    cara.expect_clean_exit().await;
+}
