@@ -267,6 +267,26 @@ async fn setup() -> Setup {
     }
 }
 
+impl Setup {
+    /// A third member, `cara`, whom everyone has seen join.
+    async fn add_cara(&mut self) -> Client {
+        let mut cara = Client::join(&self.link, "cara");
+        self.ada.expect_joined("cara").await;
+        self.bob.expect_joined("cara").await;
+        cara.expect_joined_all(&["ada", "bob"]).await;
+        cara
+    }
+}
+
+/// The host ends the room: it and every one of `others` exit cleanly.
+async fn end_room(host: &mut Client, others: Vec<&mut Client>) {
+    host.say("/end").await;
+    host.expect_clean_exit().await;
+    for client in others {
+        client.expect_clean_exit().await;
+    }
+}
+
 /// Waits until `client` has printed one warning starting with each of `prefixes` (a
 /// prefix listed twice needs two warnings), in whatever order.
 async fn expect_warnings(client: &mut Client, prefixes: &[&str]) {
@@ -422,10 +442,7 @@ async fn a_forged_join_request_is_refused_and_the_real_newcomer_still_gets_in() 
             "each client saw the two others join, once: {lines:#?}"
         );
     }
-    s.ada.say("/end").await;
-    for client in [&mut s.ada, &mut s.bob, &mut cat] {
-        client.expect_clean_exit().await;
-    }
+    end_room(&mut s.ada, vec![&mut s.bob, &mut cat]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -468,9 +485,7 @@ async fn injected_and_altered_group_messages_are_detected_and_not_shown() {
         assert_eq!(count(client, "ada: and on").await, 1);
         nothing_forged_shown(client).await;
     }
-    s.ada.say("/end").await;
-    s.ada.expect_clean_exit().await;
-    s.bob.expect_clean_exit().await;
+    end_room(&mut s.ada, vec![&mut s.bob]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -512,9 +527,7 @@ async fn replayed_group_messages_are_detected_and_shown_once() {
         assert_eq!(count(client, "ada2: who am I").await, 1);
     }
     assert_eq!(count(&mut s.bob, "-- ada2 is now ada").await, 0);
-    s.ada.say("/end").await;
-    s.ada.expect_clean_exit().await;
-    s.bob.expect_clean_exit().await;
+    end_room(&mut s.ada, vec![&mut s.bob]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -582,11 +595,8 @@ async fn frames_moved_into_another_room_are_detected_and_not_shown() {
         code_before,
         "cat and dan agree"
     );
-    cat.say("/end").await;
-    one.ada.say("/end").await;
-    for client in [&mut cat, &mut dan, &mut one.ada, &mut one.bob] {
-        client.expect_clean_exit().await;
-    }
+    end_room(&mut cat, vec![&mut dan]).await;
+    end_room(&mut one.ada, vec![&mut one.bob]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -617,18 +627,13 @@ async fn a_directed_copy_of_a_room_message_is_refused() {
     s.bob.expect("ada: after").await;
     assert_eq!(count(&mut s.bob, "ada: for everyone").await, 0);
     assert_eq!(count(&mut s.bob, WARNING).await, 1);
-    s.ada.say("/end").await;
-    s.ada.expect_clean_exit().await;
-    s.bob.expect_clean_exit().await;
+    end_room(&mut s.ada, vec![&mut s.bob]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forged_departure_keeps_the_room_agreed_and_replays_show_nothing_old() {
     let mut s = setup().await;
-    let mut cara = Client::join(&s.link, "cara");
-    s.ada.expect_joined("cara").await;
-    s.bob.expect_joined("cara").await;
-    cara.expect_joined_all(&["ada", "bob"]).await;
+    let mut cara = s.add_cara().await;
     let (ada_conn, bob_id) = (s.ada_conn, s.bob_id);
     let cara_conn = s.proxy.conns().len() - 1;
     assert!(s.proxy.conns()[cara_conn].me.is_some());
@@ -685,9 +690,7 @@ async fn a_forged_departure_keeps_the_room_agreed_and_replays_show_nothing_old()
         );
     }
     assert_eq!(safety_code(&mut s.ada).await, safety_code(&mut cara).await);
-    s.ada.say("/end").await;
-    s.ada.expect_clean_exit().await;
-    cara.expect_clean_exit().await;
+    end_room(&mut s.ada, vec![&mut cara]).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -697,10 +700,7 @@ async fn a_forged_departure_keeps_the_room_agreed_and_replays_show_nothing_old()
             a member the relay said had gone"]
 async fn a_forged_departure_told_to_the_host_is_not_shown_as_a_kick() {
     let mut s = setup().await;
-    let mut cara = Client::join(&s.link, "cara");
-    s.ada.expect_joined("cara").await;
-    s.bob.expect_joined("cara").await;
-    cara.expect_joined_all(&["ada", "bob"]).await;
+    let mut cara = s.add_cara().await;
     let bob_id = s.bob_id;
     // The relay tells the host alone that bob lost his connection; he did not.
     s.proxy.inject(event_to(
@@ -724,7 +724,5 @@ async fn a_forged_departure_told_to_the_host_is_not_shown_as_a_kick() {
         "cara was told the host kicked bob, who was present and never kicked: {:#?}",
         cara.all_lines().await
     );
-    s.ada.say("/end").await;
-    s.ada.expect_clean_exit().await;
-    cara.expect_clean_exit().await;
+    end_room(&mut s.ada, vec![&mut cara]).await;
 }
