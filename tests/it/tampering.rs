@@ -23,7 +23,7 @@ use vroom_shared::wire::{
     RoomSettings, ServerFrame,
 };
 use vroom_testkit::cli::Client;
-use vroom_testkit::proxy::{ConnInfo, Dir, Frame, Honest, Proxy};
+use vroom_testkit::proxy::{ConnInfo, Dir, Frame, Honest, Proxy, Tamper};
 use vroom_testkit::relay::{test_config, Relay};
 
 const WARN_JOIN_FORGED: &str = "!! WARNING: A join request failed authentication";
@@ -232,6 +232,34 @@ fn forged_join_request(room: &RoomId, member: MemberId) -> Relayed {
     }
 }
 
+/// When a newcomer's join request reaches ada's or bob's connection, the relay first
+/// delivers its own request in the newcomer's name (sealed under a made-up secret),
+/// then a copy of the real one with a bit flipped, then the real one if
+/// `deliver_real`, then a message in the newcomer's name.
+fn forged_join_requests(ada_conn: usize, bob_conn: usize, deliver_real: bool) -> impl Tamper {
+    let mut mallory: Option<Mallory> = None;
+    move |frame: Frame, conns: &[ConnInfo], out: &mut Vec<Frame>| {
+        let request = Relayed::of(&frame)
+            .filter(|r| (frame.conn == ada_conn || frame.conn == bob_conn) && r.is_key_package());
+        let Some(real) = request else {
+            out.push(frame);
+            return;
+        };
+        let room = conns[frame.conn].room.expect("the member's room is known");
+        out.push(forged_join_request(&room, real.from).to_conn(frame.conn));
+        out.push(real.altered(0).to_conn(frame.conn));
+        if deliver_real {
+            out.push(frame.clone());
+        }
+        let mallory = mallory.get_or_insert_with(|| Mallory::posing_as(real.from));
+        out.push(
+            mallory
+                .forge(&format!("{FORGED} by the relay"))
+                .to_conn(frame.conn),
+        );
+    }
+}
+
 /// A relay, a tampering proxy in front of it (honest until told otherwise), and a room
 /// of `ada` (host) and `bob`, who have seen each other join through it.
 struct Setup {
@@ -362,34 +390,10 @@ async fn safety_code(client: &mut Client) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_forged_join_request_is_refused_and_the_real_newcomer_still_gets_in() {
     let mut s = setup().await;
-    let (ada_conn, bob_conn) = (s.ada_conn, s.bob_conn);
-    // When a newcomer's join request reaches a member, the relay first delivers its own
-    // request in the newcomer's name (sealed under a made-up secret), then a copy of
-    // the real one with a bit flipped, then the real one (this test lets the newcomer
-    // in: the relay cannot keep the members from seeing the real request without
-    // keeping the newcomer out), then a message in the newcomer's name.
-    let mut mallory: Option<Mallory> = None;
-    s.proxy.set_tamper(
-        move |frame: Frame, conns: &[ConnInfo], out: &mut Vec<Frame>| {
-            let request = Relayed::of(&frame).filter(|r| {
-                (frame.conn == ada_conn || frame.conn == bob_conn) && r.is_key_package()
-            });
-            let Some(real) = request else {
-                out.push(frame);
-                return;
-            };
-            let room = conns[frame.conn].room.expect("the member's room is known");
-            out.push(forged_join_request(&room, real.from).to_conn(frame.conn));
-            out.push(real.altered(0).to_conn(frame.conn));
-            out.push(frame.clone());
-            let mallory = mallory.get_or_insert_with(|| Mallory::posing_as(real.from));
-            out.push(
-                mallory
-                    .forge(&format!("{FORGED} by the relay"))
-                    .to_conn(frame.conn),
-            );
-        },
-    );
+    // This test lets the newcomer in (the relay cannot keep the members from seeing
+    // the real request without keeping the newcomer out; the next test keeps it out).
+    s.proxy
+        .set_tamper(forged_join_requests(s.ada_conn, s.bob_conn, true));
     let mut cat = Client::join(&s.link, "cat");
     for member in [&mut s.ada, &mut s.bob] {
         expect_warnings(member, &[WARN_JOIN_FORGED, WARN_JOIN_FORGED, WARN_FORGED]).await;
@@ -443,6 +447,41 @@ async fn a_forged_join_request_is_refused_and_the_real_newcomer_still_gets_in() 
         );
     }
     end_room(&mut s.ada, vec![&mut s.bob, &mut cat]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newcomer_whose_request_the_relay_replaced_stays_waiting() {
+    let mut s = setup().await;
+    // The relay drops the real request and delivers only its forgeries.
+    s.proxy
+        .set_tamper(forged_join_requests(s.ada_conn, s.bob_conn, false));
+    let code = safety_code(&mut s.ada).await;
+    let mut cat = Client::join(&s.link, "cat");
+    cat.expect("-- Waiting for a member of the room to let you in")
+        .await;
+    for member in [&mut s.ada, &mut s.bob] {
+        expect_warnings(member, &[WARN_JOIN_FORGED, WARN_JOIN_FORGED, WARN_FORGED]).await;
+    }
+    // Had ada taken a request, her commit would have gone out before this message and
+    // moved everyone to a new epoch.
+    s.ada.say("still two").await;
+    s.bob.expect("ada: still two").await;
+    s.ada.expect("ada: still two").await;
+    assert_eq!(safety_code(&mut s.ada).await, code, "nobody was added");
+    assert_eq!(safety_code(&mut s.bob).await, code, "nobody was added");
+    for (who, client) in [("ada", &mut s.ada), ("bob", &mut s.bob)] {
+        assert_eq!(members(client).await.len(), 2, "{who} lists two members");
+        nothing_forged_shown(client).await;
+    }
+    // Cat is still waiting, and has shown nothing else.
+    let lines = cat.all_lines().await;
+    assert_eq!(
+        lines,
+        ["-- Waiting for a member of the room to let you in"],
+        "cat shows only that it waits"
+    );
+    end_room(&mut s.ada, vec![&mut s.bob]).await;
+    cat.expect_exit_ok().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
