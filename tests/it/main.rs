@@ -15,4 +15,4 @@ mod canary;
 mod chat;
 mod errors;
 mod lifecycle;
-// mod tampering;
+mod tampering;
