@@ -109,9 +109,17 @@ impl Relayed {
                 flip(&mut bytes);
                 Envelope::Group(bytes)
             }
-            Envelope::KeyPackage { nonce, mut sealed } => {
+            Envelope::KeyPackage {
+                since,
+                nonce,
+                mut sealed,
+            } => {
                 flip(&mut sealed);
-                Envelope::KeyPackage { nonce, sealed }
+                Envelope::KeyPackage {
+                    since,
+                    nonce,
+                    sealed,
+                }
             }
             Envelope::Welcome(mut bytes) => {
                 flip(&mut bytes);
@@ -221,7 +229,7 @@ fn forged_join_request(room: &RoomId, member: MemberId) -> Relayed {
     let sealed = seal_key_package(
         &join_key(&made_up),
         room,
-        member,
+        (member, u64::MAX),
         joiner.key_package(),
         &mut NonceRng::new(),
     );
