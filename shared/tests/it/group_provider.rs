@@ -24,7 +24,7 @@ use openmls_traits::types::{
 use openmls_traits::OpenMlsProvider as _;
 use vroom_shared::crypto::{OsRng, RoomSecret};
 use vroom_shared::group::binding::{self, ROOM_EXTENSION_TYPE};
-use vroom_shared::group::provider::{Storage, SuiteCrypto};
+use vroom_shared::group::provider::{Provider, Storage, SuiteCrypto};
 use vroom_shared::group::{CommitKind, Group, Identity, Incoming, Joiner, SafetyCode};
 
 const SUITE: Ciphersuite = Ciphersuite::MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519;
@@ -591,4 +591,87 @@ fn the_store_gives_back_what_it_holds_and_nothing_after_a_delete() {
     let read: Vec<KeyPair> = store.encryption_epoch_key_pairs(&other, &epoch, 3).unwrap();
     assert!(read.is_empty());
     assert_eq!(store.entries(), 0);
+}
+
+#[test]
+fn a_group_reloads_from_the_store_as_it_was() {
+    // openmls writes everything it needs to reload a group; reading it all back
+    // checks that every stored type survives the store's encoding.
+    let provider = Provider::default();
+    let identity = Identity::generate();
+    let config = MlsGroupCreateConfig::builder()
+        .ciphersuite(SUITE)
+        .wire_format_policy(PURE_CIPHERTEXT_WIRE_FORMAT_POLICY)
+        .use_ratchet_tree_extension(true)
+        .build();
+    let mut mls = MlsGroup::new(&provider, &identity, &config, credential(&identity))
+        .expect("group on our provider");
+    let other_provider = OpenMlsRustCrypto::default();
+    let other = Identity::generate();
+    let bundle = KeyPackage::builder()
+        .build(SUITE, &other_provider, &other, credential(&other))
+        .expect("key package");
+    let (_, welcome, _) = mls
+        .add_members(&provider, &identity, &[bundle.key_package().clone()])
+        .expect("add");
+    mls.merge_pending_commit(&provider).expect("merge");
+    let MlsMessageBodyIn::Welcome(welcome) =
+        parse(&welcome.tls_serialize_detached().expect("encode"))
+    else {
+        panic!("not a Welcome");
+    };
+    let mut other_mls =
+        StagedWelcome::new_from_welcome(&other_provider, &join_config(), welcome, None)
+            .expect("welcome")
+            .into_group(&other_provider)
+            .expect("join");
+    let sealed = mls
+        .create_message(&provider, &identity, b"before")
+        .expect("encrypt")
+        .tls_serialize_detached()
+        .expect("encode");
+    let message = MlsMessageIn::tls_deserialize_exact(&sealed)
+        .expect("message")
+        .try_into_protocol_message()
+        .expect("protocol message");
+    other_mls
+        .process_message(&other_provider, message)
+        .expect("read");
+
+    let loaded = MlsGroup::load(provider.storage(), mls.group_id())
+        .expect("the store reads back")
+        .expect("the group is in the store");
+    assert_eq!(loaded.epoch(), mls.epoch());
+    assert_eq!(
+        loaded.epoch_authenticator().as_slice(),
+        mls.epoch_authenticator().as_slice()
+    );
+    assert_eq!(loaded.own_leaf_index(), mls.own_leaf_index());
+    assert_eq!(loaded.members().count(), 2);
+    // The reloaded group goes on where the first one stopped: its next message opens.
+    let mut loaded = loaded;
+    let sealed = loaded
+        .create_message(&provider, &identity, b"after reload")
+        .expect("encrypt")
+        .tls_serialize_detached()
+        .expect("encode");
+    let message = MlsMessageIn::tls_deserialize_exact(&sealed)
+        .expect("message")
+        .try_into_protocol_message()
+        .expect("protocol message");
+    match other_mls
+        .process_message(&other_provider, message)
+        .expect("read")
+        .into_content()
+    {
+        ProcessedMessageContent::ApplicationMessage(m) => {
+            assert_eq!(m.into_bytes(), b"after reload")
+        }
+        _ => panic!("expected an application message"),
+    }
+    // Deleting the group empties the store of it.
+    loaded.delete(provider.storage()).expect("delete");
+    assert!(MlsGroup::load(provider.storage(), mls.group_id())
+        .expect("the store reads back")
+        .is_none());
 }

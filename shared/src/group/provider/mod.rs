@@ -4,6 +4,8 @@
 //! - [`crypto`]: [`SuiteCrypto`], suite 0x0003 and nothing else, on the crates vroom
 //!   already links (the default build). The experimental post-quantum build (`mls-pq`)
 //!   uses `openmls_rust_crypto`'s instead, which has the X-Wing suite.
+//! - [`storage`]: [`Storage`], the group's state in memory, compactly encoded and
+//!   zeroized when overwritten, deleted or dropped (both builds).
 //!
 //! A `Provider` belongs to one `Group` or `Joiner` and is dropped with it.
 
@@ -24,20 +26,18 @@ type Crypto = SuiteCrypto;
 #[cfg(feature = "mls-pq")]
 type Crypto = openmls_rust_crypto::RustCrypto;
 
-type Store = openmls_memory_storage::MemoryStorage;
-
 /// openmls's provider for one member's group: cryptography, randomness and the store of
 /// the group's state.
 #[derive(Default)]
 pub struct Provider {
     crypto: Crypto,
-    storage: Store,
+    storage: Storage,
 }
 
 impl OpenMlsProvider for Provider {
     type CryptoProvider = Crypto;
     type RandProvider = Crypto;
-    type StorageProvider = Store;
+    type StorageProvider = Storage;
 
     fn storage(&self) -> &Self::StorageProvider {
         &self.storage
