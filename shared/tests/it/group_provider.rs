@@ -10,8 +10,8 @@ use openmls::prelude::{
     BasicCredential, Capabilities, Ciphersuite, CredentialWithKey, Extension, ExtensionType,
     Extensions, GroupId, KeyPackage, LeafNodeParameters, MlsGroup, MlsGroupCreateConfig,
     MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, MlsMessageOut, ProcessedMessageContent,
-    ProtocolVersion, RequiredCapabilitiesExtension, SignaturePublicKey, StagedWelcome,
-    UnknownExtension, PURE_CIPHERTEXT_WIRE_FORMAT_POLICY,
+    ProtocolMessage, ProtocolVersion, RequiredCapabilitiesExtension, SignaturePublicKey,
+    StagedWelcome, UnknownExtension, PURE_CIPHERTEXT_WIRE_FORMAT_POLICY,
 };
 use openmls_rust_crypto::{OpenMlsRustCrypto, RustCrypto};
 use openmls_traits::crypto::OpenMlsCrypto;
@@ -21,7 +21,7 @@ use openmls_traits::types::{
     AeadType, CryptoError, HashType, HpkeAeadType, HpkeConfig, HpkeKdfType, HpkeKemType,
     SignatureScheme,
 };
-use openmls_traits::OpenMlsProvider as _;
+use openmls_traits::OpenMlsProvider;
 use vroom_shared::crypto::{OsRng, RoomSecret};
 use vroom_shared::group::binding::{self, ROOM_EXTENSION_TYPE};
 use vroom_shared::group::provider::{Provider, Storage, SuiteCrypto};
@@ -593,52 +593,94 @@ fn the_store_gives_back_what_it_holds_and_nothing_after_a_delete() {
     assert_eq!(store.entries(), 0);
 }
 
-#[test]
-fn a_group_reloads_from_the_store_as_it_was() {
-    // openmls writes everything it needs to reload a group; reading it all back
-    // checks that every stored type survives the store's encoding.
-    let provider = Provider::default();
-    let identity = Identity::generate();
+/// Our crypto with a store that keeps the group state too, as a caller that reloads
+/// groups would use it.
+struct Reloadable {
+    crypto: SuiteCrypto,
+    storage: Storage,
+}
+
+impl OpenMlsProvider for Reloadable {
+    type CryptoProvider = SuiteCrypto;
+    type RandProvider = SuiteCrypto;
+    type StorageProvider = Storage;
+
+    fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    fn crypto(&self) -> &SuiteCrypto {
+        &self.crypto
+    }
+
+    fn rand(&self) -> &SuiteCrypto {
+        &self.crypto
+    }
+}
+
+fn to_protocol(bytes: &[u8]) -> ProtocolMessage {
+    MlsMessageIn::tls_deserialize_exact(bytes)
+        .expect("message")
+        .try_into_protocol_message()
+        .expect("protocol message")
+}
+
+/// A group of two made on `provider` (the other member on the reference provider),
+/// after one message; returns the group and the other member.
+fn group_of_two_on(provider: &impl OpenMlsProvider, identity: &Identity) -> (MlsGroup, Reference) {
     let config = MlsGroupCreateConfig::builder()
         .ciphersuite(SUITE)
         .wire_format_policy(PURE_CIPHERTEXT_WIRE_FORMAT_POLICY)
         .use_ratchet_tree_extension(true)
         .build();
-    let mut mls = MlsGroup::new(&provider, &identity, &config, credential(&identity))
-        .expect("group on our provider");
+    let mut mls = MlsGroup::new(provider, identity, &config, credential(identity))
+        .expect("group on our crypto");
     let other_provider = OpenMlsRustCrypto::default();
     let other = Identity::generate();
     let bundle = KeyPackage::builder()
         .build(SUITE, &other_provider, &other, credential(&other))
         .expect("key package");
     let (_, welcome, _) = mls
-        .add_members(&provider, &identity, &[bundle.key_package().clone()])
+        .add_members(provider, identity, &[bundle.key_package().clone()])
         .expect("add");
-    mls.merge_pending_commit(&provider).expect("merge");
+    mls.merge_pending_commit(provider).expect("merge");
     let MlsMessageBodyIn::Welcome(welcome) =
         parse(&welcome.tls_serialize_detached().expect("encode"))
     else {
         panic!("not a Welcome");
     };
-    let mut other_mls =
-        StagedWelcome::new_from_welcome(&other_provider, &join_config(), welcome, None)
-            .expect("welcome")
-            .into_group(&other_provider)
-            .expect("join");
+    let other_mls = StagedWelcome::new_from_welcome(&other_provider, &join_config(), welcome, None)
+        .expect("welcome")
+        .into_group(&other_provider)
+        .expect("join");
+    let mut reference = Reference {
+        provider: other_provider,
+        identity: other,
+        mls: other_mls,
+    };
     let sealed = mls
-        .create_message(&provider, &identity, b"before")
+        .create_message(provider, identity, b"before")
         .expect("encrypt")
         .tls_serialize_detached()
         .expect("encode");
-    let message = MlsMessageIn::tls_deserialize_exact(&sealed)
-        .expect("message")
-        .try_into_protocol_message()
-        .expect("protocol message");
-    other_mls
-        .process_message(&other_provider, message)
-        .expect("read");
+    match reference.read(&sealed) {
+        ProcessedMessageContent::ApplicationMessage(m) => assert_eq!(m.into_bytes(), b"before"),
+        _ => panic!("expected an application message"),
+    }
+    (mls, reference)
+}
 
-    let loaded = MlsGroup::load(provider.storage(), mls.group_id())
+#[test]
+fn a_group_reloads_from_a_reloadable_store_as_it_was() {
+    // openmls writes everything it needs to reload a group; reading it all back
+    // checks that every stored type survives the store's encoding.
+    let provider = Reloadable {
+        crypto: SuiteCrypto,
+        storage: Storage::reloadable(),
+    };
+    let identity = Identity::generate();
+    let (mls, mut reference) = group_of_two_on(&provider, &identity);
+    let mut loaded = MlsGroup::load(provider.storage(), mls.group_id())
         .expect("the store reads back")
         .expect("the group is in the store");
     assert_eq!(loaded.epoch(), mls.epoch());
@@ -649,29 +691,74 @@ fn a_group_reloads_from_the_store_as_it_was() {
     assert_eq!(loaded.own_leaf_index(), mls.own_leaf_index());
     assert_eq!(loaded.members().count(), 2);
     // The reloaded group goes on where the first one stopped: its next message opens.
-    let mut loaded = loaded;
     let sealed = loaded
         .create_message(&provider, &identity, b"after reload")
         .expect("encrypt")
         .tls_serialize_detached()
         .expect("encode");
-    let message = MlsMessageIn::tls_deserialize_exact(&sealed)
-        .expect("message")
-        .try_into_protocol_message()
-        .expect("protocol message");
-    match other_mls
-        .process_message(&other_provider, message)
-        .expect("read")
-        .into_content()
-    {
+    match reference.read(&sealed) {
         ProcessedMessageContent::ApplicationMessage(m) => {
             assert_eq!(m.into_bytes(), b"after reload")
         }
         _ => panic!("expected an application message"),
     }
-    // Deleting the group empties the store of it.
+    // Deleting the group takes its state out of the store.
+    let before = provider.storage().entries();
     loaded.delete(provider.storage()).expect("delete");
+    assert!(provider.storage().entries() < before);
     assert!(MlsGroup::load(provider.storage(), mls.group_id())
         .expect("the store reads back")
         .is_none());
+}
+
+#[test]
+fn the_default_store_keeps_the_working_set_only() {
+    // What the group layer uses: the group's state is not encoded after every message
+    // nor copied into the store; what openmls reads back while the group lives is.
+    let provider = Provider::default();
+    let identity = Identity::generate();
+    let (mut mls, mut reference) = group_of_two_on(&provider, &identity);
+    assert!(MlsGroup::load(provider.storage(), mls.group_id())
+        .expect("the store reads back")
+        .is_none());
+    let kept = provider.storage().entries();
+    assert!(kept >= 1, "the epoch's encryption key pairs are kept");
+    // Messages add nothing to the store.
+    for n in 0..5u8 {
+        let sealed = mls
+            .create_message(&provider, &identity, &[n; 10])
+            .expect("encrypt")
+            .tls_serialize_detached()
+            .expect("encode");
+        reference.read(&sealed);
+        let reply = reference.send(&[n; 3]);
+        mls.process_message(&provider, to_protocol(&reply))
+            .expect("read the reply");
+    }
+    assert_eq!(provider.storage().entries(), kept);
+    // A commit from the other member needs the kept key pairs to open its path.
+    let bundle = reference
+        .mls
+        .self_update(
+            &reference.provider,
+            &reference.identity,
+            LeafNodeParameters::default(),
+        )
+        .expect("reference self-update");
+    reference
+        .mls
+        .merge_pending_commit(&reference.provider)
+        .expect("merge");
+    let commit = bundle.commit().tls_serialize_detached().expect("encode");
+    match mls
+        .process_message(&provider, to_protocol(&commit))
+        .expect("process the commit")
+        .into_content()
+    {
+        ProcessedMessageContent::StagedCommitMessage(staged) => {
+            mls.merge_staged_commit(&provider, *staged).expect("merge")
+        }
+        _ => panic!("expected a commit"),
+    }
+    assert_eq!(mls.epoch(), reference.mls.epoch());
 }

@@ -1,12 +1,26 @@
-//! [`Storage`]: openmls's store of one member's group state, kept in memory in a compact
-//! binary encoding (CBOR) and zeroized.
+//! [`Storage`]: openmls's store of one member's group state, in memory, in a compact
+//! binary encoding (CBOR), zeroized.
 //!
-//! openmls writes the whole state it would need to reload a group (tree, message
-//! secrets, epoch secrets, key pairs) after every change, including after every
-//! application message. This store encodes each value once into a buffer that is
-//! zeroized when it is overwritten, deleted or dropped (and while it grows, so no copy
-//! is left behind in freed memory). The encoding is private to the process: nothing
-//! here is persisted or sent.
+//! openmls hands its store two kinds of values:
+//! - the **working set** it reads back while a group is in use: key packages (read when
+//!   their Welcome arrives), the encryption key pairs of a member's own leaf and path
+//!   (read when a commit is processed), pre-shared keys;
+//! - the **group state** it reads back only to reload a group from the store
+//!   (`MlsGroup::load`): tree, context, transcript hash, epoch and message secrets,
+//!   proposals, configuration. openmls writes it again after every change, including
+//!   after every application message (the message secrets), which is most of a
+//!   message's cost in a large room.
+//!
+//! vroom never reloads a group: a `Group` keeps its `MlsGroup` in memory for its whole
+//! life, and a client that restarts rejoins with a new identity (PROTOCOL.md §9.2). So
+//! the store made by [`Storage::default`] keeps the working set only and lets the group
+//! state go unstored: no encoding per message, and no second copy of the epoch's
+//! secrets in memory. [`Storage::reloadable`] keeps both, for a caller that reloads.
+//!
+//! Each kept value is encoded once into a buffer that is zeroized when it is
+//! overwritten, deleted or dropped (and while it grows, so no copy is left behind in
+//! freed memory). The encoding is private to the process: nothing here is persisted or
+//! sent.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -116,9 +130,21 @@ struct Inner {
 #[derive(Default)]
 pub struct Storage {
     inner: Mutex<Inner>,
+    /// Whether the group state (read back only by a reload) is kept too.
+    reloadable: bool,
 }
 
 impl Storage {
+    /// A store that keeps the group state as well as the working set, so that
+    /// `MlsGroup::load` can reload a group from it (at the cost of encoding the group's
+    /// state after every change).
+    pub fn reloadable() -> Self {
+        Storage {
+            inner: Mutex::default(),
+            reloadable: true,
+        }
+    }
+
     /// How many values and list entries are held (for tests of deletion).
     pub fn entries(&self) -> usize {
         self.inner
@@ -130,6 +156,20 @@ impl Storage {
     fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> Result<R, StorageError> {
         let mut inner = self.inner.lock().map_err(|_| StorageError::Poisoned)?;
         Ok(f(&mut inner))
+    }
+
+    /// Stores a group state value, if this store keeps them.
+    fn put_state<K: Serialize + ?Sized, V: Serialize + ?Sized>(
+        &self,
+        label: Label,
+        k: &K,
+        value: &V,
+    ) -> Result<(), StorageError> {
+        if self.reloadable {
+            self.put(label, k, value)
+        } else {
+            Ok(())
+        }
     }
 
     fn put<K: Serialize + ?Sized, V: Serialize + ?Sized>(
@@ -159,12 +199,17 @@ impl Storage {
         self.with(|inner| drop(inner.values.remove(&k)))
     }
 
-    fn push<K: Serialize + ?Sized>(
+    /// Appends to a group state list, if this store keeps them.
+    fn push_state<K: Serialize + ?Sized>(
         &self,
         label: Label,
         k: &K,
-        item: Item,
+        item: impl FnOnce() -> Result<Item, StorageError>,
     ) -> Result<(), StorageError> {
+        if !self.reloadable {
+            return Ok(());
+        }
+        let item = item()?;
         let k = key(label, k)?;
         self.with(|inner| inner.lists.entry(k).or_default().push(item))
     }
@@ -198,7 +243,7 @@ impl StorageProvider<V> for Storage {
         group_id: &G,
         config: &C,
     ) -> Result<(), Self::Error> {
-        self.put(Label::JoinConfig, group_id, config)
+        self.put_state(Label::JoinConfig, group_id, config)
     }
 
     fn append_own_leaf_node<G: traits::GroupId<V>, L: traits::LeafNode<V>>(
@@ -206,8 +251,9 @@ impl StorageProvider<V> for Storage {
         group_id: &G,
         leaf_node: &L,
     ) -> Result<(), Self::Error> {
-        let item = (Vec::new(), encode(leaf_node)?);
-        self.push(Label::OwnLeafNodes, group_id, item)
+        self.push_state(Label::OwnLeafNodes, group_id, || {
+            Ok((Vec::new(), encode(leaf_node)?))
+        })
     }
 
     fn queue_proposal<
@@ -220,8 +266,9 @@ impl StorageProvider<V> for Storage {
         proposal_ref: &R,
         proposal: &P,
     ) -> Result<(), Self::Error> {
-        let item = (encode(proposal_ref)?.to_vec(), encode(proposal)?);
-        self.push(Label::Proposals, group_id, item)
+        self.push_state(Label::Proposals, group_id, || {
+            Ok((encode(proposal_ref)?.to_vec(), encode(proposal)?))
+        })
     }
 
     fn write_tree<G: traits::GroupId<V>, T: traits::TreeSync<V>>(
@@ -229,7 +276,7 @@ impl StorageProvider<V> for Storage {
         group_id: &G,
         tree: &T,
     ) -> Result<(), Self::Error> {
-        self.put(Label::Tree, group_id, tree)
+        self.put_state(Label::Tree, group_id, tree)
     }
 
     fn write_interim_transcript_hash<G: traits::GroupId<V>, H: traits::InterimTranscriptHash<V>>(
@@ -237,7 +284,7 @@ impl StorageProvider<V> for Storage {
         group_id: &G,
         interim_transcript_hash: &H,
     ) -> Result<(), Self::Error> {
-        self.put(
+        self.put_state(
             Label::InterimTranscriptHash,
             group_id,
             interim_transcript_hash,
@@ -249,7 +296,7 @@ impl StorageProvider<V> for Storage {
         group_id: &G,
         group_context: &C,
     ) -> Result<(), Self::Error> {
-        self.put(Label::Context, group_id, group_context)
+        self.put_state(Label::Context, group_id, group_context)
     }
 
     fn write_confirmation_tag<G: traits::GroupId<V>, T: traits::ConfirmationTag<V>>(
@@ -257,7 +304,7 @@ impl StorageProvider<V> for Storage {
         group_id: &G,
         confirmation_tag: &T,
     ) -> Result<(), Self::Error> {
-        self.put(Label::ConfirmationTag, group_id, confirmation_tag)
+        self.put_state(Label::ConfirmationTag, group_id, confirmation_tag)
     }
 
     fn write_group_state<S: traits::GroupState<V>, G: traits::GroupId<V>>(
@@ -265,7 +312,7 @@ impl StorageProvider<V> for Storage {
         group_id: &G,
         group_state: &S,
     ) -> Result<(), Self::Error> {
-        self.put(Label::GroupState, group_id, group_state)
+        self.put_state(Label::GroupState, group_id, group_state)
     }
 
     fn write_message_secrets<G: traits::GroupId<V>, S: traits::MessageSecrets<V>>(
@@ -273,7 +320,7 @@ impl StorageProvider<V> for Storage {
         group_id: &G,
         message_secrets: &S,
     ) -> Result<(), Self::Error> {
-        self.put(Label::MessageSecrets, group_id, message_secrets)
+        self.put_state(Label::MessageSecrets, group_id, message_secrets)
     }
 
     fn write_resumption_psk_store<G: traits::GroupId<V>, S: traits::ResumptionPskStore<V>>(
@@ -281,7 +328,7 @@ impl StorageProvider<V> for Storage {
         group_id: &G,
         resumption_psk_store: &S,
     ) -> Result<(), Self::Error> {
-        self.put(Label::ResumptionPskStore, group_id, resumption_psk_store)
+        self.put_state(Label::ResumptionPskStore, group_id, resumption_psk_store)
     }
 
     fn write_own_leaf_index<G: traits::GroupId<V>, I: traits::LeafNodeIndex<V>>(
@@ -289,7 +336,7 @@ impl StorageProvider<V> for Storage {
         group_id: &G,
         own_leaf_index: &I,
     ) -> Result<(), Self::Error> {
-        self.put(Label::OwnLeafIndex, group_id, own_leaf_index)
+        self.put_state(Label::OwnLeafIndex, group_id, own_leaf_index)
     }
 
     fn write_group_epoch_secrets<G: traits::GroupId<V>, S: traits::GroupEpochSecrets<V>>(
@@ -297,7 +344,7 @@ impl StorageProvider<V> for Storage {
         group_id: &G,
         group_epoch_secrets: &S,
     ) -> Result<(), Self::Error> {
-        self.put(Label::EpochSecrets, group_id, group_epoch_secrets)
+        self.put_state(Label::EpochSecrets, group_id, group_epoch_secrets)
     }
 
     fn write_signature_key_pair<
