@@ -2,8 +2,8 @@
 //! openmls's reference provider (`openmls_rust_crypto`): the same outputs where the
 //! algorithms are deterministic, each opening what the other sealed where they are
 //! not, refusal of every other suite, and whole groups whose members run on one
-//! provider or the other. Also the group state store: a value deleted or overwritten
-//! is gone.
+//! provider or the other. Also the group's store: it keeps what openmls reads back,
+//! and a value deleted or overwritten is gone.
 
 use openmls::prelude::tls_codec::{Deserialize as _, Serialize as _};
 use openmls::prelude::{
@@ -593,31 +593,6 @@ fn the_store_gives_back_what_it_holds_and_nothing_after_a_delete() {
     assert_eq!(store.entries(), 0);
 }
 
-/// Our crypto with a store that keeps the group state too, as a caller that reloads
-/// groups would use it.
-struct Reloadable {
-    crypto: SuiteCrypto,
-    storage: Storage,
-}
-
-impl OpenMlsProvider for Reloadable {
-    type CryptoProvider = SuiteCrypto;
-    type RandProvider = SuiteCrypto;
-    type StorageProvider = Storage;
-
-    fn storage(&self) -> &Storage {
-        &self.storage
-    }
-
-    fn crypto(&self) -> &SuiteCrypto {
-        &self.crypto
-    }
-
-    fn rand(&self) -> &SuiteCrypto {
-        &self.crypto
-    }
-}
-
 fn to_protocol(bytes: &[u8]) -> ProtocolMessage {
     MlsMessageIn::tls_deserialize_exact(bytes)
         .expect("message")
@@ -671,50 +646,9 @@ fn group_of_two_on(provider: &impl OpenMlsProvider, identity: &Identity) -> (Mls
 }
 
 #[test]
-fn a_group_reloads_from_a_reloadable_store_as_it_was() {
-    // openmls writes everything it needs to reload a group; reading it all back
-    // checks that every stored type survives the store's encoding.
-    let provider = Reloadable {
-        crypto: SuiteCrypto,
-        storage: Storage::reloadable(),
-    };
-    let identity = Identity::generate();
-    let (mls, mut reference) = group_of_two_on(&provider, &identity);
-    let mut loaded = MlsGroup::load(provider.storage(), mls.group_id())
-        .expect("the store reads back")
-        .expect("the group is in the store");
-    assert_eq!(loaded.epoch(), mls.epoch());
-    assert_eq!(
-        loaded.epoch_authenticator().as_slice(),
-        mls.epoch_authenticator().as_slice()
-    );
-    assert_eq!(loaded.own_leaf_index(), mls.own_leaf_index());
-    assert_eq!(loaded.members().count(), 2);
-    // The reloaded group goes on where the first one stopped: its next message opens.
-    let sealed = loaded
-        .create_message(&provider, &identity, b"after reload")
-        .expect("encrypt")
-        .tls_serialize_detached()
-        .expect("encode");
-    match reference.read(&sealed) {
-        ProcessedMessageContent::ApplicationMessage(m) => {
-            assert_eq!(m.into_bytes(), b"after reload")
-        }
-        _ => panic!("expected an application message"),
-    }
-    // Deleting the group takes its state out of the store.
-    let before = provider.storage().entries();
-    loaded.delete(provider.storage()).expect("delete");
-    assert!(provider.storage().entries() < before);
-    assert!(MlsGroup::load(provider.storage(), mls.group_id())
-        .expect("the store reads back")
-        .is_none());
-}
-
-#[test]
-fn the_default_store_keeps_the_working_set_only() {
-    // What the group layer uses: the group's state is not encoded after every message
-    // nor copied into the store; what openmls reads back while the group lives is.
+fn the_store_keeps_the_working_set_only() {
+    // The group's state is not encoded after every message nor copied into the store;
+    // what openmls reads back while the group lives is.
     let provider = Provider::default();
     let identity = Identity::generate();
     let (mut mls, mut reference) = group_of_two_on(&provider, &identity);

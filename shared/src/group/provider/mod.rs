@@ -4,8 +4,10 @@
 //! - [`crypto`]: [`SuiteCrypto`], suite 0x0003 and nothing else, on the crates vroom
 //!   already links (the default build). The experimental post-quantum build (`mls-pq`)
 //!   uses `openmls_rust_crypto`'s instead, which has the X-Wing suite.
-//! - [`storage`]: [`Storage`], the group's state in memory, compactly encoded and
-//!   zeroized when overwritten, deleted or dropped (both builds).
+//! - [`storage`]: [`Storage`], what openmls reads back while the group lives (key
+//!   packages, encryption key pairs), compactly encoded and zeroized when overwritten,
+//!   deleted or dropped; the group state openmls writes for a reload is not kept (both
+//!   builds).
 //!
 //! A `Provider` belongs to one `Group` or `Joiner` and is dropped with it.
 

@@ -1,5 +1,6 @@
-//! [`Storage`]: openmls's store of one member's group state, in memory, in a compact
-//! binary encoding (CBOR), zeroized.
+//! [`Storage`]: openmls's store for one member's group, in memory, in a compact binary
+//! encoding (CBOR), zeroized; it keeps only what openmls reads back while the group
+//! lives.
 //!
 //! openmls hands its store two kinds of values:
 //! - the **working set** it reads back while a group is in use: key packages (read when
@@ -13,9 +14,10 @@
 //!
 //! vroom never reloads a group: a `Group` keeps its `MlsGroup` in memory for its whole
 //! life, and a client that restarts rejoins with a new identity (PROTOCOL.md §9.2). So
-//! the store made by [`Storage::default`] keeps the working set only and lets the group
-//! state go unstored: no encoding per message, and no second copy of the epoch's
-//! secrets in memory. [`Storage::reloadable`] keeps both, for a caller that reloads.
+//! this store keeps the working set only and lets the group state go unstored (its
+//! writes do nothing, its reads find nothing, so `MlsGroup::load` finds no group): no
+//! encoding after every message, no second copy of the epoch's secrets in memory, and
+//! none of the encoding code for openmls's group state types in the web app.
 //!
 //! Each kept value is encoded once into a buffer that is zeroized when it is
 //! overwritten, deleted or dropped (and while it grows, so no copy is left behind in
@@ -31,9 +33,6 @@ use zeroize::Zeroizing;
 
 /// A value as stored: its encoding, zeroized on drop.
 type Value = Zeroizing<Vec<u8>>;
-/// A list entry: the encoding of its key (for the proposal queue; empty otherwise) and
-/// of its value.
-type Item = (Vec<u8>, Value);
 
 /// Why the store refused: a value that does not encode or decode (openmls's types
 /// always do, so this means an internal error), or a lock poisoned by a panic.
@@ -61,19 +60,7 @@ impl std::error::Error for StorageError {}
 #[derive(Clone, Copy)]
 #[repr(u8)]
 enum Label {
-    JoinConfig = 1,
-    OwnLeafNodes,
-    Proposals,
-    Tree,
-    InterimTranscriptHash,
-    Context,
-    ConfirmationTag,
-    GroupState,
-    MessageSecrets,
-    ResumptionPskStore,
-    OwnLeafIndex,
-    EpochSecrets,
-    SignatureKeyPair,
+    SignatureKeyPair = 1,
     EncryptionKeyPair,
     EpochKeyPairs,
     KeyPackage,
@@ -119,57 +106,17 @@ fn key<K: Serialize + ?Sized>(label: Label, key: &K) -> Result<Vec<u8>, StorageE
     Ok(out)
 }
 
-#[derive(Default)]
-struct Inner {
-    values: BTreeMap<Vec<u8>, Value>,
-    lists: BTreeMap<Vec<u8>, Vec<Item>>,
-}
-
-/// The in-memory store of one member's group state (see the module's documentation).
-/// No `Debug`: it holds the group's secrets.
+/// The in-memory store of one member's working set (see the module's documentation).
+/// No `Debug`: it holds private keys.
 #[derive(Default)]
 pub struct Storage {
-    inner: Mutex<Inner>,
-    /// Whether the group state (read back only by a reload) is kept too.
-    reloadable: bool,
+    values: Mutex<BTreeMap<Vec<u8>, Value>>,
 }
 
 impl Storage {
-    /// A store that keeps the group state as well as the working set, so that
-    /// `MlsGroup::load` can reload a group from it (at the cost of encoding the group's
-    /// state after every change).
-    pub fn reloadable() -> Self {
-        Storage {
-            inner: Mutex::default(),
-            reloadable: true,
-        }
-    }
-
-    /// How many values and list entries are held (for tests of deletion).
+    /// How many values are held (for tests of deletion).
     pub fn entries(&self) -> usize {
-        self.inner
-            .lock()
-            .map(|inner| inner.values.len() + inner.lists.values().map(Vec::len).sum::<usize>())
-            .unwrap_or(0)
-    }
-
-    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> Result<R, StorageError> {
-        let mut inner = self.inner.lock().map_err(|_| StorageError::Poisoned)?;
-        Ok(f(&mut inner))
-    }
-
-    /// Stores a group state value, if this store keeps them.
-    fn put_state<K: Serialize + ?Sized, V: Serialize + ?Sized>(
-        &self,
-        label: Label,
-        k: &K,
-        value: &V,
-    ) -> Result<(), StorageError> {
-        if self.reloadable {
-            self.put(label, k, value)
-        } else {
-            Ok(())
-        }
+        self.values.lock().map(|values| values.len()).unwrap_or(0)
     }
 
     fn put<K: Serialize + ?Sized, V: Serialize + ?Sized>(
@@ -180,8 +127,10 @@ impl Storage {
     ) -> Result<(), StorageError> {
         let k = key(label, k)?;
         let value = encode(value)?;
+        let mut values = self.values.lock().map_err(|_| StorageError::Poisoned)?;
         // A value it replaces is zeroized as it drops.
-        self.with(|inner| drop(inner.values.insert(k, value)))
+        values.insert(k, value);
+        Ok(())
     }
 
     fn get<K: Serialize + ?Sized, V: serde::de::DeserializeOwned>(
@@ -190,70 +139,38 @@ impl Storage {
         k: &K,
     ) -> Result<Option<V>, StorageError> {
         let k = key(label, k)?;
-        let inner = self.inner.lock().map_err(|_| StorageError::Poisoned)?;
-        inner.values.get(&k).map(|v| decode(v)).transpose()
+        let values = self.values.lock().map_err(|_| StorageError::Poisoned)?;
+        values.get(&k).map(|v| decode(v)).transpose()
     }
 
     fn remove<K: Serialize + ?Sized>(&self, label: Label, k: &K) -> Result<(), StorageError> {
         let k = key(label, k)?;
-        self.with(|inner| drop(inner.values.remove(&k)))
-    }
-
-    /// Appends to a group state list, if this store keeps them.
-    fn push_state<K: Serialize + ?Sized>(
-        &self,
-        label: Label,
-        k: &K,
-        item: impl FnOnce() -> Result<Item, StorageError>,
-    ) -> Result<(), StorageError> {
-        if !self.reloadable {
-            return Ok(());
-        }
-        let item = item()?;
-        let k = key(label, k)?;
-        self.with(|inner| inner.lists.entry(k).or_default().push(item))
-    }
-
-    fn list<K: Serialize + ?Sized, R>(
-        &self,
-        label: Label,
-        k: &K,
-        mut each: impl FnMut(&Item) -> Result<R, StorageError>,
-    ) -> Result<Vec<R>, StorageError> {
-        let k = key(label, k)?;
-        let inner = self.inner.lock().map_err(|_| StorageError::Poisoned)?;
-        inner.lists.get(&k).map_or(Ok(Vec::new()), |items| {
-            items.iter().map(&mut each).collect()
-        })
-    }
-
-    fn remove_list<K: Serialize + ?Sized>(&self, label: Label, k: &K) -> Result<(), StorageError> {
-        let k = key(label, k)?;
-        self.with(|inner| drop(inner.lists.remove(&k)))
+        let mut values = self.values.lock().map_err(|_| StorageError::Poisoned)?;
+        values.remove(&k);
+        Ok(())
     }
 }
 
 const V: u16 = CURRENT_VERSION;
 
+/// The group state: written, never kept; read, never found.
 impl StorageProvider<V> for Storage {
     type Error = StorageError;
 
     fn write_mls_join_config<G: traits::GroupId<V>, C: traits::MlsGroupJoinConfig<V>>(
         &self,
-        group_id: &G,
-        config: &C,
+        _: &G,
+        _: &C,
     ) -> Result<(), Self::Error> {
-        self.put_state(Label::JoinConfig, group_id, config)
+        Ok(())
     }
 
     fn append_own_leaf_node<G: traits::GroupId<V>, L: traits::LeafNode<V>>(
         &self,
-        group_id: &G,
-        leaf_node: &L,
+        _: &G,
+        _: &L,
     ) -> Result<(), Self::Error> {
-        self.push_state(Label::OwnLeafNodes, group_id, || {
-            Ok((Vec::new(), encode(leaf_node)?))
-        })
+        Ok(())
     }
 
     fn queue_proposal<
@@ -262,89 +179,83 @@ impl StorageProvider<V> for Storage {
         P: traits::QueuedProposal<V>,
     >(
         &self,
-        group_id: &G,
-        proposal_ref: &R,
-        proposal: &P,
+        _: &G,
+        _: &R,
+        _: &P,
     ) -> Result<(), Self::Error> {
-        self.push_state(Label::Proposals, group_id, || {
-            Ok((encode(proposal_ref)?.to_vec(), encode(proposal)?))
-        })
+        Ok(())
     }
 
     fn write_tree<G: traits::GroupId<V>, T: traits::TreeSync<V>>(
         &self,
-        group_id: &G,
-        tree: &T,
+        _: &G,
+        _: &T,
     ) -> Result<(), Self::Error> {
-        self.put_state(Label::Tree, group_id, tree)
+        Ok(())
     }
 
     fn write_interim_transcript_hash<G: traits::GroupId<V>, H: traits::InterimTranscriptHash<V>>(
         &self,
-        group_id: &G,
-        interim_transcript_hash: &H,
+        _: &G,
+        _: &H,
     ) -> Result<(), Self::Error> {
-        self.put_state(
-            Label::InterimTranscriptHash,
-            group_id,
-            interim_transcript_hash,
-        )
+        Ok(())
     }
 
     fn write_context<G: traits::GroupId<V>, C: traits::GroupContext<V>>(
         &self,
-        group_id: &G,
-        group_context: &C,
+        _: &G,
+        _: &C,
     ) -> Result<(), Self::Error> {
-        self.put_state(Label::Context, group_id, group_context)
+        Ok(())
     }
 
     fn write_confirmation_tag<G: traits::GroupId<V>, T: traits::ConfirmationTag<V>>(
         &self,
-        group_id: &G,
-        confirmation_tag: &T,
+        _: &G,
+        _: &T,
     ) -> Result<(), Self::Error> {
-        self.put_state(Label::ConfirmationTag, group_id, confirmation_tag)
+        Ok(())
     }
 
     fn write_group_state<S: traits::GroupState<V>, G: traits::GroupId<V>>(
         &self,
-        group_id: &G,
-        group_state: &S,
+        _: &G,
+        _: &S,
     ) -> Result<(), Self::Error> {
-        self.put_state(Label::GroupState, group_id, group_state)
+        Ok(())
     }
 
     fn write_message_secrets<G: traits::GroupId<V>, S: traits::MessageSecrets<V>>(
         &self,
-        group_id: &G,
-        message_secrets: &S,
+        _: &G,
+        _: &S,
     ) -> Result<(), Self::Error> {
-        self.put_state(Label::MessageSecrets, group_id, message_secrets)
+        Ok(())
     }
 
     fn write_resumption_psk_store<G: traits::GroupId<V>, S: traits::ResumptionPskStore<V>>(
         &self,
-        group_id: &G,
-        resumption_psk_store: &S,
+        _: &G,
+        _: &S,
     ) -> Result<(), Self::Error> {
-        self.put_state(Label::ResumptionPskStore, group_id, resumption_psk_store)
+        Ok(())
     }
 
     fn write_own_leaf_index<G: traits::GroupId<V>, I: traits::LeafNodeIndex<V>>(
         &self,
-        group_id: &G,
-        own_leaf_index: &I,
+        _: &G,
+        _: &I,
     ) -> Result<(), Self::Error> {
-        self.put_state(Label::OwnLeafIndex, group_id, own_leaf_index)
+        Ok(())
     }
 
     fn write_group_epoch_secrets<G: traits::GroupId<V>, S: traits::GroupEpochSecrets<V>>(
         &self,
-        group_id: &G,
-        group_epoch_secrets: &S,
+        _: &G,
+        _: &S,
     ) -> Result<(), Self::Error> {
-        self.put_state(Label::EpochSecrets, group_id, group_epoch_secrets)
+        Ok(())
     }
 
     fn write_signature_key_pair<
@@ -402,25 +313,23 @@ impl StorageProvider<V> for Storage {
 
     fn mls_group_join_config<G: traits::GroupId<V>, C: traits::MlsGroupJoinConfig<V>>(
         &self,
-        group_id: &G,
+        _: &G,
     ) -> Result<Option<C>, Self::Error> {
-        self.get(Label::JoinConfig, group_id)
+        Ok(None)
     }
 
     fn own_leaf_nodes<G: traits::GroupId<V>, L: traits::LeafNode<V>>(
         &self,
-        group_id: &G,
+        _: &G,
     ) -> Result<Vec<L>, Self::Error> {
-        self.list(Label::OwnLeafNodes, group_id, |(_, value)| decode(value))
+        Ok(Vec::new())
     }
 
     fn queued_proposal_refs<G: traits::GroupId<V>, R: traits::ProposalRef<V>>(
         &self,
-        group_id: &G,
+        _: &G,
     ) -> Result<Vec<R>, Self::Error> {
-        self.list(Label::Proposals, group_id, |(proposal_ref, _)| {
-            decode(proposal_ref)
-        })
+        Ok(Vec::new())
     }
 
     fn queued_proposals<
@@ -429,74 +338,72 @@ impl StorageProvider<V> for Storage {
         P: traits::QueuedProposal<V>,
     >(
         &self,
-        group_id: &G,
+        _: &G,
     ) -> Result<Vec<(R, P)>, Self::Error> {
-        self.list(Label::Proposals, group_id, |(proposal_ref, value)| {
-            Ok((decode(proposal_ref)?, decode(value)?))
-        })
+        Ok(Vec::new())
     }
 
     fn tree<G: traits::GroupId<V>, T: traits::TreeSync<V>>(
         &self,
-        group_id: &G,
+        _: &G,
     ) -> Result<Option<T>, Self::Error> {
-        self.get(Label::Tree, group_id)
+        Ok(None)
     }
 
     fn group_context<G: traits::GroupId<V>, C: traits::GroupContext<V>>(
         &self,
-        group_id: &G,
+        _: &G,
     ) -> Result<Option<C>, Self::Error> {
-        self.get(Label::Context, group_id)
+        Ok(None)
     }
 
     fn interim_transcript_hash<G: traits::GroupId<V>, H: traits::InterimTranscriptHash<V>>(
         &self,
-        group_id: &G,
+        _: &G,
     ) -> Result<Option<H>, Self::Error> {
-        self.get(Label::InterimTranscriptHash, group_id)
+        Ok(None)
     }
 
     fn confirmation_tag<G: traits::GroupId<V>, T: traits::ConfirmationTag<V>>(
         &self,
-        group_id: &G,
+        _: &G,
     ) -> Result<Option<T>, Self::Error> {
-        self.get(Label::ConfirmationTag, group_id)
+        Ok(None)
     }
 
     fn group_state<S: traits::GroupState<V>, G: traits::GroupId<V>>(
         &self,
-        group_id: &G,
+        _: &G,
     ) -> Result<Option<S>, Self::Error> {
-        self.get(Label::GroupState, group_id)
+        Ok(None)
     }
 
     fn message_secrets<G: traits::GroupId<V>, S: traits::MessageSecrets<V>>(
         &self,
-        group_id: &G,
+        _: &G,
     ) -> Result<Option<S>, Self::Error> {
-        self.get(Label::MessageSecrets, group_id)
+        Ok(None)
     }
 
     fn resumption_psk_store<G: traits::GroupId<V>, S: traits::ResumptionPskStore<V>>(
         &self,
-        group_id: &G,
+        _: &G,
     ) -> Result<Option<S>, Self::Error> {
-        self.get(Label::ResumptionPskStore, group_id)
+        Ok(None)
     }
 
     fn own_leaf_index<G: traits::GroupId<V>, I: traits::LeafNodeIndex<V>>(
         &self,
-        group_id: &G,
+        _: &G,
     ) -> Result<Option<I>, Self::Error> {
-        self.get(Label::OwnLeafIndex, group_id)
+        Ok(None)
     }
 
     fn group_epoch_secrets<G: traits::GroupId<V>, S: traits::GroupEpochSecrets<V>>(
         &self,
-        group_id: &G,
+        _: &G,
     ) -> Result<Option<S>, Self::Error> {
-        self.get(Label::EpochSecrets, group_id)
+        Ok(None)
     }
 
     fn signature_key_pair<K: traits::SignaturePublicKey<V>, P: traits::SignatureKeyPair<V>>(
@@ -544,88 +451,67 @@ impl StorageProvider<V> for Storage {
 
     fn remove_proposal<G: traits::GroupId<V>, R: traits::ProposalRef<V>>(
         &self,
-        group_id: &G,
-        proposal_ref: &R,
+        _: &G,
+        _: &R,
     ) -> Result<(), Self::Error> {
-        let k = key(Label::Proposals, group_id)?;
-        let proposal_ref = encode(proposal_ref)?;
-        self.with(|inner| {
-            if let Some(items) = inner.lists.get_mut(&k) {
-                items.retain(|(r, _)| r[..] != proposal_ref[..]);
-            }
-        })
+        Ok(())
     }
 
-    fn delete_own_leaf_nodes<G: traits::GroupId<V>>(
-        &self,
-        group_id: &G,
-    ) -> Result<(), Self::Error> {
-        self.remove_list(Label::OwnLeafNodes, group_id)
+    fn delete_own_leaf_nodes<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
+        Ok(())
     }
 
-    fn delete_group_config<G: traits::GroupId<V>>(&self, group_id: &G) -> Result<(), Self::Error> {
-        self.remove(Label::JoinConfig, group_id)
+    fn delete_group_config<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
+        Ok(())
     }
 
-    fn delete_tree<G: traits::GroupId<V>>(&self, group_id: &G) -> Result<(), Self::Error> {
-        self.remove(Label::Tree, group_id)
+    fn delete_tree<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
+        Ok(())
     }
 
-    fn delete_confirmation_tag<G: traits::GroupId<V>>(
-        &self,
-        group_id: &G,
-    ) -> Result<(), Self::Error> {
-        self.remove(Label::ConfirmationTag, group_id)
+    fn delete_confirmation_tag<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
+        Ok(())
     }
 
-    fn delete_group_state<G: traits::GroupId<V>>(&self, group_id: &G) -> Result<(), Self::Error> {
-        self.remove(Label::GroupState, group_id)
+    fn delete_group_state<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
+        Ok(())
     }
 
-    fn delete_context<G: traits::GroupId<V>>(&self, group_id: &G) -> Result<(), Self::Error> {
-        self.remove(Label::Context, group_id)
+    fn delete_context<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
+        Ok(())
     }
 
     fn delete_interim_transcript_hash<G: traits::GroupId<V>>(
         &self,
-        group_id: &G,
+        _: &G,
     ) -> Result<(), Self::Error> {
-        self.remove(Label::InterimTranscriptHash, group_id)
+        Ok(())
     }
 
-    fn delete_message_secrets<G: traits::GroupId<V>>(
-        &self,
-        group_id: &G,
-    ) -> Result<(), Self::Error> {
-        self.remove(Label::MessageSecrets, group_id)
+    fn delete_message_secrets<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
+        Ok(())
     }
 
     fn delete_all_resumption_psk_secrets<G: traits::GroupId<V>>(
         &self,
-        group_id: &G,
+        _: &G,
     ) -> Result<(), Self::Error> {
-        self.remove(Label::ResumptionPskStore, group_id)
+        Ok(())
     }
 
-    fn delete_own_leaf_index<G: traits::GroupId<V>>(
-        &self,
-        group_id: &G,
-    ) -> Result<(), Self::Error> {
-        self.remove(Label::OwnLeafIndex, group_id)
+    fn delete_own_leaf_index<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
+        Ok(())
     }
 
-    fn delete_group_epoch_secrets<G: traits::GroupId<V>>(
-        &self,
-        group_id: &G,
-    ) -> Result<(), Self::Error> {
-        self.remove(Label::EpochSecrets, group_id)
+    fn delete_group_epoch_secrets<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
+        Ok(())
     }
 
     fn clear_proposal_queue<G: traits::GroupId<V>, R: traits::ProposalRef<V>>(
         &self,
-        group_id: &G,
+        _: &G,
     ) -> Result<(), Self::Error> {
-        self.remove_list(Label::Proposals, group_id)
+        Ok(())
     }
 
     fn delete_signature_key_pair<K: traits::SignaturePublicKey<V>>(
