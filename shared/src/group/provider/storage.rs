@@ -1,5 +1,5 @@
 //! [`Storage`]: openmls's store for one member's group, in memory, in a compact binary
-//! encoding (CBOR), zeroized; it keeps only what openmls reads back while the group
+//! encoding (postcard), zeroized; it keeps only what openmls reads back while the group
 //! lives.
 //!
 //! openmls hands its store two kinds of values:
@@ -19,7 +19,10 @@
 //! encoding after every message, no second copy of the epoch's secrets in memory, and
 //! none of the encoding code for openmls's group state types in the web app.
 //!
-//! Each kept value is encoded once into a buffer that is zeroized when it is
+//! The kept values' types (key package bundles, HPKE key pairs, PSK bundles) encode
+//! with postcard, the compact, non-self-describing format vroom's wire already uses
+//! (openmls's group state types need a self-describing one, which is not needed
+//! here). Each kept value is encoded once into a buffer that is zeroized when it is
 //! overwritten, deleted or dropped (and while it grows, so no copy is left behind in
 //! freed memory). The encoding is private to the process: nothing here is persisted or
 //! sent.
@@ -70,40 +73,33 @@ enum Label {
 /// A growable buffer that zeroizes every allocation it leaves behind.
 struct SecretWriter(Value);
 
-impl std::io::Write for SecretWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let needed = self.0.len() + buf.len();
-        if needed > self.0.capacity() {
-            let mut grown = Zeroizing::new(Vec::with_capacity(needed.max(2 * self.0.capacity())));
-            grown.extend_from_slice(&self.0);
-            // The old allocation is zeroized as it drops.
-            self.0 = grown;
+impl Extend<u8> for SecretWriter {
+    fn extend<I: IntoIterator<Item = u8>>(&mut self, bytes: I) {
+        for byte in bytes {
+            if self.0.len() == self.0.capacity() {
+                let mut grown = Zeroizing::new(Vec::with_capacity(2 * self.0.capacity().max(32)));
+                grown.extend_from_slice(&self.0);
+                // The old allocation is zeroized as it drops.
+                self.0 = grown;
+            }
+            self.0.push(byte);
         }
-        self.0.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
     }
 }
 
 fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Value, StorageError> {
-    let mut writer = SecretWriter(Zeroizing::new(Vec::with_capacity(256)));
-    ciborium::into_writer(value, &mut writer).map_err(|_| StorageError::Encoding)?;
-    Ok(writer.0)
+    let writer = SecretWriter(Zeroizing::new(Vec::with_capacity(256)));
+    postcard::to_extend(value, writer)
+        .map(|writer| writer.0)
+        .map_err(|_| StorageError::Encoding)
 }
 
 fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, StorageError> {
-    // Short byte strings pass through this buffer on their way into the value.
-    let mut scratch = Zeroizing::new([0u8; 1024]);
-    ciborium::from_reader_with_buffer(bytes, &mut scratch[..]).map_err(|_| StorageError::Encoding)
+    postcard::from_bytes(bytes).map_err(|_| StorageError::Encoding)
 }
 
 fn key<K: Serialize + ?Sized>(label: Label, key: &K) -> Result<Vec<u8>, StorageError> {
-    let mut out = vec![label as u8];
-    ciborium::into_writer(key, &mut out).map_err(|_| StorageError::Encoding)?;
-    Ok(out)
+    postcard::to_extend(key, vec![label as u8]).map_err(|_| StorageError::Encoding)
 }
 
 /// The in-memory store of one member's working set (see the module's documentation).
