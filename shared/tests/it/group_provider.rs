@@ -363,6 +363,23 @@ impl Reference {
             .expect("encode")
     }
 
+    /// Commits an update of its own leaf (its provider seals the path secrets to the
+    /// other members) and merges it, as if the relay had ordered it first.
+    fn self_update(&mut self) -> Vec<u8> {
+        let bundle = self
+            .mls
+            .self_update(
+                &self.provider,
+                &self.identity,
+                LeafNodeParameters::default(),
+            )
+            .expect("reference self-update");
+        self.mls
+            .merge_pending_commit(&self.provider)
+            .expect("merge");
+        bundle.commit().tls_serialize_detached().expect("encode")
+    }
+
     fn safety_code(&self, group_id: &[u8]) -> SafetyCode {
         SafetyCode::derive(
             group_id,
@@ -398,19 +415,7 @@ fn exchange(ours: &mut Group, reference: &mut Reference, group_id: &[u8]) {
     round(ours, reference, 1);
 
     // The reference member updates its leaf: its provider seals path secrets to ours.
-    let bundle = reference
-        .mls
-        .self_update(
-            &reference.provider,
-            &reference.identity,
-            LeafNodeParameters::default(),
-        )
-        .expect("reference self-update");
-    let commit = bundle.commit().tls_serialize_detached().expect("encode");
-    reference
-        .mls
-        .merge_pending_commit(&reference.provider)
-        .expect("merge");
+    let commit = reference.self_update();
     match ours.handle(&commit) {
         Ok(Incoming::Commit { kind, .. }) => assert_eq!(kind, CommitKind::Update),
         other => panic!("expected the reference member's update, got {other:?}"),
@@ -671,19 +676,7 @@ fn the_store_keeps_the_working_set_only() {
     }
     assert_eq!(provider.storage().entries(), kept);
     // A commit from the other member needs the kept key pairs to open its path.
-    let bundle = reference
-        .mls
-        .self_update(
-            &reference.provider,
-            &reference.identity,
-            LeafNodeParameters::default(),
-        )
-        .expect("reference self-update");
-    reference
-        .mls
-        .merge_pending_commit(&reference.provider)
-        .expect("merge");
-    let commit = bundle.commit().tls_serialize_detached().expect("encode");
+    let commit = reference.self_update();
     match mls
         .process_message(&provider, to_protocol(&commit))
         .expect("process the commit")

@@ -108,11 +108,20 @@ fn sha256(hash: HashType) -> Result<(), CryptoError> {
     }
 }
 
-fn chacha(alg: AeadType) -> Result<(), CryptoError> {
-    match alg {
-        AeadType::ChaCha20Poly1305 => Ok(()),
-        _ => Err(CryptoError::UnsupportedAeadAlgorithm),
+/// The suite's AEAD under `key`, and `nonce` checked for its length.
+fn chacha<'n>(
+    alg: AeadType,
+    key: &[u8],
+    nonce: &'n [u8],
+) -> Result<(ChaCha20Poly1305, &'n chacha20poly1305::Nonce), CryptoError> {
+    if alg != AeadType::ChaCha20Poly1305 {
+        return Err(CryptoError::UnsupportedAeadAlgorithm);
     }
+    let cipher = ChaCha20Poly1305::new_from_slice(key).map_err(|_| CryptoError::InvalidLength)?;
+    if nonce.len() != 12 {
+        return Err(CryptoError::InvalidLength);
+    }
+    Ok((cipher, chacha20poly1305::Nonce::from_slice(nonce)))
 }
 
 fn ed25519(alg: SignatureScheme) -> Result<(), CryptoError> {
@@ -221,14 +230,9 @@ impl OpenMlsCrypto for SuiteCrypto {
         nonce: &[u8],
         aad: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
-        chacha(alg)?;
-        let cipher =
-            ChaCha20Poly1305::new_from_slice(key).map_err(|_| CryptoError::InvalidLength)?;
-        if nonce.len() != 12 {
-            return Err(CryptoError::InvalidLength);
-        }
+        let (cipher, nonce) = chacha(alg, key, nonce)?;
         cipher
-            .encrypt(nonce.into(), Payload { msg: data, aad })
+            .encrypt(nonce, Payload { msg: data, aad })
             .map_err(|_| CryptoError::CryptoLibraryError)
     }
 
@@ -240,14 +244,9 @@ impl OpenMlsCrypto for SuiteCrypto {
         nonce: &[u8],
         aad: &[u8],
     ) -> Result<Vec<u8>, CryptoError> {
-        chacha(alg)?;
-        let cipher =
-            ChaCha20Poly1305::new_from_slice(key).map_err(|_| CryptoError::InvalidLength)?;
-        if nonce.len() != 12 {
-            return Err(CryptoError::InvalidLength);
-        }
+        let (cipher, nonce) = chacha(alg, key, nonce)?;
         cipher
-            .decrypt(nonce.into(), Payload { msg: ct_tag, aad })
+            .decrypt(nonce, Payload { msg: ct_tag, aad })
             .map_err(|_| CryptoError::AeadDecryptionError)
     }
 
