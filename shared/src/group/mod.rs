@@ -9,6 +9,8 @@
 //!   process what the relay delivers in its order) and [`Joiner`] (a key package, then a
 //!   Welcome).
 //! - [`safety`]: the room-wide safety code of an epoch.
+//! - [`provider`]: what openmls runs on: vroom's own cryptography for the one suite,
+//!   and the store of the group's state.
 //! - [`committer`]: the deterministic order in which members commit a departure or an
 //!   arrival.
 //!
@@ -18,6 +20,7 @@
 pub mod binding;
 pub mod committer;
 pub mod identity;
+pub mod provider;
 pub mod room;
 pub mod safety;
 

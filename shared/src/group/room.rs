@@ -18,13 +18,13 @@ use openmls::prelude::{
     RequiredCapabilitiesExtension, Sender, SenderRatchetConfiguration, StagedWelcome,
     UnknownExtension, PURE_CIPHERTEXT_WIRE_FORMAT_POLICY,
 };
-use openmls_rust_crypto::OpenMlsRustCrypto;
 use openmls_traits::{storage::StorageProvider as _, OpenMlsProvider as _};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::binding::{RoomBinding, ROOM_EXTENSION_TYPE};
 use super::identity::{Identity, PublicIdentity};
+use super::provider::Provider;
 use super::safety::SafetyCode;
 use super::{GroupError, CIPHERSUITE};
 use crate::crypto::RoomSecret;
@@ -188,7 +188,7 @@ fn join_config() -> MlsGroupJoinConfig {
 
 /// A client that has made a key package and waits for a Welcome into the room.
 pub struct Joiner {
-    provider: OpenMlsRustCrypto,
+    provider: Provider,
     identity: Option<Identity>,
     key_package: Vec<u8>,
     key_package_ref: KeyPackageRef,
@@ -198,7 +198,7 @@ impl Joiner {
     /// Makes a key package for `identity`. It is a "last resort" package, so a Welcome
     /// that is refused (another room, a forgery) does not use it up.
     pub fn new(identity: Identity) -> Result<Self, GroupError> {
-        let provider = OpenMlsRustCrypto::default();
+        let provider = Provider::default();
         let bundle = KeyPackage::builder()
             .leaf_node_capabilities(capabilities())
             .mark_as_last_resort()
@@ -281,9 +281,9 @@ fn parse(bytes: &[u8]) -> Result<MlsMessageIn, GroupError> {
 
 /// This member's state in the room's MLS group.
 pub struct Group {
-    /// openmls's crypto and the in-memory store of this group's secrets (dropped with
+    /// openmls's crypto and the in-memory store of this group's state (dropped with
     /// the group).
-    provider: OpenMlsRustCrypto,
+    provider: Provider,
     /// This member's signing key.
     identity: Identity,
     mls: MlsGroup,
@@ -311,7 +311,7 @@ impl core::fmt::Debug for Group {
 
 impl Group {
     fn from_parts(
-        provider: OpenMlsRustCrypto,
+        provider: Provider,
         identity: Identity,
         mls: MlsGroup,
         group_id: [u8; 16],
@@ -332,7 +332,7 @@ impl Group {
 
     /// Creates the room's group with `identity` as its only member and host.
     pub fn create(identity: Identity, room: &RoomSecret) -> Result<Self, GroupError> {
-        let provider = OpenMlsRustCrypto::default();
+        let provider = Provider::default();
         let binding = RoomBinding::new(room);
         let host_key = identity.public().signature_key;
         let extensions = Extensions::from_vec(vec![

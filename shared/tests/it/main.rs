@@ -1,10 +1,14 @@
 //! The shared crate's integration tests, in one binary: standard primitives against their
 //! RFC vectors, vroom's own constructions against its vector file, invite links, and
 //! whole sessions driven through an in-memory relay; the version-2 group layer (MLS)
-//! with several members and a relay order the tests control, and its derivations.
+//! with several members and a relay order the tests control, its derivations, and its
+//! crypto provider and state store against openmls's reference provider.
 
 #[cfg(feature = "mls")]
 mod group;
+// The group layer's own provider exists only without the post-quantum build.
+#[cfg(all(feature = "mls", not(feature = "mls-pq")))]
+mod group_provider;
 #[cfg(feature = "mls")]
 mod group_vectors;
 mod invite;

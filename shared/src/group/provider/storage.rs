@@ -1,0 +1,546 @@
+//! [`Storage`]: openmls's store for one member's group, in memory, in a compact binary
+//! encoding (postcard), zeroized; it keeps only what openmls reads back while the group
+//! lives.
+//!
+//! openmls hands its store two kinds of values:
+//! - the **working set** it reads back while a group is in use: key packages (read when
+//!   their Welcome arrives), the encryption key pairs of a member's own leaf and path
+//!   (read when a commit is processed), pre-shared keys;
+//! - the **group state** it reads back only to reload a group from the store
+//!   (`MlsGroup::load`): tree, context, transcript hash, epoch and message secrets,
+//!   proposals, configuration. openmls writes it again after every change, including
+//!   after every application message (the message secrets), which is most of a
+//!   message's cost in a large room.
+//!
+//! vroom never reloads a group: a `Group` keeps its `MlsGroup` in memory for its whole
+//! life, and a client that restarts rejoins with a new identity (PROTOCOL.md §9.2). So
+//! this store keeps the working set only and lets the group state go unstored (its
+//! writes do nothing, its reads find nothing, so `MlsGroup::load` finds no group): no
+//! encoding after every message, no second copy of the epoch's secrets in memory, and
+//! none of the encoding code for openmls's group state types in the web app.
+//!
+//! The kept values' types (key package bundles, HPKE key pairs, PSK bundles) encode
+//! with postcard, the compact, non-self-describing format vroom's wire already uses
+//! (openmls's group state types need a self-describing one, which is not needed
+//! here). Each kept value is encoded once into a buffer that is zeroized when it is
+//! overwritten, deleted or dropped (and while it grows, so no copy is left behind in
+//! freed memory). The encoding is private to the process: nothing here is persisted or
+//! sent.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use openmls_traits::storage::{traits, StorageProvider, CURRENT_VERSION};
+use serde::Serialize;
+use zeroize::Zeroizing;
+
+/// A value as stored: its encoding, zeroized on drop.
+type Value = Zeroizing<Vec<u8>>;
+
+/// Why the store refused: a value that does not encode or decode (openmls's types
+/// always do, so this means an internal error), or a lock poisoned by a panic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// A value could not be encoded or decoded.
+    Encoding,
+    /// The store's lock was poisoned by a panic elsewhere.
+    Poisoned,
+}
+
+impl core::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            StorageError::Encoding => "a group state value could not be encoded or decoded",
+            StorageError::Poisoned => "the group state store was poisoned by a panic",
+        })
+    }
+}
+
+impl std::error::Error for StorageError {}
+
+/// What a key names; one byte in front of the key's encoding.
+#[derive(Clone, Copy)]
+#[repr(u8)]
+enum Label {
+    SignatureKeyPair = 1,
+    EncryptionKeyPair,
+    EpochKeyPairs,
+    KeyPackage,
+    Psk,
+}
+
+/// A growable buffer that zeroizes every allocation it leaves behind.
+struct SecretWriter(Value);
+
+impl Extend<u8> for SecretWriter {
+    fn extend<I: IntoIterator<Item = u8>>(&mut self, bytes: I) {
+        for byte in bytes {
+            if self.0.len() == self.0.capacity() {
+                let mut grown = Zeroizing::new(Vec::with_capacity(2 * self.0.capacity().max(32)));
+                grown.extend_from_slice(&self.0);
+                // The old allocation is zeroized as it drops.
+                self.0 = grown;
+            }
+            self.0.push(byte);
+        }
+    }
+}
+
+fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Value, StorageError> {
+    let writer = SecretWriter(Zeroizing::new(Vec::with_capacity(256)));
+    postcard::to_extend(value, writer)
+        .map(|writer| writer.0)
+        .map_err(|_| StorageError::Encoding)
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, StorageError> {
+    postcard::from_bytes(bytes).map_err(|_| StorageError::Encoding)
+}
+
+fn key<K: Serialize + ?Sized>(label: Label, key: &K) -> Result<Vec<u8>, StorageError> {
+    postcard::to_extend(key, vec![label as u8]).map_err(|_| StorageError::Encoding)
+}
+
+/// The in-memory store of one member's working set (see the module's documentation).
+/// No `Debug`: it holds private keys.
+#[derive(Default)]
+pub struct Storage {
+    values: Mutex<BTreeMap<Vec<u8>, Value>>,
+}
+
+impl Storage {
+    /// How many values are held (for tests of deletion).
+    pub fn entries(&self) -> usize {
+        self.values.lock().map(|values| values.len()).unwrap_or(0)
+    }
+
+    fn put<K: Serialize + ?Sized, V: Serialize + ?Sized>(
+        &self,
+        label: Label,
+        k: &K,
+        value: &V,
+    ) -> Result<(), StorageError> {
+        let k = key(label, k)?;
+        let value = encode(value)?;
+        let mut values = self.values.lock().map_err(|_| StorageError::Poisoned)?;
+        // A value it replaces is zeroized as it drops.
+        values.insert(k, value);
+        Ok(())
+    }
+
+    fn get<K: Serialize + ?Sized, V: serde::de::DeserializeOwned>(
+        &self,
+        label: Label,
+        k: &K,
+    ) -> Result<Option<V>, StorageError> {
+        let k = key(label, k)?;
+        let values = self.values.lock().map_err(|_| StorageError::Poisoned)?;
+        values.get(&k).map(|v| decode(v)).transpose()
+    }
+
+    fn remove<K: Serialize + ?Sized>(&self, label: Label, k: &K) -> Result<(), StorageError> {
+        let k = key(label, k)?;
+        let mut values = self.values.lock().map_err(|_| StorageError::Poisoned)?;
+        values.remove(&k);
+        Ok(())
+    }
+}
+
+const V: u16 = CURRENT_VERSION;
+
+/// The group state: written, never kept; read, never found.
+impl StorageProvider<V> for Storage {
+    type Error = StorageError;
+
+    fn write_mls_join_config<G: traits::GroupId<V>, C: traits::MlsGroupJoinConfig<V>>(
+        &self,
+        _: &G,
+        _: &C,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn append_own_leaf_node<G: traits::GroupId<V>, L: traits::LeafNode<V>>(
+        &self,
+        _: &G,
+        _: &L,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn queue_proposal<
+        G: traits::GroupId<V>,
+        R: traits::ProposalRef<V>,
+        P: traits::QueuedProposal<V>,
+    >(
+        &self,
+        _: &G,
+        _: &R,
+        _: &P,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn write_tree<G: traits::GroupId<V>, T: traits::TreeSync<V>>(
+        &self,
+        _: &G,
+        _: &T,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn write_interim_transcript_hash<G: traits::GroupId<V>, H: traits::InterimTranscriptHash<V>>(
+        &self,
+        _: &G,
+        _: &H,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn write_context<G: traits::GroupId<V>, C: traits::GroupContext<V>>(
+        &self,
+        _: &G,
+        _: &C,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn write_confirmation_tag<G: traits::GroupId<V>, T: traits::ConfirmationTag<V>>(
+        &self,
+        _: &G,
+        _: &T,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn write_group_state<S: traits::GroupState<V>, G: traits::GroupId<V>>(
+        &self,
+        _: &G,
+        _: &S,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn write_message_secrets<G: traits::GroupId<V>, S: traits::MessageSecrets<V>>(
+        &self,
+        _: &G,
+        _: &S,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn write_resumption_psk_store<G: traits::GroupId<V>, S: traits::ResumptionPskStore<V>>(
+        &self,
+        _: &G,
+        _: &S,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn write_own_leaf_index<G: traits::GroupId<V>, I: traits::LeafNodeIndex<V>>(
+        &self,
+        _: &G,
+        _: &I,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn write_group_epoch_secrets<G: traits::GroupId<V>, S: traits::GroupEpochSecrets<V>>(
+        &self,
+        _: &G,
+        _: &S,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn write_signature_key_pair<
+        K: traits::SignaturePublicKey<V>,
+        P: traits::SignatureKeyPair<V>,
+    >(
+        &self,
+        public_key: &K,
+        signature_key_pair: &P,
+    ) -> Result<(), Self::Error> {
+        self.put(Label::SignatureKeyPair, public_key, signature_key_pair)
+    }
+
+    fn write_encryption_key_pair<K: traits::EncryptionKey<V>, P: traits::HpkeKeyPair<V>>(
+        &self,
+        public_key: &K,
+        key_pair: &P,
+    ) -> Result<(), Self::Error> {
+        self.put(Label::EncryptionKeyPair, public_key, key_pair)
+    }
+
+    fn write_encryption_epoch_key_pairs<
+        G: traits::GroupId<V>,
+        E: traits::EpochKey<V>,
+        P: traits::HpkeKeyPair<V>,
+    >(
+        &self,
+        group_id: &G,
+        epoch: &E,
+        leaf_index: u32,
+        key_pairs: &[P],
+    ) -> Result<(), Self::Error> {
+        self.put(
+            Label::EpochKeyPairs,
+            &(group_id, epoch, leaf_index),
+            key_pairs,
+        )
+    }
+
+    fn write_key_package<R: traits::HashReference<V>, P: traits::KeyPackage<V>>(
+        &self,
+        hash_ref: &R,
+        key_package: &P,
+    ) -> Result<(), Self::Error> {
+        self.put(Label::KeyPackage, hash_ref, key_package)
+    }
+
+    fn write_psk<I: traits::PskId<V>, B: traits::PskBundle<V>>(
+        &self,
+        psk_id: &I,
+        psk: &B,
+    ) -> Result<(), Self::Error> {
+        self.put(Label::Psk, psk_id, psk)
+    }
+
+    fn mls_group_join_config<G: traits::GroupId<V>, C: traits::MlsGroupJoinConfig<V>>(
+        &self,
+        _: &G,
+    ) -> Result<Option<C>, Self::Error> {
+        Ok(None)
+    }
+
+    fn own_leaf_nodes<G: traits::GroupId<V>, L: traits::LeafNode<V>>(
+        &self,
+        _: &G,
+    ) -> Result<Vec<L>, Self::Error> {
+        Ok(Vec::new())
+    }
+
+    fn queued_proposal_refs<G: traits::GroupId<V>, R: traits::ProposalRef<V>>(
+        &self,
+        _: &G,
+    ) -> Result<Vec<R>, Self::Error> {
+        Ok(Vec::new())
+    }
+
+    fn queued_proposals<
+        G: traits::GroupId<V>,
+        R: traits::ProposalRef<V>,
+        P: traits::QueuedProposal<V>,
+    >(
+        &self,
+        _: &G,
+    ) -> Result<Vec<(R, P)>, Self::Error> {
+        Ok(Vec::new())
+    }
+
+    fn tree<G: traits::GroupId<V>, T: traits::TreeSync<V>>(
+        &self,
+        _: &G,
+    ) -> Result<Option<T>, Self::Error> {
+        Ok(None)
+    }
+
+    fn group_context<G: traits::GroupId<V>, C: traits::GroupContext<V>>(
+        &self,
+        _: &G,
+    ) -> Result<Option<C>, Self::Error> {
+        Ok(None)
+    }
+
+    fn interim_transcript_hash<G: traits::GroupId<V>, H: traits::InterimTranscriptHash<V>>(
+        &self,
+        _: &G,
+    ) -> Result<Option<H>, Self::Error> {
+        Ok(None)
+    }
+
+    fn confirmation_tag<G: traits::GroupId<V>, T: traits::ConfirmationTag<V>>(
+        &self,
+        _: &G,
+    ) -> Result<Option<T>, Self::Error> {
+        Ok(None)
+    }
+
+    fn group_state<S: traits::GroupState<V>, G: traits::GroupId<V>>(
+        &self,
+        _: &G,
+    ) -> Result<Option<S>, Self::Error> {
+        Ok(None)
+    }
+
+    fn message_secrets<G: traits::GroupId<V>, S: traits::MessageSecrets<V>>(
+        &self,
+        _: &G,
+    ) -> Result<Option<S>, Self::Error> {
+        Ok(None)
+    }
+
+    fn resumption_psk_store<G: traits::GroupId<V>, S: traits::ResumptionPskStore<V>>(
+        &self,
+        _: &G,
+    ) -> Result<Option<S>, Self::Error> {
+        Ok(None)
+    }
+
+    fn own_leaf_index<G: traits::GroupId<V>, I: traits::LeafNodeIndex<V>>(
+        &self,
+        _: &G,
+    ) -> Result<Option<I>, Self::Error> {
+        Ok(None)
+    }
+
+    fn group_epoch_secrets<G: traits::GroupId<V>, S: traits::GroupEpochSecrets<V>>(
+        &self,
+        _: &G,
+    ) -> Result<Option<S>, Self::Error> {
+        Ok(None)
+    }
+
+    fn signature_key_pair<K: traits::SignaturePublicKey<V>, P: traits::SignatureKeyPair<V>>(
+        &self,
+        public_key: &K,
+    ) -> Result<Option<P>, Self::Error> {
+        self.get(Label::SignatureKeyPair, public_key)
+    }
+
+    fn encryption_key_pair<P: traits::HpkeKeyPair<V>, K: traits::EncryptionKey<V>>(
+        &self,
+        public_key: &K,
+    ) -> Result<Option<P>, Self::Error> {
+        self.get(Label::EncryptionKeyPair, public_key)
+    }
+
+    fn encryption_epoch_key_pairs<
+        G: traits::GroupId<V>,
+        E: traits::EpochKey<V>,
+        P: traits::HpkeKeyPair<V>,
+    >(
+        &self,
+        group_id: &G,
+        epoch: &E,
+        leaf_index: u32,
+    ) -> Result<Vec<P>, Self::Error> {
+        Ok(self
+            .get(Label::EpochKeyPairs, &(group_id, epoch, leaf_index))?
+            .unwrap_or_default())
+    }
+
+    fn key_package<R: traits::HashReference<V>, P: traits::KeyPackage<V>>(
+        &self,
+        hash_ref: &R,
+    ) -> Result<Option<P>, Self::Error> {
+        self.get(Label::KeyPackage, hash_ref)
+    }
+
+    fn psk<B: traits::PskBundle<V>, I: traits::PskId<V>>(
+        &self,
+        psk_id: &I,
+    ) -> Result<Option<B>, Self::Error> {
+        self.get(Label::Psk, psk_id)
+    }
+
+    fn remove_proposal<G: traits::GroupId<V>, R: traits::ProposalRef<V>>(
+        &self,
+        _: &G,
+        _: &R,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn delete_own_leaf_nodes<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn delete_group_config<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn delete_tree<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn delete_confirmation_tag<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn delete_group_state<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn delete_context<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn delete_interim_transcript_hash<G: traits::GroupId<V>>(
+        &self,
+        _: &G,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn delete_message_secrets<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn delete_all_resumption_psk_secrets<G: traits::GroupId<V>>(
+        &self,
+        _: &G,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn delete_own_leaf_index<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn delete_group_epoch_secrets<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn clear_proposal_queue<G: traits::GroupId<V>, R: traits::ProposalRef<V>>(
+        &self,
+        _: &G,
+    ) -> Result<(), Self::Error> {
+        Ok(())
+    }
+
+    fn delete_signature_key_pair<K: traits::SignaturePublicKey<V>>(
+        &self,
+        public_key: &K,
+    ) -> Result<(), Self::Error> {
+        self.remove(Label::SignatureKeyPair, public_key)
+    }
+
+    fn delete_encryption_key_pair<K: traits::EncryptionKey<V>>(
+        &self,
+        public_key: &K,
+    ) -> Result<(), Self::Error> {
+        self.remove(Label::EncryptionKeyPair, public_key)
+    }
+
+    fn delete_encryption_epoch_key_pairs<G: traits::GroupId<V>, E: traits::EpochKey<V>>(
+        &self,
+        group_id: &G,
+        epoch: &E,
+        leaf_index: u32,
+    ) -> Result<(), Self::Error> {
+        self.remove(Label::EpochKeyPairs, &(group_id, epoch, leaf_index))
+    }
+
+    fn delete_key_package<R: traits::HashReference<V>>(
+        &self,
+        hash_ref: &R,
+    ) -> Result<(), Self::Error> {
+        self.remove(Label::KeyPackage, hash_ref)
+    }
+
+    fn delete_psk<I: traits::PskId<V>>(&self, psk_id: &I) -> Result<(), Self::Error> {
+        self.remove(Label::Psk, psk_id)
+    }
+}
