@@ -95,8 +95,15 @@ pub struct Config {
     /// Redis to keep rooms in, so several relay instances can serve one room
     /// (`redis://[user:password@]host:port[/db]`). Without it rooms live in this
     /// process only.
-    #[arg(long, env = "VROOM_REDIS_URL")]
+    #[arg(long, env = "VROOM_REDIS_URL", conflicts_with = "redis_cluster")]
     pub redis_url: Option<RedisUrl>,
+
+    /// Redis Cluster to keep rooms in instead of one Redis: the URLs of some of its
+    /// nodes, separated by commas (`redis://[user:password@]host:port,…`); one
+    /// reachable node is enough to find the others. Needs Redis 7 or later (sharded
+    /// pub/sub).
+    #[arg(long, env = "VROOM_REDIS_CLUSTER")]
+    pub redis_cluster: Option<RedisUrl>,
 
     /// With Redis: how often an instance renews its members' presence. The members of
     /// an instance that stops (a crash) count as disconnected after three missed
@@ -132,6 +139,7 @@ impl Default for Config {
             log_room_ids: false,
             shutdown_timeout: Duration::from_secs(5),
             redis_url: None,
+            redis_cluster: None,
             redis_heartbeat: Duration::from_secs(5),
         }
     }

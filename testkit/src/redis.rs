@@ -33,13 +33,15 @@ pub struct RedisServer {
     /// For a server that lives as long as the test process: our end of the pipe its
     /// watchdog shell reads; when it closes (the process ended), the shell kills it.
     watchdog: Option<ChildStdin>,
+    /// Arguments after the common ones (a cluster node's settings).
+    extra: Vec<String>,
 }
 
 impl RedisServer {
     /// Starts a server on a free loopback port. Panics with an installation hint when
     /// `redis-server` is missing, and with its log when it does not come up.
     pub fn start() -> RedisServer {
-        Self::start_with(false)
+        Self::start_with(false, Vec::new())
     }
 
     /// Like [`RedisServer::start`], for a `static` shared by a whole test binary:
@@ -47,10 +49,12 @@ impl RedisServer {
     /// as soon as this process ends (its end of a pipe closes). It cannot be stopped
     /// or restarted.
     pub fn start_for_process() -> RedisServer {
-        Self::start_with(true)
+        Self::start_with(true, Vec::new())
     }
 
-    fn start_with(watchdog: bool) -> RedisServer {
+    /// Starts a server with `extra` arguments after the common ones; `watchdog` as in
+    /// [`RedisServer::start_for_process`].
+    pub(crate) fn start_with(watchdog: bool, extra: Vec<String>) -> RedisServer {
         let binary = find_binary();
         let mut dir = tempfile::Builder::new()
             .prefix("vroom-redis-")
@@ -67,6 +71,7 @@ impl RedisServer {
                 dir,
                 binary: binary.clone(),
                 watchdog: None,
+                extra: extra.clone(),
             };
             match server.spawn_and_wait(watchdog) {
                 Ok(()) => return server,
@@ -87,6 +92,22 @@ impl RedisServer {
     /// The loopback port the server listens on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Whether the server's process is running (not stopped or killed).
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// SIGKILL, as a crash: no snapshot, no goodbye to the cluster. Not for a
+    /// process-wide server.
+    pub fn kill(&mut self) {
+        self.stop(false);
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        read_log(&self.dir.path().join("redis.log"))
     }
 
     /// A plain synchronous connection for inspecting the keyspace from a test.
@@ -207,6 +228,7 @@ impl RedisServer {
             .arg(self.dir.path())
             .arg("--logfile")
             .arg(&log_path)
+            .args(&self.extra)
             .stdin(if watchdog {
                 Stdio::piped()
             } else {

@@ -43,6 +43,7 @@
 //! on an existing room first ends it if it is due, so no request acts on a room that
 //! should be gone.
 
+mod conn;
 mod dispatch;
 mod presence;
 mod scripts;
@@ -50,14 +51,16 @@ mod scripts;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::PushInfo;
+use redis::aio::ConnectionManagerConfig;
+use redis::cluster::ClusterClientBuilder;
+use redis::{ConnectionInfo, IntoConnectionInfo, PushInfo};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use vroom_shared::wire::{
     ErrorCode, Event, HostSecret, LeaveReason, MemberId, ResumeTokenDebug, RoomId,
 };
 
+use self::conn::{Conn, LazyCluster};
 use self::dispatch::{run_dispatcher, run_subscriptions, Input, SubCommand};
 use self::presence::{Rooms, Timing};
 use self::scripts::{call, Logged};
@@ -73,12 +76,20 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long connecting to Redis may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// A Redis URL checked for form (not for reachability: the relay starts, and answers
-/// `Unavailable`, while Redis is away).
+/// A Redis URL (or a cluster's list of them) checked for form (not for reachability:
+/// the relay starts, and answers `Unavailable`, while Redis is away).
 #[derive(Clone)]
 pub struct RedisTarget {
-    /// The client, set to RESP3 so pub/sub pushes share the scripts' connection.
-    client: redis::Client,
+    kind: TargetKind,
+}
+
+#[derive(Clone)]
+enum TargetKind {
+    /// One server; the client is set to RESP3 so pub/sub pushes share the scripts'
+    /// connection.
+    Single(redis::Client),
+    /// A Redis Cluster, reached first through any of these nodes (RESP3 as well).
+    Cluster(Vec<ConnectionInfo>),
 }
 
 /// Why a Redis URL was refused. It names the kind of problem only: the URL may hold a
@@ -91,23 +102,95 @@ pub enum RedisUrlError {
     /// The URL parses but the client cannot be built from it.
     #[error("the Redis URL is not usable ({0})")]
     Unusable(String),
+    /// One URL of a cluster's list does not parse (counted from 1).
+    #[error("Redis Cluster URL number {0} is not valid ({1})")]
+    InvalidNode(usize, String),
+    /// The cluster's list cannot make a client (for instance, different passwords).
+    #[error("the Redis Cluster URLs are not usable together ({0})")]
+    UnusableCluster(String),
+}
+
+/// `url` with RESP3 set (pub/sub pushes travel on the commands' connection).
+fn resp3(url: &str) -> redis::RedisResult<ConnectionInfo> {
+    let info = url.into_connection_info()?;
+    let settings = info
+        .redis_settings()
+        .clone()
+        .set_protocol(redis::ProtocolVersion::RESP3);
+    Ok(info.set_redis_settings(settings))
+}
+
+/// Why a URL was refused, without the URL: the client's fixed description of the
+/// problem ("Invalid database number", "Missing hostname"…), never the details, which
+/// may quote the URL.
+fn url_problem(e: &redis::RedisError) -> String {
+    let said = e.to_string();
+    match said.split_once(" - ") {
+        Some((description, _)) => description.to_owned(),
+        None => e.category().to_owned(),
+    }
 }
 
 impl RedisTarget {
     /// Parses `url` (`redis://[user:password@]host:port[/db]`).
     pub fn parse(url: &str) -> Result<RedisTarget, RedisUrlError> {
-        use redis::IntoConnectionInfo;
-        let info = url
-            .into_connection_info()
-            .map_err(|e| RedisUrlError::Invalid(e.category().to_owned()))?;
-        let settings = info
-            .redis_settings()
-            .clone()
-            .set_protocol(redis::ProtocolVersion::RESP3);
-        let client = redis::Client::open(info.set_redis_settings(settings))
-            .map_err(|e| RedisUrlError::Unusable(e.category().to_owned()))?;
-        Ok(RedisTarget { client })
+        let info = resp3(url).map_err(|e| RedisUrlError::Invalid(url_problem(&e)))?;
+        let client =
+            redis::Client::open(info).map_err(|e| RedisUrlError::Unusable(url_problem(&e)))?;
+        Ok(RedisTarget {
+            kind: TargetKind::Single(client),
+        })
     }
+
+    /// Parses a Redis Cluster's node URLs, separated by commas
+    /// (`redis://[user:password@]host:port,redis://host:port…`): any one reachable node
+    /// is enough to find the others.
+    pub fn cluster(urls: &str) -> Result<RedisTarget, RedisUrlError> {
+        let nodes = urls
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .enumerate()
+            .map(|(i, url)| {
+                resp3(url).map_err(|e| RedisUrlError::InvalidNode(i + 1, url_problem(&e)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if nodes.is_empty() {
+            return Err(RedisUrlError::UnusableCluster("no URL given".into()));
+        }
+        // Built once here to check the list (same credentials on every node…).
+        cluster_builder(&nodes)
+            .build()
+            .map_err(|e| RedisUrlError::UnusableCluster(url_problem(&e)))?;
+        Ok(RedisTarget {
+            kind: TargetKind::Cluster(nodes),
+        })
+    }
+
+    /// Whether this target is a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.kind, TargetKind::Cluster(_))
+    }
+
+    /// The target `config` names, if any: `--redis-url` or `--redis-cluster`.
+    pub fn from_config(config: &Config) -> Option<Result<RedisTarget, RedisUrlError>> {
+        match (&config.redis_url, &config.redis_cluster) {
+            (Some(url), _) => Some(RedisTarget::parse(&url.0)),
+            (None, Some(urls)) => Some(RedisTarget::cluster(&urls.0)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// The cluster client's settings, but for the push sender.
+fn cluster_builder(nodes: &[ConnectionInfo]) -> ClusterClientBuilder {
+    ClusterClientBuilder::new(nodes.to_vec())
+        .use_protocol(redis::ProtocolVersion::RESP3)
+        .connection_timeout(CONNECT_TIMEOUT)
+        .response_timeout(RESPONSE_TIMEOUT)
+        .retries(3)
+        .min_retry_wait(50)
+        .max_retry_wait(500)
 }
 
 /// The Redis store. Cheap to clone: clones share one connection and one dispatcher.
@@ -120,9 +203,10 @@ pub struct RedisStore {
 
 /// What the clones of a [`RedisStore`] and its background tasks share.
 struct Inner {
-    /// One multiplexed RESP3 connection for scripts and subscriptions; it reconnects by
-    /// itself and subscribes again to every channel after a reconnect.
-    conn: ConnectionManager,
+    /// One multiplexed RESP3 connection (to a server, or to each node of a cluster) for
+    /// scripts and subscriptions; it reconnects by itself and subscribes again to every
+    /// channel after a reconnect.
+    conn: Conn,
     /// Where events and closures go (the relay's local registry).
     fanout: Arc<dyn Fanout>,
     /// The rooms this instance has local members in. A std `Mutex`: held for map
@@ -170,9 +254,33 @@ fn sequenced(seq: u64, event: &[u8]) -> Option<(Sequenced, Option<(MemberId, Lea
 }
 
 fn unavailable(err: &redis::RedisError) -> ErrorCode {
-    // The category only: a Redis error can quote a key, and keys carry room ids.
-    tracing::warn!(error = err.category(), "redis store: request failed");
+    tracing::warn!(error = %described(err), "redis store: request failed");
     ErrorCode::Unavailable
+}
+
+/// A Redis error in full (what failed, where and why: "Connection refused", "WRONGPASS
+/// invalid username-password pair", "MOVED 866 10.0.0.7:6379"…), for the operator.
+/// Room ids are masked: should an error quote a key or a channel, it names no room.
+pub(crate) fn described(err: &redis::RedisError) -> String {
+    let said = err.to_string();
+    let mut out = String::with_capacity(said.len());
+    let mut rest = said.as_str();
+    while let Some(start) = rest.find("vroom:{") {
+        let (before, tagged) = rest.split_at(start + "vroom:{".len());
+        out.push_str(before);
+        match tagged.find('}') {
+            Some(end) => {
+                out.push('…');
+                rest = &tagged[end..];
+            }
+            None => {
+                out.push('…');
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Builds the catch-up answer from logged events: `evicted` is the largest sequence
@@ -203,17 +311,30 @@ impl RedisStore {
         let (dispatch, dispatch_rx) = mpsc::unbounded_channel();
         let (subs, subs_rx) = mpsc::unbounded_channel();
         let pushes = dispatch.clone();
-        let manager_config = ConnectionManagerConfig::new()
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500))
-            .set_push_sender(move |info: PushInfo| pushes.send(Input::Push(info)))
-            .set_automatic_resubscription();
-        let conn = target
-            .client
-            .get_connection_manager_lazy(manager_config)
-            .expect("a RESP3 client with a push sender is a valid configuration");
+        let push = move |info: PushInfo| pushes.send(Input::Push(info));
+        let conn = match target.kind {
+            TargetKind::Single(client) => {
+                let manager_config = ConnectionManagerConfig::new()
+                    .set_response_timeout(Some(RESPONSE_TIMEOUT))
+                    .set_connection_timeout(Some(CONNECT_TIMEOUT))
+                    .set_number_of_retries(2)
+                    .set_max_delay(Duration::from_millis(500))
+                    .set_push_sender(push)
+                    .set_automatic_resubscription();
+                Conn::Single(
+                    client
+                        .get_connection_manager_lazy(manager_config)
+                        .expect("a RESP3 client with a push sender is a valid configuration"),
+                )
+            }
+            TargetKind::Cluster(nodes) => {
+                let client = cluster_builder(&nodes)
+                    .push_sender(push)
+                    .build()
+                    .expect("the cluster's URLs were checked by RedisTarget::cluster");
+                Conn::Cluster(Arc::new(LazyCluster::new(client)))
+            }
+        };
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| {
             let tasks = vec![
                 tokio::spawn(run_subscriptions(conn.clone(), subs_rx)).abort_handle(),
@@ -465,13 +586,22 @@ mod tests {
         REDIS.get_or_init(RedisServer::start_for_process)
     }
 
-    store_suite!(false, |config: Config, fanout| async move {
-        let target = super::RedisTarget::parse(&shared_redis().url()).unwrap();
+    /// A store of the suite on `target`, with a heartbeat short enough for its timers.
+    pub(super) fn suite_store(
+        target: super::RedisTarget,
+        config: Config,
+        fanout: std::sync::Arc<dyn crate::store::Fanout>,
+    ) -> super::RedisStore {
         let config = Config {
             redis_heartbeat: std::time::Duration::from_millis(100),
             ..config
         };
         super::RedisStore::new(target, &config, fanout)
+    }
+
+    store_suite!(false, |config: Config, fanout| async move {
+        let target = super::RedisTarget::parse(&shared_redis().url()).unwrap();
+        suite_store(target, config, fanout)
     });
 
     /// A fan-out for a store whose deliveries the test does not watch.
@@ -575,6 +705,28 @@ mod tests {
     }
 }
 
+/// The same suite on a real local Redis Cluster (three masters, three replicas).
+#[cfg(test)]
+mod cluster_tests {
+    use std::sync::OnceLock;
+
+    use vroom_testkit::redis_cluster::RedisCluster;
+
+    use super::tests::suite_store;
+    use crate::config::Config;
+
+    /// One cluster for the whole suite: every test uses rooms of its own.
+    fn shared_cluster() -> &'static RedisCluster {
+        static CLUSTER: OnceLock<RedisCluster> = OnceLock::new();
+        CLUSTER.get_or_init(RedisCluster::start_for_process)
+    }
+
+    store_suite!(false, |config: Config, fanout| async move {
+        let target = super::RedisTarget::cluster(&shared_cluster().urls()).unwrap();
+        suite_store(target, config, fanout)
+    });
+}
+
 #[cfg(test)]
 mod unit {
     use vroom_shared::wire::ServerFrame;
@@ -608,6 +760,41 @@ mod unit {
         assert!(said.starts_with("the Redis URL is not valid"), "{said}");
         assert!(!said.contains("hunter2") && !format!("{err:?}").contains("hunter2"));
         assert!(RedisTarget::parse("redis://localhost:6380/0").is_ok());
+    }
+
+    #[test]
+    fn a_cluster_url_list_names_the_refused_url_by_position() {
+        let Err(err) = RedisTarget::cluster(
+            "redis://vroom:hunter2@10.0.0.1:7000, redis://vroom:hunter2@10.0.0.2:notaport",
+        ) else {
+            panic!("a list with a bad port was accepted");
+        };
+        let said = err.to_string();
+        assert!(
+            said.starts_with("Redis Cluster URL number 2 is not valid"),
+            "{said}"
+        );
+        assert!(!said.contains("hunter2") && !format!("{err:?}").contains("hunter2"));
+        assert!(RedisTarget::cluster(" , ").is_err());
+        let two = RedisTarget::cluster("redis://10.0.0.1:7000,redis://10.0.0.2:7000").unwrap();
+        assert!(two.is_cluster());
+        assert!(!RedisTarget::parse("redis://10.0.0.1:7000")
+            .unwrap()
+            .is_cluster());
+    }
+
+    #[test]
+    fn a_logged_redis_error_names_no_room() {
+        let key = keys(RoomId([0xab; 16]))[0].clone();
+        let err = redis::RedisError::from((
+            redis::ErrorKind::Io,
+            "Connection refused",
+            format!("while writing {key} and {key}"),
+        ));
+        let said = described(&err);
+        assert!(said.contains("Connection refused"), "{said}");
+        assert!(!said.contains("abab"), "{said}");
+        assert!(said.contains("vroom:{…}:meta"), "{said}");
     }
 
     #[test]

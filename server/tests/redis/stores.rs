@@ -1,18 +1,19 @@
-//! Two or three store instances (as in two or three relays) sharing one Redis.
+//! Two or three store instances (as in two or three relays) sharing one Redis, or
+//! one Redis Cluster.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use vroom_relay::store::{
-    CreateRoom, Fanout, JoinRoom, Newcomer, RedisStore, RedisTarget, SessionId, Signal, Store,
+    CreateRoom, Fanout, JoinRoom, Newcomer, RedisStore, SessionId, Signal, Store,
 };
 use vroom_relay::Config;
 use vroom_shared::wire::{
     CloseReason, ErrorCode, HostSecret, MemberId, ResumeToken, RoomId, RoomLimits, ServerFrame,
 };
 
-use vroom_testkit::redis::RedisServer;
+use crate::backend::{on_both, Backend};
 
 /// What one instance's fan-out was handed, in order.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,10 +75,12 @@ pub(crate) fn config() -> Config {
     }
 }
 
-pub(crate) fn instance(redis: &RedisServer, config: &Config) -> (RedisStore, Arc<Recorder>) {
+pub(crate) fn instance(redis: &Backend, config: &Config) -> (RedisStore, Arc<Recorder>) {
     let recorder = Arc::new(Recorder::default());
-    let target = RedisTarget::parse(&redis.url()).unwrap();
-    (RedisStore::new(target, config, recorder.clone()), recorder)
+    (
+        RedisStore::new(redis.target(), config, recorder.clone()),
+        recorder,
+    )
 }
 
 pub(crate) fn limits(idle: u32, life: u32) -> RoomLimits {
@@ -102,19 +105,12 @@ pub(crate) fn room(n: u8) -> RoomId {
     RoomId([n; 16])
 }
 
-fn room_keys(redis: &RedisServer, room: RoomId) -> Vec<String> {
-    let tag = format!("{{{}}}", room.to_hex());
-    redis
-        .keys_with_ttl()
-        .into_iter()
-        .map(|(k, _)| k)
-        .filter(|k| k.contains(&tag))
-        .collect()
-}
+on_both!(
+    two_instances_share_one_order_and_one_end,
+    one_relayed_message_is_one_script_call,
+);
 
-#[tokio::test]
-async fn two_instances_share_one_order_and_one_end() {
-    let redis = RedisServer::start();
+async fn two_instances_share_one_order_and_one_end(redis: Backend) {
     let config = config();
     let (a, seen_a) = instance(&redis, &config);
     let (b, seen_b) = instance(&redis, &config);
@@ -173,7 +169,7 @@ async fn two_instances_share_one_order_and_one_end() {
             s.last() == Some(&Seen::RoomClosed(CloseReason::Terminated))
         })
         .await;
-    assert!(room_keys(&redis, r).is_empty());
+    assert!(redis.room_keys(r).is_empty());
     assert_eq!(a.room_count() + b.room_count(), 0);
 }
 
@@ -193,9 +189,12 @@ const COMMANDS_PER_MESSAGE: [(&str, u64); 11] = [
     ("pexpireat", 5),
 ];
 
-#[tokio::test]
-async fn one_relayed_message_is_one_script_call() {
-    let redis = RedisServer::start();
+/// On a cluster the publication is sharded: `spublish` instead of `publish`.
+async fn one_relayed_message_is_one_script_call(redis: Backend) {
+    let publish = match redis {
+        Backend::Single(_) => "publish",
+        Backend::Cluster(_) => "spublish",
+    };
     // A heartbeat far beyond the test, so at most the room's first tick can fall into
     // a measurement; a window it fell into is measured again.
     let config = Config {
@@ -234,19 +233,22 @@ async fn one_relayed_message_is_one_script_call() {
     let evalsha = calls.get("evalsha").copied().unwrap_or(0);
     // Heartbeats also run as EVALSHA; each publishes nothing.
     assert!(evalsha >= n && evalsha <= n + 5, "{calls:?}");
-    assert_eq!(calls.get("publish").copied().unwrap_or(0), n, "{calls:?}");
+    assert_eq!(calls.get(publish).copied().unwrap_or(0), n, "{calls:?}");
     // One script call per message, and inside it exactly the listed commands.
     assert_eq!(evalsha, n, "a heartbeat ran in every window: {calls:?}");
-    // What remains after the script calls and the test's own `CONFIG RESETSTAT` ran
-    // inside the scripts.
+    // What remains after the script calls and the test's own `CONFIG RESETSTAT` (and,
+    // on a cluster, `CLUSTER NODES` to find the masters and the replicas' `REPLCONF`
+    // acknowledgements) ran inside the scripts.
     let inside: BTreeMap<&str, u64> = calls
         .iter()
-        .filter(|(name, _)| !["evalsha", "config|resetstat"].contains(&name.as_str()))
+        .filter(|(name, _)| {
+            !["evalsha", "config|resetstat", "cluster|nodes", "replconf"].contains(&name.as_str())
+        })
         .map(|(name, count)| (name.as_str(), *count))
         .collect();
     let listed: BTreeMap<&str, u64> = COMMANDS_PER_MESSAGE
         .iter()
-        .map(|(name, count)| (*name, count * n))
+        .map(|(name, count)| (if *name == "publish" { publish } else { name }, count * n))
         .collect();
     assert_eq!(inside, listed);
     let per_message: u64 = COMMANDS_PER_MESSAGE.iter().map(|(_, count)| count).sum();

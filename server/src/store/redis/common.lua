@@ -10,7 +10,8 @@
 --   4 info  HASH   per member: t:<id> resume-token digest, s:<id> session,
 --                  o:<id> joining order, l:<id> its encoded `Left{Disconnected}` event
 --   5 log   STREAM encoded events for catch-up: entry id `<seq>-0`, field `e`
--- The pub/sub channel is `vroom:{<room hex>}:ch`, in the same slot.
+-- The pub/sub channel is `vroom:{<room hex>}:ch`, in the same slot (a sharded channel
+-- on a Redis Cluster).
 --
 -- ARGV holds name, value, name, value...: a script reads its arguments from `A` by the
 -- names its request struct in scripts.rs writes.
@@ -29,6 +30,10 @@ local A = {}
 for i = 1, #ARGV, 2 do
   A[ARGV[i]] = ARGV[i + 1]
 end
+
+-- On a Redis Cluster the room's channel is a sharded one (`sharded` is 1): its messages
+-- go only to the shard that owns the room's slot.
+local PUBLISH = A.sharded == '1' and 'SPUBLISH' or 'PUBLISH'
 
 local function num(v)
   return tonumber(v)
@@ -119,7 +124,7 @@ local function emit(event)
   M.seq = seq
   redis.call('XADD', LOG, ms(seq) .. '-0', 'e', event)
   trim(#event)
-  redis.call('PUBLISH', CHANNEL, ms(seq) .. ':' .. event)
+  redis.call(PUBLISH, CHANNEL, ms(seq) .. ':' .. event)
   return seq
 end
 
@@ -127,7 +132,7 @@ end
 -- connections, saying why.
 local function destroy(reason)
   redis.call('DEL', META, LIVE, GONE, INFO, LOG)
-  redis.call('PUBLISH', CHANNEL, 'closed:' .. reason)
+  redis.call(PUBLISH, CHANNEL, 'closed:' .. reason)
 end
 
 -- Why the room must end now (its lifetime or idle timeout ran out), or nil.

@@ -4,12 +4,13 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use redis::{PushInfo, PushKind, Value};
 use tokio::sync::{mpsc, watch};
 use vroom_shared::wire::{CloseReason, LeaveReason, MemberId, RoomId};
 
+use super::conn::Conn;
 use super::scripts::Logged;
 use super::{channel, keys, room_of_channel, sequenced, unavailable, Inner};
 use crate::store::Signal;
@@ -21,7 +22,14 @@ pub(super) enum SubCommand {
     Subscribe(RoomId, watch::Sender<Option<bool>>),
     /// Stop following the room's channel.
     Unsubscribe(RoomId),
+    /// Follow the room's channel again: the cluster dropped the subscription because
+    /// the room's slot moved to another node.
+    Resubscribe(RoomId),
 }
+
+/// How often a dropped subscription is tried again before the room's next event or
+/// tick is left to notice (a slot in migration answers `TRYAGAIN` for a moment).
+const RESUBSCRIBE_TRIES: u32 = 20;
 
 /// What the dispatcher acts on, in the order it arrives.
 pub(super) enum Input {
@@ -71,7 +79,7 @@ impl<'a> Published<'a> {
 
 /// Applies subscription changes one at a time, in the order they were queued.
 pub(super) async fn run_subscriptions(
-    mut conn: ConnectionManager,
+    conn: Conn,
     mut commands: mpsc::UnboundedReceiver<SubCommand>,
 ) {
     while let Some(command) = commands.recv().await {
@@ -86,6 +94,23 @@ pub(super) async fn run_subscriptions(
             SubCommand::Unsubscribe(room) => {
                 if let Err(e) = conn.unsubscribe(channel(room)).await {
                     unavailable(&e);
+                }
+            }
+            SubCommand::Resubscribe(room) => {
+                for attempt in 1..=RESUBSCRIBE_TRIES {
+                    match conn.subscribe(channel(room)).await {
+                        Ok(()) => {
+                            tracing::info!(
+                                attempt,
+                                "redis store: a room's subscription followed its slot"
+                            );
+                            break;
+                        }
+                        Err(e) => {
+                            unavailable(&e);
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    }
                 }
             }
         }
@@ -140,7 +165,7 @@ pub(super) async fn run_dispatcher(inner: Weak<Inner>, mut input: mpsc::Unbounde
                 }
             }
             Input::Push(push) => match push.kind {
-                PushKind::Message => {
+                PushKind::Message | PushKind::SMessage => {
                     let mut data = push.data.into_iter();
                     let (Some(Value::BulkString(name)), Some(Value::BulkString(message))) =
                         (data.next(), data.next())
@@ -164,6 +189,23 @@ pub(super) async fn run_dispatcher(inner: Weak<Inner>, mut input: mpsc::Unbounde
                         None => {
                             tracing::error!("redis store: unreadable message on a room channel")
                         }
+                    }
+                }
+                PushKind::SUnsubscribe => {
+                    // This instance's own unsubscribes come after the room was forgotten
+                    // here; one for a room still followed is the cluster's: the room's
+                    // slot moved to another node, whose channel is to be followed now.
+                    // What was published meanwhile is in the log: the room's next event
+                    // or tick finds the hole and fills it.
+                    let room = match push.data.first() {
+                        Some(Value::BulkString(name)) => room_of_channel(name),
+                        _ => None,
+                    };
+                    if let Some(room) = room.filter(|r| rooms.contains_key(r)) {
+                        tracing::info!(
+                            "redis store: a room's slot moved; subscribing on its new node"
+                        );
+                        let _ = inner.subs.send(SubCommand::Resubscribe(room));
                     }
                 }
                 PushKind::Disconnection => {

@@ -15,12 +15,12 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use redis::{Script, ScriptInvocation, Value};
 use vroom_shared::wire::{
     ErrorCode, Event, HostHash, LeaveReason, MemberId, ResumeToken, RoomId, RoomLimits,
 };
 
+use super::conn::Conn;
 use super::{keys, unavailable};
 use crate::store::{Newcomer, SessionId, StoreResult};
 
@@ -66,17 +66,15 @@ pub(super) trait Call {
 }
 
 /// Runs `call` on `room`'s keys: one `EVALSHA` (the client loads the script again
-/// after a Redis restart), one round trip.
-pub(super) async fn call<C: Call>(
-    conn: &ConnectionManager,
-    room: RoomId,
-    call: &C,
-) -> StoreResult<C::Reply> {
+/// after a Redis restart), one round trip; on a cluster, on the master that owns the
+/// room's slot. Every script also gets `sharded` (see `common.lua`).
+pub(super) async fn call<C: Call>(conn: &Conn, room: RoomId, call: &C) -> StoreResult<C::Reply> {
     let mut invocation = C::script().prepare_invoke();
     for key in keys(room) {
         invocation.key(key);
     }
     call.args(&mut invocation);
+    conn.sharded().put("sharded", &mut invocation);
     let mut conn = conn.clone();
     let value: Value = invocation
         .invoke_async(&mut conn)
