@@ -48,6 +48,7 @@ mod dispatch;
 mod presence;
 mod scripts;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -209,6 +210,11 @@ struct Inner {
     conn: Conn,
     /// Where events and closures go (the relay's local registry).
     fanout: Arc<dyn Fanout>,
+    /// The largest sequence number delivered here, per followed room: every script
+    /// gets it as `floor`, so a Redis that lost events this instance delivered (a
+    /// failover to a replica that lagged) numbers on above them instead of giving a
+    /// number twice. Written by the dispatcher only.
+    floors: Mutex<HashMap<RoomId, u64>>,
     /// The rooms this instance has local members in. A std `Mutex`: held for map
     /// operations only, never across an await.
     rooms: Mutex<Rooms>,
@@ -343,6 +349,7 @@ impl RedisStore {
             Inner {
                 conn,
                 fanout,
+                floors: Mutex::new(HashMap::new()),
                 rooms: Mutex::new(Rooms::new()),
                 subs,
                 dispatch,
@@ -389,7 +396,7 @@ impl RedisStore {
     where
         C: scripts::Call<Reply = scripts::Presence>,
     {
-        let result = call(&self.inner.conn, room, &c).await;
+        let result = call(&self.inner, room, &c).await;
         if mine {
             let empty = result.as_ref().is_ok_and(|p| p.empty);
             self.inner.left(room, empty);
@@ -427,7 +434,7 @@ impl Store for RedisStore {
             buffer: self.inner.log.events,
             buffer_bytes: self.inner.log.bytes,
         };
-        let result = call(&self.inner.conn, req.room, &create)
+        let result = call(&self.inner, req.room, &create)
             .await
             .map(|()| Welcome {
                 you: member,
@@ -452,7 +459,7 @@ impl Store for RedisStore {
             resume_token: req.resume.as_ref().map(|r| &r.token),
             after: req.after,
         };
-        let result = call(&self.inner.conn, req.room, &join).await.map(|j| {
+        let result = call(&self.inner, req.room, &join).await.map(|j| {
             let token = req.resume.map_or(req.newcomer.token, |r| r.token);
             let replay = match req.after {
                 Some(after) => make_replay(j.you, after, j.seq, j.evicted, j.logged),
@@ -486,18 +493,13 @@ impl Store for RedisStore {
             to,
             event: &Event::Message { from, to, payload }.encode(),
         };
-        let seq = call(&self.inner.conn, room, &publish).await?;
+        let seq = call(&self.inner, room, &publish).await?;
         tracing::trace!(seq, "redis store: message published");
         Ok(())
     }
 
     async fn replay(&self, room: RoomId, member: MemberId, after: u64) -> StoreResult<Replay> {
-        let r = call(
-            &self.inner.conn,
-            room,
-            &scripts::ReplayLog { member, after },
-        )
-        .await?;
+        let r = call(&self.inner, room, &scripts::ReplayLog { member, after }).await?;
         Ok(make_replay(member, after, r.seq, r.evicted, r.logged))
     }
 
@@ -507,7 +509,7 @@ impl Store for RedisStore {
             locked,
             event: &Event::Locked { locked }.encode(),
         };
-        call(&self.inner.conn, room, &lock).await
+        call(&self.inner, room, &lock).await
     }
 
     async fn kick(&self, room: RoomId, secret: &HostSecret, member: MemberId) -> StoreResult<()> {
@@ -518,12 +520,12 @@ impl Store for RedisStore {
             member,
             event: &left(member, LeaveReason::Kicked),
         };
-        call(&self.inner.conn, room, &kick).await.map(drop)
+        call(&self.inner, room, &kick).await.map(drop)
     }
 
     async fn terminate(&self, room: RoomId, secret: &HostSecret) -> StoreResult<()> {
         let host = secret.hash();
-        call(&self.inner.conn, room, &scripts::Terminate { host: &host }).await
+        call(&self.inner, room, &scripts::Terminate { host: &host }).await
     }
 
     async fn leave(&self, room: RoomId, member: MemberId) -> StoreResult<()> {
@@ -603,6 +605,70 @@ mod tests {
         let target = super::RedisTarget::parse(&shared_redis().url()).unwrap();
         suite_store(target, config, fanout)
     });
+
+    /// A Redis that lost events an instance delivered (a replica promoted before it
+    /// had them) numbers on above them: no number ever names two events, and a
+    /// catch-up reports the lost ones as a gap.
+    #[tokio::test]
+    async fn events_lost_by_redis_are_a_gap_and_their_numbers_are_never_reused() {
+        use std::sync::Arc;
+        use std::time::Duration;
+
+        use vroom_shared::wire::{HostSecret, MemberId, ResumeToken, RoomId};
+
+        use super::RedisStore;
+        use crate::store::{CreateRoom, Newcomer, SessionId, Store};
+        use crate::sync::lock;
+
+        let redis = shared_redis();
+        let config = Config::default();
+        let target = super::RedisTarget::parse(&redis.url()).unwrap();
+        let store = RedisStore::new(target, &config, Arc::new(Nowhere));
+        let room = RoomId([0xc7; 16]);
+        let w = store
+            .create(CreateRoom {
+                room,
+                host: HostSecret([7; 32]).hash(),
+                limits: config.room_limits(Default::default()),
+                newcomer: Newcomer {
+                    member: MemberId(1),
+                    token: ResumeToken([1; 16]),
+                },
+                session: SessionId(1),
+            })
+            .await
+            .unwrap();
+        for text in [b"two", b"six", b"ten"] {
+            store.publish(room, w.you, None, text).await.unwrap();
+        }
+        for _ in 0..500 {
+            if lock(&store.inner.floors).get(&room) == Some(&4) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(lock(&store.inner.floors).get(&room), Some(&4));
+        // Redis forgets events 2 to 4.
+        let [meta, _, _, _, log] = super::keys(room);
+        let mut conn = redis.connection();
+        let _: () = redis::cmd("HSET")
+            .arg(&meta)
+            .arg("seq")
+            .arg(1)
+            .query(&mut conn)
+            .unwrap();
+        let _: () = redis::cmd("XDEL")
+            .arg(&log)
+            .arg(&["2-0", "3-0", "4-0"])
+            .query(&mut conn)
+            .unwrap();
+        store.publish(room, w.you, None, b"after").await.unwrap();
+        let replay = store.replay(room, w.you, 1).await.unwrap();
+        assert_eq!(replay.gap, Some((2, 4)));
+        let seqs: Vec<u64> = replay.events.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [5]);
+        store.terminate(room, &HostSecret([7; 32])).await.unwrap();
+    }
 
     /// A fan-out for a store whose deliveries the test does not watch.
     struct Nowhere;

@@ -14,7 +14,8 @@
 -- on a Redis Cluster).
 --
 -- ARGV holds name, value, name, value...: a script reads its arguments from `A` by the
--- names its request struct in scripts.rs writes.
+-- names its request struct in scripts.rs writes, and every script gets `sharded` (1 on a
+-- Redis Cluster) and `floor` (the largest sequence number its instance delivered).
 --
 -- Events are opaque here: the Rust side encodes them (vroom_shared::wire), and the
 -- scripts store, log and publish the bytes with the sequence number they give them.
@@ -65,6 +66,17 @@ local function load()
   local values = redis.call('HMGET', META, unpack(FIELDS))
   for i, field in ipairs(FIELDS) do
     M[field] = values[i]
+  end
+  -- The calling instance delivered events up to `floor`. Above the room's counter, Redis
+  -- lost them (a replica promoted before it had them): number on above them, never
+  -- twice, and count them as left from the log, so a catch-up reports them as a gap.
+  local floor = num(A.floor) or 0
+  if floor > num(M.seq) then
+    M.seq = ms(floor)
+    if floor > (num(M.evicted) or 0) then
+      M.evicted = ms(floor)
+    end
+    redis.call('HSET', META, 'seq', M.seq, 'evicted', M.evicted)
   end
   return true
 end

@@ -133,6 +133,7 @@ pub(super) async fn run_dispatcher(inner: Weak<Inner>, mut input: mpsc::Unbounde
             }
             Input::Forget(room) => {
                 rooms.remove(&room);
+                lock(&inner.floors).remove(&room);
             }
             Input::Baseline(room, seq) => {
                 if let Some(last) = rooms.get_mut(&room) {
@@ -243,6 +244,7 @@ async fn deliver(inner: &Arc<Inner>, rooms: &mut Delivered, room: RoomId, seq: u
         return;
     };
     *last = Some(seq);
+    lock(&inner.floors).insert(room, seq);
     inner.fanout.signal(room, Signal::Event(&event));
     if let Some((member, reason)) = left {
         if inner.is_local(room, member) {

@@ -228,7 +228,7 @@ async fn run_heartbeat(inner: Weak<Inner>, room: RoomId) {
             presence: timing.presence,
             connected: &connected,
         };
-        match call(&inner.conn, room, &tick).await {
+        match call(&inner, room, &tick).await {
             // Unreachable Redis: try again on the next heartbeat.
             Err(_) => {}
             Ok(Ticked::Gone) => {

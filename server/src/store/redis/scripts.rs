@@ -20,9 +20,9 @@ use vroom_shared::wire::{
     ErrorCode, Event, HostHash, LeaveReason, MemberId, ResumeToken, RoomId, RoomLimits,
 };
 
-use super::conn::Conn;
-use super::{keys, unavailable};
+use super::{keys, unavailable, Inner};
 use crate::store::{Newcomer, SessionId, StoreResult};
+use crate::sync::lock;
 
 /// Declares script calls: for each, a request struct whose fields are the script's
 /// named arguments (the field name is the name in `A`), and its [`Call`] impl.
@@ -67,15 +67,17 @@ pub(super) trait Call {
 
 /// Runs `call` on `room`'s keys: one `EVALSHA` (the client loads the script again
 /// after a Redis restart), one round trip; on a cluster, on the master that owns the
-/// room's slot. Every script also gets `sharded` (see `common.lua`).
-pub(super) async fn call<C: Call>(conn: &Conn, room: RoomId, call: &C) -> StoreResult<C::Reply> {
+/// room's slot. Every script also gets `sharded` and `floor` (see `common.lua`).
+pub(super) async fn call<C: Call>(inner: &Inner, room: RoomId, call: &C) -> StoreResult<C::Reply> {
     let mut invocation = C::script().prepare_invoke();
     for key in keys(room) {
         invocation.key(key);
     }
     call.args(&mut invocation);
-    conn.sharded().put("sharded", &mut invocation);
-    let mut conn = conn.clone();
+    inner.conn.sharded().put("sharded", &mut invocation);
+    let floor = lock(&inner.floors).get(&room).copied().unwrap_or(0);
+    floor.put("floor", &mut invocation);
+    let mut conn = inner.conn.clone();
     let value: Value = invocation
         .invoke_async(&mut conn)
         .await
