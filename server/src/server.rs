@@ -101,14 +101,13 @@ pub async fn serve<S: Store>(
 
 /// `200 ok` while the store answers; `503` with a sentence for the operator otherwise.
 async fn healthz<S: Store>(State(state): State<AppState<S>>) -> Response {
-    if state.inner.store.healthy().await {
-        "ok".into_response()
-    } else {
-        (
+    match state.inner.store.health().await {
+        Ok(()) => "ok".into_response(),
+        Err(why) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            "store unreachable: the relay cannot reach Redis",
+            format!("store unavailable: {why}"),
         )
-            .into_response()
+            .into_response(),
     }
 }
 

@@ -45,10 +45,12 @@
 
 mod conn;
 mod dispatch;
+mod health;
 mod presence;
 mod scripts;
 
 use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -229,6 +231,8 @@ struct Inner {
     log: LogCaps,
     /// The subscription and dispatcher tasks, stopped when the store is dropped.
     tasks: Vec<AbortHandle>,
+    /// The last request failed (so the next success is logged as a recovery).
+    failing: AtomicBool,
 }
 
 /// The room's keys, in the order every script expects them.
@@ -260,7 +264,7 @@ fn sequenced(seq: u64, event: &[u8]) -> Option<(Sequenced, Option<(MemberId, Lea
 }
 
 fn unavailable(err: &redis::RedisError) -> ErrorCode {
-    tracing::warn!(error = %described(err), "redis store: request failed");
+    tracing::warn!("redis store: request failed: {}", health::cause(err));
     ErrorCode::Unavailable
 }
 
@@ -345,6 +349,7 @@ impl RedisStore {
             let tasks = vec![
                 tokio::spawn(run_subscriptions(conn.clone(), subs_rx)).abort_handle(),
                 tokio::spawn(run_dispatcher(weak.clone(), dispatch_rx)).abort_handle(),
+                tokio::spawn(health::probe(weak.clone())).abort_handle(),
             ];
             Inner {
                 conn,
@@ -356,6 +361,7 @@ impl RedisStore {
                 timing: Timing::new(config.redis_heartbeat, config.grace),
                 log: LogCaps::new(config),
                 tasks,
+                failing: AtomicBool::new(false),
             }
         });
         RedisStore { inner }
@@ -558,12 +564,21 @@ impl Store for RedisStore {
         lock(&self.inner.rooms).len()
     }
 
-    async fn healthy(&self) -> bool {
+    async fn health(&self) -> Result<(), String> {
         let mut conn = self.inner.conn.clone();
-        redis::cmd("PING")
-            .query_async::<String>(&mut conn)
+        match redis::cmd("PING")
+            .query_async::<redis::Value>(&mut conn)
             .await
-            .is_ok()
+        {
+            Ok(_) => {
+                self.inner.answered();
+                Ok(())
+            }
+            Err(e) => {
+                self.inner.failed(&e);
+                Err(health::cause(&e))
+            }
+        }
     }
 }
 

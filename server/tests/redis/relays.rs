@@ -329,3 +329,56 @@ async fn a_redis_restart_is_answered_clearly_and_survived() {
     redis.assert_every_key_expires();
     relay.stop().await;
 }
+
+/// `/healthz` says what is wrong with Redis, not just that something is.
+#[tokio::test]
+async fn healthz_says_what_is_wrong_with_redis() {
+    let redis = Backend::single();
+    let Backend::Single(server) = &redis else {
+        unreachable!("a single server was started")
+    };
+    let plain = Relay::start(config(&redis)).await;
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("requirepass")
+        .arg("hunter2")
+        .query(&mut server.connection())
+        .unwrap();
+    // Connections made from now on must authenticate: a relay without the password.
+    let refused = Relay::start(config(&redis)).await;
+    // A port nothing listens on, and one where an HTTP server (the first relay) answers.
+    let nowhere = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let closed = Relay::start(Config {
+        redis_url: Some(vroom_relay::config::RedisUrl(format!("redis://{nowhere}"))),
+        ..config(&redis)
+    })
+    .await;
+    let http = Relay::start(Config {
+        redis_url: Some(vroom_relay::config::RedisUrl(format!(
+            "redis://{}",
+            plain.addr()
+        ))),
+        ..config(&redis)
+    })
+    .await;
+    for (relay, says) in [
+        (&refused, "refused the relay's credentials"),
+        (&closed, "cannot connect to Redis"),
+        (&http, "does not answer like Redis"),
+    ] {
+        let answer = vroom_testkit::relay::get(relay.addr(), "/healthz", "")
+            .await
+            .unwrap();
+        let body = String::from_utf8_lossy(&answer.body);
+        assert_eq!(answer.status, 503, "{body}");
+        assert!(body.starts_with("store unavailable: "), "{body}");
+        assert!(body.contains(says), "expected {says:?} in {body:?}");
+        assert!(!body.contains("hunter2"));
+    }
+    for relay in [plain, refused, closed, http] {
+        relay.stop().await;
+    }
+}

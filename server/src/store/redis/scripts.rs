@@ -20,7 +20,7 @@ use vroom_shared::wire::{
     ErrorCode, Event, HostHash, LeaveReason, MemberId, ResumeToken, RoomId, RoomLimits,
 };
 
-use super::{keys, unavailable, Inner};
+use super::{keys, Inner};
 use crate::store::{Newcomer, SessionId, StoreResult};
 use crate::sync::lock;
 
@@ -78,10 +78,11 @@ pub(super) async fn call<C: Call>(inner: &Inner, room: RoomId, call: &C) -> Stor
     let floor = lock(&inner.floors).get(&room).copied().unwrap_or(0);
     floor.put("floor", &mut invocation);
     let mut conn = inner.conn.clone();
-    let value: Value = invocation
-        .invoke_async(&mut conn)
-        .await
-        .map_err(|e| unavailable(&e))?;
+    let value: Value = invocation.invoke_async(&mut conn).await.map_err(|e| {
+        inner.failed(&e);
+        ErrorCode::Unavailable
+    })?;
+    inner.answered();
     let Value::Array(items) = value else {
         return Err(bad_reply());
     };
