@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering;
 use std::sync::Weak;
 
-use redis::{ErrorKind, RedisError};
+use redis::{ErrorKind, FromRedisValue, RedisError, Value};
 
 use super::{described, Inner};
 
@@ -52,12 +52,13 @@ impl Inner {
 pub(super) async fn probe(inner: Weak<Inner>) {
     let Some(inner) = inner.upgrade() else { return };
     let mut conn = inner.conn.clone();
-    let info: Result<String, RedisError> = redis::cmd("INFO")
+    // On a cluster `INFO` goes to every node and answers a map by node: one will do.
+    let info = redis::cmd("INFO")
         .arg("server")
-        .query_async(&mut conn)
+        .query_async::<Value>(&mut conn)
         .await;
     let info = match info {
-        Ok(info) => info,
+        Ok(info) => first_text(&info).unwrap_or_default(),
         Err(e) => {
             inner.failing.store(true, Ordering::Relaxed);
             tracing::error!(
@@ -103,6 +104,14 @@ pub(super) async fn probe(inner: Weak<Inner>) {
     }
 }
 
+/// The text of a reply, or of the first node's reply in a map of replies by node.
+fn first_text(v: &Value) -> Option<String> {
+    match v {
+        Value::Map(by_node) => by_node.first().and_then(|(_, v)| first_text(v)),
+        other => String::from_redis_value_ref(other).ok(),
+    }
+}
+
 /// The value of `name` in an `INFO`-style text (`name:value` lines).
 fn field(text: &str, name: &str) -> String {
     text.lines()
@@ -136,5 +145,10 @@ mod tests {
             "cluster"
         );
         assert_eq!(field("", "redis_mode"), "unknown");
+        let by_node = Value::Map(vec![(
+            Value::BulkString(b"127.0.0.1:7000".to_vec()),
+            Value::BulkString(b"redis_mode:cluster".to_vec()),
+        )]);
+        assert_eq!(first_text(&by_node).as_deref(), Some("redis_mode:cluster"));
     }
 }
