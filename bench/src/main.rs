@@ -152,6 +152,14 @@ struct Common {
 }
 
 impl Common {
+    /// The peers to measure with `instances`: only vroom's relay runs as several
+    /// (through Redis).
+    fn peers_for(&self, instances: usize) -> Vec<Peer> {
+        let mut peers = self.peers();
+        peers.retain(|p| *p == Peer::Vroom || instances == 1);
+        peers
+    }
+
     fn peers(&self) -> Vec<Peer> {
         match (self.peer, self.connect.is_some()) {
             (_, true) | (Peers::Vroom, _) => vec![Peer::Vroom],
@@ -229,12 +237,12 @@ fn mib(bytes: u64) -> f64 {
 }
 
 fn check(o: &Outcome) {
-    if o.failed > 0 || o.errors > 0 {
+    if o.workers.failed > 0 || o.workers.errors > 0 {
         eprintln!(
             "warning: {} connections failed, {} ended in error; first: {}",
-            o.failed,
-            o.errors,
-            o.first_error.as_deref().unwrap_or("-")
+            o.workers.failed,
+            o.workers.errors,
+            o.workers.first_error.as_deref().unwrap_or("-")
         );
     }
 }
@@ -263,13 +271,13 @@ async fn idle(conns: &[u32], common: &Common) -> anyhow::Result<()> {
             server.stop().await;
             let o = o?;
             check(&o);
-            let joined = o.joined.max(1) as f64;
+            let joined = o.workers.joined.max(1) as f64;
             let total = o.rss_ready as f64 / 1024.0 / joined;
             let added = o.rss_ready.saturating_sub(o.rss_before) as f64 / 1024.0 / joined;
             println!(
                 "| {} | {n} | {} | {:.1} | {:.1} | {total:.2} | {added:.2} |",
                 peer.name(),
-                o.joined,
+                o.workers.joined,
                 mib(o.rss_before),
                 mib(o.rss_ready)
             );
@@ -290,7 +298,7 @@ fn latency_row(label: &str, o: &Outcome) -> String {
         o.cpu_s,
         o.deliveries_per_cpu_s(),
         o.redis_cpu_s,
-        o.delivered_in_window as f64 / (o.cpu_s + o.redis_cpu_s).max(0.01),
+        o.workers.delivered_in_window as f64 / (o.cpu_s + o.redis_cpu_s).max(0.01),
         o.p50_us,
         o.p99_us,
         o.p999_us,
@@ -303,29 +311,37 @@ const LATENCY_HEADER: &str = "|---|---|---|---|---|---|---|---|---|---|";
 /// The columns of [`latency_row`] after the first.
 const LATENCY_COLUMNS: &str = "deliveries/s | server CPU-s | deliveries per CPU-s | Redis CPU-s | deliveries per CPU-s with Redis | p50 µs | p99 µs | p99.9 µs | max µs |";
 
-/// Where Redis runs, for a row's label: nowhere, one server, or a cluster.
-fn redis_label(common: &Common, instances: usize) -> &'static str {
-    match (common.redis_cluster, instances > 1) {
+/// A row's label: the peer, its instances, and where Redis runs.
+fn peer_label(common: &Common, peer: Peer, instances: usize) -> String {
+    let redis = match (common.redis_cluster, instances > 1) {
         (true, _) => ", cluster",
         (false, true) => ", one Redis",
         (false, false) => "",
-    }
+    };
+    format!("{} ×{instances}{redis}", peer.name())
 }
 
-/// Starts `peer` with `instances`, runs `load` on `spread` for `secs`, stops it, and
-/// checks the outcome.
+/// Starts `peer` with `instances`, runs `load` on `rooms` rooms of `members` for `secs`,
+/// stops it, checks the outcome and prints its row, labelled `label`.
+#[allow(clippy::too_many_arguments)]
 async fn measure(
     common: &Common,
     peer: Peer,
     instances: usize,
-    spread: &Spread,
+    (rooms, members): (u32, u32),
     load: Load,
     secs: u64,
+    label: &str,
 ) -> anyhow::Result<Outcome> {
     let server = common.start(peer, instances).await?;
+    let spread = Spread {
+        rooms,
+        members,
+        workers: common.workers,
+    };
     let o = scenario::run(
         &server,
-        spread,
+        &spread,
         load,
         common.payload,
         Duration::from_secs(secs),
@@ -335,6 +351,7 @@ async fn measure(
     server.stop().await;
     let o = o?;
     check(&o);
+    println!("{}", latency_row(label, &o));
     Ok(o)
 }
 
@@ -348,32 +365,12 @@ async fn fanout(
 ) -> anyhow::Result<()> {
     println!("| peer, room size | {LATENCY_COLUMNS}");
     println!("{LATENCY_HEADER}");
-    for peer in common.peers() {
-        // Only vroom's relay runs as several instances (through Redis).
-        if peer != Peer::Vroom && instances > 1 {
-            continue;
-        }
+    for peer in common.peers_for(instances) {
         for &m in sizes {
-            let spread = Spread {
-                rooms: (conns / m).max(1),
-                members: m,
-                workers: common.workers,
-            };
-            let o = measure(
-                common,
-                peer,
-                instances,
-                &spread,
-                Load::Saturate { window },
-                secs,
-            )
-            .await?;
-            let label = format!(
-                "{} ×{instances}{}, {m}",
-                peer.name(),
-                redis_label(common, instances)
-            );
-            println!("{}", latency_row(&label, &o));
+            let label = format!("{}, {m}", peer_label(common, peer, instances));
+            let load = Load::Saturate { window };
+            let rooms = ((conns / m).max(1), m);
+            let o = measure(common, peer, instances, rooms, load, secs, &label).await?;
             common.record(
                 "fanout",
                 json!({ "peer": peer.name(), "room_size": m, "conns": conns, "window": window,
@@ -397,32 +394,21 @@ async fn latency(
     println!("{LATENCY_HEADER}");
     let conns = room_size * rooms;
     // Every message reaches every member of its room, the sender included.
-    let per_conn_hz = f64::from(rate) / f64::from(room_size) / f64::from(conns);
-    for peer in common.peers() {
-        // Only vroom's relay runs as several instances (through Redis).
-        if peer != Peer::Vroom && instances > 1 {
-            continue;
-        }
-        let spread = Spread {
-            rooms,
-            members: room_size,
-            workers: common.workers,
-        };
+    let load = Load::Rate {
+        per_conn_hz: f64::from(rate) / f64::from(room_size) / f64::from(conns),
+    };
+    for peer in common.peers_for(instances) {
+        let label = peer_label(common, peer, instances);
         let o = measure(
             common,
             peer,
             instances,
-            &spread,
-            Load::Rate { per_conn_hz },
+            (rooms, room_size),
+            load,
             secs,
+            &label,
         )
         .await?;
-        let label = format!(
-            "{}, {instances}{}",
-            peer.name(),
-            redis_label(common, instances)
-        );
-        println!("{}", latency_row(&label, &o));
         common.record(
             "latency",
             json!({ "peer": peer.name(), "rate": rate, "room_size": room_size, "rooms": rooms,
@@ -433,21 +419,6 @@ async fn latency(
     Ok(())
 }
 
-/// `cmdstat_<name>:calls=<n>,…` lines of `INFO commandstats`, as (name, calls).
-fn commandstats(info: &str) -> Vec<(String, u64)> {
-    info.lines()
-        .filter_map(|line| {
-            let (name, fields) = line.strip_prefix("cmdstat_")?.split_once(':')?;
-            let calls = fields
-                .split(',')
-                .find_map(|f| f.strip_prefix("calls="))?
-                .parse()
-                .ok()?;
-            Some((name.to_owned(), calls))
-        })
-        .collect()
-}
-
 async fn redis_commands(
     msg_rate: u32,
     room_size: u32,
@@ -455,27 +426,41 @@ async fn redis_commands(
     secs: u64,
     common: &Common,
 ) -> anyhow::Result<()> {
-    let spread = Spread {
-        rooms,
-        members: room_size,
-        workers: common.workers,
-    };
     let per_conn_hz = f64::from(msg_rate) / f64::from(room_size * rooms);
+    let load = Load::Rate { per_conn_hz };
+    let label = peer_label(common, Peer::Vroom, 2);
+    println!("| peer | {LATENCY_COLUMNS}");
+    println!("{LATENCY_HEADER}");
     let o = measure(
         common,
         Peer::Vroom,
         2,
-        &spread,
-        Load::Rate { per_conn_hz },
+        (rooms, room_size),
+        load,
         secs,
+        &label,
     )
     .await?;
     // Calls per command and node (by port).
     let mut table: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
     let nodes = o.redis_commandstats.len();
     for (i, (_, info)) in o.redis_commandstats.iter().enumerate() {
-        for (name, calls) in commandstats(info) {
-            table.entry(name).or_insert_with(|| vec![0; nodes])[i] = calls;
+        // Lines look like `cmdstat_evalsha:calls=3,usec=40,…`.
+        for line in info.lines() {
+            let Some((name, fields)) = line
+                .strip_prefix("cmdstat_")
+                .and_then(|l| l.split_once(':'))
+            else {
+                continue;
+            };
+            let calls = fields
+                .split(',')
+                .find_map(|f| f.strip_prefix("calls="))
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0);
+            table
+                .entry(name.to_owned())
+                .or_insert_with(|| vec![0; nodes])[i] = calls;
         }
     }
     let ports: Vec<String> = o
@@ -491,7 +476,7 @@ async fn redis_commands(
     let mut rows = Vec::new();
     for (name, per_node) in &table {
         let calls: u64 = per_node.iter().sum();
-        let per = calls as f64 / o.sent.max(1) as f64;
+        let per = calls as f64 / o.workers.sent.max(1) as f64;
         let cells: Vec<String> = per_node.iter().map(u64::to_string).collect();
         println!("| {name} | {calls} | {per:.3} | {} |", cells.join(" | "));
         rows.push(
@@ -501,7 +486,7 @@ async fn redis_commands(
     println!(
         "messages sent in the window: {} (counts are Redis's INFO commandstats over the \
          same window, heartbeats included); Redis CPU-s in the window: {:.2}",
-        o.sent, o.redis_cpu_s
+        o.workers.sent, o.redis_cpu_s
     );
     common.record(
         "redis-commands",

@@ -345,14 +345,10 @@ pub async fn redis_cli(port: u16, args: &[&str]) -> anyhow::Result<String> {
 /// What one run of the workers against a server measured.
 #[derive(Debug, Default, Serialize)]
 pub struct Outcome {
-    /// The workers' merged report (without the raw histogram).
-    pub joined: u64,
-    pub failed: u64,
-    pub sent: u64,
-    pub delivered_in_window: u64,
-    pub delivered: u64,
-    pub errors: u64,
-    pub first_error: Option<String>,
+    /// The workers' merged report (their latency histograms are merged into the
+    /// percentiles below).
+    #[serde(flatten)]
+    pub workers: Report,
     /// Server memory before any connection.
     pub rss_before: u64,
     /// Server memory with every connection joined, after settling.
@@ -378,12 +374,12 @@ pub struct Outcome {
 impl Outcome {
     /// Deliveries per second of wall time inside the window.
     pub fn deliveries_per_s(&self) -> f64 {
-        self.delivered_in_window as f64 / self.window_s
+        self.workers.delivered_in_window as f64 / self.window_s
     }
 
     /// Deliveries per server CPU-second inside the window.
     pub fn deliveries_per_cpu_s(&self) -> f64 {
-        self.delivered_in_window as f64 / self.cpu_s.max(0.01)
+        self.workers.delivered_in_window as f64 / self.cpu_s.max(0.01)
     }
 }
 
@@ -516,13 +512,7 @@ pub async fn run(
     }
     let us = |q: f64| latency.value_at_quantile(q) as f64 / 1000.0;
     Ok(Outcome {
-        joined: merged.joined,
-        failed: merged.failed,
-        sent: merged.sent,
-        delivered_in_window: merged.delivered_in_window,
-        delivered: merged.delivered,
-        errors: merged.errors,
-        first_error: merged.first_error,
+        workers: merged,
         rss_before,
         rss_ready,
         cpu_s: cpu_end - cpu_start,
