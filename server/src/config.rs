@@ -105,6 +105,11 @@ pub struct Config {
     #[arg(long, env = "VROOM_REDIS_CLUSTER")]
     pub redis_cluster: Option<RedisUrl>,
 
+    /// With `rediss://` (TLS) URLs: a PEM file of the certificate authorities to trust
+    /// for Redis's certificate, instead of the system's (for a private CA).
+    #[arg(long, env = "VROOM_REDIS_CA_FILE")]
+    pub redis_ca_file: Option<PathBuf>,
+
     /// With Redis: how often an instance renews its members' presence. The members of
     /// an instance that stops (a crash) count as disconnected after three missed
     /// heartbeats, then leave after the grace period.
@@ -140,6 +145,7 @@ impl Default for Config {
             shutdown_timeout: Duration::from_secs(5),
             redis_url: None,
             redis_cluster: None,
+            redis_ca_file: None,
             redis_heartbeat: Duration::from_secs(5),
         }
     }

@@ -91,8 +91,9 @@ enum TargetKind {
     /// One server; the client is set to RESP3 so pub/sub pushes share the scripts'
     /// connection.
     Single(redis::Client),
-    /// A Redis Cluster, reached first through any of these nodes (RESP3 as well).
-    Cluster(Vec<ConnectionInfo>),
+    /// A Redis Cluster, reached first through any of these nodes (RESP3 as well), with
+    /// the CAs to trust over TLS when not the system's.
+    Cluster(Vec<ConnectionInfo>, Option<Vec<u8>>),
 }
 
 /// Why a Redis URL was refused. It names the kind of problem only: the URL may hold a
@@ -111,6 +112,23 @@ pub enum RedisUrlError {
     /// The cluster's list cannot make a client (for instance, different passwords).
     #[error("the Redis Cluster URLs are not usable together ({0})")]
     UnusableCluster(String),
+    /// `--redis-ca-file` cannot be read.
+    #[error("the Redis CA file {0} cannot be read ({1})")]
+    CaFile(String, String),
+}
+
+/// The certificates to trust for Redis over TLS: `ca` (PEM), or the system's.
+fn trusted(ca: Option<&[u8]>) -> redis::TlsCertificates {
+    redis::TlsCertificates {
+        client_tls: None,
+        root_cert: ca.map(<[u8]>::to_vec),
+    }
+}
+
+/// Makes ring the process's TLS crypto provider (for `rediss://`), once.
+fn tls_provider() {
+    // An error only says that a provider is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// `url` with RESP3 set (pub/sub pushes travel on the commands' connection).
@@ -135,20 +153,38 @@ fn url_problem(e: &redis::RedisError) -> String {
 }
 
 impl RedisTarget {
-    /// Parses `url` (`redis://[user:password@]host:port[/db]`).
+    /// Parses `url` (`redis://[user:password@]host:port[/db]`, or `rediss://` for TLS
+    /// with the system's certificate authorities).
     pub fn parse(url: &str) -> Result<RedisTarget, RedisUrlError> {
+        RedisTarget::single_with(url, None)
+    }
+
+    /// Like [`RedisTarget::parse`], trusting the certificate authorities of `ca` (PEM)
+    /// over TLS instead of the system's.
+    pub fn single_with(url: &str, ca: Option<&[u8]>) -> Result<RedisTarget, RedisUrlError> {
+        tls_provider();
         let info = resp3(url).map_err(|e| RedisUrlError::Invalid(url_problem(&e)))?;
-        let client =
-            redis::Client::open(info).map_err(|e| RedisUrlError::Unusable(url_problem(&e)))?;
+        let client = match ca {
+            None => redis::Client::open(info),
+            Some(_) => redis::Client::build_with_tls(info, trusted(ca)),
+        }
+        .map_err(|e| RedisUrlError::Unusable(url_problem(&e)))?;
         Ok(RedisTarget {
             kind: TargetKind::Single(client),
         })
     }
 
     /// Parses a Redis Cluster's node URLs, separated by commas
-    /// (`redis://[user:password@]host:port,redis://host:port…`): any one reachable node
-    /// is enough to find the others.
+    /// (`redis://[user:password@]host:port,redis://host:port…`, or `rediss://`): any one
+    /// reachable node is enough to find the others.
     pub fn cluster(urls: &str) -> Result<RedisTarget, RedisUrlError> {
+        RedisTarget::cluster_with(urls, None)
+    }
+
+    /// Like [`RedisTarget::cluster`], trusting the certificate authorities of `ca` (PEM)
+    /// over TLS instead of the system's.
+    pub fn cluster_with(urls: &str, ca: Option<&[u8]>) -> Result<RedisTarget, RedisUrlError> {
+        tls_provider();
         let nodes = urls
             .split(',')
             .map(str::trim)
@@ -161,33 +197,49 @@ impl RedisTarget {
         if nodes.is_empty() {
             return Err(RedisUrlError::UnusableCluster("no URL given".into()));
         }
+        let ca = ca.map(<[u8]>::to_vec);
         // Built once here to check the list (same credentials on every node…).
-        cluster_builder(&nodes)
+        cluster_builder(&nodes, ca.as_deref())
             .build()
             .map_err(|e| RedisUrlError::UnusableCluster(url_problem(&e)))?;
         Ok(RedisTarget {
-            kind: TargetKind::Cluster(nodes),
+            kind: TargetKind::Cluster(nodes, ca),
         })
     }
 
     /// Whether this target is a Redis Cluster.
     pub fn is_cluster(&self) -> bool {
-        matches!(self.kind, TargetKind::Cluster(_))
+        matches!(self.kind, TargetKind::Cluster(..))
     }
 
-    /// The target `config` names, if any: `--redis-url` or `--redis-cluster`.
+    /// The target `config` names, if any: `--redis-url` or `--redis-cluster`, with
+    /// `--redis-ca-file`.
     pub fn from_config(config: &Config) -> Option<Result<RedisTarget, RedisUrlError>> {
+        let ca = match &config.redis_ca_file {
+            None => None,
+            Some(path) => match std::fs::read(path) {
+                Ok(pem) => Some(pem),
+                Err(e) => {
+                    let path = path.display().to_string();
+                    return Some(Err(RedisUrlError::CaFile(path, e.to_string())));
+                }
+            },
+        };
         match (&config.redis_url, &config.redis_cluster) {
-            (Some(url), _) => Some(RedisTarget::parse(&url.0)),
-            (None, Some(urls)) => Some(RedisTarget::cluster(&urls.0)),
+            (Some(url), _) => Some(RedisTarget::single_with(&url.0, ca.as_deref())),
+            (None, Some(urls)) => Some(RedisTarget::cluster_with(&urls.0, ca.as_deref())),
             (None, None) => None,
         }
     }
 }
 
 /// The cluster client's settings, but for the push sender.
-fn cluster_builder(nodes: &[ConnectionInfo]) -> ClusterClientBuilder {
-    ClusterClientBuilder::new(nodes.to_vec())
+fn cluster_builder(nodes: &[ConnectionInfo], ca: Option<&[u8]>) -> ClusterClientBuilder {
+    let builder = match ca {
+        None => ClusterClientBuilder::new(nodes.to_vec()),
+        Some(_) => ClusterClientBuilder::new(nodes.to_vec()).certs(trusted(ca)),
+    };
+    builder
         .use_protocol(redis::ProtocolVersion::RESP3)
         .connection_timeout(CONNECT_TIMEOUT)
         .response_timeout(RESPONSE_TIMEOUT)
@@ -337,8 +389,8 @@ impl RedisStore {
                         .expect("a RESP3 client with a push sender is a valid configuration"),
                 )
             }
-            TargetKind::Cluster(nodes) => {
-                let client = cluster_builder(&nodes)
+            TargetKind::Cluster(nodes, ca) => {
+                let client = cluster_builder(&nodes, ca.as_deref())
                     .push_sender(push)
                     .build()
                     .expect("the cluster's URLs were checked by RedisTarget::cluster");

@@ -382,3 +382,44 @@ async fn healthz_says_what_is_wrong_with_redis() {
         relay.stop().await;
     }
 }
+
+/// `rediss://`: a relay reaches a TLS-only Redis port whose certificate a CA made for
+/// the test signed, when told to trust that CA; without it, `/healthz` says why not.
+#[tokio::test]
+async fn a_relay_speaks_tls_to_redis() {
+    let redis = vroom_testkit::redis::RedisServer::start_tls();
+    let tls = |ca: Option<std::path::PathBuf>| Config {
+        redis_url: Some(vroom_relay::config::RedisUrl(redis.tls_url())),
+        redis_ca_file: ca,
+        redis_heartbeat: Duration::from_millis(100),
+        grace: Duration::from_millis(500),
+        web_dir: None,
+        ..Config::default()
+    };
+    let trusting = Relay::start(tls(Some(redis.ca_file()))).await;
+    let other = Relay::start(tls(Some(redis.ca_file()))).await;
+    let room = room_id(9);
+    let mut host = trusting.connect().await;
+    host.create(room, &secret(9), RoomSettings::default()).await;
+    let mut guest = other.connect().await;
+    guest.join(room).await;
+    host.say("over tls").await;
+    assert!(
+        matches!(guest.recv_message().await, Got::Message { payload, .. } if payload == b"over tls")
+    );
+    assert_eq!(healthz(trusting.addr()).await, Some(200));
+    // The keys went through the TLS port: they are in this server.
+    assert!(!redis.keys_with_ttl().is_empty());
+
+    let distrusting = Relay::start(tls(None)).await;
+    let answer = vroom_testkit::relay::get(distrusting.addr(), "/healthz", "")
+        .await
+        .unwrap();
+    let body = String::from_utf8_lossy(&answer.body);
+    assert_eq!(answer.status, 503, "{body}");
+    assert!(body.contains("certificate is not trusted"), "{body}");
+    println!("a relay without the CA: {body}");
+    for relay in [trusting, other, distrusting] {
+        relay.stop().await;
+    }
+}

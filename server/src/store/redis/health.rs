@@ -13,7 +13,13 @@ use super::{described, Inner};
 /// client's own words for why.
 pub(super) fn cause(err: &RedisError) -> String {
     let credentials = matches!(err.code(), Some("WRONGPASS" | "NOAUTH" | "NOPERM"));
+    let said = described(err);
+    let certificate = said.to_lowercase().contains("certificate");
     let what = match err.kind() {
+        _ if certificate => {
+            "the TLS handshake with Redis failed: its certificate is not trusted (give the CA \
+             that signed it with --redis-ca-file, and check the host name in the URL)"
+        }
         _ if credentials || err.kind() == ErrorKind::AuthenticationFailed => {
             "Redis refused the relay's credentials (check the user and password in the URL)"
         }
@@ -29,7 +35,7 @@ pub(super) fn cause(err: &RedisError) -> String {
         _ if err.is_cluster_error() => "the Redis Cluster is not serving every slot",
         _ => "Redis answered with an error",
     };
-    format!("{what}: {}", described(err))
+    format!("{what}: {said}")
 }
 
 impl Inner {
