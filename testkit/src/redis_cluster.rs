@@ -251,46 +251,8 @@ impl RedisCluster {
 
     fn settled(&self) -> bool {
         let running: Vec<u16> = self.ports();
-        for node in self.running() {
-            let Ok(mut conn) = redis::Client::open(format!("redis://127.0.0.1:{}/", node.port()))
-                .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(500)))
-            else {
-                return false;
-            };
-            let Ok(info) = redis::cmd("CLUSTER").arg("INFO").query::<String>(&mut conn) else {
-                return false;
-            };
-            if !info.contains("cluster_state:ok") {
-                return false;
-            }
-            let Ok(nodes) = redis::cmd("CLUSTER")
-                .arg("NODES")
-                .query::<String>(&mut conn)
-            else {
-                return false;
-            };
-            let table = parse_nodes(&nodes);
-            let served: u32 = table
-                .iter()
-                .filter(|i| i.master && !i.failed && running.contains(&i.port))
-                .flat_map(|i| i.slots.iter())
-                .map(|(a, b)| u32::from(b - a) + 1)
-                .sum();
-            if served != 16384 {
-                return false;
-            }
-            let Ok(replication) = redis::cmd("INFO")
-                .arg("replication")
-                .query::<String>(&mut conn)
-            else {
-                return false;
-            };
-            if replication.contains("role:slave") && !replication.contains("master_link_status:up")
-            {
-                return false;
-            }
-        }
-        true
+        self.running()
+            .all(|node| node_settled(node.port(), &running).is_some())
     }
 
     /// Moves `key`'s slot to another master while it is in use, as `redis-cli --cluster
@@ -366,6 +328,31 @@ impl RedisCluster {
     fn is_up(&self, port: u16) -> bool {
         self.running().any(|n| n.port() == port)
     }
+}
+
+/// `Some` when the node on `port` sees `cluster_state:ok`, every slot served by a
+/// master among `running`, and (a replica) its link to its master up.
+fn node_settled(port: u16, running: &[u16]) -> Option<()> {
+    let mut conn = redis::Client::open(format!("redis://127.0.0.1:{port}/"))
+        .and_then(|c| c.get_connection_with_timeout(Duration::from_millis(500)))
+        .ok()?;
+    let mut ask = |command: &str, arg: &str| -> Option<String> {
+        redis::cmd(command).arg(arg).query(&mut conn).ok()
+    };
+    ask("CLUSTER", "INFO")?
+        .contains("cluster_state:ok")
+        .then_some(())?;
+    let served: u32 = parse_nodes(&ask("CLUSTER", "NODES")?)
+        .iter()
+        .filter(|i| i.master && !i.failed && running.contains(&i.port))
+        .flat_map(|i| i.slots.iter())
+        .map(|(a, b)| u32::from(b - a) + 1)
+        .sum();
+    (served == 16384).then_some(())?;
+    let replication = ask("INFO", "replication")?;
+    let in_sync =
+        !replication.contains("role:slave") || replication.contains("master_link_status:up");
+    in_sync.then_some(())
 }
 
 /// The master serving `slot`.

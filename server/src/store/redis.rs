@@ -716,18 +716,12 @@ mod tests {
         }
         assert_eq!(lock(&store.inner.floors).get(&room), Some(&4));
         // Redis forgets events 2 to 4.
-        let [meta, _, _, _, log] = super::keys(room);
-        let mut conn = redis.connection();
-        let _: () = redis::cmd("HSET")
-            .arg(&meta)
-            .arg("seq")
-            .arg(1)
-            .query(&mut conn)
-            .unwrap();
+        set_meta(redis, room, "seq", 1);
+        let [_, _, _, _, log] = super::keys(room);
         let _: () = redis::cmd("XDEL")
             .arg(&log)
             .arg(&["2-0", "3-0", "4-0"])
-            .query(&mut conn)
+            .query(&mut redis.connection())
             .unwrap();
         store.publish(room, w.you, None, b"after").await.unwrap();
         let replay = store.replay(room, w.you, 1).await.unwrap();
@@ -735,6 +729,16 @@ mod tests {
         let seqs: Vec<u64> = replay.events.iter().map(|e| e.seq).collect();
         assert_eq!(seqs, [5]);
         store.terminate(room, &HostSecret([7; 32])).await.unwrap();
+    }
+
+    /// Sets a field of the room's meta hash behind the store's back.
+    fn set_meta(redis: &RedisServer, room: vroom_shared::wire::RoomId, field: &str, value: u64) {
+        let _: () = redis::cmd("HSET")
+            .arg(format!("vroom:{{{}}}:meta", room.to_hex()))
+            .arg(field)
+            .arg(value)
+            .query(&mut redis.connection())
+            .unwrap();
     }
 
     /// A fan-out for a store whose deliveries the test does not watch.
@@ -794,14 +798,9 @@ mod tests {
             // The instance that follows the room (and would tick it) is gone.
             drop(creator);
             let store = RedisStore::new(target.clone(), &config, Arc::new(Nowhere));
+            set_meta(redis, room, "deadline", 1);
             let meta = format!("vroom:{{{}}}:meta", room.to_hex());
             let mut conn = redis.connection();
-            let _: () = redis::cmd("HSET")
-                .arg(&meta)
-                .arg("deadline")
-                .arg(1)
-                .query(&mut conn)
-                .unwrap();
             let mut listener = redis.connection();
             let mut channel = listener.as_pubsub();
             channel

@@ -24,6 +24,37 @@ fn config(cluster: &RedisCluster) -> Config {
     }
 }
 
+/// A live room served by two relays on a cluster: its host on one, a guest on the other.
+struct Served {
+    one: Relay,
+    two: Relay,
+    room: RoomId,
+    host: Client,
+    guest: Client,
+    /// The last event before the guest's arrival.
+    guest_from: u64,
+}
+
+impl Served {
+    async fn start(cluster: &RedisCluster, n: u8) -> Served {
+        let one = Relay::start(config(cluster)).await;
+        let two = Relay::start(config(cluster)).await;
+        let room = room_id(n);
+        let mut host = one.connect().await;
+        host.create(room, &secret(n), RoomSettings::default()).await;
+        let mut guest = two.connect().await;
+        let guest_from = guest.join(room).await.seq;
+        Served {
+            one,
+            two,
+            room,
+            host,
+            guest,
+            guest_from,
+        }
+    }
+}
+
 fn meta_key(room: RoomId) -> String {
     format!("vroom:{{{}}}:meta", room.to_hex())
 }
@@ -105,14 +136,14 @@ async fn send_until_accepted(client: &mut Client, seen: &mut Received, text: &st
 #[tokio::test]
 async fn a_killed_master_is_replaced_and_the_room_carries_on() {
     let mut cluster = RedisCluster::start();
-    let one = Relay::start(config(&cluster)).await;
-    let two = Relay::start(config(&cluster)).await;
-    let room = room_id(21);
-    let mut host = one.connect().await;
-    host.create(room, &secret(21), RoomSettings::default())
-        .await;
-    let mut guest = two.connect().await;
-    let wg = guest.join(room).await;
+    let Served {
+        one,
+        two,
+        room,
+        mut host,
+        mut guest,
+        guest_from,
+    } = Served::start(&cluster, 21).await;
     let (mut host_seen, mut guest_seen) = (Received::default(), Received::default());
 
     // Acknowledged before the kill: the host got each of its messages back.
@@ -139,7 +170,7 @@ async fn a_killed_master_is_replaced_and_the_room_carries_on() {
     }
     host_seen.assert_one_order_with(&guest_seen);
     guest_seen.assert_one_order_with(&host_seen);
-    assert!(guest_seen.order.iter().all(|s| *s > wg.seq));
+    assert!(guest_seen.order.iter().all(|s| *s > guest_from));
 
     // Both relays keep serving the room: a message from the guest reaches the host.
     let back = send_until_accepted(&mut guest, &mut guest_seen, "from the guest").await;
@@ -154,14 +185,9 @@ async fn a_killed_master_is_replaced_and_the_room_carries_on() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_room_keeps_working_while_its_slot_moves_to_another_master() {
     let cluster = RedisCluster::start();
-    let one = Relay::start(config(&cluster)).await;
-    let two = Relay::start(config(&cluster)).await;
-    let room = room_id(22);
-    let mut host = one.connect().await;
-    host.create(room, &secret(22), RoomSettings::default())
-        .await;
-    let mut guest = two.connect().await;
-    guest.join(room).await;
+    let mut served = Served::start(&cluster, 22).await;
+    let room = served.room;
+    let (host, guest) = (&mut served.host, &mut served.guest);
     let (mut host_seen, mut guest_seen) = (Received::default(), Received::default());
     let channel = format!("vroom:{{{}}}:ch", room.to_hex());
     assert_eq!(cluster.shard_subscribers(&channel), 2);
@@ -182,10 +208,7 @@ async fn a_room_keeps_working_while_its_slot_moves_to_another_master() {
     let mut said = Vec::new();
     while !mover.is_finished() && said.len() < 10_000 {
         let text = format!("while moving {}", said.len());
-        said.push((
-            send_until_accepted(&mut host, &mut host_seen, &text).await,
-            text,
-        ));
+        said.push((send_until_accepted(host, &mut host_seen, &text).await, text));
     }
     let (cluster, moved, stages) = mover.await.unwrap();
     println!(
@@ -198,11 +221,11 @@ async fn a_room_keeps_working_while_its_slot_moves_to_another_master() {
     assert_eq!(cluster.owner_of(&meta_key(room)), moved);
     // The guest got every one of them, in the order the host did.
     for (seq, text) in &said {
-        assert_eq!(guest_seen.until(&mut guest, text).await, *seq);
+        assert_eq!(guest_seen.until(guest, text).await, *seq);
     }
 
-    let seq = send_until_accepted(&mut guest, &mut guest_seen, "after the move").await;
-    assert_eq!(host_seen.until(&mut host, "after the move").await, seq);
+    let seq = send_until_accepted(guest, &mut guest_seen, "after the move").await;
+    assert_eq!(host_seen.until(host, "after the move").await, seq);
     // Both relays follow the room's channel on its new master, once each.
     for _ in 0..200 {
         if cluster.shard_subscribers(&channel) == 2 {
@@ -211,11 +234,11 @@ async fn a_room_keeps_working_while_its_slot_moves_to_another_master() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(cluster.shard_subscribers(&channel), 2);
-    let seq = send_until_accepted(&mut host, &mut host_seen, "on the new master").await;
-    assert_eq!(guest_seen.until(&mut guest, "on the new master").await, seq);
+    let seq = send_until_accepted(host, &mut host_seen, "on the new master").await;
+    assert_eq!(guest_seen.until(guest, "on the new master").await, seq);
     host_seen.assert_one_order_with(&guest_seen);
     guest_seen.assert_one_order_with(&host_seen);
     cluster.assert_every_key_expires();
-    one.stop().await;
-    two.stop().await;
+    served.one.stop().await;
+    served.two.stop().await;
 }

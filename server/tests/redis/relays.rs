@@ -330,6 +330,17 @@ async fn a_redis_restart_is_answered_clearly_and_survived() {
     relay.stop().await;
 }
 
+/// What `/healthz` of `relay` says, checking it answers 503 with a sentence.
+async fn unhealthy(relay: &Relay) -> String {
+    let answer = vroom_testkit::relay::get(relay.addr(), "/healthz", "")
+        .await
+        .unwrap();
+    let body = String::from_utf8_lossy(&answer.body).into_owned();
+    assert_eq!(answer.status, 503, "{body}");
+    assert!(body.starts_with("store unavailable: "), "{body}");
+    body
+}
+
 /// `/healthz` says what is wrong with Redis, not just that something is.
 #[tokio::test]
 async fn healthz_says_what_is_wrong_with_redis() {
@@ -369,12 +380,7 @@ async fn healthz_says_what_is_wrong_with_redis() {
         (&closed, "cannot connect to Redis"),
         (&http, "does not answer like Redis"),
     ] {
-        let answer = vroom_testkit::relay::get(relay.addr(), "/healthz", "")
-            .await
-            .unwrap();
-        let body = String::from_utf8_lossy(&answer.body);
-        assert_eq!(answer.status, 503, "{body}");
-        assert!(body.starts_with("store unavailable: "), "{body}");
+        let body = unhealthy(relay).await;
         assert!(body.contains(says), "expected {says:?} in {body:?}");
         assert!(!body.contains("hunter2"));
     }
@@ -412,11 +418,7 @@ async fn a_relay_speaks_tls_to_redis() {
     assert!(!redis.keys_with_ttl().is_empty());
 
     let distrusting = Relay::start(tls(None)).await;
-    let answer = vroom_testkit::relay::get(distrusting.addr(), "/healthz", "")
-        .await
-        .unwrap();
-    let body = String::from_utf8_lossy(&answer.body);
-    assert_eq!(answer.status, 503, "{body}");
+    let body = unhealthy(&distrusting).await;
     assert!(body.contains("certificate is not trusted"), "{body}");
     println!("a relay without the CA: {body}");
     for relay in [trusting, other, distrusting] {
