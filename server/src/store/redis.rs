@@ -46,6 +46,8 @@
 mod conn;
 mod dispatch;
 mod health;
+#[cfg(test)]
+mod instances;
 mod presence;
 mod scripts;
 
@@ -650,7 +652,7 @@ mod tests {
     use crate::config::Config;
 
     /// One `redis-server` for the whole suite: every test uses rooms of its own.
-    fn shared_redis() -> &'static RedisServer {
+    pub(super) fn shared_redis() -> &'static RedisServer {
         static REDIS: OnceLock<RedisServer> = OnceLock::new();
         REDIS.get_or_init(RedisServer::start_for_process)
     }
@@ -848,7 +850,7 @@ mod cluster_tests {
     use crate::config::Config;
 
     /// One cluster for the whole suite: every test uses rooms of its own.
-    fn shared_cluster() -> &'static RedisCluster {
+    pub(super) fn shared_cluster() -> &'static RedisCluster {
         static CLUSTER: OnceLock<RedisCluster> = OnceLock::new();
         CLUSTER.get_or_init(RedisCluster::start_for_process)
     }

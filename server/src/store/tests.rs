@@ -68,6 +68,17 @@ pub(crate) enum Seen {
 }
 
 impl Seen {
+    /// The event's sequence number (`None` for a closure).
+    pub(crate) fn seq(&self) -> Option<u64> {
+        match self {
+            Seen::Joined(seq, _)
+            | Seen::Left(seq, _, _)
+            | Seen::Message(seq, _, _, _)
+            | Seen::Locked(seq, _) => Some(*seq),
+            Seen::MemberClosed(..) | Seen::RoomClosed(_) => None,
+        }
+    }
+
     fn from_frame(frame: &[u8]) -> Seen {
         let Ok(ServerFrame::Event { seq, event }) = ServerFrame::decode(frame) else {
             panic!("a sequenced event must carry an encoded Event frame");
@@ -92,6 +103,11 @@ impl Fanout for Recorder {
         let seen = match signal {
             Signal::Event(e) => {
                 let seen = Seen::from_frame(&e.frame);
+                assert_eq!(
+                    seen.seq(),
+                    Some(e.seq),
+                    "frame and sequence number disagree"
+                );
                 let to = match &seen {
                     Seen::Message(_, _, to, _) => *to,
                     _ => None,
@@ -107,6 +123,24 @@ impl Fanout for Recorder {
 }
 
 impl Recorder {
+    /// Waits (10 s at most) until what was signalled for `room` since the last call
+    /// satisfies `done`, and returns it.
+    pub(crate) async fn take_when(
+        &self,
+        room: RoomId,
+        done: impl Fn(&[Seen]) -> bool,
+    ) -> Vec<Seen> {
+        let mut seen = Vec::new();
+        for _ in 0..500 {
+            seen.extend(self.take(room));
+            if done(&seen) {
+                return seen;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("never saw the expected signals; saw {seen:?}");
+    }
+
     /// Everything signalled for `room` since the last call, in order.
     fn take(&self, room: RoomId) -> Vec<Seen> {
         let mut seen = self.seen.lock().unwrap();
