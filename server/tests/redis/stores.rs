@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use vroom_relay::store::{CreateRoom, Fanout, Newcomer, RedisStore, SessionId, Signal, Store};
 use vroom_relay::Config;
-use vroom_shared::wire::{HostSecret, MemberId, ResumeToken, RoomId, RoomLimits};
+use vroom_shared::wire::{HostSecret, MemberId, ResumeToken, RoomId};
 
 use crate::backend::{on_both, Backend};
 
@@ -52,25 +52,19 @@ async fn one_relayed_message_is_one_script_call(redis: Backend) {
     };
     let a = RedisStore::new(redis.target(), &config, Arc::new(Nowhere));
     let r = RoomId([2; 16]);
-    a.create(CreateRoom {
+    let host = Newcomer {
+        member: MemberId(1),
+        token: ResumeToken([1; 16]),
+    };
+    let limits = config.room_limits(Default::default());
+    let create = CreateRoom {
         room: r,
         host: HostSecret([1; 32]).hash(),
-        limits: RoomLimits {
-            max_members: 5,
-            idle_timeout_secs: 60,
-            max_lifetime_secs: 600,
-            grace_secs: 1,
-            max_payload: 1024,
-            max_file: 1 << 20,
-        },
-        newcomer: Newcomer {
-            member: MemberId(1),
-            token: ResumeToken([1; 16]),
-        },
+        limits,
+        newcomer: host,
         session: SessionId(1),
-    })
-    .await
-    .unwrap();
+    };
+    a.create(create).await.unwrap();
     // Warm up (the script gets loaded), then count.
     a.publish(r, MemberId(1), None, b"x").await.unwrap();
     let n = 20;
