@@ -65,20 +65,7 @@ impl RedisServer {
             .expect("create a temporary directory for certificates");
         make_certificates(certs.path());
         let port = free_port();
-        let file = |name: &str| certs.path().join(name).to_string_lossy().into_owned();
-        let extra = vec![
-            "--tls-port".into(),
-            port.to_string(),
-            "--tls-cert-file".into(),
-            file("server.pem"),
-            "--tls-key-file".into(),
-            file("server.key"),
-            "--tls-ca-cert-file".into(),
-            file("ca.pem"),
-            "--tls-auth-clients".into(),
-            "no".into(),
-        ];
-        let mut server = Self::start_with(false, extra);
+        let mut server = Self::start_with(false, tls_args(port, certs.path()));
         server.tls = Some((port, certs));
         server
     }
@@ -367,9 +354,27 @@ fn find_binary() -> PathBuf {
     );
 }
 
+/// The arguments that make a server listen for TLS on `port` with the certificates that
+/// [`make_certificates`] wrote into `dir`.
+pub(crate) fn tls_args(port: u16, dir: &std::path::Path) -> Vec<String> {
+    let file = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    vec![
+        "--tls-port".into(),
+        port.to_string(),
+        "--tls-cert-file".into(),
+        file("server.pem"),
+        "--tls-key-file".into(),
+        file("server.key"),
+        "--tls-ca-cert-file".into(),
+        file("ca.pem"),
+        "--tls-auth-clients".into(),
+        "no".into(),
+    ]
+}
+
 /// Writes `ca.pem` (a CA made now), and `server.pem` and `server.key` (a certificate
 /// for `localhost` and `127.0.0.1` that the CA signed) into `dir`.
-fn make_certificates(dir: &std::path::Path) {
+pub(crate) fn make_certificates(dir: &std::path::Path) {
     use rcgen::{
         BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
     };

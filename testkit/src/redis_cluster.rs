@@ -14,7 +14,8 @@ use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::redis::RedisServer;
+use crate::free_port;
+use crate::redis::{make_certificates, tls_args, RedisServer};
 
 /// Masters, each with one replica.
 const MASTERS: usize = 3;
@@ -30,6 +31,9 @@ const SETTLE_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct RedisCluster {
     /// Every node, masters and replicas, in the order they were created.
     nodes: Vec<RedisServer>,
+    /// For a cluster that speaks TLS (to clients and between nodes): each node's TLS
+    /// port, and the directory of the certificates (`ca.pem` signed the nodes').
+    tls: Option<(Vec<u16>, tempfile::TempDir)>,
 }
 
 /// One node as `CLUSTER NODES` describes it.
@@ -49,21 +53,47 @@ impl RedisCluster {
     /// is in sync. Panics with an installation hint when `redis-server` or `redis-cli`
     /// is missing, and with the nodes' logs when the cluster does not form.
     pub fn start() -> RedisCluster {
-        Self::start_with(false)
+        Self::start_with(false, false)
+    }
+
+    /// Like [`RedisCluster::start`], with every node also listening for TLS (its
+    /// certificate, for `127.0.0.1`, signed by a CA made for this cluster), and the
+    /// nodes talking to each other over TLS: see [`RedisCluster::tls_urls`] and
+    /// [`RedisCluster::ca_file`].
+    pub fn start_tls() -> RedisCluster {
+        Self::start_with(false, true)
     }
 
     /// Like [`RedisCluster::start`], for a `static` shared by a whole test binary: the
     /// nodes die with the test process (see [`RedisServer::start_for_process`]).
     pub fn start_for_process() -> RedisCluster {
-        Self::start_with(true)
+        Self::start_with(true, false)
     }
 
-    fn start_with(watchdog: bool) -> RedisCluster {
+    fn start_with(watchdog: bool, tls: bool) -> RedisCluster {
         let cli = find_cli();
+        let tls = tls.then(|| {
+            let certs = tempfile::Builder::new()
+                .prefix("vroom-redis-cluster-tls-")
+                .tempdir()
+                .expect("create a temporary directory for certificates");
+            make_certificates(certs.path());
+            let ports: Vec<u16> = (0..MASTERS * 2).map(|_| free_port()).collect();
+            (ports, certs)
+        });
         let nodes: Vec<RedisServer> = (0..MASTERS * 2)
-            .map(|_| {
-                RedisServer::start_with(
-                    watchdog,
+            .map(|i| {
+                let mut extra: Vec<String> = match &tls {
+                    Some((ports, certs)) => {
+                        let mut args = tls_args(ports[i], certs.path());
+                        args.extend(
+                            ["--tls-cluster", "yes", "--tls-replication", "yes"].map(String::from),
+                        );
+                        args
+                    }
+                    None => Vec::new(),
+                };
+                extra.extend(
                     [
                         "--cluster-enabled",
                         "yes",
@@ -75,12 +105,12 @@ impl RedisCluster {
                         "--cluster-replica-validity-factor",
                         "0",
                     ]
-                    .map(String::from)
-                    .to_vec(),
-                )
+                    .map(String::from),
+                );
+                RedisServer::start_with(watchdog, extra)
             })
             .collect();
-        let cluster = RedisCluster { nodes };
+        let cluster = RedisCluster { nodes, tls };
         let output = Command::new(&cli)
             .arg("--cluster")
             .arg("create")
@@ -110,6 +140,23 @@ impl RedisCluster {
             .map(|n| n.url())
             .collect::<Vec<_>>()
             .join(",")
+    }
+
+    /// The TLS URLs of every node (`rediss://127.0.0.1:PORT`), comma separated, for a
+    /// cluster from [`RedisCluster::start_tls`].
+    pub fn tls_urls(&self) -> String {
+        let (ports, _) = self.tls.as_ref().expect("a cluster started with start_tls");
+        ports
+            .iter()
+            .map(|p| format!("rediss://127.0.0.1:{p}/?protocol=resp3"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// The PEM file of the CA that signed the nodes' certificates.
+    pub fn ca_file(&self) -> PathBuf {
+        let (_, certs) = self.tls.as_ref().expect("a cluster started with start_tls");
+        certs.path().join("ca.pem")
     }
 
     /// The ports of the running nodes.
