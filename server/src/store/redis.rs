@@ -401,7 +401,12 @@ impl RedisStore {
         };
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| {
             let tasks = vec![
-                tokio::spawn(run_subscriptions(conn.clone(), subs_rx)).abort_handle(),
+                tokio::spawn(run_subscriptions(
+                    conn.clone(),
+                    subs_rx,
+                    dispatch.downgrade(),
+                ))
+                .abort_handle(),
                 tokio::spawn(run_dispatcher(weak.clone(), dispatch_rx)).abort_handle(),
                 tokio::spawn(health::probe(weak.clone())).abort_handle(),
             ];

@@ -648,9 +648,10 @@ pub(crate) async fn a_late_disconnect_report_does_not_undo_a_resume<S: Store>(ma
         .await
         .unwrap();
     wait(Duration::from_millis(3000)).await;
+    let seen = h.rec.take(r);
     assert!(
-        h.rec.take(r).is_empty(),
-        "the member is connected on its new session"
+        seen.is_empty(),
+        "the member is connected on its new session, yet: {seen:?}"
     );
 }
 

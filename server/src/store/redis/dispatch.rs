@@ -13,7 +13,7 @@ use vroom_shared::wire::{CloseReason, LeaveReason, MemberId, RoomId};
 use super::conn::Conn;
 use super::scripts::Logged;
 use super::{channel, keys, room_of_channel, sequenced, unavailable, Inner};
-use crate::store::Signal;
+use crate::store::{SessionId, Signal};
 use crate::sync::lock;
 
 /// A change of this instance's subscriptions.
@@ -23,13 +23,12 @@ pub(super) enum SubCommand {
     /// Stop following the room's channel.
     Unsubscribe(RoomId),
     /// Follow the room's channel again: the cluster dropped the subscription because
-    /// the room's slot moved to another node.
-    Resubscribe(RoomId),
+    /// the room's slot moved to another node. The number counts the tries so far.
+    Resubscribe(RoomId, u32),
 }
 
-/// How often a dropped subscription is tried again before the room's next event or
-/// tick is left to notice (a slot in migration answers `TRYAGAIN` for a moment).
-const RESUBSCRIBE_TRIES: u32 = 20;
+/// The longest wait between two tries of a dropped subscription.
+const RESUBSCRIBE_BACKOFF: Duration = Duration::from_secs(2);
 
 /// What the dispatcher acts on, in the order it arrives.
 pub(super) enum Input {
@@ -42,11 +41,14 @@ pub(super) enum Input {
     /// The room's tick saw `seq` as the latest number: deliver whatever was missed.
     Resync(RoomId, u64),
     /// These local members have no place any more (lost while Redis was unreachable).
-    Lost(RoomId, Vec<MemberId>),
+    Lost(RoomId, Vec<(MemberId, SessionId)>),
     /// The room's keys are gone without an announcement this instance heard.
     Vanished(RoomId, CloseReason),
     /// This instance stopped following the room.
     Forget(RoomId),
+    /// Try again to follow the room's channel (after this many tries), if the room is
+    /// still followed.
+    Resubscribe(RoomId, u32),
 }
 
 /// A message on a room's channel (its format is written down in `common.lua`).
@@ -81,6 +83,7 @@ impl<'a> Published<'a> {
 pub(super) async fn run_subscriptions(
     conn: Conn,
     mut commands: mpsc::UnboundedReceiver<SubCommand>,
+    retry: mpsc::WeakUnboundedSender<Input>,
 ) {
     while let Some(command) = commands.recv().await {
         match command {
@@ -96,23 +99,22 @@ pub(super) async fn run_subscriptions(
                     unavailable(&e);
                 }
             }
-            SubCommand::Resubscribe(room) => {
-                for attempt in 1..=RESUBSCRIBE_TRIES {
-                    match conn.subscribe(channel(room)).await {
-                        Ok(()) => {
-                            tracing::info!(
-                                attempt,
-                                "redis store: a room's subscription followed its slot"
-                            );
-                            break;
+            SubCommand::Resubscribe(room, tries) => match conn.subscribe(channel(room)).await {
+                Ok(()) => tracing::info!("redis store: a room's subscription followed its slot"),
+                Err(e) => {
+                    // A slot in migration answers `TRYAGAIN` for a while: try again
+                    // later, through the dispatcher, which drops rooms no longer followed.
+                    unavailable(&e);
+                    let retry = retry.clone();
+                    tokio::spawn(async move {
+                        let wait = Duration::from_millis(100) * 2u32.pow(tries.min(5));
+                        tokio::time::sleep(wait.min(RESUBSCRIBE_BACKOFF)).await;
+                        if let Some(retry) = retry.upgrade() {
+                            let _ = retry.send(Input::Resubscribe(room, tries + 1));
                         }
-                        Err(e) => {
-                            unavailable(&e);
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                        }
-                    }
+                    });
                 }
-            }
+            },
         }
     }
 }
@@ -130,6 +132,11 @@ pub(super) async fn run_dispatcher(inner: Weak<Inner>, mut input: mpsc::Unbounde
         match item {
             Input::Follow(room) => {
                 rooms.insert(room, None);
+            }
+            Input::Resubscribe(room, tries) => {
+                if rooms.contains_key(&room) {
+                    let _ = inner.subs.send(SubCommand::Resubscribe(room, tries));
+                }
             }
             Input::Forget(room) => {
                 rooms.remove(&room);
@@ -153,10 +160,13 @@ pub(super) async fn run_dispatcher(inner: Weak<Inner>, mut input: mpsc::Unbounde
             Input::Lost(room, members) => {
                 if rooms.contains_key(&room) {
                     // A tick's list can be older than an event already delivered here
-                    // (a kick or a leave that removed the member in between): such a
-                    // member was told why it left and is not told again.
-                    for member in members.into_iter().filter(|&m| inner.is_local(room, m)) {
-                        lose(&inner, room, member, CloseReason::GoingAway);
+                    // (a kick or a leave that removed the member in between: it was
+                    // told why it left) or than a resume on another connection here
+                    // (its place is not lost): only the connection the tick named ends.
+                    for (member, session) in members {
+                        if inner.is_local_on(room, member, session) {
+                            lose(&inner, room, member, CloseReason::GoingAway);
+                        }
                     }
                 }
             }
@@ -206,7 +216,7 @@ pub(super) async fn run_dispatcher(inner: Weak<Inner>, mut input: mpsc::Unbounde
                         tracing::info!(
                             "redis store: a room's slot moved; subscribing on its new node"
                         );
-                        let _ = inner.subs.send(SubCommand::Resubscribe(room));
+                        let _ = inner.subs.send(SubCommand::Resubscribe(room, 0));
                     }
                 }
                 PushKind::Disconnection => {

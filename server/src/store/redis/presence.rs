@@ -150,6 +150,13 @@ impl Inner {
             .is_some_and(|l| l.members.contains_key(&member))
     }
 
+    /// Whether `member` is connected to this instance on `session`.
+    pub(super) fn is_local_on(&self, room: RoomId, member: MemberId, session: SessionId) -> bool {
+        lock(&self.rooms)
+            .get(&room)
+            .is_some_and(|l| l.members.get(&member) == Some(&session))
+    }
+
     /// Drops a local member; the room stops being followed when none is left.
     pub(super) fn drop_member(&self, room: RoomId, member: MemberId) {
         let mut rooms = lock(&self.rooms);
@@ -256,6 +263,11 @@ async fn run_heartbeat(inner: Weak<Inner>, room: RoomId) {
                 lost,
             }) => {
                 let _ = inner.dispatch.send(Input::Resync(room, seq));
+                // Each with the connection the tick named it for.
+                let lost: Vec<(MemberId, SessionId)> = lost
+                    .into_iter()
+                    .filter_map(|m| connected.iter().find(|(c, _)| *c == m).copied())
+                    .collect();
                 if !lost.is_empty() {
                     let _ = inner.dispatch.send(Input::Lost(room, lost));
                 }
