@@ -47,6 +47,9 @@ enum Scenario {
         /// Own messages each connection keeps in flight.
         #[arg(long, default_value_t = 2)]
         window: u32,
+        /// Relay instances; more than one share a fresh Redis (vroom only).
+        #[arg(long, default_value_t = 1)]
+        instances: usize,
         /// Seconds measured.
         #[arg(long, default_value_t = 10)]
         duration: u64,
@@ -130,6 +133,10 @@ struct Common {
     /// Worker processes (more are used when the connections need them).
     #[arg(long, default_value_t = 2)]
     workers: u32,
+    /// vroom's instances share a fresh local Redis Cluster of three masters instead of
+    /// one Redis (with --instances 1 too).
+    #[arg(long)]
+    redis_cluster: bool,
     /// Bytes per relayed payload (a 200-byte chat message is ~360 bytes sealed).
     #[arg(long, default_value_t = 360)]
     payload: usize,
@@ -145,6 +152,14 @@ struct Common {
 }
 
 impl Common {
+    /// The peers to measure with `instances`: only vroom's relay runs as several
+    /// (through Redis).
+    fn peers_for(&self, instances: usize) -> Vec<Peer> {
+        let mut peers = self.peers();
+        peers.retain(|p| *p == Peer::Vroom || instances == 1);
+        peers
+    }
+
     fn peers(&self) -> Vec<Peer> {
         match (self.peer, self.connect.is_some()) {
             (_, true) | (Peers::Vroom, _) => vec![Peer::Vroom],
@@ -161,7 +176,13 @@ impl Common {
         }
         match peer {
             Peer::Vroom => {
-                Server::vroom(&relay_bin(self.relay_bin.as_deref())?, instances, false).await
+                Server::vroom(
+                    &relay_bin(self.relay_bin.as_deref())?,
+                    instances,
+                    false,
+                    self.redis_cluster,
+                )
+                .await
             }
             Peer::Socketio => Server::socketio(&self.socketio_dir).await,
             Peer::Uws => Server::uws(&self.uws_dir).await,
@@ -216,12 +237,12 @@ fn mib(bytes: u64) -> f64 {
 }
 
 fn check(o: &Outcome) {
-    if o.failed > 0 || o.errors > 0 {
+    if o.workers.failed > 0 || o.workers.errors > 0 {
         eprintln!(
             "warning: {} connections failed, {} ended in error; first: {}",
-            o.failed,
-            o.errors,
-            o.first_error.as_deref().unwrap_or("-")
+            o.workers.failed,
+            o.workers.errors,
+            o.workers.first_error.as_deref().unwrap_or("-")
         );
     }
 }
@@ -250,13 +271,13 @@ async fn idle(conns: &[u32], common: &Common) -> anyhow::Result<()> {
             server.stop().await;
             let o = o?;
             check(&o);
-            let joined = o.joined.max(1) as f64;
+            let joined = o.workers.joined.max(1) as f64;
             let total = o.rss_ready as f64 / 1024.0 / joined;
             let added = o.rss_ready.saturating_sub(o.rss_before) as f64 / 1024.0 / joined;
             println!(
                 "| {} | {n} | {} | {:.1} | {:.1} | {total:.2} | {added:.2} |",
                 peer.name(),
-                o.joined,
+                o.workers.joined,
                 mib(o.rss_before),
                 mib(o.rss_ready)
             );
@@ -272,10 +293,12 @@ async fn idle(conns: &[u32], common: &Common) -> anyhow::Result<()> {
 
 fn latency_row(label: &str, o: &Outcome) -> String {
     format!(
-        "| {label} | {:.0} | {:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
+        "| {label} | {:.0} | {:.2} | {:.0} | {:.2} | {:.0} | {:.0} | {:.0} | {:.0} | {:.0} |",
         o.deliveries_per_s(),
         o.cpu_s,
         o.deliveries_per_cpu_s(),
+        o.redis_cpu_s,
+        o.workers.delivered_in_window as f64 / (o.cpu_s + o.redis_cpu_s).max(0.01),
         o.p50_us,
         o.p99_us,
         o.p999_us,
@@ -283,41 +306,75 @@ fn latency_row(label: &str, o: &Outcome) -> String {
     )
 }
 
-const LATENCY_HEADER: &str = "|---|---|---|---|---|---|---|---|";
+const LATENCY_HEADER: &str = "|---|---|---|---|---|---|---|---|---|---|";
+
+/// The columns of [`latency_row`] after the first.
+const LATENCY_COLUMNS: &str = "deliveries/s | server CPU-s | deliveries per CPU-s | Redis CPU-s | deliveries per CPU-s with Redis | p50 µs | p99 µs | p99.9 µs | max µs |";
+
+/// A row's label: the peer, its instances, and where Redis runs.
+fn peer_label(common: &Common, peer: Peer, instances: usize) -> String {
+    let redis = match (common.redis_cluster, instances > 1) {
+        (true, _) => ", cluster",
+        (false, true) => ", one Redis",
+        (false, false) => "",
+    };
+    format!("{} ×{instances}{redis}", peer.name())
+}
+
+/// Starts `peer` with `instances`, runs `load` on `rooms` rooms of `members` for `secs`,
+/// stops it, checks the outcome and prints its row, labelled `label`.
+#[allow(clippy::too_many_arguments)]
+async fn measure(
+    common: &Common,
+    peer: Peer,
+    instances: usize,
+    (rooms, members): (u32, u32),
+    load: Load,
+    secs: u64,
+    label: &str,
+) -> anyhow::Result<Outcome> {
+    let server = common.start(peer, instances).await?;
+    let spread = Spread {
+        rooms,
+        members,
+        workers: common.workers,
+    };
+    let o = scenario::run(
+        &server,
+        &spread,
+        load,
+        common.payload,
+        Duration::from_secs(secs),
+        Duration::from_secs(1),
+    )
+    .await;
+    server.stop().await;
+    let o = o?;
+    check(&o);
+    println!("{}", latency_row(label, &o));
+    Ok(o)
+}
 
 async fn fanout(
     sizes: &[u32],
     conns: u32,
     window: u32,
+    instances: usize,
     secs: u64,
     common: &Common,
 ) -> anyhow::Result<()> {
-    println!("| peer, room size | deliveries/s | server CPU-s | deliveries per CPU-s | p50 µs | p99 µs | p99.9 µs | max µs |");
+    println!("| peer, room size | {LATENCY_COLUMNS}");
     println!("{LATENCY_HEADER}");
-    for peer in common.peers() {
+    for peer in common.peers_for(instances) {
         for &m in sizes {
-            let server = common.start(peer, 1).await?;
-            let spread = Spread {
-                rooms: (conns / m).max(1),
-                members: m,
-                workers: common.workers,
-            };
-            let o = scenario::run(
-                &server,
-                &spread,
-                Load::Saturate { window },
-                common.payload,
-                Duration::from_secs(secs),
-                Duration::from_secs(1),
-            )
-            .await;
-            server.stop().await;
-            let o = o?;
-            check(&o);
-            println!("{}", latency_row(&format!("{}, {m}", peer.name()), &o));
+            let label = format!("{}, {m}", peer_label(common, peer, instances));
+            let load = Load::Saturate { window };
+            let rooms = ((conns / m).max(1), m);
+            let o = measure(common, peer, instances, rooms, load, secs, &label).await?;
             common.record(
                 "fanout",
                 json!({ "peer": peer.name(), "room_size": m, "conns": conns, "window": window,
+                        "instances": instances, "redis_cluster": common.redis_cluster,
                         "outcome": o, "deliveries_per_cpu_s": o.deliveries_per_cpu_s() }),
             )?;
         }
@@ -333,42 +390,30 @@ async fn latency(
     secs: u64,
     common: &Common,
 ) -> anyhow::Result<()> {
-    println!("| peer, instances | deliveries/s | server CPU-s | deliveries per CPU-s | p50 µs | p99 µs | p99.9 µs | max µs |");
+    println!("| peer, instances | {LATENCY_COLUMNS}");
     println!("{LATENCY_HEADER}");
     let conns = room_size * rooms;
     // Every message reaches every member of its room, the sender included.
-    let per_conn_hz = f64::from(rate) / f64::from(room_size) / f64::from(conns);
-    for peer in common.peers() {
-        // Only vroom's relay runs as several instances (through Redis).
-        if peer != Peer::Vroom && instances > 1 {
-            continue;
-        }
-        let server = common.start(peer, instances).await?;
-        let spread = Spread {
-            rooms,
-            members: room_size,
-            workers: common.workers,
-        };
-        let o = scenario::run(
-            &server,
-            &spread,
-            Load::Rate { per_conn_hz },
-            common.payload,
-            Duration::from_secs(secs),
-            Duration::from_secs(1),
+    let load = Load::Rate {
+        per_conn_hz: f64::from(rate) / f64::from(room_size) / f64::from(conns),
+    };
+    for peer in common.peers_for(instances) {
+        let label = peer_label(common, peer, instances);
+        let o = measure(
+            common,
+            peer,
+            instances,
+            (rooms, room_size),
+            load,
+            secs,
+            &label,
         )
-        .await;
-        server.stop().await;
-        let o = o?;
-        check(&o);
-        println!(
-            "{}",
-            latency_row(&format!("{}, {instances}", peer.name()), &o)
-        );
+        .await?;
         common.record(
             "latency",
             json!({ "peer": peer.name(), "rate": rate, "room_size": room_size, "rooms": rooms,
-                    "instances": instances, "outcome": o }),
+                    "instances": instances, "redis_cluster": common.redis_cluster,
+                    "outcome": o }),
         )?;
     }
     Ok(())
@@ -381,52 +426,72 @@ async fn redis_commands(
     secs: u64,
     common: &Common,
 ) -> anyhow::Result<()> {
-    let server = Server::vroom(&relay_bin(common.relay_bin.as_deref())?, 2, true).await?;
-    let spread = Spread {
-        rooms,
-        members: room_size,
-        workers: common.workers,
-    };
     let per_conn_hz = f64::from(msg_rate) / f64::from(room_size * rooms);
-    let outcome = scenario::run(
-        &server,
-        &spread,
-        Load::Rate { per_conn_hz },
-        common.payload,
-        Duration::from_secs(secs),
-        Duration::from_secs(1),
+    let load = Load::Rate { per_conn_hz };
+    let label = peer_label(common, Peer::Vroom, 2);
+    println!("| peer | {LATENCY_COLUMNS}");
+    println!("{LATENCY_HEADER}");
+    let o = measure(
+        common,
+        Peer::Vroom,
+        2,
+        (rooms, room_size),
+        load,
+        secs,
+        &label,
     )
-    .await;
-    server.stop().await;
-    let o = outcome?;
-    let stats = o.redis_commandstats.clone().unwrap_or_default();
-    check(&o);
-    println!("| command | calls | calls per relayed message |");
-    println!("|---|---|---|");
+    .await?;
+    // Calls per command and node (by port).
+    let mut table: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+    let nodes = o.redis_commandstats.len();
+    for (i, (_, info)) in o.redis_commandstats.iter().enumerate() {
+        // Lines look like `cmdstat_evalsha:calls=3,usec=40,…`.
+        for line in info.lines() {
+            let Some((name, fields)) = line
+                .strip_prefix("cmdstat_")
+                .and_then(|l| l.split_once(':'))
+            else {
+                continue;
+            };
+            let calls = fields
+                .split(',')
+                .find_map(|f| f.strip_prefix("calls="))
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(0);
+            table
+                .entry(name.to_owned())
+                .or_insert_with(|| vec![0; nodes])[i] = calls;
+        }
+    }
+    let ports: Vec<String> = o
+        .redis_commandstats
+        .iter()
+        .map(|(p, _)| format!("node :{p}"))
+        .collect();
+    println!(
+        "| command | calls | calls per relayed message | {} |",
+        ports.join(" | ")
+    );
+    println!("|---|---|---|{}", "---|".repeat(nodes));
     let mut rows = Vec::new();
-    for line in stats.lines() {
-        let Some(rest) = line.strip_prefix("cmdstat_") else {
-            continue;
-        };
-        let (name, fields) = rest.split_once(':').unwrap_or((rest, ""));
-        let calls: u64 = fields
-            .split(',')
-            .find_map(|f| f.strip_prefix("calls="))
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        let per = calls as f64 / o.sent.max(1) as f64;
-        println!("| {name} | {calls} | {per:.3} |");
-        rows.push(json!({ "command": name, "calls": calls, "per_message": per }));
+    for (name, per_node) in &table {
+        let calls: u64 = per_node.iter().sum();
+        let per = calls as f64 / o.workers.sent.max(1) as f64;
+        let cells: Vec<String> = per_node.iter().map(u64::to_string).collect();
+        println!("| {name} | {calls} | {per:.3} | {} |", cells.join(" | "));
+        rows.push(
+            json!({ "command": name, "calls": calls, "per_message": per, "per_node": per_node }),
+        );
     }
     println!(
         "messages sent in the window: {} (counts are Redis's INFO commandstats over the \
-         same window, heartbeats included)",
-        o.sent
+         same window, heartbeats included); Redis CPU-s in the window: {:.2}",
+        o.workers.sent, o.redis_cpu_s
     );
     common.record(
         "redis-commands",
-        json!({ "msg_rate": msg_rate, "room_size": room_size, "rooms": rooms, "outcome": o,
-                "commands": rows }),
+        json!({ "msg_rate": msg_rate, "room_size": room_size, "rooms": rooms,
+                "redis_cluster": common.redis_cluster, "outcome": o, "commands": rows }),
     )
 }
 
@@ -443,9 +508,10 @@ fn main() -> anyhow::Result<()> {
                 room_sizes,
                 conns,
                 window,
+                instances,
                 duration,
                 common,
-            } => fanout(room_sizes, *conns, *window, *duration, common).await,
+            } => fanout(room_sizes, *conns, *window, *instances, *duration, common).await,
             Scenario::Latency {
                 rate,
                 room_size,

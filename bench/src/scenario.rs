@@ -34,8 +34,123 @@ pub struct Server {
     pub pids: Vec<u32>,
     /// Processes this runner started (killed when the server is stopped or dropped).
     children: Vec<Child>,
-    /// A Redis started for this server, with its port.
-    pub redis: Option<(Child, u16)>,
+    /// The Redis (one server, or a cluster's nodes) started for this server.
+    pub redis: Option<Redis>,
+}
+
+/// Redis processes started for a benchmark: one server, or the masters of a local
+/// Redis Cluster (no replicas: on this machine they would only take CPU from the
+/// servers measured).
+pub struct Redis {
+    /// Each node's process and port.
+    nodes: Vec<(Child, u16)>,
+    /// Whether the nodes form a cluster.
+    cluster: bool,
+    /// The cluster nodes' working directories (their cluster files), removed at the end.
+    dirs: Vec<PathBuf>,
+}
+
+/// Masters of the benchmark's Redis Cluster.
+const CLUSTER_MASTERS: usize = 3;
+
+impl Redis {
+    /// One `redis-server` on a free port, without persistence.
+    pub async fn single() -> anyhow::Result<Redis> {
+        Ok(Redis {
+            nodes: vec![start_redis(&[]).await?],
+            cluster: false,
+            dirs: Vec::new(),
+        })
+    }
+
+    /// A Redis Cluster of three masters on free ports, joined with `redis-cli --cluster
+    /// create`, once every node says `cluster_state:ok`.
+    pub async fn cluster() -> anyhow::Result<Redis> {
+        let mut redis = Redis {
+            nodes: Vec::new(),
+            cluster: true,
+            dirs: Vec::new(),
+        };
+        for i in 0..CLUSTER_MASTERS {
+            let dir =
+                std::env::temp_dir().join(format!("vroom-bench-redis-{}-{i}", std::process::id()));
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("could not create {}", dir.display()))?;
+            let dir_arg = dir.to_string_lossy().into_owned();
+            redis.dirs.push(dir);
+            let node = start_redis(&["--cluster-enabled", "yes", "--dir", &dir_arg]).await?;
+            redis.nodes.push(node);
+        }
+        let mut create = Command::new("redis-cli");
+        create.args(["--cluster", "create"]);
+        for port in redis.ports() {
+            create.arg(format!("127.0.0.1:{port}"));
+        }
+        let out = create
+            .arg("--cluster-yes")
+            .output()
+            .await
+            .context("could not run redis-cli: install redis-tools")?;
+        if !out.status.success() {
+            bail!(
+                "redis-cli --cluster create failed: {}",
+                String::from_utf8_lossy(&out.stdout)
+            );
+        }
+        for _ in 0..600 {
+            let mut ok = true;
+            for port in redis.ports() {
+                ok &= redis_cli(port, &["CLUSTER", "INFO"])
+                    .await?
+                    .contains("cluster_state:ok");
+            }
+            if ok {
+                return Ok(redis);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        bail!("the benchmark's Redis Cluster did not reach cluster_state:ok in 30 s")
+    }
+
+    /// Every node's port.
+    pub fn ports(&self) -> Vec<u16> {
+        self.nodes.iter().map(|(_, port)| *port).collect()
+    }
+
+    /// The relay flags that point at this Redis.
+    fn flags(&self) -> [String; 2] {
+        let urls: Vec<String> = self
+            .ports()
+            .iter()
+            .map(|port| format!("redis://127.0.0.1:{port}"))
+            .collect();
+        if self.cluster {
+            ["--redis-cluster".into(), urls.join(",")]
+        } else {
+            ["--redis-url".into(), urls.join(",")]
+        }
+    }
+
+    /// The nodes' process ids.
+    fn pids(&self) -> Vec<u32> {
+        self.nodes.iter().filter_map(|(c, _)| c.id()).collect()
+    }
+
+    /// CPU-seconds of every node so far.
+    fn cpu_s(&self) -> anyhow::Result<f64> {
+        self.pids()
+            .into_iter()
+            .try_fold(0.0, |acc, pid| Ok(acc + procfs::sample(pid)?.cpu_s))
+    }
+
+    async fn kill(self) {
+        for (mut child, _) in self.nodes {
+            let _ = child.kill().await;
+        }
+        for dir in self.dirs {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
 }
 
 impl Server {
@@ -51,10 +166,18 @@ impl Server {
     }
 
     /// Starts `instances` release relays from `bin`, sharing a fresh Redis when there are
-    /// several (or when `redis` is asked for).
-    pub async fn vroom(bin: &Path, instances: usize, redis: bool) -> anyhow::Result<Server> {
-        let redis = if redis || instances > 1 {
-            Some(start_redis().await?)
+    /// several (or when `redis` is asked for); a fresh local Redis Cluster with
+    /// `cluster`.
+    pub async fn vroom(
+        bin: &Path,
+        instances: usize,
+        redis: bool,
+        cluster: bool,
+    ) -> anyhow::Result<Server> {
+        let redis = if cluster {
+            Some(Redis::cluster().await?)
+        } else if redis || instances > 1 {
+            Some(Redis::single().await?)
         } else {
             None
         };
@@ -79,8 +202,8 @@ impl Server {
                 .env("RUST_LOG", "warn")
                 .stdin(Stdio::null())
                 .kill_on_drop(true);
-            if let Some((_, port)) = &server.redis {
-                cmd.args(["--redis-url", &format!("redis://127.0.0.1:{port}")]);
+            if let Some(redis) = &server.redis {
+                cmd.args(redis.flags());
             }
             let child = cmd
                 .spawn()
@@ -161,8 +284,8 @@ impl Server {
         for child in &mut self.children {
             let _ = child.kill().await;
         }
-        if let Some((mut redis, _)) = self.redis.take() {
-            let _ = redis.kill().await;
+        if let Some(redis) = self.redis.take() {
+            redis.kill().await;
         }
     }
 }
@@ -188,12 +311,13 @@ async fn wait_listening(addr: SocketAddr, mut child: Option<&mut Child>) -> anyh
     bail!("nothing listens on {addr} 10 s after starting the server")
 }
 
-/// Starts `redis-server` on a free port, without persistence.
-async fn start_redis() -> anyhow::Result<(Child, u16)> {
+/// Starts `redis-server` on a free port, without persistence, with `extra` arguments.
+async fn start_redis(extra: &[&str]) -> anyhow::Result<(Child, u16)> {
     let port = free_port()?;
     let mut child = Command::new("redis-server")
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no"])
+        .args(extra)
         .stdout(Stdio::null())
         .stdin(Stdio::null())
         .kill_on_drop(true)
@@ -221,14 +345,10 @@ pub async fn redis_cli(port: u16, args: &[&str]) -> anyhow::Result<String> {
 /// What one run of the workers against a server measured.
 #[derive(Debug, Default, Serialize)]
 pub struct Outcome {
-    /// The workers' merged report (without the raw histogram).
-    pub joined: u64,
-    pub failed: u64,
-    pub sent: u64,
-    pub delivered_in_window: u64,
-    pub delivered: u64,
-    pub errors: u64,
-    pub first_error: Option<String>,
+    /// The workers' merged report (their latency histograms are merged into the
+    /// percentiles below).
+    #[serde(flatten)]
+    pub workers: Report,
     /// Server memory before any connection.
     pub rss_before: u64,
     /// Server memory with every connection joined, after settling.
@@ -244,19 +364,22 @@ pub struct Outcome {
     pub max_us: f64,
     /// Latency samples recorded.
     pub samples: u64,
-    /// Redis's `INFO commandstats` over the window, when the server uses Redis.
-    pub redis_commandstats: Option<String>,
+    /// Redis's `INFO commandstats` over the window of each node (by port), when the
+    /// server uses Redis.
+    pub redis_commandstats: Vec<(u16, String)>,
+    /// CPU-seconds the Redis nodes spent inside the window.
+    pub redis_cpu_s: f64,
 }
 
 impl Outcome {
     /// Deliveries per second of wall time inside the window.
     pub fn deliveries_per_s(&self) -> f64 {
-        self.delivered_in_window as f64 / self.window_s
+        self.workers.delivered_in_window as f64 / self.window_s
     }
 
     /// Deliveries per server CPU-second inside the window.
     pub fn deliveries_per_cpu_s(&self) -> f64 {
-        self.delivered_in_window as f64 / self.cpu_s.max(0.01)
+        self.workers.delivered_in_window as f64 / self.cpu_s.max(0.01)
     }
 }
 
@@ -347,15 +470,19 @@ pub async fn run(
     }
     tokio::time::sleep(Duration::from_nanos(start.saturating_sub(now_ns()))).await;
     let cpu_start = server.sample()?.cpu_s;
-    if let Some((_, port)) = &server.redis {
+    let redis_ports = server.redis.as_ref().map(Redis::ports).unwrap_or_default();
+    let redis_cpu = || server.redis.as_ref().map_or(Ok(0.0), Redis::cpu_s);
+    let redis_cpu_start = redis_cpu()?;
+    for port in &redis_ports {
         redis_cli(*port, &["CONFIG", "RESETSTAT"]).await?;
     }
     tokio::time::sleep(window).await;
     let cpu_end = server.sample()?.cpu_s;
-    let redis_commandstats = match &server.redis {
-        Some((_, port)) => Some(redis_cli(*port, &["INFO", "commandstats"]).await?),
-        None => None,
-    };
+    let redis_cpu_s = redis_cpu()? - redis_cpu_start;
+    let mut redis_commandstats = Vec::new();
+    for port in redis_ports {
+        redis_commandstats.push((port, redis_cli(port, &["INFO", "commandstats"]).await?));
+    }
     let mut merged = Report::default();
     let mut latency = worker::histogram();
     for l in &mut lines {
@@ -385,13 +512,7 @@ pub async fn run(
     }
     let us = |q: f64| latency.value_at_quantile(q) as f64 / 1000.0;
     Ok(Outcome {
-        joined: merged.joined,
-        failed: merged.failed,
-        sent: merged.sent,
-        delivered_in_window: merged.delivered_in_window,
-        delivered: merged.delivered,
-        errors: merged.errors,
-        first_error: merged.first_error,
+        workers: merged,
         rss_before,
         rss_ready,
         cpu_s: cpu_end - cpu_start,
@@ -402,6 +523,7 @@ pub async fn run(
         max_us: latency.max() as f64 / 1000.0,
         samples: latency.len(),
         redis_commandstats,
+        redis_cpu_s,
     })
 }
 

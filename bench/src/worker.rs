@@ -82,6 +82,7 @@ pub struct Report {
     /// The first error seen, to say what went wrong.
     pub first_error: Option<String>,
     /// Latency histogram (nanoseconds) as `(value, count)` pairs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub latency: Vec<(u64, u64)>,
 }
 

@@ -95,8 +95,20 @@ pub struct Config {
     /// Redis to keep rooms in, so several relay instances can serve one room
     /// (`redis://[user:password@]host:port[/db]`). Without it rooms live in this
     /// process only.
-    #[arg(long, env = "VROOM_REDIS_URL")]
+    #[arg(long, env = "VROOM_REDIS_URL", conflicts_with = "redis_cluster")]
     pub redis_url: Option<RedisUrl>,
+
+    /// Redis Cluster to keep rooms in instead of one Redis: the URLs of some of its
+    /// nodes, separated by commas (`redis://[user:password@]host:port,…`); one
+    /// reachable node is enough to find the others. Needs Redis 7 or later (sharded
+    /// pub/sub).
+    #[arg(long, env = "VROOM_REDIS_CLUSTER")]
+    pub redis_cluster: Option<RedisUrl>,
+
+    /// With `rediss://` (TLS) URLs: a PEM file of the certificate authorities to trust
+    /// for Redis's certificate, instead of the system's (for a private CA).
+    #[arg(long, env = "VROOM_REDIS_CA_FILE")]
+    pub redis_ca_file: Option<PathBuf>,
 
     /// With Redis: how often an instance renews its members' presence. The members of
     /// an instance that stops (a crash) count as disconnected after three missed
@@ -132,6 +144,8 @@ impl Default for Config {
             log_room_ids: false,
             shutdown_timeout: Duration::from_secs(5),
             redis_url: None,
+            redis_cluster: None,
+            redis_ca_file: None,
             redis_heartbeat: Duration::from_secs(5),
         }
     }

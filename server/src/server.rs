@@ -38,20 +38,20 @@ pub fn app<S: Store>(state: AppState<S>) -> Router {
 
 /// Serves on `listener` until `shutdown` completes, then tells every member the relay is
 /// going away and waits for their connections to finish. Rooms live in Redis when
-/// `config.redis_url` is set, else in this process.
+/// `config.redis_url` or `config.redis_cluster` is set, else in this process.
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    match &config.redis_url {
+    match RedisTarget::from_config(&config) {
         None => {
             let (state, done) = memory_state(config);
             serve(listener, state, done, shutdown).await
         }
-        Some(url) => {
-            let target = RedisTarget::parse(&url.0)
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+        Some(target) => {
+            let target =
+                target.map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
             let (state, done) = state_with(config, |config, fanout| {
                 RedisStore::new(target, config, fanout)
             });
@@ -101,14 +101,13 @@ pub async fn serve<S: Store>(
 
 /// `200 ok` while the store answers; `503` with a sentence for the operator otherwise.
 async fn healthz<S: Store>(State(state): State<AppState<S>>) -> Response {
-    if state.inner.store.healthy().await {
-        "ok".into_response()
-    } else {
-        (
+    match state.inner.store.health().await {
+        Ok(()) => "ok".into_response(),
+        Err(why) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            "store unreachable: the relay cannot reach Redis",
+            format!("store unavailable: {why}"),
         )
-            .into_response()
+            .into_response(),
     }
 }
 

@@ -2,7 +2,8 @@
 //! and real sockets, nothing stubbed.
 //!
 //! # Layout
-//! - [`redis`]: a real `redis-server` per test (std, `redis` and `tempfile` only, so
+//! - [`redis`] and [`redis_cluster`]: a real `redis-server`, or a real local Redis
+//!   Cluster, per test (std, `redis` and `tempfile` only, so
 //!   the relay's own unit tests use it too).
 //! - [`relay`]: a relay in-process on `127.0.0.1:0`, and plain HTTP requests to it.
 //! - [`ws`]: a WebSocket client speaking raw wire frames, and [`ws::Got`], the one
@@ -24,6 +25,7 @@ pub mod logs;
 #[cfg(feature = "e2e")]
 pub mod proxy;
 pub mod redis;
+pub mod redis_cluster;
 pub mod relay;
 pub mod ws;
 

@@ -33,13 +33,18 @@ pub struct RedisServer {
     /// For a server that lives as long as the test process: our end of the pipe its
     /// watchdog shell reads; when it closes (the process ended), the shell kills it.
     watchdog: Option<ChildStdin>,
+    /// Arguments after the common ones (a cluster node's settings).
+    extra: Vec<String>,
+    /// For a server that also speaks TLS: its TLS port, and the directory holding the
+    /// certificates made for it (`ca.pem`, `server.pem`, `server.key`).
+    tls: Option<(u16, tempfile::TempDir)>,
 }
 
 impl RedisServer {
     /// Starts a server on a free loopback port. Panics with an installation hint when
     /// `redis-server` is missing, and with its log when it does not come up.
     pub fn start() -> RedisServer {
-        Self::start_with(false)
+        Self::start_with(false, Vec::new())
     }
 
     /// Like [`RedisServer::start`], for a `static` shared by a whole test binary:
@@ -47,10 +52,41 @@ impl RedisServer {
     /// as soon as this process ends (its end of a pipe closes). It cannot be stopped
     /// or restarted.
     pub fn start_for_process() -> RedisServer {
-        Self::start_with(true)
+        Self::start_with(true, Vec::new())
     }
 
-    fn start_with(watchdog: bool) -> RedisServer {
+    /// Like [`RedisServer::start`], also listening for TLS on a second free port, with a
+    /// server certificate for `localhost` and `127.0.0.1` signed by a CA made for this
+    /// server alone ([`RedisServer::tls_url`], [`RedisServer::ca_file`]).
+    pub fn start_tls() -> RedisServer {
+        let certs = tempfile::Builder::new()
+            .prefix("vroom-redis-tls-")
+            .tempdir()
+            .expect("create a temporary directory for certificates");
+        make_certificates(certs.path());
+        let port = free_port();
+        let mut server = Self::start_with(false, tls_args(port, certs.path()));
+        server.tls = Some((port, certs));
+        server
+    }
+
+    /// `rediss://localhost:TLS-PORT` with RESP3, for a server from
+    /// [`RedisServer::start_tls`].
+    pub fn tls_url(&self) -> String {
+        let (port, _) = self.tls.as_ref().expect("a server started with start_tls");
+        format!("rediss://localhost:{port}/?protocol=resp3")
+    }
+
+    /// The PEM file of the CA that signed the server's certificate (for
+    /// `--redis-ca-file`).
+    pub fn ca_file(&self) -> PathBuf {
+        let (_, dir) = self.tls.as_ref().expect("a server started with start_tls");
+        dir.path().join("ca.pem")
+    }
+
+    /// Starts a server with `extra` arguments after the common ones; `watchdog` as in
+    /// [`RedisServer::start_for_process`].
+    pub(crate) fn start_with(watchdog: bool, extra: Vec<String>) -> RedisServer {
         let binary = find_binary();
         let mut dir = tempfile::Builder::new()
             .prefix("vroom-redis-")
@@ -67,6 +103,8 @@ impl RedisServer {
                 dir,
                 binary: binary.clone(),
                 watchdog: None,
+                extra: extra.clone(),
+                tls: None,
             };
             match server.spawn_and_wait(watchdog) {
                 Ok(()) => return server,
@@ -87,6 +125,22 @@ impl RedisServer {
     /// The loopback port the server listens on.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Whether the server's process is running (not stopped or killed).
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+
+    /// SIGKILL, as a crash: no snapshot, no goodbye to the cluster. Not for a
+    /// process-wide server.
+    pub fn kill(&mut self) {
+        self.stop(false);
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        read_log(&self.dir.path().join("redis.log"))
     }
 
     /// A plain synchronous connection for inspecting the keyspace from a test.
@@ -207,6 +261,7 @@ impl RedisServer {
             .arg(self.dir.path())
             .arg("--logfile")
             .arg(&log_path)
+            .args(&self.extra)
             .stdin(if watchdog {
                 Stdio::piped()
             } else {
@@ -297,6 +352,59 @@ fn find_binary() -> PathBuf {
         "redis-server not found: install it with `apt-get install redis-server` \
          (or point VROOM_REDIS_SERVER at the binary)"
     );
+}
+
+/// The arguments that make a server listen for TLS on `port` with the certificates that
+/// [`make_certificates`] wrote into `dir`.
+pub(crate) fn tls_args(port: u16, dir: &std::path::Path) -> Vec<String> {
+    let file = |name: &str| dir.join(name).to_string_lossy().into_owned();
+    vec![
+        "--tls-port".into(),
+        port.to_string(),
+        "--tls-cert-file".into(),
+        file("server.pem"),
+        "--tls-key-file".into(),
+        file("server.key"),
+        "--tls-ca-cert-file".into(),
+        file("ca.pem"),
+        "--tls-auth-clients".into(),
+        "no".into(),
+    ]
+}
+
+/// Writes `ca.pem` (a CA made now), and `server.pem` and `server.key` (a certificate
+/// for `localhost` and `127.0.0.1` that the CA signed) into `dir`.
+pub(crate) fn make_certificates(dir: &std::path::Path) {
+    use rcgen::{
+        BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    };
+    let ca_key = KeyPair::generate().expect("generate the test CA's key");
+    let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    ca.distinguished_name
+        .push(DnType::CommonName, "vroom test CA");
+    let ca_pem = ca
+        .self_signed(&ca_key)
+        .expect("self-sign the test CA")
+        .pem();
+    let issuer = Issuer::new(ca, ca_key);
+    let key = KeyPair::generate().expect("generate the test server's key");
+    let server = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .expect("server certificate parameters")
+        .signed_by(&key, &issuer)
+        .expect("sign the test server's certificate");
+    for (name, pem) in [
+        ("ca.pem", ca_pem),
+        ("server.pem", server.pem()),
+        ("server.key", key.serialize_pem()),
+    ] {
+        std::fs::write(dir.join(name), pem).expect("write a test certificate");
+    }
 }
 
 fn read_log(path: &std::path::Path) -> String {

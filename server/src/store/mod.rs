@@ -279,9 +279,9 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// How many rooms exist (for metrics; a shared store may answer approximately).
     fn room_count(&self) -> usize;
 
-    /// Whether the store can be reached now (for `/healthz`). A store in this process
-    /// always can.
-    fn healthy(&self) -> impl Future<Output = bool> + Send {
-        std::future::ready(true)
+    /// Whether the store can be used now (for `/healthz`); if not, a sentence for the
+    /// operator saying what is wrong. A store in this process always can.
+    fn health(&self) -> impl Future<Output = Result<(), String>> + Send {
+        std::future::ready(Ok(()))
     }
 }

@@ -43,21 +43,29 @@
 //! on an existing room first ends it if it is due, so no request acts on a room that
 //! should be gone.
 
+mod conn;
 mod dispatch;
+mod health;
+#[cfg(test)]
+mod instances;
 mod presence;
 mod scripts;
 
+use std::collections::HashMap;
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::PushInfo;
+use redis::aio::ConnectionManagerConfig;
+use redis::cluster::ClusterClientBuilder;
+use redis::{ConnectionInfo, IntoConnectionInfo, PushInfo};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use vroom_shared::wire::{
     ErrorCode, Event, HostSecret, LeaveReason, MemberId, ResumeTokenDebug, RoomId,
 };
 
+use self::conn::{Conn, LazyCluster};
 use self::dispatch::{run_dispatcher, run_subscriptions, Input, SubCommand};
 use self::presence::{Rooms, Timing};
 use self::scripts::{call, Logged};
@@ -73,12 +81,21 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long connecting to Redis may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// A Redis URL checked for form (not for reachability: the relay starts, and answers
-/// `Unavailable`, while Redis is away).
+/// A Redis URL (or a cluster's list of them) checked for form (not for reachability:
+/// the relay starts, and answers `Unavailable`, while Redis is away).
 #[derive(Clone)]
 pub struct RedisTarget {
-    /// The client, set to RESP3 so pub/sub pushes share the scripts' connection.
-    client: redis::Client,
+    kind: TargetKind,
+}
+
+#[derive(Clone)]
+enum TargetKind {
+    /// One server; the client is set to RESP3 so pub/sub pushes share the scripts'
+    /// connection.
+    Single(redis::Client),
+    /// A Redis Cluster, reached first through any of these nodes (RESP3 as well), with
+    /// the CAs to trust over TLS when not the system's.
+    Cluster(Vec<ConnectionInfo>, Option<Vec<u8>>),
 }
 
 /// Why a Redis URL was refused. It names the kind of problem only: the URL may hold a
@@ -91,23 +108,146 @@ pub enum RedisUrlError {
     /// The URL parses but the client cannot be built from it.
     #[error("the Redis URL is not usable ({0})")]
     Unusable(String),
+    /// One URL of a cluster's list does not parse (counted from 1).
+    #[error("Redis Cluster URL number {0} is not valid ({1})")]
+    InvalidNode(usize, String),
+    /// The cluster's list cannot make a client (for instance, different passwords).
+    #[error("the Redis Cluster URLs are not usable together ({0})")]
+    UnusableCluster(String),
+    /// `--redis-ca-file` cannot be read.
+    #[error("the Redis CA file {0} cannot be read ({1})")]
+    CaFile(String, String),
+}
+
+/// The certificates to trust for Redis over TLS: `ca` (PEM), or the system's.
+fn trusted(ca: Option<&[u8]>) -> redis::TlsCertificates {
+    redis::TlsCertificates {
+        client_tls: None,
+        root_cert: ca.map(<[u8]>::to_vec),
+    }
+}
+
+/// Makes ring the process's TLS crypto provider (for `rediss://`), once.
+fn tls_provider() {
+    // An error only says that a provider is installed already.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// `url` with RESP3 set (pub/sub pushes travel on the commands' connection).
+fn resp3(url: &str) -> redis::RedisResult<ConnectionInfo> {
+    let info = url.into_connection_info()?;
+    let settings = info
+        .redis_settings()
+        .clone()
+        .set_protocol(redis::ProtocolVersion::RESP3);
+    Ok(info.set_redis_settings(settings))
+}
+
+/// Why a URL was refused, without the URL: the client's fixed description of the
+/// problem ("Invalid database number", "Missing hostname"…), never the details, which
+/// may quote the URL.
+fn url_problem(e: &redis::RedisError) -> String {
+    let said = e.to_string();
+    match said.split_once(" - ") {
+        Some((description, _)) => description.to_owned(),
+        None => e.category().to_owned(),
+    }
 }
 
 impl RedisTarget {
-    /// Parses `url` (`redis://[user:password@]host:port[/db]`).
+    /// Parses `url` (`redis://[user:password@]host:port[/db]`, or `rediss://` for TLS
+    /// with the system's certificate authorities).
     pub fn parse(url: &str) -> Result<RedisTarget, RedisUrlError> {
-        use redis::IntoConnectionInfo;
-        let info = url
-            .into_connection_info()
-            .map_err(|e| RedisUrlError::Invalid(e.category().to_owned()))?;
-        let settings = info
-            .redis_settings()
-            .clone()
-            .set_protocol(redis::ProtocolVersion::RESP3);
-        let client = redis::Client::open(info.set_redis_settings(settings))
-            .map_err(|e| RedisUrlError::Unusable(e.category().to_owned()))?;
-        Ok(RedisTarget { client })
+        RedisTarget::single_with(url, None)
     }
+
+    /// Like [`RedisTarget::parse`], trusting the certificate authorities of `ca` (PEM)
+    /// over TLS instead of the system's.
+    pub fn single_with(url: &str, ca: Option<&[u8]>) -> Result<RedisTarget, RedisUrlError> {
+        tls_provider();
+        let info = resp3(url).map_err(|e| RedisUrlError::Invalid(url_problem(&e)))?;
+        let client = match ca {
+            None => redis::Client::open(info),
+            Some(_) => redis::Client::build_with_tls(info, trusted(ca)),
+        }
+        .map_err(|e| RedisUrlError::Unusable(url_problem(&e)))?;
+        Ok(RedisTarget {
+            kind: TargetKind::Single(client),
+        })
+    }
+
+    /// Parses a Redis Cluster's node URLs, separated by commas
+    /// (`redis://[user:password@]host:port,redis://host:port…`, or `rediss://`): any one
+    /// reachable node is enough to find the others.
+    pub fn cluster(urls: &str) -> Result<RedisTarget, RedisUrlError> {
+        RedisTarget::cluster_with(urls, None)
+    }
+
+    /// Like [`RedisTarget::cluster`], trusting the certificate authorities of `ca` (PEM)
+    /// over TLS instead of the system's.
+    pub fn cluster_with(urls: &str, ca: Option<&[u8]>) -> Result<RedisTarget, RedisUrlError> {
+        tls_provider();
+        let nodes = urls
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .enumerate()
+            .map(|(i, url)| {
+                resp3(url).map_err(|e| RedisUrlError::InvalidNode(i + 1, url_problem(&e)))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if nodes.is_empty() {
+            return Err(RedisUrlError::UnusableCluster("no URL given".into()));
+        }
+        let ca = ca.map(<[u8]>::to_vec);
+        // Built once here to check the list (same credentials on every node…).
+        cluster_builder(&nodes, ca.as_deref())
+            .build()
+            .map_err(|e| RedisUrlError::UnusableCluster(url_problem(&e)))?;
+        Ok(RedisTarget {
+            kind: TargetKind::Cluster(nodes, ca),
+        })
+    }
+
+    /// Whether this target is a Redis Cluster.
+    pub fn is_cluster(&self) -> bool {
+        matches!(self.kind, TargetKind::Cluster(..))
+    }
+
+    /// The target `config` names, if any: `--redis-url` or `--redis-cluster`, with
+    /// `--redis-ca-file`.
+    pub fn from_config(config: &Config) -> Option<Result<RedisTarget, RedisUrlError>> {
+        let ca = match &config.redis_ca_file {
+            None => None,
+            Some(path) => match std::fs::read(path) {
+                Ok(pem) => Some(pem),
+                Err(e) => {
+                    let path = path.display().to_string();
+                    return Some(Err(RedisUrlError::CaFile(path, e.to_string())));
+                }
+            },
+        };
+        match (&config.redis_url, &config.redis_cluster) {
+            (Some(url), _) => Some(RedisTarget::single_with(&url.0, ca.as_deref())),
+            (None, Some(urls)) => Some(RedisTarget::cluster_with(&urls.0, ca.as_deref())),
+            (None, None) => None,
+        }
+    }
+}
+
+/// The cluster client's settings, but for the push sender.
+fn cluster_builder(nodes: &[ConnectionInfo], ca: Option<&[u8]>) -> ClusterClientBuilder {
+    let builder = match ca {
+        None => ClusterClientBuilder::new(nodes.to_vec()),
+        Some(_) => ClusterClientBuilder::new(nodes.to_vec()).certs(trusted(ca)),
+    };
+    builder
+        .use_protocol(redis::ProtocolVersion::RESP3)
+        .connection_timeout(CONNECT_TIMEOUT)
+        .response_timeout(RESPONSE_TIMEOUT)
+        .retries(3)
+        .min_retry_wait(50)
+        .max_retry_wait(500)
 }
 
 /// The Redis store. Cheap to clone: clones share one connection and one dispatcher.
@@ -120,11 +260,17 @@ pub struct RedisStore {
 
 /// What the clones of a [`RedisStore`] and its background tasks share.
 struct Inner {
-    /// One multiplexed RESP3 connection for scripts and subscriptions; it reconnects by
-    /// itself and subscribes again to every channel after a reconnect.
-    conn: ConnectionManager,
+    /// One multiplexed RESP3 connection (to a server, or to each node of a cluster) for
+    /// scripts and subscriptions; it reconnects by itself and subscribes again to every
+    /// channel after a reconnect.
+    conn: Conn,
     /// Where events and closures go (the relay's local registry).
     fanout: Arc<dyn Fanout>,
+    /// The largest sequence number delivered here, per followed room: every script
+    /// gets it as `floor`, so a Redis that lost events this instance delivered (a
+    /// failover to a replica that lagged) numbers on above them instead of giving a
+    /// number twice. Written by the dispatcher only.
+    floors: Mutex<HashMap<RoomId, u64>>,
     /// The rooms this instance has local members in. A std `Mutex`: held for map
     /// operations only, never across an await.
     rooms: Mutex<Rooms>,
@@ -139,6 +285,8 @@ struct Inner {
     log: LogCaps,
     /// The subscription and dispatcher tasks, stopped when the store is dropped.
     tasks: Vec<AbortHandle>,
+    /// The last request failed (so the next success is logged as a recovery).
+    failing: AtomicBool,
 }
 
 /// The room's keys, in the order every script expects them.
@@ -170,9 +318,33 @@ fn sequenced(seq: u64, event: &[u8]) -> Option<(Sequenced, Option<(MemberId, Lea
 }
 
 fn unavailable(err: &redis::RedisError) -> ErrorCode {
-    // The category only: a Redis error can quote a key, and keys carry room ids.
-    tracing::warn!(error = err.category(), "redis store: request failed");
+    tracing::warn!("redis store: request failed: {}", health::cause(err));
     ErrorCode::Unavailable
+}
+
+/// A Redis error in full (what failed, where and why: "Connection refused", "WRONGPASS
+/// invalid username-password pair", "MOVED 866 10.0.0.7:6379"…), for the operator.
+/// Room ids are masked: should an error quote a key or a channel, it names no room.
+pub(crate) fn described(err: &redis::RedisError) -> String {
+    let said = err.to_string();
+    let mut out = String::with_capacity(said.len());
+    let mut rest = said.as_str();
+    while let Some(start) = rest.find("vroom:{") {
+        let (before, tagged) = rest.split_at(start + "vroom:{".len());
+        out.push_str(before);
+        match tagged.find('}') {
+            Some(end) => {
+                out.push('…');
+                rest = &tagged[end..];
+            }
+            None => {
+                out.push('…');
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Builds the catch-up answer from logged events: `evicted` is the largest sequence
@@ -203,31 +375,52 @@ impl RedisStore {
         let (dispatch, dispatch_rx) = mpsc::unbounded_channel();
         let (subs, subs_rx) = mpsc::unbounded_channel();
         let pushes = dispatch.clone();
-        let manager_config = ConnectionManagerConfig::new()
-            .set_response_timeout(Some(RESPONSE_TIMEOUT))
-            .set_connection_timeout(Some(CONNECT_TIMEOUT))
-            .set_number_of_retries(2)
-            .set_max_delay(Duration::from_millis(500))
-            .set_push_sender(move |info: PushInfo| pushes.send(Input::Push(info)))
-            .set_automatic_resubscription();
-        let conn = target
-            .client
-            .get_connection_manager_lazy(manager_config)
-            .expect("a RESP3 client with a push sender is a valid configuration");
+        let push = move |info: PushInfo| pushes.send(Input::Push(info));
+        let conn = match target.kind {
+            TargetKind::Single(client) => {
+                let manager_config = ConnectionManagerConfig::new()
+                    .set_response_timeout(Some(RESPONSE_TIMEOUT))
+                    .set_connection_timeout(Some(CONNECT_TIMEOUT))
+                    .set_number_of_retries(2)
+                    .set_max_delay(Duration::from_millis(500))
+                    .set_push_sender(push)
+                    .set_automatic_resubscription();
+                Conn::Single(
+                    client
+                        .get_connection_manager_lazy(manager_config)
+                        .expect("a RESP3 client with a push sender is a valid configuration"),
+                )
+            }
+            TargetKind::Cluster(nodes, ca) => {
+                let client = cluster_builder(&nodes, ca.as_deref())
+                    .push_sender(push)
+                    .build()
+                    .expect("the cluster's URLs were checked by RedisTarget::cluster");
+                Conn::Cluster(Arc::new(LazyCluster::new(client)))
+            }
+        };
         let inner = Arc::new_cyclic(|weak: &Weak<Inner>| {
             let tasks = vec![
-                tokio::spawn(run_subscriptions(conn.clone(), subs_rx)).abort_handle(),
+                tokio::spawn(run_subscriptions(
+                    conn.clone(),
+                    subs_rx,
+                    dispatch.downgrade(),
+                ))
+                .abort_handle(),
                 tokio::spawn(run_dispatcher(weak.clone(), dispatch_rx)).abort_handle(),
+                tokio::spawn(health::probe(weak.clone())).abort_handle(),
             ];
             Inner {
                 conn,
                 fanout,
+                floors: Mutex::new(HashMap::new()),
                 rooms: Mutex::new(Rooms::new()),
                 subs,
                 dispatch,
                 timing: Timing::new(config.redis_heartbeat, config.grace),
                 log: LogCaps::new(config),
                 tasks,
+                failing: AtomicBool::new(false),
             }
         });
         RedisStore { inner }
@@ -268,7 +461,7 @@ impl RedisStore {
     where
         C: scripts::Call<Reply = scripts::Presence>,
     {
-        let result = call(&self.inner.conn, room, &c).await;
+        let result = call(&self.inner, room, &c).await;
         if mine {
             let empty = result.as_ref().is_ok_and(|p| p.empty);
             self.inner.left(room, empty);
@@ -306,7 +499,7 @@ impl Store for RedisStore {
             buffer: self.inner.log.events,
             buffer_bytes: self.inner.log.bytes,
         };
-        let result = call(&self.inner.conn, req.room, &create)
+        let result = call(&self.inner, req.room, &create)
             .await
             .map(|()| Welcome {
                 you: member,
@@ -331,7 +524,7 @@ impl Store for RedisStore {
             resume_token: req.resume.as_ref().map(|r| &r.token),
             after: req.after,
         };
-        let result = call(&self.inner.conn, req.room, &join).await.map(|j| {
+        let result = call(&self.inner, req.room, &join).await.map(|j| {
             let token = req.resume.map_or(req.newcomer.token, |r| r.token);
             let replay = match req.after {
                 Some(after) => make_replay(j.you, after, j.seq, j.evicted, j.logged),
@@ -365,18 +558,13 @@ impl Store for RedisStore {
             to,
             event: &Event::Message { from, to, payload }.encode(),
         };
-        let seq = call(&self.inner.conn, room, &publish).await?;
+        let seq = call(&self.inner, room, &publish).await?;
         tracing::trace!(seq, "redis store: message published");
         Ok(())
     }
 
     async fn replay(&self, room: RoomId, member: MemberId, after: u64) -> StoreResult<Replay> {
-        let r = call(
-            &self.inner.conn,
-            room,
-            &scripts::ReplayLog { member, after },
-        )
-        .await?;
+        let r = call(&self.inner, room, &scripts::ReplayLog { member, after }).await?;
         Ok(make_replay(member, after, r.seq, r.evicted, r.logged))
     }
 
@@ -386,7 +574,7 @@ impl Store for RedisStore {
             locked,
             event: &Event::Locked { locked }.encode(),
         };
-        call(&self.inner.conn, room, &lock).await
+        call(&self.inner, room, &lock).await
     }
 
     async fn kick(&self, room: RoomId, secret: &HostSecret, member: MemberId) -> StoreResult<()> {
@@ -397,12 +585,12 @@ impl Store for RedisStore {
             member,
             event: &left(member, LeaveReason::Kicked),
         };
-        call(&self.inner.conn, room, &kick).await.map(drop)
+        call(&self.inner, room, &kick).await.map(drop)
     }
 
     async fn terminate(&self, room: RoomId, secret: &HostSecret) -> StoreResult<()> {
         let host = secret.hash();
-        call(&self.inner.conn, room, &scripts::Terminate { host: &host }).await
+        call(&self.inner, room, &scripts::Terminate { host: &host }).await
     }
 
     async fn leave(&self, room: RoomId, member: MemberId) -> StoreResult<()> {
@@ -435,12 +623,21 @@ impl Store for RedisStore {
         lock(&self.inner.rooms).len()
     }
 
-    async fn healthy(&self) -> bool {
+    async fn health(&self) -> Result<(), String> {
         let mut conn = self.inner.conn.clone();
-        redis::cmd("PING")
-            .query_async::<String>(&mut conn)
+        match redis::cmd("PING")
+            .query_async::<redis::Value>(&mut conn)
             .await
-            .is_ok()
+        {
+            Ok(_) => {
+                self.inner.answered();
+                Ok(())
+            }
+            Err(e) => {
+                self.inner.failed(&e);
+                Err(health::cause(&e))
+            }
+        }
     }
 }
 
@@ -460,19 +657,96 @@ mod tests {
     use crate::config::Config;
 
     /// One `redis-server` for the whole suite: every test uses rooms of its own.
-    fn shared_redis() -> &'static RedisServer {
+    pub(super) fn shared_redis() -> &'static RedisServer {
         static REDIS: OnceLock<RedisServer> = OnceLock::new();
         REDIS.get_or_init(RedisServer::start_for_process)
     }
 
-    store_suite!(false, |config: Config, fanout| async move {
-        let target = super::RedisTarget::parse(&shared_redis().url()).unwrap();
+    /// A store of the suite on `target`, with a heartbeat short enough for its timers.
+    pub(super) fn suite_store(
+        target: super::RedisTarget,
+        config: Config,
+        fanout: std::sync::Arc<dyn crate::store::Fanout>,
+    ) -> super::RedisStore {
         let config = Config {
             redis_heartbeat: std::time::Duration::from_millis(100),
             ..config
         };
         super::RedisStore::new(target, &config, fanout)
+    }
+
+    store_suite!(false, |config: Config, fanout| async move {
+        let target = super::RedisTarget::parse(&shared_redis().url()).unwrap();
+        suite_store(target, config, fanout)
     });
+
+    /// A Redis that lost events an instance delivered (a replica promoted before it
+    /// had them) numbers on above them: no number ever names two events, and a
+    /// catch-up reports the lost ones as a gap.
+    #[tokio::test]
+    async fn events_lost_by_redis_are_a_gap_and_their_numbers_are_never_reused() {
+        use std::sync::Arc;
+        use std::time::Duration;
+
+        use vroom_shared::wire::{HostSecret, MemberId, ResumeToken, RoomId};
+
+        use super::RedisStore;
+        use crate::store::{CreateRoom, Newcomer, SessionId, Store};
+        use crate::sync::lock;
+
+        let redis = shared_redis();
+        let config = Config::default();
+        let target = super::RedisTarget::parse(&redis.url()).unwrap();
+        let store = RedisStore::new(target, &config, Arc::new(Nowhere));
+        let room = RoomId([0xc7; 16]);
+        let w = store
+            .create(CreateRoom {
+                room,
+                host: HostSecret([7; 32]).hash(),
+                limits: config.room_limits(Default::default()),
+                newcomer: Newcomer {
+                    member: MemberId(1),
+                    token: ResumeToken([1; 16]),
+                },
+                session: SessionId(1),
+            })
+            .await
+            .unwrap();
+        for text in [b"two", b"six", b"ten"] {
+            store.publish(room, w.you, None, text).await.unwrap();
+        }
+        for _ in 0..500 {
+            if lock(&store.inner.floors).get(&room) == Some(&4) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(lock(&store.inner.floors).get(&room), Some(&4));
+        // Redis forgets events 2 to 4.
+        set_meta(redis, room, "seq", 1);
+        let [_, _, _, _, log] = super::keys(room);
+        let _: () = redis::cmd("XDEL")
+            .arg(&log)
+            .arg(&["2-0", "3-0", "4-0"])
+            .query(&mut redis.connection())
+            .unwrap();
+        store.publish(room, w.you, None, b"after").await.unwrap();
+        let replay = store.replay(room, w.you, 1).await.unwrap();
+        assert_eq!(replay.gap, Some((2, 4)));
+        let seqs: Vec<u64> = replay.events.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [5]);
+        store.terminate(room, &HostSecret([7; 32])).await.unwrap();
+    }
+
+    /// Sets a field of the room's meta hash behind the store's back.
+    fn set_meta(redis: &RedisServer, room: vroom_shared::wire::RoomId, field: &str, value: u64) {
+        let _: () = redis::cmd("HSET")
+            .arg(format!("vroom:{{{}}}:meta", room.to_hex()))
+            .arg(field)
+            .arg(value)
+            .query(&mut redis.connection())
+            .unwrap();
+    }
 
     /// A fan-out for a store whose deliveries the test does not watch.
     struct Nowhere;
@@ -531,14 +805,9 @@ mod tests {
             // The instance that follows the room (and would tick it) is gone.
             drop(creator);
             let store = RedisStore::new(target.clone(), &config, Arc::new(Nowhere));
+            set_meta(redis, room, "deadline", 1);
             let meta = format!("vroom:{{{}}}:meta", room.to_hex());
             let mut conn = redis.connection();
-            let _: () = redis::cmd("HSET")
-                .arg(&meta)
-                .arg("deadline")
-                .arg(1)
-                .query(&mut conn)
-                .unwrap();
             let mut listener = redis.connection();
             let mut channel = listener.as_pubsub();
             channel
@@ -575,6 +844,28 @@ mod tests {
     }
 }
 
+/// The same suite on a real local Redis Cluster (three masters, three replicas).
+#[cfg(test)]
+mod cluster_tests {
+    use std::sync::OnceLock;
+
+    use vroom_testkit::redis_cluster::RedisCluster;
+
+    use super::tests::suite_store;
+    use crate::config::Config;
+
+    /// One cluster for the whole suite: every test uses rooms of its own.
+    pub(super) fn shared_cluster() -> &'static RedisCluster {
+        static CLUSTER: OnceLock<RedisCluster> = OnceLock::new();
+        CLUSTER.get_or_init(RedisCluster::start_for_process)
+    }
+
+    store_suite!(false, |config: Config, fanout| async move {
+        let target = super::RedisTarget::cluster(&shared_cluster().urls()).unwrap();
+        suite_store(target, config, fanout)
+    });
+}
+
 #[cfg(test)]
 mod unit {
     use vroom_shared::wire::ServerFrame;
@@ -608,6 +899,41 @@ mod unit {
         assert!(said.starts_with("the Redis URL is not valid"), "{said}");
         assert!(!said.contains("hunter2") && !format!("{err:?}").contains("hunter2"));
         assert!(RedisTarget::parse("redis://localhost:6380/0").is_ok());
+    }
+
+    #[test]
+    fn a_cluster_url_list_names_the_refused_url_by_position() {
+        let Err(err) = RedisTarget::cluster(
+            "redis://vroom:hunter2@10.0.0.1:7000, redis://vroom:hunter2@10.0.0.2:notaport",
+        ) else {
+            panic!("a list with a bad port was accepted");
+        };
+        let said = err.to_string();
+        assert!(
+            said.starts_with("Redis Cluster URL number 2 is not valid"),
+            "{said}"
+        );
+        assert!(!said.contains("hunter2") && !format!("{err:?}").contains("hunter2"));
+        assert!(RedisTarget::cluster(" , ").is_err());
+        let two = RedisTarget::cluster("redis://10.0.0.1:7000,redis://10.0.0.2:7000").unwrap();
+        assert!(two.is_cluster());
+        assert!(!RedisTarget::parse("redis://10.0.0.1:7000")
+            .unwrap()
+            .is_cluster());
+    }
+
+    #[test]
+    fn a_logged_redis_error_names_no_room() {
+        let key = keys(RoomId([0xab; 16]))[0].clone();
+        let err = redis::RedisError::from((
+            redis::ErrorKind::Io,
+            "Connection refused",
+            format!("while writing {key} and {key}"),
+        ));
+        let said = described(&err);
+        assert!(said.contains("Connection refused"), "{said}");
+        assert!(!said.contains("abab"), "{said}");
+        assert!(said.contains("vroom:{…}:meta"), "{said}");
     }
 
     #[test]

@@ -68,6 +68,17 @@ pub(crate) enum Seen {
 }
 
 impl Seen {
+    /// The event's sequence number (`None` for a closure).
+    pub(crate) fn seq(&self) -> Option<u64> {
+        match self {
+            Seen::Joined(seq, _)
+            | Seen::Left(seq, _, _)
+            | Seen::Message(seq, _, _, _)
+            | Seen::Locked(seq, _) => Some(*seq),
+            Seen::MemberClosed(..) | Seen::RoomClosed(_) => None,
+        }
+    }
+
     fn from_frame(frame: &[u8]) -> Seen {
         let Ok(ServerFrame::Event { seq, event }) = ServerFrame::decode(frame) else {
             panic!("a sequenced event must carry an encoded Event frame");
@@ -92,6 +103,11 @@ impl Fanout for Recorder {
         let seen = match signal {
             Signal::Event(e) => {
                 let seen = Seen::from_frame(&e.frame);
+                assert_eq!(
+                    seen.seq(),
+                    Some(e.seq),
+                    "frame and sequence number disagree"
+                );
                 let to = match &seen {
                     Seen::Message(_, _, to, _) => *to,
                     _ => None,
@@ -107,6 +123,24 @@ impl Fanout for Recorder {
 }
 
 impl Recorder {
+    /// Waits (10 s at most) until what was signalled for `room` since the last call
+    /// satisfies `done`, and returns it.
+    pub(crate) async fn take_when(
+        &self,
+        room: RoomId,
+        done: impl Fn(&[Seen]) -> bool,
+    ) -> Vec<Seen> {
+        let mut seen = Vec::new();
+        for _ in 0..500 {
+            seen.extend(self.take(room));
+            if done(&seen) {
+                return seen;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("never saw the expected signals; saw {seen:?}");
+    }
+
     /// Everything signalled for `room` since the last call, in order.
     fn take(&self, room: RoomId) -> Vec<Seen> {
         let mut seen = self.seen.lock().unwrap();
@@ -123,14 +157,25 @@ struct Harness<S> {
     config: Config,
 }
 
-async fn harness<S, F, Fut>(make: F, config: Config) -> Harness<S>
+/// What the suite is given: a way to build a fresh, empty store from a [`Config`] and
+/// the [`Fanout`] it signals (any `FnOnce(Config, Arc<dyn Fanout>) -> impl Future`).
+pub(crate) trait Make<S> {
+    fn make(self, config: Config, fanout: Arc<dyn Fanout>) -> impl Future<Output = S>;
+}
+
+impl<S, F, Fut> Make<S> for F
 where
-    S: Store,
     F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
     Fut: Future<Output = S>,
 {
+    fn make(self, config: Config, fanout: Arc<dyn Fanout>) -> impl Future<Output = S> {
+        self(config, fanout)
+    }
+}
+
+async fn harness<S: Store>(make: impl Make<S>, config: Config) -> Harness<S> {
     let rec = Arc::new(Recorder::default());
-    let store = make(config.clone(), rec.clone()).await;
+    let store = make.make(config.clone(), rec.clone()).await;
     Harness { store, rec, config }
 }
 
@@ -234,12 +279,7 @@ async fn wait(d: Duration) {
     tokio::time::sleep(d).await;
 }
 
-pub(crate) async fn create_welcomes_the_host_and_refuses_a_taken_id<S, F, Fut>(make: F)
-where
-    S: Store,
-    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
-    Fut: Future<Output = S>,
-{
+pub(crate) async fn create_welcomes_the_host_and_refuses_a_taken_id<S: Store>(make: impl Make<S>) {
     let h = harness(make, base_config()).await;
     let r = room(1);
     let w = h.create(r, 1).await.unwrap();
@@ -253,12 +293,7 @@ where
     assert!(h.rec.take(r).is_empty(), "a refused create must not emit");
 }
 
-pub(crate) async fn join_refuses_clearly<S, F, Fut>(make: F)
-where
-    S: Store,
-    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
-    Fut: Future<Output = S>,
-{
+pub(crate) async fn join_refuses_clearly<S: Store>(make: impl Make<S>) {
     let h = harness(make, base_config()).await;
     let r = room(2);
     assert_eq!(
@@ -296,12 +331,7 @@ where
     assert_eq!(refused.unwrap_err(), ErrorCode::ResumeRefused);
 }
 
-pub(crate) async fn resume_takes_back_a_place_without_events<S, F, Fut>(make: F)
-where
-    S: Store,
-    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
-    Fut: Future<Output = S>,
-{
+pub(crate) async fn resume_takes_back_a_place_without_events<S: Store>(make: impl Make<S>) {
     let h = harness(make, base_config()).await;
     let r = room(3);
     h.create(r, 1).await.unwrap();
@@ -326,12 +356,7 @@ where
     );
 }
 
-pub(crate) async fn publish_sequences_once_per_event<S, F, Fut>(make: F)
-where
-    S: Store,
-    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
-    Fut: Future<Output = S>,
-{
+pub(crate) async fn publish_sequences_once_per_event<S: Store>(make: impl Make<S>) {
     let h = harness(make, base_config()).await;
     let r = room(4);
     let other = room(5);
@@ -371,12 +396,9 @@ where
     );
 }
 
-pub(crate) async fn replay_returns_what_a_member_may_see_and_reports_gaps<S, F, Fut>(make: F)
-where
-    S: Store,
-    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
-    Fut: Future<Output = S>,
-{
+pub(crate) async fn replay_returns_what_a_member_may_see_and_reports_gaps<S: Store>(
+    make: impl Make<S>,
+) {
     let h = harness(
         make,
         Config {
@@ -428,12 +450,7 @@ where
     );
 }
 
-pub(crate) async fn host_requests_need_the_secret<S, F, Fut>(make: F)
-where
-    S: Store,
-    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
-    Fut: Future<Output = S>,
-{
+pub(crate) async fn host_requests_need_the_secret<S: Store>(make: impl Make<S>) {
     let h = harness(make, base_config()).await;
     let r = room(8);
     h.create(r, 1).await.unwrap();
@@ -465,12 +482,7 @@ where
     h.join(r, 3, None).await.unwrap();
 }
 
-pub(crate) async fn kick_removes_and_closes_the_member<S, F, Fut>(make: F)
-where
-    S: Store,
-    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
-    Fut: Future<Output = S>,
-{
+pub(crate) async fn kick_removes_and_closes_the_member<S: Store>(make: impl Make<S>) {
     let h = harness(make, base_config()).await;
     let r = room(9);
     h.create(r, 1).await.unwrap();
@@ -498,12 +510,7 @@ where
     );
 }
 
-pub(crate) async fn terminate_deletes_everything<S, F, Fut>(make: F)
-where
-    S: Store,
-    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
-    Fut: Future<Output = S>,
-{
+pub(crate) async fn terminate_deletes_everything<S: Store>(make: impl Make<S>) {
     let h = harness(make, base_config()).await;
     let r = room(10);
     h.create(r, 1).await.unwrap();
@@ -527,12 +534,7 @@ where
     assert_eq!(all.events.len(), 1);
 }
 
-pub(crate) async fn leave_is_immediate<S, F, Fut>(make: F)
-where
-    S: Store,
-    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
-    Fut: Future<Output = S>,
-{
+pub(crate) async fn leave_is_immediate<S: Store>(make: impl Make<S>) {
     let h = harness(make, base_config()).await;
     let r = room(11);
     h.create(r, 1).await.unwrap();
@@ -549,12 +551,9 @@ where
     );
 }
 
-pub(crate) async fn idle_rooms_are_deleted_and_messages_keep_them_alive<S, F, Fut>(make: F)
-where
-    S: Store,
-    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
-    Fut: Future<Output = S>,
-{
+pub(crate) async fn idle_rooms_are_deleted_and_messages_keep_them_alive<S: Store>(
+    make: impl Make<S>,
+) {
     let h = harness(
         make,
         Config {
@@ -587,12 +586,7 @@ where
     );
 }
 
-pub(crate) async fn rooms_end_at_their_maximum_lifetime<S, F, Fut>(make: F)
-where
-    S: Store,
-    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
-    Fut: Future<Output = S>,
-{
+pub(crate) async fn rooms_end_at_their_maximum_lifetime<S: Store>(make: impl Make<S>) {
     let h = harness(make, base_config()).await;
     let r = room(13);
     let limits = RoomLimits {
@@ -614,12 +608,7 @@ where
     assert_eq!(h.say(r, 1, "x").await, Err(ErrorCode::UnknownRoom));
 }
 
-pub(crate) async fn dropped_members_leave_after_the_grace<S, F, Fut>(make: F)
-where
-    S: Store,
-    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
-    Fut: Future<Output = S>,
-{
+pub(crate) async fn dropped_members_leave_after_the_grace<S: Store>(make: impl Make<S>) {
     let h = harness(make, base_config()).await;
     let r = room(14);
     h.create(r, 1).await.unwrap();
@@ -646,12 +635,7 @@ where
     assert_eq!(h.store.room_count(), 1, "the host is still connected");
 }
 
-pub(crate) async fn a_late_disconnect_report_does_not_undo_a_resume<S, F, Fut>(make: F)
-where
-    S: Store,
-    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
-    Fut: Future<Output = S>,
-{
+pub(crate) async fn a_late_disconnect_report_does_not_undo_a_resume<S: Store>(make: impl Make<S>) {
     let h = harness(make, base_config()).await;
     let r = room(15);
     h.create(r, 1).await.unwrap();
@@ -664,18 +648,14 @@ where
         .await
         .unwrap();
     wait(Duration::from_millis(3000)).await;
+    let seen = h.rec.take(r);
     assert!(
-        h.rec.take(r).is_empty(),
-        "the member is connected on its new session"
+        seen.is_empty(),
+        "the member is connected on its new session, yet: {seen:?}"
     );
 }
 
-pub(crate) async fn empty_rooms_are_deleted_after_the_grace<S, F, Fut>(make: F)
-where
-    S: Store,
-    F: FnOnce(Config, Arc<dyn Fanout>) -> Fut,
-    Fut: Future<Output = S>,
-{
+pub(crate) async fn empty_rooms_are_deleted_after_the_grace<S: Store>(make: impl Make<S>) {
     let h = harness(make, base_config()).await;
     let kept = room(16);
     let w = h.create(kept, 1).await.unwrap();

@@ -1,52 +1,36 @@
-//! Real relays (in this process, and one as a child process) on one real Redis,
-//! with real WebSocket clients.
+//! Real relays (in this process, and one as a child process) on one real Redis (or a
+//! real Redis Cluster), with real WebSocket clients.
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use vroom_relay::config::RedisUrl;
 use vroom_relay::Config;
-use vroom_shared::wire::{ClientFrame, CloseReason, ErrorCode, LeaveReason, RoomId, RoomSettings};
+use vroom_shared::wire::{ClientFrame, CloseReason, ErrorCode, LeaveReason, RoomSettings};
 
-use vroom_testkit::redis::RedisServer;
 use vroom_testkit::relay::Relay;
+
+use crate::backend::{on_both, Backend};
 use vroom_testkit::ws::{room_id, secret, Client, Got};
 
 /// A relay on `redis` with short timers, so expiry tests wait a second or two.
-fn config(redis: &RedisServer) -> Config {
-    Config {
-        redis_url: Some(RedisUrl(redis.url())),
+pub(crate) fn config(redis: &Backend) -> Config {
+    redis.configure(Config {
         redis_heartbeat: Duration::from_millis(100),
         grace: Duration::from_millis(500),
         web_dir: None,
         ..Config::default()
-    }
+    })
 }
 
-fn room_keys(redis: &RedisServer, room: RoomId) -> Vec<String> {
-    let tag = format!("{{{}}}", room.to_hex());
-    redis
-        .keys_with_ttl()
-        .into_iter()
-        .map(|(key, _)| key)
-        .filter(|key| key.contains(&tag))
-        .collect()
-}
-
-/// How many connections (instances) subscribe to the room's channel.
-fn subscribers(redis: &RedisServer, room: RoomId) -> i64 {
-    let channel = format!("vroom:{{{}}}:ch", room.to_hex());
-    let (_, n): (String, i64) = redis::cmd("PUBSUB")
-        .arg("NUMSUB")
-        .arg(&channel)
-        .query(&mut redis.connection())
-        .unwrap();
-    n
-}
+on_both!(
+    members_on_three_instances_share_one_order_one_list_and_one_end,
+    every_lifecycle_path_deletes_every_key_across_instances,
+    the_members_of_a_killed_instance_expire,
+);
 
 /// Polls `done` until it holds (a hang guard of 15 s, not a timing check).
-async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+pub(crate) async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
     for _ in 0..300 {
         if done() {
             return;
@@ -57,7 +41,7 @@ async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 /// The status code of `GET /healthz`, if the relay answers at all.
-async fn healthz(addr: SocketAddr) -> Option<u16> {
+pub(crate) async fn healthz(addr: SocketAddr) -> Option<u16> {
     vroom_testkit::relay::get(addr, "/healthz", "")
         .await
         .ok()
@@ -81,9 +65,7 @@ async fn seqs_until_messages(client: &mut Client, n: usize) -> Vec<u64> {
     seqs
 }
 
-#[tokio::test]
-async fn members_on_three_instances_share_one_order_one_list_and_one_end() {
-    let redis = RedisServer::start();
+async fn members_on_three_instances_share_one_order_one_list_and_one_end(redis: Backend) {
     let relays = [
         Relay::start(config(&redis)).await,
         Relay::start(config(&redis)).await,
@@ -100,7 +82,7 @@ async fn members_on_three_instances_share_one_order_one_list_and_one_end() {
     assert_eq!(wc.members, vec![wa.you, wb.you, wc.you]);
     assert_eq!(wc.host, wa.you);
     // Each instance follows the room once.
-    assert_eq!(subscribers(&redis, room), 3);
+    assert_eq!(redis.subscribers(room), 3);
     redis.assert_every_key_expires();
 
     a.say("from a").await;
@@ -121,9 +103,9 @@ async fn members_on_three_instances_share_one_order_one_list_and_one_end() {
     for client in [&mut a, &mut b, &mut c] {
         client.expect_closed(CloseReason::Terminated).await;
     }
-    assert!(room_keys(&redis, room).is_empty());
+    assert!(redis.room_keys(room).is_empty());
     eventually("every instance dropped its subscription", || {
-        subscribers(&redis, room) == 0
+        redis.subscribers(room) == 0
     })
     .await;
     redis.assert_every_key_expires();
@@ -132,9 +114,7 @@ async fn members_on_three_instances_share_one_order_one_list_and_one_end() {
     }
 }
 
-#[tokio::test]
-async fn every_lifecycle_path_deletes_every_key_across_instances() {
-    let redis = RedisServer::start();
+async fn every_lifecycle_path_deletes_every_key_across_instances(redis: Backend) {
     let one = Relay::start(config(&redis)).await;
     let two = Relay::start(config(&redis)).await;
     let paths = [
@@ -177,11 +157,11 @@ async fn every_lifecycle_path_deletes_every_key_across_instances() {
             }
         }
         eventually("no key of the room is left", || {
-            room_keys(&redis, room).is_empty()
+            redis.room_keys(room).is_empty()
         })
         .await;
         eventually("no instance follows the room", || {
-            subscribers(&redis, room) == 0
+            redis.subscribers(room) == 0
         })
         .await;
         let mut late = two.connect().await;
@@ -206,14 +186,14 @@ struct ChildRelay {
 }
 
 impl ChildRelay {
-    async fn start(redis: &RedisServer) -> ChildRelay {
+    async fn start(redis: &Backend) -> ChildRelay {
         let addr = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_vroom-relay"))
             .args(["--listen", &addr.to_string()])
-            .args(["--redis-url", &redis.url()])
+            .args(redis.flags())
             .args(["--redis-heartbeat", "100ms", "--grace", "500ms"])
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
@@ -244,9 +224,7 @@ impl Drop for ChildRelay {
     }
 }
 
-#[tokio::test]
-async fn the_members_of_a_killed_instance_expire() {
-    let redis = RedisServer::start();
+async fn the_members_of_a_killed_instance_expire(redis: Backend) {
     let survivor = Relay::start(config(&redis)).await;
     let mut doomed = ChildRelay::start(&redis).await;
 
@@ -277,22 +255,25 @@ async fn the_members_of_a_killed_instance_expire() {
     assert!(matches!(host.recv().await, Got::Message { .. }));
     redis.assert_every_key_expires();
     eventually("the lonely room's keys expired", || {
-        room_keys(&redis, lonely).is_empty()
+        redis.room_keys(lonely).is_empty()
     })
     .await;
-    assert!(!room_keys(&redis, shared).is_empty());
+    assert!(!redis.room_keys(shared).is_empty());
     survivor.stop().await;
 }
 
 #[tokio::test]
 async fn a_redis_restart_is_answered_clearly_and_survived() {
-    let mut redis = RedisServer::start();
+    let backend = Backend::single();
     let relay = Relay::start(Config {
         // Long enough that nobody's presence runs out while Redis is away.
         grace: Duration::from_secs(30),
-        ..config(&redis)
+        ..config(&backend)
     })
     .await;
+    let Backend::Single(mut redis) = backend else {
+        unreachable!("a single server was started")
+    };
     let room = room_id(5);
     let mut host = relay.connect().await;
     let wh = host.create(room, &secret(5), RoomSettings::default()).await;
@@ -347,4 +328,100 @@ async fn a_redis_restart_is_answered_clearly_and_survived() {
     assert_eq!(wh.host, wh.you);
     redis.assert_every_key_expires();
     relay.stop().await;
+}
+
+/// What `/healthz` of `relay` says, checking it answers 503 with a sentence.
+async fn unhealthy(relay: &Relay) -> String {
+    let answer = vroom_testkit::relay::get(relay.addr(), "/healthz", "")
+        .await
+        .unwrap();
+    let body = String::from_utf8_lossy(&answer.body).into_owned();
+    assert_eq!(answer.status, 503, "{body}");
+    assert!(body.starts_with("store unavailable: "), "{body}");
+    body
+}
+
+/// `/healthz` says what is wrong with Redis, not just that something is.
+#[tokio::test]
+async fn healthz_says_what_is_wrong_with_redis() {
+    let redis = Backend::single();
+    let Backend::Single(server) = &redis else {
+        unreachable!("a single server was started")
+    };
+    let plain = Relay::start(config(&redis)).await;
+    let _: () = redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("requirepass")
+        .arg("hunter2")
+        .query(&mut server.connection())
+        .unwrap();
+    // Connections made from now on must authenticate: a relay without the password.
+    let refused = Relay::start(config(&redis)).await;
+    // A port nothing listens on, and one where an HTTP server (the first relay) answers.
+    let nowhere = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let closed = Relay::start(Config {
+        redis_url: Some(vroom_relay::config::RedisUrl(format!("redis://{nowhere}"))),
+        ..config(&redis)
+    })
+    .await;
+    let http = Relay::start(Config {
+        redis_url: Some(vroom_relay::config::RedisUrl(format!(
+            "redis://{}",
+            plain.addr()
+        ))),
+        ..config(&redis)
+    })
+    .await;
+    for (relay, says) in [
+        (&refused, "refused the relay's credentials"),
+        (&closed, "cannot connect to Redis"),
+        (&http, "does not answer like Redis"),
+    ] {
+        let body = unhealthy(relay).await;
+        assert!(body.contains(says), "expected {says:?} in {body:?}");
+        assert!(!body.contains("hunter2"));
+    }
+    for relay in [plain, refused, closed, http] {
+        relay.stop().await;
+    }
+}
+
+/// `rediss://`: a relay reaches a TLS-only Redis port whose certificate a CA made for
+/// the test signed, when told to trust that CA; without it, `/healthz` says why not.
+#[tokio::test]
+async fn a_relay_speaks_tls_to_redis() {
+    let redis = vroom_testkit::redis::RedisServer::start_tls();
+    let tls = |ca: Option<std::path::PathBuf>| Config {
+        redis_url: Some(vroom_relay::config::RedisUrl(redis.tls_url())),
+        redis_ca_file: ca,
+        redis_heartbeat: Duration::from_millis(100),
+        grace: Duration::from_millis(500),
+        web_dir: None,
+        ..Config::default()
+    };
+    let trusting = Relay::start(tls(Some(redis.ca_file()))).await;
+    let other = Relay::start(tls(Some(redis.ca_file()))).await;
+    let room = room_id(9);
+    let mut host = trusting.connect().await;
+    host.create(room, &secret(9), RoomSettings::default()).await;
+    let mut guest = other.connect().await;
+    guest.join(room).await;
+    host.say("over tls").await;
+    assert!(
+        matches!(guest.recv_message().await, Got::Message { payload, .. } if payload == b"over tls")
+    );
+    assert_eq!(healthz(trusting.addr()).await, Some(200));
+    // The keys went through the TLS port: they are in this server.
+    assert!(!redis.keys_with_ttl().is_empty());
+
+    let distrusting = Relay::start(tls(None)).await;
+    let body = unhealthy(&distrusting).await;
+    assert!(body.contains("certificate is not trusted"), "{body}");
+    println!("a relay without the CA: {body}");
+    for relay in [trusting, other, distrusting] {
+        relay.stop().await;
+    }
 }

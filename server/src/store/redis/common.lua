@@ -10,10 +10,12 @@
 --   4 info  HASH   per member: t:<id> resume-token digest, s:<id> session,
 --                  o:<id> joining order, l:<id> its encoded `Left{Disconnected}` event
 --   5 log   STREAM encoded events for catch-up: entry id `<seq>-0`, field `e`
--- The pub/sub channel is `vroom:{<room hex>}:ch`, in the same slot.
+-- The pub/sub channel is `vroom:{<room hex>}:ch`, in the same slot (a sharded channel
+-- on a Redis Cluster).
 --
 -- ARGV holds name, value, name, value...: a script reads its arguments from `A` by the
--- names its request struct in scripts.rs writes.
+-- names its request struct in scripts.rs writes, and every script gets `sharded` (1 on a
+-- Redis Cluster) and `floor` (the largest sequence number its instance delivered).
 --
 -- Events are opaque here: the Rust side encodes them (vroom_shared::wire), and the
 -- scripts store, log and publish the bytes with the sequence number they give them.
@@ -29,6 +31,10 @@ local A = {}
 for i = 1, #ARGV, 2 do
   A[ARGV[i]] = ARGV[i + 1]
 end
+
+-- On a Redis Cluster the room's channel is a sharded one (`sharded` is 1): its messages
+-- go only to the shard that owns the room's slot.
+local PUBLISH = A.sharded == '1' and 'SPUBLISH' or 'PUBLISH'
 
 local function num(v)
   return tonumber(v)
@@ -60,6 +66,17 @@ local function load()
   local values = redis.call('HMGET', META, unpack(FIELDS))
   for i, field in ipairs(FIELDS) do
     M[field] = values[i]
+  end
+  -- The calling instance delivered events up to `floor`. Above the room's counter, Redis
+  -- lost them (a replica promoted before it had them): number on above them, never
+  -- twice, and count them as left from the log, so a catch-up reports them as a gap.
+  local floor = num(A.floor) or 0
+  if floor > num(M.seq) then
+    M.seq = ms(floor)
+    if floor > (num(M.evicted) or 0) then
+      M.evicted = ms(floor)
+    end
+    redis.call('HSET', META, 'seq', M.seq, 'evicted', M.evicted)
   end
   return true
 end
@@ -119,7 +136,7 @@ local function emit(event)
   M.seq = seq
   redis.call('XADD', LOG, ms(seq) .. '-0', 'e', event)
   trim(#event)
-  redis.call('PUBLISH', CHANNEL, ms(seq) .. ':' .. event)
+  redis.call(PUBLISH, CHANNEL, ms(seq) .. ':' .. event)
   return seq
 end
 
@@ -127,7 +144,7 @@ end
 -- connections, saying why.
 local function destroy(reason)
   redis.call('DEL', META, LIVE, GONE, INFO, LOG)
-  redis.call('PUBLISH', CHANNEL, 'closed:' .. reason)
+  redis.call(PUBLISH, CHANNEL, 'closed:' .. reason)
 end
 
 -- Why the room must end now (its lifetime or idle timeout ran out), or nil.

@@ -4,15 +4,16 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
+use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use redis::{PushInfo, PushKind, Value};
 use tokio::sync::{mpsc, watch};
 use vroom_shared::wire::{CloseReason, LeaveReason, MemberId, RoomId};
 
+use super::conn::Conn;
 use super::scripts::Logged;
 use super::{channel, keys, room_of_channel, sequenced, unavailable, Inner};
-use crate::store::Signal;
+use crate::store::{SessionId, Signal};
 use crate::sync::lock;
 
 /// A change of this instance's subscriptions.
@@ -21,7 +22,13 @@ pub(super) enum SubCommand {
     Subscribe(RoomId, watch::Sender<Option<bool>>),
     /// Stop following the room's channel.
     Unsubscribe(RoomId),
+    /// Follow the room's channel again: the cluster dropped the subscription because
+    /// the room's slot moved to another node. The number counts the tries so far.
+    Resubscribe(RoomId, u32),
 }
+
+/// The longest wait between two tries of a dropped subscription.
+const RESUBSCRIBE_BACKOFF: Duration = Duration::from_secs(2);
 
 /// What the dispatcher acts on, in the order it arrives.
 pub(super) enum Input {
@@ -34,11 +41,14 @@ pub(super) enum Input {
     /// The room's tick saw `seq` as the latest number: deliver whatever was missed.
     Resync(RoomId, u64),
     /// These local members have no place any more (lost while Redis was unreachable).
-    Lost(RoomId, Vec<MemberId>),
+    Lost(RoomId, Vec<(MemberId, SessionId)>),
     /// The room's keys are gone without an announcement this instance heard.
     Vanished(RoomId, CloseReason),
     /// This instance stopped following the room.
     Forget(RoomId),
+    /// Try again to follow the room's channel (after this many tries), if the room is
+    /// still followed.
+    Resubscribe(RoomId, u32),
 }
 
 /// A message on a room's channel (its format is written down in `common.lua`).
@@ -71,8 +81,9 @@ impl<'a> Published<'a> {
 
 /// Applies subscription changes one at a time, in the order they were queued.
 pub(super) async fn run_subscriptions(
-    mut conn: ConnectionManager,
+    conn: Conn,
     mut commands: mpsc::UnboundedReceiver<SubCommand>,
+    retry: mpsc::WeakUnboundedSender<Input>,
 ) {
     while let Some(command) = commands.recv().await {
         match command {
@@ -88,6 +99,22 @@ pub(super) async fn run_subscriptions(
                     unavailable(&e);
                 }
             }
+            SubCommand::Resubscribe(room, tries) => match conn.subscribe(channel(room)).await {
+                Ok(()) => tracing::info!("redis store: a room's subscription followed its slot"),
+                Err(e) => {
+                    // A slot in migration answers `TRYAGAIN` for a while: try again
+                    // later, through the dispatcher, which drops rooms no longer followed.
+                    unavailable(&e);
+                    let retry = retry.clone();
+                    tokio::spawn(async move {
+                        let wait = Duration::from_millis(100) * 2u32.pow(tries.min(5));
+                        tokio::time::sleep(wait.min(RESUBSCRIBE_BACKOFF)).await;
+                        if let Some(retry) = retry.upgrade() {
+                            let _ = retry.send(Input::Resubscribe(room, tries + 1));
+                        }
+                    });
+                }
+            },
         }
     }
 }
@@ -106,8 +133,14 @@ pub(super) async fn run_dispatcher(inner: Weak<Inner>, mut input: mpsc::Unbounde
             Input::Follow(room) => {
                 rooms.insert(room, None);
             }
+            Input::Resubscribe(room, tries) => {
+                if rooms.contains_key(&room) {
+                    let _ = inner.subs.send(SubCommand::Resubscribe(room, tries));
+                }
+            }
             Input::Forget(room) => {
                 rooms.remove(&room);
+                lock(&inner.floors).remove(&room);
             }
             Input::Baseline(room, seq) => {
                 if let Some(last) = rooms.get_mut(&room) {
@@ -127,10 +160,13 @@ pub(super) async fn run_dispatcher(inner: Weak<Inner>, mut input: mpsc::Unbounde
             Input::Lost(room, members) => {
                 if rooms.contains_key(&room) {
                     // A tick's list can be older than an event already delivered here
-                    // (a kick or a leave that removed the member in between): such a
-                    // member was told why it left and is not told again.
-                    for member in members.into_iter().filter(|&m| inner.is_local(room, m)) {
-                        lose(&inner, room, member, CloseReason::GoingAway);
+                    // (a kick or a leave that removed the member in between: it was
+                    // told why it left) or than a resume on another connection here
+                    // (its place is not lost): only the connection the tick named ends.
+                    for (member, session) in members {
+                        if inner.is_local_on(room, member, session) {
+                            lose(&inner, room, member, CloseReason::GoingAway);
+                        }
                     }
                 }
             }
@@ -140,7 +176,7 @@ pub(super) async fn run_dispatcher(inner: Weak<Inner>, mut input: mpsc::Unbounde
                 }
             }
             Input::Push(push) => match push.kind {
-                PushKind::Message => {
+                PushKind::Message | PushKind::SMessage => {
                     let mut data = push.data.into_iter();
                     let (Some(Value::BulkString(name)), Some(Value::BulkString(message))) =
                         (data.next(), data.next())
@@ -164,6 +200,23 @@ pub(super) async fn run_dispatcher(inner: Weak<Inner>, mut input: mpsc::Unbounde
                         None => {
                             tracing::error!("redis store: unreadable message on a room channel")
                         }
+                    }
+                }
+                PushKind::SUnsubscribe => {
+                    // This instance's own unsubscribes come after the room was forgotten
+                    // here; one for a room still followed is the cluster's: the room's
+                    // slot moved to another node, whose channel is to be followed now.
+                    // What was published meanwhile is in the log: the room's next event
+                    // or tick finds the hole and fills it.
+                    let room = match push.data.first() {
+                        Some(Value::BulkString(name)) => room_of_channel(name),
+                        _ => None,
+                    };
+                    if let Some(room) = room.filter(|r| rooms.contains_key(r)) {
+                        tracing::info!(
+                            "redis store: a room's slot moved; subscribing on its new node"
+                        );
+                        let _ = inner.subs.send(SubCommand::Resubscribe(room, 0));
                     }
                 }
                 PushKind::Disconnection => {
@@ -201,6 +254,7 @@ async fn deliver(inner: &Arc<Inner>, rooms: &mut Delivered, room: RoomId, seq: u
         return;
     };
     *last = Some(seq);
+    lock(&inner.floors).insert(room, seq);
     inner.fanout.signal(room, Signal::Event(&event));
     if let Some((member, reason)) = left {
         if inner.is_local(room, member) {

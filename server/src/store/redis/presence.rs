@@ -150,6 +150,13 @@ impl Inner {
             .is_some_and(|l| l.members.contains_key(&member))
     }
 
+    /// Whether `member` is connected to this instance on `session`.
+    pub(super) fn is_local_on(&self, room: RoomId, member: MemberId, session: SessionId) -> bool {
+        lock(&self.rooms)
+            .get(&room)
+            .is_some_and(|l| l.members.get(&member) == Some(&session))
+    }
+
     /// Drops a local member; the room stops being followed when none is left.
     pub(super) fn drop_member(&self, room: RoomId, member: MemberId) {
         let mut rooms = lock(&self.rooms);
@@ -228,12 +235,21 @@ async fn run_heartbeat(inner: Weak<Inner>, room: RoomId) {
             presence: timing.presence,
             connected: &connected,
         };
-        match call(&inner.conn, room, &tick).await {
+        match call(&inner, room, &tick).await {
             // Unreachable Redis: try again on the next heartbeat.
             Err(_) => {}
             Ok(Ticked::Gone) => {
                 // Deleted without an announcement this instance heard: by its TTL, or
                 // while the subscription was down.
+                if !connected.is_empty() {
+                    // Heartbeated rooms do not expire: Redis lost them.
+                    tracing::warn!(
+                        members = connected.len(),
+                        "redis store: a room with members connected here is gone from \
+                         Redis (Redis restarted without its data, or its keys were \
+                         deleted); its members are told the room ended"
+                    );
+                }
                 let _ = inner
                     .dispatch
                     .send(Input::Vanished(room, CloseReason::IdleTimeout));
@@ -247,6 +263,11 @@ async fn run_heartbeat(inner: Weak<Inner>, room: RoomId) {
                 lost,
             }) => {
                 let _ = inner.dispatch.send(Input::Resync(room, seq));
+                // Each with the connection the tick named it for.
+                let lost: Vec<(MemberId, SessionId)> = lost
+                    .into_iter()
+                    .filter_map(|m| connected.iter().find(|(c, _)| *c == m).copied())
+                    .collect();
                 if !lost.is_empty() {
                     let _ = inner.dispatch.send(Input::Lost(room, lost));
                 }

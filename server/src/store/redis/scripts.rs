@@ -15,14 +15,14 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::aio::ConnectionManager;
 use redis::{Script, ScriptInvocation, Value};
 use vroom_shared::wire::{
     ErrorCode, Event, HostHash, LeaveReason, MemberId, ResumeToken, RoomId, RoomLimits,
 };
 
-use super::{keys, unavailable};
+use super::{keys, Inner};
 use crate::store::{Newcomer, SessionId, StoreResult};
+use crate::sync::lock;
 
 /// Declares script calls: for each, a request struct whose fields are the script's
 /// named arguments (the field name is the name in `A`), and its [`Call`] impl.
@@ -66,22 +66,23 @@ pub(super) trait Call {
 }
 
 /// Runs `call` on `room`'s keys: one `EVALSHA` (the client loads the script again
-/// after a Redis restart), one round trip.
-pub(super) async fn call<C: Call>(
-    conn: &ConnectionManager,
-    room: RoomId,
-    call: &C,
-) -> StoreResult<C::Reply> {
+/// after a Redis restart), one round trip; on a cluster, on the master that owns the
+/// room's slot. Every script also gets `sharded` and `floor` (see `common.lua`).
+pub(super) async fn call<C: Call>(inner: &Inner, room: RoomId, call: &C) -> StoreResult<C::Reply> {
     let mut invocation = C::script().prepare_invoke();
     for key in keys(room) {
         invocation.key(key);
     }
     call.args(&mut invocation);
-    let mut conn = conn.clone();
-    let value: Value = invocation
-        .invoke_async(&mut conn)
-        .await
-        .map_err(|e| unavailable(&e))?;
+    inner.conn.sharded().put("sharded", &mut invocation);
+    let floor = lock(&inner.floors).get(&room).copied().unwrap_or(0);
+    floor.put("floor", &mut invocation);
+    let mut conn = inner.conn.clone();
+    let value: Value = invocation.invoke_async(&mut conn).await.map_err(|e| {
+        inner.failed(&e);
+        ErrorCode::Unavailable
+    })?;
+    inner.answered();
     let Value::Array(items) = value else {
         return Err(bad_reply());
     };
