@@ -10,7 +10,7 @@
 //!   Welcome).
 //! - [`safety`]: the room-wide safety code of an epoch.
 //! - [`provider`]: what openmls runs on: vroom's own cryptography for the one suite,
-//!   and the store of the group's state.
+//!   and the store of the key material openmls reads back while the group lives.
 //! - [`committer`]: the deterministic order in which members commit a departure or an
 //!   arrival.
 //!

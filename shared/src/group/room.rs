@@ -281,8 +281,8 @@ fn parse(bytes: &[u8]) -> Result<MlsMessageIn, GroupError> {
 
 /// This member's state in the room's MLS group.
 pub struct Group {
-    /// openmls's crypto and the in-memory store of this group's state (dropped with
-    /// the group).
+    /// openmls's crypto and the in-memory store of this member's key material
+    /// (dropped with the group).
     provider: Provider,
     /// This member's signing key.
     identity: Identity,

@@ -149,109 +149,63 @@ impl Storage {
 
 const V: u16 = CURRENT_VERSION;
 
-/// The group state: written, never kept; read, never found.
+/// The group state's methods: a write keeps nothing, a read finds nothing, a delete has
+/// nothing to do.
+macro_rules! not_kept {
+    ($(fn $name:ident<$($g:ident: $bound:ident),*>($($arg:ty),*) -> $ret:ty = $value:expr;)*) => {
+        $(
+            fn $name<$($g: traits::$bound<V>),*>(&self, $(_: $arg),*) -> Result<$ret, Self::Error> {
+                Ok($value)
+            }
+        )*
+    };
+}
+
+/// The working set is kept; the group state is written, never kept, and read, never
+/// found.
 impl StorageProvider<V> for Storage {
     type Error = StorageError;
 
-    fn write_mls_join_config<G: traits::GroupId<V>, C: traits::MlsGroupJoinConfig<V>>(
-        &self,
-        _: &G,
-        _: &C,
-    ) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn append_own_leaf_node<G: traits::GroupId<V>, L: traits::LeafNode<V>>(
-        &self,
-        _: &G,
-        _: &L,
-    ) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn queue_proposal<
-        G: traits::GroupId<V>,
-        R: traits::ProposalRef<V>,
-        P: traits::QueuedProposal<V>,
-    >(
-        &self,
-        _: &G,
-        _: &R,
-        _: &P,
-    ) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn write_tree<G: traits::GroupId<V>, T: traits::TreeSync<V>>(
-        &self,
-        _: &G,
-        _: &T,
-    ) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn write_interim_transcript_hash<G: traits::GroupId<V>, H: traits::InterimTranscriptHash<V>>(
-        &self,
-        _: &G,
-        _: &H,
-    ) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn write_context<G: traits::GroupId<V>, C: traits::GroupContext<V>>(
-        &self,
-        _: &G,
-        _: &C,
-    ) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn write_confirmation_tag<G: traits::GroupId<V>, T: traits::ConfirmationTag<V>>(
-        &self,
-        _: &G,
-        _: &T,
-    ) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn write_group_state<S: traits::GroupState<V>, G: traits::GroupId<V>>(
-        &self,
-        _: &G,
-        _: &S,
-    ) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn write_message_secrets<G: traits::GroupId<V>, S: traits::MessageSecrets<V>>(
-        &self,
-        _: &G,
-        _: &S,
-    ) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn write_resumption_psk_store<G: traits::GroupId<V>, S: traits::ResumptionPskStore<V>>(
-        &self,
-        _: &G,
-        _: &S,
-    ) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn write_own_leaf_index<G: traits::GroupId<V>, I: traits::LeafNodeIndex<V>>(
-        &self,
-        _: &G,
-        _: &I,
-    ) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn write_group_epoch_secrets<G: traits::GroupId<V>, S: traits::GroupEpochSecrets<V>>(
-        &self,
-        _: &G,
-        _: &S,
-    ) -> Result<(), Self::Error> {
-        Ok(())
+    not_kept! {
+        fn write_mls_join_config<G: GroupId, C: MlsGroupJoinConfig>(&G, &C) -> () = ();
+        fn append_own_leaf_node<G: GroupId, L: LeafNode>(&G, &L) -> () = ();
+        fn queue_proposal<G: GroupId, R: ProposalRef, P: QueuedProposal>(&G, &R, &P) -> () = ();
+        fn write_tree<G: GroupId, T: TreeSync>(&G, &T) -> () = ();
+        fn write_interim_transcript_hash<G: GroupId, H: InterimTranscriptHash>(&G, &H) -> () = ();
+        fn write_context<G: GroupId, C: GroupContext>(&G, &C) -> () = ();
+        fn write_confirmation_tag<G: GroupId, T: ConfirmationTag>(&G, &T) -> () = ();
+        fn write_group_state<S: GroupState, G: GroupId>(&G, &S) -> () = ();
+        fn write_message_secrets<G: GroupId, S: MessageSecrets>(&G, &S) -> () = ();
+        fn write_resumption_psk_store<G: GroupId, S: ResumptionPskStore>(&G, &S) -> () = ();
+        fn write_own_leaf_index<G: GroupId, I: LeafNodeIndex>(&G, &I) -> () = ();
+        fn write_group_epoch_secrets<G: GroupId, S: GroupEpochSecrets>(&G, &S) -> () = ();
+        fn mls_group_join_config<G: GroupId, C: MlsGroupJoinConfig>(&G) -> Option<C> = None;
+        fn own_leaf_nodes<G: GroupId, L: LeafNode>(&G) -> Vec<L> = Vec::new();
+        fn queued_proposal_refs<G: GroupId, R: ProposalRef>(&G) -> Vec<R> = Vec::new();
+        fn queued_proposals<G: GroupId, R: ProposalRef, P: QueuedProposal>(&G)
+            -> Vec<(R, P)> = Vec::new();
+        fn tree<G: GroupId, T: TreeSync>(&G) -> Option<T> = None;
+        fn group_context<G: GroupId, C: GroupContext>(&G) -> Option<C> = None;
+        fn interim_transcript_hash<G: GroupId, H: InterimTranscriptHash>(&G) -> Option<H> = None;
+        fn confirmation_tag<G: GroupId, T: ConfirmationTag>(&G) -> Option<T> = None;
+        fn group_state<S: GroupState, G: GroupId>(&G) -> Option<S> = None;
+        fn message_secrets<G: GroupId, S: MessageSecrets>(&G) -> Option<S> = None;
+        fn resumption_psk_store<G: GroupId, S: ResumptionPskStore>(&G) -> Option<S> = None;
+        fn own_leaf_index<G: GroupId, I: LeafNodeIndex>(&G) -> Option<I> = None;
+        fn group_epoch_secrets<G: GroupId, S: GroupEpochSecrets>(&G) -> Option<S> = None;
+        fn remove_proposal<G: GroupId, R: ProposalRef>(&G, &R) -> () = ();
+        fn delete_own_leaf_nodes<G: GroupId>(&G) -> () = ();
+        fn delete_group_config<G: GroupId>(&G) -> () = ();
+        fn delete_tree<G: GroupId>(&G) -> () = ();
+        fn delete_confirmation_tag<G: GroupId>(&G) -> () = ();
+        fn delete_group_state<G: GroupId>(&G) -> () = ();
+        fn delete_context<G: GroupId>(&G) -> () = ();
+        fn delete_interim_transcript_hash<G: GroupId>(&G) -> () = ();
+        fn delete_message_secrets<G: GroupId>(&G) -> () = ();
+        fn delete_all_resumption_psk_secrets<G: GroupId>(&G) -> () = ();
+        fn delete_own_leaf_index<G: GroupId>(&G) -> () = ();
+        fn delete_group_epoch_secrets<G: GroupId>(&G) -> () = ();
+        fn clear_proposal_queue<G: GroupId, R: ProposalRef>(&G) -> () = ();
     }
 
     fn write_signature_key_pair<
@@ -307,101 +261,6 @@ impl StorageProvider<V> for Storage {
         self.put(Label::Psk, psk_id, psk)
     }
 
-    fn mls_group_join_config<G: traits::GroupId<V>, C: traits::MlsGroupJoinConfig<V>>(
-        &self,
-        _: &G,
-    ) -> Result<Option<C>, Self::Error> {
-        Ok(None)
-    }
-
-    fn own_leaf_nodes<G: traits::GroupId<V>, L: traits::LeafNode<V>>(
-        &self,
-        _: &G,
-    ) -> Result<Vec<L>, Self::Error> {
-        Ok(Vec::new())
-    }
-
-    fn queued_proposal_refs<G: traits::GroupId<V>, R: traits::ProposalRef<V>>(
-        &self,
-        _: &G,
-    ) -> Result<Vec<R>, Self::Error> {
-        Ok(Vec::new())
-    }
-
-    fn queued_proposals<
-        G: traits::GroupId<V>,
-        R: traits::ProposalRef<V>,
-        P: traits::QueuedProposal<V>,
-    >(
-        &self,
-        _: &G,
-    ) -> Result<Vec<(R, P)>, Self::Error> {
-        Ok(Vec::new())
-    }
-
-    fn tree<G: traits::GroupId<V>, T: traits::TreeSync<V>>(
-        &self,
-        _: &G,
-    ) -> Result<Option<T>, Self::Error> {
-        Ok(None)
-    }
-
-    fn group_context<G: traits::GroupId<V>, C: traits::GroupContext<V>>(
-        &self,
-        _: &G,
-    ) -> Result<Option<C>, Self::Error> {
-        Ok(None)
-    }
-
-    fn interim_transcript_hash<G: traits::GroupId<V>, H: traits::InterimTranscriptHash<V>>(
-        &self,
-        _: &G,
-    ) -> Result<Option<H>, Self::Error> {
-        Ok(None)
-    }
-
-    fn confirmation_tag<G: traits::GroupId<V>, T: traits::ConfirmationTag<V>>(
-        &self,
-        _: &G,
-    ) -> Result<Option<T>, Self::Error> {
-        Ok(None)
-    }
-
-    fn group_state<S: traits::GroupState<V>, G: traits::GroupId<V>>(
-        &self,
-        _: &G,
-    ) -> Result<Option<S>, Self::Error> {
-        Ok(None)
-    }
-
-    fn message_secrets<G: traits::GroupId<V>, S: traits::MessageSecrets<V>>(
-        &self,
-        _: &G,
-    ) -> Result<Option<S>, Self::Error> {
-        Ok(None)
-    }
-
-    fn resumption_psk_store<G: traits::GroupId<V>, S: traits::ResumptionPskStore<V>>(
-        &self,
-        _: &G,
-    ) -> Result<Option<S>, Self::Error> {
-        Ok(None)
-    }
-
-    fn own_leaf_index<G: traits::GroupId<V>, I: traits::LeafNodeIndex<V>>(
-        &self,
-        _: &G,
-    ) -> Result<Option<I>, Self::Error> {
-        Ok(None)
-    }
-
-    fn group_epoch_secrets<G: traits::GroupId<V>, S: traits::GroupEpochSecrets<V>>(
-        &self,
-        _: &G,
-    ) -> Result<Option<S>, Self::Error> {
-        Ok(None)
-    }
-
     fn signature_key_pair<K: traits::SignaturePublicKey<V>, P: traits::SignatureKeyPair<V>>(
         &self,
         public_key: &K,
@@ -443,71 +302,6 @@ impl StorageProvider<V> for Storage {
         psk_id: &I,
     ) -> Result<Option<B>, Self::Error> {
         self.get(Label::Psk, psk_id)
-    }
-
-    fn remove_proposal<G: traits::GroupId<V>, R: traits::ProposalRef<V>>(
-        &self,
-        _: &G,
-        _: &R,
-    ) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn delete_own_leaf_nodes<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn delete_group_config<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn delete_tree<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn delete_confirmation_tag<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn delete_group_state<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn delete_context<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn delete_interim_transcript_hash<G: traits::GroupId<V>>(
-        &self,
-        _: &G,
-    ) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn delete_message_secrets<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn delete_all_resumption_psk_secrets<G: traits::GroupId<V>>(
-        &self,
-        _: &G,
-    ) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn delete_own_leaf_index<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn delete_group_epoch_secrets<G: traits::GroupId<V>>(&self, _: &G) -> Result<(), Self::Error> {
-        Ok(())
-    }
-
-    fn clear_proposal_queue<G: traits::GroupId<V>, R: traits::ProposalRef<V>>(
-        &self,
-        _: &G,
-    ) -> Result<(), Self::Error> {
-        Ok(())
     }
 
     fn delete_signature_key_pair<K: traits::SignaturePublicKey<V>>(
