@@ -63,6 +63,60 @@ metrics! {
     errors: Family<KindLabel, Counter> = "Error answers sent, by code",
     /// Connections dropped because they could not keep up with their room.
     lagging_disconnects: Counter = "Connections dropped for not keeping up with their room",
+    /// Connections, requests and frames refused or cut off by a limit, by reason.
+    refusals: Family<ReasonLabel, Counter> = "Connections, requests and frames refused or cut off by a limit, by reason",
+    /// Bytes of ciphertext buffered for catch-up across all rooms (in-process store; set
+    /// when scraped).
+    buffered_bytes: Gauge = "Bytes of ciphertext buffered for catch-up across all rooms",
+}
+
+/// Why something was refused or cut off; the `reason` label of `vroom_refusals_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// `--max-connections-per-address`: HTTP 429.
+    ConnectionsPerAddress,
+    /// `--max-connections`: HTTP 503.
+    ConnectionsTotal,
+    /// `--creates-per-minute`: `Error { RateLimited }`.
+    CreatesPerAddress,
+    /// `--joins-per-minute`: `Error { RateLimited }`.
+    JoinsPerAddress,
+    /// `--max-rooms-per-address`: `Error { RateLimited }`.
+    RoomsPerAddress,
+    /// `--max-rooms`: `Error { Unavailable }`.
+    RoomsTotal,
+    /// A WebSocket message above the size limit: close 1009.
+    MessageTooBig,
+    /// No `Create`/`Join` within `--join-timeout`: close 1008.
+    JoinTimeout,
+    /// No answer to a ping within `--ping-timeout`: close 1011.
+    DeadPeer,
+    /// The socket took nothing for `--write-timeout`: the connection is dropped.
+    SlowReader,
+}
+
+impl Refusal {
+    fn name(self) -> &'static str {
+        match self {
+            Refusal::ConnectionsPerAddress => "connections_per_address",
+            Refusal::ConnectionsTotal => "connections_total",
+            Refusal::CreatesPerAddress => "creates_per_address",
+            Refusal::JoinsPerAddress => "joins_per_address",
+            Refusal::RoomsPerAddress => "rooms_per_address",
+            Refusal::RoomsTotal => "rooms_total",
+            Refusal::MessageTooBig => "message_too_big",
+            Refusal::JoinTimeout => "join_timeout",
+            Refusal::DeadPeer => "dead_peer",
+            Refusal::SlowReader => "slow_reader",
+        }
+    }
+}
+
+/// Label set of the refusals counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct ReasonLabel {
+    /// [`Refusal`]'s name.
+    reason: &'static str,
 }
 
 impl Metrics {
@@ -71,6 +125,12 @@ impl Metrics {
             .get_or_create(&KindLabel {
                 kind: error_name(code),
             })
+            .inc();
+    }
+
+    pub(crate) fn refused(&self, why: Refusal) {
+        self.refusals
+            .get_or_create(&ReasonLabel { reason: why.name() })
             .inc();
     }
 

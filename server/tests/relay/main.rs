@@ -3,6 +3,7 @@
 
 mod http;
 mod lifecycle;
+mod limits;
 mod protocol;
 
 use std::time::Duration;
