@@ -5,6 +5,7 @@ mod http;
 mod lifecycle;
 mod limits;
 mod protocol;
+mod timeouts;
 
 use std::time::Duration;
 
