@@ -38,12 +38,13 @@ use crate::{connection, web};
 /// The relay's routes: the WebSocket endpoint, `/healthz`, `/metrics`, and the web app.
 pub fn app<S: Store>(state: AppState<S>) -> Router {
     let web_dir = state.inner.config.resolved_web_dir();
+    let state_hsts = state.inner.config.hsts;
     let api = Router::new()
         .route(WS_PATH, get(ws_upgrade::<S>))
         .route("/healthz", get(healthz::<S>))
         .route("/metrics", get(metrics::<S>))
         .with_state(state);
-    web::with_web_app(api, web_dir.as_deref())
+    web::with_web_app(api, web_dir.as_deref(), state_hsts)
 }
 
 /// Serves on `listener` until `shutdown` completes, then tells every member the relay is
@@ -192,13 +193,20 @@ const TOO_MANY_CONNECTIONS: &str =
     "Too many connections from your address. Close some and try again.";
 
 async fn refuse_connection(mut tcp: TcpStream) {
+    use std::fmt::Write;
     use tokio::io::AsyncWriteExt;
-    let answer = format!(
+    let mut answer = format!(
         "HTTP/1.1 429 Too Many Requests\r\ncontent-type: text/plain; charset=utf-8\r\n\
-         retry-after: 10\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{}",
+         retry-after: 10\r\nconnection: close\r\ncontent-length: {}\r\n\
+         content-security-policy: {}\r\n",
         TOO_MANY_CONNECTIONS.len(),
-        TOO_MANY_CONNECTIONS
+        web::CONTENT_SECURITY_POLICY,
     );
+    for (name, value) in web::SECURITY_HEADERS {
+        let _ = write!(answer, "{name}: {value}\r\n");
+    }
+    answer.push_str("\r\n");
+    answer.push_str(TOO_MANY_CONNECTIONS);
     let answer = async {
         tcp.write_all(answer.as_bytes()).await?;
         tcp.shutdown().await

@@ -19,6 +19,13 @@ fn assert_security_headers(headers: &[(String, String)]) {
         header(headers, "content-security-policy"),
         Some(CONTENT_SECURITY_POLICY)
     );
+    // The policy itself: no inline script, no origin but ours, nothing may frame us.
+    let csp = CONTENT_SECURITY_POLICY;
+    assert!(csp.contains("default-src 'none'"));
+    assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval';"));
+    assert!(csp.contains("frame-ancestors 'none'"));
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("http") && !csp.contains('*'));
+    assert_eq!(header(headers, "x-frame-options"), Some("DENY"));
     assert_eq!(header(headers, "referrer-policy"), Some("no-referrer"));
     assert_eq!(header(headers, "x-content-type-options"), Some("nosniff"));
     assert_eq!(
@@ -31,8 +38,50 @@ fn assert_security_headers(headers: &[(String, String)]) {
     );
     assert_eq!(
         header(headers, "permissions-policy"),
-        Some("camera=(), microphone=(), geolocation=()")
+        Some("camera=(), microphone=(), geolocation=(), payment=(), usb=()")
     );
+}
+
+/// Every answer carries the headers: errors, refusals, metrics; HSTS only when set.
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_hsts_when_configured() {
+    let relay = Relay::start(Config {
+        max_connections: 0,
+        ..config()
+    })
+    .await;
+    let upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\n\
+                   Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    for (path, extra, status) in [
+        ("/nowhere", "", 404),
+        ("/metrics", "", 200),
+        (WS_PATH, "", 400),
+        (WS_PATH, upgrade, 503),
+    ] {
+        let answer = relay.get(path, extra).await;
+        assert_eq!(answer.status, status, "{path}");
+        assert_security_headers(&answer.headers);
+        assert_eq!(answer.header("strict-transport-security"), None);
+    }
+    relay.stop().await;
+
+    let relay = Relay::start(Config {
+        hsts: Some(std::time::Duration::from_secs(365 * 24 * 3600)),
+        max_connections_per_address: 1,
+        ..config()
+    })
+    .await;
+    let answer = relay.get("/healthz", "").await;
+    assert_eq!(
+        answer.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
+    // The answer written before a request is read carries them too.
+    let _hold = relay.connect().await;
+    let refused = relay.get("/healthz", "").await;
+    assert_eq!(refused.status, 429);
+    assert_security_headers(&refused.headers);
+    relay.stop().await;
 }
 
 #[tokio::test]
