@@ -27,7 +27,11 @@ async fn main() -> anyhow::Result<()> {
             filter = filter.add_directive(format!("{target}=info").parse()?);
         }
     }
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    // stderr, as documented: stdout stays free for whatever wraps the relay.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("could not listen on {}", config.listen))?;
