@@ -4,6 +4,7 @@
 mod http;
 mod lifecycle;
 mod limits;
+mod memory;
 mod privacy;
 mod protocol;
 mod timeouts;
