@@ -9,6 +9,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use vroom_shared::wire::{CloseReason, ErrorCode};
 
@@ -22,7 +23,7 @@ pub(crate) struct KindLabel {
 /// Declares the relay's metrics once: each becomes a field of [`Metrics`] and is
 /// registered under its field's name with its help text.
 macro_rules! metrics {
-    ($( $(#[doc = $doc:literal])* $name:ident: $ty:ty = $help:literal, )*) => {
+    ($( $(#[doc = $doc:literal])* $name:ident: $ty:ty = $help:literal $(=> $init:expr)?, )*) => {
         /// The relay's metrics.
         pub(crate) struct Metrics {
             /// Where the metrics are registered for encoding.
@@ -34,13 +35,29 @@ macro_rules! metrics {
             pub(crate) fn new() -> Metrics {
                 let mut registry = Registry::with_prefix("vroom");
                 $(
-                    let $name = <$ty>::default();
+                    let $name: $ty = metrics!(@init $ty $(, $init)?);
                     registry.register(stringify!($name), $help, $name.clone());
                 )*
                 Metrics { registry, $($name,)* }
             }
         }
     };
+    (@init $ty:ty) => { <$ty>::default() };
+    (@init $ty:ty, $init:expr) => { $init };
+}
+
+/// A histogram of store round trips, 50 µs to ~1.6 s.
+type StoreHistogram = Family<OpLabel, Histogram, fn() -> Histogram>;
+
+fn store_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(50e-6, 2.0, 16))
+}
+
+/// Label set of the store latency histogram.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct OpLabel {
+    /// The store operation: `create`, `join` or `publish`.
+    op: &'static str,
 }
 
 metrics! {
@@ -65,6 +82,9 @@ metrics! {
     lagging_disconnects: Counter = "Connections dropped for not keeping up with their room",
     /// Connections, requests and frames refused or cut off by a limit, by reason.
     refusals: Family<ReasonLabel, Counter> = "Connections, requests and frames refused or cut off by a limit, by reason",
+    /// How long the store took to answer, by operation (`create`, `join`, `publish`).
+    store_seconds: StoreHistogram = "How long the store took to answer, by operation"
+        => Family::new_with_constructor(store_histogram),
     /// Bytes of ciphertext buffered for catch-up across all rooms (in-process store; set
     /// when scraped).
     buffered_bytes: Gauge = "Bytes of ciphertext buffered for catch-up across all rooms",
@@ -126,6 +146,13 @@ impl Metrics {
                 kind: error_name(code),
             })
             .inc();
+    }
+
+    /// Records how long a store operation took since `started`.
+    pub(crate) fn store_time(&self, op: &'static str, started: std::time::Instant) {
+        self.store_seconds
+            .get_or_create(&OpLabel { op })
+            .observe(started.elapsed().as_secs_f64());
     }
 
     pub(crate) fn refused(&self, why: Refusal) {

@@ -250,7 +250,10 @@ async fn attach<S: Store>(
                 newcomer,
                 session,
             };
-            shared.store.create(create).await
+            let started = std::time::Instant::now();
+            let created = shared.store.create(create).await;
+            shared.metrics.store_time("create", started);
+            created
         }
         Ask::Join { resume, after } => {
             let join = JoinRoom {
@@ -260,7 +263,10 @@ async fn attach<S: Store>(
                 after,
                 session,
             };
-            shared.store.join(join).await
+            let started = std::time::Instant::now();
+            let joined = shared.store.join(join).await;
+            shared.metrics.store_time("join", started);
+            joined
         }
     };
     let welcome = match answer {

@@ -133,6 +133,11 @@ async fn metrics_count_activity_without_identifiers() {
     assert_eq!(value("vroom_connections"), 2.0);
     assert_eq!(value("vroom_relayed_frames_total"), 1.0);
     assert_eq!(value("vroom_relayed_bytes_total"), 19.0);
+    // Store round trips by operation, and the bytes buffered for catch-up.
+    assert_eq!(value("vroom_store_seconds_count{op=\"publish\"}"), 1.0);
+    assert_eq!(value("vroom_store_seconds_count{op=\"create\"}"), 1.0);
+    assert_eq!(value("vroom_store_seconds_count{op=\"join\"}"), 1.0);
+    assert!(value("vroom_buffered_bytes") > 19.0);
     assert_eq!(value("vroom_errors_total{kind=\"unexpected_frame\"}"), 1.0);
     // Joined(a), Joined(b) to both, the message to both.
     assert_eq!(value("vroom_deliveries_total"), 5.0);
