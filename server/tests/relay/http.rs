@@ -260,3 +260,37 @@ async fn the_web_app_is_served_with_cache_and_security_headers() {
     assert_security_headers(&headers);
     relay.stop().await;
 }
+
+/// Every metric the example Grafana dashboard (`deploy/grafana-dashboard.json`) queries
+/// is one the relay exports.
+#[tokio::test]
+async fn the_example_dashboard_queries_exported_metrics() {
+    let dashboard = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../deploy/grafana-dashboard.json"
+    ))
+    .expect("read deploy/grafana-dashboard.json");
+    let relay = Relay::start(config()).await;
+    let metrics = relay.metrics().await;
+    let mut queried = 0;
+    for (i, _) in dashboard.match_indices("vroom_") {
+        let name: String = dashboard[i..]
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+            .collect();
+        let base = ["_total", "_bucket"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix))
+            .unwrap_or(&name);
+        if base == "vroom_relay" || base == "vroom_" {
+            continue; // the dashboard's own uid and title
+        }
+        queried += 1;
+        assert!(
+            metrics.contains(&format!("# HELP {base} ")),
+            "the dashboard queries {name}, which the relay does not export:\n{metrics}"
+        );
+    }
+    assert!(queried >= 10, "the dashboard queries {queried} metrics");
+    relay.stop().await;
+}
