@@ -11,7 +11,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use vroom_relay::Config;
 
-use crate::ws::Client;
+use vroom_shared::wire::{RoomId, RoomSettings};
+
+use crate::ws::{room_id, secret, Client, Welcomed};
 use crate::PATIENCE;
 
 /// The settings tests start from: the documented defaults with a short grace period, so
@@ -69,6 +71,23 @@ impl Relay {
     /// A raw WebSocket client connected to this relay.
     pub async fn connect(&self) -> Client {
         Client::connect(self.addr).await
+    }
+
+    /// Creates the room numbered `n` (its id [`room_id`]`(n)`, its host secret
+    /// [`secret`]`(n)`, default settings) on a new connection: the room, the host's
+    /// connection and its welcome.
+    pub async fn create_room(&self, n: u8) -> (RoomId, Client, Welcomed) {
+        let room = room_id(n);
+        let mut host = self.connect().await;
+        let welcome = host.create(room, &secret(n), RoomSettings::default()).await;
+        (room, host, welcome)
+    }
+
+    /// Joins `room` as a new member on a new connection: the connection and its welcome.
+    pub async fn join_room(&self, room: RoomId) -> (Client, Welcomed) {
+        let mut guest = self.connect().await;
+        let welcome = guest.join(room).await;
+        (guest, welcome)
     }
 
     /// A raw WebSocket client connected from the loopback address `source` (see

@@ -337,6 +337,15 @@ impl Client {
         .await;
     }
 
+    /// Broadcasts `payload` `times` times, waiting for each to come back, so that only
+    /// the other members can fall behind.
+    pub async fn send_echoed(&mut self, payload: &[u8], times: usize) {
+        for _ in 0..times {
+            self.send(ClientFrame::Send { to: None, payload }).await;
+            self.recv_message().await;
+        }
+    }
+
     /// Closes the TCP connection without a WebSocket goodbye, like a killed tab.
     pub fn drop_connection(self) {
         drop(self.ws);

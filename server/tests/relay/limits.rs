@@ -256,15 +256,7 @@ async fn the_total_connection_budget_answers_503_with_a_reason() {
 
 /// Sends `n` payloads of `size` bytes and waits for each to come back.
 async fn fill(c: &mut Client, n: usize, size: usize) {
-    let payload = vec![b'x'; size];
-    for _ in 0..n {
-        c.send(ClientFrame::Send {
-            to: None,
-            payload: &payload,
-        })
-        .await;
-        c.recv_message().await;
-    }
+    c.send_echoed(&vec![b'x'; size], n).await;
 }
 
 /// The first frame of a catch-up from the start of the room: `Gap` when its oldest

@@ -20,15 +20,7 @@ async fn fill_room(relay: std::net::SocketAddr, n: usize, chunks: usize) -> Clie
     let room = room_id(n as u8);
     c.create(room, &secret(n as u8), RoomSettings::default())
         .await;
-    let payload = vec![0xa5; 64 * 1024 - 64];
-    for _ in 0..chunks {
-        c.send(ClientFrame::Send {
-            to: None,
-            payload: &payload,
-        })
-        .await;
-        c.recv_message().await;
-    }
+    c.send_echoed(&vec![0xa5; 64 * 1024 - 64], chunks).await;
     c
 }
 

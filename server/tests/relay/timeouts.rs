@@ -7,11 +7,10 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use vroom_relay::Config;
-use vroom_shared::wire::{ClientFrame, RoomSettings};
 
 use crate::config;
 use vroom_testkit::relay::Relay;
-use vroom_testkit::ws::{room_id, secret, Got};
+use vroom_testkit::ws::Got;
 use vroom_testkit::PATIENCE;
 
 fn refusals(reason: &str) -> String {
@@ -93,13 +92,8 @@ async fn a_peer_that_stops_answering_pings_is_closed_and_the_room_carries_on() {
         ..config()
     })
     .await;
-    let room = room_id(80);
-    let mut alive = relay.connect().await;
-    let mut dead = relay.connect().await;
-    alive
-        .create(room, &secret(80), RoomSettings::default())
-        .await;
-    let wd = dead.join(room).await;
+    let (room, mut alive, _) = relay.create_room(80).await;
+    let (mut dead, wd) = relay.join_room(room).await;
     // `alive` reads (and so answers pings) until the dead peer has left the room.
     let left = tokio::spawn(async move {
         loop {
@@ -135,28 +129,15 @@ async fn a_reader_that_stops_reading_is_dropped_after_the_write_timeout() {
         ..config()
     })
     .await;
-    let room = room_id(81);
-    let mut sender = relay.connect().await;
-    let mut stuck = relay.connect().await;
-    sender
-        .create(room, &secret(81), RoomSettings::default())
-        .await;
-    stuck.join(room).await;
+    let (room, mut sender, _) = relay.create_room(81).await;
+    let _stuck = relay.join_room(room).await;
     let payload = vec![0x5a; 60 * 1024];
     // Enough to fill the loopback socket buffers many times over; the sender waits
     // for each echo, so only `stuck` falls behind.
     let mut sent = 0;
     while relay.metric(&refusals("slow_reader")).await == 0 {
         assert!(sent < 5_000, "the stuck reader was never dropped");
-        for _ in 0..50 {
-            sender
-                .send(ClientFrame::Send {
-                    to: None,
-                    payload: &payload,
-                })
-                .await;
-            sender.recv_message().await;
-        }
+        sender.send_echoed(&payload, 50).await;
         sent += 50;
     }
     sender.say("after").await;
