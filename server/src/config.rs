@@ -101,6 +101,18 @@ pub struct Config {
     #[arg(long, env = "VROOM_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpRange>,
 
+    /// Clients at these addresses (IPs or CIDR ranges, comma-separated) are not counted
+    /// by the per-address limits: by default this machine itself (health checks,
+    /// benchmarks, a local proxy not listed in `--trusted-proxies`). The global budgets
+    /// still apply to them.
+    #[arg(
+        long,
+        env = "VROOM_EXEMPT_ADDRESSES",
+        value_delimiter = ',',
+        default_value = "127.0.0.1,::1"
+    )]
+    pub exempt_addresses: Vec<IpRange>,
+
     /// Which header a trusted proxy names the client in.
     #[arg(long, env = "VROOM_FORWARDED_HEADER", value_enum, default_value_t = ForwardedHeader::XForwardedFor)]
     pub forwarded_header: ForwardedHeader,
@@ -200,6 +212,10 @@ impl Default for Config {
             joins_per_minute: 60,
             max_rooms_per_address: 10,
             trusted_proxies: Vec::new(),
+            exempt_addresses: vec![
+                IpRange::single(Ipv4Addr::LOCALHOST.into()),
+                IpRange::single(Ipv6Addr::LOCALHOST.into()),
+            ],
             forwarded_header: ForwardedHeader::XForwardedFor,
             ipv6_prefix: 64,
             header_timeout: Duration::from_secs(10),
@@ -276,6 +292,15 @@ pub struct IpRange {
 }
 
 impl IpRange {
+    /// The range of one address.
+    pub fn single(ip: IpAddr) -> IpRange {
+        let ip = canonical(ip);
+        IpRange {
+            base: ip,
+            prefix: if ip.is_ipv4() { 32 } else { 128 },
+        }
+    }
+
     /// Whether `ip` lies in the range (an IPv4-mapped IPv6 address counts as IPv4).
     pub fn contains(&self, ip: IpAddr) -> bool {
         let ip = canonical(ip);

@@ -20,6 +20,10 @@
 //!   counts from its creation until the store reports it closed, or (if this instance
 //!   never hears of it, with Redis) until its maximum lifetime has passed.
 //!
+//! Addresses in `--exempt-addresses` (by default 127.0.0.1 and ::1: this machine's own
+//! tools, or a local proxy nobody listed as trusted) are not counted at all; the global
+//! budgets still hold for them.
+//!
 //! Addresses are kept only in this memory, only while they count for something, and
 //! never logged or exported.
 
@@ -42,6 +46,8 @@ use crate::sync::lock;
 pub(crate) struct Limits {
     /// Proxies whose forwarding header is believed.
     trusted: Vec<IpRange>,
+    /// Addresses no per-address limit counts.
+    exempt: Vec<IpRange>,
     /// The header they name the client in.
     header: ForwardedHeader,
     /// IPv6 addresses count per this prefix.
@@ -97,6 +103,7 @@ impl Limits {
     pub(crate) fn new(config: &Config, metrics: Arc<Metrics>) -> Limits {
         Limits {
             trusted: config.trusted_proxies.clone(),
+            exempt: config.exempt_addresses.clone(),
             header: config.forwarded_header,
             ipv6_prefix: config.ipv6_prefix,
             max_connections: config.max_connections_per_address,
@@ -147,8 +154,19 @@ impl Limits {
         self.key(peer)
     }
 
+    /// Whether no per-address limit counts `address`.
+    fn exempt(&self, address: IpAddr) -> bool {
+        self.exempt.iter().any(|r| r.contains(address))
+    }
+
     /// Counts one more open connection of `address`, or refuses it.
     pub(crate) fn connect(self: &Arc<Self>, address: IpAddr) -> Result<AddressSlot, Refusal> {
+        if self.exempt(address) {
+            return Ok(AddressSlot {
+                limits: self.clone(),
+                address: None,
+            });
+        }
         let mut usage = lock(&self.usage);
         let held = usage.by_address.get(&address).copied().unwrap_or_default();
         if held.connections >= self.max_connections {
@@ -158,13 +176,19 @@ impl Limits {
         usage.change(address, |h| h.connections += 1);
         Ok(AddressSlot {
             limits: self.clone(),
-            address,
+            address: Some(address),
         })
     }
 
     /// Whether `address` may create a room now; the room counts against it until
     /// [`RoomSlot::created`] is dropped or the room ends.
     pub(crate) fn create(self: &Arc<Self>, address: IpAddr) -> Result<RoomSlot, Refusal> {
+        if self.exempt(address) {
+            return Ok(RoomSlot {
+                limits: self.clone(),
+                address: None,
+            });
+        }
         if self.creates.check_key(&address).is_err() {
             return Err(self.refuse(Refusal::CreatesPerAddress));
         }
@@ -177,13 +201,15 @@ impl Limits {
         usage.change(address, |h| h.rooms += 1);
         Ok(RoomSlot {
             limits: self.clone(),
-            address,
-            kept: false,
+            address: Some(address),
         })
     }
 
     /// Whether `address` may join (or resume) a room now.
     pub(crate) fn join(&self, address: IpAddr) -> Result<(), Refusal> {
+        if self.exempt(address) {
+            return Ok(());
+        }
         self.joins
             .check_key(&address)
             .map_err(|_| self.refuse(Refusal::JoinsPerAddress))
@@ -268,35 +294,38 @@ fn parse_node(node: &str) -> Option<IpAddr> {
     node.rsplit_once(':')?.0.parse().ok()
 }
 
-/// One open connection counted against its address, until dropped.
+/// One open connection counted against its address (none if exempt), until dropped.
 pub(crate) struct AddressSlot {
     limits: Arc<Limits>,
-    address: IpAddr,
+    address: Option<IpAddr>,
 }
 
 impl Drop for AddressSlot {
     fn drop(&mut self) {
-        lock(&self.limits.usage).change(self.address, |h| {
-            h.connections = h.connections.saturating_sub(1);
-        });
+        if let Some(address) = self.address {
+            lock(&self.limits.usage).change(address, |h| {
+                h.connections = h.connections.saturating_sub(1);
+            });
+        }
     }
 }
 
-/// A room creation counted against its address: released when dropped, unless the
-/// room was created ([`RoomSlot::created`]).
+/// A room creation counted against its address (none if exempt): released when
+/// dropped, unless the room was created ([`RoomSlot::created`]).
 pub(crate) struct RoomSlot {
     limits: Arc<Limits>,
-    address: IpAddr,
-    kept: bool,
+    address: Option<IpAddr>,
 }
 
 impl RoomSlot {
     /// The room exists: it counts until it ends (or its maximum lifetime has passed).
     pub(crate) fn created(mut self, room: RoomId) {
-        self.kept = true;
+        let Some(address) = self.address.take() else {
+            return;
+        };
         let until = Instant::now() + self.limits.room_lifetime;
         let mut usage = lock(&self.limits.usage);
-        if let Some((earlier, _)) = usage.rooms.insert(room, (self.address, until)) {
+        if let Some((earlier, _)) = usage.rooms.insert(room, (address, until)) {
             // The same id created twice (the first ended unheard): count it once.
             usage.change(earlier, |h| h.rooms = h.rooms.saturating_sub(1));
         }
@@ -305,8 +334,8 @@ impl RoomSlot {
 
 impl Drop for RoomSlot {
     fn drop(&mut self) {
-        if !self.kept {
-            lock(&self.limits.usage).change(self.address, |h| {
+        if let Some(address) = self.address {
+            lock(&self.limits.usage).change(address, |h| {
                 h.rooms = h.rooms.saturating_sub(1);
             });
         }
@@ -416,6 +445,31 @@ mod tests {
         l.create(ip("192.0.2.1"))
             .expect("an ended room frees its slot");
         assert!(lock(&l.usage).by_address.len() <= 2);
+    }
+
+    #[test]
+    fn exempt_addresses_are_not_counted() {
+        let l = limits(&[
+            "--max-connections-per-address",
+            "1",
+            "--max-rooms-per-address",
+            "1",
+        ]);
+        let local = ip("127.0.0.1");
+        let _slots: Vec<_> = (0..5).map(|_| l.connect(local).unwrap()).collect();
+        for _ in 0..5 {
+            l.create(local).unwrap().created(RoomId(rand_id()));
+            l.join(ip("::1")).unwrap();
+        }
+        assert!(lock(&l.usage).by_address.is_empty());
+        let _one = l.connect(ip("127.0.0.2")).expect("127.0.0.2 is not exempt");
+        assert!(l.connect(ip("127.0.0.2")).is_err());
+    }
+
+    fn rand_id() -> [u8; 16] {
+        use std::sync::atomic::{AtomicU8, Ordering};
+        static NEXT: AtomicU8 = AtomicU8::new(0);
+        [NEXT.fetch_add(1, Ordering::Relaxed); 16]
     }
 
     #[test]

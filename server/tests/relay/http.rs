@@ -4,7 +4,7 @@ use vroom_relay::{Config, CONTENT_SECURITY_POLICY};
 use vroom_shared::wire::{ClientFrame, ErrorCode, RoomSettings, WS_PATH};
 
 use crate::config;
-use vroom_testkit::relay::{Relay, Response};
+use vroom_testkit::relay::{get_from, Relay, Response};
 use vroom_testkit::ws::{room_id, secret, version};
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -76,9 +76,11 @@ async fn every_response_carries_the_security_headers_and_hsts_when_configured() 
         answer.header("strict-transport-security"),
         Some("max-age=31536000")
     );
-    // The answer written before a request is read carries them too.
-    let _hold = relay.connect().await;
-    let refused = relay.get("/healthz", "").await;
+    // The answer written before a request is read carries them too (127.0.0.1 is
+    // exempt from per-address limits by default; 127.0.0.2 is not).
+    let other = std::net::IpAddr::from([127, 0, 0, 2]);
+    let _hold = relay.connect_from(other).await;
+    let refused = get_from(relay.addr(), other, "/healthz", "").await.unwrap();
     assert_eq!(refused.status, 429);
     assert_security_headers(&refused.headers);
     relay.stop().await;
