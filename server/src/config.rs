@@ -156,6 +156,11 @@ pub struct Config {
     #[arg(long, env = "VROOM_SEND_QUEUE", default_value_t = 1024)]
     pub send_queue: usize,
 
+    /// Bytes of frames queued for one connection before it counts as lagging and is
+    /// disconnected, like `--send-queue` (one frame always fits).
+    #[arg(long, env = "VROOM_SEND_QUEUE_BYTES", default_value_t = 4 << 20)]
+    pub send_queue_bytes: usize,
+
     /// Frames per second one connection may send, on average.
     #[arg(long, env = "VROOM_RATE", default_value_t = 100)]
     pub rate_per_sec: u32,
@@ -225,6 +230,7 @@ impl Default for Config {
             write_timeout: Duration::from_secs(20),
             hsts: None,
             send_queue: 1024,
+            send_queue_bytes: 4 << 20,
             rate_per_sec: 100,
             rate_burst: 200,
             web_dir: None,

@@ -228,7 +228,8 @@ async fn attach<S: Store>(
         } => resume.member,
         _ => newcomer.member,
     };
-    let (outbox, queue) = OutboxReader::new(shared.config.send_queue);
+    let (outbox, queue) =
+        OutboxReader::new(shared.config.send_queue, shared.config.send_queue_bytes);
     shared.hub.register(
         room,
         Conn {

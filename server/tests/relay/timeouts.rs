@@ -123,6 +123,7 @@ async fn a_reader_that_stops_reading_is_dropped_after_the_write_timeout() {
     let relay = Relay::start(Config {
         // A queue that never overflows: only the write timeout can drop the reader.
         send_queue: 1_000_000,
+        send_queue_bytes: usize::MAX,
         write_timeout: Duration::from_millis(300),
         rate_per_sec: 10_000,
         rate_burst: 10_000,
@@ -139,6 +140,46 @@ async fn a_reader_that_stops_reading_is_dropped_after_the_write_timeout() {
         assert!(sent < 5_000, "the stuck reader was never dropped");
         sender.send_echoed(&payload, 50).await;
         sent += 50;
+    }
+    sender.say("after").await;
+    assert!(
+        matches!(sender.recv_message().await, Got::Message { payload, .. } if payload == b"after")
+    );
+    relay.stop().await;
+}
+
+/// A member that stops reading holds at most `--send-queue-bytes` of frames: past that
+/// it is dropped as lagging (1013) long before its write timeout, and the room carries on.
+#[tokio::test]
+async fn a_reader_that_stops_reading_holds_a_bounded_queue() {
+    let relay = Relay::start(Config {
+        send_queue: 1_000_000,
+        send_queue_bytes: 256 * 1024,
+        write_timeout: Duration::from_secs(3600),
+        rate_per_sec: 10_000,
+        rate_burst: 10_000,
+        ..config()
+    })
+    .await;
+    let (room, mut sender, _) = relay.create_room(82).await;
+    let (mut stuck, _) = relay.join_room(room).await;
+    let payload = vec![0x5a; 60 * 1024];
+    let mut sent = 0;
+    while relay.metric("vroom_lagging_disconnects_total").await == 0 {
+        assert!(sent < 5_000, "the stuck reader was never dropped");
+        sender.send_echoed(&payload, 20).await;
+        sent += 20;
+    }
+    // What fitted, then "try again later".
+    loop {
+        match stuck.recv().await {
+            Got::Message { .. } => {}
+            Got::SocketClosed(code) => {
+                assert_eq!(code, 1013);
+                break;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
     }
     sender.say("after").await;
     assert!(
