@@ -142,7 +142,7 @@ async fn small_payload_room() -> (Relay, Client, Client, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn members_cannot_use_host_powers_nor_send_too_much() {
-    let (relay, mut ada, mut bob, _link) = small_payload_room().await;
+    let (_relay, mut ada, mut bob, _link) = small_payload_room().await;
     for command in ["/end", "/lock", "/kick ada"] {
         bob.say(command).await;
         still_chatting(&mut ada, &mut bob, command).await;
