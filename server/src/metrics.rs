@@ -38,7 +38,9 @@ macro_rules! metrics {
                     let $name: $ty = metrics!(@init $ty $(, $init)?);
                     registry.register(stringify!($name), $help, $name.clone());
                 )*
-                Metrics { registry, $($name,)* }
+                let metrics = Metrics { registry, $($name,)* };
+                metrics.start();
+                metrics
             }
         }
     };
@@ -116,6 +118,20 @@ pub(crate) enum Refusal {
 }
 
 impl Refusal {
+    /// Every reason, so each has a series (at 0) from the start.
+    const ALL: [Refusal; 10] = [
+        Refusal::ConnectionsPerAddress,
+        Refusal::ConnectionsTotal,
+        Refusal::CreatesPerAddress,
+        Refusal::JoinsPerAddress,
+        Refusal::RoomsPerAddress,
+        Refusal::RoomsTotal,
+        Refusal::MessageTooBig,
+        Refusal::JoinTimeout,
+        Refusal::DeadPeer,
+        Refusal::SlowReader,
+    ];
+
     fn name(self) -> &'static str {
         match self {
             Refusal::ConnectionsPerAddress => "connections_per_address",
@@ -146,6 +162,17 @@ impl Metrics {
                 kind: error_name(code),
             })
             .inc();
+    }
+
+    /// Gives every refusal reason its series at 0, so dashboards and alerts see the
+    /// reasons before the first refusal.
+    fn start(&self) {
+        for why in Refusal::ALL {
+            drop(
+                self.refusals
+                    .get_or_create(&ReasonLabel { reason: why.name() }),
+            );
+        }
     }
 
     /// Records how long a store operation took since `started`.

@@ -140,6 +140,7 @@ async fn metrics_count_activity_without_identifiers() {
     assert_eq!(value("vroom_store_seconds_count{op=\"create\"}"), 1.0);
     assert_eq!(value("vroom_store_seconds_count{op=\"join\"}"), 1.0);
     assert!(value("vroom_buffered_bytes") > 19.0);
+    assert_eq!(value("vroom_refusals_total{reason=\"join_timeout\"}"), 0.0);
     assert_eq!(value("vroom_errors_total{kind=\"unexpected_frame\"}"), 1.0);
     // Joined(a), Joined(b) to both, the message to both.
     assert_eq!(value("vroom_deliveries_total"), 5.0);
