@@ -4,7 +4,7 @@
 //! [`Config::default`] gives the same values as running with no flags, so tests build a
 //! `Config` with struct-update syntax and never go through the parser.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -63,17 +63,103 @@ pub struct Config {
     pub max_file: u64,
 
     /// Rooms at once on this relay; creating one more is refused as "unavailable".
-    #[arg(long, env = "VROOM_MAX_ROOMS", default_value_t = 100_000)]
+    #[arg(long, env = "VROOM_MAX_ROOMS", default_value_t = 10_000)]
     pub max_rooms: usize,
 
     /// WebSocket connections at once; more are refused with HTTP 503.
-    #[arg(long, env = "VROOM_MAX_CONNECTIONS", default_value_t = 20_000)]
+    #[arg(long, env = "VROOM_MAX_CONNECTIONS", default_value_t = 10_000)]
     pub max_connections: usize,
+
+    /// Bytes of buffered ciphertext across all rooms of this process (in-process store;
+    /// with Redis, Redis' own `maxmemory` bounds it). Past it, the oldest events of the
+    /// largest buffers go first.
+    #[arg(long, env = "VROOM_MAX_BUFFERED_BYTES", default_value_t = 256 << 20)]
+    pub max_buffered_bytes: usize,
+
+    /// Open connections (TCP, WebSocket or not) from one address; more get HTTP 429.
+    #[arg(long, env = "VROOM_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = 32)]
+    pub max_connections_per_address: u32,
+
+    /// Rooms one address may create per minute; more are refused as "rate limited".
+    #[arg(long, env = "VROOM_CREATES_PER_MINUTE", default_value_t = 10)]
+    pub creates_per_minute: u32,
+
+    /// Joins (and resumptions) one address may make per minute; more are refused as
+    /// "rate limited".
+    #[arg(long, env = "VROOM_JOINS_PER_MINUTE", default_value_t = 60)]
+    pub joins_per_minute: u32,
+
+    /// Rooms created by one address that may exist at once; more are refused as "rate
+    /// limited" until one ends.
+    #[arg(long, env = "VROOM_MAX_ROOMS_PER_ADDRESS", default_value_t = 10)]
+    pub max_rooms_per_address: u32,
+
+    /// Reverse proxies whose `X-Forwarded-For` (or `Forwarded`) header names the client
+    /// address, as IP addresses or CIDR ranges separated by commas (e.g.
+    /// `127.0.0.1,10.0.0.0/8`). Without it the peer's IP is the client's address and
+    /// those headers are ignored.
+    #[arg(long, env = "VROOM_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpRange>,
+
+    /// Clients at these addresses (IPs or CIDR ranges, comma-separated) are not counted
+    /// by the per-address limits: by default this machine itself (health checks,
+    /// benchmarks, a local proxy not listed in `--trusted-proxies`). The global budgets
+    /// still apply to them.
+    #[arg(
+        long,
+        env = "VROOM_EXEMPT_ADDRESSES",
+        value_delimiter = ',',
+        default_value = "127.0.0.1,::1"
+    )]
+    pub exempt_addresses: Vec<IpRange>,
+
+    /// Which header a trusted proxy names the client in.
+    #[arg(long, env = "VROOM_FORWARDED_HEADER", value_enum, default_value_t = ForwardedHeader::XForwardedFor)]
+    pub forwarded_header: ForwardedHeader,
+
+    /// IPv6 clients count as one address per this many leading bits (a home or a
+    /// server usually gets a whole /64).
+    #[arg(long, env = "VROOM_IPV6_PREFIX", default_value_t = 64, value_parser = clap::value_parser!(u8).range(1..=128))]
+    pub ipv6_prefix: u8,
+
+    /// How long a client may take to send a whole HTTP request head (including the
+    /// WebSocket upgrade request); slower connections are closed.
+    #[arg(long, env = "VROOM_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub header_timeout: Duration,
+
+    /// How long a WebSocket may stay open before its first successful `Create` or
+    /// `Join`; then it is closed with code 1008.
+    #[arg(long, env = "VROOM_JOIN_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub join_timeout: Duration,
+
+    /// A joined connection that sent nothing for this long is pinged.
+    #[arg(long, env = "VROOM_PING_INTERVAL", default_value = "30s", value_parser = parse_duration)]
+    pub ping_interval: Duration,
+
+    /// A pinged connection that sends nothing back within this long is closed as dead
+    /// (code 1011 when it can still be told).
+    #[arg(long, env = "VROOM_PING_TIMEOUT", default_value = "30s", value_parser = parse_duration)]
+    pub ping_timeout: Duration,
+
+    /// A connection whose socket accepts none of what it is written for this long (it
+    /// stopped reading) is closed; its member resumes and catches up.
+    #[arg(long, env = "VROOM_WRITE_TIMEOUT", default_value = "20s", value_parser = parse_duration)]
+    pub write_timeout: Duration,
+
+    /// Send `Strict-Transport-Security` with this max-age (e.g. `365d`). Set it only when
+    /// the relay is reached over HTTPS alone (behind a TLS-terminating proxy).
+    #[arg(long, env = "VROOM_HSTS", value_parser = parse_duration)]
+    pub hsts: Option<Duration>,
 
     /// Frames queued for one connection before it counts as lagging and is
     /// disconnected (its member reconnects and catches up from the buffer).
     #[arg(long, env = "VROOM_SEND_QUEUE", default_value_t = 1024)]
     pub send_queue: usize,
+
+    /// Bytes of frames queued for one connection before it counts as lagging and is
+    /// disconnected, like `--send-queue` (one frame always fits).
+    #[arg(long, env = "VROOM_SEND_QUEUE_BYTES", default_value_t = 4 << 20)]
+    pub send_queue_bytes: usize,
 
     /// Frames per second one connection may send, on average.
     #[arg(long, env = "VROOM_RATE", default_value_t = 100)]
@@ -135,9 +221,28 @@ impl Default for Config {
             max_members: 50,
             max_payload: 64 << 10,
             max_file: 100 << 20,
-            max_rooms: 100_000,
-            max_connections: 20_000,
+            max_rooms: 10_000,
+            max_connections: 10_000,
+            max_buffered_bytes: 256 << 20,
+            max_connections_per_address: 32,
+            creates_per_minute: 10,
+            joins_per_minute: 60,
+            max_rooms_per_address: 10,
+            trusted_proxies: Vec::new(),
+            exempt_addresses: vec![
+                IpRange::single(Ipv4Addr::LOCALHOST.into()),
+                IpRange::single(Ipv6Addr::LOCALHOST.into()),
+            ],
+            forwarded_header: ForwardedHeader::XForwardedFor,
+            ipv6_prefix: 64,
+            header_timeout: Duration::from_secs(10),
+            join_timeout: Duration::from_secs(30),
+            ping_interval: Duration::from_secs(30),
+            ping_timeout: Duration::from_secs(30),
+            write_timeout: Duration::from_secs(20),
+            hsts: None,
             send_queue: 1024,
+            send_queue_bytes: 4 << 20,
             rate_per_sec: 100,
             rate_burst: 200,
             web_dir: None,
@@ -184,6 +289,103 @@ impl Config {
             grace_secs: u32::try_from(self.grace.as_secs_f64().ceil() as u64).unwrap_or(u32::MAX),
             max_payload: self.max_payload,
             max_file: self.max_file,
+        }
+    }
+}
+
+/// Which request header a trusted proxy puts the client's address in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, …` (Caddy, nginx, most load balancers).
+    XForwardedFor,
+    /// `Forwarded: for=client, for=proxy1` (RFC 7239).
+    Forwarded,
+}
+
+/// An IP address or a CIDR range of them (`10.0.0.0/8`, `fd00::/8`, `127.0.0.1`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IpRange {
+    /// The range's first address (host bits cleared).
+    base: IpAddr,
+    /// Leading bits that must match.
+    prefix: u8,
+}
+
+impl IpRange {
+    /// The range of one address.
+    pub fn single(ip: IpAddr) -> IpRange {
+        let ip = canonical(ip);
+        IpRange {
+            base: ip,
+            prefix: if ip.is_ipv4() { 32 } else { 128 },
+        }
+    }
+
+    /// Whether `ip` lies in the range (an IPv4-mapped IPv6 address counts as IPv4).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        match (self.base, ip) {
+            (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_)) => {
+                mask(ip, self.prefix) == self.base
+            }
+            _ => false,
+        }
+    }
+}
+
+impl std::str::FromStr for IpRange {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        let (addr, prefix) = match s.split_once('/') {
+            Some((addr, prefix)) => (addr, Some(prefix)),
+            None => (s, None),
+        };
+        let ip: IpAddr = addr
+            .parse()
+            .map_err(|_| format!("{s:?} is not an IP address or CIDR range (like 10.0.0.0/8)"))?;
+        let ip = canonical(ip);
+        let max = if ip.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => p
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or_else(|| format!("{s:?}: the prefix length must be 0 to {max}"))?,
+        };
+        Ok(IpRange {
+            base: mask(ip, prefix),
+            prefix,
+        })
+    }
+}
+
+/// `ip` with an IPv4-mapped IPv6 address (`::ffff:1.2.3.4`) turned into IPv4.
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+/// `ip` with all but its `prefix` leading bits cleared.
+pub fn mask(ip: IpAddr, prefix: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => {
+            let bits = u32::from(v4);
+            let keep = u32::MAX
+                .checked_shl(32 - u32::from(prefix.min(32)))
+                .unwrap_or(0);
+            IpAddr::V4(Ipv4Addr::from(bits & keep))
+        }
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6);
+            let keep = u128::MAX
+                .checked_shl(128 - u32::from(prefix.min(128)))
+                .unwrap_or(0);
+            IpAddr::V6(Ipv6Addr::from(bits & keep))
         }
     }
 }
@@ -263,6 +465,35 @@ mod tests {
         assert_eq!(asked.max_members, 1);
         assert_eq!(asked.idle_timeout_secs, 60);
         assert_eq!(asked.max_lifetime_secs, 24 * 3600);
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_and_ranges() {
+        let c = Config::parse_from([
+            "vroom-relay",
+            "--trusted-proxies",
+            "10.0.0.0/8, 192.168.1.7,fd00::/8",
+        ]);
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let [net, host, v6] = c.trusted_proxies[..] else {
+            panic!("three ranges expected: {:?}", c.trusted_proxies);
+        };
+        assert!(net.contains(ip("10.200.3.4")));
+        assert!(!net.contains(ip("11.0.0.1")));
+        assert!(host.contains(ip("192.168.1.7")));
+        assert!(
+            host.contains(ip("::ffff:192.168.1.7")),
+            "IPv4-mapped counts"
+        );
+        assert!(!host.contains(ip("192.168.1.8")));
+        assert!(v6.contains(ip("fd12::1")));
+        assert!(!v6.contains(ip("10.0.0.1")));
+        assert!(
+            Config::try_parse_from(["vroom-relay", "--trusted-proxies", "10.0.0.0/33"]).is_err()
+        );
+        assert!(Config::try_parse_from(["vroom-relay", "--trusted-proxies", "proxy"]).is_err());
+        assert_eq!(mask(ip("2001:db8:1:2:3:4:5:6"), 64), ip("2001:db8:1:2::"));
+        assert_eq!(mask(ip("1.2.3.4"), 0), ip("0.0.0.0"));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 
 use vroom_shared::wire::{MemberId, RoomId};
 
+use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::outbox::{Offered, Outbound, Outbox};
 use crate::store::{Fanout, SessionId, Signal};
@@ -43,13 +44,16 @@ pub(crate) struct Hub {
     shards: Box<[Shard]>,
     /// Delivery and lag counters.
     metrics: Arc<Metrics>,
+    /// Told when a room ends, so it stops counting against its creator's address.
+    limits: Arc<Limits>,
 }
 
 impl Hub {
-    pub(crate) fn new(metrics: Arc<Metrics>) -> Hub {
+    pub(crate) fn new(metrics: Arc<Metrics>, limits: Arc<Limits>) -> Hub {
         Hub {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             metrics,
+            limits,
         }
     }
 
@@ -146,6 +150,7 @@ impl Fanout for Hub {
             }
             Signal::RoomClosed(reason) => {
                 self.metrics.room_closed(reason);
+                self.limits.room_closed(room);
                 for c in shard.remove(&room).unwrap_or_default() {
                     offer(&c, Outbound::Close(reason), &self.metrics);
                 }

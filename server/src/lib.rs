@@ -18,12 +18,15 @@
 //! - [`store`]: the [`Store`](store::Store) trait (rooms, members, sequence, catch-up log,
 //!   timers), its in-process implementation and the Redis one.
 //! - `web`: the static web app and the security headers of every response.
+//! - `limits`: the client's address (peer IP, or a trusted proxy's header) and the
+//!   per-address limits counted against it.
 //! - `metrics`: Prometheus counters without identifiers.
 //! - `sync`: the one way a std `Mutex` is locked.
 
 pub mod config;
 mod connection;
 mod hub;
+mod limits;
 mod metrics;
 mod outbox;
 mod server;

@@ -6,6 +6,13 @@ use clap::Parser;
 use tokio::net::TcpListener;
 use vroom_relay::Config;
 
+/// jemalloc, whose background thread gives freed memory back to the system within
+/// seconds, even while the relay is idle: with glibc's malloc the relay kept most of an
+/// attack's peak after its rooms had ended (BENCHMARKS.md).
+#[cfg(feature = "jemalloc")]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Libraries whose verbose logs would carry frames, commands or identifiers.
 const QUIET_TARGETS: [&str; 4] = [
     "tungstenite",
@@ -27,10 +34,19 @@ async fn main() -> anyhow::Result<()> {
             filter = filter.add_directive(format!("{target}=info").parse()?);
         }
     }
-    tracing_subscriber::fmt().with_env_filter(filter).init();
+    // stderr, as documented: stdout stays free for whatever wraps the relay.
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     let listener = TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("could not listen on {}", config.listen))?;
+    // Without it jemalloc purges freed memory only when the relay next allocates.
+    #[cfg(feature = "jemalloc")]
+    if let Err(e) = tikv_jemalloc_ctl::background_thread::write(true) {
+        tracing::warn!("could not start jemalloc's background purging: {e}");
+    }
     tracing::info!(address = %listener.local_addr()?, "listening");
     if config.resolved_web_dir().is_none() {
         tracing::warn!("no web app directory (--web-dir, or ./web-dist): serving the relay only");

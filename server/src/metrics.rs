@@ -9,6 +9,7 @@ use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 use vroom_shared::wire::{CloseReason, ErrorCode};
 
@@ -22,7 +23,7 @@ pub(crate) struct KindLabel {
 /// Declares the relay's metrics once: each becomes a field of [`Metrics`] and is
 /// registered under its field's name with its help text.
 macro_rules! metrics {
-    ($( $(#[doc = $doc:literal])* $name:ident: $ty:ty = $help:literal, )*) => {
+    ($( $(#[doc = $doc:literal])* $name:ident: $ty:ty = $help:literal $(=> $init:expr)?, )*) => {
         /// The relay's metrics.
         pub(crate) struct Metrics {
             /// Where the metrics are registered for encoding.
@@ -34,13 +35,31 @@ macro_rules! metrics {
             pub(crate) fn new() -> Metrics {
                 let mut registry = Registry::with_prefix("vroom");
                 $(
-                    let $name = <$ty>::default();
+                    let $name: $ty = metrics!(@init $ty $(, $init)?);
                     registry.register(stringify!($name), $help, $name.clone());
                 )*
-                Metrics { registry, $($name,)* }
+                let metrics = Metrics { registry, $($name,)* };
+                metrics.start();
+                metrics
             }
         }
     };
+    (@init $ty:ty) => { <$ty>::default() };
+    (@init $ty:ty, $init:expr) => { $init };
+}
+
+/// A histogram of store round trips, 50 µs to ~1.6 s.
+type StoreHistogram = Family<OpLabel, Histogram, fn() -> Histogram>;
+
+fn store_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(50e-6, 2.0, 16))
+}
+
+/// Label set of the store latency histogram.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct OpLabel {
+    /// The store operation: `create`, `join` or `publish`.
+    op: &'static str,
 }
 
 metrics! {
@@ -63,6 +82,77 @@ metrics! {
     errors: Family<KindLabel, Counter> = "Error answers sent, by code",
     /// Connections dropped because they could not keep up with their room.
     lagging_disconnects: Counter = "Connections dropped for not keeping up with their room",
+    /// Connections, requests and frames refused or cut off by a limit, by reason.
+    refusals: Family<ReasonLabel, Counter> = "Connections, requests and frames refused or cut off by a limit, by reason",
+    /// How long the store took to answer, by operation (`create`, `join`, `publish`).
+    store_seconds: StoreHistogram = "How long the store took to answer, by operation"
+        => Family::new_with_constructor(store_histogram),
+    /// Bytes of ciphertext buffered for catch-up across all rooms (in-process store; set
+    /// when scraped).
+    buffered_bytes: Gauge = "Bytes of ciphertext buffered for catch-up across all rooms",
+}
+
+/// Why something was refused or cut off; the `reason` label of `vroom_refusals_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refusal {
+    /// `--max-connections-per-address`: HTTP 429.
+    ConnectionsPerAddress,
+    /// `--max-connections`: HTTP 503.
+    ConnectionsTotal,
+    /// `--creates-per-minute`: `Error { RateLimited }`.
+    CreatesPerAddress,
+    /// `--joins-per-minute`: `Error { RateLimited }`.
+    JoinsPerAddress,
+    /// `--max-rooms-per-address`: `Error { RateLimited }`.
+    RoomsPerAddress,
+    /// `--max-rooms`: `Error { Unavailable }`.
+    RoomsTotal,
+    /// A WebSocket message above the size limit: close 1009.
+    MessageTooBig,
+    /// No `Create`/`Join` within `--join-timeout`: close 1008.
+    JoinTimeout,
+    /// No answer to a ping within `--ping-timeout`: close 1011.
+    DeadPeer,
+    /// The socket took nothing for `--write-timeout`: the connection is dropped.
+    SlowReader,
+}
+
+impl Refusal {
+    /// Every reason, so each has a series (at 0) from the start.
+    const ALL: [Refusal; 10] = [
+        Refusal::ConnectionsPerAddress,
+        Refusal::ConnectionsTotal,
+        Refusal::CreatesPerAddress,
+        Refusal::JoinsPerAddress,
+        Refusal::RoomsPerAddress,
+        Refusal::RoomsTotal,
+        Refusal::MessageTooBig,
+        Refusal::JoinTimeout,
+        Refusal::DeadPeer,
+        Refusal::SlowReader,
+    ];
+
+    fn name(self) -> &'static str {
+        match self {
+            Refusal::ConnectionsPerAddress => "connections_per_address",
+            Refusal::ConnectionsTotal => "connections_total",
+            Refusal::CreatesPerAddress => "creates_per_address",
+            Refusal::JoinsPerAddress => "joins_per_address",
+            Refusal::RoomsPerAddress => "rooms_per_address",
+            Refusal::RoomsTotal => "rooms_total",
+            Refusal::MessageTooBig => "message_too_big",
+            Refusal::JoinTimeout => "join_timeout",
+            Refusal::DeadPeer => "dead_peer",
+            Refusal::SlowReader => "slow_reader",
+        }
+    }
+}
+
+/// Label set of the refusals counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub(crate) struct ReasonLabel {
+    /// [`Refusal`]'s name.
+    reason: &'static str,
 }
 
 impl Metrics {
@@ -71,6 +161,30 @@ impl Metrics {
             .get_or_create(&KindLabel {
                 kind: error_name(code),
             })
+            .inc();
+    }
+
+    /// Gives every refusal reason its series at 0, so dashboards and alerts see the
+    /// reasons before the first refusal.
+    fn start(&self) {
+        for why in Refusal::ALL {
+            drop(
+                self.refusals
+                    .get_or_create(&ReasonLabel { reason: why.name() }),
+            );
+        }
+    }
+
+    /// Records how long a store operation took since `started`.
+    pub(crate) fn store_time(&self, op: &'static str, started: std::time::Instant) {
+        self.store_seconds
+            .get_or_create(&OpLabel { op })
+            .observe(started.elapsed().as_secs_f64());
+    }
+
+    pub(crate) fn refused(&self, why: Refusal) {
+        self.refusals
+            .get_or_create(&ReasonLabel { reason: why.name() })
             .inc();
     }
 

@@ -8,7 +8,9 @@
 //! connection once.
 //!
 //! # Backpressure
-//! An outbox holds `--send-queue` frames. When a frame does not fit, the outbox stops
+//! An outbox holds `--send-queue` frames and `--send-queue-bytes` of them (a frame
+//! waiting in two outboxes is one allocation, but a connection must not keep alive
+//! what its room's buffer has dropped). When a frame does not fit, the outbox stops
 //! its connection on the spot (the connection closes its socket with code 1013, "try
 //! again later") instead of slowing down its room or buffering without bound. Its member
 //! keeps its place for the grace period, reconnects with `Resume` and catches up from the
@@ -42,6 +44,16 @@ pub(crate) enum Outbound {
     Close(CloseReason),
 }
 
+impl Outbound {
+    /// Bytes this item holds while it waits.
+    fn size(&self) -> usize {
+        match self {
+            Outbound::Event { frame, .. } => frame.len(),
+            Outbound::Close(_) => 0,
+        }
+    }
+}
+
 /// The hub's end of a connection's bounded outbound queue (see the module docs).
 pub(crate) struct Outbox {
     /// A std `Mutex`: pushing and taking are a few instructions and never await.
@@ -50,6 +62,8 @@ pub(crate) struct Outbox {
     ready: Notify,
     /// How many frames may wait (`--send-queue`) before the connection counts as lagging.
     capacity: usize,
+    /// How many bytes of frames may wait (`--send-queue-bytes`); one frame always fits.
+    max_bytes: usize,
 }
 
 /// The state behind an [`Outbox`]'s lock.
@@ -61,6 +75,8 @@ struct Queue {
     killed: bool,
     /// The connection is gone: nothing more is queued.
     closed: bool,
+    /// Bytes of the frames in `items`.
+    bytes: usize,
 }
 
 /// What [`Outbox::offer`] did with a frame.
@@ -80,13 +96,17 @@ impl Outbox {
         if q.closed || q.killed {
             return Offered::Gone;
         }
-        if q.items.len() >= self.capacity {
+        let size = item.size();
+        let too_many = q.items.len() >= self.capacity;
+        let too_big = !q.items.is_empty() && q.bytes + size > self.max_bytes;
+        if too_many || too_big {
             q.killed = true;
             drop(q);
             self.ready.notify_one();
             return Offered::Full;
         }
         let first = q.items.is_empty();
+        q.bytes += size;
         q.items.push_back(item);
         drop(q);
         // A queue that was not empty has already woken its connection, which has not
@@ -131,13 +151,15 @@ pub(crate) enum Next {
 }
 
 impl OutboxReader {
-    /// A new, empty outbox holding at most `capacity` frames (at least one): the
-    /// reader, and the end to register with the hub.
-    pub(crate) fn new(capacity: usize) -> (OutboxReader, Arc<Outbox>) {
+    /// A new, empty outbox holding at most `capacity` frames (at least one) and
+    /// `max_bytes` of them (one frame always fits): the reader, and the end to register
+    /// with the hub.
+    pub(crate) fn new(capacity: usize, max_bytes: usize) -> (OutboxReader, Arc<Outbox>) {
         let outbox = Arc::new(Outbox {
             queue: Mutex::new(Queue::default()),
             ready: Notify::new(),
             capacity: capacity.max(1),
+            max_bytes,
         });
         let reader = OutboxReader {
             outbox: outbox.clone(),
@@ -184,6 +206,7 @@ impl OutboxReader {
                 return Next::Empty;
             }
             self.pending = std::mem::take(&mut q.items);
+            q.bytes = 0;
         }
     }
 }

@@ -13,6 +13,7 @@ use tokio::sync::{broadcast, mpsc, Semaphore};
 
 use crate::config::Config;
 use crate::hub::Hub;
+use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::store::{Fanout, MemoryStore, Store};
 
@@ -40,6 +41,8 @@ pub(crate) struct Shared<S> {
     pub(crate) hub: Arc<Hub>,
     /// Counters for `/metrics`.
     pub(crate) metrics: Arc<Metrics>,
+    /// Per-address limits and the addresses they count.
+    pub(crate) limits: Arc<Limits>,
     /// Caps open WebSocket connections (`--max-connections`); a permit lives as long as
     /// its connection.
     pub(crate) connections: Arc<Semaphore>,
@@ -64,7 +67,8 @@ pub fn state_with<S: Store>(
     make_store: impl FnOnce(&Config, Arc<dyn Fanout>) -> S,
 ) -> (AppState<S>, mpsc::Receiver<()>) {
     let metrics = Arc::new(Metrics::new());
-    let hub = Arc::new(Hub::new(metrics.clone()));
+    let limits = Arc::new(Limits::new(&config, metrics.clone()));
+    let hub = Arc::new(Hub::new(metrics.clone(), limits.clone()));
     let store = make_store(&config, hub.clone());
     let (shutdown, _) = broadcast::channel(1);
     let (done, done_rx) = mpsc::channel(1);
@@ -74,6 +78,7 @@ pub fn state_with<S: Store>(
             config,
             store,
             hub,
+            limits,
             metrics,
             shutdown,
             _done: done,

@@ -8,6 +8,7 @@
 //! a new release reaches users on their next visit.
 
 use std::path::Path;
+use std::time::Duration;
 
 use axum::extract::Request;
 use axum::http::{header, HeaderName, HeaderValue};
@@ -33,7 +34,7 @@ const REVALIDATE: &str = "no-cache";
 
 /// Adds the web app under `/` (when a directory is given) and the security headers to
 /// every route.
-pub(crate) fn with_web_app(api: Router, web_dir: Option<&Path>) -> Router {
+pub(crate) fn with_web_app(api: Router, web_dir: Option<&Path>, hsts: Option<Duration>) -> Router {
     let router = match web_dir {
         Some(dir) => {
             let index = dir.join("index.html");
@@ -54,33 +55,48 @@ pub(crate) fn with_web_app(api: Router, web_dir: Option<&Path>) -> Router {
         }
         None => api,
     };
-    with_security_headers(router)
+    with_security_headers(router, hsts)
 }
 
-/// Adds the security headers to every response of `router` (they replace any a handler set).
-fn with_security_headers(router: Router) -> Router {
-    let set = |name: HeaderName, value: &'static str| {
-        SetResponseHeaderLayer::overriding(name, HeaderValue::from_static(value))
-    };
-    router
-        .layer(set(
-            header::CONTENT_SECURITY_POLICY,
-            CONTENT_SECURITY_POLICY,
-        ))
-        .layer(set(header::REFERRER_POLICY, "no-referrer"))
-        .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .layer(set(
-            HeaderName::from_static("cross-origin-opener-policy"),
-            "same-origin",
-        ))
-        .layer(set(
-            HeaderName::from_static("cross-origin-resource-policy"),
-            "same-origin",
-        ))
-        .layer(set(
-            HeaderName::from_static("permissions-policy"),
-            "camera=(), microphone=(), geolocation=()",
-        ))
+/// The security headers of every response but the Content-Security-Policy, as
+/// `(name, value)`; also written by hand into the one answer given before a request is
+/// read (see `server.rs`).
+pub(crate) const SECURITY_HEADERS: [(&str, &str); 6] = [
+    ("referrer-policy", "no-referrer"),
+    ("x-content-type-options", "nosniff"),
+    ("x-frame-options", "DENY"),
+    ("cross-origin-opener-policy", "same-origin"),
+    ("cross-origin-resource-policy", "same-origin"),
+    (
+        "permissions-policy",
+        "camera=(), microphone=(), geolocation=(), payment=(), usb=()",
+    ),
+];
+
+/// Adds the security headers to every response of `router` (they replace any a handler
+/// set), and `Strict-Transport-Security` with `hsts` as its max-age when given.
+fn with_security_headers(router: Router, hsts: Option<Duration>) -> Router {
+    let mut router = router.layer(SetResponseHeaderLayer::overriding(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    ));
+    for (name, value) in SECURITY_HEADERS {
+        router = router.layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        ));
+    }
+    match hsts {
+        Some(max_age) => {
+            let value = format!("max-age={}", max_age.as_secs());
+            let value = HeaderValue::from_str(&value).expect("digits are a header value");
+            router.layer(SetResponseHeaderLayer::overriding(
+                header::STRICT_TRANSPORT_SECURITY,
+                value,
+            ))
+        }
+        None => router,
+    }
 }
 
 async fn cache_headers(req: Request, next: Next) -> Response {

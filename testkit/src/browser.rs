@@ -476,6 +476,24 @@ impl Page {
         }
     }
 
+    /// The Content-Security-Policy violations the page has reported since it loaded
+    /// (the Reporting API's buffered `csp-violation` reports): directive and blocked URL.
+    pub async fn csp_violations(&self) -> Vec<String> {
+        let script = "const done = arguments[arguments.length - 1];
+            const seen = [];
+            const note = (rs) => rs.forEach((r) =>
+                seen.push(r.body.effectiveDirective + ' ' + (r.body.blockedURL || '')));
+            const o = new ReportingObserver(note, { types: ['csp-violation'], buffered: true });
+            o.observe();
+            setTimeout(() => { note(o.takeRecords()); o.disconnect(); done(seen); }, 300);";
+        let value = self
+            .client
+            .execute_async(script, Vec::new())
+            .await
+            .unwrap_or_else(|e| panic!("reading CSP reports failed: {e}"));
+        serde_json::from_value(value).expect("a list of strings")
+    }
+
     /// The page's visible text, for failure messages.
     pub async fn body_text(&self) -> String {
         match self.client.find(Locator::Css("body")).await {

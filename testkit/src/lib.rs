@@ -6,6 +6,8 @@
 //!   Cluster, per test (std, `redis` and `tempfile` only, so
 //!   the relay's own unit tests use it too).
 //! - [`relay`]: a relay in-process on `127.0.0.1:0`, and plain HTTP requests to it.
+//! - [`process`]: the relay binary as a child process, its stderr captured and its
+//!   memory measured.
 //! - [`ws`]: a WebSocket client speaking raw wire frames, and [`ws::Got`], the one
 //!   owned form of a server frame the tests compare against.
 //! - With feature `e2e`: `cli` (the native client as a child process), `proxy` (a
@@ -22,6 +24,7 @@ pub mod browser;
 pub mod cli;
 #[cfg(feature = "e2e")]
 pub mod logs;
+pub mod process;
 #[cfg(feature = "e2e")]
 pub mod proxy;
 pub mod redis;

@@ -2,16 +2,18 @@
 //! [`Config`], stopped when dropped; plus plain HTTP requests to it (`/healthz`,
 //! `/metrics`, the web app).
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use vroom_relay::Config;
 
-use crate::ws::Client;
+use vroom_shared::wire::{RoomId, RoomSettings};
+
+use crate::ws::{room_id, secret, Client, Welcomed};
 use crate::PATIENCE;
 
 /// The settings tests start from: the documented defaults with a short grace period, so
@@ -69,6 +71,46 @@ impl Relay {
     /// A raw WebSocket client connected to this relay.
     pub async fn connect(&self) -> Client {
         Client::connect(self.addr).await
+    }
+
+    /// Creates the room numbered `n` (its id [`room_id`]`(n)`, its host secret
+    /// [`secret`]`(n)`, default settings) on a new connection: the room, the host's
+    /// connection and its welcome.
+    pub async fn create_room(&self, n: u8) -> (RoomId, Client, Welcomed) {
+        let room = room_id(n);
+        let mut host = self.connect().await;
+        let welcome = host.create(room, &secret(n), RoomSettings::default()).await;
+        (room, host, welcome)
+    }
+
+    /// Joins `room` as a new member on a new connection: the connection and its welcome.
+    pub async fn join_room(&self, room: RoomId) -> (Client, Welcomed) {
+        let mut guest = self.connect().await;
+        let welcome = guest.join(room).await;
+        (guest, welcome)
+    }
+
+    /// A raw WebSocket client connected from the loopback address `source` (see
+    /// [`Client::connect_from`]); panics when the relay refuses it.
+    pub async fn connect_from(&self, source: IpAddr) -> Client {
+        Client::connect_from(self.addr, source, &[])
+            .await
+            .unwrap_or_else(|status| {
+                panic!("the relay refused a connection from {source}: {status}")
+            })
+    }
+
+    /// The value of the `/metrics` sample `name` (with its labels, e.g.
+    /// `vroom_refusals_total{reason="join_timeout"}`), 0 when absent.
+    pub async fn metric(&self, name: &str) -> u64 {
+        let body = self.metrics().await;
+        body.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .map_or(0, |v| {
+                v.trim()
+                    .parse()
+                    .unwrap_or_else(|_| panic!("{name} is not a count: {v}"))
+            })
     }
 
     /// A GET of `path` with `extra` header lines (each ending in `\r\n`).
@@ -154,7 +196,22 @@ impl Response {
 /// in `\r\n`). An error when nothing answers (a test may expect a relay to be gone);
 /// a panic when what answers is not HTTP.
 pub async fn get(addr: SocketAddr, path: &str, extra: &str) -> std::io::Result<Response> {
-    let mut stream = TcpStream::connect(addr).await?;
+    get_from(addr, IpAddr::from([127, 0, 0, 1]), path, extra).await
+}
+
+/// [`get`] from the loopback address `source`.
+pub async fn get_from(
+    addr: SocketAddr,
+    source: IpAddr,
+    path: &str,
+    extra: &str,
+) -> std::io::Result<Response> {
+    let socket = match source {
+        IpAddr::V4(_) => TcpSocket::new_v4()?,
+        IpAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.bind(SocketAddr::new(source, 0))?;
+    let mut stream = socket.connect(addr).await?;
     let request = format!("GET {path} HTTP/1.1\r\nHost: relay\r\n{extra}Connection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;
     let mut raw = Vec::new();

@@ -5,11 +5,12 @@
 //! [`Got`] is the one owned form of a [`ServerFrame`] the tests compare against; the
 //! socket closing is one of its values, so a test can expect the close like a frame.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::Message;
+use tokio::net::{TcpSocket, TcpStream};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use vroom_shared::wire::{
     ClientFrame, CloseReason, ErrorCode, Event, HostSecret, LeaveReason, MemberId, Resume,
@@ -162,6 +163,39 @@ impl Client {
         Client { ws }
     }
 
+    /// Opens a WebSocket to the relay at `addr` from the loopback address `source`
+    /// (any of 127.0.0.0/8 on Linux), with extra request `headers`; `Err` with the
+    /// HTTP status when the relay refuses the upgrade (or 0 when it closes the
+    /// connection without an answer).
+    pub async fn connect_from(
+        addr: SocketAddr,
+        source: IpAddr,
+        headers: &[(&'static str, &str)],
+    ) -> Result<Client, u16> {
+        let socket = match source {
+            IpAddr::V4(_) => TcpSocket::new_v4(),
+            IpAddr::V6(_) => TcpSocket::new_v6(),
+        }
+        .expect("a TCP socket");
+        socket
+            .bind(SocketAddr::new(source, 0))
+            .unwrap_or_else(|e| panic!("bind the test client to {source}: {e}"));
+        let stream = socket.connect(addr).await.expect("connect to the relay");
+        let mut request = format!("ws://{addr}{WS_PATH}")
+            .into_client_request()
+            .expect("a WebSocket request");
+        for (name, value) in headers {
+            request
+                .headers_mut()
+                .append(*name, value.parse().expect("a header value"));
+        }
+        match tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream)).await {
+            Ok((ws, _)) => Ok(Client { ws }),
+            Err(WsError::Http(response)) => Err(response.status().as_u16()),
+            Err(_) => Err(0),
+        }
+    }
+
     /// Sends one frame.
     pub async fn send(&mut self, frame: ClientFrame<'_>) {
         self.send_bytes(frame.encode()).await;
@@ -301,6 +335,15 @@ impl Client {
             payload: text.as_bytes(),
         })
         .await;
+    }
+
+    /// Broadcasts `payload` `times` times, waiting for each to come back, so that only
+    /// the other members can fall behind.
+    pub async fn send_echoed(&mut self, payload: &[u8], times: usize) {
+        for _ in 0..times {
+            self.send(ClientFrame::Send { to: None, payload }).await;
+            self.recv_message().await;
+        }
     }
 
     /// Closes the TCP connection without a WebSocket goodbye, like a killed tab.

@@ -125,6 +125,23 @@ async fn two_browsers_chat_then_the_host_ends_the_room_and_the_relay_saw_no_plai
         assert_eq!(texts, [hello, reply], "messages in the room's one order");
     }
 
+    // The app ran under the relay's strict CSP without breaking it once; the check can
+    // see a violation (an image from another origin, which the policy forbids).
+    for page in [&host, &guest] {
+        assert_eq!(page.csp_violations().await, Vec::<String>::new());
+    }
+    guest
+        .eval(
+            "const i = document.createElement('img'); \
+             i.src = 'https://example.invalid/x.png'; document.body.appendChild(i); return 'ok';",
+        )
+        .await;
+    let reported = guest.csp_violations().await;
+    assert!(
+        reported.iter().any(|v| v.starts_with("img-src")),
+        "a forbidden image was not reported: {reported:?}"
+    );
+
     assert_eq!(relay.rooms().await, 1);
     host.click("#terminate").await;
     host.click("#confirm-terminate").await;

@@ -128,14 +128,21 @@ async fn locked_room_refuses_newcomers_until_unlocked() {
     finish(ada, bob).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn members_cannot_use_host_powers_nor_send_too_much() {
+/// A relay that relays payloads of 2,048 bytes at most, and ada's and bob's room on it:
+/// the relay, both clients and the invite link.
+async fn small_payload_room() -> (Relay, Client, Client, String) {
     let relay = Relay::start(vroom_relay::Config {
         max_payload: 2048,
         ..test_config()
     })
     .await;
-    let (mut ada, mut bob, _link) = room_of_two(&relay.origin(), &[]).await;
+    let (ada, bob, link) = room_of_two(&relay.origin(), &[]).await;
+    (relay, ada, bob, link)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_cannot_use_host_powers_nor_send_too_much() {
+    let (_relay, mut ada, mut bob, _link) = small_payload_room().await;
     for command in ["/end", "/lock", "/kick ada"] {
         bob.say(command).await;
         still_chatting(&mut ada, &mut bob, command).await;
@@ -229,12 +236,7 @@ async fn second_create_of_a_room_id_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_unexpected_and_oversized_frames_get_an_answer_and_harm_nobody() {
-    let relay = Relay::start(vroom_relay::Config {
-        max_payload: 2048,
-        ..test_config()
-    })
-    .await;
-    let (mut ada, mut bob, link) = room_of_two(&relay.origin(), &[]).await;
+    let (relay, mut ada, mut bob, link) = small_payload_room().await;
 
     // Before joining: garbage, a request out of order, a version from the future.
     let mut raw = ws::Client::connect(relay.addr()).await;

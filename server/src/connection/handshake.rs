@@ -1,42 +1,38 @@
 //! The joining phase: the first frames of a socket, until a `Create` or `Join`
 //! succeeds and the `Welcome` (and any catch-up) is written.
 
-use std::time::Duration;
+use std::net::IpAddr;
 
 use axum::extract::ws::{Message, WebSocket};
 use governor::DefaultDirectRateLimiter;
 use rand::Rng;
-use tokio::sync::OwnedSemaphorePermit;
 use vroom_shared::wire::{
     ClientFrame, CloseReason, ErrorCode, HostHash, MemberId, Resume, ResumeToken, RoomId,
     RoomSettings, ServerFrame, PROTOCOL_VERSION,
 };
 
-use super::live::Live;
+use super::live::{Live, Timeouts};
 use super::{
-    catch_up_frames, close_message, encode, rate_limiter, Connection, Gauge, Held, Member, RoomTag,
-    CLOSE_GOING_AWAY, CLOSE_POLICY, KILL_GOODBYE,
+    catch_up_frames, close_message, close_too_big, encode, rate_limiter, too_big, Admitted,
+    Connection, Gauge, Held, Member, RoomTag, CLOSE_GOING_AWAY, CLOSE_POLICY, KILL_GOODBYE,
 };
 use crate::hub::Conn;
+use crate::metrics::Refusal;
 use crate::outbox::OutboxReader;
 use crate::state::AppState;
 use crate::store::{CreateRoom, JoinRoom, Newcomer, SessionId, Store, Welcome};
-
-/// How long a connection may stay open without joining a room, so idle sockets cannot
-/// hold connection slots forever.
-const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The joining phase, cut short by a shutdown (which says goodbye first).
 pub(super) async fn join<S: Store>(
     mut socket: WebSocket,
     state: AppState<S>,
-    permit: OwnedSemaphorePermit,
+    admitted: Admitted,
 ) -> Option<Connection<S>> {
     let gauge = Gauge::new(&state.inner.metrics);
     let mut shutdown = state.inner.shutdown.subscribe();
     let limiter = rate_limiter(&state.inner.config);
     let joined = tokio::select! {
-        joined = handshake(&mut socket, &state, &limiter) => joined,
+        joined = handshake(&mut socket, &state, &limiter, admitted.address) => joined,
         // Also interrupts a catch-up that a slow client is not reading.
         _ = shutdown.recv() => {
             let bye = encode(&ServerFrame::Closed { reason: CloseReason::GoingAway });
@@ -50,12 +46,13 @@ pub(super) async fn join<S: Store>(
     };
     let (member, outbox) = joined?;
     Some(Connection {
-        live: Live::new(socket, outbox),
+        live: Live::new(socket, outbox, timeouts(&state.inner.config)),
         member,
         limiter,
         shutdown,
         held: Held {
-            _permit: permit,
+            _permit: admitted.permit,
+            _slot: admitted.slot,
             _gauge: gauge,
         },
     })
@@ -71,14 +68,17 @@ async fn handshake<S: Store>(
     socket: &mut WebSocket,
     state: &AppState<S>,
     limiter: &DefaultDirectRateLimiter,
+    address: IpAddr,
 ) -> Option<(Member<S>, OutboxReader)> {
-    let deadline = tokio::time::sleep(JOIN_TIMEOUT);
+    let deadline = tokio::time::sleep(state.inner.config.join_timeout);
     tokio::pin!(deadline);
     loop {
         let msg = tokio::select! {
             msg = socket.recv() => msg,
             () = &mut deadline => {
-                let _ = socket.send(close_message(CLOSE_POLICY, "join a room first")).await;
+                state.inner.metrics.refused(Refusal::JoinTimeout);
+                let close = socket.send(close_message(CLOSE_POLICY, "join a room first"));
+                let _ = tokio::time::timeout(KILL_GOODBYE, close).await;
                 return None;
             }
         };
@@ -91,7 +91,13 @@ async fn handshake<S: Store>(
                     .ok()?;
                 continue;
             }
-            Ok(Message::Close(_)) | Err(_) => return None,
+            Err(e) => {
+                if too_big(e) {
+                    close_too_big(socket, &state.inner.metrics, KILL_GOODBYE).await;
+                }
+                return None;
+            }
+            Ok(Message::Close(_)) => return None,
             Ok(Message::Ping(_) | Message::Pong(_)) => continue,
         };
         if limiter.check().is_err() {
@@ -101,7 +107,7 @@ async fn handshake<S: Store>(
                 .ok()?;
             continue;
         }
-        match attempt(state, &bytes).await {
+        match attempt(state, &bytes, address).await {
             Err(code) => {
                 socket.send(error_message(state, code)).await.ok()?;
             }
@@ -111,7 +117,11 @@ async fn handshake<S: Store>(
 }
 
 /// One joining request: a `Create` or a `Join`, anything else refused.
-async fn attempt<S: Store>(state: &AppState<S>, bytes: &[u8]) -> Result<Attached<S>, ErrorCode> {
+async fn attempt<S: Store>(
+    state: &AppState<S>,
+    bytes: &[u8],
+    address: IpAddr,
+) -> Result<Attached<S>, ErrorCode> {
     let (version, room, ask) = match ClientFrame::decode(bytes) {
         Err(_) => return Err(ErrorCode::MalformedFrame),
         Ok(ClientFrame::Create {
@@ -131,7 +141,33 @@ async fn attempt<S: Store>(state: &AppState<S>, bytes: &[u8]) -> Result<Attached
     if version != PROTOCOL_VERSION {
         return Err(ErrorCode::UnsupportedVersion);
     }
-    attach(state, room, ask).await
+    let shared = &state.inner;
+    let slot = match ask {
+        Ask::Create { .. } => {
+            if shared.store.room_count() >= shared.config.max_rooms {
+                shared.limits.refuse(Refusal::RoomsTotal);
+                return Err(ErrorCode::Unavailable);
+            }
+            Some(
+                shared
+                    .limits
+                    .create(address)
+                    .map_err(|_| ErrorCode::RateLimited)?,
+            )
+        }
+        Ask::Join { .. } => {
+            shared
+                .limits
+                .join(address)
+                .map_err(|_| ErrorCode::RateLimited)?;
+            None
+        }
+    };
+    let attached = attach(state, room, ask).await?;
+    if let Some(slot) = slot {
+        slot.created(room);
+    }
+    Ok(attached)
 }
 
 /// What a joining connection asks the store for.
@@ -192,7 +228,8 @@ async fn attach<S: Store>(
         } => resume.member,
         _ => newcomer.member,
     };
-    let (outbox, queue) = OutboxReader::new(shared.config.send_queue);
+    let (outbox, queue) =
+        OutboxReader::new(shared.config.send_queue, shared.config.send_queue_bytes);
     shared.hub.register(
         room,
         Conn {
@@ -214,7 +251,10 @@ async fn attach<S: Store>(
                 newcomer,
                 session,
             };
-            shared.store.create(create).await
+            let started = std::time::Instant::now();
+            let created = shared.store.create(create).await;
+            shared.metrics.store_time("create", started);
+            created
         }
         Ask::Join { resume, after } => {
             let join = JoinRoom {
@@ -224,7 +264,10 @@ async fn attach<S: Store>(
                 after,
                 session,
             };
-            shared.store.join(join).await
+            let started = std::time::Instant::now();
+            let joined = shared.store.join(join).await;
+            shared.metrics.store_time("join", started);
+            joined
         }
     };
     let welcome = match answer {
@@ -291,4 +334,12 @@ async fn welcome<S: Store>(
     }
     attached.outbox.given_up_to(attached.welcome.seq);
     Some((m, attached.outbox))
+}
+
+fn timeouts(config: &crate::config::Config) -> Timeouts {
+    Timeouts {
+        ping_interval: config.ping_interval,
+        ping_timeout: config.ping_timeout,
+        write: config.write_timeout,
+    }
 }

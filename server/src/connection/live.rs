@@ -1,16 +1,20 @@
 //! The live phase's socket: one task reads requests and writes the outbox, in one loop.
 
+use std::pin::Pin;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
 use bytes::Bytes;
 use futures_util::SinkExt;
 use governor::DefaultDirectRateLimiter;
+use tokio::time::{Instant, Sleep};
 use vroom_shared::wire::{CloseReason, ErrorCode, ServerFrame};
 
 use super::{
-    close_message, encode, Member, CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_TRY_AGAIN, KILL_GOODBYE,
+    close_message, close_too_big, encode, too_big, Member, CLOSE_DEAD, CLOSE_GOING_AWAY,
+    CLOSE_NORMAL, CLOSE_TRY_AGAIN, KILL_GOODBYE,
 };
+use crate::metrics::Refusal;
 use crate::outbox::{Next, OutboxReader};
 use crate::store::Store;
 
@@ -20,6 +24,27 @@ pub(super) struct Live {
     socket: WebSocket,
     /// Where the hub queues events and closes for this connection.
     outbox: OutboxReader,
+    /// Fires when the peer has been silent for a while: then it is pinged, and if it
+    /// stays silent, closed as dead. Boxed: a `Sleep` is large and every idle
+    /// connection keeps one.
+    quiet: Pin<Box<Sleep>>,
+    /// Whether something arrived since `quiet` was last set.
+    heard: bool,
+    /// Whether a ping is waiting for an answer.
+    pinged: bool,
+    /// `--ping-interval`, `--ping-timeout`, `--write-timeout`.
+    timeouts: Timeouts,
+}
+
+/// The connection's clocks, from the configuration.
+#[derive(Clone, Copy)]
+pub(super) struct Timeouts {
+    /// Silence before a ping.
+    pub(super) ping_interval: Duration,
+    /// Silence after a ping before the peer counts as dead.
+    pub(super) ping_timeout: Duration,
+    /// How long the socket may take none of what is written to it.
+    pub(super) write: Duration,
 }
 
 /// How the live phase ended.
@@ -32,11 +57,45 @@ pub(super) enum End {
     Stopped,
     /// The relay is shutting down.
     GoingAway,
+    /// The client took none of what was written for `--write-timeout`.
+    TooSlow,
 }
 
 impl Live {
-    pub(super) fn new(socket: WebSocket, outbox: OutboxReader) -> Live {
-        Live { socket, outbox }
+    pub(super) fn new(socket: WebSocket, outbox: OutboxReader, timeouts: Timeouts) -> Live {
+        Live {
+            socket,
+            outbox,
+            quiet: Box::pin(tokio::time::sleep(timeouts.ping_interval)),
+            heard: false,
+            pinged: false,
+            timeouts,
+        }
+    }
+
+    /// The peer has been quiet since `quiet` was set: keep waiting if it spoke
+    /// meanwhile, else ping it, else (a ping went unanswered) it is dead.
+    async fn quiet(&mut self) -> Result<(), End> {
+        let now = Instant::now();
+        if std::mem::take(&mut self.heard) {
+            self.pinged = false;
+            self.quiet.as_mut().reset(now + self.timeouts.ping_interval);
+            return Ok(());
+        }
+        if self.pinged {
+            let bye = close_message(CLOSE_DEAD, "no answer to ping");
+            let _ = tokio::time::timeout(KILL_GOODBYE, self.socket.send(bye)).await;
+            return Err(End::Dropped);
+        }
+        self.pinged = true;
+        self.quiet.as_mut().reset(now + self.timeouts.ping_timeout);
+        let ping = Box::pin(self.socket.send(Message::Ping(Bytes::new())));
+        let sent = tokio::time::timeout(self.timeouts.write, ping).await;
+        match sent {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::Stopped),
+            Err(_) => Err(End::TooSlow),
+        }
     }
 
     /// Serves requests and writes queued frames until the connection ends.
@@ -52,7 +111,17 @@ impl Live {
                         return end;
                     }
                 }
+                () = self.quiet.as_mut() => {
+                    let quiet = Box::pin(self.quiet());
+                    if let Err(end) = quiet.await {
+                        if let End::Dropped = end {
+                            member.state.inner.metrics.refused(Refusal::DeadPeer);
+                        }
+                        return end;
+                    }
+                }
                 msg = self.socket.recv() => {
+                    self.heard = true;
                     let bytes = match msg {
                         Some(Ok(Message::Binary(bytes))) => bytes,
                         Some(Ok(Message::Text(_))) => {
@@ -61,7 +130,15 @@ impl Live {
                             }
                             continue;
                         }
-                        Some(Ok(Message::Close(_)) | Err(_)) | None => return End::Dropped,
+                        Some(Err(e)) => {
+                            if too_big(e) {
+                                let metrics = &member.state.inner.metrics;
+                                let close = Box::pin(close_too_big(&mut self.socket, metrics, KILL_GOODBYE));
+                                close.await;
+                            }
+                            return End::Dropped;
+                        }
+                        Some(Ok(Message::Close(_))) | None => return End::Dropped,
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     };
                     let outcome = if limiter.check().is_err() {
@@ -84,8 +161,16 @@ impl Live {
 
     /// Writes everything queued (the outbox skips events already given), then flushes
     /// once: one write for a burst. `Err` when the connection must end: it was
-    /// stopped, its room or place closed (the goodbye is written), or the socket failed.
+    /// stopped, its room or place closed (the goodbye is written), the socket failed,
+    /// or it took nothing for `--write-timeout` ([`End::TooSlow`]).
     pub(super) async fn write_queued(&mut self) -> Result<(), End> {
+        let limit = self.timeouts.write;
+        tokio::time::timeout(limit, self.write_queued_now())
+            .await
+            .unwrap_or(Err(End::TooSlow))
+    }
+
+    async fn write_queued_now(&mut self) -> Result<(), End> {
         loop {
             let msg = match self.outbox.next() {
                 Next::Frame(frame) => Message::Binary(frame),
@@ -119,12 +204,18 @@ impl Live {
         frames: impl IntoIterator<Item = Bytes>,
     ) -> Result<(), End> {
         self.write_queued().await?;
-        for frame in frames {
-            if self.socket.feed(Message::Binary(frame)).await.is_err() {
-                return Err(End::Stopped);
+        let limit = self.timeouts.write;
+        let write = async {
+            for frame in frames {
+                if self.socket.feed(Message::Binary(frame)).await.is_err() {
+                    return Err(End::Stopped);
+                }
             }
-        }
-        self.socket.flush().await.map_err(|_| End::Stopped)
+            self.socket.flush().await.map_err(|_| End::Stopped)
+        };
+        tokio::time::timeout(limit, write)
+            .await
+            .unwrap_or(Err(End::TooSlow))
     }
 
     /// Answers a request with an error; the socket stays open.

@@ -24,6 +24,7 @@ mod handshake;
 mod live;
 mod request;
 
+use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,7 +37,8 @@ use vroom_shared::wire::{CloseReason, MemberId, RoomId, RoomLimits, ServerFrame}
 
 use self::live::{End, Live};
 use crate::config::Config;
-use crate::metrics::Metrics;
+use crate::limits::AddressSlot;
+use crate::metrics::{Metrics, Refusal};
 use crate::state::AppState;
 use crate::store::{Replay, SessionId, Store};
 
@@ -49,6 +51,11 @@ const CLOSE_GOING_AWAY: u16 = 1001;
 const CLOSE_TRY_AGAIN: u16 = 1013;
 /// WebSocket close code for "policy violation": no join in time.
 const CLOSE_POLICY: u16 = 1008;
+/// WebSocket close code for "message too big": above `--max-payload` and its framing.
+const CLOSE_TOO_BIG: u16 = 1009;
+/// WebSocket close code for "internal error", used for a peer that stopped answering
+/// pings (it will most likely never see it).
+const CLOSE_DEAD: u16 = 1011;
 /// WebSocket close code for a normal closure.
 const CLOSE_NORMAL: u16 = 1000;
 
@@ -60,12 +67,8 @@ const CLOSE_NORMAL: u16 = 1000;
 /// also carry that task's wrapper and the moved-from arguments of every enclosing
 /// `async fn` for the connection's whole life, which was half of an idle connection's
 /// memory (see BENCHMARKS.md).
-pub(crate) async fn serve<S: Store>(
-    socket: WebSocket,
-    state: AppState<S>,
-    permit: OwnedSemaphorePermit,
-) {
-    let joining = Box::pin(handshake::join(socket, state, permit));
+pub(crate) async fn serve<S: Store>(socket: WebSocket, state: AppState<S>, admitted: Admitted) {
+    let joining = Box::pin(handshake::join(socket, state, admitted));
     if let Some(conn) = joining.await {
         tokio::spawn(conn.run());
     }
@@ -99,10 +102,22 @@ struct Connection<S> {
     held: Held,
 }
 
+/// What the upgrade handler admitted a connection with.
+pub(crate) struct Admitted {
+    /// The connection's slot under `--max-connections`.
+    pub(crate) permit: OwnedSemaphorePermit,
+    /// Its slot under `--max-connections-per-address`.
+    pub(crate) slot: Arc<AddressSlot>,
+    /// The client's address, for the per-address create and join limits.
+    pub(crate) address: IpAddr,
+}
+
 /// What a connection holds only so that dropping it, at the very end, releases it.
 struct Held {
     /// The connection's slot under `--max-connections`.
     _permit: OwnedSemaphorePermit,
+    /// Its slot under `--max-connections-per-address`.
+    _slot: Arc<AddressSlot>,
     /// Counts the connection in the `connections` gauge.
     _gauge: Gauge,
 }
@@ -154,6 +169,9 @@ impl<S: Store> Connection<S> {
 /// Writes what the member should still get and releases its place.
 async fn end_connection<S: Store>(member: Member<S>, mut live: Live, end: End) {
     let shared = &member.state.inner;
+    if let End::TooSlow = end {
+        shared.metrics.refused(Refusal::SlowReader);
+    }
     if let End::GoingAway = end {
         // What was queued first, then the goodbye; a member that does not read gets
         // the shutdown grace, no more.
@@ -192,6 +210,24 @@ impl std::fmt::Display for RoomTag<'_> {
 
 fn encode(frame: &ServerFrame<'_>) -> Bytes {
     Bytes::from(frame.encode())
+}
+
+/// Whether a read failed because the message was above the size limit (then the socket
+/// can still be told so).
+fn too_big(error: axum::Error) -> bool {
+    use tokio_tungstenite::tungstenite::Error;
+    error
+        .into_inner()
+        .downcast::<Error>()
+        .is_ok_and(|e| matches!(*e, Error::Capacity(_)))
+}
+
+/// Closes a socket whose client sent a message above the size limit, with 1009 and a
+/// reason; writing gets `limit` at most.
+async fn close_too_big(socket: &mut WebSocket, metrics: &Metrics, limit: Duration) {
+    metrics.refused(Refusal::MessageTooBig);
+    let close = close_message(CLOSE_TOO_BIG, "message too big for this relay");
+    let _ = tokio::time::timeout(limit, socket.send(close)).await;
 }
 
 fn close_message(code: u16, reason: &'static str) -> Message {

@@ -25,10 +25,10 @@ impl<S: Store> Member<S> {
             return Err(ErrorCode::FrameTooLarge);
         }
         let shared = &self.state.inner;
-        shared
-            .store
-            .publish(self.room, self.me, to, payload)
-            .await?;
+        let started = std::time::Instant::now();
+        let published = shared.store.publish(self.room, self.me, to, payload).await;
+        shared.metrics.store_time("publish", started);
+        published?;
         shared.metrics.relayed_frames.inc();
         shared.metrics.relayed_bytes.inc_by(payload.len() as u64);
         Ok(None)

@@ -10,6 +10,7 @@
 //! Lock order: a room's lock may be held while taking the map's lock, never the reverse.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
@@ -46,6 +47,10 @@ struct Inner {
     max_rooms: usize,
     /// What each room's log keeps.
     log: LogCaps,
+    /// Bytes in every room's log together.
+    buffered: AtomicUsize,
+    /// Held while the largest logs are trimmed, so one trim runs at a time.
+    trimming: Mutex<()>,
     /// How long a dropped member keeps its place and an empty room survives. Kept at
     /// full precision here; `RoomLimits::grace_secs` only reports it.
     grace: Duration,
@@ -121,6 +126,8 @@ impl MemoryStore {
                 fanout,
                 max_rooms: config.max_rooms,
                 log: LogCaps::new(config),
+                buffered: AtomicUsize::new(0),
+                trimming: Mutex::new(()),
                 grace: config.grace,
             }),
         }
@@ -155,12 +162,57 @@ impl Inner {
         let seq = Sequenced::encode(st.seq, event);
         self.fanout.signal(room.id, Signal::Event(&seq));
         st.log_bytes += seq.frame.len();
+        self.buffered.fetch_add(seq.frame.len(), Ordering::Relaxed);
         st.log.push_back(seq);
         while st.log.len() > self.log.events || (st.log_bytes > self.log.bytes && st.log.len() > 1)
         {
-            let old = st.log.pop_front().expect("log is not empty");
+            self.evict_oldest(st);
+        }
+    }
+
+    /// Drops the oldest event of a room's log. Call with the room locked.
+    fn evict_oldest(&self, st: &mut RoomState) {
+        if let Some(old) = st.log.pop_front() {
             st.log_bytes -= old.frame.len();
+            self.buffered.fetch_sub(old.frame.len(), Ordering::Relaxed);
             st.evicted_upto = old.seq;
+        }
+    }
+
+    /// Keeps every log together under `--max-buffered-bytes`: once the total is past
+    /// it, the largest logs give up their oldest events, leveled down together, until
+    /// the total is an eighth under the budget (so this runs once per eighth of the
+    /// budget appended, not on every message). Each log keeps its newest event.
+    ///
+    /// Call with no room locked (it locks each room in turn).
+    fn trim_to_budget(&self) {
+        let Some(budget) = self.log.total else { return };
+        if self.buffered.load(Ordering::Relaxed) <= budget {
+            return;
+        }
+        let Ok(_one_at_a_time) = self.trimming.try_lock() else {
+            return;
+        };
+        let rooms: Vec<Arc<Room>> = lock(&self.rooms).values().cloned().collect();
+        let mut sizes: Vec<(usize, Arc<Room>)> = rooms
+            .into_iter()
+            .map(|room| {
+                let size = lock(&room.state).log_bytes;
+                (size, room)
+            })
+            .collect();
+        sizes.sort_unstable_by_key(|(size, _)| std::cmp::Reverse(*size));
+        let target = budget - budget / 8;
+        let excess = self.buffered.load(Ordering::Relaxed).saturating_sub(target);
+        let level = level_for(sizes.iter().map(|(size, _)| *size), excess);
+        for (size, room) in sizes {
+            if size <= level {
+                break;
+            }
+            let mut st = lock(&room.state);
+            while st.log_bytes > level && st.log.len() > 1 {
+                self.evict_oldest(&mut st);
+            }
         }
     }
 
@@ -188,6 +240,7 @@ impl Inner {
         st.closed = true;
         st.places.clear();
         st.log.clear();
+        self.buffered.fetch_sub(st.log_bytes, Ordering::Relaxed);
         st.log_bytes = 0;
         lock(&self.rooms).remove(&room.id);
         let reason = match ending {
@@ -454,7 +507,9 @@ impl Store for MemoryStore {
             // finds the new deadline when its old one passes.
             st.last_activity = Instant::now();
             Ok(())
-        })
+        })?;
+        self.inner.trim_to_budget();
+        Ok(())
     }
 
     async fn replay(&self, room: RoomId, member: MemberId, after: u64) -> StoreResult<Replay> {
@@ -528,11 +583,54 @@ impl Store for MemoryStore {
     fn room_count(&self) -> usize {
         lock(&self.inner.rooms).len()
     }
+
+    fn buffered_bytes(&self) -> Option<usize> {
+        Some(self.inner.buffered.load(Ordering::Relaxed))
+    }
+}
+
+/// The size every log larger than it must shrink to so that, `sizes` being the logs'
+/// sizes largest first, `excess` bytes go in all: the largest logs are leveled down
+/// together.
+fn level_for(sizes: impl Iterator<Item = usize>, excess: usize) -> usize {
+    if excess == 0 {
+        return usize::MAX;
+    }
+    let sizes: Vec<usize> = sizes.collect();
+    let mut above = 0usize;
+    for (k, &size) in sizes.iter().enumerate() {
+        // Leveling the k largest down to `size` frees `above - k * size`.
+        if above - k * size >= excess {
+            return (above - excess) / k;
+        }
+        above += size;
+    }
+    let k = sizes.len().max(1);
+    above.saturating_sub(excess) / k
 }
 
 #[cfg(test)]
 mod tests {
     use crate::config::Config;
+
+    #[test]
+    fn the_largest_logs_are_leveled_down_first() {
+        use super::level_for;
+        // 100 + 60 + 10: freeing 30 takes the largest down to 70 only.
+        assert_eq!(level_for([100, 60, 10].into_iter(), 30), 70);
+        // Freeing 50: 45 from the largest and 5 from the next, both at 55.
+        assert_eq!(level_for([100, 60, 10].into_iter(), 50), 55);
+        // Freeing 70: both large ones down to 45.
+        assert_eq!(level_for([100, 60, 10].into_iter(), 70), 45);
+        // Freeing everything but 30: all three down to 10.
+        assert_eq!(level_for([100, 60, 10].into_iter(), 140), 10);
+        assert_eq!(
+            level_for([100].into_iter(), 0),
+            usize::MAX,
+            "nothing to free"
+        );
+        assert_eq!(level_for(std::iter::empty(), 10), 0);
+    }
 
     store_suite!(true, |config: Config, fanout| async move {
         super::MemoryStore::new(&config, fanout)

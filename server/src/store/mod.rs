@@ -94,6 +94,9 @@ pub(crate) struct LogCaps {
     pub(crate) events: usize,
     /// Bytes of encoded events.
     pub(crate) bytes: usize,
+    /// Bytes of every room's log together, for a store that keeps them in this
+    /// process (`--max-buffered-bytes`).
+    pub(crate) total: Option<usize>,
 }
 
 impl LogCaps {
@@ -101,6 +104,7 @@ impl LogCaps {
         LogCaps {
             events: config.buffer.max(1),
             bytes: config.buffer_bytes,
+            total: Some(config.max_buffered_bytes),
         }
     }
 }
@@ -278,6 +282,12 @@ pub trait Store: Clone + Send + Sync + 'static {
 
     /// How many rooms exist (for metrics; a shared store may answer approximately).
     fn room_count(&self) -> usize;
+
+    /// Bytes of ciphertext this process holds in room logs, for metrics; `None` for a
+    /// store that keeps them elsewhere.
+    fn buffered_bytes(&self) -> Option<usize> {
+        None
+    }
 
     /// Whether the store can be used now (for `/healthz`); if not, a sentence for the
     /// operator saying what is wrong. A store in this process always can.

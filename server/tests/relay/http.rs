@@ -4,7 +4,7 @@ use vroom_relay::{Config, CONTENT_SECURITY_POLICY};
 use vroom_shared::wire::{ClientFrame, ErrorCode, RoomSettings, WS_PATH};
 
 use crate::config;
-use vroom_testkit::relay::{Relay, Response};
+use vroom_testkit::relay::{get_from, Relay, Response};
 use vroom_testkit::ws::{room_id, secret, version};
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -19,6 +19,13 @@ fn assert_security_headers(headers: &[(String, String)]) {
         header(headers, "content-security-policy"),
         Some(CONTENT_SECURITY_POLICY)
     );
+    // The policy itself: no inline script, no origin but ours, nothing may frame us.
+    let csp = CONTENT_SECURITY_POLICY;
+    assert!(csp.contains("default-src 'none'"));
+    assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval';"));
+    assert!(csp.contains("frame-ancestors 'none'"));
+    assert!(!csp.contains("unsafe-inline") && !csp.contains("http") && !csp.contains('*'));
+    assert_eq!(header(headers, "x-frame-options"), Some("DENY"));
     assert_eq!(header(headers, "referrer-policy"), Some("no-referrer"));
     assert_eq!(header(headers, "x-content-type-options"), Some("nosniff"));
     assert_eq!(
@@ -31,8 +38,52 @@ fn assert_security_headers(headers: &[(String, String)]) {
     );
     assert_eq!(
         header(headers, "permissions-policy"),
-        Some("camera=(), microphone=(), geolocation=()")
+        Some("camera=(), microphone=(), geolocation=(), payment=(), usb=()")
     );
+}
+
+/// Every answer carries the headers: errors, refusals, metrics; HSTS only when set.
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_hsts_when_configured() {
+    let relay = Relay::start(Config {
+        max_connections: 0,
+        ..config()
+    })
+    .await;
+    let upgrade = "Upgrade: websocket\r\nConnection: Upgrade\r\n\
+                   Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+    for (path, extra, status) in [
+        ("/nowhere", "", 404),
+        ("/metrics", "", 200),
+        (WS_PATH, "", 400),
+        (WS_PATH, upgrade, 503),
+    ] {
+        let answer = relay.get(path, extra).await;
+        assert_eq!(answer.status, status, "{path}");
+        assert_security_headers(&answer.headers);
+        assert_eq!(answer.header("strict-transport-security"), None);
+    }
+    relay.stop().await;
+
+    let relay = Relay::start(Config {
+        hsts: Some(std::time::Duration::from_secs(365 * 24 * 3600)),
+        max_connections_per_address: 1,
+        ..config()
+    })
+    .await;
+    let answer = relay.get("/healthz", "").await;
+    assert_eq!(
+        answer.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
+    // The answer written before a request is read carries them too (127.0.0.1 is
+    // exempt from per-address limits by default; 127.0.0.2 is not).
+    let other = std::net::IpAddr::from([127, 0, 0, 2]);
+    let _hold = relay.connect_from(other).await;
+    let refused = get_from(relay.addr(), other, "/healthz", "").await.unwrap();
+    assert_eq!(refused.status, 429);
+    assert_security_headers(&refused.headers);
+    relay.stop().await;
 }
 
 #[tokio::test]
@@ -84,6 +135,12 @@ async fn metrics_count_activity_without_identifiers() {
     assert_eq!(value("vroom_connections"), 2.0);
     assert_eq!(value("vroom_relayed_frames_total"), 1.0);
     assert_eq!(value("vroom_relayed_bytes_total"), 19.0);
+    // Store round trips by operation, and the bytes buffered for catch-up.
+    assert_eq!(value("vroom_store_seconds_count{op=\"publish\"}"), 1.0);
+    assert_eq!(value("vroom_store_seconds_count{op=\"create\"}"), 1.0);
+    assert_eq!(value("vroom_store_seconds_count{op=\"join\"}"), 1.0);
+    assert!(value("vroom_buffered_bytes") > 19.0);
+    assert_eq!(value("vroom_refusals_total{reason=\"join_timeout\"}"), 0.0);
     assert_eq!(value("vroom_errors_total{kind=\"unexpected_frame\"}"), 1.0);
     // Joined(a), Joined(b) to both, the message to both.
     assert_eq!(value("vroom_deliveries_total"), 5.0);
@@ -204,5 +261,39 @@ async fn the_web_app_is_served_with_cache_and_security_headers() {
     } = relay.get("/missing.js", "").await;
     assert_eq!(status, 404);
     assert_security_headers(&headers);
+    relay.stop().await;
+}
+
+/// Every metric the example Grafana dashboard (`deploy/grafana-dashboard.json`) queries
+/// is one the relay exports.
+#[tokio::test]
+async fn the_example_dashboard_queries_exported_metrics() {
+    let dashboard = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../deploy/grafana-dashboard.json"
+    ))
+    .expect("read deploy/grafana-dashboard.json");
+    let relay = Relay::start(config()).await;
+    let metrics = relay.metrics().await;
+    let mut queried = 0;
+    for (i, _) in dashboard.match_indices("vroom_") {
+        let name: String = dashboard[i..]
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+            .collect();
+        let base = ["_total", "_bucket"]
+            .iter()
+            .find_map(|suffix| name.strip_suffix(suffix))
+            .unwrap_or(&name);
+        if base == "vroom_relay" || base == "vroom_" {
+            continue; // the dashboard's own uid and title
+        }
+        queried += 1;
+        assert!(
+            metrics.contains(&format!("# HELP {base} ")),
+            "the dashboard queries {name}, which the relay does not export:\n{metrics}"
+        );
+    }
+    assert!(queried >= 10, "the dashboard queries {queried} metrics");
     relay.stop().await;
 }

@@ -99,12 +99,8 @@ async fn a_room_ends_at_its_maximum_lifetime_however_busy() {
 #[tokio::test]
 async fn a_dropped_member_leaves_after_the_grace_and_an_empty_room_is_deleted() {
     let relay = Relay::start(config()).await;
-    let room = room_id(23);
-    let mut host = relay.connect().await;
-    let mut guest = relay.connect().await;
-    host.create(room, &secret(24), RoomSettings::default())
-        .await;
-    let wg = guest.join(room).await;
+    let (room, mut host, _) = relay.create_room(23).await;
+    let (guest, wg) = relay.join_room(room).await;
     assert_eq!(host.recv().await, Got::Joined(2, wg.you));
     guest.drop_connection();
     // Within the grace nothing happens; after it, the others see a Left(Disconnected).
@@ -146,12 +142,8 @@ async fn a_reload_within_the_grace_keeps_an_empty_room() {
 #[tokio::test]
 async fn leaving_is_immediate_and_the_leaver_is_told() {
     let relay = Relay::start(config()).await;
-    let room = room_id(25);
-    let mut host = relay.connect().await;
-    let mut guest = relay.connect().await;
-    host.create(room, &secret(26), RoomSettings::default())
-        .await;
-    let wg = guest.join(room).await;
+    let (room, mut host, _) = relay.create_room(25).await;
+    let (mut guest, wg) = relay.join_room(room).await;
     guest.send(ClientFrame::Leave).await;
     guest.expect_closed(CloseReason::Left).await;
     assert_eq!(host.recv().await, Got::Joined(2, wg.you));

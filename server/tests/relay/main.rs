@@ -1,9 +1,14 @@
 //! The relay's integration tests: a real relay on `127.0.0.1:0`, real WebSocket clients
 //! speaking raw wire frames, real HTTP requests (harnesses in `vroom-testkit`).
 
+mod dockerfile;
 mod http;
 mod lifecycle;
+mod limits;
+mod memory;
+mod privacy;
 mod protocol;
+mod timeouts;
 
 use std::time::Duration;
 

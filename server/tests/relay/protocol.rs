@@ -91,13 +91,9 @@ async fn every_member_sees_every_message_in_one_order() {
 #[tokio::test]
 async fn a_directed_message_reaches_only_its_recipient() {
     let relay = Relay::start(config()).await;
-    let room = room_id(2);
-    let mut a = relay.connect().await;
-    let mut b = relay.connect().await;
-    let mut c = relay.connect().await;
-    let wa = a.create(room, &secret(2), RoomSettings::default()).await;
-    let wb = b.join(room).await;
-    let _wc = c.join(room).await;
+    let (room, mut a, wa) = relay.create_room(2).await;
+    let (mut b, wb) = relay.join_room(room).await;
+    let (mut c, _) = relay.join_room(room).await;
     a.send(ClientFrame::Send {
         to: Some(wb.you),
         payload: b"psst",
@@ -144,9 +140,7 @@ async fn joining_answers_clearly_when_it_cannot() {
         ..config()
     })
     .await;
-    let room = room_id(3);
-    let mut host = relay.connect().await;
-    host.create(room, &secret(3), RoomSettings::default()).await;
+    let (room, _host, _) = relay.create_room(3).await;
 
     // The same id again: exists. A socket may try again after an error.
     let mut other = relay.connect().await;
@@ -311,11 +305,9 @@ async fn a_flooding_client_is_rate_limited_and_others_are_not_disturbed() {
 #[tokio::test]
 async fn host_powers_need_the_host_secret() {
     let relay = Relay::start(config()).await;
-    let room = room_id(7);
-    let mut host = relay.connect().await;
-    let mut guest = relay.connect().await;
     let mut late = relay.connect().await;
-    let wh = host.create(room, &secret(7), RoomSettings::default()).await;
+    let (room, mut host, wh) = relay.create_room(7).await;
+    let mut guest = relay.connect().await;
     let wg = guest.join(room).await;
 
     guest
@@ -388,11 +380,8 @@ async fn host_powers_need_the_host_secret() {
 #[tokio::test]
 async fn a_reconnecting_member_resumes_and_catches_up() {
     let relay = Relay::start(config()).await;
-    let room = room_id(8);
-    let mut a = relay.connect().await;
-    let mut b = relay.connect().await;
-    a.create(room, &secret(8), RoomSettings::default()).await;
-    let wb = b.join(room).await;
+    let (room, mut a, _) = relay.create_room(8).await;
+    let (mut b, wb) = relay.join_room(room).await;
     b.say("before").await;
     let Got::Message { seq: last_seen, .. } = b.recv_message().await else {
         unreachable!()
@@ -472,9 +461,7 @@ async fn catch_up_reports_a_gap_when_the_buffer_lost_events() {
         ..config()
     })
     .await;
-    let room = room_id(9);
-    let mut a = relay.connect().await;
-    a.create(room, &secret(9), RoomSettings::default()).await;
+    let (room, mut a, _) = relay.create_room(9).await;
     for n in 0..6 {
         a.say(&format!("m{n}")).await;
     }
@@ -509,11 +496,8 @@ async fn catch_up_reports_a_gap_when_the_buffer_lost_events() {
 #[tokio::test]
 async fn a_resume_replaces_the_members_older_connection() {
     let relay = Relay::start(config()).await;
-    let room = room_id(10);
-    let mut a = relay.connect().await;
-    let mut old = relay.connect().await;
-    a.create(room, &secret(10), RoomSettings::default()).await;
-    let w = old.join(room).await;
+    let (room, mut a, _) = relay.create_room(10).await;
+    let (mut old, w) = relay.join_room(room).await;
     // The old connection still looks open to the relay (a half-dead network).
     let mut new = relay.connect().await;
     new.resume(room, &w, None).await;
@@ -536,25 +520,12 @@ async fn a_member_that_does_not_read_is_dropped_and_the_room_carries_on() {
         ..config()
     })
     .await;
-    let room = room_id(11);
-    let mut sender = relay.connect().await;
-    let mut laggard = relay.connect().await;
-    sender
-        .create(room, &secret(11), RoomSettings::default())
-        .await;
-    let wl = laggard.join(room).await;
+    let (room, mut sender, _) = relay.create_room(11).await;
+    let (mut laggard, wl) = relay.join_room(room).await;
     const COUNT: usize = 600;
     let payload = vec![0x5a; 60 * 1024];
     // The sender waits for each echo, so only the laggard falls behind.
-    for _ in 0..COUNT {
-        sender
-            .send(ClientFrame::Send {
-                to: None,
-                payload: &payload,
-            })
-            .await;
-        sender.recv_message().await;
-    }
+    sender.send_echoed(&payload, COUNT).await;
     // The laggard finds its socket closed with "try again later" after what fitted.
     let mut got = 0;
     loop {
