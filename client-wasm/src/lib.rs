@@ -56,6 +56,7 @@ fn App() -> impl IntoView {
     move || match ui.screen.get() {
         Screen::Landing => view! { <components::landing::Landing/> }.into_any(),
         Screen::Connecting => view! { <components::pages::Connecting/> }.into_any(),
+        Screen::Waiting => view! { <components::pages::Waiting/> }.into_any(),
         Screen::Room => view! { <components::room::Room/> }.into_any(),
         Screen::Ended { why } => view! { <components::pages::Ended why/> }.into_any(),
         Screen::Problem(problem) => view! { <components::pages::Trouble problem/> }.into_any(),
