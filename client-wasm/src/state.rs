@@ -271,11 +271,6 @@ impl Client {
         self.process(outputs);
     }
 
-    /// Whether the session's clock is ticking (exactly while a room is open).
-    pub fn is_ticking(&self) -> bool {
-        self.inner.borrow().clock.is_some()
-    }
-
     /// Sends a chat message.
     pub fn send_text(&self, text: &str) -> Result<(), ActionError> {
         let now = js_sys::Date::now() as u64;
