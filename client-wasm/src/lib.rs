@@ -24,6 +24,10 @@ use crate::state::{Client, ClientHandle, Problem, Screen};
 
 /// Mounts the app on the page's body. Called once, from `main`.
 pub fn start() {
+    // A panic aborts the module ("unreachable" in the console); say first what failed.
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&format!("vroom: {info}").into());
+    }));
     leptos::mount::mount_to_body(App);
 }
 

@@ -507,7 +507,9 @@ async fn the_web_app_and_the_native_client_share_a_room() {
     let mut cli = vroom_testkit::cli::Client::join(&link, "Cleo");
 
     // Each sees the other, with the same safety words.
-    let ada_words = cli.expect_joined("Ada").await;
+    let joined = cli.expect_joined("Ada").await;
+    // The notice reads "… (safety words: WORDS)."; the harness strips only the ")".
+    let ada_words = joined.trim_end_matches(['.', ')']);
     web.wait_text(".member .nick", "Cleo").await;
     let listed = member_list(&web).await;
     assert!(
