@@ -306,19 +306,9 @@ impl Client {
     /// so the page is wiped here rather than on the answer.
     pub fn leave_on_unload(&self) {
         if self.leave().is_ok() {
-            let (socket, clock) = {
-                let mut inner = self.inner.borrow_mut();
-                inner.session = None;
-                (inner.socket.take(), inner.clock.take())
-            };
-            if let Some(clock) = clock {
-                clock.clear();
-            }
-            if let Some(socket) = socket {
-                // Closing right after sending still delivers the Leave: a WebSocket
-                // close waits for queued messages.
-                socket.shut();
-            }
+            // Closing right after sending still delivers the Leave: a WebSocket close
+            // waits for queued messages.
+            self.release();
         }
     }
 
@@ -533,6 +523,12 @@ impl Client {
 
     /// Stops the clock, closes the socket, drops the session and wipes the page.
     fn drop_session(&self) {
+        self.release();
+        self.ui.wipe();
+    }
+
+    /// Stops the clock, closes the socket and drops the session (and every key).
+    fn release(&self) {
         let (socket, clock) = {
             let mut inner = self.inner.borrow_mut();
             inner.session = None;
@@ -544,7 +540,6 @@ impl Client {
         if let Some(socket) = socket {
             socket.shut();
         }
-        self.ui.wipe();
     }
 
     fn on_socket_closed(&self) {
