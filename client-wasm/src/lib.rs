@@ -24,6 +24,10 @@ use crate::state::{Client, ClientHandle, Problem, Screen};
 
 /// Mounts the app on the page's body. Called once, from `main`.
 pub fn start() {
+    // A panic aborts the module ("unreachable" in the console); say first what failed.
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&format!("vroom: {info}").into());
+    }));
     leptos::mount::mount_to_body(App);
 }
 
@@ -56,6 +60,7 @@ fn App() -> impl IntoView {
     move || match ui.screen.get() {
         Screen::Landing => view! { <components::landing::Landing/> }.into_any(),
         Screen::Connecting => view! { <components::pages::Connecting/> }.into_any(),
+        Screen::Waiting => view! { <components::pages::Waiting/> }.into_any(),
         Screen::Room => view! { <components::room::Room/> }.into_any(),
         Screen::Ended { why } => view! { <components::pages::Ended why/> }.into_any(),
         Screen::Problem(problem) => view! { <components::pages::Trouble problem/> }.into_any(),

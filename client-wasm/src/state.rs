@@ -4,8 +4,12 @@
 //!
 //! The session is sans-I/O: this module writes the frames it returns to the socket,
 //! feeds it every binary message the socket receives, and turns its events into UI
-//! state. A dropped socket is reopened with growing delays, and the session's
-//! reconnect frame takes back this member's place and catches up on what was missed.
+//! state. While a room is open, one interval ticks the session's clock every
+//! [`TICK_MS`] (it lets this member take over a commit another member did not make);
+//! it is cleared when the room ends. A dropped socket is reopened following the shared
+//! [`Reconnect`] policy, and the session's reconnect frame takes back this member's
+//! place and catches up on what was missed. Notices use the sentences of
+//! [`driver::describe`], as the native client does.
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -13,8 +17,9 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use vroom_shared::invite::{ws_url, Invite};
-use vroom_shared::session::{ActionError, MemberInfo, Output, Session, SessionEvent};
-use vroom_shared::wire::{CloseReason, ErrorCode, LeaveReason, MemberId, RoomSettings};
+use vroom_shared::session::driver::{self, Reconnect, TICK_MS};
+use vroom_shared::session::{ActionError, MemberInfo, Output, SafetyCode, Session, SessionEvent};
+use vroom_shared::wire::{CloseReason, ErrorCode, MemberId, RoomSettings};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
@@ -26,6 +31,8 @@ pub enum Screen {
     Landing,
     /// Waiting for the relay to let us in.
     Connecting,
+    /// Let in by the relay, waiting for a member of the room to add us to the group.
+    Waiting,
     /// Inside a room.
     Room,
     /// The room is over (or this member's place in it); the page holds nothing of it.
@@ -106,6 +113,10 @@ pub struct RoomUi {
     pub locked: RwSignal<bool>,
     /// The latest refused action, shown beside the message box.
     pub notice: RwSignal<Option<String>>,
+    /// The room-wide safety code of the current epoch, and the epoch.
+    pub safety: RwSignal<Option<(u64, SafetyCode)>>,
+    /// Whether the user marked the current safety code as compared; a new code clears it.
+    pub safety_checked: RwSignal<bool>,
 }
 
 impl RoomUi {
@@ -119,6 +130,16 @@ impl RoomUi {
             is_host: RwSignal::new(false),
             locked: RwSignal::new(false),
             notice: RwSignal::new(None),
+            safety: RwSignal::new(None),
+            safety_checked: RwSignal::new(false),
+        }
+    }
+
+    /// Shows the safety code of a new epoch; the user compares it afresh.
+    fn set_safety(&self, epoch: u64, code: SafetyCode) {
+        if self.safety.get_untracked() != Some((epoch, code)) {
+            self.safety.set(Some((epoch, code)));
+            self.safety_checked.set(false);
         }
     }
 
@@ -128,6 +149,8 @@ impl RoomUi {
         self.members.set(Vec::new());
         self.invite.set(None);
         self.notice.set(None);
+        self.safety.set(None);
+        self.safety_checked.set(false);
     }
 }
 
@@ -152,8 +175,10 @@ struct Inner {
     socket: Option<Socket>,
     /// The relay's page origin, `http[s]://host[:port]`.
     origin: String,
-    /// Consecutive failed connection attempts, for the reconnect delay.
-    attempts: u32,
+    /// When to try the relay again after a drop, and when to give up.
+    reconnect: Reconnect,
+    /// The interval that ticks the session's clock while a room is open.
+    clock: Option<IntervalHandle>,
     /// Local id of the next conversation line.
     next_line: u64,
 }
@@ -181,9 +206,6 @@ impl Socket {
     }
 }
 
-/// Longest wait between reconnection attempts.
-const MAX_RECONNECT_DELAY: Duration = Duration::from_secs(10);
-
 impl Client {
     /// A client for the page at `origin`, starting on `screen`.
     pub fn new(origin: &str, screen: Screen) -> Rc<Client> {
@@ -193,7 +215,8 @@ impl Client {
                 session: None,
                 socket: None,
                 origin: origin.trim_end_matches('/').to_owned(),
-                attempts: 0,
+                reconnect: Reconnect::new(),
+                clock: None,
                 next_line: 0,
             }),
             this: this.clone(),
@@ -213,15 +236,39 @@ impl Client {
     }
 
     fn start(&self, session: Session, first: Vec<u8>) {
-        {
+        let this = self.this.clone();
+        let clock = set_interval_with_handle(
+            move || {
+                if let Some(client) = this.upgrade() {
+                    client.tick();
+                }
+            },
+            Duration::from_millis(TICK_MS),
+        )
+        .ok();
+        let old_clock = {
             let mut inner = self.inner.borrow_mut();
             inner.session = Some(session);
-            inner.attempts = 0;
+            inner.reconnect = Reconnect::new();
+            std::mem::replace(&mut inner.clock, clock)
+        };
+        if let Some(old) = old_clock {
+            old.clear();
         }
         self.ui.wipe();
         self.ui.screen.set(Screen::Connecting);
         self.ui.connection.set(Connection::Connecting);
         self.connect(first);
+    }
+
+    /// The session's clock: lets this member take over a commit that is overdue.
+    fn tick(&self) {
+        let now = js_sys::Date::now() as u64;
+        let outputs = match self.inner.borrow_mut().session.as_mut() {
+            Some(session) => session.tick(now),
+            None => return,
+        };
+        self.process(outputs);
     }
 
     /// Sends a chat message.
@@ -259,13 +306,9 @@ impl Client {
     /// so the page is wiped here rather than on the answer.
     pub fn leave_on_unload(&self) {
         if self.leave().is_ok() {
-            let mut inner = self.inner.borrow_mut();
-            inner.session = None;
-            if let Some(socket) = inner.socket.take() {
-                // Closing right after sending still delivers the Leave: a WebSocket
-                // close waits for queued messages.
-                socket.shut();
-            }
+            // Closing right after sending still delivers the Leave: a WebSocket close
+            // waits for queued messages.
+            self.release();
         }
     }
 
@@ -362,48 +405,49 @@ impl Client {
         }
     }
 
-    /// Turns one session event into UI state.
+    /// Turns one session event into UI state. Notices are the shared sentences of
+    /// [`driver::describe`]; messages and warnings have the web app's own layout.
     fn show(&self, event: SessionEvent) {
         let ui = self.ui;
-        match event {
+        match &event {
             SessionEvent::Ready { locked, .. } => {
-                self.inner.borrow_mut().attempts = 0;
-                let (is_host, invite) = {
-                    let inner = self.inner.borrow();
+                let (is_host, invite, safety) = {
+                    let mut inner = self.inner.borrow_mut();
+                    inner.reconnect.connected();
                     let session = inner.session.as_ref();
                     (
                         session.is_some_and(Session::is_host),
                         session.and_then(|s| s.invite_link(&inner.origin)),
+                        session.and_then(Session::safety_code),
                     )
                 };
                 ui.is_host.set(is_host);
-                ui.locked.set(locked);
+                ui.locked.set(*locked);
                 if let Some(link) = &invite {
                     // A reload of this tab rejoins the room (the relay keeps it through
                     // its grace period); the fragment never reaches the server.
                     replace_url(link);
                 }
                 ui.invite.set(invite);
+                if let Some((epoch, code)) = safety {
+                    ui.set_safety(epoch, code);
+                }
                 ui.connection.set(Connection::Connected);
                 ui.screen.set(Screen::Room);
                 self.refresh_members();
             }
-            SessionEvent::MemberJoined { nick, .. } => {
-                self.refresh_members();
-                self.push(LineKind::Notice(format!("{nick} joined.")));
+            // Entering: the waiting page says it. Back in after a gap: a notice does.
+            SessionEvent::WaitingToBeAdded if ui.screen.get_untracked() == Screen::Connecting => {
+                return ui.screen.set(Screen::Waiting);
             }
-            SessionEvent::MemberLeft { nick, reason, .. } => {
+            SessionEvent::WaitingToBeAdded => {}
+            SessionEvent::MemberJoined { .. }
+            | SessionEvent::MemberLeft { .. }
+            | SessionEvent::NickChanged { .. }
+            | SessionEvent::CaughtUp { .. } => self.refresh_members(),
+            SessionEvent::SafetyCode { epoch, code } => {
+                ui.set_safety(*epoch, *code);
                 self.refresh_members();
-                let why = match reason {
-                    LeaveReason::Left => "left",
-                    LeaveReason::Kicked => "was removed by the host",
-                    LeaveReason::Disconnected => "lost their connection",
-                };
-                self.push(LineKind::Notice(format!("{nick} {why}.")));
-            }
-            SessionEvent::NickChanged { old, new, .. } => {
-                self.refresh_members();
-                self.push(LineKind::Notice(format!("{old} is now {new}.")));
             }
             SessionEvent::Message {
                 nick,
@@ -411,33 +455,20 @@ impl Client {
                 sent_at_ms,
                 own,
                 ..
-            } => self.push(LineKind::Message {
-                nick,
-                text,
-                sent_at_ms,
-                own,
-            }),
-            SessionEvent::SecurityWarning { text, .. } => self.push(LineKind::Warning(text)),
-            SessionEvent::Undecryptable { .. } => self.push(LineKind::Notice(
-                "A message arrived that this device cannot read (it was sent before you \
-                 joined, or its key never came)."
-                    .to_owned(),
-            )),
-            SessionEvent::Locked { locked } => {
-                ui.locked.set(locked);
-                self.push(LineKind::Notice(
-                    if locked {
-                        "The host locked the room: nobody new can join."
-                    } else {
-                        "The host unlocked the room: people with the link can join again."
-                    }
-                    .to_owned(),
-                ));
+            } => {
+                self.push(LineKind::Message {
+                    nick: nick.clone(),
+                    text: text.clone(),
+                    sent_at_ms: *sent_at_ms,
+                    own: *own,
+                });
+                return;
             }
-            SessionEvent::Gap { .. } => self.push(LineKind::Notice(
-                "Some messages were lost while you were disconnected.".to_owned(),
-            )),
-            SessionEvent::CaughtUp { .. } => self.refresh_members(),
+            SessionEvent::SecurityWarning { text, .. } => {
+                self.push(LineKind::Warning(text.clone()));
+                return;
+            }
+            SessionEvent::Locked { locked } => ui.locked.set(*locked),
             SessionEvent::RelayGoingAway => {
                 ui.connection.set(Connection::Reconnecting);
                 if let Some(socket) = self.inner.borrow_mut().socket.take() {
@@ -445,8 +476,12 @@ impl Client {
                 }
                 self.schedule_reconnect();
             }
-            SessionEvent::Ended { reason } => self.end(reason),
-            SessionEvent::Error { code } => self.on_error(code),
+            SessionEvent::Ended { reason } => return self.end(*reason),
+            SessionEvent::Error { code } => return self.on_error(*code),
+            SessionEvent::Undecryptable { .. } | SessionEvent::Gap { .. } => {}
+        }
+        if let Some(sentence) = driver::describe(&event) {
+            self.push(LineKind::Notice(sentence));
         }
     }
 
@@ -459,8 +494,10 @@ impl Client {
     }
 
     fn on_error(&self, code: ErrorCode) {
-        let entering = self.ui.screen.get_untracked() == Screen::Connecting
-            || self.ui.connection.get_untracked() != Connection::Connected;
+        let entering = matches!(
+            self.ui.screen.get_untracked(),
+            Screen::Connecting | Screen::Waiting
+        ) || self.ui.connection.get_untracked() != Connection::Connected;
         let fatal = matches!(
             code,
             ErrorCode::UnknownRoom
@@ -479,17 +516,30 @@ impl Client {
 
     /// Closes the socket, drops the session (and with it every key) and wipes the page.
     fn shut_down(&self) {
-        let socket = {
+        self.drop_session();
+        // The link in the address bar holds the room secret; it is useless now.
+        replace_url("/");
+    }
+
+    /// Stops the clock, closes the socket, drops the session and wipes the page.
+    fn drop_session(&self) {
+        self.release();
+        self.ui.wipe();
+    }
+
+    /// Stops the clock, closes the socket and drops the session (and every key).
+    fn release(&self) {
+        let (socket, clock) = {
             let mut inner = self.inner.borrow_mut();
             inner.session = None;
-            inner.socket.take()
+            (inner.socket.take(), inner.clock.take())
         };
+        if let Some(clock) = clock {
+            clock.clear();
+        }
         if let Some(socket) = socket {
             socket.shut();
         }
-        self.ui.wipe();
-        // The link in the address bar holds the room secret; it is useless now.
-        replace_url("/");
     }
 
     fn on_socket_closed(&self) {
@@ -503,15 +553,14 @@ impl Client {
         }
     }
 
-    /// Opens a new socket after a delay that grows with each failure.
+    /// Opens a new socket after the delay the shared policy gives, or gives up when it
+    /// says so (the relay has forgotten this member by then).
     fn schedule_reconnect(&self) {
-        let attempts = {
-            let mut inner = self.inner.borrow_mut();
-            inner.attempts = inner.attempts.saturating_add(1);
-            inner.attempts
+        let Some(delay) = self.inner.borrow_mut().reconnect.next_delay_ms() else {
+            self.give_up();
+            return;
         };
-        let delay = Duration::from_millis(500 * 2u64.saturating_pow(attempts.min(6) - 1))
-            .min(MAX_RECONNECT_DELAY);
+        let delay = Duration::from_millis(delay);
         let this = self.this.clone();
         set_timeout(
             move || {
@@ -521,6 +570,18 @@ impl Client {
             },
             delay,
         );
+    }
+
+    /// The connection kept dropping: drop the room and say so. The invite link stays in
+    /// the address bar, so reloading the page joins the room again if it still exists.
+    fn give_up(&self) {
+        self.drop_session();
+        self.ui.screen.set(Screen::Problem(Problem {
+            title: "The connection was lost".to_owned(),
+            detail: "The connection to the relay was lost and could not be restored. \
+                     Reload the page to join the room again."
+                .to_owned(),
+        }));
     }
 
     fn reconnect(&self) {

@@ -228,6 +228,12 @@ fn two_sessions_in_wasm_exchange_messages_the_relay_cannot_read() {
         all
     };
     assert_eq!(fingerprints(&host), fingerprints(&guest));
+    let (code, same) = (host.safety_code(), guest.safety_code());
+    assert!(code.is_some(), "a member of the group has a safety code");
+    assert_eq!(
+        code, same,
+        "both members read the same room-wide safety code"
+    );
 
     let secret_text = "canary-31d0 meet at the usual place";
     for output in host.send_text(secret_text, 1_700_000_000_000).unwrap() {

@@ -7,10 +7,105 @@ use vroom_relay::Config;
 use vroom_testkit::browser::{app_config, Chrome, Direction, Page, Recorder};
 use vroom_testkit::relay::Relay;
 
+/// Collects, in the page, every uncaught error, unhandled promise rejection, Content
+/// Security Policy violation and `console.error` call from now on, for
+/// [`assert_no_errors`]. (The watch ends with the page's document.)
+const WATCH_ERRORS: &str = "if (!window.__vroomErrors) { \
+    const errors = []; window.__vroomErrors = errors; \
+    addEventListener('error', e => errors.push('uncaught: ' + e.message)); \
+    addEventListener('unhandledrejection', e => errors.push('unhandled rejection: ' + e.reason)); \
+    addEventListener('securitypolicyviolation', e => \
+        errors.push('CSP violation: ' + e.violatedDirective)); \
+    const log = console.error; \
+    console.error = (...args) => { errors.push('console.error: ' + args.join(' ')); \
+        log.apply(console, args); }; \
+    } return 'watching';";
+
+/// Starts collecting the page's errors (see [`WATCH_ERRORS`]).
+async fn watch_errors(page: &Page) {
+    assert_eq!(page.eval(WATCH_ERRORS).await, "watching");
+}
+
+/// Fails the test if the page logged an error since [`watch_errors`].
+async fn assert_no_errors(page: &Page) {
+    let errors = page
+        .eval("return JSON.stringify(window.__vroomErrors || 'not watched')")
+        .await;
+    assert_eq!(errors, "[]", "the page reported errors");
+}
+
+/// Checks the page logged no error, then closes it.
+async fn close_clean(page: Page) {
+    assert_no_errors(&page).await;
+    page.close().await;
+}
+
+/// The room's safety code as the page shows it: its epoch and its words.
+async fn safety_code(page: &Page) -> (String, Vec<String>) {
+    let shown = page
+        .eval(
+            "const el = document.querySelector('[data-testid=safety-words]'); \
+             return el ? el.dataset.epoch + ':' + el.textContent.trim() : ''",
+        )
+        .await;
+    let (epoch, words) = shown.split_once(':').unwrap_or_default();
+    (
+        epoch.to_owned(),
+        words.split_whitespace().map(str::to_owned).collect(),
+    )
+}
+
+/// Waits until both pages show one safety code, and returns it.
+async fn same_safety_code(a: &Page, b: &Page) -> (String, Vec<String>) {
+    a.wait_until("both members to show the same safety code", || async {
+        let code = safety_code(a).await;
+        code.1.len() == 10 && code == safety_code(b).await
+    })
+    .await;
+    safety_code(a).await
+}
+
+/// Checks the colour strip shows the code: ten cells, each with an emoji on a colour
+/// (the page's CSP must let the colours through), and a text alternative.
+async fn assert_strip(page: &Page) {
+    let cells = page
+        .eval(
+            "return [...document.querySelectorAll('[data-testid=safety-strip] .safety-cell')] \
+             .map(c => getComputedStyle(c).backgroundColor + ' ' + c.textContent.trim()) \
+             .join('\\n')",
+        )
+        .await;
+    let cells: Vec<&str> = cells.lines().collect();
+    assert_eq!(cells.len(), 10, "ten cells in the strip: {cells:?}");
+    for cell in &cells {
+        let (colour, emoji) = cell.rsplit_once(' ').expect("colour and emoji");
+        assert!(
+            colour.starts_with("rgb(") && !emoji.is_empty(),
+            "each cell is an emoji on an opaque colour: {cells:?}"
+        );
+    }
+    let label = page
+        .eval("return document.querySelector('[data-testid=safety-strip]').getAttribute('aria-label')")
+        .await;
+    assert!(
+        label.matches(" on ").count() == 10,
+        "the strip has a text alternative naming each cell: {label}"
+    );
+}
+
+/// Whether the page's "compared" mark is set.
+async fn safety_checked(page: &Page) -> bool {
+    page.eval("return String(document.querySelector('[data-testid=safety-checked]').checked)")
+        .await
+        == "true"
+}
+
 /// Opens the start page in a new browser, picks `nick` and creates a room. Returns the
 /// page (in the room) and the invite link it shows.
 async fn create_room(chrome: &Chrome, origin: &str, nick: &str) -> (Page, String) {
     let host = chrome.open(&format!("{origin}/")).await;
+    host.find("#create-room").await;
+    watch_errors(&host).await;
     host.fill("#nick", nick).await;
     host.click("#create-room").await;
     host.wait_text("#connection", "connected").await;
@@ -25,6 +120,7 @@ async fn create_room(chrome: &Chrome, origin: &str, nick: &str) -> (Page, String
 /// Opens an invite link in a new browser and sets the nickname through the prompt.
 async fn join_room(chrome: &Chrome, link: &str, nick: &str) -> Page {
     let guest = chrome.open(link).await;
+    watch_errors(&guest).await;
     guest.wait_text("#connection", "connected").await;
     // The prompt starts with a friendly default name.
     guest
@@ -108,6 +204,22 @@ async fn two_browsers_chat_then_the_host_ends_the_room_and_the_relay_saw_no_plai
         host.texts(".member .tag.host").await.len() == 1,
         "one member is marked as the host"
     );
+
+    // Both read one room-wide safety code, as words and as a strip.
+    let (epoch, words) = same_safety_code(&host, &guest).await;
+    assert_ne!(
+        epoch, "0",
+        "the guest's arrival moved the room to a new epoch"
+    );
+    assert_strip(&host).await;
+    assert_strip(&guest).await;
+    assert!(!safety_checked(&guest).await, "a new code starts unchecked");
+    guest.click("[data-testid=safety-checked]").await;
+    guest
+        .wait_text("[data-testid=safety-status]", "Compared")
+        .await;
+    assert!(safety_checked(&guest).await);
+    assert_eq!(safety_code(&host).await, (epoch, words));
 
     say(&host, hello).await;
     host.wait_text(".message.own .text", hello).await;
@@ -193,8 +305,8 @@ async fn two_browsers_chat_then_the_host_ends_the_room_and_the_relay_saw_no_plai
         }
     }
 
-    host.close().await;
-    guest.close().await;
+    close_clean(host).await;
+    close_clean(guest).await;
     relay.stop().await;
 }
 
@@ -246,8 +358,8 @@ async fn a_dropped_connection_comes_back_and_catches_up() {
         "the guest came back as itself, not as a newcomer"
     );
 
-    host.close().await;
-    guest.close().await;
+    close_clean(host).await;
+    close_clean(guest).await;
     relay.stop().await;
 }
 
@@ -324,7 +436,7 @@ async fn links_that_cannot_open_a_room_get_a_page_that_says_why() {
     let roomy = Relay::start(app_config()).await;
     let (locker, link) = create_room(&chrome, &roomy.origin(), "Cy").await;
     locker.click("#lock").await;
-    locker.wait_text(".event", "locked the room").await;
+    locker.wait_text(".event", "The room is locked").await;
     visit(&visitor, &link).await;
     visitor
         .wait_text("#problem-title", "This room is locked")
@@ -400,16 +512,57 @@ async fn the_web_app_and_the_native_client_share_a_room() {
     let chrome = Chrome::start().await;
 
     let (web, link) = create_room(&chrome, &origin, "Ada").await;
+    // Alone in the room, Ada marks its code as compared; Cleo's arrival changes the
+    // code and clears the mark.
+    web.wait_until("the room's first safety code", || async {
+        safety_code(&web).await.1.len() == 10
+    })
+    .await;
+    let (_, alone) = safety_code(&web).await;
+    web.click("[data-testid=safety-checked]").await;
+    assert!(safety_checked(&web).await);
     let mut cli = vroom_testkit::cli::Client::join(&link, "Cleo");
 
     // Each sees the other, with the same safety words.
-    let ada_words = cli.expect_joined("Ada").await;
+    let joined = cli.expect_joined("Ada").await;
+    // The notice reads "… (safety words: WORDS)."; the harness strips only the ")".
+    let ada_words = joined.trim_end_matches(['.', ')']);
     web.wait_text(".member .nick", "Cleo").await;
     let listed = member_list(&web).await;
     assert!(
         listed.contains(&format!("Ada = {ada_words}")),
         "the terminal and the browser agree on Ada's safety words: {listed:?} vs {ada_words}"
     );
+
+    // The terminal's /safety and the page show one room-wide code.
+    cli.say("/safety").await;
+    let line = cli
+        .expect_line("the safety code", |l| {
+            l.starts_with("-- safety code (epoch ")
+        })
+        .await;
+    let (epoch, rest) = line["-- safety code (epoch ".len()..]
+        .split_once("): ")
+        .unwrap_or_else(|| panic!("a safety code line: {line}"));
+    let words = rest
+        .split_once(';')
+        .map_or(rest, |(words, _)| words)
+        .split(|c: char| c == '-' || c.is_whitespace())
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    assert_eq!(words.len(), 10, "ten words: {line}");
+    let expected = (epoch.to_owned(), words);
+    web.wait_until("the page to show the terminal's safety code", || async {
+        safety_code(&web).await == expected
+    })
+    .await;
+    assert_ne!(expected.1, alone, "Cleo's arrival changed the code");
+    assert!(
+        !safety_checked(&web).await,
+        "a new code clears the compared mark"
+    );
+    assert_strip(&web).await;
 
     say(&web, "hello terminal").await;
     cli.expect("Ada: hello terminal").await;
@@ -426,6 +579,6 @@ async fn the_web_app_and_the_native_client_share_a_room() {
     cli.expect_exit_ok().await;
     relay.wait_rooms(0).await;
 
-    web.close().await;
+    close_clean(web).await;
     relay.stop().await;
 }

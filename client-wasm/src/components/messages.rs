@@ -22,7 +22,8 @@ pub(crate) fn Conversation() -> impl IntoView {
 
     let to_bottom = move || {
         request_animation_frame(move || {
-            if let Some(el) = list.get_untracked() {
+            // The frame may come after the room closed and took the list with it.
+            if let Some(el) = list.try_get_untracked().flatten() {
                 el.set_scroll_top(el.scroll_height());
             }
         });

@@ -12,3 +12,4 @@ pub(crate) mod room;
 mod invite;
 mod members;
 mod messages;
+mod safety;

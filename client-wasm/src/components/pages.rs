@@ -1,6 +1,9 @@
-//! Full-page states: connecting, the end of a room, and entries that failed.
+//! Full-page states: connecting, waiting to be let in, the end of a room, and entries that failed.
 
 use leptos::prelude::*;
+
+use vroom_shared::session::driver;
+use vroom_shared::session::SessionEvent;
 
 use crate::state::Problem;
 
@@ -13,6 +16,25 @@ pub(crate) fn Connecting() -> impl IntoView {
                 <div class="spinner" aria-hidden="true"></div>
                 <h1>"Opening the room…"</h1>
                 <p>"Setting up encryption in your browser and reaching the relay."</p>
+            </div>
+        </main>
+    }
+}
+
+/// Shown once the relay let us in, until a member of the room adds us to the group
+/// (a newcomer cannot read or send before that).
+#[component]
+pub(crate) fn Waiting() -> impl IntoView {
+    let sentence = driver::describe(&SessionEvent::WaitingToBeAdded).unwrap_or_default();
+    view! {
+        <main class="page center">
+            <div class="card narrow" role="status" aria-live="polite" data-testid="waiting">
+                <div class="spinner" aria-hidden="true"></div>
+                <h1 id="waiting">{sentence}</h1>
+                <p>
+                    "A member who is online adds you to the room's encryption; "
+                    "then the conversation opens."
+                </p>
             </div>
         </main>
     }

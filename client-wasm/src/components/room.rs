@@ -1,11 +1,12 @@
-//! The room: the conversation, the message box, the invite panel, the member list,
-//! and the host's and everyone's ways out.
+//! The room: the conversation, the message box, the invite panel, the member list, the
+//! room's safety code, and the host's and everyone's ways out.
 
 use leptos::prelude::*;
 
 use super::invite::InvitePanel;
 use super::members::MemberList;
 use super::messages::Conversation;
+use super::safety::SafetyPanel;
 use crate::state::{ClientHandle, Connection};
 
 /// The room screen.
@@ -67,6 +68,7 @@ pub(crate) fn Room() -> impl IntoView {
                 <aside class="side">
                     <InvitePanel/>
                     <MemberList/>
+                    <SafetyPanel/>
                 </aside>
             </div>
         </div>
