@@ -25,6 +25,7 @@ pub mod padding;
 pub mod sender;
 pub(crate) mod words;
 
+#[cfg(feature = "mls")]
 pub(crate) use aead::{open, seal};
 pub use aead::{Nonce, NonceRng};
 pub use identity::{fingerprint, MemberKeys, MemberPublic};
