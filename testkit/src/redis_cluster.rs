@@ -205,11 +205,22 @@ impl RedisCluster {
     }
 
     /// The port of the master serving `key`'s slot.
+    ///
+    /// After a failover the nodes learn of the promotion by gossip, so the node asked
+    /// may not know the new master yet: the table is read again until one serves the
+    /// slot (at most 15 s).
     pub fn owner_of(&self, key: &str) -> u16 {
         let slot = self.slot_of(key);
-        owner(&self.table(), slot)
-            .unwrap_or_else(|| panic!("no master serves slot {slot}"))
-            .port
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            if let Some(node) = owner(&self.table(), slot) {
+                return node.port;
+            }
+            if std::time::Instant::now() > deadline {
+                panic!("no master serves slot {slot}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
     }
 
     /// Every key of the cluster (found with `SCAN` on each master), with its `PTTL`
