@@ -193,15 +193,18 @@ async fn a_room_keeps_working_while_its_slot_moves_to_another_master() {
     assert_eq!(cluster.shard_subscribers(&channel), 2);
 
     let before = cluster.owner_of(&meta_key(room));
-    // The harness moves the slot on a thread of its own, lingering a moment at each
+    // The harness moves the slot on a thread of its own, lingering at each
     // stage (keys still on the old master, keys already on the new one: requests are
     // redirected with ASK), while the host keeps talking.
     let key = meta_key(room);
     let mover = tokio::task::spawn_blocking(move || {
         let mut stages = Vec::new();
+        // Long enough at each stage for the host to get messages through even on a
+        // loaded machine (each waits for its echo, and the move itself stalls the
+        // room while keys are in flight).
         let moved = cluster.move_slot_of(&key, |stage| {
             stages.push(stage.to_owned());
-            std::thread::sleep(Duration::from_millis(500));
+            std::thread::sleep(Duration::from_millis(2_000));
         });
         (cluster, moved, stages)
     });
