@@ -24,9 +24,14 @@ use crate::state::{Client, ClientHandle, Problem, Screen};
 
 /// Mounts the app on the page's body. Called once, from `main`.
 pub fn start() {
-    // A panic aborts the module ("unreachable" in the console); say first what failed.
+    // A panic aborts the module ("unreachable" in the console); say first what failed
+    // and where, with the JavaScript stack that led there.
     std::panic::set_hook(Box::new(|info| {
-        web_sys::console::error_1(&format!("vroom: {info}").into());
+        let stack = js_sys::Reflect::get(&js_sys::Error::new(""), &"stack".into())
+            .ok()
+            .and_then(|s| s.as_string())
+            .unwrap_or_default();
+        web_sys::console::error_1(&format!("vroom panicked: {info}\n{stack}").into());
     }));
     leptos::mount::mount_to_body(App);
 }
@@ -50,19 +55,35 @@ fn App() -> impl IntoView {
     };
     let client: ClientHandle = StoredValue::new_local(Client::new(&origin, screen));
     if let Entry::Invite(invite) = entry {
-        client.with_value(|c| c.join(&invite, &nick::friendly()));
+        // A friendly name is never blank.
+        let _ = client.with_value(|c| c.join(&invite, &nick::friendly()));
     }
     leave_when_the_page_goes(client);
+    follow_visibility(client);
     reload_on_new_link();
-    provide_context(client);
+    view! { <Screens client/> }
+}
 
+/// Mounts the screens of an existing [`Client`] on the page's body, as the app does once
+/// it has one: for tests that fill a client's [`state::RoomUi`] themselves.
+pub fn mount_screens(client: Rc<Client>) {
+    leptos::mount::mount_to_body(move || {
+        let client: ClientHandle = StoredValue::new_local(client);
+        view! { <Screens client/> }
+    })
+}
+
+/// Shows the client's current screen.
+#[component]
+fn Screens(client: ClientHandle) -> impl IntoView {
+    provide_context(client);
     let ui = client.with_value(|c| c.ui);
     move || match ui.screen.get() {
         Screen::Landing => view! { <components::landing::Landing/> }.into_any(),
         Screen::Connecting => view! { <components::pages::Connecting/> }.into_any(),
         Screen::Waiting => view! { <components::pages::Waiting/> }.into_any(),
         Screen::Room => view! { <components::room::Room/> }.into_any(),
-        Screen::Ended { why } => view! { <components::pages::Ended why/> }.into_any(),
+        Screen::Ended { title, why } => view! { <components::pages::Ended title why/> }.into_any(),
         Screen::Problem(problem) => view! { <components::pages::Trouble problem/> }.into_any(),
     }
 }
@@ -75,6 +96,19 @@ fn leave_when_the_page_goes(client: ClientHandle) {
         client.with_value(|c: &Rc<Client>| c.leave_on_unload());
     });
     let _ = window().add_event_listener_with_callback("pagehide", handler.as_ref().unchecked_ref());
+    // The listener lives as long as the page.
+    handler.forget();
+}
+
+/// Keeps [`state::RoomUi::visible`] true while the page is shown: messages that arrive
+/// while it is hidden count as unread and may alert.
+fn follow_visibility(client: ClientHandle) {
+    let handler = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+        let visible = !document().hidden();
+        client.with_value(|c| c.ui.visible.set(visible));
+    });
+    let _ = document()
+        .add_event_listener_with_callback("visibilitychange", handler.as_ref().unchecked_ref());
     // The listener lives as long as the page.
     handler.forget();
 }

@@ -18,8 +18,10 @@ use std::time::Duration;
 use leptos::prelude::*;
 use vroom_shared::invite::{ws_url, Invite};
 use vroom_shared::session::driver::{self, Reconnect, TICK_MS};
-use vroom_shared::session::{ActionError, MemberInfo, Output, SafetyCode, Session, SessionEvent};
-use vroom_shared::wire::{CloseReason, ErrorCode, MemberId, RoomSettings};
+use vroom_shared::session::{
+    clean_nick, ActionError, Content, MemberInfo, Output, SafetyCode, Session, SessionEvent,
+};
+use vroom_shared::wire::{CloseReason, ErrorCode, LeaveReason, MemberId, RoomSettings};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
@@ -37,6 +39,8 @@ pub enum Screen {
     Room,
     /// The room is over (or this member's place in it); the page holds nothing of it.
     Ended {
+        /// What happened to this member, as a heading.
+        title: String,
         /// What happened, in one sentence.
         why: String,
     },
@@ -67,6 +71,13 @@ pub struct Line {
 pub enum LineKind {
     /// A chat message.
     Message {
+        /// The sender.
+        from: MemberId,
+        /// The start of the sender's safety words, which tells apart members who chose
+        /// the same nickname.
+        badge: String,
+        /// Whether the sender was the host when it arrived.
+        host: bool,
         /// The sender's nickname when it arrived.
         nick: String,
         /// The text.
@@ -76,10 +87,26 @@ pub enum LineKind {
         /// Whether this member sent it.
         own: bool,
     },
-    /// Something that happened in the room (a join, a departure…).
-    Notice(String),
+    /// Something that happened in the room (a join, a departure…): text, with the
+    /// nicknames in it marked so they are shown isolated.
+    Notice(Vec<Part>),
+    /// What a newcomer sees first: who was already here, and that what was said before
+    /// it arrived is not for it to read.
+    Arrival {
+        /// The members already here, in the order they made themselves known.
+        present: Vec<String>,
+    },
     /// A failed authentication: shown loudly, because it can mean an attack.
     Warning(String),
+}
+
+/// A piece of a notice.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// Words of the app.
+    Text(String),
+    /// A name someone chose (shown isolated, so its direction cannot spill over).
+    Name(String),
 }
 
 /// How the connection to the relay stands.
@@ -115,6 +142,16 @@ pub struct RoomUi {
     pub notice: RwSignal<Option<String>>,
     /// The room-wide safety code of the current epoch, and the epoch.
     pub safety: RwSignal<Option<(u64, SafetyCode)>>,
+    /// The longest text (in UTF-8 bytes) a message may have in this room.
+    pub max_text: RwSignal<Option<usize>>,
+    /// Messages from others not seen yet (the page was hidden or scrolled up).
+    pub unread: RwSignal<usize>,
+    /// The first of them (a line id): the "new messages" divider goes above it.
+    pub first_unread: RwSignal<Option<u64>>,
+    /// The latest message from someone else, in words, for screen readers.
+    pub announcement: RwSignal<String>,
+    /// Whether the page is shown (not a background tab or a sleeping phone).
+    pub visible: RwSignal<bool>,
     /// Whether the user marked the current safety code as compared; a new code clears it.
     pub safety_checked: RwSignal<bool>,
 }
@@ -132,6 +169,11 @@ impl RoomUi {
             notice: RwSignal::new(None),
             safety: RwSignal::new(None),
             safety_checked: RwSignal::new(false),
+            max_text: RwSignal::new(None),
+            unread: RwSignal::new(0),
+            first_unread: RwSignal::new(None),
+            announcement: RwSignal::new(String::new()),
+            visible: RwSignal::new(true),
         }
     }
 
@@ -151,6 +193,25 @@ impl RoomUi {
         self.notice.set(None);
         self.safety.set(None);
         self.safety_checked.set(false);
+        self.max_text.set(None);
+        self.unread.set(0);
+        self.first_unread.set(None);
+        self.announcement.set(String::new());
+    }
+
+    /// Clears this member's view of the conversation (`/clear`); the others keep theirs.
+    pub fn clear_view(&self) {
+        self.lines.set(Vec::new());
+        self.unread.set(0);
+        self.first_unread.set(None);
+    }
+
+    /// Marks everything as seen (the reader is at the latest message, on a visible page);
+    /// the divider stays where the unread part began.
+    pub fn mark_seen(&self) {
+        if self.unread.get_untracked() != 0 {
+            self.unread.set(0);
+        }
     }
 }
 
@@ -181,6 +242,10 @@ struct Inner {
     clock: Option<IntervalHandle>,
     /// Local id of the next conversation line.
     next_line: u64,
+    /// The epoch this member entered the group at, while it is a newcomer who has not
+    /// seen a change of epoch yet: members who make themselves known in it were here
+    /// before it, and are listed as present rather than announced as arrivals.
+    arrival_epoch: Option<u64>,
 }
 
 /// A socket and the callbacks it calls; dropping the callbacks while the socket could
@@ -218,21 +283,27 @@ impl Client {
                 reconnect: Reconnect::new(),
                 clock: None,
                 next_line: 0,
+                arrival_epoch: None,
             }),
             this: this.clone(),
         })
     }
 
-    /// Creates a room and enters it as its host.
-    pub fn create(&self, nick: &str) {
+    /// Creates a room and enters it as its host. Refuses a name with nothing visible
+    /// in it.
+    pub fn create(&self, nick: &str) -> Result<(), NickError> {
+        check_nick(nick)?;
         let (session, first) = Session::create(nick, RoomSettings::default());
         self.start(session, first);
+        Ok(())
     }
 
-    /// Joins the room of `invite`.
-    pub fn join(&self, invite: &Invite, nick: &str) {
+    /// Joins the room of `invite`. Refuses a name with nothing visible in it.
+    pub fn join(&self, invite: &Invite, nick: &str) -> Result<(), NickError> {
+        check_nick(nick)?;
         let (session, first) = Session::join(invite, nick);
         self.start(session, first);
+        Ok(())
     }
 
     fn start(&self, session: Session, first: Vec<u8>) {
@@ -250,6 +321,7 @@ impl Client {
             let mut inner = self.inner.borrow_mut();
             inner.session = Some(session);
             inner.reconnect = Reconnect::new();
+            inner.arrival_epoch = None;
             std::mem::replace(&mut inner.clock, clock)
         };
         if let Some(old) = old_clock {
@@ -271,15 +343,21 @@ impl Client {
         self.process(outputs);
     }
 
+    /// Shows a line only this member sees (the answer to `/help`).
+    pub fn note(&self, parts: Vec<Part>) {
+        self.push(LineKind::Notice(parts));
+    }
+
     /// Sends a chat message.
     pub fn send_text(&self, text: &str) -> Result<(), ActionError> {
         let now = js_sys::Date::now() as u64;
         self.act(|s| s.send_text(text, now))
     }
 
-    /// Changes this member's nickname.
-    pub fn set_nick(&self, nick: &str) -> Result<(), ActionError> {
-        self.act(|s| s.set_nick(nick))
+    /// Changes this member's nickname. Refuses a name with nothing visible in it.
+    pub fn set_nick(&self, nick: &str) -> Result<(), NickError> {
+        check_nick(nick)?;
+        self.act(|s| s.set_nick(nick)).map_err(NickError::Action)
     }
 
     /// Host: ends the room for everyone.
@@ -411,16 +489,31 @@ impl Client {
         let ui = self.ui;
         match &event {
             SessionEvent::Ready { locked, .. } => {
-                let (is_host, invite, safety) = {
+                let (is_host, invite, safety, first_entry) = {
                     let mut inner = self.inner.borrow_mut();
                     inner.reconnect.connected();
+                    let first_entry = ui.screen.get_untracked() != Screen::Room;
                     let session = inner.session.as_ref();
-                    (
+                    let found = (
                         session.is_some_and(Session::is_host),
                         session.and_then(|s| s.invite_link(&inner.origin)),
                         session.and_then(Session::safety_code),
-                    )
+                    );
+                    // A newcomer (not the room's creator) lists who was here before it.
+                    if first_entry && !found.0 {
+                        inner.arrival_epoch = found.2.map(|(epoch, _)| epoch);
+                    }
+                    (found.0, found.1, found.2, first_entry)
                 };
+                if let SessionEvent::Ready { limits, .. } = &event {
+                    ui.max_text
+                        .set(Some(max_text_bytes(limits.max_payload as usize)));
+                }
+                if first_entry && !is_host {
+                    self.push(LineKind::Arrival {
+                        present: Vec::new(),
+                    });
+                }
                 ui.is_host.set(is_host);
                 ui.locked.set(*locked);
                 if let Some(link) = &invite {
@@ -441,22 +534,72 @@ impl Client {
                 return ui.screen.set(Screen::Waiting);
             }
             SessionEvent::WaitingToBeAdded => {}
-            SessionEvent::MemberJoined { .. }
-            | SessionEvent::MemberLeft { .. }
-            | SessionEvent::NickChanged { .. }
-            | SessionEvent::CaughtUp { .. } => self.refresh_members(),
+            SessionEvent::MemberJoined { nick, .. } => {
+                self.refresh_members();
+                let epoch = ui.safety.get_untracked().map(|(epoch, _)| epoch);
+                let arrival = self.inner.borrow().arrival_epoch;
+                if arrival.is_some() && arrival == epoch {
+                    return self.note_present(nick);
+                }
+                return self.push(LineKind::Notice(vec![
+                    Part::Name(nick.clone()),
+                    Part::Text(" joined".to_owned()),
+                ]));
+            }
+            SessionEvent::MemberLeft { nick, reason, .. } => {
+                self.refresh_members();
+                let how = match reason {
+                    LeaveReason::Left => " left",
+                    LeaveReason::Kicked => " was removed by the host",
+                    LeaveReason::Disconnected => " lost their connection and left",
+                };
+                return self.push(LineKind::Notice(vec![
+                    Part::Name(nick.clone()),
+                    Part::Text(how.to_owned()),
+                ]));
+            }
+            SessionEvent::NickChanged { old, new, .. } => {
+                self.refresh_members();
+                return self.push(LineKind::Notice(vec![
+                    Part::Name(old.clone()),
+                    Part::Text(" is now ".to_owned()),
+                    Part::Name(new.clone()),
+                ]));
+            }
+            SessionEvent::CaughtUp { .. } => self.refresh_members(),
             SessionEvent::SafetyCode { epoch, code } => {
                 ui.set_safety(*epoch, *code);
                 self.refresh_members();
+                // Whoever makes themselves known in a later epoch arrived after us.
+                let mut inner = self.inner.borrow_mut();
+                if inner.arrival_epoch.is_some_and(|arrival| arrival != *epoch) {
+                    inner.arrival_epoch = None;
+                }
             }
             SessionEvent::Message {
+                from,
                 nick,
                 text,
                 sent_at_ms,
                 own,
                 ..
             } => {
+                let (badge, host) = ui
+                    .members
+                    .with_untracked(|members| {
+                        members
+                            .iter()
+                            .find(|m| m.member == *from)
+                            .map(|m| (badge(&m.fingerprint), m.is_host))
+                    })
+                    .unwrap_or_default();
+                if !own {
+                    ui.announcement.set(format!("{nick}: {text}"));
+                }
                 self.push(LineKind::Message {
+                    from: *from,
+                    badge,
+                    host,
                     nick: nick.clone(),
                     text: text.clone(),
                     sent_at_ms: *sent_at_ms,
@@ -481,14 +624,34 @@ impl Client {
             SessionEvent::Undecryptable { .. } | SessionEvent::Gap { .. } => {}
         }
         if let Some(sentence) = driver::describe(&event) {
-            self.push(LineKind::Notice(sentence));
+            self.push(LineKind::Notice(vec![Part::Text(sentence)]));
         }
+    }
+
+    /// Adds a member who was here before this one to the newcomer's first line.
+    fn note_present(&self, nick: &str) {
+        self.ui.lines.update(|lines| {
+            if let Some(LineKind::Arrival { present }) = lines
+                .iter_mut()
+                .rev()
+                .map(|l| &mut l.kind)
+                .find(|k| matches!(k, LineKind::Arrival { .. }))
+            {
+                present.push(nick.to_owned());
+            }
+        });
     }
 
     /// The room is over for this member: drop everything and say why.
     fn end(&self, reason: CloseReason) {
         self.shut_down();
+        let title = match reason {
+            CloseReason::Left => "You left the room",
+            CloseReason::Kicked => "You were removed from the room",
+            _ => "This room is closed",
+        };
         self.ui.screen.set(Screen::Ended {
+            title: title.to_owned(),
             why: reason.message().to_owned(),
         });
     }
@@ -618,6 +781,70 @@ impl Client {
         };
         self.ui.lines.update(|lines| lines.push(Line { id, kind }));
     }
+}
+
+/// Why a nickname was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NickError {
+    /// Nothing visible is left of it (only spaces, or invisible characters).
+    Blank,
+    /// The session refused the change.
+    Action(ActionError),
+}
+
+impl std::fmt::Display for NickError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NickError::Blank => f.write_str(
+                "Choose a name with at least one visible character, so the others can tell \
+                 who is writing.",
+            ),
+            NickError::Action(e) => e.fmt(f),
+        }
+    }
+}
+
+/// Refuses a nickname that would show as nothing.
+pub fn check_nick(nick: &str) -> Result<(), NickError> {
+    if clean_nick(nick).is_empty() {
+        Err(NickError::Blank)
+    } else {
+        Ok(())
+    }
+}
+
+/// The first two of a member's safety words: enough to tell apart two members who chose
+/// the same nickname, short enough to show next to every message.
+pub fn badge(fingerprint: &str) -> String {
+    fingerprint
+        .split(['-', ' '])
+        .filter(|w| !w.is_empty())
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The longest text (UTF-8 bytes) a room with this payload limit accepts in one message:
+/// the largest whose padded content the session still sends.
+pub fn max_text_bytes(max_payload: usize) -> usize {
+    let fits = |len: usize| {
+        let content = Content::Text {
+            body: "a".repeat(len),
+            sent_at_ms: u64::MAX,
+        };
+        // As the session reckons: the padded content plus an MLS message's overhead.
+        content.seal_ready().len() + 256 <= max_payload
+    };
+    let (mut low, mut high) = (0, max_payload);
+    while low < high {
+        let mid = (low + high).div_ceil(2);
+        if fits(mid) {
+            low = mid;
+        } else {
+            high = mid - 1;
+        }
+    }
+    low
 }
 
 /// The page for an entry refused by the relay.

@@ -266,3 +266,98 @@ fn two_sessions_in_wasm_exchange_messages_the_relay_cannot_read() {
         }
     }
 }
+
+/// Waits for the page to draw (two animation frames: Leptos renders, then the list
+/// scrolls).
+async fn next_frames() {
+    for _ in 0..2 {
+        let frame = js_sys::Promise::new(&mut |resolve, _| {
+            let _ = web_sys::window()
+                .expect("a window")
+                .request_animation_frame(&resolve);
+        });
+        wasm_bindgen_futures::JsFuture::from(frame)
+            .await
+            .expect("a frame");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn ten_thousand_messages_keep_the_page_small_and_older_ones_load_on_scrolling_up() {
+    use vroom_web::state::{Client, Line, LineKind, Screen};
+    const MESSAGES: u64 = 10_000;
+    let client = Client::new(&page_origin(), Screen::Room);
+    let lines = (1..=MESSAGES)
+        .map(|id| Line {
+            id,
+            kind: LineKind::Message {
+                from: MemberId(1),
+                badge: "amber-river".to_owned(),
+                host: false,
+                nick: "Ada".to_owned(),
+                text: format!("message number {id}"),
+                sent_at_ms: 1_700_000_000_000,
+                own: false,
+            },
+        })
+        .collect::<Vec<_>>();
+    client.ui.lines.set(lines);
+    vroom_web::mount_screens(client.clone());
+    next_frames().await;
+
+    let document = web_sys::window()
+        .expect("a window")
+        .document()
+        .expect("a document");
+    let rendered = || {
+        document
+            .query_selector_all(".lines > li.line")
+            .expect("a selector")
+            .length()
+    };
+    let list = document
+        .query_selector(".lines")
+        .expect("a selector")
+        .expect("the conversation is on the page");
+    let texts = || {
+        let all = document
+            .query_selector_all(".lines .text")
+            .expect("a selector");
+        (0..all.length())
+            .filter_map(|i| all.item(i)?.text_content())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        (1..=210).contains(&rendered()),
+        "a window of the latest lines is on the page, not all {MESSAGES}: {}",
+        rendered()
+    );
+    assert_eq!(
+        texts().last().map(String::as_str),
+        Some("message number 10000"),
+        "the latest message is shown"
+    );
+
+    // Scrolling up loads older messages, a page at a time, and the page stays small.
+    let mut oldest_seen = MESSAGES;
+    for _ in 0..40 {
+        list.set_scroll_top(0);
+        list.dispatch_event(&web_sys::Event::new("scroll").expect("an event"))
+            .expect("dispatch");
+        next_frames().await;
+        let oldest = texts()
+            .first()
+            .and_then(|t| t.rsplit(' ').next()?.parse::<u64>().ok())
+            .expect("a numbered message");
+        assert!(
+            oldest <= oldest_seen,
+            "scrolling up never shows newer lines first"
+        );
+        oldest_seen = oldest;
+        assert!(rendered() <= 210, "still a window: {}", rendered());
+    }
+    assert!(
+        oldest_seen < MESSAGES - 2_000,
+        "forty scrolls to the top reached messages far back: {oldest_seen}"
+    );
+}

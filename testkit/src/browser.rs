@@ -14,6 +14,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use fantoccini::wd::WebDriverCompatibleCommand;
+
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use futures_util::{SinkExt, StreamExt};
@@ -331,6 +333,12 @@ impl Chrome {
             "goog:chromeOptions".to_owned(),
             serde_json::json!({ "binary": CHROMIUM, "args": args }),
         );
+        // Keep the browser's console errors (uncaught exceptions included) from the
+        // first page on, across navigations, for `Page::errors`.
+        caps.insert(
+            "goog:loggingPrefs".to_owned(),
+            serde_json::json!({ "browser": "SEVERE" }),
+        );
         // On a loaded machine Chromium can miss chromedriver's start-up deadline; a
         // second attempt tells that apart from a browser that cannot start at all.
         let connect = |caps| async move {
@@ -348,6 +356,8 @@ impl Chrome {
         client.goto(url).await.expect("open page");
         Page {
             client,
+            errors: Mutex::default(),
+            excused: Mutex::default(),
             _profile: profile,
         }
     }
@@ -372,8 +382,35 @@ impl Drop for Chrome {
 pub struct Page {
     /// The WebDriver session.
     pub client: Client,
+    /// Every error the browser's console reported so far (chromedriver hands each
+    /// entry out once).
+    errors: Mutex<Vec<String>>,
+    /// Parts of error lines a test caused on purpose (see [`Page::excuse`]).
+    excused: Mutex<Vec<String>>,
     /// The browser's profile, deleted when the page is dropped.
     _profile: tempfile::TempDir,
+}
+
+/// chromedriver's log of the browser's console (`POST /session/{id}/se/log`), which
+/// fantoccini has no method for.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/se/log",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
+    }
 }
 
 impl Page {
@@ -515,8 +552,52 @@ impl Page {
         self.client.screenshot().await.expect("screenshot")
     }
 
-    /// Closes the browser.
+    /// Every error the browser's console has shown since the browser started, on any
+    /// page it showed: uncaught exceptions (a panic of the web app among them),
+    /// unhandled rejections, `console.error`, refused loads and CSP violations, except
+    /// those [`Page::excuse`]d.
+    pub async fn errors(&self) -> Vec<String> {
+        let got = self
+            .client
+            .issue_cmd(BrowserLog)
+            .await
+            .unwrap_or_else(|e| panic!("reading the browser's console failed: {e}"));
+        let mut errors = self.errors.lock().expect("errors");
+        for entry in got.as_array().into_iter().flatten() {
+            if entry["level"] == "SEVERE" {
+                errors.push(entry["message"].as_str().unwrap_or_default().to_owned());
+            }
+        }
+        let excused = self.excused.lock().expect("excused");
+        errors
+            .iter()
+            .filter(|e| !excused.iter().any(|x| e.contains(x.as_str())))
+            .cloned()
+            .collect()
+    }
+
+    /// Console errors containing `part` are the test's own doing (a connection it cut,
+    /// a load it provoked): [`Page::errors`] leaves them out.
+    pub fn excuse(&self, part: &str) {
+        self.excused.lock().expect("excused").push(part.to_owned());
+    }
+
+    /// Fails if the console showed any error (see [`Page::errors`]).
+    pub async fn assert_no_errors(&self) {
+        let errors = self.errors().await;
+        assert!(errors.is_empty(), "the page reported errors: {errors:#?}");
+    }
+
+    /// Checks the console showed no error since the browser started, then closes the
+    /// browser.
     pub async fn close(self) {
+        self.assert_no_errors().await;
+        let _ = self.client.close().await;
+    }
+
+    /// Closes the browser without looking at its console (for a test that already
+    /// failed, or one that provokes errors on purpose).
+    pub async fn close_unchecked(self) {
         let _ = self.client.close().await;
     }
 }

@@ -3,6 +3,7 @@
 //! One test binary with modules, so everything links once.
 //!
 //! - `browser`: the web app in headless Chromium against an in-process relay.
+//! - `browser_room`: the room as people use it, in two and three browsers.
 //! - `chat`: native clients chatting: order, join/leave/kick/rekey, lock, member cap.
 //! - `lifecycle`: every way a room ends, and reconnect with catch-up.
 //! - `errors`: every error answer, through the native client where it can provoke it
@@ -11,6 +12,7 @@
 //! - `tampering`: a malicious relay in the middle is detected and forges nothing.
 
 mod browser;
+mod browser_room;
 mod canary;
 mod chat;
 mod errors;

@@ -43,7 +43,15 @@ pub(crate) fn InvitePanel() -> impl IntoView {
     view! {
         <details class="panel invite" open>
             <summary>"Invite people"</summary>
-            <label for="invite-link">"Anyone with this link can join"</label>
+            <label for="invite-link" id="invite-status" class:locked=move || ui.locked.get()>
+                {move || {
+                    if ui.locked.get() {
+                        "Joining is locked: nobody new can join, even with this link"
+                    } else {
+                        "Anyone with this link can join"
+                    }
+                }}
+            </label>
             <div class="row">
                 <input id="invite-link" type="text" readonly prop:value=link/>
                 <button id="copy-link" on:click=copy>

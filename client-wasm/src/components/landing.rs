@@ -15,16 +15,21 @@ pub(crate) fn Landing() -> impl IntoView {
     let link = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
 
+    let nick_error = RwSignal::new(None::<String>);
     let create = move |ev: SubmitEvent| {
         ev.prevent_default();
-        client.with_value(|c| c.create(&nick.get_untracked()));
+        if let Err(e) = client.with_value(|c| c.create(&nick.get_untracked())) {
+            nick_error.set(Some(e.to_string()));
+        }
     };
     let join = move |ev: SubmitEvent| {
         ev.prevent_default();
         let origin = window().location().origin().unwrap_or_default();
         match entry::paste(&origin, &link.get_untracked()) {
             Ok(Pasted::Here(invite)) => {
-                client.with_value(|c| c.join(&invite, &nick.get_untracked()))
+                if let Err(e) = client.with_value(|c| c.join(&invite, &nick.get_untracked())) {
+                    nick_error.set(Some(e.to_string()));
+                }
             }
             Ok(Pasted::Elsewhere(url)) => {
                 let _ = window().location().assign(&url);
@@ -55,8 +60,14 @@ pub(crate) fn Landing() -> impl IntoView {
                         maxlength="40"
                         autocomplete="off"
                         prop:value=move || nick.get()
-                        on:input=move |ev| nick.set(event_target_value(&ev))
+                        on:input=move |ev| {
+                            nick_error.set(None);
+                            nick.set(event_target_value(&ev));
+                        }
                     />
+                    <Show when=move || nick_error.get().is_some()>
+                        <p class="error" id="nick-error" role="alert">{move || nick_error.get()}</p>
+                    </Show>
                     <p class="hint">"Any name will do. Others see it next to your messages."</p>
                     <button id="create-room" type="submit" class="primary">"Create room"</button>
                 </form>

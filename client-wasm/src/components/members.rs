@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use vroom_shared::session::MemberInfo;
 
-use crate::state::ClientHandle;
+use crate::state::{badge, ClientHandle};
 
 /// Everyone verified in the room, this member first.
 #[component]
@@ -21,10 +21,14 @@ pub(crate) fn MemberList() -> impl IntoView {
                     children=move |m: MemberInfo| {
                         let member = m.member;
                         let removable = move || ui.is_host.get() && !m.is_self;
+                        let remove_label = format!("Remove {} ({})", m.nick, badge(&m.fingerprint));
                         view! {
                             <li class="member">
                                 <div class="member-name">
-                                    <span class="nick">{m.nick.clone()}</span>
+                                    <bdi class="nick">{m.nick.clone()}</bdi>
+                                    <span class="badge-id" title="The start of this person's safety words">
+                                        {badge(&m.fingerprint)}
+                                    </span>
                                     {m.is_self.then(|| view! { <span class="tag">"you"</span> })}
                                     {m.is_host.then(|| view! { <span class="tag host">"host"</span> })}
                                 </div>
@@ -33,7 +37,8 @@ pub(crate) fn MemberList() -> impl IntoView {
                                 </code>
                                 <Show when=removable>
                                     <button
-                                        class="small"
+                                        class="small remove"
+                                        aria-label=remove_label.clone()
                                         on:click=move |_| {
                                             if let Err(e) = client.with_value(|c| c.kick(member)) {
                                                 ui.notice.set(Some(e.to_string()));

@@ -1,13 +1,36 @@
-//! The conversation and the message box. The list follows new messages unless the
-//! reader has scrolled up to read older ones; then a button offers the way back down.
+//! The conversation and the message box.
+//!
+//! The list shows a window of at most [`WINDOW`] lines, so a room with thousands of
+//! messages keeps a small page: it follows the latest lines while the reader is at the
+//! bottom, stays put while the reader is scrolled up (new lines do not move what is being
+//! read), and slides by [`PAGE`] lines when the reader nears either end of it. Messages
+//! that arrive while the page is hidden or the reader is scrolled up count as unread: in
+//! the tab's title, as a "New messages" divider, and on the buttons that jump to them.
 
 use leptos::prelude::*;
-use web_sys::SubmitEvent;
+use wasm_bindgen::JsCast;
+use web_sys::{KeyboardEvent, SubmitEvent};
 
-use crate::state::{ClientHandle, Line, LineKind};
+use super::alerts;
+use super::text::{self, Segment};
+use crate::state::{ClientHandle, Line, LineKind, Part, RoomUi};
 
 /// How close to the bottom (in pixels) still counts as "at the bottom".
 const STICK_DISTANCE: i32 = 48;
+/// How close to the top (in pixels) loads older lines.
+const LOAD_DISTANCE: i32 = 200;
+/// Most lines on the page at once.
+pub(crate) const WINDOW: usize = 200;
+/// How many lines the window slides by.
+const PAGE: usize = 100;
+
+/// The slash commands, with what they take and do (for `/help` and the hint).
+const COMMANDS: [(&str, &str, &str); 4] = [
+    ("/me", " ACTION", "say what you are doing (\"/me waves\")"),
+    ("/nick", " NAME", "change the name the others see"),
+    ("/clear", "", "clear the conversation on this screen only"),
+    ("/help", "", "list these commands"),
+];
 
 /// The conversation column.
 #[component]
@@ -19,6 +42,10 @@ pub(crate) fn Conversation() -> impl IntoView {
     let stick = StoredValue::new(true);
     let unseen = RwSignal::new(false);
     let draft = RwSignal::new(String::new());
+    // The end (exclusive) of the window of lines shown; `None` follows the latest.
+    let window_end = RwSignal::new(None::<usize>);
+    // The id of the newest line already counted for unread messages and alerts.
+    let counted = StoredValue::new(0u64);
 
     let to_bottom = move || {
         request_animation_frame(move || {
@@ -28,80 +55,291 @@ pub(crate) fn Conversation() -> impl IntoView {
             }
         });
     };
+    let shown = Memo::new(move |_| {
+        ui.lines.with(|lines| {
+            let end = window_end.get().map_or(lines.len(), |e| e.min(lines.len()));
+            lines[end.saturating_sub(WINDOW)..end].to_vec()
+        })
+    });
+    // Slides the window to end at `end` (or follows the latest), keeping the line the
+    // reader sees where it is.
+    let slide = move |end: Option<usize>| {
+        let Some(el) = list.get_untracked() else {
+            return;
+        };
+        let anchor = first_visible(&el);
+        window_end.set(end);
+        request_animation_frame(move || {
+            let (Some(el), Some((id, top))) = (list.try_get_untracked().flatten(), anchor) else {
+                return;
+            };
+            if let Some(line) = line_element(&el, id) {
+                el.set_scroll_top(el.scroll_top() + line.offset_top() - top);
+            }
+        });
+    };
     let on_scroll = move |_| {
-        if let Some(el) = list.get_untracked() {
-            let at_bottom =
-                el.scroll_top() + el.client_height() >= el.scroll_height() - STICK_DISTANCE;
-            stick.set_value(at_bottom);
-            if at_bottom {
-                unseen.set(false);
+        let Some(el) = list.get_untracked() else {
+            return;
+        };
+        let len = ui.lines.with_untracked(Vec::len);
+        let end = window_end.get_untracked();
+        let at_bottom = el.scroll_top() + el.client_height() >= el.scroll_height() - STICK_DISTANCE;
+        let following = end.is_none_or(|e| e >= len);
+        stick.set_value(at_bottom && following);
+        if at_bottom && following {
+            unseen.set(false);
+            if end.is_some() {
+                window_end.set(None);
+            }
+            if ui.visible.get_untracked() {
+                ui.mark_seen();
+            }
+        } else if at_bottom {
+            slide(Some((end.unwrap_or(len) + PAGE).min(len)));
+        } else if end.is_none() {
+            // Scrolled up: hold the window still while new lines arrive.
+            window_end.set(Some(len));
+        }
+        if el.scroll_top() < LOAD_DISTANCE {
+            let end = window_end.get_untracked().unwrap_or(len);
+            if end > WINDOW {
+                slide(Some(end.saturating_sub(PAGE).max(WINDOW)));
             }
         }
     };
     Effect::new(move |_| {
-        ui.lines.track();
-        if stick.get_value() {
+        let own_last = ui.lines.with(|lines| {
+            let from = counted.get_value();
+            let own_last = lines.last().is_some_and(|l| is_own(&l.kind));
+            let fresh = lines.iter().rev().take_while(|l| l.id > from);
+            let mut others = 0;
+            let mut first = None;
+            for line in fresh {
+                if matches!(line.kind, LineKind::Message { own: false, .. }) {
+                    others += 1;
+                    first = Some(line.id);
+                }
+            }
+            if let Some(last) = lines.last() {
+                counted.set_value(last.id);
+            }
+            if others > 0 {
+                let reading = stick.get_value() && ui.visible.get_untracked();
+                if !reading {
+                    ui.unread.update(|n| *n += others);
+                    if ui.first_unread.get_untracked().is_none() {
+                        ui.first_unread.set(first);
+                    }
+                }
+                if !ui.visible.get_untracked() {
+                    alerts::on_message(lines.last().map(|l| &l.kind));
+                }
+            }
+            own_last
+        });
+        if stick.get_value() || own_last {
             to_bottom();
         } else {
             unseen.set(true);
         }
     });
+    // Back on the page, at the latest message: everything is seen.
+    Effect::new(move |_| {
+        if ui.visible.get() && stick.get_value() {
+            ui.mark_seen();
+        }
+    });
+    // The tab's title counts unread messages.
+    let title = document().title();
+    Effect::new(move |_| {
+        let unread = ui.unread.get();
+        document().set_title(&if unread == 0 {
+            title.clone()
+        } else {
+            format!("({unread}) {title}")
+        });
+    });
+    let title = document().title();
+    on_cleanup(move || document().set_title(&title));
 
-    let send = move |ev: SubmitEvent| {
-        ev.prevent_default();
-        let text = draft.get_untracked();
-        let text = text.trim();
+    let jump_to_unread = move |_| {
+        let Some(id) = ui.first_unread.get_untracked() else {
+            return;
+        };
+        let Some(index) = ui
+            .lines
+            .with_untracked(|l| l.iter().position(|l| l.id == id))
+        else {
+            return;
+        };
+        let len = ui.lines.with_untracked(Vec::len);
+        let end = (index + WINDOW / 2).min(len);
+        stick.set_value(false);
+        window_end.set(if end >= len { None } else { Some(end) });
+        request_animation_frame(move || {
+            if let Some(line) = list
+                .try_get_untracked()
+                .flatten()
+                .and_then(|el| line_element(&el, id))
+            {
+                line.scroll_into_view();
+            }
+        });
+    };
+
+    let send = move || {
+        let typed = draft.get_untracked();
+        let text = typed.trim();
         if text.is_empty() {
             return;
         }
-        match client.with_value(|c| c.send_text(text)) {
+        let result = match command(text) {
+            Command::Text(text) => {
+                client.with_value(|c| c.send_text(text).map_err(|e| e.to_string()))
+            }
+            Command::Nick(name) => {
+                client.with_value(|c| c.set_nick(name).map_err(|e| e.to_string()))
+            }
+            Command::Clear => {
+                ui.clear_view();
+                window_end.set(None);
+                Ok(())
+            }
+            Command::Help => {
+                let mut parts = vec![Part::Text("Commands:".to_owned())];
+                for (name, args, what) in COMMANDS {
+                    parts.push(Part::Text(format!(" {name}{args}: {what}.")));
+                }
+                client.with_value(|c| c.note(parts));
+                Ok(())
+            }
+            Command::Unknown(name) => Err(format!(
+                "There is no command {name}. Type /help for the list, or start the message \
+                 with // to send it as it is."
+            )),
+        };
+        match result {
             Ok(()) => {
                 draft.set(String::new());
                 ui.notice.set(None);
                 // Your own message always brings you back to the latest.
                 stick.set_value(true);
                 unseen.set(false);
+                ui.first_unread.set(None);
+                ui.unread.set(0);
+                window_end.set(None);
+                to_bottom();
             }
-            Err(e) => ui.notice.set(Some(e.to_string())),
+            Err(e) => ui.notice.set(Some(e)),
         }
+    };
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        send();
+    };
+    // Enter sends; Shift+Enter starts a new line; Tab completes a command.
+    let on_key = move |ev: KeyboardEvent| {
+        if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+            ev.prevent_default();
+            send();
+        } else if ev.key() == "Tab" {
+            if let Some((name, args, _)) = hints(&draft.get_untracked()).first() {
+                ev.prevent_default();
+                draft.set(format!("{name}{}", if args.is_empty() { "" } else { " " }));
+            }
+        }
+    };
+    let rows = move || draft.with(|d| d.lines().count().clamp(1, 6)).to_string();
+    let counter = move || {
+        let max = ui.max_text.get()?;
+        let len = draft.with(String::len);
+        (len * 10 >= max * 8).then(|| {
+            if len <= max {
+                (format!("{} left", max - len), false)
+            } else {
+                (format!("{} too many", len - max), true)
+            }
+        })
     };
 
     view! {
         <section class="chat" aria-label="Conversation">
             <NamePrompt/>
-            <ol class="lines" node_ref=list on:scroll=on_scroll aria-live="polite">
+            <Show when=move || ui.first_unread.get().is_some() && ui.unread.get() != 0>
+                <button id="jump-unread" class="unread-bar" on:click=jump_to_unread>
+                    {move || {
+                        let n = ui.unread.get();
+                        format!("{n} new message{} · Jump to the first", if n == 1 { "" } else { "s" })
+                    }}
+                </button>
+            </Show>
+            <ol class="lines" node_ref=list on:scroll=on_scroll>
                 <Show when=move || ui.lines.with(Vec::is_empty)>
                     <li class="empty">
                         "No messages yet. Messages are end-to-end encrypted and disappear "
                         "with the room."
                     </li>
                 </Show>
-                <For each=move || ui.lines.get() key=|line| line.id children=render_line/>
+                <For
+                    each=move || shown.get()
+                    key=|line| line.id
+                    children=move |line| render_line(ui, line)
+                />
             </ol>
+            <div class="visually-hidden" aria-live="polite" aria-atomic="true" id="announcer">
+                {move || ui.announcement.get()}
+            </div>
             <Show when=move || unseen.get()>
                 <button
                     class="jump"
                     on:click=move |_| {
                         stick.set_value(true);
                         unseen.set(false);
+                        window_end.set(None);
                         to_bottom();
                     }
                 >
-                    "New messages ↓"
+                    "Latest messages ↓"
                 </button>
             </Show>
-            <form class="composer" on:submit=send>
+            <Show when=move || !draft.with(|d| hints(d).is_empty())>
+                <ul class="command-hint" id="command-hint" aria-label="Commands">
+                    {move || {
+                        draft
+                            .with(|d| hints(d))
+                            .into_iter()
+                            .map(|(name, args, what)| {
+                                view! {
+                                    <li>
+                                        <code>{name}{args}</code>
+                                        " "
+                                        {what}
+                                    </li>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                    <li class="hint">"Tab completes."</li>
+                </ul>
+            </Show>
+            <form class="composer" on:submit=on_submit>
                 <label for="message" class="visually-hidden">"Message"</label>
-                <input
+                <textarea
                     id="message"
-                    type="text"
+                    rows=rows
                     autocomplete="off"
-                    placeholder="Write a message…"
+                    placeholder="Write a message… (Shift+Enter for a new line, /help for commands)"
+                    aria-describedby="counter"
                     prop:value=move || draft.get()
                     on:input=move |ev| draft.set(event_target_value(&ev))
-                />
+                    on:keydown=on_key
+                ></textarea>
                 <button id="send" type="submit" class="primary">"Send"</button>
             </form>
+            <p id="counter" class="counter" class:over=move || counter().is_some_and(|c| c.1) aria-live="polite">
+                {move || counter().map(|c| c.0)}
+            </p>
             <Show when=move || ui.notice.get().is_some()>
                 <p class="notice" role="alert">{move || ui.notice.get()}</p>
             </Show>
@@ -109,35 +347,178 @@ pub(crate) fn Conversation() -> impl IntoView {
     }
 }
 
-fn render_line(line: Line) -> impl IntoView {
-    match line.kind {
+/// What the message box asks for.
+enum Command<'a> {
+    /// Send this text (a `/me` action is sent as typed).
+    Text(&'a str),
+    /// `/nick NAME`.
+    Nick(&'a str),
+    /// `/clear`.
+    Clear,
+    /// `/help`.
+    Help,
+    /// A slash and a word that is no command.
+    Unknown(&'a str),
+}
+
+fn command(text: &str) -> Command<'_> {
+    if let Some(rest) = text.strip_prefix("//") {
+        return Command::Text(&text[text.len() - rest.len() - 1..]);
+    }
+    let Some(rest) = text.strip_prefix('/') else {
+        return Command::Text(text);
+    };
+    let (name, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+    match name {
+        "me" if !args.trim().is_empty() => Command::Text(text),
+        "nick" => Command::Nick(args.trim()),
+        "clear" => Command::Clear,
+        "help" => Command::Help,
+        _ => Command::Unknown(text.split_whitespace().next().unwrap_or(text)),
+    }
+}
+
+/// The commands a draft that starts like one could become.
+fn hints(draft: &str) -> Vec<(&'static str, &'static str, &'static str)> {
+    if !draft.starts_with('/') || draft.starts_with("//") || draft.contains(char::is_whitespace) {
+        return Vec::new();
+    }
+    COMMANDS
+        .into_iter()
+        .filter(|(name, _, _)| name.starts_with(draft) && *name != draft)
+        .collect()
+}
+
+fn is_own(kind: &LineKind) -> bool {
+    matches!(kind, LineKind::Message { own: true, .. })
+}
+
+/// The id and offset of the first line at least partly in view.
+fn first_visible(list: &web_sys::HtmlOListElement) -> Option<(u64, i32)> {
+    let top = list.scroll_top();
+    let children = list.children();
+    (0..children.length())
+        .filter_map(|i| children.item(i)?.dyn_into::<web_sys::HtmlElement>().ok())
+        .find(|el| el.offset_top() + el.offset_height() > top && el.dataset().get("id").is_some())
+        .and_then(|el| Some((el.dataset().get("id")?.parse().ok()?, el.offset_top() - top)))
+}
+
+/// The element of the line `id`, if it is on the page.
+fn line_element(list: &web_sys::HtmlOListElement, id: u64) -> Option<web_sys::HtmlElement> {
+    list.query_selector(&format!("[data-id=\"{id}\"]"))
+        .ok()
+        .flatten()?
+        .dyn_into()
+        .ok()
+}
+
+fn render_line(ui: RoomUi, line: Line) -> impl IntoView {
+    let id = line.id;
+    let divider = move || {
+        (ui.first_unread.get() == Some(id)).then(|| {
+            view! { <div class="divider" role="separator">"New messages"</div> }
+        })
+    };
+    let body = match line.kind {
         LineKind::Message {
+            badge,
+            host,
             nick,
             text,
             sent_at_ms,
             own,
+            ..
         } => {
             let (short, full) = times(sent_at_ms);
+            let action = text.strip_prefix("/me ").map(str::to_owned);
+            let who = view! {
+                <span class="sender">
+                    <bdi>{nick.clone()}</bdi>
+                    {own.then_some(" (you)")}
+                </span>
+                <span class="badge-id" title="The start of this person's safety words: two people with one name have different ones">
+                    {badge}
+                </span>
+                {host.then(|| view! { <span class="tag host">"host"</span> })}
+            };
+            let said = match action {
+                Some(action) => view! {
+                    <p class="text action" dir="auto">
+                        "* "<bdi>{nick}</bdi>" "{rich(&action)}
+                    </p>
+                }
+                .into_any(),
+                None => view! { <p class="text" dir="auto">{rich(&text)}</p> }.into_any(),
+            };
             view! {
-                <li class="message" class:own=own>
+                <div class="message" class:own=own>
                     <div class="meta">
-                        <span class="sender">{if own { format!("{nick} (you)") } else { nick }}</span>
+                        {who}
                         <time title=full>{short}</time>
                     </div>
-                    <p class="text">{text}</p>
-                </li>
+                    {said}
+                </div>
             }
             .into_any()
         }
-        LineKind::Notice(text) => view! { <li class="event">{text}</li> }.into_any(),
+        LineKind::Notice(parts) => {
+            view! { <div class="event">{render_parts(parts)}</div> }.into_any()
+        }
+        LineKind::Arrival { present } => {
+            let already = (!present.is_empty()).then(|| {
+                view! { "Already here: "<bdi class="present">{present.join(", ")}</bdi>". " }
+            });
+            view! {
+                <div class="event arrival">
+                    {already}
+                    "You see what is said from now on; messages sent before you arrived "
+                    "are not shown to you."
+                </div>
+            }
+            .into_any()
+        }
         LineKind::Warning(text) => view! {
-            <li class="warning" role="alert">
+            <div class="warning" role="alert">
                 <strong>"Security warning: "</strong>
                 {text}
-            </li>
+            </div>
         }
         .into_any(),
+    };
+    view! {
+        <li class="line" data-id=id.to_string()>
+            {divider}
+            {body}
+        </li>
     }
+}
+
+/// A notice's text, with every name isolated.
+fn render_parts(parts: Vec<Part>) -> impl IntoView {
+    parts
+        .into_iter()
+        .map(|part| match part {
+            Part::Text(text) => text.into_any(),
+            Part::Name(name) => view! { <bdi class="name">{name}</bdi> }.into_any(),
+        })
+        .collect_view()
+}
+
+/// A message's text, its web links clickable (opened in a new tab, sending no
+/// referrer; nothing is fetched to preview them).
+fn rich(text: &str) -> impl IntoView {
+    text::segments(text)
+        .into_iter()
+        .map(|segment| match segment {
+            Segment::Plain(plain) => plain.into_any(),
+            Segment::Link(url) => view! {
+                <a href=url.clone() target="_blank" rel="noopener noreferrer nofollow">
+                    {url.clone()}
+                </a>
+            }
+            .into_any(),
+        })
+        .collect_view()
 }
 
 /// `HH:MM` and the full local date and time of a timestamp.
@@ -161,12 +542,17 @@ fn NamePrompt() -> impl IntoView {
             .unwrap_or_default()
     };
     let name = RwSignal::new(None::<String>);
+    let error = RwSignal::new(None::<String>);
     let save = move |ev: SubmitEvent| {
         ev.prevent_default();
         let wanted = name.get_untracked().unwrap_or_else(own_nick);
         match client.with_value(|c| c.set_nick(wanted.trim())) {
-            Ok(()) => open.set(false),
-            Err(e) => ui.notice.set(Some(e.to_string())),
+            Ok(()) => {
+                open.set(false);
+                error.set(None);
+                focus("message");
+            }
+            Err(e) => error.set(Some(e.to_string())),
         }
     };
     view! {
@@ -179,15 +565,39 @@ fn NamePrompt() -> impl IntoView {
                         type="text"
                         maxlength="40"
                         autocomplete="off"
+                        aria-describedby="own-nick-error"
                         prop:value=move || name.get().unwrap_or_else(own_nick)
-                        on:input=move |ev| name.set(Some(event_target_value(&ev)))
+                        on:input=move |ev| {
+                            error.set(None);
+                            name.set(Some(event_target_value(&ev)));
+                        }
                     />
                     <button id="save-nick" type="submit" class="primary">"Save"</button>
-                    <button id="keep-nick" type="button" on:click=move |_| open.set(false)>
+                    <button
+                        id="keep-nick"
+                        type="button"
+                        on:click=move |_| {
+                            open.set(false);
+                            focus("message");
+                        }
+                    >
                         "Keep"
                     </button>
                 </div>
+                <p id="own-nick-error" class="error" role="alert">{move || error.get()}</p>
             </form>
         </Show>
     }
+}
+
+/// Moves the keyboard focus to the element `id` once the page has drawn it.
+pub(crate) fn focus(id: &'static str) {
+    request_animation_frame(move || {
+        if let Some(el) = document()
+            .get_element_by_id(id)
+            .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = el.focus();
+        }
+    });
 }

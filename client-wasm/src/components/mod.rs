@@ -9,7 +9,9 @@ pub(crate) mod landing;
 pub(crate) mod pages;
 pub(crate) mod room;
 
+mod alerts;
 mod invite;
 mod members;
 mod messages;
 mod safety;
+mod text;

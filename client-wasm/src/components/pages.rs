@@ -43,13 +43,15 @@ pub(crate) fn Waiting() -> impl IntoView {
 /// Shown when the room is over for this tab: says why; nothing of it is left.
 #[component]
 pub(crate) fn Ended(
+    /// What happened to this member, as a heading.
+    title: String,
     /// What happened, in one sentence.
     why: String,
 ) -> impl IntoView {
     view! {
         <main class="page center">
             <div class="card narrow ended">
-                <h1>"This room is closed"</h1>
+                <h1 id="ended-title">{title}</h1>
                 <p id="ended-reason" class="lead">{why}</p>
                 <p>
                     "Nothing of the conversation is left on this page, and the relay keeps "
