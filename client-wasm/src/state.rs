@@ -90,12 +90,9 @@ pub enum LineKind {
     /// Something that happened in the room (a join, a departure…): text, with the
     /// nicknames in it marked so they are shown isolated.
     Notice(Vec<Part>),
-    /// What a newcomer sees first: who was already here, and that what was said before
-    /// it arrived is not for it to read.
-    Arrival {
-        /// The members already here, in the order they made themselves known.
-        present: Vec<String>,
-    },
+    /// What a newcomer sees first: who was already here ([`RoomUi::present`]), and that
+    /// what was said before it arrived is not for it to read.
+    Arrival,
     /// A failed authentication: shown loudly, because it can mean an attack.
     Warning(String),
 }
@@ -152,6 +149,9 @@ pub struct RoomUi {
     pub announcement: RwSignal<String>,
     /// Whether the page is shown (not a background tab or a sleeping phone).
     pub visible: RwSignal<bool>,
+    /// The members who were here when this member arrived, in the order they made
+    /// themselves known.
+    pub present: RwSignal<Vec<String>>,
     /// Whether the user marked the current safety code as compared; a new code clears it.
     pub safety_checked: RwSignal<bool>,
 }
@@ -174,6 +174,7 @@ impl RoomUi {
             first_unread: RwSignal::new(None),
             announcement: RwSignal::new(String::new()),
             visible: RwSignal::new(true),
+            present: RwSignal::new(Vec::new()),
         }
     }
 
@@ -197,6 +198,7 @@ impl RoomUi {
         self.unread.set(0);
         self.first_unread.set(None);
         self.announcement.set(String::new());
+        self.present.set(Vec::new());
     }
 
     /// Clears this member's view of the conversation (`/clear`); the others keep theirs.
@@ -510,9 +512,7 @@ impl Client {
                         .set(Some(max_text_bytes(limits.max_payload as usize)));
                 }
                 if first_entry && !is_host {
-                    self.push(LineKind::Arrival {
-                        present: Vec::new(),
-                    });
+                    self.push(LineKind::Arrival);
                 }
                 ui.is_host.set(is_host);
                 ui.locked.set(*locked);
@@ -539,7 +539,7 @@ impl Client {
                 let epoch = ui.safety.get_untracked().map(|(epoch, _)| epoch);
                 let arrival = self.inner.borrow().arrival_epoch;
                 if arrival.is_some() && arrival == epoch {
-                    return self.note_present(nick);
+                    return ui.present.update(|present| present.push(nick.clone()));
                 }
                 return self.push(LineKind::Notice(vec![
                     Part::Name(nick.clone()),
@@ -626,20 +626,6 @@ impl Client {
         if let Some(sentence) = driver::describe(&event) {
             self.push(LineKind::Notice(vec![Part::Text(sentence)]));
         }
-    }
-
-    /// Adds a member who was here before this one to the newcomer's first line.
-    fn note_present(&self, nick: &str) {
-        self.ui.lines.update(|lines| {
-            if let Some(LineKind::Arrival { present }) = lines
-                .iter_mut()
-                .rev()
-                .map(|l| &mut l.kind)
-                .find(|k| matches!(k, LineKind::Arrival { .. }))
-            {
-                present.push(nick.to_owned());
-            }
-        });
     }
 
     /// The room is over for this member: drop everything and say why.

@@ -464,10 +464,16 @@ fn render_line(ui: RoomUi, line: Line) -> impl IntoView {
         LineKind::Notice(parts) => {
             view! { <div class="event">{render_parts(parts)}</div> }.into_any()
         }
-        LineKind::Arrival { present } => {
-            let already = (!present.is_empty()).then(|| {
-                view! { "Already here: "<bdi class="present">{present.join(", ")}</bdi>". " }
-            });
+        LineKind::Arrival => {
+            let already = move || {
+                ui.present.with(|present| {
+                    (!present.is_empty()).then(|| {
+                        view! {
+                            "Already here: "<bdi class="present">{present.join(", ")}</bdi>". "
+                        }
+                    })
+                })
+            };
             view! {
                 <div class="event arrival">
                     {already}
