@@ -479,6 +479,7 @@ impl Client {
             SessionEvent::Ended { reason } => return self.end(*reason),
             SessionEvent::Error { code } => return self.on_error(*code),
             SessionEvent::Undecryptable { .. } | SessionEvent::Gap { .. } => {}
+            _ => {}
         }
         if let Some(sentence) = driver::describe(&event) {
             self.push(LineKind::Notice(sentence));
