@@ -9,7 +9,7 @@
 //! ([`History`]), so a member cannot edit or delete another's message whatever it
 //! sends.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
 use zeroize::Zeroizing;
 
@@ -71,7 +71,12 @@ pub(crate) struct Talk {
     presence: Presence,
     /// The latest clock reading.
     now_ms: u64,
+    /// Ids of the direct messages received lately, to refuse a replay.
+    seen_direct: VecDeque<MessageId>,
 }
+
+/// Most direct-message ids remembered against replays.
+const MAX_SEEN_DIRECT: usize = 1024;
 
 impl Talk {
     pub(crate) fn new() -> Self {
@@ -84,6 +89,7 @@ impl Talk {
             receipts: BTreeMap::new(),
             presence: Presence::Active,
             now_ms: 0,
+            seen_direct: VecDeque::new(),
         }
     }
 
@@ -727,6 +733,15 @@ impl Session {
             out.push(warning(Some(from), WARN_DIRECT_FORGED));
             return;
         };
+        let id = MessageId::of(&sealed);
+        if m.talk.seen_direct.contains(&id) {
+            out.push(warning(Some(from), super::WARN_REPLAY));
+            return;
+        }
+        if m.talk.seen_direct.len() >= MAX_SEEN_DIRECT {
+            m.talk.seen_direct.pop_front();
+        }
+        m.talk.seen_direct.push_back(id);
         // The sender is the leaf that signed; its relay id is the one it claimed.
         let Some(sender) = m.roster.get(opened.leaf).and_then(|p| p.member) else {
             out.push(warning(Some(from), WARN_DIRECT_FORGED));
@@ -758,7 +773,7 @@ impl Session {
             sent_at_ms,
             action,
             own: false,
-            id: MessageId::of(&sealed),
+            id,
         }));
     }
 
