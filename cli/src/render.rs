@@ -52,6 +52,8 @@ mod tests {
             own: false,
             seq: 4,
             id: vroom_shared::session::MessageId([0; 16]),
+            reply_to: None,
+            action: false,
         };
         assert_eq!(line(&event).unwrap(), "ev [2Jil: hi bob: fake line");
     }

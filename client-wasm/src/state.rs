@@ -622,6 +622,7 @@ impl Client {
             SessionEvent::Ended { reason } => return self.end(*reason),
             SessionEvent::Error { code } => return self.on_error(*code),
             SessionEvent::Undecryptable { .. } | SessionEvent::Gap { .. } => {}
+            _ => {}
         }
         if let Some(sentence) = driver::describe(&event) {
             self.push(LineKind::Notice(vec![Part::Text(sentence)]));

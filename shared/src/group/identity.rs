@@ -21,6 +21,22 @@ pub const CLIENT_ID_LEN: usize = 16;
 /// Bytes of a fingerprint (80 bits), one word each.
 pub const FINGERPRINT_LEN: usize = 10;
 const LABEL_FINGERPRINT: &[u8] = b"vroom/v2/fingerprint";
+/// Prefix of everything a member signs outside MLS (a direct message). MLS signs only
+/// `SignContent` structures, which begin with a length and `"MLS 1.0 "`, so the two
+/// never overlap.
+pub const LABEL_DIRECT_SIGNATURE: &[u8] = b"vroom/v2/direct-signature";
+
+/// Whether `signature` is the Ed25519 signature (strictly verified) of
+/// `LABEL_DIRECT_SIGNATURE ‖ statement` under the member key `signature_key`.
+pub fn verify_direct(signature_key: &[u8; 32], statement: &[u8], signature: &[u8; 64]) -> bool {
+    let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(signature_key) else {
+        return false;
+    };
+    let mut message = LABEL_DIRECT_SIGNATURE.to_vec();
+    message.extend_from_slice(statement);
+    key.verify_strict(&message, &ed25519_dalek::Signature::from_bytes(signature))
+        .is_ok()
+}
 
 /// This member's signing key and client id. No `Debug`, no `Clone`; the signing key is
 /// zeroized on drop (ed25519-dalek's `zeroize` feature).
@@ -46,6 +62,13 @@ impl Identity {
             client_id: self.client_id,
             signature_key: self.signing.verifying_key().to_bytes(),
         }
+    }
+
+    /// Signs `LABEL_DIRECT_SIGNATURE ‖ statement`.
+    pub(crate) fn sign_direct(&self, statement: &[u8]) -> [u8; 64] {
+        let mut message = LABEL_DIRECT_SIGNATURE.to_vec();
+        message.extend_from_slice(statement);
+        self.signing.sign(&message).to_bytes()
     }
 
     pub(crate) fn credential_with_key(&self) -> CredentialWithKey {

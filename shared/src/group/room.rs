@@ -48,7 +48,10 @@ const LABEL_MESSAGE_ID: &[u8] = b"vroom/v2/message-id";
 /// first 16 bytes). The encoding is authenticated (the AEAD covers header and content,
 /// the content is signed by the sender), so nobody but the sender chooses it, and it
 /// never depends on the relay's sequence numbers.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Encoded as its 16 bytes (postcard: no length prefix) where a content refers to one.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct MessageId(pub [u8; 16]);
 
 impl MessageId {
@@ -389,6 +392,13 @@ impl Group {
     /// The host's signature key, as bound into the group at creation.
     pub fn host_key(&self) -> [u8; 32] {
         self.host_key
+    }
+
+    /// Signs a direct message's statement (PROTOCOL.md §10.4) with this member's group
+    /// signature key, under its own label so the signature can never pass for an MLS
+    /// one. Check it with [`super::identity::verify_direct`].
+    pub fn sign_direct(&self, statement: &[u8]) -> [u8; 64] {
+        self.identity.sign_direct(statement)
     }
 
     /// Whether this member is the host.

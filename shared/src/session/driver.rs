@@ -95,5 +95,14 @@ pub fn describe(event: &SessionEvent) -> Option<String> {
         SessionEvent::RelayGoingAway => "The relay is restarting; reconnecting".to_owned(),
         SessionEvent::Ended { reason } => reason.message().to_owned(),
         SessionEvent::Error { code } => code.message().to_owned(),
+        // Shown in place (on the message they change) or as state (who types, who
+        // has read, who is away), not as lines of their own.
+        SessionEvent::Edited { .. }
+        | SessionEvent::Deleted { .. }
+        | SessionEvent::Reaction { .. }
+        | SessionEvent::Typing { .. }
+        | SessionEvent::Read { .. }
+        | SessionEvent::DirectMessage { .. }
+        | SessionEvent::PresenceChanged { .. } => return None,
     })
 }

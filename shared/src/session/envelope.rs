@@ -4,7 +4,9 @@
 //! - [`Envelope`] (what the relay carries): a newcomer's sealed key package, a Welcome
 //!   for one newcomer, or an MLS message (a commit or an application message).
 //! - [`Content`] (inside an MLS application message, padded to a size bucket): a chat
-//!   text, a member's profile (its nickname), or an authenticated host action.
+//!   text, a member's profile (its nickname), an authenticated host action, and what a
+//!   room shows around messages: replies and `/me`, edits, deletes, reactions, typing,
+//!   read receipts, presence, and each member's key for direct messages.
 //!
 //! Both are postcard-encoded behind a one-byte format version ([`FORMAT`]); other
 //! versions and trailing bytes are refused. PROTOCOL.md §10 gives every byte.
@@ -16,6 +18,7 @@ use zeroize::Zeroizing;
 
 use crate::crypto::keys::{Join, Key};
 use crate::crypto::{padding, CryptoError, Nonce, NonceRng, RoomSecret};
+use crate::group::MessageId;
 use crate::wire::{MemberId, RoomId};
 
 /// The format version byte in front of every [`Envelope`] and [`Content`].
@@ -51,6 +54,17 @@ pub enum Envelope {
     /// An MLS message (a `PrivateMessage`: a commit or an application message).
     /// Broadcast.
     Group(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// A direct message to one member, sent to it alone (`ClientFrame::Send { to:
+    /// Some(member) }`): HPKE-sealed to the recipient's direct key (its
+    /// [`Content::DirectKey`]) and signed inside the seal with the sender's group
+    /// signature key (PROTOCOL.md §10.4).
+    Direct {
+        /// The HPKE encapsulated key (X25519, 32 bytes).
+        enc: [u8; 32],
+        /// The padded, signed inner message, sealed (tag included).
+        #[serde(with = "serde_bytes")]
+        sealed: Vec<u8>,
+    },
 }
 
 impl Envelope {
@@ -88,6 +102,72 @@ pub enum Content {
     /// A host action, accepted only from the member whose signature key the group binds
     /// as the host's.
     Host(HostAction),
+    /// A chat message with options: a reply, a `/me` action, or both. A message with
+    /// neither travels as [`Content::Text`].
+    Post {
+        /// The text, as typed.
+        body: String,
+        /// The sender's clock when it sent (milliseconds since the Unix epoch).
+        sent_at_ms: u64,
+        /// The message this one replies to.
+        reply_to: Option<MessageId>,
+        /// A `/me` action ("Ada waves"), shown after the sender's name.
+        action: bool,
+    },
+    /// The sender replaces the text of one of its own earlier messages. Receivers take
+    /// it only when the group authenticated the same member as the sender of `target`.
+    Edit {
+        /// The message edited.
+        target: MessageId,
+        /// Its new text.
+        body: String,
+        /// The sender's clock when it edited.
+        edited_at_ms: u64,
+    },
+    /// The sender withdraws one of its own earlier messages (same rule as `Edit`).
+    Delete {
+        /// The message deleted.
+        target: MessageId,
+    },
+    /// The sender adds (`on`) or takes back an emoji reaction to a message.
+    React {
+        /// The message reacted to.
+        target: MessageId,
+        /// The emoji (at most [`MAX_EMOJI_BYTES`] bytes, no control characters).
+        emoji: String,
+        /// Added (`true`) or taken back.
+        on: bool,
+    },
+    /// The sender started (`true`) or stopped typing. Sent sparingly: once at the
+    /// start, again at most every few seconds while typing goes on, and a stop.
+    Typing(bool),
+    /// The sender has read every message up to and including this one (one receipt
+    /// per burst of reading, not one per message).
+    Read {
+        /// The latest message read.
+        upto: MessageId,
+    },
+    /// The sender's public key for direct messages (X25519, used with HPKE), sent with
+    /// its profile; authenticated as the sender's by the group.
+    DirectKey {
+        /// The X25519 public key.
+        public: [u8; 32],
+    },
+    /// The sender's presence, sent when it changes.
+    Presence(Presence),
+}
+
+/// Longest emoji of a reaction, in bytes (a flag or a family with modifiers fits).
+pub const MAX_EMOJI_BYTES: usize = 32;
+
+/// Whether a member is at the room or away from it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Presence {
+    /// Looking at the room (the default until a member says otherwise).
+    #[default]
+    Active,
+    /// Idle, or the room is in a background tab.
+    Away,
 }
 
 /// What the host announces to the members before asking the relay to do it.
@@ -107,16 +187,27 @@ pub enum HostAction {
 impl Content {
     /// Encodes and pads to a size bucket, ready for `Group::encrypt`.
     pub fn seal_ready(&self) -> Zeroizing<Vec<u8>> {
+        padding::pad(&self.encode())
+    }
+
+    /// `FORMAT ‖ postcard(self)`, unpadded.
+    pub fn encode(&self) -> Zeroizing<Vec<u8>> {
         let mut plain = Zeroizing::new(vec![FORMAT]);
         let encoded =
             Zeroizing::new(postcard::to_allocvec(self).expect("encoding into a Vec cannot fail"));
         plain.extend_from_slice(&encoded);
-        padding::pad(&plain)
+        plain
     }
 
     /// Unpads and decodes a decrypted application message.
     pub fn open(padded: &[u8]) -> Result<Self, CryptoError> {
-        decode_versioned(padding::unpad(padded)?)
+        Self::open_unpadded(padding::unpad(padded)?)
+    }
+
+    /// Decodes `FORMAT ‖ postcard(Content)` (inside a direct message, PROTOCOL.md
+    /// §10.4).
+    pub fn open_unpadded(bytes: &[u8]) -> Result<Self, CryptoError> {
+        decode_versioned(bytes)
     }
 }
 

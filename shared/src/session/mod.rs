@@ -47,17 +47,25 @@
 //! welcome, or live) and [`Stage`] (waiting to be added, a member, or over); each
 //! stage owns only the data valid in it.
 
+mod direct;
 pub mod driver;
 mod duties;
 pub mod envelope;
+mod history;
+mod pace;
 mod roster;
+mod talk;
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use zeroize::Zeroizing;
 
+pub use self::direct::LABEL_DIRECT;
 pub use self::duties::{FALLBACK_MS, MAX_DUTIES};
-pub use self::envelope::{Content, Envelope, HostAction, FORMAT};
+pub use self::envelope::{Content, Envelope, HostAction, Presence, FORMAT, MAX_EMOJI_BYTES};
+pub use self::history::{MAX_HISTORY, MAX_REACTIONS_PER_MEMBER};
+pub use self::pace::{RECEIPT_DELAY_MS, TYPING_EXPIRE_MS, TYPING_IDLE_MS, TYPING_REFRESH_MS};
+pub use self::talk::ReactionCount;
 pub use crate::group::{MessageId, SafetyCode};
 
 use self::duties::{Duties, Duty};
@@ -166,6 +174,11 @@ pub enum SessionEvent {
         /// The authenticated id every member computes alike (edits, replies and receipts
         /// refer to it).
         id: MessageId,
+        /// The message this one replies to (show it quoted; it may be unknown to this
+        /// member, for instance from before it joined).
+        reply_to: Option<MessageId>,
+        /// A `/me` action: show "nick text" rather than "nick: text".
+        action: bool,
     },
     /// The group moved to a new epoch (someone joined, left or refreshed keys): the
     /// room-wide safety code changed. Members who read the same code share one room.
@@ -222,6 +235,96 @@ pub enum SessionEvent {
         /// What failed.
         code: ErrorCode,
     },
+    /// A member edited one of its own messages: show the new text, marked "edited".
+    /// Edits of another member's message are refused (and warned about).
+    Edited {
+        /// The message edited (a [`SessionEvent::Message`]'s `id`).
+        id: MessageId,
+        /// Its sender, who edited it.
+        from: MemberId,
+        /// The new text.
+        text: String,
+        /// The sender's clock when it edited.
+        edited_at_ms: u64,
+        /// True for this member's own edit.
+        own: bool,
+    },
+    /// A member deleted one of its own messages: show "message deleted" in its place.
+    Deleted {
+        /// The message deleted.
+        id: MessageId,
+        /// Its sender, who deleted it.
+        from: MemberId,
+        /// True for this member's own delete.
+        own: bool,
+    },
+    /// A member added or took back an emoji reaction ([`Session::reactions`] gives the
+    /// totals with who reacted).
+    Reaction {
+        /// The message reacted to.
+        id: MessageId,
+        /// Who reacted.
+        from: MemberId,
+        /// Its nickname.
+        nick: String,
+        /// The emoji.
+        emoji: String,
+        /// Added (`true`) or taken back.
+        on: bool,
+        /// True for this member's own reaction.
+        own: bool,
+    },
+    /// A member started or stopped typing. The session ends a typing that is not
+    /// refreshed ([`TYPING_EXPIRE_MS`]) by itself; [`Session::typing_members`] lists who
+    /// types now.
+    Typing {
+        /// Who.
+        member: MemberId,
+        /// Its nickname.
+        nick: String,
+        /// Typing now, or stopped.
+        typing: bool,
+    },
+    /// A member has read every message up to `upto` (show "seen by" under it;
+    /// [`Session::read_receipts`] gives each member's latest).
+    Read {
+        /// Who.
+        member: MemberId,
+        /// Its nickname.
+        nick: String,
+        /// The latest message it has read.
+        upto: MessageId,
+    },
+    /// A direct message between this member and one other, encrypted to the recipient
+    /// alone: no other member can read it. Show it marked as private. This member's own
+    /// is reported when it is sent (the relay echoes nothing to the sender).
+    DirectMessage {
+        /// The sender.
+        from: MemberId,
+        /// The recipient.
+        to: MemberId,
+        /// The sender's nickname.
+        nick: String,
+        /// The text.
+        text: String,
+        /// The sender's clock at sending.
+        sent_at_ms: u64,
+        /// A `/me` action.
+        action: bool,
+        /// True when this member sent it.
+        own: bool,
+        /// Its id (the same for both ends).
+        id: MessageId,
+    },
+    /// A member is active or away now ([`MemberInfo::presence`] has it too).
+    PresenceChanged {
+        /// Who.
+        member: MemberId,
+        /// Its nickname.
+        nick: String,
+        /// Its presence.
+        presence: Presence,
+    },
 }
 
 /// Why a user action could not be done.
@@ -239,6 +342,14 @@ pub enum ActionError {
     Empty,
     /// No member with that id is in the room.
     UnknownMember,
+    /// Only a message's own sender can edit or delete it.
+    NotYours,
+    /// The message is not known (too old, deleted, or never seen here).
+    UnknownMessage,
+    /// That member cannot receive direct messages yet (its key has not arrived).
+    NoDirectKey,
+    /// Not a reaction: one emoji of at most [`MAX_EMOJI_BYTES`] bytes.
+    InvalidReaction,
 }
 
 impl core::fmt::Display for ActionError {
@@ -250,6 +361,14 @@ impl core::fmt::Display for ActionError {
             ActionError::TooLarge => "That message is too large for this room. Shorten it.",
             ActionError::Empty => "There is nothing to send.",
             ActionError::UnknownMember => "No such member is in the room.",
+            ActionError::NotYours => "You can only edit or delete your own messages.",
+            ActionError::UnknownMessage => {
+                "That message is no longer available. Pick a more recent one."
+            }
+            ActionError::NoDirectKey => {
+                "That member cannot receive private messages yet. Try again in a moment."
+            }
+            ActionError::InvalidReaction => "A reaction is one emoji.",
         })
     }
 }
@@ -269,6 +388,8 @@ pub struct MemberInfo {
     pub is_host: bool,
     /// Whether it is this member.
     pub is_self: bool,
+    /// Whether it is at the room or away.
+    pub presence: Presence,
 }
 
 /// The secrets every stage but the last holds.
@@ -311,10 +432,14 @@ struct Membership {
     group: Group,
     roster: Roster,
     duties: Duties,
-    /// Own texts until the relay echoes them, by message id.
-    own_pending: BTreeMap<MessageId, OwnText>,
-    /// Texts typed while this member's commit waited for its echo.
-    queued: VecDeque<(Zeroizing<String>, u64)>,
+    /// Own chat contents (texts, edits, deletes, reactions), padded, until the relay
+    /// echoes them, by message id: they are shown then, in the room's one order.
+    own_pending: BTreeMap<MessageId, Zeroizing<Vec<u8>>>,
+    /// Texts (padded contents) typed while this member's commit waited for its echo.
+    queued: VecDeque<Zeroizing<Vec<u8>>>,
+    /// What surrounds messages: history, reactions, typing, receipts, presence, the
+    /// direct-message key.
+    talk: talk::Talk,
     /// Client ids of every credential ever seen in this group: a key package that
     /// carries one again is a replay.
     seen_clients: BTreeSet<[u8; 16]>,
@@ -340,11 +465,6 @@ struct Membership {
     host_lock: Option<bool>,
     /// Whether the host announced that it ends the room.
     host_terminated: bool,
-}
-
-struct OwnText {
-    text: Zeroizing<String>,
-    sent_at_ms: u64,
 }
 
 /// The relay connection.
@@ -668,6 +788,11 @@ impl Session {
                 fingerprint: member.identity.fingerprint().to_string(),
                 is_host: member.identity.signature_key == host_key,
                 is_self,
+                presence: if is_self {
+                    m.talk.presence()
+                } else {
+                    peer.map(|p| p.presence).unwrap_or_default()
+                },
             };
             if is_self {
                 out.insert(0, info);
@@ -709,6 +834,7 @@ impl Session {
         self.now_ms = Some(now_ms);
         let mut out = Vec::new();
         self.run_duties(&mut out);
+        self.tick_talk(now_ms, &mut out);
         out
     }
 
@@ -716,33 +842,13 @@ impl Session {
     /// (as [`SessionEvent::Message`] with `own: true`) when the relay echoes it.
     /// `now_ms` is the sender's clock (milliseconds since the Unix epoch).
     pub fn send_text(&mut self, text: &str, now_ms: u64) -> Result<Vec<Output>, ActionError> {
-        if text.is_empty() {
-            return Err(ActionError::Empty);
-        }
-        self.now_ms = Some(now_ms);
-        let max = self.limits.map_or(usize::MAX, |l| l.max_payload as usize);
-        let m = self.member_ready()?;
-        let content = Content::Text {
-            body: text.to_owned(),
-            sent_at_ms: now_ms,
-        };
-        // An MLS message adds a header, a signature and a tag to the padded content:
-        // well under 256 bytes. Refuse early rather than send what the relay refuses.
-        if content.seal_ready().len() + 256 > max {
-            return Err(ActionError::TooLarge);
-        }
-        let mut out = Vec::new();
-        m.maybe_self_update(now_ms, &mut out);
-        if m.group.has_pending_commit() {
-            if m.queued.len() >= MAX_OWN_PENDING {
-                return Err(ActionError::NotReady);
-            }
-            m.queued
-                .push_back((Zeroizing::new(text.to_owned()), now_ms));
-            return Ok(out);
-        }
-        m.send_text(text, now_ms, &mut out);
-        Ok(out)
+        self.post(
+            Content::Text {
+                body: text.to_owned(),
+                sent_at_ms: now_ms,
+            },
+            now_ms,
+        )
     }
 
     /// Changes this member's nickname and tells the room.
@@ -754,13 +860,7 @@ impl Session {
         }
         let m = self.member_ready()?;
         let mut out = Vec::new();
-        m.send_content(
-            &Content::Profile {
-                nick: new.clone(),
-                member: me,
-            },
-            &mut out,
-        );
+        m.announce(&new, me, &mut out);
         let old = core::mem::replace(&mut self.nick, new.clone());
         out.push(event(SessionEvent::NickChanged {
             member: me,
@@ -1041,13 +1141,7 @@ impl Session {
                             epoch: m.group.epoch(),
                             code: m.group.safety_code(),
                         }));
-                        m.send_content(
-                            &Content::Profile {
-                                nick: self.nick.clone(),
-                                member: me,
-                            },
-                            out,
-                        );
+                        m.announce(&self.nick, me, out);
                     }
                 }
             }
@@ -1245,6 +1339,7 @@ impl Session {
                 }
                 self.on_group(seq, from, &bytes, false, out);
             }
+            Envelope::Direct { enc, sealed } => self.on_direct(from, directed, (enc, sealed), out),
         }
     }
 
@@ -1310,17 +1405,9 @@ impl Session {
                 }
             }
             Incoming::OwnApplication { id } => {
-                if let Some(own) = m.own_pending.remove(&id) {
-                    if let Some(me) = me {
-                        out.push(event(SessionEvent::Message {
-                            from: me,
-                            nick: self.nick.clone(),
-                            text: own.text.to_string(),
-                            sent_at_ms: own.sent_at_ms,
-                            own: true,
-                            seq,
-                            id,
-                        }));
+                if let (Some(padded), Some(me)) = (m.own_pending.remove(&id), me) {
+                    if let Ok(content) = Content::open(&padded) {
+                        m.on_own(content, (me, &self.nick), seq, id, out);
                     }
                 }
             }
@@ -1440,18 +1527,12 @@ impl Session {
                 }));
                 // A newcomer learns who is who from each member's profile.
                 if let (CommitKind::Add, Some(me)) = (kind, me) {
-                    m.send_content(
-                        &Content::Profile {
-                            nick: self.nick.clone(),
-                            member: me,
-                        },
-                        out,
-                    );
+                    m.announce(&self.nick, me, out);
                 }
                 // Texts typed while our commit was pending go out now.
                 if !m.group.has_pending_commit() {
-                    while let Some((text, at)) = m.queued.pop_front() {
-                        m.send_text(&text, at, out);
+                    while let Some(padded) = m.queued.pop_front() {
+                        m.send_post(padded, out);
                     }
                 }
             }
@@ -1543,6 +1624,7 @@ impl Membership {
             duties: Duties::default(),
             own_pending: BTreeMap::new(),
             queued: VecDeque::new(),
+            talk: talk::Talk::new(),
             seen_clients,
             sent_since_update: 0,
             last_update_ms: None,
@@ -1566,32 +1648,30 @@ impl Membership {
             .map(|m| m.identity)
     }
 
+    /// Sends a content to the group now; one that is shown on its echo
+    /// ([`talk::echoed`]) is kept until then.
     fn send_content(&mut self, content: &Content, out: &mut Vec<Output>) {
-        if let Ok((bytes, _)) = self.group.encrypt(&content.seal_ready()) {
-            out.push(send(None, &Envelope::Group(bytes)));
-        }
+        self.send_padded(content.seal_ready(), talk::echoed(content), out);
     }
 
-    fn send_text(&mut self, text: &str, now_ms: u64, out: &mut Vec<Output>) {
-        let content = Content::Text {
-            body: text.to_owned(),
-            sent_at_ms: now_ms,
-        };
-        let Ok((bytes, id)) = self.group.encrypt(&content.seal_ready()) else {
+    fn send_padded(&mut self, padded: Zeroizing<Vec<u8>>, echoed: bool, out: &mut Vec<Output>) {
+        let Ok((bytes, id)) = self.group.encrypt(&padded) else {
             return;
         };
-        if self.own_pending.len() >= MAX_OWN_PENDING {
-            self.own_pending.pop_first();
+        if echoed {
+            if self.own_pending.len() >= MAX_OWN_PENDING {
+                self.own_pending.pop_first();
+            }
+            self.own_pending.insert(id, padded);
         }
-        self.own_pending.insert(
-            id,
-            OwnText {
-                text: Zeroizing::new(text.to_owned()),
-                sent_at_ms: now_ms,
-            },
-        );
-        self.sent_since_update = self.sent_since_update.saturating_add(1);
         out.push(send(None, &Envelope::Group(bytes)));
+    }
+
+    /// Sends a chat message (a padded `Text` or `Post`); it counts towards the next
+    /// key refresh.
+    fn send_post(&mut self, padded: Zeroizing<Vec<u8>>, out: &mut Vec<Output>) {
+        self.sent_since_update = self.sent_since_update.saturating_add(1);
+        self.send_padded(padded, true, out);
     }
 
     /// Commits fresh own keys when the policy says so (PROTOCOL.md §9.10).
@@ -1634,29 +1714,12 @@ impl Membership {
         out: &mut Vec<Output>,
     ) -> bool {
         let placeholder = placeholder_nick(identity);
+        let who = talk::Who {
+            leaf,
+            identity,
+            member: sender,
+        };
         match content {
-            Content::Text { body, sent_at_ms } => {
-                let Some(peer) = self.roster.get_mut(leaf) else {
-                    return false;
-                };
-                if !peer.shown {
-                    peer.shown = true;
-                    out.push(event(SessionEvent::MemberJoined {
-                        member: sender,
-                        nick: peer.nick.clone().unwrap_or_else(|| placeholder.clone()),
-                        fingerprint: identity.fingerprint().to_string(),
-                    }));
-                }
-                out.push(event(SessionEvent::Message {
-                    from: sender,
-                    nick: peer.nick.clone().unwrap_or(placeholder),
-                    text: body,
-                    sent_at_ms,
-                    own: false,
-                    seq,
-                    id,
-                }));
-            }
             Content::Profile { nick, member } => {
                 // The leaf's own claim of its relay id: taken once, and never this
                 // member's own id or another leaf's.
@@ -1700,6 +1763,7 @@ impl Membership {
                     }
                 }
             }
+            other => self.on_talk(who, other, seq, id, out),
         }
         false
     }

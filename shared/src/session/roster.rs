@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use super::envelope::Presence;
 use crate::group::{Member, PublicIdentity};
 use crate::wire::MemberId;
 
@@ -23,6 +24,10 @@ pub(crate) struct Peer {
     pub(crate) shown: bool,
     /// The credential the group holds at this leaf.
     pub(crate) identity: Option<PublicIdentity>,
+    /// Its key for direct messages, once it sent one (authenticated by the group).
+    pub(crate) direct_key: Option<[u8; 32]>,
+    /// Whether it is at the room or away, as it last said.
+    pub(crate) presence: Presence,
 }
 
 /// The result of attributing an authenticated message to a relay member id.

@@ -19,5 +19,7 @@ mod relay;
 mod session;
 #[cfg(feature = "mls")]
 mod session_vectors;
+#[cfg(feature = "mls")]
+mod talk;
 mod vector_file;
 mod vectors;
