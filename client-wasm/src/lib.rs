@@ -105,7 +105,10 @@ fn leave_when_the_page_goes(client: ClientHandle) {
 fn follow_visibility(client: ClientHandle) {
     let handler = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
         let visible = !document().hidden();
-        client.with_value(|c| c.ui.visible.set(visible));
+        client.with_value(|c| {
+            c.ui.visible.set(visible);
+            c.set_active(visible);
+        });
     });
     let _ = document()
         .add_event_listener_with_callback("visibilitychange", handler.as_ref().unchecked_ref());

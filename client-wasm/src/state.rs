@@ -19,7 +19,8 @@ use leptos::prelude::*;
 use vroom_shared::invite::{ws_url, Invite};
 use vroom_shared::session::driver::{self, Reconnect, TICK_MS};
 use vroom_shared::session::{
-    clean_nick, ActionError, Content, MemberInfo, Output, SafetyCode, Session, SessionEvent,
+    clean_nick, ActionError, Content, MemberInfo, MessageId, Output, Presence, SafetyCode, Session,
+    SessionEvent,
 };
 use vroom_shared::wire::{CloseReason, ErrorCode, LeaveReason, MemberId, RoomSettings};
 use wasm_bindgen::closure::Closure;
@@ -62,6 +63,9 @@ pub struct Problem {
 pub struct Line {
     /// Local, increasing: the key of the line in the list.
     pub id: u64,
+    /// How many times the line changed (an edit, a delete, a reaction): with `id`, the
+    /// key the list redraws a line by.
+    pub rev: u32,
     /// What the line shows.
     pub kind: LineKind,
 }
@@ -71,6 +75,8 @@ pub struct Line {
 pub enum LineKind {
     /// A chat message.
     Message {
+        /// Its authenticated id (edits, deletes, replies and reactions name it).
+        mid: MessageId,
         /// The sender.
         from: MemberId,
         /// The start of the sender's safety words, which tells apart members who chose
@@ -86,6 +92,18 @@ pub enum LineKind {
         sent_at_ms: u64,
         /// Whether this member sent it.
         own: bool,
+        /// A `/me` action.
+        action: bool,
+        /// Edited by its sender.
+        edited: bool,
+        /// Deleted by its sender (the text is gone).
+        deleted: bool,
+        /// The message it answers, quoted.
+        reply: Option<Quote>,
+        /// A direct message: the name of the other member of the two who can read it.
+        private: Option<String>,
+        /// Its reactions: each emoji, who chose it, and whether this member did.
+        reactions: Vec<(String, Vec<String>, bool)>,
     },
     /// Something that happened in the room (a join, a departure…): text, with the
     /// nicknames in it marked so they are shown isolated.
@@ -95,6 +113,31 @@ pub enum LineKind {
     Arrival,
     /// A failed authentication: shown loudly, because it can mean an attack.
     Warning(String),
+}
+
+/// What the message box sends next.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Compose {
+    /// A message to the room.
+    #[default]
+    Message,
+    /// A new text for one of this member's messages.
+    Edit(MessageId),
+    /// A reply to this message.
+    Reply(Quote),
+    /// A direct message to this member (id, name).
+    Direct(MemberId, String),
+}
+
+/// The message a reply answers, as the reply shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Quote {
+    /// The message.
+    pub mid: MessageId,
+    /// Its sender's name.
+    pub nick: String,
+    /// The start of its text.
+    pub text: String,
 }
 
 /// A piece of a notice.
@@ -152,6 +195,12 @@ pub struct RoomUi {
     /// The members who were here when this member arrived, in the order they made
     /// themselves known.
     pub present: RwSignal<Vec<String>>,
+    /// The names of the members typing now.
+    pub typing: RwSignal<Vec<String>>,
+    /// What the message box sends next.
+    pub compose: RwSignal<Compose>,
+    /// Under which message each member's "seen" goes: message → names.
+    pub seen: RwSignal<std::collections::BTreeMap<MessageId, Vec<String>>>,
     /// Whether the user marked the current safety code as compared; a new code clears it.
     pub safety_checked: RwSignal<bool>,
 }
@@ -175,6 +224,9 @@ impl RoomUi {
             announcement: RwSignal::new(String::new()),
             visible: RwSignal::new(true),
             present: RwSignal::new(Vec::new()),
+            typing: RwSignal::new(Vec::new()),
+            compose: RwSignal::new(Compose::Message),
+            seen: RwSignal::new(std::collections::BTreeMap::new()),
         }
     }
 
@@ -199,6 +251,9 @@ impl RoomUi {
         self.first_unread.set(None);
         self.announcement.set(String::new());
         self.present.set(Vec::new());
+        self.typing.set(Vec::new());
+        self.compose.set(Compose::Message);
+        self.seen.set(std::collections::BTreeMap::new());
     }
 
     /// Clears this member's view of the conversation (`/clear`); the others keep theirs.
@@ -343,6 +398,7 @@ impl Client {
             None => return,
         };
         self.process(outputs);
+        self.refresh_typing();
     }
 
     /// Shows a line only this member sees (the answer to `/help`).
@@ -354,6 +410,80 @@ impl Client {
     pub fn send_text(&self, text: &str) -> Result<(), ActionError> {
         let now = js_sys::Date::now() as u64;
         self.act(|s| s.send_text(text, now))
+    }
+
+    /// Sends a `/me` action.
+    pub fn send_action(&self, text: &str) -> Result<(), ActionError> {
+        let now = js_sys::Date::now() as u64;
+        self.act(|s| s.send_action(text, now))
+    }
+
+    /// Sends a reply to message `to`.
+    pub fn send_reply(&self, to: MessageId, text: &str) -> Result<(), ActionError> {
+        let now = js_sys::Date::now() as u64;
+        self.act(|s| s.send_reply(to, text, now))
+    }
+
+    /// Sends a direct message to one member, readable by it alone.
+    pub fn send_direct(&self, to: MemberId, text: &str) -> Result<(), ActionError> {
+        let now = js_sys::Date::now() as u64;
+        self.act(|s| s.send_direct(to, text, now))
+    }
+
+    /// Replaces the text of one of this member's messages.
+    pub fn edit(&self, id: MessageId, text: &str) -> Result<(), ActionError> {
+        let now = js_sys::Date::now() as u64;
+        self.act(|s| s.edit(id, text, now))
+    }
+
+    /// Deletes one of this member's messages for everyone.
+    pub fn delete(&self, id: MessageId) -> Result<(), ActionError> {
+        self.act(|s| s.delete(id))
+    }
+
+    /// Adds or takes back a reaction.
+    pub fn react(&self, id: MessageId, emoji: &str, on: bool) -> Result<(), ActionError> {
+        self.act(|s| s.react(id, emoji, on))
+    }
+
+    /// A key was pressed in the message box (the session says "typing" sparingly), or
+    /// the box was emptied (`typing` false).
+    pub fn typing(&self, typing: bool) {
+        let now = js_sys::Date::now() as u64;
+        let _ = self.act(|s| {
+            Ok(if typing {
+                s.typing(now)
+            } else {
+                s.stop_typing()
+            })
+        });
+    }
+
+    /// The user has seen the conversation up to message `upto`.
+    pub fn mark_read(&self, upto: MessageId) {
+        let now = js_sys::Date::now() as u64;
+        if let Some(session) = self.inner.borrow_mut().session.as_mut() {
+            session.mark_read(upto, now);
+        }
+    }
+
+    /// The page is shown (active) or hidden (away).
+    pub fn set_active(&self, active: bool) {
+        let presence = if active {
+            Presence::Active
+        } else {
+            Presence::Away
+        };
+        let _ = self.act(|s| Ok(s.set_presence(presence)));
+    }
+
+    /// Whether message `id` is this member's and can still be edited or deleted.
+    pub fn can_edit(&self, id: MessageId) -> bool {
+        self.inner
+            .borrow()
+            .session
+            .as_ref()
+            .is_some_and(|s| s.can_edit(id))
     }
 
     /// Changes this member's nickname. Refuses a name with nothing visible in it.
@@ -582,8 +712,12 @@ impl Client {
                 text,
                 sent_at_ms,
                 own,
+                id,
+                reply_to,
+                action,
                 ..
             } => {
+                let reply = reply_to.and_then(|to| self.quote(to));
                 let (badge, host) = ui
                     .members
                     .with_untracked(|members| {
@@ -597,6 +731,7 @@ impl Client {
                     ui.announcement.set(format!("{nick}: {text}"));
                 }
                 self.push(LineKind::Message {
+                    mid: *id,
                     from: *from,
                     badge,
                     host,
@@ -604,9 +739,91 @@ impl Client {
                     text: text.clone(),
                     sent_at_ms: *sent_at_ms,
                     own: *own,
+                    action: *action,
+                    edited: false,
+                    deleted: false,
+                    reply,
+                    private: None,
+                    reactions: Vec::new(),
                 });
                 return;
             }
+            SessionEvent::DirectMessage {
+                from,
+                to,
+                nick,
+                text,
+                sent_at_ms,
+                action,
+                own,
+                id,
+            } => {
+                let other = if *own { *to } else { *from };
+                let (badge, host, other_nick) = ui
+                    .members
+                    .with_untracked(|members| {
+                        let sender = members.iter().find(|m| m.member == *from);
+                        let other = members.iter().find(|m| m.member == other);
+                        Some((
+                            badge(&sender?.fingerprint),
+                            sender?.is_host,
+                            other?.nick.clone(),
+                        ))
+                    })
+                    .unwrap_or_default();
+                if !own {
+                    ui.announcement
+                        .set(format!("Private message from {nick}: {text}"));
+                }
+                self.push(LineKind::Message {
+                    mid: *id,
+                    from: *from,
+                    badge,
+                    host,
+                    nick: nick.clone(),
+                    text: text.clone(),
+                    sent_at_ms: *sent_at_ms,
+                    own: *own,
+                    action: *action,
+                    edited: false,
+                    deleted: false,
+                    reply: None,
+                    private: Some(other_nick),
+                    reactions: Vec::new(),
+                });
+                return;
+            }
+            SessionEvent::Edited { id, text, .. } => {
+                let text = text.clone();
+                return self.change(*id, move |kind| {
+                    if let LineKind::Message {
+                        text: old, edited, ..
+                    } = kind
+                    {
+                        *old = text;
+                        *edited = true;
+                    }
+                });
+            }
+            SessionEvent::Deleted { id, .. } => {
+                return self.change(*id, |kind| {
+                    if let LineKind::Message { text, deleted, .. } = kind {
+                        text.clear();
+                        *deleted = true;
+                    }
+                });
+            }
+            SessionEvent::Reaction { id, .. } => {
+                let counts = self.reactions(*id);
+                return self.change(*id, move |kind| {
+                    if let LineKind::Message { reactions, .. } = kind {
+                        *reactions = counts;
+                    }
+                });
+            }
+            SessionEvent::Typing { .. } => return self.refresh_typing(),
+            SessionEvent::Read { .. } => return self.refresh_seen(),
+            SessionEvent::PresenceChanged { .. } => return self.refresh_members(),
             SessionEvent::SecurityWarning { text, .. } => {
                 self.push(LineKind::Warning(text.clone()));
                 return;
@@ -622,7 +839,6 @@ impl Client {
             SessionEvent::Ended { reason } => return self.end(*reason),
             SessionEvent::Error { code } => return self.on_error(*code),
             SessionEvent::Undecryptable { .. } | SessionEvent::Gap { .. } => {}
-            _ => {}
         }
         if let Some(sentence) = driver::describe(&event) {
             self.push(LineKind::Notice(vec![Part::Text(sentence)]));
@@ -757,6 +973,9 @@ impl Client {
             .as_ref()
             .map(Session::members)
             .unwrap_or_default();
+        let mut members = members;
+        // This member first, then those active, then those away.
+        members.sort_by_key(|m| (!m.is_self, m.presence != Presence::Active));
         self.ui.members.set(members);
     }
 
@@ -766,7 +985,96 @@ impl Client {
             inner.next_line += 1;
             inner.next_line
         };
-        self.ui.lines.update(|lines| lines.push(Line { id, kind }));
+        self.ui
+            .lines
+            .update(|lines| lines.push(Line { id, rev: 0, kind }));
+    }
+
+    /// Changes the line of message `mid`, if this screen still has it.
+    fn change(&self, mid: MessageId, f: impl FnOnce(&mut LineKind)) {
+        self.ui.lines.update(|lines| {
+            let found = lines
+                .iter_mut()
+                .rev()
+                .find(|l| matches!(&l.kind, LineKind::Message { mid: m, .. } if *m == mid));
+            if let Some(line) = found {
+                f(&mut line.kind);
+                line.rev += 1;
+            }
+        });
+    }
+
+    /// The quote of message `mid` for a reply to it.
+    fn quote(&self, mid: MessageId) -> Option<Quote> {
+        self.ui.lines.with_untracked(|lines| {
+            lines.iter().rev().find_map(|l| match &l.kind {
+                LineKind::Message {
+                    mid: m, nick, text, ..
+                } if *m == mid => Some(Quote {
+                    mid,
+                    nick: nick.clone(),
+                    text: text.chars().take(120).collect(),
+                }),
+                _ => None,
+            })
+        })
+    }
+
+    /// Message `mid`'s reactions, with names.
+    fn reactions(&self, mid: MessageId) -> Vec<(String, Vec<String>, bool)> {
+        let counts = self
+            .inner
+            .borrow()
+            .session
+            .as_ref()
+            .map(|s| s.reactions(mid))
+            .unwrap_or_default();
+        self.ui.members.with_untracked(|members| {
+            counts
+                .into_iter()
+                .map(|c| {
+                    let names = c
+                        .members
+                        .iter()
+                        .filter_map(|id| members.iter().find(|m| m.member == *id))
+                        .map(|m| m.nick.clone())
+                        .collect();
+                    (c.emoji, names, c.mine)
+                })
+                .collect()
+        })
+    }
+
+    fn refresh_typing(&self) {
+        let typing: Vec<String> = self
+            .inner
+            .borrow()
+            .session
+            .as_ref()
+            .map(|s| s.typing_members().into_iter().map(|m| m.nick).collect())
+            .unwrap_or_default();
+        if self.ui.typing.with_untracked(|t| *t != typing) {
+            self.ui.typing.set(typing);
+        }
+    }
+
+    fn refresh_seen(&self) {
+        let receipts = self
+            .inner
+            .borrow()
+            .session
+            .as_ref()
+            .map(Session::read_receipts)
+            .unwrap_or_default();
+        let mut seen = std::collections::BTreeMap::<MessageId, Vec<String>>::new();
+        self.ui.members.with_untracked(|members| {
+            for (member, upto) in receipts {
+                if let Some(m) = members.iter().find(|m| m.member == member && !m.is_self) {
+                    seen.entry(upto).or_default().push(m.nick.clone());
+                }
+            }
+        });
+        self.ui.seen.set(seen);
     }
 }
 

@@ -290,7 +290,15 @@ async fn ten_thousand_messages_keep_the_page_small_and_older_ones_load_on_scroll
     let lines = (1..=MESSAGES)
         .map(|id| Line {
             id,
+            rev: 0,
             kind: LineKind::Message {
+                mid: vroom_shared::session::MessageId([0; 16]),
+                action: false,
+                edited: false,
+                deleted: false,
+                reply: None,
+                private: None,
+                reactions: Vec::new(),
                 from: MemberId(1),
                 badge: "amber-river".to_owned(),
                 host: false,

@@ -4,7 +4,7 @@
 //! counter, lines and links, unread counts, and alerts' remembered choices. Every page
 //! is closed with [`Page::close`], which fails on any error its console showed.
 
-use vroom_testkit::browser::{app_config, Chrome, Page};
+use vroom_testkit::browser::{app_config, Chrome, Page, Recorder};
 use vroom_testkit::relay::Relay;
 
 use crate::browser::{create_room, join_room, say};
@@ -78,7 +78,7 @@ async fn names_are_told_apart_and_everyone_is_told_what_happened_to_them() {
         cy.texts(".arrival").await[0].contains("before you arrived"),
         "the newcomer is told it cannot read what came before"
     );
-    bob.wait_text(".event", "Cy joined").await;
+    bob.wait_text(".event", "is now Cy").await;
 
     // Cy takes Ada's name with a command, and claims to be the host.
     say(&cy, "/nick Ada").await;
@@ -323,6 +323,127 @@ async fn the_message_box_helps_and_unread_messages_are_counted() {
     .await;
 
     for page in [ada, bob] {
+        page.close().await;
+    }
+    relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edits_deletes_reactions_replies_typing_receipts_presence_and_private_messages() {
+    let relay = Relay::start(app_config()).await;
+    let recorder = Recorder::start(relay.addr()).await;
+    let origin = recorder.origin();
+    let chrome = Chrome::start().await;
+
+    let (ada, link) = create_room(&chrome, &origin, "Ada").await;
+    let bob = join_room(&chrome, &link, "Bob").await;
+    ada.wait_count(".member", 2).await;
+    let cy = join_room(&chrome, &link, "Cy").await;
+    for page in [&ada, &bob, &cy] {
+        page.wait_count(".member", 3).await;
+    }
+
+    // Typing reaches the others.
+    bob.find("#message")
+        .await
+        .send_keys("helo")
+        .await
+        .expect("type");
+    ada.wait_text("#typing", "Bob is typing").await;
+    bob.find("#message")
+        .await
+        .send_keys(&format!(" wrld{ENTER}"))
+        .await
+        .expect("send");
+    for page in [&ada, &cy] {
+        page.wait_text(".message .text", "helo wrld").await;
+    }
+    ada.wait_until("the typing line to clear", || async {
+        ada.texts("#typing").await.iter().all(String::is_empty)
+    })
+    .await;
+
+    // Only one's own messages offer edit and delete.
+    assert_eq!(ada.texts(".message:not(.own) .edit").await.len(), 0);
+    assert_eq!(ada.texts(".message:not(.own) .delete").await.len(), 0);
+
+    // Bob edits his message; everyone sees the new text, marked as edited.
+    bob.click(".message.own .edit").await;
+    bob.wait_text("#composing", "Editing").await;
+    assert_eq!(bob.value("#message").await, "helo wrld");
+    bob.fill("#message", "hello world").await;
+    bob.click("#send").await;
+    for page in [&ada, &cy, &bob] {
+        page.wait_text(".message .text", "hello world").await;
+        page.wait_text(".message .edited", "edited").await;
+    }
+
+    // Ada reacts; the others see the count and who.
+    ada.click(".message:not(.own) .react").await;
+    bob.wait_text(".reaction", "1").await;
+    let who = bob
+        .eval("return document.querySelector('.reaction').getAttribute('title')")
+        .await;
+    assert!(who.contains("Ada"), "the reaction says who: {who}");
+
+    // Cy replies, quoting; a click on the quote shows the original.
+    cy.click(".message:not(.own) .reply").await;
+    cy.wait_text("#composing", "Replying to").await;
+    say(&cy, "agreed").await;
+    ada.wait_text(".message .quote", "hello world").await;
+    ada.click(".message .quote").await;
+    ada.wait_count(".message.flash", 1).await;
+
+    // Read receipts come back, batched, as "seen by".
+    bob.wait_text(".seen", "Seen by").await;
+
+    // Bob deletes his message for everyone.
+    bob.click(".message.own .delete").await;
+    for page in [&ada, &cy] {
+        page.wait_text(".message .text.deleted", "Message deleted")
+            .await;
+    }
+
+    // A private message reaches Bob alone, marked as private; the relay and Cy see
+    // nothing of it.
+    let secret = "canary-dm-61c2e9 just between us";
+    ada.click("button.dm[aria-label='Message Bob privately']")
+        .await;
+    ada.wait_text("#composing", "Private message to").await;
+    say(&ada, secret).await;
+    bob.wait_text(".message.private .text", secret).await;
+    bob.wait_text(".message.private .private-label", "Private")
+        .await;
+    ada.wait_text(".message.private .text", secret).await;
+    say(&cy, "after the private one").await;
+    ada.wait_text(".message .text", "after the private one")
+        .await;
+    assert!(
+        !cy.body_text().await.contains("canary-dm-61c2e9"),
+        "a third member sees nothing of a private message"
+    );
+    for (_, bytes) in recorder.recorded() {
+        assert!(
+            !bytes.windows(16).any(|w| w == &secret.as_bytes()[..16]),
+            "a private message reached the relay in the clear"
+        );
+    }
+
+    // Bob's tab goes to the background: the others see him away, listed last.
+    bob.eval(
+        "Object.defineProperty(document, 'hidden', { value: true, configurable: true }); \
+         document.dispatchEvent(new Event('visibilitychange')); return 'ok'",
+    )
+    .await;
+    ada.wait_until("Bob shown away, at the end of the list", || async {
+        let last = ada
+            .eval("const m = [...document.querySelectorAll('.member')].pop(); return m.innerText")
+            .await;
+        last.contains("Bob") && last.contains("away")
+    })
+    .await;
+
+    for page in [ada, bob, cy] {
         page.close().await;
     }
     relay.stop().await;

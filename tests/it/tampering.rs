@@ -125,6 +125,10 @@ impl Relayed {
                 flip(&mut bytes);
                 Envelope::Welcome(bytes)
             }
+            Envelope::Direct { enc, mut sealed } => {
+                flip(&mut sealed);
+                Envelope::Direct { enc, sealed }
+            }
         };
         Relayed {
             payload: envelope.encode(),
@@ -604,6 +608,7 @@ async fn frames_moved_into_another_room_are_detected_and_not_shown() {
             Envelope::Group(_) => WARN_FORGED,
             Envelope::Welcome(_) => WARN_SECOND_WELCOME,
             Envelope::KeyPackage { .. } => WARN_JOIN_FORGED,
+            Envelope::Direct { .. } => panic!("this test sends no direct message"),
         });
         one.proxy.inject(r.moved(cat_id, dan_id).to_conn(dan_conn));
     }

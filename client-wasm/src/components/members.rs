@@ -3,7 +3,9 @@
 use leptos::prelude::*;
 use vroom_shared::session::MemberInfo;
 
-use crate::state::{badge, ClientHandle};
+use vroom_shared::session::Presence;
+
+use crate::state::{badge, ClientHandle, Compose};
 
 /// Everyone verified in the room, this member first.
 #[component]
@@ -17,11 +19,14 @@ pub(crate) fn MemberList() -> impl IntoView {
             <ul class="members">
                 <For
                     each=move || ui.members.get()
-                    key=|m: &MemberInfo| (m.member, m.nick.clone())
+                    key=|m: &MemberInfo| (m.member, m.nick.clone(), m.presence == Presence::Away)
                     children=move |m: MemberInfo| {
                         let member = m.member;
                         let removable = move || ui.is_host.get() && !m.is_self;
                         let remove_label = format!("Remove {} ({})", m.nick, badge(&m.fingerprint));
+                        let dm_label = format!("Message {} privately", m.nick);
+                        let dm_nick = m.nick.clone();
+                        let away = m.presence == Presence::Away;
                         view! {
                             <li class="member">
                                 <div class="member-name">
@@ -31,10 +36,25 @@ pub(crate) fn MemberList() -> impl IntoView {
                                     </span>
                                     {m.is_self.then(|| view! { <span class="tag">"you"</span> })}
                                     {m.is_host.then(|| view! { <span class="tag host">"host"</span> })}
+                                    <span class="presence" class:away=away>
+                                        {if away { "away" } else { "active" }}
+                                    </span>
                                 </div>
                                 <code class="fingerprint" title="Safety words">
                                     {m.fingerprint.clone()}
                                 </code>
+                                {(!m.is_self).then(|| view! {
+                                    <button
+                                        class="small dm"
+                                        aria-label=dm_label
+                                        on:click=move |_| {
+                                            ui.compose.set(Compose::Direct(member, dm_nick.clone()));
+                                            super::messages::focus("message");
+                                        }
+                                    >
+                                        "Private message"
+                                    </button>
+                                })}
                                 <Show when=removable>
                                     <button
                                         class="small remove"

@@ -13,7 +13,7 @@ use web_sys::{KeyboardEvent, SubmitEvent};
 
 use super::alerts;
 use super::text::{self, Segment};
-use crate::state::{ClientHandle, Line, LineKind, Part, RoomUi};
+use crate::state::{ClientHandle, Compose, Line, LineKind, Part, Quote, RoomUi};
 
 /// How close to the bottom (in pixels) still counts as "at the bottom".
 const STICK_DISTANCE: i32 = 48;
@@ -150,6 +150,23 @@ pub(crate) fn Conversation() -> impl IntoView {
             ui.mark_seen();
         }
     });
+    // What the reader sees at the bottom of a shown page is read (a receipt goes out
+    // once reading pauses).
+    Effect::new(move |_| {
+        let last = ui.lines.with(|lines| {
+            lines.iter().rev().find_map(|l| match &l.kind {
+                LineKind::Message {
+                    mid, private: None, ..
+                } => Some(*mid),
+                _ => None,
+            })
+        });
+        if let Some(last) = last {
+            if ui.visible.get() && stick.get_value() {
+                client.with_value(|c| c.mark_read(last));
+            }
+        }
+    });
     // The tab's title counts unread messages.
     let title = document().title();
     Effect::new(move |_| {
@@ -194,19 +211,31 @@ pub(crate) fn Conversation() -> impl IntoView {
         if text.is_empty() {
             return;
         }
-        let result = match command(text) {
-            Command::Text(text) => {
-                client.with_value(|c| c.send_text(text).map_err(|e| e.to_string()))
+        let compose = ui.compose.get_untracked();
+        let said = |r: Result<(), vroom_shared::session::ActionError>| r.map_err(|e| e.to_string());
+        let result = match (command(text), compose) {
+            (Command::Text(text), Compose::Edit(id)) => {
+                said(client.with_value(|c| c.edit(id, text)))
             }
-            Command::Nick(name) => {
+            (Command::Text(text), Compose::Reply(quote)) => {
+                said(client.with_value(|c| c.send_reply(quote.mid, text)))
+            }
+            (Command::Text(text), Compose::Direct(to, _)) => {
+                said(client.with_value(|c| c.send_direct(to, text)))
+            }
+            (Command::Text(text), Compose::Message) => {
+                said(client.with_value(|c| c.send_text(text)))
+            }
+            (Command::Action(text), _) => said(client.with_value(|c| c.send_action(text))),
+            (Command::Nick(name), _) => {
                 client.with_value(|c| c.set_nick(name).map_err(|e| e.to_string()))
             }
-            Command::Clear => {
+            (Command::Clear, _) => {
                 ui.clear_view();
                 window_end.set(None);
                 Ok(())
             }
-            Command::Help => {
+            (Command::Help, _) => {
                 let mut parts = vec![Part::Text("Commands:".to_owned())];
                 for (name, args, what) in COMMANDS {
                     parts.push(Part::Text(format!(" {name}{args}: {what}.")));
@@ -214,7 +243,7 @@ pub(crate) fn Conversation() -> impl IntoView {
                 client.with_value(|c| c.note(parts));
                 Ok(())
             }
-            Command::Unknown(name) => Err(format!(
+            (Command::Unknown(name), _) => Err(format!(
                 "There is no command {name}. Type /help for the list, or start the message \
                  with // to send it as it is."
             )),
@@ -222,6 +251,7 @@ pub(crate) fn Conversation() -> impl IntoView {
         match result {
             Ok(()) => {
                 draft.set(String::new());
+                ui.compose.set(Compose::Message);
                 ui.notice.set(None);
                 // Your own message always brings you back to the latest.
                 stick.set_value(true);
@@ -283,8 +313,8 @@ pub(crate) fn Conversation() -> impl IntoView {
                 </Show>
                 <For
                     each=move || shown.get()
-                    key=|line| line.id
-                    children=move |line| render_line(ui, line)
+                    key=|line| (line.id, line.rev)
+                    children=move |line| render_line(ui, client, draft, line)
                 />
             </ol>
             <div class="visually-hidden" aria-live="polite" aria-atomic="true" id="announcer">
@@ -323,6 +353,10 @@ pub(crate) fn Conversation() -> impl IntoView {
                     <li class="hint">"Tab completes."</li>
                 </ul>
             </Show>
+            <p class="typing" id="typing" aria-live="polite">
+                {move || typing_sentence(&ui.typing.get())}
+            </p>
+            {move || composing(ui, draft)}
             <form class="composer" on:submit=on_submit>
                 <label for="message" class="visually-hidden">"Message"</label>
                 <textarea
@@ -332,7 +366,11 @@ pub(crate) fn Conversation() -> impl IntoView {
                     placeholder="Write a message… (Shift+Enter for a new line, /help for commands)"
                     aria-describedby="counter"
                     prop:value=move || draft.get()
-                    on:input=move |ev| draft.set(event_target_value(&ev))
+                    on:input=move |ev| {
+                        let value = event_target_value(&ev);
+                        client.with_value(|c| c.typing(!value.is_empty()));
+                        draft.set(value);
+                    }
                     on:keydown=on_key
                 ></textarea>
                 <button id="send" type="submit" class="primary">"Send"</button>
@@ -349,8 +387,10 @@ pub(crate) fn Conversation() -> impl IntoView {
 
 /// What the message box asks for.
 enum Command<'a> {
-    /// Send this text (a `/me` action is sent as typed).
+    /// Send this text.
     Text(&'a str),
+    /// `/me ACTION`.
+    Action(&'a str),
     /// `/nick NAME`.
     Nick(&'a str),
     /// `/clear`.
@@ -370,7 +410,7 @@ fn command(text: &str) -> Command<'_> {
     };
     let (name, args) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
     match name {
-        "me" if !args.trim().is_empty() => Command::Text(text),
+        "me" if !args.trim().is_empty() => Command::Action(args.trim()),
         "nick" => Command::Nick(args.trim()),
         "clear" => Command::Clear,
         "help" => Command::Help,
@@ -412,7 +452,12 @@ fn line_element(list: &web_sys::HtmlOListElement, id: u64) -> Option<web_sys::Ht
         .ok()
 }
 
-fn render_line(ui: RoomUi, line: Line) -> impl IntoView {
+fn render_line(
+    ui: RoomUi,
+    client: ClientHandle,
+    draft: RwSignal<String>,
+    line: Line,
+) -> impl IntoView {
     let id = line.id;
     let divider = move || {
         (ui.first_unread.get() == Some(id)).then(|| {
@@ -421,16 +466,25 @@ fn render_line(ui: RoomUi, line: Line) -> impl IntoView {
     };
     let body = match line.kind {
         LineKind::Message {
+            mid,
             badge,
             host,
             nick,
             text,
             sent_at_ms,
             own,
+            action,
+            edited,
+            deleted,
+            reply,
+            private,
+            reactions,
             ..
         } => {
             let (short, full) = times(sent_at_ms);
-            let action = text.strip_prefix("/me ").map(str::to_owned);
+            let quoted = text.clone();
+            let quote_nick = nick.clone();
+            let action = action.then(|| text.clone());
             let who = view! {
                 <span class="sender">
                     <bdi>{nick.clone()}</bdi>
@@ -442,6 +496,7 @@ fn render_line(ui: RoomUi, line: Line) -> impl IntoView {
                 {host.then(|| view! { <span class="tag host">"host"</span> })}
             };
             let said = match action {
+                _ if deleted => view! { <p class="text deleted">"Message deleted"</p> }.into_any(),
                 Some(action) => view! {
                     <p class="text action" dir="auto">
                         "* "<bdi>{nick}</bdi>" "{rich(&action)}
@@ -450,13 +505,140 @@ fn render_line(ui: RoomUi, line: Line) -> impl IntoView {
                 .into_any(),
                 None => view! { <p class="text" dir="auto">{rich(&text)}</p> }.into_any(),
             };
+            let private_label = private.as_ref().map(|other| {
+                let label = if own {
+                    format!("Private, to {other}: only the two of you can read it")
+                } else {
+                    "Private, to you: only the two of you can read it".to_owned()
+                };
+                view! { <p class="private-label">{label}</p> }
+            });
+            let is_private = private.is_some();
+            let quote = reply.map(|q| {
+                let target = hex(&q.mid);
+                view! {
+                    <button
+                        class="quote"
+                        title="Show the message this answers"
+                        on:click=move |_| show_message(ui, &target)
+                    >
+                        <bdi class="quote-nick">{q.nick}</bdi>
+                        ": "
+                        <span class="quote-text">{q.text}</span>
+                    </button>
+                }
+            });
+            let reacted = reactions
+                .into_iter()
+                .map(|(emoji, names, mine)| {
+                    let label = format!("{emoji} {}: {}", names.len(), names.join(", "));
+                    let e = emoji.clone();
+                    let count = names.len();
+                    view! {
+                        <button
+                            class="reaction small"
+                            class:mine=mine
+                            aria-pressed=mine.to_string()
+                            title=label.clone()
+                            aria-label=label
+                            on:click=move |_| {
+                                if let Err(err) = client.with_value(|c| c.react(mid, &e, !mine)) {
+                                    ui.notice.set(Some(err.to_string()));
+                                }
+                            }
+                        >
+                            {emoji}
+                            " "
+                            {count}
+                        </button>
+                    }
+                })
+                .collect_view();
+            let editable = !deleted && own && !is_private && client.with_value(|c| c.can_edit(mid));
+            let react_buttons = (!deleted && !is_private).then(|| {
+                QUICK_REACTIONS
+                    .into_iter()
+                    .map(|emoji| {
+                        view! {
+                            <button
+                                class="small react"
+                                aria-label=format!("React with {emoji}")
+                                on:click=move |_| {
+                                    if let Err(err) = client.with_value(|c| c.react(mid, emoji, true)) {
+                                        ui.notice.set(Some(err.to_string()));
+                                    }
+                                }
+                            >
+                                {emoji}
+                            </button>
+                        }
+                    })
+                    .collect_view()
+            });
+            let reply_button = (!deleted && !is_private).then(|| {
+                let text = quoted.clone();
+                let nick = quote_nick.clone();
+                view! {
+                    <button
+                        class="small reply"
+                        on:click=move |_| {
+                            ui.compose.set(Compose::Reply(Quote {
+                                mid,
+                                nick: nick.clone(),
+                                text: text.chars().take(120).collect(),
+                            }));
+                            focus("message");
+                        }
+                    >
+                        "Reply"
+                    </button>
+                }
+            });
+            let edit_buttons = editable.then(|| {
+                let text = quoted.clone();
+                view! {
+                    <button
+                        class="small edit"
+                        on:click=move |_| {
+                            ui.compose.set(Compose::Edit(mid));
+                            draft.set(text.clone());
+                            focus("message");
+                        }
+                    >
+                        "Edit"
+                    </button>
+                    <button
+                        class="small delete"
+                        on:click=move |_| {
+                            if let Err(err) = client.with_value(|c| c.delete(mid)) {
+                                ui.notice.set(Some(err.to_string()));
+                            }
+                        }
+                    >
+                        "Delete"
+                    </button>
+                }
+            });
+            let seen = move || {
+                ui.seen.with(|seen| {
+                    seen.get(&mid).map(|names| {
+                        view! { <p class="seen">"Seen by " {names.join(", ")}</p> }
+                    })
+                })
+            };
             view! {
-                <div class="message" class:own=own>
+                <div class="message" class:own=own class:private=is_private data-mid=hex(&mid)>
+                    {private_label}
                     <div class="meta">
                         {who}
                         <time title=full>{short}</time>
+                        {edited.then(|| view! { <span class="edited">"edited"</span> })}
                     </div>
+                    {quote}
                     {said}
+                    <div class="reactions">{reacted}</div>
+                    <div class="tools">{react_buttons} {reply_button} {edit_buttons}</div>
+                    {seen}
                 </div>
             }
             .into_any()
@@ -497,6 +679,80 @@ fn render_line(ui: RoomUi, line: Line) -> impl IntoView {
             {body}
         </li>
     }
+}
+
+/// The reactions offered on every message.
+const QUICK_REACTIONS: [&str; 3] = ["👍", "❤️", "😂"];
+
+/// A message id as the page names it.
+fn hex(mid: &vroom_shared::session::MessageId) -> String {
+    mid.0.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Scrolls to the message `target` (a [`hex`] id) if the page shows it, and marks it.
+fn show_message(ui: RoomUi, target: &str) {
+    match document()
+        .query_selector(&format!("[data-mid=\"{target}\"]"))
+        .ok()
+        .flatten()
+    {
+        Some(el) => {
+            el.scroll_into_view();
+            let _ = el.class_list().add_1("flash");
+            set_timeout(
+                move || {
+                    let _ = el.class_list().remove_1("flash");
+                },
+                std::time::Duration::from_millis(1500),
+            );
+        }
+        None => ui
+            .notice
+            .set(Some("That message is no longer on this screen.".to_owned())),
+    }
+}
+
+/// "Ada is typing…", "Ada and Bob are typing…", "Several people are typing…".
+fn typing_sentence(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => format!("{one} is typing…"),
+        [a, b] => format!("{a} and {b} are typing…"),
+        _ => "Several people are typing…".to_owned(),
+    }
+}
+
+/// What the message box is about to do, when it is not a plain message, with a way out.
+fn composing(ui: RoomUi, draft: RwSignal<String>) -> Option<impl IntoView> {
+    let what = match ui.compose.get() {
+        Compose::Message => return None,
+        Compose::Edit(_) => view! { "Editing your message" }.into_any(),
+        Compose::Reply(quote) => view! {
+            "Replying to "<bdi>{quote.nick}</bdi>": "<span class="quote-text">{quote.text}</span>
+        }
+        .into_any(),
+        Compose::Direct(_, nick) => view! {
+            "Private message to "<bdi>{nick}</bdi>" (only the two of you can read it)"
+        }
+        .into_any(),
+    };
+    Some(view! {
+        <div class="composing" id="composing">
+            <span>{what}</span>
+            <button
+                class="small"
+                aria-label="Cancel"
+                on:click=move |_| {
+                    if matches!(ui.compose.get_untracked(), Compose::Edit(_)) {
+                        draft.set(String::new());
+                    }
+                    ui.compose.set(Compose::Message);
+                }
+            >
+                "×"
+            </button>
+        </div>
+    })
 }
 
 /// A notice's text, with every name isolated.
