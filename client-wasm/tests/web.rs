@@ -284,6 +284,7 @@ async fn next_frames() {
 
 #[wasm_bindgen_test]
 async fn ten_thousand_messages_keep_the_page_small_and_older_ones_load_on_scrolling_up() {
+    use leptos::prelude::Set;
     use vroom_web::state::{Client, Line, LineKind, Screen};
     const MESSAGES: u64 = 10_000;
     let client = Client::new(&page_origin(), Screen::Room);
