@@ -328,6 +328,10 @@ async fn ten_thousand_messages_keep_the_page_small_and_older_ones_load_on_scroll
         .query_selector(".lines")
         .expect("a selector")
         .expect("the conversation is on the page");
+    // The test page has no stylesheet: make the list scroll as the app's CSS does.
+    list.set_attribute("style", "display: block; height: 300px; overflow-y: auto")
+        .expect("style the list");
+    next_frames().await;
     let texts = || {
         let all = document
             .query_selector_all(".lines .text")
