@@ -330,6 +330,54 @@ async fn a_redis_restart_is_answered_clearly_and_survived() {
     relay.stop().await;
 }
 
+#[tokio::test]
+async fn members_are_told_the_relay_lost_the_room_when_redis_restarts_empty() {
+    let backend = Backend::single();
+    let relay = Relay::start(Config {
+        grace: Duration::from_secs(30),
+        ..config(&backend)
+    })
+    .await;
+    let Backend::Single(mut redis) = backend else {
+        unreachable!("a single server was started")
+    };
+    let room = room_id(6);
+    let mut host = relay.connect().await;
+    host.create(room, &secret(6), RoomSettings::default()).await;
+    let mut guest = relay.connect().await;
+    guest.join(room).await;
+
+    // Redis comes back without its data: the room is gone.
+    redis.stop(false);
+    redis.restart();
+    let mut healthy = false;
+    for _ in 0..200 {
+        if healthz(relay.addr()).await == Some(200) {
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(healthy, "the relay did not recover after Redis came back");
+    host.say("after").await;
+    // The host's message is refused, and both members learn why, not "idle".
+    for (name, member) in [("host", &mut host), ("guest", &mut guest)] {
+        loop {
+            match member.recv().await {
+                Got::Closed(reason) => {
+                    assert_eq!(reason, CloseReason::StorageLost, "{name}");
+                    break;
+                }
+                Got::Error(code) => assert_eq!(code, ErrorCode::UnknownRoom, "{name}"),
+                Got::Joined(..) | Got::Message { .. } => {}
+                other => panic!("{name}: unexpected {other:?}"),
+            }
+        }
+    }
+    assert!(CloseReason::StorageLost.message().contains("lost"));
+    relay.stop().await;
+}
+
 /// What `/healthz` of `relay` says, checking it answers 503 with a sentence.
 async fn unhealthy(relay: &Relay) -> String {
     let answer = vroom_testkit::relay::get(relay.addr(), "/healthz", "")
