@@ -93,6 +93,31 @@ enum Scenario {
         #[command(flatten)]
         common: Common,
     },
+    /// 5. Soak: thousands of connections at a steady message rate for minutes; checks
+    ///    nothing is lost and the relay's memory stays flat (exits non-zero otherwise).
+    Soak {
+        /// Deliveries per second to schedule.
+        #[arg(long, default_value_t = 5_000)]
+        rate: u32,
+        /// Members per room.
+        #[arg(long, default_value_t = 4)]
+        room_size: u32,
+        /// Rooms.
+        #[arg(long, default_value_t = 1_000)]
+        rooms: u32,
+        /// Relay instances; more than one share a fresh Redis (vroom only).
+        #[arg(long, default_value_t = 1)]
+        instances: usize,
+        /// Seconds the load runs.
+        #[arg(long, default_value_t = 300)]
+        duration: u64,
+        /// Largest growth of the relay's memory allowed from the first sample of the
+        /// window's second half to its last, in percent.
+        #[arg(long, default_value_t = 10.0)]
+        max_growth_pct: f64,
+        #[command(flatten)]
+        common: Common,
+    },
     /// Internal: one load-generating process (started by the other subcommands).
     #[command(hide = true)]
     Worker { plan: String },
@@ -495,6 +520,105 @@ async fn redis_commands(
     )
 }
 
+/// What a soak run found: messages lost and how the relay's memory moved.
+struct Soaked {
+    lost: u64,
+    /// Memory at the first sample of the window's second half and at the last.
+    settled: u64,
+    last: u64,
+}
+
+impl Soaked {
+    fn of(o: &Outcome, room_size: u32) -> Soaked {
+        // Every message reaches every member of its room, the sender included.
+        let expected = o.workers.sent * u64::from(room_size);
+        let half = o.rss_during.len() / 2;
+        Soaked {
+            lost: expected.saturating_sub(o.workers.delivered),
+            settled: o.rss_during.get(half).copied().unwrap_or(o.rss_ready),
+            last: o.rss_during.last().copied().unwrap_or(o.rss_ready),
+        }
+    }
+
+    fn growth_pct(&self) -> f64 {
+        (self.last as f64 - self.settled as f64) * 100.0 / self.settled.max(1) as f64
+    }
+}
+
+async fn soak(
+    (rate, room_size, rooms): (u32, u32, u32),
+    instances: usize,
+    secs: u64,
+    max_growth_pct: f64,
+    common: &Common,
+) -> anyhow::Result<()> {
+    println!("| peer | connections | sent | lost | RSS ready (MiB) | RSS mid-run (MiB) | RSS end (MiB) | growth | p99 (µs) |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let conns = room_size * rooms;
+    let load = Load::Rate {
+        per_conn_hz: f64::from(rate) / f64::from(room_size) / f64::from(conns),
+    };
+    let mut failures = Vec::new();
+    for peer in common.peers_for(instances) {
+        let server = common.start(peer, instances).await?;
+        let spread = Spread {
+            rooms,
+            members: room_size,
+            workers: common.workers,
+        };
+        let o = scenario::run(
+            &server,
+            &spread,
+            load,
+            common.payload,
+            Duration::from_secs(secs),
+            Duration::from_secs(1),
+        )
+        .await;
+        server.stop().await;
+        let o = o?;
+        check(&o);
+        let s = Soaked::of(&o, room_size);
+        let label = peer_label(common, peer, instances);
+        println!(
+            "| {label} | {} | {} | {} | {:.1} | {:.1} | {:.1} | {:+.1} % | {:.0} |",
+            o.workers.joined,
+            o.workers.sent,
+            s.lost,
+            mib(o.rss_ready),
+            mib(s.settled),
+            mib(s.last),
+            s.growth_pct(),
+            o.p99_us
+        );
+        if o.workers.joined < u64::from(conns) || o.workers.errors > 0 {
+            failures.push(format!(
+                "{label}: {} of {conns} connections joined, {} ended in error",
+                o.workers.joined, o.workers.errors
+            ));
+        }
+        if s.lost > 0 {
+            failures.push(format!("{label}: {} deliveries lost", s.lost));
+        }
+        if s.growth_pct() > max_growth_pct {
+            failures.push(format!(
+                "{label}: memory grew {:.1} % in the second half (limit {max_growth_pct} %)",
+                s.growth_pct()
+            ));
+        }
+        common.record(
+            "soak",
+            json!({ "peer": peer.name(), "rate": rate, "room_size": room_size, "rooms": rooms,
+                    "instances": instances, "outcome": o, "lost": s.lost,
+                    "growth_pct": s.growth_pct() }),
+        )?;
+    }
+    if !failures.is_empty() {
+        bail!("the soak failed: {}", failures.join("; "));
+    }
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if let Scenario::Worker { plan } = &cli.scenario {
@@ -527,6 +651,18 @@ fn main() -> anyhow::Result<()> {
                 duration,
                 common,
             } => redis_commands(*msg_rate, *room_size, *rooms, *duration, common).await,
+            Scenario::Soak {
+                rate,
+                room_size,
+                rooms,
+                instances,
+                duration,
+                max_growth_pct,
+                common,
+            } => {
+                let shape = (*rate, *room_size, *rooms);
+                soak(shape, *instances, *duration, *max_growth_pct, common).await
+            }
             Scenario::Worker { .. } => unreachable!("handled above"),
         }
     })

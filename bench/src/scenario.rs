@@ -353,6 +353,10 @@ pub struct Outcome {
     pub rss_before: u64,
     /// Server memory with every connection joined, after settling.
     pub rss_ready: u64,
+    /// Server memory sampled during the window, about every `sample_every` (the soak
+    /// scenario checks it stays flat).
+    #[serde(default)]
+    pub rss_during: Vec<u64>,
     /// Server CPU-seconds spent inside the window.
     pub cpu_s: f64,
     /// Length of the window, seconds.
@@ -382,6 +386,9 @@ impl Outcome {
         self.workers.delivered_in_window as f64 / self.cpu_s.max(0.01)
     }
 }
+
+/// How often the server's memory is sampled during a window.
+pub const SAMPLE_EVERY: Duration = Duration::from_secs(5);
 
 /// How to split a scenario over worker processes.
 pub struct Spread {
@@ -476,7 +483,16 @@ pub async fn run(
     for port in &redis_ports {
         redis_cli(*port, &["CONFIG", "RESETSTAT"]).await?;
     }
-    tokio::time::sleep(window).await;
+    let mut rss_during = Vec::new();
+    let end = tokio::time::Instant::now() + window;
+    loop {
+        let now = tokio::time::Instant::now();
+        if now >= end {
+            break;
+        }
+        tokio::time::sleep((end - now).min(SAMPLE_EVERY)).await;
+        rss_during.push(server.sample()?.rss);
+    }
     let cpu_end = server.sample()?.cpu_s;
     let redis_cpu_s = redis_cpu()? - redis_cpu_start;
     let mut redis_commandstats = Vec::new();
@@ -515,6 +531,7 @@ pub async fn run(
         workers: merged,
         rss_before,
         rss_ready,
+        rss_during,
         cpu_s: cpu_end - cpu_start,
         window_s: window.as_secs_f64(),
         p50_us: us(0.5),

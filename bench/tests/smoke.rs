@@ -127,3 +127,41 @@ async fn fixed_rate_schedule_is_kept_and_timed() {
     );
     assert!(o["p99_us"].as_f64().unwrap() > 0.0, "{o}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_soak_loses_nothing_and_samples_memory_during_the_run() {
+    let addr = relay().await;
+    // 3 rooms of 4 at 80 deliveries/s for 6 s: memory is sampled every 5 s. The growth
+    // limit is lifted: a run this short in the test's own process says nothing about it.
+    let o = tokio::task::spawn_blocking(move || {
+        bench(
+            addr,
+            &[
+                "soak",
+                "--rate",
+                "80",
+                "--room-size",
+                "4",
+                "--rooms",
+                "3",
+                "--duration",
+                "6",
+                "--max-growth-pct",
+                "10000",
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(number(&o, "joined"), 12, "{o}");
+    assert_eq!(number(&o, "errors"), 0, "{o}");
+    let sent = number(&o, "sent");
+    assert!(sent > 0, "{o}");
+    assert_eq!(number(&o, "delivered"), sent * 4, "nothing was lost: {o}");
+    let samples = o["rss_during"].as_array().expect("memory samples");
+    assert!(
+        !samples.is_empty(),
+        "memory was sampled during the run: {o}"
+    );
+    assert!(samples.iter().all(|s| s.as_u64().unwrap_or(0) > 0), "{o}");
+}

@@ -231,5 +231,7 @@ fn close_name(reason: CloseReason) -> &'static str {
         CloseReason::Kicked => "kicked",
         CloseReason::Left => "left",
         CloseReason::GoingAway => "going_away",
+        CloseReason::StorageLost => "storage_lost",
+        CloseReason::Removed => "removed",
     }
 }

@@ -336,6 +336,12 @@ pub enum CloseReason {
     Left,
     /// The relay is shutting down; reconnect to another instance or later.
     GoingAway,
+    /// The relay lost the room's storage (its database restarted without its data):
+    /// the room is gone for everyone.
+    StorageLost,
+    /// The other members took this member out of the room's group without the host
+    /// kicking it (its connection was gone too long, or it rejoined elsewhere).
+    Removed,
 }
 
 impl CloseReason {
@@ -352,6 +358,14 @@ impl CloseReason {
             CloseReason::Kicked => "The host removed you from this room.",
             CloseReason::Left => "You left the room.",
             CloseReason::GoingAway => "The relay is restarting. Reconnect in a moment to carry on.",
+            CloseReason::StorageLost => {
+                "The relay lost this room's storage (its database restarted), so the room \
+                 and everything in it are gone. Create a new room to carry on."
+            }
+            CloseReason::Removed => {
+                "The other members took you out of the room, most likely because your \
+                 connection was gone for too long. Open the invite link again to rejoin."
+            }
         }
     }
 
@@ -359,7 +373,10 @@ impl CloseReason {
     pub fn room_ended(self) -> bool {
         matches!(
             self,
-            CloseReason::Terminated | CloseReason::IdleTimeout | CloseReason::MaxLifetime
+            CloseReason::Terminated
+                | CloseReason::IdleTimeout
+                | CloseReason::MaxLifetime
+                | CloseReason::StorageLost
         )
     }
 }

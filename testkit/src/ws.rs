@@ -337,6 +337,19 @@ impl Client {
         .await;
     }
 
+    /// Like [`Client::say`], but reports a socket the relay already closed (`false`)
+    /// instead of failing: for a sender racing a relay's shutdown.
+    pub async fn try_say(&mut self, text: &str) -> bool {
+        let frame = ClientFrame::Send {
+            to: None,
+            payload: text.as_bytes(),
+        };
+        self.ws
+            .send(Message::Binary(frame.encode().into()))
+            .await
+            .is_ok()
+    }
+
     /// Broadcasts `payload` `times` times, waiting for each to come back, so that only
     /// the other members can fall behind.
     pub async fn send_echoed(&mut self, payload: &[u8], times: usize) {

@@ -62,7 +62,7 @@ use redis::{ConnectionInfo, IntoConnectionInfo, PushInfo};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use vroom_shared::wire::{
-    ErrorCode, Event, HostSecret, LeaveReason, MemberId, ResumeTokenDebug, RoomId,
+    CloseReason, ErrorCode, Event, HostSecret, LeaveReason, MemberId, ResumeTokenDebug, RoomId,
 };
 
 use self::conn::{Conn, LazyCluster};
@@ -558,7 +558,19 @@ impl Store for RedisStore {
             to,
             event: &Event::Message { from, to, payload }.encode(),
         };
-        let seq = call(&self.inner, room, &publish).await?;
+        let seq = match call(&self.inner, room, &publish).await {
+            Err(ErrorCode::UnknownRoom) if self.inner.is_local(room, from) => {
+                // A member connected here is in a room Redis no longer has: Redis lost
+                // it (restarted without its data, or the keys were deleted). Its
+                // members are told so at once, not at the next heartbeat.
+                let _ = self
+                    .inner
+                    .dispatch
+                    .send(Input::Vanished(room, CloseReason::StorageLost));
+                return Err(ErrorCode::UnknownRoom);
+            }
+            other => other?,
+        };
         tracing::trace!(seq, "redis store: message published");
         Ok(())
     }

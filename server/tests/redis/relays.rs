@@ -330,6 +330,169 @@ async fn a_redis_restart_is_answered_clearly_and_survived() {
     relay.stop().await;
 }
 
+#[tokio::test]
+async fn members_are_told_the_relay_lost_the_room_when_redis_restarts_empty() {
+    let backend = Backend::single();
+    let relay = Relay::start(Config {
+        grace: Duration::from_secs(30),
+        ..config(&backend)
+    })
+    .await;
+    let Backend::Single(mut redis) = backend else {
+        unreachable!("a single server was started")
+    };
+    let room = room_id(6);
+    let mut host = relay.connect().await;
+    host.create(room, &secret(6), RoomSettings::default()).await;
+    let mut guest = relay.connect().await;
+    guest.join(room).await;
+
+    // Redis comes back without its data: the room is gone.
+    redis.stop(false);
+    redis.restart();
+    let mut healthy = false;
+    for _ in 0..200 {
+        if healthz(relay.addr()).await == Some(200) {
+            healthy = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(healthy, "the relay did not recover after Redis came back");
+    host.say("after").await;
+    // The host's message is refused, and both members learn why, not "idle".
+    for (name, member) in [("host", &mut host), ("guest", &mut guest)] {
+        loop {
+            match member.recv().await {
+                Got::Closed(reason) => {
+                    assert_eq!(reason, CloseReason::StorageLost, "{name}");
+                    break;
+                }
+                Got::Error(code) => assert_eq!(code, ErrorCode::UnknownRoom, "{name}"),
+                Got::Joined(..) | Got::Message { .. } => {}
+                other => panic!("{name}: unexpected {other:?}"),
+            }
+        }
+    }
+    assert!(CloseReason::StorageLost.message().contains("lost"));
+    relay.stop().await;
+}
+
+/// Reads `client`'s frames until `done` says stop or the socket ends, collecting the
+/// sequence numbers of the messages it got.
+async fn messages_until(
+    client: &mut Client,
+    seqs: &mut Vec<u64>,
+    mut done: impl FnMut(&Got) -> bool,
+) {
+    loop {
+        let got = client.recv().await;
+        if let Got::Message { seq, .. } = &got {
+            seqs.push(*seq);
+        }
+        if done(&got) || matches!(got, Got::SocketClosed(_)) {
+            return;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_stopping_instance_hands_its_members_over_without_losing_an_acknowledged_message() {
+    let backend = Backend::single();
+    let mut stopping = Some(Relay::start(config(&backend)).await);
+    let survivor = Relay::start(config(&backend)).await;
+    let room = room_id(7);
+    let mut host = survivor.connect().await;
+    let wh = host.create(room, &secret(7), RoomSettings::default()).await;
+    let a = stopping.as_ref().unwrap();
+    let mut sender = a.connect().await;
+    let w_sender = sender.join(room).await;
+    let mut reader = a.connect().await;
+    let w_reader = reader.join(room).await;
+
+    // The sender, on the instance that stops, sends one message at a time while the
+    // instance shuts down under it; a message is acknowledged when its echo comes back.
+    let mut acked = Vec::new();
+    let mut seen = vec![Vec::new(), Vec::new(), Vec::new()]; // sender, reader, host
+    let mut shutdown = None;
+    for i in 0..10_000 {
+        if i == 10 {
+            shutdown = Some(tokio::spawn(stopping.take().unwrap().stop()));
+        }
+        if !sender.try_say(&format!("m{i}")).await {
+            break;
+        }
+        let mut mine = None;
+        let mut ended = false;
+        messages_until(&mut sender, &mut seen[0], |got| match got {
+            Got::Message { seq, from, .. } if *from == w_sender.you => {
+                mine = Some(*seq);
+                true
+            }
+            Got::Closed(reason) => {
+                assert_eq!(*reason, CloseReason::GoingAway);
+                ended = true;
+                true
+            }
+            _ => false,
+        })
+        .await;
+        acked.extend(mine);
+        if ended || mine.is_none() {
+            break;
+        }
+    }
+    shutdown
+        .expect("the instance was stopped")
+        .await
+        .expect("the instance stopped");
+    assert!(
+        acked.len() >= 10,
+        "the sender got its first messages through: {acked:?}"
+    );
+    // The reader on the stopped instance is told too.
+    messages_until(&mut reader, &mut seen[1], |got| {
+        matches!(got, Got::Closed(CloseReason::GoingAway))
+    })
+    .await;
+
+    // Both come back on the surviving instance, catching up from what they last saw.
+    let mut resumed = Vec::new();
+    for (index, w) in [(0, &w_sender), (1, &w_reader)] {
+        let mut client = survivor.connect().await;
+        client.resume(room, w, seen[index].last().copied()).await;
+        match client.recv().await {
+            Got::Welcome(again) => assert_eq!(again.you, w.you, "the same place"),
+            other => panic!("expected a welcome, got {other:?}"),
+        }
+        messages_until(&mut client, &mut seen[index], |got| {
+            matches!(got, Got::CaughtUp(_))
+        })
+        .await;
+        resumed.push(client);
+    }
+    // A message after the handover reaches everyone.
+    host.say("after").await;
+    let after = |got: &Got| matches!(got, Got::Message { from, .. } if *from == wh.you);
+    messages_until(&mut host, &mut seen[2], after).await;
+    for (index, client) in resumed.iter_mut().enumerate() {
+        messages_until(client, &mut seen[index], after).await;
+    }
+    for (name, seqs) in ["sender", "reader", "host"].iter().zip(&seen) {
+        assert!(
+            seqs.windows(2).all(|w| w[0] < w[1]),
+            "{name} saw every message once, in order: {seqs:?}"
+        );
+        for seq in &acked {
+            assert!(
+                seqs.contains(seq),
+                "{name} missed acknowledged message {seq}: {seqs:?}"
+            );
+        }
+    }
+    survivor.stop().await;
+}
+
 /// What `/healthz` of `relay` says, checking it answers 503 with a sentence.
 async fn unhealthy(relay: &Relay) -> String {
     let answer = vroom_testkit::relay::get(relay.addr(), "/healthz", "")

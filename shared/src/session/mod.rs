@@ -1537,7 +1537,16 @@ impl Session {
                 }
             }
             Incoming::Removed => {
-                self.end(CloseReason::Kicked, out);
+                // Kicked only when the host announced it; otherwise the members took
+                // this member out (its connection was gone too long, or it rejoined).
+                let kicked = matches!(&self.stage,
+                    Stage::Member(m) if m.host_kicks.contains(&m.group.own_leaf()));
+                let reason = if kicked {
+                    CloseReason::Kicked
+                } else {
+                    CloseReason::Removed
+                };
+                self.end(reason, out);
             }
         }
     }

@@ -285,6 +285,38 @@ fn a_kick_the_relay_hides_from_some_members_is_still_agreed_or_seen() {
     assert_ne!(code(&net, "carol"), code(&net, "alice"));
 }
 
+/// How the session of `name` ended, if it did.
+fn end_reason(net: &Net, name: &str) -> Option<CloseReason> {
+    net.clients[name].events.iter().find_map(|e| match e {
+        SessionEvent::Ended { reason } => Some(*reason),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_member_learns_whether_the_host_kicked_it_or_the_others_removed_it() {
+    // The host's announced kick: bob is told the host removed him.
+    let (mut net, _) = room_of_three();
+    let bob = net.id("bob");
+    net.user("alice", |s| s.kick(bob));
+    assert_eq!(end_reason(&net, "bob"), Some(CloseReason::Kicked));
+
+    // The relay reports bob gone (his grace ran out) while his socket still hears the
+    // room: the others' removal commit reaches him, and he is not told he was kicked.
+    let (mut net, _) = room_of_three();
+    let bob = net.id("bob");
+    net.sequence(
+        None,
+        Event::Left {
+            member: bob,
+            reason: LeaveReason::Disconnected,
+        },
+    );
+    net.run();
+    assert_eq!(end_reason(&net, "bob"), Some(CloseReason::Removed));
+    assert!(!CloseReason::Removed.message().contains("host"));
+}
+
 #[test]
 fn an_insider_with_the_relay_cannot_put_a_newcomer_in_a_fake_room_unnoticed() {
     let (mut net, invite) = room_of_three();

@@ -241,18 +241,19 @@ async fn run_heartbeat(inner: Weak<Inner>, room: RoomId) {
             Ok(Ticked::Gone) => {
                 // Deleted without an announcement this instance heard: by its TTL, or
                 // while the subscription was down.
-                if !connected.is_empty() {
+                let reason = if connected.is_empty() {
+                    CloseReason::IdleTimeout
+                } else {
                     // Heartbeated rooms do not expire: Redis lost them.
                     tracing::warn!(
                         members = connected.len(),
                         "redis store: a room with members connected here is gone from \
                          Redis (Redis restarted without its data, or its keys were \
-                         deleted); its members are told the room ended"
+                         deleted); its members are told the relay lost its storage"
                     );
-                }
-                let _ = inner
-                    .dispatch
-                    .send(Input::Vanished(room, CloseReason::IdleTimeout));
+                    CloseReason::StorageLost
+                };
+                let _ = inner.dispatch.send(Input::Vanished(room, reason));
                 return;
             }
             // The script published the closing; the dispatcher delivers it.
