@@ -9,6 +9,7 @@
 //!   and with raw frames where it cannot.
 //! - `canary`: nothing a user types reaches the relay, its logs or its metrics.
 //! - `tampering`: a malicious relay in the middle is detected and forges nothing.
+//! - `ways`: into a room by name + passphrase.
 
 mod browser;
 mod canary;
@@ -16,3 +17,4 @@ mod chat;
 mod errors;
 mod lifecycle;
 mod tampering;
+mod ways;

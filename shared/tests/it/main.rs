@@ -21,3 +21,5 @@ mod session;
 mod session_vectors;
 mod vector_file;
 mod vectors;
+#[cfg(feature = "mls")]
+mod ways;
