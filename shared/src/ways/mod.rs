@@ -5,5 +5,8 @@
 //!
 //! - [`passphrase`]: a room name and a passphrase that people agreed on, stretched with
 //!   Argon2id.
+//! - [`code`]: a short code read aloud (`7-amber-river`), whose secret part a joiner
+//!   and an online member check with SPAKE2 before the member hands over the secret.
 
+pub mod code;
 pub mod passphrase;
