@@ -1,21 +1,27 @@
 //! Room name + passphrase against `shared/vectors/vroom-v2-ways.json`: typed names and
 //! passphrases, their normal forms, and the room secret and room id Argon2id gives at
 //! the protocol's parameters; `fail_` vectors for inputs that must be refused. Also
-//! Argon2id itself against RFC 9106's vector.
+//! Argon2id itself against RFC 9106's vector. Short codes against
+//! `shared/vectors/vroom-v2-code.json`: one whole exchange with fixed randomness, and
+//! `fail_` cases (a wrong code, a changed grant).
 //!
 //! Regenerate after an intended change with
 //! `VROOM_WRITE_VECTORS=1 cargo test -p vroom-shared --test it ways` and review the diff.
 
 use argon2::{Algorithm, Argon2, AssociatedData, ParamsBuilder, Version};
 use serde_json::{json, Value};
+use vroom_shared::crypto::RoomSecret;
+use vroom_shared::ways::code::{CodeError, CodeOffer, JoinerExchange, ShortCode};
 use vroom_shared::ways::passphrase::{
     DerivationParams, Passphrase, RoomName, WaysError, ARGON2_LANES, ARGON2_MEMORY_KIB,
     ARGON2_PASSES, LABEL_NAME_SALT,
 };
 
 use crate::vector_file;
+use crate::vectors::FixedRng;
 
 const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/vroom-v2-ways.json");
+const CODE_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/vroom-v2-code.json");
 
 /// (typed name, typed passphrase): each pair exercises one normalisation step.
 const CASES: [(&str, &str); 4] = [
@@ -146,4 +152,48 @@ fn argon2id_matches_rfc_9106() {
         hex(&out),
         "0d640df58d78766c08c037a34a8b53c9d01ef0452d75b65eb52520e96b01e659"
     );
+}
+
+/// One short-code exchange with fixed randomness ("random" bytes are
+/// `SHA-256(label ‖ u64 BE block)`, labels `code-joiner` and `code-member`), and what a
+/// wrong code and a changed grant give.
+#[test]
+fn a_short_code_exchange_gives_the_recorded_messages() {
+    let room = RoomSecret::from_bytes(core::array::from_fn(|i| i as u8));
+    let code = ShortCode::parse("7-amber-river").unwrap();
+    let mut offer = CodeOffer::new(code.clone());
+    let (joiner, hello) = JoinerExchange::start_with_rng(&code, &mut FixedRng::new(b"code-joiner"));
+    let (member, reply) = offer
+        .respond_with_rng(&hello, &mut FixedRng::new(b"code-member"))
+        .unwrap();
+    let (joiner, confirm) = joiner.confirm(&reply).unwrap();
+    let grant = offer.grant(member, &confirm, &room).unwrap();
+    assert!(joiner.open(&grant).unwrap() == room);
+
+    // The same member reply, to a joiner who typed one word wrong.
+    let typo = ShortCode::parse("7-amber-robin").unwrap();
+    let (wrong, _) = JoinerExchange::start_with_rng(&typo, &mut FixedRng::new(b"code-joiner"));
+    assert_eq!(wrong.confirm(&reply).err(), Some(CodeError::Wrong));
+    let mut changed = grant.clone();
+    changed[0] ^= 1;
+    let (again, _) = JoinerExchange::start_with_rng(&code, &mut FixedRng::new(b"code-joiner"));
+    let (again, _) = again.confirm(&reply).unwrap();
+    assert_eq!(again.open(&changed).err(), Some(CodeError::BadMessage));
+
+    let computed = json!({
+        "description": "Short code 7-amber-river: SPAKE2 (Ed25519 group, spake2 0.4) with \
+            A = joiner, B = member; password = label || nameplate u32 BE || word indices; \
+            reply = SPAKE2 message || HMAC confirmation; grant = ChaCha20-Poly1305 of the \
+            room secret (00 01 .. 1f) under a zero nonce. See PROTOCOL.md §10.2.",
+        "code": "7-amber-river",
+        "word_indices": [9, 237],
+        "hello": hex(&hello),
+        "reply": hex(&reply),
+        "joiner_confirm": hex(&confirm),
+        "grant": hex(&grant),
+        "room_secret": hex(room.as_bytes()),
+        "fail_wrong_code": { "typed": "7-amber-robin", "error": "Wrong" },
+        "fail_changed_grant": { "grant": hex(&changed), "error": "BadMessage" },
+    });
+    vector_file::check(CODE_PATH, &computed);
 }
