@@ -32,7 +32,7 @@ use rand_core::CryptoRngCore;
 use sha2::Sha256;
 use spake2::{Ed25519Group, Identity, Password, Spake2};
 use subtle::ConstantTimeEq;
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::crypto::words::WORDS;
 use crate::crypto::RoomSecret;
@@ -58,12 +58,21 @@ pub const CODE_WORDS: usize = 2;
 /// Failed exchanges after which a code is burned.
 pub const MAX_FAILED_ATTEMPTS: u8 = 3;
 
-/// A short code. No `Debug`: its words are the secret part.
-#[derive(Clone, PartialEq, Eq, Zeroize)]
+/// A short code. No `Debug`: its words are the secret part; zeroized on drop, compared
+/// in constant time.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct ShortCode {
     nameplate: u32,
     words: [u8; CODE_WORDS],
 }
+
+impl PartialEq for ShortCode {
+    fn eq(&self, other: &Self) -> bool {
+        (self.nameplate.ct_eq(&other.nameplate) & self.words.ct_eq(&other.words)).into()
+    }
+}
+
+impl Eq for ShortCode {}
 
 /// Why a short code did not work.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
