@@ -38,6 +38,8 @@ pub(crate) enum ChatError {
     Refused(ErrorCode),
     /// The connection kept dropping.
     Lost,
+    /// A room name, passphrase or short code could not be used (the sentence says why).
+    Ways(String),
 }
 
 impl std::fmt::Display for ChatError {
@@ -57,6 +59,7 @@ impl std::fmt::Display for ChatError {
                 "cannot reach the relay at {url} ({reason}). Check the address and that the relay is running."
             ),
             ChatError::Refused(code) => write!(f, "{}", code.message()),
+            ChatError::Ways(sentence) => f.write_str(sentence),
             ChatError::Lost => write!(
                 f,
                 "the connection to the relay was lost and could not be restored. Join again with the invite link."

@@ -1,7 +1,9 @@
 //! `vroom`: the native command-line client.
 //!
 //! `vroom create --server URL` creates a room and prints its invite link as the first
-//! line of stdout; `vroom join LINK` joins one. Both then chat: every stdin line is a
+//! line of stdout; `vroom join LINK` joins one. With `--name NAME --passphrase-file F`
+//! (or the passphrase in `VROOM_PASSPHRASE`) both find the room by a name and
+//! passphrase people agreed on instead. Both then chat: every stdin line is a
 //! message, every event is one stdout line. All cryptography is `vroom_shared::session`'s;
 //! this binary only moves frames between it, the relay's WebSocket and the terminal.
 //!
@@ -10,7 +12,9 @@
 //! - `chat`: the loop between stdin, the socket and the session, with reconnects.
 //! - `input`: what a typed line means.
 //! - `render`: how each session event is printed.
+//! - `ways`: the room name + passphrase way in.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -22,6 +26,7 @@ use vroom_shared::wire::RoomSettings;
 mod chat;
 mod input;
 mod render;
+mod ways;
 
 /// End-to-end-encrypted, ephemeral chat rooms from the command line.
 #[derive(Parser)]
@@ -50,15 +55,37 @@ enum Command {
         /// Delete the room this long after creation, e.g. 2h (capped by the relay).
         #[arg(long, value_parser = humantime::parse_duration)]
         max_lifetime: Option<Duration>,
+        #[command(flatten)]
+        by_name: ByName,
     },
-    /// Join a room from its invite link (quote it: it contains '#'), then chat.
+    /// Join a room from its invite link (quote it: it contains '#'), or by its name and
+    /// passphrase (--server, --name, --passphrase-file), then chat.
     Join {
         /// The invite link, e.g. 'https://vroom.example/r#...'.
-        link: String,
+        #[arg(required_unless_present = "name", conflicts_with = "name")]
+        link: Option<String>,
+        /// The relay of a room joined by name, e.g. https://vroom.example.
+        #[arg(long, env = "VROOM_SERVER")]
+        server: Option<String>,
         /// Your nickname in the room.
         #[arg(long)]
         nick: Option<String>,
+        #[command(flatten)]
+        by_name: ByName,
     },
+}
+
+/// A room found by a name and passphrase that people agreed on. The same name with
+/// another passphrase is another room.
+#[derive(clap::Args)]
+struct ByName {
+    /// The room's name (case and extra spaces do not matter).
+    #[arg(long)]
+    name: Option<String>,
+    /// A file holding the room's passphrase (without it, the passphrase is read from
+    /// the VROOM_PASSPHRASE environment variable; it is never a plain argument).
+    #[arg(long, requires = "name", value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -97,6 +124,7 @@ async fn run(command: Command) -> Result<(), chat::ChatError> {
             max_members,
             idle_timeout,
             max_lifetime,
+            by_name,
         } => {
             let origin = chat::normalize_origin(&server)?;
             let settings = RoomSettings {
@@ -104,14 +132,52 @@ async fn run(command: Command) -> Result<(), chat::ChatError> {
                 idle_timeout_secs: idle_timeout.map(secs),
                 max_lifetime_secs: max_lifetime.map(secs),
             };
-            let (session, first) = Session::create(&nick.unwrap_or_else(default_nick), settings);
-            chat::run(session, first, origin).await
+            let nick = nick.unwrap_or_else(default_nick);
+            match by_name.name {
+                Some(name) => {
+                    let passphrase = ways::passphrase(by_name.passphrase_file.as_deref())?;
+                    let secret = ways::secret(&name, &passphrase)?;
+                    let (session, first) = Session::create_in(secret, &nick, settings);
+                    let result = chat::run(session, first, origin).await;
+                    result.map_err(|err| ways::explain(err, true))
+                }
+                None => {
+                    let (session, first) = Session::create(&nick, settings);
+                    chat::run(session, first, origin).await
+                }
+            }
         }
-        Command::Join { link, nick } => {
-            let invite = Invite::parse(link.trim()).map_err(chat::ChatError::Invite)?;
-            let origin = invite.origin().to_owned();
-            let (session, first) = Session::join(&invite, &nick.unwrap_or_else(default_nick));
-            chat::run(session, first, origin).await
+        Command::Join {
+            link,
+            server,
+            nick,
+            by_name,
+        } => {
+            let nick = nick.unwrap_or_else(default_nick);
+            match (link, by_name.name) {
+                (Some(link), _) => {
+                    let invite = Invite::parse(link.trim()).map_err(chat::ChatError::Invite)?;
+                    let origin = invite.origin().to_owned();
+                    let (session, first) = Session::join(&invite, &nick);
+                    chat::run(session, first, origin).await
+                }
+                (None, Some(name)) => {
+                    let server = server.ok_or_else(|| {
+                        chat::ChatError::Ways(
+                            "joining by name needs the relay: give --server URL.".to_owned(),
+                        )
+                    })?;
+                    let origin = chat::normalize_origin(&server)?;
+                    let passphrase = ways::passphrase(by_name.passphrase_file.as_deref())?;
+                    let secret = ways::secret(&name, &passphrase)?;
+                    let (session, first) = Session::join_with(secret, &nick);
+                    let result = chat::run(session, first, origin).await;
+                    result.map_err(|err| ways::explain(err, false))
+                }
+                (None, None) => Err(chat::ChatError::Ways(
+                    "give an invite link, or --server, --name and --passphrase-file.".to_owned(),
+                )),
+            }
         }
     }
 }

@@ -12,6 +12,7 @@
 //! - `invite` (feature `crypto`): invite links with the room secret in the URL fragment.
 //! - `session` (feature `mls`): a sans-I/O state machine that turns relay frames into
 //!   user events and user actions into frames; both clients drive it.
+//! - `ways` (feature `mls`): ways into a room besides the link (room name + passphrase).
 
 pub mod wire;
 
@@ -23,3 +24,5 @@ pub mod group;
 pub mod invite;
 #[cfg(feature = "mls")]
 pub mod session;
+#[cfg(feature = "mls")]
+pub mod ways;

@@ -96,8 +96,16 @@ pub struct Client {
 impl Client {
     /// Starts `vroom ARGS...`. `name` labels it in failure messages.
     pub fn spawn(name: &str, args: &[&str]) -> Client {
+        Client::spawn_env(name, args, &[])
+    }
+
+    /// Starts `vroom ARGS...` with `env` added to an environment that holds no
+    /// `VROOM_SERVER` or `VROOM_PASSPHRASE` of the test's own.
+    pub fn spawn_env(name: &str, args: &[&str], env: &[(&str, &str)]) -> Client {
         let mut child = Command::new(vroom_binary())
             .args(args)
+            .env_remove("VROOM_PASSPHRASE")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

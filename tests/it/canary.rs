@@ -216,3 +216,62 @@ async fn canaries_never_reach_the_relay_its_logs_or_its_metrics() {
         }
     }
 }
+
+/// A room found by name and passphrase: the relay (through a recording proxy) never
+/// receives or sends the name, the passphrase or the room secret they derive, though
+/// two members meet and talk through it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_room_name_and_passphrase_never_reach_the_relay() {
+    let relay = Relay::start(test_config()).await;
+    let proxy = Proxy::start(relay.addr()).await;
+    let name = canary("name");
+    let passphrase = canary("pass");
+    let env = [("VROOM_PASSPHRASE", passphrase.as_str())];
+    let origin = proxy.origin();
+    let mut ada = Client::spawn_env(
+        "ada",
+        &[
+            "create", "--server", &origin, "--name", &name, "--nick", "ada",
+        ],
+        &env,
+    );
+    let link = ada
+        .expect_line("the invite link", |l| l.contains("/r#"))
+        .await;
+    let mut bob = Client::spawn_env(
+        "bob",
+        &[
+            "join", "--server", &origin, "--name", &name, "--nick", "bob",
+        ],
+        &env,
+    );
+    bob.expect_joined("ada").await;
+    ada.expect_joined("bob").await;
+    bob.say("hello by name").await;
+    ada.expect("bob: hello by name").await;
+    ada.say("/end").await;
+    bob.expect_clean_exit().await;
+    ada.expect_clean_exit().await;
+    relay.stop().await;
+
+    let secret = Invite::parse(&link)
+        .expect("the creator's link")
+        .secret()
+        .clone();
+    let all: Vec<u8> = proxy
+        .recorded()
+        .iter()
+        .flat_map(|f| f.bytes.iter().copied())
+        .collect();
+    assert!(
+        contains(&all, &secret.room_id().0),
+        "the recording must hold the room id the clients sent"
+    );
+    for (what, bytes) in [
+        ("room name", name.as_bytes()),
+        ("passphrase", passphrase.as_bytes()),
+        ("room secret", secret.as_bytes().as_slice()),
+    ] {
+        assert!(!contains(&all, bytes), "the relay saw the {what}");
+    }
+}

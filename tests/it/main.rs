@@ -10,6 +10,7 @@
 //!   and with raw frames where it cannot.
 //! - `canary`: nothing a user types reaches the relay, its logs or its metrics.
 //! - `tampering`: a malicious relay in the middle is detected and forges nothing.
+//! - `ways`: into a room by name + passphrase.
 
 mod browser;
 mod browser_room;
@@ -18,3 +19,4 @@ mod chat;
 mod errors;
 mod lifecycle;
 mod tampering;
+mod ways;

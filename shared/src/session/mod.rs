@@ -611,7 +611,14 @@ impl Session {
     /// Creates a new room with a fresh room secret and host secret. Write the returned
     /// frame (a `Create`) first.
     pub fn create(nick: &str, settings: RoomSettings) -> (Session, Vec<u8>) {
-        let secret = RoomSecret::generate(&mut OsRng);
+        Self::create_in(RoomSecret::generate(&mut OsRng), nick, settings)
+    }
+
+    /// Creates the room of a given room secret (one derived from a room name and
+    /// passphrase, see [`crate::ways`]) with a fresh host secret. Write the returned
+    /// frame (a `Create`) first; the relay answers [`ErrorCode::RoomExists`] when the
+    /// room is live already.
+    pub fn create_in(secret: RoomSecret, nick: &str, settings: RoomSettings) -> (Session, Vec<u8>) {
         let mut host = [0u8; 32];
         rand_core::RngCore::fill_bytes(&mut OsRng, &mut host);
         let host = HostSecret(host);
@@ -636,7 +643,12 @@ impl Session {
     /// Joins the room of an invite. Write the returned frame (a `Join`) first, to the
     /// socket at [`Invite::ws_url`].
     pub fn join(invite: &Invite, nick: &str) -> (Session, Vec<u8>) {
-        let secret = invite.secret().clone();
+        Self::join_with(invite.secret().clone(), nick)
+    }
+
+    /// Joins the room of a room secret that came another way than a link (see
+    /// [`crate::ways`]). Write the returned frame (a `Join`) first.
+    pub fn join_with(secret: RoomSecret, nick: &str) -> (Session, Vec<u8>) {
         let frame = ClientFrame::Join {
             version: PROTOCOL_VERSION,
             room: secret.room_id(),

@@ -23,3 +23,5 @@ mod session_vectors;
 mod talk;
 mod vector_file;
 mod vectors;
+#[cfg(feature = "mls")]
+mod ways;

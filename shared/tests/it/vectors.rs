@@ -18,14 +18,14 @@ use vroom_shared::wire::{MemberId, RoomId};
 
 /// Deterministic bytes: SHA-256 of a label and a block counter. Stands in for the OS
 /// generator so sealed outputs are reproducible.
-struct FixedRng {
+pub(crate) struct FixedRng {
     label: &'static [u8],
     block: u64,
     buf: Vec<u8>,
 }
 
 impl FixedRng {
-    fn new(label: &'static [u8]) -> Self {
+    pub(crate) fn new(label: &'static [u8]) -> Self {
         FixedRng {
             label,
             block: 0,

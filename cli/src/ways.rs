@@ -1,0 +1,61 @@
+//! The room name + passphrase way in: reading the passphrase (from a file or the
+//! environment, never from the command line, where other users see it in `ps`), turning
+//! both into the room secret, and saying what to do when the room is (or is not) live.
+
+use std::path::Path;
+
+use vroom_shared::crypto::RoomSecret;
+use vroom_shared::ways::passphrase::{Passphrase, RoomName};
+use vroom_shared::wire::ErrorCode;
+use zeroize::Zeroizing;
+
+use crate::chat::ChatError;
+
+/// The environment variable that may hold the passphrase instead of a file.
+pub(crate) const PASSPHRASE_ENV: &str = "VROOM_PASSPHRASE";
+
+/// Reads the passphrase from `file` or, without one, from [`PASSPHRASE_ENV`].
+pub(crate) fn passphrase(file: Option<&Path>) -> Result<Passphrase, ChatError> {
+    let typed = match file {
+        Some(path) => Zeroizing::new(std::fs::read_to_string(path).map_err(|err| {
+            ChatError::Ways(format!(
+                "cannot read the passphrase file {} ({err}). Check the path and its permissions.",
+                path.display()
+            ))
+        })?),
+        None => match std::env::var(PASSPHRASE_ENV) {
+            Ok(value) => Zeroizing::new(value),
+            Err(_) => {
+                return Err(ChatError::Ways(format!(
+                    "a room name needs its passphrase: give --passphrase-file FILE or set \
+                     {PASSPHRASE_ENV}. (Never on the command line, where others can read it.)"
+                )))
+            }
+        },
+    };
+    Passphrase::new(&typed).map_err(|err| ChatError::Ways(err.to_string()))
+}
+
+/// The room secret of `name` and the passphrase (Argon2id: about a tenth of a second).
+pub(crate) fn secret(name: &str, passphrase: &Passphrase) -> Result<RoomSecret, ChatError> {
+    let name = RoomName::parse(name).map_err(|err| ChatError::Ways(err.to_string()))?;
+    Ok(name.derive_secret(passphrase))
+}
+
+/// What the relay's refusal means for a room found by name: an error that says what
+/// to do instead.
+pub(crate) fn explain(err: ChatError, creating: bool) -> ChatError {
+    match err {
+        ChatError::Refused(ErrorCode::RoomExists) if creating => ChatError::Ways(
+            "this room exists: a room with this name and passphrase is open already. \
+             Join it with `vroom join --server URL --name NAME --passphrase-file FILE`."
+                .to_owned(),
+        ),
+        ChatError::Refused(ErrorCode::UnknownRoom) if !creating => ChatError::Ways(
+            "no such room: no room with this name and passphrase is open (check both for \
+             typos). Create it with `vroom create --server URL --name NAME --passphrase-file FILE`."
+                .to_owned(),
+        ),
+        other => other,
+    }
+}
