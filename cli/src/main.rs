@@ -8,9 +8,11 @@
 //! # Layout
 //! - `main.rs`: flags.
 //! - `chat`: the loop between stdin, the socket and the session, with reconnects.
+//! - `files`: `/send`, `--download-dir` and the transfers both ways.
 //! - `input`: what a typed line means.
 //! - `render`: how each session event is printed.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -20,6 +22,7 @@ use vroom_shared::session::Session;
 use vroom_shared::wire::RoomSettings;
 
 mod chat;
+mod files;
 mod input;
 mod render;
 
@@ -29,6 +32,10 @@ mod render;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Where files other members send are saved (an existing file is never
+    /// overwritten: a new name is picked).
+    #[arg(long, global = true, env = "VROOM_DOWNLOAD_DIR", default_value = ".")]
+    download_dir: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -75,7 +82,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(run(cli.command));
+    let result = runtime.block_on(run(cli.command, cli.download_dir));
     // Tokio reads stdin on a blocking thread, and dropping the runtime waits for that
     // read: without this, the process would hang after the room ended until the user
     // pressed Enter (or forever, for a script that keeps stdin open).
@@ -89,7 +96,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command) -> Result<(), chat::ChatError> {
+async fn run(command: Command, download_dir: PathBuf) -> Result<(), chat::ChatError> {
     match command {
         Command::Create {
             server,
@@ -105,13 +112,13 @@ async fn run(command: Command) -> Result<(), chat::ChatError> {
                 max_lifetime_secs: max_lifetime.map(secs),
             };
             let (session, first) = Session::create(&nick.unwrap_or_else(default_nick), settings);
-            chat::run(session, first, origin).await
+            chat::run(session, first, origin, download_dir).await
         }
         Command::Join { link, nick } => {
             let invite = Invite::parse(link.trim()).map_err(chat::ChatError::Invite)?;
             let origin = invite.origin().to_owned();
             let (session, first) = Session::join(&invite, &nick.unwrap_or_else(default_nick));
-            chat::run(session, first, origin).await
+            chat::run(session, first, origin, download_dir).await
         }
     }
 }

@@ -65,6 +65,8 @@ pub(crate) enum Seen {
     Locked(u64, bool),
     MemberClosed(MemberId, CloseReason),
     RoomClosed(CloseReason),
+    /// A chunk-lane packet: sender, recipient, encoded frame.
+    Stream(MemberId, Option<MemberId>, Vec<u8>),
 }
 
 impl Seen {
@@ -75,7 +77,7 @@ impl Seen {
             | Seen::Left(seq, _, _)
             | Seen::Message(seq, _, _, _)
             | Seen::Locked(seq, _) => Some(*seq),
-            Seen::MemberClosed(..) | Seen::RoomClosed(_) => None,
+            Seen::MemberClosed(..) | Seen::RoomClosed(_) | Seen::Stream(..) => None,
         }
     }
 
@@ -117,6 +119,7 @@ impl Fanout for Recorder {
             }
             Signal::MemberClosed { member, reason } => Seen::MemberClosed(member, reason),
             Signal::RoomClosed(reason) => Seen::RoomClosed(reason),
+            Signal::Stream(packet) => Seen::Stream(packet.from, packet.to, packet.frame.to_vec()),
         };
         self.seen.lock().unwrap().push((room, seen));
     }

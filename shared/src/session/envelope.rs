@@ -88,6 +88,9 @@ pub enum Content {
     /// A host action, accepted only from the member whose signature key the group binds
     /// as the host's.
     Host(HostAction),
+    /// A file offered to the members of this epoch: its name, type, size, key and how
+    /// its chunks travel on the relay's chunk lane (PROTOCOL.md §11).
+    File(crate::files::FileOffer),
 }
 
 /// What the host announces to the members before asking the relay to do it.
