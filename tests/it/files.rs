@@ -72,7 +72,7 @@ async fn pair(origin: &str, inbox: &Dir) -> (Client, Client) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_arrives_intact_without_overwriting_and_oversize_is_refused_first() {
     let mut config = test_config();
-    // A small chunk lane, so the file (8 MB) is many times what the relay may hold
+    // A small chunk lane, so the file (3 MB) is many times what the relay may hold
     // for one receiver.
     config.stream_queue_bytes = 256 << 10;
     config.max_file = 10_000_000;
@@ -81,7 +81,7 @@ async fn a_file_arrives_intact_without_overwriting_and_oversize_is_refused_first
     let inbox = Dir::new("in");
     let (mut ada, mut bob) = pair(&relay.origin(), &inbox).await;
 
-    let data = content(8_000_000, 1);
+    let data = content(3_000_000, 1);
     let sent = outbox.path().join("holiday photo.jpg");
     std::fs::write(&sent, &data).unwrap();
     // Bob already has a file of that name: it must survive untouched.
@@ -95,12 +95,12 @@ async fn a_file_arrives_intact_without_overwriting_and_oversize_is_refused_first
 
     ada.say(&format!("/send {}", sent.display())).await;
     ada.expect_line("the offer", |l| {
-        l == "-- offering holiday photo.jpg (8.0 MB) to 1 member(s)"
+        l == "-- offering holiday photo.jpg (3.0 MB) to 1 member(s)"
     })
     .await;
     let received = bob
         .expect_line("the file received", |l| {
-            l.starts_with("-- received holiday photo.jpg (8.0 MB) from ada: ")
+            l.starts_with("-- received holiday photo.jpg (3.0 MB) from ada: ")
         })
         .await;
     ada.expect("-- sent holiday photo.jpg to 1 member(s)").await;
@@ -219,7 +219,7 @@ async fn across_two_relays_a_file_arrives_and_a_latecomer_is_not_offered_it() {
     ada.expect_joined("bob").await;
     bob.expect_joined("ada").await;
 
-    let data = content(6_000_000, 4);
+    let data = content(2_000_000, 4);
     let file = outbox.path().join("notes.pdf");
     std::fs::write(&file, &data).unwrap();
     ada.say(&format!("/send {}", file.display())).await;
@@ -242,7 +242,7 @@ async fn across_two_relays_a_file_arrives_and_a_latecomer_is_not_offered_it() {
     carol.expect_joined("ada").await;
     let received = bob
         .expect_line("the file received", |l| {
-            l.starts_with("-- received notes.pdf (6.0 MB) from ada: ")
+            l.starts_with("-- received notes.pdf (2.0 MB) from ada: ")
         })
         .await;
     ada.expect("-- sent notes.pdf to 1 member(s)").await;

@@ -244,14 +244,20 @@ proptest! {
         prop_assert_eq!(written, data);
     }
 
+}
+
+proptest! {
+    // Each case runs a whole transfer: fewer cases.
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
     /// A lane that drops chunks (as the relay does for a receiver whose lane is full)
     /// still delivers the file intact: the receiver asks again for what is missing, and
     /// the sender resends after silence.
     #[test]
     fn a_lossy_lane_still_delivers(
-        data in proptest::collection::vec(any::<u8>(), 1..2000),
-        chunk in 8u32..128,
-        losses in proptest::collection::vec(any::<bool>(), 64),
+        data in proptest::collection::vec(any::<u8>(), 1..1000),
+        chunk in 16u32..128,
+        seed in 1u64..,
     ) {
         let offer = FileOffer::new("f", "x", data.len() as u64, chunk);
         let mut out = Outgoing::new(offer.clone(), &[RECEIVER], 0).unwrap();
@@ -259,8 +265,16 @@ proptest! {
         let mut to_sender = vec![accept];
         let mut written = Vec::new();
         let mut now = 0;
-        let mut lose = losses.iter().cycle();
-        for _ in 0..20_000 {
+        // A quarter of the chunks lost, at random (xorshift: the loss pattern must
+        // not repeat with the sender's window, or it could hit one chunk forever).
+        let mut state = seed;
+        let mut lose = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state % 4 == 0
+        };
+        for _ in 0..5_000 {
             for frame in to_sender.drain(..) {
                 let Ok(ClientFrame::Stream { payload, .. }) = ClientFrame::decode(&frame) else {
                     panic!("not a stream frame");
@@ -270,7 +284,7 @@ proptest! {
             while let Some(req) = out.next_chunk() {
                 let start = req.offset as usize;
                 let frame = out.seal(req.index, &data[start..start + req.len]).unwrap();
-                if *lose.next().unwrap() {
+                if lose() {
                     continue;
                 }
                 let sealed = sealed_of(&frame);
