@@ -250,3 +250,47 @@ impl Drop for OutboxReader {
         q.items = VecDeque::new();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn next_frame(reader: &mut OutboxReader) -> Option<Bytes> {
+        match reader.next() {
+            Next::Frame(frame) => Some(frame),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_full_chunk_lane_drops_chunks_and_keeps_the_connection_and_its_events() {
+        let (mut reader, outbox) = OutboxReader::new(4, 1000, 100);
+        let chunk = || Outbound::Stream(Bytes::from(vec![7; 60]));
+        assert!(matches!(outbox.offer(chunk()), Offered::Queued));
+        // A second chunk would pass the lane's 100 bytes: dropped, not a lag.
+        assert!(matches!(outbox.offer(chunk()), Offered::Full));
+        // Events still have their whole budget, chunks apart: four of them fit.
+        for seq in 1..=4 {
+            let frame = Bytes::from(vec![seq as u8; 200]);
+            assert!(matches!(
+                outbox.offer(Outbound::Event { seq, frame }),
+                Offered::Queued
+            ));
+        }
+        assert_eq!(next_frame(&mut reader).map(|f| f.len()), Some(60));
+        for _ in 1..=4 {
+            assert_eq!(next_frame(&mut reader).map(|f| f.len()), Some(200));
+        }
+        assert!(matches!(reader.next(), Next::Empty));
+        // Taken: the lane has room again.
+        assert!(matches!(outbox.offer(chunk()), Offered::Queued));
+        // A fifth event over `capacity` still stops a lagging connection.
+        for seq in 5..=9 {
+            let _ = outbox.offer(Outbound::Event {
+                seq,
+                frame: Bytes::from_static(b"e"),
+            });
+        }
+        assert!(matches!(reader.next(), Next::Killed));
+    }
+}
