@@ -131,6 +131,18 @@ async fn a_file_arrives_intact_without_overwriting_and_oversize_is_refused_first
     relay.stop().await;
 }
 
+/// What a sender says when its last receiver has gone.
+const NOBODY: &str = "-- could not send clip.mp4: Nobody is receiving the file any more.";
+
+/// Ada sends `file` (clip.mp4, 20 MB); Bob starts receiving it.
+async fn start_clip(ada: &mut Client, bob: &mut Client, file: &Path) {
+    ada.say(&format!("/send {}", file.display())).await;
+    bob.expect_line("the transfer starting", |l| {
+        l.starts_with("-- receiving clip.mp4 (20.0 MB) from ada into ")
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn either_side_cancels_and_a_departure_does_not_hang_the_sender() {
     let mut config = test_config();
@@ -144,11 +156,7 @@ async fn either_side_cancels_and_a_departure_does_not_hang_the_sender() {
     std::fs::write(&file, content(20_000_000, 3)).unwrap();
 
     // The sender cancels.
-    ada.say(&format!("/send {}", file.display())).await;
-    bob.expect_line("the transfer starting", |l| {
-        l.starts_with("-- receiving clip.mp4 (20.0 MB) from ada into ")
-    })
-    .await;
+    start_clip(&mut ada, &mut bob, &file).await;
     ada.say("/cancel").await;
     ada.expect("-- cancelled sending clip.mp4").await;
     bob.expect(
@@ -157,31 +165,21 @@ async fn either_side_cancels_and_a_departure_does_not_hang_the_sender() {
     .await;
 
     // The receiver cancels.
-    ada.say(&format!("/send {}", file.display())).await;
-    bob.expect_line("the second transfer starting", |l| {
-        l.starts_with("-- receiving clip.mp4 (20.0 MB) from ada into ")
-    })
-    .await;
+    start_clip(&mut ada, &mut bob, &file).await;
     bob.say("/cancel").await;
     bob.expect_line("the cancel", |l| {
         l.starts_with("-- could not receive clip.mp4 from ada: you cancelled it")
     })
     .await;
     ada.expect("-- bob declined or cancelled clip.mp4").await;
-    ada.expect("-- could not send clip.mp4: Nobody is receiving the file any more.")
-        .await;
+    ada.expect(NOBODY).await;
 
     // The receiver leaves mid-transfer: the sender stops at once.
-    ada.say(&format!("/send {}", file.display())).await;
-    bob.expect_line("the third transfer starting", |l| {
-        l.starts_with("-- receiving clip.mp4 (20.0 MB) from ada into ")
-    })
-    .await;
+    start_clip(&mut ada, &mut bob, &file).await;
     bob.say("/leave").await;
     bob.expect_exit_ok().await;
     ada.expect("-- bob left before receiving clip.mp4").await;
-    ada.expect("-- could not send clip.mp4: Nobody is receiving the file any more.")
-        .await;
+    ada.expect(NOBODY).await;
     let left: Vec<_> = std::fs::read_dir(inbox.path()).unwrap().collect();
     assert!(left.is_empty(), "partial files must be deleted: {left:?}");
     ada.say("/end").await;
