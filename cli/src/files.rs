@@ -39,6 +39,9 @@ struct Sending {
     out: Outgoing,
     file: File,
     name: String,
+    /// The receivers' nicknames when the file was offered (one who left is no longer
+    /// in the session's member list when its departure is reported).
+    nicks: HashMap<MemberId, String>,
 }
 
 struct Receiving {
@@ -162,12 +165,13 @@ impl Files {
             size,
             chunk_size_for(limits.max_payload),
         );
-        let receivers: Vec<MemberId> = session
+        let nicks: HashMap<MemberId, String> = session
             .members()
             .into_iter()
             .filter(|m| !m.is_self)
-            .map(|m| m.member)
+            .map(|m| (m.member, m.nick))
             .collect();
+        let receivers: Vec<MemberId> = nicks.keys().copied().collect();
         let Some(outgoing) = Outgoing::new(offer, &receivers, now_ms) else {
             println!(
                 "-- could not send {}: it is too large to number its chunks",
@@ -201,6 +205,7 @@ impl Files {
             out: outgoing,
             file,
             name,
+            nicks,
         });
         true
     }
@@ -212,7 +217,11 @@ impl Files {
             return true;
         };
         for (member, why) in sending.out.take_dropped() {
-            let who = nick_of(session, member);
+            let who = sending
+                .nicks
+                .get(&member)
+                .cloned()
+                .unwrap_or_else(|| nick_of(session, member));
             let what = match why {
                 Dropped::Declined => "declined or cancelled",
                 Dropped::NoAnswer => "did not take (their client may not take files)",

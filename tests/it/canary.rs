@@ -41,7 +41,14 @@ async fn canaries_never_reach_the_relay_its_logs_or_its_metrics() {
     let member = |nick: &str| {
         Client::spawn(
             nick,
-            &["join", &link, "--nick", nick, "--download-dir", &download_dir],
+            &[
+                "join",
+                &link,
+                "--nick",
+                nick,
+                "--download-dir",
+                &download_dir,
+            ],
         )
     };
     let mut members = vec![member(&nicks[1]), member(&nicks[2])];
@@ -101,7 +108,8 @@ async fn canaries_never_reach_the_relay_its_logs_or_its_metrics() {
             })
             .await;
     }
-    host.expect(&format!("-- sent {file_name} to 2 member(s)")).await;
+    host.expect(&format!("-- sent {file_name} to 2 member(s)"))
+        .await;
     let received: Vec<_> = std::fs::read_dir(downloads.path())
         .expect("the download directory")
         .map(|e| std::fs::read_to_string(e.expect("an entry").path()).expect("a file"))

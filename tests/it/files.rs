@@ -192,7 +192,7 @@ async fn across_two_relays_a_file_arrives_and_a_latecomer_is_not_offered_it() {
     let redis = RedisServer::start();
     let config = || {
         let mut c = test_config();
-        c.redis_url = Some(redis.url());
+        c.redis_url = Some(vroom_relay::config::RedisUrl(redis.url()));
         c.stream_rate = 4 << 20;
         c
     };
