@@ -13,8 +13,9 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use vroom_shared::invite::{self, InviteError};
 use vroom_shared::session::driver::{Reconnect, TICK_MS};
 use vroom_shared::session::{ActionError, Output, Session, SessionEvent};
-use vroom_shared::wire::{CloseReason, ErrorCode};
+use vroom_shared::wire::{CloseReason, ErrorCode, ServerFrame};
 
+use crate::files::Files;
 use crate::input::{Input, HELP};
 use crate::render;
 
@@ -99,6 +100,7 @@ pub(crate) async fn run(
     mut session: Session,
     first: Vec<u8>,
     origin: String,
+    download_dir: std::path::PathBuf,
 ) -> Result<(), ChatError> {
     let url = invite::ws_url(&origin);
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
@@ -107,6 +109,7 @@ pub(crate) async fn run(
         early: VecDeque::new(),
         stdin_open: true,
         printed_link: false,
+        files: Files::new(download_dir),
     };
     let mut frame = first;
     let mut policy = Reconnect::new();
@@ -163,6 +166,8 @@ struct Client {
     stdin_open: bool,
     /// Whether the creator's invite link has been printed.
     printed_link: bool,
+    /// File transfers, both ways.
+    files: Files,
 }
 
 impl Client {
@@ -176,9 +181,16 @@ impl Client {
         send(&mut socket, first.to_vec()).await?;
         let mut clock = tokio::time::interval(Duration::from_millis(TICK_MS));
         loop {
+            // Offers that arrived, and chunks the window allows, before waiting again.
+            let mut outputs = self.files.take_offers(session, now_ms());
+            outputs.extend(self.files.pump(session, now_ms()));
+            if let Some(finish) = self.apply(session, &mut socket, outputs).await? {
+                return Ok(finish);
+            }
             tokio::select! {
                 _ = clock.tick() => {
-                    let outputs = session.tick(now_ms());
+                    let mut outputs = session.tick(now_ms());
+                    outputs.extend(self.files.tick(now_ms()));
                     if let Some(finish) = self.apply(session, &mut socket, outputs).await? {
                         return Ok(finish);
                     }
@@ -191,7 +203,13 @@ impl Client {
                         }
                         Some(Ok(_)) => continue,
                     };
-                    let outputs = session.handle(&bytes);
+                    let outputs = match ServerFrame::decode(&bytes) {
+                        // The chunk lane goes to the transfers, not the group.
+                        Ok(ServerFrame::Stream { from, payload, .. }) => {
+                            self.files.on_stream(from, payload, now_ms())
+                        }
+                        _ => session.handle(&bytes),
+                    };
                     if let Some(finish) = self.apply(session, &mut socket, outputs).await? {
                         return Ok(finish);
                     }
@@ -269,13 +287,20 @@ impl Client {
                         Err(err) => eprintln!("vroom: {err}"),
                     }
                 }
+                // Transfers go on from what the receivers confirmed.
+                let resumed = self.files.reconnected();
+                if let Some(finish) = Box::pin(self.apply(session, socket, resumed)).await? {
+                    return Ok(Some(finish));
+                }
                 if !self.stdin_open {
                     let outputs = session.leave().unwrap_or_default();
                     return Box::pin(self.apply(session, socket, outputs)).await;
                 }
             }
             SessionEvent::RelayGoingAway => return Ok(Some(Finish::Dropped)),
+            SessionEvent::MemberLeft { member, .. } => self.files.member_left(*member),
             SessionEvent::Ended { reason } => {
+                self.files.abandon();
                 let _ = socket.close(None).await;
                 return Ok(Some(match reason {
                     CloseReason::GoingAway => Finish::Dropped,
@@ -348,6 +373,13 @@ impl Client {
                 self.stdin_open = false;
                 session.leave()
             }
+            Input::Send(path) => {
+                if let Err(sentence) = self.files.queue(session, path) {
+                    eprintln!("vroom: {sentence}");
+                }
+                Ok(Vec::new())
+            }
+            Input::Cancel => Ok(self.files.cancel_all()),
             Input::Help => {
                 println!("{HELP}");
                 Ok(Vec::new())

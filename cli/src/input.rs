@@ -19,6 +19,10 @@ pub(crate) enum Input<'a> {
     End,
     /// `/leave` (or end of input): leave the room.
     Leave,
+    /// `/send PATH`: offer a file to the room (queued behind files being sent).
+    Send(&'a str),
+    /// `/cancel`: stop every file transfer, both ways, and empty the send queue.
+    Cancel,
     /// `/help`.
     Help,
     /// Blank line: nothing to do.
@@ -38,6 +42,8 @@ commands:
   /unlock       let new members join again (host only)
   /end          terminate the room for everyone (host only)
   /leave        leave the room (end of input does the same)
+  /send PATH    send a file to the members (several are queued)
+  /cancel       stop every file transfer, sending and receiving
   //text        send a message that starts with a slash";
 
 impl<'a> Input<'a> {
@@ -65,6 +71,8 @@ impl<'a> Input<'a> {
             ("unlock", true) => Input::Lock(false),
             ("end" | "terminate", true) => Input::End,
             ("leave" | "quit", true) => Input::Leave,
+            ("send", false) => Input::Send(rest),
+            ("cancel", true) => Input::Cancel,
             ("help", _) => Input::Help,
             _ => Input::Unknown(name),
         }
@@ -87,5 +95,8 @@ mod tests {
         assert_eq!(Input::parse("   "), Input::Nothing);
         assert_eq!(Input::parse("/frobnicate"), Input::Unknown("frobnicate"));
         assert_eq!(Input::parse("/nick"), Input::Unknown("nick"));
+        assert_eq!(Input::parse("/send  a b.txt "), Input::Send("a b.txt"));
+        assert_eq!(Input::parse("/send"), Input::Unknown("send"));
+        assert_eq!(Input::parse("/cancel"), Input::Cancel);
     }
 }

@@ -10,6 +10,7 @@
 //! # Layout
 //! - `main.rs`: flags.
 //! - `chat`: the loop between stdin, the socket and the session, with reconnects.
+//! - `files`: `/send`, `--download-dir` and the transfers both ways.
 //! - `input`: what a typed line means.
 //! - `render`: how each session event is printed.
 //! - `ways`: the room name + passphrase way in.
@@ -24,6 +25,7 @@ use vroom_shared::session::Session;
 use vroom_shared::wire::RoomSettings;
 
 mod chat;
+mod files;
 mod input;
 mod render;
 mod ways;
@@ -34,6 +36,10 @@ mod ways;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Where files other members send are saved (an existing file is never
+    /// overwritten: a new name is picked).
+    #[arg(long, global = true, env = "VROOM_DOWNLOAD_DIR", default_value = ".")]
+    download_dir: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -102,7 +108,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(run(cli.command));
+    let result = runtime.block_on(run(cli.command, cli.download_dir));
     // Tokio reads stdin on a blocking thread, and dropping the runtime waits for that
     // read: without this, the process would hang after the room ended until the user
     // pressed Enter (or forever, for a script that keeps stdin open).
@@ -116,7 +122,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command) -> Result<(), chat::ChatError> {
+async fn run(command: Command, download_dir: PathBuf) -> Result<(), chat::ChatError> {
     match command {
         Command::Create {
             server,
@@ -138,12 +144,12 @@ async fn run(command: Command) -> Result<(), chat::ChatError> {
                     let passphrase = ways::passphrase(by_name.passphrase_file.as_deref())?;
                     let secret = ways::secret(&name, &passphrase)?;
                     let (session, first) = Session::create_in(secret, &nick, settings);
-                    let result = chat::run(session, first, origin).await;
+                    let result = chat::run(session, first, origin, download_dir).await;
                     result.map_err(|err| ways::explain(err, true))
                 }
                 None => {
                     let (session, first) = Session::create(&nick, settings);
-                    chat::run(session, first, origin).await
+                    chat::run(session, first, origin, download_dir).await
                 }
             }
         }
@@ -159,7 +165,7 @@ async fn run(command: Command) -> Result<(), chat::ChatError> {
                     let invite = Invite::parse(link.trim()).map_err(chat::ChatError::Invite)?;
                     let origin = invite.origin().to_owned();
                     let (session, first) = Session::join(&invite, &nick);
-                    chat::run(session, first, origin).await
+                    chat::run(session, first, origin, download_dir).await
                 }
                 (None, Some(name)) => {
                     let server = server.ok_or_else(|| {
@@ -171,7 +177,7 @@ async fn run(command: Command) -> Result<(), chat::ChatError> {
                     let passphrase = ways::passphrase(by_name.passphrase_file.as_deref())?;
                     let secret = ways::secret(&name, &passphrase)?;
                     let (session, first) = Session::join_with(secret, &nick);
-                    let result = chat::run(session, first, origin).await;
+                    let result = chat::run(session, first, origin, download_dir).await;
                     result.map_err(|err| ways::explain(err, false))
                 }
                 (None, None) => Err(chat::ChatError::Ways(

@@ -169,6 +169,18 @@ pub struct Config {
     #[arg(long, env = "VROOM_RATE_BURST", default_value_t = 200)]
     pub rate_burst: u32,
 
+    /// Bytes per second of file chunks (the chunk lane) one connection may send, on
+    /// average: a budget of its own, apart from `--rate`, so a file is never refused as
+    /// a chat flood. A sender above it is slowed down, not refused.
+    #[arg(long, env = "VROOM_STREAM_RATE", default_value_t = 256 << 20)]
+    pub stream_rate: u64,
+
+    /// Bytes of file chunks queued for one connection. A chunk that does not fit is
+    /// dropped for that connection alone (its client asks for it again), so a slow
+    /// receiver slows its own transfers, never its room or its chat.
+    #[arg(long, env = "VROOM_STREAM_QUEUE_BYTES", default_value_t = 2 << 20)]
+    pub stream_queue_bytes: usize,
+
     /// Directory of the built web app to serve. Default: `web-dist` if it exists.
     #[arg(long, env = "VROOM_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
@@ -245,6 +257,8 @@ impl Default for Config {
             send_queue_bytes: 4 << 20,
             rate_per_sec: 100,
             rate_burst: 200,
+            stream_rate: 256 << 20,
+            stream_queue_bytes: 2 << 20,
             web_dir: None,
             log_room_ids: false,
             shutdown_timeout: Duration::from_secs(5),

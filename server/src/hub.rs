@@ -148,6 +148,24 @@ impl Fanout for Hub {
                     shard.remove(&room);
                 }
             }
+            Signal::Stream(packet) => {
+                let Some(conns) = shard.get(&room) else {
+                    return;
+                };
+                // A full chunk lane drops the packet for that connection alone (its
+                // client asks again); it never stops the connection or waits.
+                let mut delivered = 0;
+                let mut dropped = 0;
+                for c in conns.iter().filter(|c| packet.visible_to(c.member)) {
+                    match c.outbox.offer(Outbound::Stream(packet.frame.clone())) {
+                        Offered::Queued => delivered += 1,
+                        Offered::Full => dropped += 1,
+                        Offered::Gone => {}
+                    }
+                }
+                self.metrics.stream_deliveries.inc_by(delivered);
+                self.metrics.stream_dropped.inc_by(dropped);
+            }
             Signal::RoomClosed(reason) => {
                 self.metrics.room_closed(reason);
                 self.limits.room_closed(room);

@@ -75,6 +75,12 @@ metrics! {
     relayed_frames: Counter = "Messages accepted for relaying",
     /// Payload bytes accepted for relaying.
     relayed_bytes: Counter = "Payload bytes accepted for relaying",
+    /// Chunk-lane packet bytes accepted for relaying.
+    stream_bytes: Counter = "Chunk-lane (file) bytes accepted for relaying",
+    /// Chunk-lane packets queued for delivery to connections.
+    stream_deliveries: Counter = "Chunk-lane (file) packets queued for delivery to connections",
+    /// Chunk-lane packets dropped for a connection whose chunk lane was full.
+    stream_dropped: Counter = "Chunk-lane (file) packets dropped for a receiver whose lane was full",
     /// Frames queued for delivery to connections (one relayed message to ten members
     /// counts ten).
     deliveries: Counter = "Frames queued for delivery to connections",

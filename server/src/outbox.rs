@@ -42,6 +42,9 @@ pub(crate) enum Outbound {
     },
     /// Write `Closed { reason }`, close the socket, and stop.
     Close(CloseReason),
+    /// A chunk-lane packet (an encoded `ServerFrame::Stream`): counted against the
+    /// chunk lane's own budget, dropped rather than queued when it does not fit.
+    Stream(Bytes),
 }
 
 impl Outbound {
@@ -49,7 +52,7 @@ impl Outbound {
     fn size(&self) -> usize {
         match self {
             Outbound::Event { frame, .. } => frame.len(),
-            Outbound::Close(_) => 0,
+            Outbound::Close(_) | Outbound::Stream(_) => 0,
         }
     }
 }
@@ -64,6 +67,8 @@ pub(crate) struct Outbox {
     capacity: usize,
     /// How many bytes of frames may wait (`--send-queue-bytes`); one frame always fits.
     max_bytes: usize,
+    /// How many bytes of chunk-lane packets may wait (`--stream-queue-bytes`).
+    max_stream_bytes: usize,
 }
 
 /// The state behind an [`Outbox`]'s lock.
@@ -75,8 +80,12 @@ struct Queue {
     killed: bool,
     /// The connection is gone: nothing more is queued.
     closed: bool,
-    /// Bytes of the frames in `items`.
+    /// Bytes of the event frames in `items`.
     bytes: usize,
+    /// Chunk-lane packets in `items`, and their bytes: the chunk lane has its own
+    /// budget, so chunks neither count as lag nor crowd out events.
+    streams: usize,
+    stream_bytes: usize,
 }
 
 /// What [`Outbox::offer`] did with a frame.
@@ -90,14 +99,24 @@ pub(crate) enum Offered {
 }
 
 impl Outbox {
-    /// Queues `item`, or stops the connection when its queue is full.
+    /// Queues `item`, or stops the connection when its queue is full; a chunk-lane
+    /// packet that does not fit its lane is dropped (`Full`) and the connection goes on.
     pub(crate) fn offer(&self, item: Outbound) -> Offered {
         let mut q = lock(&self.queue);
         if q.closed || q.killed {
             return Offered::Gone;
         }
+        if let Outbound::Stream(frame) = &item {
+            let size = frame.len();
+            if q.streams > 0 && q.stream_bytes + size > self.max_stream_bytes {
+                return Offered::Full;
+            }
+            q.streams += 1;
+            q.stream_bytes += size;
+            return self.push(q, item);
+        }
         let size = item.size();
-        let too_many = q.items.len() >= self.capacity;
+        let too_many = q.items.len() - q.streams >= self.capacity;
         let too_big = !q.items.is_empty() && q.bytes + size > self.max_bytes;
         if too_many || too_big {
             q.killed = true;
@@ -105,8 +124,13 @@ impl Outbox {
             self.ready.notify_one();
             return Offered::Full;
         }
-        let first = q.items.is_empty();
         q.bytes += size;
+        self.push(q, item)
+    }
+
+    /// Appends `item` and wakes the connection if its queue was empty.
+    fn push(&self, mut q: std::sync::MutexGuard<'_, Queue>, item: Outbound) -> Offered {
+        let first = q.items.is_empty();
         q.items.push_back(item);
         drop(q);
         // A queue that was not empty has already woken its connection, which has not
@@ -154,12 +178,17 @@ impl OutboxReader {
     /// A new, empty outbox holding at most `capacity` frames (at least one) and
     /// `max_bytes` of them (one frame always fits): the reader, and the end to register
     /// with the hub.
-    pub(crate) fn new(capacity: usize, max_bytes: usize) -> (OutboxReader, Arc<Outbox>) {
+    pub(crate) fn new(
+        capacity: usize,
+        max_bytes: usize,
+        max_stream_bytes: usize,
+    ) -> (OutboxReader, Arc<Outbox>) {
         let outbox = Arc::new(Outbox {
             queue: Mutex::new(Queue::default()),
             ready: Notify::new(),
             capacity: capacity.max(1),
             max_bytes,
+            max_stream_bytes,
         });
         let reader = OutboxReader {
             outbox: outbox.clone(),
@@ -193,6 +222,7 @@ impl OutboxReader {
                         return Next::Frame(frame);
                     }
                     Outbound::Close(reason) => return Next::Close(reason),
+                    Outbound::Stream(frame) => return Next::Frame(frame),
                 }
             }
             let mut q = lock(&self.outbox.queue);
@@ -207,6 +237,8 @@ impl OutboxReader {
             }
             self.pending = std::mem::take(&mut q.items);
             q.bytes = 0;
+            q.streams = 0;
+            q.stream_bytes = 0;
         }
     }
 }
@@ -216,5 +248,49 @@ impl Drop for OutboxReader {
         let mut q = lock(&self.outbox.queue);
         q.closed = true;
         q.items = VecDeque::new();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn next_frame(reader: &mut OutboxReader) -> Option<Bytes> {
+        match reader.next() {
+            Next::Frame(frame) => Some(frame),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn a_full_chunk_lane_drops_chunks_and_keeps_the_connection_and_its_events() {
+        let (mut reader, outbox) = OutboxReader::new(4, 1000, 100);
+        let chunk = || Outbound::Stream(Bytes::from(vec![7; 60]));
+        assert!(matches!(outbox.offer(chunk()), Offered::Queued));
+        // A second chunk would pass the lane's 100 bytes: dropped, not a lag.
+        assert!(matches!(outbox.offer(chunk()), Offered::Full));
+        // Events still have their whole budget, chunks apart: four of them fit.
+        for seq in 1..=4 {
+            let frame = Bytes::from(vec![seq as u8; 200]);
+            assert!(matches!(
+                outbox.offer(Outbound::Event { seq, frame }),
+                Offered::Queued
+            ));
+        }
+        assert_eq!(next_frame(&mut reader).map(|f| f.len()), Some(60));
+        for _ in 1..=4 {
+            assert_eq!(next_frame(&mut reader).map(|f| f.len()), Some(200));
+        }
+        assert!(matches!(reader.next(), Next::Empty));
+        // Taken: the lane has room again.
+        assert!(matches!(outbox.offer(chunk()), Offered::Queued));
+        // A fifth event over `capacity` still stops a lagging connection.
+        for seq in 5..=9 {
+            let _ = outbox.offer(Outbound::Event {
+                seq,
+                frame: Bytes::from_static(b"e"),
+            });
+        }
+        assert!(matches!(reader.next(), Next::Killed));
     }
 }

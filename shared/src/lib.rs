@@ -10,6 +10,8 @@
 //!   sealed messages, padding.
 //! - `group` (feature `mls`): the MLS group layer of protocol version 2.
 //! - `invite` (feature `crypto`): invite links with the room secret in the URL fragment.
+//! - `files` (feature `crypto`): file offers, the chunked streaming encryption of their
+//!   content and the sans-I/O transfer state of both ends.
 //! - `session` (feature `mls`): a sans-I/O state machine that turns relay frames into
 //!   user events and user actions into frames; both clients drive it.
 //! - `ways` (feature `mls`): ways into a room besides the link (room name + passphrase).
@@ -18,6 +20,8 @@ pub mod wire;
 
 #[cfg(feature = "crypto")]
 pub mod crypto;
+#[cfg(feature = "crypto")]
+pub mod files;
 #[cfg(feature = "mls")]
 pub mod group;
 #[cfg(feature = "crypto")]

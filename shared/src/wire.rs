@@ -205,6 +205,17 @@ pub enum ClientFrame<'a> {
     },
     /// Leave the room for good (no grace period for this member).
     Leave,
+    /// A packet of the chunk lane (file chunks and their acknowledgements), relayed to
+    /// every other member (`to: None`) or to one, without a sequence number: never
+    /// buffered for catch-up, dropped for a member whose lane is full, counted against
+    /// the connection's byte budget rather than its request rate (PROTOCOL.md §11).
+    Stream {
+        /// The one recipient; `None` for every member but the sender.
+        to: Option<MemberId>,
+        /// The packet, opaque to the relay.
+        #[serde(borrow, with = "serde_bytes")]
+        payload: &'a [u8],
+    },
 }
 
 /// Every frame the relay may send.
@@ -259,6 +270,17 @@ pub enum ServerFrame<'a> {
     Closed {
         /// Why, so the client can tell the user and decide whether to reconnect.
         reason: CloseReason,
+    },
+    /// A packet of the chunk lane from another member (see [`ClientFrame::Stream`]).
+    /// Not sequenced and not replayed: a member that was away gets none of it.
+    Stream {
+        /// The sender, stamped by the relay.
+        from: MemberId,
+        /// The one recipient of a directed packet; `None` for every member but `from`.
+        to: Option<MemberId>,
+        /// The packet, opaque to the relay.
+        #[serde(borrow, with = "serde_bytes")]
+        payload: &'a [u8],
     },
 }
 

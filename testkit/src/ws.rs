@@ -47,6 +47,12 @@ pub enum Got {
     Closed(CloseReason),
     /// The WebSocket closed with this code (0: without a close frame).
     SocketClosed(u16),
+    /// `Stream`: a chunk-lane packet.
+    Stream {
+        from: MemberId,
+        to: Option<MemberId>,
+        payload: Vec<u8>,
+    },
 }
 
 /// What a client learnt from its `Welcome`.
@@ -124,6 +130,11 @@ impl Got {
             ServerFrame::CaughtUp { seq } => Got::CaughtUp(seq),
             ServerFrame::Error { code } => Got::Error(code),
             ServerFrame::Closed { reason } => Got::Closed(reason),
+            ServerFrame::Stream { from, to, payload } => Got::Stream {
+                from,
+                to,
+                payload: payload.to_vec(),
+            },
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The relay is blind: many distinct canary strings, typed as messages and chosen as
-//! nicknames by native clients, never appear in anything the relay received (recorded
-//! by a proxy in front of it, unmasked, both directions), logged (at trace level, every
-//! crate, captured in-process) or exported (`/metrics`). Neither does the room secret;
+//! nicknames by native clients, and sent as a file's name and contents, never appear in
+//! anything the relay received (recorded by a proxy in front of it, unmasked, both
+//! directions), logged (at trace level, every crate, captured in-process) or exported
+//! (`/metrics`). Neither does the room secret;
 //! nor do the room id or member ids appear in its metrics or in its logs at the default
 //! level.
 //!
@@ -34,10 +35,23 @@ async fn canaries_never_reach_the_relay_its_logs_or_its_metrics() {
     let nicks = [canary("nA"), canary("nB"), canary("nC")];
     let renamed = canary("nD");
     let (mut host, link) = Client::create(&proxy.origin(), &nicks[0], &[]).await;
-    let mut members = vec![
-        Client::join(&link, &nicks[1]),
-        Client::join(&link, &nicks[2]),
-    ];
+    // Members take files into a directory of their own.
+    let downloads = tempfile::tempdir().expect("a download directory");
+    let download_dir = downloads.path().display().to_string();
+    let member = |nick: &str| {
+        Client::spawn(
+            nick,
+            &[
+                "join",
+                &link,
+                "--nick",
+                nick,
+                "--download-dir",
+                &download_dir,
+            ],
+        )
+    };
+    let mut members = vec![member(&nicks[1]), member(&nicks[2])];
     host.expect_joined_all(&[&nicks[1], &nicks[2]].map(String::as_str))
         .await;
     members[0]
@@ -79,6 +93,30 @@ async fn canaries_never_reach_the_relay_its_logs_or_its_metrics() {
         client.expect(&format!("{renamed}: {last}")).await;
     }
     secrets_typed.push(last);
+
+    // A file: its name and its contents are canaries too.
+    let file_name = format!("{}.txt", canary("fname"));
+    let file_text = canary("fbody");
+    let outbox = tempfile::tempdir().expect("a directory for the file to send");
+    let file = outbox.path().join(&file_name);
+    std::fs::write(&file, file_text.repeat(50)).expect("write the file to send");
+    host.say(&format!("/send {}", file.display())).await;
+    for client in members.iter_mut() {
+        client
+            .expect_line("the file received", |l| {
+                l.starts_with(&format!("-- received {file_name} "))
+            })
+            .await;
+    }
+    host.expect(&format!("-- sent {file_name} to 2 member(s)"))
+        .await;
+    let received: Vec<_> = std::fs::read_dir(downloads.path())
+        .expect("the download directory")
+        .map(|e| std::fs::read_to_string(e.expect("an entry").path()).expect("a file"))
+        .collect();
+    assert_eq!(received, vec![file_text.repeat(50); 2]);
+    secrets_typed.push(file_name.trim_end_matches(".txt").to_owned());
+    secrets_typed.push(file_text);
     let metrics_live = relay.metrics().await;
 
     host.say("/end").await;

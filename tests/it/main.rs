@@ -8,6 +8,8 @@
 //! - `lifecycle`: every way a room ends, and reconnect with catch-up.
 //! - `errors`: every error answer, through the native client where it can provoke it
 //!   and with raw frames where it cannot.
+//! - `files`: files between native clients: intact, never overwriting, oversize refused,
+//!   cancel, departures, latecomers, across two relays.
 //! - `canary`: nothing a user types reaches the relay, its logs or its metrics.
 //! - `tampering`: a malicious relay in the middle is detected and forges nothing.
 //! - `ways`: into a room by name + passphrase.
@@ -17,6 +19,7 @@ mod browser_room;
 mod canary;
 mod chat;
 mod errors;
+mod files;
 mod lifecycle;
 mod tampering;
 mod ways;

@@ -228,8 +228,11 @@ async fn attach<S: Store>(
         } => resume.member,
         _ => newcomer.member,
     };
-    let (outbox, queue) =
-        OutboxReader::new(shared.config.send_queue, shared.config.send_queue_bytes);
+    let (outbox, queue) = OutboxReader::new(
+        shared.config.send_queue,
+        shared.config.send_queue_bytes,
+        shared.config.stream_queue_bytes,
+    );
     shared.hub.register(
         room,
         Conn {

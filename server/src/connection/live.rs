@@ -8,11 +8,11 @@ use bytes::Bytes;
 use futures_util::SinkExt;
 use governor::DefaultDirectRateLimiter;
 use tokio::time::{Instant, Sleep};
-use vroom_shared::wire::{CloseReason, ErrorCode, ServerFrame};
+use vroom_shared::wire::{ClientFrame, CloseReason, ErrorCode, ServerFrame};
 
 use super::{
-    close_message, close_too_big, encode, too_big, Member, CLOSE_DEAD, CLOSE_GOING_AWAY,
-    CLOSE_NORMAL, CLOSE_TRY_AGAIN, KILL_GOODBYE,
+    close_message, close_too_big, encode, stream_budget, too_big, Member, CLOSE_DEAD,
+    CLOSE_GOING_AWAY, CLOSE_NORMAL, CLOSE_TRY_AGAIN, KILL_GOODBYE,
 };
 use crate::metrics::Refusal;
 use crate::outbox::{Next, OutboxReader};
@@ -34,6 +34,9 @@ pub(super) struct Live {
     pinged: bool,
     /// `--ping-interval`, `--ping-timeout`, `--write-timeout`.
     timeouts: Timeouts,
+    /// The chunk lane's byte budget (`--stream-rate`), made when the connection first
+    /// sends a chunk: most connections never do, and pay one pointer for it.
+    stream_budget: Option<Box<DefaultDirectRateLimiter>>,
 }
 
 /// The connection's clocks, from the configuration.
@@ -70,6 +73,7 @@ impl Live {
             heard: false,
             pinged: false,
             timeouts,
+            stream_budget: None,
         }
     }
 
@@ -141,10 +145,17 @@ impl Live {
                         Some(Ok(Message::Close(_))) | None => return End::Dropped,
                         Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     };
-                    let outcome = if limiter.check().is_err() {
-                        Err(ErrorCode::RateLimited)
-                    } else {
-                        member.handle(self, &bytes).await
+                    let outcome = match ClientFrame::decode(&bytes) {
+                        // The chunk lane: its own byte budget, not the request rate.
+                        Ok(ClientFrame::Stream { to, payload }) => {
+                            let budget = self.stream_budget.get_or_insert_with(|| {
+                                Box::new(stream_budget(&member.state.inner.config))
+                            });
+                            let relay = Box::pin(member.stream(budget, to, payload));
+                            relay.await
+                        }
+                        _ if limiter.check().is_err() => Err(ErrorCode::RateLimited),
+                        _ => member.handle(self, &bytes).await,
                     };
                     let failed = match outcome {
                         Ok(Some(end)) => return end,

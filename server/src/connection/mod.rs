@@ -195,6 +195,22 @@ fn rate_limiter(config: &Config) -> DefaultDirectRateLimiter {
     RateLimiter::direct(Quota::per_second(rate).allow_burst(burst))
 }
 
+/// The chunk lane's budget of one connection, in KiB cells: `--stream-rate` on
+/// average, with a burst of a few of the largest frames.
+fn stream_budget(config: &Config) -> DefaultDirectRateLimiter {
+    let per_sec = u32::try_from(config.stream_rate / 1024).unwrap_or(u32::MAX);
+    let rate = NonZeroU32::new(per_sec).unwrap_or(NonZeroU32::MIN);
+    let burst_kib = u32::try_from(config.max_message() / 1024 * 4).unwrap_or(u32::MAX);
+    let burst = NonZeroU32::new(burst_kib.max(per_sec / 8)).unwrap_or(rate);
+    RateLimiter::direct(Quota::per_second(rate).allow_burst(burst))
+}
+
+/// KiB cells of the chunk-lane budget a packet of `len` bytes takes (at least one).
+fn stream_cells(len: usize) -> NonZeroU32 {
+    let kib = u32::try_from(len.div_ceil(1024)).unwrap_or(u32::MAX);
+    NonZeroU32::new(kib).unwrap_or(NonZeroU32::MIN)
+}
+
 /// Displays a room id only when the operator turned on `--log-room-ids`.
 struct RoomTag<'a>(&'a Config, RoomId);
 

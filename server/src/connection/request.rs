@@ -1,9 +1,11 @@
 //! A joined member's requests: `Send` on the hot path, the rest boxed.
 
-use vroom_shared::wire::{ClientFrame, CloseReason, ErrorCode};
+use governor::clock::Clock;
+use governor::DefaultDirectRateLimiter;
+use vroom_shared::wire::{ClientFrame, CloseReason, ErrorCode, MemberId};
 
 use super::live::{End, Live};
-use super::{catch_up_frames, Member, RoomTag};
+use super::{catch_up_frames, stream_cells, Member, RoomTag};
 use crate::store::Store;
 
 impl<S: Store> Member<S> {
@@ -32,6 +34,40 @@ impl<S: Store> Member<S> {
         shared.metrics.relayed_frames.inc();
         shared.metrics.relayed_bytes.inc_by(payload.len() as u64);
         Ok(None)
+    }
+
+    /// Relays a chunk-lane packet, after waiting for its share of the connection's byte
+    /// budget (a sender above `--stream-rate` is slowed down: its socket is not read
+    /// meanwhile). A packet for a member who has gone is dropped without an answer: the
+    /// sender's transfer learns of the departure from the room's `Left` event.
+    pub(super) async fn stream(
+        &self,
+        budget: &DefaultDirectRateLimiter,
+        to: Option<MemberId>,
+        payload: &[u8],
+    ) -> Result<Option<End>, ErrorCode> {
+        if payload.len() > self.limits.max_payload as usize {
+            return Err(ErrorCode::FrameTooLarge);
+        }
+        loop {
+            match budget.check_n(stream_cells(payload.len())) {
+                Ok(Ok(())) => break,
+                Ok(Err(not_until)) => {
+                    let wait = not_until.wait_time_from(budget.clock().now());
+                    tokio::time::sleep(wait).await;
+                }
+                Err(_) => return Err(ErrorCode::FrameTooLarge),
+            }
+        }
+        let shared = &self.state.inner;
+        match shared.store.stream(self.room, self.me, to, payload).await {
+            Ok(()) => {
+                shared.metrics.stream_bytes.inc_by(payload.len() as u64);
+                Ok(None)
+            }
+            Err(ErrorCode::UnknownMember) => Ok(None),
+            Err(code) => Err(code),
+        }
     }
 
     /// Handles a request other than `Send`.
@@ -68,7 +104,10 @@ impl<S: Store> Member<S> {
                     .await;
                 return Ok(Some(End::Left));
             }
-            ClientFrame::Send { .. } | ClientFrame::Create { .. } | ClientFrame::Join { .. } => {
+            ClientFrame::Send { .. }
+            | ClientFrame::Stream { .. }
+            | ClientFrame::Create { .. }
+            | ClientFrame::Join { .. } => {
                 return Err(ErrorCode::UnexpectedFrame);
             }
         }

@@ -24,7 +24,7 @@ use vroom_shared::wire::{
 
 use super::{
     CreateRoom, Fanout, JoinRoom, LogCaps, Replay, Sequenced, SessionId, Signal, Store,
-    StoreResult, Welcome,
+    StoreResult, Streamed, Welcome,
 };
 use crate::config::Config;
 use crate::sync::lock;
@@ -510,6 +510,24 @@ impl Store for MemoryStore {
         })?;
         self.inner.trim_to_budget();
         Ok(())
+    }
+
+    async fn stream(
+        &self,
+        room: RoomId,
+        from: MemberId,
+        to: Option<MemberId>,
+        payload: &[u8],
+    ) -> StoreResult<()> {
+        // Encoded before the room is locked: a chunk is large, and the lock is the room's.
+        let packet = Streamed::encode(from, to, payload);
+        self.with_room(room, |inner, room, st| {
+            if !st.has(from) || to.is_some_and(|to| !st.has(to)) {
+                return Err(ErrorCode::UnknownMember);
+            }
+            inner.fanout.signal(room.id, Signal::Stream(&packet));
+            Ok(())
+        })
     }
 
     async fn replay(&self, room: RoomId, member: MemberId, after: u64) -> StoreResult<Replay> {

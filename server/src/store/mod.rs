@@ -86,6 +86,30 @@ impl Sequenced {
     }
 }
 
+/// A packet of the chunk lane, ready to deliver: not sequenced, not logged.
+#[derive(Clone, Debug)]
+pub struct Streamed {
+    /// The sender (never delivered its own packet).
+    pub from: MemberId,
+    /// `Some`: only this member receives it. `None`: every member but the sender.
+    pub to: Option<MemberId>,
+    /// The encoded [`ServerFrame::Stream`], shared by every recipient's queue.
+    pub frame: Bytes,
+}
+
+impl Streamed {
+    /// Encodes a packet from `from`: the one encoding of a relayed chunk.
+    pub fn encode(from: MemberId, to: Option<MemberId>, payload: &[u8]) -> Streamed {
+        let frame = Bytes::from(ServerFrame::Stream { from, to, payload }.encode());
+        Streamed { from, to, frame }
+    }
+
+    /// Whether `member` receives this packet.
+    pub fn visible_to(&self, member: MemberId) -> bool {
+        member != self.from && self.to.is_none_or(|to| to == member)
+    }
+}
+
 /// How much of each room's recent events a store keeps for catch-up (`--buffer`,
 /// `--buffer-bytes`): the oldest go first, and the newest always stays.
 #[derive(Clone, Copy, Debug)]
@@ -122,6 +146,9 @@ pub enum Signal<'a> {
     },
     /// The room and everything about it is deleted: tell every connection why and close.
     RoomClosed(CloseReason),
+    /// A chunk-lane packet for the room's members (or only for `to`), never the sender.
+    /// Unordered with respect to events; a recipient whose lane is full misses it.
+    Stream(&'a Streamed),
 }
 
 /// The relay instance's delivery side, handed to the store at construction.
@@ -226,6 +253,19 @@ pub trait Store: Clone + Send + Sync + 'static {
     /// appends it to the log, delivers it and restarts the idle timer. `UnknownMember`
     /// when `from` has no place any more or `to` is not in the room.
     fn publish(
+        &self,
+        room: RoomId,
+        from: MemberId,
+        to: Option<MemberId>,
+        payload: &[u8],
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Relays a chunk-lane packet from `from` to every other member (`to: None`) or to
+    /// one, now: no sequence number, no log, no idle-timer refresh, so file chunks never
+    /// push chat out of the catch-up buffer. A store that spans instances carries it to
+    /// the others (the Redis store publishes it on the room's channel, without a script
+    /// or a key). `UnknownMember` when the store can tell `from` or `to` has no place.
+    fn stream(
         &self,
         room: RoomId,
         from: MemberId,

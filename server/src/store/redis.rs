@@ -63,6 +63,7 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use vroom_shared::wire::{
     CloseReason, ErrorCode, Event, HostSecret, LeaveReason, MemberId, ResumeTokenDebug, RoomId,
+    ServerFrame,
 };
 
 use self::conn::{Conn, LazyCluster};
@@ -294,6 +295,9 @@ fn keys(room: RoomId) -> [String; 5] {
     let hex = room.to_hex();
     ["meta", "live", "gone", "info", "log"].map(|part| format!("vroom:{{{hex}}}:{part}"))
 }
+
+/// What starts a chunk-lane packet on a room's channel (then its `ServerFrame::Stream`).
+const STREAM_TAG: &[u8] = b"stream:";
 
 fn channel(room: RoomId) -> String {
     format!("vroom:{{{}}}:ch", room.to_hex())
@@ -572,6 +576,34 @@ impl Store for RedisStore {
             other => other?,
         };
         tracing::trace!(seq, "redis store: message published");
+        Ok(())
+    }
+
+    async fn stream(
+        &self,
+        room: RoomId,
+        from: MemberId,
+        to: Option<MemberId>,
+        payload: &[u8],
+    ) -> StoreResult<()> {
+        // Straight onto the room's channel, beside its events: no script, no key, no
+        // log. Every instance with members in the room delivers it (this one too, when
+        // the message comes back), so a chunk reaches members on any relay.
+        let mut message = Vec::with_capacity(STREAM_TAG.len() + payload.len() + 24);
+        message.extend_from_slice(STREAM_TAG);
+        message.extend_from_slice(&ServerFrame::Stream { from, to, payload }.encode());
+        let command = if self.inner.conn.sharded() {
+            "SPUBLISH"
+        } else {
+            "PUBLISH"
+        };
+        let mut conn = self.inner.conn.clone();
+        redis::cmd(command)
+            .arg(channel(room))
+            .arg(message)
+            .query_async::<redis::Value>(&mut conn)
+            .await
+            .map_err(|e| unavailable(&e))?;
         Ok(())
     }
 

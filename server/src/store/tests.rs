@@ -34,6 +34,7 @@ macro_rules! store_suite {
             join_refuses_clearly,
             resume_takes_back_a_place_without_events,
             publish_sequences_once_per_event,
+            stream_packets_are_delivered_unsequenced_and_never_replayed,
             replay_returns_what_a_member_may_see_and_reports_gaps,
             host_requests_need_the_secret,
             kick_removes_and_closes_the_member,
@@ -65,6 +66,8 @@ pub(crate) enum Seen {
     Locked(u64, bool),
     MemberClosed(MemberId, CloseReason),
     RoomClosed(CloseReason),
+    /// A chunk-lane packet: sender, recipient, encoded frame.
+    Stream(MemberId, Option<MemberId>, Vec<u8>),
 }
 
 impl Seen {
@@ -75,7 +78,7 @@ impl Seen {
             | Seen::Left(seq, _, _)
             | Seen::Message(seq, _, _, _)
             | Seen::Locked(seq, _) => Some(*seq),
-            Seen::MemberClosed(..) | Seen::RoomClosed(_) => None,
+            Seen::MemberClosed(..) | Seen::RoomClosed(_) | Seen::Stream(..) => None,
         }
     }
 
@@ -117,6 +120,7 @@ impl Fanout for Recorder {
             }
             Signal::MemberClosed { member, reason } => Seen::MemberClosed(member, reason),
             Signal::RoomClosed(reason) => Seen::RoomClosed(reason),
+            Signal::Stream(packet) => Seen::Stream(packet.from, packet.to, packet.frame.to_vec()),
         };
         self.seen.lock().unwrap().push((room, seen));
     }
@@ -394,6 +398,50 @@ pub(crate) async fn publish_sequences_once_per_event<S: Store>(make: impl Make<S
             Seen::Message(2, MemberId(7), None, b"elsewhere".to_vec()),
         ]
     );
+}
+
+pub(crate) async fn stream_packets_are_delivered_unsequenced_and_never_replayed<S: Store>(
+    make: impl Make<S>,
+) {
+    let h = harness(make, base_config()).await;
+    let r = room(40);
+    h.create(r, 1).await.unwrap();
+    h.join(r, 2, None).await.unwrap();
+    h.store
+        .stream(r, MemberId(1), None, b"chunk")
+        .await
+        .unwrap();
+    h.store
+        .stream(r, MemberId(2), Some(MemberId(1)), b"ack")
+        .await
+        .unwrap();
+    let frame = |from, to, payload: &[u8]| ServerFrame::Stream { from, to, payload }.encode();
+    let streams = |seen: &[Seen]| {
+        seen.iter()
+            .filter(|s| matches!(s, Seen::Stream(..)))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let seen = h.rec.take_when(r, |s| streams(s).len() >= 2).await;
+    assert_eq!(
+        streams(&seen),
+        vec![
+            Seen::Stream(MemberId(1), None, frame(MemberId(1), None, b"chunk")),
+            Seen::Stream(
+                MemberId(2),
+                Some(MemberId(1)),
+                frame(MemberId(2), Some(MemberId(1)), b"ack")
+            ),
+        ]
+    );
+    // Packets take no sequence number and never enter the catch-up log.
+    h.say(r, 1, "after").await.unwrap();
+    let replay = h.store.replay(r, MemberId(2), 0).await.unwrap();
+    assert_eq!(replay.upto, 3, "packets must not be sequenced");
+    assert!(replay
+        .events
+        .iter()
+        .all(|e| !e.frame.windows(5).any(|w| w == b"chunk")));
 }
 
 pub(crate) async fn replay_returns_what_a_member_may_see_and_reports_gaps<S: Store>(

@@ -155,6 +155,9 @@ pub enum Content {
     },
     /// The sender's presence, sent when it changes.
     Presence(Presence),
+    /// A file offered to the members of this epoch: its name, type, size, key and how
+    /// its chunks travel on the relay's chunk lane (PROTOCOL.md §11).
+    File(crate::files::FileOffer),
 }
 
 /// Longest emoji of a reaction, in bytes (a flag or a family with modifiers fits).

@@ -53,6 +53,7 @@ mod duties;
 pub mod envelope;
 mod history;
 mod pace;
+mod files;
 mod roster;
 mod talk;
 
@@ -73,6 +74,7 @@ use self::envelope::{join_key, open_key_package, seal_key_package};
 use self::roster::{placeholder_nick, Attribution, Roster};
 use crate::crypto::keys::{Join, Key};
 use crate::crypto::{NonceRng, OsRng, RoomSecret};
+use crate::files::FileOffer;
 use crate::group::{
     committer_order, my_turn, CommitKind, Group, GroupError, Identity, Incoming, Joiner,
     PublicIdentity,
@@ -465,6 +467,8 @@ struct Membership {
     host_lock: Option<bool>,
     /// Whether the host announced that it ends the room.
     host_terminated: bool,
+    /// Files offered to this member, until the client takes them.
+    files: files::Offers,
 }
 
 /// The relay connection.
@@ -882,6 +886,28 @@ impl Session {
         Ok(out)
     }
 
+    /// Offers a file to the other members of the group now (see
+    /// [`crate::files::transfer::Outgoing`] for its chunks). `NotReady` while this
+    /// member's own commit waits for the relay's order: try again on the next tick.
+    pub fn send_file(&mut self, offer: &FileOffer) -> Result<Vec<Output>, ActionError> {
+        let m = self.member_ready()?;
+        if m.group.has_pending_commit() {
+            return Err(ActionError::NotReady);
+        }
+        let mut out = Vec::new();
+        m.send_content(&Content::File(offer.clone()), &mut out);
+        Ok(out)
+    }
+
+    /// The files other members offered since the last call, oldest first, with who
+    /// offered each (the group's word).
+    pub fn take_file_offers(&mut self) -> Vec<(MemberId, FileOffer)> {
+        match &mut self.stage {
+            Stage::Member(m) => m.files.take(),
+            _ => Vec::new(),
+        }
+    }
+
     /// Host: deletes the room for everyone. The members are told first, inside the
     /// group, so they can tell the host's decision from the relay's.
     pub fn terminate(&mut self) -> Result<Vec<Output>, ActionError> {
@@ -1052,6 +1078,8 @@ impl Session {
                 }
                 out.push(event(SessionEvent::Error { code }));
             }
+            // The chunk lane is the client's files::Transfers' business, not the group's.
+            ServerFrame::Stream { .. } => {}
             ServerFrame::Closed { reason } => {
                 if reason == CloseReason::GoingAway {
                     self.conn = Conn::Connecting;
@@ -1657,6 +1685,7 @@ impl Membership {
             joined_seq,
             host_lock: None,
             host_terminated: false,
+            files: files::Offers::default(),
         }
     }
 
@@ -1771,6 +1800,7 @@ impl Membership {
                     }));
                 }
             }
+            Content::File(offer) => self.files.offered(sender, offer),
             Content::Host(action) => {
                 if !is_host {
                     out.push(warning(Some(sender), WARN_NOT_HOST));

@@ -5,6 +5,8 @@
 //! crypto provider and state store against openmls's reference provider.
 
 #[cfg(feature = "mls")]
+mod files;
+#[cfg(feature = "mls")]
 mod group;
 // The group layer's own provider exists only without the post-quantum build.
 #[cfg(all(feature = "mls", not(feature = "mls-pq")))]

@@ -6,14 +6,15 @@ use std::collections::HashMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use bytes::Bytes;
 use redis::{PushInfo, PushKind, Value};
 use tokio::sync::{mpsc, watch};
-use vroom_shared::wire::{CloseReason, LeaveReason, MemberId, RoomId};
+use vroom_shared::wire::{CloseReason, LeaveReason, MemberId, RoomId, ServerFrame};
 
 use super::conn::Conn;
 use super::scripts::Logged;
 use super::{channel, keys, room_of_channel, sequenced, unavailable, Inner};
-use crate::store::{SessionId, Signal};
+use crate::store::{SessionId, Signal, Streamed};
 use crate::sync::lock;
 
 /// A change of this instance's subscriptions.
@@ -58,6 +59,8 @@ enum Published<'a> {
     Event(u64, &'a [u8]),
     /// The room ended, for this reason.
     Closed(CloseReason),
+    /// A chunk-lane packet: an encoded `ServerFrame::Stream`.
+    Stream(&'a [u8]),
 }
 
 impl<'a> Published<'a> {
@@ -65,6 +68,9 @@ impl<'a> Published<'a> {
     fn parse(message: &'a [u8]) -> Option<Published<'a>> {
         let colon = message.iter().position(|&b| b == b':')?;
         let (head, rest) = (&message[..colon], &message[colon + 1..]);
+        if head == b"stream" {
+            return Some(Published::Stream(rest));
+        }
         if head == b"closed" {
             let reason = match rest {
                 b"terminated" => CloseReason::Terminated,
@@ -197,6 +203,7 @@ pub(super) async fn run_dispatcher(inner: Weak<Inner>, mut input: mpsc::Unbounde
                             rooms.remove(&room);
                             close_room(&inner, room, reason);
                         }
+                        Some(Published::Stream(frame)) => deliver_stream(&inner, room, frame),
                         None => {
                             tracing::error!("redis store: unreadable message on a room channel")
                         }
@@ -228,6 +235,20 @@ pub(super) async fn run_dispatcher(inner: Weak<Inner>, mut input: mpsc::Unbounde
             },
         }
     }
+}
+
+/// Hands a chunk-lane packet of a followed room to the fan-out, as it came.
+fn deliver_stream(inner: &Arc<Inner>, room: RoomId, frame: &[u8]) {
+    let Ok(ServerFrame::Stream { from, to, .. }) = ServerFrame::decode(frame) else {
+        tracing::error!("redis store: undecodable chunk-lane packet in a room");
+        return;
+    };
+    let packet = Streamed {
+        from,
+        to,
+        frame: Bytes::copy_from_slice(frame),
+    };
+    inner.fanout.signal(room, Signal::Stream(&packet));
 }
 
 /// Delivers event `seq` of a followed room: drops what was delivered already, fills a
