@@ -104,6 +104,7 @@ pub(crate) async fn run(
         early: VecDeque::new(),
         stdin_open: true,
         printed_link: false,
+        render: render::Renderer::new(std::io::IsTerminal::is_terminal(&std::io::stdout())),
     };
     let mut frame = first;
     let mut policy = Reconnect::new();
@@ -160,6 +161,8 @@ struct Client {
     stdin_open: bool,
     /// Whether the creator's invite link has been printed.
     printed_link: bool,
+    /// How events become lines, and the numbers messages were shown with.
+    render: render::Renderer,
 }
 
 impl Client {
@@ -241,10 +244,19 @@ impl Client {
         socket: &mut Socket,
         event: &SessionEvent,
     ) -> Result<Option<Finish>, ChatError> {
-        if let Some(line) = render::line(event) {
+        let nick_of = |member| {
+            session
+                .members()
+                .into_iter()
+                .find(|m| m.member == member)
+                .map(|m| m.nick)
+        };
+        if let Some(line) = self.render.line(event, nick_of) {
             println!("{line}");
         }
         match event {
+            // Printed is read: one receipt goes out once the burst is over.
+            SessionEvent::Message { id, .. } => session.mark_read(*id, now_ms()),
             SessionEvent::Ready { .. } => {
                 if session.is_host() && !self.printed_link {
                     if let Some(link) = session.invite_link(&self.origin) {
@@ -298,6 +310,15 @@ impl Client {
         }
         match input {
             Input::Text(text) => session.send_text(text, now_ms()),
+            Input::Action(text) => session.send_action(text, now_ms()),
+            Input::Reply(n, text) => session.send_reply(self.message(n)?, text, now_ms()),
+            Input::Edit(n, text) => session.edit(self.message(n)?, text, now_ms()),
+            Input::Delete(n) => session.delete(self.message(n)?),
+            Input::React(n, emoji, on) => session.react(self.message(n)?, emoji, on),
+            Input::Direct(who, text) => match other_member(session, who) {
+                Some(member) => session.send_direct(member, text, now_ms()),
+                None => Ok(Vec::new()),
+            },
             Input::Nick(nick) => session.set_nick(nick),
             Input::Members => {
                 for m in session.members() {
@@ -317,19 +338,10 @@ impl Client {
                 }
                 Ok(Vec::new())
             }
-            Input::Kick(who) => {
-                let target = session
-                    .members()
-                    .into_iter()
-                    .find(|m| !m.is_self && (m.nick == who || m.member.0.to_string() == who));
-                match target {
-                    Some(m) => session.kick(m.member),
-                    None => {
-                        eprintln!("vroom: nobody called '{who}' is in the room. Try /members.");
-                        Ok(Vec::new())
-                    }
-                }
-            }
+            Input::Kick(who) => match other_member(session, who) {
+                Some(member) => session.kick(member),
+                None => Ok(Vec::new()),
+            },
             Input::Safety => {
                 match session.safety_code() {
                     Some((epoch, code)) => println!(
@@ -356,6 +368,26 @@ impl Client {
             }
         }
     }
+}
+
+impl Client {
+    /// The message shown under number `n`.
+    fn message(&self, n: &str) -> Result<vroom_shared::session::MessageId, ActionError> {
+        self.render.numbers.id(n).ok_or(ActionError::UnknownMessage)
+    }
+}
+
+/// Another member by nickname or id; says so when there is none.
+fn other_member(session: &Session, who: &str) -> Option<vroom_shared::wire::MemberId> {
+    let found = session
+        .members()
+        .into_iter()
+        .find(|m| !m.is_self && (m.nick == who || m.member.0.to_string() == who))
+        .map(|m| m.member);
+    if found.is_none() {
+        eprintln!("vroom: nobody called '{who}' is in the room. Try /members.");
+    }
+    found
 }
 
 async fn send(socket: &mut Socket, frame: Vec<u8>) -> Result<(), ChatError> {
