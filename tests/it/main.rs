@@ -9,10 +9,13 @@
 //!   and with raw frames where it cannot.
 //! - `canary`: nothing a user types reaches the relay, its logs or its metrics.
 //! - `tampering`: a malicious relay in the middle is detected and forges nothing.
+//! - `talk`: replies, `/me`, edits, deletes, reactions and private messages between
+//!   native clients.
 
 mod browser;
 mod canary;
 mod chat;
 mod errors;
 mod lifecycle;
+mod talk;
 mod tampering;

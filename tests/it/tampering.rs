@@ -121,6 +121,10 @@ impl Relayed {
                     sealed,
                 }
             }
+            Envelope::Direct { enc, mut sealed } => {
+                flip(&mut sealed);
+                Envelope::Direct { enc, sealed }
+            }
             Envelope::Welcome(mut bytes) => {
                 flip(&mut bytes);
                 Envelope::Welcome(bytes)
@@ -604,6 +608,7 @@ async fn frames_moved_into_another_room_are_detected_and_not_shown() {
             Envelope::Group(_) => WARN_FORGED,
             Envelope::Welcome(_) => WARN_SECOND_WELCOME,
             Envelope::KeyPackage { .. } => WARN_JOIN_FORGED,
+            Envelope::Direct { .. } => panic!("nobody sent a direct message here"),
         });
         one.proxy.inject(r.moved(cat_id, dan_id).to_conn(dan_conn));
     }
