@@ -110,6 +110,7 @@ pub(crate) async fn run(
         stdin_open: true,
         printed_link: false,
         files: Files::new(download_dir),
+        render: render::Renderer::new(std::io::IsTerminal::is_terminal(&std::io::stdout())),
     };
     let mut frame = first;
     let mut policy = Reconnect::new();
@@ -168,6 +169,8 @@ struct Client {
     printed_link: bool,
     /// File transfers, both ways.
     files: Files,
+    /// How events become lines, and the numbers messages were shown with.
+    render: render::Renderer,
 }
 
 impl Client {
@@ -262,10 +265,19 @@ impl Client {
         socket: &mut Socket,
         event: &SessionEvent,
     ) -> Result<Option<Finish>, ChatError> {
-        if let Some(line) = render::line(event) {
+        let nick_of = |member| {
+            session
+                .members()
+                .into_iter()
+                .find(|m| m.member == member)
+                .map(|m| m.nick)
+        };
+        if let Some(line) = self.render.line(event, nick_of) {
             println!("{line}");
         }
         match event {
+            // Printed is read: one receipt goes out once the burst is over.
+            SessionEvent::Message { id, .. } => session.mark_read(*id, now_ms()),
             SessionEvent::Ready { .. } => {
                 if session.is_host() && !self.printed_link {
                     if let Some(link) = session.invite_link(&self.origin) {
@@ -326,6 +338,15 @@ impl Client {
         }
         match input {
             Input::Text(text) => session.send_text(text, now_ms()),
+            Input::Action(text) => session.send_action(text, now_ms()),
+            Input::Reply(n, text) => session.send_reply(self.message(n)?, text, now_ms()),
+            Input::Edit(n, text) => session.edit(self.message(n)?, text, now_ms()),
+            Input::Delete(n) => session.delete(self.message(n)?),
+            Input::React(n, emoji, on) => session.react(self.message(n)?, emoji, on),
+            Input::Direct(who, text) => match other_member(session, who) {
+                Some(member) => session.send_direct(member, text, now_ms()),
+                None => Ok(Vec::new()),
+            },
             Input::Nick(nick) => session.set_nick(nick),
             Input::Members => {
                 for m in session.members() {
@@ -345,19 +366,10 @@ impl Client {
                 }
                 Ok(Vec::new())
             }
-            Input::Kick(who) => {
-                let target = session
-                    .members()
-                    .into_iter()
-                    .find(|m| !m.is_self && (m.nick == who || m.member.0.to_string() == who));
-                match target {
-                    Some(m) => session.kick(m.member),
-                    None => {
-                        eprintln!("vroom: nobody called '{who}' is in the room. Try /members.");
-                        Ok(Vec::new())
-                    }
-                }
-            }
+            Input::Kick(who) => match other_member(session, who) {
+                Some(member) => session.kick(member),
+                None => Ok(Vec::new()),
+            },
             Input::Safety => {
                 match session.safety_code() {
                     Some((epoch, code)) => println!(
@@ -391,6 +403,26 @@ impl Client {
             }
         }
     }
+}
+
+impl Client {
+    /// The message shown under number `n`.
+    fn message(&self, n: &str) -> Result<vroom_shared::session::MessageId, ActionError> {
+        self.render.numbers.id(n).ok_or(ActionError::UnknownMessage)
+    }
+}
+
+/// Another member by nickname or id; says so when there is none.
+fn other_member(session: &Session, who: &str) -> Option<vroom_shared::wire::MemberId> {
+    let found = session
+        .members()
+        .into_iter()
+        .find(|m| !m.is_self && (m.nick == who || m.member.0.to_string() == who))
+        .map(|m| m.member);
+    if found.is_none() {
+        eprintln!("vroom: nobody called '{who}' is in the room. Try /members.");
+    }
+    found
 }
 
 async fn send(socket: &mut Socket, frame: Vec<u8>) -> Result<(), ChatError> {

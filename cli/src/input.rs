@@ -25,6 +25,18 @@ pub(crate) enum Input<'a> {
     Cancel,
     /// `/help`.
     Help,
+    /// `/me TEXT`: an action ("* ada waves").
+    Action(&'a str),
+    /// `/reply N TEXT`: a reply to message N.
+    Reply(&'a str, &'a str),
+    /// `/edit N TEXT`: new text for one's own message N.
+    Edit(&'a str, &'a str),
+    /// `/delete N`: delete one's own message N.
+    Delete(&'a str),
+    /// `/react N EMOJI` (or `/unreact N EMOJI` to take it back).
+    React(&'a str, &'a str, bool),
+    /// `/dm NICK TEXT`: a private message to one member.
+    Direct(&'a str, &'a str),
     /// Blank line: nothing to do.
     Nothing,
     /// A slash command this client does not know.
@@ -35,6 +47,12 @@ pub(crate) enum Input<'a> {
 pub(crate) const HELP: &str = "\
 commands:
   /nick NAME    change your nickname
+  /me TEXT      send an action (\"* you TEXT\")
+  /reply N TEXT reply to message N (messages are numbered as shown)
+  /edit N TEXT  change your own message N
+  /delete N     delete your own message N
+  /react N EMOJI  react to message N (/unreact N EMOJI takes it back)
+  /dm NICK TEXT send a private message that only NICK can read
   /members      list the members and their fingerprints
   /safety      show the room's safety code (everyone must see the same)
   /kick MEMBER  remove a member (host only; by nickname or id)
@@ -74,6 +92,24 @@ impl<'a> Input<'a> {
             ("send", false) => Input::Send(rest),
             ("cancel", true) => Input::Cancel,
             ("help", _) => Input::Help,
+            ("me", false) => Input::Action(rest),
+            ("delete" | "del", false) => Input::Delete(rest),
+            ("reply" | "edit" | "react" | "unreact" | "dm" | "msg", false) => {
+                let Some((first, text)) = rest
+                    .split_once(char::is_whitespace)
+                    .map(|(a, b)| (a, b.trim()))
+                    .filter(|(_, b)| !b.is_empty())
+                else {
+                    return Input::Unknown(name);
+                };
+                match name {
+                    "reply" => Input::Reply(first, text),
+                    "edit" => Input::Edit(first, text),
+                    "react" => Input::React(first, text, true),
+                    "unreact" => Input::React(first, text, false),
+                    _ => Input::Direct(first, text),
+                }
+            }
             _ => Input::Unknown(name),
         }
     }
@@ -98,5 +134,19 @@ mod tests {
         assert_eq!(Input::parse("/send  a b.txt "), Input::Send("a b.txt"));
         assert_eq!(Input::parse("/send"), Input::Unknown("send"));
         assert_eq!(Input::parse("/cancel"), Input::Cancel);
+        assert_eq!(Input::parse("/me waves"), Input::Action("waves"));
+        assert_eq!(
+            Input::parse("/reply 3  yes please"),
+            Input::Reply("3", "yes please")
+        );
+        assert_eq!(Input::parse("/edit #2 fixed"), Input::Edit("#2", "fixed"));
+        assert_eq!(Input::parse("/delete 2"), Input::Delete("2"));
+        assert_eq!(Input::parse("/react 1 👍"), Input::React("1", "👍", true));
+        assert_eq!(
+            Input::parse("/unreact 1 👍"),
+            Input::React("1", "👍", false)
+        );
+        assert_eq!(Input::parse("/dm bob psst"), Input::Direct("bob", "psst"));
+        assert_eq!(Input::parse("/reply 3"), Input::Unknown("reply"));
     }
 }

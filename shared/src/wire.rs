@@ -208,7 +208,7 @@ pub enum ClientFrame<'a> {
     /// A packet of the chunk lane (file chunks and their acknowledgements), relayed to
     /// every other member (`to: None`) or to one, without a sequence number: never
     /// buffered for catch-up, dropped for a member whose lane is full, counted against
-    /// the connection's byte budget rather than its request rate (PROTOCOL.md §11).
+    /// the connection's byte budget rather than its request rate (PROTOCOL.md §12).
     Stream {
         /// The one recipient; `None` for every member but the sender.
         to: Option<MemberId>,

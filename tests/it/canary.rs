@@ -1,8 +1,9 @@
-//! The relay is blind: many distinct canary strings, typed as messages and chosen as
-//! nicknames by native clients, and sent as a file's name and contents, never appear in
-//! anything the relay received (recorded by a proxy in front of it, unmasked, both
-//! directions), logged (at trace level, every crate, captured in-process) or exported
-//! (`/metrics`). Neither does the room secret;
+//! The relay is blind: many distinct canary strings, typed as messages, edits,
+//! reactions, replies, actions and private messages, chosen as nicknames by native
+//! clients, and sent as a file's name and contents, never appear in anything the relay
+//! received (recorded by a proxy in front of it, unmasked, both directions), logged (at
+//! trace level, every crate, captured in-process) or exported (`/metrics`). Neither does
+//! the room secret;
 //! nor do the room id or member ids appear in its metrics or in its logs at the default
 //! level.
 //!
@@ -92,7 +93,45 @@ async fn canaries_never_reach_the_relay_its_logs_or_its_metrics() {
             .await;
         client.expect(&format!("{renamed}: {last}")).await;
     }
-    secrets_typed.push(last);
+    secrets_typed.push(last.clone());
+
+    // Around messages: everyone has shown the same 13 messages, so "13" is the last,
+    // the renamed member's own. It edits it; the host reacts to it (a reaction is any
+    // short string without spaces, so a canary fits); a member replies to it and acts;
+    // the host sends a private message to one member.
+    let (edit, reaction, reply, action, private) = (
+        canary("edit"),
+        canary("rx"),
+        canary("reply"),
+        canary("me"),
+        canary("dm"),
+    );
+    members[1].say(&format!("/edit 13 {edit}")).await;
+    host.say(&format!("/react 13 {reaction}")).await;
+    members[0].say(&format!("/reply 13 {reply}")).await;
+    members[0].say(&format!("/me {action}")).await;
+    host.say(&format!("/dm {} {private}", nicks[1])).await;
+    let around = [
+        format!("{renamed}: {edit} (edited)"),
+        format!("-- {} reacted {reaction} to message 13", nicks[0]),
+        format!("{} (reply to 13): {reply}", nicks[1]),
+        format!("* {} {action}", nicks[1]),
+    ];
+    let private_lines = [
+        format!("(private) {} to {}: {private}", nicks[0], nicks[1]),
+        format!("(private) {} to you: {private}", nicks[0]),
+    ];
+    for (i, client) in std::iter::once(&mut host)
+        .chain(members.iter_mut())
+        .enumerate()
+    {
+        let mut expected = around.to_vec();
+        if let Some(line) = private_lines.get(i) {
+            expected.push(line.clone());
+        }
+        client.expect_all(&expected).await;
+    }
+    secrets_typed.extend([edit, reaction, reply, action, private.clone()]);
 
     // A file: its name and its contents are canaries too.
     let file_name = format!("{}.txt", canary("fname"));
@@ -124,6 +163,9 @@ async fn canaries_never_reach_the_relay_its_logs_or_its_metrics() {
     for member in &mut members {
         member.expect_clean_exit().await;
     }
+    // The third member never showed the private message.
+    let third = members[1].all_lines().await;
+    assert!(!third.iter().any(|l| l.contains(&private)), "{third:?}");
     relay.wait_rooms(0).await;
     let metrics_after = relay.metrics().await;
 

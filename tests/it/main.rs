@@ -13,6 +13,8 @@
 //! - `canary`: nothing a user types reaches the relay, its logs or its metrics.
 //! - `tampering`: a malicious relay in the middle is detected and forges nothing.
 //! - `ways`: into a room by name + passphrase.
+//! - `talk`: replies, `/me`, edits, deletes, reactions and private messages between
+//!   native clients.
 
 mod browser;
 mod browser_room;
@@ -21,5 +23,6 @@ mod chat;
 mod errors;
 mod files;
 mod lifecycle;
+mod talk;
 mod tampering;
 mod ways;

@@ -121,6 +121,10 @@ impl Relayed {
                     sealed,
                 }
             }
+            Envelope::Direct { enc, mut sealed } => {
+                flip(&mut sealed);
+                Envelope::Direct { enc, sealed }
+            }
             Envelope::Welcome(mut bytes) => {
                 flip(&mut bytes);
                 Envelope::Welcome(bytes)

@@ -1,5 +1,5 @@
 //! Files, pictures and video: offered inside the group, streamed through the relay's
-//! chunk lane (PROTOCOL.md §11).
+//! chunk lane (PROTOCOL.md §12).
 //!
 //! - A sender draws a fresh random [`FileKey`] and nonce prefix per file and offers the
 //!   file in the group ([`FileOffer`], a `Content` of the session): name, media type,

@@ -9,7 +9,7 @@
 //!   read receipts, presence, and each member's key for direct messages.
 //!
 //! Both are postcard-encoded behind a one-byte format version ([`FORMAT`]); other
-//! versions and trailing bytes are refused. PROTOCOL.md §10 gives every byte.
+//! versions and trailing bytes are refused. PROTOCOL.md §5 gives every byte.
 
 use hkdf::Hkdf;
 use serde::{Deserialize, Serialize};
@@ -156,7 +156,7 @@ pub enum Content {
     /// The sender's presence, sent when it changes.
     Presence(Presence),
     /// A file offered to the members of this epoch: its name, type, size, key and how
-    /// its chunks travel on the relay's chunk lane (PROTOCOL.md §11).
+    /// its chunks travel on the relay's chunk lane (PROTOCOL.md §12).
     File(crate::files::FileOffer),
 }
 

@@ -98,6 +98,16 @@ impl Talk {
     }
 }
 
+/// A `/me` action.
+fn action(text: &str, now_ms: u64) -> Content {
+    Content::Post {
+        body: text.to_owned(),
+        sent_at_ms: now_ms,
+        reply_to: None,
+        action: true,
+    }
+}
+
 /// Whether a content is shown when the relay echoes it to its sender.
 pub(crate) fn echoed(content: &Content) -> bool {
     matches!(
@@ -485,15 +495,7 @@ impl Session {
 
     /// Sends a `/me` action ("Ada waves"): shown like a message with `action: true`.
     pub fn send_action(&mut self, text: &str, now_ms: u64) -> Result<Vec<Output>, ActionError> {
-        self.post(
-            Content::Post {
-                body: text.to_owned(),
-                sent_at_ms: now_ms,
-                reply_to: None,
-                action: true,
-            },
-            now_ms,
-        )
+        self.post(action(text, now_ms), now_ms)
     }
 
     /// This member's own message (and the identity it was sent under), or why not.
@@ -641,16 +643,7 @@ impl Session {
         text: &str,
         now_ms: u64,
     ) -> Result<Vec<Output>, ActionError> {
-        self.send_direct_content(
-            to,
-            Content::Post {
-                body: text.to_owned(),
-                sent_at_ms: now_ms,
-                reply_to: None,
-                action: true,
-            },
-            now_ms,
-        )
+        self.send_direct_content(to, action(text, now_ms), now_ms)
     }
 
     fn send_direct_content(

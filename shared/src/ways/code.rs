@@ -4,7 +4,7 @@
 //! the relay. A joiner and an online member run SPAKE2 (Ed25519 group, as
 //! magic-wormhole does) over the relay with the whole code as the password, confirm
 //! the key both ways, and the member then seals the room secret to the joiner. See
-//! PROTOCOL.md §10.2.
+//! PROTOCOL.md §11.2.
 //!
 //! Each exchange lets a guesser test one code, online; the member counts failed
 //! exchanges and burns the code after [`MAX_FAILED_ATTEMPTS`]. The relay, seeing only

@@ -1,7 +1,7 @@
 //! Room name + passphrase: two things people can agree on and retype, turned into the
 //! room secret with Argon2id (RFC 9106), so "the same room" can be created twice by
 //! two groups that chose different passphrases, and found again by anyone who knows
-//! both. See PROTOCOL.md §10.1.
+//! both. See PROTOCOL.md §11.1.
 //!
 //! ```
 //! use vroom_shared::ways::passphrase::{Passphrase, RoomName};
@@ -26,7 +26,7 @@ use crate::crypto::RoomSecret;
 /// normalised name in UTF-8.
 pub const LABEL_NAME_SALT: &[u8] = b"vroom/v2/room-name";
 
-/// Argon2id's memory, in KiB (64 MiB). See PROTOCOL.md §10.1 for why.
+/// Argon2id's memory, in KiB (64 MiB). See PROTOCOL.md §11.1 for why.
 pub const ARGON2_MEMORY_KIB: u32 = 64 * 1024;
 /// Argon2id's passes over the memory.
 pub const ARGON2_PASSES: u32 = 3;
@@ -168,7 +168,7 @@ impl RoomName {
     }
 
     /// The room secret of this name and passphrase, at the protocol's cost (64 MiB,
-    /// 3 passes: about an eighth of a second natively; see PROTOCOL.md §10.1).
+    /// 3 passes: about an eighth of a second natively; see PROTOCOL.md §11.1).
     pub fn derive_secret(&self, passphrase: &Passphrase) -> RoomSecret {
         self.derive_secret_with(passphrase, DerivationParams::PROTOCOL)
             .expect("the protocol's Argon2id parameters are valid")

@@ -37,7 +37,7 @@ fn offer() -> FileOffer {
 
 const CONTENT: &[u8; 20] = b"twenty bytes of file";
 
-/// The nonce as PROTOCOL.md §11 writes it down, built by hand.
+/// The nonce as PROTOCOL.md §12 writes it down, built by hand.
 fn nonce(prefix: &[u8; NONCE_PREFIX_LEN], index: u32, last: bool) -> [u8; 24] {
     let mut n = [0; 24];
     n[..19].copy_from_slice(prefix);
@@ -114,7 +114,7 @@ fn chunk_vectors() {
         sealed: &sealed[0],
     };
     let computed = json!({
-        "description": "vroom v2 files (PROTOCOL.md §11): STREAM (BE32) over XChaCha20-Poly1305; nonce = prefix(19) || index u32 BE || last(1); aad = label || file id",
+        "description": "vroom v2 files (PROTOCOL.md §12): STREAM (BE32) over XChaCha20-Poly1305; nonce = prefix(19) || index u32 BE || last(1); aad = label || file id",
         "label_chunk": String::from_utf8_lossy(LABEL_CHUNK),
         "key": hex::encode(offer.key.0),
         "nonce_prefix": hex::encode(offer.nonce),

@@ -9,7 +9,9 @@ use serde_json::{json, Value};
 use vroom_shared::crypto::RoomSecret;
 use vroom_shared::session::envelope::{
     join_key, open_key_package, seal_key_package_with_nonce, Content, Envelope, HostAction,
+    Presence,
 };
+use vroom_shared::session::MessageId;
 use vroom_shared::wire::MemberId;
 
 const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/vroom-v2-session.json");
@@ -19,6 +21,8 @@ const NONCE: [u8; 24] = [0x24; 24];
 const SINCE: u64 = 42;
 /// Stands for a key package's bytes: sealing does not look inside.
 const KEY_PACKAGE: &[u8] = b"an MLSMessage(KeyPackage)";
+/// The message that edits, deletes, reactions, replies and receipts refer to.
+const TARGET: MessageId = MessageId([0x1d; 16]);
 
 fn room() -> RoomSecret {
     RoomSecret::from_bytes(core::array::from_fn(|i| i as u8))
@@ -43,6 +47,36 @@ fn contents() -> Vec<(&'static str, Content)> {
         ("host_kick", Content::Host(HostAction::Kick { leaf: 3 })),
         ("host_lock", Content::Host(HostAction::Lock(true))),
         ("host_terminate", Content::Host(HostAction::Terminate)),
+        (
+            "post_reply_action",
+            Content::Post {
+                body: "waves".into(),
+                sent_at_ms: 1_700_000_000_000,
+                reply_to: Some(TARGET),
+                action: true,
+            },
+        ),
+        (
+            "edit",
+            Content::Edit {
+                target: TARGET,
+                body: "hello, vroom!".into(),
+                edited_at_ms: 1_700_000_000_001,
+            },
+        ),
+        ("delete", Content::Delete { target: TARGET }),
+        (
+            "react",
+            Content::React {
+                target: TARGET,
+                emoji: "👍".into(),
+                on: true,
+            },
+        ),
+        ("typing", Content::Typing(true)),
+        ("read", Content::Read { upto: TARGET }),
+        ("direct_key", Content::DirectKey { public: [0xd1; 32] }),
+        ("presence_away", Content::Presence(Presence::Away)),
     ]
 }
 
@@ -73,6 +107,13 @@ fn compute() -> Value {
         "envelope_key_package": hex::encode(sealed.encode()),
         "envelope_welcome": hex::encode(Envelope::Welcome(b"welcome".to_vec()).encode()),
         "envelope_group": hex::encode(Envelope::Group(b"group".to_vec()).encode()),
+        "envelope_direct": hex::encode(
+            Envelope::Direct {
+                enc: [0xe5; 32],
+                sealed: b"sealed".to_vec(),
+            }
+            .encode()
+        ),
         "content_padded": padded,
     })
 }

@@ -37,6 +37,11 @@ fn events_of<T>(net: &Net, name: &str, pick: impl Fn(&SessionEvent) -> Option<T>
     net.clients[name].events.iter().filter_map(pick).collect()
 }
 
+fn key_press(net: &mut Net, name: &str, now_ms: u64) {
+    let out = net.clients.get_mut(name).unwrap().session.typing(now_ms);
+    net.act(name, out);
+}
+
 fn group_frames_from(net: &Net, name: &str) -> usize {
     let me = net.id(name);
     net.payloads
@@ -209,13 +214,7 @@ fn typing_is_sent_sparingly_and_ends_by_itself() {
     let before = group_frames_from(&net, "bob");
     // Forty key presses over four seconds: one "typing".
     for i in 0..40 {
-        let out = net
-            .clients
-            .get_mut("bob")
-            .unwrap()
-            .session
-            .typing(T0 + i * 100);
-        net.act("bob", out);
+        key_press(&mut net, "bob", T0 + i * 100);
     }
     assert_eq!(group_frames_from(&net, "bob"), before + 1);
     let bob = net.id("bob");
@@ -229,13 +228,7 @@ fn typing_is_sent_sparingly_and_ends_by_itself() {
         [bob]
     );
     // Still typing past the refresh period: one refresh.
-    let out = net
-        .clients
-        .get_mut("bob")
-        .unwrap()
-        .session
-        .typing(T0 + TYPING_REFRESH_MS);
-    net.act("bob", out);
+    key_press(&mut net, "bob", T0 + TYPING_REFRESH_MS);
     assert_eq!(group_frames_from(&net, "bob"), before + 2);
     // Idle: the session says it stopped, once.
     net.tick(T0 + TYPING_REFRESH_MS + TYPING_IDLE_MS);
@@ -249,25 +242,13 @@ fn typing_is_sent_sparingly_and_ends_by_itself() {
     assert_eq!(shown, [(bob, true), (bob, false)]);
 
     // A stop that never comes (a lost socket) expires at the receivers.
-    let out = net
-        .clients
-        .get_mut("carol")
-        .unwrap()
-        .session
-        .typing(T0 + 20_000);
-    net.act("carol", out);
+    key_press(&mut net, "carol", T0 + 20_000);
     net.drop_connection("carol");
     assert_eq!(net.clients["alice"].session.typing_members().len(), 1);
     net.tick(T0 + 20_000 + TYPING_EXPIRE_MS);
     assert!(net.clients["alice"].session.typing_members().is_empty());
     // A message ends its sender's typing without a stop.
-    let out = net
-        .clients
-        .get_mut("bob")
-        .unwrap()
-        .session
-        .typing(T0 + 40_000);
-    net.act("bob", out);
+    key_press(&mut net, "bob", T0 + 40_000);
     net.say("bob", "done");
     assert!(net.clients["alice"].session.typing_members().is_empty());
 }

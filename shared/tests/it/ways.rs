@@ -85,7 +85,7 @@ fn computed() -> Value {
     json!({
         "description": "Room name + passphrase → room secret (Argon2id v19, 32-byte tag, \
             salt = label || 0x00 || normalised name, password = normalised passphrase) → \
-            room id (HKDF as for every room secret). See PROTOCOL.md §10.1.",
+            room id (HKDF as for every room secret). See PROTOCOL.md §11.1.",
         "argon2id": {
             "memory_kib": ARGON2_MEMORY_KIB,
             "passes": ARGON2_PASSES,
@@ -184,7 +184,7 @@ fn a_short_code_exchange_gives_the_recorded_messages() {
         "description": "Short code 7-amber-river: SPAKE2 (Ed25519 group, spake2 0.4) with \
             A = joiner, B = member; password = label || nameplate u32 BE || word indices; \
             reply = SPAKE2 message || HMAC confirmation; grant = ChaCha20-Poly1305 of the \
-            room secret (00 01 .. 1f) under a zero nonce. See PROTOCOL.md §10.2.",
+            room secret (00 01 .. 1f) under a zero nonce. See PROTOCOL.md §11.2.",
         "code": "7-amber-river",
         "word_indices": [9, 237],
         "hello": hex(&hello),
