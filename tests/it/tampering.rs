@@ -129,10 +129,6 @@ impl Relayed {
                 flip(&mut bytes);
                 Envelope::Welcome(bytes)
             }
-            Envelope::Direct { enc, mut sealed } => {
-                flip(&mut sealed);
-                Envelope::Direct { enc, sealed }
-            }
         };
         Relayed {
             payload: envelope.encode(),

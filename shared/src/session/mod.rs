@@ -51,9 +51,9 @@ mod direct;
 pub mod driver;
 mod duties;
 pub mod envelope;
+mod files;
 mod history;
 mod pace;
-mod files;
 mod roster;
 mod talk;
 

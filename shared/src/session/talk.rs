@@ -325,7 +325,7 @@ impl Membership {
                     }));
                 }
             }
-            Content::Profile { .. } | Content::Host(_) => {}
+            Content::Profile { .. } | Content::Host(_) | Content::File(_) => {}
         }
     }
 
