@@ -7,6 +7,8 @@
 #[cfg(feature = "mls")]
 mod files;
 #[cfg(feature = "mls")]
+mod fuzz;
+#[cfg(feature = "mls")]
 mod group;
 // The group layer's own provider exists only without the post-quantum build.
 #[cfg(all(feature = "mls", not(feature = "mls-pq")))]
