@@ -353,10 +353,25 @@ async fn measure(
     common: &Common,
     peer: Peer,
     instances: usize,
-    (rooms, members): (u32, u32),
+    rooms: (u32, u32),
     load: Load,
     secs: u64,
     label: &str,
+) -> anyhow::Result<Outcome> {
+    let o = run_once(common, peer, instances, rooms, load, secs).await?;
+    println!("{}", latency_row(label, &o));
+    Ok(o)
+}
+
+/// Starts `peer` with `instances`, runs `load` on `rooms` rooms of `members` for `secs`,
+/// stops it and checks the outcome.
+async fn run_once(
+    common: &Common,
+    peer: Peer,
+    instances: usize,
+    (rooms, members): (u32, u32),
+    load: Load,
+    secs: u64,
 ) -> anyhow::Result<Outcome> {
     let server = common.start(peer, instances).await?;
     let spread = Spread {
@@ -376,7 +391,6 @@ async fn measure(
     server.stop().await;
     let o = o?;
     check(&o);
-    println!("{}", latency_row(label, &o));
     Ok(o)
 }
 
@@ -560,24 +574,7 @@ async fn soak(
     };
     let mut failures = Vec::new();
     for peer in common.peers_for(instances) {
-        let server = common.start(peer, instances).await?;
-        let spread = Spread {
-            rooms,
-            members: room_size,
-            workers: common.workers,
-        };
-        let o = scenario::run(
-            &server,
-            &spread,
-            load,
-            common.payload,
-            Duration::from_secs(secs),
-            Duration::from_secs(1),
-        )
-        .await;
-        server.stop().await;
-        let o = o?;
-        check(&o);
+        let o = run_once(common, peer, instances, (rooms, room_size), load, secs).await?;
         let s = Soaked::of(&o, room_size);
         let label = peer_label(common, peer, instances);
         println!(

@@ -171,8 +171,9 @@ pub struct Config {
 
     /// Bytes per second of file chunks (the chunk lane) one connection may send, on
     /// average: a budget of its own, apart from `--rate`, so a file is never refused as
-    /// a chat flood. A sender above it is slowed down, not refused.
-    #[arg(long, env = "VROOM_STREAM_RATE", default_value_t = 256 << 20)]
+    /// a chat flood. A sender above it is slowed down, not refused. Every packet counts
+    /// as at least 8 KiB, so a flood of tiny packets is bounded too.
+    #[arg(long, env = "VROOM_STREAM_RATE", default_value_t = 64 << 20)]
     pub stream_rate: u64,
 
     /// Bytes of file chunks queued for one connection. A chunk that does not fit is
@@ -257,7 +258,7 @@ impl Default for Config {
             send_queue_bytes: 4 << 20,
             rate_per_sec: 100,
             rate_burst: 200,
-            stream_rate: 256 << 20,
+            stream_rate: 64 << 20,
             stream_queue_bytes: 2 << 20,
             web_dir: None,
             log_room_ids: false,

@@ -205,10 +205,15 @@ fn stream_budget(config: &Config) -> DefaultDirectRateLimiter {
     RateLimiter::direct(Quota::per_second(rate).allow_burst(burst))
 }
 
-/// KiB cells of the chunk-lane budget a packet of `len` bytes takes (at least one).
+/// KiB a chunk-lane packet is charged at least: a flood of tiny packets (each one a
+/// delivery to every member, and a publish with Redis) costs like one of real chunks.
+const STREAM_MIN_CELLS: u32 = 8;
+
+/// KiB cells of the chunk-lane budget a packet of `len` bytes takes (at least
+/// [`STREAM_MIN_CELLS`]).
 fn stream_cells(len: usize) -> NonZeroU32 {
     let kib = u32::try_from(len.div_ceil(1024)).unwrap_or(u32::MAX);
-    NonZeroU32::new(kib).unwrap_or(NonZeroU32::MIN)
+    NonZeroU32::new(kib.max(STREAM_MIN_CELLS)).unwrap_or(NonZeroU32::MIN)
 }
 
 /// Displays a room id only when the operator turned on `--log-room-ids`.

@@ -262,18 +262,35 @@ async fn the_members_of_a_killed_instance_expire(redis: Backend) {
     survivor.stop().await;
 }
 
-#[tokio::test]
-async fn a_redis_restart_is_answered_clearly_and_survived() {
+/// A relay on a Redis of its own that the test may stop and restart, with a grace long
+/// enough that nobody's presence runs out while Redis is away.
+async fn relay_on_a_redis_to_restart() -> (Relay, vroom_testkit::redis::RedisServer) {
     let backend = Backend::single();
     let relay = Relay::start(Config {
-        // Long enough that nobody's presence runs out while Redis is away.
         grace: Duration::from_secs(30),
         ..config(&backend)
     })
     .await;
-    let Backend::Single(mut redis) = backend else {
+    let Backend::Single(redis) = backend else {
         unreachable!("a single server was started")
     };
+    (relay, redis)
+}
+
+/// Waits (10 s at most) until `/healthz` of `relay` answers 200 again.
+async fn wait_healthy(relay: &Relay) {
+    for _ in 0..200 {
+        if healthz(relay.addr()).await == Some(200) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the relay did not recover after Redis came back");
+}
+
+#[tokio::test]
+async fn a_redis_restart_is_answered_clearly_and_survived() {
+    let (relay, mut redis) = relay_on_a_redis_to_restart().await;
     let room = room_id(5);
     let mut host = relay.connect().await;
     let wh = host.create(room, &secret(5), RoomSettings::default()).await;
@@ -291,15 +308,7 @@ async fn a_redis_restart_is_answered_clearly_and_survived() {
     guest.drop_connection();
 
     redis.restart();
-    let mut healthy = false;
-    for _ in 0..200 {
-        if healthz(relay.addr()).await == Some(200) {
-            healthy = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(healthy, "the relay did not recover after Redis came back");
+    wait_healthy(&relay).await;
     // The returning member resumes and catches up on what it missed.
     let mut guest = relay.connect().await;
     guest.resume(room, &wg, Some(before)).await;
@@ -332,15 +341,7 @@ async fn a_redis_restart_is_answered_clearly_and_survived() {
 
 #[tokio::test]
 async fn members_are_told_the_relay_lost_the_room_when_redis_restarts_empty() {
-    let backend = Backend::single();
-    let relay = Relay::start(Config {
-        grace: Duration::from_secs(30),
-        ..config(&backend)
-    })
-    .await;
-    let Backend::Single(mut redis) = backend else {
-        unreachable!("a single server was started")
-    };
+    let (relay, mut redis) = relay_on_a_redis_to_restart().await;
     let room = room_id(6);
     let mut host = relay.connect().await;
     host.create(room, &secret(6), RoomSettings::default()).await;
@@ -350,15 +351,7 @@ async fn members_are_told_the_relay_lost_the_room_when_redis_restarts_empty() {
     // Redis comes back without its data: the room is gone.
     redis.stop(false);
     redis.restart();
-    let mut healthy = false;
-    for _ in 0..200 {
-        if healthz(relay.addr()).await == Some(200) {
-            healthy = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(healthy, "the relay did not recover after Redis came back");
+    wait_healthy(&relay).await;
     host.say("after").await;
     // The host's message is refused, and both members learn why, not "idle".
     for (name, member) in [("host", &mut host), ("guest", &mut guest)] {

@@ -171,16 +171,32 @@ pub fn chunk_size_for(max_payload: u32) -> u32 {
         .clamp(1, MAX_CHUNK)
 }
 
-/// A file name safe to create in a download directory: the last path component, without
-/// control characters or a leading dot, at most [`MAX_NAME`] bytes, never empty.
+/// A file name safe to create in a download directory and to show: the last path
+/// component, without control, format (bidi overrides, zero-width), private-use,
+/// unassigned or line-separator characters (so `invoice\u{202E}fdp.exe` cannot pose as a
+/// PDF), without a leading dot or trailing dots and spaces, at most [`MAX_NAME`] bytes,
+/// never empty.
 pub fn safe_name(name: &str) -> String {
+    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
     let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let mut clean: String = last
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| {
+            !matches!(
+                c.general_category(),
+                G::Control
+                    | G::Format
+                    | G::PrivateUse
+                    | G::Unassigned
+                    | G::Surrogate
+                    | G::LineSeparator
+                    | G::ParagraphSeparator
+            )
+        })
         .collect::<String>()
         .trim()
         .trim_start_matches('.')
+        .trim_end_matches(['.', ' '])
         .to_owned();
     while clean.len() > MAX_NAME {
         clean.pop();
@@ -221,6 +237,8 @@ mod tests {
         assert_eq!(safe_name("a\u{7}b\nc.txt"), "abc.txt");
         assert_eq!(safe_name(".."), "file");
         assert_eq!(safe_name(""), "file");
+        assert_eq!(safe_name("invoice\u{202E}fdp.exe"), "invoicefdp.exe");
+        assert_eq!(safe_name("a\u{200B}b.txt. . "), "ab.txt");
         assert!(safe_name(&"é".repeat(300)).len() <= MAX_NAME);
     }
 

@@ -68,6 +68,9 @@ impl DirectKey {
 struct Inner {
     /// The sender's leaf in the group (whose signature key verifies `signature`).
     leaf: u32,
+    /// The sender's count of direct messages it sealed, from 1: a recipient takes only
+    /// a count above the last it took from that sender (no replay, no reordering).
+    counter: u64,
     /// The Ed25519 signature over the statement (64 bytes).
     #[serde(with = "serde_bytes")]
     signature: Vec<u8>,
@@ -76,19 +79,27 @@ struct Inner {
     content: Vec<u8>,
 }
 
-/// What the sender signs: `room ‖ enc ‖ recipient key ‖ sender leaf (u32 BE) ‖ content`.
+/// Who a direct message is for: the recipient's direct key and its leaf in the group.
+pub(crate) type Recipient<'a> = (&'a [u8; 32], u32);
+
+/// What the sender signs: `room ‖ enc ‖ recipient key ‖ recipient leaf (u32 BE) ‖
+/// sender leaf (u32 BE) ‖ counter (u64 BE) ‖ content`. The recipient's leaf is bound so a
+/// member that published another's key cannot pass a message meant for it on to the
+/// key's owner as if it had been written to the owner.
 fn statement(
     room: &RoomId,
     enc: &[u8; 32],
-    recipient: &[u8; 32],
-    leaf: u32,
+    (recipient, recipient_leaf): Recipient<'_>,
+    (leaf, counter): (u32, u64),
     content: &[u8],
 ) -> Vec<u8> {
-    let mut s = Vec::with_capacity(16 + 32 + 32 + 4 + content.len());
+    let mut s = Vec::with_capacity(16 + 32 + 32 + 4 + 4 + 8 + content.len());
     s.extend_from_slice(&room.0);
     s.extend_from_slice(enc);
     s.extend_from_slice(recipient);
+    s.extend_from_slice(&recipient_leaf.to_be_bytes());
     s.extend_from_slice(&leaf.to_be_bytes());
+    s.extend_from_slice(&counter.to_be_bytes());
     s.extend_from_slice(content);
     s
 }
@@ -136,13 +147,13 @@ impl hpke::rand_core::CryptoRng for OneShot {}
 pub(crate) fn seal(
     group: &Group,
     room: &RoomId,
-    recipient: &[u8; 32],
-    content: &Content,
+    recipient: Recipient<'_>,
+    (counter, content): (u64, &Content),
 ) -> Result<Envelope, CryptoError> {
     let mut ikm = Zeroizing::new([0u8; 32]);
     rand_core::RngCore::try_fill_bytes(&mut rand_core::OsRng, &mut ikm[..])
         .map_err(|_| CryptoError::Malformed)?;
-    seal_with_ikm(group, room, recipient, content, ikm)
+    seal_with_ikm(group, room, recipient, (counter, content), ikm)
 }
 
 /// [`seal`] with the ephemeral key's input keying material given: for test vectors
@@ -150,8 +161,8 @@ pub(crate) fn seal(
 pub(crate) fn seal_with_ikm(
     group: &Group,
     room: &RoomId,
-    recipient: &[u8; 32],
-    content: &Content,
+    (recipient, recipient_leaf): Recipient<'_>,
+    (counter, content): (u64, &Content),
     ikm: Zeroizing<[u8; 32]>,
 ) -> Result<Envelope, CryptoError> {
     let recipient_key =
@@ -175,11 +186,18 @@ pub(crate) fn seal_with_ikm(
     enc_bytes.copy_from_slice(&enc.to_bytes());
     let encoded = content.encode();
     let leaf = group.own_leaf();
-    let signature = group.sign_direct(&statement(room, &enc_bytes, recipient, leaf, &encoded));
+    let signature = group.sign_direct(&statement(
+        room,
+        &enc_bytes,
+        (recipient, recipient_leaf),
+        (leaf, counter),
+        &encoded,
+    ));
     let mut inner = Zeroizing::new(vec![FORMAT]);
     let body = Zeroizing::new(
         postcard::to_allocvec(&Inner {
             leaf,
+            counter,
             signature: signature.to_vec(),
             content: encoded.to_vec(),
         })
@@ -199,6 +217,8 @@ pub(crate) fn seal_with_ikm(
 pub(crate) struct Opened {
     /// The sender's leaf; its signature key verified the message.
     pub(crate) leaf: u32,
+    /// The sender's count (check it is above the last taken from that sender).
+    pub(crate) counter: u64,
     /// What it sent.
     pub(crate) content: Content,
 }
@@ -207,7 +227,7 @@ pub(crate) struct Opened {
 /// key of a current leaf of the group. Anything that does not open, decode or verify
 /// is refused alike.
 pub(crate) fn open(
-    key: &DirectKey,
+    (key, own_leaf): (&DirectKey, u32),
     room: &RoomId,
     (enc, sealed): (&[u8; 32], &[u8]),
     signer: impl Fn(u32) -> Option<[u8; 32]>,
@@ -233,6 +253,7 @@ pub(crate) fn open(
     };
     let Inner {
         leaf,
+        counter,
         signature,
         content,
     } = inner;
@@ -242,10 +263,20 @@ pub(crate) fn open(
         .try_into()
         .map_err(|_| CryptoError::Malformed)?;
     let signer = signer(leaf).ok_or(CryptoError::Malformed)?;
-    let s = statement(room, enc, &key.public, leaf, &content_bytes);
+    let s = statement(
+        room,
+        enc,
+        (&key.public, own_leaf),
+        (leaf, counter),
+        &content_bytes,
+    );
     if !verify_direct(&signer, &s, &signature) {
         return Err(CryptoError::Malformed);
     }
     let content = Content::open_unpadded(&content_bytes)?;
-    Ok(Opened { leaf, content })
+    Ok(Opened {
+        leaf,
+        counter,
+        content,
+    })
 }

@@ -73,6 +73,13 @@ impl Roster {
         removed
     }
 
+    /// Whether a leaf other than `leaf` published this direct key.
+    pub(crate) fn direct_key_taken(&self, leaf: u32, key: &[u8; 32]) -> bool {
+        self.peers
+            .iter()
+            .any(|(l, p)| *l != leaf && p.direct_key.as_ref() == Some(key))
+    }
+
     pub(crate) fn get(&self, leaf: u32) -> Option<&Peer> {
         self.peers.get(&leaf)
     }

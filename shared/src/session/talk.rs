@@ -26,6 +26,8 @@ use crate::wire::MemberId;
 
 const WARN_NOT_YOURS: &str = "A member tried to edit or delete another member's message; \
      it was refused.";
+const WARN_DIRECT_KEY_TAKEN: &str = "A member published another member's key for private \
+     messages; it was refused. Compare safety words with the others.";
 const WARN_DIRECT_FORGED: &str = "A private message failed authentication (forged, altered \
      or not meant for this member) and was ignored. The relay or a member may be attacking \
      this room.";
@@ -73,6 +75,10 @@ pub(crate) struct Talk {
     now_ms: u64,
     /// Ids of the direct messages received lately, to refuse a replay.
     seen_direct: VecDeque<MessageId>,
+    /// How many direct messages this member sealed.
+    direct_sent: u64,
+    /// The last direct-message count taken from each sender, by its signature key.
+    direct_taken: BTreeMap<[u8; 32], u64>,
 }
 
 /// Most direct-message ids remembered against replays.
@@ -90,6 +96,8 @@ impl Talk {
             presence: Presence::Active,
             now_ms: 0,
             seen_direct: VecDeque::new(),
+            direct_sent: 0,
+            direct_taken: BTreeMap::new(),
         }
     }
 
@@ -308,6 +316,14 @@ impl Membership {
                 }
             }
             Content::DirectKey { public } => {
+                // A key that is this member's own or another member's is refused: a
+                // member publishing someone else's key could pass on messages sealed
+                // to it.
+                let own = self.talk.direct.as_ref().map(DirectKey::public);
+                if own == Some(public) || self.roster.direct_key_taken(who.leaf, &public) {
+                    out.push(warning(Some(who.member), WARN_DIRECT_KEY_TAKEN));
+                    return;
+                }
                 if let Some(peer) = self.roster.get_mut(who.leaf) {
                     peer.direct_key = Some(public);
                 }
@@ -675,8 +691,10 @@ impl Session {
             .get(leaf)
             .and_then(|p| p.direct_key)
             .ok_or(ActionError::NoDirectKey)?;
-        let envelope =
-            direct::seal(&m.group, &room, &key, &content).map_err(|_| ActionError::NoDirectKey)?;
+        m.talk.direct_sent += 1;
+        let counter = m.talk.direct_sent;
+        let envelope = direct::seal(&m.group, &room, (&key, leaf), (counter, &content))
+            .map_err(|_| ActionError::NoDirectKey)?;
         let Envelope::Direct { sealed, .. } = &envelope else {
             return Err(ActionError::NoDirectKey);
         };
@@ -716,7 +734,7 @@ impl Session {
         let Some(key) = &m.talk.direct else { return };
         let members = m.group.members();
         let own = m.group.own_leaf();
-        let opened = direct::open(key, &room, (&enc, &sealed), |leaf| {
+        let opened = direct::open((key, own), &room, (&enc, &sealed), |leaf| {
             members
                 .iter()
                 .find(|x| x.leaf == leaf && leaf != own)
@@ -735,6 +753,30 @@ impl Session {
             m.talk.seen_direct.pop_front();
         }
         m.talk.seen_direct.push_back(id);
+        // Only a count above the last one taken from this sender: an older message
+        // replayed (even one the id window forgot) or delivered out of order is refused.
+        let Some(signer) = members
+            .iter()
+            .find(|x| x.leaf == opened.leaf)
+            .map(|x| x.identity.signature_key)
+        else {
+            return;
+        };
+        if m.talk
+            .direct_taken
+            .get(&signer)
+            .is_some_and(|&last| opened.counter <= last)
+        {
+            out.push(warning(Some(from), super::WARN_REPLAY));
+            return;
+        }
+        if m.talk.direct_taken.len() >= MAX_SEEN_DIRECT {
+            // Forget senders no longer in the group.
+            m.talk
+                .direct_taken
+                .retain(|k, _| members.iter().any(|x| x.identity.signature_key == *k));
+        }
+        m.talk.direct_taken.insert(signer, opened.counter);
         // The sender is the leaf that signed; its relay id is the one it claimed.
         let Some(sender) = m.roster.get(opened.leaf).and_then(|p| p.member) else {
             out.push(warning(Some(from), WARN_DIRECT_FORGED));

@@ -466,3 +466,41 @@ fn a_direct_message_cannot_be_passed_off_as_another_members() {
         ActionError::UnknownMember
     );
 }
+
+#[test]
+fn direct_messages_delivered_out_of_order_are_refused() {
+    let mut net = room_of_three();
+    let (alice, bob) = (net.id("alice"), net.id("bob"));
+    // The relay keeps alice's first two private messages from bob…
+    net.hold.insert("bob", Vec::new());
+    net.user("alice", |s| s.send_direct(bob, "first", T0));
+    net.user("alice", |s| s.send_direct(bob, "second", T0));
+    net.hold.remove("bob");
+    // The last two frames directed to bob (his Welcome came earlier).
+    let mut sent: Vec<_> = net
+        .payloads
+        .iter()
+        .rev()
+        .filter(|p| p.to == Some(bob))
+        .take(2)
+        .cloned()
+        .collect();
+    sent.reverse();
+    // …then hands him the second before the first: the first comes too late.
+    for frame in [&sent[1], &sent[0]] {
+        net.inject_event(
+            "bob",
+            vroom_shared::wire::Event::Message {
+                from: alice,
+                to: Some(bob),
+                payload: &frame.payload,
+            },
+        );
+    }
+    let texts = events_of(&net, "bob", |e| match e {
+        SessionEvent::DirectMessage { text, .. } => Some(text.clone()),
+        _ => None,
+    });
+    assert_eq!(texts, ["second"]);
+    assert_eq!(net.warnings("bob"), 1);
+}
