@@ -100,7 +100,7 @@ pub(crate) async fn run(
     mut session: Session,
     first: Vec<u8>,
     origin: String,
-    download_dir: std::path::PathBuf,
+    downloads: crate::files::Downloads,
 ) -> Result<(), ChatError> {
     let url = invite::ws_url(&origin);
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
@@ -109,7 +109,7 @@ pub(crate) async fn run(
         early: VecDeque::new(),
         stdin_open: true,
         printed_link: false,
-        files: Files::new(download_dir),
+        files: Files::new(downloads),
         render: render::Renderer::new(std::io::IsTerminal::is_terminal(&std::io::stdout())),
     };
     let mut frame = first;
@@ -392,6 +392,8 @@ impl Client {
                 Ok(Vec::new())
             }
             Input::Cancel => Ok(self.files.cancel_all()),
+            Input::Accept => Ok(self.files.accept(session, now_ms())),
+            Input::Decline => Ok(self.files.decline()),
             Input::Help => {
                 println!("{HELP}");
                 Ok(Vec::new())

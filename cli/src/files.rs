@@ -1,8 +1,11 @@
 //! File transfers: `/send PATH` queues a file, offered in the group and streamed on the
-//! relay's chunk lane one file at a time; files others offer are taken into
-//! `--download-dir` under a name that exists nowhere yet (an existing file is never
-//! overwritten). The transfer state is `vroom_shared::files::transfer`'s; this module
-//! only reads, writes and prints.
+//! relay's chunk lane one file at a time. A file another member offers is taken only
+//! when the user says `/accept` (or with `--accept-files`), at most
+//! [`MAX_RECEIVING`] at once; it is written to `NAME.part` in `--download-dir` and
+//! renamed to a name that exists nowhere yet only once every chunk arrived and checked
+//! (an existing file is never overwritten, and no file of the final name is ever
+//! partial). The transfer state is `vroom_shared::files::transfer`'s; this module only
+//! reads, writes and prints.
 
 use std::collections::{HashMap, VecDeque};
 use std::fs::{File, OpenOptions};
@@ -10,7 +13,9 @@ use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use vroom_shared::files::lane::Packet;
-use vroom_shared::files::transfer::{Dropped, Incoming, Outgoing, Progress, Status, Step};
+use vroom_shared::files::transfer::{
+    Dropped, Incoming, Outgoing, Progress, Status, Step, ACCEPT_MS,
+};
 use vroom_shared::files::{chunk_size_for, media_type_of, safe_name, FileId, FileOffer};
 use vroom_shared::files::{transfer::WINDOW, OfferProblem};
 use vroom_shared::session::{ActionError, Output, Session};
@@ -20,6 +25,20 @@ use crate::render::clean;
 
 /// How often progress is printed, in milliseconds.
 const REPORT_MS: u64 = 2_000;
+
+/// Most files received at once; a further offer is declined with a sentence.
+pub(crate) const MAX_RECEIVING: usize = 4;
+
+/// Suffix of a file being received.
+const PART: &str = ".part";
+
+/// Where received files go, and whether they are taken without asking.
+pub(crate) struct Downloads {
+    /// `--download-dir`.
+    pub(crate) dir: PathBuf,
+    /// `--accept-files`.
+    pub(crate) accept_all: bool,
+}
 
 /// Every transfer of this client, both ways.
 pub(crate) struct Files {
@@ -31,8 +50,20 @@ pub(crate) struct Files {
     sending: Option<Sending>,
     /// Files being received, by id.
     receiving: HashMap<FileId, Receiving>,
+    /// Offers waiting for `/accept` or `/decline`, oldest first.
+    pending: Vec<Pending>,
+    /// `--accept-files`: take every offer without asking.
+    accept_all: bool,
     /// When progress was last printed.
     reported_ms: u64,
+}
+
+/// An offer the user has not answered yet.
+struct Pending {
+    from: MemberId,
+    offer: FileOffer,
+    nick: String,
+    offered_ms: u64,
 }
 
 struct Sending {
@@ -47,17 +78,21 @@ struct Sending {
 struct Receiving {
     inc: Incoming,
     file: File,
+    /// The `.part` file being written.
     path: PathBuf,
     nick: String,
 }
 
 impl Files {
-    pub(crate) fn new(dir: PathBuf) -> Files {
+    pub(crate) fn new(downloads: Downloads) -> Files {
+        let Downloads { dir, accept_all } = downloads;
         Files {
             dir,
             queue: VecDeque::new(),
             sending: None,
             receiving: HashMap::new(),
+            pending: Vec::new(),
+            accept_all,
             reported_ms: 0,
         }
     }
@@ -250,65 +285,144 @@ impl Files {
         }
     }
 
-    /// Takes the files other members offered: each goes to a new file in the download
-    /// directory.
+    /// The files other members offered: each is taken at once with `--accept-files`,
+    /// else kept for `/accept` or `/decline`. An offer whose file id is already in use
+    /// here is refused (a member re-offering someone else's file must not mix into it).
     pub(crate) fn take_offers(&mut self, session: &mut Session, now_ms: u64) -> Vec<Output> {
         let mut frames = Vec::new();
-        let max_file = session.limits().map_or(0, |l| l.max_file);
         for (from, offer) in session.take_file_offers() {
-            let who = nick_of(session, from);
-            let name = safe_name(&offer.name);
-            let size = offer.size;
+            let nick = nick_of(session, from);
             let id = offer.id;
-            let (inc, ack) = match Incoming::accept(from, offer, max_file, now_ms) {
-                Ok(accepted) => accepted,
-                Err(problem) => {
-                    let why = match problem {
-                        OfferProblem::TooLarge => "it is above this room's file limit",
-                        OfferProblem::BadChunking => "its sender's client sent it malformed",
-                    };
-                    println!(
-                        "-- {} offered {} ({}); refused: {why}",
-                        clean(&who),
-                        clean(&name),
-                        bytes(size)
-                    );
-                    frames.push(Output::Send(Packet::Cancel { file: id }.frame(Some(from))));
-                    continue;
-                }
+            let in_use = self.receiving.contains_key(&id)
+                || self.pending.iter().any(|p| p.offer.id == id)
+                || self.sending.as_ref().is_some_and(|s| s.out.id() == id);
+            if in_use {
+                println!(
+                    "-- {} offered a file that is already being transferred here; refused",
+                    clean(&nick)
+                );
+                frames.push(Output::Send(Packet::Cancel { file: id }.frame(Some(from))));
+                continue;
+            }
+            let pending = Pending {
+                from,
+                offer,
+                nick,
+                offered_ms: now_ms,
             };
-            let (file, path) = match create_unique(&self.dir, &name) {
-                Ok(created) => created,
-                Err(e) => {
-                    println!(
-                        "-- could not receive {} from {}: cannot create a file in {}: {e}",
-                        clean(&name),
-                        clean(&who),
-                        self.dir.display()
-                    );
-                    frames.push(Output::Send(Packet::Cancel { file: id }.frame(Some(from))));
-                    continue;
-                }
-            };
-            println!(
-                "-- receiving {} ({}) from {} into {}",
-                clean(&name),
-                bytes(size),
-                clean(&who),
-                path.display()
-            );
-            frames.push(Output::Send(ack));
-            self.receiving.insert(
-                id,
-                Receiving {
-                    inc,
-                    file,
-                    path,
-                    nick: who,
-                },
-            );
+            if self.accept_all {
+                self.receive(session, pending, now_ms, &mut frames);
+            } else {
+                println!(
+                    "-- {} offers {} ({}): /accept to save it in {}, /decline to refuse",
+                    clean(&pending.nick),
+                    clean(&safe_name(&pending.offer.name)),
+                    bytes(pending.offer.size),
+                    self.dir.display()
+                );
+                self.pending.push(pending);
+            }
         }
         frames
+    }
+
+    /// `/accept`: takes every offer waiting for an answer.
+    pub(crate) fn accept(&mut self, session: &Session, now_ms: u64) -> Vec<Output> {
+        let mut frames = Vec::new();
+        if self.pending.is_empty() {
+            println!("-- no file offer to accept");
+        }
+        for pending in std::mem::take(&mut self.pending) {
+            self.receive(session, pending, now_ms, &mut frames);
+        }
+        frames
+    }
+
+    /// `/decline`: refuses every offer waiting for an answer.
+    pub(crate) fn decline(&mut self) -> Vec<Output> {
+        if self.pending.is_empty() {
+            println!("-- no file offer to decline");
+        }
+        std::mem::take(&mut self.pending)
+            .into_iter()
+            .map(|p| {
+                println!(
+                    "-- declined {} from {}",
+                    clean(&safe_name(&p.offer.name)),
+                    clean(&p.nick)
+                );
+                Output::Send(Packet::Cancel { file: p.offer.id }.frame(Some(p.from)))
+            })
+            .collect()
+    }
+
+    /// Starts receiving an offer into a new `.part` file, unless it is refused (too
+    /// large, malformed, too many at once, or the file cannot be created).
+    fn receive(&mut self, session: &Session, p: Pending, now_ms: u64, out: &mut Vec<Output>) {
+        let max_file = session.limits().map_or(0, |l| l.max_file);
+        let name = safe_name(&p.offer.name);
+        let size = p.offer.size;
+        let id = p.offer.id;
+        let cancel = Output::Send(Packet::Cancel { file: id }.frame(Some(p.from)));
+        if self.receiving.len() >= MAX_RECEIVING {
+            println!(
+                "-- could not receive {} from {}: {MAX_RECEIVING} files are already arriving; \
+                 ask them to send it again when those are done",
+                clean(&name),
+                clean(&p.nick)
+            );
+            out.push(cancel);
+            return;
+        }
+        let (inc, ack) = match Incoming::accept(p.from, p.offer, max_file, now_ms) {
+            Ok(accepted) => accepted,
+            Err(problem) => {
+                let why = match problem {
+                    OfferProblem::TooLarge => "it is above this room's file limit",
+                    OfferProblem::BadChunking | OfferProblem::BadKey => {
+                        "its sender's client sent it malformed"
+                    }
+                };
+                println!(
+                    "-- {} offered {} ({}); refused: {why}",
+                    clean(&p.nick),
+                    clean(&name),
+                    bytes(size)
+                );
+                out.push(cancel);
+                return;
+            }
+        };
+        let (file, path) = match create_unique(&self.dir, &format!("{name}{PART}")) {
+            Ok(created) => created,
+            Err(e) => {
+                println!(
+                    "-- could not receive {} from {}: cannot create a file in {}: {e}",
+                    clean(&name),
+                    clean(&p.nick),
+                    self.dir.display()
+                );
+                out.push(cancel);
+                return;
+            }
+        };
+        println!(
+            "-- receiving {} ({}) from {} into {}",
+            clean(&name),
+            bytes(size),
+            clean(&p.nick),
+            path.display()
+        );
+        out.push(Output::Send(ack));
+        self.receiving.insert(
+            id,
+            Receiving {
+                inc,
+                file,
+                path,
+                nick: p.nick,
+            },
+        );
     }
 
     /// A chunk-lane packet from `from`.
@@ -327,43 +441,53 @@ impl Files {
             return frames;
         };
         match packet {
-            Packet::Chunk { index, sealed, .. } => {
-                match r.inc.on_chunk(from, index, sealed, now_ms) {
-                    Step::Data { data, ack, last } => {
-                        if let Err(e) = r.file.write_all(&data) {
-                            frames.push(Output::Send(r.inc.cancel()));
-                            let r = self.receiving.remove(&id);
-                            fail_incoming(r, &format!("writing it failed: {e}"));
-                            return frames;
-                        }
-                        frames.push(Output::Send(ack));
-                        if last {
-                            if let Some(r) = self.receiving.remove(&id) {
-                                let flushed = r.file.sync_all();
-                                match flushed {
-                                    Ok(()) => println!(
-                                        "-- received {} ({}) from {}: {}",
-                                        clean(&safe_name(&r.inc.offer().name)),
-                                        bytes(r.inc.offer().size),
-                                        clean(&r.nick),
-                                        r.path.display()
-                                    ),
-                                    Err(e) => {
-                                        fail_incoming(Some(r), &format!("writing it failed: {e}"))
-                                    }
-                                }
-                            }
+            Packet::Chunk {
+                index,
+                sealed,
+                signature,
+                ..
+            } => match r.inc.on_chunk(from, index, sealed, signature, now_ms) {
+                Step::Data { data, ack, last } => {
+                    if let Err(e) = r.file.write_all(&data) {
+                        frames.push(Output::Send(r.inc.cancel()));
+                        let r = self.receiving.remove(&id);
+                        fail_incoming(r, &format!("writing it failed: {e}"));
+                        return frames;
+                    }
+                    frames.push(Output::Send(ack));
+                    if last {
+                        if let Some(r) = self.receiving.remove(&id) {
+                            self.finish(r);
                         }
                     }
-                    Step::Ask(frame) | Step::Rejected(frame) => frames.push(Output::Send(frame)),
-                    Step::Duplicate | Step::Wait => {}
                 }
-            }
+                Step::Ask(frame) | Step::Rejected(frame) => frames.push(Output::Send(frame)),
+                Step::Duplicate | Step::Wait => {}
+            },
             Packet::Cancel { .. } => r.inc.on_cancel(from),
             Packet::Ack { .. } | Packet::Resend { .. } => {}
         }
         self.settle_receiving();
         frames
+    }
+
+    /// Every chunk arrived and checked: the `.part` file takes a name of its own.
+    fn finish(&self, r: Receiving) {
+        let name = safe_name(&r.inc.offer().name);
+        let done = r
+            .file
+            .sync_all()
+            .and_then(|()| place(&self.dir, &r.path, &name));
+        match done {
+            Ok(path) => println!(
+                "-- received {} ({}) from {}: {}",
+                clean(&name),
+                bytes(r.inc.offer().size),
+                clean(&r.nick),
+                path.display()
+            ),
+            Err(e) => fail_incoming(Some(r), &format!("writing it failed: {e}")),
+        }
     }
 
     /// Drops finished-with-failure receptions, deleting their partial files.
@@ -386,6 +510,7 @@ impl Files {
 
     /// `member` left the room.
     pub(crate) fn member_left(&mut self, member: MemberId) {
+        self.pending.retain(|p| p.from != member);
         if let Some(sending) = &mut self.sending {
             sending.out.member_left(member);
         }
@@ -403,6 +528,17 @@ impl Files {
         if let Some(sending) = &mut self.sending {
             sending.out.tick(now_ms);
         }
+        self.pending.retain(|p| {
+            let fresh = now_ms.saturating_sub(p.offered_ms) < ACCEPT_MS;
+            if !fresh {
+                println!(
+                    "-- the offer of {} from {} expired (it was not accepted in time)",
+                    clean(&safe_name(&p.offer.name)),
+                    clean(&p.nick)
+                );
+            }
+            fresh
+        });
         for r in self.receiving.values_mut() {
             frames.extend(r.inc.tick(now_ms).map(Output::Send));
         }
@@ -445,6 +581,9 @@ impl Files {
         let mut frames = Vec::new();
         let queued = self.queue.len();
         self.queue.clear();
+        if !self.pending.is_empty() {
+            frames.extend(self.decline());
+        }
         if let Some(mut sending) = self.sending.take() {
             frames.push(Output::Send(sending.out.cancel()));
             println!("-- cancelled sending {}", clean(&sending.name));
@@ -466,6 +605,7 @@ impl Files {
     pub(crate) fn abandon(&mut self) {
         self.queue.clear();
         self.sending = None;
+        self.pending.clear();
         for (_, r) in self.receiving.drain() {
             fail_incoming(Some(r), "the room ended");
         }
@@ -512,6 +652,18 @@ fn create_unique(dir: &Path, name: &str) -> std::io::Result<(File, PathBuf)> {
         ErrorKind::AlreadyExists,
         "too many files of that name already",
     ))
+}
+
+/// Moves a received `.part` file to `name` in `dir`, or `name (1)`… : the final name is
+/// claimed with `create_new` first (so nobody else's file is replaced), then the part
+/// file renamed over that empty claim.
+fn place(dir: &Path, part: &Path, name: &str) -> std::io::Result<PathBuf> {
+    let (claim, path) = create_unique(dir, name)?;
+    drop(claim);
+    std::fs::rename(part, &path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&path);
+    })?;
+    Ok(path)
 }
 
 fn display_name(path: &Path) -> String {
@@ -573,6 +725,14 @@ mod tests {
         assert_eq!(path, dir.join("noext"));
         let (_, path) = create_unique(&dir, "noext").unwrap();
         assert_eq!(path, dir.join("noext (1)"));
+        // A finished part file takes a free name and never replaces a file.
+        let (_, part) = create_unique(&dir, "a.txt.part").unwrap();
+        std::fs::write(&part, b"received").unwrap();
+        let placed = place(&dir, &part, "a.txt").unwrap();
+        assert_eq!(placed, dir.join("a (3).txt"));
+        assert_eq!(std::fs::read(&placed).unwrap(), b"received");
+        assert!(!part.exists());
+        assert_eq!(std::fs::read(dir.join("a.txt")).unwrap(), b"mine");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

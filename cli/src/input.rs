@@ -23,6 +23,10 @@ pub(crate) enum Input<'a> {
     Send(&'a str),
     /// `/cancel`: stop every file transfer, both ways, and empty the send queue.
     Cancel,
+    /// `/accept`: take the files offered and not yet answered.
+    Accept,
+    /// `/decline`: refuse the files offered and not yet answered.
+    Decline,
     /// `/help`.
     Help,
     /// `/me TEXT`: an action ("* ada waves").
@@ -61,6 +65,8 @@ commands:
   /end          terminate the room for everyone (host only)
   /leave        leave the room (end of input does the same)
   /send PATH    send a file to the members (several are queued)
+  /accept       save the files offered to you (into the download directory)
+  /decline      refuse the files offered to you
   /cancel       stop every file transfer, sending and receiving
   //text        send a message that starts with a slash";
 
@@ -91,6 +97,8 @@ impl<'a> Input<'a> {
             ("leave" | "quit", true) => Input::Leave,
             ("send", false) => Input::Send(rest),
             ("cancel", true) => Input::Cancel,
+            ("accept", true) => Input::Accept,
+            ("decline", true) => Input::Decline,
             ("help", _) => Input::Help,
             ("me", false) => Input::Action(rest),
             ("delete" | "del", false) => Input::Delete(rest),
@@ -134,6 +142,8 @@ mod tests {
         assert_eq!(Input::parse("/send  a b.txt "), Input::Send("a b.txt"));
         assert_eq!(Input::parse("/send"), Input::Unknown("send"));
         assert_eq!(Input::parse("/cancel"), Input::Cancel);
+        assert_eq!(Input::parse("/accept"), Input::Accept);
+        assert_eq!(Input::parse("/decline"), Input::Decline);
         assert_eq!(Input::parse("/me waves"), Input::Action("waves"));
         assert_eq!(
             Input::parse("/reply 3  yes please"),

@@ -40,6 +40,9 @@ struct Cli {
     /// overwritten: a new name is picked).
     #[arg(long, global = true, env = "VROOM_DOWNLOAD_DIR", default_value = ".")]
     download_dir: PathBuf,
+    /// Save every file offered without asking (else each waits for /accept).
+    #[arg(long, global = true, env = "VROOM_ACCEPT_FILES")]
+    accept_files: bool,
 }
 
 #[derive(Subcommand)]
@@ -108,7 +111,11 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(run(cli.command, cli.download_dir));
+    let downloads = files::Downloads {
+        dir: cli.download_dir,
+        accept_all: cli.accept_files,
+    };
+    let result = runtime.block_on(run(cli.command, downloads));
     // Tokio reads stdin on a blocking thread, and dropping the runtime waits for that
     // read: without this, the process would hang after the room ended until the user
     // pressed Enter (or forever, for a script that keeps stdin open).
@@ -122,7 +129,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn run(command: Command, download_dir: PathBuf) -> Result<(), chat::ChatError> {
+async fn run(command: Command, downloads: files::Downloads) -> Result<(), chat::ChatError> {
     match command {
         Command::Create {
             server,
@@ -144,12 +151,12 @@ async fn run(command: Command, download_dir: PathBuf) -> Result<(), chat::ChatEr
                     let passphrase = ways::passphrase(by_name.passphrase_file.as_deref())?;
                     let secret = ways::secret(&name, &passphrase)?;
                     let (session, first) = Session::create_in(secret, &nick, settings);
-                    let result = chat::run(session, first, origin, download_dir).await;
+                    let result = chat::run(session, first, origin, downloads).await;
                     result.map_err(|err| ways::explain(err, true))
                 }
                 None => {
                     let (session, first) = Session::create(&nick, settings);
-                    chat::run(session, first, origin, download_dir).await
+                    chat::run(session, first, origin, downloads).await
                 }
             }
         }
@@ -165,7 +172,7 @@ async fn run(command: Command, download_dir: PathBuf) -> Result<(), chat::ChatEr
                     let invite = Invite::parse(link.trim()).map_err(chat::ChatError::Invite)?;
                     let origin = invite.origin().to_owned();
                     let (session, first) = Session::join(&invite, &nick);
-                    chat::run(session, first, origin, download_dir).await
+                    chat::run(session, first, origin, downloads).await
                 }
                 (None, Some(name)) => {
                     let server = server.ok_or_else(|| {
@@ -177,7 +184,7 @@ async fn run(command: Command, download_dir: PathBuf) -> Result<(), chat::ChatEr
                     let passphrase = ways::passphrase(by_name.passphrase_file.as_deref())?;
                     let secret = ways::secret(&name, &passphrase)?;
                     let (session, first) = Session::join_with(secret, &nick);
-                    let result = chat::run(session, first, origin, download_dir).await;
+                    let result = chat::run(session, first, origin, downloads).await;
                     result.map_err(|err| ways::explain(err, false))
                 }
                 (None, None) => Err(chat::ChatError::Ways(

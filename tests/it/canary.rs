@@ -49,6 +49,7 @@ async fn canaries_never_reach_the_relay_its_logs_or_its_metrics() {
                 nick,
                 "--download-dir",
                 &download_dir,
+                "--accept-files",
             ],
         )
     };

@@ -1,5 +1,6 @@
-//! Files between native clients (`/send`, `--download-dir`) through real relays: the
-//! bytes arrive intact (SHA-256), an existing file is never overwritten, a file above
+//! Files between native clients (`/send`, `/accept`, `/decline`, `--download-dir`)
+//! through real relays: a file is taken only when the receiver accepts it, the bytes
+//! arrive intact (SHA-256), an existing file is never overwritten, a file above
 //! the room's limit is refused before a byte is sent, either side can cancel, a sender
 //! is not held up by a receiver that leaves, a member who joins mid-transfer is not
 //! offered the file, and with two relays sharing a Redis a file reaches a member on the
@@ -50,20 +51,16 @@ fn sha(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// Ada (sending from `outbox`) and Bob (receiving into `inbox`) in a room on `origin`.
-async fn pair(origin: &str, inbox: &Dir) -> (Client, Client) {
+/// Ada (sending from `outbox`) and Bob (receiving into `inbox`, asked about each file
+/// unless `accept_all`) in a room on `origin`.
+async fn pair(origin: &str, inbox: &Dir, accept_all: bool) -> (Client, Client) {
     let (mut ada, link) = Client::create(origin, "ada", &[]).await;
-    let mut bob = Client::spawn(
-        "bob",
-        &[
-            "join",
-            &link,
-            "--nick",
-            "bob",
-            "--download-dir",
-            &inbox.arg(),
-        ],
-    );
+    let dir = inbox.arg();
+    let mut args = vec!["join", &link, "--nick", "bob", "--download-dir", &dir];
+    if accept_all {
+        args.push("--accept-files");
+    }
+    let mut bob = Client::spawn("bob", &args);
     ada.expect_joined("bob").await;
     bob.expect_joined("ada").await;
     (ada, bob)
@@ -79,7 +76,7 @@ async fn a_file_arrives_intact_without_overwriting_and_oversize_is_refused_first
     let relay = Relay::start(config).await;
     let outbox = Dir::new("out");
     let inbox = Dir::new("in");
-    let (mut ada, mut bob) = pair(&relay.origin(), &inbox).await;
+    let (mut ada, mut bob) = pair(&relay.origin(), &inbox, false).await;
 
     let data = content(3_000_000, 1);
     let sent = outbox.path().join("holiday photo.jpg");
@@ -98,6 +95,14 @@ async fn a_file_arrives_intact_without_overwriting_and_oversize_is_refused_first
         l == "-- offering holiday photo.jpg (3.0 MB) to 1 member(s)"
     })
     .await;
+    // Nothing is written until Bob accepts.
+    bob.expect_line("the offer", |l| {
+        l.starts_with("-- ada offers holiday photo.jpg (3.0 MB): /accept to save it in ")
+    })
+    .await;
+    let before: Vec<_> = std::fs::read_dir(inbox.path()).unwrap().collect();
+    assert_eq!(before.len(), 1, "only bob's own file before he accepts");
+    bob.say("/accept").await;
     let received = bob
         .expect_line("the file received", |l| {
             l.starts_with("-- received holiday photo.jpg (3.0 MB) from ada: ")
@@ -108,6 +113,29 @@ async fn a_file_arrives_intact_without_overwriting_and_oversize_is_refused_first
     assert_eq!(path, inbox.path().join("holiday photo (1).jpg"));
     assert_eq!(sha(&std::fs::read(&path).unwrap()), sha(&data));
     assert_eq!(std::fs::read(&mine).unwrap(), b"bob's own");
+    // The part file it was written to took its final name: nothing else is left.
+    let mut names: Vec<String> = std::fs::read_dir(inbox.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["holiday photo (1).jpg", "holiday photo.jpg"]);
+
+    // Bob declines the next file: Ada is told at once, nothing is written.
+    let unwanted = outbox.path().join("unwanted.zip");
+    std::fs::write(&unwanted, content(1000, 5)).unwrap();
+    ada.say(&format!("/send {}", unwanted.display())).await;
+    bob.expect_line("the second offer", |l| {
+        l.starts_with("-- ada offers unwanted.zip (1.0 kB)")
+    })
+    .await;
+    bob.say("/decline").await;
+    bob.expect("-- declined unwanted.zip from ada").await;
+    ada.expect("-- bob declined or cancelled unwanted.zip")
+        .await;
+    ada.expect("-- could not send unwanted.zip: Nobody is receiving the file any more.")
+        .await;
+    assert_eq!(std::fs::read_dir(inbox.path()).unwrap().count(), 2);
 
     // Chat still flows both ways after the transfer.
     bob.say("got it").await;
@@ -151,7 +179,7 @@ async fn either_side_cancels_and_a_departure_does_not_hang_the_sender() {
     let relay = Relay::start(config).await;
     let outbox = Dir::new("out");
     let inbox = Dir::new("in");
-    let (mut ada, mut bob) = pair(&relay.origin(), &inbox).await;
+    let (mut ada, mut bob) = pair(&relay.origin(), &inbox, true).await;
     let file = outbox.path().join("clip.mp4");
     std::fs::write(&file, content(20_000_000, 3)).unwrap();
 
@@ -212,6 +240,7 @@ async fn across_two_relays_a_file_arrives_and_a_latecomer_is_not_offered_it() {
             "bob",
             "--download-dir",
             &inbox.arg(),
+            "--accept-files",
         ],
     );
     ada.expect_joined("bob").await;
@@ -235,6 +264,7 @@ async fn across_two_relays_a_file_arrives_and_a_latecomer_is_not_offered_it() {
             "carol",
             "--download-dir",
             &late_inbox.arg(),
+            "--accept-files",
         ],
     );
     carol.expect_joined("ada").await;

@@ -3,7 +3,8 @@
 //! chunks (sealed, see [`super::stream`]); it sees the file id, the chunk index and the
 //! acknowledgements, as it would see their sizes and timing anyway.
 //!
-//! Acknowledgements, resend requests and cancels are not authenticated: a relay that
+//! Chunks are signed by their sender ([`super::sign`]). Acknowledgements, resend
+//! requests and cancels are not authenticated: a relay that
 //! forges them can only stop or slow a transfer, which it can do by dropping chunks.
 //! A forged acknowledgement cannot make a receiver accept anything: every chunk it
 //! takes opens under the file's key at the index it expects.
@@ -14,7 +15,7 @@ use super::FileId;
 use crate::wire::{ClientFrame, MemberId};
 
 /// The format byte in front of every packet.
-pub const LANE_FORMAT: u8 = 1;
+pub const LANE_FORMAT: u8 = 2;
 
 /// One packet of the chunk lane.
 #[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -28,6 +29,9 @@ pub enum Packet<'a> {
         /// Plaintext and tag (see [`super::stream::ChunkCipher::seal`]).
         #[serde(borrow, with = "serde_bytes")]
         sealed: &'a [u8],
+        /// The sender's signature over the sealed chunk (see [`super::sign`]).
+        #[serde(borrow, with = "serde_bytes")]
+        signature: &'a [u8],
     },
     /// Receiver → sender: every chunk before `next` is here (sent once the offer is
     /// taken, with `next: 0`, and after each chunk).
@@ -105,6 +109,7 @@ mod tests {
                 file,
                 index: 3,
                 sealed: b"abc",
+                signature: &[5; 64],
             },
             Packet::Ack { file, next: 9 },
             Packet::Resend { file, from: 2 },

@@ -10,6 +10,10 @@
 //!   (`wire::ClientFrame::Stream`): each chunk sealed with the STREAM construction
 //!   ([`stream`]), binding its index and whether it is the last, so chunks cannot be
 //!   reordered, dropped, repeated or cut short unnoticed.
+//! - Each chunk is signed by the sender with a key pair made for this file alone
+//!   ([`sign`]): the file key lets every receiver open chunks, but only the sender can
+//!   make them, so no other member (with or without the relay) can change a file's
+//!   content on its way to someone else.
 //! - Receivers confirm what they have ([`lane::Packet::Ack`]); the sender keeps at
 //!   most [`transfer::WINDOW`] chunks ahead of the slowest receiver, resends from a
 //!   receiver's last confirmed chunk when it asks (after a reconnect or a chunk the
@@ -19,6 +23,7 @@
 //! asks for and writes what [`transfer::Incoming`] hands back.
 
 pub mod lane;
+pub mod sign;
 pub mod stream;
 pub mod transfer;
 
@@ -102,6 +107,9 @@ pub struct FileOffer {
     pub key: FileKey,
     /// The STREAM nonce prefix.
     pub nonce: [u8; NONCE_PREFIX_LEN],
+    /// The Ed25519 public key every chunk is signed with (see [`sign`]); set by
+    /// [`transfer::Outgoing::new`], which keeps the private half.
+    pub signer: [u8; 32],
 }
 
 /// Why a received offer is refused.
@@ -112,10 +120,13 @@ pub enum OfferProblem {
     /// A chunk size of zero or above [`MAX_CHUNK`], or more chunks than a 32-bit
     /// counter numbers.
     BadChunking,
+    /// Its chunk-signing key is not a usable Ed25519 public key.
+    BadKey,
 }
 
 impl FileOffer {
-    /// A new offer with a fresh id, key and nonce prefix.
+    /// A new offer with a fresh id, key and nonce prefix (its signing key is set when
+    /// an [`transfer::Outgoing`] takes it).
     pub fn new(name: &str, media_type: &str, size: u64, chunk_size: u32) -> FileOffer {
         let mut nonce = [0; NONCE_PREFIX_LEN];
         OsRng.fill_bytes(&mut nonce);
@@ -127,6 +138,7 @@ impl FileOffer {
             chunk_size,
             key: FileKey::random(),
             nonce,
+            signer: [0; 32],
         }
     }
 
@@ -148,7 +160,8 @@ impl FileOffer {
         usize::try_from(len).unwrap_or(usize::MAX)
     }
 
-    /// Whether a receiver in a room whose file limit is `max_file` can take it.
+    /// Whether a receiver in a room whose file limit is `max_file` can take it (the
+    /// signing key is checked by [`transfer::Incoming::accept`]).
     pub fn check(&self, max_file: u64) -> Result<(), OfferProblem> {
         if self.size > max_file {
             return Err(OfferProblem::TooLarge);

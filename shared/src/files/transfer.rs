@@ -12,6 +12,9 @@
 //! - A receiver that sees a chunk beyond the one it expects asks to resend from it
 //!   ([`Packet::Resend`]); so does a receiver that reconnects ([`Incoming::reconnected`]).
 //!   The sender rewinds to the earliest chunk asked for; receivers that have it ignore it.
+//!   A receiver's request never rewinds below what it has confirmed, and counts once
+//!   per [`RESEND_SPACING_MS`] (a receiver cannot make the sender send a file again and
+//!   again).
 //! - A sender whose receivers have confirmed nothing for [`RESEND_MS`] rewinds to the
 //!   slowest receiver's last confirmed chunk (the last chunks may have been lost).
 //! - A receiver that has not taken the offer after [`ACCEPT_MS`], or confirmed nothing
@@ -24,6 +27,7 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 use super::lane::Packet;
+use super::sign::{ChunkSigner, ChunkVerifier};
 use super::stream::{ChunkCipher, TAG_LEN};
 use super::{FileId, FileOffer, OfferProblem};
 use crate::wire::MemberId;
@@ -33,8 +37,10 @@ pub const WINDOW: u32 = 16;
 /// Silence after which the sender resends from the slowest receiver's last confirmed
 /// chunk.
 pub const RESEND_MS: u64 = 2_000;
-/// How long receivers have to take an offer.
-pub const ACCEPT_MS: u64 = 15_000;
+/// How long receivers have to take an offer (a person may be asked first).
+pub const ACCEPT_MS: u64 = 60_000;
+/// Shortest time between two resend requests of one receiver that the sender honours.
+pub const RESEND_SPACING_MS: u64 = 500;
 /// Silence after which either side gives up on the other (longer than a client's
 /// reconnect attempts, so a reconnect resumes rather than fails).
 pub const GIVE_UP_MS: u64 = 90_000;
@@ -101,6 +107,8 @@ struct Peer {
     next: Option<u32>,
     /// When it was last heard from.
     heard_ms: u64,
+    /// When its last resend request was honoured.
+    resent_ms: Option<u64>,
 }
 
 /// The sending end of one file.
@@ -108,6 +116,7 @@ struct Peer {
 pub struct Outgoing {
     offer: FileOffer,
     cipher: ChunkCipher,
+    signer: ChunkSigner,
     chunks: u32,
     peers: BTreeMap<MemberId, Peer>,
     /// The next chunk to send.
@@ -134,10 +143,14 @@ pub struct ChunkRequest {
 }
 
 impl Outgoing {
-    /// Starts sending `offer` to `receivers` (the other members of the group now).
-    /// `None` when the offer does not fit a 32-bit chunk counter.
-    pub fn new(offer: FileOffer, receivers: &[MemberId], now_ms: u64) -> Option<Outgoing> {
+    /// Starts sending `offer` to `receivers` (the other members of the group now), with
+    /// a fresh chunk-signing key whose public half goes into the offer (send
+    /// [`Outgoing::offer`], not the offer given). `None` when the offer does not fit a
+    /// 32-bit chunk counter.
+    pub fn new(mut offer: FileOffer, receivers: &[MemberId], now_ms: u64) -> Option<Outgoing> {
         let chunks = u32::try_from(offer.chunks()).ok().filter(|&c| c > 0)?;
+        let signer = ChunkSigner::generate();
+        offer.signer = signer.public();
         let cipher = ChunkCipher::new(&offer.key, &offer.nonce, &offer.id);
         let peers = receivers
             .iter()
@@ -147,6 +160,7 @@ impl Outgoing {
                     Peer {
                         next: None,
                         heard_ms: now_ms,
+                        resent_ms: None,
                     },
                 )
             })
@@ -159,6 +173,7 @@ impl Outgoing {
         Some(Outgoing {
             offer,
             cipher,
+            signer,
             chunks,
             peers,
             cursor: 0,
@@ -238,12 +253,14 @@ impl Outgoing {
         }
         let last = index + 1 == self.chunks;
         let sealed = self.cipher.seal(index, last, plaintext);
+        let signature = self.signer.sign(&self.offer.id, index, &sealed);
         self.cursor += 1;
         Some(
             Packet::Chunk {
                 file: self.offer.id,
                 index,
                 sealed: &sealed,
+                signature: &signature,
             }
             .frame(None),
         )
@@ -274,10 +291,17 @@ impl Outgoing {
                 }
             }
             Packet::Resend { from: start, .. } => {
-                let start = start.min(self.chunks);
                 peer.heard_ms = now_ms;
-                peer.next = Some(start);
-                self.cursor = self.cursor.min(start);
+                let spaced = peer
+                    .resent_ms
+                    .is_none_or(|t| now_ms.saturating_sub(t) >= RESEND_SPACING_MS);
+                if spaced {
+                    // Never below what it confirmed: it has those chunks.
+                    let start = start.min(self.chunks).max(peer.next.unwrap_or(0));
+                    peer.next = Some(start);
+                    peer.resent_ms = Some(now_ms);
+                    self.cursor = self.cursor.min(start);
+                }
             }
             Packet::Cancel { .. } => self.drop_peer(from, Dropped::Declined),
             Packet::Chunk { .. } => {}
@@ -394,8 +418,8 @@ pub enum Step {
     Ask(Vec<u8>),
     /// Nothing to send now (a resend was asked for a moment ago).
     Wait,
-    /// The chunk failed authentication or has the wrong size: the transfer failed;
-    /// send this cancel.
+    /// The chunk failed authentication (the file key's or the sender's signature) or
+    /// has the wrong size: the transfer failed; send this cancel.
     Rejected(Vec<u8>),
 }
 
@@ -405,6 +429,7 @@ pub struct Incoming {
     from: MemberId,
     offer: FileOffer,
     cipher: ChunkCipher,
+    verifier: ChunkVerifier,
     chunks: u32,
     next: u32,
     started_ms: u64,
@@ -424,6 +449,7 @@ impl Incoming {
     ) -> Result<(Incoming, Vec<u8>), OfferProblem> {
         offer.check(max_file)?;
         let chunks = u32::try_from(offer.chunks()).map_err(|_| OfferProblem::BadChunking)?;
+        let verifier = ChunkVerifier::new(&offer.signer).ok_or(OfferProblem::BadKey)?;
         let cipher = ChunkCipher::new(&offer.key, &offer.nonce, &offer.id);
         let ack = Packet::Ack {
             file: offer.id,
@@ -434,6 +460,7 @@ impl Incoming {
             from,
             offer,
             cipher,
+            verifier,
             chunks,
             next: 0,
             started_ms: now_ms,
@@ -459,8 +486,16 @@ impl Incoming {
         &self.status
     }
 
-    /// A chunk of this file arrived from `from` (per the relay).
-    pub fn on_chunk(&mut self, from: MemberId, index: u32, sealed: &[u8], now_ms: u64) -> Step {
+    /// A chunk of this file arrived from `from` (per the relay), with the sender's
+    /// `signature`.
+    pub fn on_chunk(
+        &mut self,
+        from: MemberId,
+        index: u32,
+        sealed: &[u8],
+        signature: &[u8],
+        now_ms: u64,
+    ) -> Step {
         if self.status != Status::Running || from != self.from {
             return Step::Wait;
         }
@@ -481,7 +516,10 @@ impl Incoming {
         }
         let last = index + 1 == self.chunks;
         let expected = self.offer.chunk_len(index) + TAG_LEN;
-        let opened = if sealed.len() == expected {
+        let signed = self
+            .verifier
+            .verify(&self.offer.id, index, sealed, signature);
+        let opened = if signed && sealed.len() == expected {
             self.cipher.open(index, last, sealed).ok()
         } else {
             None

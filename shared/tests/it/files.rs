@@ -2,7 +2,8 @@
 //! (with `fail_` vectors that must not open), checked against XChaCha20-Poly1305 called
 //! directly with the documented nonce and associated data; the offer's encoding; and
 //! property tests that reordered, dropped, repeated or truncated chunks never make a
-//! receiver finish with other bytes than were sent, while a lossy lane still delivers.
+//! receiver finish with other bytes than were sent, while a lossy lane still delivers;
+//! and that a member holding the file key cannot make chunks in the sender's name.
 //!
 //! Regenerate after an intended change with
 //! `VROOM_WRITE_VECTORS=1 cargo test -p vroom-shared --features mls --test it files`.
@@ -12,8 +13,9 @@ use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use proptest::prelude::*;
 use serde_json::json;
 use vroom_shared::files::lane::Packet;
+use vroom_shared::files::sign::{ChunkSigner, ChunkVerifier, LABEL_CHUNK_SIG};
 use vroom_shared::files::stream::{ChunkCipher, LABEL_CHUNK};
-use vroom_shared::files::transfer::{Incoming, Outgoing, Status, Step};
+use vroom_shared::files::transfer::{Incoming, Outgoing, Status, Step, RESEND_SPACING_MS};
 use vroom_shared::files::{FileId, FileKey, FileOffer, NONCE_PREFIX_LEN};
 use vroom_shared::session::envelope::Content;
 use vroom_shared::wire::{ClientFrame, MemberId};
@@ -21,6 +23,9 @@ use vroom_shared::wire::{ClientFrame, MemberId};
 const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/vroom-v2-files.json");
 const SENDER: MemberId = MemberId(1);
 const RECEIVER: MemberId = MemberId(2);
+
+/// The seed of the vectors' chunk-signing key.
+const SIGNER_SEED: [u8; 32] = [0x5e; 32];
 
 /// The fixed offer of the vectors: 20 bytes in chunks of 8 (8, 8 and a final 4).
 fn offer() -> FileOffer {
@@ -32,6 +37,7 @@ fn offer() -> FileOffer {
         chunk_size: 8,
         key: FileKey(core::array::from_fn(|i| i as u8)),
         nonce: [0x19; NONCE_PREFIX_LEN],
+        signer: ChunkSigner::from_seed(&SIGNER_SEED).public(),
     }
 }
 
@@ -65,6 +71,8 @@ fn by_hand(offer: &FileOffer, index: u32, last: bool, plaintext: &[u8]) -> Vec<u
 fn chunk_vectors() {
     let offer = offer();
     let cipher = ChunkCipher::new(&offer.key, &offer.nonce, &offer.id);
+    let signer = ChunkSigner::from_seed(&SIGNER_SEED);
+    let verifier = ChunkVerifier::new(&offer.signer).unwrap();
     let chunks: Vec<&[u8]> = CONTENT.chunks(8).collect();
     let mut sealed = Vec::new();
     let mut rows = Vec::new();
@@ -74,12 +82,15 @@ fn chunk_vectors() {
         let s = cipher.seal(index, last, plain);
         assert_eq!(s, by_hand(&offer, index, last, plain), "chunk {i}");
         assert_eq!(cipher.open(index, last, &s).unwrap(), *plain);
+        let signature = signer.sign(&offer.id, index, &s);
+        assert!(verifier.verify(&offer.id, index, &s, &signature));
         rows.push(json!({
             "index": index,
             "last": last,
             "nonce": hex::encode(nonce(&offer.nonce, index, last)),
             "plaintext": hex::encode(plain),
             "sealed": hex::encode(&s),
+            "signature": hex::encode(signature),
         }));
         sealed.push(s);
     }
@@ -108,14 +119,19 @@ fn chunk_vectors() {
         );
     }
     let content = Content::File(offer.clone());
+    let signature = signer.sign(&offer.id, 0, &sealed[0]);
     let packet = Packet::Chunk {
         file: offer.id,
         index: 0,
         sealed: &sealed[0],
+        signature: &signature,
     };
     let computed = json!({
         "description": "vroom v2 files (PROTOCOL.md §12): STREAM (BE32) over XChaCha20-Poly1305; nonce = prefix(19) || index u32 BE || last(1); aad = label || file id",
         "label_chunk": String::from_utf8_lossy(LABEL_CHUNK),
+        "label_chunk_signature": String::from_utf8_lossy(LABEL_CHUNK_SIG),
+        "signer_seed": hex::encode(SIGNER_SEED),
+        "signer_public": hex::encode(offer.signer),
         "key": hex::encode(offer.key.0),
         "nonce_prefix": hex::encode(offer.nonce),
         "file_id": hex::encode(offer.id.0),
@@ -137,10 +153,20 @@ fn chunk_vectors() {
     );
 }
 
+/// A sealed chunk as a receiver gets it: index, sealed bytes, signature.
+type Sealed = (u32, Vec<u8>, Vec<u8>);
+
+/// A sender of a new offer of `size` bytes in chunks of `chunk`, to `receivers`, and
+/// the offer as it sends it (with its chunk-signing key).
+fn sender(size: usize, chunk: u32, receivers: &[MemberId]) -> (Outgoing, FileOffer) {
+    let out = Outgoing::new(FileOffer::new("f", "x", size as u64, chunk), receivers, 0).unwrap();
+    let offer = out.offer().clone();
+    (out, offer)
+}
+
 /// Seals every chunk of `data` in chunks of `chunk` bytes, as a sender does.
-fn sealed_chunks(data: &[u8], chunk: u32) -> (FileOffer, Vec<(u32, Vec<u8>)>) {
-    let offer = FileOffer::new("f", "x", data.len() as u64, chunk);
-    let mut out = Outgoing::new(offer.clone(), &[RECEIVER], 0).unwrap();
+fn sealed_chunks(data: &[u8], chunk: u32) -> (FileOffer, Vec<Sealed>) {
+    let (mut out, offer) = sender(data.len(), chunk, &[RECEIVER]);
     out.on_packet(
         RECEIVER,
         &Packet::Ack {
@@ -154,7 +180,8 @@ fn sealed_chunks(data: &[u8], chunk: u32) -> (FileOffer, Vec<(u32, Vec<u8>)>) {
     while let Some(req) = out.next_chunk() {
         let start = req.offset as usize;
         let frame = out.seal(req.index, &data[start..start + req.len]).unwrap();
-        chunks.push((req.index, sealed_of(&frame)));
+        let (sealed, signature) = sealed_of(&frame);
+        chunks.push((req.index, sealed, signature));
         acked += 1;
         out.on_packet(
             RECEIVER,
@@ -169,24 +196,27 @@ fn sealed_chunks(data: &[u8], chunk: u32) -> (FileOffer, Vec<(u32, Vec<u8>)>) {
     (offer, chunks)
 }
 
-fn sealed_of(frame: &[u8]) -> Vec<u8> {
+/// The sealed bytes and signature of a chunk frame.
+fn sealed_of(frame: &[u8]) -> (Vec<u8>, Vec<u8>) {
     let Ok(ClientFrame::Stream { to: None, payload }) = ClientFrame::decode(frame) else {
         panic!("a chunk is a broadcast Stream frame");
     };
     match Packet::decode(payload) {
-        Some(Packet::Chunk { sealed, .. }) => sealed.to_vec(),
+        Some(Packet::Chunk {
+            sealed, signature, ..
+        }) => (sealed.to_vec(), signature.to_vec()),
         other => panic!("not a chunk: {other:?}"),
     }
 }
 
 /// Feeds `order` (indexes into `chunks`, possibly reordered, repeated or missing some)
 /// to a receiver; returns what it wrote and whether it finished.
-fn receive(offer: &FileOffer, chunks: &[(u32, Vec<u8>)], order: &[usize]) -> (Vec<u8>, bool) {
+fn receive(offer: &FileOffer, chunks: &[Sealed], order: &[usize]) -> (Vec<u8>, bool) {
     let (mut inc, _) = Incoming::accept(SENDER, offer.clone(), u64::MAX, 0).unwrap();
     let mut written = Vec::new();
     for &k in order {
-        let (index, sealed) = &chunks[k];
-        match inc.on_chunk(SENDER, *index, sealed, 0) {
+        let (index, sealed, signature) = &chunks[k];
+        match inc.on_chunk(SENDER, *index, sealed, signature, 0) {
             Step::Data { data, .. } => written.extend(data),
             Step::Rejected(_) => break,
             _ => {}
@@ -200,15 +230,93 @@ fn a_chunk_sent_under_another_index_or_flag_is_rejected() {
     let data: Vec<u8> = (0..100u8).collect();
     let (offer, chunks) = sealed_chunks(&data, 16);
     let (mut inc, _) = Incoming::accept(SENDER, offer.clone(), u64::MAX, 0).unwrap();
-    // Chunk 1's bytes announced as chunk 0: rejected, and the transfer stops.
+    // Chunk 1's bytes (and signature) announced as chunk 0: rejected, and the transfer
+    // stops.
     assert!(matches!(
-        inc.on_chunk(SENDER, 0, &chunks[1].1, 0),
+        inc.on_chunk(SENDER, 0, &chunks[1].1, &chunks[1].2, 0),
         Step::Rejected(_)
     ));
     assert!(matches!(inc.status(), Status::Failed(_)));
     // A chunk relayed as if from another member is not taken.
     let (mut inc, _) = Incoming::accept(SENDER, offer, u64::MAX, 0).unwrap();
-    assert_eq!(inc.on_chunk(MemberId(9), 0, &chunks[0].1, 0), Step::Wait);
+    assert_eq!(
+        inc.on_chunk(MemberId(9), 0, &chunks[0].1, &chunks[0].2, 0),
+        Step::Wait
+    );
+}
+
+/// An insider took the offer, so it holds the file key; with the relay's help (which
+/// stamps the chunk as the sender's) it sends another receiver chunks of its own
+/// making. The key opens them, but they are not the sender's: the receiver refuses
+/// them, whatever signature the insider puts on them, and never writes a byte of them.
+#[test]
+fn an_insider_holding_the_file_key_cannot_make_chunks_in_the_senders_name() {
+    let data = b"the real contract, signed by the sender".to_vec();
+    let (offer, chunks) = sealed_chunks(&data, 16);
+    let insider = ChunkCipher::new(&offer.key, &offer.nonce, &offer.id);
+    let forged = &insider.seal(0, false, b"the fake contrac")[..];
+    // The file key opens it: only the signature tells it is not the sender's.
+    assert_eq!(insider.open(0, false, forged).unwrap(), b"the fake contrac");
+    let own_key = ChunkSigner::generate().sign(&offer.id, 0, forged);
+    for signature in [
+        own_key.to_vec(),
+        chunks[0].2.clone(),
+        vec![0; 64],
+        Vec::new(),
+    ] {
+        let (mut inc, _) = Incoming::accept(SENDER, offer.clone(), u64::MAX, 0).unwrap();
+        assert!(
+            matches!(
+                inc.on_chunk(SENDER, 0, forged, &signature, 0),
+                Step::Rejected(_)
+            ),
+            "a chunk the sender did not make was taken"
+        );
+        assert!(matches!(inc.status(), Status::Failed(_)));
+    }
+    // An offer whose signing key is not a usable key is refused before anything.
+    let mut weak = offer.clone();
+    weak.signer = [0; 32];
+    assert!(Incoming::accept(SENDER, weak, u64::MAX, 0).is_err());
+    // The sender's own chunks still go through.
+    let (written, done) = receive(&offer, &chunks, &(0..chunks.len()).collect::<Vec<_>>());
+    assert!(done);
+    assert_eq!(written, data);
+}
+
+/// A receiver cannot make the sender send the file again and again: a resend request
+/// never goes below what that receiver confirmed, and requests closer together than
+/// the spacing are not honoured.
+#[test]
+fn resend_requests_are_spaced_and_never_below_what_was_confirmed() {
+    let data = [7u8; 100];
+    let (mut out, offer) = sender(data.len(), 10, &[RECEIVER]);
+    let ack = |next| Packet::Ack {
+        file: offer.id,
+        next,
+    };
+    let resend = |from| Packet::Resend {
+        file: offer.id,
+        from,
+    };
+    out.on_packet(RECEIVER, &ack(0), 0);
+    for _ in 0..6 {
+        let req = out.next_chunk().unwrap();
+        let start = req.offset as usize;
+        out.seal(req.index, &data[start..start + req.len]).unwrap();
+    }
+    out.on_packet(RECEIVER, &ack(5), 0);
+    // Asking from chunk 0 after confirming 5: the sender goes back to 5 only.
+    out.on_packet(RECEIVER, &resend(0), 1_000);
+    assert_eq!(out.next_chunk().map(|r| r.index), Some(5));
+    let req = out.next_chunk().unwrap();
+    out.seal(req.index, &data[50..60]).unwrap();
+    // Again at once: not honoured.
+    out.on_packet(RECEIVER, &resend(5), 1_000 + RESEND_SPACING_MS - 1);
+    assert_eq!(out.next_chunk().map(|r| r.index), Some(6));
+    // After the spacing: honoured.
+    out.on_packet(RECEIVER, &resend(5), 1_000 + RESEND_SPACING_MS);
+    assert_eq!(out.next_chunk().map(|r| r.index), Some(5));
 }
 
 proptest! {
@@ -259,8 +367,7 @@ proptest! {
         chunk in 16u32..128,
         seed in 1u64..,
     ) {
-        let offer = FileOffer::new("f", "x", data.len() as u64, chunk);
-        let mut out = Outgoing::new(offer.clone(), &[RECEIVER], 0).unwrap();
+        let (mut out, offer) = sender(data.len(), chunk, &[RECEIVER]);
         let (mut inc, accept) = Incoming::accept(SENDER, offer.clone(), u64::MAX, 0).unwrap();
         let mut to_sender = vec![accept];
         let mut written = Vec::new();
@@ -287,8 +394,8 @@ proptest! {
                 if lose() {
                     continue;
                 }
-                let sealed = sealed_of(&frame);
-                match inc.on_chunk(SENDER, req.index, &sealed, now) {
+                let (sealed, signature) = sealed_of(&frame);
+                match inc.on_chunk(SENDER, req.index, &sealed, &signature, now) {
                     Step::Data { data, ack, .. } => {
                         written.extend(data);
                         to_sender.push(ack);
@@ -313,8 +420,7 @@ proptest! {
 
 #[test]
 fn a_sender_is_not_held_up_by_a_receiver_that_leaves_or_never_answers() {
-    let offer = FileOffer::new("f", "x", 1000, 100);
-    let mut out = Outgoing::new(offer.clone(), &[RECEIVER, MemberId(3)], 0).unwrap();
+    let (mut out, offer) = sender(1000, 100, &[RECEIVER, MemberId(3)]);
     // Nobody has taken it: nothing to send yet.
     assert_eq!(out.next_chunk(), None);
     out.on_packet(
@@ -336,7 +442,7 @@ fn a_sender_is_not_held_up_by_a_receiver_that_leaves_or_never_answers() {
 
 #[test]
 fn a_receiver_gives_up_on_a_silent_sender_and_resumes_after_a_reconnect() {
-    let offer = FileOffer::new("f", "x", 1000, 100);
+    let (_, offer) = sender(1000, 100, &[RECEIVER]);
     let (mut inc, _) = Incoming::accept(SENDER, offer.clone(), u64::MAX, 0).unwrap();
     let ask = inc.reconnected().expect("a resend request");
     let Ok(ClientFrame::Stream { to, payload }) = ClientFrame::decode(&ask) else {
