@@ -180,6 +180,8 @@ pub struct RoomUi {
     pub locked: RwSignal<bool>,
     /// The latest refused action, shown beside the message box.
     pub notice: RwSignal<Option<String>>,
+    /// Why nobody has let this member in yet, on the waiting page.
+    pub still_waiting: RwSignal<Option<String>>,
     /// The room-wide safety code of the current epoch, and the epoch.
     pub safety: RwSignal<Option<(u64, SafetyCode)>>,
     /// The longest text (in UTF-8 bytes) a message may have in this room.
@@ -216,6 +218,7 @@ impl RoomUi {
             is_host: RwSignal::new(false),
             locked: RwSignal::new(false),
             notice: RwSignal::new(None),
+            still_waiting: RwSignal::new(None),
             safety: RwSignal::new(None),
             safety_checked: RwSignal::new(false),
             max_text: RwSignal::new(None),
@@ -664,6 +667,10 @@ impl Client {
                 return ui.screen.set(Screen::Waiting);
             }
             SessionEvent::WaitingToBeAdded => {}
+            SessionEvent::StillWaiting if ui.screen.get_untracked() == Screen::Waiting => {
+                return ui.still_waiting.set(driver::describe(&event));
+            }
+            SessionEvent::StillWaiting => {}
             SessionEvent::MemberJoined { nick, .. } => {
                 self.refresh_members();
                 let epoch = ui.safety.get_untracked().map(|(epoch, _)| epoch);

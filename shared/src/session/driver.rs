@@ -62,6 +62,9 @@ pub fn describe(event: &SessionEvent) -> Option<String> {
         SessionEvent::WaitingToBeAdded => {
             "Waiting for a member of the room to let you in".to_owned()
         }
+        SessionEvent::StillWaiting => "Nobody has let you in yet: the members may be offline \
+             or have closed vroom. Keep waiting, or leave and try again later."
+            .to_owned(),
         SessionEvent::MemberJoined {
             nick, fingerprint, ..
         } => format!("{nick} joined (safety words: {fingerprint})"),

@@ -97,6 +97,10 @@ pub const UPDATE_AFTER_MESSAGES: u32 = 100;
 pub const UPDATE_AFTER_MS: u64 = 10 * 60 * 1000;
 /// Longest nickname, in bytes, after cleaning.
 pub const MAX_NICK_BYTES: usize = 64;
+/// How long a newcomer waits to be added before it is told nobody has let it in yet
+/// ([`SessionEvent::StillWaiting`]). A member online adds a newcomer within a second
+/// or two, or within its committer-order delay when others should have.
+pub const NOBODY_LET_IN_MS: u64 = 20_000;
 /// Most bytes of group messages a newcomer buffers while it waits for its Welcome.
 pub const MAX_BUFFERED_BYTES: usize = 16 * 1024 * 1024;
 /// Most relay member ids the session tracks as connected or departed (the relay caps a
@@ -132,6 +136,10 @@ pub enum SessionEvent {
     /// The relay let this member in; an online member still has to add it to the
     /// group (it cannot send until [`SessionEvent::Ready`]).
     WaitingToBeAdded,
+    /// Nobody has added this member for [`NOBODY_LET_IN_MS`] since it asked: the
+    /// members may all be offline or have closed their app. It keeps waiting; say so,
+    /// so that the user can decide to leave. Reported once per request to join.
+    StillWaiting,
     /// A member is in the group (it sent its profile), with these keys.
     MemberJoined {
         /// Its id.
@@ -427,6 +435,10 @@ struct Joining {
     buffered_bytes: usize,
     /// The last relay sequence number seen when the key package was sealed.
     since: u64,
+    /// When the key package was announced (by the clock of the first tick after), and
+    /// whether [`SessionEvent::StillWaiting`] was reported for it.
+    waiting_since_ms: Option<u64>,
+    told_still_waiting: bool,
 }
 
 struct Membership {
@@ -533,6 +545,8 @@ const WARN_JOIN_LOCKED: &str = "Someone asked to join while the host has locked 
      they were not let in.";
 const WARN_UNASKED_ADD: &str = "A member added someone who never asked to join through the room. \
      Check the member list and compare the safety code.";
+const WARN_REMOVAL_UNSAID: &str = "The relay closed the room for you, saying you were \
+     removed, but no member of the room removed you: the relay may be misbehaving.";
 const WARN_LOCK_UNSAID: &str = "The relay changed the room's lock, but the host did not say so.";
 
 fn send(to: Option<MemberId>, envelope: &Envelope) -> Output {
@@ -674,6 +688,8 @@ impl Session {
                 buffered: VecDeque::new(),
                 buffered_bytes: 0,
                 since: 0,
+                waiting_since_ms: None,
+                told_still_waiting: false,
             })),
             Err(_) => Stage::Ended,
         }
@@ -849,6 +865,15 @@ impl Session {
     pub fn tick(&mut self, now_ms: u64) -> Vec<Output> {
         self.now_ms = Some(now_ms);
         let mut out = Vec::new();
+        if let (Stage::Joining(j), Conn::Live) = (&mut self.stage, self.conn) {
+            if j.announced.is_some() && !j.told_still_waiting {
+                let since = *j.waiting_since_ms.get_or_insert(now_ms);
+                if now_ms.saturating_sub(since) >= NOBODY_LET_IN_MS {
+                    j.told_still_waiting = true;
+                    out.push(event(SessionEvent::StillWaiting));
+                }
+            }
+        }
         self.run_duties(&mut out);
         self.tick_talk(now_ms, &mut out);
         out
@@ -1093,6 +1118,13 @@ impl Session {
                             }
                         }
                     }
+                    // A removal is the group's doing: its commit, sequenced before the
+                    // relay closes the connection, ends the session first. The relay
+                    // saying so while this member is still in the group is its word only.
+                    let removal = matches!(reason, CloseReason::Kicked | CloseReason::Removed);
+                    if removal && matches!(self.stage, Stage::Member(_)) {
+                        out.push(warning(None, WARN_REMOVAL_UNSAID));
+                    }
                     self.end(reason, &mut out);
                 }
             }
@@ -1152,6 +1184,8 @@ impl Session {
                 if j.announced != Some(me) {
                     j.announced = Some(me);
                     j.since = self.last_seq;
+                    j.waiting_since_ms = self.now_ms;
+                    j.told_still_waiting = false;
                     let sealed = seal_key_package(
                         &j.keys.join_key,
                         &self.room,
@@ -1422,9 +1456,15 @@ impl Session {
                 plaintext,
             } => {
                 // Who sent it is the group's word (the leaf); its relay id is the one the
-                // leaf claimed for itself, and the relay's stamp only until it has.
+                // leaf claimed for itself. Until it has, the relay's stamp is recorded
+                // for the leaf, so that a later claim (or another leaf under the same id)
+                // that contradicts it is noticed rather than a misattribution going
+                // unseen.
                 let known = m.roster.get(sender.leaf).and_then(|p| p.member);
-                if known.is_some_and(|k| k != from) {
+                if known.is_some_and(|k| k != from)
+                    || (known.is_none()
+                        && m.roster.attribute(sender.leaf, from) == Attribution::Mismatch)
+                {
                     out.push(warning(Some(from), WARN_MOVED));
                 }
                 let sender_id = known.unwrap_or(from);

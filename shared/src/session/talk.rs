@@ -691,13 +691,20 @@ impl Session {
             .get(leaf)
             .and_then(|p| p.direct_key)
             .ok_or(ActionError::NoDirectKey)?;
-        m.talk.direct_sent += 1;
-        let counter = m.talk.direct_sent;
+        let counter = m.talk.direct_sent + 1;
         let envelope = direct::seal(&m.group, &room, (&key, leaf), (counter, &content))
             .map_err(|_| ActionError::NoDirectKey)?;
+        // The seal adds the signature, counters and HPKE's encapsulation to the content,
+        // and pads again: what the relay sees must fit its payload limit too.
+        let max = self.limits.map_or(usize::MAX, |l| l.max_payload as usize);
+        if envelope.encode().len() > max {
+            return Err(ActionError::TooLarge);
+        }
+        let m = self.member_ready()?;
         let Envelope::Direct { sealed, .. } = &envelope else {
             return Err(ActionError::NoDirectKey);
         };
+        m.talk.direct_sent = counter;
         let id = MessageId::of(sealed);
         Ok(vec![
             send(Some(to), &envelope),

@@ -6,7 +6,7 @@ use proptest::prelude::*;
 use vroom_shared::crypto::{NonceRng, RoomSecret};
 use vroom_shared::group::{Group, Identity, Incoming};
 use vroom_shared::session::envelope::{join_key, open_key_package, seal_key_package, Envelope};
-use vroom_shared::session::{SafetyCode, Session, SessionEvent, FALLBACK_MS};
+use vroom_shared::session::{SafetyCode, Session, SessionEvent, FALLBACK_MS, NOBODY_LET_IN_MS};
 use vroom_shared::wire::{CloseReason, Event, LeaveReason, MemberId, ServerFrame};
 
 use super::relay::Net;
@@ -300,6 +300,14 @@ fn a_member_learns_whether_the_host_kicked_it_or_the_others_removed_it() {
     let bob = net.id("bob");
     net.user("alice", |s| s.kick(bob));
     assert_eq!(end_reason(&net, "bob"), Some(CloseReason::Kicked));
+    assert_eq!(net.warnings("bob"), 0);
+    // The relay alone says carol was removed: she is warned that nobody in the room did.
+    for reason in [CloseReason::Kicked, CloseReason::Removed] {
+        let (mut net, _) = room_of_three();
+        net.inject("carol", ServerFrame::Closed { reason }.encode());
+        assert!(net.clients["carol"].session.is_ended());
+        assert_eq!(net.warnings("carol"), 1, "{reason:?}");
+    }
 
     // The relay reports bob gone (his grace ran out) while his socket still hears the
     // room: the others' removal commit reaches him, and he is not told he was kicked.
@@ -739,4 +747,87 @@ fn a_commit_lost_with_the_socket_does_not_block_the_committer() {
     );
     net.say("alice", "welcome");
     assert_eq!(net.texts("dave"), ["welcome"]);
+}
+
+#[test]
+fn a_newcomer_nobody_lets_in_is_told_once_and_still_gets_in_later() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    // Alice's socket drops (the relay keeps her within its grace period): nobody
+    // online can add bob.
+    net.drop_connection("alice");
+    net.join("bob", &invite);
+    let still_waiting = |net: &Net| {
+        net.clients["bob"]
+            .events
+            .iter()
+            .filter(|e| matches!(e, SessionEvent::StillWaiting))
+            .count()
+    };
+    net.tick(T0);
+    net.tick(T0 + NOBODY_LET_IN_MS - 1);
+    assert_eq!(still_waiting(&net), 0, "told too early");
+    net.tick(T0 + NOBODY_LET_IN_MS);
+    net.tick(T0 + 3 * NOBODY_LET_IN_MS);
+    assert_eq!(still_waiting(&net), 1, "told once, not at every tick");
+    assert!(net.clients["bob"].session.members().is_empty());
+    // Alice comes back and lets him in: he was only waiting.
+    net.reconnect("alice");
+    net.tick(T0 + 3 * NOBODY_LET_IN_MS + 1_000);
+    assert_eq!(nicks(&net, "bob"), ["alice", "bob"]);
+    net.say("bob", "finally");
+    assert_eq!(net.texts("alice"), ["finally"]);
+}
+
+/// Until a member's own `Profile` says which relay id it has, a newcomer knows it only
+/// from the relay's stamp. The relay stamping bob's first message to dave as carol's
+/// is recorded, so bob's `Profile` then contradicts it and dave is warned, rather than
+/// shown bob's typing or receipts as carol's without a word.
+#[test]
+fn a_relay_restamping_a_members_first_message_to_a_newcomer_is_noticed() {
+    let (mut net, invite) = room_of_three();
+    let (bob, carol) = (net.id("bob"), net.id("carol"));
+    net.hold.insert("dave", Vec::new());
+    net.join("dave", &invite);
+    let mut restamped = false;
+    // Dave's frames, one at a time and in order, while the others answer.
+    for _ in 0..1_000 {
+        let held = net.hold.get_mut("dave").unwrap();
+        if held.is_empty() {
+            break;
+        }
+        let mut frame = held.remove(0);
+        if !restamped && net.clients["dave"].session.is_ready() {
+            let moved = match ServerFrame::decode(&frame) {
+                Ok(ServerFrame::Event {
+                    seq,
+                    event:
+                        Event::Message {
+                            from,
+                            to: None,
+                            payload,
+                        },
+                }) if from == bob => Some(
+                    ServerFrame::Event {
+                        seq,
+                        event: Event::Message {
+                            from: carol,
+                            to: None,
+                            payload,
+                        },
+                    }
+                    .encode(),
+                ),
+                _ => None,
+            };
+            if let Some(moved) = moved {
+                frame = moved;
+                restamped = true;
+            }
+        }
+        net.inject("dave", frame);
+    }
+    net.hold.remove("dave");
+    assert!(restamped, "bob wrote to the room after dave was let in");
+    assert!(net.warnings("dave") >= 1, "the restamp went unnoticed");
 }

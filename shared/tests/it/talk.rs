@@ -504,3 +504,42 @@ fn direct_messages_delivered_out_of_order_are_refused() {
     assert_eq!(texts, ["second"]);
     assert_eq!(net.warnings("bob"), 1);
 }
+
+/// A direct message carries more than its text (the signature, counters, HPKE's
+/// encapsulation, a second padding): near the relay's payload limit the session refuses
+/// it as too large rather than write a frame the relay would refuse.
+#[test]
+fn a_direct_message_too_large_for_the_relay_is_refused_before_sending() {
+    let mut net = room_of_three();
+    let bob = net.id("bob");
+    let max = super::relay::LIMITS.max_payload as usize;
+    let (mut sent, mut refused) = (0, 0);
+    // Texts pad to 16 KiB steps up there: the last step that fits a room message is
+    // 48 KiB, and its top ~100 bytes no longer fit once sealed for one member.
+    let step = vroom_shared::crypto::padding::STEP_BUCKET;
+    let top = (max - 256) / step * step;
+    for len in (top - 600..top).step_by(3) {
+        let text = "x".repeat(len);
+        let alice = &mut net.clients.get_mut("alice").unwrap().session;
+        match alice.send_direct(bob, &text, T0) {
+            Ok(outputs) => {
+                sent += 1;
+                for output in outputs {
+                    if let vroom_shared::session::Output::Send(frame) = output {
+                        let Ok(vroom_shared::wire::ClientFrame::Send { payload, .. }) =
+                            vroom_shared::wire::ClientFrame::decode(&frame)
+                        else {
+                            panic!("a direct message is a Send frame");
+                        };
+                        assert!(payload.len() <= max, "{len} chars: {} bytes", payload.len());
+                    }
+                }
+            }
+            Err(e) => {
+                assert_eq!(e, ActionError::TooLarge, "{len} chars");
+                refused += 1;
+            }
+        }
+    }
+    assert!(sent > 0 && refused > 0, "sent {sent}, refused {refused}");
+}
