@@ -44,7 +44,7 @@ exec 3<>"$WORK/ada.in" 4<>"$WORK/bob.in"
 "$BIN/vroom" create --server "http://127.0.0.1:$PORT" --nick ada <&3 >"$WORK/ada.out" 2>&1 &
 ADA=$!
 until LINK=$(grep -m1 '/r#' "$WORK/ada.out" 2>/dev/null); do sleep 0.1; done
-"$BIN/vroom" join "$LINK" --nick bob --download-dir "$WORK/down" <&4 >"$WORK/bob.out" 2>&1 &
+"$BIN/vroom" join "$LINK" --nick bob --download-dir "$WORK/down" --accept-files <&4 >"$WORK/bob.out" 2>&1 &
 BOB=$!
 until grep -q -- '-- bob joined' "$WORK/ada.out"; do sleep 0.1; done
 
