@@ -28,5 +28,7 @@ pub mod group;
 pub mod invite;
 #[cfg(feature = "mls")]
 pub mod session;
+#[cfg(feature = "crypto")]
+mod text;
 #[cfg(feature = "mls")]
 pub mod ways;

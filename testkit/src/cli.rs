@@ -75,6 +75,16 @@ pub async fn room_of_two(origin: &str, extra: &[&str]) -> (Client, Client, Strin
     (ada, bob, link)
 }
 
+/// [`room_of_two`] and `cara`, the three having seen each other join; and the link.
+pub async fn room_of_three(origin: &str, extra: &[&str]) -> (Client, Client, Client, String) {
+    let (mut ada, mut bob, link) = room_of_two(origin, extra).await;
+    let mut cara = Client::join(&link, "cara");
+    ada.expect_joined("cara").await;
+    bob.expect_joined("cara").await;
+    cara.expect_joined_all(&["ada", "bob"]).await;
+    (ada, bob, cara, link)
+}
+
 /// One running `vroom` process.
 pub struct Client {
     /// Names this client in failure messages.

@@ -79,14 +79,8 @@ async fn three_members_see_every_message_in_one_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leave_kick_and_rename_rekey_and_keep_the_room_going() {
     let relay = Relay::start(test_config()).await;
-    let (mut ada, link) = Client::create(&relay.origin(), "ada", &[]).await;
-    let mut bob = Client::join(&link, "bob");
-    ada.expect_joined("bob").await;
-    bob.expect_joined("ada").await;
-    let mut cara = Client::join(&link, "cara");
-    ada.expect_joined("cara").await;
-    bob.expect_joined("cara").await;
-    cara.expect_joined_all(&["ada", "bob"]).await;
+    let (mut ada, mut bob, mut cara, link) =
+        vroom_testkit::cli::room_of_three(&relay.origin(), &[]).await;
 
     cara.say("before leaving").await;
     for client in [&mut ada, &mut bob] {

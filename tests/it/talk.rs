@@ -9,14 +9,7 @@ use vroom_testkit::relay::{test_config, Relay};
 
 /// Three members who all see each other; ada is the host.
 async fn room_of_three(origin: &str) -> (Client, Client, Client) {
-    let (mut ada, link) = Client::create(origin, "ada", &[]).await;
-    let mut bob = Client::join(&link, "bob");
-    ada.expect_joined("bob").await;
-    bob.expect_joined("ada").await;
-    let mut cara = Client::join(&link, "cara");
-    ada.expect_joined("cara").await;
-    bob.expect_joined("cara").await;
-    cara.expect_joined_all(&["ada", "bob"]).await;
+    let (ada, bob, cara, _) = vroom_testkit::cli::room_of_three(origin, &[]).await;
     (ada, bob, cara)
 }
 

@@ -190,22 +190,10 @@ pub fn chunk_size_for(max_payload: u32) -> u32 {
 /// PDF), without a leading dot or trailing dots and spaces, at most [`MAX_NAME`] bytes,
 /// never empty.
 pub fn safe_name(name: &str) -> String {
-    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
     let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
     let mut clean: String = last
         .chars()
-        .filter(|c| {
-            !matches!(
-                c.general_category(),
-                G::Control
-                    | G::Format
-                    | G::PrivateUse
-                    | G::Unassigned
-                    | G::Surrogate
-                    | G::LineSeparator
-                    | G::ParagraphSeparator
-            )
-        })
+        .filter(|&c| !crate::text::is_hidden(c))
         .collect::<String>()
         .trim()
         .trim_start_matches('.')

@@ -581,28 +581,17 @@ const MAX_MARKS: usize = 2;
 /// (cut at a character boundary).
 pub fn clean_nick(nick: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
     let mut out = String::new();
     let mut marks = 0;
     for c in nick.nfc() {
-        let category = c.general_category();
-        if matches!(
-            category,
-            G::Control
-                | G::Format
-                | G::PrivateUse
-                | G::Unassigned
-                | G::Surrogate
-                | G::LineSeparator
-                | G::ParagraphSeparator
-        ) {
+        if crate::text::is_hidden(c) {
             continue;
         }
-        let mark = matches!(
-            category,
-            G::NonspacingMark | G::SpacingMark | G::EnclosingMark
-        );
-        marks = if mark { marks + 1 } else { 0 };
+        marks = if crate::text::is_mark(c) {
+            marks + 1
+        } else {
+            0
+        };
         if marks > MAX_MARKS {
             continue;
         }

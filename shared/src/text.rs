@@ -1,0 +1,48 @@
+//! Text that came from someone else and is shown or used as a name: the characters that
+//! are never kept, because they are invisible or change how the rest reads.
+
+use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
+
+/// Control, format, private-use, unassigned, surrogate or line/paragraph-separator
+/// characters (categories Cc, Cf, Co, Cn, Cs, Zl, Zp): bidi overrides that reverse what
+/// follows (`invoice\u{202E}fdp.exe`), zero-width characters that make two equal-looking
+/// names differ, line breaks.
+pub(crate) fn is_hidden(c: char) -> bool {
+    matches!(
+        c.general_category(),
+        G::Control
+            | G::Format
+            | G::PrivateUse
+            | G::Unassigned
+            | G::Surrogate
+            | G::LineSeparator
+            | G::ParagraphSeparator
+    )
+}
+
+/// A combining mark (categories Mn, Mc, Me), which stacks on the character before it.
+pub(crate) fn is_mark(c: char) -> bool {
+    matches!(
+        c.general_category(),
+        G::NonspacingMark | G::SpacingMark | G::EnclosingMark
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hidden_characters_and_marks() {
+        for c in [
+            '\u{202E}', '\u{200B}', '\n', '\u{7}', '\u{E000}', '\u{2028}',
+        ] {
+            assert!(is_hidden(c), "{:?}", c);
+        }
+        for c in ['a', 'é', ' ', '.', '日', '😀'] {
+            assert!(!is_hidden(c), "{c}");
+        }
+        assert!(is_mark('\u{301}'));
+        assert!(!is_mark('e'));
+    }
+}
