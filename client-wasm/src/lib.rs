@@ -47,6 +47,15 @@ fn App() -> impl IntoView {
 
     let entry = entry::classify(&origin, &path, &hash);
     let screen = match &entry {
+        // Served over plain http from another machine, the app and its keys could be
+        // read or changed on the way: refuse before making any.
+        _ if !vroom_shared::invite::is_secure_origin(&origin) => Screen::Problem(Problem {
+            title: "This page is not private".to_owned(),
+            detail: "It was loaded over plain http:// from another machine, so anyone on \
+                     the network could read or change it, and your messages with it. Open \
+                     it with https://, or ask whoever runs this relay to set up HTTPS."
+                .to_owned(),
+        }),
         Entry::Invalid(error) => Screen::Problem(Problem {
             title: "This invite link does not work".to_owned(),
             detail: error.to_string(),

@@ -314,8 +314,15 @@ impl Chrome {
 
     /// Opens a new browser (fresh profile) at `url`, with a 1280x800 window.
     pub async fn open(&self, url: &str) -> Page {
+        self.open_with(url, &[]).await
+    }
+
+    /// [`Chrome::open`] with more command-line flags for Chromium (e.g.
+    /// `--host-resolver-rules=MAP relay.test 127.0.0.1`, to reach the loopback relay
+    /// under a name that is not a loopback address).
+    pub async fn open_with(&self, url: &str, extra: &[&str]) -> Page {
         let profile = tempfile::tempdir().expect("browser profile directory");
-        let args = [
+        let mut args = vec![
             "--headless".to_owned(),
             "--no-sandbox".to_owned(),
             "--disable-gpu".to_owned(),
@@ -328,6 +335,7 @@ impl Chrome {
             "--window-size=1280,800".to_owned(),
             format!("--user-data-dir={}", profile.path().display()),
         ];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".to_owned(),

@@ -412,7 +412,28 @@ async fn links_that_cannot_open_a_room_get_a_page_that_says_why() {
         .await;
     visitor.wait_text("#problem-detail", "Ask the host").await;
 
-    for page in [visitor, host, locker] {
+    // The app served over plain http under a name that is not this machine's: it
+    // refuses to start, for a room of one's own as for an invite.
+    let port = relay.addr().port();
+    let rule = "--host-resolver-rules=MAP relay.test 127.0.0.1";
+    let unsafe_origin = format!("http://relay.test:{port}");
+    let exposed = chrome
+        .open_with(&format!("{unsafe_origin}/"), &[rule])
+        .await;
+    // Chromium itself warns that the origin cannot be trusted: that is the point.
+    exposed.excuse("header has been ignored, because the URL's origin was untrustworthy");
+    exposed
+        .wait_text("#problem-title", "This page is not private")
+        .await;
+    exposed.wait_text("#problem-detail", "https://").await;
+    let unknown = URL_SAFE_NO_PAD.encode([8u8; 32]);
+    visit(&exposed, &format!("{unsafe_origin}/r#{unknown}")).await;
+    exposed
+        .wait_text("#problem-title", "This page is not private")
+        .await;
+    assert_eq!(relay.rooms().await, 1, "the exposed page made no room");
+
+    for page in [visitor, host, locker, exposed] {
         page.close().await;
     }
     relay.stop().await;
