@@ -129,6 +129,22 @@ impl Relayed {
                 flip(&mut bytes);
                 Envelope::Welcome(bytes)
             }
+            Envelope::Rejoin {
+                since,
+                nonce,
+                mut sealed,
+                leaf,
+                signature,
+            } => {
+                flip(&mut sealed);
+                Envelope::Rejoin {
+                    since,
+                    nonce,
+                    sealed,
+                    leaf,
+                    signature,
+                }
+            }
         };
         Relayed {
             payload: envelope.encode(),
@@ -607,7 +623,7 @@ async fn frames_moved_into_another_room_are_detected_and_not_shown() {
         expected.push(match r.envelope() {
             Envelope::Group(_) => WARN_FORGED,
             Envelope::Welcome(_) => WARN_SECOND_WELCOME,
-            Envelope::KeyPackage { .. } => WARN_JOIN_FORGED,
+            Envelope::KeyPackage { .. } | Envelope::Rejoin { .. } => WARN_JOIN_FORGED,
             Envelope::Direct { .. } => panic!("this test sends no direct message"),
         });
         one.proxy.inject(r.moved(cat_id, dan_id).to_conn(dan_conn));

@@ -25,14 +25,32 @@ const LABEL_FINGERPRINT: &[u8] = b"vroom/v2/fingerprint";
 /// `SignContent` structures, which begin with a length and `"MLS 1.0 "`, so the two
 /// never overlap.
 pub const LABEL_DIRECT_SIGNATURE: &[u8] = b"vroom/v2/direct-signature";
+/// Prefix of a rejoin proof: a member asking to be added again under its relay id signs
+/// its new join request with its old leaf's key (PROTOCOL.md §7.1).
+pub const LABEL_REJOIN_SIGNATURE: &[u8] = b"vroom/v2/rejoin-signature";
 
 /// Whether `signature` is the Ed25519 signature (strictly verified) of
 /// `LABEL_DIRECT_SIGNATURE ‖ statement` under the member key `signature_key`.
 pub fn verify_direct(signature_key: &[u8; 32], statement: &[u8], signature: &[u8; 64]) -> bool {
+    verify_labelled(LABEL_DIRECT_SIGNATURE, signature_key, statement, signature)
+}
+
+/// Whether `signature` is the Ed25519 signature (strictly verified) of
+/// `LABEL_REJOIN_SIGNATURE ‖ statement` under the member key `signature_key`.
+pub fn verify_rejoin(signature_key: &[u8; 32], statement: &[u8], signature: &[u8; 64]) -> bool {
+    verify_labelled(LABEL_REJOIN_SIGNATURE, signature_key, statement, signature)
+}
+
+fn verify_labelled(
+    label: &[u8],
+    signature_key: &[u8; 32],
+    statement: &[u8],
+    signature: &[u8; 64],
+) -> bool {
     let Ok(key) = ed25519_dalek::VerifyingKey::from_bytes(signature_key) else {
         return false;
     };
-    let mut message = LABEL_DIRECT_SIGNATURE.to_vec();
+    let mut message = label.to_vec();
     message.extend_from_slice(statement);
     key.verify_strict(&message, &ed25519_dalek::Signature::from_bytes(signature))
         .is_ok()
@@ -64,9 +82,9 @@ impl Identity {
         }
     }
 
-    /// Signs `LABEL_DIRECT_SIGNATURE ‖ statement`.
-    pub(crate) fn sign_direct(&self, statement: &[u8]) -> [u8; 64] {
-        let mut message = LABEL_DIRECT_SIGNATURE.to_vec();
+    /// Signs `label ‖ statement` (`label` is one of this module's signature labels).
+    pub(crate) fn sign_labelled(&self, label: &[u8], statement: &[u8]) -> [u8; 64] {
+        let mut message = label.to_vec();
         message.extend_from_slice(statement);
         self.signing.sign(&message).to_bytes()
     }

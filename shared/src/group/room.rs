@@ -398,7 +398,15 @@ impl Group {
     /// signature key, under its own label so the signature can never pass for an MLS
     /// one. Check it with [`super::identity::verify_direct`].
     pub fn sign_direct(&self, statement: &[u8]) -> [u8; 64] {
-        self.identity.sign_direct(statement)
+        self.identity
+            .sign_labelled(super::identity::LABEL_DIRECT_SIGNATURE, statement)
+    }
+
+    /// Signs a rejoin proof's statement (PROTOCOL.md §7.1) with this member's group
+    /// signature key. Check it with [`super::identity::verify_rejoin`].
+    pub fn sign_rejoin(&self, statement: &[u8]) -> [u8; 64] {
+        self.identity
+            .sign_labelled(super::identity::LABEL_REJOIN_SIGNATURE, statement)
     }
 
     /// Whether this member is the host.

@@ -65,6 +65,41 @@ pub enum Envelope {
         #[serde(with = "serde_bytes")]
         sealed: Vec<u8>,
     },
+    /// A member's request to be added again under the relay id it already has in the
+    /// group (after it missed events): a [`Envelope::KeyPackage`] with the proof that
+    /// it comes from the member at `leaf`, whose place it takes. Broadcast.
+    Rejoin {
+        /// As in [`Envelope::KeyPackage`].
+        since: u64,
+        /// As in [`Envelope::KeyPackage`].
+        nonce: [u8; 24],
+        /// As in [`Envelope::KeyPackage`].
+        #[serde(with = "serde_bytes")]
+        sealed: Vec<u8>,
+        /// The member's old leaf in the group.
+        leaf: u32,
+        /// The old leaf's Ed25519 signature over [`rejoin_statement`] (64 bytes).
+        #[serde(with = "serde_bytes")]
+        signature: Vec<u8>,
+    },
+}
+
+/// What a rejoin proof signs: `room ‖ member (u64 BE) ‖ since (u64 BE) ‖ leaf (u32 BE) ‖
+/// SHA-256(key package)`, under the label `"vroom/v2/rejoin-signature"`.
+pub fn rejoin_statement(
+    room: &RoomId,
+    (member, since): (MemberId, u64),
+    leaf: u32,
+    key_package: &[u8],
+) -> Vec<u8> {
+    use sha2::Digest;
+    let mut s = Vec::with_capacity(16 + 8 + 8 + 4 + 32);
+    s.extend_from_slice(&room.0);
+    s.extend_from_slice(&member.0.to_be_bytes());
+    s.extend_from_slice(&since.to_be_bytes());
+    s.extend_from_slice(&leaf.to_be_bytes());
+    s.extend_from_slice(&sha2::Sha256::digest(key_package));
+    s
 }
 
 impl Envelope {

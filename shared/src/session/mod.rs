@@ -70,11 +70,12 @@ pub use self::talk::ReactionCount;
 pub use crate::group::{MessageId, SafetyCode};
 
 use self::duties::{Duties, Duty};
-use self::envelope::{join_key, open_key_package, seal_key_package};
+use self::envelope::{join_key, open_key_package, rejoin_statement, seal_key_package};
 use self::roster::{placeholder_nick, Attribution, Roster};
 use crate::crypto::keys::{Join, Key};
 use crate::crypto::{NonceRng, OsRng, RoomSecret};
 use crate::files::FileOffer;
+use crate::group::identity::verify_rejoin;
 use crate::group::{
     committer_order, my_turn, CommitKind, Group, GroupError, Identity, Incoming, Joiner,
     PublicIdentity,
@@ -439,6 +440,9 @@ struct Joining {
     /// whether [`SessionEvent::StillWaiting`] was reported for it.
     waiting_since_ms: Option<u64>,
     told_still_waiting: bool,
+    /// The group state this member left to rejoin under the same relay id, kept to
+    /// prove with its old leaf's key that the request is its own (`Envelope::Rejoin`).
+    previous: Option<(MemberId, Box<Group>)>,
 }
 
 struct Membership {
@@ -547,6 +551,8 @@ const WARN_UNASKED_ADD: &str = "A member added someone who never asked to join t
      Check the member list and compare the safety code.";
 const WARN_REMOVAL_UNSAID: &str = "The relay closed the room for you, saying you were \
      removed, but no member of the room removed you: the relay may be misbehaving.";
+const WARN_REJOIN_UNPROVEN: &str = "A request to join under the id of a member who is still \
+     here came without that member's proof; it was ignored.";
 const WARN_LOCK_UNSAID: &str = "The relay changed the room's lock, but the host did not say so.";
 
 fn send(to: Option<MemberId>, envelope: &Envelope) -> Output {
@@ -664,11 +670,11 @@ impl Session {
         }
         .encode();
         let room = secret.room_id();
-        let stage = Self::joining(Keys::new(secret, None));
+        let stage = Self::joining(Keys::new(secret, None), None);
         (Self::new(room, stage, nick, frame.clone()), frame)
     }
 
-    fn joining(keys: Keys) -> Stage {
+    fn joining(keys: Keys, previous: Option<(MemberId, Box<Group>)>) -> Stage {
         match Joiner::new(Identity::generate()) {
             Ok(joiner) => Stage::Joining(Box::new(Joining {
                 keys,
@@ -679,6 +685,7 @@ impl Session {
                 since: 0,
                 waiting_since_ms: None,
                 told_still_waiting: false,
+                previous,
             })),
             Err(_) => Stage::Ended,
         }
@@ -1054,7 +1061,7 @@ impl Session {
                 // Alone in its group, a member keeps it: nobody else holds it.
                 let alone = matches!(&self.stage, Stage::Member(m) if m.group.members().len() <= 1);
                 if !alone {
-                    self.rejoin(&mut out);
+                    self.rejoin(true, &mut out);
                     self.after_change(&mut out);
                 }
             }
@@ -1136,24 +1143,28 @@ impl Session {
     fn on_new_identity(&mut self, out: &mut Vec<Output>) {
         match &mut self.stage {
             // Alone in its group, a member keeps it: nobody else holds it.
-            Stage::Member(m) if m.group.members().len() > 1 => self.rejoin(out),
+            Stage::Member(m) if m.group.members().len() > 1 => self.rejoin(false, out),
             // A new id needs a new join request (the old one may have been added
             // under the old id already, and its client id is spent).
-            Stage::Joining(_) => self.rejoin(out),
+            Stage::Joining(_) => self.rejoin(false, out),
             _ => {}
         }
     }
 
     /// Leaves the current group state behind and asks to be added again, with a new
-    /// identity.
-    fn rejoin(&mut self, out: &mut Vec<Output>) {
+    /// identity. `same_id`: under the relay id it has now, whose old leaf the request
+    /// then proves it owns; else under a new id, where the old leaf is simply removed.
+    fn rejoin(&mut self, same_id: bool, out: &mut Vec<Output>) {
         let stage = core::mem::replace(&mut self.stage, Stage::Ended);
-        let keys = match stage {
-            Stage::Member(m) => m.keys,
-            Stage::Joining(j) => j.keys,
+        let (keys, previous) = match stage {
+            Stage::Member(m) => {
+                let Membership { keys, group, .. } = *m;
+                (keys, self.me.map(|me| (me, Box::new(group))))
+            }
+            Stage::Joining(j) => (j.keys, j.previous),
             Stage::Ended => return,
         };
-        self.stage = Self::joining(keys);
+        self.stage = Self::joining(keys, previous.filter(|_| same_id));
         self.ready_sent = false;
         self.resumed = false;
         if self.conn == Conn::Live {
@@ -1175,13 +1186,35 @@ impl Session {
                     j.since = self.last_seq;
                     j.waiting_since_ms = self.now_ms;
                     j.told_still_waiting = false;
-                    let sealed = seal_key_package(
+                    let key_package = j.joiner.key_package();
+                    let mut sealed = seal_key_package(
                         &j.keys.join_key,
                         &self.room,
                         (me, j.since),
-                        j.joiner.key_package(),
+                        key_package,
                         &mut j.keys.nonces,
                     );
+                    // Under the id its old leaf has: prove the request is its own.
+                    if let (
+                        Some((_, old)),
+                        Envelope::KeyPackage {
+                            since,
+                            nonce,
+                            sealed: s,
+                        },
+                    ) = (j.previous.as_ref().filter(|(id, _)| *id == me), &sealed)
+                    {
+                        let leaf = old.own_leaf();
+                        let statement =
+                            rejoin_statement(&self.room, (me, *since), leaf, key_package);
+                        sealed = Envelope::Rejoin {
+                            since: *since,
+                            nonce: *nonce,
+                            sealed: s.clone(),
+                            leaf,
+                            signature: old.sign_rejoin(&statement).to_vec(),
+                        };
+                    }
                     out.push(send(None, &sealed));
                     out.push(event(SessionEvent::WaitingToBeAdded));
                 }
@@ -1294,6 +1327,24 @@ impl Session {
         out: &mut Vec<Output>,
     ) {
         let me = self.me;
+        // A rejoin is a join request with the old leaf's proof.
+        let (envelope, proof) = match envelope {
+            Envelope::Rejoin {
+                since,
+                nonce,
+                sealed,
+                leaf,
+                signature,
+            } => (
+                Envelope::KeyPackage {
+                    since,
+                    nonce,
+                    sealed,
+                },
+                Some((leaf, signature)),
+            ),
+            other => (other, None),
+        };
         match envelope {
             Envelope::KeyPackage {
                 since,
@@ -1333,8 +1384,25 @@ impl Session {
                     return;
                 }
                 // A member rejoining under the same relay id (after it fell behind):
-                // its old leaf goes first.
+                // its old leaf goes first, once the request proves it comes from that
+                // leaf (an insider with the relay could otherwise push a member out
+                // and take its id).
                 if let Some(old) = m.roster.leaf_of(from) {
+                    let proven = proof.as_ref().is_some_and(|(leaf, signature)| {
+                        let key = m.roster.get(old).and_then(|p| p.identity);
+                        let statement =
+                            rejoin_statement(&self.room, (from, since), old, &key_package);
+                        *leaf == old
+                            && key.is_some_and(|key| {
+                                <[u8; 64]>::try_from(signature.as_slice()).is_ok_and(|sig| {
+                                    verify_rejoin(&key.signature_key, &statement, &sig)
+                                })
+                            })
+                    });
+                    if !proven {
+                        out.push(warning(Some(from), WARN_REJOIN_UNPROVEN));
+                        return;
+                    }
                     m.rejoining.insert(from);
                     if !m.duties.has_remove_for(old) {
                         m.duties.push(
@@ -1403,6 +1471,8 @@ impl Session {
                 self.on_group(seq, from, &bytes, false, out);
             }
             Envelope::Direct { enc, sealed } => self.on_direct(from, directed, (enc, sealed), out),
+            // Turned into a `KeyPackage` with its proof above.
+            Envelope::Rejoin { .. } => {}
         }
     }
 

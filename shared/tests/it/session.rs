@@ -831,3 +831,61 @@ fn a_relay_restamping_a_members_first_message_to_a_newcomer_is_noticed() {
     assert!(restamped, "bob wrote to the room after dave was let in");
     assert!(net.warnings("dave") >= 1, "the restamp went unnoticed");
 }
+
+/// An insider holds the room secret; with the relay, it seals a join request under
+/// bob's relay id, as if bob were rejoining after missing events (with or without a
+/// proof of its own making). Without bob's proof the members refuse it: bob keeps his
+/// place and nobody takes his id. Bob's own rejoin after a real gap still goes through.
+#[test]
+fn an_insider_with_the_relay_cannot_push_a_member_out_by_rejoining_as_him() {
+    let (mut net, invite) = room_of_three();
+    let bob = net.id("bob");
+    let room = net.clients["alice"].session.room_id();
+    let before = code(&net, "alice");
+    let joiner = vroom_shared::group::Joiner::new(Identity::generate()).unwrap();
+    let Envelope::KeyPackage {
+        since,
+        nonce,
+        sealed,
+    } = seal_key_package(
+        &join_key(invite.secret()),
+        &room,
+        (bob, net.seq),
+        joiner.key_package(),
+        &mut NonceRng::new(),
+    )
+    else {
+        unreachable!()
+    };
+    let forged_proof = Envelope::Rejoin {
+        since,
+        nonce,
+        sealed: sealed.clone(),
+        leaf: 1,
+        signature: vec![7; 64],
+    };
+    let plain = Envelope::KeyPackage {
+        since,
+        nonce,
+        sealed,
+    };
+    for request in [plain, forged_proof] {
+        net.sequence(
+            None,
+            Event::Message {
+                from: bob,
+                to: None,
+                payload: &request.encode(),
+            },
+        );
+        net.run();
+        net.tick(T0 + 100 * FALLBACK_MS);
+    }
+    for name in ["alice", "carol"] {
+        assert_eq!(code(&net, name), before, "{name}: the group did not change");
+        assert_eq!(nicks(&net, name), ["alice", "bob", "carol"], "{name}");
+        assert!(net.warnings(name) >= 2, "{name} warns about both");
+    }
+    net.say("bob", "still here");
+    assert_eq!(net.texts("alice"), ["still here"]);
+}
