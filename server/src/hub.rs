@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use vroom_shared::wire::{MemberId, RoomId};
 
 use crate::limits::Limits;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Refusal};
 use crate::outbox::{Offered, Outbound, Outbox};
 use crate::store::{Fanout, SessionId, Signal};
 use crate::sync::lock;
@@ -102,6 +102,11 @@ fn offer(conn: &Conn, item: Outbound, metrics: &Metrics) -> bool {
             metrics.lagging_disconnects.inc();
             false
         }
+        Offered::OverBudget => {
+            metrics.lagging_disconnects.inc();
+            metrics.refused(Refusal::QueuedBytes);
+            false
+        }
         Offered::Gone => false,
     }
 }
@@ -160,6 +165,10 @@ impl Fanout for Hub {
                     match c.outbox.offer(Outbound::Stream(packet.frame.clone())) {
                         Offered::Queued => delivered += 1,
                         Offered::Full => dropped += 1,
+                        Offered::OverBudget => {
+                            dropped += 1;
+                            self.metrics.refused(Refusal::QueuedBytesChunk);
+                        }
                         Offered::Gone => {}
                     }
                 }

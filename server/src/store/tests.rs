@@ -22,7 +22,8 @@ use vroom_shared::wire::{
 };
 
 use super::{
-    CreateRoom, Fanout, JoinRoom, Newcomer, SessionId, Signal, Store, StoreResult, Welcome,
+    CreateRoom, Fanout, JoinRoom, Newcomer, SessionId, Signal, Store, StoreResult, Streamed,
+    Welcome,
 };
 use crate::config::Config;
 
@@ -35,6 +36,7 @@ macro_rules! store_suite {
             resume_takes_back_a_place_without_events,
             publish_sequences_once_per_event,
             stream_packets_are_delivered_unsequenced_and_never_replayed,
+            stream_packets_need_members_and_keep_the_room_alive,
             replay_returns_what_a_member_may_see_and_reports_gaps,
             host_requests_need_the_secret,
             kick_removes_and_closes_the_member,
@@ -276,6 +278,17 @@ impl<S: Store> Harness<S> {
             .publish(room, MemberId(from), None, text.as_bytes())
             .await
     }
+
+    async fn chunk(
+        &self,
+        room: RoomId,
+        from: u64,
+        to: Option<u64>,
+        payload: &[u8],
+    ) -> StoreResult<()> {
+        let packet = Streamed::encode(MemberId(from), to.map(MemberId), payload);
+        self.store.stream(room, packet).await
+    }
 }
 
 /// Lets time pass: instant on a paused clock, real otherwise.
@@ -407,14 +420,8 @@ pub(crate) async fn stream_packets_are_delivered_unsequenced_and_never_replayed<
     let r = room(40);
     h.create(r, 1).await.unwrap();
     h.join(r, 2, None).await.unwrap();
-    h.store
-        .stream(r, MemberId(1), None, b"chunk")
-        .await
-        .unwrap();
-    h.store
-        .stream(r, MemberId(2), Some(MemberId(1)), b"ack")
-        .await
-        .unwrap();
+    h.chunk(r, 1, None, b"chunk").await.unwrap();
+    h.chunk(r, 2, Some(1), b"ack").await.unwrap();
     let frame = |from, to, payload: &[u8]| ServerFrame::Stream { from, to, payload }.encode();
     let streams = |seen: &[Seen]| {
         seen.iter()
@@ -442,6 +449,46 @@ pub(crate) async fn stream_packets_are_delivered_unsequenced_and_never_replayed<
         .events
         .iter()
         .all(|e| !e.frame.windows(5).any(|w| w == b"chunk")));
+}
+
+pub(crate) async fn stream_packets_need_members_and_keep_the_room_alive<S: Store>(
+    make: impl Make<S>,
+) {
+    let h = harness(
+        make,
+        Config {
+            idle_timeout: Duration::from_secs(2),
+            ..base_config()
+        },
+    )
+    .await;
+    let r = room(41);
+    h.create(r, 1).await.unwrap();
+    h.join(r, 2, None).await.unwrap();
+    // Neither a stranger's packet nor one addressed to a stranger is relayed.
+    for (from, to) in [(9, None), (9, Some(1)), (1, Some(9))] {
+        assert_eq!(
+            h.chunk(r, from, to, b"x").await.unwrap_err(),
+            ErrorCode::UnknownMember,
+            "from {from} to {to:?}"
+        );
+    }
+    h.rec.take(r);
+    // A long transfer: only chunks flow, for longer than the idle timeout.
+    for _ in 0..3 {
+        wait(Duration::from_millis(1200)).await;
+        h.chunk(r, 1, Some(2), b"chunk").await.unwrap();
+    }
+    let seen = h.rec.take_when(r, |s| s.len() >= 3).await;
+    assert!(
+        seen.iter().all(|s| matches!(s, Seen::Stream(..))),
+        "the room must live while chunks flow: {seen:?}"
+    );
+    wait(Duration::from_millis(3000)).await;
+    assert_eq!(
+        h.rec.take(r),
+        vec![Seen::RoomClosed(CloseReason::IdleTimeout)]
+    );
 }
 
 pub(crate) async fn replay_returns_what_a_member_may_see_and_reports_gaps<S: Store>(
