@@ -401,4 +401,65 @@ mod tests {
         }
         assert!(matches!(reader.next(), Next::Killed));
     }
+
+    #[test]
+    fn the_relay_budget_drops_chunks_first_then_stops_receivers_that_hold_frames() {
+        let budget = Arc::new(QueueBudget::new(1000));
+        let open = || OutboxReader::new(100, 1 << 20, 1 << 20, budget.clone());
+        let (mut slow, slow_box) = open();
+        let (_fast, fast_box) = open();
+        let chunk = || Outbound::Stream(Bytes::from(vec![7; 200]));
+        let event = |seq| Outbound::Event {
+            seq,
+            frame: Bytes::from(vec![1; 200]),
+        };
+        // Chunks may fill half of the budget, no more.
+        assert!(matches!(slow_box.offer(chunk()), Offered::Queued));
+        assert!(matches!(slow_box.offer(chunk()), Offered::Queued));
+        assert!(matches!(slow_box.offer(chunk()), Offered::OverBudget));
+        // Events fill the rest, and a receiver holding nothing always gets one.
+        assert!(matches!(slow_box.offer(event(1)), Offered::Queued));
+        assert!(matches!(slow_box.offer(event(2)), Offered::Queued));
+        assert!(matches!(fast_box.offer(event(3)), Offered::Queued));
+        assert_eq!(budget.used(), 1000);
+        // Full: a receiver that holds frames is stopped, not the budget passed.
+        assert!(matches!(slow_box.offer(event(4)), Offered::OverBudget));
+        assert!(matches!(slow.next(), Next::Killed));
+        assert_eq!(
+            budget.used(),
+            1000,
+            "a stopped reader's frames count until it goes"
+        );
+        drop(slow);
+        assert_eq!(budget.used(), 200, "its frames went back to the budget");
+    }
+
+    #[test]
+    fn frames_count_until_their_batch_is_written() {
+        let budget = Arc::new(QueueBudget::new(1 << 20));
+        let (mut reader, outbox) = OutboxReader::new(2, 1000, 1000, budget.clone());
+        let event = |seq| Outbound::Event {
+            seq,
+            frame: Bytes::from(vec![1; 400]),
+        };
+        assert!(matches!(outbox.offer(event(1)), Offered::Queued));
+        assert!(matches!(outbox.offer(event(2)), Offered::Queued));
+        // Both written: they no longer count, and two more fit.
+        assert!(next_frame(&mut reader).is_some());
+        assert!(next_frame(&mut reader).is_some());
+        assert!(matches!(reader.next(), Next::Empty));
+        assert_eq!(budget.used(), 0);
+        assert!(matches!(outbox.offer(event(3)), Offered::Queued));
+        assert!(matches!(outbox.offer(event(4)), Offered::Queued));
+        // The batch is being written: it still counts against the connection's caps,
+        // so a third frame finds the connection lagging.
+        assert!(next_frame(&mut reader).is_some());
+        assert!(matches!(outbox.offer(event(5)), Offered::Full));
+        assert_eq!(budget.used(), 800);
+        // The rest of the batch, then the stop.
+        assert!(next_frame(&mut reader).is_some());
+        assert!(matches!(reader.next(), Next::Killed));
+        drop(reader);
+        assert_eq!(budget.used(), 0);
+    }
 }
