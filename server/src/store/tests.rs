@@ -454,14 +454,7 @@ pub(crate) async fn stream_packets_are_delivered_unsequenced_and_never_replayed<
 pub(crate) async fn stream_packets_need_members_and_keep_the_room_alive<S: Store>(
     make: impl Make<S>,
 ) {
-    let h = harness(
-        make,
-        Config {
-            idle_timeout: Duration::from_secs(2),
-            ..base_config()
-        },
-    )
-    .await;
+    let h = idle_harness(make).await;
     let r = room(41);
     h.create(r, 1).await.unwrap();
     h.join(r, 2, None).await.unwrap();
@@ -473,21 +466,11 @@ pub(crate) async fn stream_packets_need_members_and_keep_the_room_alive<S: Store
             "from {from} to {to:?}"
         );
     }
-    h.rec.take(r);
     // A long transfer: only chunks flow, for longer than the idle timeout.
-    for _ in 0..3 {
-        wait(Duration::from_millis(1200)).await;
-        h.chunk(r, 1, Some(2), b"chunk").await.unwrap();
-    }
-    let seen = h.rec.take_when(r, |s| s.len() >= 3).await;
+    let seen = busy_past_the_idle_timeout(&h, r, true).await;
     assert!(
         seen.iter().all(|s| matches!(s, Seen::Stream(..))),
-        "the room must live while chunks flow: {seen:?}"
-    );
-    wait(Duration::from_millis(3000)).await;
-    assert_eq!(
-        h.rec.take(r),
-        vec![Seen::RoomClosed(CloseReason::IdleTimeout)]
+        "{seen:?}"
     );
 }
 
@@ -646,34 +629,51 @@ pub(crate) async fn leave_is_immediate<S: Store>(make: impl Make<S>) {
     );
 }
 
-pub(crate) async fn idle_rooms_are_deleted_and_messages_keep_them_alive<S: Store>(
-    make: impl Make<S>,
-) {
-    let h = harness(
-        make,
-        Config {
-            idle_timeout: Duration::from_secs(2),
-            ..base_config()
-        },
-    )
-    .await;
-    let r = room(12);
-    h.create(r, 1).await.unwrap();
+/// A store whose rooms idle out after 2 s.
+async fn idle_harness<S: Store>(make: impl Make<S>) -> Harness<S> {
+    let config = Config {
+        idle_timeout: Duration::from_secs(2),
+        ..base_config()
+    };
+    harness(make, config).await
+}
+
+/// Keeps room `r` (members 1 and 2) busy for longer than its idle timeout with
+/// messages, or with chunks from 1 to 2; then it must idle out. What the room saw
+/// while busy.
+async fn busy_past_the_idle_timeout<S: Store>(
+    h: &Harness<S>,
+    r: RoomId,
+    chunks: bool,
+) -> Vec<Seen> {
     h.rec.take(r);
     for _ in 0..3 {
         wait(Duration::from_millis(1200)).await;
-        h.say(r, 1, "keep-alive").await.unwrap();
+        if chunks {
+            h.chunk(r, 1, Some(2), b"chunk").await.unwrap();
+        } else {
+            h.say(r, 1, "keep-alive").await.unwrap();
+        }
     }
-    assert_eq!(
-        h.rec.take(r).len(),
-        3,
-        "the room must live while messages flow"
-    );
+    let seen = h.rec.take_when(r, |s| s.len() >= 3).await;
     wait(Duration::from_millis(3000)).await;
     assert_eq!(
         h.rec.take(r),
-        vec![Seen::RoomClosed(CloseReason::IdleTimeout)]
+        vec![Seen::RoomClosed(CloseReason::IdleTimeout)],
+        "the room must live while it is used, and idle out after"
     );
+    seen
+}
+
+pub(crate) async fn idle_rooms_are_deleted_and_messages_keep_them_alive<S: Store>(
+    make: impl Make<S>,
+) {
+    let h = idle_harness(make).await;
+    let r = room(12);
+    h.create(r, 1).await.unwrap();
+    h.join(r, 2, None).await.unwrap();
+    let seen = busy_past_the_idle_timeout(&h, r, false).await;
+    assert_eq!(seen.len(), 3, "{seen:?}");
     assert_eq!(h.store.room_count(), 0);
     assert_eq!(
         h.join(r, 2, None).await.unwrap_err(),
