@@ -7,19 +7,12 @@ use vroom_shared::wire::{ClientFrame, CloseReason, ErrorCode, LeaveReason, RoomS
 
 use crate::config;
 use vroom_testkit::relay::Relay;
-use vroom_testkit::ws::{room_id, secret, version, Client, Got};
+use vroom_testkit::ws::{room_id, secret, Client, Got};
 
 /// Asks to join `room` on a new connection and expects `UnknownRoom`: the room is gone.
 async fn assert_gone(relay: &Relay, room: vroom_shared::wire::RoomId) {
     let mut probe: Client = relay.connect().await;
-    probe
-        .send(ClientFrame::Join {
-            version: version(),
-            room,
-            resume: None,
-            after: None,
-        })
-        .await;
+    probe.ask_to_join(room).await;
     probe.expect_error(ErrorCode::UnknownRoom).await;
 }
 
@@ -148,9 +141,7 @@ async fn leaving_is_immediate_and_the_leaver_is_told() {
     guest.expect_closed(CloseReason::Left).await;
     assert_eq!(host.recv().await, Got::Joined(2, wg.you));
     assert_eq!(host.recv().await, Got::Left(3, wg.you, LeaveReason::Left));
-    let mut again = relay.connect().await;
-    again.resume(room, &wg, None).await;
-    again.expect_error(ErrorCode::ResumeRefused).await;
+    relay.assert_resume_refused(room, &wg).await;
     relay.stop().await;
 }
 

@@ -142,13 +142,7 @@ async fn one_address_over_its_rooms_and_creations_is_refused_and_others_are_not(
     // Joins: 127.0.0.4 joined once above; one more, then refused; others join freely.
     relay.connect_from(ip(4)).await.join(room).await;
     let mut j = relay.connect_from(ip(4)).await;
-    j.send(ClientFrame::Join {
-        version: version(),
-        room,
-        resume: None,
-        after: None,
-    })
-    .await;
+    j.ask_to_join(room).await;
     j.expect_error(ErrorCode::RateLimited).await;
     assert_eq!(relay.metric(&refusals("joins_per_address")).await, 1);
     relay.connect_from(ip(5)).await.join(room).await;
@@ -351,14 +345,7 @@ async fn many_slow_readers_cannot_queue_more_than_the_relay_budget() {
         }
     }
     // Nothing stays counted once written or dropped.
-    let deadline = tokio::time::Instant::now() + vroom_testkit::PATIENCE;
-    while relay.metric("vroom_queued_bytes").await > 0 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "queued bytes stayed counted"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    relay.wait_metric("vroom_queued_bytes", |n| n == 0).await;
     sender.say("after").await;
     assert!(
         matches!(sender.recv_message().await, Got::Message { payload, .. } if payload == b"after")
@@ -413,15 +400,9 @@ async fn a_rooms_chunk_budget_slows_that_room_alone() {
     // Six packets in the busy room: a burst of two, then one every half second.
     send_chunks(&mut s1, 3).await;
     send_chunks(&mut s2, 3).await;
-    let deadline = tokio::time::Instant::now() + vroom_testkit::PATIENCE;
-    while relay
-        .metric("vroom_stream_waits_total{kind=\"room\"}")
-        .await
-        == 0
-    {
-        assert!(tokio::time::Instant::now() < deadline, "nothing waited");
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    relay
+        .wait_metric("vroom_stream_waits_total{kind=\"room\"}", |n| n > 0)
+        .await;
     // The other room streams at once.
     send_chunks(&mut c, 2).await;
     recv_chunks(&mut d, 2).await;
