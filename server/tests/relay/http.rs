@@ -102,11 +102,8 @@ async fn healthz_answers_ok() {
 #[tokio::test]
 async fn metrics_count_activity_without_identifiers() {
     let relay = Relay::start(config()).await;
-    let room = room_id(40);
-    let mut a = relay.connect().await;
-    let mut b = relay.connect().await;
-    let wa = a.create(room, &secret(40), RoomSettings::default()).await;
-    let wb = b.join(room).await;
+    let (room, mut a, wa) = relay.create_room(40).await;
+    let (mut b, wb) = relay.join_room(room).await;
     a.say("canary-payload-3f1d").await;
     b.recv_message().await;
     a.ask_to_join(room).await;

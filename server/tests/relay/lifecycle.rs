@@ -48,14 +48,9 @@ async fn an_idle_room_is_deleted() {
         ..config()
     })
     .await;
-    let room = room_id(21);
-    let mut host = relay.connect().await;
-    let mut guest = relay.connect().await;
-    let w = host
-        .create(room, &secret(22), RoomSettings::default())
-        .await;
+    let (room, mut host, w) = relay.create_room(21).await;
     assert_eq!(w.limits.idle_timeout_secs, 1);
-    guest.join(room).await;
+    let (mut guest, _) = relay.join_room(room).await;
     host.expect_closed(CloseReason::IdleTimeout).await;
     guest.expect_closed(CloseReason::IdleTimeout).await;
     assert_gone(&relay, room).await;
@@ -118,11 +113,7 @@ async fn a_reload_within_the_grace_keeps_an_empty_room() {
         ..config()
     })
     .await;
-    let room = room_id(24);
-    let mut host = relay.connect().await;
-    let w = host
-        .create(room, &secret(25), RoomSettings::default())
-        .await;
+    let (room, host, w) = relay.create_room(24).await;
     host.drop_connection();
     let mut back = relay.connect().await;
     back.resume(room, &w, Some(1)).await;

@@ -211,9 +211,7 @@ async fn bad_frames_get_an_error_and_the_socket_stays_usable() {
         ..config()
     })
     .await;
-    let room = room_id(4);
-    let mut a = relay.connect().await;
-    let w = a.create(room, &secret(4), RoomSettings::default()).await;
+    let (room, mut a, w) = relay.create_room(4).await;
     assert_eq!(w.limits.max_payload, 1000);
     a.send(ClientFrame::Send {
         to: None,
