@@ -454,10 +454,7 @@ pub(crate) async fn stream_packets_are_delivered_unsequenced_and_never_replayed<
 pub(crate) async fn stream_packets_need_members_and_keep_the_room_alive<S: Store>(
     make: impl Make<S>,
 ) {
-    let h = idle_harness(make).await;
-    let r = room(41);
-    h.create(r, 1).await.unwrap();
-    h.join(r, 2, None).await.unwrap();
+    let (h, r) = idle_room(make, 41).await;
     // Neither a stranger's packet nor one addressed to a stranger is relayed.
     for (from, to) in [(9, None), (9, Some(1)), (1, Some(9))] {
         assert_eq!(
@@ -629,13 +626,17 @@ pub(crate) async fn leave_is_immediate<S: Store>(make: impl Make<S>) {
     );
 }
 
-/// A store whose rooms idle out after 2 s.
-async fn idle_harness<S: Store>(make: impl Make<S>) -> Harness<S> {
+/// A store whose rooms idle out after 2 s, and its room `n` with members 1 and 2.
+async fn idle_room<S: Store>(make: impl Make<S>, n: u8) -> (Harness<S>, RoomId) {
     let config = Config {
         idle_timeout: Duration::from_secs(2),
         ..base_config()
     };
-    harness(make, config).await
+    let h = harness(make, config).await;
+    let r = room(n);
+    h.create(r, 1).await.unwrap();
+    h.join(r, 2, None).await.unwrap();
+    (h, r)
 }
 
 /// Keeps room `r` (members 1 and 2) busy for longer than its idle timeout with
@@ -668,10 +669,7 @@ async fn busy_past_the_idle_timeout<S: Store>(
 pub(crate) async fn idle_rooms_are_deleted_and_messages_keep_them_alive<S: Store>(
     make: impl Make<S>,
 ) {
-    let h = idle_harness(make).await;
-    let r = room(12);
-    h.create(r, 1).await.unwrap();
-    h.join(r, 2, None).await.unwrap();
+    let (h, r) = idle_room(make, 12).await;
     let seen = busy_past_the_idle_timeout(&h, r, false).await;
     assert_eq!(seen.len(), 3, "{seen:?}");
     assert_eq!(h.store.room_count(), 0);
