@@ -6,8 +6,10 @@
 //! may see it, so a relayed message is encoded once and never copied per recipient.
 //!
 //! # Lagging receivers
-//! A recipient whose outbox is full is stopped on the spot, never waited for (see
-//! [`crate::outbox`]); the hub counts it and forgets the connection.
+//! A recipient whose outbox is full, or that holds queued frames when the relay-wide
+//! queue budget is spent, is stopped on the spot, never waited for (see
+//! [`crate::outbox`]); the hub counts it (and the budget's refusals by reason) and
+//! forgets the connection.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
