@@ -182,6 +182,24 @@ pub struct Config {
     #[arg(long, env = "VROOM_STREAM_QUEUE_BYTES", default_value_t = 2 << 20)]
     pub stream_queue_bytes: usize,
 
+    /// Bytes queued to all connections together (events and file chunks waiting to be
+    /// written), whatever each connection's own caps allow. Past half of it, file
+    /// chunks are dropped for their receivers (their clients ask again); past all of
+    /// it, a connection that still holds queued frames when an event arrives for it is
+    /// disconnected as lagging (its member reconnects and catches up).
+    #[arg(long, env = "VROOM_MAX_QUEUED_BYTES", default_value_t = 256 << 20)]
+    pub max_queued_bytes: usize,
+
+    /// Bytes per second of file chunks one room's members may send together, on
+    /// average; a sender above it is slowed down, like `--stream-rate`.
+    #[arg(long, env = "VROOM_STREAM_RATE_ROOM", default_value_t = 64 << 20)]
+    pub stream_rate_room: u64,
+
+    /// Bytes per second of file chunks all connections of this relay may send together,
+    /// on average; senders above it are slowed down, like `--stream-rate`.
+    #[arg(long, env = "VROOM_STREAM_RATE_TOTAL", default_value_t = 256 << 20)]
+    pub stream_rate_total: u64,
+
     /// Directory of the built web app to serve. Default: `web-dist` if it exists.
     #[arg(long, env = "VROOM_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
@@ -260,6 +278,9 @@ impl Default for Config {
             rate_burst: 200,
             stream_rate: 64 << 20,
             stream_queue_bytes: 2 << 20,
+            max_queued_bytes: 256 << 20,
+            stream_rate_room: 64 << 20,
+            stream_rate_total: 256 << 20,
             web_dir: None,
             log_room_ids: false,
             shutdown_timeout: Duration::from_secs(5),

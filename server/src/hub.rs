@@ -6,8 +6,10 @@
 //! may see it, so a relayed message is encoded once and never copied per recipient.
 //!
 //! # Lagging receivers
-//! A recipient whose outbox is full is stopped on the spot, never waited for (see
-//! [`crate::outbox`]); the hub counts it and forgets the connection.
+//! A recipient whose outbox is full, or that holds queued frames when the relay-wide
+//! queue budget is spent, is stopped on the spot, never waited for (see
+//! [`crate::outbox`]); the hub counts it (and the budget's refusals by reason) and
+//! forgets the connection.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -15,7 +17,7 @@ use std::sync::{Arc, Mutex};
 use vroom_shared::wire::{MemberId, RoomId};
 
 use crate::limits::Limits;
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Refusal};
 use crate::outbox::{Offered, Outbound, Outbox};
 use crate::store::{Fanout, SessionId, Signal};
 use crate::sync::lock;
@@ -102,6 +104,11 @@ fn offer(conn: &Conn, item: Outbound, metrics: &Metrics) -> bool {
             metrics.lagging_disconnects.inc();
             false
         }
+        Offered::OverBudget => {
+            metrics.lagging_disconnects.inc();
+            metrics.refused(Refusal::QueuedBytes);
+            false
+        }
         Offered::Gone => false,
     }
 }
@@ -160,6 +167,10 @@ impl Fanout for Hub {
                     match c.outbox.offer(Outbound::Stream(packet.frame.clone())) {
                         Offered::Queued => delivered += 1,
                         Offered::Full => dropped += 1,
+                        Offered::OverBudget => {
+                            dropped += 1;
+                            self.metrics.refused(Refusal::QueuedBytesChunk);
+                        }
                         Offered::Gone => {}
                     }
                 }

@@ -26,6 +26,14 @@
 //!
 //! Addresses are kept only in this memory, only while they count for something, and
 //! never logged or exported.
+//!
+//! # The chunk lane's shared budgets
+//! Beside each connection's `--stream-rate`, the chunk lane has a budget per room
+//! (`--stream-rate-room`) and one for the whole relay (`--stream-rate-total`), in KiB
+//! cells with every packet costing at least 8 KiB, so many connections sending tiny or
+//! large packets cannot take the relay's bandwidth between them. A packet over a budget
+//! waits for its share (its sender is not read meanwhile), it is never refused: files
+//! slow down, chat goes on.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -34,7 +42,11 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::HeaderMap;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::clock::{Clock, DefaultClock, QuantaInstant};
+use governor::{
+    DefaultDirectRateLimiter, DefaultKeyedRateLimiter, InsufficientCapacity, NotUntil, Quota,
+    RateLimiter,
+};
 use tokio::time::Instant;
 use vroom_shared::wire::RoomId;
 
@@ -65,6 +77,10 @@ pub(crate) struct Limits {
     joins: DefaultKeyedRateLimiter<IpAddr>,
     /// What each address holds now.
     usage: Mutex<Usage>,
+    /// Chunk-lane KiB per room (`--stream-rate-room`).
+    stream_room: DefaultKeyedRateLimiter<RoomId>,
+    /// Chunk-lane KiB of the whole relay (`--stream-rate-total`).
+    stream_relay: DefaultDirectRateLimiter,
     /// Refusals are counted here.
     metrics: Arc<Metrics>,
 }
@@ -112,6 +128,8 @@ impl Limits {
             creates: per_minute(config.creates_per_minute),
             joins: per_minute(config.joins_per_minute),
             usage: Mutex::default(),
+            stream_room: RateLimiter::keyed(stream_quota(config.stream_rate_room, config)),
+            stream_relay: RateLimiter::direct(stream_quota(config.stream_rate_total, config)),
             metrics,
         }
     }
@@ -229,13 +247,30 @@ impl Limits {
         }
     }
 
-    /// Forgets what no longer counts: rate-limiter state of quiet addresses, and rooms
+    /// Waits until the room's and the relay's chunk-lane budgets admit a packet of
+    /// `cells` KiB (see the module docs). `Err` for a packet larger than a budget's
+    /// burst, which no wait can admit.
+    pub(crate) async fn stream_share(
+        &self,
+        room: RoomId,
+        cells: NonZeroU32,
+    ) -> Result<(), InsufficientCapacity> {
+        let by_room = || self.stream_room.check_key_n(&room, cells);
+        admit(&self.metrics, "room", self.stream_room.clock(), by_room).await?;
+        let by_relay = || self.stream_relay.check_n(cells);
+        admit(&self.metrics, "relay", self.stream_relay.clock(), by_relay).await
+    }
+
+    /// Forgets what no longer counts: rate-limiter state of quiet addresses and rooms,
+    /// and rooms
     /// past their maximum lifetime that this instance never heard end.
     pub(crate) fn sweep(&self) {
         self.creates.retain_recent();
         self.joins.retain_recent();
+        self.stream_room.retain_recent();
         self.creates.shrink_to_fit();
         self.joins.shrink_to_fit();
+        self.stream_room.shrink_to_fit();
         let now = Instant::now();
         let mut usage = lock(&self.usage);
         let expired: Vec<RoomId> = usage
@@ -251,6 +286,39 @@ impl Limits {
         }
         usage.rooms.shrink_to_fit();
         usage.by_address.shrink_to_fit();
+    }
+}
+
+/// A chunk-lane budget of `bytes_per_sec`, in KiB cells, with a burst of a few of the
+/// largest frames (or an eighth of a second's worth, if more).
+pub(crate) fn stream_quota(bytes_per_sec: u64, config: &Config) -> Quota {
+    let per_sec = u32::try_from(bytes_per_sec / 1024).unwrap_or(u32::MAX);
+    let rate = NonZeroU32::new(per_sec).unwrap_or(NonZeroU32::MIN);
+    let burst_kib = u32::try_from(config.max_message() / 1024 * 4).unwrap_or(u32::MAX);
+    let burst = NonZeroU32::new(burst_kib.max(per_sec / 8)).unwrap_or(rate);
+    Quota::per_second(rate).allow_burst(burst)
+}
+
+/// Waits until `check` admits a chunk-lane packet, counting in the metrics that it
+/// waited for `budget`.
+pub(crate) async fn admit(
+    metrics: &Metrics,
+    budget: &'static str,
+    clock: &DefaultClock,
+    check: impl Fn() -> Result<Result<(), NotUntil<QuantaInstant>>, InsufficientCapacity>,
+) -> Result<(), InsufficientCapacity> {
+    let mut waited = false;
+    loop {
+        match check()? {
+            Ok(()) => return Ok(()),
+            Err(not_until) => {
+                if !waited {
+                    metrics.stream_waited(budget);
+                    waited = true;
+                }
+                tokio::time::sleep(not_until.wait_time_from(clock.now())).await;
+            }
+        }
     }
 }
 

@@ -96,6 +96,10 @@ metrics! {
     /// Bytes of ciphertext buffered for catch-up across all rooms (in-process store; set
     /// when scraped).
     buffered_bytes: Gauge = "Bytes of ciphertext buffered for catch-up across all rooms",
+    /// Bytes queued to all connections, waiting to be written (set when scraped).
+    queued_bytes: Gauge = "Bytes of events and file chunks queued to connections, waiting to be written",
+    /// Chunk-lane packets held back by a budget, by budget.
+    stream_waits: Family<KindLabel, Counter> = "Chunk-lane (file) packets held back until a budget allowed them, by budget (connection, room, relay)",
 }
 
 /// Why something was refused or cut off; the `reason` label of `vroom_refusals_total`.
@@ -121,11 +125,17 @@ pub(crate) enum Refusal {
     DeadPeer,
     /// The socket took nothing for `--write-timeout`: the connection is dropped.
     SlowReader,
+    /// `--max-queued-bytes` was full and the connection held queued frames: it is
+    /// stopped as lagging, close 1013.
+    QueuedBytes,
+    /// Half of `--max-queued-bytes` was full: a chunk-lane packet was dropped for one
+    /// receiver.
+    QueuedBytesChunk,
 }
 
 impl Refusal {
     /// Every reason, so each has a series (at 0) from the start.
-    const ALL: [Refusal; 10] = [
+    const ALL: [Refusal; 12] = [
         Refusal::ConnectionsPerAddress,
         Refusal::ConnectionsTotal,
         Refusal::CreatesPerAddress,
@@ -136,6 +146,8 @@ impl Refusal {
         Refusal::JoinTimeout,
         Refusal::DeadPeer,
         Refusal::SlowReader,
+        Refusal::QueuedBytes,
+        Refusal::QueuedBytesChunk,
     ];
 
     fn name(self) -> &'static str {
@@ -150,6 +162,8 @@ impl Refusal {
             Refusal::JoinTimeout => "join_timeout",
             Refusal::DeadPeer => "dead_peer",
             Refusal::SlowReader => "slow_reader",
+            Refusal::QueuedBytes => "queued_bytes",
+            Refusal::QueuedBytesChunk => "queued_bytes_chunk",
         }
     }
 }
@@ -191,6 +205,13 @@ impl Metrics {
     pub(crate) fn refused(&self, why: Refusal) {
         self.refusals
             .get_or_create(&ReasonLabel { reason: why.name() })
+            .inc();
+    }
+
+    /// A chunk-lane packet waited for `budget` (`connection`, `room` or `relay`).
+    pub(crate) fn stream_waited(&self, budget: &'static str) {
+        self.stream_waits
+            .get_or_create(&KindLabel { kind: budget })
             .inc();
     }
 

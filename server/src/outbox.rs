@@ -10,11 +10,27 @@
 //! # Backpressure
 //! An outbox holds `--send-queue` frames and `--send-queue-bytes` of them (a frame
 //! waiting in two outboxes is one allocation, but a connection must not keep alive
-//! what its room's buffer has dropped). When a frame does not fit, the outbox stops
+//! what its room's buffer has dropped). A frame counts from the moment it is queued
+//! until its batch has been handed to the socket, so a connection whose batch is being
+//! written holds its cap, not twice it. When a frame does not fit, the outbox stops
 //! its connection on the spot (the connection closes its socket with code 1013, "try
 //! again later") instead of slowing down its room or buffering without bound. Its member
 //! keeps its place for the grace period, reconnects with `Resume` and catches up from the
 //! room's buffer.
+//!
+//! # The relay-wide budget
+//! Every outbox also counts against one [`QueueBudget`] (`--max-queued-bytes`), so many
+//! slow readers together cannot hold more than it, whatever their own caps allow.
+//! When it runs short:
+//! - chunk-lane packets go first: past half of the budget, a chunk is dropped for the
+//!   receiver it was offered to (its client asks for it again), so chunks can never
+//!   leave chat without room;
+//! - past the whole budget, an event offered to a connection that still holds queued
+//!   frames stops that connection as lagging (1013, as above): the receivers that hold
+//!   memory are the ones that go. A connection holding nothing (it keeps up) still
+//!   gets its frame, so a room whose members read is never cut off by another room's
+//!   backlog; the most the budget can be passed by is one frame per such connection,
+//!   which it writes at once.
 //!
 //! # Duplicates
 //! A joining connection registers with the hub before the store answers, and its
@@ -22,6 +38,7 @@
 //! drops every event whose `seq` it was already given, so that race never duplicates.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::sync::lock;
@@ -57,6 +74,48 @@ impl Outbound {
     }
 }
 
+/// The relay-wide budget of bytes queued to connections (`--max-queued-bytes`), shared
+/// by every outbox (see the module docs).
+pub(crate) struct QueueBudget {
+    /// Bytes queued to all connections now, from queueing until written. An atomic:
+    /// one add per queued frame and one subtraction per written batch, never a lock.
+    used: AtomicUsize,
+    /// Events may fill it up to here.
+    limit: usize,
+    /// Chunks only up to here (half of `limit`), so they are the first to go.
+    chunk_limit: usize,
+}
+
+impl QueueBudget {
+    pub(crate) fn new(limit: usize) -> QueueBudget {
+        QueueBudget {
+            used: AtomicUsize::new(0),
+            limit,
+            chunk_limit: limit / 2,
+        }
+    }
+
+    /// Bytes queued to all connections now.
+    pub(crate) fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    /// Whether `size` more bytes stay within `limit`.
+    fn fits(&self, size: usize, limit: usize) -> bool {
+        self.used().saturating_add(size) <= limit
+    }
+
+    fn take(&self, size: usize) {
+        self.used.fetch_add(size, Ordering::Relaxed);
+    }
+
+    fn give_back(&self, size: usize) {
+        if size > 0 {
+            self.used.fetch_sub(size, Ordering::Relaxed);
+        }
+    }
+}
+
 /// The hub's end of a connection's bounded outbound queue (see the module docs).
 pub(crate) struct Outbox {
     /// A std `Mutex`: pushing and taking are a few instructions and never await.
@@ -69,6 +128,27 @@ pub(crate) struct Outbox {
     max_bytes: usize,
     /// How many bytes of chunk-lane packets may wait (`--stream-queue-bytes`).
     max_stream_bytes: usize,
+    /// The relay-wide budget this outbox counts against.
+    budget: Arc<QueueBudget>,
+}
+
+/// What an outbox holds, counted from queueing until written.
+#[derive(Default, Clone, Copy)]
+struct Held {
+    /// Event frames.
+    events: usize,
+    /// Bytes of the event frames.
+    bytes: usize,
+    /// Chunk-lane packets, and their bytes: the chunk lane has its own budget, so
+    /// chunks neither count as lag nor crowd out events.
+    streams: usize,
+    stream_bytes: usize,
+}
+
+impl Held {
+    fn total_bytes(&self) -> usize {
+        self.bytes + self.stream_bytes
+    }
 }
 
 /// The state behind an [`Outbox`]'s lock.
@@ -80,27 +160,27 @@ struct Queue {
     killed: bool,
     /// The connection is gone: nothing more is queued.
     closed: bool,
-    /// Bytes of the event frames in `items`.
-    bytes: usize,
-    /// Chunk-lane packets in `items`, and their bytes: the chunk lane has its own
-    /// budget, so chunks neither count as lag nor crowd out events.
-    streams: usize,
-    stream_bytes: usize,
+    /// What `items` and the batch the reader is writing hold together.
+    held: Held,
 }
 
 /// What [`Outbox::offer`] did with a frame.
 pub(crate) enum Offered {
     /// Queued.
     Queued,
-    /// Did not fit: the connection is lagging and has been stopped.
+    /// Did not fit the connection's own caps: a chunk was dropped, or the connection
+    /// is lagging and has been stopped.
     Full,
+    /// Did not fit the relay-wide budget: a chunk was dropped, or the connection,
+    /// which held queued frames, has been stopped.
+    OverBudget,
     /// The connection is gone or already stopped.
     Gone,
 }
 
 impl Outbox {
-    /// Queues `item`, or stops the connection when its queue is full; a chunk-lane
-    /// packet that does not fit its lane is dropped (`Full`) and the connection goes on.
+    /// Queues `item`, or stops the connection when it does not fit; a chunk-lane packet
+    /// that does not fit is dropped and the connection goes on (see the module docs).
     pub(crate) fn offer(&self, item: Outbound) -> Offered {
         let mut q = lock(&self.queue);
         if q.closed || q.killed {
@@ -108,23 +188,36 @@ impl Outbox {
         }
         if let Outbound::Stream(frame) = &item {
             let size = frame.len();
-            if q.streams > 0 && q.stream_bytes + size > self.max_stream_bytes {
+            if q.held.streams > 0 && q.held.stream_bytes + size > self.max_stream_bytes {
                 return Offered::Full;
             }
-            q.streams += 1;
-            q.stream_bytes += size;
+            if !self.budget.fits(size, self.budget.chunk_limit) {
+                return Offered::OverBudget;
+            }
+            q.held.streams += 1;
+            q.held.stream_bytes += size;
+            self.budget.take(size);
             return self.push(q, item);
         }
         let size = item.size();
-        let too_many = q.items.len() - q.streams >= self.capacity;
-        let too_big = !q.items.is_empty() && q.bytes + size > self.max_bytes;
-        if too_many || too_big {
+        let too_many = q.held.events >= self.capacity;
+        let too_big = q.held.events > 0 && q.held.bytes + size > self.max_bytes;
+        // A close (no bytes) is never refused for the budget.
+        let over_budget =
+            size > 0 && q.held.total_bytes() > 0 && !self.budget.fits(size, self.budget.limit);
+        if too_many || too_big || over_budget {
             q.killed = true;
             drop(q);
             self.ready.notify_one();
-            return Offered::Full;
+            return if too_many || too_big {
+                Offered::Full
+            } else {
+                Offered::OverBudget
+            };
         }
-        q.bytes += size;
+        q.held.events += 1;
+        q.held.bytes += size;
+        self.budget.take(size);
         self.push(q, item)
     }
 
@@ -160,6 +253,9 @@ pub(crate) struct OutboxReader {
     /// The last event `seq` handed out (or given by `Welcome`/catch-up): older events
     /// are skipped.
     floor: u64,
+    /// What `pending` held when it was taken: it counts until the whole batch has been
+    /// handed to the socket.
+    in_flight: Held,
 }
 
 /// What a connection writes next.
@@ -182,6 +278,7 @@ impl OutboxReader {
         capacity: usize,
         max_bytes: usize,
         max_stream_bytes: usize,
+        budget: Arc<QueueBudget>,
     ) -> (OutboxReader, Arc<Outbox>) {
         let outbox = Arc::new(Outbox {
             queue: Mutex::new(Queue::default()),
@@ -189,11 +286,13 @@ impl OutboxReader {
             capacity: capacity.max(1),
             max_bytes,
             max_stream_bytes,
+            budget,
         });
         let reader = OutboxReader {
             outbox: outbox.clone(),
             pending: VecDeque::new(),
             floor: 0,
+            in_flight: Held::default(),
         };
         (reader, outbox)
     }
@@ -229,6 +328,13 @@ impl OutboxReader {
             if q.killed {
                 return Next::Killed;
             }
+            // The batch taken last time has been handed to the socket: it stops counting.
+            let written = std::mem::take(&mut self.in_flight);
+            q.held.events -= written.events;
+            q.held.bytes -= written.bytes;
+            q.held.streams -= written.streams;
+            q.held.stream_bytes -= written.stream_bytes;
+            self.outbox.budget.give_back(written.total_bytes());
             if q.items.is_empty() {
                 drop(q);
                 // An idle connection keeps no buffer.
@@ -236,9 +342,8 @@ impl OutboxReader {
                 return Next::Empty;
             }
             self.pending = std::mem::take(&mut q.items);
-            q.bytes = 0;
-            q.streams = 0;
-            q.stream_bytes = 0;
+            // Now the queue is empty, everything it counts is in this batch.
+            self.in_flight = q.held;
         }
     }
 }
@@ -248,6 +353,8 @@ impl Drop for OutboxReader {
         let mut q = lock(&self.outbox.queue);
         q.closed = true;
         q.items = VecDeque::new();
+        let held = std::mem::take(&mut q.held);
+        self.outbox.budget.give_back(held.total_bytes());
     }
 }
 
@@ -264,7 +371,8 @@ mod tests {
 
     #[test]
     fn a_full_chunk_lane_drops_chunks_and_keeps_the_connection_and_its_events() {
-        let (mut reader, outbox) = OutboxReader::new(4, 1000, 100);
+        let budget = Arc::new(QueueBudget::new(1 << 20));
+        let (mut reader, outbox) = OutboxReader::new(4, 1000, 100, budget);
         let chunk = || Outbound::Stream(Bytes::from(vec![7; 60]));
         assert!(matches!(outbox.offer(chunk()), Offered::Queued));
         // A second chunk would pass the lane's 100 bytes: dropped, not a lag.
@@ -292,5 +400,66 @@ mod tests {
             });
         }
         assert!(matches!(reader.next(), Next::Killed));
+    }
+
+    #[test]
+    fn the_relay_budget_drops_chunks_first_then_stops_receivers_that_hold_frames() {
+        let budget = Arc::new(QueueBudget::new(1000));
+        let open = || OutboxReader::new(100, 1 << 20, 1 << 20, budget.clone());
+        let (mut slow, slow_box) = open();
+        let (_fast, fast_box) = open();
+        let chunk = || Outbound::Stream(Bytes::from(vec![7; 200]));
+        let event = |seq| Outbound::Event {
+            seq,
+            frame: Bytes::from(vec![1; 200]),
+        };
+        // Chunks may fill half of the budget, no more.
+        assert!(matches!(slow_box.offer(chunk()), Offered::Queued));
+        assert!(matches!(slow_box.offer(chunk()), Offered::Queued));
+        assert!(matches!(slow_box.offer(chunk()), Offered::OverBudget));
+        // Events fill the rest, and a receiver holding nothing always gets one.
+        assert!(matches!(slow_box.offer(event(1)), Offered::Queued));
+        assert!(matches!(slow_box.offer(event(2)), Offered::Queued));
+        assert!(matches!(fast_box.offer(event(3)), Offered::Queued));
+        assert_eq!(budget.used(), 1000);
+        // Full: a receiver that holds frames is stopped, not the budget passed.
+        assert!(matches!(slow_box.offer(event(4)), Offered::OverBudget));
+        assert!(matches!(slow.next(), Next::Killed));
+        assert_eq!(
+            budget.used(),
+            1000,
+            "a stopped reader's frames count until it goes"
+        );
+        drop(slow);
+        assert_eq!(budget.used(), 200, "its frames went back to the budget");
+    }
+
+    #[test]
+    fn frames_count_until_their_batch_is_written() {
+        let budget = Arc::new(QueueBudget::new(1 << 20));
+        let (mut reader, outbox) = OutboxReader::new(2, 1000, 1000, budget.clone());
+        let event = |seq| Outbound::Event {
+            seq,
+            frame: Bytes::from(vec![1; 400]),
+        };
+        assert!(matches!(outbox.offer(event(1)), Offered::Queued));
+        assert!(matches!(outbox.offer(event(2)), Offered::Queued));
+        // Both written: they no longer count, and two more fit.
+        assert!(next_frame(&mut reader).is_some());
+        assert!(next_frame(&mut reader).is_some());
+        assert!(matches!(reader.next(), Next::Empty));
+        assert_eq!(budget.used(), 0);
+        assert!(matches!(outbox.offer(event(3)), Offered::Queued));
+        assert!(matches!(outbox.offer(event(4)), Offered::Queued));
+        // The batch is being written: it still counts against the connection's caps,
+        // so a third frame finds the connection lagging.
+        assert!(next_frame(&mut reader).is_some());
+        assert!(matches!(outbox.offer(event(5)), Offered::Full));
+        assert_eq!(budget.used(), 800);
+        // The rest of the batch, then the stop.
+        assert!(next_frame(&mut reader).is_some());
+        assert!(matches!(reader.next(), Next::Killed));
+        drop(reader);
+        assert_eq!(budget.used(), 0);
     }
 }

@@ -243,6 +243,7 @@ async fn metrics<S: Store>(State(state): State<AppState<S>>) -> Response {
     let m = &state.inner.metrics;
     let gauge = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
     m.rooms.set(gauge(state.inner.store.room_count()));
+    m.queued_bytes.set(gauge(state.inner.queued.used()));
     if let Some(bytes) = state.inner.store.buffered_bytes() {
         m.buffered_bytes.set(gauge(bytes));
     }

@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::hub::Hub;
 use crate::limits::Limits;
 use crate::metrics::Metrics;
+use crate::outbox::QueueBudget;
 use crate::store::{Fanout, MemoryStore, Store};
 
 /// Everything a request handler needs. Cheap to clone.
@@ -43,6 +44,9 @@ pub(crate) struct Shared<S> {
     pub(crate) metrics: Arc<Metrics>,
     /// Per-address limits and the addresses they count.
     pub(crate) limits: Arc<Limits>,
+    /// Bytes queued to all connections (`--max-queued-bytes`), which every outbox
+    /// counts against.
+    pub(crate) queued: Arc<QueueBudget>,
     /// Caps open WebSocket connections (`--max-connections`); a permit lives as long as
     /// its connection.
     pub(crate) connections: Arc<Semaphore>,
@@ -75,6 +79,7 @@ pub fn state_with<S: Store>(
     let state = AppState {
         inner: Arc::new(Shared {
             connections: Arc::new(Semaphore::new(config.max_connections)),
+            queued: Arc::new(QueueBudget::new(config.max_queued_bytes)),
             config,
             store,
             hub,

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use vroom_relay::Config;
 
-use vroom_shared::wire::{RoomId, RoomSettings};
+use vroom_shared::wire::{ErrorCode, RoomId, RoomSettings};
 
 use crate::ws::{room_id, secret, Client, Welcomed};
 use crate::PATIENCE;
@@ -111,6 +111,31 @@ impl Relay {
                     .parse()
                     .unwrap_or_else(|_| panic!("{name} is not a count: {v}"))
             })
+    }
+
+    /// Waits until the `/metrics` sample `name` satisfies `done`, polling; fails after
+    /// [`PATIENCE`]. Its last value.
+    pub async fn wait_metric(&self, name: &str, done: impl Fn(u64) -> bool) -> u64 {
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        loop {
+            let now = self.metric(name).await;
+            if done(now) {
+                return now;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{name} stayed at {now}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Checks that the place `w` was given in `room` is gone: its resume token is
+    /// refused.
+    pub async fn assert_resume_refused(&self, room: RoomId, w: &Welcomed) {
+        let mut again = self.connect().await;
+        again.resume(room, w, None).await;
+        again.expect_error(ErrorCode::ResumeRefused).await;
     }
 
     /// A GET of `path` with `extra` header lines (each ending in `\r\n`).

@@ -312,6 +312,14 @@ impl Client {
     /// Joins `room` as a new member and expects the welcome and its own `Joined`, the
     /// next event after the welcome's `seq`.
     pub async fn join(&mut self, room: RoomId) -> Welcomed {
+        self.ask_to_join(room).await;
+        let w = self.expect_welcome().await;
+        assert_eq!(self.recv().await, Got::Joined(w.seq + 1, w.you));
+        w
+    }
+
+    /// Asks to join `room` as a new member, without catch-up; the test reads the answer.
+    pub async fn ask_to_join(&mut self, room: RoomId) {
         self.send(ClientFrame::Join {
             version: version(),
             room,
@@ -319,9 +327,6 @@ impl Client {
             after: None,
         })
         .await;
-        let w = self.expect_welcome().await;
-        assert_eq!(self.recv().await, Got::Joined(w.seq + 1, w.you));
-        w
     }
 
     /// Asks to take `w`'s place again, with catch-up after `after`; the test reads the

@@ -232,6 +232,7 @@ async fn attach<S: Store>(
         shared.config.send_queue,
         shared.config.send_queue_bytes,
         shared.config.stream_queue_bytes,
+        shared.queued.clone(),
     );
     shared.hub.register(
         room,

@@ -198,11 +198,7 @@ fn rate_limiter(config: &Config) -> DefaultDirectRateLimiter {
 /// The chunk lane's budget of one connection, in KiB cells: `--stream-rate` on
 /// average, with a burst of a few of the largest frames.
 fn stream_budget(config: &Config) -> DefaultDirectRateLimiter {
-    let per_sec = u32::try_from(config.stream_rate / 1024).unwrap_or(u32::MAX);
-    let rate = NonZeroU32::new(per_sec).unwrap_or(NonZeroU32::MIN);
-    let burst_kib = u32::try_from(config.max_message() / 1024 * 4).unwrap_or(u32::MAX);
-    let burst = NonZeroU32::new(burst_kib.max(per_sec / 8)).unwrap_or(rate);
-    RateLimiter::direct(Quota::per_second(rate).allow_burst(burst))
+    RateLimiter::direct(crate::limits::stream_quota(config.stream_rate, config))
 }
 
 /// KiB a chunk-lane packet is charged at least: a flood of tiny packets (each one a

@@ -1,12 +1,12 @@
 //! A joined member's requests: `Send` on the hot path, the rest boxed.
 
-use governor::clock::Clock;
 use governor::DefaultDirectRateLimiter;
 use vroom_shared::wire::{ClientFrame, CloseReason, ErrorCode, MemberId};
 
 use super::live::{End, Live};
 use super::{catch_up_frames, stream_cells, Member, RoomTag};
-use crate::store::Store;
+use crate::limits::admit;
+use crate::store::{Store, Streamed};
 
 impl<S: Store> Member<S> {
     /// Handles one request of a joined member. `Ok(Some(end))` when the connection must
@@ -36,9 +36,10 @@ impl<S: Store> Member<S> {
         Ok(None)
     }
 
-    /// Relays a chunk-lane packet, after waiting for its share of the connection's byte
-    /// budget (a sender above `--stream-rate` is slowed down: its socket is not read
-    /// meanwhile). A packet for a member who has gone is dropped without an answer: the
+    /// Relays a chunk-lane packet, after waiting for its share of the connection's, the
+    /// room's and the relay's byte budgets (a sender above `--stream-rate`,
+    /// `--stream-rate-room` or `--stream-rate-total` is slowed down: its socket is not
+    /// read meanwhile). A packet for a member who has gone is dropped without an answer: the
     /// sender's transfer learns of the departure from the room's `Left` event.
     pub(super) async fn stream(
         &self,
@@ -49,18 +50,19 @@ impl<S: Store> Member<S> {
         if payload.len() > self.limits.max_payload as usize {
             return Err(ErrorCode::FrameTooLarge);
         }
-        loop {
-            match budget.check_n(stream_cells(payload.len())) {
-                Ok(Ok(())) => break,
-                Ok(Err(not_until)) => {
-                    let wait = not_until.wait_time_from(budget.clock().now());
-                    tokio::time::sleep(wait).await;
-                }
-                Err(_) => return Err(ErrorCode::FrameTooLarge),
-            }
-        }
         let shared = &self.state.inner;
-        match shared.store.stream(self.room, self.me, to, payload).await {
+        let cells = stream_cells(payload.len());
+        let own = || budget.check_n(cells);
+        admit(&shared.metrics, "connection", budget.clock(), own)
+            .await
+            .map_err(|_| ErrorCode::FrameTooLarge)?;
+        shared
+            .limits
+            .stream_share(self.room, cells)
+            .await
+            .map_err(|_| ErrorCode::FrameTooLarge)?;
+        let packet = Streamed::encode(self.me, to, payload);
+        match shared.store.stream(self.room, packet).await {
             Ok(()) => {
                 shared.metrics.stream_bytes.inc_by(payload.len() as u64);
                 Ok(None)

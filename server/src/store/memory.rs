@@ -92,7 +92,7 @@ struct RoomState {
     evicted_upto: u64,
     /// When the room was created, for its maximum lifetime.
     created: Instant,
-    /// When the last message was relayed, for the idle timeout.
+    /// When the last message or chunk was relayed, for the idle timeout.
     last_activity: Instant,
     /// Since when no member has been connected, for the room's grace.
     empty_since: Option<Instant>,
@@ -302,6 +302,18 @@ impl RoomState {
         self.places.iter().any(|p| p.member == member)
     }
 
+    /// Checks that the sender of a message or a chunk, and its one recipient if any,
+    /// hold places, and restarts the idle timer: the room is in use. The idle deadline
+    /// only moves later, so the timer needs no wake-up: it finds the new deadline when
+    /// its old one passes.
+    fn relay_from(&mut self, from: MemberId, to: Option<MemberId>) -> StoreResult<()> {
+        if !self.has(from) || to.is_some_and(|to| !self.has(to)) {
+            return Err(ErrorCode::UnknownMember);
+        }
+        self.last_activity = Instant::now();
+        Ok(())
+    }
+
     /// Starts the room's grace when its last connected member went away.
     fn note_presence(&mut self, now: Instant) {
         let connected = self.places.iter().any(|p| p.disconnected_at.is_none());
@@ -499,32 +511,17 @@ impl Store for MemoryStore {
         payload: &[u8],
     ) -> StoreResult<()> {
         self.with_room(room, |inner, room, st| {
-            if !st.has(from) || to.is_some_and(|to| !st.has(to)) {
-                return Err(ErrorCode::UnknownMember);
-            }
+            st.relay_from(from, to)?;
             inner.emit(room, st, Event::Message { from, to, payload });
-            // The idle deadline only moves later, so the timer needs no wake-up: it
-            // finds the new deadline when its old one passes.
-            st.last_activity = Instant::now();
             Ok(())
         })?;
         self.inner.trim_to_budget();
         Ok(())
     }
 
-    async fn stream(
-        &self,
-        room: RoomId,
-        from: MemberId,
-        to: Option<MemberId>,
-        payload: &[u8],
-    ) -> StoreResult<()> {
-        // Encoded before the room is locked: a chunk is large, and the lock is the room's.
-        let packet = Streamed::encode(from, to, payload);
+    async fn stream(&self, room: RoomId, packet: Streamed) -> StoreResult<()> {
         self.with_room(room, |inner, room, st| {
-            if !st.has(from) || to.is_some_and(|to| !st.has(to)) {
-                return Err(ErrorCode::UnknownMember);
-            }
+            st.relay_from(packet.from, packet.to)?;
             inner.fanout.signal(room.id, Signal::Stream(&packet));
             Ok(())
         })

@@ -260,17 +260,17 @@ pub trait Store: Clone + Send + Sync + 'static {
         payload: &[u8],
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
-    /// Relays a chunk-lane packet from `from` to every other member (`to: None`) or to
-    /// one, now: no sequence number, no log, no idle-timer refresh, so file chunks never
-    /// push chat out of the catch-up buffer. A store that spans instances carries it to
-    /// the others (the Redis store publishes it on the room's channel, without a script
-    /// or a key). `UnknownMember` when the store can tell `from` or `to` has no place.
+    /// Relays a chunk-lane packet (encoded once by the relay, see [`Streamed::encode`])
+    /// to every other member or to its one recipient, now: no sequence number, no log,
+    /// so file chunks never push chat out of the catch-up buffer. It restarts the idle
+    /// timer like a message, so a room in the middle of a long transfer does not idle
+    /// out. A store that spans instances carries it to the others (the Redis store
+    /// publishes it on the room's channel, without touching the log). `UnknownMember`
+    /// when the sender or the recipient has no place in the room.
     fn stream(
         &self,
         room: RoomId,
-        from: MemberId,
-        to: Option<MemberId>,
-        payload: &[u8],
+        packet: Streamed,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Buffered events after `after` that `member` may see.

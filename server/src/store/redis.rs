@@ -63,7 +63,6 @@ use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use vroom_shared::wire::{
     CloseReason, ErrorCode, Event, HostSecret, LeaveReason, MemberId, ResumeTokenDebug, RoomId,
-    ServerFrame,
 };
 
 use self::conn::{Conn, LazyCluster};
@@ -72,7 +71,7 @@ use self::presence::{Rooms, Timing};
 use self::scripts::{call, Logged};
 use super::{
     CreateRoom, Fanout, JoinRoom, LogCaps, Replay, Sequenced, SessionId, Store, StoreResult,
-    Welcome,
+    Streamed, Welcome,
 };
 use crate::config::Config;
 use crate::sync::lock;
@@ -295,9 +294,6 @@ fn keys(room: RoomId) -> [String; 5] {
     let hex = room.to_hex();
     ["meta", "live", "gone", "info", "log"].map(|part| format!("vroom:{{{hex}}}:{part}"))
 }
-
-/// What starts a chunk-lane packet on a room's channel (then its `ServerFrame::Stream`).
-const STREAM_TAG: &[u8] = b"stream:";
 
 fn channel(room: RoomId) -> String {
     format!("vroom:{{{}}}:ch", room.to_hex())
@@ -579,32 +575,16 @@ impl Store for RedisStore {
         Ok(())
     }
 
-    async fn stream(
-        &self,
-        room: RoomId,
-        from: MemberId,
-        to: Option<MemberId>,
-        payload: &[u8],
-    ) -> StoreResult<()> {
-        // Straight onto the room's channel, beside its events: no script, no key, no
-        // log. Every instance with members in the room delivers it (this one too, when
-        // the message comes back), so a chunk reaches members on any relay.
-        let mut message = Vec::with_capacity(STREAM_TAG.len() + payload.len() + 24);
-        message.extend_from_slice(STREAM_TAG);
-        message.extend_from_slice(&ServerFrame::Stream { from, to, payload }.encode());
-        let command = if self.inner.conn.sharded() {
-            "SPUBLISH"
-        } else {
-            "PUBLISH"
+    async fn stream(&self, room: RoomId, packet: Streamed) -> StoreResult<()> {
+        // One script beside the room's events, never touching its log: it checks both
+        // members and restarts the idle timer, then every instance with members in the
+        // room delivers the packet (this one too, when the message comes back).
+        let stream = scripts::Stream {
+            from: packet.from,
+            to: packet.to,
+            packet: &packet.frame,
         };
-        let mut conn = self.inner.conn.clone();
-        redis::cmd(command)
-            .arg(channel(room))
-            .arg(message)
-            .query_async::<redis::Value>(&mut conn)
-            .await
-            .map_err(|e| unavailable(&e))?;
-        Ok(())
+        call(&self.inner, room, &stream).await
     }
 
     async fn replay(&self, room: RoomId, member: MemberId, after: u64) -> StoreResult<Replay> {

@@ -22,7 +22,8 @@ use vroom_shared::wire::{
 };
 
 use super::{
-    CreateRoom, Fanout, JoinRoom, Newcomer, SessionId, Signal, Store, StoreResult, Welcome,
+    CreateRoom, Fanout, JoinRoom, Newcomer, SessionId, Signal, Store, StoreResult, Streamed,
+    Welcome,
 };
 use crate::config::Config;
 
@@ -35,6 +36,7 @@ macro_rules! store_suite {
             resume_takes_back_a_place_without_events,
             publish_sequences_once_per_event,
             stream_packets_are_delivered_unsequenced_and_never_replayed,
+            stream_packets_need_members_and_keep_the_room_alive,
             replay_returns_what_a_member_may_see_and_reports_gaps,
             host_requests_need_the_secret,
             kick_removes_and_closes_the_member,
@@ -276,6 +278,17 @@ impl<S: Store> Harness<S> {
             .publish(room, MemberId(from), None, text.as_bytes())
             .await
     }
+
+    async fn chunk(
+        &self,
+        room: RoomId,
+        from: u64,
+        to: Option<u64>,
+        payload: &[u8],
+    ) -> StoreResult<()> {
+        let packet = Streamed::encode(MemberId(from), to.map(MemberId), payload);
+        self.store.stream(room, packet).await
+    }
 }
 
 /// Lets time pass: instant on a paused clock, real otherwise.
@@ -407,14 +420,8 @@ pub(crate) async fn stream_packets_are_delivered_unsequenced_and_never_replayed<
     let r = room(40);
     h.create(r, 1).await.unwrap();
     h.join(r, 2, None).await.unwrap();
-    h.store
-        .stream(r, MemberId(1), None, b"chunk")
-        .await
-        .unwrap();
-    h.store
-        .stream(r, MemberId(2), Some(MemberId(1)), b"ack")
-        .await
-        .unwrap();
+    h.chunk(r, 1, None, b"chunk").await.unwrap();
+    h.chunk(r, 2, Some(1), b"ack").await.unwrap();
     let frame = |from, to, payload: &[u8]| ServerFrame::Stream { from, to, payload }.encode();
     let streams = |seen: &[Seen]| {
         seen.iter()
@@ -442,6 +449,26 @@ pub(crate) async fn stream_packets_are_delivered_unsequenced_and_never_replayed<
         .events
         .iter()
         .all(|e| !e.frame.windows(5).any(|w| w == b"chunk")));
+}
+
+pub(crate) async fn stream_packets_need_members_and_keep_the_room_alive<S: Store>(
+    make: impl Make<S>,
+) {
+    let (h, r) = idle_room(make, 41).await;
+    // Neither a stranger's packet nor one addressed to a stranger is relayed.
+    for (from, to) in [(9, None), (9, Some(1)), (1, Some(9))] {
+        assert_eq!(
+            h.chunk(r, from, to, b"x").await.unwrap_err(),
+            ErrorCode::UnknownMember,
+            "from {from} to {to:?}"
+        );
+    }
+    // A long transfer: only chunks flow, for longer than the idle timeout.
+    let seen = busy_past_the_idle_timeout(&h, r, true).await;
+    assert!(
+        seen.iter().all(|s| matches!(s, Seen::Stream(..))),
+        "{seen:?}"
+    );
 }
 
 pub(crate) async fn replay_returns_what_a_member_may_see_and_reports_gaps<S: Store>(
@@ -599,34 +626,52 @@ pub(crate) async fn leave_is_immediate<S: Store>(make: impl Make<S>) {
     );
 }
 
-pub(crate) async fn idle_rooms_are_deleted_and_messages_keep_them_alive<S: Store>(
-    make: impl Make<S>,
-) {
-    let h = harness(
-        make,
-        Config {
-            idle_timeout: Duration::from_secs(2),
-            ..base_config()
-        },
-    )
-    .await;
-    let r = room(12);
+/// A store whose rooms idle out after 2 s, and its room `n` with members 1 and 2.
+async fn idle_room<S: Store>(make: impl Make<S>, n: u8) -> (Harness<S>, RoomId) {
+    let config = Config {
+        idle_timeout: Duration::from_secs(2),
+        ..base_config()
+    };
+    let h = harness(make, config).await;
+    let r = room(n);
     h.create(r, 1).await.unwrap();
+    h.join(r, 2, None).await.unwrap();
+    (h, r)
+}
+
+/// Keeps room `r` (members 1 and 2) busy for longer than its idle timeout with
+/// messages, or with chunks from 1 to 2; then it must idle out. What the room saw
+/// while busy.
+async fn busy_past_the_idle_timeout<S: Store>(
+    h: &Harness<S>,
+    r: RoomId,
+    chunks: bool,
+) -> Vec<Seen> {
     h.rec.take(r);
     for _ in 0..3 {
         wait(Duration::from_millis(1200)).await;
-        h.say(r, 1, "keep-alive").await.unwrap();
+        if chunks {
+            h.chunk(r, 1, Some(2), b"chunk").await.unwrap();
+        } else {
+            h.say(r, 1, "keep-alive").await.unwrap();
+        }
     }
-    assert_eq!(
-        h.rec.take(r).len(),
-        3,
-        "the room must live while messages flow"
-    );
+    let seen = h.rec.take_when(r, |s| s.len() >= 3).await;
     wait(Duration::from_millis(3000)).await;
     assert_eq!(
         h.rec.take(r),
-        vec![Seen::RoomClosed(CloseReason::IdleTimeout)]
+        vec![Seen::RoomClosed(CloseReason::IdleTimeout)],
+        "the room must live while it is used, and idle out after"
     );
+    seen
+}
+
+pub(crate) async fn idle_rooms_are_deleted_and_messages_keep_them_alive<S: Store>(
+    make: impl Make<S>,
+) {
+    let (h, r) = idle_room(make, 12).await;
+    let seen = busy_past_the_idle_timeout(&h, r, false).await;
+    assert_eq!(seen.len(), 3, "{seen:?}");
     assert_eq!(h.store.room_count(), 0);
     assert_eq!(
         h.join(r, 2, None).await.unwrap_err(),

@@ -165,13 +165,7 @@ async fn every_lifecycle_path_deletes_every_key_across_instances(redis: Backend)
         })
         .await;
         let mut late = two.connect().await;
-        late.send(ClientFrame::Join {
-            version: vroom_testkit::ws::version(),
-            room,
-            resume: None,
-            after: None,
-        })
-        .await;
+        late.ask_to_join(room).await;
         late.expect_error(ErrorCode::UnknownRoom).await;
     }
     redis.assert_every_key_expires();

@@ -1,11 +1,11 @@
 //! `/healthz`, `/metrics`, and the static web app with its headers.
 
 use vroom_relay::{Config, CONTENT_SECURITY_POLICY};
-use vroom_shared::wire::{ClientFrame, ErrorCode, RoomSettings, WS_PATH};
+use vroom_shared::wire::{ErrorCode, RoomSettings, WS_PATH};
 
 use crate::config;
 use vroom_testkit::relay::{get_from, Relay, Response};
-use vroom_testkit::ws::{room_id, secret, version};
+use vroom_testkit::ws::{room_id, secret};
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
     headers
@@ -102,20 +102,11 @@ async fn healthz_answers_ok() {
 #[tokio::test]
 async fn metrics_count_activity_without_identifiers() {
     let relay = Relay::start(config()).await;
-    let room = room_id(40);
-    let mut a = relay.connect().await;
-    let mut b = relay.connect().await;
-    let wa = a.create(room, &secret(40), RoomSettings::default()).await;
-    let wb = b.join(room).await;
+    let (room, mut a, wa) = relay.create_room(40).await;
+    let (mut b, wb) = relay.join_room(room).await;
     a.say("canary-payload-3f1d").await;
     b.recv_message().await;
-    a.send(ClientFrame::Join {
-        version: version(),
-        room,
-        resume: None,
-        after: None,
-    })
-    .await;
+    a.ask_to_join(room).await;
     a.expect_error(ErrorCode::UnexpectedFrame).await;
 
     let Response { status, body, .. } = relay.get("/metrics", "").await;

@@ -7,19 +7,12 @@ use vroom_shared::wire::{ClientFrame, CloseReason, ErrorCode, LeaveReason, RoomS
 
 use crate::config;
 use vroom_testkit::relay::Relay;
-use vroom_testkit::ws::{room_id, secret, version, Client, Got};
+use vroom_testkit::ws::{room_id, secret, Client, Got};
 
 /// Asks to join `room` on a new connection and expects `UnknownRoom`: the room is gone.
 async fn assert_gone(relay: &Relay, room: vroom_shared::wire::RoomId) {
     let mut probe: Client = relay.connect().await;
-    probe
-        .send(ClientFrame::Join {
-            version: version(),
-            room,
-            resume: None,
-            after: None,
-        })
-        .await;
+    probe.ask_to_join(room).await;
     probe.expect_error(ErrorCode::UnknownRoom).await;
 }
 
@@ -55,14 +48,9 @@ async fn an_idle_room_is_deleted() {
         ..config()
     })
     .await;
-    let room = room_id(21);
-    let mut host = relay.connect().await;
-    let mut guest = relay.connect().await;
-    let w = host
-        .create(room, &secret(22), RoomSettings::default())
-        .await;
+    let (room, mut host, w) = relay.create_room(21).await;
     assert_eq!(w.limits.idle_timeout_secs, 1);
-    guest.join(room).await;
+    let (mut guest, _) = relay.join_room(room).await;
     host.expect_closed(CloseReason::IdleTimeout).await;
     guest.expect_closed(CloseReason::IdleTimeout).await;
     assert_gone(&relay, room).await;
@@ -125,11 +113,7 @@ async fn a_reload_within_the_grace_keeps_an_empty_room() {
         ..config()
     })
     .await;
-    let room = room_id(24);
-    let mut host = relay.connect().await;
-    let w = host
-        .create(room, &secret(25), RoomSettings::default())
-        .await;
+    let (room, host, w) = relay.create_room(24).await;
     host.drop_connection();
     let mut back = relay.connect().await;
     back.resume(room, &w, Some(1)).await;
@@ -148,9 +132,7 @@ async fn leaving_is_immediate_and_the_leaver_is_told() {
     guest.expect_closed(CloseReason::Left).await;
     assert_eq!(host.recv().await, Got::Joined(2, wg.you));
     assert_eq!(host.recv().await, Got::Left(3, wg.you, LeaveReason::Left));
-    let mut again = relay.connect().await;
-    again.resume(room, &wg, None).await;
-    again.expect_error(ErrorCode::ResumeRefused).await;
+    relay.assert_resume_refused(room, &wg).await;
     relay.stop().await;
 }
 

@@ -142,13 +142,7 @@ async fn one_address_over_its_rooms_and_creations_is_refused_and_others_are_not(
     // Joins: 127.0.0.4 joined once above; one more, then refused; others join freely.
     relay.connect_from(ip(4)).await.join(room).await;
     let mut j = relay.connect_from(ip(4)).await;
-    j.send(ClientFrame::Join {
-        version: version(),
-        room,
-        resume: None,
-        after: None,
-    })
-    .await;
+    j.ask_to_join(room).await;
     j.expect_error(ErrorCode::RateLimited).await;
     assert_eq!(relay.metric(&refusals("joins_per_address")).await, 1);
     relay.connect_from(ip(5)).await.join(room).await;
@@ -298,5 +292,158 @@ async fn the_buffer_budget_trims_the_largest_buffers_first() {
     let first = first_of_catch_up(&mut b).await;
     assert!(matches!(first, Got::Joined(1, _)), "{first:?}");
     assert_room_works(&mut a, &mut b).await;
+    relay.stop().await;
+}
+
+/// `--max-queued-bytes`: members that stop reading cannot together hold more queued
+/// memory than the relay's budget, though each one's own cap would allow far more; they
+/// are disconnected as lagging, the budget comes back to zero, and other rooms carry on.
+#[tokio::test]
+async fn many_slow_readers_cannot_queue_more_than_the_relay_budget() {
+    const BUDGET: usize = 1 << 20;
+    const STUCK: usize = 6;
+    let relay = Relay::start(Config {
+        max_queued_bytes: BUDGET,
+        send_queue: 1_000_000,
+        send_queue_bytes: 64 << 20,
+        write_timeout: std::time::Duration::from_secs(3600),
+        rate_per_sec: 100_000,
+        rate_burst: 100_000,
+        ..config()
+    })
+    .await;
+    let (mut a, mut b) = working_room(&relay, room_id(72), ip(3), ip(4)).await;
+    let (room, mut sender, _) = relay.create_room(73).await;
+    let mut stuck = Vec::new();
+    for _ in 0..STUCK {
+        stuck.push(relay.join_room(room).await.0);
+    }
+    let payload = vec![0x5a; 60 * 1024];
+    // Past the budget, each connection that holds nothing may still take one frame.
+    let frame = payload.len() + 64;
+    let bound = (BUDGET + (STUCK + 1) * frame) as u64;
+    let mut sent = 0;
+    while relay.metric(&refusals("queued_bytes")).await < STUCK as u64 {
+        assert!(sent < 5_000, "the stuck readers were never dropped");
+        sender.send_echoed(&payload, 10).await;
+        sent += 10;
+        let queued = relay.metric("vroom_queued_bytes").await;
+        assert!(queued <= bound, "{queued} bytes queued, budget {BUDGET}");
+    }
+    assert_room_works(&mut a, &mut b).await;
+    // Each stuck reader finds what fitted, then "try again later".
+    for mut c in stuck {
+        loop {
+            match c.recv().await {
+                Got::Message { .. } | Got::Joined(..) => {}
+                Got::SocketClosed(code) => {
+                    assert_eq!(code, 1013);
+                    break;
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+    }
+    // Nothing stays counted once written or dropped.
+    relay.wait_metric("vroom_queued_bytes", |n| n == 0).await;
+    sender.say("after").await;
+    assert!(
+        matches!(sender.recv_message().await, Got::Message { payload, .. } if payload == b"after")
+    );
+    relay.stop().await;
+}
+
+/// Reads until `n` chunk-lane packets have arrived.
+async fn recv_chunks(c: &mut Client, n: usize) {
+    let mut got = 0;
+    while got < n {
+        match c.recv().await {
+            Got::Stream { .. } => got += 1,
+            Got::Joined(..) | Got::Left(..) => {}
+            other => panic!("expected a chunk, got {other:?}"),
+        }
+    }
+}
+
+async fn send_chunks(c: &mut Client, n: usize) {
+    for _ in 0..n {
+        c.send(ClientFrame::Stream {
+            to: None,
+            payload: b"tiny chunk",
+        })
+        .await;
+    }
+}
+
+/// A relay whose frames are small, so a chunk-lane budget's burst is a couple of
+/// packets and tiny packets (charged 8 KiB each) soon meet the budget under test.
+fn chunk_budget_config(room: u64, total: u64) -> Config {
+    Config {
+        max_payload: 4096,
+        stream_rate_room: room,
+        stream_rate_total: total,
+        ..config()
+    }
+}
+
+/// `--stream-rate-room`: tiny packets from several members of one room are slowed
+/// down together, not refused and not lost, and another room's transfer is not held
+/// back meanwhile.
+#[tokio::test]
+async fn a_rooms_chunk_budget_slows_that_room_alone() {
+    let relay = Relay::start(chunk_budget_config(16 << 10, 1 << 30)).await;
+    let busy = room_id(74);
+    let (mut s1, mut s2) = working_room(&relay, busy, ip(3), ip(4)).await;
+    let mut receiver = relay.connect_from(ip(5)).await;
+    receiver.join(busy).await;
+    let (mut c, mut d) = working_room(&relay, room_id(75), ip(6), ip(7)).await;
+    // Six packets in the busy room: a burst of two, then one every half second.
+    send_chunks(&mut s1, 3).await;
+    send_chunks(&mut s2, 3).await;
+    relay
+        .wait_metric("vroom_stream_waits_total{kind=\"room\"}", |n| n > 0)
+        .await;
+    // The other room streams at once.
+    send_chunks(&mut c, 2).await;
+    recv_chunks(&mut d, 2).await;
+    assert_room_works(&mut c, &mut d).await;
+    // Every packet of the busy room arrives in the end.
+    recv_chunks(&mut receiver, 6).await;
+    assert_eq!(
+        relay
+            .metric("vroom_stream_waits_total{kind=\"connection\"}")
+            .await,
+        0,
+        "only the room's budget held packets back"
+    );
+    relay.stop().await;
+}
+
+/// `--stream-rate-total`: many rooms' chunks together are held to the relay's budget.
+#[tokio::test]
+async fn the_relays_chunk_budget_slows_all_rooms_together() {
+    let relay = Relay::start(chunk_budget_config(1 << 30, 16 << 10)).await;
+    let mut rooms = Vec::new();
+    for n in 0..3 {
+        rooms.push(working_room(&relay, room_id(76 + n), ip(3 + 2 * n), ip(4 + 2 * n)).await);
+    }
+    for (sender, _) in &mut rooms {
+        send_chunks(sender, 2).await;
+    }
+    for (_, receiver) in &mut rooms {
+        recv_chunks(receiver, 2).await;
+    }
+    assert!(
+        relay
+            .metric("vroom_stream_waits_total{kind=\"relay\"}")
+            .await
+            > 0
+    );
+    assert_eq!(
+        relay
+            .metric("vroom_stream_waits_total{kind=\"room\"}")
+            .await,
+        0
+    );
     relay.stop().await;
 }

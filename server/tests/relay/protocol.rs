@@ -153,14 +153,7 @@ async fn joining_answers_clearly_when_it_cannot() {
         })
         .await;
     other.expect_error(ErrorCode::RoomExists).await;
-    other
-        .send(ClientFrame::Join {
-            version: version(),
-            room: room_id(99),
-            resume: None,
-            after: None,
-        })
-        .await;
+    other.ask_to_join(room_id(99)).await;
     other.expect_error(ErrorCode::UnknownRoom).await;
     other
         .send(ClientFrame::Join {
@@ -198,24 +191,10 @@ async fn joining_answers_clearly_when_it_cannot() {
     // Capacity: a second member fits, a third does not.
     let w = other.join(room).await;
     let mut third = relay.connect().await;
-    third
-        .send(ClientFrame::Join {
-            version: version(),
-            room,
-            resume: None,
-            after: None,
-        })
-        .await;
+    third.ask_to_join(room).await;
     third.expect_error(ErrorCode::Full).await;
     // Joined twice on one socket is out of order.
-    other
-        .send(ClientFrame::Join {
-            version: version(),
-            room,
-            resume: None,
-            after: None,
-        })
-        .await;
+    other.ask_to_join(room).await;
     other.expect_error(ErrorCode::UnexpectedFrame).await;
     // A resume within grace takes the place back even when the room is full.
     other.drop_connection();
@@ -232,9 +211,7 @@ async fn bad_frames_get_an_error_and_the_socket_stays_usable() {
         ..config()
     })
     .await;
-    let room = room_id(4);
-    let mut a = relay.connect().await;
-    let w = a.create(room, &secret(4), RoomSettings::default()).await;
+    let (room, mut a, w) = relay.create_room(4).await;
     assert_eq!(w.limits.max_payload, 1000);
     a.send(ClientFrame::Send {
         to: None,
@@ -338,13 +315,7 @@ async fn host_powers_need_the_host_secret() {
     assert_eq!(host.recv().await, Got::Joined(2, wg.you));
     assert_eq!(host.recv().await, Got::Locked(3, true));
     assert_eq!(guest.recv().await, Got::Locked(3, true));
-    late.send(ClientFrame::Join {
-        version: version(),
-        room,
-        resume: None,
-        after: None,
-    })
-    .await;
+    late.ask_to_join(room).await;
     late.expect_error(ErrorCode::Locked).await;
     host.send(ClientFrame::Lock {
         secret: secret(7),
@@ -371,9 +342,7 @@ async fn host_powers_need_the_host_secret() {
     .await;
     host.expect_error(ErrorCode::UnknownMember).await;
     // The kicked member cannot come back through its resume token.
-    let mut again = relay.connect().await;
-    again.resume(room, &wg, None).await;
-    again.expect_error(ErrorCode::ResumeRefused).await;
+    relay.assert_resume_refused(room, &wg).await;
     relay.stop().await;
 }
 

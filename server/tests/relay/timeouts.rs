@@ -17,22 +17,6 @@ fn refusals(reason: &str) -> String {
     format!("vroom_refusals_total{{reason=\"{reason}\"}}")
 }
 
-/// Waits until the `/metrics` sample `name` reaches `want`.
-async fn wait_metric(relay: &Relay, name: &str, want: u64) {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        let now = relay.metric(name).await;
-        if now >= want {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{name} stayed at {now}, expected {want}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 /// Half-sent requests, connections that send nothing and idle kept-alive connections are
 /// closed after `--header-timeout`; a whole request is answered.
 #[tokio::test]
@@ -115,7 +99,7 @@ async fn a_peer_that_stops_answering_pings_is_closed_and_the_room_carries_on() {
         }
     });
     // `dead` reads nothing, so answers nothing, until the relay gave up on it.
-    wait_metric(&relay, &refusals("dead_peer"), 1).await;
+    relay.wait_metric(&refusals("dead_peer"), |n| n >= 1).await;
     assert_eq!(dead.recv_control().await, Got::SocketClosed(1011));
     let mut alive = left.await.expect("the live peer's reader");
     alive.say("still here").await;

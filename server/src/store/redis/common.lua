@@ -189,6 +189,19 @@ local function open(checks)
   return nil
 end
 
+-- How relaying a message or a chunk begins: the room is opened with its sender and its
+-- one recipient (`to`, '' for everyone) checked, and its idle timer restarts. Returns
+-- the refusal to answer, or nil to go on.
+local function relay_from(from, to)
+  local refused = open({ members = { from, to ~= '' and to or nil } })
+  if refused then
+    return refused
+  end
+  M.active = ms(NOW)
+  redis.call('HSET', META, 'active', M.active)
+  return nil
+end
+
 -- Starts the room's grace when nobody is connected any more; stops it when someone is.
 local function note_presence()
   if redis.call('ZCARD', LIVE) > 0 then

@@ -407,6 +407,16 @@ calls! {
         event: &'a [u8],
     }
 
+    /// `stream.lua`: relays one chunk-lane packet, unsequenced and unlogged.
+    Stream<'a>("stream.lua") -> () {
+        /// The sender.
+        from: MemberId,
+        /// The one recipient; `None` for every other member.
+        to: Option<MemberId>,
+        /// The encoded `ServerFrame::Stream`.
+        packet: &'a [u8],
+    }
+
     /// `replay.lua`: the logged events after a cursor, for one member.
     ReplayLog("replay.lua") -> Replayed {
         /// Who asks (it must hold a place).
