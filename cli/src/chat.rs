@@ -392,8 +392,8 @@ impl Client {
                 Ok(Vec::new())
             }
             Input::Cancel => Ok(self.files.cancel_all()),
-            Input::Accept => Ok(self.files.accept(session, now_ms())),
-            Input::Decline => Ok(self.files.decline()),
+            Input::Accept(which) => Ok(self.files.accept(session, which, now_ms())),
+            Input::Decline(which) => Ok(self.files.decline(which)),
             Input::Help => {
                 println!("{HELP}");
                 Ok(Vec::new())

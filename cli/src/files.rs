@@ -16,7 +16,7 @@ use vroom_shared::files::lane::Packet;
 use vroom_shared::files::transfer::{
     Dropped, Incoming, Outgoing, Progress, Status, Step, ACCEPT_MS,
 };
-use vroom_shared::files::{chunk_size_for, media_type_of, safe_name, FileId, FileOffer};
+use vroom_shared::files::{chunk_size_for, media_type_of, safe_name, FileId, FileOffer, MAX_NAME};
 use vroom_shared::files::{transfer::WINDOW, OfferProblem};
 use vroom_shared::session::{ActionError, Output, Session};
 use vroom_shared::wire::MemberId;
@@ -28,6 +28,13 @@ const REPORT_MS: u64 = 2_000;
 
 /// Most files received at once; a further offer is declined with a sentence.
 pub(crate) const MAX_RECEIVING: usize = 4;
+
+/// Most offers waiting for an answer; a further one is declined with a sentence.
+const MAX_PENDING: usize = 16;
+
+/// How long an offer waits for `/accept`: less than the sender waits for the answer, so
+/// that a late `/accept` is never one the sender no longer listens to.
+const PENDING_MS: u64 = ACCEPT_MS - 10_000;
 
 /// Suffix of a file being received.
 const PART: &str = ".part";
@@ -52,6 +59,8 @@ pub(crate) struct Files {
     receiving: HashMap<FileId, Receiving>,
     /// Offers waiting for `/accept` or `/decline`, oldest first.
     pending: Vec<Pending>,
+    /// The number the next offer is shown with.
+    next_number: u32,
     /// `--accept-files`: take every offer without asking.
     accept_all: bool,
     /// When progress was last printed.
@@ -60,6 +69,8 @@ pub(crate) struct Files {
 
 /// An offer the user has not answered yet.
 struct Pending {
+    /// What the user types to answer it (`/accept N`).
+    number: u32,
     from: MemberId,
     offer: FileOffer,
     nick: String,
@@ -92,6 +103,7 @@ impl Files {
             sending: None,
             receiving: HashMap::new(),
             pending: Vec::new(),
+            next_number: 1,
             accept_all,
             reported_ms: 0,
         }
@@ -305,20 +317,30 @@ impl Files {
                 continue;
             }
             let pending = Pending {
+                number: self.next_number,
                 from,
                 offer,
                 nick,
                 offered_ms: now_ms,
             };
+            self.next_number = self.next_number.wrapping_add(1).max(1);
             if self.accept_all {
                 self.receive(session, pending, now_ms, &mut frames);
+            } else if self.pending.len() >= MAX_PENDING {
+                println!(
+                    "-- {} offered {}; refused: {MAX_PENDING} offers already wait for an answer",
+                    clean(&pending.nick),
+                    clean(&safe_name(&pending.offer.name)),
+                );
+                frames.push(Output::Send(Packet::Cancel { file: id }.frame(Some(from))));
             } else {
                 println!(
-                    "-- {} offers {} ({}): /accept to save it in {}, /decline to refuse",
+                    "-- {} offers {} ({}) [file {n}]: /accept {n} to save it in {}, /decline {n} to refuse",
                     clean(&pending.nick),
                     clean(&safe_name(&pending.offer.name)),
                     bytes(pending.offer.size),
-                    self.dir.display()
+                    self.dir.display(),
+                    n = pending.number,
                 );
                 self.pending.push(pending);
             }
@@ -326,24 +348,50 @@ impl Files {
         frames
     }
 
-    /// `/accept`: takes every offer waiting for an answer.
-    pub(crate) fn accept(&mut self, session: &Session, now_ms: u64) -> Vec<Output> {
-        let mut frames = Vec::new();
-        if self.pending.is_empty() {
-            println!("-- no file offer to accept");
+    /// The offers `/accept` or `/decline` with `which` answer: the only one (`""`),
+    /// file N, or `all`; `None` (with a line saying why) when that names none.
+    fn answer(&mut self, which: &str, verb: &str) -> Option<Vec<Pending>> {
+        let which = which.trim();
+        let picked: Vec<Pending> = match which {
+            "all" => std::mem::take(&mut self.pending),
+            "" if self.pending.len() <= 1 => std::mem::take(&mut self.pending),
+            "" => {
+                let numbers: Vec<String> =
+                    self.pending.iter().map(|p| p.number.to_string()).collect();
+                println!(
+                    "-- {} files are offered ({}): /{verb} NUMBER, or /{verb} all",
+                    self.pending.len(),
+                    numbers.join(", ")
+                );
+                return None;
+            }
+            n => match self.pending.iter().position(|p| n.parse() == Ok(p.number)) {
+                Some(at) => vec![self.pending.remove(at)],
+                None => {
+                    println!("-- no file offer {} to {verb}", clean(n));
+                    return None;
+                }
+            },
+        };
+        if picked.is_empty() {
+            println!("-- no file offer to {verb}");
         }
-        for pending in std::mem::take(&mut self.pending) {
+        Some(picked)
+    }
+
+    /// `/accept [N|all]`: takes the offers it names.
+    pub(crate) fn accept(&mut self, session: &Session, which: &str, now_ms: u64) -> Vec<Output> {
+        let mut frames = Vec::new();
+        for pending in self.answer(which, "accept").unwrap_or_default() {
             self.receive(session, pending, now_ms, &mut frames);
         }
         frames
     }
 
-    /// `/decline`: refuses every offer waiting for an answer.
-    pub(crate) fn decline(&mut self) -> Vec<Output> {
-        if self.pending.is_empty() {
-            println!("-- no file offer to decline");
-        }
-        std::mem::take(&mut self.pending)
+    /// `/decline [N|all]`: refuses the offers it names.
+    pub(crate) fn decline(&mut self, which: &str) -> Vec<Output> {
+        self.answer(which, "decline")
+            .unwrap_or_default()
             .into_iter()
             .map(|p| {
                 println!(
@@ -529,7 +577,7 @@ impl Files {
             sending.out.tick(now_ms);
         }
         self.pending.retain(|p| {
-            let fresh = now_ms.saturating_sub(p.offered_ms) < ACCEPT_MS;
+            let fresh = now_ms.saturating_sub(p.offered_ms) < PENDING_MS;
             if !fresh {
                 println!(
                     "-- the offer of {} from {} expired (it was not accepted in time)",
@@ -582,7 +630,7 @@ impl Files {
         let queued = self.queue.len();
         self.queue.clear();
         if !self.pending.is_empty() {
-            frames.extend(self.decline());
+            frames.extend(self.decline("all"));
         }
         if let Some(mut sending) = self.sending.take() {
             frames.push(Output::Send(sending.out.cancel()));
@@ -630,17 +678,25 @@ fn fail_incoming(r: Option<Receiving>, why: &str) {
 
 /// Creates `name` in `dir`, or `name (1)`, `name (2)`… when it exists: an existing
 /// file is never opened, let alone overwritten (`create_new` is atomic).
+/// Names stay within [`MAX_NAME`] bytes (what file systems allow), the stem cut short
+/// at a character boundary to make room for a ` (n)` or `.part`.
 fn create_unique(dir: &Path, name: &str) -> std::io::Result<(File, PathBuf)> {
     let (stem, ext) = match name.rfind('.') {
-        Some(dot) if dot > 0 => name.split_at(dot),
+        Some(dot) if dot > 0 && name.len() - dot <= 32 => name.split_at(dot),
         _ => (name, ""),
     };
     for n in 0..10_000u32 {
-        let candidate = if n == 0 {
-            name.to_owned()
+        let suffix = if n == 0 {
+            String::new()
         } else {
-            format!("{stem} ({n}){ext}")
+            format!(" ({n})")
         };
+        let room = MAX_NAME.saturating_sub(suffix.len() + ext.len());
+        let mut end = stem.len().min(room);
+        while !stem.is_char_boundary(end) {
+            end -= 1;
+        }
+        let candidate = format!("{}{suffix}{ext}", &stem[..end]);
         let path = dir.join(candidate);
         match OpenOptions::new().write(true).create_new(true).open(&path) {
             Ok(file) => return Ok((file, path)),
@@ -725,6 +781,15 @@ mod tests {
         assert_eq!(path, dir.join("noext"));
         let (_, path) = create_unique(&dir, "noext").unwrap();
         assert_eq!(path, dir.join("noext (1)"));
+        // The longest name a sender can give still gets its part file and a free name.
+        let long = format!("{}.txt", "é".repeat(125));
+        assert!(long.len() <= MAX_NAME);
+        for _ in 0..2 {
+            let (_, part) = create_unique(&dir, &format!("{long}.part")).unwrap();
+            let placed = place(&dir, &part, &long).unwrap();
+            let placed_name = placed.file_name().unwrap().to_str().unwrap().to_owned();
+            assert!(placed_name.len() <= MAX_NAME && placed_name.ends_with(".txt"));
+        }
         // A finished part file takes a free name and never replaces a file.
         let (_, part) = create_unique(&dir, "a.txt.part").unwrap();
         std::fs::write(&part, b"received").unwrap();

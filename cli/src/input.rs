@@ -23,10 +23,11 @@ pub(crate) enum Input<'a> {
     Send(&'a str),
     /// `/cancel`: stop every file transfer, both ways, and empty the send queue.
     Cancel,
-    /// `/accept`: take the files offered and not yet answered.
-    Accept,
-    /// `/decline`: refuse the files offered and not yet answered.
-    Decline,
+    /// `/accept [N|all]`: take a file offered and not yet answered (the only one, file
+    /// N, or all of them).
+    Accept(&'a str),
+    /// `/decline [N|all]`: refuse a file offered and not yet answered.
+    Decline(&'a str),
     /// `/help`.
     Help,
     /// `/me TEXT`: an action ("* ada waves").
@@ -65,8 +66,8 @@ commands:
   /end          terminate the room for everyone (host only)
   /leave        leave the room (end of input does the same)
   /send PATH    send a file to the members (several are queued)
-  /accept       save the files offered to you (into the download directory)
-  /decline      refuse the files offered to you
+  /accept [N]   save file N offered to you (the only one without N; 'all' for all)
+  /decline [N]  refuse file N offered to you (or 'all')
   /cancel       stop every file transfer, sending and receiving
   //text        send a message that starts with a slash";
 
@@ -97,8 +98,8 @@ impl<'a> Input<'a> {
             ("leave" | "quit", true) => Input::Leave,
             ("send", false) => Input::Send(rest),
             ("cancel", true) => Input::Cancel,
-            ("accept", true) => Input::Accept,
-            ("decline", true) => Input::Decline,
+            ("accept", _) => Input::Accept(rest),
+            ("decline", _) => Input::Decline(rest),
             ("help", _) => Input::Help,
             ("me", false) => Input::Action(rest),
             ("delete" | "del", false) => Input::Delete(rest),
@@ -142,8 +143,9 @@ mod tests {
         assert_eq!(Input::parse("/send  a b.txt "), Input::Send("a b.txt"));
         assert_eq!(Input::parse("/send"), Input::Unknown("send"));
         assert_eq!(Input::parse("/cancel"), Input::Cancel);
-        assert_eq!(Input::parse("/accept"), Input::Accept);
-        assert_eq!(Input::parse("/decline"), Input::Decline);
+        assert_eq!(Input::parse("/accept"), Input::Accept(""));
+        assert_eq!(Input::parse("/accept 3"), Input::Accept("3"));
+        assert_eq!(Input::parse("/decline all"), Input::Decline("all"));
         assert_eq!(Input::parse("/me waves"), Input::Action("waves"));
         assert_eq!(
             Input::parse("/reply 3  yes please"),

@@ -624,6 +624,7 @@ impl Client {
         let ui = self.ui;
         match &event {
             SessionEvent::Ready { locked, .. } => {
+                ui.still_waiting.set(None);
                 let (is_host, invite, safety, first_entry) = {
                     let mut inner = self.inner.borrow_mut();
                     inner.reconnect.connected();
@@ -664,9 +665,10 @@ impl Client {
             }
             // Entering: the waiting page says it. Back in after a gap: a notice does.
             SessionEvent::WaitingToBeAdded if ui.screen.get_untracked() == Screen::Connecting => {
+                ui.still_waiting.set(None);
                 return ui.screen.set(Screen::Waiting);
             }
-            SessionEvent::WaitingToBeAdded => {}
+            SessionEvent::WaitingToBeAdded => ui.still_waiting.set(None),
             SessionEvent::StillWaiting if ui.screen.get_untracked() == Screen::Waiting => {
                 return ui.still_waiting.set(driver::describe(&event));
             }

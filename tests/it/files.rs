@@ -114,7 +114,7 @@ async fn a_file_arrives_intact_without_overwriting_and_oversize_is_refused_first
     .await;
     // Nothing is written until Bob accepts.
     bob.expect_line("the offer", |l| {
-        l.starts_with("-- ada offers holiday photo.jpg (3.0 MB): /accept to save it in ")
+        l.starts_with("-- ada offers holiday photo.jpg (3.0 MB) [file 1]: /accept 1 to save it in ")
     })
     .await;
     let before: Vec<_> = std::fs::read_dir(inbox.path()).unwrap().collect();

@@ -133,16 +133,14 @@ impl Relayed {
                 since,
                 nonce,
                 mut sealed,
-                leaf,
-                signature,
+                signatures,
             } => {
                 flip(&mut sealed);
                 Envelope::Rejoin {
                     since,
                     nonce,
                     sealed,
-                    leaf,
-                    signature,
+                    signatures,
                 }
             }
         };

@@ -56,6 +56,19 @@ fn verify_labelled(
         .is_ok()
 }
 
+/// A member's signing key, able to sign rejoin proofs (PROTOCOL.md §7.3) and nothing
+/// else. No `Debug`; zeroized on drop.
+pub struct RejoinSigner(SigningKey);
+
+impl RejoinSigner {
+    /// Signs `LABEL_REJOIN_SIGNATURE ‖ statement`.
+    pub fn sign(&self, statement: &[u8]) -> [u8; 64] {
+        let mut message = LABEL_REJOIN_SIGNATURE.to_vec();
+        message.extend_from_slice(statement);
+        self.0.sign(&message).to_bytes()
+    }
+}
+
 /// This member's signing key and client id. No `Debug`, no `Clone`; the signing key is
 /// zeroized on drop (ed25519-dalek's `zeroize` feature).
 pub struct Identity {
@@ -87,6 +100,12 @@ impl Identity {
         let mut message = label.to_vec();
         message.extend_from_slice(statement);
         self.signing.sign(&message).to_bytes()
+    }
+
+    /// A copy of the signing key that can sign rejoin proofs only (kept after the group
+    /// state it belonged to is dropped).
+    pub(crate) fn rejoin_signer(&self) -> RejoinSigner {
+        RejoinSigner(self.signing.clone())
     }
 
     pub(crate) fn credential_with_key(&self) -> CredentialWithKey {

@@ -231,6 +231,12 @@ impl Joiner {
         &self.key_package
     }
 
+    /// What signs rejoin proofs with this key package's identity, should the members
+    /// have added it when its Welcome was lost (`None` once joined).
+    pub fn rejoin_signer(&self) -> Option<super::identity::RejoinSigner> {
+        self.identity.as_ref().map(Identity::rejoin_signer)
+    }
+
     /// Joins from a Welcome. The group must be this room's (group id and room
     /// extension derived from `room`) or it is refused with `WrongRoom` and the joiner
     /// can still take another Welcome; after a success the joiner is spent.
@@ -402,11 +408,10 @@ impl Group {
             .sign_labelled(super::identity::LABEL_DIRECT_SIGNATURE, statement)
     }
 
-    /// Signs a rejoin proof's statement (PROTOCOL.md §7.1) with this member's group
-    /// signature key. Check it with [`super::identity::verify_rejoin`].
-    pub fn sign_rejoin(&self, statement: &[u8]) -> [u8; 64] {
-        self.identity
-            .sign_labelled(super::identity::LABEL_REJOIN_SIGNATURE, statement)
+    /// What signs this member's rejoin proofs (PROTOCOL.md §7.3) once this group state
+    /// is left behind. Check them with [`super::identity::verify_rejoin`].
+    pub fn rejoin_signer(&self) -> super::identity::RejoinSigner {
+        self.identity.rejoin_signer()
     }
 
     /// Whether this member is the host.

@@ -66,8 +66,9 @@ pub enum Envelope {
         sealed: Vec<u8>,
     },
     /// A member's request to be added again under the relay id it already has in the
-    /// group (after it missed events): a [`Envelope::KeyPackage`] with the proof that
-    /// it comes from the member at `leaf`, whose place it takes. Broadcast.
+    /// group (after it missed events, or lost the Welcome of its add): a
+    /// [`Envelope::KeyPackage`] with the proof that it comes from the member holding
+    /// that id's leaf, whose place it takes. Broadcast.
     Rejoin {
         /// As in [`Envelope::KeyPackage`].
         since: u64,
@@ -76,28 +77,30 @@ pub enum Envelope {
         /// As in [`Envelope::KeyPackage`].
         #[serde(with = "serde_bytes")]
         sealed: Vec<u8>,
-        /// The member's old leaf in the group.
-        leaf: u32,
-        /// The old leaf's Ed25519 signature over [`rejoin_statement`] (64 bytes).
-        #[serde(with = "serde_bytes")]
-        signature: Vec<u8>,
+        /// Ed25519 signatures over [`rejoin_statement`] (64 bytes each, at most
+        /// [`MAX_REJOIN_PROOFS`]), one by each identity this member held under its
+        /// relay id (its leaf's, and those of requests whose Welcome it lost): the
+        /// members check them against the key of the leaf they hold for that id.
+        signatures: Vec<serde_bytes::ByteBuf>,
     },
 }
 
-/// What a rejoin proof signs: `room ‖ member (u64 BE) ‖ since (u64 BE) ‖ leaf (u32 BE) ‖
-/// SHA-256(key package)`, under the label `"vroom/v2/rejoin-signature"`.
+/// Most signatures in a rejoin proof (a member keeps at most this many identities to
+/// prove; a longer list is refused).
+pub const MAX_REJOIN_PROOFS: usize = 4;
+
+/// What a rejoin proof signs: `room ‖ member (u64 BE) ‖ since (u64 BE) ‖ SHA-256(key
+/// package)`, under the label `"vroom/v2/rejoin-signature"`.
 pub fn rejoin_statement(
     room: &RoomId,
     (member, since): (MemberId, u64),
-    leaf: u32,
     key_package: &[u8],
 ) -> Vec<u8> {
     use sha2::Digest;
-    let mut s = Vec::with_capacity(16 + 8 + 8 + 4 + 32);
+    let mut s = Vec::with_capacity(16 + 8 + 8 + 32);
     s.extend_from_slice(&room.0);
     s.extend_from_slice(&member.0.to_be_bytes());
     s.extend_from_slice(&since.to_be_bytes());
-    s.extend_from_slice(&leaf.to_be_bytes());
     s.extend_from_slice(&sha2::Sha256::digest(key_package));
     s
 }

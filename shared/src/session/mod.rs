@@ -70,12 +70,14 @@ pub use self::talk::ReactionCount;
 pub use crate::group::{MessageId, SafetyCode};
 
 use self::duties::{Duties, Duty};
-use self::envelope::{join_key, open_key_package, rejoin_statement, seal_key_package};
+use self::envelope::{
+    join_key, open_key_package, rejoin_statement, seal_key_package, MAX_REJOIN_PROOFS,
+};
 use self::roster::{placeholder_nick, Attribution, Roster};
 use crate::crypto::keys::{Join, Key};
 use crate::crypto::{NonceRng, OsRng, RoomSecret};
 use crate::files::FileOffer;
-use crate::group::identity::verify_rejoin;
+use crate::group::identity::{verify_rejoin, RejoinSigner};
 use crate::group::{
     committer_order, my_turn, CommitKind, Group, GroupError, Identity, Incoming, Joiner,
     PublicIdentity,
@@ -85,6 +87,7 @@ use crate::wire::{
     ClientFrame, CloseReason, ErrorCode, Event, HostSecret, LeaveReason, MemberId, Resume, RoomId,
     RoomLimits, RoomSettings, ServerFrame, PROTOCOL_VERSION,
 };
+use serde_bytes::ByteBuf;
 
 /// Most group messages a newcomer keeps while it waits for its Welcome (those that
 /// follow the commit that adds it arrive before the Welcome does).
@@ -440,9 +443,11 @@ struct Joining {
     /// whether [`SessionEvent::StillWaiting`] was reported for it.
     waiting_since_ms: Option<u64>,
     told_still_waiting: bool,
-    /// The group state this member left to rejoin under the same relay id, kept to
-    /// prove with its old leaf's key that the request is its own (`Envelope::Rejoin`).
-    previous: Option<(MemberId, Box<Group>)>,
+    /// The signing keys of identities the members may hold under a relay id of this
+    /// member's (its old leaf's; a request's whose Welcome it lost), oldest first, at
+    /// most `MAX_REJOIN_PROOFS`: a request under that id proves with them that it is
+    /// this member's (`Envelope::Rejoin`). Nothing else of an old group state is kept.
+    provers: Vec<(MemberId, RejoinSigner)>,
 }
 
 struct Membership {
@@ -469,6 +474,9 @@ struct Membership {
     /// Relay members who asked to join again under the same id: the removal of their
     /// old leaf is not a departure.
     rejoining: BTreeSet<MemberId>,
+    /// The signature keys of removed leaves, by the relay id they had (the latest
+    /// `MAX_TRACKED`): a later request under such an id must be proven by that key.
+    departed_keys: VecDeque<(MemberId, [u8; 32])>,
     /// Leaves the host announced it kicks (authenticated, §7.6).
     host_kicks: BTreeSet<u32>,
     /// This member's own kicks (as host): the relay is asked to disconnect the member
@@ -670,11 +678,11 @@ impl Session {
         }
         .encode();
         let room = secret.room_id();
-        let stage = Self::joining(Keys::new(secret, None), None);
+        let stage = Self::joining(Keys::new(secret, None), Vec::new());
         (Self::new(room, stage, nick, frame.clone()), frame)
     }
 
-    fn joining(keys: Keys, previous: Option<(MemberId, Box<Group>)>) -> Stage {
+    fn joining(keys: Keys, provers: Vec<(MemberId, RejoinSigner)>) -> Stage {
         match Joiner::new(Identity::generate()) {
             Ok(joiner) => Stage::Joining(Box::new(Joining {
                 keys,
@@ -685,7 +693,7 @@ impl Session {
                 since: 0,
                 waiting_since_ms: None,
                 told_still_waiting: false,
-                previous,
+                provers,
             })),
             Err(_) => Stage::Ended,
         }
@@ -1156,15 +1164,34 @@ impl Session {
     /// then proves it owns; else under a new id, where the old leaf is simply removed.
     fn rejoin(&mut self, same_id: bool, out: &mut Vec<Output>) {
         let stage = core::mem::replace(&mut self.stage, Stage::Ended);
-        let (keys, previous) = match stage {
+        let (keys, mut provers) = match stage {
             Stage::Member(m) => {
                 let Membership { keys, group, .. } = *m;
-                (keys, self.me.map(|me| (me, Box::new(group))))
+                let signer = self.me.map(|me| (me, group.rejoin_signer()));
+                (keys, signer.into_iter().collect())
             }
-            Stage::Joining(j) => (j.keys, j.previous),
+            Stage::Joining(j) => {
+                let Joining {
+                    keys,
+                    joiner,
+                    announced,
+                    mut provers,
+                    ..
+                } = *j;
+                // The members may have added that request and its Welcome been lost.
+                if let (Some(id), Some(signer)) = (announced, joiner.rejoin_signer()) {
+                    provers.push((id, signer));
+                }
+                (keys, provers)
+            }
             Stage::Ended => return,
         };
-        self.stage = Self::joining(keys, previous.filter(|_| same_id));
+        if !same_id {
+            provers.clear();
+        }
+        let excess = provers.len().saturating_sub(MAX_REJOIN_PROOFS);
+        provers.drain(..excess);
+        self.stage = Self::joining(keys, provers);
         self.ready_sent = false;
         self.resumed = false;
         if self.conn == Conn::Live {
@@ -1194,25 +1221,32 @@ impl Session {
                         key_package,
                         &mut j.keys.nonces,
                     );
-                    // Under the id its old leaf has: prove the request is its own.
+                    // Under an id the members may hold a leaf of this member's for:
+                    // prove the request is its own.
+                    let signers: Vec<&RejoinSigner> = j
+                        .provers
+                        .iter()
+                        .filter(|(id, _)| *id == me)
+                        .map(|(_, signer)| signer)
+                        .collect();
                     if let (
-                        Some((_, old)),
+                        false,
                         Envelope::KeyPackage {
                             since,
                             nonce,
                             sealed: s,
                         },
-                    ) = (j.previous.as_ref().filter(|(id, _)| *id == me), &sealed)
+                    ) = (signers.is_empty(), &sealed)
                     {
-                        let leaf = old.own_leaf();
-                        let statement =
-                            rejoin_statement(&self.room, (me, *since), leaf, key_package);
+                        let statement = rejoin_statement(&self.room, (me, *since), key_package);
                         sealed = Envelope::Rejoin {
                             since: *since,
                             nonce: *nonce,
                             sealed: s.clone(),
-                            leaf,
-                            signature: old.sign_rejoin(&statement).to_vec(),
+                            signatures: signers
+                                .iter()
+                                .map(|signer| ByteBuf::from(signer.sign(&statement).to_vec()))
+                                .collect(),
                         };
                     }
                     out.push(send(None, &sealed));
@@ -1327,23 +1361,22 @@ impl Session {
         out: &mut Vec<Output>,
     ) {
         let me = self.me;
-        // A rejoin is a join request with the old leaf's proof.
+        // A rejoin is a join request with the proof of the member it replaces.
         let (envelope, proof) = match envelope {
             Envelope::Rejoin {
                 since,
                 nonce,
                 sealed,
-                leaf,
-                signature,
+                signatures,
             } => (
                 Envelope::KeyPackage {
                     since,
                     nonce,
                     sealed,
                 },
-                Some((leaf, signature)),
+                signatures,
             ),
-            other => (other, None),
+            other => (other, Vec::new()),
         };
         match envelope {
             Envelope::KeyPackage {
@@ -1383,26 +1416,35 @@ impl Session {
                     out.push(warning(Some(from), WARN_JOIN_REPLAY));
                     return;
                 }
-                // A member rejoining under the same relay id (after it fell behind):
-                // its old leaf goes first, once the request proves it comes from that
-                // leaf (an insider with the relay could otherwise push a member out
-                // and take its id).
-                if let Some(old) = m.roster.leaf_of(from) {
-                    let proven = proof.as_ref().is_some_and(|(leaf, signature)| {
-                        let key = m.roster.get(old).and_then(|p| p.identity);
-                        let statement =
-                            rejoin_statement(&self.room, (from, since), old, &key_package);
-                        *leaf == old
-                            && key.is_some_and(|key| {
-                                <[u8; 64]>::try_from(signature.as_slice()).is_ok_and(|sig| {
-                                    verify_rejoin(&key.signature_key, &statement, &sig)
-                                })
+                // A request under an id the members hold a leaf for (a member rejoining
+                // after it fell behind, or whose Welcome was lost), or held one for
+                // until it was removed, must prove it comes from that leaf's holder:
+                // else an insider with the relay could push a member out, or come back
+                // under a departed member's id, and be taken for that member.
+                let old = m.roster.leaf_of(from);
+                let held = match old {
+                    Some(leaf) => m
+                        .roster
+                        .get(leaf)
+                        .and_then(|p| p.identity)
+                        .map(|i| i.signature_key),
+                    None => m.departed_key(from),
+                };
+                if old.is_some() || held.is_some() {
+                    let statement = rejoin_statement(&self.room, (from, since), &key_package);
+                    let proven = held.is_some_and(|key| {
+                        proof.len() <= MAX_REJOIN_PROOFS
+                            && proof.iter().any(|signature| {
+                                <[u8; 64]>::try_from(signature.as_slice())
+                                    .is_ok_and(|sig| verify_rejoin(&key, &statement, &sig))
                             })
                     });
                     if !proven {
                         out.push(warning(Some(from), WARN_REJOIN_UNPROVEN));
                         return;
                     }
+                }
+                if let Some(old) = old {
                     m.rejoining.insert(from);
                     if !m.duties.has_remove_for(old) {
                         m.duties.push(
@@ -1515,16 +1557,15 @@ impl Session {
                 plaintext,
             } => {
                 // Who sent it is the group's word (the leaf); its relay id is the one the
-                // leaf claimed for itself. Until it has, the relay's stamp is recorded
-                // for the leaf, so that a later claim (or another leaf under the same id)
-                // that contradicts it is noticed rather than a misattribution going
-                // unseen.
+                // leaf claimed for itself. Until it has, the relay's stamp is shown, and
+                // the first one is kept aside: the leaf's claim still decides, and a
+                // claim that contradicts that stamp is warned about.
                 let known = m.roster.get(sender.leaf).and_then(|p| p.member);
-                if known.is_some_and(|k| k != from)
-                    || (known.is_none()
-                        && m.roster.attribute(sender.leaf, from) == Attribution::Mismatch)
-                {
+                if known.is_some_and(|k| k != from) {
                     out.push(warning(Some(from), WARN_MOVED));
+                }
+                if known.is_none() {
+                    m.roster.stamp(sender.leaf, from);
                 }
                 let sender_id = known.unwrap_or(from);
                 let Ok(content) = Content::open(&plaintext) else {
@@ -1570,6 +1611,13 @@ impl Session {
                 for gone in &removed {
                     let peer = m.roster.get(gone.leaf).cloned().unwrap_or_default();
                     m.seen_clients.insert(gone.identity.client_id);
+                    if let Some(member) = peer.member {
+                        m.departed_keys
+                            .push_back((member, gone.identity.signature_key));
+                        if m.departed_keys.len() > MAX_TRACKED {
+                            m.departed_keys.pop_front();
+                        }
+                    }
                     let kicked = by_host && m.host_kicks.remove(&gone.leaf);
                     // The host's kick: the relay disconnects the member only now that
                     // every member has been shown the host's commit.
@@ -1760,6 +1808,15 @@ impl Session {
 }
 
 impl Membership {
+    /// The signature key of the latest removed leaf that had relay id `member`.
+    fn departed_key(&self, member: MemberId) -> Option<[u8; 32]> {
+        self.departed_keys
+            .iter()
+            .rev()
+            .find(|(id, _)| *id == member)
+            .map(|(_, key)| *key)
+    }
+
     fn new(keys: Keys, group: Group, joined_seq: u64) -> Self {
         let mut roster = Roster::default();
         let members = group.members();
@@ -1778,6 +1835,7 @@ impl Membership {
             last_update_ms: None,
             left_reasons: BTreeMap::new(),
             rejoining: BTreeSet::new(),
+            departed_keys: VecDeque::new(),
             host_kicks: BTreeSet::new(),
             own_kicks: BTreeMap::new(),
             adding: None,
@@ -1881,6 +1939,9 @@ impl Membership {
                 let Some(peer) = self.roster.get_mut(leaf) else {
                     return false;
                 };
+                if peer.stamped.take().is_some_and(|stamped| stamped != member) {
+                    out.push(warning(Some(sender), WARN_MOVED));
+                }
                 let nick = clean_nick(&nick);
                 let nick = if nick.is_empty() { placeholder } else { nick };
                 let old = peer.nick.replace(nick.clone());

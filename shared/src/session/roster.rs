@@ -28,6 +28,9 @@ pub(crate) struct Peer {
     pub(crate) direct_key: Option<[u8; 32]>,
     /// Whether it is at the room or away, as it last said.
     pub(crate) presence: Presence,
+    /// The relay's stamp on its first message before it claimed an id: never used to
+    /// find a leaf, only checked against the claim when it comes.
+    pub(crate) stamped: Option<MemberId>,
 }
 
 /// The result of attributing an authenticated message to a relay member id.
@@ -94,6 +97,13 @@ impl Roster {
             .iter()
             .find(|(_, p)| p.member == Some(member))
             .map(|(&leaf, _)| leaf)
+    }
+
+    /// Keeps the relay's first stamp on a message of `leaf`, whose id is not known yet.
+    pub(crate) fn stamp(&mut self, leaf: u32, member: MemberId) {
+        if let Some(peer) = self.peers.get_mut(&leaf) {
+            peer.stamped.get_or_insert(member);
+        }
     }
 
     /// Records that `leaf` claimed (inside the group) to be relay member `member`.

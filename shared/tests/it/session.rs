@@ -5,7 +5,9 @@
 use proptest::prelude::*;
 use vroom_shared::crypto::{NonceRng, RoomSecret};
 use vroom_shared::group::{Group, Identity, Incoming};
-use vroom_shared::session::envelope::{join_key, open_key_package, seal_key_package, Envelope};
+use vroom_shared::session::envelope::{
+    join_key, open_key_package, rejoin_statement, seal_key_package, Envelope,
+};
 use vroom_shared::session::{SafetyCode, Session, SessionEvent, FALLBACK_MS, NOBODY_LET_IN_MS};
 use vroom_shared::wire::{CloseReason, Event, LeaveReason, MemberId, ServerFrame};
 
@@ -830,62 +832,165 @@ fn a_relay_restamping_a_members_first_message_to_a_newcomer_is_noticed() {
     net.hold.remove("dave");
     assert!(restamped, "bob wrote to the room after dave was let in");
     assert!(net.warnings("dave") >= 1, "the restamp went unnoticed");
+    // The members' own claims still decide who is who for dave.
+    assert_eq!(nicks(&net, "dave"), ["alice", "bob", "carol", "dave"]);
+    net.say("carol", "it is me");
+    assert_eq!(net.texts("dave"), ["it is me"]);
 }
 
-/// An insider holds the room secret; with the relay, it seals a join request under
-/// bob's relay id, as if bob were rejoining after missing events (with or without a
-/// proof of its own making). Without bob's proof the members refuse it: bob keeps his
-/// place and nobody takes his id. Bob's own rejoin after a real gap still goes through.
-#[test]
-fn an_insider_with_the_relay_cannot_push_a_member_out_by_rejoining_as_him() {
-    let (mut net, invite) = room_of_three();
-    let bob = net.id("bob");
+/// The signatures an insider puts on a rejoin request, given the statement.
+type Proof<'a> = &'a dyn Fn(&[u8]) -> Vec<Vec<u8>>;
+
+/// A join request sealed under `member`'s id, as an insider holding the room secret
+/// makes one, with the proof it makes (`None`: a plain `KeyPackage`).
+fn request_as(
+    net: &Net,
+    secret: &RoomSecret,
+    member: MemberId,
+    proof: Option<Proof<'_>>,
+) -> Vec<u8> {
     let room = net.clients["alice"].session.room_id();
-    let before = code(&net, "alice");
     let joiner = vroom_shared::group::Joiner::new(Identity::generate()).unwrap();
     let Envelope::KeyPackage {
         since,
         nonce,
         sealed,
     } = seal_key_package(
-        &join_key(invite.secret()),
+        &join_key(secret),
         &room,
-        (bob, net.seq),
+        (member, net.seq),
         joiner.key_package(),
         &mut NonceRng::new(),
     )
     else {
         unreachable!()
     };
-    let forged_proof = Envelope::Rejoin {
-        since,
-        nonce,
-        sealed: sealed.clone(),
-        leaf: 1,
-        signature: vec![7; 64],
-    };
-    let plain = Envelope::KeyPackage {
-        since,
-        nonce,
-        sealed,
-    };
-    for request in [plain, forged_proof] {
-        net.sequence(
-            None,
-            Event::Message {
-                from: bob,
-                to: None,
-                payload: &request.encode(),
-            },
-        );
-        net.run();
-        net.tick(T0 + 100 * FALLBACK_MS);
+    let statement = rejoin_statement(&room, (member, since), joiner.key_package());
+    match proof {
+        None => Envelope::KeyPackage {
+            since,
+            nonce,
+            sealed,
+        },
+        Some(sign) => Envelope::Rejoin {
+            since,
+            nonce,
+            sealed,
+            signatures: sign(&statement).into_iter().map(Into::into).collect(),
+        },
+    }
+    .encode()
+}
+
+fn relay_as(net: &mut Net, from: MemberId, payload: &[u8]) {
+    net.sequence(
+        None,
+        Event::Message {
+            from,
+            to: None,
+            payload,
+        },
+    );
+    net.run();
+    net.tick(T0 + 100 * FALLBACK_MS);
+}
+
+/// An insider holds the room secret; with the relay, it seals a join request under
+/// bob's relay id, as if bob were rejoining after missing events: plain, with junk for
+/// a proof, or signed by a key of its own. Without bob's key the members refuse it: bob
+/// keeps his place and nobody takes his id.
+#[test]
+fn an_insider_with_the_relay_cannot_push_a_member_out_by_rejoining_as_him() {
+    let (mut net, invite) = room_of_three();
+    let bob = net.id("bob");
+    let before = code(&net, "alice");
+    // A valid signature, by a key that is not bob's.
+    let own = vroom_shared::group::Joiner::new(Identity::generate())
+        .unwrap()
+        .rejoin_signer()
+        .unwrap();
+    let signed_by_own = |statement: &[u8]| vec![own.sign(statement).to_vec()];
+    let junk = |_: &[u8]| vec![vec![7; 64]];
+    let too_many = |statement: &[u8]| vec![own.sign(statement).to_vec(); 5];
+    let proofs: [Option<Proof<'_>>; 4] = [None, Some(&junk), Some(&signed_by_own), Some(&too_many)];
+    for proof in proofs {
+        let request = request_as(&net, invite.secret(), bob, proof);
+        relay_as(&mut net, bob, &request);
     }
     for name in ["alice", "carol"] {
         assert_eq!(code(&net, name), before, "{name}: the group did not change");
         assert_eq!(nicks(&net, name), ["alice", "bob", "carol"], "{name}");
-        assert!(net.warnings(name) >= 2, "{name} warns about both");
+        assert!(net.warnings(name) >= 4, "{name} warns about each");
     }
     net.say("bob", "still here");
     assert_eq!(net.texts("alice"), ["still here"]);
+}
+
+/// The relay reports bob gone while he is not (the members remove him, as they must),
+/// then an insider asks to join under his id: the members remember whose key that id
+/// had, and refuse a request that key did not sign.
+#[test]
+fn an_insider_cannot_come_back_under_a_departed_members_id() {
+    let (mut net, invite) = room_of_three();
+    let bob = net.id("bob");
+    net.hold.insert("bob", Vec::new());
+    net.sequence(
+        None,
+        Event::Left {
+            member: bob,
+            reason: LeaveReason::Disconnected,
+        },
+    );
+    net.run();
+    assert_eq!(nicks(&net, "alice"), ["alice", "carol"]);
+    let after = code(&net, "alice");
+    let request = request_as(&net, invite.secret(), bob, None);
+    relay_as(&mut net, bob, &request);
+    for name in ["alice", "carol"] {
+        assert_eq!(code(&net, name), after, "{name}: nobody was added as bob");
+        assert!(net.warnings(name) >= 1, "{name}");
+    }
+}
+
+/// Dave's Welcome is lost in a gap after the members added him: he asks again under
+/// the same id, proving it with the identity they added, and gets in.
+#[test]
+fn a_newcomer_whose_welcome_was_lost_gets_in_by_asking_again() {
+    let (mut net, invite) = room_of_three();
+    net.hold.insert("dave", Vec::new());
+    net.join("dave", &invite);
+    // Dave's frames: everything but the Welcome of his add, which the gap swallows.
+    for _ in 0..1_000 {
+        let held = net.hold.get_mut("dave").unwrap();
+        if held.is_empty() {
+            break;
+        }
+        let frame = held.remove(0);
+        let welcome = matches!(
+            ServerFrame::decode(&frame),
+            Ok(ServerFrame::Event { event: Event::Message { to: Some(_), payload, .. }, .. })
+                if matches!(Envelope::decode(payload), Ok(Envelope::Welcome(_)))
+        );
+        if !welcome {
+            net.inject("dave", frame);
+        }
+    }
+    net.hold.remove("dave");
+    assert!(
+        !net.clients["dave"].session.is_ready(),
+        "dave lost his Welcome"
+    );
+    // The members added him (he has no name yet: his profile never came).
+    assert_eq!(nicks(&net, "alice").len(), 4);
+    net.inject("dave", ServerFrame::Gap { from: 1, to: 2 }.encode());
+    net.tick(T0);
+    net.tick(T0 + 100 * FALLBACK_MS);
+    assert!(net.clients["dave"].session.is_ready(), "dave is in");
+    assert_eq!(code(&net, "dave"), code(&net, "alice"));
+    assert_eq!(nicks(&net, "alice"), ["alice", "bob", "carol", "dave"]);
+    for name in ["alice", "bob", "carol"] {
+        assert_eq!(net.warnings(name), 0, "{name}");
+    }
+    net.say("dave", "made it");
+    assert_eq!(net.texts("bob"), ["made it"]);
 }
