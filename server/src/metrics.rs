@@ -121,11 +121,13 @@ pub(crate) enum Refusal {
     DeadPeer,
     /// The socket took nothing for `--write-timeout`: the connection is dropped.
     SlowReader,
+    /// `--code-opens-per-minute`: `Error { RateLimited }`.
+    CodeOpensPerAddress,
 }
 
 impl Refusal {
     /// Every reason, so each has a series (at 0) from the start.
-    const ALL: [Refusal; 10] = [
+    const ALL: [Refusal; 11] = [
         Refusal::ConnectionsPerAddress,
         Refusal::ConnectionsTotal,
         Refusal::CreatesPerAddress,
@@ -136,6 +138,7 @@ impl Refusal {
         Refusal::JoinTimeout,
         Refusal::DeadPeer,
         Refusal::SlowReader,
+        Refusal::CodeOpensPerAddress,
     ];
 
     fn name(self) -> &'static str {
@@ -150,6 +153,7 @@ impl Refusal {
             Refusal::JoinTimeout => "join_timeout",
             Refusal::DeadPeer => "dead_peer",
             Refusal::SlowReader => "slow_reader",
+            Refusal::CodeOpensPerAddress => "code_opens_per_address",
         }
     }
 }

@@ -68,6 +68,8 @@ pub(crate) enum Seen {
     RoomClosed(CloseReason),
     /// A chunk-lane packet: sender, recipient, encoded frame.
     Stream(MemberId, Option<MemberId>, Vec<u8>),
+    /// A short-code exchange's message for a member: the member, the encoded frame.
+    Code(MemberId, Vec<u8>),
 }
 
 impl Seen {
@@ -78,7 +80,9 @@ impl Seen {
             | Seen::Left(seq, _, _)
             | Seen::Message(seq, _, _, _)
             | Seen::Locked(seq, _) => Some(*seq),
-            Seen::MemberClosed(..) | Seen::RoomClosed(_) | Seen::Stream(..) => None,
+            Seen::MemberClosed(..) | Seen::RoomClosed(_) | Seen::Stream(..) | Seen::Code(..) => {
+                None
+            }
         }
     }
 
@@ -121,6 +125,7 @@ impl Fanout for Recorder {
             Signal::MemberClosed { member, reason } => Seen::MemberClosed(member, reason),
             Signal::RoomClosed(reason) => Seen::RoomClosed(reason),
             Signal::Stream(packet) => Seen::Stream(packet.from, packet.to, packet.frame.to_vec()),
+            Signal::Code { member, frame, .. } => Seen::Code(member, frame.to_vec()),
         };
         self.seen.lock().unwrap().push((room, seen));
     }
