@@ -20,6 +20,7 @@ mod browser;
 mod browser_room;
 mod canary;
 mod chat;
+mod codes;
 mod errors;
 mod files;
 mod lifecycle;
