@@ -355,3 +355,66 @@ async fn a_room_name_and_passphrase_never_reach_the_relay() {
         assert!(!contains(&all, bytes), "the relay saw the {what}");
     }
 }
+
+/// A room joined by short code: the relay (through a recording proxy) carries the
+/// exchange, yet never receives or sends the code's words, the SPAKE2 password or the
+/// room secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_code_never_reaches_the_relay() {
+    let relay = Relay::start(test_config()).await;
+    let proxy = Proxy::start(relay.addr()).await;
+    let origin = proxy.origin();
+    let (mut ada, link) = Client::create(&origin, "ada", &["--code"]).await;
+    let line = ada
+        .expect_line("a short code", |l| l.starts_with("-- Short code: "))
+        .await;
+    let code = line["-- Short code: ".len()..]
+        .split_whitespace()
+        .next()
+        .expect("the code")
+        .to_owned();
+    let mut bob = Client::spawn(
+        "bob",
+        &[
+            "join", "--server", &origin, "--code", &code, "--nick", "bob",
+        ],
+    );
+    bob.expect_joined("ada").await;
+    ada.expect_joined("bob").await;
+    bob.say("hello by code").await;
+    ada.expect("bob: hello by code").await;
+    ada.say("/end").await;
+    bob.expect_clean_exit().await;
+    ada.expect_clean_exit().await;
+    relay.stop().await;
+
+    let secret = Invite::parse(&link)
+        .expect("the creator's link")
+        .secret()
+        .clone();
+    let recorded = proxy.recorded();
+    assert!(
+        recorded.iter().any(|f| matches!(
+            ClientFrame::decode(&f.bytes),
+            Ok(ClientFrame::CodeOpen { .. })
+        )),
+        "the exchange must have travelled through the relay"
+    );
+    let all: Vec<u8> = recorded
+        .iter()
+        .flat_map(|f| f.bytes.iter().copied())
+        .collect();
+    let (nameplate, words) = code.split_once('-').expect("nameplate-word-word");
+    assert!(nameplate.bytes().all(|b| b.is_ascii_digit()));
+    let mut secrets: Vec<(&str, &[u8])> = vec![
+        ("code", code.as_bytes()),
+        ("room secret", secret.as_bytes().as_slice()),
+        ("SPAKE2 password", vroom_shared::ways::code::LABEL_PASSWORD),
+    ];
+    for word in words.split('-') {
+        secrets.push(("code word", word.as_bytes()));
+    }
+    for (what, bytes) in secrets {
+        assert!(!contains(&all, bytes), "the relay saw the {what}");
+    }
+}

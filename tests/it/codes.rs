@@ -65,8 +65,10 @@ async fn two_join_with_one_code_and_three_wrong_attempts_burn_it() {
     let fresh = expect_code(&mut ada).await;
     assert_ne!(fresh, code);
     ada.say("/code revoke").await;
-    ada.expect_line("the revocation", |l| l.starts_with("-- revoked 1 short code"))
-        .await;
+    ada.expect_line("the revocation", |l| {
+        l.starts_with("-- revoked 1 short code")
+    })
+    .await;
     let mut refused = join_by_code(&origin, "dan", &fresh);
     refused.expect_error_exit("There is no such code.").await;
 
