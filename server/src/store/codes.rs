@@ -114,6 +114,6 @@ mod tests {
         assert!(first.iter().all(|n| (1..=9).contains(n)), "{first:?}");
         let all: Vec<u32> = candidates().collect();
         assert_eq!(all.len(), 9 * TRIES_PER_RANGE as usize);
-        assert!(all.iter().all(|&n| n >= 1 && n <= 999_999_999));
+        assert!(all.iter().all(|n| (1..=999_999_999).contains(n)));
     }
 }

@@ -765,12 +765,15 @@ impl Recorder {
     /// Waits (10 s at most) for a message to the joiner of `exchange`.
     async fn joiner_message(&self, exchange: u64) -> (u64, u32, Vec<u8>) {
         for _ in 0..500 {
-            let mut got = self.joiners.lock().unwrap();
-            if let Some(i) = got.iter().position(|(x, _)| *x == exchange) {
-                let (_, frame) = got.remove(i);
+            let found = {
+                let mut got = self.joiners.lock().unwrap();
+                got.iter()
+                    .position(|(x, _)| *x == exchange)
+                    .map(|i| got.remove(i).1)
+            };
+            if let Some(frame) = found {
                 return code_message(&frame);
             }
-            drop(got);
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         panic!("no message reached the joiner of exchange {exchange}");
@@ -784,7 +787,7 @@ impl<S: Store> Harness<S> {
             .await
             .unwrap()
             .map(|n| {
-                assert!(n.nameplate >= 1 && n.nameplate <= 999_999_999);
+                assert!((1..=999_999_999).contains(&n.nameplate));
                 assert_eq!(
                     u64::from(n.expires_secs),
                     self.config.code_ttl.as_secs().max(1)
