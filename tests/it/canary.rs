@@ -9,6 +9,7 @@
 //!
 //! The relay stores only what it receives, so the recording covers its buffer too.
 
+use vroom_shared::crypto::RoomSecret;
 use vroom_shared::invite::Invite;
 use vroom_shared::wire::ClientFrame;
 use vroom_testkit::cli::Client;
@@ -297,6 +298,22 @@ async fn canaries_never_reach_the_relay_its_logs_or_its_metrics() {
     }
 }
 
+/// Bob, just in, says hello; Ada sees it and ends the room; both exit. Answers the
+/// room secret of Ada's link.
+async fn talk_and_end(ada: &mut Client, bob: &mut Client, link: &str) -> RoomSecret {
+    bob.expect_joined("ada").await;
+    ada.expect_joined("bob").await;
+    bob.say("hello, new room").await;
+    ada.expect("bob: hello, new room").await;
+    ada.say("/end").await;
+    bob.expect_clean_exit().await;
+    ada.expect_clean_exit().await;
+    Invite::parse(link)
+        .expect("the creator's link")
+        .secret()
+        .clone()
+}
+
 /// A room found by name and passphrase: the relay (through a recording proxy) never
 /// receives or sends the name, the passphrase or the room secret they derive, though
 /// two members meet and talk through it.
@@ -325,19 +342,8 @@ async fn a_room_name_and_passphrase_never_reach_the_relay() {
         ],
         &env,
     );
-    bob.expect_joined("ada").await;
-    ada.expect_joined("bob").await;
-    bob.say("hello by name").await;
-    ada.expect("bob: hello by name").await;
-    ada.say("/end").await;
-    bob.expect_clean_exit().await;
-    ada.expect_clean_exit().await;
+    let secret = talk_and_end(&mut ada, &mut bob, &link).await;
     relay.stop().await;
-
-    let secret = Invite::parse(&link)
-        .expect("the creator's link")
-        .secret()
-        .clone();
     let all: Vec<u8> = proxy
         .recorded()
         .iter()
@@ -379,19 +385,8 @@ async fn a_short_code_never_reaches_the_relay() {
             "join", "--server", &origin, "--code", &code, "--nick", "bob",
         ],
     );
-    bob.expect_joined("ada").await;
-    ada.expect_joined("bob").await;
-    bob.say("hello by code").await;
-    ada.expect("bob: hello by code").await;
-    ada.say("/end").await;
-    bob.expect_clean_exit().await;
-    ada.expect_clean_exit().await;
+    let secret = talk_and_end(&mut ada, &mut bob, &link).await;
     relay.stop().await;
-
-    let secret = Invite::parse(&link)
-        .expect("the creator's link")
-        .secret()
-        .clone();
     let recorded = proxy.recorded();
     assert!(
         recorded.iter().any(|f| matches!(

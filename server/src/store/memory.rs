@@ -328,11 +328,39 @@ impl Inner {
     }
 }
 
+/// A joiner's request on a room that is gone: its codes went with it.
+fn unknown_if_gone<T>(answer: CodeResult<T>) -> CodeResult<T> {
+    match answer {
+        Err(ErrorCode::UnknownRoom) => Ok(Err(CodeRefusal::Unknown)),
+        other => other,
+    }
+}
+
+impl Inner {
+    /// Hands a short-code message to the member's connection. Call with the room locked.
+    fn to_member(&self, room: &Room, member: MemberId, session: SessionId, frame: &bytes::Bytes) {
+        let signal = Signal::Code {
+            member,
+            session,
+            frame,
+        };
+        self.fanout.signal(room.id, signal);
+    }
+}
+
 fn secs(s: u32) -> Duration {
     Duration::from_secs(u64::from(s))
 }
 
 impl RoomState {
+    /// Whether a code's member can answer a joiner now (connected on `session`).
+    fn code_member(&mut self, member: MemberId, session: SessionId) -> Result<(), CodeRefusal> {
+        let place = self
+            .place(member)
+            .map(|p| (p.session.0, p.disconnected_at.is_none()));
+        codes::member_state(place, session.0)
+    }
+
     fn place(&mut self, member: MemberId) -> Option<&mut Place> {
         self.places.iter_mut().find(|p| p.member == member)
     }
@@ -717,10 +745,7 @@ impl Store for MemoryStore {
         };
         let frame = codes::message(exchange, nameplate, hello);
         let answer = self.with_room(room, |inner, r, st| {
-            let place = st
-                .place(member)
-                .map(|p| (p.session.0, p.disconnected_at.is_none()));
-            if let Err(refusal) = codes::member_state(place, session.0) {
+            if let Err(refusal) = st.code_member(member, session) {
                 return Ok(Err(refusal));
             }
             let mut plates = lock(&inner.plates);
@@ -734,18 +759,10 @@ impl Store for MemoryStore {
                 return Ok(Err(CodeRefusal::Burned));
             }
             p.exchanges.push(exchange);
-            let signal = Signal::Code {
-                member,
-                session,
-                frame: &frame,
-            };
-            inner.fanout.signal(r.id, signal);
+            inner.to_member(r, member, session, &frame);
             Ok(Ok(room))
         });
-        match answer {
-            Err(ErrorCode::UnknownRoom) => Ok(Err(CodeRefusal::Unknown)),
-            other => other,
-        }
+        unknown_if_gone(answer)
     }
 
     async fn code_to_member(
@@ -768,24 +785,13 @@ impl Store for MemoryStore {
         }
         let frame = codes::message(exchange, nameplate, payload);
         let answer = self.with_room(room, |inner, r, st| {
-            let place = st
-                .place(member)
-                .map(|p| (p.session.0, p.disconnected_at.is_none()));
-            if let Err(refusal) = codes::member_state(place, session.0) {
+            if let Err(refusal) = st.code_member(member, session) {
                 return Ok(Err(refusal));
             }
-            let signal = Signal::Code {
-                member,
-                session,
-                frame: &frame,
-            };
-            inner.fanout.signal(r.id, signal);
+            inner.to_member(r, member, session, &frame);
             Ok(Ok(()))
         });
-        match answer {
-            Err(ErrorCode::UnknownRoom) => Ok(Err(CodeRefusal::Unknown)),
-            other => other,
-        }
+        unknown_if_gone(answer)
     }
 
     async fn code_to_joiner(

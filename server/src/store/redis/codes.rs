@@ -32,6 +32,19 @@ pub(super) fn joiner_channel(instance: u64) -> String {
     format!("vroom:joiners:{{{instance}}}")
 }
 
+/// A joiner's step answered by `code.lua`: `value` when it went ahead.
+fn answered<T>(answer: Result<Words, ErrorCode>, value: T) -> CodeResult<T> {
+    match answer {
+        Ok(Words(words)) => Ok(match refusal(words.first().map(String::as_str)) {
+            None => Ok(value),
+            Some(reason) => Err(reason),
+        }),
+        // The room is gone, and its codes with it.
+        Err(ErrorCode::UnknownRoom) => Ok(Err(CodeRefusal::Unknown)),
+        Err(e) => Err(e),
+    }
+}
+
 fn refusal(word: Option<&str>) -> Option<CodeRefusal> {
     match word {
         Some("go") => None,
@@ -187,14 +200,7 @@ impl RedisStore {
         c.instance = Some(inner.instance);
         c.max = Some(inner.code_caps.exchanges);
         c.frame = &frame;
-        match call(inner, room, &c).await {
-            Ok(Words(words)) => Ok(match refusal(words.first().map(String::as_str)) {
-                None => Ok(room),
-                Some(reason) => Err(reason),
-            }),
-            Err(ErrorCode::UnknownRoom) => Ok(Err(CodeRefusal::Unknown)),
-            Err(e) => Err(e),
-        }
+        answered(call(inner, room, &c).await, room)
     }
 
     pub(super) async fn code_message_to_member(
@@ -208,14 +214,7 @@ impl RedisStore {
         let mut c = Code::new(b"relay", nameplate);
         c.exchange = Some(exchange);
         c.frame = &frame;
-        match call(&self.inner, room, &c).await {
-            Ok(Words(words)) => Ok(match refusal(words.first().map(String::as_str)) {
-                None => Ok(()),
-                Some(reason) => Err(reason),
-            }),
-            Err(ErrorCode::UnknownRoom) => Ok(Err(CodeRefusal::Unknown)),
-            Err(e) => Err(e),
-        }
+        answered(call(&self.inner, room, &c).await, ())
     }
 
     pub(super) async fn code_message_to_joiner(
