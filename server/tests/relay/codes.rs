@@ -2,6 +2,8 @@
 //! exchange relayed both ways and only between its two ends, and every refusal, each
 //! leaving the socket open.
 
+use std::net::IpAddr;
+
 use vroom_shared::wire::{ClientFrame, CodeRefusal, ErrorCode, RoomSettings};
 
 use crate::config;
@@ -145,4 +147,42 @@ async fn an_exchange_travels_between_its_two_ends_only_and_refusals_are_clear() 
     let mut stranger = relay.connect().await;
     stranger.send(ClientFrame::CodeOffer).await;
     stranger.expect_error(ErrorCode::UnexpectedFrame).await;
+}
+
+/// Opens an exchange on a nameplate nobody holds.
+async fn open_unknown(client: &mut Client) -> Got {
+    client
+        .send(ClientFrame::CodeOpen {
+            version: version(),
+            nameplate: 999_999_999,
+            hello: b"hi",
+        })
+        .await;
+    client.recv().await
+}
+
+#[tokio::test]
+async fn one_address_opens_only_a_few_exchanges_a_minute_and_others_are_not_held_back() {
+    let relay = Relay::start(vroom_relay::Config {
+        code_opens_per_minute: 2,
+        ..config()
+    })
+    .await;
+    let unknown = Got::CodeRefused(999_999_999, CodeRefusal::Unknown);
+    let mut guesser = relay.connect_from(IpAddr::from([127, 0, 0, 9])).await;
+    for _ in 0..2 {
+        assert_eq!(open_unknown(&mut guesser).await, unknown);
+    }
+    assert_eq!(
+        open_unknown(&mut guesser).await,
+        Got::Error(ErrorCode::RateLimited)
+    );
+    assert_eq!(
+        relay
+            .metric("vroom_refusals_total{reason=\"code_opens_per_address\"}")
+            .await,
+        1
+    );
+    let mut other = relay.connect_from(IpAddr::from([127, 0, 0, 10])).await;
+    assert_eq!(open_unknown(&mut other).await, unknown);
 }
