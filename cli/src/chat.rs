@@ -101,6 +101,7 @@ pub(crate) async fn run(
     first: Vec<u8>,
     origin: String,
     downloads: crate::files::Downloads,
+    want_code: bool,
 ) -> Result<(), ChatError> {
     let url = invite::ws_url(&origin);
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
@@ -109,6 +110,7 @@ pub(crate) async fn run(
         early: VecDeque::new(),
         stdin_open: true,
         printed_link: false,
+        want_code,
         files: Files::new(downloads),
         render: render::Renderer::new(std::io::IsTerminal::is_terminal(&std::io::stdout())),
     };
@@ -167,6 +169,8 @@ struct Client {
     stdin_open: bool,
     /// Whether the creator's invite link has been printed.
     printed_link: bool,
+    /// Whether to ask for a short code once the room is ready (`create --code`).
+    want_code: bool,
     /// File transfers, both ways.
     files: Files,
     /// How events become lines, and the numbers messages were shown with.
@@ -256,6 +260,9 @@ impl Client {
                 }
             }
         }
+        for notice in session.take_code_notices() {
+            println!("-- {}", render::clean(&notice.describe()));
+        }
         Ok(None)
     }
 
@@ -283,6 +290,14 @@ impl Client {
                     if let Some(link) = session.invite_link(&self.origin) {
                         println!("{link}");
                         self.printed_link = true;
+                    }
+                }
+                if std::mem::take(&mut self.want_code) {
+                    if let Ok(outputs) = session.request_code() {
+                        if let Some(finish) = Box::pin(self.apply(session, socket, outputs)).await?
+                        {
+                            return Ok(Some(finish));
+                        }
                     }
                 }
                 // Lines typed while connecting go out now, in order.
@@ -348,6 +363,12 @@ impl Client {
                 None => Ok(Vec::new()),
             },
             Input::Nick(nick) => session.set_nick(nick),
+            Input::Code => session.request_code(),
+            Input::CodeRevoke => {
+                let (revoked, outputs) = session.revoke_codes()?;
+                println!("-- revoked {revoked} short code(s); they admit nobody any more");
+                Ok(outputs)
+            }
             Input::Members => {
                 for m in session.members() {
                     let mut tags = String::new();

@@ -30,6 +30,10 @@ pub(crate) enum Input<'a> {
     Decline(&'a str),
     /// `/help`.
     Help,
+    /// `/code`: make a short code for someone to join with.
+    Code,
+    /// `/code revoke`: stop every short code this member made.
+    CodeRevoke,
     /// `/me TEXT`: an action ("* ada waves").
     Action(&'a str),
     /// `/reply N TEXT`: a reply to message N.
@@ -69,6 +73,8 @@ commands:
   /accept [N]   save file N offered to you (the only one without N; 'all' for all)
   /decline [N]  refuse file N offered to you (or 'all')
   /cancel       stop every file transfer, sending and receiving
+  /code         make a short code (like 7-amber-river) someone can join with
+  /code revoke  stop your short codes from admitting anyone
   //text        send a message that starts with a slash";
 
 impl<'a> Input<'a> {
@@ -101,6 +107,8 @@ impl<'a> Input<'a> {
             ("accept", _) => Input::Accept(rest),
             ("decline", _) => Input::Decline(rest),
             ("help", _) => Input::Help,
+            ("code", true) => Input::Code,
+            ("code", false) if rest.eq_ignore_ascii_case("revoke") => Input::CodeRevoke,
             ("me", false) => Input::Action(rest),
             ("delete" | "del", false) => Input::Delete(rest),
             ("reply" | "edit" | "react" | "unreact" | "dm" | "msg", false) => {
@@ -135,6 +143,9 @@ mod tests {
         assert_eq!(Input::parse("/end"), Input::End);
         assert_eq!(Input::parse("/lock"), Input::Lock(true));
         assert_eq!(Input::parse("/safety"), Input::Safety);
+        assert_eq!(Input::parse("/code"), Input::Code);
+        assert_eq!(Input::parse("/code revoke"), Input::CodeRevoke);
+        assert_eq!(Input::parse("/code now"), Input::Unknown("code"));
         assert_eq!(Input::parse("/unlock"), Input::Lock(false));
         assert_eq!(Input::parse("//etc/passwd"), Input::Text("/etc/passwd"));
         assert_eq!(Input::parse("   "), Input::Nothing);

@@ -25,6 +25,7 @@ use vroom_shared::session::Session;
 use vroom_shared::wire::RoomSettings;
 
 mod chat;
+mod code;
 mod files;
 mod input;
 mod render;
@@ -66,13 +67,20 @@ enum Command {
         max_lifetime: Option<Duration>,
         #[command(flatten)]
         by_name: ByName,
+        /// Also print a short code (like 7-amber-river) someone can join with; it
+        /// expires after a few minutes (make another with /code).
+        #[arg(long, conflicts_with = "name")]
+        code: bool,
     },
     /// Join a room from its invite link (quote it: it contains '#'), or by its name and
     /// passphrase (--server, --name, --passphrase-file), then chat.
     Join {
         /// The invite link, e.g. 'https://vroom.example/r#...'.
-        #[arg(required_unless_present = "name", conflicts_with = "name")]
+        #[arg(required_unless_present_any = ["name", "code"], conflicts_with_all = ["name", "code"])]
         link: Option<String>,
+        /// A short code someone in the room gave you, e.g. 7-amber-river (with --server).
+        #[arg(long, conflicts_with = "name", requires = "server")]
+        code: Option<String>,
         /// The relay of a room joined by name, e.g. https://vroom.example.
         #[arg(long, env = "VROOM_SERVER")]
         server: Option<String>,
@@ -138,6 +146,7 @@ async fn run(command: Command, downloads: files::Downloads) -> Result<(), chat::
             idle_timeout,
             max_lifetime,
             by_name,
+            code,
         } => {
             let origin = chat::normalize_origin(&server)?;
             let settings = RoomSettings {
@@ -151,12 +160,12 @@ async fn run(command: Command, downloads: files::Downloads) -> Result<(), chat::
                     let passphrase = ways::passphrase(by_name.passphrase_file.as_deref())?;
                     let secret = ways::secret(&name, &passphrase)?;
                     let (session, first) = Session::create_in(secret, &nick, settings);
-                    let result = chat::run(session, first, origin, downloads).await;
+                    let result = chat::run(session, first, origin, downloads, false).await;
                     result.map_err(|err| ways::explain(err, true))
                 }
                 None => {
                     let (session, first) = Session::create(&nick, settings);
-                    chat::run(session, first, origin, downloads).await
+                    chat::run(session, first, origin, downloads, code).await
                 }
             }
         }
@@ -165,14 +174,21 @@ async fn run(command: Command, downloads: files::Downloads) -> Result<(), chat::
             server,
             nick,
             by_name,
+            code,
         } => {
             let nick = nick.unwrap_or_else(default_nick);
+            if let (Some(code), Some(server)) = (code, &server) {
+                let origin = chat::normalize_origin(server)?;
+                let secret = code::secret(&origin, &code).await?;
+                let (session, first) = Session::join_with(secret, &nick);
+                return chat::run(session, first, origin, downloads, false).await;
+            }
             match (link, by_name.name) {
                 (Some(link), _) => {
                     let invite = Invite::parse(link.trim()).map_err(chat::ChatError::Invite)?;
                     let origin = invite.origin().to_owned();
                     let (session, first) = Session::join(&invite, &nick);
-                    chat::run(session, first, origin, downloads).await
+                    chat::run(session, first, origin, downloads, false).await
                 }
                 (None, Some(name)) => {
                     let server = server.ok_or_else(|| {
@@ -184,7 +200,7 @@ async fn run(command: Command, downloads: files::Downloads) -> Result<(), chat::
                     let passphrase = ways::passphrase(by_name.passphrase_file.as_deref())?;
                     let secret = ways::secret(&name, &passphrase)?;
                     let (session, first) = Session::join_with(secret, &nick);
-                    let result = chat::run(session, first, origin, downloads).await;
+                    let result = chat::run(session, first, origin, downloads, false).await;
                     result.map_err(|err| ways::explain(err, false))
                 }
                 (None, None) => Err(chat::ChatError::Ways(

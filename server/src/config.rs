@@ -236,6 +236,24 @@ pub struct Config {
     /// How long shutdown waits for connections to take their "going away" notice.
     #[arg(long, env = "VROOM_SHUTDOWN_TIMEOUT", default_value = "5s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
+
+    /// How long a short code's nameplate lives after a member asked for it.
+    #[arg(long, env = "VROOM_CODE_TTL", default_value = "5m", value_parser = parse_duration)]
+    pub code_ttl: Duration,
+
+    /// Exchanges one short code may carry at most (joiners, right or wrong), whatever
+    /// its member's client does.
+    #[arg(long, env = "VROOM_CODE_EXCHANGES", default_value_t = 10)]
+    pub code_exchanges: u32,
+
+    /// Live short codes one room may have at once.
+    #[arg(long, env = "VROOM_CODES_PER_ROOM", default_value_t = 3)]
+    pub codes_per_room: u32,
+
+    /// Short-code exchanges one address may open per minute; more are refused as
+    /// "rate limited".
+    #[arg(long, env = "VROOM_CODE_OPENS_PER_MINUTE", default_value_t = 10)]
+    pub code_opens_per_minute: u32,
 }
 
 impl Default for Config {
@@ -258,6 +276,10 @@ impl Default for Config {
             max_connections_per_address: 32,
             creates_per_minute: 10,
             joins_per_minute: 60,
+            code_ttl: Duration::from_secs(300),
+            code_exchanges: 10,
+            codes_per_room: 3,
+            code_opens_per_minute: 10,
             max_rooms_per_address: 10,
             trusted_proxies: Vec::new(),
             exempt_addresses: vec![

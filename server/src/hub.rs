@@ -14,6 +14,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
+use tokio::sync::mpsc;
+
 use vroom_shared::wire::{MemberId, RoomId};
 
 use crate::limits::Limits;
@@ -48,7 +51,13 @@ pub(crate) struct Hub {
     metrics: Arc<Metrics>,
     /// Told when a room ends, so it stops counting against its creator's address.
     limits: Arc<Limits>,
+    /// Short-code exchanges opened by joiners on this instance (connections in no
+    /// room), by exchange id: where the member's messages go.
+    joiners: Mutex<HashMap<u64, mpsc::Sender<Bytes>>>,
 }
+
+/// Messages one joiner's exchange may have waiting (an exchange has two).
+const JOINER_QUEUE: usize = 4;
 
 impl Hub {
     pub(crate) fn new(metrics: Arc<Metrics>, limits: Arc<Limits>) -> Hub {
@@ -56,7 +65,21 @@ impl Hub {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             metrics,
             limits,
+            joiners: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Registers a joiner's exchange before it is opened: the member's messages for it
+    /// come out of the receiver.
+    pub(crate) fn register_joiner(&self, exchange: u64) -> mpsc::Receiver<Bytes> {
+        let (tx, rx) = mpsc::channel(JOINER_QUEUE);
+        lock(&self.joiners).insert(exchange, tx);
+        rx
+    }
+
+    /// Forgets a joiner's exchange (it ended, or its connection did).
+    pub(crate) fn unregister_joiner(&self, exchange: u64) {
+        lock(&self.joiners).remove(&exchange);
     }
 
     fn shard(&self, room: &RoomId) -> &Shard {
@@ -114,6 +137,14 @@ fn offer(conn: &Conn, item: Outbound, metrics: &Metrics) -> bool {
 }
 
 impl Fanout for Hub {
+    fn to_joiner(&self, exchange: u64, frame: Bytes) {
+        if let Some(joiner) = lock(&self.joiners).get(&exchange) {
+            // A joiner that does not read its exchange loses the message; its
+            // exchange fails, as a silent one would.
+            let _ = joiner.try_send(frame);
+        }
+    }
+
     fn signal(&self, room: RoomId, signal: Signal<'_>) {
         let mut shard = lock(self.shard(&room));
         match signal {
@@ -176,6 +207,21 @@ impl Fanout for Hub {
                 }
                 self.metrics.stream_deliveries.inc_by(delivered);
                 self.metrics.stream_dropped.inc_by(dropped);
+            }
+            Signal::Code {
+                member,
+                session,
+                frame,
+            } => {
+                let Some(conns) = shard.get(&room) else {
+                    return;
+                };
+                for c in conns
+                    .iter()
+                    .filter(|c| c.member == member && c.session == session)
+                {
+                    let _ = c.outbox.offer(Outbound::Stream(frame.clone()));
+                }
             }
             Signal::RoomClosed(reason) => {
                 self.metrics.room_closed(reason);

@@ -75,6 +75,8 @@ pub(crate) struct Limits {
     creates: DefaultKeyedRateLimiter<IpAddr>,
     /// Joins per address per minute.
     joins: DefaultKeyedRateLimiter<IpAddr>,
+    /// Short-code exchanges opened per address per minute.
+    code_opens: DefaultKeyedRateLimiter<IpAddr>,
     /// What each address holds now.
     usage: Mutex<Usage>,
     /// Chunk-lane KiB per room (`--stream-rate-room`).
@@ -127,6 +129,7 @@ impl Limits {
             room_lifetime: config.max_lifetime + config.grace,
             creates: per_minute(config.creates_per_minute),
             joins: per_minute(config.joins_per_minute),
+            code_opens: per_minute(config.code_opens_per_minute),
             usage: Mutex::default(),
             stream_room: RateLimiter::keyed(stream_quota(config.stream_rate_room, config)),
             stream_relay: RateLimiter::direct(stream_quota(config.stream_rate_total, config)),
@@ -233,6 +236,16 @@ impl Limits {
             .map_err(|_| self.refuse(Refusal::JoinsPerAddress))
     }
 
+    /// Whether `address` may open a short-code exchange now (each is one guess).
+    pub(crate) fn code_open(&self, address: IpAddr) -> Result<(), Refusal> {
+        if self.exempt(address) {
+            return Ok(());
+        }
+        self.code_opens
+            .check_key(&address)
+            .map_err(|_| self.refuse(Refusal::CodeOpensPerAddress))
+    }
+
     /// Counts a refusal and returns it.
     pub(crate) fn refuse(&self, why: Refusal) -> Refusal {
         self.metrics.refused(why);
@@ -268,6 +281,8 @@ impl Limits {
         self.creates.retain_recent();
         self.joins.retain_recent();
         self.stream_room.retain_recent();
+        self.code_opens.retain_recent();
+        self.code_opens.shrink_to_fit();
         self.creates.shrink_to_fit();
         self.joins.shrink_to_fit();
         self.stream_room.shrink_to_fit();

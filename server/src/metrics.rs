@@ -131,11 +131,13 @@ pub(crate) enum Refusal {
     /// Half of `--max-queued-bytes` was full: a chunk-lane packet was dropped for one
     /// receiver.
     QueuedBytesChunk,
+    /// `--code-opens-per-minute`: `Error { RateLimited }`.
+    CodeOpensPerAddress,
 }
 
 impl Refusal {
     /// Every reason, so each has a series (at 0) from the start.
-    const ALL: [Refusal; 12] = [
+    const ALL: [Refusal; 13] = [
         Refusal::ConnectionsPerAddress,
         Refusal::ConnectionsTotal,
         Refusal::CreatesPerAddress,
@@ -148,6 +150,7 @@ impl Refusal {
         Refusal::SlowReader,
         Refusal::QueuedBytes,
         Refusal::QueuedBytesChunk,
+        Refusal::CodeOpensPerAddress,
     ];
 
     fn name(self) -> &'static str {
@@ -164,6 +167,7 @@ impl Refusal {
             Refusal::SlowReader => "slow_reader",
             Refusal::QueuedBytes => "queued_bytes",
             Refusal::QueuedBytesChunk => "queued_bytes_chunk",
+            Refusal::CodeOpensPerAddress => "code_opens_per_address",
         }
     }
 }

@@ -216,6 +216,83 @@ pub enum ClientFrame<'a> {
         #[serde(borrow, with = "serde_bytes")]
         payload: &'a [u8],
     },
+    /// Member: ask for a nameplate for a short code (PROTOCOL.md §11.2). The relay
+    /// answers [`ServerFrame::CodeOffered`], or [`ServerFrame::CodeRefused`] with
+    /// nameplate 0 when the room has as many live codes as the relay allows.
+    CodeOffer,
+    /// Member: withdraw one of its nameplates; joiners are then told it is unknown.
+    CodeRevoke {
+        /// The nameplate the relay handed out.
+        nameplate: u32,
+    },
+    /// Member: its client counted too many failed exchanges on this nameplate; joiners
+    /// are then told it is burned.
+    CodeBurn {
+        /// The nameplate the relay handed out.
+        nameplate: u32,
+    },
+    /// Joiner (a connection in no room): open an exchange with the member who offered
+    /// `nameplate`, carrying SPAKE2's first message. The relay relays it to that member
+    /// in [`ServerFrame::CodeMessage`], or answers [`ServerFrame::CodeRefused`].
+    CodeOpen {
+        /// The client's [`PROTOCOL_VERSION`].
+        version: u16,
+        /// The number part of the typed code.
+        nameplate: u32,
+        /// SPAKE2's first message (the joiner's hello), opaque to the relay.
+        #[serde(borrow, with = "serde_bytes")]
+        hello: &'a [u8],
+    },
+    /// Either side of an exchange: its next message, relayed to the other side.
+    CodeSend {
+        /// The exchange, as the relay numbered it in [`ServerFrame::CodeMessage`].
+        exchange: u64,
+        /// The message, opaque to the relay.
+        #[serde(borrow, with = "serde_bytes")]
+        payload: &'a [u8],
+    },
+}
+
+/// Why the relay refused a short-code request (PROTOCOL.md §11.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CodeRefusal {
+    /// No live code has this nameplate (never handed out, revoked, or its room ended).
+    Unknown,
+    /// The code's time ran out.
+    Expired,
+    /// The code failed too often, or was used for as many exchanges as the relay
+    /// allows, and admits nobody any more.
+    Burned,
+    /// The member who made the code is not connected now.
+    Offline,
+    /// (To a member asking for a code) the room has as many live codes as the relay
+    /// allows.
+    TooMany,
+}
+
+impl CodeRefusal {
+    /// A sentence for the user that says what happened and what to do.
+    pub fn message(self) -> &'static str {
+        match self {
+            CodeRefusal::Unknown => {
+                "There is no such code. It may be mistyped, revoked, or its room may have \
+                 ended. Check it, or ask for a new code."
+            }
+            CodeRefusal::Expired => "This code has expired. Ask for a new code.",
+            CodeRefusal::Burned => {
+                "This code no longer works (it was used or guessed at too often). Ask for a \
+                 new code."
+            }
+            CodeRefusal::Offline => {
+                "The person who made this code is not connected right now. Ask them to \
+                 reconnect, or for a new code."
+            }
+            CodeRefusal::TooMany => {
+                "This room has as many live codes as the relay allows. Revoke one with \
+                 /code revoke, or wait for one to expire."
+            }
+        }
+    }
 }
 
 /// Every frame the relay may send.
@@ -281,6 +358,31 @@ pub enum ServerFrame<'a> {
         /// The packet, opaque to the relay.
         #[serde(borrow, with = "serde_bytes")]
         payload: &'a [u8],
+    },
+    /// The answer to [`ClientFrame::CodeOffer`]: the nameplate of the member's new code.
+    CodeOffered {
+        /// The number that starts the code; the words are the member's client's own.
+        nameplate: u32,
+        /// Seconds until the relay forgets the nameplate.
+        expires_secs: u32,
+    },
+    /// A message of a short-code exchange from the other side. To a member, the first
+    /// message of a new `exchange` is a joiner's hello for `nameplate`.
+    CodeMessage {
+        /// The exchange, numbered by the relay (random).
+        exchange: u64,
+        /// The nameplate the exchange is on.
+        nameplate: u32,
+        /// The message, opaque to the relay.
+        #[serde(borrow, with = "serde_bytes")]
+        payload: &'a [u8],
+    },
+    /// A short-code request was refused.
+    CodeRefused {
+        /// The nameplate asked about (0 for a refused [`ClientFrame::CodeOffer`]).
+        nameplate: u32,
+        /// Why.
+        reason: CodeRefusal,
     },
 }
 

@@ -13,8 +13,8 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use vroom_shared::wire::{
-    ClientFrame, CloseReason, ErrorCode, Event, HostSecret, LeaveReason, MemberId, Resume,
-    ResumeToken, RoomId, RoomLimits, RoomSettings, ServerFrame, PROTOCOL_VERSION, WS_PATH,
+    ClientFrame, CloseReason, CodeRefusal, ErrorCode, Event, HostSecret, LeaveReason, MemberId,
+    Resume, ResumeToken, RoomId, RoomLimits, RoomSettings, ServerFrame, PROTOCOL_VERSION, WS_PATH,
 };
 
 use crate::PATIENCE;
@@ -53,6 +53,16 @@ pub enum Got {
         to: Option<MemberId>,
         payload: Vec<u8>,
     },
+    /// `CodeOffered`: nameplate, seconds to expiry.
+    CodeOffered(u32, u32),
+    /// `CodeMessage`: a short-code exchange's message.
+    CodeMessage {
+        exchange: u64,
+        nameplate: u32,
+        payload: Vec<u8>,
+    },
+    /// `CodeRefused`: nameplate, reason.
+    CodeRefused(u32, CodeRefusal),
 }
 
 /// What a client learnt from its `Welcome`.
@@ -135,6 +145,20 @@ impl Got {
                 to,
                 payload: payload.to_vec(),
             },
+            ServerFrame::CodeOffered {
+                nameplate,
+                expires_secs,
+            } => Got::CodeOffered(nameplate, expires_secs),
+            ServerFrame::CodeMessage {
+                exchange,
+                nameplate,
+                payload,
+            } => Got::CodeMessage {
+                exchange,
+                nameplate,
+                payload: payload.to_vec(),
+            },
+            ServerFrame::CodeRefused { nameplate, reason } => Got::CodeRefused(nameplate, reason),
         }
     }
 }

@@ -9,6 +9,7 @@
 //!
 //! The relay stores only what it receives, so the recording covers its buffer too.
 
+use vroom_shared::crypto::RoomSecret;
 use vroom_shared::invite::Invite;
 use vroom_shared::wire::ClientFrame;
 use vroom_testkit::cli::Client;
@@ -298,6 +299,22 @@ async fn canaries_never_reach_the_relay_its_logs_or_its_metrics() {
     }
 }
 
+/// Bob, just in, says hello; Ada sees it and ends the room; both exit. Answers the
+/// room secret of Ada's link.
+async fn talk_and_end(ada: &mut Client, bob: &mut Client, link: &str) -> RoomSecret {
+    bob.expect_joined("ada").await;
+    ada.expect_joined("bob").await;
+    bob.say("hello, new room").await;
+    ada.expect("bob: hello, new room").await;
+    ada.say("/end").await;
+    bob.expect_clean_exit().await;
+    ada.expect_clean_exit().await;
+    Invite::parse(link)
+        .expect("the creator's link")
+        .secret()
+        .clone()
+}
+
 /// A room found by name and passphrase: the relay (through a recording proxy) never
 /// receives or sends the name, the passphrase or the room secret they derive, though
 /// two members meet and talk through it.
@@ -326,19 +343,8 @@ async fn a_room_name_and_passphrase_never_reach_the_relay() {
         ],
         &env,
     );
-    bob.expect_joined("ada").await;
-    ada.expect_joined("bob").await;
-    bob.say("hello by name").await;
-    ada.expect("bob: hello by name").await;
-    ada.say("/end").await;
-    bob.expect_clean_exit().await;
-    ada.expect_clean_exit().await;
+    let secret = talk_and_end(&mut ada, &mut bob, &link).await;
     relay.stop().await;
-
-    let secret = Invite::parse(&link)
-        .expect("the creator's link")
-        .secret()
-        .clone();
     let all: Vec<u8> = proxy
         .recorded()
         .iter()
@@ -353,6 +359,58 @@ async fn a_room_name_and_passphrase_never_reach_the_relay() {
         ("passphrase", passphrase.as_bytes()),
         ("room secret", secret.as_bytes().as_slice()),
     ] {
+        assert!(!contains(&all, bytes), "the relay saw the {what}");
+    }
+}
+
+/// A room joined by short code: the relay (through a recording proxy) carries the
+/// exchange, yet never receives or sends the code's words, the SPAKE2 password or the
+/// room secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_code_never_reaches_the_relay() {
+    let relay = Relay::start(test_config()).await;
+    let proxy = Proxy::start(relay.addr()).await;
+    let origin = proxy.origin();
+    let (mut ada, link) = Client::create(&origin, "ada", &["--code"]).await;
+    let line = ada
+        .expect_line("a short code", |l| l.starts_with("-- Short code: "))
+        .await;
+    let code = line["-- Short code: ".len()..]
+        .split_whitespace()
+        .next()
+        .expect("the code")
+        .to_owned();
+    let mut bob = Client::spawn(
+        "bob",
+        &[
+            "join", "--server", &origin, "--code", &code, "--nick", "bob",
+        ],
+    );
+    let secret = talk_and_end(&mut ada, &mut bob, &link).await;
+    relay.stop().await;
+    let recorded = proxy.recorded();
+    assert!(
+        recorded.iter().any(|f| matches!(
+            ClientFrame::decode(&f.bytes),
+            Ok(ClientFrame::CodeOpen { .. })
+        )),
+        "the exchange must have travelled through the relay"
+    );
+    let all: Vec<u8> = recorded
+        .iter()
+        .flat_map(|f| f.bytes.iter().copied())
+        .collect();
+    let (nameplate, words) = code.split_once('-').expect("nameplate-word-word");
+    assert!(nameplate.bytes().all(|b| b.is_ascii_digit()));
+    let mut secrets: Vec<(&str, &[u8])> = vec![
+        ("code", code.as_bytes()),
+        ("room secret", secret.as_bytes().as_slice()),
+        ("SPAKE2 password", vroom_shared::ways::code::LABEL_PASSWORD),
+    ];
+    for word in words.split('-') {
+        secrets.push(("code word", word.as_bytes()));
+    }
+    for (what, bytes) in secrets {
         assert!(!contains(&all, bytes), "the relay saw the {what}");
     }
 }

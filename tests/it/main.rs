@@ -13,6 +13,8 @@
 //! - `canary`: nothing a user types reaches the relay, its logs or its metrics.
 //! - `tampering`: a malicious relay in the middle is detected and forges nothing.
 //! - `ways`: into a room by name + passphrase.
+//! - `codes`: into a room by short code (two joiners, wrong codes, burn, revoke, an
+//!   offline maker, two relays sharing one Redis).
 //! - `talk`: replies, `/me`, edits, deletes, reactions and private messages between
 //!   native clients.
 
@@ -20,6 +22,7 @@ mod browser;
 mod browser_room;
 mod canary;
 mod chat;
+mod codes;
 mod errors;
 mod files;
 mod lifecycle;

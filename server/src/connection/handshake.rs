@@ -11,6 +11,7 @@ use vroom_shared::wire::{
     RoomSettings, ServerFrame, PROTOCOL_VERSION,
 };
 
+use super::code;
 use super::live::{Live, Timeouts};
 use super::{
     catch_up_frames, close_message, close_too_big, encode, rate_limiter, too_big, Admitted,
@@ -72,9 +73,14 @@ async fn handshake<S: Store>(
 ) -> Option<(Member<S>, OutboxReader)> {
     let deadline = tokio::time::sleep(state.inner.config.join_timeout);
     tokio::pin!(deadline);
+    let mut exchange = None;
     loop {
         let msg = tokio::select! {
             msg = socket.recv() => msg,
+            frame = code::next(&mut exchange) => {
+                socket.send(Message::Binary(frame)).await.ok()?;
+                continue;
+            }
             () = &mut deadline => {
                 state.inner.metrics.refused(Refusal::JoinTimeout);
                 let close = socket.send(close_message(CLOSE_POLICY, "join a room first"));
@@ -106,6 +112,14 @@ async fn handshake<S: Store>(
                 .await
                 .ok()?;
             continue;
+        }
+        if let Ok(frame) = ClientFrame::decode(&bytes) {
+            if let Some(answer) = code::handle(state, address, &mut exchange, &frame).await {
+                if let Some(answer) = answer {
+                    socket.send(Message::Binary(answer)).await.ok()?;
+                }
+                continue;
+            }
         }
         match attempt(state, &bytes, address).await {
             Err(code) => {

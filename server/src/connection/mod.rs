@@ -20,6 +20,7 @@
 //! before they are awaited (in `Box::pin(f()).await` the unboxed temporary keeps its
 //! slot across the await and widens the enclosing future by its size).
 
+mod code;
 mod handshake;
 mod live;
 mod request;
@@ -41,6 +42,9 @@ use crate::limits::AddressSlot;
 use crate::metrics::{Metrics, Refusal};
 use crate::state::AppState;
 use crate::store::{Replay, SessionId, Store};
+
+/// Largest message of a short-code exchange (SPAKE2's are 33 and 65 bytes, a grant 48).
+const MAX_CODE_MESSAGE: usize = 256;
 
 /// How long a stopped connection's close frame may take to leave.
 const KILL_GOODBYE: Duration = Duration::from_secs(1);

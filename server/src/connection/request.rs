@@ -1,10 +1,10 @@
 //! A joined member's requests: `Send` on the hot path, the rest boxed.
 
 use governor::DefaultDirectRateLimiter;
-use vroom_shared::wire::{ClientFrame, CloseReason, ErrorCode, MemberId};
+use vroom_shared::wire::{ClientFrame, CloseReason, ErrorCode, MemberId, ServerFrame};
 
 use super::live::{End, Live};
-use super::{catch_up_frames, stream_cells, Member, RoomTag};
+use super::{catch_up_frames, encode, stream_cells, Member, RoomTag};
 use crate::limits::admit;
 use crate::store::{Store, Streamed};
 
@@ -106,10 +106,40 @@ impl<S: Store> Member<S> {
                     .await;
                 return Ok(Some(End::Left));
             }
+            ClientFrame::CodeOffer => {
+                let answer = match store.code_offer(self.room, self.me, self.session).await? {
+                    Ok(n) => ServerFrame::CodeOffered {
+                        nameplate: n.nameplate,
+                        expires_secs: n.expires_secs,
+                    },
+                    Err(reason) => ServerFrame::CodeRefused {
+                        nameplate: 0,
+                        reason,
+                    },
+                };
+                if let Err(end) = live.answer([encode(&answer)]).await {
+                    return Ok(Some(end));
+                }
+            }
+            ClientFrame::CodeRevoke { nameplate } => {
+                store.code_end(self.room, self.me, nameplate, false).await?;
+            }
+            ClientFrame::CodeBurn { nameplate } => {
+                store.code_end(self.room, self.me, nameplate, true).await?;
+            }
+            ClientFrame::CodeSend { exchange, payload } => {
+                if payload.len() > super::MAX_CODE_MESSAGE {
+                    return Err(ErrorCode::FrameTooLarge);
+                }
+                store
+                    .code_to_joiner(self.room, self.me, exchange, payload)
+                    .await?;
+            }
             ClientFrame::Send { .. }
             | ClientFrame::Stream { .. }
             | ClientFrame::Create { .. }
-            | ClientFrame::Join { .. } => {
+            | ClientFrame::Join { .. }
+            | ClientFrame::CodeOpen { .. } => {
                 return Err(ErrorCode::UnexpectedFrame);
             }
         }

@@ -18,10 +18,11 @@ use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use vroom_shared::wire::{
-    CloseReason, ErrorCode, Event, HostHash, HostSecret, LeaveReason, MemberId, ResumeToken,
-    ResumeTokenDebug, RoomId, RoomLimits,
+    CloseReason, CodeRefusal, ErrorCode, Event, HostHash, HostSecret, LeaveReason, MemberId,
+    ResumeToken, ResumeTokenDebug, RoomId, RoomLimits,
 };
 
+use super::codes::{self, CodeCaps, CodeResult, Nameplate};
 use super::{
     CreateRoom, Fanout, JoinRoom, LogCaps, Replay, Sequenced, SessionId, Signal, Store,
     StoreResult, Streamed, Welcome,
@@ -54,6 +55,41 @@ struct Inner {
     /// How long a dropped member keeps its place and an empty room survives. Kept at
     /// full precision here; `RoomLimits::grace_secs` only reports it.
     grace: Duration,
+    /// Short-code nameplates by number. Lock order: after a room's lock, never before.
+    plates: Mutex<HashMap<u32, Plate>>,
+    /// Their TTL and caps.
+    code_caps: CodeCaps,
+}
+
+/// A short-code nameplate.
+struct Plate {
+    room: RoomId,
+    member: MemberId,
+    session: SessionId,
+    /// When joiners start hearing "expired".
+    expires: Instant,
+    /// Whether its member burned it.
+    burned: bool,
+    /// The exchanges opened on it.
+    exchanges: Vec<u64>,
+}
+
+impl Plate {
+    /// Whether the number may be handed out again.
+    fn forgotten(&self, now: Instant, caps: &CodeCaps) -> bool {
+        now >= self.expires + caps.tombstone()
+    }
+
+    /// Why a joiner may not use it now, if so.
+    fn refusal(&self, now: Instant) -> Option<CodeRefusal> {
+        if now >= self.expires {
+            Some(CodeRefusal::Expired)
+        } else if self.burned {
+            Some(CodeRefusal::Burned)
+        } else {
+            None
+        }
+    }
 }
 
 struct Room {
@@ -129,6 +165,8 @@ impl MemoryStore {
                 buffered: AtomicUsize::new(0),
                 trimming: Mutex::new(()),
                 grace: config.grace,
+                plates: Mutex::new(HashMap::new()),
+                code_caps: CodeCaps::new(config),
             }),
         }
     }
@@ -243,6 +281,7 @@ impl Inner {
         self.buffered.fetch_sub(st.log_bytes, Ordering::Relaxed);
         st.log_bytes = 0;
         lock(&self.rooms).remove(&room.id);
+        lock(&self.plates).retain(|_, p| p.room != room.id);
         let reason = match ending {
             Ending::Close(reason) => reason,
             // Nobody is connected; a connection caught mid-join hears the nearest reason.
@@ -289,11 +328,39 @@ impl Inner {
     }
 }
 
+/// A joiner's request on a room that is gone: its codes went with it.
+fn unknown_if_gone<T>(answer: CodeResult<T>) -> CodeResult<T> {
+    match answer {
+        Err(ErrorCode::UnknownRoom) => Ok(Err(CodeRefusal::Unknown)),
+        other => other,
+    }
+}
+
+impl Inner {
+    /// Hands a short-code message to the member's connection. Call with the room locked.
+    fn to_member(&self, room: &Room, member: MemberId, session: SessionId, frame: &bytes::Bytes) {
+        let signal = Signal::Code {
+            member,
+            session,
+            frame,
+        };
+        self.fanout.signal(room.id, signal);
+    }
+}
+
 fn secs(s: u32) -> Duration {
     Duration::from_secs(u64::from(s))
 }
 
 impl RoomState {
+    /// Whether a code's member can answer a joiner now (connected on `session`).
+    fn code_member(&mut self, member: MemberId, session: SessionId) -> Result<(), CodeRefusal> {
+        let place = self
+            .place(member)
+            .map(|p| (p.session.0, p.disconnected_at.is_none()));
+        codes::member_state(place, session.0)
+    }
+
     fn place(&mut self, member: MemberId) -> Option<&mut Place> {
         self.places.iter_mut().find(|p| p.member == member)
     }
@@ -593,6 +660,153 @@ impl Store for MemoryStore {
             room.wake.notify_one();
             Ok(())
         })
+    }
+
+    async fn code_offer(
+        &self,
+        room: RoomId,
+        member: MemberId,
+        session: SessionId,
+    ) -> CodeResult<Nameplate> {
+        let caps = self.inner.code_caps;
+        self.with_room(room, |inner, room, st| {
+            if !st.has(member) {
+                return Err(ErrorCode::UnknownMember);
+            }
+            let now = Instant::now();
+            let mut plates = lock(&inner.plates);
+            plates.retain(|_, p| !p.forgotten(now, &caps));
+            let live = plates
+                .values()
+                .filter(|p| p.room == room.id && p.refusal(now).is_none())
+                .count();
+            if live >= caps.per_room as usize {
+                return Ok(Err(CodeRefusal::TooMany));
+            }
+            let Some(number) = codes::candidates().find(|n| !plates.contains_key(n)) else {
+                return Err(ErrorCode::Unavailable);
+            };
+            plates.insert(
+                number,
+                Plate {
+                    room: room.id,
+                    member,
+                    session,
+                    expires: now + caps.ttl,
+                    burned: false,
+                    exchanges: Vec::new(),
+                },
+            );
+            Ok(Ok(caps.handed(number)))
+        })
+    }
+
+    async fn code_end(
+        &self,
+        room: RoomId,
+        member: MemberId,
+        nameplate: u32,
+        burn: bool,
+    ) -> StoreResult<()> {
+        let mut plates = lock(&self.inner.plates);
+        let mine = plates
+            .get(&nameplate)
+            .is_some_and(|p| p.room == room && p.member == member);
+        if mine {
+            if burn {
+                if let Some(p) = plates.get_mut(&nameplate) {
+                    p.burned = true;
+                }
+            } else {
+                plates.remove(&nameplate);
+            }
+        }
+        Ok(())
+    }
+
+    async fn code_open(&self, nameplate: u32, exchange: u64, hello: &[u8]) -> CodeResult<RoomId> {
+        let now = Instant::now();
+        let caps = self.inner.code_caps;
+        let (room, member, session) = {
+            let plates = lock(&self.inner.plates);
+            let Some(p) = plates.get(&nameplate) else {
+                return Ok(Err(CodeRefusal::Unknown));
+            };
+            if let Some(refusal) = p.refusal(now) {
+                return Ok(Err(refusal));
+            }
+            if p.exchanges.len() >= caps.exchanges as usize {
+                return Ok(Err(CodeRefusal::Burned));
+            }
+            (p.room, p.member, p.session)
+        };
+        let frame = codes::message(exchange, nameplate, hello);
+        let answer = self.with_room(room, |inner, r, st| {
+            if let Err(refusal) = st.code_member(member, session) {
+                return Ok(Err(refusal));
+            }
+            let mut plates = lock(&inner.plates);
+            let Some(p) = plates.get_mut(&nameplate).filter(|p| p.room == room) else {
+                return Ok(Err(CodeRefusal::Unknown));
+            };
+            if let Some(refusal) = p.refusal(now) {
+                return Ok(Err(refusal));
+            }
+            if p.exchanges.len() >= caps.exchanges as usize {
+                return Ok(Err(CodeRefusal::Burned));
+            }
+            p.exchanges.push(exchange);
+            inner.to_member(r, member, session, &frame);
+            Ok(Ok(room))
+        });
+        unknown_if_gone(answer)
+    }
+
+    async fn code_to_member(
+        &self,
+        room: RoomId,
+        nameplate: u32,
+        exchange: u64,
+        payload: &[u8],
+    ) -> CodeResult<()> {
+        let now = Instant::now();
+        let found = lock(&self.inner.plates)
+            .get(&nameplate)
+            .filter(|p| p.room == room && p.exchanges.contains(&exchange))
+            .map(|p| (p.member, p.session, p.refusal(now)));
+        let Some((member, session, refusal)) = found else {
+            return Ok(Err(CodeRefusal::Unknown));
+        };
+        if let Some(refusal) = refusal {
+            return Ok(Err(refusal));
+        }
+        let frame = codes::message(exchange, nameplate, payload);
+        let answer = self.with_room(room, |inner, r, st| {
+            if let Err(refusal) = st.code_member(member, session) {
+                return Ok(Err(refusal));
+            }
+            inner.to_member(r, member, session, &frame);
+            Ok(Ok(()))
+        });
+        unknown_if_gone(answer)
+    }
+
+    async fn code_to_joiner(
+        &self,
+        room: RoomId,
+        member: MemberId,
+        exchange: u64,
+        payload: &[u8],
+    ) -> StoreResult<()> {
+        let nameplate = lock(&self.inner.plates)
+            .iter()
+            .find(|(_, p)| p.room == room && p.member == member && p.exchanges.contains(&exchange))
+            .map(|(n, _)| *n);
+        if let Some(nameplate) = nameplate {
+            let frame = codes::message(exchange, nameplate, payload);
+            self.inner.fanout.to_joiner(exchange, frame);
+        }
+        Ok(())
     }
 
     fn room_count(&self) -> usize {

@@ -40,7 +40,9 @@ use vroom_shared::wire::{
 #[macro_use]
 pub(crate) mod tests;
 
+pub mod codes;
 mod memory;
+pub use codes::{CodeResult, Nameplate};
 pub use memory::MemoryStore;
 pub mod redis;
 pub use self::redis::{RedisStore, RedisTarget, RedisUrlError};
@@ -149,6 +151,13 @@ pub enum Signal<'a> {
     /// A chunk-lane packet for the room's members (or only for `to`), never the sender.
     /// Unordered with respect to events; a recipient whose lane is full misses it.
     Stream(&'a Streamed),
+    /// A short-code exchange's message (an encoded `ServerFrame::CodeMessage`) for the
+    /// member who offered the code, on its connection `session` only. Unsequenced.
+    Code {
+        member: MemberId,
+        session: SessionId,
+        frame: &'a Bytes,
+    },
 }
 
 /// The relay instance's delivery side, handed to the store at construction.
@@ -158,6 +167,12 @@ pub enum Signal<'a> {
 pub trait Fanout: Send + Sync + 'static {
     /// Delivers `signal` for `room` to this instance's local connections.
     fn signal(&self, room: RoomId, signal: Signal<'_>);
+
+    /// Delivers a short-code exchange's message (an encoded `ServerFrame::CodeMessage`)
+    /// to the joiner's connection that opened `exchange`, if it is on this instance.
+    fn to_joiner(&self, exchange: u64, frame: Bytes) {
+        let _ = (exchange, frame);
+    }
 }
 
 /// A new member's identity, chosen by the relay.
@@ -318,6 +333,59 @@ pub trait Store: Clone + Send + Sync + 'static {
         room: RoomId,
         member: MemberId,
         session: SessionId,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Member: a new short-code nameplate for `room`, tied to `member`'s connection
+    /// `session` (PROTOCOL.md §11.2). Refused with `TooMany` when the room has as many
+    /// live nameplates as allowed; `UnknownMember` when `member` has no place.
+    fn code_offer(
+        &self,
+        room: RoomId,
+        member: MemberId,
+        session: SessionId,
+    ) -> impl Future<Output = CodeResult<Nameplate>> + Send;
+
+    /// Member: ends its nameplate: revoked (joiners hear `Unknown`) or burned (joiners
+    /// hear `Burned` until it would have expired). A nameplate of another member, or
+    /// none, changes nothing.
+    fn code_end(
+        &self,
+        room: RoomId,
+        member: MemberId,
+        nameplate: u32,
+        burn: bool,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Joiner: opens exchange `exchange` (chosen by the relay, delivered through
+    /// [`Fanout::to_joiner`] on this instance) on `nameplate`, and relays `hello` to
+    /// the member who offered it. Answers the room, for the joiner's next messages.
+    /// Refusals: `Unknown`, `Expired`, `Burned` (also when the nameplate carried as
+    /// many exchanges as allowed), `Offline`.
+    fn code_open(
+        &self,
+        nameplate: u32,
+        exchange: u64,
+        hello: &[u8],
+    ) -> impl Future<Output = CodeResult<RoomId>> + Send;
+
+    /// Joiner: relays the next message of `exchange` (opened on `nameplate`) to its
+    /// member.
+    fn code_to_member(
+        &self,
+        room: RoomId,
+        nameplate: u32,
+        exchange: u64,
+        payload: &[u8],
+    ) -> impl Future<Output = CodeResult<()>> + Send;
+
+    /// Member: relays a message of `exchange` (on one of `member`'s nameplates) to its
+    /// joiner. An exchange that is not this member's is dropped without an answer.
+    fn code_to_joiner(
+        &self,
+        room: RoomId,
+        member: MemberId,
+        exchange: u64,
+        payload: &[u8],
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// How many rooms exist (for metrics; a shared store may answer approximately).

@@ -43,6 +43,7 @@
 //! on an existing room first ends it if it is due, so no request acts on a room that
 //! should be gone.
 
+mod codes;
 mod conn;
 mod dispatch;
 mod health;
@@ -69,6 +70,7 @@ use self::conn::{Conn, LazyCluster};
 use self::dispatch::{run_dispatcher, run_subscriptions, Input, SubCommand};
 use self::presence::{Rooms, Timing};
 use self::scripts::{call, Logged};
+use super::codes::{CodeCaps, CodeResult, Nameplate};
 use super::{
     CreateRoom, Fanout, JoinRoom, LogCaps, Replay, Sequenced, SessionId, Store, StoreResult,
     Streamed, Welcome,
@@ -287,6 +289,12 @@ struct Inner {
     tasks: Vec<AbortHandle>,
     /// The last request failed (so the next success is logged as a recovery).
     failing: AtomicBool,
+    /// This instance's random number, naming its joiners' channel.
+    instance: u64,
+    /// Set once this instance follows its joiners' channel.
+    joiners: tokio::sync::OnceCell<()>,
+    /// Short codes' TTL and caps.
+    code_caps: CodeCaps,
 }
 
 /// The room's keys, in the order every script expects them.
@@ -421,6 +429,9 @@ impl RedisStore {
                 log: LogCaps::new(config),
                 tasks,
                 failing: AtomicBool::new(false),
+                instance: rand::random(),
+                joiners: tokio::sync::OnceCell::new(),
+                code_caps: CodeCaps::new(config),
             }
         });
         RedisStore { inner }
@@ -480,6 +491,51 @@ impl Drop for Inner {
 }
 
 impl Store for RedisStore {
+    async fn code_offer(
+        &self,
+        room: RoomId,
+        member: MemberId,
+        session: SessionId,
+    ) -> CodeResult<Nameplate> {
+        self.offer_code(room, member, session).await
+    }
+
+    async fn code_end(
+        &self,
+        room: RoomId,
+        member: MemberId,
+        nameplate: u32,
+        burn: bool,
+    ) -> StoreResult<()> {
+        self.end_code(room, member, nameplate, burn).await
+    }
+
+    async fn code_open(&self, nameplate: u32, exchange: u64, hello: &[u8]) -> CodeResult<RoomId> {
+        self.open_code(nameplate, exchange, hello).await
+    }
+
+    async fn code_to_member(
+        &self,
+        room: RoomId,
+        nameplate: u32,
+        exchange: u64,
+        payload: &[u8],
+    ) -> CodeResult<()> {
+        self.code_message_to_member(room, nameplate, exchange, payload)
+            .await
+    }
+
+    async fn code_to_joiner(
+        &self,
+        room: RoomId,
+        member: MemberId,
+        exchange: u64,
+        payload: &[u8],
+    ) -> StoreResult<()> {
+        self.code_message_to_joiner(room, member, exchange, payload)
+            .await
+    }
+
     async fn create(&self, req: CreateRoom) -> StoreResult<Welcome> {
         self.enter(req.room).await?;
         let member = req.newcomer.member;

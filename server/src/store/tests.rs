@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use vroom_shared::wire::{
-    CloseReason, ErrorCode, Event, HostSecret, LeaveReason, MemberId, Resume, ResumeToken, RoomId,
-    RoomLimits, ServerFrame,
+    CloseReason, CodeRefusal, ErrorCode, Event, HostSecret, LeaveReason, MemberId, Resume,
+    ResumeToken, RoomId, RoomLimits, ServerFrame,
 };
 
 use super::{
@@ -46,7 +46,9 @@ macro_rules! store_suite {
             rooms_end_at_their_maximum_lifetime,
             dropped_members_leave_after_the_grace,
             a_late_disconnect_report_does_not_undo_a_resume,
-            empty_rooms_are_deleted_after_the_grace
+            empty_rooms_are_deleted_after_the_grace,
+            codes_are_handed_out_opened_and_relayed,
+            codes_die_when_revoked_burned_expired_or_their_room_ends
         );
     };
     (@each $paused:literal, $make:expr; $($name:ident),*) => {
@@ -70,6 +72,8 @@ pub(crate) enum Seen {
     RoomClosed(CloseReason),
     /// A chunk-lane packet: sender, recipient, encoded frame.
     Stream(MemberId, Option<MemberId>, Vec<u8>),
+    /// A short-code exchange's message for a member: the member, the encoded frame.
+    Code(MemberId, Vec<u8>),
 }
 
 impl Seen {
@@ -80,7 +84,9 @@ impl Seen {
             | Seen::Left(seq, _, _)
             | Seen::Message(seq, _, _, _)
             | Seen::Locked(seq, _) => Some(*seq),
-            Seen::MemberClosed(..) | Seen::RoomClosed(_) | Seen::Stream(..) => None,
+            Seen::MemberClosed(..) | Seen::RoomClosed(_) | Seen::Stream(..) | Seen::Code(..) => {
+                None
+            }
         }
     }
 
@@ -101,9 +107,18 @@ impl Seen {
 #[derive(Default)]
 pub(crate) struct Recorder {
     seen: Mutex<Vec<(RoomId, Seen)>>,
+    /// Short-code messages for joiners: exchange, encoded frame.
+    joiners: Mutex<Vec<(u64, Vec<u8>)>>,
 }
 
 impl Fanout for Recorder {
+    fn to_joiner(&self, exchange: u64, frame: bytes::Bytes) {
+        self.joiners
+            .lock()
+            .unwrap()
+            .push((exchange, frame.to_vec()));
+    }
+
     fn signal(&self, room: RoomId, signal: Signal<'_>) {
         let seen = match signal {
             Signal::Event(e) => {
@@ -123,6 +138,7 @@ impl Fanout for Recorder {
             Signal::MemberClosed { member, reason } => Seen::MemberClosed(member, reason),
             Signal::RoomClosed(reason) => Seen::RoomClosed(reason),
             Signal::Stream(packet) => Seen::Stream(packet.from, packet.to, packet.frame.to_vec()),
+            Signal::Code { member, frame, .. } => Seen::Code(member, frame.to_vec()),
         };
         self.seen.lock().unwrap().push((room, seen));
     }
@@ -776,4 +792,194 @@ pub(crate) async fn empty_rooms_are_deleted_after_the_grace<S: Store>(make: impl
         h.join(gone, 3, None).await.unwrap_err(),
         ErrorCode::UnknownRoom
     );
+}
+
+/// The exchange, nameplate and payload of an encoded `CodeMessage`.
+fn code_message(frame: &[u8]) -> (u64, u32, Vec<u8>) {
+    match ServerFrame::decode(frame) {
+        Ok(ServerFrame::CodeMessage {
+            exchange,
+            nameplate,
+            payload,
+        }) => (exchange, nameplate, payload.to_vec()),
+        _ => panic!("a short-code message must be an encoded CodeMessage"),
+    }
+}
+
+impl Recorder {
+    /// Waits (10 s at most) for a message to the joiner of `exchange`.
+    async fn joiner_message(&self, exchange: u64) -> (u64, u32, Vec<u8>) {
+        for _ in 0..500 {
+            let found = {
+                let mut got = self.joiners.lock().unwrap();
+                got.iter()
+                    .position(|(x, _)| *x == exchange)
+                    .map(|i| got.remove(i).1)
+            };
+            if let Some(frame) = found {
+                return code_message(&frame);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("no message reached the joiner of exchange {exchange}");
+    }
+}
+
+impl<S: Store> Harness<S> {
+    async fn offer(&self, room: RoomId, member: u64) -> Result<u32, CodeRefusal> {
+        self.store
+            .code_offer(room, MemberId(member), SessionId(member))
+            .await
+            .unwrap()
+            .map(|n| {
+                assert!((1..=999_999_999).contains(&n.nameplate));
+                assert_eq!(
+                    u64::from(n.expires_secs),
+                    self.config.code_ttl.as_secs().max(1)
+                );
+                n.nameplate
+            })
+    }
+
+    async fn open(&self, nameplate: u32, exchange: u64) -> Result<RoomId, CodeRefusal> {
+        self.store
+            .code_open(nameplate, exchange, b"hello")
+            .await
+            .unwrap()
+    }
+
+    /// Waits for the member's next short-code message in `room`.
+    async fn member_message(&self, room: RoomId, member: u64) -> (u64, u32, Vec<u8>) {
+        let seen = self
+            .rec
+            .take_when(room, |s| s.iter().any(|s| matches!(s, Seen::Code(..))))
+            .await;
+        let Some(Seen::Code(to, frame)) = seen.into_iter().find(|s| matches!(s, Seen::Code(..)))
+        else {
+            unreachable!()
+        };
+        assert_eq!(to, MemberId(member));
+        code_message(&frame)
+    }
+}
+
+pub(crate) async fn codes_are_handed_out_opened_and_relayed<S: Store>(make: impl Make<S>) {
+    let config = Config {
+        codes_per_room: 2,
+        code_exchanges: 2,
+        ..base_config()
+    };
+    let h = harness(make, config).await;
+    let r = room(20);
+    h.create(r, 1).await.unwrap();
+    h.join(r, 2, None).await.unwrap();
+    h.rec.take(r);
+    let n = h.offer(r, 1).await.unwrap();
+    let other = h.offer(r, 2).await.unwrap();
+    assert_ne!(n, other, "two live nameplates never share a number");
+    assert_eq!(h.offer(r, 1).await, Err(CodeRefusal::TooMany));
+    assert_eq!(
+        h.store
+            .code_offer(r, MemberId(9), SessionId(9))
+            .await
+            .unwrap_err(),
+        ErrorCode::UnknownMember
+    );
+
+    // A joiner's hello reaches the member who offered the code, and only it.
+    assert_eq!(h.open(n, 77).await, Ok(r));
+    assert_eq!(h.member_message(r, 1).await, (77, n, b"hello".to_vec()));
+    h.store
+        .code_to_joiner(r, MemberId(1), 77, b"reply")
+        .await
+        .unwrap();
+    assert_eq!(h.rec.joiner_message(77).await, (77, n, b"reply".to_vec()));
+    // Another member cannot answer an exchange that is not on its code.
+    h.store
+        .code_to_joiner(r, MemberId(2), 77, b"forged")
+        .await
+        .unwrap();
+    assert_eq!(
+        h.store.code_to_member(r, n, 77, b"confirm").await.unwrap(),
+        Ok(())
+    );
+    assert_eq!(h.member_message(r, 1).await, (77, n, b"confirm".to_vec()));
+    assert!(
+        h.rec.joiners.lock().unwrap().is_empty(),
+        "the forged reply went nowhere"
+    );
+    // An exchange on another nameplate is not this one's.
+    assert_eq!(
+        h.store.code_to_member(r, other, 77, b"x").await.unwrap(),
+        Err(CodeRefusal::Unknown)
+    );
+
+    // The relay caps exchanges per nameplate, whatever the member's client does.
+    assert_eq!(h.open(n, 78).await, Ok(r));
+    assert_eq!(h.open(n, 79).await, Err(CodeRefusal::Burned));
+    assert_eq!(h.open(999_999_998, 80).await, Err(CodeRefusal::Unknown));
+}
+
+pub(crate) async fn codes_die_when_revoked_burned_expired_or_their_room_ends<S: Store>(
+    make: impl Make<S>,
+) {
+    let config = Config {
+        code_ttl: Duration::from_secs(1),
+        ..base_config()
+    };
+    let h = harness(make, config).await;
+    let r = room(21);
+    h.create(r, 1).await.unwrap();
+    h.join(r, 2, None).await.unwrap();
+    h.join(r, 3, None).await.unwrap();
+
+    let revoked = h.offer(r, 1).await.unwrap();
+    // Only its member can end a code.
+    h.store
+        .code_end(r, MemberId(2), revoked, false)
+        .await
+        .unwrap();
+    assert_eq!(h.open(revoked, 1).await, Ok(r));
+    h.store
+        .code_end(r, MemberId(1), revoked, false)
+        .await
+        .unwrap();
+    assert_eq!(h.open(revoked, 2).await, Err(CodeRefusal::Unknown));
+
+    let burned = h.offer(r, 1).await.unwrap();
+    h.store
+        .code_end(r, MemberId(1), burned, true)
+        .await
+        .unwrap();
+    assert_eq!(h.open(burned, 3).await, Err(CodeRefusal::Burned));
+
+    // Its member's connection dropped: offline; its member left: gone.
+    let dropped = h.offer(r, 2).await.unwrap();
+    h.store
+        .disconnect(r, MemberId(2), SessionId(2))
+        .await
+        .unwrap();
+    assert_eq!(h.open(dropped, 4).await, Err(CodeRefusal::Offline));
+    let left = h.offer(r, 3).await.unwrap();
+    h.store.leave(r, MemberId(3)).await.unwrap();
+    assert_eq!(h.open(left, 5).await, Err(CodeRefusal::Unknown));
+
+    // The TTL: expired within a bounded wait (instant on a paused clock).
+    let expiring = h.offer(r, 1).await.unwrap();
+    let mut answer = h.open(expiring, 6).await;
+    for _ in 0..40 {
+        if answer == Err(CodeRefusal::Expired) {
+            break;
+        }
+        wait(Duration::from_millis(100)).await;
+        answer = h.open(expiring, 7).await;
+    }
+    assert_eq!(answer, Err(CodeRefusal::Expired));
+
+    // The room ends: every nameplate goes with it.
+    let config_ttl = h.config.code_ttl;
+    assert!(config_ttl >= Duration::from_secs(1));
+    let last = h.offer(r, 1).await.unwrap();
+    h.store.terminate(r, &host_secret()).await.unwrap();
+    assert_eq!(h.open(last, 8).await, Err(CodeRefusal::Unknown));
 }

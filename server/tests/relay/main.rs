@@ -1,6 +1,7 @@
 //! The relay's integration tests: a real relay on `127.0.0.1:0`, real WebSocket clients
 //! speaking raw wire frames, real HTTP requests (harnesses in `vroom-testkit`).
 
+mod codes;
 mod dockerfile;
 mod http;
 mod lifecycle;

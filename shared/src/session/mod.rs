@@ -47,6 +47,7 @@
 //! welcome, or live) and [`Stage`] (waiting to be added, a member, or over); each
 //! stage owns only the data valid in it.
 
+mod codes;
 mod direct;
 pub mod driver;
 mod duties;
@@ -56,6 +57,8 @@ mod history;
 mod pace;
 mod roster;
 mod talk;
+
+pub use codes::{CodeJoin, CodeNotice, CodeStep, EXCHANGE_TIMEOUT_MS};
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -493,6 +496,8 @@ struct Membership {
     host_terminated: bool,
     /// Files offered to this member, until the client takes them.
     files: files::Offers,
+    /// This member's short codes and the exchanges it answers.
+    codes: codes::Codes,
 }
 
 /// The relay connection.
@@ -880,7 +885,42 @@ impl Session {
         }
         self.run_duties(&mut out);
         self.tick_talk(now_ms, &mut out);
+        if let Stage::Member(m) = &mut self.stage {
+            m.codes.tick(now_ms, &mut out);
+        }
         out
+    }
+
+    /// Asks the relay for a short code for this room (PROTOCOL.md §11.2). The code
+    /// arrives as [`CodeNotice::Ready`] (see [`Session::take_code_notices`]).
+    pub fn request_code(&mut self) -> Result<Vec<Output>, ActionError> {
+        self.member_ready()?;
+        Ok(vec![Output::Send(ClientFrame::CodeOffer.encode())])
+    }
+
+    /// Revokes every live short code of this member; the number revoked, and the
+    /// frames that tell the relay.
+    pub fn revoke_codes(&mut self) -> Result<(usize, Vec<Output>), ActionError> {
+        let m = self.member_ready()?;
+        let mut out = Vec::new();
+        let revoked = m.codes.revoke_all(&mut out);
+        Ok((revoked, out))
+    }
+
+    /// What happened to this member's short codes since the last call, oldest first.
+    pub fn take_code_notices(&mut self) -> Vec<CodeNotice> {
+        match &mut self.stage {
+            Stage::Member(m) => m.codes.take(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Failed exchanges counted on this member's live code `nameplate`.
+    pub fn code_failures(&self, nameplate: u32) -> Option<u8> {
+        match &self.stage {
+            Stage::Member(m) => m.codes.failures(nameplate),
+            _ => None,
+        }
     }
 
     /// Sends a chat message. The returned frames go to the relay; the message is shown
@@ -1049,6 +1089,10 @@ impl Session {
                     .collect();
                 self.conn = Conn::Live;
                 self.ready_sent = false;
+                if let Stage::Member(m) = &mut self.stage {
+                    // A new connection: the relay forgot this member's nameplates.
+                    m.codes.forget();
+                }
                 if new_identity {
                     self.on_new_identity(&mut out);
                 }
@@ -1109,6 +1153,37 @@ impl Session {
             }
             // The chunk lane is the client's files::Transfers' business, not the group's.
             ServerFrame::Stream { .. } => {}
+            ServerFrame::CodeOffered {
+                nameplate,
+                expires_secs,
+            } => {
+                if let Stage::Member(m) = &mut self.stage {
+                    m.codes.offered(nameplate, expires_secs);
+                }
+            }
+            ServerFrame::CodeRefused { nameplate, reason } => {
+                if let Stage::Member(m) = &mut self.stage {
+                    m.codes.refused(nameplate, reason);
+                }
+            }
+            ServerFrame::CodeMessage {
+                exchange,
+                nameplate,
+                payload,
+            } => {
+                let now = self.now_ms;
+                if let Stage::Member(m) = &mut self.stage {
+                    let Membership { codes, keys, .. } = &mut **m;
+                    codes.message(
+                        exchange,
+                        nameplate,
+                        payload,
+                        &keys.room_secret,
+                        now,
+                        &mut out,
+                    );
+                }
+            }
             ServerFrame::Closed { reason } => {
                 if reason == CloseReason::GoingAway {
                     self.conn = Conn::Connecting;
@@ -1843,6 +1918,7 @@ impl Membership {
             host_lock: None,
             host_terminated: false,
             files: files::Offers::default(),
+            codes: codes::Codes::default(),
         }
     }
 

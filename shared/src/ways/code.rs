@@ -87,6 +87,8 @@ pub enum CodeError {
     Burned,
     /// A message of the exchange could not be read.
     BadMessage,
+    /// As many exchanges as the code may still fail are under way: try again shortly.
+    Busy,
 }
 
 impl core::fmt::Display for CodeError {
@@ -99,8 +101,8 @@ impl core::fmt::Display for CodeError {
                 "A word of this code is not one vroom uses. Check the spelling and try again."
             }
             CodeError::Wrong => {
-                "This code is wrong: it may be a typo, or someone is guessing. Check it with \
-                 the person who gave it to you."
+                "That code did not work. It may be mistyped, or someone may be guessing it. \
+                 Ask for a new code."
             }
             CodeError::Burned => {
                 "This code no longer works (it was revoked or guessed at too often). Ask for a \
@@ -109,6 +111,7 @@ impl core::fmt::Display for CodeError {
             CodeError::BadMessage => {
                 "The short-code exchange was garbled on the way. Ask for a new code."
             }
+            CodeError::Busy => "Others are using this code right now. Try again in a moment.",
         })
     }
 }
@@ -308,10 +311,18 @@ impl JoinerConfirmed {
 /// A member's live code: answers exchanges, counts failures, burns after
 /// [`MAX_FAILED_ATTEMPTS`] or when revoked. One code admits several joiners while it
 /// lives.
+///
+/// The failure count only ever grows: a wrong or garbled confirmation, a garbled
+/// hello, and an exchange its client gives up on ([`CodeOffer::abandon`]) each add one;
+/// a success adds nothing and takes nothing away. Exchanges under way are counted apart,
+/// and no more may be under way than failures are left, so however exchanges end, a
+/// guesser learns the answer to at most [`MAX_FAILED_ATTEMPTS`] wrong guesses.
 pub struct CodeOffer {
     code: ShortCode,
-    /// Exchanges started and not (yet) confirmed, plus confirmations that failed.
+    /// Exchanges that failed; never decreases.
     failed: u8,
+    /// Exchanges answered and not finished yet.
+    pending: u8,
     revoked: bool,
 }
 
@@ -321,6 +332,7 @@ impl CodeOffer {
         CodeOffer {
             code,
             failed: 0,
+            pending: 0,
             revoked: false,
         }
     }
@@ -335,9 +347,22 @@ impl CodeOffer {
         self.revoked || self.failed >= MAX_FAILED_ATTEMPTS
     }
 
-    /// Failed (or unfinished) exchanges so far.
+    /// Failed exchanges so far (never decreases).
     pub fn failed_attempts(&self) -> u8 {
         self.failed
+    }
+
+    /// Exchanges answered and not finished yet.
+    pub fn pending(&self) -> u8 {
+        self.pending
+    }
+
+    /// Gives up on an exchange that was answered and never finished (its joiner went
+    /// silent, or its next message was garbled): it counts as failed.
+    pub fn abandon(&mut self, exchange: MemberExchange) {
+        drop(exchange);
+        self.pending = self.pending.saturating_sub(1);
+        self.failed = self.failed.saturating_add(1);
     }
 
     /// Stops the code for good.
@@ -345,7 +370,9 @@ impl CodeOffer {
         self.revoked = true;
     }
 
-    /// Answers a joiner's hello. Counts as a failed attempt until the joiner confirms.
+    /// Answers a joiner's hello. The exchange is under way until [`CodeOffer::grant`]
+    /// or [`CodeOffer::abandon`] ends it; a garbled hello counts as failed at once.
+    /// [`CodeError::Busy`] when as many exchanges are under way as failures are left.
     pub fn respond(&mut self, hello: &[u8]) -> Result<(MemberExchange, Vec<u8>), CodeError> {
         self.respond_with_rng(hello, &mut rand_core::OsRng)
     }
@@ -359,14 +386,23 @@ impl CodeOffer {
         if self.is_burned() {
             return Err(CodeError::Burned);
         }
-        self.failed += 1;
+        if self.failed.saturating_add(self.pending) >= MAX_FAILED_ATTEMPTS {
+            return Err(CodeError::Busy);
+        }
         let (spake, pake_b) = Spake2::<Ed25519Group>::start_b_with_rng(
             &Password::new(self.code.password().as_slice()),
             &Identity::new(LABEL_JOINER),
             &Identity::new(LABEL_MEMBER),
             rng,
         );
-        let shared = Zeroizing::new(spake.finish(hello).map_err(|_| CodeError::BadMessage)?);
+        let shared = match spake.finish(hello) {
+            Ok(shared) => Zeroizing::new(shared),
+            Err(_) => {
+                self.failed = self.failed.saturating_add(1);
+                return Err(CodeError::BadMessage);
+            }
+        };
+        self.pending += 1;
         let keys = ExchangeKeys::new(&shared, self.code.nameplate, hello, &pake_b);
         let mut reply = pake_b;
         reply.extend_from_slice(&keys.mac(&keys.confirm_member));
@@ -374,7 +410,8 @@ impl CodeOffer {
     }
 
     /// Checks the joiner's confirmation and, if it proves the joiner knows the code,
-    /// seals the room secret to it (the exchange no longer counts as failed).
+    /// seals the room secret to it. A wrong confirmation counts as a failure; either
+    /// way the exchange is over.
     pub fn grant(
         &mut self,
         exchange: MemberExchange,
@@ -382,14 +419,15 @@ impl CodeOffer {
         secret: &RoomSecret,
     ) -> Result<Vec<u8>, CodeError> {
         let keys = exchange.keys;
+        self.pending = self.pending.saturating_sub(1);
         if !keys.check(&keys.confirm_joiner, confirm) {
+            self.failed = self.failed.saturating_add(1);
             return Err(if self.is_burned() {
                 CodeError::Burned
             } else {
                 CodeError::Wrong
             });
         }
-        self.failed = self.failed.saturating_sub(1);
         if self.revoked {
             return Err(CodeError::Burned);
         }
@@ -417,7 +455,14 @@ mod tests {
     ) -> Result<RoomSecret, CodeError> {
         let (joiner, hello) = JoinerExchange::start(typed);
         let (member, reply) = offer.respond(&hello)?;
-        let (joiner, confirm) = joiner.confirm(&reply)?;
+        let (joiner, confirm) = match joiner.confirm(&reply) {
+            Ok(confirmed) => confirmed,
+            Err(e) => {
+                // The joiner stops there; the member's client gives up on the exchange.
+                offer.abandon(member);
+                return Err(e);
+            }
+        };
         let grant = offer.grant(member, &confirm, room)?;
         joiner.open(&grant)
     }
@@ -474,6 +519,7 @@ mod tests {
             Some(CodeError::Wrong)
         );
         assert!(exchange(&mut offer, &code, &room).unwrap() == room);
+        assert_eq!(offer.failed_attempts(), 2, "a success lowers no count");
     }
 
     #[test]
@@ -495,10 +541,19 @@ mod tests {
         );
 
         let mut offer = CodeOffer::new(code.clone());
-        // A hello that is never confirmed counts against the code too.
+        // A hello that is never confirmed counts against the code once abandoned, and
+        // exchanges under way never outnumber the failures left.
         let (_, hello) = JoinerExchange::start(&wrong);
-        offer.respond(&hello).unwrap();
-        assert_eq!(offer.failed_attempts(), 1);
+        let (first, _) = offer.respond(&hello).unwrap();
+        assert_eq!((offer.failed_attempts(), offer.pending()), (0, 1));
+        let (second, _) = offer.respond(&hello).unwrap();
+        let (third, _) = offer.respond(&hello).unwrap();
+        assert_eq!(offer.respond(&hello).err(), Some(CodeError::Busy));
+        offer.abandon(first);
+        assert_eq!((offer.failed_attempts(), offer.pending()), (1, 2));
+        // A success neither resets nor lowers the count.
+        assert!(exchange(&mut CodeOffer::new(code.clone()), &code, &room).is_ok());
+        drop((second, third));
         offer.revoke();
         assert_eq!(
             exchange(&mut offer, &code, &room).err(),

@@ -134,4 +134,59 @@ proptest! {
         net.say("alice", "after");
         prop_assert!(net.texts("bob").contains(&"after".to_owned()));
     }
+    #[test]
+    fn hostile_code_exchanges_never_panic_a_member_nor_lower_its_failure_count(
+        messages in vec((0u64..4, vec(any::<u8>(), 0..120)), 1..10),
+    ) {
+        let mut net = Net::new();
+        let invite = net.create("alice");
+        net.join("bob", &invite);
+        net.inject("alice", ServerFrame::CodeOffered { nameplate: 7, expires_secs: 300 }.encode());
+        let mut last = 0;
+        for (exchange, payload) in messages {
+            let frame = ServerFrame::CodeMessage { exchange, nameplate: 7, payload: &payload };
+            net.inject("alice", frame.encode());
+            // None once the code burned.
+            let failures = net.clients["alice"].session.code_failures(7).unwrap_or(u8::MAX);
+            prop_assert!(failures >= last, "the failure count went down");
+            last = failures;
+        }
+        net.say("bob", "after");
+        prop_assert!(net.texts("alice").contains(&"after".to_owned()));
+    }
+}
+
+#[test]
+fn garbled_hellos_count_as_failures_and_the_third_burns_the_code() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    net.inject(
+        "alice",
+        ServerFrame::CodeOffered {
+            nameplate: 7,
+            expires_secs: 300,
+        }
+        .encode(),
+    );
+    for (i, exchange) in [11u64, 12, 13].into_iter().enumerate() {
+        let frame = ServerFrame::CodeMessage {
+            exchange,
+            nameplate: 7,
+            payload: &[0xee; 5],
+        };
+        net.inject("alice", frame.encode());
+        let expected = (i < 2).then_some(i as u8 + 1);
+        assert_eq!(net.clients["alice"].session.code_failures(7), expected);
+    }
+    let notices = net
+        .clients
+        .get_mut("alice")
+        .unwrap()
+        .session
+        .take_code_notices();
+    assert!(notices.iter().any(|n| matches!(
+        n,
+        vroom_shared::session::CodeNotice::Burned { nameplate: 7 }
+    )));
 }

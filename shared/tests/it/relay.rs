@@ -355,6 +355,12 @@ impl Net {
             }
             // The chunk lane is not the session's (files have tests of their own).
             ClientFrame::Fetch { .. } | ClientFrame::Stream { .. } => {}
+            // Short codes are the relay's and the fuzz tests' business, not the room's.
+            ClientFrame::CodeOffer
+            | ClientFrame::CodeRevoke { .. }
+            | ClientFrame::CodeBurn { .. }
+            | ClientFrame::CodeOpen { .. }
+            | ClientFrame::CodeSend { .. } => {}
         }
     }
 

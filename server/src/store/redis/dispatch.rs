@@ -61,6 +61,8 @@ enum Published<'a> {
     Closed(CloseReason),
     /// A chunk-lane packet: an encoded `ServerFrame::Stream`.
     Stream(&'a [u8]),
+    /// A short-code exchange's message for one member's connection.
+    Code(MemberId, SessionId, &'a [u8]),
 }
 
 impl<'a> Published<'a> {
@@ -70,6 +72,10 @@ impl<'a> Published<'a> {
         let (head, rest) = (&message[..colon], &message[colon + 1..]);
         if head == b"stream" {
             return Some(Published::Stream(rest));
+        }
+        if head == &super::codes::CODE_TAG[..super::codes::CODE_TAG.len() - 1] {
+            let (member, session, frame) = super::codes::parse_code(rest)?;
+            return Some(Published::Code(member, session, frame));
         }
         if head == b"closed" {
             let reason = match rest {
@@ -189,6 +195,14 @@ pub(super) async fn run_dispatcher(inner: Weak<Inner>, mut input: mpsc::Unbounde
                     else {
                         continue;
                     };
+                    if name == super::codes::joiner_channel(inner.instance).as_bytes() {
+                        if let Some((exchange, frame)) = super::codes::parse_joiner(&message) {
+                            inner
+                                .fanout
+                                .to_joiner(exchange, Bytes::copy_from_slice(frame));
+                        }
+                        continue;
+                    }
                     let Some(room) = room_of_channel(&name) else {
                         continue;
                     };
@@ -204,6 +218,15 @@ pub(super) async fn run_dispatcher(inner: Weak<Inner>, mut input: mpsc::Unbounde
                             close_room(&inner, room, reason);
                         }
                         Some(Published::Stream(frame)) => deliver_stream(&inner, room, frame),
+                        Some(Published::Code(member, session, frame)) => {
+                            let frame = Bytes::copy_from_slice(frame);
+                            let signal = Signal::Code {
+                                member,
+                                session,
+                                frame: &frame,
+                            };
+                            inner.fanout.signal(room, signal);
+                        }
                         None => {
                             tracing::error!("redis store: unreadable message on a room channel")
                         }

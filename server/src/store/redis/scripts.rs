@@ -359,7 +359,37 @@ impl Reply for u64 {
     }
 }
 
+/// The words a script answered after `ok` (`code.lua`).
+pub(super) struct Words(pub(super) Vec<String>);
+
+impl Reply for Words {
+    fn read_ok(mut f: Fields) -> Option<Words> {
+        let mut words = Vec::new();
+        while let Some(word) = f.text() {
+            words.push(word);
+        }
+        Some(Words(words))
+    }
+}
+
 calls! {
+    /// `code.lua`: the room's short-code nameplates; `op` names the step (the script
+    /// lists which arguments each reads; the others are empty).
+    Code<'a>("code.lua") -> Words {
+        op: &'a [u8],
+        member: Option<MemberId>,
+        session: Option<SessionId>,
+        nameplate: u32,
+        exchange: Option<u64>,
+        instance: Option<u64>,
+        ttl: Option<Duration>,
+        tomb: Option<Duration>,
+        per_room: Option<u32>,
+        max: Option<u32>,
+        burn: bool,
+        frame: &'a [u8],
+    }
+
     /// `create.lua`: creates a room with its creator as host and first member, and
     /// emits the creator's `Joined`.
     Create<'a>("create.lua") -> () {

@@ -1,0 +1,64 @@
+//! The short-code way in, joiner's side: one exchange per typed code on a connection
+//! of its own, which yields the room secret (then the same join as a link) or a
+//! sentence saying what to do.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio_tungstenite::tungstenite::Message;
+use vroom_shared::crypto::RoomSecret;
+use vroom_shared::invite;
+use vroom_shared::session::{CodeJoin, CodeStep, EXCHANGE_TIMEOUT_MS};
+
+use crate::chat::ChatError;
+
+/// Runs the exchange for `typed` with the member who made the code, through the relay
+/// at `origin`.
+pub(crate) async fn secret(origin: &str, typed: &str) -> Result<RoomSecret, ChatError> {
+    let (mut join, first) = CodeJoin::start(typed).map_err(ChatError::Ways)?;
+    let url = invite::ws_url(origin);
+    let (mut socket, _) = tokio_tungstenite::connect_async(&url)
+        .await
+        .map_err(|err| ChatError::Connect {
+            url: url.clone(),
+            reason: err.to_string(),
+        })?;
+    let lost = || {
+        ChatError::Ways(
+            "The relay closed the connection during the code exchange. Try the code again."
+                .to_owned(),
+        )
+    };
+    socket
+        .send(Message::Binary(first.into()))
+        .await
+        .map_err(|_| lost())?;
+    let exchange = async {
+        loop {
+            let bytes = match socket.next().await {
+                Some(Ok(Message::Binary(bytes))) => bytes,
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return Err(lost()),
+                Some(Ok(_)) => continue,
+            };
+            match join.handle(&bytes) {
+                CodeStep::Send(frame) => socket
+                    .send(Message::Binary(frame.into()))
+                    .await
+                    .map_err(|_| lost())?,
+                CodeStep::Wait => {}
+                CodeStep::Admitted(secret) => return Ok(secret),
+                CodeStep::Failed(sentence) => return Err(ChatError::Ways(sentence)),
+            }
+        }
+    };
+    let result = tokio::time::timeout(Duration::from_millis(EXCHANGE_TIMEOUT_MS), exchange)
+        .await
+        .unwrap_or_else(|_| {
+            Err(ChatError::Ways(
+                "The person who made this code did not answer in time. Ask them for a new code."
+                    .to_owned(),
+            ))
+        });
+    let _ = socket.close(None).await;
+    result
+}
