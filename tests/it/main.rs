@@ -18,6 +18,7 @@
 
 mod browser;
 mod browser_room;
+mod browser_ways;
 mod canary;
 mod chat;
 mod errors;
