@@ -58,6 +58,24 @@ fn relay_origin(origin: &str) -> Result<RelayOrigin, ChatError> {
     RelayOrigin::parse(&canonical).map_err(|err| ChatError::Ways(err.to_string()))
 }
 
+/// What the relay's refusal means for a room found by name: an error that says what
+/// to do instead.
+pub(crate) fn explain(err: ChatError, creating: bool) -> ChatError {
+    match err {
+        ChatError::Refused(ErrorCode::RoomExists) if creating => ChatError::Ways(
+            "this room exists: a room with this name and passphrase is open already. \
+             Join it with `vroom join --server URL --name NAME --passphrase-file FILE`."
+                .to_owned(),
+        ),
+        ChatError::Refused(ErrorCode::UnknownRoom) if !creating => ChatError::Ways(
+            "no such room: no room with this name and passphrase is open (check both for \
+             typos). Create it with `vroom create --server URL --name NAME --passphrase-file FILE`."
+                .to_owned(),
+        ),
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::relay_origin;
@@ -74,23 +92,5 @@ mod tests {
             let got = relay_origin(server).map(|r| r.as_str().to_owned()).ok();
             assert_eq!(got.as_deref(), Some(origin), "{server}");
         }
-    }
-}
-
-/// What the relay's refusal means for a room found by name: an error that says what
-/// to do instead.
-pub(crate) fn explain(err: ChatError, creating: bool) -> ChatError {
-    match err {
-        ChatError::Refused(ErrorCode::RoomExists) if creating => ChatError::Ways(
-            "this room exists: a room with this name and passphrase is open already. \
-             Join it with `vroom join --server URL --name NAME --passphrase-file FILE`."
-                .to_owned(),
-        ),
-        ChatError::Refused(ErrorCode::UnknownRoom) if !creating => ChatError::Ways(
-            "no such room: no room with this name and passphrase is open (check both for \
-             typos). Create it with `vroom create --server URL --name NAME --passphrase-file FILE`."
-                .to_owned(),
-        ),
-        other => other,
     }
 }

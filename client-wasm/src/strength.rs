@@ -66,6 +66,9 @@ pub enum Meter {
     Unavailable,
 }
 
+/// A passphrase and the hints to estimate it with.
+type Pending = (String, Vec<String>);
+
 /// The estimator of one start page: loads the module once, then estimates each new
 /// text of the passphrase field into a signal.
 #[derive(Clone)]
@@ -75,14 +78,14 @@ pub struct Strength {
     /// Whether a load has started (it happens once).
     loading: Rc<RefCell<bool>>,
     /// The latest passphrase and hints, estimated as soon as the module is there.
-    pending: Rc<RefCell<Option<(String, Vec<String>)>>>,
+    pending: Rc<RefCell<Option<Pending>>>,
     /// What the page shows.
     pub meter: RwSignal<Meter>,
 }
 
-impl Strength {
-    /// An estimator that loads nothing until [`Strength::update`] is first called.
-    pub fn new() -> Strength {
+/// An estimator that loads nothing until [`Strength::update`] is first called.
+impl Default for Strength {
+    fn default() -> Strength {
         Strength {
             estimate: Rc::new(RefCell::new(None)),
             loading: Rc::new(RefCell::new(false)),
@@ -90,7 +93,9 @@ impl Strength {
             meter: RwSignal::new(Meter::Idle),
         }
     }
+}
 
+impl Strength {
     /// Estimates `passphrase`, knowing that an attacker knows the `hints` (the room
     /// name). The first call starts loading the module; the estimate follows when it
     /// is there.

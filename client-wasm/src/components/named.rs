@@ -32,7 +32,7 @@ pub(crate) fn NamedWay(nick: RwSignal<String>) -> impl IntoView {
     let weak_asked = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
     let working = RwSignal::new(false);
-    let strength = Strength::new();
+    let strength = Strength::default();
     let meter = strength.meter;
     let answer_ref = NodeRef::<html::Button>::new();
 
