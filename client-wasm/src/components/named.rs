@@ -259,30 +259,18 @@ pub(crate) fn NamedWay(nick: RwSignal<String>) -> impl IntoView {
                         }
                     }
                 />
-                <label class="check">
-                    <input
-                        type="checkbox"
-                        id="show-passphrase"
-                        prop:checked=move || show.get()
-                        on:change=move |ev| show.set(event_target_checked(&ev))
-                    />
-                    "Show the passphrase"
-                </label>
+                <Check id="show-passphrase" checked=show text="Show the passphrase"/>
                 <p class="hint" id="passphrase-rule">
                     "At least 12 characters. Capitals and spaces inside count."
                 </p>
                 <div id="passphrase-strength" role="status" aria-live="polite">{meter_view}</div>
             </fieldset>
             <Show when=move || weak_asked.get() && create.get()>
-                <label class="check">
-                    <input
-                        type="checkbox"
-                        id="weak-ok"
-                        prop:checked=move || weak_ok.get()
-                        on:change=move |ev| weak_ok.set(event_target_checked(&ev))
-                    />
-                    "Use it anyway (anyone who runs the relay may guess it)"
-                </label>
+                <Check
+                    id="weak-ok"
+                    checked=weak_ok
+                    text="Use it anyway (anyone who runs the relay may guess it)"
+                />
             </Show>
             <p class="error" id="named-error" role="alert">{move || error.get()}</p>
             {question}
@@ -301,6 +289,29 @@ pub(crate) fn NamedWay(nick: RwSignal<String>) -> impl IntoView {
                 }}
             </p>
         </form>
+    }
+}
+
+/// A checkbox with its label around it.
+#[component]
+fn Check(
+    /// The input's id.
+    id: &'static str,
+    /// Whether it is ticked.
+    checked: RwSignal<bool>,
+    /// The label.
+    text: &'static str,
+) -> impl IntoView {
+    view! {
+        <label class="check">
+            <input
+                type="checkbox"
+                id=id
+                prop:checked=move || checked.get()
+                on:change=move |ev| checked.set(event_target_checked(&ev))
+            />
+            {text}
+        </label>
     }
 }
 
