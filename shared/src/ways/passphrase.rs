@@ -182,7 +182,9 @@ impl RelayOrigin {
                 let host = &rest[..end];
                 let ok = !host.is_empty()
                     && host.bytes().all(|b| {
-                        b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.'
+                        b.is_ascii_lowercase()
+                            || b.is_ascii_digit()
+                            || matches!(b, b'-' | b'.' | b'_')
                     });
                 (ok, &rest[end..])
             }
@@ -368,6 +370,7 @@ mod tests {
             "https://chat.example",
             "http://127.0.0.1:8080",
             "http://localhost:1",
+            "http://relay_1.internal:8080",
             "https://xn--bcher-kva.example:8443",
             "http://[::1]:3000",
             "https://[2001:db8::1]",
