@@ -158,7 +158,7 @@ async fn run(command: Command, downloads: files::Downloads) -> Result<(), chat::
             match by_name.name {
                 Some(name) => {
                     let passphrase = ways::passphrase(by_name.passphrase_file.as_deref())?;
-                    let secret = ways::secret(&name, &passphrase)?;
+                    let secret = ways::secret(&origin, &name, &passphrase)?;
                     let (session, first) = Session::create_in(secret, &nick, settings);
                     let result = chat::run(session, first, origin, downloads, false).await;
                     result.map_err(|err| ways::explain(err, true))
@@ -198,7 +198,7 @@ async fn run(command: Command, downloads: files::Downloads) -> Result<(), chat::
                     })?;
                     let origin = chat::normalize_origin(&server)?;
                     let passphrase = ways::passphrase(by_name.passphrase_file.as_deref())?;
-                    let secret = ways::secret(&name, &passphrase)?;
+                    let secret = ways::secret(&origin, &name, &passphrase)?;
                     let (session, first) = Session::join_with(secret, &nick);
                     let result = chat::run(session, first, origin, downloads, false).await;
                     result.map_err(|err| ways::explain(err, false))

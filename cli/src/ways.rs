@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use vroom_shared::crypto::RoomSecret;
-use vroom_shared::ways::passphrase::{Passphrase, RoomName};
+use vroom_shared::ways::passphrase::{Passphrase, RelayOrigin, RoomName};
 use vroom_shared::wire::ErrorCode;
 use zeroize::Zeroizing;
 
@@ -36,10 +36,26 @@ pub(crate) fn passphrase(file: Option<&Path>) -> Result<Passphrase, ChatError> {
     Passphrase::new(&typed).map_err(|err| ChatError::Ways(err.to_string()))
 }
 
-/// The room secret of `name` and the passphrase (Argon2id: about a tenth of a second).
-pub(crate) fn secret(name: &str, passphrase: &Passphrase) -> Result<RoomSecret, ChatError> {
+/// The room secret of `name` and the passphrase on the relay at `origin` (as
+/// `chat::normalize_origin` gives it; Argon2id: about a tenth of a second).
+pub(crate) fn secret(
+    origin: &str,
+    name: &str,
+    passphrase: &Passphrase,
+) -> Result<RoomSecret, ChatError> {
+    let relay = relay_origin(origin)?;
     let name = RoomName::parse(name).map_err(|err| ChatError::Ways(err.to_string()))?;
-    Ok(name.derive_secret(passphrase))
+    Ok(name.derive_secret(&relay, passphrase))
+}
+
+/// The relay's canonical origin for the salt: the URL Standard's serialisation of the
+/// origin (lower case, punycode, no default port, no path), as a browser's
+/// `location.origin` gives it, so the web app on that relay derives the same room.
+fn relay_origin(origin: &str) -> Result<RelayOrigin, ChatError> {
+    let canonical = url::Url::parse(origin)
+        .map(|url| url.origin().ascii_serialization())
+        .map_err(|_| ChatError::BadServer(origin.to_owned()))?;
+    RelayOrigin::parse(&canonical).map_err(|err| ChatError::Ways(err.to_string()))
 }
 
 /// What the relay's refusal means for a room found by name: an error that says what
@@ -57,5 +73,24 @@ pub(crate) fn explain(err: ChatError, creating: bool) -> ChatError {
                 .to_owned(),
         ),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::relay_origin;
+
+    #[test]
+    fn the_salt_takes_the_origin_a_browser_shows() {
+        for (server, origin) in [
+            ("https://Chat.Example:443/vroom", "https://chat.example"),
+            ("http://127.0.0.1:8080", "http://127.0.0.1:8080"),
+            ("HTTP://LOCALHOST:80", "http://localhost"),
+            ("https://bücher.example", "https://xn--bcher-kva.example"),
+            ("http://[::1]:3000/", "http://[::1]:3000"),
+        ] {
+            let got = relay_origin(server).map(|r| r.as_str().to_owned()).ok();
+            assert_eq!(got.as_deref(), Some(origin), "{server}");
+        }
     }
 }

@@ -6,12 +6,14 @@
 //!   [`state::RoomUi`] the components show. Components call it and never touch keys.
 //! - [`entry`]: what the page's address asks for (start page, or an invite).
 //! - [`nick`]: friendly default nicknames.
+//! - [`strength`]: the passphrase strength estimate, a module fetched when needed.
 //! - `components`: the screens and their parts (start page, room, end and error pages).
 
 mod components;
 pub mod entry;
 pub mod nick;
 pub mod state;
+pub mod strength;
 
 use std::rc::Rc;
 

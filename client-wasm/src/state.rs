@@ -27,6 +27,10 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
+mod named;
+
+pub use named::{Checked, NamedEntry, NamedError, NamedShare, Refusal};
+
 /// Which screen the app shows.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Screen {
@@ -205,6 +209,11 @@ pub struct RoomUi {
     pub seen: RwSignal<std::collections::BTreeMap<MessageId, Vec<String>>>,
     /// Whether the user marked the current safety code as compared; a new code clears it.
     pub safety_checked: RwSignal<bool>,
+    /// The room name and passphrase of a room entered by name, for the invite panel.
+    pub named: RwSignal<Option<NamedShare>>,
+    /// The relay's "exists" or "unknown" answer to a room entered by name, as a
+    /// question on the start page.
+    pub refusal: RwSignal<Option<Refusal>>,
 }
 
 impl RoomUi {
@@ -230,6 +239,8 @@ impl RoomUi {
             typing: RwSignal::new(Vec::new()),
             compose: RwSignal::new(Compose::Message),
             seen: RwSignal::new(std::collections::BTreeMap::new()),
+            named: RwSignal::new(None),
+            refusal: RwSignal::new(None),
         }
     }
 
@@ -257,6 +268,7 @@ impl RoomUi {
         self.typing.set(Vec::new());
         self.compose.set(Compose::Message);
         self.seen.set(std::collections::BTreeMap::new());
+        self.named.set(None);
     }
 
     /// Clears this member's view of the conversation (`/clear`); the others keep theirs.
@@ -306,6 +318,9 @@ struct Inner {
     /// seen a change of epoch yet: members who make themselves known in it were here
     /// before it, and are listed as present rather than announced as arrivals.
     arrival_epoch: Option<u64>,
+    /// How the current room was entered by name, while the relay has not let us in:
+    /// its refusal becomes a question on the start page.
+    named: Option<NamedEntry>,
 }
 
 /// A socket and the callbacks it calls; dropping the callbacks while the socket could
@@ -344,6 +359,7 @@ impl Client {
                 clock: None,
                 next_line: 0,
                 arrival_epoch: None,
+                named: None,
             }),
             this: this.clone(),
         })
@@ -382,6 +398,7 @@ impl Client {
             inner.session = Some(session);
             inner.reconnect = Reconnect::new();
             inner.arrival_epoch = None;
+            inner.named = None;
             std::mem::replace(&mut inner.clock, clock)
         };
         if let Some(old) = old_clock {
@@ -882,6 +899,9 @@ impl Client {
                 | ErrorCode::UnsupportedVersion
         );
         if entering && fatal {
+            if self.refused_by_name(code) {
+                return;
+            }
             self.shut_down();
             self.ui.screen.set(Screen::Problem(problem_for(code)));
         } else if code != ErrorCode::ResumeRefused {

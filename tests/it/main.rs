@@ -20,6 +20,7 @@
 
 mod browser;
 mod browser_room;
+mod browser_ways;
 mod canary;
 mod chat;
 mod codes;

@@ -8,8 +8,15 @@ use anyhow::{Context, Result};
 use crate::setup::{self, CHROMEDRIVER, WASM_TARGET};
 use crate::{cargo, exec, root, step, web};
 
-/// The host crates: the whole workspace but the web app, which only builds for wasm32.
-const HOST: [&str; 3] = ["--workspace", "--exclude", "vroom-web"];
+/// The host crates: the whole workspace but the web app, which only builds for wasm32,
+/// and its passphrase strength module, which is only ever a wasm module.
+const HOST: [&str; 5] = [
+    "--workspace",
+    "--exclude",
+    "vroom-web",
+    "--exclude",
+    "vroom-strength",
+];
 
 /// Runs every step in order.
 pub(crate) fn all() -> Result<()> {
@@ -27,11 +34,13 @@ pub(crate) fn all() -> Result<()> {
             .args(["--all-targets", "--", "-D", "warnings"]),
     )?;
 
-    step("clippy on the web app (wasm32)");
+    step("clippy on the web app and its strength module (wasm32)");
     exec(cargo().args([
         "clippy",
         "-p",
         "vroom-web",
+        "-p",
+        "vroom-strength",
         "--target",
         WASM_TARGET,
         "--all-targets",

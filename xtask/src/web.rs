@@ -1,7 +1,8 @@
 //! Builds the web app into `web-dist/`, ready for the relay to serve.
 //!
-//! Steps: compile `vroom-web` for `wasm32-unknown-unknown` with the size-optimised
-//! `wasm-release` profile; run the wasm-bindgen library (pinned to the exact version of
+//! Steps: compile `vroom-web` (and `vroom-strength`, the passphrase strength estimate
+//! the app fetches only when someone types a passphrase) for `wasm32-unknown-unknown`
+//! with the size-optimised `wasm-release` profile; run the wasm-bindgen library (pinned to the exact version of
 //! the `wasm-bindgen` crate the app links, since a mismatch breaks the page) to make the
 //! JS glue; copy the page, stylesheet and loader; name every asset but `index.html` by
 //! a hash of its content, so the relay may let browsers cache them for good; and write
@@ -33,45 +34,51 @@ pub(crate) fn build() -> Result<PathBuf> {
         "--profile",
         "wasm-release",
     ]))?;
-    let wasm = target_dir()?
-        .join(WASM_TARGET)
-        .join("wasm-release")
-        .join("vroom-web.wasm");
+    step("build the passphrase strength module (wasm32, profile wasm-release)");
+    exec(cargo().args([
+        "build",
+        "-p",
+        "vroom-strength",
+        "--lib",
+        "--target",
+        WASM_TARGET,
+        "--profile",
+        "wasm-release",
+    ]))?;
+    let out = target_dir()?.join(WASM_TARGET).join("wasm-release");
+    let wasm = out.join("vroom-web.wasm");
 
     step("generate JS glue and assemble web-dist/");
     let dist = root().join("web-dist");
-    assemble(&wasm, &dist)?;
+    assemble(&wasm, &out.join("vroom_strength.wasm"), &dist)?;
     report_sizes(&dist)?;
     Ok(dist)
 }
 
-/// Runs wasm-bindgen on `wasm` and writes the complete site into `dist`.
-fn assemble(wasm: &Path, dist: &Path) -> Result<()> {
+/// Runs wasm-bindgen on `wasm` (the app) and `strength` (the strength module) and
+/// writes the complete site into `dist`.
+fn assemble(wasm: &Path, strength: &Path, dist: &Path) -> Result<()> {
     let app_dir = root().join("client-wasm");
-    let wasm_bytes =
-        fs::read(wasm).with_context(|| format!("could not read {}", wasm.display()))?;
-    let stem = format!("vroom-{}", short_hash(&wasm_bytes));
 
     if dist.exists() {
         fs::remove_dir_all(dist).with_context(|| format!("could not clear {}", dist.display()))?;
     }
     fs::create_dir_all(dist)?;
 
-    Bindgen::new()
-        .input_bytes(&stem, wasm_bytes)
-        .out_name(&stem)
-        .web(true)?
-        .typescript(false)
-        .remove_name_section(true)
-        .remove_producers_section(true)
-        .generate(dist)
-        .context("wasm-bindgen failed")?;
-    // `<stem>.wasm` rather than bindgen's `<stem>_bg.wasm`, so the name ends in its
-    // content hash like every other asset and the relay lets browsers cache it for good.
-    fs::rename(
-        dist.join(format!("{stem}_bg.wasm")),
-        dist.join(format!("{stem}.wasm")),
-    )?;
+    let stem = bindgen(wasm, "vroom", dist)?;
+    let strength_stem = bindgen(strength, "strength", dist)?;
+    // The app imports this when a passphrase is first typed (its address is in the
+    // page's `vroom-strength` meta tag) and gets the estimate function back.
+    let strength_loader = format!(
+        "// Loads the passphrase strength module and returns its estimate function.\n\
+         import init, {{ estimate }} from \"./{strength_stem}.js\";\n\
+         export default async function load() {{\n\
+         \x20 await init({{ module_or_path: new URL(\"./{strength_stem}.wasm\", import.meta.url) }});\n\
+         \x20 return estimate;\n\
+         }}\n"
+    );
+    let strength_loader_name = hashed_name("strength-loader", "js", strength_loader.as_bytes());
+    fs::write(dist.join(&strength_loader_name), strength_loader)?;
 
     let loader = format!(
         "// Loads the web app: fetches and instantiates the wasm, whose start function\n\
@@ -95,10 +102,34 @@ fn assemble(wasm: &Path, dist: &Path) -> Result<()> {
         .replace("{{style}}", &format!("/{css_name}"))
         .replace("{{loader}}", &format!("/{loader_name}"))
         .replace("{{glue}}", &format!("/{stem}.js"))
-        .replace("{{wasm}}", &format!("/{stem}.wasm"));
+        .replace("{{wasm}}", &format!("/{stem}.wasm"))
+        .replace("{{strength}}", &format!("/{strength_loader_name}"));
     fs::write(dist.join("index.html"), page)?;
 
     precompress(dist)
+}
+
+/// Runs wasm-bindgen on the module at `wasm`, writing `<name>-<hash>.js` and
+/// `<name>-<hash>.wasm` into `dist`; returns the stem `<name>-<hash>`.
+fn bindgen(wasm: &Path, name: &str, dist: &Path) -> Result<String> {
+    let bytes = fs::read(wasm).with_context(|| format!("could not read {}", wasm.display()))?;
+    let stem = format!("{name}-{}", short_hash(&bytes));
+    Bindgen::new()
+        .input_bytes(&stem, bytes)
+        .out_name(&stem)
+        .web(true)?
+        .typescript(false)
+        .remove_name_section(true)
+        .remove_producers_section(true)
+        .generate(dist)
+        .with_context(|| format!("wasm-bindgen failed on {}", wasm.display()))?;
+    // `<stem>.wasm` rather than bindgen's `<stem>_bg.wasm`, so the name ends in its
+    // content hash like every other asset and the relay lets browsers cache it for good.
+    fs::rename(
+        dist.join(format!("{stem}_bg.wasm")),
+        dist.join(format!("{stem}.wasm")),
+    )?;
+    Ok(stem)
 }
 
 /// `name-<hash>.ext`, so a changed file gets a new name and caches never serve it stale.

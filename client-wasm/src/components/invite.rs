@@ -1,4 +1,5 @@
-//! The invite panel: the link (with a copy button), its QR code, and the host's lock.
+//! The invite panel: the link (with a copy button), its QR code, for a room entered by
+//! name the name and (behind "Show") the passphrase, and the host's lock.
 
 use std::time::Duration;
 
@@ -6,7 +7,7 @@ use leptos::prelude::*;
 use qrcode::render::svg;
 use qrcode::QrCode;
 
-use crate::state::ClientHandle;
+use crate::state::{ClientHandle, RoomUi};
 
 /// The link to share, as text and as a QR code.
 #[component]
@@ -18,20 +19,9 @@ pub(crate) fn InvitePanel() -> impl IntoView {
     let qr = Memo::new(move |_| ui.invite.get().map(|link| qr_svg(&link)));
 
     let copy = move |_| {
-        let Some(text) = ui.invite.get_untracked() else {
-            return;
-        };
-        let promise = window().navigator().clipboard().write_text(&text);
-        wasm_bindgen_futures::spawn_local(async move {
-            if wasm_bindgen_futures::JsFuture::from(promise).await.is_ok() {
-                copied.set(true);
-                set_timeout(move || copied.set(false), Duration::from_secs(2));
-            } else {
-                ui.notice.set(Some(
-                    "Could not copy. Select the link and copy it by hand.".to_owned(),
-                ));
-            }
-        });
+        if let Some(text) = ui.invite.get_untracked() {
+            copy_text(ui, &text, copied, "the link");
+        }
     };
     let toggle_lock = move |_| {
         let locked = ui.locked.get_untracked();
@@ -63,6 +53,9 @@ pub(crate) fn InvitePanel() -> impl IntoView {
                 "The secret part of the link (after #) never reaches the relay. Share it only "
                 "with the people you want in the room."
             </p>
+            <Show when=move || ui.named.with(Option::is_some)>
+                <NamedInvite/>
+            </Show>
             <Show when=move || ui.is_host.get()>
                 <button id="lock" on:click=toggle_lock>
                     {move || if ui.locked.get() { "Unlock room" } else { "Lock room (no new people)" }}
@@ -70,6 +63,89 @@ pub(crate) fn InvitePanel() -> impl IntoView {
             </Show>
         </details>
     }
+}
+
+/// The room name and passphrase of a room entered by name: others who type both join.
+#[component]
+fn NamedInvite() -> impl IntoView {
+    let client = expect_context::<ClientHandle>();
+    let ui = client.with_value(|c| c.ui);
+    let shown = RwSignal::new(false);
+    let copied_name = RwSignal::new(false);
+    let copied_pass = RwSignal::new(false);
+    let name = move || ui.named.with(|n| n.as_ref().map(|n| n.name.clone()));
+    let copy_name = move |_| {
+        if let Some(name) = name() {
+            copy_text(ui, &name, copied_name, "the room name");
+        }
+    };
+    let copy_pass = move |_| {
+        let pass = ui
+            .named
+            .with_untracked(|n| n.as_ref().map(|n| n.passphrase.clone()));
+        if let Some(pass) = pass {
+            copy_text(ui, &pass, copied_pass, "the passphrase");
+        }
+    };
+    view! {
+        <fieldset class="named-invite">
+            <legend>"Or share the room name and passphrase"</legend>
+            <p class="hint">
+                "Anyone who types both on this relay\u{2019}s start page joins this room. Tell "
+                "them in person or by phone, not where others can read it."
+            </p>
+            <label for="invite-name">"Room name"</label>
+            <div class="row">
+                <input id="invite-name" type="text" readonly prop:value=move || name().unwrap_or_default()/>
+                <button id="copy-name" on:click=copy_name>
+                    {move || if copied_name.get() { "Copied" } else { "Copy" }}
+                </button>
+            </div>
+            <label for="invite-passphrase">"Passphrase"</label>
+            <div class="row">
+                <input
+                    id="invite-passphrase"
+                    type=move || if shown.get() { "text" } else { "password" }
+                    readonly
+                    prop:value=move || {
+                        if shown.get() {
+                            ui.named.with(|n| n.as_ref().map(|n| n.passphrase.to_string()))
+                                .unwrap_or_default()
+                        } else {
+                            "\u{2022}".repeat(10)
+                        }
+                    }
+                />
+                <button
+                    id="show-invite-passphrase"
+                    aria-controls="invite-passphrase"
+                    aria-pressed=move || shown.get().to_string()
+                    on:click=move |_| shown.update(|s| *s = !*s)
+                >
+                    {move || if shown.get() { "Hide" } else { "Show" }}
+                </button>
+                <button id="copy-passphrase" on:click=copy_pass>
+                    {move || if copied_pass.get() { "Copied" } else { "Copy" }}
+                </button>
+            </div>
+        </fieldset>
+    }
+}
+
+/// Copies `text`; `copied` is true for two seconds after. `what` names it in the
+/// sentence shown when the browser refuses.
+fn copy_text(ui: RoomUi, text: &str, copied: RwSignal<bool>, what: &'static str) {
+    let promise = window().navigator().clipboard().write_text(text);
+    wasm_bindgen_futures::spawn_local(async move {
+        if wasm_bindgen_futures::JsFuture::from(promise).await.is_ok() {
+            copied.set(true);
+            set_timeout(move || copied.set(false), Duration::from_secs(2));
+        } else {
+            ui.notice.set(Some(format!(
+                "Could not copy. Select {what} and copy it by hand."
+            )));
+        }
+    });
 }
 
 /// The QR code of `link` as an SVG document.

@@ -1,8 +1,10 @@
-//! The start page: what vroom is in plain words, "Create room" and "Join room".
+//! The start page: what vroom is in plain words, and the ways in: create a room (and
+//! share its link), open an invite link, or meet in a room by name and passphrase.
 
 use leptos::prelude::*;
 use web_sys::SubmitEvent;
 
+use crate::components::named::NamedWay;
 use crate::entry::{self, Pasted};
 use crate::nick;
 use crate::state::ClientHandle;
@@ -11,7 +13,9 @@ use crate::state::ClientHandle;
 #[component]
 pub(crate) fn Landing() -> impl IntoView {
     let client = expect_context::<ClientHandle>();
-    let nick = RwSignal::new(nick::friendly());
+    // Back from a question about a room entered by name: the name typed before.
+    let asked = client.with_value(|c| c.ui.refusal.get_untracked());
+    let nick = RwSignal::new(asked.map_or_else(nick::friendly, |r| r.entry().nick.clone()));
     let link = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
 
@@ -72,7 +76,7 @@ pub(crate) fn Landing() -> impl IntoView {
                     <button id="create-room" type="submit" class="primary">"Create room"</button>
                 </form>
                 <form class="card" on:submit=join>
-                    <h2>"Join a room"</h2>
+                    <h2>"Join with a link"</h2>
                     <label for="join-link">"Invite link"</label>
                     <input
                         id="join-link"
@@ -92,6 +96,14 @@ pub(crate) fn Landing() -> impl IntoView {
                     <button id="join-room" type="submit">"Join room"</button>
                 </form>
             </div>
+            <section class="ways" aria-labelledby="other-ways">
+                <h2 id="other-ways">"Or meet without a link"</h2>
+                <div class="actions-grid">
+                    <NamedWay nick/>
+                    // The short-code way in (PROTOCOL.md §11.2) goes here, as a card of
+                    // its own, once its exchange is built.
+                </div>
+            </section>
             <h2 class="how">"How it works"</h2>
             <ul class="facts">
                 <li>

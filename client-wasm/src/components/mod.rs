@@ -13,5 +13,6 @@ mod alerts;
 mod invite;
 mod members;
 mod messages;
+mod named;
 mod safety;
 mod text;

@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 use vroom_shared::crypto::RoomSecret;
 use vroom_shared::ways::code::{CodeError, CodeOffer, JoinerExchange, ShortCode};
 use vroom_shared::ways::passphrase::{
-    DerivationParams, Passphrase, RoomName, WaysError, ARGON2_LANES, ARGON2_MEMORY_KIB,
-    ARGON2_PASSES, LABEL_NAME_SALT,
+    DerivationParams, Passphrase, RelayOrigin, RoomName, WaysError, ARGON2_LANES,
+    ARGON2_MEMORY_KIB, ARGON2_PASSES, LABEL_NAME_SALT,
 };
 
 use crate::vector_file;
@@ -23,36 +23,107 @@ use crate::vectors::FixedRng;
 const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/vroom-v2-ways.json");
 const CODE_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/vroom-v2-code.json");
 
-/// (typed name, typed passphrase): each pair exercises one normalisation step.
-const CASES: [(&str, &str); 4] = [
-    ("book club", "correct horse battery staple"),
+/// The relay of every case but the last two.
+const RELAY: &str = "https://chat.example";
+
+/// (relay origin, typed name, typed passphrase): each exercises one normalisation step
+/// or one input of the salt.
+const CASES: [(&str, &str, &str); 6] = [
+    (RELAY, "book club", "correct horse battery staple"),
     // Case, outer and inner white space of the name; the passphrase's outer space.
-    ("  Book \t CLUB\n", "  correct horse battery staple\n"),
+    (
+        RELAY,
+        "  Book \t CLUB\n",
+        "  correct horse battery staple\n",
+    ),
     // Same name, another passphrase: another room.
-    ("book club", "Correct horse battery staple"),
+    (RELAY, "book club", "Correct horse battery staple"),
     // NFC of a decomposed name and passphrase, and a non-Latin name.
     (
+        RELAY,
         "Cafe\u{301} \u{41b}\u{443}\u{43d}\u{430}",
         "pa\u{301}ssphrase \u{1f511}",
     ),
+    // Same name and passphrase on another relay (another port): another room.
+    (
+        "https://chat.example:8443",
+        "book club",
+        "correct horse battery staple",
+    ),
+    (
+        "http://127.0.0.1:8080",
+        "book club",
+        "correct horse battery staple",
+    ),
 ];
 
-/// Inputs that must be refused, with the reason.
-fn failures() -> Vec<(&'static str, &'static str, WaysError)> {
+/// Inputs that must be refused, with the reason: (relay, name, passphrase, why).
+fn failures() -> Vec<(&'static str, &'static str, &'static str, WaysError)> {
     vec![
-        ("", "correct horse battery staple", WaysError::EmptyName),
         (
+            RELAY,
+            "",
+            "correct horse battery staple",
+            WaysError::EmptyName,
+        ),
+        (
+            RELAY,
             " \t\u{3000}",
             "correct horse battery staple",
             WaysError::EmptyName,
         ),
         (
+            RELAY,
             "a\u{200b}b",
             "correct horse battery staple",
             WaysError::ControlInName,
         ),
-        ("book club", "  seven  ", WaysError::ShortPassphrase),
+        (RELAY, "book club", "  seven  ", WaysError::ShortPassphrase),
+        (
+            RELAY,
+            "book club",
+            " eleven char ",
+            WaysError::ShortPassphrase,
+        ),
+        (
+            RELAY,
+            "book club",
+            "abcdabcdabcdabcd",
+            WaysError::RepetitivePassphrase,
+        ),
+        // Origins that are not canonical: a client canonicalises before deriving.
+        (
+            "https://Chat.example",
+            "book club",
+            "correct horse battery staple",
+            WaysError::Origin,
+        ),
+        (
+            "https://chat.example:443",
+            "book club",
+            "correct horse battery staple",
+            WaysError::Origin,
+        ),
+        (
+            "https://chat.example/",
+            "book club",
+            "correct horse battery staple",
+            WaysError::Origin,
+        ),
     ]
+}
+
+/// Reads all three inputs, as a client does before deriving.
+fn read(
+    relay: &str,
+    name: &str,
+    pass: &str,
+) -> Result<(RelayOrigin, RoomName, Passphrase), WaysError> {
+    Ok((
+        RelayOrigin::parse(relay)?,
+        RoomName::parse(name)?,
+        Passphrase::new(pass)?,
+    ))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -62,15 +133,24 @@ fn hex(bytes: &[u8]) -> String {
 fn computed() -> Value {
     let vectors: Vec<Value> = CASES
         .iter()
-        .map(|(name, pass)| {
-            let room = RoomName::parse(name).expect("a valid name");
-            let passphrase = Passphrase::new(pass).expect("a valid passphrase");
-            let secret = room.derive_secret(&passphrase);
+        .map(|(relay, name, pass)| {
+            let (origin, room, passphrase) = read(relay, name, pass).expect("valid inputs");
+            let secret = room.derive_secret(&origin, &passphrase);
+            let salt = [
+                LABEL_NAME_SALT,
+                &[0],
+                relay.as_bytes(),
+                &[0],
+                room.as_str().as_bytes(),
+            ]
+            .concat();
+            assert_eq!(room.salt(&origin), salt);
             json!({
+                "relay_origin": relay,
                 "name": name,
                 "passphrase": pass,
                 "name_normalised": room.as_str(),
-                "salt_hex": hex(&[LABEL_NAME_SALT, &[0], room.as_str().as_bytes()].concat()),
+                "salt_hex": hex(&salt),
                 "room_secret": hex(secret.as_bytes()),
                 "room_id": secret.room_id().to_hex(),
             })
@@ -78,14 +158,19 @@ fn computed() -> Value {
         .collect();
     let fails: Vec<Value> = failures()
         .into_iter()
-        .map(|(name, pass, why)| {
-            json!({ "fail_name": name, "fail_passphrase": pass, "error": format!("{why:?}") })
+        .map(|(relay, name, pass, why)| {
+            json!({
+                "fail_relay_origin": relay,
+                "fail_name": name,
+                "fail_passphrase": pass,
+                "error": format!("{why:?}"),
+            })
         })
         .collect();
     json!({
         "description": "Room name + passphrase → room secret (Argon2id v19, 32-byte tag, \
-            salt = label || 0x00 || normalised name, password = normalised passphrase) → \
-            room id (HKDF as for every room secret). See PROTOCOL.md §11.1.",
+            salt = label || 0x00 || relay's canonical origin || 0x00 || normalised name, \
+            password = normalised passphrase) → room id (HKDF as for every room secret). See PROTOCOL.md §11.1.",
         "argon2id": {
             "memory_kib": ARGON2_MEMORY_KIB,
             "passes": ARGON2_PASSES,
@@ -101,9 +186,12 @@ fn computed() -> Value {
 fn names_and_passphrases_give_the_recorded_rooms() {
     let recorded = vector_file::check(PATH, &computed());
     let v = recorded["vectors"].as_array().unwrap();
-    // The pairs that differ only in typing are one room; another passphrase is not.
+    // The pairs that differ only in typing are one room; another passphrase is not,
+    // and neither is another relay.
     assert_eq!(v[0]["room_id"], v[1]["room_id"]);
     assert_ne!(v[0]["room_id"], v[2]["room_id"]);
+    assert_ne!(v[0]["room_id"], v[4]["room_id"]);
+    assert_ne!(v[4]["room_id"], v[5]["room_id"]);
     assert_eq!(v[0]["name_normalised"], "book club");
     assert_eq!(
         v[3]["name_normalised"],
@@ -113,9 +201,9 @@ fn names_and_passphrases_give_the_recorded_rooms() {
 
 #[test]
 fn refused_inputs_are_refused_for_their_reason() {
-    for (name, pass, why) in failures() {
-        let got = RoomName::parse(name).and_then(|n| Passphrase::new(pass).map(|p| (n, p)));
-        assert_eq!(got.err(), Some(why), "{name:?} / {pass:?}");
+    for (relay, name, pass, why) in failures() {
+        let got = read(relay, name, pass);
+        assert_eq!(got.err(), Some(why), "{relay:?} / {name:?} / {pass:?}");
     }
 }
 
