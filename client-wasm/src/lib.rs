@@ -4,12 +4,15 @@
 //! # Layout
 //! - [`state`]: owns the session (every key) and the WebSocket; fills the reactive
 //!   [`state::RoomUi`] the components show. Components call it and never touch keys.
+//! - [`files`]: files both ways: chunks read from and written to `Blob`s, pictures
+//!   cleaned of metadata, previews from `blob:` URLs.
 //! - [`entry`]: what the page's address asks for (start page, or an invite).
 //! - [`nick`]: friendly default nicknames.
 //! - `components`: the screens and their parts (start page, room, end and error pages).
 
 mod components;
 pub mod entry;
+pub mod files;
 pub mod nick;
 pub mod state;
 
