@@ -791,6 +791,11 @@ impl Client {
                 &mut fx,
             );
         }
+        self.apply_files(fx);
+    }
+
+    /// Does what the transfers asked for: cards, notes, frames, the next read.
+    fn apply_files(&self, fx: Effects) {
         for card in fx.cards {
             self.push(LineKind::File(card));
         }
@@ -806,11 +811,14 @@ impl Client {
             spawn_local(async move {
                 let data = read_all(&slice).await;
                 if let Some(client) = this.upgrade() {
-                    client.with_files(|files, session, now, fx| {
-                        files.read(session, id, index, data, now, fx)
-                    });
+                    client.chunk_read(id, index, data);
                 }
             });
         }
+    }
+
+    /// A chunk of the file being sent was read (`None`: it could not be).
+    fn chunk_read(&self, id: FileId, index: u32, data: Option<Vec<u8>>) {
+        self.with_files(|files, session, now, fx| files.read(session, id, index, data, now, fx));
     }
 }

@@ -413,7 +413,39 @@ impl WebDriverCompatibleCommand for BrowserLog {
     }
 }
 
+/// A Chrome DevTools Protocol command through chromedriver
+/// (`POST /session/{id}/goog/cdp/execute`), which fantoccini has no method for.
+#[derive(Debug)]
+struct Cdp(String);
+
+impl WebDriverCompatibleCommand for Cdp {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!(
+            "session/{}/goog/cdp/execute",
+            session_id.unwrap_or_default()
+        ))
+    }
+
+    fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(self.0.clone()))
+    }
+}
+
 impl Page {
+    /// Runs the DevTools command `cmd` with `params` in this page and returns its
+    /// result (`Performance.getMetrics`, `Browser.setDownloadBehavior`…).
+    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> serde_json::Value {
+        let body = serde_json::json!({ "cmd": cmd, "params": params }).to_string();
+        self.client
+            .issue_cmd(Cdp(body))
+            .await
+            .unwrap_or_else(|e| panic!("DevTools command {cmd} failed: {e}"))
+    }
+
     /// Waits until an element matches `css`, and returns it.
     pub async fn find(&self, css: &str) -> Element {
         self.client
