@@ -174,20 +174,21 @@ impl Effects {
     }
 }
 
-/// `1.5 MB` (decimal units, as file managers show them).
+/// `1.5 MB` (decimal units, as file managers show them), in integers: formatting
+/// floats would add their code to the app.
 pub fn bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut value = n as f64;
     let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
+    let mut scale = 1u64;
+    while n / scale >= 1000 && unit + 1 < UNITS.len() {
+        scale *= 1000;
         unit += 1;
     }
     if unit == 0 {
-        format!("{n} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
+        return format!("{n} B");
     }
+    let tenths = (u128::from(n) * 10 + u128::from(scale) / 2) / u128::from(scale);
+    format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }
 
 fn nick_of(session: &Session, member: MemberId) -> String {

@@ -112,10 +112,10 @@ pub(crate) fn card(client: ClientHandle, card: Card) -> impl IntoView {
         Transfer::Received(_) => "Received.".to_owned(),
         Transfer::Failed(why) => why,
     };
+    // Per mille, in integers (formatting floats would add their code to the app).
     let fraction = move || match state.get() {
-        Transfer::Running { done, .. } if size > 0 => (done as f64 / size as f64).to_string(),
-        Transfer::Running { .. } => "0".to_owned(),
-        _ => "1".to_owned(),
+        Transfer::Running { done, .. } => (done.saturating_mul(1000) / size.max(1)).to_string(),
+        _ => "1000".to_owned(),
     };
     let failed = move || matches!(state.get(), Transfer::Failed(_));
     let name_for_save = name.clone();
@@ -198,7 +198,7 @@ pub(crate) fn card(client: ClientHandle, card: Card) -> impl IntoView {
                 <span class="file-size">{bytes(size)}</span>
             </p>
             {body}
-            <progress max="1" value=fraction></progress>
+            <progress max="1000" value=fraction></progress>
             <p class="file-status" role="status">{status}</p>
             <div class="tools">{actions}</div>
         </div>
