@@ -48,6 +48,14 @@ fn dir(tag: &str) -> tempfile::TempDir {
         .expect("create a temporary directory")
 }
 
+/// Ada creates a room on `origin` and Bob joins it, each in a browser.
+async fn pair(chrome: &Chrome, origin: &str) -> (Page, Page) {
+    let (ada, link) = create_room(chrome, origin, "Ada").await;
+    let bob = join_room(chrome, &link, "Bob").await;
+    ada.wait_count(".member", 2).await;
+    (ada, bob)
+}
+
 /// Picks `path` in the page's file input, as a user would.
 async fn attach(page: &Page, path: &Path) {
     page.find("#file-input")
@@ -128,9 +136,7 @@ async fn a_picture_is_previewed_arrives_intact_and_loses_its_metadata_unless_kep
     let relay = Relay::start(app_config()).await;
     let origin = relay.origin();
     let chrome = Chrome::start().await;
-    let (ada, link) = create_room(&chrome, &origin, "Ada").await;
-    let bob = join_room(&chrome, &link, "Bob").await;
-    ada.wait_count(".member", 2).await;
+    let (ada, bob) = pair(&chrome, &origin).await;
     let outbox = dir("out");
     let inbox = dir("in");
     save_into(&bob, inbox.path()).await;
@@ -231,9 +237,7 @@ async fn a_file_streams_intact_and_one_above_the_limit_is_refused_before_a_byte_
     let recorder = Recorder::start(relay.addr()).await;
     let origin = recorder.origin();
     let chrome = Chrome::start().await;
-    let (ada, link) = create_room(&chrome, &origin, "Ada").await;
-    let bob = join_room(&chrome, &link, "Bob").await;
-    ada.wait_count(".member", 2).await;
+    let (ada, bob) = pair(&chrome, &origin).await;
     let outbox = dir("out");
     let inbox = dir("in");
     save_into(&bob, inbox.path()).await;
@@ -297,9 +301,7 @@ async fn a_large_offer_waits_for_a_click_and_the_receiver_can_cancel() {
     let relay = Relay::start(app_config()).await;
     let origin = relay.origin();
     let chrome = Chrome::start().await;
-    let (ada, link) = create_room(&chrome, &origin, "Ada").await;
-    let bob = join_room(&chrome, &link, "Bob").await;
-    ada.wait_count(".member", 2).await;
+    let (ada, bob) = pair(&chrome, &origin).await;
     let outbox = dir("out");
     let film = outbox.path().join("film.bin");
     std::fs::write(&film, content(90_000_000, 3)).unwrap();
@@ -407,9 +409,7 @@ async fn fifty_megabytes_between_browsers_with_bounded_memory() {
     let relay = Relay::start(app_config()).await;
     let origin = relay.origin();
     let chrome = Chrome::start().await;
-    let (ada, link) = create_room(&chrome, &origin, "Ada").await;
-    let bob = join_room(&chrome, &link, "Bob").await;
-    ada.wait_count(".member", 2).await;
+    let (ada, bob) = pair(&chrome, &origin).await;
     for page in [&ada, &bob] {
         page.cdp("Performance.enable", serde_json::json!({})).await;
     }
