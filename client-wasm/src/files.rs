@@ -7,8 +7,9 @@
 //!   asks for the chunk, so a large file never sits in memory.
 //! - Receiving: every received chunk becomes a piece of a `Blob` (kept by the browser,
 //!   which may keep large blobs on disk), never one growing buffer in the WebAssembly
-//!   memory. Offers up to [`AUTO_TAKE`] are taken at once, so pictures and videos show
-//!   without a click; a larger one waits for the user's "Receive" (the sender gives up
+//!   memory. Offers up to [`AUTO_TAKE`] are taken at once (while at most
+//!   [`AUTO_BUDGET`] bytes arrive that way), so pictures and videos show without a
+//!   click; a larger one waits for the user's "Receive" (the sender gives up
 //!   after [`ACCEPT_MS`]). A received file is a `blob:` URL, shown inline when it is a
 //!   picture or video of a [`PREVIEWED`] type, saved under its cleaned name otherwise.
 //!   Each URL is revoked when the card is removed or the room ends.
@@ -36,6 +37,9 @@ use crate::state::{Client, LineKind, Part};
 
 /// Offers up to this size are taken without a click.
 pub const AUTO_TAKE: u64 = 32 << 20;
+
+/// Most bytes of files taken without a click that may be arriving at once.
+pub const AUTO_BUDGET: u64 = 4 * AUTO_TAKE;
 
 /// Pictures above this size are not read whole to remove their metadata; the user has
 /// to keep it to send them.
@@ -93,6 +97,8 @@ pub enum Transfer {
     Running {
         /// Bytes done.
         done: u64,
+        /// Bytes in all (a picture's shrink once its metadata is gone).
+        total: u64,
         /// Bytes per second.
         rate: u64,
         /// Seconds left, when known.
@@ -110,6 +116,7 @@ impl Transfer {
     fn running(p: &Progress) -> Transfer {
         Transfer::Running {
             done: p.done,
+            total: p.total,
             rate: p.rate as u64,
             eta: p.eta_secs,
         }
@@ -444,7 +451,10 @@ impl Files {
                 fx.send(Packet::Cancel { file: offer.id }.frame(Some(from)));
                 continue;
             }
-            if offer.size <= AUTO_TAKE {
+            // Taken at once only while what arrives unasked stays bounded, so a member
+            // offering file after file cannot fill this page's memory.
+            let arriving: u64 = self.receiving.values().map(|r| r.card.size).sum();
+            if offer.size <= AUTO_TAKE && arriving + offer.size <= AUTO_BUDGET {
                 self.take(from, offer, card, max_file, now_ms, fx);
             } else {
                 self.offered.insert(offer.id, (from, offer, card, now_ms));

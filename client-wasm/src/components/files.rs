@@ -101,10 +101,15 @@ pub(crate) fn card(client: ClientHandle, card: Card) -> impl IntoView {
             "Offered to you. Receive it within {} seconds.",
             vroom_shared::files::transfer::ACCEPT_MS / 1000
         ),
-        Transfer::Running { done, rate, eta } => format!(
+        Transfer::Running {
+            done,
+            total,
+            rate,
+            eta,
+        } => format!(
             "{} of {} · {}/s · {}",
             bytes(done),
-            bytes(size),
+            bytes(total),
             bytes(rate),
             eta.map_or_else(|| "time left unknown".to_owned(), |s| format!("{s} s left"))
         ),
@@ -114,7 +119,9 @@ pub(crate) fn card(client: ClientHandle, card: Card) -> impl IntoView {
     };
     // Per mille, in integers (formatting floats would add their code to the app).
     let fraction = move || match state.get() {
-        Transfer::Running { done, .. } => (done.saturating_mul(1000) / size.max(1)).to_string(),
+        Transfer::Running { done, total, .. } => {
+            (done.saturating_mul(1000) / total.max(1)).to_string()
+        }
         _ => "1000".to_owned(),
     };
     let failed = move || matches!(state.get(), Transfer::Failed(_));
