@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use vroom_shared::files::lane::Packet;
 use vroom_shared::files::transfer::{
-    Dropped, Incoming, Outgoing, Progress, Status, Step, ACCEPT_MS,
+    Dropped, Incoming, Outgoing, Progress, Status, Step, ANSWER_MS,
 };
 use vroom_shared::files::{chunk_size_for, media_type_of, safe_name, FileId, FileOffer, MAX_NAME};
 use vroom_shared::files::{transfer::WINDOW, OfferProblem};
@@ -31,10 +31,6 @@ pub(crate) const MAX_RECEIVING: usize = 4;
 
 /// Most offers waiting for an answer; a further one is declined with a sentence.
 const MAX_PENDING: usize = 16;
-
-/// How long an offer waits for `/accept`: less than the sender waits for the answer, so
-/// that a late `/accept` is never one the sender no longer listens to.
-const PENDING_MS: u64 = ACCEPT_MS - 10_000;
 
 /// Suffix of a file being received.
 const PART: &str = ".part";
@@ -577,7 +573,7 @@ impl Files {
             sending.out.tick(now_ms);
         }
         self.pending.retain(|p| {
-            let fresh = now_ms.saturating_sub(p.offered_ms) < PENDING_MS;
+            let fresh = now_ms.saturating_sub(p.offered_ms) < ANSWER_MS;
             if !fresh {
                 println!(
                     "-- the offer of {} from {} expired (it was not accepted in time)",

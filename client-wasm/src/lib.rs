@@ -4,6 +4,8 @@
 //! # Layout
 //! - [`state`]: owns the session (every key) and the WebSocket; fills the reactive
 //!   [`state::RoomUi`] the components show. Components call it and never touch keys.
+//! - [`files`]: files both ways: chunks read from and written to `Blob`s, pictures
+//!   cleaned of metadata, previews from `blob:` URLs.
 //! - [`entry`]: what the page's address asks for (start page, or an invite).
 //! - [`nick`]: friendly default nicknames.
 //! - [`strength`]: the passphrase strength estimate, a module fetched when needed.
@@ -11,6 +13,7 @@
 
 mod components;
 pub mod entry;
+pub mod files;
 pub mod nick;
 pub mod state;
 pub mod strength;

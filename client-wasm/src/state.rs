@@ -22,7 +22,9 @@ use vroom_shared::session::{
     clean_nick, ActionError, Content, MemberInfo, MessageId, Output, Presence, SafetyCode, Session,
     SessionEvent,
 };
-use vroom_shared::wire::{CloseReason, ErrorCode, LeaveReason, MemberId, RoomSettings};
+use vroom_shared::wire::{
+    CloseReason, ErrorCode, LeaveReason, MemberId, RoomSettings, ServerFrame,
+};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
@@ -117,6 +119,8 @@ pub enum LineKind {
     Arrival,
     /// A failed authentication: shown loudly, because it can mean an attack.
     Warning(String),
+    /// A file sent or offered.
+    File(crate::files::Card),
 }
 
 /// What the message box sends next.
@@ -214,6 +218,10 @@ pub struct RoomUi {
     /// The relay's "exists" or "unknown" answer to a room entered by name, as a
     /// question on the start page.
     pub refusal: RwSignal<Option<Refusal>>,
+    /// The room's file limit in bytes, shown before a file is picked.
+    pub max_file: RwSignal<Option<u64>>,
+    /// Whether pictures are sent with their metadata (off: it is removed).
+    pub keep_metadata: RwSignal<bool>,
 }
 
 impl RoomUi {
@@ -241,6 +249,8 @@ impl RoomUi {
             seen: RwSignal::new(std::collections::BTreeMap::new()),
             named: RwSignal::new(None),
             refusal: RwSignal::new(None),
+            max_file: RwSignal::new(None),
+            keep_metadata: RwSignal::new(false),
         }
     }
 
@@ -269,6 +279,7 @@ impl RoomUi {
         self.compose.set(Compose::Message);
         self.seen.set(std::collections::BTreeMap::new());
         self.named.set(None);
+        self.max_file.set(None);
     }
 
     /// Clears this member's view of the conversation (`/clear`); the others keep theirs.
@@ -296,14 +307,16 @@ pub struct Client {
     pub ui: RoomUi,
     /// The non-reactive part; a `RefCell` because socket callbacks and UI actions both
     /// change it, one at a time (the page has one thread).
-    inner: RefCell<Inner>,
+    pub(crate) inner: RefCell<Inner>,
     /// Lets socket callbacks reach this client without keeping it alive.
-    this: Weak<Client>,
+    pub(crate) this: Weak<Client>,
 }
 
-struct Inner {
+pub(crate) struct Inner {
     /// The room session; `None` before a room is chosen and after it ended.
-    session: Option<Session>,
+    pub(crate) session: Option<Session>,
+    /// File transfers, both ways.
+    pub(crate) files: crate::files::Files,
     /// The open (or opening) socket.
     socket: Option<Socket>,
     /// The relay's page origin, `http[s]://host[:port]`.
@@ -360,6 +373,7 @@ impl Client {
                 next_line: 0,
                 arrival_epoch: None,
                 named: None,
+                files: crate::files::Files::default(),
             }),
             this: this.clone(),
         })
@@ -419,6 +433,7 @@ impl Client {
         };
         self.process(outputs);
         self.refresh_typing();
+        self.with_files(|files, session, now, fx| files.tick(session, now, fx));
     }
 
     /// Shows a line only this member sees (the answer to `/help`).
@@ -618,15 +633,22 @@ impl Client {
 
     /// Feeds one binary message from the relay to the session.
     fn receive(&self, frame: &[u8]) {
+        // The chunk lane goes to the transfers, not the group.
+        if let Ok(ServerFrame::Stream { from, payload, .. }) = ServerFrame::decode(frame) {
+            return self.with_files(|files, session, now, fx| {
+                files.on_stream(session, from, payload, now, fx)
+            });
+        }
         let outputs = match self.inner.borrow_mut().session.as_mut() {
             Some(session) => session.handle(frame),
             None => return,
         };
         self.process(outputs);
+        self.with_files(|files, session, now, fx| files.offers(session, now, fx));
     }
 
     /// Writes frames and shows events, in order.
-    fn process(&self, outputs: Vec<Output>) {
+    pub(crate) fn process(&self, outputs: Vec<Output>) {
         for output in outputs {
             match output {
                 Output::Send(frame) => self.write(&frame),
@@ -661,7 +683,15 @@ impl Client {
                 if let SessionEvent::Ready { limits, .. } = &event {
                     ui.max_text
                         .set(Some(max_text_bytes(limits.max_payload as usize)));
+                    ui.max_file.set(Some(limits.max_file));
                 }
+                // Transfers resume from what was confirmed; queued files may start.
+                self.with_files(|files, session, now, fx| {
+                    if !first_entry {
+                        files.reconnected(fx);
+                    }
+                    files.pump(session, now, fx);
+                });
                 if first_entry && !is_host {
                     self.push(LineKind::Arrival);
                 }
@@ -702,7 +732,16 @@ impl Client {
                     Part::Text(" joined".to_owned()),
                 ]));
             }
-            SessionEvent::MemberLeft { nick, reason, .. } => {
+            SessionEvent::MemberLeft {
+                member,
+                nick,
+                reason,
+                ..
+            } => {
+                let member = *member;
+                self.with_files(|files, session, now, fx| {
+                    files.member_left(session, member, now, fx)
+                });
                 self.refresh_members();
                 let how = match reason {
                     LeaveReason::Left => " left",
@@ -927,6 +966,7 @@ impl Client {
         let (socket, clock) = {
             let mut inner = self.inner.borrow_mut();
             inner.session = None;
+            inner.files.abandon();
             (inner.socket.take(), inner.clock.take())
         };
         if let Some(clock) = clock {
@@ -1008,7 +1048,7 @@ impl Client {
         self.ui.members.set(members);
     }
 
-    fn push(&self, kind: LineKind) {
+    pub(crate) fn push(&self, kind: LineKind) {
         let id = {
             let mut inner = self.inner.borrow_mut();
             inner.next_line += 1;

@@ -5,6 +5,8 @@
 //! leaves the `crypto` feature, and with it every key and plaintext, out of its build).
 //!
 //! # Layout
+//! - [`metadata`]: removes where, when and with what a picture was taken before it is
+//!   sent (EXIF, XMP and text chunks of JPEG, PNG and WebP).
 //! - [`wire`]: the outer frames between a client and the relay (what the relay may read).
 //! - `crypto` (feature `crypto`): key derivation, member announcements, sender keys,
 //!   sealed messages, padding.
@@ -16,6 +18,7 @@
 //!   user events and user actions into frames; both clients drive it.
 //! - `ways` (feature `mls`): ways into a room besides the link (room name + passphrase).
 
+pub mod metadata;
 pub mod wire;
 
 #[cfg(feature = "crypto")]

@@ -399,29 +399,49 @@ pub struct Page {
     _profile: tempfile::TempDir,
 }
 
-/// chromedriver's log of the browser's console (`POST /session/{id}/se/log`), which
-/// fantoccini has no method for.
+/// A chromedriver command fantoccini has no method for: `POST /session/{id}/PATH` with
+/// a JSON body (`se/log`: the browser's console; `goog/cdp/execute`: a DevTools
+/// command).
 #[derive(Debug)]
-struct BrowserLog;
+struct Post {
+    /// After the session: `se/log`, `goog/cdp/execute`.
+    path: &'static str,
+    /// The JSON body.
+    body: String,
+}
 
-impl WebDriverCompatibleCommand for BrowserLog {
+impl WebDriverCompatibleCommand for Post {
     fn endpoint(
         &self,
         base_url: &url::Url,
         session_id: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
         base_url.join(&format!(
-            "session/{}/se/log",
-            session_id.unwrap_or_default()
+            "session/{}/{}",
+            session_id.unwrap_or_default(),
+            self.path
         ))
     }
 
     fn method_and_body(&self, _request_url: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(r#"{"type":"browser"}"#.to_owned()))
+        (http::Method::POST, Some(self.body.clone()))
     }
 }
 
 impl Page {
+    /// Runs the DevTools command `cmd` with `params` in this page and returns its
+    /// result (`Performance.getMetrics`, `Browser.setDownloadBehavior`…).
+    pub async fn cdp(&self, cmd: &str, params: serde_json::Value) -> serde_json::Value {
+        let body = serde_json::json!({ "cmd": cmd, "params": params }).to_string();
+        self.client
+            .issue_cmd(Post {
+                path: "goog/cdp/execute",
+                body,
+            })
+            .await
+            .unwrap_or_else(|e| panic!("DevTools command {cmd} failed: {e}"))
+    }
+
     /// Waits until an element matches `css`, and returns it.
     pub async fn find(&self, css: &str) -> Element {
         self.client
@@ -567,7 +587,10 @@ impl Page {
     pub async fn errors(&self) -> Vec<String> {
         let got = self
             .client
-            .issue_cmd(BrowserLog)
+            .issue_cmd(Post {
+                path: "se/log",
+                body: r#"{"type":"browser"}"#.to_owned(),
+            })
             .await
             .unwrap_or_else(|e| panic!("reading the browser's console failed: {e}"));
         let mut errors = self.errors.lock().expect("errors");

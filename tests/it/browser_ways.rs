@@ -4,7 +4,7 @@
 //! nothing of the first; creating a live room asks to join it; a weak passphrase is
 //! refused until the user says "use it anyway"; a terminal joins a room a browser
 //! created; and the whole start page works with the keyboard alone. Also records what
-//! Argon2id costs in the browser's WebAssembly (BENCHMARKS.md §11).
+//! Argon2id costs in the browser's WebAssembly (BENCHMARKS.md §12).
 
 use std::path::PathBuf;
 

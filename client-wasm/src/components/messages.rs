@@ -12,6 +12,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{KeyboardEvent, SubmitEvent};
 
 use super::alerts;
+use super::files;
 use super::text::{self, Segment};
 use crate::state::{ClientHandle, Compose, Line, LineKind, Part, Quote, RoomUi};
 
@@ -294,7 +295,12 @@ pub(crate) fn Conversation() -> impl IntoView {
     };
 
     view! {
-        <section class="chat" aria-label="Conversation">
+        <section
+            class="chat"
+            aria-label="Conversation"
+            on:dragover=files::on_drag_over
+            on:drop=move |ev| files::on_drop(client, ev)
+        >
             <NamePrompt/>
             <Show when=move || ui.first_unread.get().is_some() && ui.unread.get() != 0>
                 <button id="jump-unread" class="unread-bar" on:click=jump_to_unread>
@@ -372,9 +378,11 @@ pub(crate) fn Conversation() -> impl IntoView {
                         draft.set(value);
                     }
                     on:keydown=on_key
+                    on:paste=move |ev| files::on_paste(client, ev)
                 ></textarea>
                 <button id="send" type="submit" class="primary">"Send"</button>
             </form>
+            <files::Attach/>
             <p id="counter" class="counter" class:over=move || counter().is_some_and(|c| c.1) aria-live="polite">
                 {move || counter().map(|c| c.0)}
             </p>
@@ -665,6 +673,7 @@ fn render_line(
             }
             .into_any()
         }
+        LineKind::File(card) => super::files::card(client, card).into_any(),
         LineKind::Warning(text) => view! {
             <div class="warning" role="alert">
                 <strong>"Security warning: "</strong>

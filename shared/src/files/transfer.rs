@@ -39,6 +39,10 @@ pub const WINDOW: u32 = 16;
 pub const RESEND_MS: u64 = 2_000;
 /// How long receivers have to take an offer (a person may be asked first).
 pub const ACCEPT_MS: u64 = 60_000;
+/// How long a receiving client lets its user answer an offer: less than the sender
+/// waits ([`ACCEPT_MS`]), so a late answer never goes to a sender that stopped
+/// listening.
+pub const ANSWER_MS: u64 = ACCEPT_MS - 10_000;
 /// Shortest time between two resend requests of one receiver that the sender honours.
 pub const RESEND_SPACING_MS: u64 = 500;
 /// Silence after which either side gives up on the other (longer than a client's
