@@ -13,9 +13,7 @@ use std::io::{ErrorKind, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use vroom_shared::files::lane::Packet;
-use vroom_shared::files::transfer::{
-    Dropped, Incoming, Outgoing, Progress, Status, Step, ANSWER_MS,
-};
+use vroom_shared::files::transfer::{Incoming, Outgoing, Progress, Status, Step, ANSWER_MS};
 use vroom_shared::files::{chunk_size_for, media_type_of, safe_name, FileId, FileOffer, MAX_NAME};
 use vroom_shared::files::{transfer::WINDOW, OfferProblem};
 use vroom_shared::session::{ActionError, Output, Session};
@@ -265,12 +263,7 @@ impl Files {
                 .get(&member)
                 .cloned()
                 .unwrap_or_else(|| nick_of(session, member));
-            let what = match why {
-                Dropped::Declined => "declined or cancelled",
-                Dropped::NoAnswer => "did not take (their client may not take files)",
-                Dropped::Silent => "stopped answering for",
-                Dropped::Left => "left before receiving",
-            };
+            let what = why.describe();
             println!("-- {} {what} {}", clean(&who), clean(&sending.name));
         }
         match sending.out.status().clone() {

@@ -21,9 +21,7 @@ use std::collections::{HashMap, VecDeque};
 
 use leptos::prelude::*;
 use vroom_shared::files::lane::Packet;
-use vroom_shared::files::transfer::{
-    Dropped, Incoming, Outgoing, Progress, Status, Step, ANSWER_MS,
-};
+use vroom_shared::files::transfer::{Incoming, Outgoing, Progress, Status, Step, ANSWER_MS};
 use vroom_shared::files::{chunk_size_for, media_type_of, safe_name, FileId, FileOffer};
 use vroom_shared::files::{OfferProblem, MAX_CHUNK};
 use vroom_shared::metadata;
@@ -408,12 +406,7 @@ impl Files {
                 .get(&member)
                 .cloned()
                 .unwrap_or_else(|| nick_of(session, member));
-            let what = match why {
-                Dropped::Declined => "declined or cancelled",
-                Dropped::NoAnswer => "did not take (their app may not take files)",
-                Dropped::Silent => "stopped answering during",
-                Dropped::Left => "left before receiving",
-            };
+            let what = why.describe();
             fx.notes.push(format!("{who} {what} {}.", s.card.name));
         }
         match s.out.status().clone() {

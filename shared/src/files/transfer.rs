@@ -104,6 +104,18 @@ pub enum Dropped {
     Left,
 }
 
+impl Dropped {
+    /// What the receiver did, as the middle of "NAME … FILE" (`"left before receiving"`).
+    pub fn describe(self) -> &'static str {
+        match self {
+            Dropped::Declined => "declined or cancelled",
+            Dropped::NoAnswer => "did not take (their app may not take files)",
+            Dropped::Silent => "stopped answering during",
+            Dropped::Left => "left before receiving",
+        }
+    }
+}
+
 /// A receiver, as its sender tracks it.
 #[derive(Clone, Copy, Debug)]
 struct Peer {
