@@ -44,6 +44,9 @@ async fn fill_named(chrome: &Chrome, origin: &str, named: &Named<'_>) -> Page {
     .await;
     page.fill("#room-name", named.name).await;
     page.fill("#room-passphrase", named.passphrase).await;
+    // The strength verdict appears above the button when its module has loaded: wait for
+    // it, so that a click is not moved off the button by the page growing under it.
+    page.wait_text("#strength-label", "").await;
     page
 }
 
