@@ -16,7 +16,7 @@ use vroom_shared::files::lane::Packet;
 use vroom_shared::files::transfer::{Incoming, Outgoing, Progress, Status, Step, ANSWER_MS};
 use vroom_shared::files::{chunk_size_for, media_type_of, safe_name, FileId, FileOffer, MAX_NAME};
 use vroom_shared::files::{transfer::WINDOW, OfferProblem};
-use vroom_shared::session::{ActionError, Output, Session};
+use vroom_shared::session::{OfferNotSent, Offered, Output, Session};
 use vroom_shared::wire::MemberId;
 
 use crate::render::clean;
@@ -206,41 +206,28 @@ impl Files {
             size,
             chunk_size_for(limits.max_payload),
         );
-        let nicks: HashMap<MemberId, String> = session
-            .members()
-            .into_iter()
-            .filter(|m| !m.is_self)
-            .map(|m| (m.member, m.nick))
-            .collect();
-        let receivers: Vec<MemberId> = nicks.keys().copied().collect();
-        let Some(outgoing) = Outgoing::new(offer, &receivers, now_ms) else {
-            println!(
-                "-- could not send {}: it is too large to number its chunks",
-                clean(&name)
-            );
-            return true;
-        };
-        if let Status::Failed(why) = outgoing.status() {
-            println!("-- could not send {}: {why}", clean(&name));
-            return true;
-        }
-        match session.send_file(outgoing.offer()) {
-            Ok(outputs) => out.extend(outputs),
-            Err(ActionError::NotReady) => {
+        let Offered {
+            out: outgoing,
+            outputs,
+            nicks,
+        } = match session.offer_file(offer, now_ms) {
+            Ok(offered) => offered,
+            Err(OfferNotSent::NotReady) => {
                 // A commit of ours is waiting for the relay's order: next tick.
                 self.queue.push_front(path);
                 return false;
             }
-            Err(e) => {
-                println!("-- could not send {}: {e}", clean(&name));
+            Err(OfferNotSent::Refused(why)) => {
+                println!("-- could not send {}: {why}", clean(&name));
                 return true;
             }
-        }
+        };
+        out.extend(outputs);
         println!(
             "-- offering {} ({}) to {} member(s)",
             clean(&name),
             bytes(size),
-            receivers.len()
+            nicks.len()
         );
         self.sending = Some(Sending {
             out: outgoing,

@@ -25,7 +25,7 @@ use vroom_shared::files::transfer::{Incoming, Outgoing, Progress, Status, Step, 
 use vroom_shared::files::{chunk_size_for, media_type_of, safe_name, FileId, FileOffer};
 use vroom_shared::files::{OfferProblem, MAX_CHUNK};
 use vroom_shared::metadata;
-use vroom_shared::session::{ActionError, Output, Session};
+use vroom_shared::session::{OfferNotSent, Offered, Output, Session};
 use vroom_shared::wire::MemberId;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::{spawn_local, JsFuture};
@@ -329,22 +329,13 @@ impl Files {
             chunk_size_for(limits.max_payload).min(MAX_CHUNK),
         );
         offer.id = card.id;
-        let nicks: HashMap<MemberId, String> = session
-            .members()
-            .into_iter()
-            .filter(|m| !m.is_self)
-            .map(|m| (m.member, m.nick))
-            .collect();
-        let receivers: Vec<MemberId> = nicks.keys().copied().collect();
-        let Some(out) = Outgoing::new(offer, &receivers, now_ms) else {
-            return failed(&card, "It is too large to be sent in numbered pieces.");
-        };
-        if let Status::Failed(why) = out.status() {
-            return failed(&card, why);
-        }
-        match session.send_file(out.offer()) {
-            Ok(outputs) => fx.outputs.extend(outputs),
-            Err(ActionError::NotReady) => {
+        let Offered {
+            out,
+            outputs,
+            nicks,
+        } = match session.offer_file(offer, now_ms) {
+            Ok(offered) => offered,
+            Err(OfferNotSent::NotReady) => {
                 // A commit of ours waits for the relay's order: the next tick tries again.
                 self.queue.push_front(Pending {
                     card,
@@ -352,8 +343,9 @@ impl Files {
                 });
                 return;
             }
-            Err(e) => return failed(&card, &e.to_string()),
-        }
+            Err(OfferNotSent::Refused(why)) => return failed(&card, &why),
+        };
+        fx.outputs.extend(outputs);
         card.state.set(Transfer::running(&out.progress(now_ms)));
         self.sending = Some(Sending {
             out,

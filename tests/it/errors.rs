@@ -240,71 +240,31 @@ async fn malformed_unexpected_and_oversized_frames_get_an_answer_and_harm_nobody
 
     // Before joining: garbage, a request out of order, a version from the future.
     let mut raw = ws::Client::connect(relay.addr()).await;
-    raw.send_bytes(vec![0xff, 0x00, 0x13, 0x37]).await;
-    assert_eq!(
-        raw.recv_control().await,
-        Got::Error(ErrorCode::MalformedFrame)
-    );
-    raw.send(ClientFrame::Send {
-        to: None,
-        payload: b"not yet",
-    })
-    .await;
-    assert_eq!(
-        raw.recv_control().await,
-        Got::Error(ErrorCode::UnexpectedFrame)
-    );
-    raw.send(ClientFrame::Join {
-        version: PROTOCOL_VERSION + 1,
+    let join = |version| ClientFrame::Join {
+        version,
         room: room_of(&link),
         resume: None,
         after: None,
-    })
-    .await;
-    assert_eq!(
-        raw.recv_control().await,
-        Got::Error(ErrorCode::UnsupportedVersion)
-    );
+    };
+    let send = |payload| ClientFrame::Send { to: None, payload };
+    raw.send_bytes(vec![0xff, 0x00, 0x13, 0x37]).await;
+    raw.expect_error(ErrorCode::MalformedFrame).await;
+    raw.send(send(b"not yet")).await;
+    raw.expect_error(ErrorCode::UnexpectedFrame).await;
+    raw.send(join(PROTOCOL_VERSION + 1)).await;
+    raw.expect_error(ErrorCode::UnsupportedVersion).await;
 
     // Joined: the same socket still works after every refusal.
     raw.join(room_of(&link)).await;
-    let mut too_long = ClientFrame::Send {
-        to: None,
-        payload: &[7; 2049],
-    }
-    .encode();
-    raw.send_bytes(std::mem::take(&mut too_long)).await;
-    assert_eq!(
-        raw.recv_control().await,
-        Got::Error(ErrorCode::FrameTooLarge)
-    );
-    let mut truncated = ClientFrame::Send {
-        to: None,
-        payload: &[7; 100],
-    }
-    .encode();
+    raw.send_bytes(send(&[7; 2049]).encode()).await;
+    raw.expect_error(ErrorCode::FrameTooLarge).await;
+    let mut truncated = send(&[7; 100]).encode();
     truncated.truncate(50);
     raw.send_bytes(truncated).await;
-    assert_eq!(
-        raw.recv_control().await,
-        Got::Error(ErrorCode::MalformedFrame)
-    );
-    raw.send(ClientFrame::Join {
-        version: PROTOCOL_VERSION,
-        room: room_of(&link),
-        resume: None,
-        after: None,
-    })
-    .await;
-    assert_eq!(
-        raw.recv_control().await,
-        Got::Error(ErrorCode::UnexpectedFrame)
-    );
-    raw.send(ClientFrame::Send {
-        to: None,
-        payload: &[9; 2048],
-    })
-    .await;
+    raw.expect_error(ErrorCode::MalformedFrame).await;
+    raw.send(join(PROTOCOL_VERSION)).await;
+    raw.expect_error(ErrorCode::UnexpectedFrame).await;
+    raw.send(send(&[9; 2048])).await;
     loop {
         match raw.recv().await {
             Got::Message { payload, .. } if payload == [9; 2048] => break,

@@ -107,6 +107,34 @@ fn beep() {
     );
 }
 
+/// One of the choices that need no permission: a checkbox that saves at once.
+#[component]
+fn Choice(
+    id: &'static str,
+    label: &'static str,
+    choices: RwSignal<Choices>,
+    get: fn(&Choices) -> bool,
+    set: fn(&mut Choices, bool),
+    #[prop(into, optional)] disabled: Signal<bool>,
+) -> impl IntoView {
+    view! {
+        <label class="check">
+            <input
+                type="checkbox"
+                id=id
+                disabled=move || disabled.get()
+                prop:checked=move || get(&choices.get())
+                on:change=move |ev| {
+                    let on = event_target_checked(&ev);
+                    choices.update(|c| set(c, on));
+                    choices.get_untracked().save();
+                }
+            />
+            {label}
+        </label>
+    }
+}
+
 /// The panel where the user turns alerts on and off.
 #[component]
 pub(crate) fn AlertsPanel() -> impl IntoView {
@@ -156,31 +184,21 @@ pub(crate) fn AlertsPanel() -> impl IntoView {
                 />
                 " Notify me of messages while this tab is in the background"
             </label>
-            <label class="check">
-                <input
-                    type="checkbox"
-                    id="alert-text"
-                    disabled=move || !choices.get().notify
-                    prop:checked=move || choices.get().text
-                    on:change=move |ev| {
-                        let on = event_target_checked(&ev);
-                        change(&|c| c.text = on);
-                    }
-                />
-                " Show the message's text in the notification"
-            </label>
-            <label class="check">
-                <input
-                    type="checkbox"
-                    id="alert-sound"
-                    prop:checked=move || choices.get().sound
-                    on:change=move |ev| {
-                        let on = event_target_checked(&ev);
-                        change(&|c| c.sound = on);
-                    }
-                />
-                " Play a sound"
-            </label>
+            <Choice
+                id="alert-text"
+                label=" Show the message's text in the notification"
+                choices
+                get=|c| c.text
+                set=|c, on| c.text = on
+                disabled=Signal::derive(move || !choices.get().notify)
+            />
+            <Choice
+                id="alert-sound"
+                label=" Play a sound"
+                choices
+                get=|c| c.sound
+                set=|c, on| c.sound = on
+            />
             <p class="hint">
                 "Off unless you turn them on. This browser remembers these choices, and "
                 "nothing about the room."

@@ -108,7 +108,8 @@ impl Identity {
         RejoinSigner(self.signing.clone())
     }
 
-    pub(crate) fn credential_with_key(&self) -> CredentialWithKey {
+    /// The MLS credential (basic, the client id) and the leaf's signature key.
+    pub fn credential_with_key(&self) -> CredentialWithKey {
         let public = self.public();
         CredentialWithKey {
             credential: BasicCredential::new(public.client_id.to_vec()).into(),

@@ -166,8 +166,9 @@ fn encode(message: &MlsMessageOut) -> Result<Vec<u8>, GroupError> {
 
 /// Every member's leaf declares the room extension, and the group requires it, so no
 /// member can be added that would not check the binding (and the last-resort marker
-/// of a joiner's key package, which MLS requires a leaf to declare too).
-fn capabilities() -> Capabilities {
+/// of a joiner's key package, which MLS requires a leaf to declare too). Public so the
+/// provider's tests build their groups with the very leaves vroom makes.
+pub fn capabilities() -> Capabilities {
     Capabilities::new(
         None,
         Some(&[CIPHERSUITE]),

@@ -2,8 +2,10 @@
 //! client takes them (`Session::take_file_offers`). The transfers themselves live in
 //! `crate::files::transfer`, driven by the client beside the session.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
+use super::{ActionError, Output, Session};
+use crate::files::transfer::{Outgoing, Status};
 use crate::files::FileOffer;
 use crate::wire::MemberId;
 
@@ -27,5 +29,57 @@ impl Offers {
     /// Every offer kept, oldest first.
     pub(super) fn take(&mut self) -> Vec<(MemberId, FileOffer)> {
         self.0.drain(..).collect()
+    }
+}
+
+/// A file this member started offering ([`Session::offer_file`]).
+pub struct Offered {
+    /// The transfer, to drive beside the session.
+    pub out: Outgoing,
+    /// The frames that carry the offer into the group.
+    pub outputs: Vec<Output>,
+    /// The receivers and their nicknames as they were when the offer went out, so a
+    /// receiver that leaves keeps its name in the sender's progress.
+    pub nicks: HashMap<MemberId, String>,
+}
+
+/// Why [`Session::offer_file`] did not offer the file.
+#[derive(Debug)]
+pub enum OfferNotSent {
+    /// A commit of this member's waits for the relay's order: try again on the next
+    /// tick.
+    NotReady,
+    /// The file cannot be sent; the sentence says why.
+    Refused(String),
+}
+
+impl Session {
+    /// Starts offering `offer` to every other member now in the group: makes its
+    /// transfer (with its own chunk-signing key) and the frames that carry the offer.
+    pub fn offer_file(&mut self, offer: FileOffer, now_ms: u64) -> Result<Offered, OfferNotSent> {
+        let nicks: HashMap<MemberId, String> = self
+            .members()
+            .into_iter()
+            .filter(|m| !m.is_self)
+            .map(|m| (m.member, m.nick))
+            .collect();
+        let receivers: Vec<MemberId> = nicks.keys().copied().collect();
+        let Some(out) = Outgoing::new(offer, &receivers, now_ms) else {
+            return Err(OfferNotSent::Refused(
+                "It is too large to be sent in numbered pieces.".to_owned(),
+            ));
+        };
+        if let Status::Failed(why) = out.status() {
+            return Err(OfferNotSent::Refused(why.clone()));
+        }
+        match self.send_file(out.offer()) {
+            Ok(outputs) => Ok(Offered {
+                out,
+                outputs,
+                nicks,
+            }),
+            Err(ActionError::NotReady) => Err(OfferNotSent::NotReady),
+            Err(e) => Err(OfferNotSent::Refused(e.to_string())),
+        }
     }
 }

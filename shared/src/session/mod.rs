@@ -59,6 +59,7 @@ mod roster;
 mod talk;
 
 pub use codes::{CodeJoin, CodeNotice, CodeStep, EXCHANGE_TIMEOUT_MS};
+pub use files::{OfferNotSent, Offered};
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 

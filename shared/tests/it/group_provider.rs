@@ -7,11 +7,11 @@
 
 use openmls::prelude::tls_codec::{Deserialize as _, Serialize as _};
 use openmls::prelude::{
-    BasicCredential, Capabilities, Ciphersuite, CredentialWithKey, Extension, ExtensionType,
-    Extensions, GroupId, KeyPackage, LeafNodeParameters, MlsGroup, MlsGroupCreateConfig,
-    MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, MlsMessageOut, ProcessedMessageContent,
-    ProtocolMessage, ProtocolVersion, RequiredCapabilitiesExtension, SignaturePublicKey,
-    StagedWelcome, UnknownExtension, PURE_CIPHERTEXT_WIRE_FORMAT_POLICY,
+    Ciphersuite, Extension, ExtensionType, Extensions, GroupId, KeyPackage, LeafNodeParameters,
+    MlsGroup, MlsGroupCreateConfig, MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn,
+    MlsMessageOut, ProcessedMessageContent, ProtocolMessage, ProtocolVersion,
+    RequiredCapabilitiesExtension, StagedWelcome, UnknownExtension,
+    PURE_CIPHERTEXT_WIRE_FORMAT_POLICY,
 };
 use openmls_rust_crypto::{OpenMlsRustCrypto, RustCrypto};
 use openmls_traits::crypto::OpenMlsCrypto;
@@ -25,7 +25,7 @@ use openmls_traits::OpenMlsProvider;
 use vroom_shared::crypto::{OsRng, RoomSecret};
 use vroom_shared::group::binding::{self, ROOM_EXTENSION_TYPE};
 use vroom_shared::group::provider::{Provider, Storage, SuiteCrypto};
-use vroom_shared::group::{CommitKind, Group, Identity, Incoming, Joiner, SafetyCode};
+use vroom_shared::group::{room, CommitKind, Group, Identity, Incoming, Joiner, SafetyCode};
 
 const SUITE: Ciphersuite = Ciphersuite::MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519;
 
@@ -308,28 +308,6 @@ fn every_other_suite_and_algorithm_is_refused() {
 
 // ---- whole groups across the two providers ----
 
-fn credential(identity: &Identity) -> CredentialWithKey {
-    let public = identity.public();
-    CredentialWithKey {
-        credential: BasicCredential::new(public.client_id.to_vec()).into(),
-        signature_key: SignaturePublicKey::from(public.signature_key.to_vec()),
-    }
-}
-
-/// What vroom's leaves declare (the room extension is required by every group).
-fn capabilities() -> Capabilities {
-    Capabilities::new(
-        None,
-        Some(&[SUITE]),
-        Some(&[
-            ExtensionType::Unknown(ROOM_EXTENSION_TYPE),
-            ExtensionType::LastResort,
-        ]),
-        None,
-        None,
-    )
-}
-
 fn parse(bytes: &[u8]) -> MlsMessageBodyIn {
     MlsMessageIn::tls_deserialize_exact(bytes)
         .expect("an MLS message")
@@ -450,8 +428,8 @@ fn a_member_on_the_reference_provider_joins_a_group_made_on_ours() {
     let provider = OpenMlsRustCrypto::default();
     let identity = Identity::generate();
     let bundle = KeyPackage::builder()
-        .leaf_node_capabilities(capabilities())
-        .build(SUITE, &provider, &identity, credential(&identity))
+        .leaf_node_capabilities(room::capabilities())
+        .build(SUITE, &provider, &identity, identity.credential_with_key())
         .expect("key package");
     let key_package = MlsMessageOut::from(bundle.key_package().clone())
         .tls_serialize_detached()
@@ -500,7 +478,7 @@ fn a_member_on_ours_joins_a_group_made_on_the_reference_provider() {
         .ciphersuite(SUITE)
         .wire_format_policy(PURE_CIPHERTEXT_WIRE_FORMAT_POLICY)
         .use_ratchet_tree_extension(true)
-        .capabilities(capabilities())
+        .capabilities(room::capabilities())
         .with_group_context_extensions(extensions)
         .build();
     let group_id = binding::group_id(&secret);
@@ -509,7 +487,7 @@ fn a_member_on_ours_joins_a_group_made_on_the_reference_provider() {
         &identity,
         &config,
         GroupId::from_slice(&group_id),
-        credential(&identity),
+        identity.credential_with_key(),
     )
     .expect("reference group");
     let mut joiner = Joiner::new(Identity::generate()).expect("key package");
@@ -613,12 +591,12 @@ fn group_of_two_on(provider: &impl OpenMlsProvider, identity: &Identity) -> (Mls
         .wire_format_policy(PURE_CIPHERTEXT_WIRE_FORMAT_POLICY)
         .use_ratchet_tree_extension(true)
         .build();
-    let mut mls = MlsGroup::new(provider, identity, &config, credential(identity))
+    let mut mls = MlsGroup::new(provider, identity, &config, identity.credential_with_key())
         .expect("group on our crypto");
     let other_provider = OpenMlsRustCrypto::default();
     let other = Identity::generate();
     let bundle = KeyPackage::builder()
-        .build(SUITE, &other_provider, &other, credential(&other))
+        .build(SUITE, &other_provider, &other, other.credential_with_key())
         .expect("key package");
     let (_, welcome, _) = mls
         .add_members(provider, identity, &[bundle.key_package().clone()])

@@ -152,61 +152,41 @@ fn chacha20_keystream_rfc8439_a_1_vector_1() {
 
 const SUNSCREEN: &[u8] = b"Ladies and Gentlemen of the class of '99: If I could offer you only one tip for the future, sunscreen would be it.";
 
+/// Seals SUNSCREEN with `C` and checks the ciphertext against `want` (hex); then opens it
+/// again and checks that one flipped bit makes it fail.
+fn seals_sunscreen_as<C: Aead + KeyInit>(nonce: &str, want: &str) {
+    let key = h("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
+    let nonce = h(nonce);
+    let aad = h("50515253c0c1c2c3c4c5c6c7");
+    let cipher = C::new_from_slice(&key).unwrap();
+    let nonce = chacha20poly1305::aead::Nonce::<C>::from_slice(&nonce);
+    let ct = cipher.encrypt(nonce, payload(SUNSCREEN, &aad)).unwrap();
+    assert_eq!(hex::encode(&ct), want);
+    assert_eq!(
+        cipher.decrypt(nonce, payload(&ct, &aad)).unwrap(),
+        SUNSCREEN
+    );
+    let mut bad = ct.clone();
+    bad[0] ^= 1;
+    assert!(cipher.decrypt(nonce, payload(&bad, &aad)).is_err());
+}
+
+fn payload<'a>(msg: &'a [u8], aad: &'a [u8]) -> Payload<'a, 'a> {
+    Payload { msg, aad }
+}
+
 #[test]
 fn chacha20_poly1305_rfc8439_section_2_8_2() {
-    let key = h("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
-    let nonce = h("070000004041424344454647");
-    let aad = h("50515253c0c1c2c3c4c5c6c7");
-    let want = "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc3ff4def08e4b7a9de576d26586cec64b61161ae10b594f09e26a7e902ecbd0600691";
-    let cipher = ChaCha20Poly1305::new_from_slice(&key).unwrap();
-    let ct = cipher
-        .encrypt(
-            nonce.as_slice().into(),
-            Payload {
-                msg: SUNSCREEN,
-                aad: &aad,
-            },
-        )
-        .unwrap();
-    assert_eq!(hex::encode(&ct), want);
-    let pt = cipher
-        .decrypt(
-            nonce.as_slice().into(),
-            Payload {
-                msg: &ct,
-                aad: &aad,
-            },
-        )
-        .unwrap();
-    assert_eq!(pt, SUNSCREEN);
+    seals_sunscreen_as::<ChaCha20Poly1305>(
+        "070000004041424344454647",
+        "d31a8d34648e60db7b86afbc53ef7ec2a4aded51296e08fea9e2b5a736ee62d63dbea45e8ca9671282fafb69da92728b1a71de0a9e060b2905d6a5b67ecd3b3692ddbd7f2d778b8c9803aee328091b58fab324e4fad675945585808b4831d7bc3ff4def08e4b7a9de576d26586cec64b61161ae10b594f09e26a7e902ecbd0600691",
+    );
 }
 
 #[test]
 fn xchacha20_poly1305_draft_irtf_cfrg_xchacha_a_3_1() {
-    let key = h("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
-    let nonce = h("404142434445464748494a4b4c4d4e4f5051525354555657");
-    let aad = h("50515253c0c1c2c3c4c5c6c7");
-    let want = "bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb731c7f1b0b4aa6440bf3a82f4eda7e39ae64c6708c54c216cb96b72e1213b4522f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369488f76b2383565d3fff921f9664c97637da9768812f615c68b13b52ec0875924c1c7987947deafd8780acf49";
-    let cipher = XChaCha20Poly1305::new_from_slice(&key).unwrap();
-    let ct = cipher
-        .encrypt(
-            nonce.as_slice().into(),
-            Payload {
-                msg: SUNSCREEN,
-                aad: &aad,
-            },
-        )
-        .unwrap();
-    assert_eq!(hex::encode(&ct), want);
-    let mut bad = ct.clone();
-    bad[0] ^= 1;
-    assert!(cipher
-        .decrypt(
-            nonce.as_slice().into(),
-            Payload {
-                msg: &bad,
-                aad: &aad
-            }
-        )
-        .is_err());
+    seals_sunscreen_as::<XChaCha20Poly1305>(
+        "404142434445464748494a4b4c4d4e4f5051525354555657",
+        "bd6d179d3e83d43b9576579493c0e939572a1700252bfaccbed2902c21396cbb731c7f1b0b4aa6440bf3a82f4eda7e39ae64c6708c54c216cb96b72e1213b4522f8c9ba40db5d945b11b69b982c1bb9e3f3fac2bc369488f76b2383565d3fff921f9664c97637da9768812f615c68b13b52ec0875924c1c7987947deafd8780acf49",
+    );
 }

@@ -161,6 +161,33 @@ macro_rules! not_kept {
     };
 }
 
+/// The working set's methods, one key and one kind of value each: a write keeps the
+/// value under its label and key, a read finds it, a delete removes it.
+macro_rules! kept {
+    () => {};
+    (fn $name:ident<$($g:ident: $bound:ident),*>($k:ident: &$kt:ident, $v:ident: &$vt:ident)
+        => put($label:ident); $($rest:tt)*) => {
+        fn $name<$($g: traits::$bound<V>),*>(&self, $k: &$kt, $v: &$vt) -> Result<(), Self::Error> {
+            self.put(Label::$label, $k, $v)
+        }
+        kept!($($rest)*);
+    };
+    (fn $name:ident<$($g:ident: $bound:ident),*>($k:ident: &$kt:ident) -> $ret:ident
+        => get($label:ident); $($rest:tt)*) => {
+        fn $name<$($g: traits::$bound<V>),*>(&self, $k: &$kt) -> Result<Option<$ret>, Self::Error> {
+            self.get(Label::$label, $k)
+        }
+        kept!($($rest)*);
+    };
+    (fn $name:ident<$($g:ident: $bound:ident),*>($k:ident: &$kt:ident)
+        => remove($label:ident); $($rest:tt)*) => {
+        fn $name<$($g: traits::$bound<V>),*>(&self, $k: &$kt) -> Result<(), Self::Error> {
+            self.remove(Label::$label, $k)
+        }
+        kept!($($rest)*);
+    };
+}
+
 /// The working set is kept; the group state is written, never kept, and read, never
 /// found.
 impl StorageProvider<V> for Storage {
@@ -208,25 +235,29 @@ impl StorageProvider<V> for Storage {
         fn clear_proposal_queue<G: GroupId, R: ProposalRef>(&G) -> () = ();
     }
 
-    fn write_signature_key_pair<
-        K: traits::SignaturePublicKey<V>,
-        P: traits::SignatureKeyPair<V>,
-    >(
-        &self,
-        public_key: &K,
-        signature_key_pair: &P,
-    ) -> Result<(), Self::Error> {
-        self.put(Label::SignatureKeyPair, public_key, signature_key_pair)
+    kept! {
+        fn write_signature_key_pair<K: SignaturePublicKey, P: SignatureKeyPair>(public_key: &K, pair: &P)
+            => put(SignatureKeyPair);
+        fn signature_key_pair<K: SignaturePublicKey, P: SignatureKeyPair>(public_key: &K) -> P
+            => get(SignatureKeyPair);
+        fn delete_signature_key_pair<K: SignaturePublicKey>(public_key: &K)
+            => remove(SignatureKeyPair);
+        fn write_encryption_key_pair<K: EncryptionKey, P: HpkeKeyPair>(public_key: &K, pair: &P)
+            => put(EncryptionKeyPair);
+        fn encryption_key_pair<P: HpkeKeyPair, K: EncryptionKey>(public_key: &K) -> P
+            => get(EncryptionKeyPair);
+        fn delete_encryption_key_pair<K: EncryptionKey>(public_key: &K)
+            => remove(EncryptionKeyPair);
+        fn write_key_package<R: HashReference, P: KeyPackage>(hash_ref: &R, package: &P)
+            => put(KeyPackage);
+        fn key_package<R: HashReference, P: KeyPackage>(hash_ref: &R) -> P => get(KeyPackage);
+        fn delete_key_package<R: HashReference>(hash_ref: &R) => remove(KeyPackage);
+        fn write_psk<I: PskId, B: PskBundle>(psk_id: &I, psk: &B) => put(Psk);
+        fn psk<B: PskBundle, I: PskId>(psk_id: &I) -> B => get(Psk);
+        fn delete_psk<I: PskId>(psk_id: &I) => remove(Psk);
     }
 
-    fn write_encryption_key_pair<K: traits::EncryptionKey<V>, P: traits::HpkeKeyPair<V>>(
-        &self,
-        public_key: &K,
-        key_pair: &P,
-    ) -> Result<(), Self::Error> {
-        self.put(Label::EncryptionKeyPair, public_key, key_pair)
-    }
-
+    // An epoch's key pairs are kept under (group, epoch, leaf), a key of three parts.
     fn write_encryption_epoch_key_pairs<
         G: traits::GroupId<V>,
         E: traits::EpochKey<V>,
@@ -244,37 +275,6 @@ impl StorageProvider<V> for Storage {
             key_pairs,
         )
     }
-
-    fn write_key_package<R: traits::HashReference<V>, P: traits::KeyPackage<V>>(
-        &self,
-        hash_ref: &R,
-        key_package: &P,
-    ) -> Result<(), Self::Error> {
-        self.put(Label::KeyPackage, hash_ref, key_package)
-    }
-
-    fn write_psk<I: traits::PskId<V>, B: traits::PskBundle<V>>(
-        &self,
-        psk_id: &I,
-        psk: &B,
-    ) -> Result<(), Self::Error> {
-        self.put(Label::Psk, psk_id, psk)
-    }
-
-    fn signature_key_pair<K: traits::SignaturePublicKey<V>, P: traits::SignatureKeyPair<V>>(
-        &self,
-        public_key: &K,
-    ) -> Result<Option<P>, Self::Error> {
-        self.get(Label::SignatureKeyPair, public_key)
-    }
-
-    fn encryption_key_pair<P: traits::HpkeKeyPair<V>, K: traits::EncryptionKey<V>>(
-        &self,
-        public_key: &K,
-    ) -> Result<Option<P>, Self::Error> {
-        self.get(Label::EncryptionKeyPair, public_key)
-    }
-
     fn encryption_epoch_key_pairs<
         G: traits::GroupId<V>,
         E: traits::EpochKey<V>,
@@ -289,35 +289,6 @@ impl StorageProvider<V> for Storage {
             .get(Label::EpochKeyPairs, &(group_id, epoch, leaf_index))?
             .unwrap_or_default())
     }
-
-    fn key_package<R: traits::HashReference<V>, P: traits::KeyPackage<V>>(
-        &self,
-        hash_ref: &R,
-    ) -> Result<Option<P>, Self::Error> {
-        self.get(Label::KeyPackage, hash_ref)
-    }
-
-    fn psk<B: traits::PskBundle<V>, I: traits::PskId<V>>(
-        &self,
-        psk_id: &I,
-    ) -> Result<Option<B>, Self::Error> {
-        self.get(Label::Psk, psk_id)
-    }
-
-    fn delete_signature_key_pair<K: traits::SignaturePublicKey<V>>(
-        &self,
-        public_key: &K,
-    ) -> Result<(), Self::Error> {
-        self.remove(Label::SignatureKeyPair, public_key)
-    }
-
-    fn delete_encryption_key_pair<K: traits::EncryptionKey<V>>(
-        &self,
-        public_key: &K,
-    ) -> Result<(), Self::Error> {
-        self.remove(Label::EncryptionKeyPair, public_key)
-    }
-
     fn delete_encryption_epoch_key_pairs<G: traits::GroupId<V>, E: traits::EpochKey<V>>(
         &self,
         group_id: &G,
@@ -325,16 +296,5 @@ impl StorageProvider<V> for Storage {
         leaf_index: u32,
     ) -> Result<(), Self::Error> {
         self.remove(Label::EpochKeyPairs, &(group_id, epoch, leaf_index))
-    }
-
-    fn delete_key_package<R: traits::HashReference<V>>(
-        &self,
-        hash_ref: &R,
-    ) -> Result<(), Self::Error> {
-        self.remove(Label::KeyPackage, hash_ref)
-    }
-
-    fn delete_psk<I: traits::PskId<V>>(&self, psk_id: &I) -> Result<(), Self::Error> {
-        self.remove(Label::Psk, psk_id)
     }
 }
