@@ -244,13 +244,7 @@ impl Files {
         let Some(sending) = &mut self.sending else {
             return true;
         };
-        for (member, why) in sending.out.take_dropped() {
-            let who = sending
-                .nicks
-                .get(&member)
-                .cloned()
-                .unwrap_or_else(|| nick_of(session, member));
-            let what = why.describe();
+        for (who, what) in Offered::take_dropped(&mut sending.out, &sending.nicks, session) {
             println!("-- {} {what} {}", clean(&who), clean(&sending.name));
         }
         match sending.out.status().clone() {
@@ -279,7 +273,7 @@ impl Files {
     pub(crate) fn take_offers(&mut self, session: &mut Session, now_ms: u64) -> Vec<Output> {
         let mut frames = Vec::new();
         for (from, offer) in session.take_file_offers() {
-            let nick = nick_of(session, from);
+            let nick = session.nick_or_someone(from);
             let id = offer.id;
             let in_use = self.receiving.contains_key(&id)
                 || self.pending.iter().any(|p| p.offer.id == id)
@@ -702,14 +696,6 @@ fn display_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "file".to_owned())
-}
-
-fn nick_of(session: &Session, member: MemberId) -> String {
-    session
-        .members()
-        .into_iter()
-        .find(|m| m.member == member)
-        .map_or_else(|| format!("member {}", member.0), |m| m.nick)
 }
 
 /// `1.5 MB` (decimal units, as file managers show them).

@@ -196,14 +196,6 @@ pub fn bytes(n: u64) -> String {
     format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }
 
-fn nick_of(session: &Session, member: MemberId) -> String {
-    session
-        .members()
-        .into_iter()
-        .find(|m| m.member == member)
-        .map_or_else(|| "someone".to_owned(), |m| m.nick)
-}
-
 fn failed(card: &Card, why: &str) {
     card.state.set(Transfer::Failed(why.to_owned()));
 }
@@ -392,13 +384,7 @@ impl Files {
         let Some(s) = &mut self.sending else {
             return;
         };
-        for (member, why) in s.out.take_dropped() {
-            let who = s
-                .nicks
-                .get(&member)
-                .cloned()
-                .unwrap_or_else(|| nick_of(session, member));
-            let what = why.describe();
+        for (who, what) in Offered::take_dropped(&mut s.out, &s.nicks, session) {
             fx.notes.push(format!("{who} {what} {}.", s.card.name));
         }
         match s.out.status().clone() {
@@ -420,7 +406,7 @@ impl Files {
                 media_type: offer.media_type.chars().take(100).collect(),
                 size: offer.size,
                 own: false,
-                nick: nick_of(session, from),
+                nick: session.nick_or_someone(from),
                 state: RwSignal::new(Transfer::Offered),
             };
             fx.cards.push(card.clone());

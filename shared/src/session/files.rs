@@ -83,3 +83,35 @@ impl Session {
         }
     }
 }
+
+impl Session {
+    /// The nickname of `member` now, or "someone" when it is not (or no longer) here.
+    pub fn nick_or_someone(&self, member: MemberId) -> String {
+        self.members()
+            .into_iter()
+            .find(|m| m.member == member)
+            .map_or_else(|| "someone".to_owned(), |m| m.nick)
+    }
+}
+
+impl Offered {
+    /// The receivers the transfer dropped since the last call, each as its name (the
+    /// one it had when the offer went out) and what it did
+    /// ([`crate::files::transfer::Dropped::describe`]).
+    pub fn take_dropped(
+        out: &mut Outgoing,
+        nicks: &HashMap<MemberId, String>,
+        session: &Session,
+    ) -> Vec<(String, &'static str)> {
+        out.take_dropped()
+            .into_iter()
+            .map(|(member, why)| {
+                let who = nicks
+                    .get(&member)
+                    .cloned()
+                    .unwrap_or_else(|| session.nick_or_someone(member));
+                (who, why.describe())
+            })
+            .collect()
+    }
+}

@@ -303,14 +303,7 @@ fn a_member_learns_whether_the_host_kicked_it_or_the_others_removed_it() {
     // room: the others' removal commit reaches him, and he is not told he was kicked.
     let (mut net, _) = room_of_three();
     let bob = net.id("bob");
-    net.sequence(
-        None,
-        Event::Left {
-            member: bob,
-            reason: LeaveReason::Disconnected,
-        },
-    );
-    net.run();
+    relay_reports_gone(&mut net, bob);
     assert_eq!(end_reason(&net, "bob"), Some(CloseReason::Removed));
     assert!(!CloseReason::Removed.message().contains("host"));
 }
@@ -886,6 +879,18 @@ fn still_and_warned(net: &Net, code_then: (u64, SafetyCode), warnings: usize) {
     }
 }
 
+/// The relay reports `member` gone (its grace ran out), to everyone.
+fn relay_reports_gone(net: &mut Net, member: MemberId) {
+    net.sequence(
+        None,
+        Event::Left {
+            member,
+            reason: LeaveReason::Disconnected,
+        },
+    );
+    net.run();
+}
+
 fn relay_as(net: &mut Net, from: MemberId, payload: &[u8]) {
     net.sequence(
         None,
@@ -937,14 +942,7 @@ fn an_insider_cannot_come_back_under_a_departed_members_id() {
     let (mut net, invite) = room_of_three();
     let bob = net.id("bob");
     net.hold.insert("bob", Vec::new());
-    net.sequence(
-        None,
-        Event::Left {
-            member: bob,
-            reason: LeaveReason::Disconnected,
-        },
-    );
-    net.run();
+    relay_reports_gone(&mut net, bob);
     assert_eq!(nicks(&net, "alice"), ["alice", "carol"]);
     let after = code(&net, "alice");
     let request = request_as(&net, invite.secret(), bob, None);
