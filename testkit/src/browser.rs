@@ -428,6 +428,9 @@ impl WebDriverCompatibleCommand for Post {
     }
 }
 
+/// A phone's viewport in CSS pixels (an iPhone 12–15's), for [`Page::as_phone`].
+pub const PHONE: (u32, u32) = (390, 844);
+
 impl Page {
     /// Runs the DevTools command `cmd` with `params` in this page and returns its
     /// result (`Performance.getMetrics`, `Browser.setDownloadBehavior`…).
@@ -573,6 +576,24 @@ impl Page {
             .set_window_size(width, height)
             .await
             .expect("resize window");
+    }
+
+    /// Makes the page a phone's: a 390×844 CSS-pixel viewport, mobile and touch, as
+    /// DevTools' device mode does. It lasts across navigations of this page; open the
+    /// app after calling it, since the app lays out some panels when it starts.
+    pub async fn as_phone(&self) {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            serde_json::json!({
+                "width": PHONE.0, "height": PHONE.1, "deviceScaleFactor": 1, "mobile": true
+            }),
+        )
+        .await;
+        self.cdp(
+            "Emulation.setTouchEmulationEnabled",
+            serde_json::json!({ "enabled": true }),
+        )
+        .await;
     }
 
     /// A PNG of the viewport.

@@ -4,7 +4,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use vroom_relay::Config;
-use vroom_testkit::browser::{app_config, Chrome, Direction, Page, Recorder};
+use vroom_testkit::browser::{app_config, Chrome, Direction, Page, Recorder, PHONE};
 use vroom_testkit::relay::Relay;
 
 /// The room's safety code as the page shows it: its epoch and its words.
@@ -86,6 +86,19 @@ pub(crate) async fn create_room(chrome: &Chrome, origin: &str, nick: &str) -> (P
 /// Opens an invite link in a new browser and sets the nickname through the prompt.
 pub(crate) async fn join_room(chrome: &Chrome, link: &str, nick: &str) -> Page {
     let guest = chrome.open(link).await;
+    set_nick_when_in(guest, nick).await
+}
+
+/// [`join_room`] in a browser that is a phone ([`Page::as_phone`]).
+async fn join_room_on_phone(chrome: &Chrome, link: &str, nick: &str) -> Page {
+    let guest = chrome.open("about:blank").await;
+    guest.as_phone().await;
+    guest.client.goto(link).await.expect("open link");
+    set_nick_when_in(guest, nick).await
+}
+
+/// Waits until `guest` is in the room, then sets its nickname through the prompt.
+async fn set_nick_when_in(guest: Page, nick: &str) -> Page {
     guest.wait_text("#connection", "connected").await;
     // The prompt starts with a friendly default name.
     guest
@@ -95,7 +108,16 @@ pub(crate) async fn join_room(chrome: &Chrome, link: &str, nick: &str) -> Page {
         .await;
     guest.fill("#own-nick", nick).await;
     guest.click("#save-nick").await;
-    guest.wait_text(".member .nick", nick).await;
+    // Read from the document, not the screen: on a phone the member list starts closed.
+    let listed = format!(
+        "return String([...document.querySelectorAll('.member .nick')] \
+         .some(n => n.textContent.includes({nick:?})))"
+    );
+    guest
+        .wait_until(&format!("{nick} in the member list"), || async {
+            guest.eval(&listed).await == "true"
+        })
+        .await;
     guest
 }
 
@@ -452,21 +474,28 @@ async fn screenshots() {
     let dir = std::env::var_os("VROOM_SCREENSHOTS_DIR")
         .map_or_else(|| scratch.path().to_owned(), std::path::PathBuf::from);
 
-    const SIZES: [(&str, u32, u32); 2] = [("desktop", 1280, 800), ("phone", 390, 844)];
-
-    let visitor = chrome.open(&format!("{origin}/")).await;
-    visitor.find("#create-room").await;
-    for (size, width, height) in SIZES {
-        visitor.resize(width, height).await;
-        save_png(
-            &dir,
-            &format!("landing-{size}.png"),
-            &visitor.screenshot().await,
-        );
+    let desktop = chrome.open(&format!("{origin}/")).await;
+    let phone = chrome.open("about:blank").await;
+    phone.as_phone().await;
+    phone
+        .client
+        .goto(&format!("{origin}/"))
+        .await
+        .expect("open");
+    for (size, visitor) in [("desktop", &desktop), ("phone", &phone)] {
+        visitor.find("#create-room").await;
+        for scheme in SCHEMES {
+            in_scheme(visitor, scheme).await;
+            save_png(
+                &dir,
+                &format!("landing-{size}-{scheme}.png"),
+                &visitor.screenshot().await,
+            );
+        }
     }
 
     let (host, link) = create_room(&chrome, &origin, "Ada").await;
-    let guest = join_room(&chrome, &link, "Bob").await;
+    let guest = join_room_on_phone(&chrome, &link, "Bob").await;
     say(
         &host,
         "Hi Bob! Nothing here is stored, and the relay can't read it.",
@@ -475,16 +504,130 @@ async fn screenshots() {
     guest.wait_text(".message .text", "Hi Bob").await;
     say(&guest, "Great. I checked your safety words: they match.").await;
     host.wait_text(".message .text", "they match").await;
-    for (size, width, height) in SIZES {
-        host.resize(width, height).await;
-        host.find(".message").await;
-        save_png(&dir, &format!("room-{size}.png"), &host.screenshot().await);
+    // The desktop from the host's side, the phone from the guest's.
+    for (size, page) in [("desktop", &host), ("phone", &guest)] {
+        page.find(".message").await;
+        for scheme in SCHEMES {
+            in_scheme(page, scheme).await;
+            save_png(
+                &dir,
+                &format!("room-{size}-{scheme}.png"),
+                &page.screenshot().await,
+            );
+        }
     }
 
-    for page in [visitor, host, guest] {
+    for page in [desktop, phone, host, guest] {
         page.close().await;
     }
     relay.stop().await;
+}
+
+/// On a phone the conversation comes first: the side panels start closed and take
+/// little room, the connection badge and the message box stay in view, and the
+/// latest message shows without scrolling; a closed panel opens on a tap.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_shows_the_conversation_first() {
+    let relay = Relay::start(app_config()).await;
+    let chrome = Chrome::start().await;
+    let (host, link) = create_room(&chrome, &relay.origin(), "Ada").await;
+    let phone = join_room_on_phone(&chrome, &link, "Bob").await;
+    for n in 1..=12 {
+        say(
+            &host,
+            &format!("line {n} of a conversation that fills a phone"),
+        )
+        .await;
+    }
+    phone.wait_text(".message .text", "line 12 of").await;
+    phone
+        .wait_until("the latest message scrolled into view", || async {
+            phone.eval(VISIBLE_LATEST).await == "true"
+        })
+        .await;
+    let layout: serde_json::Value = serde_json::from_str(&phone.eval(LAYOUT).await).expect("JSON");
+    let f = |k: &str| {
+        layout[k]
+            .as_f64()
+            .unwrap_or_else(|| panic!("{k} in {layout}"))
+    };
+    let view = f("view");
+    assert_eq!(view, f64::from(PHONE.1), "{layout}");
+    assert!(
+        f("lines") >= 0.45 * view,
+        "the conversation is squeezed: {layout}"
+    );
+    assert!(
+        f("side") <= 0.2 * view,
+        "the side panels take too much: {layout}"
+    );
+    assert!(
+        f("badge_w") > 0.0 && f("badge_top") >= 0.0,
+        "badge hidden: {layout}"
+    );
+    assert!(f("badge_bottom") <= view, "badge off screen: {layout}");
+    assert!(f("box_bottom") <= view, "message box off screen: {layout}");
+    assert_eq!(layout["invite_open"], false, "{layout}");
+    phone.click(".invite summary").await;
+    phone
+        .wait_until("the invite panel opened on a tap", || async {
+            phone
+                .eval("return String(document.querySelector('.invite').open)")
+                .await
+                == "true"
+        })
+        .await;
+    assert!(phone
+        .value("#invite-link")
+        .await
+        .starts_with(&relay.origin()));
+    for page in [host, phone] {
+        page.close().await;
+    }
+    relay.stop().await;
+}
+
+/// Whether the latest message is inside the conversation's visible area.
+const VISIBLE_LATEST: &str = "const l = document.querySelector('.lines').getBoundingClientRect(); \
+     const m = [...document.querySelectorAll('.message')].pop().getBoundingClientRect(); \
+     return String(m.top >= l.top - 1 && m.bottom <= l.bottom + 1)";
+
+/// The room's layout on screen, in CSS pixels, as JSON.
+const LAYOUT: &str = "const r = s => document.querySelector(s).getBoundingClientRect(); \
+     return JSON.stringify({ view: innerHeight, lines: r('.lines').height, \
+       side: r('.side').height, badge_w: r('#connection').width, \
+       badge_top: r('#connection').top, badge_bottom: r('#connection').bottom, \
+       box_bottom: r('#message').bottom, \
+       invite_open: document.querySelector('.invite').open })";
+
+/// The system colour schemes the app follows.
+const SCHEMES: [&str; 2] = ["light", "dark"];
+
+/// Makes `page` see the system's colour scheme as `scheme`, and checks that the app
+/// follows it (a dark page background in the dark scheme, a light one otherwise).
+async fn in_scheme(page: &Page, scheme: &str) {
+    page.cdp(
+        "Emulation.setEmulatedMedia",
+        serde_json::json!({
+            "features": [{ "name": "prefers-color-scheme", "value": scheme }]
+        }),
+    )
+    .await;
+    // The sum of the page background's red, green and blue.
+    let brightness: u32 = page
+        .eval(
+            "return getComputedStyle(document.body).backgroundColor \
+             .match(/\\d+/g).slice(0, 3).reduce((a, b) => a + Number(b), 0).toString()",
+        )
+        .await
+        .parse()
+        .expect("a number");
+    let dark = brightness < 3 * 128;
+    assert_eq!(
+        dark,
+        scheme == "dark",
+        "{scheme} scheme: background {brightness}"
+    );
 }
 
 fn save_png(dir: &std::path::Path, name: &str, png: &[u8]) {

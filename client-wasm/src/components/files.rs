@@ -71,11 +71,11 @@ pub(crate) fn Attach() -> impl IntoView {
                 " Keep metadata"
             </label>
             <span id="file-limit" class="hint">
-                {move || ui.max_file.get().map(|max| format!(
-                    "Files up to {} (drop or paste them here). Pictures lose where and when \
-                     they were taken unless you keep their metadata.",
-                    bytes(max)
-                ))}
+                {move || ui.max_file.get().map(|max| format!("Files up to {}.", bytes(max)))}
+                <span class="wide-only">
+                    " Drop or paste them here. Pictures lose where and when they were taken \
+                     unless you keep their metadata."
+                </span>
             </span>
         </div>
     }

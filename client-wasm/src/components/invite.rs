@@ -31,7 +31,7 @@ pub(crate) fn InvitePanel() -> impl IntoView {
     };
 
     view! {
-        <details class="panel invite" open>
+        <details class="panel invite" open=super::wide()>
             <summary>"Invite people"</summary>
             <label for="invite-link" id="invite-status" class:locked=move || ui.locked.get()>
                 {move || {

@@ -14,7 +14,7 @@ pub(crate) fn MemberList() -> impl IntoView {
     let ui = client.with_value(|c| c.ui);
     let count = move || ui.members.with(Vec::len);
     view! {
-        <details class="panel" open>
+        <details class="panel" open=super::wide()>
             <summary>"People here (" {count} ")"</summary>
             <ul class="members">
                 <For

@@ -17,3 +17,13 @@ mod messages;
 mod named;
 mod safety;
 mod text;
+
+/// Whether the window is wide enough to show the side panels open beside the
+/// conversation (as in the style sheet's narrow layout, below 720 CSS pixels they
+/// start closed, so a phone shows the conversation first).
+fn wide() -> bool {
+    web_sys::window()
+        .and_then(|w| w.inner_width().ok())
+        .and_then(|w| w.as_f64())
+        .is_none_or(|w| w >= 720.0)
+}

@@ -16,7 +16,7 @@ pub(crate) fn SafetyPanel() -> impl IntoView {
     let code = move || ui.safety.get();
     let checked = ui.safety_checked;
     view! {
-        <details class="panel safety" open data-testid="safety-panel">
+        <details class="panel safety" open=super::wide() data-testid="safety-panel">
             <summary>"Room safety code"</summary>
             {move || match code() {
                 None => view! {
