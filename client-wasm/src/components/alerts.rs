@@ -5,8 +5,10 @@
 //! browser's `localStorage` under [`KEY`], and nothing about any room is.
 
 use leptos::prelude::*;
+
 use web_sys::{Notification, NotificationOptions, NotificationPermission};
 
+use super::Check;
 use crate::state::{ClientHandle, LineKind};
 
 /// Where the choices are kept: three flags, `notify`, `text`, `sound`, as `1`/`0`.
@@ -107,39 +109,13 @@ fn beep() {
     );
 }
 
-/// One of the choices that need no permission: a checkbox that saves at once.
-#[component]
-fn Choice(
-    id: &'static str,
-    label: &'static str,
-    choices: RwSignal<Choices>,
-    get: fn(&Choices) -> bool,
-    set: fn(&mut Choices, bool),
-    #[prop(into, optional)] disabled: Signal<bool>,
-) -> impl IntoView {
-    view! {
-        <label class="check">
-            <input
-                type="checkbox"
-                id=id
-                disabled=move || disabled.get()
-                prop:checked=move || get(&choices.get())
-                on:change=move |ev| {
-                    let on = event_target_checked(&ev);
-                    choices.update(|c| set(c, on));
-                    choices.get_untracked().save();
-                }
-            />
-            {label}
-        </label>
-    }
-}
-
 /// The panel where the user turns alerts on and off.
 #[component]
 pub(crate) fn AlertsPanel() -> impl IntoView {
     let ui = expect_context::<ClientHandle>().with_value(|c| c.ui);
     let choices = RwSignal::new(Choices::load());
+    let text = RwSignal::new(choices.get_untracked().text);
+    let sound = RwSignal::new(choices.get_untracked().sound);
     let change = move |f: &dyn Fn(&mut Choices)| {
         choices.update(|c| f(c));
         choices.get_untracked().save();
@@ -184,20 +160,18 @@ pub(crate) fn AlertsPanel() -> impl IntoView {
                 />
                 " Notify me of messages while this tab is in the background"
             </label>
-            <Choice
+            <Check
                 id="alert-text"
-                label=" Show the message's text in the notification"
-                choices
-                get=|c| c.text
-                set=|c, on| c.text = on
+                checked=text
+                text=" Show the message's text in the notification"
                 disabled=Signal::derive(move || !choices.get().notify)
+                on_toggle=Callback::new(move |on| change(&|c| c.text = on))
             />
-            <Choice
+            <Check
                 id="alert-sound"
-                label=" Play a sound"
-                choices
-                get=|c| c.sound
-                set=|c, on| c.sound = on
+                checked=sound
+                text=" Play a sound"
+                on_toggle=Callback::new(move |on| change(&|c| c.sound = on))
             />
             <p class="hint">
                 "Off unless you turn them on. This browser remembers these choices, and "

@@ -18,6 +18,8 @@ mod named;
 mod safety;
 mod text;
 
+use leptos::prelude::*;
+
 /// Whether the window is wide enough to show the side panels open beside the
 /// conversation (as in the style sheet's narrow layout, below 720 CSS pixels they
 /// start closed, so a phone shows the conversation first).
@@ -26,4 +28,41 @@ fn wide() -> bool {
         .and_then(|w| w.inner_width().ok())
         .and_then(|w| w.as_f64())
         .is_none_or(|w| w >= 720.0)
+}
+
+/// A checkbox with its label around it. `on_toggle`, when given, hears each change the
+/// user makes (after `checked` is set).
+#[component]
+fn Check(
+    /// The input's id.
+    id: &'static str,
+    /// Whether it is ticked.
+    checked: RwSignal<bool>,
+    /// The label.
+    text: &'static str,
+    /// Whether it is greyed out.
+    #[prop(into, optional)]
+    disabled: Signal<bool>,
+    /// Called with the new state when the user ticks or unticks it.
+    #[prop(optional)]
+    on_toggle: Option<Callback<bool>>,
+) -> impl IntoView {
+    view! {
+        <label class="check">
+            <input
+                type="checkbox"
+                id=id
+                disabled=move || disabled.get()
+                prop:checked=move || checked.get()
+                on:change=move |ev| {
+                    let on = event_target_checked(&ev);
+                    checked.set(on);
+                    if let Some(toggled) = on_toggle {
+                        toggled.run(on);
+                    }
+                }
+            />
+            {text}
+        </label>
+    }
 }

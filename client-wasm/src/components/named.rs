@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use leptos::html;
 use leptos::prelude::*;
+
 use web_sys::SubmitEvent;
 use zeroize::Zeroizing;
 
+use super::Check;
 use crate::state::{ClientHandle, NamedEntry, Refusal};
 use crate::strength::{Meter, Strength};
 
@@ -289,29 +291,6 @@ pub(crate) fn NamedWay(nick: RwSignal<String>) -> impl IntoView {
                 }}
             </p>
         </form>
-    }
-}
-
-/// A checkbox with its label around it.
-#[component]
-fn Check(
-    /// The input's id.
-    id: &'static str,
-    /// Whether it is ticked.
-    checked: RwSignal<bool>,
-    /// The label.
-    text: &'static str,
-) -> impl IntoView {
-    view! {
-        <label class="check">
-            <input
-                type="checkbox"
-                id=id
-                prop:checked=move || checked.get()
-                on:change=move |ev| checked.set(event_target_checked(&ev))
-            />
-            {text}
-        </label>
     }
 }
 
