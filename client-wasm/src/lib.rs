@@ -114,11 +114,15 @@ fn Screens(client: ClientHandle) -> impl IntoView {
 /// `pagehide` fires on close, reload and navigation alike, and a page cannot tell them
 /// apart: it saves this tab's place (`sessionStorage`), so a reload comes back as the
 /// same member while the relay keeps the place (its grace period). Closing the tab
-/// drops the connection, and the relay lets the member go after that grace; the
-/// room's Leave button leaves at once.
+/// drops the connection (so does entering the back/forward cache, where the browser
+/// would keep it open), and the relay lets the member go after that grace; the room's
+/// Leave button leaves at once.
 fn save_when_the_page_goes(client: ClientHandle) {
     let handler = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
-        client.with_value(|c: &Rc<Client>| c.save_for_reload());
+        client.with_value(|c: &Rc<Client>| {
+            c.save_for_reload();
+            c.suspend();
+        });
     });
     let _ = window().add_event_listener_with_callback("pagehide", handler.as_ref().unchecked_ref());
     // The listener lives as long as the page.

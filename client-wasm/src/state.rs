@@ -436,6 +436,17 @@ impl Client {
         }
     }
 
+    /// The page goes away, or into the back/forward cache (where the browser would keep
+    /// its socket open): the socket is closed without leaving, so the relay starts this
+    /// member's grace period now; [`Client::wake`] reopens it if the page comes back.
+    pub fn suspend(&self) {
+        let socket = self.inner.borrow_mut().socket.take();
+        if let Some(socket) = socket {
+            socket.shut();
+            self.ui.connection.set(Connection::Reconnecting);
+        }
+    }
+
     /// The page is shown again, came back from the back/forward cache, was unfrozen, or
     /// the network returned: a dead socket is reopened at once (the backoff starts
     /// over), and the session catches up.
