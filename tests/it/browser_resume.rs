@@ -24,6 +24,22 @@ fn patient_relay() -> Config {
     }
 }
 
+/// Alice creates a room on `origin` and Bob joins it; both see two members.
+async fn alice_and_bob(chrome: &Chrome, origin: &str) -> (Page, String, Page) {
+    let (alice, link) = create_room(chrome, origin, "Alice").await;
+    let bob = join_room(chrome, &link, "Bob").await;
+    alice.wait_count(".member", 2).await;
+    (alice, link, bob)
+}
+
+/// Closes the pages and stops the relay.
+async fn done(pages: Vec<Page>, relay: Relay) {
+    for page in pages {
+        page.close().await;
+    }
+    relay.stop().await;
+}
+
 /// The page's notices (joins, departures, what the app says).
 async fn events(page: &Page) -> Vec<String> {
     page.texts(".event").await
@@ -44,9 +60,7 @@ async fn reload(page: &Page) {
 async fn a_reload_comes_back_as_the_same_member() {
     let relay = Relay::start(patient_relay()).await;
     let chrome = Chrome::start().await;
-    let (alice, link) = create_room(&chrome, &relay.origin(), "Alice").await;
-    let bob = join_room(&chrome, &link, "Bob").await;
-    alice.wait_count(".member", 2).await;
+    let (alice, _, bob) = alice_and_bob(&chrome, &relay.origin()).await;
     say(&bob, "before the reload").await;
     alice
         .wait_text(".message:not(.own) .text", "before the reload")
@@ -98,9 +112,7 @@ async fn a_reload_comes_back_as_the_same_member() {
         "Bob is not told Alice arrived again: {told:?}"
     );
 
-    alice.close().await;
-    bob.close().await;
-    relay.stop().await;
+    done(vec![alice, bob], relay).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -150,10 +162,7 @@ async fn a_host_who_reloads_keeps_its_host_powers() {
         "Bob saw Alice neither leave nor come back: {told:?}"
     );
 
-    for page in [alice, bob, carol] {
-        page.close().await;
-    }
-    relay.stop().await;
+    done(vec![alice, bob, carol], relay).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,9 +170,7 @@ async fn a_frozen_page_whose_socket_died_catches_up_when_it_returns() {
     let relay = Relay::start(patient_relay()).await;
     let recorder = Recorder::start(relay.addr()).await;
     let chrome = Chrome::start().await;
-    let (alice, link) = create_room(&chrome, &recorder.origin(), "Alice").await;
-    let bob = join_room(&chrome, &link, "Bob").await;
-    alice.wait_count(".member", 2).await;
+    let (alice, _, bob) = alice_and_bob(&chrome, &recorder.origin()).await;
 
     // The phone goes to sleep: its socket dies and the page is frozen.
     bob.excuse("WebSocket connection to");
@@ -195,9 +202,7 @@ async fn a_frozen_page_whose_socket_died_catches_up_when_it_returns() {
     say(&bob, "morning").await;
     alice.wait_text(".message:not(.own) .text", "morning").await;
 
-    alice.close().await;
-    bob.close().await;
-    relay.stop().await;
+    done(vec![alice, bob], relay).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -205,9 +210,7 @@ async fn a_reload_past_the_grace_period_joins_afresh_and_says_so() {
     // A 1 s grace: the page is away longer than that.
     let relay = Relay::start(app_config()).await;
     let chrome = Chrome::start().await;
-    let (alice, link) = create_room(&chrome, &relay.origin(), "Alice").await;
-    let bob = join_room(&chrome, &link, "Bob").await;
-    alice.wait_count(".member", 2).await;
+    let (alice, _, bob) = alice_and_bob(&chrome, &relay.origin()).await;
     say(&bob, "said before").await;
     alice
         .wait_text(".message:not(.own) .text", "said before")
@@ -234,18 +237,14 @@ async fn a_reload_past_the_grace_period_joins_afresh_and_says_so() {
     bob.wait_text(".message:not(.own) .text", "hello again")
         .await;
 
-    alice.close().await;
-    bob.close().await;
-    relay.stop().await;
+    done(vec![alice, bob], relay).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leaving_forgets_the_saved_place() {
     let relay = Relay::start(patient_relay()).await;
     let chrome = Chrome::start().await;
-    let (alice, link) = create_room(&chrome, &relay.origin(), "Alice").await;
-    let bob = join_room(&chrome, &link, "Bob").await;
-    alice.wait_count(".member", 2).await;
+    let (alice, link, bob) = alice_and_bob(&chrome, &relay.origin()).await;
     let old = member_list(&alice).await;
     assert_ne!(saved(&bob).await, "null");
 
@@ -265,7 +264,5 @@ async fn leaving_forgets_the_saved_place() {
         })
         .await;
 
-    alice.close().await;
-    bob.close().await;
-    relay.stop().await;
+    done(vec![alice, bob], relay).await;
 }

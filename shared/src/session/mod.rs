@@ -703,7 +703,12 @@ impl Session {
     }
 
     fn joining(keys: Keys, provers: Vec<(MemberId, RejoinSigner)>) -> Stage {
-        match Joiner::new(Identity::generate()) {
+        Self::joining_as(Identity::generate(), keys, provers)
+    }
+
+    /// Waiting to be added with `identity` (a fresh one, or a reloaded page's own).
+    fn joining_as(identity: Identity, keys: Keys, provers: Vec<(MemberId, RejoinSigner)>) -> Stage {
+        match Joiner::new(identity) {
             Ok(joiner) => Stage::Joining(Box::new(Joining {
                 keys,
                 joiner,

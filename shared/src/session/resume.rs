@@ -13,16 +13,14 @@
 //! departure nor as an arrival. What was sent between the reload and the new leaf was
 //! encrypted for epochs it no longer holds: it is reported as `Undecryptable`.
 
-use std::collections::VecDeque;
-
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use super::{Conn, Joining, Keys, Membership, Session, Stage};
+use super::{Conn, Keys, Membership, Session, Stage};
 use crate::crypto::RoomSecret;
 use crate::group::identity::CLIENT_ID_LEN;
-use crate::group::{Group, Identity, Joiner, PublicIdentity};
+use crate::group::{Group, Identity, PublicIdentity};
 use crate::wire::{
     ClientFrame, HostSecret, MemberId, Resume, ResumeToken, RoomId, PROTOCOL_VERSION,
 };
@@ -196,21 +194,10 @@ impl Session {
         let keys = Keys::new(secret, s.host_secret.map(HostSecret));
         let identity = Identity::from_secret(s.client_id, &s.signing);
         let provers = vec![(me, identity.rejoin_signer())];
-        let stage = match Joiner::new(identity) {
-            Ok(joiner) => Stage::Joining(Box::new(Joining {
-                keys,
-                joiner,
-                announced: None,
-                buffered: VecDeque::new(),
-                buffered_bytes: 0,
-                since: 0,
-                waiting_since_ms: None,
-                told_still_waiting: false,
-                provers,
-                resuming: true,
-            })),
-            Err(_) => Stage::Ended,
-        };
+        let mut stage = Session::joining_as(identity, keys, provers);
+        if let Stage::Joining(j) = &mut stage {
+            j.resuming = true;
+        }
         let mut session = Session::new(room, stage, &s.nick, plain);
         session.me = Some(me);
         session.resume = Some(resume);
