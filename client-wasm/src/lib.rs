@@ -8,6 +8,7 @@
 //!   cleaned of metadata, previews from `blob:` URLs.
 //! - [`entry`]: what the page's address asks for (start page, or an invite).
 //! - [`nick`]: friendly default nicknames.
+//! - [`resume`]: this tab's saved room, so a reload comes back as the same member.
 //! - [`strength`]: the passphrase strength estimate, a module fetched when needed.
 //! - `components`: the screens and their parts (start page, room, end and error pages).
 
@@ -15,6 +16,7 @@ mod components;
 pub mod entry;
 pub mod files;
 pub mod nick;
+pub mod resume;
 pub mod state;
 pub mod strength;
 
@@ -69,11 +71,18 @@ fn App() -> impl IntoView {
     };
     let client: ClientHandle = StoredValue::new_local(Client::new(&origin, screen));
     if let Entry::Invite(invite) = entry {
-        // A friendly name is never blank.
-        let _ = client.with_value(|c| c.join(&invite, &nick::friendly()));
+        // This tab was in the room before a reload: come back as the same member.
+        match resume::load(invite.secret().room_id()) {
+            Some((saved, view)) => client.with_value(|c| c.resume(&saved, view)),
+            // A friendly name is never blank.
+            None => {
+                let _ = client.with_value(|c| c.join(&invite, &nick::friendly()));
+            }
+        }
     }
-    leave_when_the_page_goes(client);
+    save_when_the_page_goes(client);
     follow_visibility(client);
+    wake_on_return(client);
     reload_on_new_link();
     view! { <Screens client/> }
 }
@@ -102,14 +111,35 @@ fn Screens(client: ClientHandle) -> impl IntoView {
     }
 }
 
-/// Closing the tab (or navigating away) leaves the room, so the relay can delete it once
-/// the last member is gone. `pagehide` fires on close, reload and navigation alike; a
-/// reload rejoins from the address bar while the relay keeps the room in its grace.
-fn leave_when_the_page_goes(client: ClientHandle) {
+/// `pagehide` fires on close, reload and navigation alike, and a page cannot tell them
+/// apart: it saves this tab's place (`sessionStorage`), so a reload comes back as the
+/// same member while the relay keeps the place (its grace period). Closing the tab
+/// drops the connection (so does entering the back/forward cache, where the browser
+/// would keep it open), and the relay lets the member go after that grace; the room's
+/// Leave button leaves at once.
+fn save_when_the_page_goes(client: ClientHandle) {
     let handler = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
-        client.with_value(|c: &Rc<Client>| c.leave_on_unload());
+        client.with_value(|c: &Rc<Client>| {
+            c.save_for_reload();
+            c.suspend();
+        });
     });
     let _ = window().add_event_listener_with_callback("pagehide", handler.as_ref().unchecked_ref());
+    // The listener lives as long as the page.
+    handler.forget();
+}
+
+/// A page back from the back/forward cache (`pageshow`), unfrozen (the Page Lifecycle
+/// `resume`), or back online checks its socket and reconnects at once: phones suspend
+/// sockets and freeze pages they put away.
+fn wake_on_return(client: ClientHandle) {
+    let handler = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| {
+        client.with_value(|c: &Rc<Client>| c.wake());
+    });
+    let callback = handler.as_ref().unchecked_ref();
+    let _ = window().add_event_listener_with_callback("pageshow", callback);
+    let _ = window().add_event_listener_with_callback("online", callback);
+    let _ = document().add_event_listener_with_callback("resume", callback);
     // The listener lives as long as the page.
     handler.forget();
 }
@@ -122,6 +152,13 @@ fn follow_visibility(client: ClientHandle) {
         client.with_value(|c| {
             c.ui.visible.set(visible);
             c.set_active(visible);
+            // A phone may end a hidden page without `pagehide`; a shown one may have
+            // lost its socket while it slept.
+            if visible {
+                c.wake();
+            } else {
+                c.save_for_reload();
+            }
         });
     });
     let _ = document()

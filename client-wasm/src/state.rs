@@ -17,10 +17,10 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use vroom_shared::invite::{ws_url, Invite};
-use vroom_shared::session::driver::{self, Reconnect, TICK_MS};
+use vroom_shared::session::driver::{self, Reconnect, MAX_BACKOFF_MS, TICK_MS};
 use vroom_shared::session::{
-    clean_nick, ActionError, Content, MemberInfo, MessageId, Output, Presence, SafetyCode, Session,
-    SessionEvent,
+    clean_nick, ActionError, Content, MemberInfo, MessageId, Output, Presence, Resumable,
+    SafetyCode, Session, SessionEvent,
 };
 use vroom_shared::wire::{
     CloseReason, ErrorCode, LeaveReason, MemberId, RoomSettings, ServerFrame,
@@ -65,7 +65,7 @@ pub struct Problem {
 }
 
 /// One line of the conversation.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Line {
     /// Local, increasing: the key of the line in the list.
     pub id: u64,
@@ -77,7 +77,7 @@ pub struct Line {
 }
 
 /// What a line of the conversation is.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum LineKind {
     /// A chat message.
     Message {
@@ -119,7 +119,8 @@ pub enum LineKind {
     Arrival,
     /// A failed authentication: shown loudly, because it can mean an attack.
     Warning(String),
-    /// A file sent or offered.
+    /// A file sent or offered (not kept for a reload: its blob dies with the page).
+    #[serde(skip)]
     File(crate::files::Card),
 }
 
@@ -138,7 +139,7 @@ pub enum Compose {
 }
 
 /// The message a reply answers, as the reply shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Quote {
     /// The message.
     pub mid: MessageId,
@@ -149,7 +150,7 @@ pub struct Quote {
 }
 
 /// A piece of a notice.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Part {
     /// Words of the app.
     Text(String),
@@ -222,6 +223,8 @@ pub struct RoomUi {
     pub max_file: RwSignal<Option<u64>>,
     /// Whether pictures are sent with their metadata (off: it is removed).
     pub keep_metadata: RwSignal<bool>,
+    /// Whether this member's name is settled (it came back after a reload): no prompt.
+    pub nick_chosen: RwSignal<bool>,
 }
 
 impl RoomUi {
@@ -251,6 +254,7 @@ impl RoomUi {
             refusal: RwSignal::new(None),
             max_file: RwSignal::new(None),
             keep_metadata: RwSignal::new(false),
+            nick_chosen: RwSignal::new(false),
         }
     }
 
@@ -280,6 +284,7 @@ impl RoomUi {
         self.seen.set(std::collections::BTreeMap::new());
         self.named.set(None);
         self.max_file.set(None);
+        self.nick_chosen.set(false);
     }
 
     /// Clears this member's view of the conversation (`/clear`); the others keep theirs.
@@ -334,6 +339,13 @@ pub(crate) struct Inner {
     /// How the current room was entered by name, while the relay has not let us in:
     /// its refusal becomes a question on the start page.
     named: Option<NamedEntry>,
+    /// Coming back after a reload, until back in the room ([`Client::resume`]).
+    reloading: bool,
+    /// The epoch this member came back in after a reload: the members who make
+    /// themselves known in it are the ones already shown, not arrivals.
+    quiet_epoch: Option<u64>,
+    /// Messages sent while this page was reloading that it could not read.
+    missed: usize,
 }
 
 /// A socket and the callbacks it calls; dropping the callbacks while the socket could
@@ -373,6 +385,9 @@ impl Client {
                 next_line: 0,
                 arrival_epoch: None,
                 named: None,
+                reloading: false,
+                quiet_epoch: None,
+                missed: 0,
                 files: crate::files::Files::default(),
             }),
             this: this.clone(),
@@ -396,6 +411,69 @@ impl Client {
         Ok(())
     }
 
+    /// Comes back as the member a reload saved (see [`crate::resume`]): the same relay
+    /// id, identity, nickname and host powers, and the conversation as it was shown.
+    pub fn resume(&self, saved: &Resumable, view: crate::resume::View) {
+        let (session, first) = Session::resume(saved);
+        self.start(session, first);
+        let last = view.lines.iter().map(|l| l.id).max().unwrap_or(0);
+        {
+            let mut inner = self.inner.borrow_mut();
+            inner.reloading = true;
+            inner.next_line = last;
+        }
+        self.ui.named.set(crate::resume::named_share(&view));
+        self.ui.present.set(view.present.clone());
+        self.ui.lines.set(view.lines.clone());
+        self.ui.nick_chosen.set(true);
+    }
+
+    /// Saves what a reload needs to come back as this member (the page is being hidden
+    /// or going away).
+    pub fn save_for_reload(&self) {
+        if let Some(session) = self.inner.borrow().session.as_ref() {
+            crate::resume::save(session, &self.ui);
+        }
+    }
+
+    /// The page goes away, or into the back/forward cache (where the browser would keep
+    /// its socket open): the socket is closed without leaving, so the relay starts this
+    /// member's grace period now; [`Client::wake`] reopens it if the page comes back.
+    pub fn suspend(&self) {
+        let socket = self.inner.borrow_mut().socket.take();
+        if let Some(socket) = socket {
+            socket.shut();
+            self.ui.connection.set(Connection::Reconnecting);
+        }
+    }
+
+    /// The page is shown again, came back from the back/forward cache, was unfrozen, or
+    /// the network returned: a dead socket is reopened at once (the backoff starts
+    /// over), and the session catches up.
+    pub fn wake(&self) {
+        let dead = {
+            let inner = self.inner.borrow();
+            inner.session.as_ref().is_some_and(|s| !s.is_ended())
+                && inner
+                    .socket
+                    .as_ref()
+                    .is_none_or(|s| s.ws.ready_state() >= WebSocket::CLOSING)
+        };
+        if !dead {
+            return;
+        }
+        let old = {
+            let mut inner = self.inner.borrow_mut();
+            inner.reconnect = Reconnect::new();
+            inner.socket.take()
+        };
+        if let Some(old) = old {
+            old.shut();
+        }
+        self.ui.connection.set(Connection::Reconnecting);
+        self.reconnect();
+    }
+
     fn start(&self, session: Session, first: Vec<u8>) {
         let this = self.this.clone();
         let clock = set_interval_with_handle(
@@ -413,6 +491,9 @@ impl Client {
             inner.reconnect = Reconnect::new();
             inner.arrival_epoch = None;
             inner.named = None;
+            inner.reloading = false;
+            inner.quiet_epoch = None;
+            inner.missed = 0;
             std::mem::replace(&mut inner.clock, clock)
         };
         if let Some(old) = old_clock {
@@ -547,16 +628,6 @@ impl Client {
         self.act(Session::leave)
     }
 
-    /// Leaves when the page goes away. The socket may close before the relay answers,
-    /// so the page is wiped here rather than on the answer.
-    pub fn leave_on_unload(&self) {
-        if self.leave().is_ok() {
-            // Closing right after sending still delivers the Leave: a WebSocket close
-            // waits for queued messages.
-            self.release();
-        }
-    }
-
     /// Runs a session action and writes its frames.
     fn act(
         &self,
@@ -655,6 +726,31 @@ impl Client {
                 Output::Event(event) => self.show(event),
             }
         }
+        self.back_after_reload();
+    }
+
+    /// Once back in the room after a reload: says once what could not be read, and
+    /// saves the entry for the next reload.
+    fn back_after_reload(&self) {
+        let missed = {
+            let mut inner = self.inner.borrow_mut();
+            if !inner.reloading || self.ui.screen.get_untracked() != Screen::Room {
+                return;
+            }
+            inner.reloading = false;
+            std::mem::take(&mut inner.missed)
+        };
+        if missed > 0 {
+            let n = if missed == 1 {
+                "1 message".to_owned()
+            } else {
+                format!("{missed} messages")
+            };
+            self.push(LineKind::Notice(vec![Part::Text(format!(
+                "{n} sent while you were reloading could not be read."
+            ))]));
+        }
+        self.save_for_reload();
     }
 
     /// Turns one session event into UI state. Notices are the shared sentences of
@@ -674,11 +770,14 @@ impl Client {
                         session.and_then(|s| s.invite_link(&inner.origin)),
                         session.and_then(Session::safety_code),
                     );
-                    // A newcomer (not the room's creator) lists who was here before it.
-                    if first_entry && !found.0 {
+                    // A newcomer (not the room's creator) lists who was here before it;
+                    // a member back after a reload knows them already.
+                    if inner.reloading {
+                        inner.quiet_epoch = found.2.map(|(epoch, _)| epoch);
+                    } else if first_entry && !found.0 {
                         inner.arrival_epoch = found.2.map(|(epoch, _)| epoch);
                     }
-                    (found.0, found.1, found.2, first_entry)
+                    (found.0, found.1, found.2, first_entry && !inner.reloading)
                 };
                 if let SessionEvent::Ready { limits, .. } = &event {
                     ui.max_text
@@ -709,6 +808,8 @@ impl Client {
                 ui.connection.set(Connection::Connected);
                 ui.screen.set(Screen::Room);
                 self.refresh_members();
+                // A reload from here on comes back as this member.
+                self.save_for_reload();
             }
             // Entering: the waiting page says it. Back in after a gap: a notice does.
             SessionEvent::WaitingToBeAdded if ui.screen.get_untracked() == Screen::Connecting => {
@@ -723,7 +824,13 @@ impl Client {
             SessionEvent::MemberJoined { nick, .. } => {
                 self.refresh_members();
                 let epoch = ui.safety.get_untracked().map(|(epoch, _)| epoch);
-                let arrival = self.inner.borrow().arrival_epoch;
+                let (arrival, quiet) = {
+                    let inner = self.inner.borrow();
+                    (inner.arrival_epoch, inner.quiet_epoch)
+                };
+                if quiet.is_some() && quiet == epoch {
+                    return;
+                }
                 if arrival.is_some() && arrival == epoch {
                     return ui.present.update(|present| present.push(nick.clone()));
                 }
@@ -769,6 +876,9 @@ impl Client {
                 let mut inner = self.inner.borrow_mut();
                 if inner.arrival_epoch.is_some_and(|arrival| arrival != *epoch) {
                     inner.arrival_epoch = None;
+                }
+                if inner.quiet_epoch.is_some_and(|quiet| quiet != *epoch) {
+                    inner.quiet_epoch = None;
                 }
             }
             SessionEvent::Message {
@@ -903,6 +1013,10 @@ impl Client {
             }
             SessionEvent::Ended { reason } => return self.end(*reason),
             SessionEvent::Error { code } => return self.on_error(*code),
+            SessionEvent::Undecryptable { .. } if self.inner.borrow().reloading => {
+                self.inner.borrow_mut().missed += 1;
+                return;
+            }
             SessionEvent::Undecryptable { .. } | SessionEvent::Gap { .. } => {}
         }
         if let Some(sentence) = driver::describe(&event) {
@@ -912,6 +1026,7 @@ impl Client {
 
     /// The room is over for this member: drop everything and say why.
     fn end(&self, reason: CloseReason) {
+        crate::resume::clear();
         self.shut_down();
         let title = match reason {
             CloseReason::Left => "You left the room",
@@ -941,11 +1056,34 @@ impl Client {
             if self.refused_by_name(code) {
                 return;
             }
+            crate::resume::clear();
             self.shut_down();
             self.ui.screen.set(Screen::Problem(problem_for(code)));
-        } else if code != ErrorCode::ResumeRefused {
+        } else if code == ErrorCode::ResumeRefused {
+            self.place_lost();
+        } else {
             self.ui.notice.set(Some(code.message().to_owned()));
         }
+    }
+
+    /// The relay no longer kept this member's place (it was away past the room's grace
+    /// period): the session joins again as a new member, and the page says so.
+    fn place_lost(&self) {
+        crate::resume::clear();
+        let reloading = std::mem::take(&mut self.inner.borrow_mut().reloading);
+        let sentence = if reloading {
+            // What the reload brought back belongs to the place that was lost.
+            self.ui.lines.set(Vec::new());
+            self.ui.present.set(Vec::new());
+            "You were away longer than the room keeps a place, so you are joining it \
+             again as a new member, with new safety words. Messages sent before now \
+             are not shown to you."
+        } else {
+            "You were away longer than the room keeps a place, so you are joining it \
+             again as a new member, with new safety words. Messages sent while you were \
+             away could not be recovered."
+        };
+        self.push(LineKind::Notice(vec![Part::Text(sentence.to_owned())]));
     }
 
     /// Closes the socket, drops the session (and with it every key) and wipes the page.
@@ -991,7 +1129,15 @@ impl Client {
     /// Opens a new socket after the delay the shared policy gives, or gives up when it
     /// says so (the relay has forgotten this member by then).
     fn schedule_reconnect(&self) {
-        let Some(delay) = self.inner.borrow_mut().reconnect.next_delay_ms() else {
+        // A hidden page (a background tab, a phone put away) tries now and then without
+        // counting towards giving up; it tries at once when shown again (`wake`).
+        let hidden = document().hidden();
+        let delay = if hidden {
+            Some(MAX_BACKOFF_MS)
+        } else {
+            self.inner.borrow_mut().reconnect.next_delay_ms()
+        };
+        let Some(delay) = delay else {
             self.give_up();
             return;
         };
@@ -1010,6 +1156,7 @@ impl Client {
     /// The connection kept dropping: drop the room and say so. The invite link stays in
     /// the address bar, so reloading the page joins the room again if it still exists.
     fn give_up(&self) {
+        crate::resume::clear();
         self.drop_session();
         self.ui.screen.set(Screen::Problem(Problem {
             title: "The connection was lost".to_owned(),

@@ -6,6 +6,7 @@
 //! - `browser_files`: files in the web app: pictures previewed and cleaned of metadata,
 //!   streaming, the limit, cancelling, and both ways with the native client.
 //! - `browser_room`: the room as people use it, in two and three browsers.
+//! - `browser_resume`: a reload, a frozen page and a lost place in the web app.
 //! - `chat`: native clients chatting: order, join/leave/kick/rekey, lock, member cap.
 //! - `lifecycle`: every way a room ends, and reconnect with catch-up.
 //! - `errors`: every error answer, through the native client where it can provoke it
@@ -22,6 +23,7 @@
 
 mod browser;
 mod browser_files;
+mod browser_resume;
 mod browser_room;
 mod browser_ways;
 mod canary;

@@ -806,7 +806,7 @@ fn times(ms: u64) -> (String, String) {
 fn NamePrompt() -> impl IntoView {
     let client = expect_context::<ClientHandle>();
     let ui = client.with_value(|c| c.ui);
-    let open = RwSignal::new(!ui.is_host.get_untracked());
+    let open = RwSignal::new(!ui.is_host.get_untracked() && !ui.nick_chosen.get_untracked());
     let own_nick = move || {
         ui.members
             .with(|m| m.iter().find(|m| m.is_self).map(|m| m.nick.clone()))

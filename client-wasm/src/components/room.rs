@@ -92,11 +92,13 @@ pub(crate) fn Room() -> impl IntoView {
             }
         }
     });
-    focus(if ui.is_host.get_untracked() {
-        "message"
-    } else {
-        "own-nick"
-    });
+    focus(
+        if ui.is_host.get_untracked() || ui.nick_chosen.get_untracked() {
+            "message"
+        } else {
+            "own-nick"
+        },
+    );
 
     view! {
         <div class="room">

@@ -87,6 +87,24 @@ impl Identity {
         }
     }
 
+    /// The identity of a saved client id and Ed25519 secret key (as [`Identity::secret`]
+    /// gave them): a member resuming after a page reload keeps its fingerprint.
+    pub(crate) fn from_secret(client_id: [u8; CLIENT_ID_LEN], signing: &[u8; 32]) -> Self {
+        Identity {
+            signing: SigningKey::from_bytes(signing),
+            client_id,
+        }
+    }
+
+    /// The client id and the Ed25519 secret key, to save this identity (zeroized when
+    /// dropped). Whoever holds them can act as this member.
+    pub(crate) fn secret(&self) -> ([u8; CLIENT_ID_LEN], zeroize::Zeroizing<[u8; 32]>) {
+        (
+            self.client_id,
+            zeroize::Zeroizing::new(self.signing.to_bytes()),
+        )
+    }
+
     /// The public part: what other members see.
     pub fn public(&self) -> PublicIdentity {
         PublicIdentity {

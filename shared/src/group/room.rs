@@ -232,6 +232,11 @@ impl Joiner {
         &self.key_package
     }
 
+    /// The identity the key package is for (`None` once joined).
+    pub(crate) fn identity(&self) -> Option<&Identity> {
+        self.identity.as_ref()
+    }
+
     /// What signs rejoin proofs with this key package's identity, should the members
     /// have added it when its Welcome was lost (`None` once joined).
     pub fn rejoin_signer(&self) -> Option<super::identity::RejoinSigner> {
@@ -274,6 +279,21 @@ impl Joiner {
             binding.group_id(),
             host_key,
         ))
+    }
+}
+
+/// Whether `bytes` is an application message (its content type is in the clear): what
+/// a member that was not in the group when it was sent has missed, as opposed to a
+/// commit.
+pub fn is_application(bytes: &[u8]) -> bool {
+    let Ok(message) = parse(bytes) else {
+        return false;
+    };
+    match message.extract() {
+        MlsMessageBodyIn::PrivateMessage(m) => {
+            ProtocolMessage::from(m).content_type() == ContentType::Application
+        }
+        _ => false,
     }
 }
 
@@ -407,6 +427,11 @@ impl Group {
     pub fn sign_direct(&self, statement: &[u8]) -> [u8; 64] {
         self.identity
             .sign_labelled(super::identity::LABEL_DIRECT_SIGNATURE, statement)
+    }
+
+    /// This member's identity (its signing key and client id).
+    pub(crate) fn identity(&self) -> &Identity {
+        &self.identity
     }
 
     /// What signs this member's rejoin proofs (PROTOCOL.md §7.3) once this group state

@@ -91,8 +91,8 @@ pub fn describe(event: &SessionEvent) -> Option<String> {
         }
         SessionEvent::Locked { locked: false } => "The room is unlocked".to_owned(),
         SessionEvent::Gap { from, to } => format!(
-            "{} events were lost while you were away (the relay no longer had them); \
-             rejoining the room.",
+            "You were away; messages sent while you were away could not be recovered \
+             (the relay no longer had {} events). Rejoining the room.",
             to.saturating_sub(*from).saturating_add(1)
         ),
         SessionEvent::RelayGoingAway => "The relay is restarting; reconnecting".to_owned(),

@@ -55,6 +55,7 @@ pub mod envelope;
 mod files;
 mod history;
 mod pace;
+mod resume;
 mod roster;
 mod talk;
 
@@ -70,6 +71,7 @@ pub use self::duties::{FALLBACK_MS, MAX_DUTIES};
 pub use self::envelope::{Content, Envelope, HostAction, Presence, FORMAT, MAX_EMOJI_BYTES};
 pub use self::history::{MAX_HISTORY, MAX_REACTIONS_PER_MEMBER};
 pub use self::pace::{RECEIPT_DELAY_MS, TYPING_EXPIRE_MS, TYPING_IDLE_MS, TYPING_REFRESH_MS};
+pub use self::resume::{Resumable, ResumableError};
 pub use self::talk::ReactionCount;
 pub use crate::group::{MessageId, SafetyCode};
 
@@ -452,6 +454,9 @@ struct Joining {
     /// most `MAX_REJOIN_PROOFS`: a request under that id proves with them that it is
     /// this member's (`Envelope::Rejoin`). Nothing else of an old group state is kept.
     provers: Vec<(MemberId, RejoinSigner)>,
+    /// Whether this is a member coming back after a page reload with its old identity
+    /// ([`Session::resume`]): it can be saved again while it waits.
+    resuming: bool,
 }
 
 struct Membership {
@@ -499,6 +504,12 @@ struct Membership {
     files: files::Offers,
     /// This member's short codes and the exchanges it answers.
     codes: codes::Codes,
+    /// Digests of the key packages this member took as join requests (the latest
+    /// 4096): a returning member's request replayed later is refused by them.
+    taken_packages: VecDeque<[u8; 32]>,
+    /// Nicknames of members returning after a reload, between the removal of their old
+    /// leaf and the add of their new one.
+    returning: BTreeMap<MemberId, Option<String>>,
 }
 
 /// The relay connection.
@@ -534,6 +545,10 @@ pub struct Session {
     ready_sent: bool,
     /// Whether the latest relay welcome gave back the old identity.
     resumed: bool,
+    /// Set while a session made by [`Session::resume`] waits for its Welcome: the last
+    /// sequence number it had processed before the page reloaded. Application messages
+    /// after it that it cannot read are reported (`Undecryptable`), not dropped silently.
+    resumed_after: Option<u64>,
 }
 
 const WARN_JOIN_FORGED: &str = "A join request failed authentication and was ignored. \
@@ -689,7 +704,12 @@ impl Session {
     }
 
     fn joining(keys: Keys, provers: Vec<(MemberId, RejoinSigner)>) -> Stage {
-        match Joiner::new(Identity::generate()) {
+        Self::joining_as(Identity::generate(), keys, provers)
+    }
+
+    /// Waiting to be added with `identity` (a fresh one, or a reloaded page's own).
+    fn joining_as(identity: Identity, keys: Keys, provers: Vec<(MemberId, RejoinSigner)>) -> Stage {
+        match Joiner::new(identity) {
             Ok(joiner) => Stage::Joining(Box::new(Joining {
                 keys,
                 joiner,
@@ -700,6 +720,7 @@ impl Session {
                 waiting_since_ms: None,
                 told_still_waiting: false,
                 provers,
+                resuming: false,
             })),
             Err(_) => Stage::Ended,
         }
@@ -722,6 +743,7 @@ impl Session {
             now_ms: None,
             ready_sent: false,
             resumed: false,
+            resumed_after: None,
         }
     }
 
@@ -1095,6 +1117,7 @@ impl Session {
                     m.codes.forget();
                 }
                 if new_identity {
+                    self.resumed_after = None;
                     self.on_new_identity(&mut out);
                 }
                 self.after_change(&mut out);
@@ -1485,9 +1508,14 @@ impl Session {
                     out.push(warning(Some(from), WARN_JOIN_FORGED));
                     return;
                 };
+                // A member resuming after a page reload asks again with the identity of
+                // the leaf it holds (proven below): a client id seen only there is not a
+                // replay, but a key package taken before is.
+                let returning = resume::returning(m, from, &identity);
                 if since < m.joined_seq
-                    || m.seen_clients.contains(&identity.client_id)
+                    || (m.seen_clients.contains(&identity.client_id) && !returning)
                     || m.duties.has_add_for(from)
+                    || resume::taken(m, &key_package)
                 {
                     out.push(warning(Some(from), WARN_JOIN_REPLAY));
                     return;
@@ -1532,6 +1560,7 @@ impl Session {
                         );
                     }
                 }
+                resume::take(m, &key_package);
                 m.duties.push(
                     Duty::Add {
                         member: from,
@@ -1565,10 +1594,13 @@ impl Session {
                 } = *j;
                 self.stage = Stage::Member(Box::new(Membership::new(keys, group, since)));
                 self.ready_sent = false;
+                // In through a Welcome: a new leaf, which tells the room its profile.
+                self.resumed = false;
                 self.after_change(out);
                 for (seq, sender, bytes) in buffered {
                     self.on_group(seq, sender, &bytes, true, out);
                 }
+                self.resumed_after = None;
             }
             Envelope::Group(bytes) => {
                 if directed {
@@ -1610,7 +1642,12 @@ impl Session {
         };
         let incoming = match m.group.handle(bytes) {
             Ok(incoming) => incoming,
-            Err(GroupError::WrongEpoch) if early => return,
+            Err(GroupError::WrongEpoch) if early => {
+                if resume::missed(self.resumed_after, seq, bytes) {
+                    out.push(event(SessionEvent::Undecryptable { from, seq }));
+                }
+                return;
+            }
             Err(GroupError::WrongEpoch) => {
                 out.push(event(SessionEvent::Undecryptable { from, seq }));
                 return;
@@ -1671,7 +1708,7 @@ impl Session {
                 committer,
                 by_host,
                 kind,
-                added: _,
+                added,
                 removed,
                 epoch,
                 welcome,
@@ -1708,7 +1745,9 @@ impl Session {
                     }
                     let Some(id) = peer.member else { continue };
                     if m.rejoining.remove(&id) {
-                        continue; // its old leaf; it is coming back under a new one
+                        // Its old leaf; it is coming back under a new one.
+                        resume::keep_returning(m, id, peer.nick.clone());
+                        continue;
                     }
                     let reported = m.left_reasons.remove(&id);
                     let reason = match (kicked, reported) {
@@ -1742,7 +1781,9 @@ impl Session {
                     Duty::Add {
                         member, identity, ..
                     } => {
-                        if let Some(added) = members.iter().find(|x| x.identity == *identity) {
+                        // Among the leaves this commit added: a member resuming after a
+                        // reload asks with the identity its old leaf still has.
+                        if let Some(added) = added.iter().find(|x| x.identity == *identity) {
                             welcomed.push((added.leaf, *member, identity.client_id));
                             false
                         } else {
@@ -1754,6 +1795,7 @@ impl Session {
                 for &(leaf, member, client) in &welcomed {
                     m.seen_clients.insert(client);
                     let _ = m.roster.attribute(leaf, member);
+                    resume::carry_over(m, leaf, member);
                 }
                 // Anyone added that nobody here saw ask to join is shown loudly: it got
                 // in without going through the room's join requests.
@@ -1863,6 +1905,11 @@ impl Session {
                     identity,
                     member,
                 } => {
+                    // Its old leaf, with the same signature key, goes first: keys are
+                    // unique in a group (RFC 9420, §7.3).
+                    if resume::key_in_group(&m.group, identity) {
+                        continue;
+                    }
                     m.adding = Some((*identity, *member));
                     m.group.add(key_package)
                 }
@@ -1920,6 +1967,8 @@ impl Membership {
             host_terminated: false,
             files: files::Offers::default(),
             codes: codes::Codes::default(),
+            taken_packages: VecDeque::new(),
+            returning: BTreeMap::new(),
         }
     }
 

@@ -19,6 +19,7 @@ mod invite;
 mod primitives;
 #[cfg(feature = "mls")]
 mod relay;
+mod resume;
 #[cfg(feature = "mls")]
 mod session;
 #[cfg(feature = "mls")]

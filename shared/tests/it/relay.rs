@@ -372,6 +372,19 @@ impl Net {
         c.outbox.clear();
     }
 
+    /// The page reloads: the old socket drops (the relay keeps the member within its
+    /// grace period) and a new session, made from what the page saved, opens a socket
+    /// and writes its first frame.
+    pub(crate) fn reload(&mut self, name: &str, session: Session, first: Vec<u8>) {
+        self.drop_connection(name);
+        let c = self.clients.get_mut(name).unwrap();
+        c.session = session;
+        c.events.clear();
+        c.online = true;
+        c.outbox.push_back(first);
+        self.run();
+    }
+
     /// The client opens a new socket and resumes.
     pub(crate) fn reconnect(&mut self, name: &str) {
         let c = self.clients.get_mut(name).unwrap();

@@ -1,0 +1,265 @@
+//! Coming back after a page reload (PROTOCOL.md §7.10): a session saved as a
+//! `Resumable` comes back as the same member (relay id, identity, nickname, host
+//! powers) without the others seeing it leave or arrive; what was sent meanwhile is
+//! reported as unreadable; a replay of its request is refused.
+
+use vroom_shared::session::envelope::Envelope;
+use vroom_shared::session::{Resumable, Session, SessionEvent, FALLBACK_MS};
+use vroom_shared::wire::{CloseReason, Event, LeaveReason};
+
+use super::relay::Net;
+
+const T0: u64 = 1_700_000_000_000;
+
+fn fingerprint_of(net: &Net, viewer: &str, member: &str) -> String {
+    let id = net.id(member);
+    net.clients[viewer]
+        .session
+        .members()
+        .into_iter()
+        .find(|m| m.member == id)
+        .map(|m| format!("{} {}", m.nick, m.fingerprint))
+        .unwrap_or_default()
+}
+
+/// Saves `name`'s session (through its text encoding, as a page does), lets `between`
+/// happen while its page is gone, and brings it back from what was saved.
+fn reload(net: &mut Net, name: &'static str, between: impl FnOnce(&mut Net)) {
+    let mut saved = net.clients[name].session.resumable().expect("resumable");
+    saved.set_view(b"what the page showed".to_vec());
+    let text = saved.encode();
+    net.drop_connection(name);
+    between(net);
+    let saved = Resumable::decode(&text).expect("decodes");
+    assert_eq!(saved.view(), b"what the page showed");
+    assert_eq!(saved.nick(), name);
+    let (session, first) = Session::resume(&saved);
+    net.reload(name, session, first);
+    // Whoever's turn the returning member's removal and add are.
+    for step in 1..=4 {
+        net.tick(T0 + step * 2 * FALLBACK_MS);
+    }
+}
+
+fn arrivals_and_departures(net: &Net, name: &str, since: usize) -> Vec<String> {
+    net.clients[name].events[since..]
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::MemberJoined { nick, .. } => Some(format!("{nick} joined")),
+            SessionEvent::MemberLeft { nick, .. } => Some(format!("{nick} left")),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_reloaded_member_comes_back_as_itself_and_is_told_what_it_could_not_read() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    net.join("carol", &invite);
+    let bob = net.id("bob");
+    let before = fingerprint_of(&net, "alice", "bob");
+    let own_before = net.clients["bob"].session.fingerprint();
+    let seen_alice = net.clients["alice"].events.len();
+    let seen_carol = net.clients["carol"].events.len();
+
+    reload(&mut net, "bob", |net| {
+        net.say("alice", "sent while bob reloaded");
+        net.say("carol", "this too");
+    });
+
+    assert!(
+        net.clients["bob"].session.is_ready(),
+        "bob is back in the group"
+    );
+    assert_eq!(net.id("bob"), bob, "the same relay member id");
+    assert_eq!(
+        net.clients["bob"].session.fingerprint(),
+        own_before,
+        "the same safety words"
+    );
+    assert_eq!(
+        fingerprint_of(&net, "alice", "bob"),
+        before,
+        "alice sees the same bob"
+    );
+    assert_eq!(
+        fingerprint_of(&net, "carol", "bob"),
+        before,
+        "carol sees the same bob"
+    );
+    assert_eq!(
+        net.clients["bob"].session.safety_code(),
+        net.clients["alice"].session.safety_code(),
+        "one room state again"
+    );
+    let unreadable = net.clients["bob"]
+        .events
+        .iter()
+        .filter(|e| matches!(e, SessionEvent::Undecryptable { .. }))
+        .count();
+    assert_eq!(
+        unreadable, 2,
+        "the two messages sent meanwhile are reported"
+    );
+    for (name, seen) in [("alice", seen_alice), ("carol", seen_carol)] {
+        let later = &net.clients[name].events[seen..];
+        assert!(
+            !later.iter().any(|e| matches!(
+                e,
+                SessionEvent::MemberJoined { .. } | SessionEvent::MemberLeft { .. }
+            )),
+            "{name} sees bob neither leave nor arrive: {later:?}"
+        );
+        assert_eq!(net.warnings(name), 0, "{name}: {later:?}");
+    }
+
+    net.say("bob", "back");
+    net.say("alice", "welcome back");
+    assert_eq!(net.texts("alice")[2..], ["back", "welcome back"]);
+    assert_eq!(
+        net.texts("bob"),
+        ["back", "welcome back"],
+        "bob reads what follows"
+    );
+}
+
+#[test]
+fn a_reloaded_host_keeps_its_host_powers() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    net.join("carol", &invite);
+    reload(&mut net, "alice", |_| {});
+    assert!(net.clients["alice"].session.is_ready());
+    assert!(
+        net.clients["alice"].session.is_host(),
+        "it kept the host secret"
+    );
+    let host = net.clients["bob"]
+        .session
+        .members()
+        .into_iter()
+        .find(|m| m.is_host)
+        .map(|m| m.nick);
+    assert_eq!(
+        host.as_deref(),
+        Some("alice"),
+        "the members still see alice as host"
+    );
+
+    net.user("alice", |s| s.lock(true));
+    assert!(net.clients["bob"].session.is_locked());
+    assert_eq!(net.warnings("bob"), 0, "the lock is the host's own word");
+    let carol = net.id("carol");
+    net.user("alice", |s| s.kick(carol));
+    net.tick(T0 + 100 * FALLBACK_MS);
+    assert!(net.clients["carol"].session.is_ended());
+    assert!(net.clients["bob"].events.iter().any(|e| matches!(
+        e,
+        SessionEvent::MemberLeft {
+            reason: LeaveReason::Kicked,
+            ..
+        }
+    )));
+    assert_eq!(net.warnings("bob"), 0, "{:?}", net.clients["bob"].events);
+}
+
+/// The relay replays the request a member made when it came back: the members took
+/// that key package already and refuse it, so the member keeps its place.
+#[test]
+fn a_replayed_request_of_a_returning_member_is_refused() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    let seen = net.clients["alice"].events.len();
+    reload(&mut net, "bob", |_| {});
+    let bob = net.id("bob");
+    let request = net
+        .payloads
+        .iter()
+        .rev()
+        .find(|p| {
+            p.from == bob && matches!(Envelope::decode(&p.payload), Ok(Envelope::Rejoin { .. }))
+        })
+        .expect("bob's request")
+        .payload
+        .clone();
+    let code = net.clients["alice"].session.safety_code();
+    net.sequence(
+        None,
+        Event::Message {
+            from: bob,
+            to: None,
+            payload: &request,
+        },
+    );
+    net.run();
+    net.tick(T0 + 100 * FALLBACK_MS);
+    assert_eq!(
+        net.clients["alice"].session.safety_code(),
+        code,
+        "nothing changed"
+    );
+    assert_eq!(net.warnings("alice"), 1, "the replay is noticed");
+    assert!(net.clients["bob"].session.is_ready());
+    assert!(
+        arrivals_and_departures(&net, "alice", seen).is_empty(),
+        "alice sees bob neither leave nor arrive"
+    );
+}
+
+/// Past the relay's grace the resume is refused: the session joins as a new member,
+/// with a new identity.
+#[test]
+fn a_resume_the_relay_refuses_joins_afresh() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    let old = net.clients["bob"].session.fingerprint();
+    let saved = net.clients["bob"].session.resumable().unwrap();
+    net.remove_quietly("bob", LeaveReason::Disconnected);
+    net.tick(T0 + 100 * FALLBACK_MS);
+    let (session, first) = Session::resume(&saved);
+    // The relay no longer knows the id: it refuses the resume.
+    net.hold.insert("bob", Vec::new());
+    net.reload("bob", session, first);
+    net.hold.remove("bob");
+    net.inject(
+        "bob",
+        vroom_shared::wire::ServerFrame::Error {
+            code: vroom_shared::wire::ErrorCode::ResumeRefused,
+        }
+        .encode(),
+    );
+    net.tick(T0 + 200 * FALLBACK_MS);
+    assert!(net.clients["bob"].session.is_ready(), "in as a new member");
+    assert_ne!(
+        net.clients["bob"].session.fingerprint(),
+        old,
+        "with a new identity"
+    );
+    assert!(!net.clients["bob"].events.iter().any(|e| matches!(
+        e,
+        SessionEvent::Ended {
+            reason: CloseReason::Removed,
+            ..
+        }
+    )));
+}
+
+#[test]
+fn a_damaged_saved_session_is_refused() {
+    assert!(Resumable::decode("").is_err());
+    assert!(Resumable::decode("not base64!").is_err());
+    let mut net = Net::new();
+    net.create("alice");
+    let text = net.clients["alice"].session.resumable().unwrap().encode();
+    let mut bytes = text.as_bytes().to_vec();
+    bytes.truncate(bytes.len() - 3);
+    assert!(Resumable::decode(core::str::from_utf8(&bytes).unwrap()).is_err());
+    let other_format = format!("B{}", &text[1..]);
+    assert!(Resumable::decode(&other_format).is_err());
+    assert!(Resumable::decode(&text).is_ok());
+}
