@@ -66,19 +66,18 @@ pub(crate) async fn command(args: VerifyArgs) -> std::process::ExitCode {
         (None, Some(manifest)) => expected_from_manifest(manifest),
         (None, None) => unreachable!("clap requires one of them"),
     };
-    match expected.map(|expected| async move { run(&args.server, &expected).await }) {
-        Ok(check) => match check.await {
-            Ok(true) => std::process::ExitCode::SUCCESS,
-            Ok(false) => std::process::ExitCode::from(1),
-            Err(err) => could_not(err),
-        },
-        Err(err) => could_not(err),
+    let outcome = match expected {
+        Ok(expected) => run(&args.server, &expected).await,
+        Err(err) => Err(err),
+    };
+    match outcome {
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::from(1),
+        Err(err) => {
+            eprintln!("vroom: {err}");
+            std::process::ExitCode::from(2)
+        }
     }
-}
-
-fn could_not(err: VerifyError) -> std::process::ExitCode {
-    eprintln!("vroom: {err}");
-    std::process::ExitCode::from(2)
 }
 
 /// Why the check could not be made (distinct from "the files differ").
@@ -360,12 +359,14 @@ impl Client {
             Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
             None => url.host_str().unwrap_or_default().to_owned(),
         };
-        let request = Request::get(target)
-            .header(header::HOST, host)
-            .header(header::ACCEPT_ENCODING, encoding)
-            .header(header::USER_AGENT, concat!("vroom/", env!("CARGO_PKG_VERSION")))
-            .body(Empty::new())
-            .map_err(|e| e.to_string())?;
+        let request = || {
+            Request::get(target.as_str())
+                .header(header::HOST, host.as_str())
+                .header(header::ACCEPT_ENCODING, encoding)
+                .header(header::USER_AGENT, concat!("vroom/", env!("CARGO_PKG_VERSION")))
+                .body(Empty::new())
+                .map_err(|e| e.to_string())
+        };
         // A closed keep-alive connection is opened again, once.
         for attempt in 0..2 {
             let ready = match &mut self.sender {
@@ -376,7 +377,7 @@ impl Client {
                 self.sender = Some(connect(&self.base).await?);
             }
             let sender = self.sender.as_mut().expect("connected above");
-            match sender.send_request(request.clone()).await {
+            match sender.send_request(request()?).await {
                 Ok(response) => return Ok(response),
                 Err(e) if attempt == 0 && e.is_canceled() => self.sender = None,
                 Err(e) => return Err(e.to_string()),

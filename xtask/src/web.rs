@@ -1,12 +1,15 @@
-//! Builds the web app into `web-dist/`, ready for the relay to serve.
+//! Builds the web app into `web-dist/`, ready for the relay (or any static host) to
+//! serve.
 //!
 //! Steps: compile `vroom-web` (and `vroom-strength`, the passphrase strength estimate
 //! the app fetches only when someone types a passphrase) for `wasm32-unknown-unknown`
-//! with the size-optimised `wasm-release` profile; run the wasm-bindgen library (pinned to the exact version of
-//! the `wasm-bindgen` crate the app links, since a mismatch breaks the page) to make the
-//! JS glue; copy the page, stylesheet and loader; name every asset but `index.html` by
-//! a hash of its content, so the relay may let browsers cache them for good; and write
-//! `.br` and `.gz` siblings so the relay serves them precompressed.
+//! with the size-optimised `wasm-release` profile; run the wasm-bindgen library (pinned
+//! to the exact version of the `wasm-bindgen` crate the app links, since a mismatch
+//! breaks the page) to make the JS glue; copy the page, stylesheet and loader; name
+//! every asset but the page by a hash of its content, so the relay may let browsers
+//! cache them for good; write `.br` and `.gz` siblings so the relay serves them
+//! precompressed; and write `BUILD`, the manifest `vroom verify-app` checks a server
+//! against. The build is reproducible (see [`build_in`]).
 
 use std::fs;
 use std::io::Write;
