@@ -361,6 +361,47 @@ impl Config {
     }
 }
 
+/// A web page origin, `http[s]://host[:port]`, kept as browsers write it in `Origin`:
+/// lowercase, without a default port, path or trailing slash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppOrigin(String);
+
+impl AppOrigin {
+    /// The origin as browsers send it, e.g. `https://app.example`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for AppOrigin {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!(
+                "`{s}` is not a web origin: write it as https://host or https://host:port \
+                 (no path)"
+            )
+        };
+        let lower = s.trim().trim_end_matches('/').to_ascii_lowercase();
+        let (scheme, authority) = lower.split_once("://").ok_or_else(bad)?;
+        let default_port = match scheme {
+            "https" => ":443",
+            "http" => ":80",
+            _ => return Err(bad()),
+        };
+        if authority.is_empty()
+            || authority
+                .chars()
+                .any(|c| matches!(c, '/' | '?' | '#' | '@' | ' '))
+        {
+            return Err(bad());
+        }
+        let authority = authority.strip_suffix(default_port).unwrap_or(authority);
+        Ok(AppOrigin(format!("{scheme}://{authority}")))
+    }
+}
+
 /// Which request header a trusted proxy puts the client's address in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum ForwardedHeader {
