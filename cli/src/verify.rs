@@ -97,9 +97,8 @@ pub(crate) type Expected = BTreeMap<String, [u8; 32]>;
 /// The files of the build in `dir` (what `cargo xtask web` writes): every file but the
 /// compressed siblings and the manifest, hashed here.
 pub(crate) fn expected_from_dir(dir: &Path) -> Result<Expected, VerifyError> {
-    let local = |e: std::io::Error, path: &Path| {
-        VerifyError::Local(format!("{}: {e}", path.display()))
-    };
+    let local =
+        |e: std::io::Error, path: &Path| VerifyError::Local(format!("{}: {e}", path.display()));
     let mut expected = Expected::new();
     let mut pending = vec![dir.to_owned()];
     while let Some(current) = pending.pop() {
@@ -178,7 +177,8 @@ pub(crate) async fn run(server: &str, expected: &Expected) -> Result<bool, Verif
         expected.len()
     );
     // The page is also what `/` and `/r` (invite links) serve.
-    let mut checks: Vec<(String, &str)> = expected.keys().map(|f| (f.clone(), f.as_str())).collect();
+    let mut checks: Vec<(String, &str)> =
+        expected.keys().map(|f| (f.clone(), f.as_str())).collect();
     checks.push((String::new(), PAGE));
     checks.push(("r".to_owned(), PAGE));
     let mut differ = 0;
@@ -250,7 +250,10 @@ fn page_without_relay(body: &[u8]) -> (Vec<u8>, Option<String>) {
         return (body.to_vec(), None);
     };
     let value = &body[start..start + len];
-    if value.iter().any(|b| matches!(b, b'<' | b'>' | b'\n' | b'\r')) {
+    if value
+        .iter()
+        .any(|b| matches!(b, b'<' | b'>' | b'\n' | b'\r'))
+    {
         return (body.to_vec(), None);
     }
     let mut page = body[..start].to_vec();
@@ -363,7 +366,10 @@ impl Client {
             Request::get(target.as_str())
                 .header(header::HOST, host.as_str())
                 .header(header::ACCEPT_ENCODING, encoding)
-                .header(header::USER_AGENT, concat!("vroom/", env!("CARGO_PKG_VERSION")))
+                .header(
+                    header::USER_AGENT,
+                    concat!("vroom/", env!("CARGO_PKG_VERSION")),
+                )
                 .body(Empty::new())
                 .map_err(|e| e.to_string())
         };
@@ -402,8 +408,9 @@ async fn connect(base: &Url) -> Result<SendRequest<Empty<Bytes>>, String> {
             .with_root_certificates(roots)
             .with_no_client_auth();
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let name = rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_owned())
-            .map_err(|e| format!("{host} is not a server name: {e}"))?;
+        let name =
+            rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_owned())
+                .map_err(|e| format!("{host} is not a server name: {e}"))?;
         let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
             .connect(name, tcp)
             .await
@@ -454,7 +461,8 @@ mod tests {
     #[test]
     fn only_the_relay_setting_is_set_aside() {
         let built = b"<head><meta name=\"vroom-relay\" content=\"\"><title>v</title>";
-        let deployed = b"<head><meta name=\"vroom-relay\" content=\"https://r.example\"><title>v</title>";
+        let deployed =
+            b"<head><meta name=\"vroom-relay\" content=\"https://r.example\"><title>v</title>";
         let (a, none) = page_without_relay(built);
         let (b, relay) = page_without_relay(deployed);
         assert_eq!(a, b);

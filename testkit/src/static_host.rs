@@ -82,15 +82,15 @@ impl StaticHost {
                 html.contains(RELAY_META),
                 "{page} has no empty vroom-relay meta tag to fill in"
             );
-            let configured =
-                RELAY_META.replace(r#"content="""#, &format!(r#"content="{relay}""#));
-            std::fs::write(&path, html.replace(RELAY_META, &configured))
-                .expect("write the page");
+            let configured = RELAY_META.replace(r#"content="""#, &format!(r#"content="{relay}""#));
+            std::fs::write(&path, html.replace(RELAY_META, &configured)).expect("write the page");
         }
         let ws = vroom_shared::invite::ws_url(relay);
         let ws_origin = ws.trim_end_matches(vroom_shared::wire::WS_PATH);
-        let policy = vroom_relay::CONTENT_SECURITY_POLICY
-            .replace("connect-src 'self'", &format!("connect-src 'self' {ws_origin}"));
+        let policy = vroom_relay::CONTENT_SECURITY_POLICY.replace(
+            "connect-src 'self'",
+            &format!("connect-src 'self' {ws_origin}"),
+        );
         *self.csp.lock().expect("csp") =
             Some(HeaderValue::from_str(&policy).expect("a CSP is a header value"));
     }

@@ -15,7 +15,10 @@ use crate::browser::{create_room, join_room, say};
 async fn relay_for(origins: &[&str]) -> Relay {
     Relay::start(Config {
         web_dir: None,
-        app_origins: origins.iter().map(|o| o.parse().expect("an origin")).collect(),
+        app_origins: origins
+            .iter()
+            .map(|o| o.parse().expect("an origin"))
+            .collect(),
         ..app_config()
     })
     .await
@@ -35,9 +38,11 @@ async fn two_browsers_chat_through_a_relay_on_another_origin() {
     let bob = join_room(&chrome, &link, "Bob").await;
     ada.wait_text(".member .nick", "Bob").await;
     say(&ada, "hello from the static host").await;
-    bob.wait_text(".message:not(.own) .text", "hello from the static host").await;
+    bob.wait_text(".message:not(.own) .text", "hello from the static host")
+        .await;
     say(&bob, "and back through the relay").await;
-    ada.wait_text(".message:not(.own) .text", "and back through the relay").await;
+    ada.wait_text(".message:not(.own) .text", "and back through the relay")
+        .await;
 
     for page in [&ada, &bob] {
         let violations = page.csp_violations().await;

@@ -38,7 +38,12 @@ async fn verify(server: &str, build: [&str; 2]) -> (i32, String) {
 fn app_wasm(dist: &Path) -> String {
     std::fs::read_dir(dist)
         .expect("list web-dist")
-        .map(|e| e.expect("an entry").file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .find(|n| n.starts_with("vroom-") && n.ends_with(".wasm"))
         .expect("web-dist has the app's wasm")
 }

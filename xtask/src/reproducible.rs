@@ -76,7 +76,13 @@ fn scratch() -> Result<tempfile::TempDir> {
 /// to `to`; returns `to`.
 fn copy_sources(to: &Path) -> Result<PathBuf> {
     let output = Command::new("git")
-        .args(["ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
         .current_dir(root())
         .output()
         .context("could not run git (the sources to copy are the ones git knows)")?;

@@ -156,10 +156,17 @@ pub(crate) const MANIFEST: &str = "BUILD";
 /// compressed), one `<hex>  <path>` line each, as `sha256sum` writes them.
 /// `vroom verify-app --manifest` compares a relay's app with these lines.
 fn write_manifest(src: &Path, dist: &Path) -> Result<()> {
-    let rustc = tool_version(std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()), "-vV")?;
-    let cargo_version = tool_version(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()), "-V")?;
+    let rustc = tool_version(
+        std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()),
+        "-vV",
+    )?;
+    let cargo_version = tool_version(
+        std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()),
+        "-V",
+    )?;
     let lock = fs::read(src.join("Cargo.lock")).context("could not read Cargo.lock")?;
-    let mut text = String::from("# vroom web app, built by `cargo xtask web` (reproducible: see README)\n");
+    let mut text =
+        String::from("# vroom web app, built by `cargo xtask web` (reproducible: see README)\n");
     for line in rustc.lines().filter(|l| !l.trim().is_empty()) {
         text.push_str(&format!("# rustc: {line}\n"));
     }
@@ -168,10 +175,16 @@ fn write_manifest(src: &Path, dist: &Path) -> Result<()> {
         "# wasm-bindgen {}\n# target {WASM_TARGET}, profile wasm-release, paths remapped to /vroom, /cargo, /target\n",
         setup::WASM_BINDGEN_VERSION
     ));
-    text.push_str(&format!("# Cargo.lock sha256 {}\n", hex::encode(Sha256::digest(&lock))));
+    text.push_str(&format!(
+        "# Cargo.lock sha256 {}\n",
+        hex::encode(Sha256::digest(&lock))
+    ));
     for file in app_files(dist)? {
         let bytes = fs::read(dist.join(&file))?;
-        text.push_str(&format!("{}  {file}\n", hex::encode(Sha256::digest(&bytes))));
+        text.push_str(&format!(
+            "{}  {file}\n",
+            hex::encode(Sha256::digest(&bytes))
+        ));
     }
     fs::write(dist.join(MANIFEST), text)?;
     Ok(())
