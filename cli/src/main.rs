@@ -14,6 +14,8 @@
 //! - `input`: what a typed line means.
 //! - `render`: how each session event is printed.
 //! - `ways`: the room name + passphrase way in.
+//! - `verify`: `vroom verify-app`, which compares the web app a server serves with a
+//!   reproducible build.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -29,6 +31,7 @@ mod code;
 mod files;
 mod input;
 mod render;
+mod verify;
 mod ways;
 
 /// End-to-end-encrypted, ephemeral chat rooms from the command line.
@@ -90,6 +93,11 @@ enum Command {
         #[command(flatten)]
         by_name: ByName,
     },
+    /// Check that the web app a server serves is, byte for byte, a build you trust
+    /// (a reproducible build of the published sources, or its BUILD manifest); every
+    /// file is listed as matching or differing. Exit 0 when all match, 1 when any
+    /// differs, 2 when the check could not be made.
+    VerifyApp(verify::VerifyArgs),
 }
 
 /// A room found by a name and passphrase that people agreed on. The same name with
@@ -123,7 +131,14 @@ fn main() -> ExitCode {
         dir: cli.download_dir,
         accept_all: cli.accept_files,
     };
-    let result = runtime.block_on(run(cli.command, downloads));
+    let result = match cli.command {
+        Command::VerifyApp(args) => {
+            let code = runtime.block_on(verify::command(args));
+            runtime.shutdown_background();
+            return code;
+        }
+        command => runtime.block_on(run(command, downloads)),
+    };
     // Tokio reads stdin on a blocking thread, and dropping the runtime waits for that
     // read: without this, the process would hang after the room ended until the user
     // pressed Enter (or forever, for a script that keeps stdin open).
@@ -139,6 +154,7 @@ fn main() -> ExitCode {
 
 async fn run(command: Command, downloads: files::Downloads) -> Result<(), chat::ChatError> {
     match command {
+        Command::VerifyApp(_) => unreachable!("main runs verify-app itself"),
         Command::Create {
             server,
             nick,

@@ -52,6 +52,9 @@ fn App() -> impl IntoView {
     let path = location.pathname().unwrap_or_default();
     let hash = location.hash().unwrap_or_default();
 
+    // Hosted apart from the relay, the page names it; see `relay_origin`.
+    let relay = relay_origin().unwrap_or_else(|| origin.clone());
+
     let entry = entry::classify(&origin, &path, &hash);
     let screen = match &entry {
         // Served over plain http from another machine, the app and its keys could be
@@ -63,13 +66,20 @@ fn App() -> impl IntoView {
                      it with https://, or ask whoever runs this relay to set up HTTPS."
                 .to_owned(),
         }),
+        _ if !vroom_shared::invite::is_secure_origin(&relay) => Screen::Problem(Problem {
+            title: "This page names an unsafe relay".to_owned(),
+            detail: "Its settings send your room through plain http:// to another machine, \
+                     where anyone on the network could watch it. Ask whoever hosts this \
+                     page to name the relay with https://."
+                .to_owned(),
+        }),
         Entry::Invalid(error) => Screen::Problem(Problem {
             title: "This invite link does not work".to_owned(),
             detail: error.to_string(),
         }),
         _ => Screen::Landing,
     };
-    let client: ClientHandle = StoredValue::new_local(Client::new(&origin, screen));
+    let client: ClientHandle = StoredValue::new_local(Client::with_relay(&origin, &relay, screen));
     if let Entry::Invite(invite) = entry {
         // This tab was in the room before a reload: come back as the same member.
         match resume::load(invite.secret().room_id()) {
@@ -85,6 +95,23 @@ fn App() -> impl IntoView {
     wake_on_return(client);
     reload_on_new_link();
     view! { <Screens client/> }
+}
+
+/// The relay this page talks to, when the page names one in its `vroom-relay` meta tag
+/// (`<meta name="vroom-relay" content="https://relay.example">`): set where the app is
+/// deployed apart from the relay, by whoever hosts it. Only the page sets it, never
+/// its address, so a crafted link cannot send anyone to another relay (PROTOCOL.md §1).
+fn relay_origin() -> Option<String> {
+    meta("vroom-relay").filter(|relay| !relay.trim().is_empty())
+}
+
+/// The `content` of the page's `<meta name=…>` tag, if it has one.
+pub(crate) fn meta(name: &str) -> Option<String> {
+    document()
+        .query_selector(&format!("meta[name={name}]"))
+        .ok()
+        .flatten()
+        .and_then(|meta| meta.get_attribute("content"))
 }
 
 /// Mounts the screens of an existing [`Client`] on the page's body, as the app does once

@@ -324,8 +324,12 @@ pub(crate) struct Inner {
     pub(crate) files: crate::files::Files,
     /// The open (or opening) socket.
     socket: Option<Socket>,
-    /// The relay's page origin, `http[s]://host[:port]`.
+    /// The relay's origin, `http[s]://host[:port]`: its WebSocket, and the salt of
+    /// rooms found by name.
     origin: String,
+    /// This page's origin, which invite links point to (the relay's own, unless the
+    /// app is hosted apart from it).
+    page: String,
     /// When to try the relay again after a drop, and when to give up.
     reconnect: Reconnect,
     /// The interval that ticks the session's clock while a room is open.
@@ -372,14 +376,22 @@ impl Socket {
 }
 
 impl Client {
-    /// A client for the page at `origin`, starting on `screen`.
+    /// A client for the page at `origin`, served by the relay there, starting on
+    /// `screen`.
     pub fn new(origin: &str, screen: Screen) -> Rc<Client> {
+        Client::with_relay(origin, origin, screen)
+    }
+
+    /// A client for the page at `page` that talks to the relay at `relay`, starting on
+    /// `screen`.
+    pub fn with_relay(page: &str, relay: &str, screen: Screen) -> Rc<Client> {
         Rc::new_cyclic(|this| Client {
             ui: RoomUi::new(screen),
             inner: RefCell::new(Inner {
                 session: None,
                 socket: None,
-                origin: origin.trim_end_matches('/').to_owned(),
+                origin: relay.trim_end_matches('/').to_owned(),
+                page: page.trim_end_matches('/').to_owned(),
                 reconnect: Reconnect::new(),
                 clock: None,
                 next_line: 0,
@@ -767,7 +779,7 @@ impl Client {
                     let session = inner.session.as_ref();
                     let found = (
                         session.is_some_and(Session::is_host),
-                        session.and_then(|s| s.invite_link(&inner.origin)),
+                        session.and_then(|s| s.invite_link(&inner.page)),
                         session.and_then(Session::safety_code),
                     );
                     // A newcomer (not the room's creator) lists who was here before it;

@@ -114,12 +114,7 @@ impl Strength {
     }
 
     fn load(&self) {
-        let url = document()
-            .query_selector("meta[name=vroom-strength]")
-            .ok()
-            .flatten()
-            .and_then(|meta| meta.get_attribute("content"))
-            .filter(|url| url.starts_with('/'));
+        let url = crate::meta("vroom-strength").filter(|url| url.starts_with('/'));
         let Some(promise) = url.and_then(|url| load_strength(&url).ok()) else {
             self.meter.set(Meter::Unavailable);
             return;

@@ -204,6 +204,15 @@ pub struct Config {
     #[arg(long, env = "VROOM_WEB_DIR")]
     pub web_dir: Option<PathBuf>,
 
+    /// Origins of web pages, other than the relay's own, whose WebSocket connections
+    /// are accepted: where a copy of the web app is hosted apart from the relay (e.g.
+    /// `https://app.example`; several separated by commas, or the flag repeated).
+    /// Browsers name the page's origin in the `Origin` header; one that is neither this
+    /// relay's own (its `Host`) nor listed here is refused. Clients that send no
+    /// `Origin` (the native client) are not concerned.
+    #[arg(long = "app-origin", env = "VROOM_APP_ORIGINS", value_delimiter = ',')]
+    pub app_origins: Vec<AppOrigin>,
+
     /// Debugging only: write room ids into the logs. Off by default, so logs cannot
     /// link people to conversations.
     #[arg(long, env = "VROOM_LOG_ROOM_IDS")]
@@ -304,6 +313,7 @@ impl Default for Config {
             stream_rate_room: 64 << 20,
             stream_rate_total: 256 << 20,
             web_dir: None,
+            app_origins: Vec::new(),
             log_room_ids: false,
             shutdown_timeout: Duration::from_secs(5),
             redis_url: None,
@@ -348,6 +358,47 @@ impl Config {
             max_payload: self.max_payload,
             max_file: self.max_file,
         }
+    }
+}
+
+/// A web page origin, `http[s]://host[:port]`, kept as browsers write it in `Origin`:
+/// lowercase, without a default port, path or trailing slash.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppOrigin(String);
+
+impl AppOrigin {
+    /// The origin as browsers send it, e.g. `https://app.example`.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::str::FromStr for AppOrigin {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let bad = || {
+            format!(
+                "`{s}` is not a web origin: write it as https://host or https://host:port \
+                 (no path)"
+            )
+        };
+        let lower = s.trim().trim_end_matches('/').to_ascii_lowercase();
+        let (scheme, authority) = lower.split_once("://").ok_or_else(bad)?;
+        let default_port = match scheme {
+            "https" => ":443",
+            "http" => ":80",
+            _ => return Err(bad()),
+        };
+        if authority.is_empty()
+            || authority
+                .chars()
+                .any(|c| matches!(c, '/' | '?' | '#' | '@' | ' '))
+        {
+            return Err(bad());
+        }
+        let authority = authority.strip_suffix(default_port).unwrap_or(authority);
+        Ok(AppOrigin(format!("{scheme}://{authority}")))
     }
 }
 
@@ -492,6 +543,38 @@ mod tests {
         assert_eq!(c.max_payload, 64 * 1024);
         assert_eq!(c.max_file, 100 * 1024 * 1024);
         assert!(!c.log_room_ids);
+    }
+
+    #[test]
+    fn app_origins_are_read_as_browsers_write_them() {
+        let c = Config::parse_from([
+            "vroom-relay",
+            "--app-origin",
+            "HTTPS://App.Example:443/",
+            "--app-origin",
+            "http://127.0.0.1:9000,http://localhost:80",
+        ]);
+        let origins: Vec<&str> = c.app_origins.iter().map(AppOrigin::as_str).collect();
+        assert_eq!(
+            origins,
+            [
+                "https://app.example",
+                "http://127.0.0.1:9000",
+                "http://localhost"
+            ]
+        );
+        for bad in [
+            "app.example",
+            "ftp://app.example",
+            "https://",
+            "https://app.example/path",
+            "https://user@app.example",
+        ] {
+            assert!(
+                Config::try_parse_from(["vroom-relay", "--app-origin", bad]).is_err(),
+                "{bad} was accepted"
+            );
+        }
     }
 
     #[test]

@@ -263,6 +263,10 @@ async fn ws_upgrade<S: Store>(
     peer: Option<Extension<Peer>>,
     headers: HeaderMap,
 ) -> Response {
+    // Before anything is counted: a refused page costs no connection slot.
+    if !web::origin_allowed(&headers, &state.inner.config.app_origins) {
+        return (StatusCode::FORBIDDEN, web::FOREIGN_ORIGIN).into_response();
+    }
     let limits = &state.inner.limits;
     // Without `serve`'s accept loop (a router served some other way), every client
     // counts as one unknown address.

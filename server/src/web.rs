@@ -6,12 +6,16 @@
 //! fragment never reaches the server) serve `index.html`. Hashed assets and everything
 //! under `pkg/` are cached for a year as immutable; other files must be revalidated, so
 //! a new release reaches users on their next visit.
+//!
+//! The web app may also be hosted elsewhere (a static host) and talk to this relay:
+//! [`origin_allowed`] is the relay's `Origin` policy for WebSocket upgrades, which admits
+//! its own pages and those of the origins given with `--app-origin`.
 
 use std::path::Path;
 use std::time::Duration;
 
 use axum::extract::Request;
-use axum::http::{header, HeaderName, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::Router;
@@ -19,6 +23,8 @@ use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::{ServeDir, ServeFile};
 use tower_http::set_header::SetResponseHeaderLayer;
+
+use crate::config::AppOrigin;
 
 /// The Content-Security-Policy of every response: scripts and WebAssembly only from
 /// this origin, no inline script, nothing embeds us, nothing leaves but to this origin.
@@ -129,9 +135,79 @@ fn is_immutable(path: &str) -> bool {
         || name.split('.').skip(1).any(hashed)
 }
 
+/// What a browser page from an origin this relay does not serve is told.
+pub(crate) const FOREIGN_ORIGIN: &str = "This relay does not serve the page you came from. \
+Open the app from the relay's own address, or ask its operator to allow that page's origin \
+(--app-origin).";
+
+/// Whether a WebSocket upgrade with these request headers may go ahead.
+///
+/// Browsers always send `Origin` on a WebSocket request, and a page cannot change it.
+/// Without one, the client is not a browser page (the native client, a test): the policy
+/// is not about those, which can send any header they like. A page is admitted when it
+/// comes from this relay itself (the `Origin`'s host and port are the request's `Host`,
+/// as for the app the relay serves, whatever scheme a TLS proxy in front ended) or from
+/// one of `allowed`. So the policy says which copies of the web app the operator lets
+/// use the relay; it does not make the relay trust a page, nor a page the relay.
+pub(crate) fn origin_allowed(headers: &HeaderMap, allowed: &[AppOrigin]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Some(origin) = origin
+        .to_str()
+        .ok()
+        .and_then(|o| o.parse::<AppOrigin>().ok())
+    else {
+        // `null` (a sandboxed or file: page) and anything unreadable.
+        return false;
+    };
+    if allowed.contains(&origin) {
+        return true;
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .unwrap_or_default();
+    let scheme = origin.as_str().split("://").next().unwrap_or_default();
+    // Read like an origin, so a `Host` naming the default port that `Origin` leaves
+    // out still matches.
+    format!("{scheme}://{host}")
+        .parse::<AppOrigin>()
+        .is_ok_and(|own| own == origin)
+}
+
 #[cfg(test)]
 mod tests {
     use super::is_immutable;
+
+    #[test]
+    fn pages_from_the_relay_itself_and_listed_origins_may_connect() {
+        use super::{origin_allowed, AppOrigin, HeaderMap};
+        let headers = |origin: Option<&str>, host: &str| {
+            let mut h = HeaderMap::new();
+            h.insert("host", host.parse().unwrap());
+            if let Some(origin) = origin {
+                h.insert("origin", origin.parse().unwrap());
+            }
+            h
+        };
+        let listed: Vec<AppOrigin> = vec!["https://app.example".parse().unwrap()];
+        let allowed = |origin, host| origin_allowed(&headers(origin, host), &listed);
+        // The native client sends no Origin.
+        assert!(allowed(None, "relay.example"));
+        // The relay's own page, directly or behind a TLS proxy, with or without the port.
+        assert!(allowed(Some("http://127.0.0.1:8080"), "127.0.0.1:8080"));
+        assert!(allowed(Some("https://relay.example"), "relay.example"));
+        assert!(allowed(Some("https://relay.example"), "relay.example:443"));
+        assert!(allowed(Some("https://app.example"), "relay.example"));
+        assert!(allowed(Some("https://APP.example:443"), "relay.example"));
+        // Everybody else.
+        assert!(!allowed(Some("https://evil.example"), "relay.example"));
+        assert!(!allowed(Some("http://127.0.0.1:8081"), "127.0.0.1:8080"));
+        assert!(!allowed(Some("https://app.example.evil"), "relay.example"));
+        assert!(!allowed(Some("null"), "relay.example"));
+        assert!(!allowed(Some("https://relay.example"), ""));
+    }
 
     #[test]
     fn hashed_and_pkg_assets_are_immutable_others_revalidate() {

@@ -12,8 +12,8 @@
 //!   owned form of a server frame the tests compare against.
 //! - With feature `e2e`: `cli` (the native client as a child process), `proxy` (a
 //!   recording, cutting and tampering relay in the middle), `logs` (an in-memory
-//!   capture of this process's logs) and `browser` (headless Chromium driving the web
-//!   app).
+//!   capture of this process's logs), `browser` (headless Chromium driving the web
+//!   app) and `static_host` (the web app on a static host apart from the relay).
 
 use std::net::{Ipv4Addr, SocketAddrV4, TcpListener};
 use std::time::Duration;
@@ -30,6 +30,8 @@ pub mod proxy;
 pub mod redis;
 pub mod redis_cluster;
 pub mod relay;
+#[cfg(feature = "e2e")]
+pub mod static_host;
 pub mod ws;
 
 /// How long a test waits for one expected frame, line, answer or exit. A guard against

@@ -7,6 +7,8 @@
 //!   streaming, the limit, cancelling, and both ways with the native client.
 //! - `browser_room`: the room as people use it, in two and three browsers.
 //! - `browser_resume`: a reload, a frozen page and a lost place in the web app.
+//! - `browser_static`: the web app on a static host apart from the relay, and the
+//!   relay's refusal of pages from origins it was not told about.
 //! - `chat`: native clients chatting: order, join/leave/kick/rekey, lock, member cap.
 //! - `lifecycle`: every way a room ends, and reconnect with catch-up.
 //! - `errors`: every error answer, through the native client where it can provoke it
@@ -18,6 +20,8 @@
 //! - `ways`: into a room by name + passphrase.
 //! - `codes`: into a room by short code (two joiners, wrong codes, burn, revoke, an
 //!   offline maker, two relays sharing one Redis).
+//! - `verify_app`: `vroom verify-app` against a relay serving the build, one serving a
+//!   changed wasm, and a static host.
 //! - `talk`: replies, `/me`, edits, deletes, reactions and private messages between
 //!   native clients.
 
@@ -25,6 +29,7 @@ mod browser;
 mod browser_files;
 mod browser_resume;
 mod browser_room;
+mod browser_static;
 mod browser_ways;
 mod canary;
 mod chat;
@@ -34,4 +39,5 @@ mod files;
 mod lifecycle;
 mod talk;
 mod tampering;
+mod verify_app;
 mod ways;

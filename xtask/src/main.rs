@@ -2,6 +2,8 @@
 //!
 //! # Layout
 //! - `web`: builds the web app into `web-dist/` (see [`web`]).
+//! - `reproducible`: builds the web app twice from scratch in two places and compares
+//!   (see [`reproducible`]).
 //! - `run`: builds the web app, then runs the relay serving it.
 //! - `test`: every check and test of the project, in one command (see [`test`]).
 //! - `screenshots`: retakes the README's pictures with the browser tests.
@@ -12,6 +14,7 @@
 //! Everything here drives `cargo`, `rustup`, `apt-get` and libraries from the package
 //! registry; nothing is downloaded from anywhere else.
 
+mod reproducible;
 mod setup;
 mod test;
 mod web;
@@ -26,6 +29,11 @@ usage: cargo xtask <command> [args]
 
 commands:
   web                  build the web app (wasm, JS glue, HTML, CSS) into web-dist/
+  reproducible         build the web app twice from scratch, from copies of the sources
+                       at two paths, and check that the bytes are the same (slow)
+  reproducible --quick build web-dist/, then again from a copy of the sources
+                       elsewhere sharing the target directory, and compare (as the
+                       test command does)
   run [relay flags]    build the web app, then run the relay serving it
                        (e.g. cargo xtask run --listen 127.0.0.1:8080)
   test                 run every check and test: fmt, clippy, unit, end-to-end,
@@ -40,6 +48,10 @@ fn main() -> ExitCode {
     let rest: Vec<String> = args.collect();
     let outcome = match command.as_str() {
         "web" => web::build().map(|_| ()),
+        "reproducible" => match rest.first().map(String::as_str) {
+            Some("--quick") => web::build().and_then(|dist| reproducible::quick(&dist)),
+            _ => reproducible::full(),
+        },
         "run" => run(&rest),
         "test" => test::all(),
         "screenshots" => test::screenshots(),

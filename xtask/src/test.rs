@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use crate::setup::{self, CHROMEDRIVER, WASM_TARGET};
-use crate::{cargo, exec, root, step, web};
+use crate::{cargo, exec, reproducible, root, step, web};
 
 /// The host crates: the whole workspace but the web app, which only builds for wasm32,
 /// and its passphrase strength module, which is only ever a wasm module.
@@ -56,7 +56,8 @@ pub(crate) fn all() -> Result<()> {
     exec(cargo().args(["check", "-p", "vroom-relay", "--all-targets"]))?;
 
     // The browser tests load the real app from web-dist/.
-    web::build()?;
+    let dist = web::build()?;
+    reproducible::quick(&dist)?;
 
     step("build the host tests and the native client, in one build");
     let vroom = build_tests()?;

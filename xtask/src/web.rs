@@ -1,12 +1,15 @@
-//! Builds the web app into `web-dist/`, ready for the relay to serve.
+//! Builds the web app into `web-dist/`, ready for the relay (or any static host) to
+//! serve.
 //!
 //! Steps: compile `vroom-web` (and `vroom-strength`, the passphrase strength estimate
 //! the app fetches only when someone types a passphrase) for `wasm32-unknown-unknown`
-//! with the size-optimised `wasm-release` profile; run the wasm-bindgen library (pinned to the exact version of
-//! the `wasm-bindgen` crate the app links, since a mismatch breaks the page) to make the
-//! JS glue; copy the page, stylesheet and loader; name every asset but `index.html` by
-//! a hash of its content, so the relay may let browsers cache them for good; and write
-//! `.br` and `.gz` siblings so the relay serves them precompressed.
+//! with the size-optimised `wasm-release` profile; run the wasm-bindgen library (pinned
+//! to the exact version of the `wasm-bindgen` crate the app links, since a mismatch
+//! breaks the page) to make the JS glue; copy the page, stylesheet and loader; name
+//! every asset but the page by a hash of its content, so the relay may let browsers
+//! cache them for good; write `.br` and `.gz` siblings so the relay serves them
+//! precompressed; and write `BUILD`, the manifest `vroom verify-app` checks a server
+//! against. The build is reproducible (see [`build_in`]).
 
 use std::fs;
 use std::io::Write;
@@ -19,47 +22,79 @@ use wasm_bindgen_cli_support::Bindgen;
 use crate::setup::{self, WASM_TARGET};
 use crate::{cargo, exec, root, step, target_dir};
 
-/// Builds the web app; returns the output directory.
+/// Builds the web app into `web-dist/`; returns that directory.
 pub(crate) fn build() -> Result<PathBuf> {
-    step("build the web app (wasm32, profile wasm-release)");
     setup::wasm_target()?;
-    exec(cargo().args([
-        "build",
-        "-p",
-        "vroom-web",
-        "--bin",
-        "vroom-web",
-        "--target",
-        WASM_TARGET,
-        "--profile",
-        "wasm-release",
-    ]))?;
-    step("build the passphrase strength module (wasm32, profile wasm-release)");
-    exec(cargo().args([
-        "build",
-        "-p",
-        "vroom-strength",
-        "--lib",
-        "--target",
-        WASM_TARGET,
-        "--profile",
-        "wasm-release",
-    ]))?;
-    let out = target_dir()?.join(WASM_TARGET).join("wasm-release");
-    let wasm = out.join("vroom-web.wasm");
-
-    step("generate JS glue and assemble web-dist/");
     let dist = root().join("web-dist");
-    assemble(&wasm, &out.join("vroom_strength.wasm"), &dist)?;
+    build_in(&root(), &target_dir()?, &dist)?;
     report_sizes(&dist)?;
     Ok(dist)
 }
 
-/// Runs wasm-bindgen on `wasm` (the app) and `strength` (the strength module) and
-/// writes the complete site into `dist`.
-fn assemble(wasm: &Path, strength: &Path, dist: &Path) -> Result<()> {
-    let app_dir = root().join("client-wasm");
+/// Builds the web app from the workspace at `src`, with cargo's target directory
+/// `target`, into `dist` (emptied first).
+///
+/// Reproducible: the same sources and toolchain give the same bytes wherever the
+/// checkout, the target directory and cargo's home are. Paths rustc would write into
+/// the wasm (panic locations, mostly) are remapped to fixed names; the wasm's name and
+/// producers sections are dropped; file names are content hashes; the compressors are
+/// deterministic and write no timestamp. `BUILD` records what the bytes depend on.
+pub(crate) fn build_in(src: &Path, target: &Path, dist: &Path) -> Result<()> {
+    let rustflags = remapped_paths(src, target)?;
+    let wasm_build = |package: &str, kind: &str| {
+        let mut cmd = cargo();
+        cmd.current_dir(src)
+            .env("CARGO_TARGET_DIR", target)
+            // Replaces RUSTFLAGS and any configured flags, so nothing of the caller's
+            // environment reaches the build.
+            .env_remove("RUSTFLAGS")
+            .env("CARGO_ENCODED_RUSTFLAGS", &rustflags)
+            .args(["build", "-p", package, kind, "--target", WASM_TARGET])
+            .args(["--profile", "wasm-release"]);
+        cmd
+    };
+    step("build the web app (wasm32, profile wasm-release)");
+    exec(&mut wasm_build("vroom-web", "--bins"))?;
+    step("build the passphrase strength module (wasm32, profile wasm-release)");
+    exec(&mut wasm_build("vroom-strength", "--lib"))?;
+    let out = target.join(WASM_TARGET).join("wasm-release");
 
+    step(&format!("generate JS glue and assemble {}", dist.display()));
+    assemble(
+        &src.join("client-wasm"),
+        &out.join("vroom-web.wasm"),
+        &out.join("vroom_strength.wasm"),
+        dist,
+    )?;
+    write_manifest(src, dist)
+}
+
+/// rustc flags that replace the machine's own paths by fixed names: the checkout
+/// (`/vroom`), cargo's home with the registry's sources (`/cargo`) and the target
+/// directory, where build scripts write generated code (`/target`). rustc applies the
+/// last prefix that matches, so the target directory wins inside the checkout.
+fn remapped_paths(src: &Path, target: &Path) -> Result<String> {
+    let home = cargo_home()?;
+    let flags: Vec<String> = [(src, "/vroom"), (&home, "/cargo"), (target, "/target")]
+        .into_iter()
+        .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display()))
+        .collect();
+    // CARGO_ENCODED_RUSTFLAGS separates flags with 0x1f, so paths may hold spaces.
+    Ok(flags.join("\x1f"))
+}
+
+/// Cargo's home: `CARGO_HOME`, else `~/.cargo`.
+fn cargo_home() -> Result<PathBuf> {
+    if let Some(home) = std::env::var_os("CARGO_HOME") {
+        return Ok(PathBuf::from(home));
+    }
+    let home = std::env::var_os("HOME").context("neither CARGO_HOME nor HOME is set")?;
+    Ok(Path::new(&home).join(".cargo"))
+}
+
+/// Runs wasm-bindgen on `wasm` (the app) and `strength` (the strength module) and
+/// writes the complete site into `dist`, with the page and styles from `app_dir`.
+fn assemble(app_dir: &Path, wasm: &Path, strength: &Path, dist: &Path) -> Result<()> {
     if dist.exists() {
         fs::remove_dir_all(dist).with_context(|| format!("could not clear {}", dist.display()))?;
     }
@@ -104,9 +139,94 @@ fn assemble(wasm: &Path, strength: &Path, dist: &Path) -> Result<()> {
         .replace("{{glue}}", &format!("/{stem}.js"))
         .replace("{{wasm}}", &format!("/{stem}.wasm"))
         .replace("{{strength}}", &format!("/{strength_loader_name}"));
-    fs::write(dist.join("index.html"), page)?;
+    fs::write(dist.join("index.html"), &page)?;
+    // Invite links open `/r`: a static host that knows no rewrite rules serves this
+    // for it (after sending `/r` on to `/r/`).
+    fs::create_dir_all(dist.join("r"))?;
+    fs::write(dist.join("r").join("index.html"), &page)?;
 
     precompress(dist)
+}
+
+/// The name of the manifest in `web-dist/`.
+pub(crate) const MANIFEST: &str = "BUILD";
+
+/// Writes `dist/BUILD`: the versions the bytes depend on, then the SHA-256 of every
+/// file the app is made of (the `.br` and `.gz` siblings hold the same bytes,
+/// compressed), one `<hex>  <path>` line each, as `sha256sum` writes them.
+/// `vroom verify-app --manifest` compares a relay's app with these lines.
+fn write_manifest(src: &Path, dist: &Path) -> Result<()> {
+    let rustc = tool_version(
+        std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into()),
+        "-vV",
+    )?;
+    let cargo_version = tool_version(
+        std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()),
+        "-V",
+    )?;
+    let lock = fs::read(src.join("Cargo.lock")).context("could not read Cargo.lock")?;
+    let mut text =
+        String::from("# vroom web app, built by `cargo xtask web` (reproducible: see README)\n");
+    for line in rustc.lines().filter(|l| !l.trim().is_empty()) {
+        text.push_str(&format!("# rustc: {line}\n"));
+    }
+    text.push_str(&format!("# {cargo_version}\n"));
+    text.push_str(&format!(
+        "# wasm-bindgen {}\n# target {WASM_TARGET}, profile wasm-release, paths remapped to /vroom, /cargo, /target\n",
+        setup::WASM_BINDGEN_VERSION
+    ));
+    text.push_str(&format!(
+        "# Cargo.lock sha256 {}\n",
+        hex::encode(Sha256::digest(&lock))
+    ));
+    for file in app_files(dist)? {
+        let bytes = fs::read(dist.join(&file))?;
+        text.push_str(&format!(
+            "{}  {file}\n",
+            hex::encode(Sha256::digest(&bytes))
+        ));
+    }
+    fs::write(dist.join(MANIFEST), text)?;
+    Ok(())
+}
+
+/// What `program flag` prints, trimmed.
+fn tool_version(program: std::ffi::OsString, flag: &str) -> Result<String> {
+    let output = std::process::Command::new(&program)
+        .arg(flag)
+        .output()
+        .with_context(|| format!("could not run {} {flag}", program.to_string_lossy()))?;
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+/// Every file under `dir`, as `/`-separated paths relative to it, sorted.
+pub(crate) fn files_under(dir: &Path) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    let mut pending = vec![PathBuf::new()];
+    while let Some(relative) = pending.pop() {
+        for entry in fs::read_dir(dir.join(&relative))
+            .with_context(|| format!("could not list {}", dir.join(&relative).display()))?
+        {
+            let entry = entry?;
+            let path = relative.join(entry.file_name());
+            if entry.file_type()?.is_dir() {
+                pending.push(path);
+            } else {
+                let parts: Vec<_> = path.iter().map(|p| p.to_string_lossy()).collect();
+                found.push(parts.join("/"));
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// The files of the app in `dist`: all but the compressed siblings and the manifest.
+fn app_files(dist: &Path) -> Result<Vec<String>> {
+    Ok(files_under(dist)?
+        .into_iter()
+        .filter(|f| !f.ends_with(".br") && !f.ends_with(".gz") && f != MANIFEST)
+        .collect())
 }
 
 /// Runs wasm-bindgen on the module at `wasm`, writing `<name>-<hash>.js` and
@@ -144,11 +264,8 @@ fn short_hash(content: &[u8]) -> String {
 
 /// Writes `.br` (best quality) and `.gz` (best level) beside every file in `dist`.
 fn precompress(dist: &Path) -> Result<()> {
-    for entry in fs::read_dir(dist)? {
-        let path = entry?.path();
-        if !path.is_file() {
-            continue;
-        }
+    for file in files_under(dist)? {
+        let path = dist.join(file);
         let content = fs::read(&path)?;
         fs::write(with_suffix(&path, "br"), brotli_bytes(&content)?)?;
         fs::write(with_suffix(&path, "gz"), gzip_bytes(&content)?)?;

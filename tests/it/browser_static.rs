@@ -1,0 +1,80 @@
+//! The web app hosted apart from the relay: a static host on one port serves the built
+//! app, set to talk to a relay on another port that serves no app at all; two browsers
+//! chat through it, and their invite link points at the static host. A page on an
+//! origin the relay was not told about (`--app-origin`) is refused at the WebSocket
+//! upgrade.
+
+use vroom_relay::Config;
+use vroom_testkit::browser::{app_config, web_dist, Chrome};
+use vroom_testkit::relay::Relay;
+use vroom_testkit::static_host::StaticHost;
+
+use crate::browser::{create_room, join_room, say};
+
+/// A relay that serves no web app and admits pages from `origins` besides its own.
+async fn relay_for(origins: &[&str]) -> Relay {
+    Relay::start(Config {
+        web_dir: None,
+        app_origins: origins
+            .iter()
+            .map(|o| o.parse().expect("an origin"))
+            .collect(),
+        ..app_config()
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_browsers_chat_through_a_relay_on_another_origin() {
+    let site = StaticHost::start(&web_dist()).await;
+    let relay = relay_for(&[&site.origin()]).await;
+    site.use_relay(&relay.origin());
+    let served = relay.get("/", "").await;
+    assert_eq!(served.status, 404, "this relay serves no app");
+
+    let chrome = Chrome::start().await;
+    // The invite link names the static host, where the app is.
+    let (ada, link) = create_room(&chrome, &site.origin(), "Ada").await;
+    let bob = join_room(&chrome, &link, "Bob").await;
+    ada.wait_text(".member .nick", "Bob").await;
+    say(&ada, "hello from the static host").await;
+    bob.wait_text(".message:not(.own) .text", "hello from the static host")
+        .await;
+    say(&bob, "and back through the relay").await;
+    ada.wait_text(".message:not(.own) .text", "and back through the relay")
+        .await;
+
+    for page in [&ada, &bob] {
+        let violations = page.csp_violations().await;
+        assert!(violations.is_empty(), "CSP violations: {violations:?}");
+    }
+    ada.close().await;
+    bob.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_from_an_origin_the_relay_does_not_allow_is_refused() {
+    let allowed = StaticHost::start(&web_dist()).await;
+    let stranger = StaticHost::start(&web_dist()).await;
+    let relay = relay_for(&[&allowed.origin()]).await;
+    stranger.use_relay(&relay.origin());
+
+    let chrome = Chrome::start().await;
+    let page = chrome.open(&format!("{}/", stranger.origin())).await;
+    page.find("#create-room").await;
+    page.fill("#nick", "Eve").await;
+    page.click("#create-room").await;
+    // Chromium says why the socket failed on the console: the relay answered 403.
+    page.wait_until("the relay to refuse the page's WebSocket", || async {
+        page.errors().await.iter().any(|e| {
+            e.contains("WebSocket") && e.contains("403") && e.contains(&relay.origin()[7..])
+        })
+    })
+    .await;
+    assert_ne!(
+        page.texts("#connection").await.concat(),
+        "connected",
+        "the refused page must not be in a room"
+    );
+    page.close_unchecked().await;
+}
