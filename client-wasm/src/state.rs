@@ -894,6 +894,7 @@ impl Client {
                 return;
             }
             SessionEvent::Locked { locked } => ui.locked.set(*locked),
+            SessionEvent::HostChanged { .. } => self.refresh_members(),
             SessionEvent::RelayGoingAway => {
                 ui.connection.set(Connection::Reconnecting);
                 if let Some(socket) = self.inner.borrow_mut().socket.take() {

@@ -54,6 +54,7 @@ mod duties;
 pub mod envelope;
 mod files;
 mod history;
+mod host;
 mod pace;
 mod roster;
 mod talk;
@@ -342,6 +343,17 @@ pub enum SessionEvent {
         /// Its presence.
         presence: Presence,
     },
+    /// Host powers moved to this member, as the group agreed (a hand-over, the host's
+    /// successor taking over, or a rejoined host on its new identity): show it in the
+    /// member list ([`MemberInfo::is_host`]).
+    HostChanged {
+        /// The new host.
+        member: MemberId,
+        /// Its nickname.
+        nick: String,
+        /// True when this member is the new host.
+        own: bool,
+    },
 }
 
 /// Why a user action could not be done.
@@ -498,6 +510,8 @@ struct Membership {
     files: files::Offers,
     /// This member's short codes and the exchanges it answers.
     codes: codes::Codes,
+    /// Host powers on their way to another member (§7.6).
+    host: host::HostMoves,
 }
 
 /// The relay connection.
@@ -739,9 +753,10 @@ impl Session {
         Some(Invite::new(origin, keys.room_secret.clone()).link())
     }
 
-    /// Whether this session holds the host secret (it created the room).
+    /// Whether this member holds host powers: the group's word once in the group (the
+    /// creator, or whoever they were handed or passed to).
     pub fn is_host(&self) -> bool {
-        self.keys().is_some_and(|k| k.host_secret.is_some())
+        self.holds_host()
     }
 
     /// The room's public id.
@@ -1391,6 +1406,7 @@ impl Session {
             }
             Event::Left { member, reason } => {
                 self.connected.remove(&member);
+                self.host_heir_left(member);
                 if Some(member) == self.me {
                     return;
                 }
@@ -1414,6 +1430,7 @@ impl Session {
                 }
                 out.push(event(SessionEvent::Locked { locked }));
             }
+            Event::HostChanged { host } => self.on_host_changed(host, out),
             Event::Message { from, to, payload } => {
                 if to.is_some() && to != self.me {
                     return; // misrouted; not ours to read
@@ -1519,6 +1536,9 @@ impl Session {
                         return;
                     }
                 }
+                if let Some(held) = held {
+                    m.note_rejoin(from, identity.signature_key, held);
+                }
                 if let Some(old) = old {
                     m.rejoining.insert(from);
                     if !m.duties.has_remove_for(old) {
@@ -1607,6 +1627,7 @@ impl Session {
         let Stage::Member(m) = &mut self.stage else {
             return;
         };
+        let host_before = m.group.host_key();
         let incoming = match m.group.handle(bytes) {
             Ok(incoming) => incoming,
             Err(GroupError::WrongEpoch) if early => return,
@@ -1811,6 +1832,7 @@ impl Session {
                 self.end(reason, out);
             }
         }
+        self.after_host_change(host_before, out);
     }
 
     /// Carries out owed commits that are this member's turn, one at a time (a commit
@@ -1879,6 +1901,9 @@ impl Session {
                 }
             }
         }
+        if let Some(commit) = m.host_commit(&online, now) {
+            out.push(send(None, &Envelope::Group(commit)));
+        }
     }
 }
 
@@ -1919,6 +1944,7 @@ impl Membership {
             host_terminated: false,
             files: files::Offers::default(),
             codes: codes::Codes::default(),
+            host: host::HostMoves::default(),
         }
     }
 
