@@ -905,3 +905,7 @@ fn kind_of(added: bool, removed: bool) -> CommitKind {
         (false, false) => CommitKind::Update,
     }
 }
+
+#[cfg(test)]
+#[path = "room_host_tests.rs"]
+mod host_tests;
