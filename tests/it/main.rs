@@ -5,6 +5,7 @@
 //! - `browser`: the web app in headless Chromium against an in-process relay.
 //! - `browser_files`: files in the web app: pictures previewed and cleaned of metadata,
 //!   streaming, the limit, cancelling, and both ways with the native client.
+//! - `browser_host`: host powers handed over and passed on, in three browsers.
 //! - `browser_room`: the room as people use it, in two and three browsers.
 //! - `chat`: native clients chatting: order, join/leave/kick/rekey, lock, member cap.
 //! - `lifecycle`: every way a room ends, and reconnect with catch-up.
@@ -22,6 +23,7 @@
 
 mod browser;
 mod browser_files;
+mod browser_host;
 mod browser_room;
 mod browser_ways;
 mod canary;
