@@ -19,7 +19,7 @@ pub(crate) fn MemberList() -> impl IntoView {
             <ul class="members">
                 <For
                     each=move || ui.members.get()
-                    key=|m: &MemberInfo| (m.member, m.nick.clone(), m.presence == Presence::Away)
+                    key=|m: &MemberInfo| (m.member, m.nick.clone(), m.presence == Presence::Away, m.is_host)
                     children=move |m: MemberInfo| {
                         let member = m.member;
                         let removable = move || ui.is_host.get() && !m.is_self;
