@@ -6,16 +6,9 @@ use vroom_shared::session::{ActionError, SessionEvent};
 use vroom_shared::wire::{Event, LeaveReason, MemberId, ServerFrame};
 
 use super::relay::Net;
+use super::talk::room_of_three;
 
 const T0: u64 = 1_700_000_000_000;
-
-fn room_of_three() -> Net {
-    let mut net = Net::new();
-    let invite = net.create("alice");
-    net.join("bob", &invite);
-    net.join("carol", &invite);
-    net
-}
 
 /// Who `name`'s member list marks as the host.
 fn host_seen_by(net: &Net, name: &str) -> Vec<MemberId> {
