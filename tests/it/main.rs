@@ -5,6 +5,7 @@
 //! - `browser`: the web app in headless Chromium against an in-process relay.
 //! - `browser_files`: files in the web app: pictures previewed and cleaned of metadata,
 //!   streaming, the limit, cancelling, and both ways with the native client.
+//! - `browser_host`: host powers handed over and passed on, in three browsers.
 //! - `browser_room`: the room as people use it, in two and three browsers.
 //! - `browser_resume`: a reload, a frozen page and a lost place in the web app.
 //! - `browser_static`: the web app on a static host apart from the relay, and the
@@ -27,6 +28,7 @@
 
 mod browser;
 mod browser_files;
+mod browser_host;
 mod browser_resume;
 mod browser_room;
 mod browser_static;
