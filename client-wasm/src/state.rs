@@ -29,8 +29,10 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
+mod codes;
 mod named;
 
+pub use codes::{CodeUi, LiveCode};
 pub use named::{Checked, NamedEntry, NamedError, NamedShare, Refusal};
 
 /// Which screen the app shows.
@@ -222,6 +224,8 @@ pub struct RoomUi {
     pub max_file: RwSignal<Option<u64>>,
     /// Whether pictures are sent with their metadata (off: it is removed).
     pub keep_metadata: RwSignal<bool>,
+    /// Short codes: this member's live ones, and a joiner's attempt.
+    pub codes: CodeUi,
 }
 
 impl RoomUi {
@@ -251,6 +255,7 @@ impl RoomUi {
             refusal: RwSignal::new(None),
             max_file: RwSignal::new(None),
             keep_metadata: RwSignal::new(false),
+            codes: CodeUi::new(),
         }
     }
 
@@ -280,6 +285,7 @@ impl RoomUi {
         self.seen.set(std::collections::BTreeMap::new());
         self.named.set(None);
         self.max_file.set(None);
+        self.codes.wipe();
     }
 
     /// Clears this member's view of the conversation (`/clear`); the others keep theirs.
@@ -334,6 +340,8 @@ pub(crate) struct Inner {
     /// How the current room was entered by name, while the relay has not let us in:
     /// its refusal becomes a question on the start page.
     named: Option<NamedEntry>,
+    /// A short-code exchange under way on the start page.
+    code_join: Option<codes::Joining>,
 }
 
 /// A socket and the callbacks it calls; dropping the callbacks while the socket could
@@ -373,6 +381,7 @@ impl Client {
                 next_line: 0,
                 arrival_epoch: None,
                 named: None,
+                code_join: None,
                 files: crate::files::Files::default(),
             }),
             this: this.clone(),
@@ -655,6 +664,7 @@ impl Client {
                 Output::Event(event) => self.show(event),
             }
         }
+        self.take_code_notices();
     }
 
     /// Turns one session event into UI state. Notices are the shared sentences of

@@ -48,7 +48,8 @@ macro_rules! store_suite {
             a_late_disconnect_report_does_not_undo_a_resume,
             empty_rooms_are_deleted_after_the_grace,
             codes_are_handed_out_opened_and_relayed,
-            codes_die_when_revoked_burned_expired_or_their_room_ends
+            codes_die_when_revoked_burned_expired_or_their_room_ends,
+            revoked_codes_give_their_numbers_back
         );
     };
     (@each $paused:literal, $make:expr; $($name:ident),*) => {
@@ -982,4 +983,24 @@ pub(crate) async fn codes_die_when_revoked_burned_expired_or_their_room_ends<S: 
     let last = h.offer(r, 1).await.unwrap();
     h.store.terminate(r, &host_secret()).await.unwrap();
     assert_eq!(h.open(last, 8).await, Err(CodeRefusal::Unknown));
+}
+
+/// Offering and revoking in a loop takes no numbers: a revoked nameplate is handed out
+/// again (held numbers would all differ).
+pub(crate) async fn revoked_codes_give_their_numbers_back<S: Store>(make: impl Make<S>) {
+    let h = harness(make, base_config()).await;
+    let r = room(22);
+    h.create(r, 1).await.unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    const ROUNDS: usize = 40;
+    for _ in 0..ROUNDS {
+        let n = h.offer(r, 1).await.unwrap();
+        seen.insert(n);
+        h.store.code_end(r, MemberId(1), n, false).await.unwrap();
+    }
+    assert!(
+        seen.len() < ROUNDS,
+        "{ROUNDS} offers, each revoked, took {} numbers: {seen:?}",
+        seen.len()
+    );
 }
