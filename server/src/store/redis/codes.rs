@@ -176,11 +176,11 @@ impl RedisStore {
         let mut c = Code::new(b"end", nameplate);
         c.member = Some(member);
         c.burn = burn;
-        call(&self.inner, room, &c).await?;
-        if !burn {
-            // A revoked number is free again at once, if it is still this room's: a
-            // member who offers and revokes in a loop takes no numbers (a burned one
-            // stays taken, so its joiners hear "burned").
+        let Words(words) = call(&self.inner, room, &c).await?;
+        if words.first().map(String::as_str) == Some("freed") {
+            // A number its member revoked is free again at once, if it is still this
+            // room's: a member who offers and revokes in a loop takes no numbers (a
+            // burned one stays taken, so its joiners hear "burned").
             let mut conn = self.inner.conn.clone();
             FREE_PLATE
                 .key(plate_key(nameplate))
