@@ -84,7 +84,7 @@ async fn one_name_with_two_passphrases_is_two_rooms_that_see_nothing_of_each_oth
             "--nick",
             "dan",
         ],
-        &[("VROOM_PASSPHRASE", "a different passphrase")],
+        &[("VROOM_PASSPHRASE", "violet harbour quilt ninety")],
     );
     dan.expect_joined("bob").await;
     bob.expect_joined("dan").await;
