@@ -291,14 +291,10 @@ impl Client {
     fn code_failed(&self, attempt: u64, sentence: String) {
         let joining = {
             let mut inner = self.inner.borrow_mut();
-            if !inner
-                .code_join
-                .as_ref()
-                .is_some_and(|j| j.attempt == attempt)
-            {
-                return;
+            match &inner.code_join {
+                Some(j) if j.attempt == attempt => inner.code_join.take(),
+                _ => return,
             }
-            inner.code_join.take()
         };
         if let Some(joining) = joining {
             joining.socket.shut();
