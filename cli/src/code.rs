@@ -8,7 +8,7 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 use vroom_shared::crypto::RoomSecret;
 use vroom_shared::invite;
-use vroom_shared::session::{CodeJoin, CodeStep, EXCHANGE_TIMEOUT_MS};
+use vroom_shared::session::{CodeJoin, CodeStep, CODE_LOST, CODE_NO_ANSWER, EXCHANGE_TIMEOUT_MS};
 
 use crate::chat::ChatError;
 
@@ -23,12 +23,7 @@ pub(crate) async fn secret(origin: &str, typed: &str) -> Result<RoomSecret, Chat
             url: url.clone(),
             reason: err.to_string(),
         })?;
-    let lost = || {
-        ChatError::Ways(
-            "The relay closed the connection during the code exchange. Try the code again."
-                .to_owned(),
-        )
-    };
+    let lost = || ChatError::Ways(CODE_LOST.to_owned());
     socket
         .send(Message::Binary(first.into()))
         .await
@@ -48,17 +43,17 @@ pub(crate) async fn secret(origin: &str, typed: &str) -> Result<RoomSecret, Chat
                 CodeStep::Wait => {}
                 CodeStep::Admitted(secret) => return Ok(secret),
                 CodeStep::Failed(sentence) => return Err(ChatError::Ways(sentence)),
+                CodeStep::Wrong(frame, sentence) => {
+                    // Best effort: the member times the exchange out anyway.
+                    let _ = socket.send(Message::Binary(frame.into())).await;
+                    return Err(ChatError::Ways(sentence));
+                }
             }
         }
     };
     let result = tokio::time::timeout(Duration::from_millis(EXCHANGE_TIMEOUT_MS), exchange)
         .await
-        .unwrap_or_else(|_| {
-            Err(ChatError::Ways(
-                "The person who made this code did not answer in time. Ask them for a new code."
-                    .to_owned(),
-            ))
-        });
+        .unwrap_or_else(|_| Err(ChatError::Ways(CODE_NO_ANSWER.to_owned())));
     let _ = socket.close(None).await;
     result
 }

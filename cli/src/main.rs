@@ -70,6 +70,10 @@ enum Command {
         max_lifetime: Option<Duration>,
         #[command(flatten)]
         by_name: ByName,
+        /// Create the room by name even with a passphrase the strength check finds weak
+        /// (a relay could guess it and read the room).
+        #[arg(long, requires = "name")]
+        weak_passphrase_ok: bool,
         /// Also print a short code (like 7-amber-river) someone can join with; it
         /// expires after a few minutes (make another with /code).
         #[arg(long, conflicts_with = "name")]
@@ -162,6 +166,7 @@ async fn run(command: Command, downloads: files::Downloads) -> Result<(), chat::
             idle_timeout,
             max_lifetime,
             by_name,
+            weak_passphrase_ok,
             code,
         } => {
             let origin = chat::normalize_origin(&server)?;
@@ -173,7 +178,11 @@ async fn run(command: Command, downloads: files::Downloads) -> Result<(), chat::
             let nick = nick.unwrap_or_else(default_nick);
             match by_name.name {
                 Some(name) => {
-                    let passphrase = ways::passphrase(by_name.passphrase_file.as_deref())?;
+                    let passphrase = ways::new_passphrase(
+                        by_name.passphrase_file.as_deref(),
+                        &name,
+                        weak_passphrase_ok,
+                    )?;
                     let secret = ways::secret(&origin, &name, &passphrase)?;
                     let (session, first) = Session::create_in(secret, &nick, settings);
                     let result = chat::run(session, first, origin, downloads, false).await;

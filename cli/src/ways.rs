@@ -16,7 +16,52 @@ pub(crate) const PASSPHRASE_ENV: &str = "VROOM_PASSPHRASE";
 
 /// Reads the passphrase from `file` or, without one, from [`PASSPHRASE_ENV`].
 pub(crate) fn passphrase(file: Option<&Path>) -> Result<Passphrase, ChatError> {
-    let typed = match file {
+    let typed = read_passphrase(file)?;
+    Passphrase::new(&typed).map_err(|err| ChatError::Ways(err.to_string()))
+}
+
+/// The passphrase of a room to create: read as [`passphrase`] reads it, and refused
+/// when zxcvbn (the web app's estimate) scores it below `vroom_strength::GOOD_SCORE`
+/// unless `weak_ok` (`--weak-passphrase-ok`).
+pub(crate) fn new_passphrase(
+    file: Option<&Path>,
+    name: &str,
+    weak_ok: bool,
+) -> Result<Passphrase, ChatError> {
+    let typed = read_passphrase(file)?;
+    let passphrase = Passphrase::new(&typed).map_err(|err| ChatError::Ways(err.to_string()))?;
+    if !weak_ok {
+        check_strength(&typed, name)?;
+    }
+    Ok(passphrase)
+}
+
+/// Refuses a passphrase a relay could guess, with zxcvbn's advice. The room name's
+/// words are hints: the relay knows them.
+fn check_strength(typed: &str, name: &str) -> Result<(), ChatError> {
+    let hints: Vec<&str> = name.split_whitespace().collect();
+    let verdict = vroom_strength::verdict(typed.trim(), &hints);
+    if verdict.score >= vroom_strength::GOOD_SCORE {
+        return Ok(());
+    }
+    // zxcvbn's advice, each a sentence ending in a full stop.
+    let advice: String = [verdict.warning.trim(), verdict.suggestion.trim()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("{}. ", s.trim_end_matches('.')))
+        .collect();
+    Err(ChatError::Ways(format!(
+        "this passphrase is weak ({}, about 10^{:.0} guesses): whoever runs the relay could \
+         guess it and read the room. {advice}Use several unusual words, or pass \
+         --weak-passphrase-ok if you accept the risk.",
+        verdict.label().to_lowercase(),
+        verdict.guesses_log10
+    )))
+}
+
+/// The passphrase as typed: from `file`, or without one from [`PASSPHRASE_ENV`].
+fn read_passphrase(file: Option<&Path>) -> Result<Zeroizing<String>, ChatError> {
+    Ok(match file {
         Some(path) => Zeroizing::new(std::fs::read_to_string(path).map_err(|err| {
             ChatError::Ways(format!(
                 "cannot read the passphrase file {} ({err}). Check the path and its permissions.",
@@ -32,8 +77,7 @@ pub(crate) fn passphrase(file: Option<&Path>) -> Result<Passphrase, ChatError> {
                 )))
             }
         },
-    };
-    Passphrase::new(&typed).map_err(|err| ChatError::Ways(err.to_string()))
+    })
 }
 
 /// The room secret of `name` and the passphrase on the relay at `origin` (as
@@ -78,7 +122,22 @@ pub(crate) fn explain(err: ChatError, creating: bool) -> ChatError {
 
 #[cfg(test)]
 mod tests {
-    use super::relay_origin;
+    use super::{check_strength, relay_origin};
+
+    #[test]
+    fn a_weak_passphrase_is_refused_with_advice_and_a_strong_one_passes() {
+        for weak in ["password123456", "iloveyou12345", "qwertyuiopasdf"] {
+            let err = check_strength(weak, "book club")
+                .expect_err(weak)
+                .to_string();
+            assert!(
+                err.starts_with("this passphrase is weak (")
+                    && err.contains("--weak-passphrase-ok"),
+                "{weak}: {err}"
+            );
+        }
+        assert!(check_strength("plum kayak otter seventeen", "book club").is_ok());
+    }
 
     #[test]
     fn the_salt_takes_the_origin_a_browser_shows() {

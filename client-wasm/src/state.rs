@@ -29,8 +29,10 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
+mod codes;
 mod named;
 
+pub use codes::{CodeUi, LiveCode};
 pub use named::{Checked, NamedEntry, NamedError, NamedShare, Refusal};
 
 /// Which screen the app shows.
@@ -225,6 +227,8 @@ pub struct RoomUi {
     pub keep_metadata: RwSignal<bool>,
     /// Whether this member's name is settled (it came back after a reload): no prompt.
     pub nick_chosen: RwSignal<bool>,
+    /// Short codes: this member's live ones, and a joiner's attempt.
+    pub codes: CodeUi,
 }
 
 impl RoomUi {
@@ -255,6 +259,7 @@ impl RoomUi {
             max_file: RwSignal::new(None),
             keep_metadata: RwSignal::new(false),
             nick_chosen: RwSignal::new(false),
+            codes: CodeUi::new(),
         }
     }
 
@@ -285,6 +290,7 @@ impl RoomUi {
         self.named.set(None);
         self.max_file.set(None);
         self.nick_chosen.set(false);
+        self.codes.wipe();
     }
 
     /// Clears this member's view of the conversation (`/clear`); the others keep theirs.
@@ -350,6 +356,8 @@ pub(crate) struct Inner {
     quiet_epoch: Option<u64>,
     /// Messages sent while this page was reloading that it could not read.
     missed: usize,
+    /// A short-code exchange under way on the start page.
+    code_join: Option<codes::Joining>,
 }
 
 /// A socket and the callbacks it calls; dropping the callbacks while the socket could
@@ -400,6 +408,7 @@ impl Client {
                 reloading: false,
                 quiet_epoch: None,
                 missed: 0,
+                code_join: None,
                 files: crate::files::Files::default(),
             }),
             this: this.clone(),
@@ -743,6 +752,7 @@ impl Client {
                 Output::Event(event) => self.show(event),
             }
         }
+        self.take_code_notices();
         self.back_after_reload();
     }
 

@@ -263,6 +263,11 @@ pub struct Config {
     /// "rate limited".
     #[arg(long, env = "VROOM_CODE_OPENS_PER_MINUTE", default_value_t = 10)]
     pub code_opens_per_minute: u32,
+
+    /// Short codes one room may be handed per minute (on this relay), however many it
+    /// revokes or burns meanwhile; more are refused as "rate limited".
+    #[arg(long, env = "VROOM_CODE_OFFERS_PER_MINUTE", default_value_t = 10)]
+    pub code_offers_per_minute: u32,
 }
 
 impl Default for Config {
@@ -289,6 +294,7 @@ impl Default for Config {
             code_exchanges: 10,
             codes_per_room: 3,
             code_opens_per_minute: 10,
+            code_offers_per_minute: 10,
             max_rooms_per_address: 10,
             trusted_proxies: Vec::new(),
             exempt_addresses: vec![

@@ -77,6 +77,8 @@ pub(crate) struct Limits {
     joins: DefaultKeyedRateLimiter<IpAddr>,
     /// Short-code exchanges opened per address per minute.
     code_opens: DefaultKeyedRateLimiter<IpAddr>,
+    /// Short codes handed out per room per minute.
+    code_offers: DefaultKeyedRateLimiter<RoomId>,
     /// What each address holds now.
     usage: Mutex<Usage>,
     /// Chunk-lane KiB per room (`--stream-rate-room`).
@@ -130,6 +132,9 @@ impl Limits {
             creates: per_minute(config.creates_per_minute),
             joins: per_minute(config.joins_per_minute),
             code_opens: per_minute(config.code_opens_per_minute),
+            code_offers: RateLimiter::keyed(Quota::per_minute(
+                NonZeroU32::new(config.code_offers_per_minute).unwrap_or(NonZeroU32::MIN),
+            )),
             usage: Mutex::default(),
             stream_room: RateLimiter::keyed(stream_quota(config.stream_rate_room, config)),
             stream_relay: RateLimiter::direct(stream_quota(config.stream_rate_total, config)),
@@ -246,6 +251,15 @@ impl Limits {
             .map_err(|_| self.refuse(Refusal::CodeOpensPerAddress))
     }
 
+    /// Whether `room` may be handed another short code now. Keyed by room, not by
+    /// address (no address is exempt): it bounds the nameplates one room can take
+    /// however fast its members offer and revoke or burn codes.
+    pub(crate) fn code_offer(&self, room: RoomId) -> Result<(), Refusal> {
+        self.code_offers
+            .check_key(&room)
+            .map_err(|_| self.refuse(Refusal::CodeOffersPerRoom))
+    }
+
     /// Counts a refusal and returns it.
     pub(crate) fn refuse(&self, why: Refusal) -> Refusal {
         self.metrics.refused(why);
@@ -282,7 +296,9 @@ impl Limits {
         self.joins.retain_recent();
         self.stream_room.retain_recent();
         self.code_opens.retain_recent();
+        self.code_offers.retain_recent();
         self.code_opens.shrink_to_fit();
+        self.code_offers.shrink_to_fit();
         self.creates.shrink_to_fit();
         self.joins.shrink_to_fit();
         self.stream_room.shrink_to_fit();

@@ -11,7 +11,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
-use vroom_shared::wire::{CloseReason, ErrorCode};
+use vroom_shared::wire::{CloseReason, CodeRefusal, ErrorCode};
 
 /// Label set of a counter split by a fixed enumeration.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -100,6 +100,14 @@ metrics! {
     queued_bytes: Gauge = "Bytes of events and file chunks queued to connections, waiting to be written",
     /// Chunk-lane packets held back by a budget, by budget.
     stream_waits: Family<KindLabel, Counter> = "Chunk-lane (file) packets held back until a budget allowed them, by budget (connection, room, relay)",
+    /// Short-code nameplates handed to members.
+    codes_issued: Counter = "Short-code nameplates handed to members",
+    /// Short codes a member ended, by how (`revoked`, or `burned` after failed
+    /// exchanges its client counted: the relay cannot tell a wrong code itself).
+    codes_ended: Family<KindLabel, Counter> = "Short codes ended by their member, by how (revoked, burned)",
+    /// Short-code requests refused, by reason (`unknown`, `expired`, `burned`,
+    /// `offline`, `too_many`).
+    code_refusals: Family<KindLabel, Counter> = "Short-code requests refused, by reason",
 }
 
 /// Why something was refused or cut off; the `reason` label of `vroom_refusals_total`.
@@ -133,11 +141,13 @@ pub(crate) enum Refusal {
     QueuedBytesChunk,
     /// `--code-opens-per-minute`: `Error { RateLimited }`.
     CodeOpensPerAddress,
+    /// `--code-offers-per-minute`: `Error { RateLimited }`.
+    CodeOffersPerRoom,
 }
 
 impl Refusal {
     /// Every reason, so each has a series (at 0) from the start.
-    const ALL: [Refusal; 13] = [
+    const ALL: [Refusal; 14] = [
         Refusal::ConnectionsPerAddress,
         Refusal::ConnectionsTotal,
         Refusal::CreatesPerAddress,
@@ -151,6 +161,7 @@ impl Refusal {
         Refusal::QueuedBytes,
         Refusal::QueuedBytesChunk,
         Refusal::CodeOpensPerAddress,
+        Refusal::CodeOffersPerRoom,
     ];
 
     fn name(self) -> &'static str {
@@ -168,6 +179,7 @@ impl Refusal {
             Refusal::QueuedBytes => "queued_bytes",
             Refusal::QueuedBytesChunk => "queued_bytes_chunk",
             Refusal::CodeOpensPerAddress => "code_opens_per_address",
+            Refusal::CodeOffersPerRoom => "code_offers_per_room",
         }
     }
 }
@@ -197,6 +209,27 @@ impl Metrics {
                     .get_or_create(&ReasonLabel { reason: why.name() }),
             );
         }
+        for kind in CODE_REFUSALS.map(code_refusal_name) {
+            drop(self.code_refusals.get_or_create(&KindLabel { kind }));
+        }
+        for kind in ["revoked", "burned"] {
+            drop(self.codes_ended.get_or_create(&KindLabel { kind }));
+        }
+    }
+
+    /// A short-code request was refused for `reason`.
+    pub(crate) fn code_refused(&self, reason: CodeRefusal) {
+        self.code_refusals
+            .get_or_create(&KindLabel {
+                kind: code_refusal_name(reason),
+            })
+            .inc();
+    }
+
+    /// A member ended one of its short codes (`burned` or revoked).
+    pub(crate) fn code_ended(&self, burned: bool) {
+        let kind = if burned { "burned" } else { "revoked" };
+        self.codes_ended.get_or_create(&KindLabel { kind }).inc();
     }
 
     /// Records how long a store operation took since `started`.
@@ -233,6 +266,25 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut out, &self.registry)
             .expect("writing to a String cannot fail");
         out
+    }
+}
+
+/// Every reason a short-code request may be refused for.
+const CODE_REFUSALS: [CodeRefusal; 5] = [
+    CodeRefusal::Unknown,
+    CodeRefusal::Expired,
+    CodeRefusal::Burned,
+    CodeRefusal::Offline,
+    CodeRefusal::TooMany,
+];
+
+fn code_refusal_name(reason: CodeRefusal) -> &'static str {
+    match reason {
+        CodeRefusal::Unknown => "unknown",
+        CodeRefusal::Expired => "expired",
+        CodeRefusal::Burned => "burned",
+        CodeRefusal::Offline => "offline",
+        CodeRefusal::TooMany => "too_many",
     }
 }
 

@@ -304,8 +304,8 @@ impl CodeRefusal {
                  reconnect, or for a new code."
             }
             CodeRefusal::TooMany => {
-                "This room has as many live codes as the relay allows. Revoke one with \
-                 /code revoke, or wait for one to expire."
+                "This room has as many live codes as the relay allows. Revoke one, or \
+                 wait for one to expire."
             }
         }
     }

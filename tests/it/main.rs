@@ -6,6 +6,8 @@
 //! - `browser_files`: files in the web app: pictures previewed and cleaned of metadata,
 //!   streaming, the limit, cancelling, and both ways with the native client.
 //! - `browser_host`: host powers handed over and passed on, in three browsers.
+//! - `browser_codes`: short codes in the web app: browser to browser, wrong codes and
+//!   the burn, both ways with the native client, revoking, three codes per room.
 //! - `browser_room`: the room as people use it, in two and three browsers.
 //! - `browser_resume`: a reload, a frozen page and a lost place in the web app.
 //! - `browser_static`: the web app on a static host apart from the relay, and the
@@ -27,6 +29,7 @@
 //!   native clients.
 
 mod browser;
+mod browser_codes;
 mod browser_files;
 mod browser_host;
 mod browser_resume;

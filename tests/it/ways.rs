@@ -61,7 +61,7 @@ async fn one_name_with_two_passphrases_is_two_rooms_that_see_nothing_of_each_oth
     let relay = Relay::start(test_config()).await;
     let origin = relay.origin();
     let ours = PassFile::new("plum kayak otter seventeen");
-    let theirs = PassFile::new("a different passphrase");
+    let theirs = PassFile::new("violet harbour quilt ninety");
 
     // Both groups "create the same room": each gets its own.
     let (mut ada, ada_link) = create_named(&origin, "ada", "Book Club", &ours).await;
@@ -84,7 +84,7 @@ async fn one_name_with_two_passphrases_is_two_rooms_that_see_nothing_of_each_oth
             "--nick",
             "dan",
         ],
-        &[("VROOM_PASSPHRASE", "a different passphrase")],
+        &[("VROOM_PASSPHRASE", "violet harbour quilt ninety")],
     );
     dan.expect_joined("bob").await;
     bob.expect_joined("dan").await;
@@ -196,6 +196,22 @@ async fn the_passphrase_comes_from_a_file_or_the_environment_never_an_argument()
         &[&base[..], &["--passphrase-file", short.arg()]].concat(),
     );
     weak.expect_error_exit("The passphrase is too short").await;
+
+    // Long enough but guessable: refused as the web app refuses it, unless the user
+    // accepts the risk.
+    let guessable = PassFile::new("password123456");
+    let with_guessable = [&base[..], &["--passphrase-file", guessable.arg()]].concat();
+    let mut refused = Client::spawn("ada", &with_guessable);
+    let stderr = refused.expect_error_exit("this passphrase is weak (").await;
+    assert!(stderr.contains("--weak-passphrase-ok"), "{stderr}");
+    let mut accepted = Client::spawn(
+        "ada",
+        &[&with_guessable[..], &["--weak-passphrase-ok"]].concat(),
+    );
+    accepted
+        .expect_line("the invite link", |l| l.contains("/r#"))
+        .await;
+    accepted.kill().await;
 
     let mut missing = Client::spawn(
         "ada",

@@ -1,5 +1,5 @@
 //! The invite panel: the link (with a copy button), its QR code, for a room entered by
-//! name the name and (behind "Show") the passphrase, and the host's lock.
+//! name the name and (behind "Show") the passphrase, short codes, and the host's lock.
 
 use std::time::Duration;
 
@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use qrcode::render::svg;
 use qrcode::QrCode;
 
+use crate::components::codes::CodePanel;
 use crate::state::{ClientHandle, RoomUi};
 
 /// The link to share, as text and as a QR code.
@@ -53,6 +54,7 @@ pub(crate) fn InvitePanel() -> impl IntoView {
                 "The secret part of the link (after #) never reaches the relay. Share it only "
                 "with the people you want in the room."
             </p>
+            <CodePanel/>
             <Show when=move || ui.named.with(Option::is_some)>
                 <NamedInvite/>
             </Show>

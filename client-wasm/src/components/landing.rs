@@ -1,9 +1,11 @@
 //! The start page: what vroom is in plain words, and the ways in: create a room (and
-//! share its link), open an invite link, or meet in a room by name and passphrase.
+//! share its link), open an invite link, meet in a room by name and passphrase, or join
+//! with a short code.
 
 use leptos::prelude::*;
 use web_sys::SubmitEvent;
 
+use crate::components::codes::CodeWay;
 use crate::components::named::NamedWay;
 use crate::entry::{self, Pasted};
 use crate::nick;
@@ -100,8 +102,7 @@ pub(crate) fn Landing() -> impl IntoView {
                 <h2 id="other-ways">"Or meet without a link"</h2>
                 <div class="actions-grid">
                     <NamedWay nick/>
-                    // The short-code way in (PROTOCOL.md §11.2) goes here, as a card of
-                    // its own, once its exchange is built.
+                    <CodeWay nick/>
                 </div>
             </section>
             <h2 class="how">"How it works"</h2>

@@ -10,6 +10,7 @@ pub(crate) mod pages;
 pub(crate) mod room;
 
 mod alerts;
+mod codes;
 mod files;
 mod invite;
 mod members;

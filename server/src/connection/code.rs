@@ -82,7 +82,10 @@ pub(super) async fn handle<S: Store>(
                     *opened = Some(exchange);
                     None
                 }
-                Ok(Err(reason)) => Some(encode(&ServerFrame::CodeRefused { nameplate, reason })),
+                Ok(Err(reason)) => {
+                    shared.metrics.code_refused(reason);
+                    Some(encode(&ServerFrame::CodeRefused { nameplate, reason }))
+                }
                 Err(code) => Some(error(code)),
             }
         }
@@ -100,6 +103,7 @@ pub(super) async fn handle<S: Store>(
             match sent {
                 Ok(Ok(())) => None,
                 Ok(Err(reason)) => {
+                    shared.metrics.code_refused(reason);
                     let nameplate = o.nameplate;
                     *opened = None;
                     Some(encode(&ServerFrame::CodeRefused { nameplate, reason }))

@@ -113,15 +113,24 @@ impl<S: Store> Member<S> {
                 return Ok(Some(End::Left));
             }
             ClientFrame::CodeOffer => {
+                if shared.limits.code_offer(self.room).is_err() {
+                    return Err(ErrorCode::RateLimited);
+                }
                 let answer = match store.code_offer(self.room, self.me, self.session).await? {
-                    Ok(n) => ServerFrame::CodeOffered {
-                        nameplate: n.nameplate,
-                        expires_secs: n.expires_secs,
-                    },
-                    Err(reason) => ServerFrame::CodeRefused {
-                        nameplate: 0,
-                        reason,
-                    },
+                    Ok(n) => {
+                        shared.metrics.codes_issued.inc();
+                        ServerFrame::CodeOffered {
+                            nameplate: n.nameplate,
+                            expires_secs: n.expires_secs,
+                        }
+                    }
+                    Err(reason) => {
+                        shared.metrics.code_refused(reason);
+                        ServerFrame::CodeRefused {
+                            nameplate: 0,
+                            reason,
+                        }
+                    }
                 };
                 if let Err(end) = live.answer([encode(&answer)]).await {
                     return Ok(Some(end));
@@ -129,9 +138,11 @@ impl<S: Store> Member<S> {
             }
             ClientFrame::CodeRevoke { nameplate } => {
                 store.code_end(self.room, self.me, nameplate, false).await?;
+                shared.metrics.code_ended(false);
             }
             ClientFrame::CodeBurn { nameplate } => {
                 store.code_end(self.room, self.me, nameplate, true).await?;
+                shared.metrics.code_ended(true);
             }
             ClientFrame::CodeSend { exchange, payload } => {
                 if payload.len() > super::MAX_CODE_MESSAGE {

@@ -50,7 +50,8 @@ macro_rules! store_suite {
             codes_are_handed_out_opened_and_relayed,
             codes_die_when_revoked_burned_expired_or_their_room_ends,
             host_hand_over_moves_the_seat_to_the_named_member,
-            host_seat_is_claimable_once_its_member_is_gone
+            host_seat_is_claimable_once_its_member_is_gone,
+            revoked_codes_give_their_numbers_back
         );
     };
     (@each $paused:literal, $make:expr; $($name:ident),*) => {
@@ -1095,5 +1096,25 @@ pub(crate) async fn host_seat_is_claimable_once_its_member_is_gone<S: Store>(mak
             Seen::Left(6, MemberId(3), LeaveReason::Kicked),
             Seen::MemberClosed(MemberId(3), CloseReason::Kicked),
         ]
+    );
+}
+
+/// Offering and revoking in a loop takes no numbers: a revoked nameplate is handed out
+/// again (held numbers would all differ).
+pub(crate) async fn revoked_codes_give_their_numbers_back<S: Store>(make: impl Make<S>) {
+    let h = harness(make, base_config()).await;
+    let r = room(24);
+    h.create(r, 1).await.unwrap();
+    let mut seen = std::collections::BTreeSet::new();
+    const ROUNDS: usize = 40;
+    for _ in 0..ROUNDS {
+        let n = h.offer(r, 1).await.unwrap();
+        seen.insert(n);
+        h.store.code_end(r, MemberId(1), n, false).await.unwrap();
+    }
+    assert!(
+        seen.len() < ROUNDS,
+        "{ROUNDS} offers, each revoked, took {} numbers: {seen:?}",
+        seen.len()
     );
 }

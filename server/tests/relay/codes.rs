@@ -179,3 +179,111 @@ async fn one_address_opens_only_a_few_exchanges_a_minute_and_others_are_not_held
     let mut other = relay.connect_from(IpAddr::from([127, 0, 0, 10])).await;
     assert_eq!(open_unknown(&mut other).await, unknown);
 }
+
+/// Offering and revoking in a loop is bounded per room (whatever the member revokes or
+/// burns meanwhile), and `/metrics` counts codes issued, ended and refused by reason,
+/// with no room id in sight.
+#[tokio::test]
+async fn offer_and_revoke_churn_is_bounded_per_room_and_counted_without_ids() {
+    let relay = Relay::start(vroom_relay::Config {
+        code_offers_per_minute: 4,
+        ..config()
+    })
+    .await;
+    let metrics = relay.metrics().await;
+    for line in [
+        "vroom_codes_issued_total 0",
+        "vroom_code_refusals_total{kind=\"expired\"} 0",
+        "vroom_codes_ended_total{kind=\"burned\"} 0",
+        "vroom_refusals_total{reason=\"code_offers_per_room\"} 0",
+    ] {
+        assert!(metrics.contains(line), "/metrics lacks {line}:\n{metrics}");
+    }
+
+    let room = room_id(42);
+    let mut host = relay.connect().await;
+    host.create(room, &secret(42), RoomSettings::default())
+        .await;
+    let mut last = 0;
+    for _ in 0..4 {
+        host.send(ClientFrame::CodeOffer).await;
+        let Got::CodeOffered(nameplate, _) = next_code(&mut host).await else {
+            panic!("a nameplate was expected");
+        };
+        host.send(ClientFrame::CodeRevoke { nameplate }).await;
+        last = nameplate;
+    }
+    host.send(ClientFrame::CodeOffer).await;
+    assert_eq!(
+        next_code(&mut host).await,
+        Got::Error(ErrorCode::RateLimited)
+    );
+    // Another room is not held back.
+    let mut other = relay.connect().await;
+    other
+        .create(room_id(43), &secret(43), RoomSettings::default())
+        .await;
+    other.send(ClientFrame::CodeOffer).await;
+    let Got::CodeOffered(burned, _) = next_code(&mut other).await else {
+        panic!("another room's member gets a code");
+    };
+    other
+        .send(ClientFrame::CodeBurn { nameplate: burned })
+        .await;
+
+    let mut joiner = relay.connect().await;
+    for (nameplate, reason) in [(last, CodeRefusal::Unknown), (burned, CodeRefusal::Burned)] {
+        joiner
+            .send(ClientFrame::CodeOpen {
+                version: version(),
+                nameplate,
+                hello: b"hi",
+            })
+            .await;
+        assert_eq!(joiner.recv().await, Got::CodeRefused(nameplate, reason));
+    }
+
+    assert_eq!(relay.metric("vroom_codes_issued_total").await, 5);
+    assert_eq!(
+        relay
+            .metric("vroom_codes_ended_total{kind=\"revoked\"}")
+            .await,
+        4
+    );
+    assert_eq!(
+        relay
+            .metric("vroom_codes_ended_total{kind=\"burned\"}")
+            .await,
+        1
+    );
+    for (kind, count) in [
+        ("unknown", 1),
+        ("burned", 1),
+        ("expired", 0),
+        ("too_many", 0),
+    ] {
+        assert_eq!(
+            relay
+                .metric(&format!("vroom_code_refusals_total{{kind=\"{kind}\"}}"))
+                .await,
+            count,
+            "{kind}"
+        );
+    }
+    assert_eq!(
+        relay
+            .metric("vroom_refusals_total{reason=\"code_offers_per_room\"}")
+            .await,
+        1
+    );
+    let metrics = relay.metrics().await.to_lowercase();
+    for id in [room_id(42).to_hex(), room_id(43).to_hex()] {
+        assert!(!metrics.contains(&id), "metrics carry a room id");
+    }
+    for nameplate in [last, burned] {
+        assert!(
+            !metrics.contains(&format!("\"{nameplate}\"")),
+            "metrics carry a nameplate"
+        );
+    }
+}

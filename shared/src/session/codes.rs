@@ -20,8 +20,8 @@ use zeroize::Zeroizing;
 use super::Output;
 use crate::crypto::RoomSecret;
 use crate::ways::code::{
-    CodeError, CodeOffer, JoinerConfirmed, JoinerExchange, MemberExchange, ShortCode,
-    MAX_FAILED_ATTEMPTS,
+    wrong_code_confirmation, CodeError, CodeOffer, JoinerConfirmed, JoinerExchange, MemberExchange,
+    ShortCode, MAX_FAILED_ATTEMPTS,
 };
 use crate::wire::{ClientFrame, CodeRefusal, ServerFrame, PROTOCOL_VERSION};
 
@@ -38,6 +38,11 @@ const MAX_NOTICES: usize = 32;
 pub enum CodeNotice {
     /// A new code: show it to the member, who reads it to the joiner.
     Ready {
+        /// The code's nameplate (its number, not secret): what [`Session::revoke_code`]
+        /// and the other notices name it by.
+        ///
+        /// [`Session::revoke_code`]: super::Session::revoke_code
+        nameplate: u32,
         /// The code as people say and type it (`7-amber-river`).
         code: Zeroizing<String>,
         /// Seconds until it expires.
@@ -62,13 +67,21 @@ pub enum CodeNotice {
         /// The code's nameplate.
         nameplate: u32,
     },
+    /// The connection to the relay was replaced, and the relay forgot this member's
+    /// codes: none of them admits anybody any more.
+    Forgotten {
+        /// How many live codes were lost.
+        count: usize,
+    },
 }
 
 impl CodeNotice {
     /// A sentence for the member.
     pub fn describe(&self) -> String {
         match self {
-            CodeNotice::Ready { code, expires_secs } => format!(
+            CodeNotice::Ready {
+                code, expires_secs, ..
+            } => format!(
                 "Short code: {} (expires in {}). Read it to the person joining; they type \
                  it with `join --code`.",
                 code.as_str(),
@@ -87,7 +100,11 @@ impl CodeNotice {
             ),
             CodeNotice::Burned { nameplate } => format!(
                 "Code {nameplate}-… failed {MAX_FAILED_ATTEMPTS} times and no longer works. \
-                 Make a new one with /code if someone still needs to join."
+                 Make a new one if someone still needs to join."
+            ),
+            CodeNotice::Forgotten { count } => format!(
+                "The connection to the relay dropped, so your {count} short code(s) no longer \
+                 work. Make a new one if someone still needs to join."
             ),
         }
     }
@@ -153,6 +170,7 @@ impl Codes {
             },
         );
         self.notice(CodeNotice::Ready {
+            nameplate,
             code: text,
             expires_secs,
         });
@@ -175,10 +193,25 @@ impl Codes {
         revoked
     }
 
+    /// Revokes one live code; whether it was live. The frame tells the relay.
+    pub(super) fn revoke(&mut self, nameplate: u32, out: &mut Vec<Output>) -> bool {
+        let Some(mut live) = self.live.remove(&nameplate) else {
+            return false;
+        };
+        live.offer.revoke();
+        self.ongoing.retain(|_, o| o.nameplate != nameplate);
+        out.push(Output::Send(ClientFrame::CodeRevoke { nameplate }.encode()));
+        true
+    }
+
     /// The connection was replaced: the relay forgot this member's nameplates.
     pub(super) fn forget(&mut self) {
+        let count = self.live.len();
         self.live.clear();
         self.ongoing.clear();
+        if count > 0 {
+            self.notice(CodeNotice::Forgotten { count });
+        }
     }
 
     /// A message of an exchange, from a joiner through the relay.
@@ -274,6 +307,15 @@ impl Codes {
     }
 }
 
+/// The joiner's sentence when the relay's connection closes during the exchange.
+pub const CODE_LOST: &str =
+    "The relay closed the connection during the code exchange. Try the code again.";
+
+/// The joiner's sentence when the member did not finish the exchange within
+/// [`EXCHANGE_TIMEOUT_MS`].
+pub const CODE_NO_ANSWER: &str =
+    "The person who made this code did not answer in time. Ask them for a new code.";
+
 /// What a joiner's exchange asks its client to do next.
 pub enum CodeStep {
     /// Send this frame to the relay.
@@ -284,6 +326,10 @@ pub enum CodeStep {
     Admitted(RoomSecret),
     /// The code did not work: show the sentence, and do not try this code again.
     Failed(String),
+    /// The code was wrong: send this frame (it tells the member at once, so the
+    /// failure counts now rather than after [`EXCHANGE_TIMEOUT_MS`]), then show the
+    /// sentence as for [`CodeStep::Failed`].
+    Wrong(Vec<u8>, String),
 }
 
 enum JoinState {
@@ -347,6 +393,14 @@ impl CodeJoin {
                                 }
                                 .encode(),
                             )
+                        }
+                        Err(CodeError::Wrong) => {
+                            let frame = ClientFrame::CodeSend {
+                                exchange,
+                                payload: &wrong_code_confirmation(),
+                            }
+                            .encode();
+                            CodeStep::Wrong(frame, CodeError::Wrong.to_string())
                         }
                         Err(e) => self.fail(e.to_string()),
                     },

@@ -60,7 +60,7 @@ mod resume;
 mod roster;
 mod talk;
 
-pub use codes::{CodeJoin, CodeNotice, CodeStep, EXCHANGE_TIMEOUT_MS};
+pub use codes::{CodeJoin, CodeNotice, CodeStep, CODE_LOST, CODE_NO_ANSWER, EXCHANGE_TIMEOUT_MS};
 pub use files::{OfferNotSent, Offered};
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -942,6 +942,15 @@ impl Session {
         let m = self.member_ready()?;
         let mut out = Vec::new();
         let revoked = m.codes.revoke_all(&mut out);
+        Ok((revoked, out))
+    }
+
+    /// Revokes one live short code of this member (by its nameplate); whether it was
+    /// live, and the frame that tells the relay.
+    pub fn revoke_code(&mut self, nameplate: u32) -> Result<(bool, Vec<Output>), ActionError> {
+        let m = self.member_ready()?;
+        let mut out = Vec::new();
+        let revoked = m.codes.revoke(nameplate, &mut out);
         Ok((revoked, out))
     }
 

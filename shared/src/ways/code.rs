@@ -239,6 +239,13 @@ pub struct MemberExchange {
 /// The reply is SPAKE2's message (33 bytes) then the member's confirmation (32 bytes).
 const CONFIRM_LEN: usize = 32;
 
+/// What an honest joiner sends in place of its confirmation when the member's did not
+/// match (a wrong code): a confirmation that cannot be valid, so the member counts the
+/// failure at once rather than when the exchange times out.
+pub fn wrong_code_confirmation() -> Vec<u8> {
+    vec![0; CONFIRM_LEN]
+}
+
 impl JoinerExchange {
     /// Starts an exchange for `code`; send the returned hello to the code's member.
     pub fn start(code: &ShortCode) -> (JoinerExchange, Vec<u8>) {

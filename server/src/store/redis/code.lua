@@ -4,7 +4,7 @@
 --   x:<exchange>   "<nameplate> <joiner instance>"
 -- A: op, and per op:
 --   offer  member, session, nameplate, ttl, tomb, per_room  -> { 'ok', 'go' | 'toomany' }
---   end    member, nameplate, burn                          -> { 'ok' }
+--   end    member, nameplate, burn                          -> { 'ok', 'freed' } when revoked | { 'ok' }
 --   open   nameplate, exchange, instance, max, frame        -> { 'ok', 'go' | refusal }
 --   relay  nameplate, exchange, frame                       -> { 'ok', 'go' | refusal }
 --   reply  member, exchange                                 -> { 'ok', nameplate, instance } | { 'ok' }
@@ -97,6 +97,7 @@ if A.op == 'end' then
       store(A.nameplate, p)
     else
       redis.call('HDEL', META, 'c:' .. A.nameplate)
+      return { 'ok', 'freed' }
     end
   end
   return { 'ok' }

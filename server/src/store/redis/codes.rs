@@ -23,6 +23,14 @@ use crate::store::{SessionId, StoreResult};
 /// What starts a short-code message on a room's channel.
 pub(super) const CODE_TAG: &[u8] = b"code:";
 
+/// Deletes a nameplate's key if it still names the room in ARGV[1].
+static FREE_PLATE: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+    redis::Script::new(
+        "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end \
+         return 0",
+    )
+});
+
 fn plate_key(nameplate: u32) -> String {
     format!("vroom:code:{{{nameplate}}}")
 }
@@ -168,7 +176,20 @@ impl RedisStore {
         let mut c = Code::new(b"end", nameplate);
         c.member = Some(member);
         c.burn = burn;
-        call(&self.inner, room, &c).await.map(drop)
+        let Words(words) = call(&self.inner, room, &c).await?;
+        if words.first().map(String::as_str) == Some("freed") {
+            // A number its member revoked is free again at once, if it is still this
+            // room's: a member who offers and revokes in a loop takes no numbers (a
+            // burned one stays taken, so its joiners hear "burned").
+            let mut conn = self.inner.conn.clone();
+            FREE_PLATE
+                .key(plate_key(nameplate))
+                .arg(room.to_hex())
+                .invoke_async::<Value>(&mut conn)
+                .await
+                .map_err(|e| unavailable(&e))?;
+        }
+        Ok(())
     }
 
     pub(super) async fn open_code(

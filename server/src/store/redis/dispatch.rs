@@ -238,10 +238,23 @@ pub(super) async fn run_dispatcher(inner: Weak<Inner>, mut input: mpsc::Unbounde
                     // slot moved to another node, whose channel is to be followed now.
                     // What was published meanwhile is in the log: the room's next event
                     // or tick finds the hole and fills it.
-                    let room = match push.data.first() {
-                        Some(Value::BulkString(name)) => room_of_channel(name),
-                        _ => None,
+                    let name = match push.data.first() {
+                        Some(Value::BulkString(name)) => name.as_slice(),
+                        _ => &[],
                     };
+                    // The channel of this instance's joiners moved too: short-code
+                    // answers for them would be lost until it is followed again.
+                    if inner.joiners.initialized()
+                        && name == super::codes::joiner_channel(inner.instance).as_bytes()
+                    {
+                        tracing::info!(
+                            "redis store: the joiners' channel's slot moved; subscribing on \
+                             its new node"
+                        );
+                        tokio::spawn(follow_joiners_again(inner.conn.clone(), inner.instance));
+                        continue;
+                    }
+                    let room = room_of_channel(name);
                     if let Some(room) = room.filter(|r| rooms.contains_key(r)) {
                         tracing::info!(
                             "redis store: a room's slot moved; subscribing on its new node"
@@ -258,6 +271,27 @@ pub(super) async fn run_dispatcher(inner: Weak<Inner>, mut input: mpsc::Unbounde
             },
         }
     }
+}
+
+/// Subscribes again to this instance's joiners' channel after the cluster dropped it
+/// (its slot moved), trying with a growing wait while the slot is in migration; gives
+/// up after about a minute (the exchanges under way then time out, and the next
+/// relay's restart follows the channel anew).
+async fn follow_joiners_again(conn: Conn, instance: u64) {
+    for tries in 0..40u32 {
+        match conn.subscribe(super::codes::joiner_channel(instance)).await {
+            Ok(()) => {
+                tracing::info!("redis store: the joiners' channel followed its slot");
+                return;
+            }
+            Err(e) => {
+                unavailable(&e);
+                let wait = Duration::from_millis(100) * 2u32.pow(tries.min(5));
+                tokio::time::sleep(wait.min(RESUBSCRIBE_BACKOFF)).await;
+            }
+        }
+    }
+    tracing::error!("redis store: could not follow the joiners' channel again");
 }
 
 /// Hands a chunk-lane packet of a followed room to the fan-out, as it came.
