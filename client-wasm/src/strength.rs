@@ -35,20 +35,12 @@ pub struct Estimate {
     pub warning: String,
     /// How to make it stronger, if anything (English).
     pub suggestion: String,
+    /// The verdict in a few words, for the meter's label (the module's
+    /// `Verdict::label`, which the native client prints too).
+    pub label: String,
 }
 
 impl Estimate {
-    /// The verdict in a few words, for the meter's label.
-    pub fn label(&self) -> &'static str {
-        match self.score {
-            0 => "Very weak: guessed at once",
-            1 => "Weak: guessed quickly",
-            2 => "Weak: a determined relay guesses it",
-            3 => "Fair: guessable with a lot of computing",
-            _ => "Strong",
-        }
-    }
-
     /// Whether a room may be created with it without a "use it anyway".
     pub fn good(&self) -> bool {
         self.score >= GOOD_SCORE
@@ -153,6 +145,7 @@ impl Strength {
                     guesses_log10: out.get(1).as_f64()?,
                     warning: out.get(2).as_string()?,
                     suggestion: out.get(3).as_string()?,
+                    label: out.get(4).as_string()?,
                 })
             });
         self.meter

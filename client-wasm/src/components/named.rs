@@ -73,7 +73,7 @@ pub(crate) fn NamedWay(nick: RwSignal<String>) -> impl IntoView {
                 Meter::Ready(e) if e.good() => None,
                 Meter::Ready(e) => Some(format!(
                     "This passphrase is weak ({}): whoever runs the relay could guess it. {}{}",
-                    e.label().to_lowercase(),
+                    e.label.to_lowercase(),
                     sentence(&e.warning),
                     if e.suggestion.is_empty() {
                         "Add more unusual words, or tick \u{201c}Use it anyway\u{201d}.".to_owned()
@@ -182,7 +182,7 @@ pub(crate) fn NamedWay(nick: RwSignal<String>) -> impl IntoView {
                 view! {
                     <meter min="0" max="4" low="2.5" optimum="4" value=e.score aria-hidden="true"></meter>
                     <p class=class>
-                        <strong id="strength-label">{e.label()}</strong>
+                        <strong id="strength-label">{e.label.clone()}</strong>
                         {format!(" (about 10^{:.0} guesses). ", e.guesses_log10)}
                         {advice}
                     </p>

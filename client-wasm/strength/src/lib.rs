@@ -58,15 +58,17 @@ pub fn verdict(passphrase: &str, hints: &[&str]) -> Verdict {
     }
 }
 
-/// [`verdict`] for the web app: `[score, guesses_log10, warning, suggestion]`.
+/// [`verdict`] for the web app: `[score, guesses_log10, warning, suggestion, label]`.
 #[wasm_bindgen]
 pub fn estimate(passphrase: &str, hints: Vec<String>) -> js_sys::Array {
     let hints: Vec<&str> = hints.iter().map(String::as_str).collect();
     let v = verdict(passphrase, &hints);
+    let label = v.label();
     let out = js_sys::Array::new();
     out.push(&JsValue::from(v.score));
     out.push(&JsValue::from(v.guesses_log10));
     out.push(&JsValue::from(v.warning));
     out.push(&JsValue::from(v.suggestion));
+    out.push(&JsValue::from(label));
     out
 }
