@@ -37,8 +37,6 @@ pub enum Got {
     },
     /// `Event::Locked`: its seq and whether the room is now locked.
     Locked(u64, bool),
-    /// `Event::HostChanged`: its seq and the member holding the host seat now.
-    HostChanged(u64, MemberId),
     /// `Gap { from, to }`.
     Gap(u64, u64),
     /// `CaughtUp { seq }`.
@@ -96,9 +94,7 @@ impl Got {
     /// The sequence number of an event; `None` for every other frame.
     pub fn seq(&self) -> Option<u64> {
         match self {
-            Got::Joined(s, _) | Got::Left(s, _, _) | Got::Locked(s, _) | Got::HostChanged(s, _) => {
-                Some(*s)
-            }
+            Got::Joined(s, _) | Got::Left(s, _, _) | Got::Locked(s, _) => Some(*s),
             Got::Message { seq, .. } => Some(*seq),
             _ => None,
         }
@@ -139,7 +135,6 @@ impl Got {
                     payload: payload.to_vec(),
                 },
                 Event::Locked { locked } => Got::Locked(seq, locked),
-                Event::HostChanged { host } => Got::HostChanged(seq, host),
             },
             ServerFrame::Gap { from, to } => Got::Gap(from, to),
             ServerFrame::CaughtUp { seq } => Got::CaughtUp(seq),
@@ -288,9 +283,7 @@ impl Client {
             let got = self.recv().await;
             match got {
                 Got::Message { .. } => return got,
-                Got::Joined(..) | Got::Left(..) | Got::Locked(..) | Got::HostChanged(..) => {
-                    continue
-                }
+                Got::Joined(..) | Got::Left(..) | Got::Locked(..) => continue,
                 other => panic!("expected a message, got {other:?}"),
             }
         }
