@@ -26,7 +26,7 @@ use crate::wire::{
 };
 
 /// The version byte in front of an encoded [`Resumable`]; another one is refused.
-const RESUMABLE_FORMAT: u8 = 1;
+const RESUMABLE_FORMAT: u8 = 2;
 
 /// Most key packages the members remember having taken (a returning member's request
 /// replayed later would otherwise push it out again).
@@ -61,6 +61,11 @@ struct Saved {
     last_seq: u64,
     /// Its nickname.
     nick: String,
+    /// When the relay stops keeping its place (Unix ms, set by the client on every
+    /// save): a later entry is stale and refused.
+    expires_at_ms: u64,
+    /// Whether it was the group's only member: nobody is left to add it back.
+    alone: bool,
     /// What the client shows (the conversation, how the room was entered): the
     /// client's own encoding, opaque here.
     #[serde(with = "serde_bytes")]
@@ -96,6 +101,26 @@ impl Resumable {
         self.saved.view = view;
     }
 
+    /// Sets when the relay stops keeping this member's place (Unix ms): now plus the
+    /// relay's grace period.
+    pub fn set_expires_at_ms(&mut self, at_ms: u64) {
+        self.saved.expires_at_ms = at_ms;
+    }
+
+    /// Whether the relay no longer keeps this member's place at `now_ms`: the entry
+    /// outlived its page (a restored tab, a browser's session restore) and must not
+    /// be used.
+    pub fn expired(&self, now_ms: u64) -> bool {
+        now_ms >= self.saved.expires_at_ms
+    }
+
+    /// Whether this member was alone in the group when saved. A host alone makes the
+    /// group again when it resumes (same room secret, same host key: the same group
+    /// id and binding); anyone else alone has nobody to add it back.
+    pub fn alone(&self) -> bool {
+        self.saved.alone
+    }
+
     /// The nickname.
     pub fn nick(&self) -> &str {
         &self.saved.nick
@@ -105,13 +130,20 @@ impl Resumable {
     /// dropped.
     pub fn encode(&self) -> Zeroizing<String> {
         use base64::Engine;
-        let mut bytes = Zeroizing::new(vec![RESUMABLE_FORMAT]);
-        // Serialising plain fields into a vector cannot fail.
-        if let Ok(body) = postcard::to_allocvec(&self.saved) {
-            let body = Zeroizing::new(body);
-            bytes.extend_from_slice(&body);
+        // Sized up front so that no copy of the secrets is left behind by a growing
+        // buffer; serialising plain fields into it cannot fail.
+        let size = postcard::experimental::serialized_size(&self.saved).unwrap_or(0);
+        let mut bytes = Zeroizing::new(vec![0u8; 1 + size]);
+        bytes[0] = RESUMABLE_FORMAT;
+        if postcard::to_slice(&self.saved, &mut bytes[1..]).is_err() {
+            bytes.truncate(1);
         }
-        Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&*bytes))
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut text = Zeroizing::new(String::with_capacity(
+            base64::encoded_len(bytes.len(), false).unwrap_or(0),
+        ));
+        engine.encode_string(&*bytes, &mut text);
+        text
     }
 
     /// Reads what [`Resumable::encode`] wrote.
@@ -141,9 +173,9 @@ impl Session {
     /// only a member in the group, or one resuming, can be resumed.
     pub fn resumable(&self) -> Option<Resumable> {
         let resume = self.resume?;
-        let (keys, identity) = match &self.stage {
-            Stage::Member(m) => (&m.keys, m.group.identity()),
-            Stage::Joining(j) if j.resuming => (&j.keys, j.joiner.identity()?),
+        let (keys, identity, alone) = match &self.stage {
+            Stage::Member(m) => (&m.keys, m.group.identity(), m.group.members().len() == 1),
+            Stage::Joining(j) if j.resuming => (&j.keys, j.joiner.identity()?, false),
             _ => return None,
         };
         let (client_id, signing) = identity.secret();
@@ -157,6 +189,8 @@ impl Session {
                 token: resume.token.0,
                 last_seq: self.last_seq,
                 nick: self.nick.clone(),
+                expires_at_ms: 0,
+                alone,
                 view: Vec::new(),
             },
         })
@@ -193,11 +227,21 @@ impl Session {
         .encode();
         let keys = Keys::new(secret, s.host_secret.map(HostSecret));
         let identity = Identity::from_secret(s.client_id, &s.signing);
-        let provers = vec![(me, identity.rejoin_signer())];
-        let mut stage = Session::joining_as(identity, keys, provers);
-        if let Stage::Joining(j) = &mut stage {
-            j.resuming = true;
-        }
+        let stage = if s.alone && keys.host_secret.is_some() {
+            // Nobody is left to add it back: the host makes the group again, with the
+            // same identity, so the same group id and host binding.
+            match Group::create(identity, &keys.room_secret) {
+                Ok(group) => Stage::Member(Box::new(Membership::new(keys, group, s.last_seq))),
+                Err(_) => Stage::Ended,
+            }
+        } else {
+            let provers = vec![(me, identity.rejoin_signer())];
+            let mut stage = Session::joining_as(identity, keys, provers);
+            if let Stage::Joining(j) = &mut stage {
+                j.resuming = true;
+            }
+            stage
+        };
         let mut session = Session::new(room, stage, &s.nick, plain);
         session.me = Some(me);
         session.resume = Some(resume);
@@ -211,12 +255,33 @@ impl Session {
 /// Whether a join request under relay id `from` carries the identity of the leaf the
 /// members hold for that id: a member coming back after a reload (its proof is checked
 /// as for any request under a held id).
+/// So is one whose id is being added again (its old leaf removed, its add not landed
+/// yet: it reloaded twice) with the signature key of the leaf removed under that id.
 pub(super) fn returning(m: &Membership, from: MemberId, identity: &PublicIdentity) -> bool {
-    m.roster
+    let holds = m
+        .roster
         .leaf_of(from)
         .and_then(|leaf| m.roster.get(leaf))
         .and_then(|peer| peer.identity)
-        .is_some_and(|held| held == *identity)
+        .is_some_and(|held| held == *identity);
+    let readding = m.duties.has_add_for(from)
+        || m.rejoining.contains(&from)
+        || m.returning.contains_key(&from);
+    holds || (readding && m.departed_key(from) == Some(identity.signature_key))
+}
+
+/// Whether a proven request under `from` sealed at `since` is newer than the latest
+/// one taken under that id.
+pub(super) fn newer(m: &Membership, from: MemberId, since: u64) -> bool {
+    m.returned_since.get(&from).is_none_or(|&last| since > last)
+}
+
+/// Remembers the `since` of a proven request taken under `from`.
+pub(super) fn note_since(m: &mut Membership, from: MemberId, since: u64) {
+    if !m.returned_since.contains_key(&from) && m.returned_since.len() >= super::MAX_TRACKED {
+        m.returned_since.pop_first();
+    }
+    m.returned_since.insert(from, since);
 }
 
 fn package_digest(key_package: &[u8]) -> [u8; 32] {

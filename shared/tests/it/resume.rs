@@ -263,3 +263,178 @@ fn a_damaged_saved_session_is_refused() {
     assert!(Resumable::decode(&other_format).is_err());
     assert!(Resumable::decode(&text).is_ok());
 }
+
+fn warned(net: &Net, name: &str, words: &str) -> bool {
+    net.clients[name]
+        .events
+        .iter()
+        .any(|e| matches!(e, SessionEvent::SecurityWarning { text, .. } if text.contains(words)))
+}
+
+/// The lock keeps newcomers out, not a member coming back as itself: a member and
+/// the host reload in a locked room and are back in; the host can unlock.
+#[test]
+fn a_locked_room_takes_back_its_reloaded_members() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    net.join("carol", &invite);
+    net.user("alice", |s| s.lock(true));
+    assert!(net.clients["bob"].session.is_locked());
+
+    reload(&mut net, "bob", |_| {});
+    assert!(
+        net.clients["bob"].session.is_ready(),
+        "bob is back in the locked room"
+    );
+    reload(&mut net, "alice", |_| {});
+    assert!(
+        net.clients["alice"].session.is_ready(),
+        "the host is back in its locked room"
+    );
+    for name in ["alice", "bob", "carol"] {
+        assert!(
+            !warned(&net, name, "locked"),
+            "{name}: {:?}",
+            net.clients[name].events
+        );
+    }
+    net.user("alice", |s| s.lock(false));
+    assert!(!net.clients["carol"].session.is_locked(), "unlocked");
+    assert_eq!(
+        net.clients["bob"].session.safety_code(),
+        net.clients["carol"].session.safety_code()
+    );
+}
+
+/// Bob's request from his first reload, replayed after his second one, must not push
+/// him out of the leaf his second request gave him: it is older than the latest one
+/// taken under his id.
+#[test]
+fn an_older_request_replayed_after_a_second_reload_is_refused() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    let bob = net.id("bob");
+    let rejoins = |net: &Net| -> Vec<Vec<u8>> {
+        net.payloads
+            .iter()
+            .filter(|p| {
+                p.from == bob && matches!(Envelope::decode(&p.payload), Ok(Envelope::Rejoin { .. }))
+            })
+            .map(|p| p.payload.clone())
+            .collect()
+    };
+    reload(&mut net, "bob", |_| {});
+    let first = rejoins(&net).pop().expect("bob's first request");
+    reload(&mut net, "bob", |_| {});
+    assert_eq!(rejoins(&net).len(), 2, "bob asked again");
+    assert!(net.clients["bob"].session.is_ready());
+    let seen = net.clients["alice"].events.len();
+    let code = net.clients["alice"].session.safety_code();
+    net.sequence(
+        None,
+        Event::Message {
+            from: bob,
+            to: None,
+            payload: &first,
+        },
+    );
+    net.run();
+    net.tick(T0 + 100 * FALLBACK_MS);
+    assert!(
+        warned(&net, "alice", "older request"),
+        "refused as older than the latest: {:?}",
+        &net.clients["alice"].events[seen..]
+    );
+    assert_eq!(net.clients["alice"].session.safety_code(), code);
+    assert!(net.clients["bob"].session.is_ready());
+}
+
+/// Bob reloads twice before the members have added him back: his second request,
+/// proven by the same key, replaces the add owed for his first.
+#[test]
+fn a_second_reload_before_the_first_is_taken_back_wins() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    let seen = net.clients["alice"].events.len();
+    // Alice hears nothing until bob has reloaded twice.
+    net.hold.insert("alice", Vec::new());
+    let first = net.clients["bob"].session.resumable().expect("resumable");
+    let (session, frame) = Session::resume(&first);
+    net.reload("bob", session, frame);
+    let second = net.clients["bob"].session.resumable().expect("resuming");
+    let (session, frame) = Session::resume(&second);
+    net.reload("bob", session, frame);
+    let held = net.hold.remove("alice").unwrap();
+    for frame in held {
+        net.clients.get_mut("alice").unwrap().inbox.push_back(frame);
+    }
+    net.run();
+    for step in 1..=4 {
+        net.tick(T0 + step * 2 * FALLBACK_MS);
+    }
+    assert!(
+        net.clients["bob"].session.is_ready(),
+        "bob is back: {:?}",
+        net.clients["bob"].events
+    );
+    assert_eq!(
+        net.warnings("alice"),
+        0,
+        "{:?}",
+        &net.clients["alice"].events[seen..]
+    );
+    assert!(arrivals_and_departures(&net, "alice", seen).is_empty());
+    assert_eq!(
+        net.clients["bob"].session.safety_code(),
+        net.clients["alice"].session.safety_code()
+    );
+}
+
+/// A host alone in its room has nobody to add it back: it makes the group again (the
+/// same group id and host binding) and a newcomer joins it.
+#[test]
+fn a_host_alone_in_its_room_makes_the_group_again() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    let own = net.clients["alice"].session.fingerprint();
+    assert!(net.clients["alice"].session.resumable().unwrap().alone());
+    reload(&mut net, "alice", |_| {});
+    assert!(
+        net.clients["alice"].session.is_ready(),
+        "{:?}",
+        net.clients["alice"].events
+    );
+    assert!(net.clients["alice"].session.is_host());
+    assert_eq!(net.clients["alice"].session.fingerprint(), own);
+    net.join("bob", &invite);
+    assert!(net.clients["bob"].session.is_ready());
+    let host = net.clients["bob"]
+        .session
+        .members()
+        .into_iter()
+        .find(|m| m.is_host)
+        .map(|m| m.nick);
+    assert_eq!(host.as_deref(), Some("alice"), "bob sees alice as host");
+    assert_eq!(net.warnings("bob"), 0, "{:?}", net.clients["bob"].events);
+    net.say("bob", "hi");
+    assert_eq!(net.texts("alice"), ["hi"]);
+}
+
+/// A saved entry says until when the relay keeps the place; past that it is stale.
+#[test]
+fn a_saved_session_knows_when_it_expires() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    let mut saved = net.clients["bob"].session.resumable().unwrap();
+    assert!(!saved.alone());
+    saved.set_expires_at_ms(T0 + 60_000);
+    let saved = Resumable::decode(&saved.encode()).unwrap();
+    assert!(!saved.expired(T0 + 59_999));
+    assert!(saved.expired(T0 + 60_000));
+    let unset = net.clients["bob"].session.resumable().unwrap();
+    assert!(unset.expired(T0), "an entry without a deadline is stale");
+}
