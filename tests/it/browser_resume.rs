@@ -207,26 +207,28 @@ async fn a_frozen_page_whose_socket_died_catches_up_when_it_returns() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_past_the_grace_period_joins_afresh_and_says_so() {
-    // A 1 s grace: the page is away longer than that.
+    // A 1 s grace: the reloaded page cannot reach the relay for longer than that.
     let relay = Relay::start(app_config()).await;
+    let recorder = Recorder::start(relay.addr()).await;
     let chrome = Chrome::start().await;
-    let (alice, _, bob) = alice_and_bob(&chrome, &relay.origin()).await;
+    let (alice, _, bob) = alice_and_bob(&chrome, &recorder.origin()).await;
     say(&bob, "said before").await;
     alice
         .wait_text(".message:not(.own) .text", "said before")
         .await;
     let old = member_list(&alice).await;
 
-    bob.client.goto("about:blank").await.expect("go away");
+    bob.excuse("WebSocket connection to");
+    recorder.refuse_websockets(true);
+    bob.client.refresh().await.expect("reload");
     alice
         .wait_text(".event", "Bob lost their connection and left")
         .await;
-    // Back in the same tab: the saved place is stale.
-    bob.client.back().await.expect("come back");
+    // The grace is over (Alice was told): the saved place is stale.
+    recorder.refuse_websockets(false);
     bob.wait_text(".event", "longer than the room keeps a place")
         .await;
     bob.wait_text("#connection", "connected").await;
-    alice.wait_count(".member", 2).await;
     alice
         .wait_until("Bob in again as a new member", || async {
             let now = member_list(&alice).await;
@@ -236,8 +238,45 @@ async fn a_reload_past_the_grace_period_joins_afresh_and_says_so() {
     say(&alice, "hello again").await;
     bob.wait_text(".message:not(.own) .text", "hello again")
         .await;
+    assert_eq!(
+        bob.texts(".message .text").await,
+        ["hello again"],
+        "what the lost place showed is gone"
+    );
 
     done(vec![alice, bob], relay).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kick_and_the_end_of_the_room_wipe_the_saved_place() {
+    let relay = Relay::start(patient_relay()).await;
+    let chrome = Chrome::start().await;
+    let (alice, link) = create_room(&chrome, &relay.origin(), "Alice").await;
+    let bob = join_room(&chrome, &link, "Bob").await;
+    let carol = join_room(&chrome, &link, "Carol").await;
+    alice.wait_count(".member", 3).await;
+    for page in [&bob, &carol] {
+        assert_ne!(saved(page).await, "null", "the page saved its place");
+    }
+
+    alice
+        .eval(
+            "[...document.querySelectorAll('button.remove')] \
+             .find(b => b.getAttribute('aria-label').startsWith('Remove Carol')).click(); \
+             return 'ok'",
+        )
+        .await;
+    carol
+        .wait_text("#ended-title", "You were removed from the room")
+        .await;
+    assert_eq!(saved(&carol).await, "null", "a kick forgets the place");
+
+    alice.click("#terminate").await;
+    alice.click("#confirm-terminate").await;
+    bob.find("#ended-title").await;
+    assert_eq!(saved(&bob).await, "null", "the end of the room forgets it");
+
+    done(vec![alice, bob, carol], relay).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

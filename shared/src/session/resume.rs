@@ -121,6 +121,11 @@ impl Resumable {
         self.saved.alone
     }
 
+    /// Whether it holds the host secret.
+    pub fn is_host(&self) -> bool {
+        self.saved.host_secret.is_some()
+    }
+
     /// The nickname.
     pub fn nick(&self) -> &str {
         &self.saved.nick
@@ -162,6 +167,11 @@ impl Resumable {
         if !rest.is_empty() {
             return Err(ResumableError);
         }
+        let mut saved = saved;
+        // Stored text is not trusted: the nickname is cleaned again.
+        let nick = super::clean_nick(&saved.nick);
+        saved.nick.zeroize();
+        saved.nick = nick;
         Ok(Resumable { saved })
     }
 }
