@@ -247,6 +247,53 @@ async fn a_reload_past_the_grace_period_joins_afresh_and_says_so() {
     done(vec![alice, bob], relay).await;
 }
 
+/// Bob's reloaded page cannot reach the relay for a moment while Alice writes: back in,
+/// it says (without a count, which would include typing and receipts) that what was
+/// sent meanwhile could not be read. The Leave button says what closing the tab does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_says_what_it_could_not_read() {
+    let relay = Relay::start(patient_relay()).await;
+    let recorder = Recorder::start(relay.addr()).await;
+    let chrome = Chrome::start().await;
+    let (alice, _, bob) = alice_and_bob(&chrome, &recorder.origin()).await;
+    let hint = bob
+        .eval("return document.getElementById('leave').title")
+        .await;
+    assert_eq!(
+        hint, "Closing this tab keeps your place for 60 s; Leave leaves now",
+        "the Leave button says what closing the tab does"
+    );
+    say(&bob, "said before").await;
+    alice
+        .wait_text(".message:not(.own) .text", "said before")
+        .await;
+
+    bob.excuse("WebSocket connection to");
+    recorder.refuse_websockets(true);
+    bob.client.refresh().await.expect("reload");
+    say(&alice, "while you reloaded").await;
+    alice
+        .wait_text(".message.own .text", "while you reloaded")
+        .await;
+    recorder.refuse_websockets(false);
+    bob.wait_text(
+        ".event",
+        "Messages sent while you were reloading could not be read.",
+    )
+    .await;
+    bob.wait_text("#connection", "connected").await;
+    assert_eq!(
+        bob.texts(".message .text").await,
+        ["said before"],
+        "the saved conversation, and nothing it could not read"
+    );
+    say(&alice, "now you can").await;
+    bob.wait_text(".message:not(.own) .text", "now you can")
+        .await;
+
+    done(vec![alice, bob], relay).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kick_and_the_end_of_the_room_wipe_the_saved_place() {
     let relay = Relay::start(patient_relay()).await;
