@@ -32,6 +32,28 @@ async fn alice_and_bob(chrome: &Chrome, origin: &str) -> (Page, String, Page) {
     (alice, link, bob)
 }
 
+/// Alice creates a room on `origin`, Bob and Carol join it; Alice sees three members.
+async fn alice_bob_and_carol(chrome: &Chrome, origin: &str) -> (Page, String, Page, Page) {
+    let (alice, link, bob) = alice_and_bob(chrome, origin).await;
+    let carol = join_room(chrome, &link, "Carol").await;
+    alice.wait_count(".member", 3).await;
+    (alice, link, bob, carol)
+}
+
+/// Alice removes Carol (as host) and Carol's page says so.
+async fn remove_carol(alice: &Page, carol: &Page) {
+    alice
+        .eval(
+            "[...document.querySelectorAll('button.remove')] \
+             .find(b => b.getAttribute('aria-label').startsWith('Remove Carol')).click(); \
+             return 'ok'",
+        )
+        .await;
+    carol
+        .wait_text("#ended-title", "You were removed from the room")
+        .await;
+}
+
 /// Closes the pages and stops the relay.
 async fn done(pages: Vec<Page>, relay: Relay) {
     for page in pages {
@@ -119,10 +141,7 @@ async fn a_reload_comes_back_as_the_same_member() {
 async fn a_host_who_reloads_keeps_its_host_powers() {
     let relay = Relay::start(patient_relay()).await;
     let chrome = Chrome::start().await;
-    let (alice, link) = create_room(&chrome, &relay.origin(), "Alice").await;
-    let bob = join_room(&chrome, &link, "Bob").await;
-    let carol = join_room(&chrome, &link, "Carol").await;
-    alice.wait_count(".member", 3).await;
+    let (alice, link, bob, carol) = alice_bob_and_carol(&chrome, &relay.origin()).await;
     let before = member_list(&bob).await;
 
     reload(&alice).await;
@@ -142,16 +161,7 @@ async fn a_host_who_reloads_keeps_its_host_powers() {
     for page in [&alice, &bob] {
         page.wait_text("#locked-badge", "Locked").await;
     }
-    alice
-        .eval(
-            "[...document.querySelectorAll('button.remove')] \
-             .find(b => b.getAttribute('aria-label').startsWith('Remove Carol')).click(); \
-             return 'ok'",
-        )
-        .await;
-    carol
-        .wait_text("#ended-title", "You were removed from the room")
-        .await;
+    remove_carol(&alice, &carol).await;
     bob.wait_text(".event", "Carol was removed by the host")
         .await;
     let told = events(&bob).await;
@@ -298,24 +308,12 @@ async fn a_reload_says_what_it_could_not_read() {
 async fn a_kick_and_the_end_of_the_room_wipe_the_saved_place() {
     let relay = Relay::start(patient_relay()).await;
     let chrome = Chrome::start().await;
-    let (alice, link) = create_room(&chrome, &relay.origin(), "Alice").await;
-    let bob = join_room(&chrome, &link, "Bob").await;
-    let carol = join_room(&chrome, &link, "Carol").await;
-    alice.wait_count(".member", 3).await;
+    let (alice, _, bob, carol) = alice_bob_and_carol(&chrome, &relay.origin()).await;
     for page in [&bob, &carol] {
         assert_ne!(saved(page).await, "null", "the page saved its place");
     }
 
-    alice
-        .eval(
-            "[...document.querySelectorAll('button.remove')] \
-             .find(b => b.getAttribute('aria-label').startsWith('Remove Carol')).click(); \
-             return 'ok'",
-        )
-        .await;
-    carol
-        .wait_text("#ended-title", "You were removed from the room")
-        .await;
+    remove_carol(&alice, &carol).await;
     assert_eq!(saved(&carol).await, "null", "a kick forgets the place");
 
     alice.click("#terminate").await;

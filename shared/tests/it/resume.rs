@@ -41,6 +41,33 @@ fn reload(net: &mut Net, name: &'static str, between: impl FnOnce(&mut Net)) {
     }
 }
 
+/// A room Alice created and Bob joined.
+fn alice_and_bob() -> (Net, vroom_shared::invite::Invite) {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    (net, invite)
+}
+
+/// Both members are in the same room state (epoch and safety code).
+fn assert_one_room(net: &Net, a: &str, b: &str) {
+    assert_eq!(
+        net.clients[a].session.safety_code(),
+        net.clients[b].session.safety_code(),
+        "{a} and {b} are in one room state"
+    );
+}
+
+/// The nickname of the member `viewer` sees as host.
+fn host_seen_by(net: &Net, viewer: &str) -> Option<String> {
+    net.clients[viewer]
+        .session
+        .members()
+        .into_iter()
+        .find(|m| m.is_host)
+        .map(|m| m.nick)
+}
+
 fn arrivals_and_departures(net: &Net, name: &str, since: usize) -> Vec<String> {
     net.clients[name].events[since..]
         .iter()
@@ -54,9 +81,7 @@ fn arrivals_and_departures(net: &Net, name: &str, since: usize) -> Vec<String> {
 
 #[test]
 fn a_reloaded_member_comes_back_as_itself_and_is_told_what_it_could_not_read() {
-    let mut net = Net::new();
-    let invite = net.create("alice");
-    net.join("bob", &invite);
+    let (mut net, invite) = alice_and_bob();
     net.join("carol", &invite);
     let bob = net.id("bob");
     let before = fingerprint_of(&net, "alice", "bob");
@@ -127,9 +152,7 @@ fn a_reloaded_member_comes_back_as_itself_and_is_told_what_it_could_not_read() {
 
 #[test]
 fn a_reloaded_host_keeps_its_host_powers() {
-    let mut net = Net::new();
-    let invite = net.create("alice");
-    net.join("bob", &invite);
+    let (mut net, invite) = alice_and_bob();
     net.join("carol", &invite);
     reload(&mut net, "alice", |_| {});
     assert!(net.clients["alice"].session.is_ready());
@@ -137,12 +160,7 @@ fn a_reloaded_host_keeps_its_host_powers() {
         net.clients["alice"].session.is_host(),
         "it kept the host secret"
     );
-    let host = net.clients["bob"]
-        .session
-        .members()
-        .into_iter()
-        .find(|m| m.is_host)
-        .map(|m| m.nick);
+    let host = host_seen_by(&net, "bob");
     assert_eq!(
         host.as_deref(),
         Some("alice"),
@@ -170,9 +188,7 @@ fn a_reloaded_host_keeps_its_host_powers() {
 /// that key package already and refuse it, so the member keeps its place.
 #[test]
 fn a_replayed_request_of_a_returning_member_is_refused() {
-    let mut net = Net::new();
-    let invite = net.create("alice");
-    net.join("bob", &invite);
+    let (mut net, _) = alice_and_bob();
     let seen = net.clients["alice"].events.len();
     reload(&mut net, "bob", |_| {});
     let bob = net.id("bob");
@@ -214,9 +230,7 @@ fn a_replayed_request_of_a_returning_member_is_refused() {
 /// with a new identity.
 #[test]
 fn a_resume_the_relay_refuses_joins_afresh() {
-    let mut net = Net::new();
-    let invite = net.create("alice");
-    net.join("bob", &invite);
+    let (mut net, _) = alice_and_bob();
     let old = net.clients["bob"].session.fingerprint();
     let saved = net.clients["bob"].session.resumable().unwrap();
     net.remove_quietly("bob", LeaveReason::Disconnected);
@@ -275,9 +289,7 @@ fn warned(net: &Net, name: &str, words: &str) -> bool {
 /// the host reload in a locked room and are back in; the host can unlock.
 #[test]
 fn a_locked_room_takes_back_its_reloaded_members() {
-    let mut net = Net::new();
-    let invite = net.create("alice");
-    net.join("bob", &invite);
+    let (mut net, invite) = alice_and_bob();
     net.join("carol", &invite);
     net.user("alice", |s| s.lock(true));
     assert!(net.clients["bob"].session.is_locked());
@@ -301,10 +313,7 @@ fn a_locked_room_takes_back_its_reloaded_members() {
     }
     net.user("alice", |s| s.lock(false));
     assert!(!net.clients["carol"].session.is_locked(), "unlocked");
-    assert_eq!(
-        net.clients["bob"].session.safety_code(),
-        net.clients["carol"].session.safety_code()
-    );
+    assert_one_room(&net, "bob", "carol");
 }
 
 /// Bob's request from his first reload, replayed after his second one, must not push
@@ -312,9 +321,7 @@ fn a_locked_room_takes_back_its_reloaded_members() {
 /// taken under his id.
 #[test]
 fn an_older_request_replayed_after_a_second_reload_is_refused() {
-    let mut net = Net::new();
-    let invite = net.create("alice");
-    net.join("bob", &invite);
+    let (mut net, _) = alice_and_bob();
     let bob = net.id("bob");
     let rejoins = |net: &Net| -> Vec<Vec<u8>> {
         net.payloads
@@ -355,9 +362,7 @@ fn an_older_request_replayed_after_a_second_reload_is_refused() {
 /// proven by the same key, replaces the add owed for his first.
 #[test]
 fn a_second_reload_before_the_first_is_taken_back_wins() {
-    let mut net = Net::new();
-    let invite = net.create("alice");
-    net.join("bob", &invite);
+    let (mut net, _) = alice_and_bob();
     let seen = net.clients["alice"].events.len();
     // Alice hears nothing until bob has reloaded twice.
     net.hold.insert("alice", Vec::new());
@@ -387,10 +392,7 @@ fn a_second_reload_before_the_first_is_taken_back_wins() {
         &net.clients["alice"].events[seen..]
     );
     assert!(arrivals_and_departures(&net, "alice", seen).is_empty());
-    assert_eq!(
-        net.clients["bob"].session.safety_code(),
-        net.clients["alice"].session.safety_code()
-    );
+    assert_one_room(&net, "bob", "alice");
 }
 
 /// A host alone in its room has nobody to add it back: it makes the group again (the
@@ -411,12 +413,7 @@ fn a_host_alone_in_its_room_makes_the_group_again() {
     assert_eq!(net.clients["alice"].session.fingerprint(), own);
     net.join("bob", &invite);
     assert!(net.clients["bob"].session.is_ready());
-    let host = net.clients["bob"]
-        .session
-        .members()
-        .into_iter()
-        .find(|m| m.is_host)
-        .map(|m| m.nick);
+    let host = host_seen_by(&net, "bob");
     assert_eq!(host.as_deref(), Some("alice"), "bob sees alice as host");
     assert_eq!(net.warnings("bob"), 0, "{:?}", net.clients["bob"].events);
     net.say("bob", "hi");
@@ -426,9 +423,7 @@ fn a_host_alone_in_its_room_makes_the_group_again() {
 /// A saved entry says until when the relay keeps the place; past that it is stale.
 #[test]
 fn a_saved_session_knows_when_it_expires() {
-    let mut net = Net::new();
-    let invite = net.create("alice");
-    net.join("bob", &invite);
+    let (net, _) = alice_and_bob();
     let mut saved = net.clients["bob"].session.resumable().unwrap();
     assert!(!saved.alone());
     saved.set_expires_at_ms(T0 + 60_000);
