@@ -58,6 +58,20 @@ fn assert_one_room(net: &Net, a: &str, b: &str) {
     );
 }
 
+/// The relay hands everyone `payload` again, as if `from` had sent it now.
+fn replay(net: &mut Net, from: vroom_shared::wire::MemberId, payload: &[u8]) {
+    net.sequence(
+        None,
+        Event::Message {
+            from,
+            to: None,
+            payload,
+        },
+    );
+    net.run();
+    net.tick(T0 + 100 * FALLBACK_MS);
+}
+
 /// The nickname of the member `viewer` sees as host.
 fn host_seen_by(net: &Net, viewer: &str) -> Option<String> {
     net.clients[viewer]
@@ -203,16 +217,7 @@ fn a_replayed_request_of_a_returning_member_is_refused() {
         .payload
         .clone();
     let code = net.clients["alice"].session.safety_code();
-    net.sequence(
-        None,
-        Event::Message {
-            from: bob,
-            to: None,
-            payload: &request,
-        },
-    );
-    net.run();
-    net.tick(T0 + 100 * FALLBACK_MS);
+    replay(&mut net, bob, &request);
     assert_eq!(
         net.clients["alice"].session.safety_code(),
         code,
@@ -339,16 +344,7 @@ fn an_older_request_replayed_after_a_second_reload_is_refused() {
     assert!(net.clients["bob"].session.is_ready());
     let seen = net.clients["alice"].events.len();
     let code = net.clients["alice"].session.safety_code();
-    net.sequence(
-        None,
-        Event::Message {
-            from: bob,
-            to: None,
-            payload: &first,
-        },
-    );
-    net.run();
-    net.tick(T0 + 100 * FALLBACK_MS);
+    replay(&mut net, bob, &first);
     assert!(
         warned(&net, "alice", "older request"),
         "refused as older than the latest: {:?}",
