@@ -1602,6 +1602,11 @@ impl Session {
                 };
                 let Ok(group) = j.joiner.join(&j.keys.room_secret, &welcome) else {
                     out.push(warning(Some(from), WARN_WELCOME));
+                    // A page that reloaded twice may be handed the Welcome of its first
+                    // request: it asks again, under the same identity.
+                    if j.resuming {
+                        resume::ask_again(self, out);
+                    }
                     return;
                 };
                 let Stage::Joining(j) = core::mem::replace(&mut self.stage, Stage::Ended) else {

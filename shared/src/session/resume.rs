@@ -357,3 +357,30 @@ pub(super) fn carry_over(m: &mut Membership, leaf: u32, member: MemberId) {
         }
     }
 }
+
+/// A returning member was handed a Welcome it cannot use: the members added the key
+/// package of an earlier request of its own (the page reloaded again before that add
+/// landed), so they now hold a leaf with its identity whose keys are gone. It asks
+/// again with a new key package under the same identity, proven by the same key: the
+/// members replace that leaf as they replaced the old one.
+pub(super) fn ask_again(session: &mut Session, out: &mut Vec<super::Output>) {
+    let Stage::Joining(j) = core::mem::replace(&mut session.stage, Stage::Ended) else {
+        return;
+    };
+    let super::Joining {
+        keys,
+        joiner,
+        provers,
+        ..
+    } = *j;
+    let Some(identity) = joiner.identity() else {
+        return;
+    };
+    let (client_id, signing) = identity.secret();
+    let identity = Identity::from_secret(client_id, &signing);
+    session.stage = Session::joining_as(identity, keys, provers);
+    if let Stage::Joining(j) = &mut session.stage {
+        j.resuming = true;
+    }
+    session.after_change(out);
+}

@@ -429,3 +429,56 @@ fn a_saved_session_knows_when_it_expires() {
     let unset = net.clients["bob"].session.resumable().unwrap();
     assert!(unset.expired(T0), "an entry without a deadline is stale");
 }
+
+/// Hands `name` the frames held for it, by hand: what it wrote back is returned, not
+/// sent.
+fn feed_held(net: &mut Net, name: &'static str) -> Vec<vroom_shared::session::Output> {
+    let frames: Vec<Vec<u8>> = net.hold.get_mut(name).unwrap().drain(..).collect();
+    let session = &mut net.clients.get_mut(name).unwrap().session;
+    frames.iter().flat_map(|f| session.handle(f)).collect()
+}
+
+/// Bob reloads again while Alice's add of his first request is on its way: that add
+/// lands with the key package of a page that is gone, and its Welcome reaches a page
+/// that cannot use it. That page asks again under the same identity and is taken back.
+#[test]
+fn a_second_reload_while_the_first_add_is_on_its_way_asks_again() {
+    let (mut net, _) = alice_and_bob();
+    let seen = net.clients["alice"].events.len();
+    net.hold.insert("alice", Vec::new());
+    let first = net.clients["bob"].session.resumable().expect("resumable");
+    let (session, frame) = Session::resume(&first);
+    net.reload("bob", session, frame);
+    // Alice takes the request and removes Bob's old leaf...
+    let removal = feed_held(&mut net, "alice");
+    net.act("alice", removal);
+    // ...which lands: she commits his add, not sent yet.
+    let add = feed_held(&mut net, "alice");
+    assert!(add
+        .iter()
+        .any(|o| matches!(o, vroom_shared::session::Output::Send(_))));
+    let second = net.clients["bob"].session.resumable().expect("resuming");
+    let (session, frame) = Session::resume(&second);
+    net.reload("bob", session, frame);
+    let held = net.hold.remove("alice").unwrap();
+    net.clients.get_mut("alice").unwrap().inbox.extend(held);
+    net.act("alice", add);
+    for step in 1..=6 {
+        net.tick(T0 + step * 2 * FALLBACK_MS);
+    }
+    assert!(
+        net.clients["bob"].session.is_ready(),
+        "bob is back: {:?}",
+        net.clients["bob"].events
+    );
+    assert_one_room(&net, "alice", "bob");
+    assert_eq!(
+        net.warnings("alice"),
+        0,
+        "{:?}",
+        &net.clients["alice"].events[seen..]
+    );
+    assert!(arrivals_and_departures(&net, "alice", seen).is_empty());
+    net.say("bob", "here");
+    assert_eq!(net.texts("alice").last().map(String::as_str), Some("here"));
+}
