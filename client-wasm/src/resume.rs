@@ -12,7 +12,7 @@
 
 use leptos::prelude::{GetUntracked, WithUntracked};
 use serde::{Deserialize, Serialize};
-use vroom_shared::session::{Resumable, Session};
+use vroom_shared::session::{encode_secret, Resumable, Session};
 use vroom_shared::wire::RoomId;
 use zeroize::Zeroize;
 
@@ -118,11 +118,7 @@ pub fn save(session: &Session, ui: &RoomUi, pending: Option<&View>) {
             }),
         },
     };
-    // Sized up front, so that no copy is left behind by a growing buffer.
-    let size = postcard::experimental::serialized_size(&view).unwrap_or(0);
-    let mut bytes = zeroize::Zeroizing::new(vec![0u8; size]);
-    let used = postcard::to_slice(&view, &mut bytes).map_or(0, |b| b.len());
-    saved.set_view(bytes[..used].to_vec());
+    saved.set_view(encode_secret(&view).to_vec());
     if let Some(storage) = storage() {
         let _ = storage.set_item(KEY, &saved.encode());
     }

@@ -70,7 +70,7 @@ pub use self::duties::{FALLBACK_MS, MAX_DUTIES};
 pub use self::envelope::{Content, Envelope, HostAction, Presence, FORMAT, MAX_EMOJI_BYTES};
 pub use self::history::{MAX_HISTORY, MAX_REACTIONS_PER_MEMBER};
 pub use self::pace::{RECEIPT_DELAY_MS, TYPING_EXPIRE_MS, TYPING_IDLE_MS, TYPING_REFRESH_MS};
-pub use self::resume::{Resumable, ResumableError};
+pub use self::resume::{encode_secret, Resumable, ResumableError};
 pub use self::talk::ReactionCount;
 pub use crate::group::{MessageId, SafetyCode};
 

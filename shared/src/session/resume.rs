@@ -135,14 +135,10 @@ impl Resumable {
     /// dropped.
     pub fn encode(&self) -> Zeroizing<String> {
         use base64::Engine;
-        // Sized up front so that no copy of the secrets is left behind by a growing
-        // buffer; serialising plain fields into it cannot fail.
-        let size = postcard::experimental::serialized_size(&self.saved).unwrap_or(0);
-        let mut bytes = Zeroizing::new(vec![0u8; 1 + size]);
-        bytes[0] = RESUMABLE_FORMAT;
-        if postcard::to_slice(&self.saved, &mut bytes[1..]).is_err() {
-            bytes.truncate(1);
-        }
+        let body = encode_secret(&self.saved);
+        let mut bytes = Zeroizing::new(Vec::with_capacity(1 + body.len()));
+        bytes.push(RESUMABLE_FORMAT);
+        bytes.extend_from_slice(&body);
         let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
         let mut text = Zeroizing::new(String::with_capacity(
             base64::encoded_len(bytes.len(), false).unwrap_or(0),
@@ -260,6 +256,22 @@ impl Session {
         session.conn = Conn::Connecting;
         (session, frame)
     }
+}
+
+/// Encodes a secret value with postcard into a buffer that is never grown in place (a
+/// growing vector would leave copies behind in freed memory): a buffer too small is
+/// erased and one twice as large tried. Empty if it does not fit in 64 MiB.
+pub fn encode_secret<T: Serialize>(value: &T) -> Zeroizing<Vec<u8>> {
+    let mut size = 4096;
+    while size <= 64 << 20 {
+        let mut buffer = Zeroizing::new(vec![0u8; size]);
+        if let Ok(used) = postcard::to_slice(value, &mut buffer).map(|b| b.len()) {
+            buffer.truncate(used);
+            return buffer;
+        }
+        size *= 2;
+    }
+    Zeroizing::new(Vec::new())
 }
 
 /// Whether a join request under relay id `from` carries the identity of the leaf the
