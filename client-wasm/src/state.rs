@@ -225,6 +225,8 @@ pub struct RoomUi {
     pub keep_metadata: RwSignal<bool>,
     /// How long the relay keeps this member's place after its page goes, in seconds.
     pub grace_secs: RwSignal<Option<u32>>,
+    /// Why a reload joins as a new member, for the waiting page.
+    pub why_new: RwSignal<Option<String>>,
     /// Whether this member's name is settled (it came back after a reload): no prompt.
     pub nick_chosen: RwSignal<bool>,
 }
@@ -257,6 +259,7 @@ impl RoomUi {
             max_file: RwSignal::new(None),
             keep_metadata: RwSignal::new(false),
             grace_secs: RwSignal::new(None),
+            why_new: RwSignal::new(None),
             nick_chosen: RwSignal::new(false),
         }
     }
@@ -288,6 +291,7 @@ impl RoomUi {
         self.named.set(None);
         self.max_file.set(None);
         self.grace_secs.set(None);
+        self.why_new.set(None);
         self.nick_chosen.set(false);
     }
 
@@ -429,6 +433,7 @@ impl Client {
         };
         if self.join(invite, &nick).is_ok() {
             self.ui.nick_chosen.set(true);
+            self.ui.why_new.set(Some(sentence.to_owned()));
             self.push(LineKind::Notice(vec![Part::Text(sentence.to_owned())]));
         }
     }

@@ -350,3 +350,47 @@ async fn leaving_forgets_the_saved_place() {
 
     done(vec![alice, bob], relay).await;
 }
+
+/// Bob is left alone in the room (the host left): a reload has nobody to take him back
+/// as himself, so the page joins as a new member and says why while it waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_alone_who_reloads_is_told_why_it_waits() {
+    let relay = Relay::start(patient_relay()).await;
+    let chrome = Chrome::start().await;
+    let (alice, _, bob) = alice_and_bob(&chrome, &relay.origin()).await;
+    alice.click("#leave").await;
+    alice.click("#confirm-terminate").await;
+    alice.wait_text("#ended-title", "You left the room").await;
+    bob.wait_text(".event", "Alice left").await;
+    bob.wait_count(".member", 1).await;
+    // The entry is written when the page goes; it knows Bob is alone.
+    reload_to_waiting(&bob).await;
+    bob.wait_text("#why-new", "You were alone in the room")
+        .await;
+    assert_eq!(saved(&bob).await, "null", "the old place is forgotten");
+
+    done(vec![alice, bob], relay).await;
+}
+
+/// Opening anything but the room in the same tab forgets the saved place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_the_start_page_forgets_the_saved_place() {
+    let relay = Relay::start(patient_relay()).await;
+    let chrome = Chrome::start().await;
+    let (alice, _, bob) = alice_and_bob(&chrome, &relay.origin()).await;
+    assert_ne!(saved(&bob).await, "null");
+    bob.client
+        .goto(&format!("{}/", relay.origin()))
+        .await
+        .expect("open the start page");
+    bob.find("#create-room").await;
+    assert_eq!(saved(&bob).await, "null", "the place is forgotten");
+
+    done(vec![alice, bob], relay).await;
+}
+
+/// Reloads the page and waits for the waiting page.
+async fn reload_to_waiting(page: &Page) {
+    page.client.refresh().await.expect("reload");
+    page.find("#waiting").await;
+}
