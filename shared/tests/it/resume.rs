@@ -482,3 +482,22 @@ fn a_second_reload_while_the_first_add_is_on_its_way_asks_again() {
     net.say("bob", "here");
     assert_eq!(net.texts("alice").last().map(String::as_str), Some("here"));
 }
+
+/// What comes back from storage is not trusted: a nickname changed there to hold a
+/// hidden character is cleaned again.
+#[test]
+fn a_saved_nickname_is_cleaned_again() {
+    use base64::Engine;
+    let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let (net, _) = alice_and_bob();
+    let text = net.clients["alice"].session.resumable().unwrap().encode();
+    let mut bytes = engine.decode(text.as_bytes()).unwrap();
+    // postcard: the length, then the bytes; a zero-width space in place of "ice".
+    let at = bytes
+        .windows(6)
+        .position(|w| w == b"\x05alice")
+        .expect("the nickname");
+    bytes[at + 1..at + 6].copy_from_slice("al\u{200B}".as_bytes());
+    let saved = Resumable::decode(&engine.encode(&bytes)).expect("decodes");
+    assert_eq!(saved.nick(), "al");
+}
