@@ -5,9 +5,10 @@
 
 use vroom_shared::session::envelope::Envelope;
 use vroom_shared::session::{Resumable, Session, SessionEvent, FALLBACK_MS};
-use vroom_shared::wire::{CloseReason, Event, LeaveReason};
+use vroom_shared::wire::{CloseReason, LeaveReason};
 
 use super::relay::Net;
+use super::session::relay_as;
 
 const T0: u64 = 1_700_000_000_000;
 
@@ -58,18 +59,11 @@ fn assert_one_room(net: &Net, a: &str, b: &str) {
     );
 }
 
-/// The relay hands everyone `payload` again, as if `from` had sent it now.
-fn replay(net: &mut Net, from: vroom_shared::wire::MemberId, payload: &[u8]) {
-    net.sequence(
-        None,
-        Event::Message {
-            from,
-            to: None,
-            payload,
-        },
-    );
-    net.run();
-    net.tick(T0 + 100 * FALLBACK_MS);
+/// The page of `name` reloads and comes back from what it saved (no clock runs).
+fn page_reload(net: &mut Net, name: &'static str) {
+    let saved = net.clients[name].session.resumable().expect("resumable");
+    let (session, frame) = Session::resume(&saved);
+    net.reload(name, session, frame);
 }
 
 /// The nickname of the member `viewer` sees as host.
@@ -217,7 +211,7 @@ fn a_replayed_request_of_a_returning_member_is_refused() {
         .payload
         .clone();
     let code = net.clients["alice"].session.safety_code();
-    replay(&mut net, bob, &request);
+    relay_as(&mut net, bob, &request);
     assert_eq!(
         net.clients["alice"].session.safety_code(),
         code,
@@ -344,7 +338,7 @@ fn an_older_request_replayed_after_a_second_reload_is_refused() {
     assert!(net.clients["bob"].session.is_ready());
     let seen = net.clients["alice"].events.len();
     let code = net.clients["alice"].session.safety_code();
-    replay(&mut net, bob, &first);
+    relay_as(&mut net, bob, &first);
     assert!(
         warned(&net, "alice", "older request"),
         "refused as older than the latest: {:?}",
@@ -362,12 +356,8 @@ fn a_second_reload_before_the_first_is_taken_back_wins() {
     let seen = net.clients["alice"].events.len();
     // Alice hears nothing until bob has reloaded twice.
     net.hold.insert("alice", Vec::new());
-    let first = net.clients["bob"].session.resumable().expect("resumable");
-    let (session, frame) = Session::resume(&first);
-    net.reload("bob", session, frame);
-    let second = net.clients["bob"].session.resumable().expect("resuming");
-    let (session, frame) = Session::resume(&second);
-    net.reload("bob", session, frame);
+    page_reload(&mut net, "bob");
+    page_reload(&mut net, "bob");
     let held = net.hold.remove("alice").unwrap();
     for frame in held {
         net.clients.get_mut("alice").unwrap().inbox.push_back(frame);
@@ -446,9 +436,7 @@ fn a_second_reload_while_the_first_add_is_on_its_way_asks_again() {
     let (mut net, _) = alice_and_bob();
     let seen = net.clients["alice"].events.len();
     net.hold.insert("alice", Vec::new());
-    let first = net.clients["bob"].session.resumable().expect("resumable");
-    let (session, frame) = Session::resume(&first);
-    net.reload("bob", session, frame);
+    page_reload(&mut net, "bob");
     // Alice takes the request and removes Bob's old leaf...
     let removal = feed_held(&mut net, "alice");
     net.act("alice", removal);
@@ -457,9 +445,7 @@ fn a_second_reload_while_the_first_add_is_on_its_way_asks_again() {
     assert!(add
         .iter()
         .any(|o| matches!(o, vroom_shared::session::Output::Send(_))));
-    let second = net.clients["bob"].session.resumable().expect("resuming");
-    let (session, frame) = Session::resume(&second);
-    net.reload("bob", session, frame);
+    page_reload(&mut net, "bob");
     let held = net.hold.remove("alice").unwrap();
     net.clients.get_mut("alice").unwrap().inbox.extend(held);
     net.act("alice", add);

@@ -882,7 +882,7 @@ fn request_as(
     .encode()
 }
 
-fn relay_as(net: &mut Net, from: MemberId, payload: &[u8]) {
+pub(crate) fn relay_as(net: &mut Net, from: MemberId, payload: &[u8]) {
     net.sequence(
         None,
         Event::Message {
