@@ -83,12 +83,26 @@ fn App() -> impl IntoView {
     if let Entry::Invite(invite) = entry {
         // This tab was in the room before a reload: come back as the same member.
         match resume::load(invite.secret().room_id()) {
-            Some((saved, view)) => client.with_value(|c| c.resume(&saved, view)),
+            // Alone, and not the host: nobody is left to add it back as itself.
+            resume::Loaded::Resume(found) if found.0.alone() && !found.0.is_host() => {
+                resume::clear();
+                client.with_value(|c| c.join_again(&invite, found.0.nick(), state::ALONE));
+            }
+            resume::Loaded::Resume(found) => {
+                let (saved, view) = *found;
+                client.with_value(|c| c.resume(&saved, view));
+            }
+            resume::Loaded::Expired(nick) => {
+                client.with_value(|c| c.join_again(&invite, &nick, state::PLACE_LOST));
+            }
             // A friendly name is never blank.
-            None => {
+            resume::Loaded::Nothing => {
                 let _ = client.with_value(|c| c.join(&invite, &nick::friendly()));
             }
         }
+    } else {
+        // A saved entry is only for the room this tab was in.
+        resume::clear();
     }
     save_when_the_page_goes(client);
     follow_visibility(client);

@@ -4,15 +4,19 @@
 //! [`MAX_SAVED_LINES`] lines of the conversation, who was present, a room's name and
 //! passphrase for the invite panel). It is written when the room is entered and when
 //! the page is hidden or goes away, and removed when the room ends for this member
-//! (ended, left, kicked) or cannot be entered.
+//! (ended, left, kicked), cannot be entered, or the page starts on anything but that
+//! room. Every save stamps when the relay stops keeping the place (now plus its grace
+//! period); a later entry (a tab restored by the browser long after) is refused and
+//! removed. The bytes are zeroized here; the JavaScript strings `sessionStorage` takes
+//! and gives back cannot be, and live until the browser collects them.
 
 use leptos::prelude::{GetUntracked, WithUntracked};
 use serde::{Deserialize, Serialize};
-use vroom_shared::session::{Resumable, Session};
+use vroom_shared::session::{encode_secret, Resumable, Session};
 use vroom_shared::wire::RoomId;
 use zeroize::Zeroize;
 
-use crate::state::{Line, LineKind, NamedShare, RoomUi};
+use crate::state::{Line, LineKind, NamedShare, Part, RoomUi};
 
 /// The one key this app writes to `sessionStorage`.
 const KEY: &str = "vroom-room";
@@ -36,7 +40,42 @@ impl Drop for View {
         if let Some((_, passphrase)) = &mut self.named {
             passphrase.zeroize();
         }
+        for line in &mut self.lines {
+            erase(&mut line.kind);
+        }
+        self.present.zeroize();
     }
+}
+
+/// Erases the words of a line (messages, names, notices).
+fn erase(kind: &mut LineKind) {
+    match kind {
+        LineKind::Message {
+            nick, text, reply, ..
+        } => {
+            nick.zeroize();
+            text.zeroize();
+            if let Some(quote) = reply {
+                quote.nick.zeroize();
+                quote.text.zeroize();
+            }
+        }
+        LineKind::Notice(parts) => {
+            for Part::Text(words) | Part::Name(words) in parts {
+                words.zeroize();
+            }
+        }
+        LineKind::Warning(words) => words.zeroize(),
+        LineKind::Arrival | LineKind::File(_) => {}
+    }
+}
+
+/// How long the relay keeps a place when its welcome did not say (a short guess: an
+/// entry that dies early costs a fresh join, one that lives too long is a stale key).
+const FALLBACK_GRACE_SECS: u64 = 30;
+
+fn now_ms() -> u64 {
+    js_sys::Date::now() as u64
 }
 
 fn storage() -> Option<web_sys::Storage> {
@@ -44,14 +83,22 @@ fn storage() -> Option<web_sys::Storage> {
 }
 
 /// Saves what it takes to come back as this member after a reload, if the session can
-/// be resumed.
-pub fn save(session: &Session, ui: &RoomUi) {
+/// be resumed; removes the entry if it cannot. `pending` is what an earlier reload
+/// saved and the page has not shown yet (it goes first).
+pub fn save(session: &Session, ui: &RoomUi, pending: Option<&View>) {
     let Some(mut saved) = session.resumable() else {
+        clear();
         return;
     };
+    let grace = session
+        .limits()
+        .map_or(FALLBACK_GRACE_SECS, |l| u64::from(l.grace_secs));
+    saved.set_expires_at_ms(now_ms().saturating_add(grace.saturating_mul(1000)));
+    let earlier = pending.map_or(&[][..], |v| &v.lines[..]);
     let lines = ui.lines.with_untracked(|lines| {
-        let kept: Vec<&Line> = lines
+        let kept: Vec<&Line> = earlier
             .iter()
+            .chain(lines.iter())
             .filter(|l| !matches!(l.kind, LineKind::File(_)))
             .collect();
         let from = kept.len().saturating_sub(MAX_SAVED_LINES);
@@ -59,32 +106,60 @@ pub fn save(session: &Session, ui: &RoomUi) {
     });
     let view = View {
         lines,
-        present: ui.present.get_untracked(),
-        named: ui.named.with_untracked(|n| {
-            n.as_ref()
-                .map(|n| (n.name.clone(), (*n.passphrase).clone()))
-        }),
+        present: match pending {
+            Some(v) => v.present.clone(),
+            None => ui.present.get_untracked(),
+        },
+        named: match pending {
+            Some(v) => v.named.clone(),
+            None => ui.named.with_untracked(|n| {
+                n.as_ref()
+                    .map(|n| (n.name.clone(), (*n.passphrase).clone()))
+            }),
+        },
     };
-    saved.set_view(postcard::to_allocvec(&view).unwrap_or_default());
+    saved.set_view(encode_secret(&view).to_vec());
     if let Some(storage) = storage() {
         let _ = storage.set_item(KEY, &saved.encode());
     }
 }
 
-/// The saved entry for `room`, with the view it kept. An entry for another room (or a
-/// damaged one) is removed.
-pub fn load(room: RoomId) -> Option<(Resumable, View)> {
-    let storage = storage()?;
-    let text = zeroize::Zeroizing::new(storage.get_item(KEY).ok().flatten()?);
+/// The saved entry for `room`, with the view it kept (its lines numbered afresh). An
+/// entry for another room, past its deadline, or damaged is removed.
+pub fn load(room: RoomId) -> Loaded {
+    let Some(text) = storage().and_then(|s| s.get_item(KEY).ok().flatten()) else {
+        return Loaded::Nothing;
+    };
+    let text = zeroize::Zeroizing::new(text);
     let saved = match Resumable::decode(&text) {
         Ok(saved) if saved.room_id() == room => saved,
         _ => {
             clear();
-            return None;
+            return Loaded::Nothing;
         }
     };
-    let view = postcard::from_bytes(saved.view()).unwrap_or_default();
-    Some((saved, view))
+    if saved.expired(now_ms()) {
+        clear();
+        return Loaded::Expired(saved.nick().to_owned());
+    }
+    let mut view: View = postcard::from_bytes(saved.view()).unwrap_or_default();
+    // The stored ids are not trusted: the list keys lines by them.
+    for (n, line) in view.lines.iter_mut().enumerate() {
+        line.id = n as u64 + 1;
+        line.rev = 0;
+    }
+    Loaded::Resume(Box::new((saved, view)))
+}
+
+/// What [`load`] found for a room.
+pub enum Loaded {
+    /// No entry for it.
+    Nothing,
+    /// One past its deadline (removed): the relay no longer keeps the place; the
+    /// nickname it had.
+    Expired(String),
+    /// One to come back with.
+    Resume(Box<(Resumable, View)>),
 }
 
 /// Removes the entry.

@@ -225,6 +225,10 @@ pub struct RoomUi {
     pub max_file: RwSignal<Option<u64>>,
     /// Whether pictures are sent with their metadata (off: it is removed).
     pub keep_metadata: RwSignal<bool>,
+    /// How long the relay keeps this member's place after its page goes, in seconds.
+    pub grace_secs: RwSignal<Option<u32>>,
+    /// Why a reload joins as a new member, for the waiting page.
+    pub why_new: RwSignal<Option<String>>,
     /// Whether this member's name is settled (it came back after a reload): no prompt.
     pub nick_chosen: RwSignal<bool>,
     /// Short codes: this member's live ones, and a joiner's attempt.
@@ -258,6 +262,8 @@ impl RoomUi {
             refusal: RwSignal::new(None),
             max_file: RwSignal::new(None),
             keep_metadata: RwSignal::new(false),
+            grace_secs: RwSignal::new(None),
+            why_new: RwSignal::new(None),
             nick_chosen: RwSignal::new(false),
             codes: CodeUi::new(),
         }
@@ -289,6 +295,8 @@ impl RoomUi {
         self.seen.set(std::collections::BTreeMap::new());
         self.named.set(None);
         self.max_file.set(None);
+        self.grace_secs.set(None);
+        self.why_new.set(None);
         self.nick_chosen.set(false);
         self.codes.wipe();
     }
@@ -358,6 +366,9 @@ pub(crate) struct Inner {
     missed: usize,
     /// A short-code exchange under way on the start page.
     code_join: Option<codes::Joining>,
+    /// What the page showed before a reload: shown once back in the room, dropped if
+    /// the place was lost.
+    saved_view: Option<crate::resume::View>,
 }
 
 /// A socket and the callbacks it calls; dropping the callbacks while the socket could
@@ -409,6 +420,7 @@ impl Client {
                 quiet_epoch: None,
                 missed: 0,
                 code_join: None,
+                saved_view: None,
                 files: crate::files::Files::default(),
             }),
             this: this.clone(),
@@ -432,28 +444,57 @@ impl Client {
         Ok(())
     }
 
+    /// Joins again as a new member after a reload that could not come back as the same
+    /// member, under the name it had, and says why (`sentence`).
+    pub fn join_again(&self, invite: &Invite, nick: &str, sentence: &str) {
+        let nick = if check_nick(nick).is_ok() {
+            nick.to_owned()
+        } else {
+            crate::nick::friendly()
+        };
+        if self.join(invite, &nick).is_ok() {
+            self.ui.nick_chosen.set(true);
+            self.ui.why_new.set(Some(sentence.to_owned()));
+            self.push(LineKind::Notice(vec![Part::Text(sentence.to_owned())]));
+        }
+    }
+
     /// Comes back as the member a reload saved (see [`crate::resume`]): the same relay
     /// id, identity, nickname and host powers, and the conversation as it was shown.
     pub fn resume(&self, saved: &Resumable, view: crate::resume::View) {
         let (session, first) = Session::resume(saved);
         self.start(session, first);
-        let last = view.lines.iter().map(|l| l.id).max().unwrap_or(0);
         {
             let mut inner = self.inner.borrow_mut();
             inner.reloading = true;
-            inner.next_line = last;
+            // Shown once the members have taken this member back, not before.
+            inner.saved_view = Some(view);
         }
-        self.ui.named.set(crate::resume::named_share(&view));
-        self.ui.present.set(view.present.clone());
-        self.ui.lines.set(view.lines.clone());
         self.ui.nick_chosen.set(true);
+    }
+
+    /// Shows what the page showed before the reload, above what came since.
+    fn restore_view(&self) {
+        let Some(mut view) = self.inner.borrow_mut().saved_view.take() else {
+            return;
+        };
+        self.ui.named.set(crate::resume::named_share(&view));
+        self.ui.present.set(std::mem::take(&mut view.present));
+        let mut lines = std::mem::take(&mut view.lines);
+        self.ui.lines.update(|since| lines.append(since));
+        for (n, line) in lines.iter_mut().enumerate() {
+            line.id = n as u64 + 1;
+        }
+        self.inner.borrow_mut().next_line = lines.len() as u64;
+        self.ui.lines.set(lines);
     }
 
     /// Saves what a reload needs to come back as this member (the page is being hidden
     /// or going away).
     pub fn save_for_reload(&self) {
-        if let Some(session) = self.inner.borrow().session.as_ref() {
-            crate::resume::save(session, &self.ui);
+        let inner = self.inner.borrow();
+        if let Some(session) = inner.session.as_ref() {
+            crate::resume::save(session, &self.ui, inner.saved_view.as_ref());
         }
     }
 
@@ -515,6 +556,7 @@ impl Client {
             inner.reloading = false;
             inner.quiet_epoch = None;
             inner.missed = 0;
+            inner.saved_view = None;
             std::mem::replace(&mut inner.clock, clock)
         };
         if let Some(old) = old_clock {
@@ -762,15 +804,13 @@ impl Client {
             inner.reloading = false;
             std::mem::take(&mut inner.missed)
         };
+        self.restore_view();
+        // The count would include typing, receipts and presence, which are sealed
+        // like messages: say only that something was lost.
         if missed > 0 {
-            let n = if missed == 1 {
-                "1 message".to_owned()
-            } else {
-                format!("{missed} messages")
-            };
-            self.push(LineKind::Notice(vec![Part::Text(format!(
-                "{n} sent while you were reloading could not be read."
-            ))]));
+            self.push(LineKind::Notice(vec![Part::Text(
+                "Messages sent while you were reloading could not be read.".to_owned(),
+            )]));
         }
         self.save_for_reload();
     }
@@ -805,6 +845,7 @@ impl Client {
                     ui.max_text
                         .set(Some(max_text_bytes(limits.max_payload as usize)));
                     ui.max_file.set(Some(limits.max_file));
+                    ui.grace_secs.set(Some(limits.grace_secs));
                 }
                 // Transfers resume from what was confirmed; queued files may start.
                 self.with_files(|files, session, now, fx| {
@@ -1093,13 +1134,12 @@ impl Client {
     fn place_lost(&self) {
         crate::resume::clear();
         let reloading = std::mem::take(&mut self.inner.borrow_mut().reloading);
+        // What the reload brought back belongs to the place that was lost.
+        self.inner.borrow_mut().saved_view = None;
         let sentence = if reloading {
-            // What the reload brought back belongs to the place that was lost.
             self.ui.lines.set(Vec::new());
             self.ui.present.set(Vec::new());
-            "You were away longer than the room keeps a place, so you are joining it \
-             again as a new member, with new safety words. Messages sent before now \
-             are not shown to you."
+            PLACE_LOST
         } else {
             "You were away longer than the room keeps a place, so you are joining it \
              again as a new member, with new safety words. Messages sent while you were \
@@ -1336,6 +1376,16 @@ impl std::fmt::Display for NickError {
         }
     }
 }
+
+/// Said when a reload came back too late for the relay to have kept the place.
+pub const PLACE_LOST: &str = "You were away longer than the room keeps a place, so you are \
+     joining it again as a new member, with new safety words. Messages sent before now are \
+     not shown to you.";
+
+/// Said when a reload left nobody in the room to let this member back in as itself.
+pub const ALONE: &str = "You were alone in the room when the page reloaded, so nobody was \
+     left to let you back in as yourself: you are joining it again as a new member, and a \
+     member who comes back can let you in.";
 
 /// Refuses a nickname that would show as nothing.
 pub fn check_nick(nick: &str) -> Result<(), NickError> {

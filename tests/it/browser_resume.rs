@@ -32,6 +32,28 @@ async fn alice_and_bob(chrome: &Chrome, origin: &str) -> (Page, String, Page) {
     (alice, link, bob)
 }
 
+/// Alice creates a room on `origin`, Bob and Carol join it; Alice sees three members.
+async fn alice_bob_and_carol(chrome: &Chrome, origin: &str) -> (Page, String, Page, Page) {
+    let (alice, link, bob) = alice_and_bob(chrome, origin).await;
+    let carol = join_room(chrome, &link, "Carol").await;
+    alice.wait_count(".member", 3).await;
+    (alice, link, bob, carol)
+}
+
+/// Alice removes Carol (as host) and Carol's page says so.
+async fn remove_carol(alice: &Page, carol: &Page) {
+    alice
+        .eval(
+            "[...document.querySelectorAll('button.remove')] \
+             .find(b => b.getAttribute('aria-label').startsWith('Remove Carol')).click(); \
+             return 'ok'",
+        )
+        .await;
+    carol
+        .wait_text("#ended-title", "You were removed from the room")
+        .await;
+}
+
 /// Closes the pages and stops the relay.
 async fn done(pages: Vec<Page>, relay: Relay) {
     for page in pages {
@@ -119,10 +141,7 @@ async fn a_reload_comes_back_as_the_same_member() {
 async fn a_host_who_reloads_keeps_its_host_powers() {
     let relay = Relay::start(patient_relay()).await;
     let chrome = Chrome::start().await;
-    let (alice, link) = create_room(&chrome, &relay.origin(), "Alice").await;
-    let bob = join_room(&chrome, &link, "Bob").await;
-    let carol = join_room(&chrome, &link, "Carol").await;
-    alice.wait_count(".member", 3).await;
+    let (alice, link, bob, carol) = alice_bob_and_carol(&chrome, &relay.origin()).await;
     let before = member_list(&bob).await;
 
     reload(&alice).await;
@@ -142,16 +161,7 @@ async fn a_host_who_reloads_keeps_its_host_powers() {
     for page in [&alice, &bob] {
         page.wait_text("#locked-badge", "Locked").await;
     }
-    alice
-        .eval(
-            "[...document.querySelectorAll('button.remove')] \
-             .find(b => b.getAttribute('aria-label').startsWith('Remove Carol')).click(); \
-             return 'ok'",
-        )
-        .await;
-    carol
-        .wait_text("#ended-title", "You were removed from the room")
-        .await;
+    remove_carol(&alice, &carol).await;
     bob.wait_text(".event", "Carol was removed by the host")
         .await;
     let told = events(&bob).await;
@@ -207,26 +217,28 @@ async fn a_frozen_page_whose_socket_died_catches_up_when_it_returns() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reload_past_the_grace_period_joins_afresh_and_says_so() {
-    // A 1 s grace: the page is away longer than that.
+    // A 1 s grace: the reloaded page cannot reach the relay for longer than that.
     let relay = Relay::start(app_config()).await;
+    let recorder = Recorder::start(relay.addr()).await;
     let chrome = Chrome::start().await;
-    let (alice, _, bob) = alice_and_bob(&chrome, &relay.origin()).await;
+    let (alice, _, bob) = alice_and_bob(&chrome, &recorder.origin()).await;
     say(&bob, "said before").await;
     alice
         .wait_text(".message:not(.own) .text", "said before")
         .await;
     let old = member_list(&alice).await;
 
-    bob.client.goto("about:blank").await.expect("go away");
+    bob.excuse("WebSocket connection to");
+    recorder.refuse_websockets(true);
+    bob.client.refresh().await.expect("reload");
     alice
         .wait_text(".event", "Bob lost their connection and left")
         .await;
-    // Back in the same tab: the saved place is stale.
-    bob.client.back().await.expect("come back");
+    // The grace is over (Alice was told): the saved place is stale.
+    recorder.refuse_websockets(false);
     bob.wait_text(".event", "longer than the room keeps a place")
         .await;
     bob.wait_text("#connection", "connected").await;
-    alice.wait_count(".member", 2).await;
     alice
         .wait_until("Bob in again as a new member", || async {
             let now = member_list(&alice).await;
@@ -236,8 +248,80 @@ async fn a_reload_past_the_grace_period_joins_afresh_and_says_so() {
     say(&alice, "hello again").await;
     bob.wait_text(".message:not(.own) .text", "hello again")
         .await;
+    assert_eq!(
+        bob.texts(".message .text").await,
+        ["hello again"],
+        "what the lost place showed is gone"
+    );
 
     done(vec![alice, bob], relay).await;
+}
+
+/// Bob's reloaded page cannot reach the relay for a moment while Alice writes: back in,
+/// it says (without a count, which would include typing and receipts) that what was
+/// sent meanwhile could not be read. The Leave button says what closing the tab does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reload_says_what_it_could_not_read() {
+    let relay = Relay::start(patient_relay()).await;
+    let recorder = Recorder::start(relay.addr()).await;
+    let chrome = Chrome::start().await;
+    let (alice, _, bob) = alice_and_bob(&chrome, &recorder.origin()).await;
+    let hint = bob
+        .eval("return document.getElementById('leave').title")
+        .await;
+    assert_eq!(
+        hint, "Closing this tab keeps your place for 60 s; Leave leaves now",
+        "the Leave button says what closing the tab does"
+    );
+    say(&bob, "said before").await;
+    alice
+        .wait_text(".message:not(.own) .text", "said before")
+        .await;
+
+    bob.excuse("WebSocket connection to");
+    recorder.refuse_websockets(true);
+    bob.client.refresh().await.expect("reload");
+    say(&alice, "while you reloaded").await;
+    alice
+        .wait_text(".message.own .text", "while you reloaded")
+        .await;
+    recorder.refuse_websockets(false);
+    bob.wait_text(
+        ".event",
+        "Messages sent while you were reloading could not be read.",
+    )
+    .await;
+    bob.wait_text("#connection", "connected").await;
+    assert_eq!(
+        bob.texts(".message .text").await,
+        ["said before"],
+        "the saved conversation, and nothing it could not read"
+    );
+    say(&alice, "now you can").await;
+    bob.wait_text(".message:not(.own) .text", "now you can")
+        .await;
+
+    done(vec![alice, bob], relay).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kick_and_the_end_of_the_room_wipe_the_saved_place() {
+    let relay = Relay::start(patient_relay()).await;
+    let chrome = Chrome::start().await;
+    let (alice, _, bob, carol) = alice_bob_and_carol(&chrome, &relay.origin()).await;
+    for page in [&bob, &carol] {
+        assert_ne!(saved(page).await, "null", "the page saved its place");
+    }
+
+    remove_carol(&alice, &carol).await;
+    assert_eq!(saved(&carol).await, "null", "a kick forgets the place");
+
+    alice.click("#terminate").await;
+    alice.click("#confirm-terminate").await;
+    bob.find("#ended-title").await;
+    assert_eq!(saved(&bob).await, "null", "the end of the room forgets it");
+
+    done(vec![alice, bob, carol], relay).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -265,4 +349,48 @@ async fn leaving_forgets_the_saved_place() {
         .await;
 
     done(vec![alice, bob], relay).await;
+}
+
+/// Bob is left alone in the room (the host left): a reload has nobody to take him back
+/// as himself, so the page joins as a new member and says why while it waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_alone_who_reloads_is_told_why_it_waits() {
+    let relay = Relay::start(patient_relay()).await;
+    let chrome = Chrome::start().await;
+    let (alice, _, bob) = alice_and_bob(&chrome, &relay.origin()).await;
+    alice.click("#leave").await;
+    alice.click("#confirm-terminate").await;
+    alice.wait_text("#ended-title", "You left the room").await;
+    bob.wait_text(".event", "Alice left").await;
+    bob.wait_count(".member", 1).await;
+    // The entry is written when the page goes; it knows Bob is alone.
+    reload_to_waiting(&bob).await;
+    bob.wait_text("#why-new", "You were alone in the room")
+        .await;
+    assert_eq!(saved(&bob).await, "null", "the old place is forgotten");
+
+    done(vec![alice, bob], relay).await;
+}
+
+/// Opening anything but the room in the same tab forgets the saved place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opening_the_start_page_forgets_the_saved_place() {
+    let relay = Relay::start(patient_relay()).await;
+    let chrome = Chrome::start().await;
+    let (alice, _, bob) = alice_and_bob(&chrome, &relay.origin()).await;
+    assert_ne!(saved(&bob).await, "null");
+    bob.client
+        .goto(&format!("{}/", relay.origin()))
+        .await
+        .expect("open the start page");
+    bob.find("#create-room").await;
+    assert_eq!(saved(&bob).await, "null", "the place is forgotten");
+
+    done(vec![alice, bob], relay).await;
+}
+
+/// Reloads the page and waits for the waiting page.
+async fn reload_to_waiting(page: &Page) {
+    page.client.refresh().await.expect("reload");
+    page.find("#waiting").await;
 }

@@ -28,6 +28,7 @@ pub(crate) fn Waiting() -> impl IntoView {
     let sentence = driver::describe(&SessionEvent::WaitingToBeAdded).unwrap_or_default();
     let client = expect_context::<crate::state::ClientHandle>();
     let still_waiting = client.with_value(|c| c.ui.still_waiting);
+    let why_new = client.with_value(|c| c.ui.why_new);
     view! {
         <main class="page center">
             <div class="card narrow" role="status" aria-live="polite" data-testid="waiting">
@@ -37,6 +38,9 @@ pub(crate) fn Waiting() -> impl IntoView {
                     "A member who is online adds you to the room's encryption; "
                     "then the conversation opens."
                 </p>
+                <Show when=move || why_new.get().is_some()>
+                    <p id="why-new">{move || why_new.get().unwrap_or_default()}</p>
+                </Show>
                 <Show when=move || still_waiting.get().is_some()>
                     <p class="still-waiting" data-testid="still-waiting">
                         {move || still_waiting.get().unwrap_or_default()}

@@ -123,7 +123,9 @@ pub(crate) fn Room() -> impl IntoView {
                             "End room"
                         </button>
                     </Show>
-                    <button id="leave" on:click=leave>"Leave"</button>
+                    <button id="leave" on:click=leave title=move || leave_hint(ui.grace_secs.get())>
+                        "Leave"
+                    </button>
                 </div>
             </header>
             <Show when=move || confirming.get().is_some()>
@@ -194,5 +196,14 @@ fn ConnectionBadge() -> impl IntoView {
         <span id="connection" class=class role="status" aria-live="polite">
             {text}
         </span>
+    }
+}
+
+/// What leaving costs, and what closing the tab does instead: the relay keeps the
+/// member's place through its grace period (a reload comes back as the same member).
+fn leave_hint(grace_secs: Option<u32>) -> String {
+    match grace_secs {
+        Some(secs) => format!("Closing this tab keeps your place for {secs} s; Leave leaves now"),
+        None => "Closing this tab keeps your place for a while; Leave leaves now".to_owned(),
     }
 }

@@ -71,7 +71,7 @@ pub use self::duties::{FALLBACK_MS, MAX_DUTIES};
 pub use self::envelope::{Content, Envelope, HostAction, Presence, FORMAT, MAX_EMOJI_BYTES};
 pub use self::history::{MAX_HISTORY, MAX_REACTIONS_PER_MEMBER};
 pub use self::pace::{RECEIPT_DELAY_MS, TYPING_EXPIRE_MS, TYPING_IDLE_MS, TYPING_REFRESH_MS};
-pub use self::resume::{Resumable, ResumableError};
+pub use self::resume::{encode_secret, Resumable, ResumableError};
 pub use self::talk::ReactionCount;
 pub use crate::group::{MessageId, SafetyCode};
 
@@ -115,7 +115,7 @@ pub const NOBODY_LET_IN_MS: u64 = 20_000;
 pub const MAX_BUFFERED_BYTES: usize = 16 * 1024 * 1024;
 /// Most relay member ids the session tracks as connected or departed (the relay caps a
 /// room far lower; this bounds what a lying relay can make a client hold).
-const MAX_TRACKED: usize = 4096;
+pub(super) const MAX_TRACKED: usize = 4096;
 
 /// Something the client must do: write a frame, or show an event.
 #[derive(Debug)]
@@ -486,6 +486,10 @@ struct Membership {
     /// The signature keys of removed leaves, by the relay id they had (the latest
     /// `MAX_TRACKED`): a later request under such an id must be proven by that key.
     departed_keys: VecDeque<(MemberId, [u8; 32])>,
+    /// The `since` of the latest proven request taken under each relay id (at most
+    /// `MAX_TRACKED`, dropped when the id's leaf is removed for good): an older or
+    /// equal one is a replay.
+    returned_since: BTreeMap<MemberId, u64>,
     /// Leaves the host announced it kicks (authenticated, §7.6).
     host_kicks: BTreeSet<u32>,
     /// This member's own kicks (as host): the relay is asked to disconnect the member
@@ -582,6 +586,8 @@ const WARN_REMOVAL_UNSAID: &str = "The relay closed the room for you, saying you
      removed, but no member of the room removed you: the relay may be misbehaving.";
 const WARN_REJOIN_UNPROVEN: &str = "A request to join under the id of a member who is still \
      here came without that member's proof; it was ignored.";
+const WARN_REJOIN_STALE: &str = "An older request of a member coming back after a reload \
+     was replayed and ignored. The relay may be trying to push that member out.";
 const WARN_LOCK_UNSAID: &str = "The relay changed the room's lock, but the host did not say so.";
 
 fn send(to: Option<MemberId>, envelope: &Envelope) -> Output {
@@ -1509,10 +1515,6 @@ impl Session {
                     out.push(warning(Some(from), WARN_JOIN_FORGED));
                     return;
                 };
-                if m.host_lock == Some(true) {
-                    out.push(warning(Some(from), WARN_JOIN_LOCKED));
-                    return;
-                }
                 let Ok(identity) = m.group.key_package_identity(&key_package) else {
                     out.push(warning(Some(from), WARN_JOIN_FORGED));
                     return;
@@ -1521,9 +1523,17 @@ impl Session {
                 // the leaf it holds (proven below): a client id seen only there is not a
                 // replay, but a key package taken before is.
                 let returning = resume::returning(m, from, &identity);
+                // A returning member's older request, replayed: it must not push the
+                // member out of the leaf a later request gave it. A newer one replaces
+                // an add still owed for its id (it reloaded again before that add
+                // landed): only the latest counts.
+                if returning && !resume::newer(m, from, since) {
+                    out.push(warning(Some(from), WARN_REJOIN_STALE));
+                    return;
+                }
                 if since < m.joined_seq
                     || (m.seen_clients.contains(&identity.client_id) && !returning)
-                    || m.duties.has_add_for(from)
+                    || (m.duties.has_add_for(from) && !returning)
                     || resume::taken(m, &key_package)
                 {
                     out.push(warning(Some(from), WARN_JOIN_REPLAY));
@@ -1556,6 +1566,18 @@ impl Session {
                         out.push(warning(Some(from), WARN_REJOIN_UNPROVEN));
                         return;
                     }
+                }
+                // The lock keeps newcomers out, not a member coming back as itself.
+                let proven_returning = returning && held.is_some();
+                if m.host_lock == Some(true) && !proven_returning {
+                    out.push(warning(Some(from), WARN_JOIN_LOCKED));
+                    return;
+                }
+                if old.is_some() || held.is_some() {
+                    resume::note_since(m, from, since);
+                }
+                if returning {
+                    m.duties.forget_member(from);
                 }
                 if let Some(old) = old {
                     m.rejoining.insert(from);
@@ -1590,6 +1612,11 @@ impl Session {
                 };
                 let Ok(group) = j.joiner.join(&j.keys.room_secret, &welcome) else {
                     out.push(warning(Some(from), WARN_WELCOME));
+                    // A page that reloaded twice may be handed the Welcome of its first
+                    // request: it asks again, under the same identity.
+                    if j.resuming {
+                        resume::ask_again(self, out);
+                    }
                     return;
                 };
                 let Stage::Joining(j) = core::mem::replace(&mut self.stage, Stage::Ended) else {
@@ -1758,6 +1785,7 @@ impl Session {
                         resume::keep_returning(m, id, peer.nick.clone());
                         continue;
                     }
+                    m.returned_since.remove(&id);
                     let reported = m.left_reasons.remove(&id);
                     let reason = match (kicked, reported) {
                         (true, _) => LeaveReason::Kicked,
@@ -1968,6 +1996,7 @@ impl Membership {
             left_reasons: BTreeMap::new(),
             rejoining: BTreeSet::new(),
             departed_keys: VecDeque::new(),
+            returned_since: BTreeMap::new(),
             host_kicks: BTreeSet::new(),
             own_kicks: BTreeMap::new(),
             adding: None,

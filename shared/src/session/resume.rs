@@ -26,7 +26,7 @@ use crate::wire::{
 };
 
 /// The version byte in front of an encoded [`Resumable`]; another one is refused.
-const RESUMABLE_FORMAT: u8 = 1;
+const RESUMABLE_FORMAT: u8 = 2;
 
 /// Most key packages the members remember having taken (a returning member's request
 /// replayed later would otherwise push it out again).
@@ -61,6 +61,11 @@ struct Saved {
     last_seq: u64,
     /// Its nickname.
     nick: String,
+    /// When the relay stops keeping its place (Unix ms, set by the client on every
+    /// save): a later entry is stale and refused.
+    expires_at_ms: u64,
+    /// Whether it was the group's only member: nobody is left to add it back.
+    alone: bool,
     /// What the client shows (the conversation, how the room was entered): the
     /// client's own encoding, opaque here.
     #[serde(with = "serde_bytes")]
@@ -96,6 +101,31 @@ impl Resumable {
         self.saved.view = view;
     }
 
+    /// Sets when the relay stops keeping this member's place (Unix ms): now plus the
+    /// relay's grace period.
+    pub fn set_expires_at_ms(&mut self, at_ms: u64) {
+        self.saved.expires_at_ms = at_ms;
+    }
+
+    /// Whether the relay no longer keeps this member's place at `now_ms`: the entry
+    /// outlived its page (a restored tab, a browser's session restore) and must not
+    /// be used.
+    pub fn expired(&self, now_ms: u64) -> bool {
+        now_ms >= self.saved.expires_at_ms
+    }
+
+    /// Whether this member was alone in the group when saved. A host alone makes the
+    /// group again when it resumes (same room secret, same host key: the same group
+    /// id and binding); anyone else alone has nobody to add it back.
+    pub fn alone(&self) -> bool {
+        self.saved.alone
+    }
+
+    /// Whether it holds the host secret.
+    pub fn is_host(&self) -> bool {
+        self.saved.host_secret.is_some()
+    }
+
     /// The nickname.
     pub fn nick(&self) -> &str {
         &self.saved.nick
@@ -105,13 +135,16 @@ impl Resumable {
     /// dropped.
     pub fn encode(&self) -> Zeroizing<String> {
         use base64::Engine;
-        let mut bytes = Zeroizing::new(vec![RESUMABLE_FORMAT]);
-        // Serialising plain fields into a vector cannot fail.
-        if let Ok(body) = postcard::to_allocvec(&self.saved) {
-            let body = Zeroizing::new(body);
-            bytes.extend_from_slice(&body);
-        }
-        Zeroizing::new(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&*bytes))
+        let body = encode_secret(&self.saved);
+        let mut bytes = Zeroizing::new(Vec::with_capacity(1 + body.len()));
+        bytes.push(RESUMABLE_FORMAT);
+        bytes.extend_from_slice(&body);
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut text = Zeroizing::new(String::with_capacity(
+            base64::encoded_len(bytes.len(), false).unwrap_or(0),
+        ));
+        engine.encode_string(&*bytes, &mut text);
+        text
     }
 
     /// Reads what [`Resumable::encode`] wrote.
@@ -130,6 +163,11 @@ impl Resumable {
         if !rest.is_empty() {
             return Err(ResumableError);
         }
+        let mut saved = saved;
+        // Stored text is not trusted: the nickname is cleaned again.
+        let nick = super::clean_nick(&saved.nick);
+        saved.nick.zeroize();
+        saved.nick = nick;
         Ok(Resumable { saved })
     }
 }
@@ -141,9 +179,9 @@ impl Session {
     /// only a member in the group, or one resuming, can be resumed.
     pub fn resumable(&self) -> Option<Resumable> {
         let resume = self.resume?;
-        let (keys, identity) = match &self.stage {
-            Stage::Member(m) => (&m.keys, m.group.identity()),
-            Stage::Joining(j) if j.resuming => (&j.keys, j.joiner.identity()?),
+        let (keys, identity, alone) = match &self.stage {
+            Stage::Member(m) => (&m.keys, m.group.identity(), m.group.members().len() == 1),
+            Stage::Joining(j) if j.resuming => (&j.keys, j.joiner.identity()?, false),
             _ => return None,
         };
         let (client_id, signing) = identity.secret();
@@ -157,6 +195,8 @@ impl Session {
                 token: resume.token.0,
                 last_seq: self.last_seq,
                 nick: self.nick.clone(),
+                expires_at_ms: 0,
+                alone,
                 view: Vec::new(),
             },
         })
@@ -193,11 +233,21 @@ impl Session {
         .encode();
         let keys = Keys::new(secret, s.host_secret.map(HostSecret));
         let identity = Identity::from_secret(s.client_id, &s.signing);
-        let provers = vec![(me, identity.rejoin_signer())];
-        let mut stage = Session::joining_as(identity, keys, provers);
-        if let Stage::Joining(j) = &mut stage {
-            j.resuming = true;
-        }
+        let stage = if s.alone && keys.host_secret.is_some() {
+            // Nobody is left to add it back: the host makes the group again, with the
+            // same identity, so the same group id and host binding.
+            match Group::create(identity, &keys.room_secret) {
+                Ok(group) => Stage::Member(Box::new(Membership::new(keys, group, s.last_seq))),
+                Err(_) => Stage::Ended,
+            }
+        } else {
+            let provers = vec![(me, identity.rejoin_signer())];
+            let mut stage = Session::joining_as(identity, keys, provers);
+            if let Stage::Joining(j) = &mut stage {
+                j.resuming = true;
+            }
+            stage
+        };
         let mut session = Session::new(room, stage, &s.nick, plain);
         session.me = Some(me);
         session.resume = Some(resume);
@@ -208,15 +258,52 @@ impl Session {
     }
 }
 
+/// Encodes a secret value with postcard into a buffer that is never grown in place (a
+/// growing vector would leave copies behind in freed memory): a buffer too small is
+/// erased and one twice as large tried. Empty if it does not fit in 64 MiB.
+pub fn encode_secret<T: Serialize>(value: &T) -> Zeroizing<Vec<u8>> {
+    let mut size = 4096;
+    while size <= 64 << 20 {
+        let mut buffer = Zeroizing::new(vec![0u8; size]);
+        if let Ok(used) = postcard::to_slice(value, &mut buffer).map(|b| b.len()) {
+            buffer.truncate(used);
+            return buffer;
+        }
+        size *= 2;
+    }
+    Zeroizing::new(Vec::new())
+}
+
 /// Whether a join request under relay id `from` carries the identity of the leaf the
 /// members hold for that id: a member coming back after a reload (its proof is checked
 /// as for any request under a held id).
+/// So is one whose id is being added again (its old leaf removed, its add not landed
+/// yet: it reloaded twice) with the signature key of the leaf removed under that id.
 pub(super) fn returning(m: &Membership, from: MemberId, identity: &PublicIdentity) -> bool {
-    m.roster
+    let holds = m
+        .roster
         .leaf_of(from)
         .and_then(|leaf| m.roster.get(leaf))
         .and_then(|peer| peer.identity)
-        .is_some_and(|held| held == *identity)
+        .is_some_and(|held| held == *identity);
+    let readding = m.duties.has_add_for(from)
+        || m.rejoining.contains(&from)
+        || m.returning.contains_key(&from);
+    holds || (readding && m.departed_key(from) == Some(identity.signature_key))
+}
+
+/// Whether a proven request under `from` sealed at `since` is newer than the latest
+/// one taken under that id.
+pub(super) fn newer(m: &Membership, from: MemberId, since: u64) -> bool {
+    m.returned_since.get(&from).is_none_or(|&last| since > last)
+}
+
+/// Remembers the `since` of a proven request taken under `from`.
+pub(super) fn note_since(m: &mut Membership, from: MemberId, since: u64) {
+    if !m.returned_since.contains_key(&from) && m.returned_since.len() >= super::MAX_TRACKED {
+        m.returned_since.pop_first();
+    }
+    m.returned_since.insert(from, since);
 }
 
 fn package_digest(key_package: &[u8]) -> [u8; 32] {
@@ -281,4 +368,31 @@ pub(super) fn carry_over(m: &mut Membership, leaf: u32, member: MemberId) {
             peer.nick = nick.flatten();
         }
     }
+}
+
+/// A returning member was handed a Welcome it cannot use: the members added the key
+/// package of an earlier request of its own (the page reloaded again before that add
+/// landed), so they now hold a leaf with its identity whose keys are gone. It asks
+/// again with a new key package under the same identity, proven by the same key: the
+/// members replace that leaf as they replaced the old one.
+pub(super) fn ask_again(session: &mut Session, out: &mut Vec<super::Output>) {
+    let Stage::Joining(j) = core::mem::replace(&mut session.stage, Stage::Ended) else {
+        return;
+    };
+    let super::Joining {
+        keys,
+        joiner,
+        provers,
+        ..
+    } = *j;
+    let Some(identity) = joiner.identity() else {
+        return;
+    };
+    let (client_id, signing) = identity.secret();
+    let identity = Identity::from_secret(client_id, &signing);
+    session.stage = Session::joining_as(identity, keys, provers);
+    if let Stage::Joining(j) = &mut session.stage {
+        j.resuming = true;
+    }
+    session.after_change(out);
 }

@@ -891,7 +891,7 @@ fn relay_reports_gone(net: &mut Net, member: MemberId) {
     net.run();
 }
 
-fn relay_as(net: &mut Net, from: MemberId, payload: &[u8]) {
+pub(crate) fn relay_as(net: &mut Net, from: MemberId, payload: &[u8]) {
     net.sequence(
         None,
         Event::Message {
