@@ -458,32 +458,23 @@ impl Files {
             // A file this member was never offered (it joined later): not its business.
             return frames;
         };
-        match packet {
-            Packet::Chunk {
-                index,
-                sealed,
-                signature,
-                ..
-            } => match r.inc.on_chunk(from, index, sealed, signature, now_ms) {
-                Step::Data { data, ack, last } => {
-                    if let Err(e) = r.file.write_all(&data) {
-                        frames.push(Output::Send(r.inc.cancel()));
-                        let r = self.receiving.remove(&id);
-                        fail_incoming(r, &format!("writing it failed: {e}"));
-                        return frames;
-                    }
-                    frames.push(Output::Send(ack));
-                    if last {
-                        if let Some(r) = self.receiving.remove(&id) {
-                            self.finish(r);
-                        }
+        match r.inc.on_packet(from, &packet, now_ms) {
+            Step::Data { data, ack, last } => {
+                if let Err(e) = r.file.write_all(&data) {
+                    frames.push(Output::Send(r.inc.cancel()));
+                    let r = self.receiving.remove(&id);
+                    fail_incoming(r, &format!("writing it failed: {e}"));
+                    return frames;
+                }
+                frames.push(Output::Send(ack));
+                if last {
+                    if let Some(r) = self.receiving.remove(&id) {
+                        self.finish(r);
                     }
                 }
-                Step::Ask(frame) | Step::Rejected(frame) => frames.push(Output::Send(frame)),
-                Step::Duplicate | Step::Wait => {}
-            },
-            Packet::Cancel { .. } => r.inc.on_cancel(from),
-            Packet::Ack { .. } | Packet::Resend { .. } => {}
+            }
+            Step::Ask(frame) | Step::Rejected(frame) => frames.push(Output::Send(frame)),
+            Step::Duplicate | Step::Wait => {}
         }
         self.settle_receiving();
         frames

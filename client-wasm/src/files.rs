@@ -503,27 +503,18 @@ impl Files {
             // A file this member was never offered (it joined later): not its business.
             return;
         };
-        match packet {
-            Packet::Chunk {
-                index,
-                sealed,
-                signature,
-                ..
-            } => match r.inc.on_chunk(from, index, sealed, signature, now_ms) {
-                Step::Data { data, ack, .. } => {
-                    r.parts.push(&js_sys::Uint8Array::from(data.as_slice()));
-                    if r.parts.length() >= MERGE_PARTS {
-                        if let Some(merged) = blob_of(&r.parts, "") {
-                            r.parts = js_sys::Array::of1(&merged);
-                        }
+        match r.inc.on_packet(from, &packet, now_ms) {
+            Step::Data { data, ack, .. } => {
+                r.parts.push(&js_sys::Uint8Array::from(data.as_slice()));
+                if r.parts.length() >= MERGE_PARTS {
+                    if let Some(merged) = blob_of(&r.parts, "") {
+                        r.parts = js_sys::Array::of1(&merged);
                     }
-                    fx.send(ack);
                 }
-                Step::Ask(frame) | Step::Rejected(frame) => fx.send(frame),
-                Step::Duplicate | Step::Wait => {}
-            },
-            Packet::Cancel { .. } => r.inc.on_cancel(from),
-            Packet::Ack { .. } | Packet::Resend { .. } => {}
+                fx.send(ack);
+            }
+            Step::Ask(frame) | Step::Rejected(frame) => fx.send(frame),
+            Step::Duplicate | Step::Wait => {}
         }
         self.settle_receiving(now_ms);
     }

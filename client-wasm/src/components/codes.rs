@@ -6,6 +6,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use web_sys::SubmitEvent;
 
+use super::TextInput;
 use crate::state::{ClientHandle, LiveCode};
 
 /// The start page's short-code way in. `nick` is the name typed in the "Start a room"
@@ -26,7 +27,6 @@ pub(crate) fn CodeWay(nick: RwSignal<String>) -> impl IntoView {
             codes.join_error.set(Some(sentence));
         }
     };
-    let failed = move || codes.join_error.with(Option::is_some);
 
     view! {
         <form class="card way" id="way-code" on:submit=submit aria-labelledby="way-code-title">
@@ -37,20 +37,12 @@ pub(crate) fn CodeWay(nick: RwSignal<String>) -> impl IntoView {
                 "works for a few minutes, and a few wrong tries stop it for good."
             </p>
             <label for="join-code">"Short code"</label>
-            <input
+            <TextInput
                 id="join-code"
-                type="text"
+                value=typed
+                error=codes.join_error
                 placeholder="7-amber-river"
-                autocomplete="off"
-                autocapitalize="none"
-                spellcheck="false"
-                aria-describedby="code-help code-error"
-                aria-invalid=move || failed().to_string()
-                prop:value=move || typed.get()
-                on:input=move |ev| {
-                    codes.join_error.set(None);
-                    typed.set(event_target_value(&ev));
-                }
+                described_by="code-help code-error"
             />
             <p class="error" id="code-error" role="alert">{move || codes.join_error.get()}</p>
             <p class="status" id="code-status" role="status">

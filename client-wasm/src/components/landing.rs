@@ -7,6 +7,7 @@ use web_sys::SubmitEvent;
 
 use crate::components::codes::CodeWay;
 use crate::components::named::NamedWay;
+use crate::components::TextInput;
 use crate::entry::{self, Pasted};
 use crate::nick;
 use crate::state::ClientHandle;
@@ -60,16 +61,12 @@ pub(crate) fn Landing() -> impl IntoView {
                 <form class="card" on:submit=create>
                     <h2>"Start a room"</h2>
                     <label for="nick">"Your name in the room"</label>
-                    <input
+                    <TextInput
                         id="nick"
-                        type="text"
-                        maxlength="40"
-                        autocomplete="off"
-                        prop:value=move || nick.get()
-                        on:input=move |ev| {
-                            nick_error.set(None);
-                            nick.set(event_target_value(&ev));
-                        }
+                        value=nick
+                        error=nick_error
+                        maxlength=40
+                        described_by="nick-error"
                     />
                     <Show when=move || nick_error.get().is_some()>
                         <p class="error" id="nick-error" role="alert">{move || nick_error.get()}</p>
@@ -80,20 +77,17 @@ pub(crate) fn Landing() -> impl IntoView {
                 <form class="card" on:submit=join>
                     <h2>"Join with a link"</h2>
                     <label for="join-link">"Invite link"</label>
-                    <input
+                    <TextInput
                         id="join-link"
-                        type="url"
+                        value=link
+                        error
+                        kind="url"
                         placeholder="https://…/r#…"
-                        autocomplete="off"
-                        prop:value=move || link.get()
-                        on:input=move |ev| {
-                            error.set(None);
-                            link.set(event_target_value(&ev));
-                        }
+                        described_by="join-link-error"
                     />
                     <p class="hint">"Paste the link someone shared with you."</p>
                     <Show when=move || error.get().is_some()>
-                        <p class="error" role="alert">{move || error.get()}</p>
+                        <p class="error" id="join-link-error" role="alert">{move || error.get()}</p>
                     </Show>
                     <button id="join-room" type="submit">"Join room"</button>
                 </form>

@@ -31,6 +31,51 @@ fn wide() -> bool {
         .is_none_or(|w| w >= 720.0)
 }
 
+/// A one-line text field the user types into: `value` follows it, and typing clears
+/// `error` (the sentence shown under the field), which also marks the field invalid for
+/// screen readers while it is set. Nothing typed is offered to autocomplete or
+/// spelling services.
+#[component]
+fn TextInput(
+    /// The input's id (its `<label for>` is the caller's).
+    id: &'static str,
+    /// What the field holds.
+    value: RwSignal<String>,
+    /// The error about it, cleared when the user types.
+    error: RwSignal<Option<String>>,
+    /// The input's type: `text` unless given.
+    #[prop(optional)]
+    kind: Option<&'static str>,
+    /// The longest value, in characters.
+    #[prop(optional)]
+    maxlength: Option<u32>,
+    /// An example shown while the field is empty.
+    #[prop(optional)]
+    placeholder: Option<&'static str>,
+    /// The ids of the hint and error that describe it.
+    #[prop(optional)]
+    described_by: Option<&'static str>,
+) -> impl IntoView {
+    view! {
+        <input
+            id=id
+            type=kind.unwrap_or("text")
+            maxlength=maxlength
+            placeholder=placeholder
+            autocomplete="off"
+            autocapitalize="none"
+            spellcheck="false"
+            aria-describedby=described_by
+            aria-invalid=move || error.with(Option::is_some).to_string()
+            prop:value=move || value.get()
+            on:input=move |ev| {
+                error.set(None);
+                value.set(event_target_value(&ev));
+            }
+        />
+    }
+}
+
 /// A checkbox with its label around it. `on_toggle`, when given, hears each change the
 /// user makes (after `checked` is set).
 #[component]

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use web_sys::SubmitEvent;
 use zeroize::Zeroizing;
 
-use super::Check;
+use super::{Check, TextInput};
 use crate::state::{ClientHandle, NamedEntry, Refusal};
 use crate::strength::{Meter, Strength};
 
@@ -227,18 +227,12 @@ pub(crate) fn NamedWay(nick: RwSignal<String>) -> impl IntoView {
             <fieldset>
                 <legend>"The room"</legend>
                 <label for="room-name">"Room name"</label>
-                <input
+                <TextInput
                     id="room-name"
-                    type="text"
-                    maxlength="200"
-                    autocomplete="off"
-                    spellcheck="false"
-                    aria-describedby="room-name-hint"
-                    prop:value=move || name.get()
-                    on:input=move |ev| {
-                        error.set(None);
-                        name.set(event_target_value(&ev));
-                    }
+                    value=name
+                    error
+                    maxlength=200
+                    described_by="room-name-hint named-error"
                 />
                 <p class="hint" id="room-name-hint">
                     "Capitals and extra spaces do not matter: \u{201c}Book Club\u{201d} is \u{201c}book club\u{201d}."

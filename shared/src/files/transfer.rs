@@ -502,6 +502,25 @@ impl Incoming {
         &self.status
     }
 
+    /// A chunk-lane packet about this file arrived from `from` (per the relay): a chunk
+    /// goes through [`Incoming::on_chunk`], the sender's cancel ends the transfer, and
+    /// what only a sender reads (acknowledgements, resend requests) is ignored.
+    pub fn on_packet(&mut self, from: MemberId, packet: &Packet<'_>, now_ms: u64) -> Step {
+        match *packet {
+            Packet::Chunk {
+                index,
+                sealed,
+                signature,
+                ..
+            } => self.on_chunk(from, index, sealed, signature, now_ms),
+            Packet::Cancel { .. } => {
+                self.on_cancel(from);
+                Step::Wait
+            }
+            Packet::Ack { .. } | Packet::Resend { .. } => Step::Wait,
+        }
+    }
+
     /// A chunk of this file arrived from `from` (per the relay), with the sender's
     /// `signature`.
     pub fn on_chunk(
