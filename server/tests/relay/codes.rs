@@ -144,11 +144,17 @@ async fn an_exchange_travels_between_its_two_ends_only_and_refusals_are_clear() 
 
 /// Opens an exchange on a nameplate nobody holds.
 async fn open_unknown(client: &mut Client) -> Got {
+    open(client, 999_999_999, b"hi").await
+}
+
+/// Opens an exchange on `nameplate` with the joiner's first PAKE message `hello`, and
+/// returns the relay's answer.
+async fn open(client: &mut Client, nameplate: u32, hello: &[u8]) -> Got {
     client
         .send(ClientFrame::CodeOpen {
             version: version(),
-            nameplate: 999_999_999,
-            hello: b"hi",
+            nameplate,
+            hello,
         })
         .await;
     client.recv().await
@@ -233,14 +239,10 @@ async fn offer_and_revoke_churn_is_bounded_per_room_and_counted_without_ids() {
 
     let mut joiner = relay.connect().await;
     for (nameplate, reason) in [(last, CodeRefusal::Unknown), (burned, CodeRefusal::Burned)] {
-        joiner
-            .send(ClientFrame::CodeOpen {
-                version: version(),
-                nameplate,
-                hello: b"hi",
-            })
-            .await;
-        assert_eq!(joiner.recv().await, Got::CodeRefused(nameplate, reason));
+        assert_eq!(
+            open(&mut joiner, nameplate, b"hi").await,
+            Got::CodeRefused(nameplate, reason)
+        );
     }
 
     assert_eq!(relay.metric("vroom_codes_issued_total").await, 5);
