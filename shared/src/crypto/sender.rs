@@ -42,11 +42,18 @@ pub const LABEL_MESSAGE_SIG: &[u8] = b"vroom/v1/message-sig";
 /// because a later one arrived first), per chain; and the furthest a counter may jump.
 pub const MAX_SKIP: u32 = 1024;
 
+/// The first 64 bytes of the ChaCha20 keystream under `key` with `nonce`, block counter
+/// 0: a pseudorandom function of `key`, one block's work. Both chain ratchets use it.
+pub(crate) fn chacha_block(key: &[u8; 32], nonce: &[u8; 12]) -> Zeroizing<[u8; 64]> {
+    let mut block = Zeroizing::new([0u8; 64]);
+    ChaCha20::new(key.into(), nonce.into()).apply_keystream(&mut *block);
+    block
+}
+
 /// One ratchet step: the key for the message at the current counter, and the chain key
 /// for the next one.
 pub fn ratchet(chain: &Key<Chain>) -> (Key<Message>, Key<Chain>) {
-    let mut block = Zeroizing::new([0u8; 64]);
-    ChaCha20::new((&chain.bytes).into(), LABEL_CHAIN.into()).apply_keystream(&mut *block);
+    let block = chacha_block(&chain.bytes, LABEL_CHAIN);
     let (message, next) = block.split_at(32);
     (
         Key::from_bytes(message.try_into().expect("32 bytes")),

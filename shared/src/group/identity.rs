@@ -41,7 +41,9 @@ pub fn verify_rejoin(signature_key: &[u8; 32], statement: &[u8], signature: &[u8
     verify_labelled(LABEL_REJOIN_SIGNATURE, signature_key, statement, signature)
 }
 
-fn verify_labelled(
+/// Whether `signature` is the Ed25519 signature (strictly verified) of
+/// `label ‖ statement` under `signature_key`.
+pub(crate) fn verify_labelled(
     label: &[u8],
     signature_key: &[u8; 32],
     statement: &[u8],

@@ -18,6 +18,7 @@
 //! nodes; nothing does I/O. Errors are coarse on purpose ([`GroupError`]).
 
 pub mod binding;
+pub mod chains;
 pub mod committer;
 pub mod identity;
 pub mod provider;

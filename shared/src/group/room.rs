@@ -11,18 +11,19 @@ use std::collections::{HashSet, VecDeque};
 
 use openmls::prelude::{
     tls_codec::{Deserialize as _, Serialize as _},
-    BasicCredential, Capabilities, ContentType, Credential, Extension, ExtensionType, Extensions,
-    GroupId, KeyPackage, KeyPackageRef, LeafNodeIndex, LeafNodeParameters, MlsGroup,
-    MlsGroupCreateConfig, MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, MlsMessageOut,
-    ProcessedMessageContent, Proposal, ProtocolMessage, ProtocolVersion,
-    RequiredCapabilitiesExtension, Sender, SenderRatchetConfiguration, StagedWelcome,
-    UnknownExtension, PURE_CIPHERTEXT_WIRE_FORMAT_POLICY,
+    Capabilities, ContentType, Extension, ExtensionType, Extensions, GroupId, KeyPackage,
+    KeyPackageRef, LeafNodeIndex, LeafNodeParameters, MlsGroup, MlsGroupCreateConfig,
+    MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, MlsMessageOut, ProcessedMessageContent,
+    Proposal, ProtocolMessage, ProtocolVersion, RequiredCapabilitiesExtension, Sender,
+    SenderRatchetConfiguration, StagedWelcome, UnknownExtension,
+    PURE_CIPHERTEXT_WIRE_FORMAT_POLICY,
 };
 use openmls_traits::{storage::StorageProvider as _, OpenMlsProvider as _};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::binding::{RoomBinding, ROOM_EXTENSION_TYPE};
+use super::chains::{self, Chains};
 use super::identity::{Identity, PublicIdentity};
 use super::provider::Provider;
 use super::safety::SafetyCode;
@@ -286,15 +287,7 @@ impl Joiner {
 /// a member that was not in the group when it was sent has missed, as opposed to a
 /// commit.
 pub fn is_application(bytes: &[u8]) -> bool {
-    let Ok(message) = parse(bytes) else {
-        return false;
-    };
-    match message.extract() {
-        MlsMessageBodyIn::PrivateMessage(m) => {
-            ProtocolMessage::from(m).content_type() == ContentType::Application
-        }
-        _ => false,
-    }
+    chains::is_chain_message(bytes)
 }
 
 fn parse(bytes: &[u8]) -> Result<MlsMessageIn, GroupError> {
@@ -327,6 +320,8 @@ pub struct Group {
     /// Digests of processed messages (a bounded window), to refuse a replay outright.
     seen: HashSet<[u8; 32]>,
     seen_order: VecDeque<[u8; 32]>,
+    /// The application messages' chains of this epoch and the one before.
+    chains: Chains,
 }
 
 /// Shows only what any member may see: epoch and own leaf.
@@ -357,7 +352,44 @@ impl Group {
             own_sent: VecDeque::new(),
             seen: HashSet::new(),
             seen_order: VecDeque::new(),
+            chains: Chains::default(),
         }
+    }
+
+    /// The MLS exporter (RFC 9420 §8.5) of the current epoch: a secret of `len` bytes
+    /// every member of this exact epoch derives alike, for `label` and `context`.
+    pub fn export_secret(
+        &self,
+        label: &str,
+        context: &[u8],
+        len: usize,
+    ) -> Result<Zeroizing<Vec<u8>>, GroupError> {
+        self.mls
+            .export_secret(self.provider.crypto(), label, context, len)
+            .map(Zeroizing::new)
+            .map_err(|_| GroupError::Internal)
+    }
+
+    /// Starts the current epoch's chains, if not done yet: from its exporter secret and
+    /// its roster. Called before anything that could move to a new epoch, so that the
+    /// epoch being left keeps its chains for messages still in flight.
+    fn enter_epoch(&mut self) -> Result<(), GroupError> {
+        let epoch = self.epoch();
+        if self.chains.has(epoch) {
+            return Ok(());
+        }
+        let exported = self.export_secret(chains::EXPORTER_LABEL, &[], 32)?;
+        let mut secret = Zeroizing::new([0u8; 32]);
+        if exported.len() != 32 {
+            return Err(GroupError::Internal);
+        }
+        secret.copy_from_slice(&exported);
+        let roster = self
+            .members()
+            .into_iter()
+            .map(|m| (m.leaf, m.identity))
+            .collect();
+        self.chains.enter(epoch, secret, roster)
     }
 
     /// Creates the room's group with `identity` as its only member and host.
@@ -591,11 +623,11 @@ impl Group {
         if !self.mls.is_active() {
             return Err(GroupError::Inactive);
         }
-        let message = self
-            .mls
-            .create_message(&self.provider, &self.identity, plaintext)
-            .map_err(|_| GroupError::Internal)?;
-        let bytes = encode(&message)?;
+        self.enter_epoch()?;
+        let (epoch, leaf) = (self.epoch(), self.own_leaf());
+        let bytes = self
+            .chains
+            .seal(epoch, leaf, &self.group_id, &self.identity, plaintext)?;
         if self.own_sent.len() == OWN_PENDING {
             self.own_sent.pop_front();
         }
@@ -625,7 +657,7 @@ impl Group {
         if !self.mls.is_active() {
             return Err(GroupError::Inactive);
         }
-        let message = parse(bytes)?;
+        self.enter_epoch()?;
         let digest = digest(bytes);
         if self.seen.contains(&digest) {
             return Err(GroupError::Replay);
@@ -640,7 +672,10 @@ impl Group {
         if self.pending.as_ref().is_some_and(|p| p.digest == digest) {
             return self.merge_own(digest);
         }
-        let protocol = match message.extract() {
+        if chains::is_chain_message(bytes) {
+            return self.open_chain(bytes, digest);
+        }
+        let protocol = match parse(bytes)?.extract() {
             MlsMessageBodyIn::PrivateMessage(m) => ProtocolMessage::from(m),
             MlsMessageBodyIn::PublicMessage(_) => return Err(GroupError::Unauthentic),
             _ => return Err(GroupError::Malformed),
@@ -651,17 +686,16 @@ impl Group {
         let current = self.epoch();
         let epoch = protocol.epoch().as_u64();
         match protocol.content_type() {
-            ContentType::Application => {
-                if epoch > current || epoch.saturating_add(PAST_EPOCHS as u64) < current {
-                    return Err(GroupError::WrongEpoch);
-                }
+            // Application messages travel on the chains (`open_chain`), never as MLS
+            // application messages.
+            ContentType::Application | ContentType::Proposal => {
+                return Err(GroupError::Unauthentic)
             }
             ContentType::Commit => {
                 if epoch != current {
                     return Err(GroupError::WrongEpoch);
                 }
             }
-            ContentType::Proposal => return Err(GroupError::Unauthentic),
         }
         let processed = self
             .mls
@@ -670,22 +704,7 @@ impl Group {
         let Sender::Member(leaf) = *processed.sender() else {
             return Err(GroupError::Unauthentic);
         };
-        let credential = processed.credential().clone();
         match processed.into_content() {
-            ProcessedMessageContent::ApplicationMessage(app) => {
-                // From the previous epoch, the sender must still hold the same leaf
-                // with the same credential (its client id) in the current one.
-                let sender = self.member_at(leaf).map_err(|_| GroupError::WrongEpoch)?;
-                if epoch != current && !credential_is(&credential, &sender.identity) {
-                    return Err(GroupError::WrongEpoch);
-                }
-                self.remember(digest);
-                Ok(Incoming::Application {
-                    sender,
-                    id: MessageId::of(bytes),
-                    plaintext: Plaintext(Zeroizing::new(app.into_bytes())),
-                })
-            }
             ProcessedMessageContent::StagedCommitMessage(staged) => {
                 let allowed = staged.queued_proposals().all(|p| {
                     matches!(
@@ -738,6 +757,31 @@ impl Group {
         }
     }
 
+    /// Another member's application message on its chain (PROTOCOL.md §9.14): from
+    /// the current epoch, or from the previous one if its sender still holds the same
+    /// leaf with the same identity.
+    fn open_chain(&mut self, bytes: &[u8], digest: [u8; 32]) -> Result<Incoming, GroupError> {
+        let message = chains::Parsed::parse(bytes).ok_or(GroupError::Malformed)?;
+        let header = message.header;
+        let current = self.epoch();
+        if header.epoch > current || header.epoch.saturating_add(PAST_EPOCHS as u64) < current {
+            return Err(GroupError::WrongEpoch);
+        }
+        let sender = self
+            .member_at(LeafNodeIndex::new(header.leaf))
+            .map_err(|_| GroupError::WrongEpoch)?;
+        let (identity, plaintext) =
+            self.chains
+                .open(&message, self.own_leaf(), &self.group_id, &sender.identity)?;
+        debug_assert_eq!(identity, sender.identity);
+        self.remember(digest);
+        Ok(Incoming::Application {
+            sender,
+            id: MessageId::of(bytes),
+            plaintext: Plaintext(plaintext),
+        })
+    }
+
     /// The current members with these identities (newly added ones, after a merge).
     fn find_members(&self, identities: &[PublicIdentity]) -> Vec<Member> {
         self.members()
@@ -783,11 +827,6 @@ impl Group {
             dropped_own: None,
         })
     }
-}
-
-fn credential_is(credential: &Credential, identity: &PublicIdentity) -> bool {
-    BasicCredential::try_from(credential.clone())
-        .is_ok_and(|basic| basic.identity() == identity.client_id.as_slice())
 }
 
 fn kind_of(added: bool, removed: bool) -> CommitKind {

@@ -24,8 +24,11 @@ use openmls_traits::types::{
 use openmls_traits::OpenMlsProvider;
 use vroom_shared::crypto::{OsRng, RoomSecret};
 use vroom_shared::group::binding::{self, ROOM_EXTENSION_TYPE};
+use vroom_shared::group::chains;
 use vroom_shared::group::provider::{Provider, Storage, SuiteCrypto};
-use vroom_shared::group::{room, CommitKind, Group, Identity, Incoming, Joiner, SafetyCode};
+use vroom_shared::group::{
+    room, CommitKind, Group, GroupError, Identity, Incoming, Joiner, SafetyCode,
+};
 
 const SUITE: Ciphersuite = Ciphersuite::MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519;
 
@@ -375,20 +378,23 @@ fn exchange(ours: &mut Group, reference: &mut Reference, group_id: &[u8]) {
         assert_eq!(ours.safety_code(), reference.safety_code(group_id));
     };
     check(ours, reference);
-    let round = |ours: &mut Group, reference: &mut Reference, n: u8| {
-        let (sealed, id) = ours.encrypt(&[n; 200]).expect("encrypt");
-        assert!(
-            matches!(ours.handle(&sealed), Ok(Incoming::OwnApplication { id: echo }) if echo == id)
-        );
-        match reference.read(&sealed) {
-            ProcessedMessageContent::ApplicationMessage(m) => assert_eq!(m.into_bytes(), [n; 200]),
-            _ => panic!("expected an application message"),
-        }
-        let sealed = reference.send(&[n + 1; 33]);
-        match ours.handle(&sealed) {
-            Ok(Incoming::Application { plaintext, .. }) => assert_eq!(&plaintext[..], &[n + 1; 33]),
-            other => panic!("expected an application message, got {other:?}"),
-        }
+    // Application messages travel on chains keyed from the epoch's exporter secret
+    // (PROTOCOL.md §9.14): both providers must derive the same one.
+    let round = |ours: &mut Group, reference: &mut Reference, _: u8| {
+        let theirs = reference
+            .mls
+            .export_secret(reference.provider.crypto(), chains::EXPORTER_LABEL, &[], 32)
+            .expect("the reference member's exporter");
+        let mine = ours
+            .export_secret(chains::EXPORTER_LABEL, &[], 32)
+            .expect("our exporter");
+        assert_eq!(theirs, *mine);
+        // An MLS application message is refused: there is one way to send a message.
+        let mls_message = reference.send(b"not on a chain");
+        assert!(matches!(
+            ours.handle(&mls_message),
+            Err(GroupError::Unauthentic)
+        ));
     };
     round(ours, reference, 1);
 

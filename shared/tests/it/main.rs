@@ -11,6 +11,8 @@ mod fuzz;
 #[cfg(feature = "mls")]
 mod group;
 // The group layer's own provider exists only without the post-quantum build.
+#[cfg(feature = "mls")]
+mod chain_vectors;
 #[cfg(all(feature = "mls", not(feature = "mls-pq")))]
 mod group_provider;
 #[cfg(feature = "mls")]
