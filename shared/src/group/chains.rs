@@ -34,7 +34,7 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use super::identity::{verify_labelled, Identity, PublicIdentity};
-use super::room::PAST_EPOCHS;
+use super::room::{MessageId, PAST_EPOCHS};
 use super::GroupError;
 use crate::crypto::sender::chacha_block;
 
@@ -50,6 +50,8 @@ pub const LABEL_CHAIN_ROOT: &[u8] = b"vroom/v2/chain-root";
 pub const LABEL_RATCHET: &[u8; 12] = b"vroom/v2/ckd";
 /// Signature prefix of a chain message.
 pub const LABEL_CHAIN_SIGNATURE: &[u8] = b"vroom/v2/chain-signature";
+/// Hash prefix of a chain message's id.
+pub const LABEL_CHAIN_MESSAGE_ID: &[u8] = b"vroom/v2/chain-message-id";
 /// Most skipped message keys kept per chain (messages that arrived out of order).
 pub const OUT_OF_ORDER: usize = 32;
 /// The furthest a generation may jump ahead of the next one expected.
@@ -111,6 +113,16 @@ pub struct Parsed<'a> {
 }
 
 impl<'a> Parsed<'a> {
+    /// The message's id: the first 16 bytes of
+    /// `SHA-256(LABEL_CHAIN_MESSAGE_ID ‖ header ‖ signature)`. The header names the
+    /// sender's leaf, epoch and generation, and the signature (strictly verified,
+    /// deterministic for honest signers) binds the group, header and ciphertext under
+    /// that leaf's key, so the id names one message of one sender and is cheap: two
+    /// SHA-256 blocks whatever the message's size.
+    pub fn id(&self) -> MessageId {
+        MessageId::labelled(LABEL_CHAIN_MESSAGE_ID, &[self.header_bytes, self.signature])
+    }
+
     /// Splits `bytes`; `None` when it is too short or not a chain message.
     pub fn parse(bytes: &'a [u8]) -> Option<Parsed<'a>> {
         let header = Header::decode(bytes)?;
@@ -266,7 +278,7 @@ impl Chains {
     }
 
     /// Seals `plaintext` as `leaf`'s next message in `epoch` (which must have been
-    /// entered), signed by `identity`.
+    /// entered), signed by `identity`; returns the message and its id.
     pub fn seal(
         &mut self,
         epoch: u64,
@@ -274,7 +286,7 @@ impl Chains {
         group_id: &[u8; 16],
         identity: &Identity,
         plaintext: &[u8],
-    ) -> Result<Vec<u8>, GroupError> {
+    ) -> Result<(Vec<u8>, MessageId), GroupError> {
         let e = self
             .epochs
             .iter_mut()
@@ -307,7 +319,8 @@ impl Chains {
         out.extend_from_slice(&header);
         out.extend_from_slice(&ciphertext);
         out.extend_from_slice(&signature);
-        Ok(out)
+        let id = MessageId::labelled(LABEL_CHAIN_MESSAGE_ID, &[&header, &signature]);
+        Ok((out, id))
     }
 
     /// Checks and opens another member's message: the sender's identity in that epoch

@@ -58,10 +58,16 @@ pub struct MessageId(pub [u8; 16]);
 impl MessageId {
     /// The id of the message with this canonical encoding.
     pub fn of(message: &[u8]) -> Self {
-        let digest = Sha256::new()
-            .chain_update(LABEL_MESSAGE_ID)
-            .chain_update(message)
-            .finalize();
+        MessageId::labelled(LABEL_MESSAGE_ID, &[message])
+    }
+
+    /// The first 16 bytes of `SHA-256(label ‖ parts…)`.
+    pub(crate) fn labelled(label: &[u8], parts: &[&[u8]]) -> Self {
+        let mut hash = Sha256::new().chain_update(label);
+        for part in parts {
+            hash.update(part);
+        }
+        let digest = hash.finalize();
         let mut id = [0u8; 16];
         id.copy_from_slice(&digest[..16]);
         MessageId(id)
@@ -315,13 +321,47 @@ pub struct Group {
     host_key: [u8; 32],
     /// This member's commit waiting for the relay's order, if any.
     pending: Option<PendingCommit>,
-    /// Digests of own application messages not yet echoed, oldest first.
-    own_sent: VecDeque<[u8; 32]>,
-    /// Digests of processed messages (a bounded window), to refuse a replay outright.
-    seen: HashSet<[u8; 32]>,
-    seen_order: VecDeque<[u8; 32]>,
+    /// Ids of own application messages not yet echoed, oldest first.
+    own_sent: VecDeque<MessageId>,
+    /// Digests of processed MLS messages, to refuse a replay outright.
+    seen: Seen<[u8; 32]>,
+    /// Ids of processed application messages (own echoes included), the same way.
+    seen_ids: Seen<MessageId>,
     /// The application messages' chains of this epoch and the one before.
     chains: Chains,
+}
+
+/// The latest [`SEEN`] things processed, to refuse a replay outright (before any
+/// other check, so a replay is reported as one).
+struct Seen<T> {
+    set: HashSet<T>,
+    order: VecDeque<T>,
+}
+
+impl<T> Default for Seen<T> {
+    fn default() -> Self {
+        Seen {
+            set: HashSet::new(),
+            order: VecDeque::new(),
+        }
+    }
+}
+
+impl<T: Copy + Eq + core::hash::Hash> Seen<T> {
+    fn contains(&self, item: &T) -> bool {
+        self.set.contains(item)
+    }
+
+    fn insert(&mut self, item: T) {
+        if self.set.insert(item) {
+            self.order.push_back(item);
+            if self.order.len() > SEEN {
+                if let Some(old) = self.order.pop_front() {
+                    self.set.remove(&old);
+                }
+            }
+        }
+    }
 }
 
 /// Shows only what any member may see: epoch and own leaf.
@@ -350,8 +390,8 @@ impl Group {
             host_key,
             pending: None,
             own_sent: VecDeque::new(),
-            seen: HashSet::new(),
-            seen_order: VecDeque::new(),
+            seen: Seen::default(),
+            seen_ids: Seen::default(),
             chains: Chains::default(),
         }
     }
@@ -625,26 +665,18 @@ impl Group {
         }
         self.enter_epoch()?;
         let (epoch, leaf) = (self.epoch(), self.own_leaf());
-        let bytes = self
-            .chains
-            .seal(epoch, leaf, &self.group_id, &self.identity, plaintext)?;
+        let (bytes, id) =
+            self.chains
+                .seal(epoch, leaf, &self.group_id, &self.identity, plaintext)?;
         if self.own_sent.len() == OWN_PENDING {
             self.own_sent.pop_front();
         }
-        self.own_sent.push_back(digest(&bytes));
-        let id = MessageId::of(&bytes);
+        self.own_sent.push_back(id);
         Ok((bytes, id))
     }
 
     fn remember(&mut self, digest: [u8; 32]) {
-        if self.seen.insert(digest) {
-            self.seen_order.push_back(digest);
-            if self.seen_order.len() > SEEN {
-                if let Some(old) = self.seen_order.pop_front() {
-                    self.seen.remove(&old);
-                }
-            }
-        }
+        self.seen.insert(digest);
     }
 
     /// Processes one group message the relay delivered, in relay order.
@@ -658,22 +690,15 @@ impl Group {
             return Err(GroupError::Inactive);
         }
         self.enter_epoch()?;
+        if chains::is_chain_message(bytes) {
+            return self.open_chain(bytes);
+        }
         let digest = digest(bytes);
         if self.seen.contains(&digest) {
             return Err(GroupError::Replay);
         }
-        if let Some(at) = self.own_sent.iter().position(|d| *d == digest) {
-            self.own_sent.remove(at);
-            self.remember(digest);
-            return Ok(Incoming::OwnApplication {
-                id: MessageId::of(bytes),
-            });
-        }
         if self.pending.as_ref().is_some_and(|p| p.digest == digest) {
             return self.merge_own(digest);
-        }
-        if chains::is_chain_message(bytes) {
-            return self.open_chain(bytes, digest);
         }
         let protocol = match parse(bytes)?.extract() {
             MlsMessageBodyIn::PrivateMessage(m) => ProtocolMessage::from(m),
@@ -757,11 +782,21 @@ impl Group {
         }
     }
 
-    /// Another member's application message on its chain (PROTOCOL.md §9.14): from
-    /// the current epoch, or from the previous one if its sender still holds the same
-    /// leaf with the same identity.
-    fn open_chain(&mut self, bytes: &[u8], digest: [u8; 32]) -> Result<Incoming, GroupError> {
+    /// An application message on its sender's chain (PROTOCOL.md §9.14): this
+    /// member's own, echoed; or another member's, from the current epoch, or from the
+    /// previous one if its sender still holds the same leaf with the same identity.
+    /// Each generation opens once, so a replay is refused by its chain.
+    fn open_chain(&mut self, bytes: &[u8]) -> Result<Incoming, GroupError> {
         let message = chains::Parsed::parse(bytes).ok_or(GroupError::Malformed)?;
+        let id = message.id();
+        if self.seen_ids.contains(&id) {
+            return Err(GroupError::Replay);
+        }
+        if let Some(at) = self.own_sent.iter().position(|own| *own == id) {
+            self.own_sent.remove(at);
+            self.seen_ids.insert(id);
+            return Ok(Incoming::OwnApplication { id });
+        }
         let header = message.header;
         let current = self.epoch();
         if header.epoch > current || header.epoch.saturating_add(PAST_EPOCHS as u64) < current {
@@ -774,10 +809,10 @@ impl Group {
             self.chains
                 .open(&message, self.own_leaf(), &self.group_id, &sender.identity)?;
         debug_assert_eq!(identity, sender.identity);
-        self.remember(digest);
+        self.seen_ids.insert(id);
         Ok(Incoming::Application {
             sender,
-            id: MessageId::of(bytes),
+            id,
             plaintext: Plaintext(plaintext),
         })
     }

@@ -87,6 +87,17 @@ fn message(generation: u32, key: &[u8; 32], plaintext: &[u8], signing: &[u8; 32]
     [header, ciphertext, signature.to_vec()].concat()
 }
 
+/// `SHA-256("vroom/v2/chain-message-id" ‖ header ‖ signature)`, first 16 bytes.
+fn id_of(message: &[u8]) -> [u8; 16] {
+    use sha2::Digest;
+    let digest = Sha256::new()
+        .chain_update(b"vroom/v2/chain-message-id")
+        .chain_update(&message[..18])
+        .chain_update(&message[message.len() - 64..])
+        .finalize();
+    digest[..16].try_into().expect("16")
+}
+
 struct Built {
     keys: [[u8; 32]; 2],
     messages: [Vec<u8>; 2],
@@ -120,6 +131,7 @@ fn compute() -> Value {
         "chain_root": hex::encode(root(SENDER_LEAF)),
         "message_keys": b.keys.iter().map(hex::encode).collect::<Vec<_>>(),
         "messages": b.messages.iter().map(hex::encode).collect::<Vec<_>>(),
+        "message_ids": b.messages.iter().map(|m| hex::encode(id_of(m))).collect::<Vec<_>>(),
     })
 }
 
@@ -150,6 +162,9 @@ fn messages_built_from_the_document_open_once_in_any_order() {
     let b = build();
     let mut c = chains();
     assert!(chains::is_chain_message(&b.messages[1]));
+    for m in &b.messages {
+        assert_eq!(Parsed::parse(m).expect("parse").id().0, id_of(m));
+    }
     assert_eq!(open(&mut c, &b.messages[1]), Ok(PLAINTEXTS[1].to_vec()));
     assert_eq!(open(&mut c, &b.messages[0]), Ok(PLAINTEXTS[0].to_vec()));
     for m in &b.messages {
