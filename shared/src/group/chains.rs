@@ -323,16 +323,17 @@ impl Chains {
         Ok((out, id))
     }
 
-    /// Checks and opens another member's message: the sender's identity in that epoch
-    /// must be `holder` (who holds the leaf now), then its signature under the key the
-    /// group agreed for the leaf, then its generation, then the AEAD. Returns the
-    /// sender's identity and the plaintext.
+    /// Checks and opens another member's message: the leaf must be in the epoch's
+    /// roster, held by `holder` when given (who holds the leaf now, for a message from
+    /// a past epoch), then the signature under the key the group agreed for the leaf,
+    /// then the generation, then the AEAD. Returns the sender's identity and the
+    /// plaintext.
     pub fn open(
         &mut self,
         message: &Parsed<'_>,
         own_leaf: u32,
         group_id: &[u8; 16],
-        holder: &PublicIdentity,
+        holder: Option<&PublicIdentity>,
     ) -> Result<(PublicIdentity, Zeroizing<Vec<u8>>), GroupError> {
         let header = message.header;
         let e = self
@@ -341,7 +342,7 @@ impl Chains {
             .find(|e| e.epoch == header.epoch)
             .ok_or(GroupError::WrongEpoch)?;
         let sender = *e.roster.get(&header.leaf).ok_or(GroupError::Unauthentic)?;
-        if sender != *holder {
+        if holder.is_some_and(|h| *h != sender) {
             // The leaf changed hands (or its key) since: its sender has left.
             return Err(GroupError::WrongEpoch);
         }

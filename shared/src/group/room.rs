@@ -802,16 +802,25 @@ impl Group {
         if header.epoch > current || header.epoch.saturating_add(PAST_EPOCHS as u64) < current {
             return Err(GroupError::WrongEpoch);
         }
-        let sender = self
-            .member_at(LeafNodeIndex::new(header.leaf))
-            .map_err(|_| GroupError::WrongEpoch)?;
+        // The current epoch's roster is today's membership; from the previous epoch,
+        // the sender must still hold its leaf.
+        let holder = if header.epoch == current {
+            None
+        } else {
+            let now = self
+                .member_at(LeafNodeIndex::new(header.leaf))
+                .map_err(|_| GroupError::WrongEpoch)?;
+            Some(now.identity)
+        };
         let (identity, plaintext) =
             self.chains
-                .open(&message, self.own_leaf(), &self.group_id, &sender.identity)?;
-        debug_assert_eq!(identity, sender.identity);
+                .open(&message, self.own_leaf(), &self.group_id, holder.as_ref())?;
         self.seen_ids.insert(id);
         Ok(Incoming::Application {
-            sender,
+            sender: Member {
+                leaf: header.leaf,
+                identity,
+            },
             id,
             plaintext: Plaintext(plaintext),
         })

@@ -145,7 +145,7 @@ fn chains() -> Chains {
 
 fn open(c: &mut Chains, bytes: &[u8]) -> Result<Vec<u8>, GroupError> {
     let parsed = Parsed::parse(bytes).ok_or(GroupError::Malformed)?;
-    c.open(&parsed, OWN_LEAF, &gid(), &sender())
+    c.open(&parsed, OWN_LEAF, &gid(), Some(&sender()))
         .map(|(who, text)| {
             assert_eq!(who, sender());
             text.to_vec()
@@ -208,7 +208,7 @@ fn fail_altered_forged_or_misplaced_messages_are_refused() {
         ..sender()
     };
     assert!(matches!(
-        c.open(&parsed, OWN_LEAF, &gid(), &stranger),
+        c.open(&parsed, OWN_LEAF, &gid(), Some(&stranger)),
         Err(GroupError::WrongEpoch)
     ));
 }
