@@ -88,3 +88,70 @@ fn mls_join_room_of_50() {
         times[2] / r
     );
 }
+
+/// The parts of a chain message (PROTOCOL.md §9.14) other than its signature, timed
+/// one by one: the message id (two SHA-256 blocks, computed by sender and receiver),
+/// ChaCha20-Poly1305 of the padded content (sealed and opened), and the ratchet step
+/// (one ChaCha20 block, on each side).
+#[wasm_bindgen_test]
+fn chain_message_parts() {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    use chacha20poly1305::ChaCha20Poly1305;
+    use vroom_shared::crypto::sender::{ratchet, ChainState};
+    use vroom_shared::group::chains::Parsed;
+
+    let mut room = Room::new(2);
+    let (message, _) = room.committer.encrypt(&[b'x'; 256]).expect("encrypt");
+    let n = 5000;
+    let time = |f: &mut dyn FnMut() -> usize| {
+        let mut best = f64::MAX;
+        let mut check = 0;
+        for _ in 0..5 {
+            let start = now_ms();
+            for _ in 0..n {
+                check += f();
+            }
+            best = best.min((now_ms() - start) * 1000.0 / f64::from(n));
+        }
+        assert!(check > 0);
+        best
+    };
+    let id_us = time(&mut || {
+        let parsed = Parsed::parse(&message).expect("a chain message");
+        usize::from(parsed.id().0[0]) + 1
+    });
+    let aead = ChaCha20Poly1305::new(&[9u8; 32].into());
+    let aad = [0u8; 34];
+    let plain = [b'x'; 256];
+    let aead_us = time(&mut || {
+        let sealed = aead
+            .encrypt(
+                &[0u8; 12].into(),
+                Payload {
+                    msg: &plain,
+                    aad: &aad,
+                },
+            )
+            .expect("seal");
+        aead.decrypt(
+            &[0u8; 12].into(),
+            Payload {
+                msg: &sealed,
+                aad: &aad,
+            },
+        )
+        .expect("open")
+        .len()
+    });
+    let chain = ChainState::generate(0, &mut rand_core::OsRng);
+    let step_us = time(&mut || {
+        let (_, next) = ratchet(&chain.key);
+        usize::from(next.expose_for_test_vectors()[0]) + 1
+    });
+    console_log!(
+        "wasm chain message parts: id {id_us:.2} µs (×2: sender and receiver), \
+         ChaCha20-Poly1305 256 B seal + open {aead_us:.2} µs, ratchet step {step_us:.2} µs (×2); \
+         sum {:.2} µs",
+        2.0 * id_us + aead_us + 2.0 * step_us
+    );
+}
