@@ -197,14 +197,19 @@ async fn a_room_keeps_working_while_its_slot_moves_to_another_master() {
     // stage (keys still on the old master, keys already on the new one: requests are
     // redirected with ASK), while the host keeps talking.
     let key = meta_key(room);
+    // Each message the host gets through (its echo came back) is told to the mover. At
+    // each stage the mover forgets what got through before, then stays until two more
+    // have: the second was sent and answered while the slot was in that stage, however
+    // loaded the machine. A room that stalls fails the test (bounded: a minute for each).
+    let (through_tx, through_rx) = std::sync::mpsc::channel::<()>();
     let mover = tokio::task::spawn_blocking(move || {
         let mut stages = Vec::new();
-        // Long enough at each stage for the host to get messages through even on a
-        // loaded machine (each waits for its echo, and the move itself stalls the
-        // room while keys are in flight).
         let moved = cluster.move_slot_of(&key, |stage| {
-            stages.push(stage.to_owned());
-            std::thread::sleep(Duration::from_millis(2_000));
+            while through_rx.try_recv().is_ok() {}
+            let through = (0..2)
+                .take_while(|_| through_rx.recv_timeout(Duration::from_secs(60)).is_ok())
+                .count();
+            stages.push((stage.to_owned(), through));
         });
         (cluster, moved, stages)
     });
@@ -212,14 +217,24 @@ async fn a_room_keeps_working_while_its_slot_moves_to_another_master() {
     while !mover.is_finished() && said.len() < 10_000 {
         let text = format!("while moving {}", said.len());
         said.push((send_until_accepted(host, &mut host_seen, &text).await, text));
+        let _ = through_tx.send(());
     }
     let (cluster, moved, stages) = mover.await.unwrap();
     println!(
-        "resharding: {} messages sent while the slot moved",
+        "resharding: {} messages sent while the slot moved; got through at each stage: {stages:?}",
         said.len()
     );
-    assert_eq!(stages, ["migrating", "migrated"]);
-    assert!(said.len() >= 2, "the room was hardly used during the move");
+    let stages: Vec<(&str, usize)> = stages.iter().map(|(s, n)| (s.as_str(), *n)).collect();
+    assert_eq!(
+        stages,
+        [("migrating", 2), ("migrated", 2)],
+        "the room stalled while its slot moved (messages that got through at each stage)"
+    );
+    assert!(
+        said.len() >= 4,
+        "the room stalled during the move: {} messages got through",
+        said.len()
+    );
     assert_ne!(moved, before);
     assert_eq!(cluster.owner_of(&meta_key(room)), moved);
     // The guest got every one of them, in the order the host did.

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use vroom_relay::store::{CreateRoom, Fanout, Newcomer, RedisStore, SessionId, Signal, Store};
+use vroom_relay::store::{
+    CreateRoom, Fanout, JoinRoom, Newcomer, RedisStore, SessionId, Signal, Store,
+};
 use vroom_relay::Config;
 use vroom_shared::wire::{HostSecret, MemberId, ResumeToken, RoomId};
 
@@ -106,5 +108,67 @@ async fn one_relayed_message_is_one_script_call(redis: Backend) {
     assert_eq!(
         per_message, 16,
         "ARCHITECTURE.md says 16 commands per message"
+    );
+}
+
+on_both!(every_key_of_a_room_exists_while_the_room_does);
+
+/// The room's five keys exist from its creation to its end, whoever is connected or
+/// holds a place: while a cluster moves the room's slot, a node runs a script only if
+/// it holds every key the script names (`TRYAGAIN` otherwise, for the whole move).
+async fn every_key_of_a_room_exists_while_the_room_does(redis: Backend) {
+    let config = Config {
+        redis_heartbeat: Duration::from_millis(100),
+        grace: Duration::from_secs(30),
+        ..Config::default()
+    };
+    let a = RedisStore::new(redis.target(), &config, Arc::new(Nowhere));
+    let r = RoomId([3; 16]);
+    let newcomer = |n: u8| Newcomer {
+        member: MemberId(n.into()),
+        token: ResumeToken([n; 16]),
+    };
+    let host = HostSecret([3; 32]);
+    a.create(CreateRoom {
+        room: r,
+        host: host.hash(),
+        limits: config.room_limits(Default::default()),
+        newcomer: newcomer(1),
+        session: SessionId(1),
+    })
+    .await
+    .unwrap();
+    let parts = || {
+        let mut parts: Vec<String> = redis
+            .room_keys(r)
+            .iter()
+            .filter_map(|key| Some(key.rsplit_once(':')?.1.to_owned()))
+            .collect();
+        parts.sort();
+        parts
+    };
+    let every = ["gone", "info", "live", "log", "meta"];
+    assert_eq!(parts(), every, "once the room is created");
+    a.join(JoinRoom {
+        room: r,
+        resume: None,
+        newcomer: newcomer(2),
+        after: None,
+        session: SessionId(2),
+    })
+    .await
+    .unwrap();
+    // The host's connection drops: a member in its grace.
+    a.disconnect(r, MemberId(1), SessionId(1)).await.unwrap();
+    assert_eq!(parts(), every, "with a member in its grace");
+    // Both leave for good: nobody holds a place while the room waits out its grace.
+    a.leave(r, MemberId(2)).await.unwrap();
+    a.leave(r, MemberId(1)).await.unwrap();
+    assert_eq!(parts(), every, "with nobody in the room");
+    a.terminate(r, &host).await.unwrap();
+    assert_eq!(
+        redis.room_keys(r),
+        Vec::<String>::new(),
+        "after the room's end"
     );
 }
