@@ -263,6 +263,68 @@ async fn a_room_keeps_working_while_its_slot_moves_to_another_master() {
     served.two.stop().await;
 }
 
+/// How long the harness holds the room's keys split between two masters: longer than
+/// the cluster client's own tries on `TRYAGAIN` (three, about a second at most), well
+/// within the relay's (`TRY_AGAIN_FOR`, 4 s, in `store/redis/scripts.rs`).
+const SLOW_BATCH: Duration = Duration::from_millis(1_500);
+
+/// While one `MIGRATE` batch of the room's keys has moved and the next has not, Redis
+/// answers the room's scripts `TRYAGAIN`. A message sent then waits, and gets through
+/// once the next batch has moved, without its sender being told the relay is
+/// unavailable; the other member gets it too, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_sent_while_the_rooms_keys_are_split_between_masters_gets_through() {
+    let cluster = RedisCluster::start();
+    let mut served = Served::start(&cluster, 24).await;
+    let (host, guest) = (&mut served.host, &mut served.guest);
+    let (mut host_seen, mut guest_seen) = (Received::default(), Received::default());
+    let key = meta_key(served.room);
+    // Two keys a batch: the room's five keys are split twice. At each split the mover
+    // tells the host, then holds the split for a slow batch.
+    let (split_tx, mut split_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let mover = tokio::task::spawn_blocking(move || {
+        let moved = cluster.move_slot_of_by(&key, 2, |stage| {
+            if stage == "split" {
+                let _ = split_tx.send(());
+                std::thread::sleep(SLOW_BATCH);
+            }
+        });
+        (cluster, moved)
+    });
+    let mut said = Vec::new();
+    while split_rx.recv().await.is_some() {
+        let text = format!("while split {}", said.len());
+        host.say(&text).await;
+        let seq = loop {
+            let got = host.recv().await;
+            assert_ne!(
+                got,
+                Got::Error(ErrorCode::Unavailable),
+                "the relay gave up on {text:?} while the room's keys were split"
+            );
+            if let Some(seq) = host_seen.record(got, &text) {
+                break seq;
+            }
+        };
+        said.push((seq, text));
+    }
+    let (cluster, moved) = mover.await.unwrap();
+    assert_eq!(
+        said.len(),
+        2,
+        "the room's five keys, two a batch, split twice"
+    );
+    assert_eq!(cluster.owner_of(&meta_key(served.room)), moved);
+    for (seq, text) in &said {
+        assert_eq!(guest_seen.until(guest, text).await, *seq);
+    }
+    host_seen.assert_one_order_with(&guest_seen);
+    guest_seen.assert_one_order_with(&host_seen);
+    cluster.assert_every_key_expires();
+    served.one.stop().await;
+    served.two.stop().await;
+}
+
 /// `rediss://` on a cluster: relays reach every node over TLS (the nodes' certificate
 /// signed by a CA the test made), and a room works across them.
 #[tokio::test]
