@@ -39,6 +39,30 @@ const COMMANDS_PER_MESSAGE: [(&str, u64); 11] = [
     ("pexpireat", 5),
 ];
 
+/// The host secret of the rooms these tests create.
+const HOST: HostSecret = HostSecret([1; 32]);
+
+fn newcomer(n: u8) -> Newcomer {
+    Newcomer {
+        member: MemberId(n.into()),
+        token: ResumeToken([n; 16]),
+    }
+}
+
+/// Creates room `r` on `store`, with member 1 (on connection 1) as its host.
+async fn create(store: &RedisStore, config: &Config, r: RoomId) {
+    store
+        .create(CreateRoom {
+            room: r,
+            host: HOST.hash(),
+            limits: config.room_limits(Default::default()),
+            newcomer: newcomer(1),
+            session: SessionId(1),
+        })
+        .await
+        .unwrap();
+}
+
 /// On a cluster the publication is sharded: `spublish` instead of `publish`.
 async fn one_relayed_message_is_one_script_call(redis: Backend) {
     let publish = match redis {
@@ -54,19 +78,7 @@ async fn one_relayed_message_is_one_script_call(redis: Backend) {
     };
     let a = RedisStore::new(redis.target(), &config, Arc::new(Nowhere));
     let r = RoomId([2; 16]);
-    let host = Newcomer {
-        member: MemberId(1),
-        token: ResumeToken([1; 16]),
-    };
-    let limits = config.room_limits(Default::default());
-    let create = CreateRoom {
-        room: r,
-        host: HostSecret([1; 32]).hash(),
-        limits,
-        newcomer: host,
-        session: SessionId(1),
-    };
-    a.create(create).await.unwrap();
+    create(&a, &config, r).await;
     // Warm up (the script gets loaded), then count.
     a.publish(r, MemberId(1), None, b"x").await.unwrap();
     let n = 20;
@@ -124,20 +136,7 @@ async fn every_key_of_a_room_exists_while_the_room_does(redis: Backend) {
     };
     let a = RedisStore::new(redis.target(), &config, Arc::new(Nowhere));
     let r = RoomId([3; 16]);
-    let newcomer = |n: u8| Newcomer {
-        member: MemberId(n.into()),
-        token: ResumeToken([n; 16]),
-    };
-    let host = HostSecret([3; 32]);
-    a.create(CreateRoom {
-        room: r,
-        host: host.hash(),
-        limits: config.room_limits(Default::default()),
-        newcomer: newcomer(1),
-        session: SessionId(1),
-    })
-    .await
-    .unwrap();
+    create(&a, &config, r).await;
     let parts = || {
         let mut parts: Vec<String> = redis
             .room_keys(r)
@@ -165,7 +164,7 @@ async fn every_key_of_a_room_exists_while_the_room_does(redis: Backend) {
     a.leave(r, MemberId(2)).await.unwrap();
     a.leave(r, MemberId(1)).await.unwrap();
     assert_eq!(parts(), every, "with nobody in the room");
-    a.terminate(r, &host).await.unwrap();
+    a.terminate(r, &HOST).await.unwrap();
     assert_eq!(
         redis.room_keys(r),
         Vec::<String>::new(),
