@@ -90,10 +90,10 @@ end
 -- script only if it holds every key the script names (else it answers TRYAGAIN, for as
 -- long as the move lasts, or the old one redirects with ASK when it holds none), and
 -- inside a script the old master refuses a command on a key it does not hold. So no
--- key of the room is ever missing while the room lives: `live` and `gone` each keep the placeholder HOLD (score +inf,
--- never a member id) besides their members, and `info` a field HOLD; the log always
--- keeps its newest event, and `meta` its settings. Members are read by score below
--- +inf, so HOLD is never taken for one.
+-- key of the room is ever missing while the room lives: `live` and `gone` each keep
+-- the placeholder HOLD (score +inf, never a member id) besides their members, and
+-- `info` a field HOLD; the log always keeps its newest event, and `meta` its settings.
+-- Members are read by score below +inf, so HOLD is never taken for one.
 local HOLD = 'hold'
 local BELOW_HOLD = '(+inf'
 
