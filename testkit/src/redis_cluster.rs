@@ -318,7 +318,20 @@ impl RedisCluster {
     /// move with `MIGRATE`, and every master learns the new owner. Between the steps,
     /// `between` runs (with the step's name), so a test can use the room while the slot
     /// is half moved (requests then get `ASK` redirections). Returns the new owner's port.
-    pub fn move_slot_of(&self, key: &str, mut between: impl FnMut(&str)) -> u16 {
+    pub fn move_slot_of(&self, key: &str, between: impl FnMut(&str)) -> u16 {
+        self.move_slot_of_by(key, 100, between)
+    }
+
+    /// Like [`RedisCluster::move_slot_of`], moving at most `per_migrate` keys with each
+    /// `MIGRATE` (as `redis-cli --cluster reshard --cluster-pipeline` does); between two
+    /// batches `between` runs with `"split"`: the slot's keys are then on both masters,
+    /// and a request naming keys on both is answered `TRYAGAIN` until the next batch.
+    pub fn move_slot_of_by(
+        &self,
+        key: &str,
+        per_migrate: usize,
+        mut between: impl FnMut(&str),
+    ) -> u16 {
         let slot = self.slot_of(key);
         let table = self.table();
         let source = owner(&table, slot).expect("the slot has an owner").clone();
@@ -346,15 +359,18 @@ impl RedisCluster {
         setslot(target.port, "IMPORTING", &source.id);
         setslot(source.port, "MIGRATING", &target.id);
         between("migrating");
-        loop {
+        for batch in 0.. {
             let keys: Vec<String> = redis::cmd("CLUSTER")
                 .arg("GETKEYSINSLOT")
                 .arg(slot)
-                .arg(100)
+                .arg(per_migrate)
                 .query(&mut node(source.port))
                 .expect("CLUSTER GETKEYSINSLOT");
             if keys.is_empty() {
                 break;
+            }
+            if batch > 0 {
+                between("split");
             }
             let _: redis::Value = redis::cmd("MIGRATE")
                 .arg("127.0.0.1")

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use vroom_relay::store::{CreateRoom, Fanout, Newcomer, RedisStore, SessionId, Signal, Store};
+use vroom_relay::store::{
+    CreateRoom, Fanout, JoinRoom, Newcomer, RedisStore, SessionId, Signal, Store,
+};
 use vroom_relay::Config;
 use vroom_shared::wire::{HostSecret, MemberId, ResumeToken, RoomId};
 
@@ -37,6 +39,30 @@ const COMMANDS_PER_MESSAGE: [(&str, u64); 11] = [
     ("pexpireat", 5),
 ];
 
+/// The host secret of the rooms these tests create.
+const HOST: HostSecret = HostSecret([1; 32]);
+
+fn newcomer(n: u8) -> Newcomer {
+    Newcomer {
+        member: MemberId(n.into()),
+        token: ResumeToken([n; 16]),
+    }
+}
+
+/// Creates room `r` on `store`, with member 1 (on connection 1) as its host.
+async fn create(store: &RedisStore, config: &Config, r: RoomId) {
+    store
+        .create(CreateRoom {
+            room: r,
+            host: HOST.hash(),
+            limits: config.room_limits(Default::default()),
+            newcomer: newcomer(1),
+            session: SessionId(1),
+        })
+        .await
+        .unwrap();
+}
+
 /// On a cluster the publication is sharded: `spublish` instead of `publish`.
 async fn one_relayed_message_is_one_script_call(redis: Backend) {
     let publish = match redis {
@@ -52,19 +78,7 @@ async fn one_relayed_message_is_one_script_call(redis: Backend) {
     };
     let a = RedisStore::new(redis.target(), &config, Arc::new(Nowhere));
     let r = RoomId([2; 16]);
-    let host = Newcomer {
-        member: MemberId(1),
-        token: ResumeToken([1; 16]),
-    };
-    let limits = config.room_limits(Default::default());
-    let create = CreateRoom {
-        room: r,
-        host: HostSecret([1; 32]).hash(),
-        limits,
-        newcomer: host,
-        session: SessionId(1),
-    };
-    a.create(create).await.unwrap();
+    create(&a, &config, r).await;
     // Warm up (the script gets loaded), then count.
     a.publish(r, MemberId(1), None, b"x").await.unwrap();
     let n = 20;
@@ -106,5 +120,54 @@ async fn one_relayed_message_is_one_script_call(redis: Backend) {
     assert_eq!(
         per_message, 16,
         "ARCHITECTURE.md says 16 commands per message"
+    );
+}
+
+on_both!(every_key_of_a_room_exists_while_the_room_does);
+
+/// The room's five keys exist from its creation to its end, whoever is connected or
+/// holds a place: while a cluster moves the room's slot, a node runs a script only if
+/// it holds every key the script names (`TRYAGAIN` otherwise, for the whole move).
+async fn every_key_of_a_room_exists_while_the_room_does(redis: Backend) {
+    let config = Config {
+        redis_heartbeat: Duration::from_millis(100),
+        grace: Duration::from_secs(30),
+        ..Config::default()
+    };
+    let a = RedisStore::new(redis.target(), &config, Arc::new(Nowhere));
+    let r = RoomId([3; 16]);
+    create(&a, &config, r).await;
+    let parts = || {
+        let mut parts: Vec<String> = redis
+            .room_keys(r)
+            .iter()
+            .filter_map(|key| Some(key.rsplit_once(':')?.1.to_owned()))
+            .collect();
+        parts.sort();
+        parts
+    };
+    let every = ["gone", "info", "live", "log", "meta"];
+    assert_eq!(parts(), every, "once the room is created");
+    a.join(JoinRoom {
+        room: r,
+        resume: None,
+        newcomer: newcomer(2),
+        after: None,
+        session: SessionId(2),
+    })
+    .await
+    .unwrap();
+    // The host's connection drops: a member in its grace.
+    a.disconnect(r, MemberId(1), SessionId(1)).await.unwrap();
+    assert_eq!(parts(), every, "with a member in its grace");
+    // Both leave for good: nobody holds a place while the room waits out its grace.
+    a.leave(r, MemberId(2)).await.unwrap();
+    a.leave(r, MemberId(1)).await.unwrap();
+    assert_eq!(parts(), every, "with nobody in the room");
+    a.terminate(r, &HOST).await.unwrap();
+    assert_eq!(
+        redis.room_keys(r),
+        Vec::<String>::new(),
+        "after the room's end"
     );
 }

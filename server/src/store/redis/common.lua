@@ -10,6 +10,7 @@
 --   4 info  HASH   per member: t:<id> resume-token digest, s:<id> session,
 --                  o:<id> joining order, l:<id> its encoded `Left{Disconnected}` event
 --   5 log   STREAM encoded events for catch-up: entry id `<seq>-0`, field `e`
+-- Each of them exists for as long as the room does (see HOLD below).
 -- The pub/sub channel is `vroom:{<room hex>}:ch`, in the same slot (a sharded channel
 -- on a Redis Cluster).
 --
@@ -85,6 +86,45 @@ local function has(member)
   return redis.call('ZSCORE', LIVE, member) or redis.call('ZSCORE', GONE, member)
 end
 
+-- While a Redis Cluster moves the room's slot to another master, either master runs a
+-- script only if it holds every key the script names (else it answers TRYAGAIN, for as
+-- long as the move lasts, or the old one redirects with ASK when it holds none), and
+-- inside a script the old master refuses a command on a key it does not hold. So no
+-- key of the room is ever missing while the room lives: `live` and `gone` each keep
+-- the placeholder HOLD (score +inf, never a member id) besides their members, and
+-- `info` a field HOLD; the log always keeps its newest event, and `meta` its settings.
+-- Members are read by score below +inf, so HOLD is never taken for one.
+local HOLD = 'hold'
+local BELOW_HOLD = '(+inf'
+
+-- Puts the placeholders in (at creation, and on every tick for a room made without).
+local function hold()
+  redis.call('ZADD', LIVE, 'NX', '+inf', HOLD)
+  redis.call('ZADD', GONE, 'NX', '+inf', HOLD)
+  redis.call('HSETNX', INFO, HOLD, '1')
+end
+
+-- How many members `set` (`live` or `gone`) holds.
+local function count(set)
+  return redis.call('ZCOUNT', set, '-inf', BELOW_HOLD)
+end
+
+-- The member of `set` with the lowest score, as { member, score } ({} when none).
+local function earliest(set)
+  return redis.call('ZRANGE', set, '-inf', BELOW_HOLD, 'BYSCORE', 'LIMIT', 0, 1, 'WITHSCORES')
+end
+
+-- The member of `set` with the highest score, as { member, score } ({} when none).
+local function latest(set)
+  return redis.call('ZRANGE', set, BELOW_HOLD, '-inf', 'BYSCORE', 'REV', 'LIMIT', 0, 1,
+    'WITHSCORES')
+end
+
+-- Every member of `set`, by score.
+local function all_of(set)
+  return redis.call('ZRANGE', set, '-inf', BELOW_HOLD, 'BYSCORE')
+end
+
 -- Every key of the room expires when the room would end if nobody acted on it any
 -- more: at its maximum lifetime, its idle timeout, or when its members' heartbeats
 -- and graces run out (an instance that dies stops heartbeating). `slack` leaves the
@@ -92,7 +132,7 @@ end
 -- is the safety net when no instance is left.
 local function expire_all()
   local at = math.min(num(M.deadline), num(M.active) + num(M.idle))
-  local top = redis.call('ZRANGE', LIVE, -1, -1, 'WITHSCORES')
+  local top = latest(LIVE)
   local presence
   if top[2] then
     presence = num(top[2]) + num(M.grace)
@@ -204,7 +244,7 @@ end
 
 -- Starts the room's grace when nobody is connected any more; stops it when someone is.
 local function note_presence()
-  if redis.call('ZCARD', LIVE) > 0 then
+  if count(LIVE) > 0 then
     if M.empty then
       redis.call('HDEL', META, 'empty')
       M.empty = nil
@@ -261,8 +301,8 @@ end
 
 -- Every member holding a place, in joining order.
 local function members()
-  local list = redis.call('ZRANGE', LIVE, 0, -1)
-  for _, member in ipairs(redis.call('ZRANGE', GONE, 0, -1)) do
+  local list = all_of(LIVE)
+  for _, member in ipairs(all_of(GONE)) do
     list[#list + 1] = member
   end
   local order = {}

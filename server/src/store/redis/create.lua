@@ -17,5 +17,7 @@ local seq = emit(A.joined)
 -- The resume token is kept only as a digest: whoever reads Redis cannot resume.
 redis.call('HSET', INFO, 't:' .. member, redis.sha1hex(A.token), 's:' .. member, A.session,
   'o:' .. member, seq, 'l:' .. member, A.left)
+-- Every key exists from now on, for as long as the room does (see HOLD).
+hold()
 expire_all()
 return { 'ok' }

@@ -33,7 +33,7 @@ else
   if M.locked == '1' then
     return { 'err', 'locked' }
   end
-  if redis.call('ZCARD', LIVE) + redis.call('ZCARD', GONE) >= num(M.lm) then
+  if count(LIVE) + count(GONE) >= num(M.lm) then
     return { 'err', 'full' }
   end
   if has(you) then

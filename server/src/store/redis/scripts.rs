@@ -15,7 +15,7 @@
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use redis::{Script, ScriptInvocation, Value};
+use redis::{ErrorKind, RedisError, Script, ScriptInvocation, ServerErrorKind, Value};
 use vroom_shared::wire::{
     ErrorCode, Event, HostHash, LeaveReason, MemberId, ResumeToken, RoomId, RoomLimits,
 };
@@ -65,9 +65,25 @@ pub(super) trait Call {
     fn args(&self, invocation: &mut ScriptInvocation<'_>);
 }
 
+/// How long a script that meets `TRYAGAIN` is tried again, after the cluster client's
+/// own tries, before the request is answered `Unavailable`. A Redis Cluster answers
+/// `TRYAGAIN` while the keys of a room's slot are half moved to another master (the
+/// room's keys straddle two `MIGRATE` batches): a moment, unless a batch is slow.
+const TRY_AGAIN_FOR: Duration = Duration::from_secs(4);
+
+/// The first wait before trying a script again after `TRYAGAIN`; it doubles each time,
+/// up to [`TRY_AGAIN_MAX_WAIT`].
+const TRY_AGAIN_FIRST_WAIT: Duration = Duration::from_millis(50);
+const TRY_AGAIN_MAX_WAIT: Duration = Duration::from_millis(500);
+
+fn is_try_again(err: &RedisError) -> bool {
+    err.kind() == ErrorKind::Server(ServerErrorKind::TryAgain)
+}
+
 /// Runs `call` on `room`'s keys: one `EVALSHA` (the client loads the script again
 /// after a Redis restart), one round trip; on a cluster, on the master that owns the
-/// room's slot. Every script also gets `sharded` and `floor` (see `common.lua`).
+/// room's slot, tried again for up to [`TRY_AGAIN_FOR`] while the slot's keys are half
+/// moved. Every script also gets `sharded` and `floor` (see `common.lua`).
 pub(super) async fn call<C: Call>(inner: &Inner, room: RoomId, call: &C) -> StoreResult<C::Reply> {
     let mut invocation = C::script().prepare_invoke();
     for key in keys(room) {
@@ -78,10 +94,22 @@ pub(super) async fn call<C: Call>(inner: &Inner, room: RoomId, call: &C) -> Stor
     let floor = lock(&inner.floors).get(&room).copied().unwrap_or(0);
     floor.put("floor", &mut invocation);
     let mut conn = inner.conn.clone();
-    let value: Value = invocation.invoke_async(&mut conn).await.map_err(|e| {
-        inner.failed(&e);
-        ErrorCode::Unavailable
-    })?;
+    let started = tokio::time::Instant::now();
+    let mut wait = TRY_AGAIN_FIRST_WAIT;
+    let value: Value = loop {
+        match invocation.invoke_async(&mut conn).await {
+            Ok(value) => break value,
+            Err(e) if is_try_again(&e) && started.elapsed() + wait <= TRY_AGAIN_FOR => {
+                tracing::debug!("redis store: the room's slot is half moved; trying again");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(TRY_AGAIN_MAX_WAIT);
+            }
+            Err(e) => {
+                inner.failed(&e);
+                return Err(ErrorCode::Unavailable);
+            }
+        }
+    };
     inner.answered();
     let Value::Array(items) = value else {
         return Err(bad_reply());

@@ -12,6 +12,9 @@ if ending then
   destroy(ending)
   return { 'ended' }
 end
+-- A room made before the placeholders existed gets them (so it too keeps working
+-- while its slot moves).
+hold()
 local deadline = ms(NOW + num(A.presence))
 local lost = {}
 for member, session in string.gmatch(A.connected, '(%d+):(%d+)') do
@@ -29,11 +32,11 @@ if sweep() then
 end
 expire_all()
 local next_due = math.min(num(M.deadline), num(M.active) + num(M.idle))
-local first_gone = redis.call('ZRANGE', GONE, 0, 0, 'WITHSCORES')
+local first_gone = earliest(GONE)
 if first_gone[2] then
   next_due = math.min(next_due, num(first_gone[2]))
 end
-local first_live = redis.call('ZRANGE', LIVE, 0, 0, 'WITHSCORES')
+local first_live = earliest(LIVE)
 if first_live[2] then
   next_due = math.min(next_due, num(first_live[2]))
 end
