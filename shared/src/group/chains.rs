@@ -35,6 +35,7 @@ use zeroize::Zeroizing;
 
 use super::identity::{verify_labelled, Identity, PublicIdentity};
 use super::room::{MessageId, PAST_EPOCHS};
+pub use super::room::{MAX_FORWARD, OUT_OF_ORDER};
 use super::GroupError;
 use crate::crypto::sender::chacha_block;
 
@@ -52,11 +53,6 @@ pub const LABEL_RATCHET: &[u8; 12] = b"vroom/v2/ckd";
 pub const LABEL_CHAIN_SIGNATURE: &[u8] = b"vroom/v2/chain-signature";
 /// Hash prefix of a chain message's id.
 pub const LABEL_CHAIN_MESSAGE_ID: &[u8] = b"vroom/v2/chain-message-id";
-/// Most skipped message keys kept per chain (messages that arrived out of order).
-pub const OUT_OF_ORDER: usize = 32;
-/// The furthest a generation may jump ahead of the next one expected.
-pub const MAX_FORWARD: u32 = 1024;
-
 /// Tag, epoch (u64), leaf (u32), generation (u32), all big-endian.
 const HEADER_LEN: usize = 2 + 8 + 4 + 4;
 const AEAD_TAG_LEN: usize = 16;
@@ -141,14 +137,15 @@ impl<'a> Parsed<'a> {
 }
 
 /// What a chain message's signature covers:
-/// `LABEL_CHAIN_SIGNATURE ‖ group_id ‖ header ‖ ciphertext` (the label is added by the
-/// signer and the verifier).
-fn statement(group_id: &[u8; 16], header: &[u8], ciphertext: &[u8]) -> Vec<u8> {
-    let mut s = Vec::with_capacity(16 + header.len() + ciphertext.len());
-    s.extend_from_slice(group_id);
-    s.extend_from_slice(header);
-    s.extend_from_slice(ciphertext);
-    s
+/// `LABEL_CHAIN_SIGNATURE ‖ group_id ‖ epoch_authenticator ‖ header ‖ ciphertext` (the
+/// label is added by the signer and the verifier; the authenticator is 32 bytes).
+fn statement(
+    group_id: &[u8; 16],
+    authenticator: &[u8],
+    header: &[u8],
+    ciphertext: &[u8],
+) -> Vec<u8> {
+    [group_id.as_slice(), authenticator, header, ciphertext].concat()
 }
 
 /// The AEAD's associated data: `group_id ‖ header`.
@@ -169,6 +166,7 @@ enum Refused {
 }
 
 /// One sender's chain in one epoch. No `Debug`; keys zeroized on drop.
+#[derive(Clone)]
 struct Chain {
     /// The generation `key` opens.
     next: u32,
@@ -209,7 +207,7 @@ impl Chain {
             let at = self.next;
             let key = self.step()?;
             self.skipped.insert(at, key);
-            if self.skipped.len() > OUT_OF_ORDER {
+            if self.skipped.len() > OUT_OF_ORDER as usize {
                 self.skipped.pop_first();
             }
         }
@@ -220,6 +218,12 @@ impl Chain {
 /// Everything about one epoch's chains. No `Debug`.
 struct Epoch {
     epoch: u64,
+    /// MLS's epoch authenticator: unique to this epoch of this group instance, so a
+    /// signature made for another instance (a group created again under the same id)
+    /// does not verify here.
+    authenticator: Vec<u8>,
+    /// Whether a message was sealed or opened in this epoch.
+    used: bool,
     /// Who held each leaf in this epoch, as the group agreed.
     roster: BTreeMap<u32, PublicIdentity>,
     /// Each leaf's chain, this member's own (its sending chain) included. All are
@@ -251,11 +255,17 @@ impl Chains {
         self.epochs.iter().any(|e| e.epoch == epoch)
     }
 
+    /// Whether a message was sealed or opened in `epoch`.
+    pub fn used(&self, epoch: u64) -> bool {
+        self.epochs.iter().any(|e| e.epoch == epoch && e.used)
+    }
+
     /// Starts the chains of `epoch` (the current one), one per leaf of its roster, from
     /// its exporter `secret` (dropped then), and forgets those too old to be used.
     pub fn enter(
         &mut self,
         epoch: u64,
+        authenticator: &[u8],
         secret: Zeroizing<[u8; 32]>,
         roster: BTreeMap<u32, PublicIdentity>,
     ) -> Result<(), GroupError> {
@@ -268,6 +278,8 @@ impl Chains {
             .collect::<Result<_, GroupError>>()?;
         self.epochs.push_back(Epoch {
             epoch,
+            authenticator: authenticator.to_vec(),
+            used: false,
             roster,
             chains,
         });
@@ -292,6 +304,7 @@ impl Chains {
             .iter_mut()
             .find(|e| e.epoch == epoch)
             .ok_or(GroupError::Internal)?;
+        e.used = true;
         let own = e.chains.get_mut(&leaf).ok_or(GroupError::Internal)?;
         let generation = own.next;
         // The last generation of a chain is never used: the epoch must change first.
@@ -313,7 +326,7 @@ impl Chains {
             .map_err(|_| GroupError::Internal)?;
         let signature = identity.sign_labelled(
             LABEL_CHAIN_SIGNATURE,
-            &statement(group_id, &header, &ciphertext),
+            &statement(group_id, &e.authenticator, &header, &ciphertext),
         );
         let mut out = Vec::with_capacity(HEADER_LEN + ciphertext.len() + SIGNATURE_LEN);
         out.extend_from_slice(&header);
@@ -349,7 +362,12 @@ impl Chains {
         let signed = verify_labelled(
             LABEL_CHAIN_SIGNATURE,
             &sender.signature_key,
-            &statement(group_id, message.header_bytes, message.ciphertext),
+            &statement(
+                group_id,
+                &e.authenticator,
+                message.header_bytes,
+                message.ciphertext,
+            ),
             message.signature,
         );
         if !signed {
@@ -360,7 +378,13 @@ impl Chains {
             // echo: an old one, delivered again.
             return Err(GroupError::Replay);
         }
-        let chain = e.chains.get_mut(&header.leaf).ok_or(GroupError::Internal)?;
+        // The chain steps on a copy, kept only if the message opens: a message that is
+        // refused changes nothing.
+        let mut chain = e
+            .chains
+            .get(&header.leaf)
+            .ok_or(GroupError::Internal)?
+            .clone();
         let key = chain.key_for(header.generation).map_err(|r| match r {
             Refused::Used => GroupError::Replay,
             Refused::TooFar => GroupError::Unauthentic,
@@ -374,6 +398,8 @@ impl Chains {
                 },
             )
             .map_err(|_| GroupError::Unauthentic)?;
+        e.chains.insert(header.leaf, chain);
+        e.used = true;
         Ok((sender, Zeroizing::new(plaintext)))
     }
 }
@@ -408,7 +434,7 @@ mod tests {
         let mut receiver = chain();
         assert_eq!(receiver.key_for(MAX_FORWARD + 1), Err(Refused::TooFar));
         assert!(receiver.key_for(MAX_FORWARD).is_ok());
-        assert_eq!(receiver.skipped.len(), OUT_OF_ORDER);
+        assert_eq!(receiver.skipped.len(), OUT_OF_ORDER as usize);
         // The oldest skipped keys went first.
         assert_eq!(receiver.key_for(0), Err(Refused::Used));
         assert!(receiver.key_for(MAX_FORWARD - 1).is_ok());

@@ -21,9 +21,10 @@ pub const CLIENT_ID_LEN: usize = 16;
 /// Bytes of a fingerprint (80 bits), one word each.
 pub const FINGERPRINT_LEN: usize = 10;
 const LABEL_FINGERPRINT: &[u8] = b"vroom/v2/fingerprint";
-/// Prefix of everything a member signs outside MLS (a direct message). MLS signs only
-/// `SignContent` structures, which begin with a length and `"MLS 1.0 "`, so the two
-/// never overlap.
+/// Prefix of a direct message's signature. Everything a member signs outside MLS (a
+/// direct message, a chain message, a rejoin proof) begins with a `vroom/v2/` label of
+/// its own; MLS signs only `SignContent` structures, which begin with a length and
+/// `"MLS 1.0 "`, so none of them overlap.
 pub const LABEL_DIRECT_SIGNATURE: &[u8] = b"vroom/v2/direct-signature";
 /// Prefix of a rejoin proof: a member asking to be added again under its relay id signs
 /// its new join request with its old leaf's key (PROTOCOL.md §7.1).

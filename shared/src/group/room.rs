@@ -44,11 +44,11 @@ const OWN_PENDING: usize = 1024;
 const SEEN: usize = 4096;
 const LABEL_MESSAGE_ID: &[u8] = b"vroom/v2/message-id";
 
-/// 16 bytes that name one application message for every member alike: a hash of the
-/// message's canonical MLS encoding (`SHA-256("vroom/v2/message-id" ‖ MLSMessage)`,
-/// first 16 bytes). The encoding is authenticated (the AEAD covers header and content,
-/// the content is signed by the sender), so nobody but the sender chooses it, and it
-/// never depends on the relay's sequence numbers.
+/// 16 bytes that name one message for every member alike. An application message's is
+/// `SHA-256("vroom/v2/chain-message-id" ‖ header ‖ signature)` (PROTOCOL.md §9.8: the
+/// signature binds the whole message to its sender, so nobody but the sender chooses
+/// it); a direct message's is `SHA-256("vroom/v2/message-id" ‖ sealed)`; both the first
+/// 16 bytes. It never depends on the relay's sequence numbers.
 /// Encoded as its 16 bytes (postcard: no length prefix) where a content refers to one.
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
@@ -191,7 +191,9 @@ pub fn capabilities() -> Capabilities {
 fn join_config() -> MlsGroupJoinConfig {
     MlsGroupJoinConfig::builder()
         .wire_format_policy(PURE_CIPHERTEXT_WIRE_FORMAT_POLICY)
-        .max_past_epochs(PAST_EPOCHS)
+        // Application messages travel on chains (`chains`), so openmls keeps no past
+        // epoch's message secrets.
+        .max_past_epochs(0)
         .sender_ratchet_configuration(SenderRatchetConfiguration::new(OUT_OF_ORDER, MAX_FORWARD))
         .use_ratchet_tree_extension(true)
         .build()
@@ -396,6 +398,11 @@ impl Group {
         }
     }
 
+    /// Whether an application message was sent or read in the current epoch.
+    pub fn epoch_used(&self) -> bool {
+        self.chains.used(self.epoch())
+    }
+
     /// The MLS exporter (RFC 9420 §8.5) of the current epoch: a secret of `len` bytes
     /// every member of this exact epoch derives alike, for `label` and `context`.
     pub fn export_secret(
@@ -429,7 +436,8 @@ impl Group {
             .into_iter()
             .map(|m| (m.leaf, m.identity))
             .collect();
-        self.chains.enter(epoch, secret, roster)
+        let authenticator = self.mls.epoch_authenticator().as_slice().to_vec();
+        self.chains.enter(epoch, &authenticator, secret, roster)
     }
 
     /// Creates the room's group with `identity` as its only member and host.
@@ -452,7 +460,7 @@ impl Group {
         let config = MlsGroupCreateConfig::builder()
             .ciphersuite(CIPHERSUITE)
             .wire_format_policy(PURE_CIPHERTEXT_WIRE_FORMAT_POLICY)
-            .max_past_epochs(PAST_EPOCHS)
+            .max_past_epochs(0)
             .sender_ratchet_configuration(SenderRatchetConfiguration::new(
                 OUT_OF_ORDER,
                 MAX_FORWARD,

@@ -101,10 +101,15 @@ pub const MAX_BUFFERED: usize = 512;
 /// Most own messages kept (in plaintext, in memory) until the relay echoes them.
 pub const MAX_OWN_PENDING: usize = 1024;
 /// Post-compromise security: a member commits fresh keys of its own after this many
-/// sent messages…
+/// sent messages (every application message counts)…
 pub const UPDATE_AFTER_MESSAGES: u32 = 100;
 /// …or this long after its last own commit, whichever comes first, while it sends.
 pub const UPDATE_AFTER_MS: u64 = 10 * 60 * 1000;
+/// Forward secrecy: an epoch in which any application message was sent or read ends
+/// this long after it began, by an update from the first member in committer order
+/// (the next one [`FALLBACK_MS`] later, and so on), whether or not anyone is sending.
+/// The epoch's secrets, from which its messages' keys can be derived, live no longer.
+pub const EPOCH_REFRESH_MS: u64 = 5 * 60 * 1000;
 /// Longest nickname, in bytes, after cleaning.
 pub const MAX_NICK_BYTES: usize = 64;
 /// How long a newcomer waits to be added before it is told nobody has let it in yet
@@ -478,6 +483,8 @@ struct Membership {
     /// Messages sent since this member's last own commit, and when that was.
     sent_since_update: u32,
     last_update_ms: Option<u64>,
+    /// The epoch this member is in, and when it first saw it (for [`EPOCH_REFRESH_MS`]).
+    epoch_since: (u64, u64),
     /// Why each relay member left, to say so when its removal lands.
     left_reasons: BTreeMap<MemberId, LeaveReason>,
     /// Relay members who asked to join again under the same id: the removal of their
@@ -914,6 +921,9 @@ impl Session {
         }
         self.run_duties(&mut out);
         self.tick_talk(now_ms, &mut out);
+        if let (Stage::Member(m), Conn::Live) = (&mut self.stage, self.conn) {
+            m.refresh_old_epoch(now_ms, &mut out);
+        }
         if let Stage::Member(m) = &mut self.stage {
             m.codes.tick(now_ms, &mut out);
         }
@@ -1993,6 +2003,7 @@ impl Membership {
             seen_clients,
             sent_since_update: 0,
             last_update_ms: None,
+            epoch_since: (u64::MAX, 0),
             left_reasons: BTreeMap::new(),
             rejoining: BTreeSet::new(),
             departed_keys: VecDeque::new(),
@@ -2029,6 +2040,7 @@ impl Membership {
         let Ok((bytes, id)) = self.group.encrypt(&padded) else {
             return;
         };
+        self.sent_since_update = self.sent_since_update.saturating_add(1);
         if echoed {
             if self.own_pending.len() >= MAX_OWN_PENDING {
                 self.own_pending.pop_first();
@@ -2041,8 +2053,32 @@ impl Membership {
     /// Sends a chat message (a padded `Text` or `Post`); it counts towards the next
     /// key refresh.
     fn send_post(&mut self, padded: Zeroizing<Vec<u8>>, out: &mut Vec<Output>) {
-        self.sent_since_update = self.sent_since_update.saturating_add(1);
         self.send_padded(padded, true, out);
+    }
+
+    /// Ends an epoch that carried messages once it is [`EPOCH_REFRESH_MS`] old
+    /// (PROTOCOL.md §9.10): the first member in committer order commits an update of
+    /// its own leaf, the others follow [`FALLBACK_MS`] apart if it does not.
+    fn refresh_old_epoch(&mut self, now_ms: u64, out: &mut Vec<Output>) {
+        let epoch = self.group.epoch();
+        if self.epoch_since.0 != epoch {
+            self.epoch_since = (epoch, now_ms);
+            return;
+        }
+        if !self.group.epoch_used() || self.group.has_pending_commit() {
+            return;
+        }
+        let order = committer_order(self.group.members().iter().map(|m| m.leaf), &[]);
+        let Some(rank) = my_turn(&order, self.group.own_leaf()) else {
+            return;
+        };
+        let due = EPOCH_REFRESH_MS.saturating_add(FALLBACK_MS.saturating_mul(rank as u64));
+        if now_ms.saturating_sub(self.epoch_since.1) < due {
+            return;
+        }
+        if let Ok(bytes) = self.group.self_update() {
+            out.push(send(None, &Envelope::Group(bytes)));
+        }
     }
 
     /// Commits fresh own keys when the policy says so (PROTOCOL.md §9.10).

@@ -29,6 +29,8 @@ const SENDER_LEAF: u32 = 1;
 const OWN_LEAF: u32 = 0;
 const SECRET: [u8; 32] = [0x5e; 32];
 const SIGNING: [u8; 32] = [0xa2; 32];
+/// The epoch's MLS epoch authenticator (any 32 bytes for the vectors).
+const AUTHENTICATOR: [u8; 32] = [0xe7; 32];
 
 fn gid() -> [u8; 16] {
     group_id(&RoomSecret::from_bytes(core::array::from_fn(|i| i as u8)))
@@ -65,6 +67,17 @@ fn step(chain: &[u8; 32]) -> ([u8; 32], [u8; 32]) {
 
 /// The message `plaintext` at `generation`, sealed with `key` and signed with `signing`.
 fn message(generation: u32, key: &[u8; 32], plaintext: &[u8], signing: &[u8; 32]) -> Vec<u8> {
+    message_in(&AUTHENTICATOR, generation, key, plaintext, signing)
+}
+
+/// The same, signed for the epoch whose authenticator is `authenticator`.
+fn message_in(
+    authenticator: &[u8; 32],
+    generation: u32,
+    key: &[u8; 32],
+    plaintext: &[u8],
+    signing: &[u8; 32],
+) -> Vec<u8> {
     let mut header = vec![0xFF, 0x01];
     header.extend_from_slice(&EPOCH.to_be_bytes());
     header.extend_from_slice(&SENDER_LEAF.to_be_bytes());
@@ -81,6 +94,7 @@ fn message(generation: u32, key: &[u8; 32], plaintext: &[u8], signing: &[u8; 32]
         .expect("seal");
     let mut signed = b"vroom/v2/chain-signature".to_vec();
     signed.extend_from_slice(&gid());
+    signed.extend_from_slice(authenticator);
     signed.extend_from_slice(&header);
     signed.extend_from_slice(&ciphertext);
     let signature = SigningKey::from_bytes(signing).sign(&signed).to_bytes();
@@ -123,6 +137,7 @@ fn compute() -> Value {
         "inputs": {
             "group_id": hex::encode(gid()),
             "epoch": EPOCH,
+            "epoch_authenticator": hex::encode(AUTHENTICATOR),
             "exporter_secret": hex::encode(SECRET),
             "sender_leaf": SENDER_LEAF,
             "sender_ed25519_secret": hex::encode(SIGNING),
@@ -138,7 +153,7 @@ fn compute() -> Value {
 fn chains() -> Chains {
     let mut c = Chains::default();
     let roster = BTreeMap::from([(SENDER_LEAF, sender())]);
-    c.enter(EPOCH, Zeroizing::new(SECRET), roster)
+    c.enter(EPOCH, &AUTHENTICATOR, Zeroizing::new(SECRET), roster)
         .expect("enter");
     c
 }
@@ -185,9 +200,27 @@ fn fail_altered_forged_or_misplaced_messages_are_refused() {
     other_epoch[9] ^= 1;
     let mut other_leaf = good.clone();
     other_leaf[13] = 9;
-    for bad in [flipped, other_signer, wrong_key] {
-        assert_eq!(open(&mut chains(), &bad), Err(GroupError::Unauthentic));
+    // Signed for the same epoch number of another instance of the group (one created
+    // again under the same id): refused at the signature.
+    let other_instance = message_in(&[0xe8; 32], 0, &b.keys[0], PLAINTEXTS[0], &SIGNING);
+    for bad in [&flipped, &other_signer, &wrong_key, &other_instance] {
+        assert_eq!(open(&mut chains(), bad), Err(GroupError::Unauthentic));
     }
+    // A refused message changes nothing: after each of them, in one set of chains,
+    // the genuine messages still open, out of order.
+    let mut c = chains();
+    let far_signed = message(chains::MAX_FORWARD + 1, &b.keys[0], b"x", &SIGNING);
+    for bad in [
+        &flipped,
+        &other_signer,
+        &wrong_key,
+        &other_instance,
+        &far_signed,
+    ] {
+        assert!(open(&mut c, bad).is_err());
+    }
+    assert_eq!(open(&mut c, &b.messages[1]), Ok(PLAINTEXTS[1].to_vec()));
+    assert_eq!(open(&mut c, &b.messages[0]), Ok(PLAINTEXTS[0].to_vec()));
     assert_eq!(
         open(&mut chains(), &other_epoch),
         Err(GroupError::WrongEpoch)
