@@ -24,6 +24,8 @@
 //!   offline maker, two relays sharing one Redis).
 //! - `verify_app`: `vroom verify-app` against a relay serving the build, one serving a
 //!   changed wasm, and a static host.
+//! - `rotate`: a kick renews the room's invitation: the old link refused, the new one
+//!   shared with the members who stay (one away during the kick too).
 //! - `talk`: replies, `/me`, edits, deletes, reactions and private messages between
 //!   native clients.
 
@@ -40,6 +42,7 @@ mod codes;
 mod errors;
 mod files;
 mod lifecycle;
+mod rotate;
 mod talk;
 mod tampering;
 mod verify_app;

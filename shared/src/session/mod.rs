@@ -785,6 +785,12 @@ impl Session {
         Some(Invite::with_pass(origin, keys.room_secret.clone(), keys.pass().cloned()).link())
     }
 
+    /// Whether the host renewed the room's invitation (after a kick): links and codes
+    /// carry the room's pass, and its name + passphrase no longer admit anyone.
+    pub fn invite_renewed(&self) -> bool {
+        self.keys().is_some_and(|k| k.pass().is_some())
+    }
+
     /// Whether this session holds the host secret (it created the room).
     pub fn is_host(&self) -> bool {
         self.keys().is_some_and(|k| k.host_secret.is_some())
