@@ -495,7 +495,10 @@ impl Client {
     fn invite_changed(&self) {
         let link = {
             let inner = self.inner.borrow();
-            inner.session.as_ref().and_then(|s| s.invite_link(&inner.page))
+            inner
+                .session
+                .as_ref()
+                .and_then(|s| s.invite_link(&inner.page))
         };
         if let Some(link) = &link {
             replace_url(link);
@@ -883,8 +886,15 @@ impl Client {
                     replace_url(link);
                 }
                 ui.invite.set(invite);
-                if self.inner.borrow().session.as_ref().is_some_and(Session::invite_renewed) {
-                    ui.named.update(|n| n.iter_mut().for_each(|n| n.replaced = true));
+                if self
+                    .inner
+                    .borrow()
+                    .session
+                    .as_ref()
+                    .is_some_and(Session::invite_renewed)
+                {
+                    ui.named
+                        .update(|n| n.iter_mut().for_each(|n| n.replaced = true));
                 }
                 if let Some((epoch, code)) = safety {
                     ui.set_safety(epoch, code);

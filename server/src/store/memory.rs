@@ -19,8 +19,7 @@ use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use vroom_shared::wire::{
     CloseReason, CodeRefusal, ErrorCode, Event, HostHash, HostSecret, JoinProofHash, LeaveReason,
-    MemberId,
-    ResumeToken, ResumeTokenDebug, RoomId, RoomLimits,
+    MemberId, ResumeToken, ResumeTokenDebug, RoomId, RoomLimits,
 };
 
 use super::codes::{self, CodeCaps, CodeResult, Nameplate};

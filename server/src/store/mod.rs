@@ -32,8 +32,7 @@ use std::future::Future;
 use bytes::Bytes;
 use vroom_shared::wire::{
     CloseReason, ErrorCode, Event, HostHash, HostSecret, JoinProofHash, MemberId, Resume,
-    ResumeToken,
-    ResumeTokenDebug, RoomId, RoomLimits, ServerFrame,
+    ResumeToken, ResumeTokenDebug, RoomId, RoomLimits, ServerFrame,
 };
 
 // Declared first: its `store_suite!` macro must be in scope for the backends' tests.

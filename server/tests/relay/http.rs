@@ -307,7 +307,9 @@ async fn refused_origins_are_counted_without_labels() {
              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: {origin}\r\n"
         )
     };
-    let refused = relay.get(WS_PATH, &upgrade("https://elsewhere.example")).await;
+    let refused = relay
+        .get(WS_PATH, &upgrade("https://elsewhere.example"))
+        .await;
     assert_eq!(refused.status, 403);
     assert_eq!(relay.metric(NAME).await, 1);
     let refused = relay.get(WS_PATH, &upgrade("http://127.0.0.1:9")).await;

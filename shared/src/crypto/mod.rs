@@ -21,8 +21,8 @@ pub mod announce;
 pub mod envelope;
 pub mod identity;
 pub mod keys;
-pub mod pass;
 pub mod padding;
+pub mod pass;
 pub mod sender;
 pub(crate) mod words;
 

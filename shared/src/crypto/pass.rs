@@ -110,11 +110,20 @@ mod tests {
         assert!(a.join_key(&secret) != plain, "a pass changes the join key");
         assert!(a.join_key(&secret) != b.join_key(&secret));
         assert_ne!(a.join_proof(&secret).0, b.join_proof(&secret).0);
-        assert_ne!(a.join_proof(&secret).0, *a.join_key(&secret).expose_for_test_vectors());
+        assert_ne!(
+            a.join_proof(&secret).0,
+            *a.join_key(&secret).expose_for_test_vectors()
+        );
         // The same pass in another room proves nothing there.
         let other = RoomSecret::generate(&mut OsRng);
         assert_ne!(a.join_proof(&secret).0, a.join_proof(&other).0);
-        assert!(a.join_proof(&secret).hash().matches(&a.join_proof(&secret).hash()));
-        assert!(!a.join_proof(&secret).hash().matches(&b.join_proof(&secret).hash()));
+        assert!(a
+            .join_proof(&secret)
+            .hash()
+            .matches(&a.join_proof(&secret).hash()));
+        assert!(!a
+            .join_proof(&secret)
+            .hash()
+            .matches(&b.join_proof(&secret).hash()));
     }
 }

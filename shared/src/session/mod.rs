@@ -52,12 +52,12 @@ mod direct;
 pub mod driver;
 mod duties;
 pub mod envelope;
-mod rotate;
 mod files;
 mod history;
 mod pace;
 mod resume;
 mod roster;
+mod rotate;
 mod talk;
 
 pub use codes::{CodeJoin, CodeNotice, CodeStep, CODE_LOST, CODE_NO_ANSWER, EXCHANGE_TIMEOUT_MS};
@@ -1529,18 +1529,18 @@ impl Session {
                     &sealed,
                 ) {
                     Ok(key_package) => (key_package, false),
-                    Err(_) => match m.keys.open_with_previous(
-                        &self.room,
-                        (from, since),
-                        &nonce,
-                        &sealed,
-                    ) {
-                        Some(key_package) => (key_package, true),
-                        None => {
-                            out.push(warning(Some(from), WARN_JOIN_FORGED));
-                            return;
+                    Err(_) => {
+                        match m
+                            .keys
+                            .open_with_previous(&self.room, (from, since), &nonce, &sealed)
+                        {
+                            Some(key_package) => (key_package, true),
+                            None => {
+                                out.push(warning(Some(from), WARN_JOIN_FORGED));
+                                return;
+                            }
                         }
-                    },
+                    }
                 };
                 let Ok(identity) = m.group.key_package_identity(&key_package) else {
                     out.push(warning(Some(from), WARN_JOIN_FORGED));

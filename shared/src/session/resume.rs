@@ -21,9 +21,7 @@ use super::{Conn, Keys, Membership, Session, Stage};
 use crate::crypto::{RoomPass, RoomSecret};
 use crate::group::identity::CLIENT_ID_LEN;
 use crate::group::{Group, Identity, PublicIdentity};
-use crate::wire::{
-    HostSecret, MemberId, Resume, ResumeToken, RoomId,
-};
+use crate::wire::{HostSecret, MemberId, Resume, ResumeToken, RoomId};
 
 /// The version byte in front of an encoded [`Resumable`]; another one is refused.
 const RESUMABLE_FORMAT: u8 = 3;

@@ -305,7 +305,10 @@ impl JoinerConfirmed {
 
     /// Opens the member's grant: the room secret, and the room's pass in a room whose
     /// host renewed its invitation (PROTOCOL.md §11.4).
-    pub fn open_with_pass(&self, grant: &[u8]) -> Result<(RoomSecret, Option<RoomPass>), CodeError> {
+    pub fn open_with_pass(
+        &self,
+        grant: &[u8],
+    ) -> Result<(RoomSecret, Option<RoomPass>), CodeError> {
         let plain = Zeroizing::new(
             ChaCha20Poly1305::new(self.keys.grant.as_ref().into())
                 .decrypt(

@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use redis::{Script, ScriptInvocation, Value};
 use vroom_shared::wire::{
-    ErrorCode, Event, HostHash, JoinProofHash, LeaveReason, MemberId, ResumeToken, RoomId, RoomLimits,
+    ErrorCode, Event, HostHash, JoinProofHash, LeaveReason, MemberId, ResumeToken, RoomId,
+    RoomLimits,
 };
 
 use super::{keys, Inner};
