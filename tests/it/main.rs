@@ -8,6 +8,8 @@
 //! - `browser_codes`: short codes in the web app: browser to browser, wrong codes and
 //!   the burn, both ways with the native client, revoking, three codes per room.
 //! - `browser_room`: the room as people use it, in two and three browsers.
+//! - `browser_rotate`: a kick renews the invitation: the invite panel's new link, the
+//!   old one refused in a fresh browser, a reload with the new one.
 //! - `browser_resume`: a reload, a frozen page and a lost place in the web app.
 //! - `browser_static`: the web app on a static host apart from the relay, and the
 //!   relay's refusal of pages from origins it was not told about.
@@ -34,6 +36,7 @@ mod browser_codes;
 mod browser_files;
 mod browser_resume;
 mod browser_room;
+mod browser_rotate;
 mod browser_static;
 mod browser_ways;
 mod canary;
