@@ -285,6 +285,11 @@ impl Client {
         match event {
             // Printed is read: one receipt goes out once the burst is over.
             SessionEvent::Message { id, .. } => session.mark_read(*id, now_ms()),
+            SessionEvent::InviteChanged => {
+                if let Some(link) = session.invite_link(&self.origin) {
+                    println!("-- New invite link: {link}");
+                }
+            }
             SessionEvent::Ready { .. } => {
                 if session.is_host() && !self.printed_link {
                     if let Some(link) = session.invite_link(&self.origin) {
@@ -397,6 +402,13 @@ impl Client {
                         "-- Safety code (epoch {epoch}): {code}; compare it with the others"
                     ),
                     None => println!("-- not in the room yet"),
+                }
+                Ok(Vec::new())
+            }
+            Input::Invite => {
+                match session.invite_link(&self.origin) {
+                    Some(link) => println!("{link}"),
+                    None => println!("-- not in a room"),
                 }
                 Ok(Vec::new())
             }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
-use vroom_shared::crypto::RoomSecret;
+use vroom_shared::crypto::{RoomPass, RoomSecret};
 use vroom_shared::invite;
 use vroom_shared::session::{CodeJoin, CodeStep, CODE_LOST, CODE_NO_ANSWER, EXCHANGE_TIMEOUT_MS};
 
@@ -14,7 +14,10 @@ use crate::chat::ChatError;
 
 /// Runs the exchange for `typed` with the member who made the code, through the relay
 /// at `origin`.
-pub(crate) async fn secret(origin: &str, typed: &str) -> Result<RoomSecret, ChatError> {
+pub(crate) async fn secret(
+    origin: &str,
+    typed: &str,
+) -> Result<(RoomSecret, Option<RoomPass>), ChatError> {
     let (mut join, first) = CodeJoin::start(typed).map_err(ChatError::Ways)?;
     let url = invite::ws_url(origin);
     let (mut socket, _) = tokio_tungstenite::connect_async(&url)
@@ -41,7 +44,7 @@ pub(crate) async fn secret(origin: &str, typed: &str) -> Result<RoomSecret, Chat
                     .await
                     .map_err(|_| lost())?,
                 CodeStep::Wait => {}
-                CodeStep::Admitted(secret) => return Ok(secret),
+                CodeStep::Admitted(secret, pass) => return Ok((secret, pass)),
                 CodeStep::Failed(sentence) => return Err(ChatError::Ways(sentence)),
                 CodeStep::Wrong(frame, sentence) => {
                     // Best effort: the member times the exchange out anyway.

@@ -13,6 +13,8 @@ pub(crate) enum Input<'a> {
     Kick(&'a str),
     /// `/safety`: print the room-wide safety code to compare with the others.
     Safety,
+    /// `/invite`: print the room's current invite link.
+    Invite,
     /// `/lock` or `/unlock` (host only).
     Lock(bool),
     /// `/end` (host only): terminate the room for everyone.
@@ -64,6 +66,7 @@ commands:
   /dm NICK TEXT send a private message that only NICK can read
   /members      list the members and their fingerprints
   /safety      show the room's safety code (everyone must see the same)
+  /invite       show the room's invite link (a new one after the host removes someone)
   /kick MEMBER  remove a member (host only; by nickname or id)
   /lock         stop new members from joining (host only)
   /unlock       let new members join again (host only)
@@ -98,6 +101,7 @@ impl<'a> Input<'a> {
             ("kick", false) => Input::Kick(rest),
             ("members" | "who", true) => Input::Members,
             ("safety", true) => Input::Safety,
+            ("invite", true) => Input::Invite,
             ("lock", true) => Input::Lock(true),
             ("unlock", true) => Input::Lock(false),
             ("end" | "terminate", true) => Input::End,
@@ -143,6 +147,7 @@ mod tests {
         assert_eq!(Input::parse("/end"), Input::End);
         assert_eq!(Input::parse("/lock"), Input::Lock(true));
         assert_eq!(Input::parse("/safety"), Input::Safety);
+        assert_eq!(Input::parse("/invite"), Input::Invite);
         assert_eq!(Input::parse("/code"), Input::Code);
         assert_eq!(Input::parse("/code revoke"), Input::CodeRevoke);
         assert_eq!(Input::parse("/code now"), Input::Unknown("code"));

@@ -204,8 +204,8 @@ async fn run(command: Command, downloads: files::Downloads) -> Result<(), chat::
             let nick = nick.unwrap_or_else(default_nick);
             if let (Some(code), Some(server)) = (code, &server) {
                 let origin = chat::normalize_origin(server)?;
-                let secret = code::secret(&origin, &code).await?;
-                let (session, first) = Session::join_with(secret, &nick);
+                let (secret, pass) = code::secret(&origin, &code).await?;
+                let (session, first) = Session::join_with_pass(secret, pass, &nick);
                 return chat::run(session, first, origin, downloads, false).await;
             }
             match (link, by_name.name) {

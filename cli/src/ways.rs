@@ -116,6 +116,12 @@ pub(crate) fn explain(err: ChatError, creating: bool) -> ChatError {
              typos). Create it with `vroom create --server URL --name NAME --passphrase-file FILE`."
                 .to_owned(),
         ),
+        ChatError::Refused(ErrorCode::InviteChanged) if !creating => ChatError::Ways(
+            "this room's name and passphrase no longer let anyone in: the host removed \
+             someone who knows them and renewed the room's invitation. Ask a member for the \
+             current invite link or a short code."
+                .to_owned(),
+        ),
         other => other,
     }
 }

@@ -174,5 +174,6 @@ pub fn named_share(view: &View) -> Option<NamedShare> {
     view.named.as_ref().map(|(name, passphrase)| NamedShare {
         name: name.clone(),
         passphrase: zeroize::Zeroizing::new(passphrase.clone()),
+        replaced: false,
     })
 }

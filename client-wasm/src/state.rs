@@ -489,6 +489,27 @@ impl Client {
         self.ui.lines.set(lines);
     }
 
+    /// The host renewed the room's invitation: the panel shows the new link, the address
+    /// bar and the reload entry carry it, and a room's name and passphrase are marked as
+    /// no longer letting anyone in.
+    fn invite_changed(&self) {
+        let link = {
+            let inner = self.inner.borrow();
+            inner
+                .session
+                .as_ref()
+                .and_then(|s| s.invite_link(&inner.page))
+        };
+        if let Some(link) = &link {
+            replace_url(link);
+        }
+        self.ui.invite.set(link);
+        self.ui
+            .named
+            .update(|n| n.iter_mut().for_each(|n| n.replaced = true));
+        self.save_for_reload();
+    }
+
     /// Saves what a reload needs to come back as this member (the page is being hidden
     /// or going away).
     pub fn save_for_reload(&self) {
@@ -865,6 +886,16 @@ impl Client {
                     replace_url(link);
                 }
                 ui.invite.set(invite);
+                if self
+                    .inner
+                    .borrow()
+                    .session
+                    .as_ref()
+                    .is_some_and(Session::invite_renewed)
+                {
+                    ui.named
+                        .update(|n| n.iter_mut().for_each(|n| n.replaced = true));
+                }
                 if let Some((epoch, code)) = safety {
                     ui.set_safety(epoch, code);
                 }
@@ -1067,6 +1098,7 @@ impl Client {
                 return;
             }
             SessionEvent::Locked { locked } => ui.locked.set(*locked),
+            SessionEvent::InviteChanged => self.invite_changed(),
             SessionEvent::RelayGoingAway => {
                 ui.connection.set(Connection::Reconnecting);
                 if let Some(socket) = self.inner.borrow_mut().socket.take() {
@@ -1114,6 +1146,7 @@ impl Client {
                 | ErrorCode::Locked
                 | ErrorCode::Full
                 | ErrorCode::UnsupportedVersion
+                | ErrorCode::InviteChanged
         );
         if entering && fatal {
             if self.refused_by_name(code) {
@@ -1437,6 +1470,7 @@ fn problem_for(code: ErrorCode) -> Problem {
         ErrorCode::Locked => "This room is locked",
         ErrorCode::Full => "This room is full",
         ErrorCode::UnsupportedVersion => "This page is out of date",
+        ErrorCode::InviteChanged => "This invitation was replaced",
         _ => "The room could not be opened",
     };
     Problem {

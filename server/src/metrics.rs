@@ -108,6 +108,11 @@ metrics! {
     /// Short-code requests refused, by reason (`unknown`, `expired`, `burned`,
     /// `offline`, `too_many`).
     code_refusals: Family<KindLabel, Counter> = "Short-code requests refused, by reason",
+    /// Rooms whose host renewed the invitation after a kick (`Rotate` accepted).
+    invites_renewed: Counter = "Room invitations renewed by their host after a kick",
+    /// WebSocket upgrades refused because their page's origin is neither the relay's
+    /// own nor one given with `--app-origin` (no origin or address is kept).
+    origin_refusals: Counter = "WebSocket upgrades refused for coming from a page of another origin",
 }
 
 /// Why something was refused or cut off; the `reason` label of `vroom_refusals_total`.
@@ -303,6 +308,7 @@ fn error_name(code: ErrorCode) -> &'static str {
         ErrorCode::UnknownMember => "unknown_member",
         ErrorCode::ResumeRefused => "resume_refused",
         ErrorCode::Unavailable => "unavailable",
+        ErrorCode::InviteChanged => "invite_changed",
     }
 }
 

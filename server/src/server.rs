@@ -265,6 +265,7 @@ async fn ws_upgrade<S: Store>(
 ) -> Response {
     // Before anything is counted: a refused page costs no connection slot.
     if !web::origin_allowed(&headers, &state.inner.config.app_origins) {
+        state.inner.metrics.origin_refusals.inc();
         return (StatusCode::FORBIDDEN, web::FOREIGN_ORIGIN).into_response();
     }
     let limits = &state.inner.limits;

@@ -1,5 +1,7 @@
 //! Invite links: `{origin}/r#<room secret>`, with the secret (32 bytes, base64url
 //! without padding) only in the URL fragment, which browsers never send to a server.
+//! In a room whose host renewed its invitation (PROTOCOL.md §11.4) the fragment holds
+//! the room secret followed by the room's pass (64 bytes).
 //!
 //! ```
 //! use vroom_shared::crypto::{OsRng, RoomSecret};
@@ -16,7 +18,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use zeroize::Zeroizing;
 
-use crate::crypto::RoomSecret;
+use crate::crypto::{RoomPass, RoomSecret};
 use crate::wire::WS_PATH;
 
 /// The path of the page an invite link opens.
@@ -30,6 +32,8 @@ pub struct Invite {
     origin: String,
     /// The room secret from the fragment.
     secret: RoomSecret,
+    /// The room's pass, in a room whose invitation was renewed.
+    pass: Option<RoomPass>,
 }
 
 /// Why a string is not a usable invite link.
@@ -72,9 +76,15 @@ impl Invite {
     /// An invite to the room with `secret` on the relay at `origin`
     /// (`http[s]://host[:port]`, a trailing slash is ignored).
     pub fn new(origin: &str, secret: RoomSecret) -> Self {
+        Self::with_pass(origin, secret, None)
+    }
+
+    /// An invite to a room whose invitation was renewed: its secret and its pass.
+    pub fn with_pass(origin: &str, secret: RoomSecret, pass: Option<RoomPass>) -> Self {
         Invite {
             origin: origin.trim_end_matches('/').to_owned(),
             secret,
+            pass,
         }
     }
 
@@ -108,20 +118,40 @@ impl Invite {
                 .decode(fragment)
                 .map_err(|_| InviteError::BadSecret)?,
         );
-        let secret: [u8; 32] = bytes
-            .as_slice()
-            .try_into()
+        let (secret, pass) = match bytes.len() {
+            32 => (&bytes[..], None),
+            64 => (&bytes[..32], Some(&bytes[32..])),
+            _ => return Err(InviteError::BadSecret),
+        };
+        let secret: [u8; 32] = secret.try_into().map_err(|_| InviteError::BadSecret)?;
+        let pass = pass
+            .map(|p| p.try_into().map(RoomPass::from_bytes))
+            .transpose()
             .map_err(|_| InviteError::BadSecret)?;
-        Ok(Invite::new(origin, RoomSecret::from_bytes(secret)))
+        Ok(Invite::with_pass(
+            origin,
+            RoomSecret::from_bytes(secret),
+            pass,
+        ))
     }
 
-    /// The link to share: `{origin}/r#<secret>`.
+    /// The link to share: `{origin}/r#<secret>`, or `{origin}/r#<secret ‖ pass>`.
     pub fn link(&self) -> String {
+        let mut bytes = Zeroizing::new(Vec::with_capacity(64));
+        bytes.extend_from_slice(self.secret.as_bytes());
+        if let Some(pass) = &self.pass {
+            bytes.extend_from_slice(pass.as_bytes());
+        }
         format!(
             "{}{INVITE_PATH}#{}",
             self.origin,
-            URL_SAFE_NO_PAD.encode(self.secret.as_bytes())
+            URL_SAFE_NO_PAD.encode(bytes.as_slice())
         )
+    }
+
+    /// The room's pass, in a room whose invitation was renewed.
+    pub fn pass(&self) -> Option<&RoomPass> {
+        self.pass.as_ref()
     }
 
     /// Where the relay is, e.g. `https://chat.example`.

@@ -100,6 +100,47 @@ impl HostHash {
     }
 }
 
+/// What admits a newcomer to a room whose host renewed its invitation (PROTOCOL.md
+/// §11.4): derived by clients from the room secret and the room's current pass, shown
+/// to the relay in [`ClientFrame::JoinProved`]. The relay keeps only its
+/// [`JoinProofHash`].
+#[derive(Clone, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+pub struct JoinProof(
+    /// 256 bits derived from the room secret and pass; zeroized on drop.
+    pub [u8; 32],
+);
+
+impl JoinProof {
+    /// The hash the host hands the relay ([`ClientFrame::Rotate`]) and the relay
+    /// compares a newcomer's proof against.
+    pub fn hash(&self) -> JoinProofHash {
+        let mut h = Sha256::new();
+        h.update(b"vroom/v2/join-proof-hash");
+        h.update(self.0);
+        JoinProofHash(h.finalize().into())
+    }
+}
+
+/// SHA-256 of a [`JoinProof`] under a domain label. Compared in constant time.
+#[derive(Clone, Copy, Serialize, Deserialize)]
+pub struct JoinProofHash(
+    /// The digest the relay stores: enough to check a proof, useless to make one.
+    pub [u8; 32],
+);
+
+impl JoinProofHash {
+    /// Whether `other` is the same hash (constant time).
+    pub fn matches(&self, other: &JoinProofHash) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl core::fmt::Debug for JoinProofHash {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("JoinProofHash(…)")
+    }
+}
+
 /// Settings a creator asks for. The relay caps each at its own configured maximum and
 /// reports the values in force in [`ServerFrame::Welcome`].
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -250,6 +291,29 @@ pub enum ClientFrame<'a> {
         /// The message, opaque to the relay.
         #[serde(borrow, with = "serde_bytes")]
         payload: &'a [u8],
+    },
+    /// Host: from now on admit newcomers only with the [`JoinProof`] whose hash this
+    /// is (sent after a kick, PROTOCOL.md §11.4). Resuming members are not asked for it.
+    Rotate {
+        /// Proof of host powers.
+        secret: HostSecret,
+        /// The hash of the room's new join proof.
+        proof: JoinProofHash,
+    },
+    /// `Join` with the proof a room whose host renewed its invitation asks for. The
+    /// relay refuses a newcomer whose proof is not the room's current one (or who has
+    /// none, once the room has one) with [`ErrorCode::InviteChanged`].
+    JoinProved {
+        /// As in `Join`.
+        version: u16,
+        /// As in `Join`.
+        room: RoomId,
+        /// As in `Join`.
+        resume: Option<Resume>,
+        /// As in `Join`.
+        after: Option<u64>,
+        /// The proof derived from the room secret and the room's current pass.
+        proof: JoinProof,
     },
 }
 
@@ -534,6 +598,9 @@ pub enum ErrorCode {
     ResumeRefused,
     /// The relay's store is unreachable; try again shortly.
     Unavailable,
+    /// The host renewed the room's invitation (after removing someone): the link, code
+    /// or passphrase this newcomer used no longer admits anyone.
+    InviteChanged,
 }
 
 impl ErrorCode {
@@ -562,6 +629,10 @@ impl ErrorCode {
             ErrorCode::ResumeRefused => "Your earlier place in this room has expired. Join again.",
             ErrorCode::Unavailable => {
                 "The relay is having trouble reaching its storage. Try again in a moment."
+            }
+            ErrorCode::InviteChanged => {
+                "This invitation no longer works: the host renewed the room's invite after \
+                 removing someone. Ask a member of the room for the current link or a new code."
             }
         }
     }

@@ -118,7 +118,15 @@ async fn leave_kick_and_rename_rekey_and_keep_the_room_going() {
     bob.expect("-- The host removed you from this room.").await;
     bob.expect_clean_exit().await;
     ada.expect("-- robert was removed by the host").await;
-    let mut dan = Client::join(&link, "dan");
+    // The kick renewed the invitation: the link given out before no longer admits.
+    Client::join(&link, "robert")
+        .expect_error_exit("This invitation no longer works")
+        .await;
+    ada.say("/invite").await;
+    let renewed = ada
+        .expect_line("the renewed link", |l| l.starts_with("http"))
+        .await;
+    let mut dan = Client::join(&renewed, "dan");
     ada.expect_joined("dan").await;
     dan.expect_joined("ada").await;
     ada.say("welcome dan").await;

@@ -8,6 +8,8 @@
 //! - `browser_codes`: short codes in the web app: browser to browser, wrong codes and
 //!   the burn, both ways with the native client, revoking, three codes per room.
 //! - `browser_room`: the room as people use it, in two and three browsers.
+//! - `browser_rotate`: a kick renews the invitation: the invite panel's new link, the
+//!   old one refused in a fresh browser, a reload with the new one.
 //! - `browser_resume`: a reload, a frozen page and a lost place in the web app.
 //! - `browser_static`: the web app on a static host apart from the relay, and the
 //!   relay's refusal of pages from origins it was not told about.
@@ -24,6 +26,8 @@
 //!   offline maker, two relays sharing one Redis).
 //! - `verify_app`: `vroom verify-app` against a relay serving the build, one serving a
 //!   changed wasm, and a static host.
+//! - `rotate`: a kick renews the room's invitation: the old link refused, the new one
+//!   shared with the members who stay (one away during the kick too).
 //! - `talk`: replies, `/me`, edits, deletes, reactions and private messages between
 //!   native clients.
 
@@ -32,6 +36,7 @@ mod browser_codes;
 mod browser_files;
 mod browser_resume;
 mod browser_room;
+mod browser_rotate;
 mod browser_static;
 mod browser_ways;
 mod canary;
@@ -40,6 +45,7 @@ mod codes;
 mod errors;
 mod files;
 mod lifecycle;
+mod rotate;
 mod talk;
 mod tampering;
 mod verify_app;

@@ -55,8 +55,14 @@ pub(crate) fn InvitePanel() -> impl IntoView {
                 "with the people you want in the room."
             </p>
             <CodePanel/>
-            <Show when=move || ui.named.with(Option::is_some)>
+            <Show when=move || ui.named.with(|n| n.as_ref().is_some_and(|n| !n.replaced))>
                 <NamedInvite/>
+            </Show>
+            <Show when=move || ui.named.with(|n| n.as_ref().is_some_and(|n| n.replaced))>
+                <p id="named-replaced" class="hint">
+                    "The room name and passphrase no longer let anyone in: the host removed "
+                    "someone who knows them. Share the link above or a short code instead."
+                </p>
             </Show>
             <Show when=move || ui.is_host.get()>
                 <button id="lock" on:click=toggle_lock>

@@ -267,13 +267,13 @@ impl Client {
                 }
             }
             CodeStep::Wait => {}
-            CodeStep::Admitted(secret) => {
+            CodeStep::Admitted(secret, pass) => {
                 let Some(joining) = self.inner.borrow_mut().code_join.take() else {
                     return;
                 };
                 joining.socket.shut();
                 self.ui.codes.joining.set(false);
-                let (session, first) = Session::join_with(secret, &joining.nick);
+                let (session, first) = Session::join_with_pass(secret, pass, &joining.nick);
                 self.start(session, first);
             }
             CodeStep::Failed(sentence) => self.code_failed(attempt, sentence),

@@ -34,6 +34,9 @@ pub struct NamedShare {
     pub name: String,
     /// The passphrase as typed.
     pub passphrase: Zeroizing<String>,
+    /// Whether the host renewed the room's invitation after removing someone: name and
+    /// passphrase no longer let anyone in (the removed member knows them).
+    pub replaced: bool,
 }
 
 /// The relay refused a room entered by name: the start page asks what to do.
@@ -123,6 +126,7 @@ impl Client {
         self.ui.named.set(Some(NamedShare {
             name: checked.name.as_str().to_owned(),
             passphrase: entry.passphrase.clone(),
+            replaced: false,
         }));
         self.inner.borrow_mut().named = Some(entry);
         took

@@ -7,8 +7,8 @@ use axum::extract::ws::{Message, WebSocket};
 use governor::DefaultDirectRateLimiter;
 use rand::Rng;
 use vroom_shared::wire::{
-    ClientFrame, CloseReason, ErrorCode, HostHash, MemberId, Resume, ResumeToken, RoomId,
-    RoomSettings, ServerFrame, PROTOCOL_VERSION,
+    ClientFrame, CloseReason, ErrorCode, HostHash, JoinProofHash, MemberId, Resume, ResumeToken,
+    RoomId, RoomSettings, ServerFrame, PROTOCOL_VERSION,
 };
 
 use super::code;
@@ -149,7 +149,30 @@ async fn attempt<S: Store>(
             room,
             resume,
             after,
-        }) => (version, room, Ask::Join { resume, after }),
+        }) => (
+            version,
+            room,
+            Ask::Join {
+                resume,
+                after,
+                proof: None,
+            },
+        ),
+        Ok(ClientFrame::JoinProved {
+            version,
+            room,
+            resume,
+            after,
+            proof,
+        }) => (
+            version,
+            room,
+            Ask::Join {
+                resume,
+                after,
+                proof: Some(proof.hash()),
+            },
+        ),
         Ok(_) => return Err(ErrorCode::UnexpectedFrame),
     };
     if version != PROTOCOL_VERSION {
@@ -195,6 +218,8 @@ enum Ask {
     Join {
         resume: Option<Resume>,
         after: Option<u64>,
+        /// The hash of the join proof shown (`JoinProved`).
+        proof: Option<JoinProofHash>,
     },
 }
 
@@ -274,13 +299,18 @@ async fn attach<S: Store>(
             shared.metrics.store_time("create", started);
             created
         }
-        Ask::Join { resume, after } => {
+        Ask::Join {
+            resume,
+            after,
+            proof,
+        } => {
             let join = JoinRoom {
                 room,
                 resume,
                 newcomer,
                 after,
                 session,
+                proof,
             };
             let started = std::time::Instant::now();
             let joined = shared.store.join(join).await;

@@ -91,6 +91,10 @@ impl<S: Store> Member<S> {
             ClientFrame::Lock { secret, locked } => {
                 store.lock(self.room, &secret, locked).await?;
             }
+            ClientFrame::Rotate { secret, proof } => {
+                store.rotate(self.room, &secret, proof).await?;
+                shared.metrics.invites_renewed.inc();
+            }
             ClientFrame::Kick { secret, member } => {
                 store.kick(self.room, &secret, member).await?;
             }
@@ -150,6 +154,7 @@ impl<S: Store> Member<S> {
             | ClientFrame::Stream { .. }
             | ClientFrame::Create { .. }
             | ClientFrame::Join { .. }
+            | ClientFrame::JoinProved { .. }
             | ClientFrame::CodeOpen { .. } => {
                 return Err(ErrorCode::UnexpectedFrame);
             }

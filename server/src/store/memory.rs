@@ -18,8 +18,8 @@ use tokio::sync::Notify;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use vroom_shared::wire::{
-    CloseReason, CodeRefusal, ErrorCode, Event, HostHash, HostSecret, LeaveReason, MemberId,
-    ResumeToken, ResumeTokenDebug, RoomId, RoomLimits,
+    CloseReason, CodeRefusal, ErrorCode, Event, HostHash, HostSecret, JoinProofHash, LeaveReason,
+    MemberId, ResumeToken, ResumeTokenDebug, RoomId, RoomLimits,
 };
 
 use super::codes::{self, CodeCaps, CodeResult, Nameplate};
@@ -115,6 +115,9 @@ struct RoomState {
     limits: RoomLimits,
     /// Whether new members are refused.
     locked: bool,
+    /// The hash of the join proof newcomers must show, once the host renewed the
+    /// room's invitation.
+    join_proof: Option<JoinProofHash>,
     /// The last sequence number handed out.
     seq: u64,
     /// Members holding a place, in joining order (a room holds a few dozen at most, so a
@@ -476,6 +479,7 @@ impl Store for MemoryStore {
                 host: req.newcomer.member,
                 limits: req.limits,
                 locked: false,
+                join_proof: None,
                 seq: 0,
                 places: vec![Place {
                     member: req.newcomer.member,
@@ -535,6 +539,9 @@ impl Store for MemoryStore {
                 }
                 welcome
             } else {
+                if !super::rotate::admits(st.join_proof.as_ref(), req.proof.as_ref()) {
+                    return Err(ErrorCode::InviteChanged);
+                }
                 if st.locked {
                     return Err(ErrorCode::Locked);
                 }
@@ -608,6 +615,19 @@ impl Store for MemoryStore {
             st.check_host(secret)?;
             st.locked = locked;
             inner.emit(room, st, Event::Locked { locked });
+            Ok(())
+        })
+    }
+
+    async fn rotate(
+        &self,
+        room: RoomId,
+        secret: &HostSecret,
+        proof: JoinProofHash,
+    ) -> StoreResult<()> {
+        self.with_room(room, |_, _, st| {
+            st.check_host(secret)?;
+            st.join_proof = Some(proof);
             Ok(())
         })
     }

@@ -31,8 +31,8 @@ use std::future::Future;
 
 use bytes::Bytes;
 use vroom_shared::wire::{
-    CloseReason, ErrorCode, Event, HostHash, HostSecret, MemberId, Resume, ResumeToken,
-    ResumeTokenDebug, RoomId, RoomLimits, ServerFrame,
+    CloseReason, ErrorCode, Event, HostHash, HostSecret, JoinProofHash, MemberId, Resume,
+    ResumeToken, ResumeTokenDebug, RoomId, RoomLimits, ServerFrame,
 };
 
 // Declared first: its `store_suite!` macro must be in scope for the backends' tests.
@@ -42,6 +42,7 @@ pub(crate) mod tests;
 
 pub mod codes;
 mod memory;
+mod rotate;
 pub use codes::{CodeResult, Nameplate};
 pub use memory::MemoryStore;
 pub mod redis;
@@ -211,6 +212,10 @@ pub struct JoinRoom {
     pub after: Option<u64>,
     /// The joining connection.
     pub session: SessionId,
+    /// The hash of the join proof the newcomer showed (`JoinProved`), if any: once the
+    /// host renewed the room's invitation ([`Store::rotate`]), a newcomer without the
+    /// current one is refused with `InviteChanged` (a resume is not asked for it).
+    pub proof: Option<JoinProofHash>,
 }
 
 /// What a successful create or join answers: the content of the `Welcome` frame, and
@@ -311,6 +316,15 @@ pub trait Store: Clone + Send + Sync + 'static {
         room: RoomId,
         secret: &HostSecret,
         member: MemberId,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+
+    /// Host: from now on admit newcomers only with the join proof whose hash is `proof`
+    /// (PROTOCOL.md §11.4); the proof before it is refused. `BadHostSecret`.
+    fn rotate(
+        &self,
+        room: RoomId,
+        secret: &HostSecret,
+        proof: JoinProofHash,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Host: deletes the room now, signalling `RoomClosed(Terminated)`. `BadHostSecret`.

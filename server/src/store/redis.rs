@@ -63,7 +63,8 @@ use redis::{ConnectionInfo, IntoConnectionInfo, PushInfo};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use vroom_shared::wire::{
-    CloseReason, ErrorCode, Event, HostSecret, LeaveReason, MemberId, ResumeTokenDebug, RoomId,
+    CloseReason, ErrorCode, Event, HostSecret, JoinProofHash, LeaveReason, MemberId,
+    ResumeTokenDebug, RoomId,
 };
 
 use self::conn::{Conn, LazyCluster};
@@ -579,6 +580,7 @@ impl Store for RedisStore {
             resume_member: req.resume.map(|r| r.member),
             resume_token: req.resume.as_ref().map(|r| &r.token),
             after: req.after,
+            proof: req.proof.as_ref(),
         };
         let result = call(&self.inner, req.room, &join).await.map(|j| {
             let token = req.resume.map_or(req.newcomer.token, |r| r.token);
@@ -655,6 +657,19 @@ impl Store for RedisStore {
             event: &Event::Locked { locked }.encode(),
         };
         call(&self.inner, room, &lock).await
+    }
+
+    async fn rotate(
+        &self,
+        room: RoomId,
+        secret: &HostSecret,
+        proof: JoinProofHash,
+    ) -> StoreResult<()> {
+        let rotate = scripts::Rotate {
+            host: &secret.hash(),
+            proof: &proof,
+        };
+        call(&self.inner, room, &rotate).await
     }
 
     async fn kick(&self, room: RoomId, secret: &HostSecret, member: MemberId) -> StoreResult<()> {
@@ -911,6 +926,7 @@ mod tests {
                         newcomer: newcomer(2),
                         after: None,
                         session: SessionId(2),
+                        proof: None,
                     })
                     .await
                     .map(drop),

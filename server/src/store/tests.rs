@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use vroom_shared::wire::{
-    CloseReason, CodeRefusal, ErrorCode, Event, HostSecret, LeaveReason, MemberId, Resume,
-    ResumeToken, RoomId, RoomLimits, ServerFrame,
+    CloseReason, CodeRefusal, ErrorCode, Event, HostSecret, JoinProof, JoinProofHash, LeaveReason,
+    MemberId, Resume, ResumeToken, RoomId, RoomLimits, ServerFrame,
 };
 
 use super::{
@@ -49,7 +49,8 @@ macro_rules! store_suite {
             empty_rooms_are_deleted_after_the_grace,
             codes_are_handed_out_opened_and_relayed,
             codes_die_when_revoked_burned_expired_or_their_room_ends,
-            revoked_codes_give_their_numbers_back
+            revoked_codes_give_their_numbers_back,
+            a_renewed_invitation_refuses_the_old_proof
         );
     };
     (@each $paused:literal, $make:expr; $($name:ident),*) => {
@@ -271,6 +272,25 @@ impl<S: Store> Harness<S> {
                 newcomer: newcomer(member),
                 after,
                 session: SessionId(member),
+                proof: None,
+            })
+            .await
+    }
+
+    async fn join_proved(
+        &self,
+        room: RoomId,
+        member: u64,
+        proof: Option<JoinProofHash>,
+    ) -> StoreResult<Welcome> {
+        self.store
+            .join(JoinRoom {
+                room,
+                resume: None,
+                newcomer: newcomer(member),
+                after: None,
+                session: SessionId(member),
+                proof,
             })
             .await
     }
@@ -286,6 +306,7 @@ impl<S: Store> Harness<S> {
                 newcomer: newcomer(9999),
                 after: None,
                 session: SessionId(session),
+                proof: None,
             })
             .await
     }
@@ -360,6 +381,7 @@ pub(crate) async fn join_refuses_clearly<S: Store>(make: impl Make<S>) {
             newcomer: newcomer(5),
             after: None,
             session: SessionId(5),
+            proof: None,
         })
         .await;
     assert_eq!(refused.unwrap_err(), ErrorCode::ResumeRefused);
@@ -1002,5 +1024,56 @@ pub(crate) async fn revoked_codes_give_their_numbers_back<S: Store>(make: impl M
         seen.len() < ROUNDS,
         "{ROUNDS} offers, each revoked, took {} numbers: {seen:?}",
         seen.len()
+    );
+}
+
+/// After the host renews the invitation (PROTOCOL.md §11.4), a newcomer needs the
+/// current join proof: none, a wrong one and the one before are refused with
+/// `InviteChanged`; a member taking back its place is not asked for it; renewing needs
+/// the host secret and emits nothing.
+pub(crate) async fn a_renewed_invitation_refuses_the_old_proof<S: Store>(make: impl Make<S>) {
+    let h = harness(make, base_config()).await;
+    let r = room(23);
+    h.create(r, 1).await.unwrap();
+    // Before any renewal a proof is not asked for, and one shown is not checked.
+    let away = h.join_proved(r, 2, None).await.unwrap();
+    let first = JoinProof([7; 32]).hash();
+    h.join_proved(r, 3, Some(JoinProof([6; 32]).hash()))
+        .await
+        .unwrap();
+    h.rec.take(r);
+    assert_eq!(
+        h.store.rotate(r, &HostSecret([1; 32]), first).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    h.join_proved(r, 4, None).await.unwrap();
+    h.rec.take(r);
+
+    h.store.rotate(r, &host_secret(), first).await.unwrap();
+    assert!(h.rec.take(r).is_empty(), "a renewal emits no event");
+    for (member, shown) in [(5, None), (6, Some(JoinProof([8; 32]).hash()))] {
+        assert_eq!(
+            h.join_proved(r, member, shown).await.unwrap_err(),
+            ErrorCode::InviteChanged,
+            "member {member} got in without the current proof"
+        );
+    }
+    assert!(h.rec.take(r).is_empty(), "a refused join emits nothing");
+    h.join_proved(r, 7, Some(first)).await.unwrap();
+
+    // Renewed again: the proof before is refused too.
+    let second = JoinProof([9; 32]).hash();
+    h.store.rotate(r, &host_secret(), second).await.unwrap();
+    assert_eq!(
+        h.join_proved(r, 8, Some(first)).await.unwrap_err(),
+        ErrorCode::InviteChanged
+    );
+    h.join_proved(r, 9, Some(second)).await.unwrap();
+    // A member taking back its place proves who it is with its resume token.
+    let back = h.resume(r, &away, 20).await.unwrap();
+    assert!(back.resumed);
+    assert_eq!(
+        h.store.rotate(room(99), &host_secret(), second).await,
+        Err(ErrorCode::UnknownRoom)
     );
 }

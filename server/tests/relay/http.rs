@@ -288,3 +288,43 @@ async fn the_example_dashboard_queries_exported_metrics() {
     assert!(queried >= 10, "the dashboard queries {queried} metrics");
     relay.stop().await;
 }
+
+/// A WebSocket upgrade from a page of an origin the relay was not told about is refused
+/// (403) and counted in `vroom_origin_refusals_total`, which carries no label (no
+/// origin, no address); a client that sends no origin is not counted.
+#[tokio::test]
+async fn refused_origins_are_counted_without_labels() {
+    let relay = Relay::start(Config {
+        app_origins: vec!["https://app.example".parse().expect("an origin")],
+        ..config()
+    })
+    .await;
+    const NAME: &str = "vroom_origin_refusals_total";
+    assert_eq!(relay.metric(NAME).await, 0);
+    let upgrade = |origin: &str| {
+        format!(
+            "Connection: upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+             Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nOrigin: {origin}\r\n"
+        )
+    };
+    let refused = relay
+        .get(WS_PATH, &upgrade("https://elsewhere.example"))
+        .await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(relay.metric(NAME).await, 1);
+    let refused = relay.get(WS_PATH, &upgrade("http://127.0.0.1:9")).await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(relay.metric(NAME).await, 2);
+    // A native client (no Origin) is let in and not counted.
+    let _room = relay.create_room(1).await;
+    assert_eq!(relay.metric(NAME).await, 2);
+    let metrics = relay.metrics().await;
+    let line = metrics
+        .lines()
+        .find(|l| l.starts_with(NAME))
+        .expect("the counter is exported");
+    assert!(
+        !line.contains('{') && !line.contains("elsewhere") && !line.contains("127.0.0.1"),
+        "the counter carries a label: {line}"
+    );
+}

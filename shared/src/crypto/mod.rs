@@ -22,6 +22,7 @@ pub mod envelope;
 pub mod identity;
 pub mod keys;
 pub mod padding;
+pub mod pass;
 pub mod sender;
 pub(crate) mod words;
 
@@ -30,6 +31,7 @@ pub(crate) use aead::{open, seal};
 pub use aead::{Nonce, NonceRng};
 pub use identity::{fingerprint, MemberKeys, MemberPublic};
 pub use keys::{Key, RoomSecret};
+pub use pass::RoomPass;
 pub use rand_core::{CryptoRngCore, OsRng};
 
 /// Why a cryptographic operation failed.

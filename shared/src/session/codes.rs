@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, VecDeque};
 use zeroize::Zeroizing;
 
 use super::Output;
-use crate::crypto::RoomSecret;
+use crate::crypto::{RoomPass, RoomSecret};
 use crate::ways::code::{
     wrong_code_confirmation, CodeError, CodeOffer, JoinerConfirmed, JoinerExchange, MemberExchange,
     ShortCode, MAX_FAILED_ATTEMPTS,
@@ -220,7 +220,7 @@ impl Codes {
         exchange: u64,
         nameplate: u32,
         payload: &[u8],
-        secret: &RoomSecret,
+        (secret, pass): (&RoomSecret, Option<&RoomPass>),
         now_ms: Option<u64>,
         out: &mut Vec<Output>,
     ) {
@@ -228,7 +228,10 @@ impl Codes {
             let Some(live) = self.live.get_mut(&ongoing.nameplate) else {
                 return;
             };
-            match live.offer.grant(ongoing.exchange, payload, secret) {
+            match live
+                .offer
+                .grant_with_pass(ongoing.exchange, payload, secret, pass)
+            {
                 Ok(grant) => {
                     out.push(code_send(exchange, &grant));
                     self.notice(CodeNotice::Admitted {
@@ -322,8 +325,9 @@ pub enum CodeStep {
     Send(Vec<u8>),
     /// Nothing yet: wait for the next frame.
     Wait,
-    /// The member sent the room secret: join with it (`Session::join_with`).
-    Admitted(RoomSecret),
+    /// The member sent the room secret, and the room's pass if its invitation was
+    /// renewed: join with them (`Session::join_with_pass`).
+    Admitted(RoomSecret, Option<RoomPass>),
     /// The code did not work: show the sentence, and do not try this code again.
     Failed(String),
     /// The code was wrong: send this frame (it tells the member at once, so the
@@ -405,8 +409,8 @@ impl CodeJoin {
                         Err(e) => self.fail(e.to_string()),
                     },
                     JoinState::Confirmed(expected, confirmed) if expected == exchange => {
-                        match confirmed.open(payload) {
-                            Ok(secret) => CodeStep::Admitted(secret),
+                        match confirmed.open_with_pass(payload) {
+                            Ok((secret, pass)) => CodeStep::Admitted(secret, pass),
                             Err(e) => self.fail(e.to_string()),
                         }
                     }

@@ -96,6 +96,9 @@ pub fn describe(event: &SessionEvent) -> Option<String> {
             to.saturating_sub(*from).saturating_add(1)
         ),
         SessionEvent::RelayGoingAway => "The relay is restarting; reconnecting".to_owned(),
+        SessionEvent::InviteChanged => "The room has a new invite link: the ones given out \
+             before, short codes and the room's name + passphrase no longer let anyone in."
+            .to_owned(),
         SessionEvent::Ended { reason } => reason.message().to_owned(),
         SessionEvent::Error { code } => code.message().to_owned(),
         // Shown in place (on the message they change) or as state (who types, who

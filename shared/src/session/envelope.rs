@@ -196,6 +196,14 @@ pub enum Content {
     /// A file offered to the members of this epoch: its name, type, size, key and how
     /// its chunks travel on the relay's chunk lane (PROTOCOL.md §12).
     File(crate::files::FileOffer),
+    /// The host renewed the room's invitation (PROTOCOL.md §11.4): the room's new pass,
+    /// which newcomers need with the room secret. Taken from the host alone.
+    Pass {
+        /// The pass.
+        pass: crate::crypto::RoomPass,
+        /// How many times the host renewed the invitation: an older pass is ignored.
+        generation: u32,
+    },
 }
 
 /// Longest emoji of a reaction, in bytes (a flag or a family with modifiers fits).

@@ -57,6 +57,7 @@ mod history;
 mod pace;
 mod resume;
 mod roster;
+mod rotate;
 mod talk;
 
 pub use codes::{CodeJoin, CodeNotice, CodeStep, CODE_LOST, CODE_NO_ANSWER, EXCHANGE_TIMEOUT_MS};
@@ -81,7 +82,7 @@ use self::envelope::{
 };
 use self::roster::{placeholder_nick, Attribution, Roster};
 use crate::crypto::keys::{Join, Key};
-use crate::crypto::{NonceRng, OsRng, RoomSecret};
+use crate::crypto::{NonceRng, OsRng, RoomPass, RoomSecret};
 use crate::files::FileOffer;
 use crate::group::identity::{verify_rejoin, RejoinSigner};
 use crate::group::{
@@ -350,6 +351,11 @@ pub enum SessionEvent {
         /// Its presence.
         presence: Presence,
     },
+    /// The host renewed the room's invitation after removing someone (PROTOCOL.md
+    /// §11.4): links and short codes given out before no longer admit anyone, and
+    /// neither does a room name + passphrase (the removed member knows them). Show the
+    /// new [`Session::invite_link`].
+    InviteChanged,
 }
 
 /// Why a user action could not be done.
@@ -427,6 +433,8 @@ struct Keys {
     host_secret: Option<HostSecret>,
     /// Where this session's nonces come from (never its keys).
     nonces: NonceRng,
+    /// The room's pass once the host renewed the invitation (`rotate.rs`).
+    renewal: rotate::Renewal,
 }
 
 /// Where this member stands in the group. Each stage owns only what is valid in it.
@@ -564,6 +572,9 @@ pub struct Session {
 
 const WARN_JOIN_FORGED: &str = "A join request failed authentication and was ignored. \
      Someone without the room's secret (possibly the relay) tried to get into the room.";
+const WARN_JOIN_OLD_INVITE: &str = "A join request made with the room's old invitation \
+     was ignored: the host renewed it after removing someone. Whoever sent it needs the \
+     current link.";
 const WARN_JOIN_REPLAY: &str = "An old join request was replayed and ignored. \
      The relay may be trying to bring a departed member back.";
 const WARN_FORGED: &str = "A message failed authentication (forged, altered or from another room) \
@@ -658,6 +669,7 @@ impl Keys {
             room_secret,
             host_secret,
             nonces: NonceRng::new(),
+            renewal: rotate::Renewal::default(),
         }
     }
 }
@@ -698,21 +710,26 @@ impl Session {
     /// Joins the room of an invite. Write the returned frame (a `Join`) first, to the
     /// socket at [`Invite::ws_url`].
     pub fn join(invite: &Invite, nick: &str) -> (Session, Vec<u8>) {
-        Self::join_with(invite.secret().clone(), nick)
+        Self::join_with_pass(invite.secret().clone(), invite.pass().cloned(), nick)
     }
 
     /// Joins the room of a room secret that came another way than a link (see
     /// [`crate::ways`]). Write the returned frame (a `Join`) first.
     pub fn join_with(secret: RoomSecret, nick: &str) -> (Session, Vec<u8>) {
-        let frame = ClientFrame::Join {
-            version: PROTOCOL_VERSION,
-            room: secret.room_id(),
-            resume: None,
-            after: None,
-        }
-        .encode();
+        Self::join_with_pass(secret, None, nick)
+    }
+
+    /// [`Session::join_with`] in a room whose host renewed its invitation: the room
+    /// secret and the room's pass (from a renewed link or a code's grant).
+    pub fn join_with_pass(
+        secret: RoomSecret,
+        pass: Option<RoomPass>,
+        nick: &str,
+    ) -> (Session, Vec<u8>) {
         let room = secret.room_id();
-        let stage = Self::joining(Keys::new(secret, None), Vec::new());
+        let keys = Keys::new(secret, None).with_pass(pass);
+        let frame = keys.join_frame(room, None, None);
+        let stage = Self::joining(keys, Vec::new());
         (Self::new(room, stage, nick, frame.clone()), frame)
     }
 
@@ -772,7 +789,13 @@ impl Session {
     /// or `None` once the room is over.
     pub fn invite_link(&self, origin: &str) -> Option<String> {
         let keys = self.keys()?;
-        Some(Invite::new(origin, keys.room_secret.clone()).link())
+        Some(Invite::with_pass(origin, keys.room_secret.clone(), keys.pass().cloned()).link())
+    }
+
+    /// Whether the host renewed the room's invitation (after a kick): links and codes
+    /// carry the room's pass, and its name + passphrase no longer admit anyone.
+    pub fn invite_renewed(&self) -> bool {
+        self.keys().is_some_and(|k| k.pass().is_some())
     }
 
     /// Whether this session holds the host secret (it created the room).
@@ -893,15 +916,8 @@ impl Session {
         let Some(resume) = self.resume else {
             return Some(self.first_frame.clone());
         };
-        Some(
-            ClientFrame::Join {
-                version: PROTOCOL_VERSION,
-                room: self.room,
-                resume: Some(resume),
-                after: Some(self.last_seq),
-            }
-            .encode(),
-        )
+        let keys = self.keys()?;
+        Some(keys.join_frame(self.room, Some(resume), Some(self.last_seq)))
     }
 
     /// The clock: call it about once a second with the time in milliseconds. It lets
@@ -1181,15 +1197,9 @@ impl Session {
                 if code == ErrorCode::ResumeRefused && self.conn == Conn::Connecting {
                     // Our old identity is gone: join again as a new member.
                     self.resume = None;
-                    out.push(Output::Send(
-                        ClientFrame::Join {
-                            version: PROTOCOL_VERSION,
-                            room: self.room,
-                            resume: None,
-                            after: None,
-                        }
-                        .encode(),
-                    ));
+                    if let Some(keys) = self.keys() {
+                        out.push(Output::Send(keys.join_frame(self.room, None, None)));
+                    }
                 }
                 // A refused frame may have been this member's commit: it will never be
                 // ordered, so it is dropped rather than waited for.
@@ -1227,7 +1237,7 @@ impl Session {
                         exchange,
                         nameplate,
                         payload,
-                        &keys.room_secret,
+                        (&keys.room_secret, keys.renewal_pass()),
                         now,
                         &mut out,
                     );
@@ -1519,11 +1529,28 @@ impl Session {
                 let Stage::Member(m) = &mut self.stage else {
                     return; // only members add newcomers
                 };
-                let Ok(key_package) =
-                    open_key_package(&m.keys.join_key, &self.room, (from, since), &nonce, &sealed)
-                else {
-                    out.push(warning(Some(from), WARN_JOIN_FORGED));
-                    return;
+                // Under the join key of an earlier pass: only a member's proven rejoin
+                // is taken (below).
+                let (key_package, stale) = match open_key_package(
+                    &m.keys.join_key,
+                    &self.room,
+                    (from, since),
+                    &nonce,
+                    &sealed,
+                ) {
+                    Ok(key_package) => (key_package, false),
+                    Err(_) => {
+                        match m
+                            .keys
+                            .open_with_previous(&self.room, (from, since), &nonce, &sealed)
+                        {
+                            Some(key_package) => (key_package, true),
+                            None => {
+                                out.push(warning(Some(from), WARN_JOIN_FORGED));
+                                return;
+                            }
+                        }
+                    }
                 };
                 let Ok(identity) = m.group.key_package_identity(&key_package) else {
                     out.push(warning(Some(from), WARN_JOIN_FORGED));
@@ -1576,6 +1603,10 @@ impl Session {
                         out.push(warning(Some(from), WARN_REJOIN_UNPROVEN));
                         return;
                     }
+                }
+                if stale && old.is_none() {
+                    out.push(warning(Some(from), WARN_JOIN_OLD_INVITE));
+                    return;
                 }
                 // The lock keeps newcomers out, not a member coming back as itself.
                 let proven_returning = returning && held.is_some();
@@ -1782,6 +1813,7 @@ impl Session {
                     // every member has been shown the host's commit.
                     if let Some(member) = m.own_kicks.remove(&gone.leaf) {
                         if own_commit && peer.member == Some(member) {
+                            rotate::renew(m, out);
                             if let Some(secret) = m.keys.host_secret.clone() {
                                 out.push(Output::Send(
                                     ClientFrame::Kick { secret, member }.encode(),
@@ -1880,6 +1912,7 @@ impl Session {
                 // A newcomer learns who is who from each member's profile.
                 if let (CommitKind::Add, Some(me)) = (kind, me) {
                     m.announce(&self.nick, me, out);
+                    rotate::after_add(m, out);
                 }
                 // Texts typed while our commit was pending go out now.
                 if !m.group.has_pending_commit() {
@@ -2161,6 +2194,11 @@ impl Membership {
                 }
             }
             Content::File(offer) => self.files.offered(sender, offer),
+            Content::Pass { pass, generation } => {
+                if !rotate::on_pass(self, is_host, (pass, generation), out) {
+                    out.push(warning(Some(sender), WARN_NOT_HOST));
+                }
+            }
             Content::Host(action) => {
                 if !is_host {
                     out.push(warning(Some(sender), WARN_NOT_HOST));

@@ -18,15 +18,13 @@ use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use super::{Conn, Keys, Membership, Session, Stage};
-use crate::crypto::RoomSecret;
+use crate::crypto::{RoomPass, RoomSecret};
 use crate::group::identity::CLIENT_ID_LEN;
 use crate::group::{Group, Identity, PublicIdentity};
-use crate::wire::{
-    ClientFrame, HostSecret, MemberId, Resume, ResumeToken, RoomId, PROTOCOL_VERSION,
-};
+use crate::wire::{HostSecret, MemberId, Resume, ResumeToken, RoomId};
 
 /// The version byte in front of an encoded [`Resumable`]; another one is refused.
-const RESUMABLE_FORMAT: u8 = 2;
+const RESUMABLE_FORMAT: u8 = 3;
 
 /// Most key packages the members remember having taken (a returning member's request
 /// replayed later would otherwise push it out again).
@@ -70,6 +68,8 @@ struct Saved {
     /// client's own encoding, opaque here.
     #[serde(with = "serde_bytes")]
     view: Vec<u8>,
+    /// The room's pass, once the host renewed the invitation (PROTOCOL.md §11.4).
+    pass: Option<[u8; 32]>,
 }
 
 /// Why a saved session could not be read.
@@ -198,6 +198,7 @@ impl Session {
                 expires_at_ms: 0,
                 alone,
                 view: Vec::new(),
+                pass: keys.pass().map(|p| *p.as_bytes()),
             },
         })
     }
@@ -217,21 +218,10 @@ impl Session {
             member: me,
             token: ResumeToken(s.token),
         };
-        let plain = ClientFrame::Join {
-            version: PROTOCOL_VERSION,
-            room,
-            resume: None,
-            after: None,
-        }
-        .encode();
-        let frame = ClientFrame::Join {
-            version: PROTOCOL_VERSION,
-            room,
-            resume: Some(resume),
-            after: Some(s.last_seq),
-        }
-        .encode();
-        let keys = Keys::new(secret, s.host_secret.map(HostSecret));
+        let keys = Keys::new(secret, s.host_secret.map(HostSecret))
+            .with_pass(s.pass.map(RoomPass::from_bytes));
+        let plain = keys.join_frame(room, None, None);
+        let frame = keys.join_frame(room, Some(resume), Some(s.last_seq));
         let identity = Identity::from_secret(s.client_id, &s.signing);
         let stage = if s.alone && keys.host_secret.is_some() {
             // Nobody is left to add it back: the host makes the group again, with the

@@ -341,7 +341,10 @@ impl Membership {
                     }));
                 }
             }
-            Content::Profile { .. } | Content::Host(_) | Content::File(_) => {}
+            Content::Profile { .. }
+            | Content::Host(_)
+            | Content::File(_)
+            | Content::Pass { .. } => {}
         }
     }
 

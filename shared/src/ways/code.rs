@@ -35,7 +35,7 @@ use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::crypto::words::WORDS;
-use crate::crypto::RoomSecret;
+use crate::crypto::{RoomPass, RoomSecret};
 
 /// SPAKE2's identity of the joiner's side (A).
 pub const LABEL_JOINER: &[u8] = b"vroom/v2/code/joiner";
@@ -294,8 +294,21 @@ impl JoinerExchange {
 }
 
 impl JoinerConfirmed {
-    /// Opens the member's grant: the room secret.
+    /// Opens the member's grant: the room secret (a grant that also carries the room's
+    /// pass is refused here: see [`JoinerConfirmed::open_with_pass`]).
     pub fn open(&self, grant: &[u8]) -> Result<RoomSecret, CodeError> {
+        match self.open_with_pass(grant)? {
+            (secret, None) => Ok(secret),
+            (_, Some(_)) => Err(CodeError::BadMessage),
+        }
+    }
+
+    /// Opens the member's grant: the room secret, and the room's pass in a room whose
+    /// host renewed its invitation (PROTOCOL.md §11.4).
+    pub fn open_with_pass(
+        &self,
+        grant: &[u8],
+    ) -> Result<(RoomSecret, Option<RoomPass>), CodeError> {
         let plain = Zeroizing::new(
             ChaCha20Poly1305::new(self.keys.grant.as_ref().into())
                 .decrypt(
@@ -307,11 +320,17 @@ impl JoinerConfirmed {
                 )
                 .map_err(|_| CodeError::BadMessage)?,
         );
-        let bytes: [u8; 32] = plain
-            .as_slice()
-            .try_into()
+        let (secret, pass) = match plain.len() {
+            32 => (&plain[..], None),
+            64 => (&plain[..32], Some(&plain[32..])),
+            _ => return Err(CodeError::BadMessage),
+        };
+        let secret: [u8; 32] = secret.try_into().map_err(|_| CodeError::BadMessage)?;
+        let pass = pass
+            .map(|p| p.try_into().map(RoomPass::from_bytes))
+            .transpose()
             .map_err(|_| CodeError::BadMessage)?;
-        Ok(RoomSecret::from_bytes(bytes))
+        Ok((RoomSecret::from_bytes(secret), pass))
     }
 }
 
@@ -425,6 +444,18 @@ impl CodeOffer {
         confirm: &[u8],
         secret: &RoomSecret,
     ) -> Result<Vec<u8>, CodeError> {
+        self.grant_with_pass(exchange, confirm, secret, None)
+    }
+
+    /// [`CodeOffer::grant`] in a room whose host renewed its invitation: the grant
+    /// carries the room secret followed by the room's pass.
+    pub fn grant_with_pass(
+        &mut self,
+        exchange: MemberExchange,
+        confirm: &[u8],
+        secret: &RoomSecret,
+        pass: Option<&RoomPass>,
+    ) -> Result<Vec<u8>, CodeError> {
         let keys = exchange.keys;
         self.pending = self.pending.saturating_sub(1);
         if !keys.check(&keys.confirm_joiner, confirm) {
@@ -438,15 +469,20 @@ impl CodeOffer {
         if self.revoked {
             return Err(CodeError::Burned);
         }
+        let mut msg = Zeroizing::new(Vec::with_capacity(64));
+        msg.extend_from_slice(secret.as_bytes());
+        if let Some(pass) = pass {
+            msg.extend_from_slice(pass.as_bytes());
+        }
         Ok(ChaCha20Poly1305::new(keys.grant.as_ref().into())
             .encrypt(
                 &[0u8; 12].into(),
                 Payload {
-                    msg: secret.as_bytes(),
+                    msg: &msg,
                     aad: &keys.transcript,
                 },
             )
-            .expect("ChaCha20-Poly1305 encryption cannot fail for 32 bytes"))
+            .expect("ChaCha20-Poly1305 encryption cannot fail for 64 bytes"))
     }
 }
 

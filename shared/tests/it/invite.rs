@@ -1,6 +1,6 @@
 //! Invite links: the secret only in the fragment, clear errors for bad links.
 
-use vroom_shared::crypto::RoomSecret;
+use vroom_shared::crypto::{RoomPass, RoomSecret};
 use vroom_shared::invite::{ws_url, Invite, InviteError};
 
 #[test]
@@ -86,4 +86,23 @@ fn plain_http_is_refused_except_on_this_machine() {
         );
     }
     assert!(InviteError::Insecure.to_string().contains("https://"));
+}
+
+#[test]
+fn a_renewed_link_carries_the_pass_after_the_secret() {
+    let secret = RoomSecret::from_bytes([7; 32]);
+    let pass = RoomPass::from_bytes([9; 32]);
+    let link = Invite::with_pass("https://chat.example", secret.clone(), Some(pass.clone())).link();
+    let fragment = link.split_once('#').unwrap().1;
+    assert_eq!(fragment.len(), 86, "64 bytes in base64url without padding");
+    let parsed = Invite::parse(&link).unwrap();
+    assert!(parsed.secret() == &secret);
+    assert!(parsed.pass() == Some(&pass));
+    // A link without a pass has none; neither 32 nor 64 bytes is damaged.
+    let plain = Invite::parse(&Invite::new("https://chat.example", secret).link()).unwrap();
+    assert!(plain.pass().is_none());
+    assert_eq!(
+        Invite::parse(&format!("https://chat.example/r#{}", &fragment[..64])).err(),
+        Some(InviteError::BadSecret)
+    );
 }

@@ -4,7 +4,8 @@
 -- room.
 --
 -- KEYS (all tagged `{<room hex>}`, so one room lives in one Cluster slot):
---   1 meta  HASH   settings, host hash, seq counter, activity and emptiness times
+--   1 meta  HASH   settings, host hash, seq counter, activity and emptiness times,
+--                  `jp`: the hash of the join proof once the invitation was renewed
 --   2 live  ZSET   connected members -> heartbeat deadline (ms, Redis clock)
 --   3 gone  ZSET   dropped members   -> end of their grace (ms, Redis clock)
 --   4 info  HASH   per member: t:<id> resume-token digest, s:<id> session,
@@ -58,7 +59,8 @@ local NOW = clock()
 -- The room's meta fields, read once per script.
 local M = {}
 local FIELDS = { 'deadline', 'active', 'idle', 'grace', 'slack', 'empty', 'seq', 'evicted',
-  'bytes', 'buf', 'bufbytes', 'locked', 'host', 'hostm', 'lm', 'li', 'll', 'lg', 'lp', 'lf' }
+  'bytes', 'buf', 'bufbytes', 'locked', 'host', 'hostm', 'lm', 'li', 'll', 'lg', 'lp', 'lf',
+  'jp' }
 
 local function load()
   if redis.call('EXISTS', META) == 0 then

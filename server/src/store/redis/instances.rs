@@ -85,6 +85,7 @@ async fn two_instances_share_one_order_and_one_end(
             newcomer: newcomer(2),
             after: Some(0),
             session: SessionId(2),
+            proof: None,
         })
         .await
         .unwrap();

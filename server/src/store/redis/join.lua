@@ -30,6 +30,10 @@ if A.resume_member ~= '' then
   seq, resumed = num(M.seq), 1
 else
   you = A.member
+  -- Once the host renewed the invitation, only the current join proof admits.
+  if M.jp and A.proof ~= M.jp then
+    return { 'err', 'invite_changed' }
+  end
   if M.locked == '1' then
     return { 'err', 'locked' }
   end

@@ -17,7 +17,8 @@ use std::time::Duration;
 
 use redis::{ErrorKind, RedisError, Script, ScriptInvocation, ServerErrorKind, Value};
 use vroom_shared::wire::{
-    ErrorCode, Event, HostHash, LeaveReason, MemberId, ResumeToken, RoomId, RoomLimits,
+    ErrorCode, Event, HostHash, JoinProofHash, LeaveReason, MemberId, ResumeToken, RoomId,
+    RoomLimits,
 };
 
 use super::{keys, Inner};
@@ -130,6 +131,7 @@ fn refusal(name: Option<&str>) -> ErrorCode {
         Some("locked") => ErrorCode::Locked,
         Some("full") => ErrorCode::Full,
         Some("resume_refused") => ErrorCode::ResumeRefused,
+        Some("invite_changed") => ErrorCode::InviteChanged,
         Some("bad_host") => ErrorCode::BadHostSecret,
         Some("unknown_member") => ErrorCode::UnknownMember,
         // `unavailable`: two random member ids collided; the client tries again.
@@ -210,6 +212,12 @@ impl Text for SessionId {
 }
 
 impl Text for &HostHash {
+    fn text(&self) -> Vec<u8> {
+        self.0.to_vec()
+    }
+}
+
+impl Text for &JoinProofHash {
     fn text(&self) -> Vec<u8> {
         self.0.to_vec()
     }
@@ -453,6 +461,8 @@ calls! {
         resume_token: Option<&'a ResumeToken>,
         /// Catch up on the events after this one.
         after: Option<u64>,
+        /// The hash of the join proof the newcomer showed ('' for none).
+        proof: Option<&'a JoinProofHash>,
     }
 
     /// `publish.lua`: relays one message; answers its sequence number.
@@ -491,6 +501,14 @@ calls! {
         locked: bool,
         /// The encoded `Locked` event.
         event: &'a [u8],
+    }
+
+    /// `rotate.lua`: host: newcomers must show the join proof of this hash from now on.
+    Rotate<'a>("rotate.lua") -> () {
+        /// Hash of the presented host secret.
+        host: &'a HostHash,
+        /// Hash of the room's new join proof.
+        proof: &'a JoinProofHash,
     }
 
     /// `kick.lua`: host: removes a member and emits `Left { Kicked }`.

@@ -1,0 +1,15 @@
+//! The room's join proof (PROTOCOL.md §11.4): what both stores check when a newcomer
+//! joins a room whose host renewed its invitation after a kick.
+
+use vroom_shared::wire::JoinProofHash;
+
+/// Whether a newcomer showing `shown` may join a room that keeps `stored`: always in a
+/// room whose invitation was never renewed (a proof shown there is not checked, so a
+/// link made before the relay kept one still works), else only with the current proof.
+pub(crate) fn admits(stored: Option<&JoinProofHash>, shown: Option<&JoinProofHash>) -> bool {
+    match (stored, shown) {
+        (None, _) => true,
+        (Some(stored), Some(shown)) => stored.matches(shown),
+        (Some(_), None) => false,
+    }
+}
