@@ -154,6 +154,7 @@ async fn every_key_of_a_room_exists_while_the_room_does(redis: Backend) {
         newcomer: newcomer(2),
         after: None,
         session: SessionId(2),
+        proof: None,
     })
     .await
     .unwrap();
