@@ -46,7 +46,11 @@ async fn after_a_kick_the_invite_panel_shows_a_new_link_and_only_it_works() {
         .await;
     let renewed = renewed_link(&alice, &link).await;
     assert!(renewed.starts_with(&format!("{}/r#", relay.origin())));
-    assert_eq!(renewed_link(&bob, &link).await, renewed, "bob shows another link");
+    assert_eq!(
+        renewed_link(&bob, &link).await,
+        renewed,
+        "bob shows another link"
+    );
     // The address bar carries it too, so a reload or a copied address is the new one.
     assert_eq!(bob.eval("return location.href").await, renewed);
 
