@@ -22,6 +22,7 @@ mod primitives;
 #[cfg(feature = "mls")]
 mod relay;
 mod resume;
+mod rotate;
 #[cfg(feature = "mls")]
 mod session;
 #[cfg(feature = "mls")]

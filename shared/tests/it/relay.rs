@@ -55,6 +55,8 @@ pub(crate) struct Net {
     pub(crate) payloads: Vec<Logged>,
     /// Holds frames for these clients instead of delivering them.
     pub(crate) hold: BTreeMap<&'static str, Vec<Vec<u8>>>,
+    /// How many times the host renewed the room's invitation (`Rotate`).
+    pub(crate) rotations: usize,
 }
 
 impl Net {
@@ -68,6 +70,7 @@ impl Net {
             log: Vec::new(),
             payloads: Vec::new(),
             hold: BTreeMap::new(),
+            rotations: 0,
         }
     }
 
@@ -261,7 +264,14 @@ impl Net {
     fn relay_frame(&mut self, name: &'static str, bytes: &[u8]) {
         let frame = ClientFrame::decode(bytes).expect("clients send well-formed frames");
         let me = self.clients[name].member;
-        if me.is_none() && !matches!(frame, ClientFrame::Create { .. } | ClientFrame::Join { .. }) {
+        if me.is_none()
+            && !matches!(
+                frame,
+                ClientFrame::Create { .. }
+                    | ClientFrame::Join { .. }
+                    | ClientFrame::JoinProved { .. }
+            )
+        {
             return; // a real relay has closed this socket
         }
         match frame {
@@ -274,7 +284,15 @@ impl Net {
                 self.welcome(name, id, [1; 16]);
                 self.sequence(None, Event::Joined { member: id });
             }
+            // Like a relay that lets anyone in: a join proof is not checked here (the
+            // members' join key is what keeps an old link out, tests/it/rotate.rs).
             ClientFrame::Join {
+                room,
+                resume,
+                after,
+                ..
+            }
+            | ClientFrame::JoinProved {
                 room,
                 resume,
                 after,
@@ -348,6 +366,10 @@ impl Net {
                 for (n, _) in self.attached() {
                     self.close(n, CloseReason::Terminated);
                 }
+            }
+            ClientFrame::Rotate { secret, .. } => {
+                assert!(self.room.unwrap().1.verify(&secret), "host secret");
+                self.rotations += 1;
             }
             ClientFrame::Lock { secret, locked } => {
                 assert!(self.room.unwrap().1.verify(&secret), "host secret");
