@@ -106,8 +106,11 @@ mod tests {
         // Hangul: L + V + T jamo become one syllable; an LV syllable takes a T.
         assert_eq!(nfc("\u{1100}\u{1161}\u{11A8}"), "\u{AC01}");
         assert_eq!(nfc("\u{AC00}\u{11A8}"), "\u{AC01}");
-        // Blocked: a starter between base and mark.
+        // Blocked: a starter between base and mark; a mark of the same class (bridge
+        // above and acute, both 230) between them.
         assert_eq!(nfc("e\u{200B}\u{301}"), "e\u{200B}\u{301}");
+        assert_eq!(nfc("a\u{346}\u{301}"), "a\u{346}\u{301}");
+        assert_eq!(library("a\u{346}\u{301}"), "a\u{346}\u{301}");
         assert_eq!(nfc(""), "");
         // Singletons (Ohm sign to Omega; Angstrom sign to Å).
         assert_eq!(nfc("\u{2126}\u{212B}"), "\u{3A9}\u{C5}");
