@@ -3,6 +3,11 @@
 
 use unicode_properties::{GeneralCategory as G, UnicodeGeneralCategory};
 
+#[cfg(feature = "mls")]
+mod nfc;
+#[cfg(feature = "mls")]
+pub(crate) use nfc::nfc;
+
 /// Control, format, private-use, unassigned, surrogate or line/paragraph-separator
 /// characters (categories Cc, Cf, Co, Cn, Cs, Zl, Zp): bidi overrides that reverse what
 /// follows (`invoice\u{202E}fdp.exe`), zero-width characters that make two equal-looking

@@ -639,10 +639,9 @@ const MAX_MARKS: usize = 2;
 /// [`MAX_MARKS`] combining marks in a row; trimmed; at most [`MAX_NICK_BYTES`] bytes
 /// (cut at a character boundary).
 pub fn clean_nick(nick: &str) -> String {
-    use unicode_normalization::UnicodeNormalization;
     let mut out = String::new();
     let mut marks = 0;
-    for c in nick.nfc() {
+    for c in crate::text::nfc(nick).chars() {
         if crate::text::is_hidden(c) {
             continue;
         }

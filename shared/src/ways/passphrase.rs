@@ -20,10 +20,10 @@
 //! ```
 
 use argon2::{Algorithm, Argon2, Params, Version};
-use unicode_normalization::UnicodeNormalization;
 use zeroize::Zeroizing;
 
 use crate::crypto::RoomSecret;
+use crate::text::nfc;
 
 /// Argon2id's salt prefix: names the protocol, so the same name and passphrase give
 /// unrelated bytes anywhere else. The salt is this label, one zero byte, the relay's
@@ -216,10 +216,10 @@ impl RoomName {
     /// final sigma included); NFC again; every run of white space (Unicode `White_Space`)
     /// becomes one U+0020; leading and trailing space removed.
     pub fn parse(typed: &str) -> Result<RoomName, WaysError> {
-        let lower: String = typed.nfc().collect::<String>().to_lowercase();
+        let lower: String = nfc(typed).to_lowercase();
         let mut name = String::with_capacity(lower.len());
         let mut space = false;
-        for c in lower.nfc() {
+        for c in nfc(&lower).chars() {
             if c.is_whitespace() {
                 space = true;
                 continue;
@@ -297,8 +297,8 @@ impl Passphrase {
     /// Refuses one shorter than [`MIN_PASSPHRASE_CHARS`] characters or with fewer than
     /// [`MIN_PASSPHRASE_DISTINCT`] different characters.
     pub fn new(typed: &str) -> Result<Passphrase, WaysError> {
-        let nfc: Zeroizing<String> = Zeroizing::new(typed.nfc().collect());
-        let trimmed = Zeroizing::new(nfc.trim().to_owned());
+        let normalized: Zeroizing<String> = Zeroizing::new(nfc(typed));
+        let trimmed = Zeroizing::new(normalized.trim().to_owned());
         if trimmed.chars().count() < MIN_PASSPHRASE_CHARS {
             return Err(WaysError::ShortPassphrase);
         }
