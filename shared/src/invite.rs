@@ -18,6 +18,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use zeroize::Zeroizing;
 
+use crate::crypto::pass::secret_and_pass;
 use crate::crypto::{RoomPass, RoomSecret};
 use crate::wire::WS_PATH;
 
@@ -118,21 +119,8 @@ impl Invite {
                 .decode(fragment)
                 .map_err(|_| InviteError::BadSecret)?,
         );
-        let (secret, pass) = match bytes.len() {
-            32 => (&bytes[..], None),
-            64 => (&bytes[..32], Some(&bytes[32..])),
-            _ => return Err(InviteError::BadSecret),
-        };
-        let secret: [u8; 32] = secret.try_into().map_err(|_| InviteError::BadSecret)?;
-        let pass = pass
-            .map(|p| p.try_into().map(RoomPass::from_bytes))
-            .transpose()
-            .map_err(|_| InviteError::BadSecret)?;
-        Ok(Invite::with_pass(
-            origin,
-            RoomSecret::from_bytes(secret),
-            pass,
-        ))
+        let (secret, pass) = secret_and_pass(&bytes).ok_or(InviteError::BadSecret)?;
+        Ok(Invite::with_pass(origin, secret, pass))
     }
 
     /// The link to share: `{origin}/r#<secret>`, or `{origin}/r#<secret ‖ pass>`.

@@ -21,7 +21,7 @@
 //!   cancel, departures, latecomers, across two relays.
 //! - `canary`: nothing a user types reaches the relay, its logs or its metrics.
 //! - `tampering`: a malicious relay in the middle is detected and forges nothing.
-//! - `ways`: into a room by name + passphrase.
+//! - `ways`: into a room by name + passphrase (and none after a kick).
 //! - `codes`: into a room by short code (two joiners, wrong codes, burn, revoke, an
 //!   offline maker, two relays sharing one Redis).
 //! - `verify_app`: `vroom verify-app` against a relay serving the build, one serving a

@@ -232,3 +232,34 @@ async fn the_passphrase_comes_from_a_file_or_the_environment_never_an_argument()
     );
     empty_name.expect_error_exit("The room name is empty").await;
 }
+
+/// After a kick, a room's name and passphrase let nobody in (the removed member knows
+/// them, PROTOCOL.md §11.4): joining by name says so and what to do; the renewed link
+/// the host is shown still works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_kick_the_name_and_passphrase_admit_nobody_and_the_new_link_does() {
+    let relay = Relay::start(test_config()).await;
+    let pass = PassFile::new("correct horse battery staple orbit");
+    let (mut ada, _) = create_named(&relay.origin(), "ada", "book club", &pass).await;
+    let mut bob = join_named(&relay.origin(), "bob", "book club", &pass);
+    ada.expect_joined("bob").await;
+    bob.expect_joined("ada").await;
+
+    ada.say("/kick bob").await;
+    const NEW_LINK: &str = "-- New invite link: ";
+    let renewed = ada
+        .expect_line("the new invite link", |l| l.starts_with(NEW_LINK))
+        .await[NEW_LINK.len()..]
+        .to_owned();
+    bob.expect("-- The host removed you from this room.").await;
+    bob.expect_clean_exit().await;
+
+    let mut again = join_named(&relay.origin(), "bob", "book club", &pass);
+    again
+        .expect_error_exit("this room's name and passphrase no longer let anyone in")
+        .await;
+
+    let mut cara = Client::join(&renewed, "cara");
+    ada.expect_joined("cara").await;
+    cara.expect_joined("ada").await;
+}

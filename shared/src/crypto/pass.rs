@@ -82,6 +82,20 @@ impl RoomPass {
     }
 }
 
+/// Reads `room_secret[32]`, or `room_secret[32] ‖ pass[32]` (a renewed link's fragment,
+/// a code's grant); `None` for any other length.
+pub fn secret_and_pass(bytes: &[u8]) -> Option<(RoomSecret, Option<RoomPass>)> {
+    let secret = |b: &[u8]| b.try_into().ok().map(RoomSecret::from_bytes);
+    match bytes.len() {
+        32 => Some((secret(bytes)?, None)),
+        64 => {
+            let pass = bytes[32..].try_into().ok().map(RoomPass::from_bytes)?;
+            Some((secret(&bytes[..32])?, Some(pass)))
+        }
+        _ => None,
+    }
+}
+
 impl PartialEq for RoomPass {
     fn eq(&self, other: &Self) -> bool {
         self.0.ct_eq(&other.0).into()

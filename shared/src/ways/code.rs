@@ -34,6 +34,7 @@ use spake2::{Ed25519Group, Identity, Password, Spake2};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+use crate::crypto::pass::secret_and_pass;
 use crate::crypto::words::WORDS;
 use crate::crypto::{RoomPass, RoomSecret};
 
@@ -320,17 +321,7 @@ impl JoinerConfirmed {
                 )
                 .map_err(|_| CodeError::BadMessage)?,
         );
-        let (secret, pass) = match plain.len() {
-            32 => (&plain[..], None),
-            64 => (&plain[..32], Some(&plain[32..])),
-            _ => return Err(CodeError::BadMessage),
-        };
-        let secret: [u8; 32] = secret.try_into().map_err(|_| CodeError::BadMessage)?;
-        let pass = pass
-            .map(|p| p.try_into().map(RoomPass::from_bytes))
-            .transpose()
-            .map_err(|_| CodeError::BadMessage)?;
-        Ok((RoomSecret::from_bytes(secret), pass))
+        secret_and_pass(&plain).ok_or(CodeError::BadMessage)
     }
 }
 

@@ -7,6 +7,7 @@ use vroom_shared::invite::Invite;
 use vroom_shared::session::SessionEvent;
 
 use super::relay::Net;
+use super::session::nicks;
 
 const ORIGIN: &str = "https://chat.example";
 
@@ -15,17 +16,6 @@ fn link(net: &Net, name: &str) -> String {
         .session
         .invite_link(ORIGIN)
         .expect("in the room")
-}
-
-fn members(net: &Net, name: &str) -> Vec<String> {
-    let mut nicks: Vec<String> = net.clients[name]
-        .session
-        .members()
-        .into_iter()
-        .map(|m| m.nick)
-        .collect();
-    nicks.sort();
-    nicks
 }
 
 #[test]
@@ -73,7 +63,7 @@ fn after_a_kick_the_old_link_gets_nobody_added_and_the_new_one_does() {
     let warned = net.warnings("alice");
     net.join("mallory", &Invite::parse(&old).unwrap());
     assert!(net.clients["mallory"].session.safety_code().is_none());
-    assert_eq!(members(&net, "alice"), ["alice", "carol"]);
+    assert_eq!(nicks(&net, "alice"), ["alice", "carol"]);
     assert!(
         net.warnings("alice") > warned,
         "alice warns of the old link"
@@ -81,7 +71,7 @@ fn after_a_kick_the_old_link_gets_nobody_added_and_the_new_one_does() {
 
     // The new link works, and the newcomer's own link is the new one.
     net.join("dave", &Invite::parse(&renewed).unwrap());
-    assert_eq!(members(&net, "alice"), ["alice", "carol", "dave"]);
+    assert_eq!(nicks(&net, "alice"), ["alice", "carol", "dave"]);
     assert_eq!(
         net.clients["dave"].session.safety_code(),
         net.clients["alice"].session.safety_code()

@@ -30,7 +30,7 @@ fn code(net: &Net, name: &str) -> (u64, SafetyCode) {
         .expect("in the group")
 }
 
-fn nicks(net: &Net, name: &str) -> Vec<String> {
+pub(super) fn nicks(net: &Net, name: &str) -> Vec<String> {
     let mut n: Vec<String> = net.clients[name]
         .session
         .members()
