@@ -51,10 +51,11 @@ pub const LABEL_CHAIN_ROOT: &[u8] = b"vroom/v2/chain-root";
 pub const LABEL_RATCHET: &[u8; 12] = b"vroom/v2/ckd";
 /// Signature prefix of a chain message.
 pub const LABEL_CHAIN_SIGNATURE: &[u8] = b"vroom/v2/chain-signature";
-/// Hash prefix of a chain message's id.
-pub const LABEL_CHAIN_MESSAGE_ID: &[u8] = b"vroom/v2/chain-message-id";
+/// Hash prefix of a chain message's id (short enough that label, header and signature
+/// fit two SHA-256 blocks).
+pub const LABEL_CHAIN_MESSAGE_ID: &[u8] = b"vroom/v2/chain-id";
 /// Tag, epoch (u64), leaf (u32), generation (u32), all big-endian.
-const HEADER_LEN: usize = 2 + 8 + 4 + 4;
+const HEADER_LEN: usize = 2 + 16 + 8 + 4 + 4;
 const AEAD_TAG_LEN: usize = 16;
 const SIGNATURE_LEN: usize = 64;
 /// Every message key seals exactly one message, so one fixed nonce is safe.
@@ -68,6 +69,8 @@ pub fn is_chain_message(bytes: &[u8]) -> bool {
 /// A chain message's clear header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
+    /// The group (room) it belongs to.
+    pub group_id: [u8; 16],
     /// The epoch whose exporter secret keyed it.
     pub epoch: u64,
     /// The sender's leaf index in that epoch.
@@ -80,9 +83,10 @@ impl Header {
     fn encode(&self) -> [u8; HEADER_LEN] {
         let mut out = [0u8; HEADER_LEN];
         out[..2].copy_from_slice(&TAG);
-        out[2..10].copy_from_slice(&self.epoch.to_be_bytes());
-        out[10..14].copy_from_slice(&self.leaf.to_be_bytes());
-        out[14..18].copy_from_slice(&self.generation.to_be_bytes());
+        out[2..18].copy_from_slice(&self.group_id);
+        out[18..26].copy_from_slice(&self.epoch.to_be_bytes());
+        out[26..30].copy_from_slice(&self.leaf.to_be_bytes());
+        out[30..34].copy_from_slice(&self.generation.to_be_bytes());
         out
     }
 
@@ -92,9 +96,10 @@ impl Header {
             return None;
         }
         Some(Header {
-            epoch: u64::from_be_bytes(h[2..10].try_into().ok()?),
-            leaf: u32::from_be_bytes(h[10..14].try_into().ok()?),
-            generation: u32::from_be_bytes(h[14..18].try_into().ok()?),
+            group_id: h[2..18].try_into().ok()?,
+            epoch: u64::from_be_bytes(h[18..26].try_into().ok()?),
+            leaf: u32::from_be_bytes(h[26..30].try_into().ok()?),
+            generation: u32::from_be_bytes(h[30..34].try_into().ok()?),
         })
     }
 }
@@ -310,6 +315,7 @@ impl Chains {
         // The last generation of a chain is never used: the epoch must change first.
         let key = own.step().map_err(|_| GroupError::Busy)?;
         let header = Header {
+            group_id: *group_id,
             epoch,
             leaf,
             generation,
@@ -349,6 +355,9 @@ impl Chains {
         holder: Option<&PublicIdentity>,
     ) -> Result<(PublicIdentity, Zeroizing<Vec<u8>>), GroupError> {
         let header = message.header;
+        if header.group_id != *group_id {
+            return Err(GroupError::WrongRoom);
+        }
         let e = self
             .epochs
             .iter_mut()
@@ -452,6 +461,7 @@ mod tests {
     #[test]
     fn headers_round_trip_and_short_input_is_refused() {
         let h = Header {
+            group_id: [3; 16],
             epoch: u64::MAX - 3,
             leaf: 9,
             generation: 77,

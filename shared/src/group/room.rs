@@ -806,6 +806,9 @@ impl Group {
             return Ok(Incoming::OwnApplication { id });
         }
         let header = message.header;
+        if header.group_id != self.group_id {
+            return Err(GroupError::WrongRoom);
+        }
         let current = self.epoch();
         if header.epoch > current || header.epoch.saturating_add(PAST_EPOCHS as u64) < current {
             return Err(GroupError::WrongEpoch);

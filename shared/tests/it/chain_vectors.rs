@@ -79,6 +79,7 @@ fn message_in(
     signing: &[u8; 32],
 ) -> Vec<u8> {
     let mut header = vec![0xFF, 0x01];
+    header.extend_from_slice(&gid());
     header.extend_from_slice(&EPOCH.to_be_bytes());
     header.extend_from_slice(&SENDER_LEAF.to_be_bytes());
     header.extend_from_slice(&generation.to_be_bytes());
@@ -105,8 +106,8 @@ fn message_in(
 fn id_of(message: &[u8]) -> [u8; 16] {
     use sha2::Digest;
     let digest = Sha256::new()
-        .chain_update(b"vroom/v2/chain-message-id")
-        .chain_update(&message[..18])
+        .chain_update(b"vroom/v2/chain-id")
+        .chain_update(&message[..34])
         .chain_update(&message[message.len() - 64..])
         .finalize();
     digest[..16].try_into().expect("16")
@@ -192,14 +193,20 @@ fn fail_altered_forged_or_misplaced_messages_are_refused() {
     let b = build();
     let good = &b.messages[0];
     let mut flipped = good.clone();
-    flipped[20] ^= 1;
+    flipped[40] ^= 1;
     let other_signer = message(0, &b.keys[0], PLAINTEXTS[0], &[0xb2; 32]);
     // Signed by the sender but sealed under the wrong key: the AEAD refuses it.
     let wrong_key = message(0, &b.keys[1], PLAINTEXTS[0], &SIGNING);
     let mut other_epoch = good.clone();
-    other_epoch[9] ^= 1;
+    other_epoch[25] ^= 1;
     let mut other_leaf = good.clone();
-    other_leaf[13] = 9;
+    other_leaf[29] = 9;
+    let mut other_group = good.clone();
+    other_group[2] ^= 1;
+    assert_eq!(
+        open(&mut chains(), &other_group),
+        Err(GroupError::WrongRoom)
+    );
     // Signed for the same epoch number of another instance of the group (one created
     // again under the same id): refused at the signature.
     let other_instance = message_in(&[0xe8; 32], 0, &b.keys[0], PLAINTEXTS[0], &SIGNING);
