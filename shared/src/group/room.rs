@@ -45,7 +45,7 @@ const SEEN: usize = 4096;
 const LABEL_MESSAGE_ID: &[u8] = b"vroom/v2/message-id";
 
 /// 16 bytes that name one message for every member alike. An application message's is
-/// `SHA-256("vroom/v2/chain-message-id" ‖ header ‖ signature)` (PROTOCOL.md §9.8: the
+/// `SHA-256("vroom/v2/chain-id" ‖ header ‖ signature)` (PROTOCOL.md §9.8: the
 /// signature binds the whole message to its sender, so nobody but the sender chooses
 /// it); a direct message's is `SHA-256("vroom/v2/message-id" ‖ sealed)`; both the first
 /// 16 bytes. It never depends on the relay's sequence numbers.
