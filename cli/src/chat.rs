@@ -400,6 +400,10 @@ impl Client {
                 }
                 Ok(Vec::new())
             }
+            Input::Host(who) => match other_member(session, who) {
+                Some(member) => session.hand_over(member),
+                None => Ok(Vec::new()),
+            },
             Input::Lock(locked) => session.lock(locked),
             Input::End => session.terminate(),
             Input::Leave => {

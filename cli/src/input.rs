@@ -11,6 +11,8 @@ pub(crate) enum Input<'a> {
     Members,
     /// `/kick NICK-or-ID` (host only).
     Kick(&'a str),
+    /// `/host NICK-or-ID` (host only): hand host powers to another member.
+    Host(&'a str),
     /// `/safety`: print the room-wide safety code to compare with the others.
     Safety,
     /// `/lock` or `/unlock` (host only).
@@ -65,6 +67,7 @@ commands:
   /members      list the members and their fingerprints
   /safety      show the room's safety code (everyone must see the same)
   /kick MEMBER  remove a member (host only; by nickname or id)
+  /host MEMBER  make another member the host (host only; you stop being host)
   /lock         stop new members from joining (host only)
   /unlock       let new members join again (host only)
   /end          terminate the room for everyone (host only)
@@ -96,6 +99,7 @@ impl<'a> Input<'a> {
         match (name, rest.is_empty()) {
             ("nick", false) => Input::Nick(rest),
             ("kick", false) => Input::Kick(rest),
+            ("host", false) => Input::Host(rest),
             ("members" | "who", true) => Input::Members,
             ("safety", true) => Input::Safety,
             ("lock", true) => Input::Lock(true),
@@ -142,6 +146,8 @@ mod tests {
         assert_eq!(Input::parse("/nick  Ada "), Input::Nick("Ada"));
         assert_eq!(Input::parse("/end"), Input::End);
         assert_eq!(Input::parse("/lock"), Input::Lock(true));
+        assert_eq!(Input::parse("/host bob"), Input::Host("bob"));
+        assert_eq!(Input::parse("/host"), Input::Unknown("host"));
         assert_eq!(Input::parse("/safety"), Input::Safety);
         assert_eq!(Input::parse("/code"), Input::Code);
         assert_eq!(Input::parse("/code revoke"), Input::CodeRevoke);

@@ -686,6 +686,11 @@ impl Client {
         self.act(|s| s.kick(member))
     }
 
+    /// Host: hands host powers to another member.
+    pub fn hand_over(&self, member: MemberId) -> Result<(), ActionError> {
+        self.act(|s| s.hand_over(member))
+    }
+
     /// Leaves the room for good; the relay's answer ends the session.
     pub fn leave(&self) -> Result<(), ActionError> {
         self.act(Session::leave)
@@ -1067,6 +1072,16 @@ impl Client {
                 return;
             }
             SessionEvent::Locked { locked } => ui.locked.set(*locked),
+            SessionEvent::HostChanged { .. } => {
+                let is_host = self
+                    .inner
+                    .borrow()
+                    .session
+                    .as_ref()
+                    .is_some_and(Session::is_host);
+                ui.is_host.set(is_host);
+                self.refresh_members();
+            }
             SessionEvent::RelayGoingAway => {
                 ui.connection.set(Connection::Reconnecting);
                 if let Some(socket) = self.inner.borrow_mut().socket.take() {

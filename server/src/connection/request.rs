@@ -98,6 +98,12 @@ impl<S: Store> Member<S> {
                 store.terminate(self.room, &secret).await?;
                 tracing::info!(room = %RoomTag(&shared.config, self.room), "room terminated");
             }
+            ClientFrame::HandOver { secret, to } => {
+                store.hand_over(self.room, &secret, to).await?;
+            }
+            ClientFrame::ClaimHost { host } => {
+                store.claim_host(self.room, self.me, host).await?;
+            }
             ClientFrame::Leave => {
                 shared.hub.unregister(self.room, self.session);
                 // Whatever the store answers, this connection is done with the room.

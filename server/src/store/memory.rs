@@ -107,9 +107,11 @@ struct Room {
 struct RoomState {
     /// Set when the room is deleted, so handles still holding the `Arc` see it is gone.
     closed: bool,
-    /// Hash of the host secret; host requests are checked against it.
-    host_hash: HostHash,
-    /// The creator's member id, reported in `Welcome`.
+    /// Hash of the host secret; host requests are checked against it. `None` between a
+    /// hand-over and the new host's claim.
+    host_hash: Option<HostHash>,
+    /// The host seat's member id (the creator's, until a hand-over or a claim),
+    /// reported in `Welcome`.
     host: MemberId,
     /// The limits and timers in force.
     limits: RoomLimits,
@@ -429,7 +431,7 @@ impl RoomState {
     }
 
     fn check_host(&self, secret: &HostSecret) -> StoreResult<()> {
-        if self.host_hash.verify(secret) {
+        if self.host_hash.is_some_and(|hash| hash.verify(secret)) {
             Ok(())
         } else {
             Err(ErrorCode::BadHostSecret)
@@ -472,7 +474,7 @@ impl Store for MemoryStore {
             id: req.room,
             state: Mutex::new(RoomState {
                 closed: false,
-                host_hash: req.host,
+                host_hash: Some(req.host),
                 host: req.newcomer.member,
                 limits: req.limits,
                 locked: false,
@@ -631,6 +633,37 @@ impl Store for MemoryStore {
         self.with_room(room, |inner, room, st| {
             st.check_host(secret)?;
             inner.close(room, st, Ending::Close(CloseReason::Terminated));
+            Ok(())
+        })
+    }
+
+    async fn hand_over(&self, room: RoomId, secret: &HostSecret, to: MemberId) -> StoreResult<()> {
+        self.with_room(room, |inner, room, st| {
+            st.check_host(secret)?;
+            if !st.has(to) {
+                return Err(ErrorCode::UnknownMember);
+            }
+            st.host_hash = None;
+            st.host = to;
+            inner.emit(room, st, Event::HostChanged { host: to });
+            Ok(())
+        })
+    }
+
+    async fn claim_host(&self, room: RoomId, member: MemberId, host: HostHash) -> StoreResult<()> {
+        self.with_room(room, |inner, room, st| {
+            if !st.has(member) {
+                return Err(ErrorCode::UnknownMember);
+            }
+            let named = st.host == member && st.host_hash.is_none();
+            if !named && st.has(st.host) {
+                return Err(ErrorCode::BadHostSecret);
+            }
+            st.host_hash = Some(host);
+            if st.host != member {
+                st.host = member;
+                inner.emit(room, st, Event::HostChanged { host: member });
+            }
             Ok(())
         })
     }

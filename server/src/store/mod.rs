@@ -320,6 +320,25 @@ pub trait Store: Clone + Send + Sync + 'static {
         secret: &HostSecret,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
+    /// Host: gives the host seat to `to` (PROTOCOL.md §7.6): the presented secret stops
+    /// working, the seat waits for `to`'s [`Store::claim_host`], and `HostChanged { to }`
+    /// is emitted. `BadHostSecret`, `UnknownMember`.
+    fn hand_over(
+        &self,
+        room: RoomId,
+        secret: &HostSecret,
+        to: MemberId,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Takes the host seat with the hash of a fresh secret: accepted from the member a
+    /// hand-over named while it has not claimed yet, or from any member once the seat's
+    /// member has no place any more (first claim wins); `HostChanged` is emitted when
+    /// the seat's member changes. `BadHostSecret` otherwise, `UnknownMember`.
+    fn claim_host(
+        &self,
+        room: RoomId,
+        member: MemberId,
+        host: HostHash,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// The member leaves for good: its place ends now and `Left { Left }` is emitted.
     fn leave(&self, room: RoomId, member: MemberId)
         -> impl Future<Output = StoreResult<()>> + Send;

@@ -63,7 +63,8 @@ use redis::{ConnectionInfo, IntoConnectionInfo, PushInfo};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use vroom_shared::wire::{
-    CloseReason, ErrorCode, Event, HostSecret, LeaveReason, MemberId, ResumeTokenDebug, RoomId,
+    CloseReason, ErrorCode, Event, HostHash, HostSecret, LeaveReason, MemberId, ResumeTokenDebug,
+    RoomId,
 };
 
 use self::conn::{Conn, LazyCluster};
@@ -671,6 +672,24 @@ impl Store for RedisStore {
     async fn terminate(&self, room: RoomId, secret: &HostSecret) -> StoreResult<()> {
         let host = secret.hash();
         call(&self.inner, room, &scripts::Terminate { host: &host }).await
+    }
+
+    async fn hand_over(&self, room: RoomId, secret: &HostSecret, to: MemberId) -> StoreResult<()> {
+        let hand_over = scripts::HandOver {
+            host: &secret.hash(),
+            to,
+            event: &Event::HostChanged { host: to }.encode(),
+        };
+        call(&self.inner, room, &hand_over).await
+    }
+
+    async fn claim_host(&self, room: RoomId, member: MemberId, host: HostHash) -> StoreResult<()> {
+        let claim = scripts::ClaimHost {
+            member,
+            host: &host,
+            event: &Event::HostChanged { host: member }.encode(),
+        };
+        call(&self.inner, room, &claim).await
     }
 
     async fn leave(&self, room: RoomId, member: MemberId) -> StoreResult<()> {

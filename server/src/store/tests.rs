@@ -49,6 +49,8 @@ macro_rules! store_suite {
             empty_rooms_are_deleted_after_the_grace,
             codes_are_handed_out_opened_and_relayed,
             codes_die_when_revoked_burned_expired_or_their_room_ends,
+            host_hand_over_moves_the_seat_to_the_named_member,
+            host_seat_is_claimable_once_its_member_is_gone,
             revoked_codes_give_their_numbers_back
         );
     };
@@ -69,6 +71,7 @@ pub(crate) enum Seen {
     Left(u64, MemberId, LeaveReason),
     Message(u64, MemberId, Option<MemberId>, Vec<u8>),
     Locked(u64, bool),
+    HostChanged(u64, MemberId),
     MemberClosed(MemberId, CloseReason),
     RoomClosed(CloseReason),
     /// A chunk-lane packet: sender, recipient, encoded frame.
@@ -84,7 +87,8 @@ impl Seen {
             Seen::Joined(seq, _)
             | Seen::Left(seq, _, _)
             | Seen::Message(seq, _, _, _)
-            | Seen::Locked(seq, _) => Some(*seq),
+            | Seen::Locked(seq, _)
+            | Seen::HostChanged(seq, _) => Some(*seq),
             Seen::MemberClosed(..) | Seen::RoomClosed(_) | Seen::Stream(..) | Seen::Code(..) => {
                 None
             }
@@ -100,6 +104,7 @@ impl Seen {
             Event::Left { member, reason } => Seen::Left(seq, member, reason),
             Event::Message { from, to, payload } => Seen::Message(seq, from, to, payload.to_vec()),
             Event::Locked { locked } => Seen::Locked(seq, locked),
+            Event::HostChanged { host } => Seen::HostChanged(seq, host),
         }
     }
 }
@@ -985,11 +990,120 @@ pub(crate) async fn codes_die_when_revoked_burned_expired_or_their_room_ends<S: 
     assert_eq!(h.open(last, 8).await, Err(CodeRefusal::Unknown));
 }
 
+pub(crate) async fn host_hand_over_moves_the_seat_to_the_named_member<S: Store>(
+    make: impl Make<S>,
+) {
+    let h = harness(make, base_config()).await;
+    let r = room(22);
+    h.create(r, 1).await.unwrap();
+    h.join(r, 2, None).await.unwrap();
+    h.join(r, 3, None).await.unwrap();
+    h.rec.take_when(r, |s| s.len() == 3).await;
+    let old = host_secret();
+    let wrong = HostSecret([1; 32]);
+    let fresh = HostSecret([2; 32]);
+    let intruder = HostSecret([3; 32]);
+
+    // Only the host hands over, and only to a member holding a place.
+    assert_eq!(
+        h.store.hand_over(r, &wrong, MemberId(2)).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    assert_eq!(
+        h.store.hand_over(r, &old, MemberId(9)).await,
+        Err(ErrorCode::UnknownMember)
+    );
+    // Nobody claims a seat whose member is here and which no hand-over named.
+    assert_eq!(
+        h.store.claim_host(r, MemberId(3), intruder.hash()).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    h.store.hand_over(r, &old, MemberId(2)).await.unwrap();
+    assert_eq!(
+        h.rec.take_when(r, |s| !s.is_empty()).await,
+        vec![Seen::HostChanged(4, MemberId(2))]
+    );
+    // The old secret is spent at once; a member the hand-over did not name cannot
+    // take the seat, the named one can (with a secret of its own), once.
+    assert_eq!(
+        h.store.lock(r, &old, true).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    assert_eq!(
+        h.store.claim_host(r, MemberId(3), intruder.hash()).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    h.store
+        .claim_host(r, MemberId(2), fresh.hash())
+        .await
+        .unwrap();
+    assert_eq!(
+        h.store.claim_host(r, MemberId(2), intruder.hash()).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    assert_eq!(
+        h.store.lock(r, &intruder, true).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    h.store.lock(r, &fresh, true).await.unwrap();
+    assert_eq!(
+        h.rec.take_when(r, |s| !s.is_empty()).await,
+        vec![Seen::Locked(5, true)]
+    );
+    // A rejoin keeps the seat's member id: a newcomer's Welcome names the new host.
+    h.store.lock(r, &fresh, false).await.unwrap();
+    assert_eq!(h.join(r, 4, None).await.unwrap().host, MemberId(2));
+    h.store.kick(r, &fresh, MemberId(3)).await.unwrap();
+    h.store.terminate(r, &fresh).await.unwrap();
+    assert_eq!(h.say(r, 1, "gone?").await, Err(ErrorCode::UnknownRoom));
+}
+
+pub(crate) async fn host_seat_is_claimable_once_its_member_is_gone<S: Store>(make: impl Make<S>) {
+    let h = harness(make, base_config()).await;
+    let r = room(23);
+    h.create(r, 1).await.unwrap();
+    h.join(r, 2, None).await.unwrap();
+    h.join(r, 3, None).await.unwrap();
+    h.store.leave(r, MemberId(1)).await.unwrap();
+    h.rec.take_when(r, |s| s.len() == 4).await;
+    let first = HostSecret([2; 32]);
+    let second = HostSecret([3; 32]);
+    // Only a member with a place claims; the first claim wins; the old secret is dead.
+    assert_eq!(
+        h.store.claim_host(r, MemberId(1), first.hash()).await,
+        Err(ErrorCode::UnknownMember)
+    );
+    h.store
+        .claim_host(r, MemberId(2), first.hash())
+        .await
+        .unwrap();
+    assert_eq!(
+        h.store.claim_host(r, MemberId(3), second.hash()).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    assert_eq!(
+        h.rec.take_when(r, |s| !s.is_empty()).await,
+        vec![Seen::HostChanged(5, MemberId(2))]
+    );
+    assert_eq!(
+        h.store.lock(r, &host_secret(), true).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    h.store.kick(r, &first, MemberId(3)).await.unwrap();
+    assert_eq!(
+        h.rec.take_when(r, |s| s.len() == 2).await,
+        vec![
+            Seen::Left(6, MemberId(3), LeaveReason::Kicked),
+            Seen::MemberClosed(MemberId(3), CloseReason::Kicked),
+        ]
+    );
+}
+
 /// Offering and revoking in a loop takes no numbers: a revoked nameplate is handed out
 /// again (held numbers would all differ).
 pub(crate) async fn revoked_codes_give_their_numbers_back<S: Store>(make: impl Make<S>) {
     let h = harness(make, base_config()).await;
-    let r = room(22);
+    let r = room(24);
     h.create(r, 1).await.unwrap();
     let mut seen = std::collections::BTreeSet::new();
     const ROUNDS: usize = 40;

@@ -523,3 +523,69 @@ async fn a_member_that_does_not_read_is_dropped_and_the_room_carries_on() {
     assert!(text.contains("vroom_lagging_disconnects_total 1"), "{text}");
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn the_host_seat_moves_by_hand_over_and_by_claim_once_the_host_is_gone() {
+    let relay = Relay::start(config()).await;
+    let (room, mut host, wh) = relay.create_room(9).await;
+    let (mut guest, wg) = relay.join_room(room).await;
+    assert_eq!(host.recv().await, Got::Joined(2, wg.you));
+
+    // Neither a wrong secret hands over, nor does a claim take a seat whose member is
+    // here and that no hand-over named.
+    guest
+        .send(ClientFrame::HandOver {
+            secret: secret(8),
+            to: wg.you,
+        })
+        .await;
+    guest.expect_error(ErrorCode::BadHostSecret).await;
+    guest
+        .send(ClientFrame::ClaimHost {
+            host: secret(10).hash(),
+        })
+        .await;
+    guest.expect_error(ErrorCode::BadHostSecret).await;
+
+    host.send(ClientFrame::HandOver {
+        secret: secret(9),
+        to: wg.you,
+    })
+    .await;
+    assert_eq!(host.recv().await, Got::HostChanged(3, wg.you));
+    assert_eq!(guest.recv().await, Got::HostChanged(3, wg.you));
+    // The old secret is spent; the heir claims with a secret of its own.
+    host.send(ClientFrame::Lock {
+        secret: secret(9),
+        locked: true,
+    })
+    .await;
+    host.expect_error(ErrorCode::BadHostSecret).await;
+    guest
+        .send(ClientFrame::ClaimHost {
+            host: secret(10).hash(),
+        })
+        .await;
+    guest
+        .send(ClientFrame::Lock {
+            secret: secret(10),
+            locked: true,
+        })
+        .await;
+    assert_eq!(guest.recv().await, Got::Locked(4, true));
+    assert_eq!(host.recv().await, Got::Locked(4, true));
+
+    // The new host leaves: the seat is free, and the first claim takes it.
+    guest.send(ClientFrame::Leave).await;
+    guest.expect_closed(CloseReason::Left).await;
+    assert_eq!(host.recv().await, Got::Left(5, wg.you, LeaveReason::Left));
+    host.send(ClientFrame::ClaimHost {
+        host: secret(11).hash(),
+    })
+    .await;
+    assert_eq!(host.recv().await, Got::HostChanged(6, wh.you));
+    host.send(ClientFrame::Terminate { secret: secret(11) })
+        .await;
+    host.expect_closed(CloseReason::Terminated).await;
+    relay.stop().await;
+}

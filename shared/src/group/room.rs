@@ -12,7 +12,7 @@ use std::collections::{HashSet, VecDeque};
 use openmls::prelude::{
     tls_codec::{Deserialize as _, Serialize as _},
     BasicCredential, Capabilities, ContentType, Credential, Extension, ExtensionType, Extensions,
-    GroupId, KeyPackage, KeyPackageRef, LeafNodeIndex, LeafNodeParameters, MlsGroup,
+    GroupContext, GroupId, KeyPackage, KeyPackageRef, LeafNodeIndex, LeafNodeParameters, MlsGroup,
     MlsGroupCreateConfig, MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, MlsMessageOut,
     ProcessedMessageContent, Proposal, ProtocolMessage, ProtocolVersion,
     RequiredCapabilitiesExtension, Sender, SenderRatchetConfiguration, StagedWelcome,
@@ -37,6 +37,8 @@ pub const PAST_EPOCHS: usize = 1;
 pub const OUT_OF_ORDER: u32 = 32;
 /// See [`OUT_OF_ORDER`].
 pub const MAX_FORWARD: u32 = 1024;
+/// Most keys a member accepts as a rejoined host's (see [`Group::allow_host`]).
+const MAX_HEIRS: usize = 4;
 /// Own application messages remembered until the relay echoes them.
 const OWN_PENDING: usize = 1024;
 /// Digests of processed messages kept to refuse replays before any decryption.
@@ -93,6 +95,9 @@ pub enum CommitKind {
     Remove,
     /// Only refreshed the committer's keys.
     Update,
+    /// Moved host powers to another leaf's key: the room extension changed
+    /// (PROTOCOL.md §9.3).
+    Host,
 }
 
 /// A member of the current epoch.
@@ -179,6 +184,26 @@ pub fn capabilities() -> Capabilities {
         None,
         None,
     )
+}
+
+/// The GroupContext extensions of a room whose host signs with `host_key`: the
+/// requirement that every leaf supports the room extension, and the room extension.
+fn context_extensions(
+    binding: &RoomBinding,
+    host_key: &[u8; 32],
+) -> Result<Extensions<GroupContext>, GroupError> {
+    Extensions::from_vec(vec![
+        Extension::RequiredCapabilities(RequiredCapabilitiesExtension::new(
+            &[ExtensionType::Unknown(ROOM_EXTENSION_TYPE)],
+            &[],
+            &[],
+        )),
+        Extension::Unknown(
+            ROOM_EXTENSION_TYPE,
+            UnknownExtension(binding.extension(host_key)),
+        ),
+    ])
+    .map_err(|_| GroupError::Internal)
 }
 
 fn join_config() -> MlsGroupJoinConfig {
@@ -276,7 +301,7 @@ impl Joiner {
             std::mem::take(&mut self.provider),
             identity,
             mls,
-            binding.group_id(),
+            binding,
             host_key,
         ))
     }
@@ -318,8 +343,13 @@ pub struct Group {
     identity: Identity,
     mls: MlsGroup,
     group_id: [u8; 16],
-    /// The host's signature key, fixed at creation and bound by the room extension.
+    /// The room secret's binding, to check a new room extension (a change of host).
+    binding: RoomBinding,
+    /// The host's signature key, as the room extension of the current epoch binds it.
     host_key: [u8; 32],
+    /// Keys this member saw a rejoining host prove are its own (PROTOCOL.md §7.3): any
+    /// member may move host powers to one of them. Oldest first, at most [`MAX_HEIRS`].
+    heirs: VecDeque<[u8; 32]>,
     /// This member's commit waiting for the relay's order, if any.
     pending: Option<PendingCommit>,
     /// Digests of own application messages not yet echoed, oldest first.
@@ -344,15 +374,17 @@ impl Group {
         provider: Provider,
         identity: Identity,
         mls: MlsGroup,
-        group_id: [u8; 16],
+        binding: RoomBinding,
         host_key: [u8; 32],
     ) -> Self {
         Group {
             provider,
             identity,
             mls,
-            group_id,
+            group_id: binding.group_id(),
+            binding,
             host_key,
+            heirs: VecDeque::new(),
             pending: None,
             own_sent: VecDeque::new(),
             seen: HashSet::new(),
@@ -365,18 +397,7 @@ impl Group {
         let provider = Provider::default();
         let binding = RoomBinding::new(room);
         let host_key = identity.public().signature_key;
-        let extensions = Extensions::from_vec(vec![
-            Extension::RequiredCapabilities(RequiredCapabilitiesExtension::new(
-                &[ExtensionType::Unknown(ROOM_EXTENSION_TYPE)],
-                &[],
-                &[],
-            )),
-            Extension::Unknown(
-                ROOM_EXTENSION_TYPE,
-                UnknownExtension(binding.extension(&host_key)),
-            ),
-        ])
-        .map_err(|_| GroupError::Internal)?;
+        let extensions = context_extensions(&binding, &host_key)?;
         let config = MlsGroupCreateConfig::builder()
             .ciphersuite(CIPHERSUITE)
             .wire_format_policy(PURE_CIPHERTEXT_WIRE_FORMAT_POLICY)
@@ -398,11 +419,7 @@ impl Group {
         )
         .map_err(|_| GroupError::Internal)?;
         Ok(Group::from_parts(
-            provider,
-            identity,
-            mls,
-            binding.group_id(),
-            host_key,
+            provider, identity, mls, binding, host_key,
         ))
     }
 
@@ -416,7 +433,7 @@ impl Group {
         self.mls.own_leaf_index().u32()
     }
 
-    /// The host's signature key, as bound into the group at creation.
+    /// The host's signature key, as the current epoch's room extension binds it.
     pub fn host_key(&self) -> [u8; 32] {
         self.host_key
     }
@@ -571,6 +588,109 @@ impl Group {
         self.stage_own(&commit, CommitKind::Remove, None)
     }
 
+    /// Commits a new room extension that makes the member signing with `host_key` the
+    /// host (PROTOCOL.md §9.3): a hand-over (this member is the host), a succession
+    /// (the host's leaf is gone and this member has the lowest leaf; `host_key` is its
+    /// own), or the move to a rejoined host's new leaf ([`Group::allow_host`]). Members
+    /// refuse it from anyone else, so only a commit that passes [`Group::handle`]'s
+    /// check for them is worth making.
+    pub fn set_host(&mut self, host_key: [u8; 32]) -> Result<Vec<u8>, GroupError> {
+        self.check_can_commit()?;
+        let own = self.member_at(self.mls.own_leaf_index())?;
+        if host_key == self.host_key || !self.host_change_allowed(&own, &host_key) {
+            return Err(GroupError::Unauthentic);
+        }
+        let extensions = context_extensions(&self.binding, &host_key)?;
+        let (commit, _, _) = self
+            .mls
+            .update_group_context_extensions(&self.provider, extensions, &self.identity)
+            .map_err(|_| GroupError::Internal)?;
+        self.stage_own(&commit, CommitKind::Host, None)
+    }
+
+    /// Accepts `key` as a rejoined host's new leaf key: this member checked the host's
+    /// rejoin proof over the request that carries it (PROTOCOL.md §7.3), so any member
+    /// may commit host powers to it.
+    pub fn allow_host(&mut self, key: [u8; 32]) {
+        if !self.heirs.contains(&key) {
+            if self.heirs.len() == MAX_HEIRS {
+                self.heirs.pop_front();
+            }
+            self.heirs.push_back(key);
+        }
+    }
+
+    /// Whether the host's leaf is still in the group.
+    pub fn host_present(&self) -> bool {
+        self.members()
+            .iter()
+            .any(|m| m.identity.signature_key == self.host_key)
+    }
+
+    /// The member that takes host powers when the host's leaf is gone: the one with the
+    /// lowest leaf index (PROTOCOL.md §9.3).
+    pub fn successor(&self) -> Option<Member> {
+        self.members().into_iter().min_by_key(|m| m.leaf)
+    }
+
+    /// Whether `committer` may make `new_host` the host, the group being as it is now.
+    fn host_change_allowed(&self, committer: &Member, new_host: &[u8; 32]) -> bool {
+        let members = self.members();
+        if !members
+            .iter()
+            .any(|m| m.identity.signature_key == *new_host)
+        {
+            return false;
+        }
+        let host_present = members
+            .iter()
+            .any(|m| m.identity.signature_key == self.host_key);
+        let by_host = host_present && committer.identity.signature_key == self.host_key;
+        let to_heir = self.heirs.contains(new_host);
+        let succession = !host_present
+            && committer.identity.signature_key == *new_host
+            && members.iter().map(|m| m.leaf).min() == Some(committer.leaf);
+        by_host || to_heir || succession
+    }
+
+    /// Checks a commit's new GroupContext extensions: a room extension for this room
+    /// whose host change the committer may make, and nothing else changed.
+    fn check_host_change(
+        &self,
+        committer: &Member,
+        extensions: &Extensions<GroupContext>,
+    ) -> Result<(), GroupError> {
+        let extension = extensions
+            .unknown(ROOM_EXTENSION_TYPE)
+            .ok_or(GroupError::Unauthentic)?;
+        let new_host = self
+            .binding
+            .verify(&self.group_id, &extension.0)
+            .map_err(|_| GroupError::Unauthentic)?;
+        if *extensions != context_extensions(&self.binding, &new_host)?
+            || new_host == self.host_key
+            || !self.host_change_allowed(committer, &new_host)
+        {
+            return Err(GroupError::Unauthentic);
+        }
+        Ok(())
+    }
+
+    /// Reads the host key from the current epoch's room extension.
+    fn refresh_host(&mut self) -> Result<(), GroupError> {
+        let extension = self
+            .mls
+            .extensions()
+            .unknown(ROOM_EXTENSION_TYPE)
+            .ok_or(GroupError::Internal)?;
+        self.host_key = self
+            .binding
+            .verify(&self.group_id, &extension.0)
+            .map_err(|_| GroupError::Internal)?;
+        self.heirs.retain(|k| *k != self.host_key);
+        Ok(())
+    }
+
     /// Commits fresh keys for this member (post-compromise security).
     pub fn self_update(&mut self) -> Result<Vec<u8>, GroupError> {
         self.check_can_commit()?;
@@ -619,8 +739,9 @@ impl Group {
     ///
     /// Application messages are taken from the current epoch, and from the previous
     /// one only if their sender is still a member; commits only for the current epoch.
-    /// Standalone proposals, external senders, PSKs, re-inits and changes of the
-    /// GroupContext extensions are refused. A refused message changes nothing.
+    /// Standalone proposals, external senders, PSKs and re-inits are refused; a change of
+    /// the GroupContext extensions only as a commit of that change alone that moves host
+    /// powers as [`Group::set_host`] allows. A refused message changes nothing.
     pub fn handle(&mut self, bytes: &[u8]) -> Result<Incoming, GroupError> {
         if !self.mls.is_active() {
             return Err(GroupError::Inactive);
@@ -687,16 +808,21 @@ impl Group {
                 })
             }
             ProcessedMessageContent::StagedCommitMessage(staged) => {
-                let allowed = staged.queued_proposals().all(|p| {
-                    matches!(
-                        p.proposal(),
-                        Proposal::Add(_) | Proposal::Remove(_) | Proposal::Update(_)
-                    )
+                let proposals = staged.queued_proposals().count();
+                let allowed = staged.queued_proposals().all(|p| match p.proposal() {
+                    Proposal::Add(_) | Proposal::Remove(_) | Proposal::Update(_) => true,
+                    Proposal::GroupContextExtensions(_) => proposals == 1,
+                    _ => false,
                 });
-                if !allowed || staged.group_context().extensions() != self.mls.extensions() {
+                if !allowed {
                     return Err(GroupError::Unauthentic);
                 }
                 let committer = self.member_at(leaf)?;
+                let extensions = staged.group_context().extensions();
+                let host_change = extensions != self.mls.extensions();
+                if host_change {
+                    self.check_host_change(&committer, extensions)?;
+                }
                 let added = staged
                     .add_proposals()
                     .map(|p| {
@@ -713,18 +839,24 @@ impl Group {
                     .collect::<Result<Vec<_>, _>>()?;
                 removed.sort_unstable_by_key(|m| m.leaf);
                 let self_removed = staged.self_removed();
-                let kind = kind_of(!added.is_empty(), !removed.is_empty());
+                let kind = if host_change {
+                    CommitKind::Host
+                } else {
+                    kind_of(!added.is_empty(), !removed.is_empty())
+                };
                 let dropped_own = self.pending.take().map(|p| p.kind);
+                let by_host = committer.identity.signature_key == self.host_key;
                 self.mls
                     .merge_staged_commit(&self.provider, *staged)
                     .map_err(|_| GroupError::Internal)?;
                 self.remember(digest);
+                self.refresh_host()?;
                 if self_removed {
                     return Ok(Incoming::Removed);
                 }
                 let added = self.find_members(&added);
                 Ok(Incoming::Commit {
-                    by_host: committer.identity.signature_key == self.host_key,
+                    by_host,
                     committer,
                     kind,
                     added,
@@ -768,12 +900,14 @@ impl Group {
             .collect();
         removed.sort_unstable_by_key(|m| m.leaf);
         let committer = self.member_at(self.mls.own_leaf_index())?;
+        let by_host = self.is_host();
         self.mls
             .merge_pending_commit(&self.provider)
             .map_err(|_| GroupError::Internal)?;
         self.remember(digest);
+        self.refresh_host()?;
         Ok(Incoming::Commit {
-            by_host: self.is_host(),
+            by_host,
             committer,
             kind: pending.kind,
             added: self.find_members(&added),
@@ -797,3 +931,7 @@ fn kind_of(added: bool, removed: bool) -> CommitKind {
         (false, false) => CommitKind::Update,
     }
 }
+
+#[cfg(test)]
+#[path = "room_host_tests.rs"]
+mod host_tests;

@@ -90,6 +90,10 @@ pub fn describe(event: &SessionEvent) -> Option<String> {
             "The room is locked: nobody new can join".to_owned()
         }
         SessionEvent::Locked { locked: false } => "The room is unlocked".to_owned(),
+        SessionEvent::HostChanged { own: true, .. } => {
+            "You are the host now: you can lock the room, remove members and end it".to_owned()
+        }
+        SessionEvent::HostChanged { nick, .. } => format!("{nick} is the host now"),
         SessionEvent::Gap { from, to } => format!(
             "You were away; messages sent while you were away could not be recovered \
              (the relay no longer had {} events). Rejoining the room.",

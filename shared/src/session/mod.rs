@@ -54,6 +54,7 @@ mod duties;
 pub mod envelope;
 mod files;
 mod history;
+mod host;
 mod pace;
 mod resume;
 mod roster;
@@ -345,6 +346,17 @@ pub enum SessionEvent {
         /// Its presence.
         presence: Presence,
     },
+    /// Host powers moved to this member, as the group agreed (a hand-over, the host's
+    /// successor taking over, or a rejoined host on its new identity): show it in the
+    /// member list ([`MemberInfo::is_host`]).
+    HostChanged {
+        /// The new host.
+        member: MemberId,
+        /// Its nickname.
+        nick: String,
+        /// True when this member is the new host.
+        own: bool,
+    },
 }
 
 /// Why a user action could not be done.
@@ -514,6 +526,8 @@ struct Membership {
     /// Nicknames of members returning after a reload, between the removal of their old
     /// leaf and the add of their new one.
     returning: BTreeMap<MemberId, Option<String>>,
+    /// Host powers on their way to another member (§7.6).
+    host: host::HostMoves,
 }
 
 /// The relay connection.
@@ -768,9 +782,10 @@ impl Session {
         Some(Invite::new(origin, keys.room_secret.clone()).link())
     }
 
-    /// Whether this session holds the host secret (it created the room).
+    /// Whether this member holds host powers: the group's word once in the group (the
+    /// creator, or whoever they were handed or passed to).
     pub fn is_host(&self) -> bool {
-        self.keys().is_some_and(|k| k.host_secret.is_some())
+        self.holds_host()
     }
 
     /// The room's public id.
@@ -1430,6 +1445,7 @@ impl Session {
             }
             Event::Left { member, reason } => {
                 self.connected.remove(&member);
+                self.host_heir_left(member);
                 if Some(member) == self.me {
                     return;
                 }
@@ -1453,6 +1469,7 @@ impl Session {
                 }
                 out.push(event(SessionEvent::Locked { locked }));
             }
+            Event::HostChanged { host } => self.on_host_changed(host, out),
             Event::Message { from, to, payload } => {
                 if to.is_some() && to != self.me {
                     return; // misrouted; not ours to read
@@ -1579,6 +1596,9 @@ impl Session {
                 if returning {
                     m.duties.forget_member(from);
                 }
+                if let Some(held) = held {
+                    m.note_rejoin(from, identity.signature_key, held);
+                }
                 if let Some(old) = old {
                     m.rejoining.insert(from);
                     if !m.duties.has_remove_for(old) {
@@ -1676,6 +1696,7 @@ impl Session {
         let Stage::Member(m) = &mut self.stage else {
             return;
         };
+        let host_before = m.group.host_key();
         let incoming = match m.group.handle(bytes) {
             Ok(incoming) => incoming,
             Err(GroupError::WrongEpoch) if early => {
@@ -1891,6 +1912,7 @@ impl Session {
                 self.end(reason, out);
             }
         }
+        self.after_host_change(host_before, out);
     }
 
     /// Carries out owed commits that are this member's turn, one at a time (a commit
@@ -1964,6 +1986,9 @@ impl Session {
                 }
             }
         }
+        if let Some(commit) = m.host_commit(&online, now) {
+            out.push(send(None, &Envelope::Group(commit)));
+        }
     }
 }
 
@@ -2007,6 +2032,7 @@ impl Membership {
             codes: codes::Codes::default(),
             taken_packages: VecDeque::new(),
             returning: BTreeMap::new(),
+            host: host::HostMoves::default(),
         }
     }
 

@@ -15,6 +15,8 @@ mod group;
 mod group_provider;
 #[cfg(feature = "mls")]
 mod group_vectors;
+#[cfg(feature = "mls")]
+mod host;
 mod invite;
 mod primitives;
 #[cfg(feature = "mls")]

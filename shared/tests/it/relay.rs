@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, VecDeque};
 use vroom_shared::invite::Invite;
 use vroom_shared::session::{ActionError, Output, Session, SessionEvent};
 use vroom_shared::wire::{
-    ClientFrame, CloseReason, Event, HostHash, LeaveReason, MemberId, ResumeToken,
+    ClientFrame, CloseReason, ErrorCode, Event, HostHash, LeaveReason, MemberId, ResumeToken,
     ResumeTokenDebug, RoomId, RoomLimits, ServerFrame,
 };
 
@@ -47,7 +47,10 @@ pub(crate) struct Logged {
 pub(crate) struct Net {
     pub(crate) clients: BTreeMap<&'static str, Client>,
     room: Option<(RoomId, HostHash)>,
-    host: MemberId,
+    /// The member holding the host seat (as the real relay keeps it).
+    pub(crate) host: MemberId,
+    /// Whether a hand-over named `host` and it has not claimed the seat yet.
+    seat_named: bool,
     next_id: u64,
     pub(crate) seq: u64,
     /// Every sequenced event: (seq, recipient filter, encoded frame).
@@ -63,6 +66,7 @@ impl Net {
             clients: BTreeMap::new(),
             room: None,
             host: MemberId(0),
+            seat_named: false,
             next_id: 0x5eed_0000,
             seq: 0,
             log: Vec::new(),
@@ -353,6 +357,32 @@ impl Net {
                 assert!(self.room.unwrap().1.verify(&secret), "host secret");
                 self.sequence(None, Event::Locked { locked });
             }
+            ClientFrame::HandOver { secret, to } => {
+                if self.seat_named || !self.room.unwrap().1.verify(&secret) {
+                    self.refuse(name, ErrorCode::BadHostSecret);
+                    return;
+                }
+                // The old secret stops working: no secret hashes to all zeros.
+                self.room = self.room.map(|(room, _)| (room, HostHash([0; 32])));
+                self.host = to;
+                self.seat_named = true;
+                self.sequence(None, Event::HostChanged { host: to });
+            }
+            ClientFrame::ClaimHost { host } => {
+                let me = me.expect("a member claims");
+                let named = self.seat_named && self.host == me;
+                let gone = !self.attached().iter().any(|(_, m)| *m == self.host);
+                if !named && !gone {
+                    self.refuse(name, ErrorCode::BadHostSecret);
+                    return;
+                }
+                self.room = self.room.map(|(room, _)| (room, host));
+                self.seat_named = false;
+                if self.host != me {
+                    self.host = me;
+                    self.sequence(None, Event::HostChanged { host: me });
+                }
+            }
             // The chunk lane is not the session's (files have tests of their own).
             ClientFrame::Fetch { .. } | ClientFrame::Stream { .. } => {}
             // Short codes are the relay's and the fuzz tests' business, not the room's.
@@ -362,6 +392,10 @@ impl Net {
             | ClientFrame::CodeOpen { .. }
             | ClientFrame::CodeSend { .. } => {}
         }
+    }
+
+    fn refuse(&mut self, name: &'static str, code: ErrorCode) {
+        self.deliver(name, ServerFrame::Error { code }.encode());
     }
 
     /// The socket drops; the relay keeps the member (within its grace period).

@@ -481,6 +481,27 @@ calls! {
         host: &'a HostHash,
     }
 
+    /// `handover.lua`: host: gives the host seat to another member, emitting
+    /// `HostChanged`.
+    HandOver<'a>("handover.lua") -> () {
+        /// Hash of the presented host secret.
+        host: &'a HostHash,
+        /// The member named.
+        to: MemberId,
+        /// The encoded `HostChanged { to }` event.
+        event: &'a [u8],
+    }
+
+    /// `claim.lua`: a member takes the host seat with a fresh secret's hash.
+    ClaimHost<'a>("claim.lua") -> () {
+        /// The claimant.
+        member: MemberId,
+        /// Hash of its fresh host secret.
+        host: &'a HostHash,
+        /// The encoded `HostChanged { member }` event.
+        event: &'a [u8],
+    }
+
     /// `leave.lua`: a member leaves for good and `Left { Left }` is emitted.
     Leave<'a>("leave.lua") -> Presence {
         /// The member leaving.
