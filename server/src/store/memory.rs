@@ -270,9 +270,25 @@ impl Inner {
         }
         st.places.retain(|p| p.member != member);
         self.emit(room, st, Event::Left { member, reason });
+        self.succeed(room, st);
         st.note_presence(Instant::now());
         room.wake.notify_one();
         Ok(())
+    }
+
+    /// The relay's own succession (PROTOCOL.md §7.6): once the seat's member has no
+    /// place any more, the seat goes to the member holding a place the longest, which
+    /// alone may claim it. Call with the room locked, after a place ended.
+    fn succeed(&self, room: &Room, st: &mut RoomState) {
+        if st.has(st.host) {
+            return;
+        }
+        let Some(heir) = st.places.first().map(|p| p.member) else {
+            return;
+        };
+        st.host_hash = None;
+        st.host = heir;
+        self.emit(room, st, Event::HostChanged { host: heir });
     }
 
     /// Deletes the room: nothing of it stays, and every connection is told why.
@@ -324,6 +340,7 @@ impl Inner {
                 },
             );
         }
+        self.succeed(room, &mut st);
         if st.empty_since.is_some_and(|at| now >= at + grace) {
             self.close(room, &mut st, Ending::Abandoned);
         }
@@ -651,19 +668,16 @@ impl Store for MemoryStore {
     }
 
     async fn claim_host(&self, room: RoomId, member: MemberId, host: HostHash) -> StoreResult<()> {
-        self.with_room(room, |inner, room, st| {
+        self.with_room(room, |_, _, st| {
             if !st.has(member) {
                 return Err(ErrorCode::UnknownMember);
             }
-            let named = st.host == member && st.host_hash.is_none();
-            if !named && st.has(st.host) {
+            // Only the member the seat was handed to (or passed to by the relay's own
+            // succession) claims it, once; the same claim again is a no-op.
+            if st.host != member || st.host_hash.is_some_and(|hash| hash.0 != host.0) {
                 return Err(ErrorCode::BadHostSecret);
             }
             st.host_hash = Some(host);
-            if st.host != member {
-                st.host = member;
-                inner.emit(room, st, Event::HostChanged { host: member });
-            }
             Ok(())
         })
     }

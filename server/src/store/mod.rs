@@ -329,10 +329,12 @@ pub trait Store: Clone + Send + Sync + 'static {
         secret: &HostSecret,
         to: MemberId,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Takes the host seat with the hash of a fresh secret: accepted from the member a
-    /// hand-over named while it has not claimed yet, or from any member once the seat's
-    /// member has no place any more (first claim wins); `HostChanged` is emitted when
-    /// the seat's member changes. `BadHostSecret` otherwise, `UnknownMember`.
+    /// Takes the host seat with the hash of a secret of the claimant's own: accepted
+    /// only from the member the seat was handed to (by [`Store::hand_over`] or the
+    /// relay's own succession: when the seat's member's place ends, the seat goes to the
+    /// member holding a place the longest, with `HostChanged`), while it has no hash or
+    /// the same one (a repeated claim is a no-op). `BadHostSecret` otherwise,
+    /// `UnknownMember`.
     fn claim_host(
         &self,
         room: RoomId,

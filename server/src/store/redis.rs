@@ -687,7 +687,6 @@ impl Store for RedisStore {
         let claim = scripts::ClaimHost {
             member,
             host: &host,
-            event: &Event::HostChanged { host: member }.encode(),
         };
         call(&self.inner, room, &claim).await
     }

@@ -50,7 +50,7 @@ macro_rules! store_suite {
             codes_are_handed_out_opened_and_relayed,
             codes_die_when_revoked_burned_expired_or_their_room_ends,
             host_hand_over_moves_the_seat_to_the_named_member,
-            host_seat_is_claimable_once_its_member_is_gone,
+            host_seat_passes_to_the_longest_present_member,
             revoked_codes_give_their_numbers_back
         );
     };
@@ -1045,6 +1045,10 @@ pub(crate) async fn host_hand_over_moves_the_seat_to_the_named_member<S: Store>(
         h.store.lock(r, &intruder, true).await,
         Err(ErrorCode::BadHostSecret)
     );
+    h.store
+        .claim_host(r, MemberId(2), fresh.hash())
+        .await
+        .unwrap();
     h.store.lock(r, &fresh, true).await.unwrap();
     assert_eq!(
         h.rec.take_when(r, |s| !s.is_empty()).await,
@@ -1058,17 +1062,32 @@ pub(crate) async fn host_hand_over_moves_the_seat_to_the_named_member<S: Store>(
     assert_eq!(h.say(r, 1, "gone?").await, Err(ErrorCode::UnknownRoom));
 }
 
-pub(crate) async fn host_seat_is_claimable_once_its_member_is_gone<S: Store>(make: impl Make<S>) {
+/// The relay's own succession: once the seat's member has no place (it left, or its
+/// grace ran out), the seat goes to the member holding a place the longest, and only
+/// that member may claim it; a hand-over whose heir leaves before claiming does not
+/// leave the seat stuck.
+pub(crate) async fn host_seat_passes_to_the_longest_present_member<S: Store>(make: impl Make<S>) {
     let h = harness(make, base_config()).await;
     let r = room(23);
     h.create(r, 1).await.unwrap();
     h.join(r, 2, None).await.unwrap();
     h.join(r, 3, None).await.unwrap();
+    h.join(r, 4, None).await.unwrap();
     h.store.leave(r, MemberId(1)).await.unwrap();
-    h.rec.take_when(r, |s| s.len() == 4).await;
+    assert_eq!(
+        h.rec.take_when(r, |s| s.len() == 6).await[4..],
+        [
+            Seen::Left(5, MemberId(1), LeaveReason::Left),
+            Seen::HostChanged(6, MemberId(2)),
+        ]
+    );
     let first = HostSecret([2; 32]);
     let second = HostSecret([3; 32]);
-    // Only a member with a place claims; the first claim wins; the old secret is dead.
+    // No free seat: a member the relay did not name cannot claim it, nor a departed one.
+    assert_eq!(
+        h.store.claim_host(r, MemberId(3), second.hash()).await,
+        Err(ErrorCode::BadHostSecret)
+    );
     assert_eq!(
         h.store.claim_host(r, MemberId(1), first.hash()).await,
         Err(ErrorCode::UnknownMember)
@@ -1077,24 +1096,64 @@ pub(crate) async fn host_seat_is_claimable_once_its_member_is_gone<S: Store>(mak
         .claim_host(r, MemberId(2), first.hash())
         .await
         .unwrap();
+    // The same claim again (a reconnection) is a no-op; another secret is refused.
+    h.store
+        .claim_host(r, MemberId(2), first.hash())
+        .await
+        .unwrap();
     assert_eq!(
-        h.store.claim_host(r, MemberId(3), second.hash()).await,
+        h.store.claim_host(r, MemberId(2), second.hash()).await,
         Err(ErrorCode::BadHostSecret)
-    );
-    assert_eq!(
-        h.rec.take_when(r, |s| !s.is_empty()).await,
-        vec![Seen::HostChanged(5, MemberId(2))]
     );
     assert_eq!(
         h.store.lock(r, &host_secret(), true).await,
         Err(ErrorCode::BadHostSecret)
     );
-    h.store.kick(r, &first, MemberId(3)).await.unwrap();
+    // A hand-over to 4, who leaves before claiming: the seat passes on, not stuck.
+    h.store.hand_over(r, &first, MemberId(4)).await.unwrap();
+    h.store.leave(r, MemberId(4)).await.unwrap();
+    assert_eq!(
+        h.rec.take_when(r, |s| s.len() == 3).await,
+        vec![
+            Seen::HostChanged(7, MemberId(4)),
+            Seen::Left(8, MemberId(4), LeaveReason::Left),
+            Seen::HostChanged(9, MemberId(2)),
+        ]
+    );
+    assert_eq!(
+        h.store.lock(r, &first, true).await,
+        Err(ErrorCode::BadHostSecret),
+        "a hand-over spends the secret"
+    );
+    h.store
+        .claim_host(r, MemberId(2), second.hash())
+        .await
+        .unwrap();
+    h.store.kick(r, &second, MemberId(3)).await.unwrap();
     assert_eq!(
         h.rec.take_when(r, |s| s.len() == 2).await,
         vec![
-            Seen::Left(6, MemberId(3), LeaveReason::Kicked),
+            Seen::Left(10, MemberId(3), LeaveReason::Kicked),
             Seen::MemberClosed(MemberId(3), CloseReason::Kicked),
+        ]
+    );
+    // The seat's member dropping out past its grace passes the seat on as well.
+    h.join(r, 5, None).await.unwrap();
+    h.join(r, 6, None).await.unwrap();
+    h.rec.take_when(r, |s| s.len() == 2).await;
+    h.store.hand_over(r, &second, MemberId(5)).await.unwrap();
+    h.rec.take_when(r, |s| s.len() == 1).await;
+    h.store
+        .disconnect(r, MemberId(5), SessionId(5))
+        .await
+        .unwrap();
+    h.store.leave(r, MemberId(2)).await.unwrap();
+    assert_eq!(
+        h.rec.take_when(r, |s| s.len() == 3).await,
+        vec![
+            Seen::Left(14, MemberId(2), LeaveReason::Left),
+            Seen::Left(15, MemberId(5), LeaveReason::Disconnected),
+            Seen::HostChanged(16, MemberId(6)),
         ]
     );
 }

@@ -525,7 +525,7 @@ async fn a_member_that_does_not_read_is_dropped_and_the_room_carries_on() {
 }
 
 #[tokio::test]
-async fn the_host_seat_moves_by_hand_over_and_by_claim_once_the_host_is_gone() {
+async fn the_host_seat_moves_by_hand_over_and_by_the_relays_succession_only() {
     let relay = Relay::start(config()).await;
     let (room, mut host, wh) = relay.create_room(9).await;
     let (mut guest, wg) = relay.join_room(room).await;
@@ -575,15 +575,33 @@ async fn the_host_seat_moves_by_hand_over_and_by_claim_once_the_host_is_gone() {
     assert_eq!(guest.recv().await, Got::Locked(4, true));
     assert_eq!(host.recv().await, Got::Locked(4, true));
 
-    // The new host leaves: the seat is free, and the first claim takes it.
+    // The new host leaves: the relay passes the seat to the member holding a place the
+    // longest, and only that member claims it.
+    guest
+        .send(ClientFrame::Lock {
+            secret: secret(10),
+            locked: false,
+        })
+        .await;
+    assert_eq!(host.recv().await, Got::Locked(5, false));
+    let (mut third, w3) = relay.join_room(room).await;
+    assert_eq!(host.recv().await, Got::Joined(6, w3.you));
     guest.send(ClientFrame::Leave).await;
     guest.expect_closed(CloseReason::Left).await;
-    assert_eq!(host.recv().await, Got::Left(5, wg.you, LeaveReason::Left));
+    assert_eq!(host.recv().await, Got::Left(7, wg.you, LeaveReason::Left));
+    assert_eq!(host.recv().await, Got::HostChanged(8, wh.you));
+    assert_eq!(third.recv().await, Got::Left(7, wg.you, LeaveReason::Left));
+    assert_eq!(third.recv().await, Got::HostChanged(8, wh.you));
+    third
+        .send(ClientFrame::ClaimHost {
+            host: secret(12).hash(),
+        })
+        .await;
+    third.expect_error(ErrorCode::BadHostSecret).await;
     host.send(ClientFrame::ClaimHost {
         host: secret(11).hash(),
     })
     .await;
-    assert_eq!(host.recv().await, Got::HostChanged(6, wh.you));
     host.send(ClientFrame::Terminate { secret: secret(11) })
         .await;
     host.expect_closed(CloseReason::Terminated).await;

@@ -7,7 +7,7 @@
 //! commits in the same order; the first commit for an epoch wins, and a member whose
 //! own commit lost is told so (`dropped_own`) and may redo it in the new epoch.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeSet, HashSet, VecDeque};
 
 use openmls::prelude::{
     tls_codec::{Deserialize as _, Serialize as _},
@@ -22,8 +22,8 @@ use openmls_traits::{storage::StorageProvider as _, OpenMlsProvider as _};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::binding::{RoomBinding, ROOM_EXTENSION_TYPE};
-use super::identity::{Identity, PublicIdentity};
+use super::binding::{RoomBinding, RoomRecord, ROOM_EXTENSION_TYPE};
+use super::identity::{verify_return, Identity, PublicIdentity, RejoinSigner};
 use super::provider::Provider;
 use super::safety::SafetyCode;
 use super::{GroupError, CIPHERSUITE};
@@ -37,8 +37,6 @@ pub const PAST_EPOCHS: usize = 1;
 pub const OUT_OF_ORDER: u32 = 32;
 /// See [`OUT_OF_ORDER`].
 pub const MAX_FORWARD: u32 = 1024;
-/// Most keys a member accepts as a rejoined host's (see [`Group::allow_host`]).
-const MAX_HEIRS: usize = 4;
 /// Own application messages remembered until the relay echoes them.
 const OWN_PENDING: usize = 1024;
 /// Digests of processed messages kept to refuse replays before any decryption.
@@ -186,11 +184,11 @@ pub fn capabilities() -> Capabilities {
     )
 }
 
-/// The GroupContext extensions of a room whose host signs with `host_key`: the
-/// requirement that every leaf supports the room extension, and the room extension.
+/// The GroupContext extensions of a room with this record: the requirement that every
+/// leaf supports the room extension, and the room extension.
 fn context_extensions(
     binding: &RoomBinding,
-    host_key: &[u8; 32],
+    record: &RoomRecord,
 ) -> Result<Extensions<GroupContext>, GroupError> {
     Extensions::from_vec(vec![
         Extension::RequiredCapabilities(RequiredCapabilitiesExtension::new(
@@ -200,7 +198,7 @@ fn context_extensions(
         )),
         Extension::Unknown(
             ROOM_EXTENSION_TYPE,
-            UnknownExtension(binding.extension(host_key)),
+            UnknownExtension(binding.record_extension(record)),
         ),
     ])
     .map_err(|_| GroupError::Internal)
@@ -287,7 +285,7 @@ impl Joiner {
             .extensions()
             .unknown(ROOM_EXTENSION_TYPE)
             .ok_or(GroupError::WrongRoom)?;
-        let host_key = binding.verify(context.group_id().as_slice(), &extension.0)?;
+        let record = binding.verify_record(context.group_id().as_slice(), &extension.0)?;
         let mls = staged
             .into_group(&self.provider)
             .map_err(|_| GroupError::Internal)?;
@@ -302,7 +300,7 @@ impl Joiner {
             identity,
             mls,
             binding,
-            host_key,
+            record,
         ))
     }
 }
@@ -345,11 +343,13 @@ pub struct Group {
     group_id: [u8; 16],
     /// The room secret's binding, to check a new room extension (a change of host).
     binding: RoomBinding,
-    /// The host's signature key, as the room extension of the current epoch binds it.
-    host_key: [u8; 32],
-    /// Keys this member saw a rejoining host prove are its own (PROTOCOL.md §7.3): any
-    /// member may move host powers to one of them. Oldest first, at most [`MAX_HEIRS`].
-    heirs: VecDeque<[u8; 32]>,
+    /// The room extension of the current epoch: the host's signature key, and the host
+    /// a succession replaced (PROTOCOL.md §9.3).
+    record: RoomRecord,
+    /// Leaves the session reports departed (their member's place at the relay ended,
+    /// or it proved it is coming back under a new leaf): the only ones a member who is
+    /// not the host may remove.
+    departed: BTreeSet<u32>,
     /// This member's commit waiting for the relay's order, if any.
     pending: Option<PendingCommit>,
     /// Digests of own application messages not yet echoed, oldest first.
@@ -375,7 +375,7 @@ impl Group {
         identity: Identity,
         mls: MlsGroup,
         binding: RoomBinding,
-        host_key: [u8; 32],
+        record: RoomRecord,
     ) -> Self {
         Group {
             provider,
@@ -383,8 +383,8 @@ impl Group {
             mls,
             group_id: binding.group_id(),
             binding,
-            host_key,
-            heirs: VecDeque::new(),
+            record,
+            departed: BTreeSet::new(),
             pending: None,
             own_sent: VecDeque::new(),
             seen: HashSet::new(),
@@ -396,8 +396,8 @@ impl Group {
     pub fn create(identity: Identity, room: &RoomSecret) -> Result<Self, GroupError> {
         let provider = Provider::default();
         let binding = RoomBinding::new(room);
-        let host_key = identity.public().signature_key;
-        let extensions = context_extensions(&binding, &host_key)?;
+        let record = RoomRecord::new(identity.public().signature_key);
+        let extensions = context_extensions(&binding, &record)?;
         let config = MlsGroupCreateConfig::builder()
             .ciphersuite(CIPHERSUITE)
             .wire_format_policy(PURE_CIPHERTEXT_WIRE_FORMAT_POLICY)
@@ -418,9 +418,7 @@ impl Group {
             identity.credential_with_key(),
         )
         .map_err(|_| GroupError::Internal)?;
-        Ok(Group::from_parts(
-            provider, identity, mls, binding, host_key,
-        ))
+        Ok(Group::from_parts(provider, identity, mls, binding, record))
     }
 
     /// The current epoch.
@@ -435,7 +433,19 @@ impl Group {
 
     /// The host's signature key, as the current epoch's room extension binds it.
     pub fn host_key(&self) -> [u8; 32] {
-        self.host_key
+        self.record.host
+    }
+
+    /// The host a succession replaced, while its return is still possible (PROTOCOL.md
+    /// §9.3).
+    pub fn previous_host(&self) -> Option<[u8; 32]> {
+        self.record.previous
+    }
+
+    /// Sets the leaves a member who is not the host may remove now: those whose member
+    /// departed (PROTOCOL.md §9.3). Call before each [`Group::handle`] and commit.
+    pub fn set_departed(&mut self, leaves: impl IntoIterator<Item = u32>) {
+        self.departed = leaves.into_iter().collect();
     }
 
     /// Signs a direct message's statement (PROTOCOL.md §10.4) with this member's group
@@ -459,7 +469,7 @@ impl Group {
 
     /// Whether this member is the host.
     pub fn is_host(&self) -> bool {
-        self.identity.public().signature_key == self.host_key
+        self.identity.public().signature_key == self.record.host
     }
 
     /// The members of the current epoch, by leaf index.
@@ -569,38 +579,113 @@ impl Group {
         Ok((key_package, identity))
     }
 
-    /// Commits the removal of members (a departure, or the host's kick).
+    /// Commits the removal of members (a departure, or the host's kick). A member who
+    /// is not the host may remove only departed leaves ([`Group::set_departed`]); when
+    /// one of them is the host's, the same commit names the successor (PROTOCOL.md
+    /// §9.3).
     pub fn remove(&mut self, leaves: &[u32]) -> Result<Vec<u8>, GroupError> {
         self.check_can_commit()?;
         let own = self.own_leaf();
         let mut targets = Vec::with_capacity(leaves.len());
+        let mut removed = Vec::with_capacity(leaves.len());
         for &leaf in leaves {
             let index = LeafNodeIndex::new(leaf);
-            if leaf == own || self.mls.member_at(index).is_none() {
+            if leaf == own || targets.contains(&index) {
                 return Err(GroupError::Unauthentic);
             }
+            removed.push(self.member_at(index)?);
             targets.push(index);
         }
-        let (commit, _, _) = self
+        let record = self.succession(&removed);
+        let committer = self.member_at(self.mls.own_leaf_index())?;
+        self.check_commit(&committer, &removed, record.as_ref())?;
+        let Some(record) = record else {
+            let (commit, _, _) = self
+                .mls
+                .remove_members(&self.provider, &self.identity, &targets)
+                .map_err(|_| GroupError::Unauthentic)?;
+            return self.stage_own(&commit, CommitKind::Remove, None);
+        };
+        let extensions = context_extensions(&self.binding, &record)?;
+        let bundle = self
             .mls
-            .remove_members(&self.provider, &self.identity, &targets)
-            .map_err(|_| GroupError::Unauthentic)?;
-        self.stage_own(&commit, CommitKind::Remove, None)
+            .commit_builder()
+            .propose_removals(targets)
+            .propose_group_context_extensions(extensions)
+            .map_err(|_| GroupError::Internal)?
+            .load_psks(self.provider.storage())
+            .map_err(|_| GroupError::Internal)?
+            .build(
+                self.provider.rand(),
+                self.provider.crypto(),
+                &self.identity,
+                |_| true,
+            )
+            .map_err(|_| GroupError::Unauthentic)?
+            .stage_commit(&self.provider)
+            .map_err(|_| GroupError::Internal)?;
+        self.stage_own(bundle.commit(), CommitKind::Host, None)
     }
 
-    /// Commits a new room extension that makes the member signing with `host_key` the
-    /// host (PROTOCOL.md §9.3): a hand-over (this member is the host), a succession
-    /// (the host's leaf is gone and this member has the lowest leaf; `host_key` is its
-    /// own), or the move to a rejoined host's new leaf ([`Group::allow_host`]). Members
-    /// refuse it from anyone else, so only a commit that passes [`Group::handle`]'s
-    /// check for them is worth making.
+    /// The record a removal of `removed` must carry: when it removes the host's leaf,
+    /// the lowest remaining leaf succeeds and the old host is kept as `previous`.
+    fn succession(&self, removed: &[Member]) -> Option<RoomRecord> {
+        if !removed
+            .iter()
+            .any(|m| m.identity.signature_key == self.record.host)
+        {
+            return None;
+        }
+        let heir = self
+            .members()
+            .into_iter()
+            .filter(|m| !removed.iter().any(|r| r.leaf == m.leaf))
+            .min_by_key(|m| m.leaf)?;
+        Some(RoomRecord {
+            host: heir.identity.signature_key,
+            previous: Some(self.record.host),
+            proof: None,
+        })
+    }
+
+    /// Host: commits a new room extension that makes the member signing with
+    /// `host_key` the host (a hand-over, PROTOCOL.md §9.3).
     pub fn set_host(&mut self, host_key: [u8; 32]) -> Result<Vec<u8>, GroupError> {
+        self.commit_record(RoomRecord::new(host_key))
+    }
+
+    /// Host: commits the end of the window in which the host a succession replaced may
+    /// return (the record forgets `previous`).
+    pub fn close_return(&mut self) -> Result<Vec<u8>, GroupError> {
+        let record = RoomRecord {
+            previous: None,
+            proof: None,
+            ..self.record
+        };
+        self.commit_record(record)
+    }
+
+    /// A host that rejoined: commits host powers back to this member's leaf, proven by
+    /// `old`, the key of the current host or of the host a succession replaced.
+    pub fn return_host(&mut self, old: &RejoinSigner) -> Result<Vec<u8>, GroupError> {
+        let own = self.identity.public().signature_key;
+        let record = RoomRecord {
+            host: own,
+            previous: None,
+            proof: Some(old.sign_return(&self.group_id, &own)),
+        };
+        self.commit_record(record)
+    }
+
+    /// Commits a room extension with this record alone, if the rules let this member.
+    fn commit_record(&mut self, record: RoomRecord) -> Result<Vec<u8>, GroupError> {
         self.check_can_commit()?;
         let own = self.member_at(self.mls.own_leaf_index())?;
-        if host_key == self.host_key || !self.host_change_allowed(&own, &host_key) {
+        if record == self.record {
             return Err(GroupError::Unauthentic);
         }
-        let extensions = context_extensions(&self.binding, &host_key)?;
+        self.check_commit(&own, &[], Some(&record))?;
+        let extensions = context_extensions(&self.binding, &record)?;
         let (commit, _, _) = self
             .mls
             .update_group_context_extensions(&self.provider, extensions, &self.identity)
@@ -608,72 +693,88 @@ impl Group {
         self.stage_own(&commit, CommitKind::Host, None)
     }
 
-    /// Accepts `key` as a rejoined host's new leaf key: this member checked the host's
-    /// rejoin proof over the request that carries it (PROTOCOL.md §7.3), so any member
-    /// may commit host powers to it.
-    pub fn allow_host(&mut self, key: [u8; 32]) {
-        if !self.heirs.contains(&key) {
-            if self.heirs.len() == MAX_HEIRS {
-                self.heirs.pop_front();
-            }
-            self.heirs.push_back(key);
-        }
-    }
-
     /// Whether the host's leaf is still in the group.
     pub fn host_present(&self) -> bool {
         self.members()
             .iter()
-            .any(|m| m.identity.signature_key == self.host_key)
+            .any(|m| m.identity.signature_key == self.record.host)
     }
 
-    /// The member that takes host powers when the host's leaf is gone: the one with the
-    /// lowest leaf index (PROTOCOL.md §9.3).
-    pub fn successor(&self) -> Option<Member> {
-        self.members().into_iter().min_by_key(|m| m.leaf)
-    }
-
-    /// Whether `committer` may make `new_host` the host, the group being as it is now.
-    fn host_change_allowed(&self, committer: &Member, new_host: &[u8; 32]) -> bool {
-        let members = self.members();
-        if !members
-            .iter()
-            .any(|m| m.identity.signature_key == *new_host)
-        {
-            return false;
-        }
-        let host_present = members
-            .iter()
-            .any(|m| m.identity.signature_key == self.host_key);
-        let by_host = host_present && committer.identity.signature_key == self.host_key;
-        let to_heir = self.heirs.contains(new_host);
-        let succession = !host_present
-            && committer.identity.signature_key == *new_host
-            && members.iter().map(|m| m.leaf).min() == Some(committer.leaf);
-        by_host || to_heir || succession
-    }
-
-    /// Checks a commit's new GroupContext extensions: a room extension for this room
-    /// whose host change the committer may make, and nothing else changed.
-    fn check_host_change(
+    /// The rules every member applies to a commit (PROTOCOL.md §9.3), given who
+    /// committed, the leaves it removes and the room record it sets, if it changes it:
+    ///
+    /// - a member who is not the host removes departed leaves only;
+    /// - a commit that removes the host's leaf names its successor, the lowest
+    ///   remaining leaf, and keeps the old host as `previous`;
+    /// - otherwise only the host changes the record: it hands over to a remaining
+    ///   member, or forgets `previous`;
+    /// - except a return: a member whose key the current host or `previous` signed
+    ///   becomes the host, whoever commits it.
+    fn check_commit(
         &self,
         committer: &Member,
-        extensions: &Extensions<GroupContext>,
+        removed: &[Member],
+        record: Option<&RoomRecord>,
     ) -> Result<(), GroupError> {
+        let old = &self.record;
+        let by_host = committer.identity.signature_key == old.host;
+        if !by_host && removed.iter().any(|m| !self.departed.contains(&m.leaf)) {
+            return Err(GroupError::Unauthentic);
+        }
+        let succession = self.succession(removed);
+        let Some(new) = record else {
+            return match succession {
+                None => Ok(()),
+                Some(_) => Err(GroupError::Unauthentic),
+            };
+        };
+        if let Some(succession) = succession {
+            return if *new == succession {
+                Ok(())
+            } else {
+                Err(GroupError::Unauthentic)
+            };
+        }
+        let remains = self.members().iter().any(|m| {
+            m.identity.signature_key == new.host && !removed.iter().any(|r| r.leaf == m.leaf)
+        });
+        let allowed = if new.host == old.host {
+            // The host forgets `previous`, or changes nothing else.
+            by_host
+                && new.proof.is_none()
+                && (new.previous.is_none() || new.previous == old.previous)
+        } else if by_host {
+            remains && new.previous.is_none() && new.proof.is_none()
+        } else {
+            let proven = new.proof.is_some_and(|proof| {
+                [Some(old.host), old.previous]
+                    .into_iter()
+                    .flatten()
+                    .any(|signer| verify_return(&signer, &self.group_id, &new.host, &proof))
+            });
+            remains && proven && new.previous.is_none()
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(GroupError::Unauthentic)
+        }
+    }
+
+    /// The record of a commit's new GroupContext extensions: a room extension for this
+    /// room, and nothing else changed.
+    fn new_record(&self, extensions: &Extensions<GroupContext>) -> Result<RoomRecord, GroupError> {
         let extension = extensions
             .unknown(ROOM_EXTENSION_TYPE)
             .ok_or(GroupError::Unauthentic)?;
-        let new_host = self
+        let record = self
             .binding
-            .verify(&self.group_id, &extension.0)
+            .verify_record(&self.group_id, &extension.0)
             .map_err(|_| GroupError::Unauthentic)?;
-        if *extensions != context_extensions(&self.binding, &new_host)?
-            || new_host == self.host_key
-            || !self.host_change_allowed(committer, &new_host)
-        {
+        if *extensions != context_extensions(&self.binding, &record)? {
             return Err(GroupError::Unauthentic);
         }
-        Ok(())
+        Ok(record)
     }
 
     /// Reads the host key from the current epoch's room extension.
@@ -683,11 +784,10 @@ impl Group {
             .extensions()
             .unknown(ROOM_EXTENSION_TYPE)
             .ok_or(GroupError::Internal)?;
-        self.host_key = self
+        self.record = self
             .binding
-            .verify(&self.group_id, &extension.0)
+            .verify_record(&self.group_id, &extension.0)
             .map_err(|_| GroupError::Internal)?;
-        self.heirs.retain(|k| *k != self.host_key);
         Ok(())
     }
 
@@ -808,21 +908,17 @@ impl Group {
                 })
             }
             ProcessedMessageContent::StagedCommitMessage(staged) => {
-                let proposals = staged.queued_proposals().count();
-                let allowed = staged.queued_proposals().all(|p| match p.proposal() {
-                    Proposal::Add(_) | Proposal::Remove(_) | Proposal::Update(_) => true,
-                    Proposal::GroupContextExtensions(_) => proposals == 1,
-                    _ => false,
-                });
-                if !allowed {
+                if !proposals_allowed(staged.queued_proposals().map(|p| p.proposal())) {
                     return Err(GroupError::Unauthentic);
                 }
                 let committer = self.member_at(leaf)?;
                 let extensions = staged.group_context().extensions();
                 let host_change = extensions != self.mls.extensions();
-                if host_change {
-                    self.check_host_change(&committer, extensions)?;
-                }
+                let record = if host_change {
+                    Some(self.new_record(extensions)?)
+                } else {
+                    None
+                };
                 let added = staged
                     .add_proposals()
                     .map(|p| {
@@ -838,6 +934,7 @@ impl Group {
                     .map(|p| self.member_at(p.remove_proposal().removed()))
                     .collect::<Result<Vec<_>, _>>()?;
                 removed.sort_unstable_by_key(|m| m.leaf);
+                self.check_commit(&committer, &removed, record.as_ref())?;
                 let self_removed = staged.self_removed();
                 let kind = if host_change {
                     CommitKind::Host
@@ -845,7 +942,7 @@ impl Group {
                     kind_of(!added.is_empty(), !removed.is_empty())
                 };
                 let dropped_own = self.pending.take().map(|p| p.kind);
-                let by_host = committer.identity.signature_key == self.host_key;
+                let by_host = committer.identity.signature_key == self.record.host;
                 self.mls
                     .merge_staged_commit(&self.provider, *staged)
                     .map_err(|_| GroupError::Internal)?;
@@ -900,6 +997,21 @@ impl Group {
             .collect();
         removed.sort_unstable_by_key(|m| m.leaf);
         let committer = self.member_at(self.mls.own_leaf_index())?;
+        let extensions = staged.group_context().extensions();
+        let record = if extensions != self.mls.extensions() {
+            Some(self.new_record(extensions)?)
+        } else {
+            None
+        };
+        // Every member checks it at this point of the relay's order, and so does its
+        // committer: a member it removes may have come back since it was made.
+        if self
+            .check_commit(&committer, &removed, record.as_ref())
+            .is_err()
+        {
+            let _ = self.mls.clear_pending_commit(self.provider.storage());
+            return Err(GroupError::Refused);
+        }
         let by_host = self.is_host();
         self.mls
             .merge_pending_commit(&self.provider)
@@ -922,6 +1034,21 @@ impl Group {
 fn credential_is(credential: &Credential, identity: &PublicIdentity) -> bool {
     BasicCredential::try_from(credential.clone())
         .is_ok_and(|basic| basic.identity() == identity.client_id.as_slice())
+}
+
+/// The proposals a commit may carry: adds, removes and updates, or one room record
+/// change with removes only (a succession names the new host in the removal itself).
+fn proposals_allowed<'a>(proposals: impl Iterator<Item = &'a Proposal>) -> bool {
+    let (mut adds, mut records) = (0, 0);
+    for proposal in proposals {
+        match proposal {
+            Proposal::Add(_) => adds += 1,
+            Proposal::Remove(_) | Proposal::Update(_) => {}
+            Proposal::GroupContextExtensions(_) => records += 1,
+            _ => return false,
+        }
+    }
+    records == 0 || (records == 1 && adds == 0)
 }
 
 fn kind_of(added: bool, removed: bool) -> CommitKind {

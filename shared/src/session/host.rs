@@ -1,43 +1,44 @@
-//! Host powers that move (PROTOCOL.md §7.6): a hand-over to another member, a succession
-//! when the host's leaf is gone, and a rejoined host taking its powers to its new leaf.
+//! Host powers that move (PROTOCOL.md §7.6, §9.3): a hand-over to another member, a
+//! succession when the host has left for good, and a host that rejoined taking its
+//! powers back.
 //!
-//! The group decides who the host is: the room extension of the current epoch binds the
-//! host's signature key, and only the host, the agreed successor or a member moving
-//! powers to a proven rejoined host may commit a new one (`Group::set_host`). The relay
-//! only follows: its host seat moves by `HandOver` (sent by the old host once its commit
-//! has won the relay's order) and `ClaimHost` (sent by the new host with a fresh secret
-//! of its own, so no host secret ever travels between members). A relay's
-//! `HostChanged` that disagrees with the group is warned about and changes nothing.
+//! The group decides who the host is: the room record of the current epoch binds the
+//! host's signature key, and every member checks each commit against the same rules
+//! (`Group::handle`), from agreed group state alone. A member who is not the host may
+//! remove only departed leaves; removing the host's leaf names its successor (the lowest
+//! remaining leaf) in the same commit; a host that rejoined proves its return with a
+//! signature of its old host key over its new one, carried in the commit.
+//!
+//! The relay's host seat follows the group: the seat's holder hands it to the member
+//! the group made host (`HandOver`, keeping its secret until the relay's `HostChanged`
+//! confirms it), and the member the relay names claims the seat with a secret of its
+//! own (`ClaimHost`). No host secret ever travels between members.
+
+use std::collections::BTreeSet;
 
 use rand_core::{OsRng, RngCore as _};
 
-use super::{
-    committer_order, duties, event, my_turn, warning, ActionError, Membership, Output, Session,
-    SessionEvent, Stage,
-};
+use super::{event, warning, ActionError, Output, Session, SessionEvent, Stage};
 use crate::wire::{ClientFrame, HostSecret, MemberId};
 
-const WARN_HOST_UNSAID: &str = "The relay says another member holds host powers, but the \
-     room's own record of its host says otherwise; it was ignored. The relay may be \
-     misbehaving.";
+const WARN_HOST_UNSAID: &str = "The relay says another member holds its host seat while the \
+     room's host is still here; the room's own record of its host still decides. The relay \
+     may be misbehaving.";
+
+/// How long a host that a succession replaced may come back and take its powers back
+/// (its proven return wins): after that, the new host closes the window.
+pub const RETURN_WINDOW_MS: u64 = 120_000;
 
 /// What a member tracks about host powers moving.
 #[derive(Default)]
 pub(super) struct HostMoves {
-    /// The hand-over this member, the host, asked for: the heir's leaf signature key
-    /// and relay id, until the group's host key has moved (or it can no longer).
-    handover: Option<([u8; 32], MemberId)>,
-    /// A rejoining host's new leaf key and relay id, proven by the host's rejoin
-    /// signature: the members move host powers to it once it is added. While it is
-    /// pending, nobody succeeds the host.
-    heir: Option<(MemberId, [u8; 32])>,
-    /// Since when the move to the heir has been owed (for the committer order's
-    /// fallback delay).
-    heir_since_ms: Option<u64>,
-    /// Whether this member, made host by the group, waits for the relay's
-    /// `HostChanged` naming it before it claims the relay's seat (a hand-over: the old
-    /// host releases the seat only once its commit has won).
-    claim_waiting: bool,
+    /// The hand-over this member, the host, asked for: the heir's leaf signature key,
+    /// until the group's host key has moved (or it can no longer).
+    handover: Option<[u8; 32]>,
+    /// The member the relay's seat was handed to, until the relay confirms it.
+    seat_sent: Option<MemberId>,
+    /// Since when this member, the host, has seen a replaced host in the record.
+    previous_since_ms: Option<u64>,
 }
 
 fn fresh_secret() -> HostSecret {
@@ -48,11 +49,9 @@ fn fresh_secret() -> HostSecret {
 
 impl Session {
     /// Host: gives host powers to another member. The host commits the group's new
-    /// room extension naming that member's key; once the commit has won the relay's
-    /// order it hands the relay's seat over, and the new host claims it with a secret
-    /// of its own.
+    /// room record naming that member's key; once it has won the relay's order it
+    /// hands the relay's seat over, and the new host claims it with a secret of its own.
     pub fn hand_over(&mut self, member: MemberId) -> Result<Vec<Output>, ActionError> {
-        self.host_secret()?;
         let me = self.me;
         let m = self.member_ready()?;
         if !m.group.is_host() {
@@ -69,21 +68,21 @@ impl Session {
             .find(|x| x.leaf == leaf)
             .map(|x| x.identity.signature_key)
             .ok_or(ActionError::UnknownMember)?;
-        m.host.handover = Some((key, member));
+        m.host.handover = Some(key);
         let mut out = Vec::new();
         self.run_duties(&mut out);
         Ok(out)
     }
 
     /// The relay id of the member the group says is the host, if known.
-    fn group_host(&self) -> Option<MemberId> {
+    pub(super) fn group_host(&self) -> Option<MemberId> {
         let Stage::Member(m) = &self.stage else {
             return None;
         };
-        let host = m.group.host_key();
         if m.group.is_host() {
             return self.me;
         }
+        let host = m.group.host_key();
         let leaf = m
             .group
             .members()
@@ -93,86 +92,137 @@ impl Session {
         m.roster.get(leaf).and_then(|p| p.member)
     }
 
-    /// After a group message: if the group's host key moved, say so, release or claim
-    /// the relay's seat as this member's part in it requires.
-    pub(super) fn after_host_change(&mut self, before: [u8; 32], out: &mut Vec<Output>) {
-        let host = self.group_host();
-        let (me, relay_host) = (self.me, self.host);
-        let seat_free =
-            relay_host == me || relay_host.is_some_and(|h| !self.connected.contains(&h));
+    /// Tells the group which leaves are departed now (PROTOCOL.md §9.3): those whose
+    /// member's place at the relay ended, or who proved they are coming back under a
+    /// new leaf. A leaf whose relay id this member does not know yet counts as departed
+    /// (the members who know it decide; see PROTOCOL.md §9.3).
+    pub(super) fn note_departed(&mut self) {
+        let connected = &self.connected;
+        let me = self.me;
         let Stage::Member(m) = &mut self.stage else {
             return;
         };
-        let now = m.group.host_key();
-        if now == before {
-            return;
-        }
-        let own = m.own_identity().map(|i| i.signature_key);
-        if own == Some(before) {
-            // This member was the host: the seat goes to the heir the group named.
-            if let (Some((key, to)), Some(secret)) =
-                (m.host.handover.take(), m.keys.host_secret.take())
-            {
-                if key == now {
-                    out.push(Output::Send(ClientFrame::HandOver { secret, to }.encode()));
+        let own = m.group.own_leaf();
+        let departed: BTreeSet<u32> = m
+            .group
+            .members()
+            .into_iter()
+            .filter(|x| x.leaf != own)
+            .filter(|x| match m.roster.get(x.leaf).and_then(|p| p.member) {
+                Some(id) => {
+                    Some(id) != me && (!connected.contains(&id) || m.rejoining.contains(&id))
+                }
+                None => true,
+            })
+            .map(|x| x.leaf)
+            .collect();
+        m.group.set_departed(departed);
+    }
+
+    /// After a group message: if the group's host key moved, say so, and bring the
+    /// relay's seat along.
+    pub(super) fn after_host_change(&mut self, before: [u8; 32], out: &mut Vec<Output>) {
+        let host = self.group_host();
+        let me = self.me;
+        if let Stage::Member(m) = &mut self.stage {
+            let now = m.group.host_key();
+            if now != before {
+                m.host.handover = None;
+                m.host.previous_since_ms = None;
+                if let Some(member) = host {
+                    let nick = if Some(member) == me {
+                        self.nick.clone()
+                    } else {
+                        m.roster
+                            .leaf_of(member)
+                            .and_then(|leaf| m.roster.get(leaf))
+                            .and_then(|p| p.nick.clone())
+                            .unwrap_or_default()
+                    };
+                    out.push(event(SessionEvent::HostChanged {
+                        member,
+                        nick,
+                        own: Some(member) == me,
+                    }));
                 }
             }
-            m.keys.host_secret = None;
         }
-        m.host.handover = None;
-        if m.host.heir.is_some_and(|(_, key)| key == now) {
-            m.host.heir = None;
-        }
-        if own == Some(now) && m.keys.host_secret.is_none() {
-            if seat_free {
-                claim(m, out);
-            } else {
-                m.host.claim_waiting = true;
-            }
-        }
-        if let Some(member) = host {
-            let nick = if Some(member) == me {
-                self.nick.clone()
-            } else {
-                m.roster
-                    .leaf_of(member)
-                    .and_then(|leaf| m.roster.get(leaf))
-                    .and_then(|p| p.nick.clone())
-                    .unwrap_or_default()
-            };
-            out.push(event(SessionEvent::HostChanged {
-                member,
-                nick,
-                own: Some(member) == me,
-            }));
-        }
+        self.follow_seat(out);
     }
 
-    /// The relay's `HostChanged`: believed only when the group agrees.
+    /// The relay's `HostChanged`: its seat waits for this member's claim. The named
+    /// member claims it; whoever else held it drops its secret. A seat moved away from a
+    /// host that is still here is warned about (the group still decides who is host).
     pub(super) fn on_host_changed(&mut self, host: MemberId, out: &mut Vec<Output>) {
-        if !matches!(self.stage, Stage::Member(_)) {
-            self.host = Some(host);
-            return;
-        }
-        if self.group_host() != Some(host) {
-            out.push(warning(None, WARN_HOST_UNSAID));
-            return;
-        }
         self.host = Some(host);
-        let mine = Some(host) == self.me;
-        if let Stage::Member(m) = &mut self.stage {
-            if mine && m.host.claim_waiting && m.keys.host_secret.is_none() {
-                claim(m, out);
-            }
+        let me = self.me;
+        let group_host = self.group_host();
+        let host_here = group_host.is_some_and(|h| Some(h) == me || self.connected.contains(&h));
+        if group_host.is_some() && group_host != Some(host) && host_here {
+            out.push(warning(None, WARN_HOST_UNSAID));
         }
+        let keys = match &mut self.stage {
+            Stage::Member(m) => {
+                m.host.seat_sent = None;
+                &mut m.keys
+            }
+            Stage::Joining(j) => &mut j.keys,
+            Stage::Ended => return,
+        };
+        keys.host_secret = None;
+        if Some(host) == me {
+            claim(&mut keys.host_secret, None, out);
+        }
+        self.follow_seat(out);
     }
 
-    /// The relay reports `member` gone: a rejoining host that leaves is no heir.
-    pub(super) fn host_heir_left(&mut self, member: MemberId) {
-        if let Stage::Member(m) = &mut self.stage {
-            if m.host.heir.is_some_and(|(id, _)| id == member) {
-                m.host.heir = None;
+    /// After the relay's `Welcome` (a connection, or a reconnection): the seat this
+    /// member holds is claimed again (a no-op for the relay if the claim had arrived),
+    /// and a hand-over the relay may not have seen is sent again.
+    pub(super) fn after_welcome(&mut self, out: &mut Vec<Output>) {
+        let mine = self.host.is_some() && self.host == self.me;
+        let resumed = self.resumed;
+        let keys = match &mut self.stage {
+            Stage::Member(m) => {
+                m.host.seat_sent = None;
+                &mut m.keys
             }
+            Stage::Joining(j) => &mut j.keys,
+            Stage::Ended => return,
+        };
+        if !mine {
+            keys.host_secret = None;
+        } else if resumed || keys.host_secret.is_none() {
+            let held = keys.host_secret.take();
+            claim(&mut keys.host_secret, held, out);
+        }
+        self.follow_seat(out);
+    }
+
+    /// The holder of the relay's seat hands it to the member the group made host, once
+    /// that member is connected.
+    fn follow_seat(&mut self, out: &mut Vec<Output>) {
+        let (me, seat) = (self.me, self.host);
+        let heir = self
+            .group_host()
+            .filter(|h| Some(*h) != me && self.connected.contains(h));
+        let returning = self.host_return.is_some();
+        let Stage::Member(m) = &mut self.stage else {
+            return;
+        };
+        // A host about to prove its return keeps the seat it may hold.
+        let own = m.group.identity().public().signature_key;
+        if seat.is_none() || seat != me || returning || m.group.previous_host() == Some(own) {
+            return;
+        }
+        let (Some(heir), Some(secret)) = (heir, m.keys.host_secret.clone()) else {
+            return;
+        };
+        if m.host.seat_sent != Some(heir) {
+            m.host.seat_sent = Some(heir);
+            out.push(Output::Send(
+                ClientFrame::HandOver { secret, to: heir }.encode(),
+            ));
         }
     }
 
@@ -184,71 +234,69 @@ impl Session {
             Stage::Ended => false,
         }
     }
+
+    /// The host-moving commit this member owes now, if any: its own hand-over, its
+    /// return after a rejoin, or, as the host, the end of a replaced host's window.
+    pub(super) fn host_commit(&mut self) -> Option<Vec<u8>> {
+        let now = self.now_ms;
+        let returning = &mut self.host_return;
+        let Stage::Member(m) = &mut self.stage else {
+            return None;
+        };
+        let group = &mut m.group;
+        if let Some(key) = m.host.handover {
+            if group.is_host() && key != group.host_key() {
+                match group.set_host(key) {
+                    Ok(commit) => return Some(commit),
+                    Err(_) => m.host.handover = None,
+                }
+            } else {
+                m.host.handover = None;
+            }
+        }
+        // A host that came back as itself (a reload) while a succession replaced it:
+        // its own key is the replaced host's.
+        let own = group.identity().public().signature_key;
+        if !group.is_host() && group.previous_host() == Some(own) {
+            let signer = group.rejoin_signer();
+            return group.return_host(&signer).ok();
+        }
+        if let Some(signer) = returning {
+            let old = signer.signature_key();
+            if group.is_host() || (old != group.host_key() && Some(old) != group.previous_host()) {
+                *returning = None;
+            } else {
+                return group.return_host(signer).ok();
+            }
+        }
+        if let (true, Some(_), Some(now)) = (group.is_host(), group.previous_host(), now) {
+            let since = *m.host.previous_since_ms.get_or_insert(now);
+            if now.saturating_sub(since) >= RETURN_WINDOW_MS {
+                return group.close_return().ok();
+            }
+        }
+        None
+    }
+
+    /// When leaving a group state behind to rejoin: a host (or a host a succession
+    /// replaced) keeps its old key to prove its return.
+    pub(super) fn keep_host_signer(&mut self, group: &crate::group::Group) {
+        let own = group.identity().public().signature_key;
+        if group.is_host() || group.previous_host() == Some(own) {
+            self.host_return = Some(group.rejoin_signer());
+        }
+    }
 }
 
-/// Takes the relay's seat with a fresh secret of this member's own.
-fn claim(m: &mut Membership, out: &mut Vec<Output>) {
-    let secret = fresh_secret();
+/// Takes the relay's seat: with `held` again (a reconnection), or with a fresh secret
+/// of this member's own.
+fn claim(slot: &mut Option<HostSecret>, held: Option<HostSecret>, out: &mut Vec<Output>) {
+    let secret = held.unwrap_or_else(fresh_secret);
     out.push(Output::Send(
         ClientFrame::ClaimHost {
             host: secret.hash(),
         }
         .encode(),
     ));
-    m.keys.host_secret = Some(secret);
-    m.host.claim_waiting = false;
-}
-
-impl Membership {
-    /// A rejoin request under `member`'s id carried this new key, proven by the
-    /// signature of `proven_by`: if that is the host's key, the new leaf is the host's.
-    pub(super) fn note_rejoin(&mut self, member: MemberId, key: [u8; 32], proven_by: [u8; 32]) {
-        if proven_by == self.group.host_key() {
-            self.host.heir = Some((member, key));
-            self.host.heir_since_ms = None;
-            self.group.allow_host(key);
-        }
-    }
-
-    /// The host-moving commit this member owes now, if any: its own hand-over, the move
-    /// to a rejoined host's new leaf (in the committer order), or its succession (when
-    /// the host's leaf is gone and this member has the lowest leaf).
-    pub(super) fn host_commit(&mut self, online: &[u32], now: Option<u64>) -> Option<Vec<u8>> {
-        let group = &mut self.group;
-        let current = group.host_key();
-        if let Some((key, _)) = self.host.handover {
-            if group.is_host() && key != current {
-                match group.set_host(key) {
-                    Ok(commit) => return Some(commit),
-                    Err(_) => self.host.handover = None,
-                }
-            } else {
-                self.host.handover = None;
-            }
-        }
-        if let Some((_, key)) = self.host.heir {
-            if key == current {
-                self.host.heir = None;
-                return None;
-            }
-            let members = group.members();
-            if !members.iter().any(|x| x.identity.signature_key == key) {
-                return None; // not added yet; nobody succeeds meanwhile
-            }
-            if let Some(now) = now {
-                self.host.heir_since_ms.get_or_insert(now);
-            }
-            let order = committer_order(online.iter().copied(), &[]);
-            let position = my_turn(&order, group.own_leaf())?;
-            if !duties::due(position, self.host.heir_since_ms, now) {
-                return None;
-            }
-            return group.set_host(key).ok();
-        }
-        let successor = group.successor()?;
-        if !group.host_present() && successor.leaf == group.own_leaf() {
-            return group.set_host(successor.identity.signature_key).ok();
-        }
-        None
-    }
+    *slot = Some(secret);
 }

@@ -55,6 +55,7 @@ pub mod envelope;
 mod files;
 mod history;
 mod host;
+pub use host::RETURN_WINDOW_MS;
 mod pace;
 mod resume;
 mod roster;
@@ -549,6 +550,8 @@ pub struct Session {
     resume: Option<Resume>,
     /// The host's member id, per the relay.
     host: Option<MemberId>,
+    /// A host's old key, kept across a rejoin to prove its return (§9.3).
+    host_return: Option<RejoinSigner>,
     locked: bool,
     limits: Option<RoomLimits>,
     /// The frame that opened the session, sent again if the first welcome never came.
@@ -755,6 +758,7 @@ impl Session {
             me: None,
             resume: None,
             host: None,
+            host_return: None,
             locked: false,
             limits: None,
             first_frame,
@@ -1037,7 +1041,9 @@ impl Session {
         let m = self.member_ready()?;
         let mut out = Vec::new();
         m.send_content(&Content::Host(HostAction::Terminate), &mut out);
-        out.push(Output::Send(ClientFrame::Terminate { secret }.encode()));
+        if let Some(secret) = secret {
+            out.push(Output::Send(ClientFrame::Terminate { secret }.encode()));
+        }
         Ok(out)
     }
 
@@ -1067,7 +1073,9 @@ impl Session {
         let mut out = Vec::new();
         m.host_lock = Some(locked);
         m.send_content(&Content::Host(HostAction::Lock(locked)), &mut out);
-        out.push(Output::Send(ClientFrame::Lock { secret, locked }.encode()));
+        if let Some(secret) = secret {
+            out.push(Output::Send(ClientFrame::Lock { secret, locked }.encode()));
+        }
         Ok(out)
     }
 
@@ -1094,9 +1102,15 @@ impl Session {
         }
     }
 
-    fn host_secret(&self) -> Result<HostSecret, ActionError> {
+    /// Host powers as the group records them, and the relay's seat secret if this
+    /// member holds it yet (a new host claims it just after the group moved; members
+    /// check host actions between themselves meanwhile).
+    fn host_secret(&self) -> Result<Option<HostSecret>, ActionError> {
         let keys = self.keys().ok_or(ActionError::Ended)?;
-        keys.host_secret.clone().ok_or(ActionError::NotHost)
+        if !self.holds_host() {
+            return Err(ActionError::NotHost);
+        }
+        Ok(keys.host_secret.clone())
     }
 
     /// Processes one binary message from the relay.
@@ -1150,6 +1164,7 @@ impl Session {
                     self.resumed_after = None;
                     self.on_new_identity(&mut out);
                 }
+                self.after_welcome(&mut out);
                 self.after_change(&mut out);
             }
             ServerFrame::Event { seq, event } => {
@@ -1296,6 +1311,7 @@ impl Session {
         let (keys, mut provers) = match stage {
             Stage::Member(m) => {
                 let Membership { keys, group, .. } = *m;
+                self.keep_host_signer(&group);
                 let signer = self.me.map(|me| (me, group.rejoin_signer()));
                 (keys, signer.into_iter().collect())
             }
@@ -1445,7 +1461,6 @@ impl Session {
             }
             Event::Left { member, reason } => {
                 self.connected.remove(&member);
-                self.host_heir_left(member);
                 if Some(member) == self.me {
                     return;
                 }
@@ -1596,9 +1611,6 @@ impl Session {
                 if returning {
                     m.duties.forget_member(from);
                 }
-                if let Some(held) = held {
-                    m.note_rejoin(from, identity.signature_key, held);
-                }
                 if let Some(old) = old {
                     m.rejoining.insert(from);
                     if !m.duties.has_remove_for(old) {
@@ -1692,12 +1704,15 @@ impl Session {
         early: bool,
         out: &mut Vec<Output>,
     ) {
+        self.note_departed();
         let me = self.me;
         let Stage::Member(m) = &mut self.stage else {
             return;
         };
         let host_before = m.group.host_key();
         let incoming = match m.group.handle(bytes) {
+            // An own commit the rules refuse now, as every member does: dropped.
+            Err(GroupError::Refused) => return,
             Ok(incoming) => incoming,
             Err(GroupError::WrongEpoch) if early => {
                 if resume::missed(self.resumed_after, seq, bytes) {
@@ -1918,6 +1933,7 @@ impl Session {
     /// Carries out owed commits that are this member's turn, one at a time (a commit
     /// waits for its echo before the next).
     fn run_duties(&mut self, out: &mut Vec<Output>) {
+        self.note_departed();
         let now = self.now_ms;
         let Stage::Member(m) = &mut self.stage else {
             return;
@@ -1986,7 +2002,7 @@ impl Session {
                 }
             }
         }
-        if let Some(commit) = m.host_commit(&online, now) {
+        if let Some(commit) = self.host_commit() {
             out.push(send(None, &Envelope::Group(commit)));
         }
     }

@@ -329,6 +329,7 @@ impl Net {
                         reason: LeaveReason::Left,
                     },
                 );
+                self.succeed();
             }
             ClientFrame::Kick { secret, member } => {
                 assert!(self.room.unwrap().1.verify(&secret), "host secret");
@@ -346,6 +347,7 @@ impl Net {
                         reason: LeaveReason::Kicked,
                     },
                 );
+                self.succeed();
             }
             ClientFrame::Terminate { secret } => {
                 assert!(self.room.unwrap().1.verify(&secret), "host secret");
@@ -370,18 +372,13 @@ impl Net {
             }
             ClientFrame::ClaimHost { host } => {
                 let me = me.expect("a member claims");
-                let named = self.seat_named && self.host == me;
-                let gone = !self.attached().iter().any(|(_, m)| *m == self.host);
-                if !named && !gone {
+                let same = self.room.is_some_and(|(_, h)| h.0 == host.0);
+                if self.host != me || !(self.seat_named || same) {
                     self.refuse(name, ErrorCode::BadHostSecret);
                     return;
                 }
                 self.room = self.room.map(|(room, _)| (room, host));
                 self.seat_named = false;
-                if self.host != me {
-                    self.host = me;
-                    self.sequence(None, Event::HostChanged { host: me });
-                }
             }
             // The chunk lane is not the session's (files have tests of their own).
             ClientFrame::Fetch { .. } | ClientFrame::Stream { .. } => {}
@@ -435,7 +432,24 @@ impl Net {
         let c = self.clients.get_mut(name).unwrap();
         c.member = None;
         self.sequence(None, Event::Left { member, reason });
+        self.succeed();
         self.run();
+    }
+
+    /// The relay's own succession, as the real one does it: once the seat's member has
+    /// no place, the seat goes to the member holding one the longest (ids are handed
+    /// out in order), which alone may claim it.
+    pub(crate) fn succeed(&mut self) {
+        if self.attached().iter().any(|(_, m)| *m == self.host) {
+            return;
+        }
+        let Some(heir) = self.attached().into_iter().map(|(_, m)| m).min() else {
+            return;
+        };
+        self.room = self.room.map(|(room, _)| (room, HostHash([0; 32])));
+        self.host = heir;
+        self.seat_named = true;
+        self.sequence(None, Event::HostChanged { host: heir });
     }
 
     pub(crate) fn texts(&self, name: &str) -> Vec<String> {

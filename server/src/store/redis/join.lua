@@ -45,7 +45,7 @@ else
   seq, resumed = num(M.seq), 0
   local joined = emit(A.joined)
   redis.call('HSET', INFO, 't:' .. you, redis.sha1hex(A.token), 's:' .. you, A.session,
-    'o:' .. you, joined, 'l:' .. you, A.left)
+    'o:' .. you, joined, 'l:' .. you, A.left, 'h:' .. you, A.hosted)
 end
 expire_all()
 return { 'ok', you, seq, resumed, num(M.locked), M.hostm,

@@ -212,7 +212,7 @@ impl Text for &[(MemberId, SessionId)] {
 }
 
 /// A member taking a new place, in `create.lua` and `join.lua`: the arguments
-/// `member`, `session`, `token`, `joined`, `left` and `presence`.
+/// `member`, `session`, `token`, `joined`, `left`, `hosted` and `presence`.
 pub(super) struct Arrival<'a> {
     /// The member's id.
     pub(super) member: MemberId,
@@ -224,6 +224,8 @@ pub(super) struct Arrival<'a> {
     pub(super) joined: Vec<u8>,
     /// Its encoded `Left { Disconnected }`, emitted if its grace runs out.
     pub(super) left: Vec<u8>,
+    /// Its encoded `HostChanged`, emitted if the relay's succession passes it the seat.
+    pub(super) hosted: Vec<u8>,
     /// How long its presence lasts without a heartbeat.
     pub(super) presence: Duration,
 }
@@ -239,6 +241,7 @@ impl<'a> Arrival<'a> {
             token: &newcomer.token,
             joined: Event::Joined { member }.encode(),
             left: Event::Left { member, reason }.encode(),
+            hosted: Event::HostChanged { host: member }.encode(),
             presence,
         }
     }
@@ -251,6 +254,7 @@ impl Arg for Arrival<'_> {
         self.token.put("token", invocation);
         self.joined.as_slice().put("joined", invocation);
         self.left.as_slice().put("left", invocation);
+        self.hosted.as_slice().put("hosted", invocation);
         self.presence.put("presence", invocation);
     }
 }
@@ -492,14 +496,12 @@ calls! {
         event: &'a [u8],
     }
 
-    /// `claim.lua`: a member takes the host seat with a fresh secret's hash.
+    /// `claim.lua`: the member the seat was handed to takes it with its secret's hash.
     ClaimHost<'a>("claim.lua") -> () {
         /// The claimant.
         member: MemberId,
-        /// Hash of its fresh host secret.
+        /// Hash of its host secret.
         host: &'a HostHash,
-        /// The encoded `HostChanged { member }` event.
-        event: &'a [u8],
     }
 
     /// `leave.lua`: a member leaves for good and `Left { Left }` is emitted.
