@@ -193,7 +193,7 @@ fn an_insider_cannot_remove_the_host_or_anyone_present_to_take_over() {
         .remove(&[0])
         .expect("the departed-member removal");
     taken_by_all(&mut members, &commit);
-    let mut members = members.split_off(1);
+    let members = members.split_off(1);
     for m in &members {
         assert_eq!(m.host_key(), bob);
         assert_eq!(m.previous_host(), Some(alice));
