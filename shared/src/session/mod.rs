@@ -1323,6 +1323,11 @@ impl Session {
                     mut provers,
                     ..
                 } = *j;
+                // A host coming back after a reload past the grace proves its return
+                // with the key it saved (§7.6).
+                if keys.host_secret.is_some() && self.host_return.is_none() {
+                    self.host_return = joiner.rejoin_signer();
+                }
                 // The members may have added that request and its Welcome been lost.
                 if let (Some(id), Some(signer)) = (announced, joiner.rejoin_signer()) {
                     provers.push((id, signer));

@@ -284,3 +284,46 @@ fn a_lost_hand_over_is_sent_again_and_the_seat_is_not_stuck() {
         .iter()
         .any(|e| matches!(e, SessionEvent::Locked { locked: true })));
 }
+
+/// A host whose page reloads past the relay's grace comes back under a new relay id:
+/// the relay's own succession gave the seat to bob, the group's to bob too; alice holds
+/// no stale relay secret, proves her return with the key she saved, and the seat follows
+/// her through bob's hand-over (she used to keep a secret the relay no longer took).
+#[test]
+fn a_host_back_under_a_new_id_returns_and_the_seat_follows() {
+    let mut net = room_of_three();
+    let (old_alice, bob) = (net.id("alice"), net.id("bob"));
+    let saved = net.clients["alice"].session.resumable().unwrap();
+    net.remove_quietly("alice", LeaveReason::Disconnected);
+    net.tick(T0);
+    net.tick(T0 + 10_000);
+    assert_eq!(net.host, bob, "the relay's succession");
+    assert_eq!(host_seen_by(&net, "carol"), [bob], "the group's succession");
+    let (session, first) = vroom_shared::session::Session::resume(&saved);
+    net.hold.insert("alice", Vec::new());
+    net.reload("alice", session, first);
+    net.hold.remove("alice");
+    net.inject(
+        "alice",
+        ServerFrame::Error {
+            code: vroom_shared::wire::ErrorCode::ResumeRefused,
+        }
+        .encode(),
+    );
+    for step in 2..6 {
+        net.tick(T0 + step * 10_000);
+    }
+    let alice = net.id("alice");
+    assert_ne!(alice, old_alice, "a new relay id");
+    assert!(net.clients["alice"].session.is_host());
+    for name in ["bob", "carol"] {
+        assert_eq!(host_seen_by(&net, name), [alice], "{name}'s member list");
+    }
+    assert_eq!(net.host, alice, "the seat followed");
+    net.user("alice", |s| s.lock(true));
+    assert!(net.clients["carol"]
+        .events
+        .iter()
+        .any(|e| matches!(e, SessionEvent::Locked { locked: true })));
+    assert_no_warnings(&net, &["alice", "bob", "carol"]);
+}
