@@ -161,13 +161,8 @@ impl Session {
         if group_host.is_some() && group_host != Some(host) && host_here {
             out.push(warning(None, WARN_HOST_UNSAID));
         }
-        let keys = match &mut self.stage {
-            Stage::Member(m) => {
-                m.host.seat_sent = None;
-                &mut m.keys
-            }
-            Stage::Joining(j) => &mut j.keys,
-            Stage::Ended => return,
+        let Some(keys) = self.seat_keys() else {
+            return;
         };
         keys.host_secret = None;
         if Some(host) == me {
@@ -182,13 +177,8 @@ impl Session {
     pub(super) fn after_welcome(&mut self, out: &mut Vec<Output>) {
         let mine = self.host.is_some() && self.host == self.me;
         let resumed = self.resumed;
-        let keys = match &mut self.stage {
-            Stage::Member(m) => {
-                m.host.seat_sent = None;
-                &mut m.keys
-            }
-            Stage::Joining(j) => &mut j.keys,
-            Stage::Ended => return,
+        let Some(keys) = self.seat_keys() else {
+            return;
         };
         if !mine {
             keys.host_secret = None;
@@ -197,6 +187,19 @@ impl Session {
             claim(&mut keys.host_secret, held, out);
         }
         self.follow_seat(out);
+    }
+
+    /// This member's keys, with any hand-over it sent forgotten (the relay's word on
+    /// its seat just came).
+    fn seat_keys(&mut self) -> Option<&mut super::Keys> {
+        match &mut self.stage {
+            Stage::Member(m) => {
+                m.host.seat_sent = None;
+                Some(&mut m.keys)
+            }
+            Stage::Joining(j) => Some(&mut j.keys),
+            Stage::Ended => None,
+        }
     }
 
     /// The holder of the relay's seat hands it to the member the group made host, once

@@ -32,6 +32,20 @@ fn host_changes(net: &Net, name: &str) -> Vec<MemberId> {
         .collect()
 }
 
+/// Whether `name`'s session reported an event `pick` matches.
+fn saw(net: &Net, name: &str, pick: impl Fn(&SessionEvent) -> bool) -> bool {
+    net.clients[name].events.iter().any(pick)
+}
+
+/// An invite link of `name`'s, parsed.
+fn invite_from(net: &Net, name: &str) -> vroom_shared::invite::Invite {
+    let link = net.clients[name]
+        .session
+        .invite_link("https://relay.test")
+        .unwrap();
+    vroom_shared::invite::Invite::parse(&link).unwrap()
+}
+
 fn assert_no_warnings(net: &Net, names: &[&str]) {
     for name in names {
         assert_eq!(
@@ -59,10 +73,10 @@ fn the_host_hands_its_powers_to_a_member_and_everyone_agrees() {
     // asserts the secret of every host request).
     assert_eq!(net.host, bob);
     net.user("bob", |s| s.lock(true));
-    assert!(net.clients["carol"]
-        .events
-        .iter()
-        .any(|e| matches!(e, SessionEvent::Locked { locked: true })));
+    assert!(saw(&net, "carol", |e| matches!(
+        e,
+        SessionEvent::Locked { locked: true }
+    )));
     // The old host has no powers left, in the group or at the relay.
     let alice_session = &mut net.clients.get_mut("alice").unwrap().session;
     assert_eq!(alice_session.lock(false).err(), Some(ActionError::NotHost));
@@ -78,7 +92,7 @@ fn the_host_hands_its_powers_to_a_member_and_everyone_agrees() {
     // The new host's kick is shown as a kick by everyone.
     let carol = net.id("carol");
     net.user("bob", |s| s.kick(carol));
-    assert!(net.clients["alice"].events.iter().any(|e| matches!(
+    assert!(saw(&net, "alice", |e| matches!(
         e,
         SessionEvent::MemberLeft {
             reason: LeaveReason::Kicked,
@@ -120,13 +134,7 @@ fn a_relays_host_change_alone_is_warned_about_and_changes_nothing() {
 #[test]
 fn when_the_host_leaves_the_lowest_leaf_succeeds_and_everyone_agrees() {
     let mut net = room_of_three();
-    let invite_dave = {
-        let link = net.clients["bob"]
-            .session
-            .invite_link("https://relay.test")
-            .unwrap();
-        vroom_shared::invite::Invite::parse(&link).unwrap()
-    };
+    let invite_dave = invite_from(&net, "bob");
     net.join("dave", &invite_dave);
     net.user("alice", |s| s.leave());
     net.tick(T0);
@@ -140,7 +148,7 @@ fn when_the_host_leaves_the_lowest_leaf_succeeds_and_everyone_agrees() {
     net.user("bob", |s| s.lock(true));
     let carol = net.id("carol");
     net.user("bob", |s| s.kick(carol));
-    assert!(net.clients["dave"].events.iter().any(|e| matches!(
+    assert!(saw(&net, "dave", |e| matches!(
         e,
         SessionEvent::MemberLeft {
             reason: LeaveReason::Kicked,
@@ -170,13 +178,7 @@ fn a_host_who_rejoins_under_a_new_identity_proves_its_return_to_everyone() {
     // Welcome: he never saw alice's request.
     let bob = net.id("bob");
     assert_eq!(host_seen_by(&net, "carol"), [bob]);
-    let invite = {
-        let link = net.clients["bob"]
-            .session
-            .invite_link("https://relay.test")
-            .unwrap();
-        vroom_shared::invite::Invite::parse(&link).unwrap()
-    };
+    let invite = invite_from(&net, "bob");
     net.join("dave", &invite);
     net.tick(T0 + 20_000);
     assert!(net.clients["dave"].session.is_ready());
@@ -232,10 +234,10 @@ fn an_insider_with_the_relay_cannot_remove_the_host_to_take_over() {
     }
     // The host keeps its powers for alice and bob.
     net.user("alice", |s| s.lock(true));
-    assert!(net.clients["bob"]
-        .events
-        .iter()
-        .any(|e| matches!(e, SessionEvent::Locked { locked: true })));
+    assert!(saw(&net, "bob", |e| matches!(
+        e,
+        SessionEvent::Locked { locked: true }
+    )));
     net.say("alice", "still here");
     assert!(net.texts("bob").contains(&"still here".to_string()));
 }
@@ -279,10 +281,10 @@ fn a_lost_hand_over_is_sent_again_and_the_seat_is_not_stuck() {
     }
     // Bob claimed the seat with a secret of his own: the relay takes his lock.
     net.user("bob", |s| s.lock(true));
-    assert!(net.clients["carol"]
-        .events
-        .iter()
-        .any(|e| matches!(e, SessionEvent::Locked { locked: true })));
+    assert!(saw(&net, "carol", |e| matches!(
+        e,
+        SessionEvent::Locked { locked: true }
+    )));
 }
 
 /// A host whose page reloads past the relay's grace comes back under a new relay id:
@@ -321,9 +323,9 @@ fn a_host_back_under_a_new_id_returns_and_the_seat_follows() {
     }
     assert_eq!(net.host, alice, "the seat followed");
     net.user("alice", |s| s.lock(true));
-    assert!(net.clients["carol"]
-        .events
-        .iter()
-        .any(|e| matches!(e, SessionEvent::Locked { locked: true })));
+    assert!(saw(&net, "carol", |e| matches!(
+        e,
+        SessionEvent::Locked { locked: true }
+    )));
     assert_no_warnings(&net, &["alice", "bob", "carol"]);
 }
