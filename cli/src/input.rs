@@ -17,6 +17,8 @@ pub(crate) enum Input<'a> {
     Safety,
     /// `/lock` or `/unlock` (host only).
     Lock(bool),
+    /// `/cap N` or `/cap off` (host only): the most members the room lets in.
+    Cap(&'a str),
     /// `/end` (host only): terminate the room for everyone.
     End,
     /// `/leave` (or end of input): leave the room.
@@ -70,6 +72,7 @@ commands:
   /host MEMBER  make another member the host (host only; you stop being host)
   /lock         stop new members from joining (host only)
   /unlock       let new members join again (host only)
+  /cap N        let at most N members in (host only; /cap off lifts it)
   /end          terminate the room for everyone (host only)
   /leave        leave the room (end of input does the same)
   /send PATH    send a file to the members (several are queued)
@@ -104,6 +107,7 @@ impl<'a> Input<'a> {
             ("safety", true) => Input::Safety,
             ("lock", true) => Input::Lock(true),
             ("unlock", true) => Input::Lock(false),
+            ("cap", false) => Input::Cap(rest),
             ("end" | "terminate", true) => Input::End,
             ("leave" | "quit", true) => Input::Leave,
             ("send", false) => Input::Send(rest),
@@ -148,6 +152,8 @@ mod tests {
         assert_eq!(Input::parse("/lock"), Input::Lock(true));
         assert_eq!(Input::parse("/host bob"), Input::Host("bob"));
         assert_eq!(Input::parse("/host"), Input::Unknown("host"));
+        assert_eq!(Input::parse("/cap 4"), Input::Cap("4"));
+        assert_eq!(Input::parse("/cap"), Input::Unknown("cap"));
         assert_eq!(Input::parse("/safety"), Input::Safety);
         assert_eq!(Input::parse("/code"), Input::Code);
         assert_eq!(Input::parse("/code revoke"), Input::CodeRevoke);

@@ -267,6 +267,14 @@ pub enum ClientFrame<'a> {
         /// Hash of the claimant's fresh host secret.
         host: HostHash,
     },
+    /// Host: the most members the room lets in, at most the relay's own limit
+    /// (PROTOCOL.md §7.6); 0 lifts the host's cap. Joins past it are refused (`Full`).
+    SetCap {
+        /// Proof of host powers.
+        secret: HostSecret,
+        /// The cap; 0 for none.
+        max_members: u32,
+    },
 }
 
 /// Why the relay refused a short-code request (PROTOCOL.md §11.2).

@@ -104,6 +104,12 @@ impl<S: Store> Member<S> {
             ClientFrame::ClaimHost { host } => {
                 store.claim_host(self.room, self.me, host).await?;
             }
+            ClientFrame::SetCap {
+                secret,
+                max_members,
+            } => {
+                store.set_cap(self.room, &secret, max_members).await?;
+            }
             ClientFrame::Leave => {
                 shared.hub.unregister(self.room, self.session);
                 // Whatever the store answers, this connection is done with the room.

@@ -117,6 +117,8 @@ struct RoomState {
     limits: RoomLimits,
     /// Whether new members are refused.
     locked: bool,
+    /// The host's member cap, if it set one (at most `limits.max_members`).
+    cap: Option<u32>,
     /// The last sequence number handed out.
     seq: u64,
     /// Members holding a place, in joining order (a room holds a few dozen at most, so a
@@ -495,6 +497,7 @@ impl Store for MemoryStore {
                 host: req.newcomer.member,
                 limits: req.limits,
                 locked: false,
+                cap: None,
                 seq: 0,
                 places: vec![Place {
                     member: req.newcomer.member,
@@ -557,7 +560,8 @@ impl Store for MemoryStore {
                 if st.locked {
                     return Err(ErrorCode::Locked);
                 }
-                if st.places.len() >= st.limits.max_members as usize {
+                let max = st.cap.unwrap_or(st.limits.max_members);
+                if st.places.len() >= max.min(st.limits.max_members) as usize {
                     return Err(ErrorCode::Full);
                 }
                 let member = req.newcomer.member;
@@ -663,6 +667,19 @@ impl Store for MemoryStore {
             st.host_hash = None;
             st.host = to;
             inner.emit(room, st, Event::HostChanged { host: to });
+            Ok(())
+        })
+    }
+
+    async fn set_cap(
+        &self,
+        room: RoomId,
+        secret: &HostSecret,
+        max_members: u32,
+    ) -> StoreResult<()> {
+        self.with_room(room, |_, _, st| {
+            st.check_host(secret)?;
+            st.cap = (max_members > 0).then(|| max_members.min(st.limits.max_members));
             Ok(())
         })
     }

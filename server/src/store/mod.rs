@@ -341,6 +341,15 @@ pub trait Store: Clone + Send + Sync + 'static {
         member: MemberId,
         host: HostHash,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Host: the most members the room lets in from now on (0: no cap of the host's),
+    /// never more than the room's limit in force; joins past it are refused with
+    /// `Full`. `BadHostSecret` on a wrong secret.
+    fn set_cap(
+        &self,
+        room: RoomId,
+        secret: &HostSecret,
+        max_members: u32,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// The member leaves for good: its place ends now and `Left { Left }` is emitted.
     fn leave(&self, room: RoomId, member: MemberId)
         -> impl Future<Output = StoreResult<()>> + Send;

@@ -683,6 +683,19 @@ impl Store for RedisStore {
         call(&self.inner, room, &hand_over).await
     }
 
+    async fn set_cap(
+        &self,
+        room: RoomId,
+        secret: &HostSecret,
+        max_members: u32,
+    ) -> StoreResult<()> {
+        let cap = scripts::SetCap {
+            host: &secret.hash(),
+            max_members,
+        };
+        call(&self.inner, room, &cap).await
+    }
+
     async fn claim_host(&self, room: RoomId, member: MemberId, host: HostHash) -> StoreResult<()> {
         let claim = scripts::ClaimHost {
             member,

@@ -51,6 +51,7 @@ macro_rules! store_suite {
             codes_die_when_revoked_burned_expired_or_their_room_ends,
             host_hand_over_moves_the_seat_to_the_named_member,
             host_seat_passes_to_the_longest_present_member,
+            host_cap_refuses_joins_past_it,
             revoked_codes_give_their_numbers_back
         );
     };
@@ -1156,6 +1157,37 @@ pub(crate) async fn host_seat_passes_to_the_longest_present_member<S: Store>(mak
             Seen::HostChanged(16, MemberId(6)),
         ]
     );
+}
+
+/// The host's member cap: only with the secret, never above the room's limit in force,
+/// joins past it refused with `Full`, a resume still taken, and 0 lifts it.
+pub(crate) async fn host_cap_refuses_joins_past_it<S: Store>(make: impl Make<S>) {
+    let h = harness(make, base_config()).await;
+    let r = room(24);
+    let limit = h.create(r, 1).await.unwrap().limits.max_members;
+    let w2 = h.join(r, 2, None).await.unwrap();
+    assert_eq!(
+        h.store.set_cap(r, &HostSecret([1; 32]), 2).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    h.store.set_cap(r, &host_secret(), 2).await.unwrap();
+    assert_eq!(h.join(r, 3, None).await.unwrap_err(), ErrorCode::Full);
+    // A member coming back to its place is not a join.
+    h.store
+        .disconnect(r, MemberId(2), SessionId(2))
+        .await
+        .unwrap();
+    h.resume(r, &w2, 22).await.unwrap();
+    h.store.leave(r, MemberId(2)).await.unwrap();
+    h.join(r, 3, None).await.unwrap();
+    assert_eq!(h.join(r, 4, None).await.unwrap_err(), ErrorCode::Full);
+    // Above the room's limit the cap is the limit: 0 lifts it.
+    h.store.set_cap(r, &host_secret(), limit + 5).await.unwrap();
+    h.join(r, 4, None).await.unwrap();
+    h.store.set_cap(r, &host_secret(), 3).await.unwrap();
+    assert_eq!(h.join(r, 5, None).await.unwrap_err(), ErrorCode::Full);
+    h.store.set_cap(r, &host_secret(), 0).await.unwrap();
+    h.join(r, 5, None).await.unwrap();
 }
 
 /// Offering and revoking in a loop takes no numbers: a revoked nameplate is handed out

@@ -5,7 +5,8 @@
 //! the group id is `HKDF-Expand(prk2, "vroom/v2/group-id", 16)`; the room extension
 //! (GroupContext extension type [`ROOM_EXTENSION_TYPE`]) holds
 //! `host_signature_key[32] ‖ tag[32] ‖ record`, where `record` is empty or
-//! `flags[1] ‖ previous_host[32] if flags & 1 ‖ heir_proof[64] if flags & 2` (no other
+//! `flags[1] ‖ previous_host[32] if flags & 1 ‖ heir_proof[64] if flags & 2 ‖
+//! member_cap[4, u32 big-endian] if flags & 4` (no other
 //! flag bit may be set, nothing may follow) and
 //! `tag = HKDF-Expand(prk2, "vroom/v2/group-binding" ‖ group_id ‖ host_signature_key ‖
 //! record, 32)`; an empty record is the original 64-byte extension (PROTOCOL.md §9.3).
@@ -97,6 +98,7 @@ impl RoomBinding {
 
 const FLAG_PREVIOUS: u8 = 1;
 const FLAG_PROOF: u8 = 2;
+const FLAG_CAP: u8 = 4;
 
 /// What the room extension records about host powers (PROTOCOL.md §9.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -108,6 +110,8 @@ pub(crate) struct RoomRecord {
     pub(crate) previous: Option<[u8; 32]>,
     /// For a return: the old host key's signature over the new host key.
     pub(crate) proof: Option<[u8; 64]>,
+    /// The most members the host lets in (PROTOCOL.md §7.6).
+    pub(crate) cap: Option<u32>,
 }
 
 impl RoomRecord {
@@ -116,6 +120,7 @@ impl RoomRecord {
             host,
             previous: None,
             proof: None,
+            cap: None,
         }
     }
 
@@ -130,6 +135,10 @@ impl RoomRecord {
             flags |= FLAG_PROOF;
             rest.extend_from_slice(proof);
         }
+        if let Some(cap) = self.cap {
+            flags |= FLAG_CAP;
+            rest.extend_from_slice(&cap.to_be_bytes());
+        }
         if flags == 0 {
             return Vec::new();
         }
@@ -143,7 +152,7 @@ impl RoomRecord {
         let Some((&flags, mut rest)) = trailer.split_first() else {
             return Some(record);
         };
-        if flags == 0 || flags & !(FLAG_PREVIOUS | FLAG_PROOF) != 0 {
+        if flags == 0 || flags & !(FLAG_PREVIOUS | FLAG_PROOF | FLAG_CAP) != 0 {
             return None;
         }
         if flags & FLAG_PREVIOUS != 0 {
@@ -154,6 +163,11 @@ impl RoomRecord {
         if flags & FLAG_PROOF != 0 {
             let (proof, tail) = rest.split_first_chunk::<64>()?;
             record.proof = Some(*proof);
+            rest = tail;
+        }
+        if flags & FLAG_CAP != 0 {
+            let (cap, tail) = rest.split_first_chunk::<4>()?;
+            record.cap = Some(u32::from_be_bytes(*cap));
             rest = tail;
         }
         rest.is_empty().then_some(record)

@@ -645,13 +645,31 @@ impl Group {
             host: heir.identity.signature_key,
             previous: Some(self.record.host),
             proof: None,
+            cap: self.record.cap,
         })
     }
 
     /// Host: commits a new room extension that makes the member signing with
     /// `host_key` the host (a hand-over, PROTOCOL.md §9.3).
     pub fn set_host(&mut self, host_key: [u8; 32]) -> Result<Vec<u8>, GroupError> {
-        self.commit_record(RoomRecord::new(host_key))
+        self.commit_record(RoomRecord {
+            cap: self.record.cap,
+            ..RoomRecord::new(host_key)
+        })
+    }
+
+    /// Host: commits the most members the room lets in (`None`: the relay's limit).
+    pub fn set_member_cap(&mut self, cap: Option<u32>) -> Result<Vec<u8>, GroupError> {
+        self.commit_record(RoomRecord {
+            cap,
+            proof: None,
+            ..self.record
+        })
+    }
+
+    /// The most members the host lets in, as the current epoch's record says.
+    pub fn member_cap(&self) -> Option<u32> {
+        self.record.cap
     }
 
     /// Host: commits the end of the window in which the host a succession replaced may
@@ -673,6 +691,7 @@ impl Group {
             host: own,
             previous: None,
             proof: Some(old.sign_return(&self.group_id, &own)),
+            cap: self.record.cap,
         };
         self.commit_record(record)
     }
@@ -707,7 +726,7 @@ impl Group {
     /// - a commit that removes the host's leaf names its successor, the lowest
     ///   remaining leaf, and keeps the old host as `previous`;
     /// - otherwise only the host changes the record: it hands over to a remaining
-    ///   member, or forgets `previous`;
+    ///   member, forgets `previous`, or sets the member cap;
     /// - except a return: a member whose key the current host or `previous` signed
     ///   becomes the host, whoever commits it.
     fn check_commit(
@@ -752,7 +771,7 @@ impl Group {
                     .flatten()
                     .any(|signer| verify_return(&signer, &self.group_id, &new.host, &proof))
             });
-            remains && proven && new.previous.is_none()
+            remains && proven && new.previous.is_none() && new.cap == old.cap
         };
         if allowed {
             Ok(())

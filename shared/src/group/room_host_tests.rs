@@ -163,6 +163,7 @@ fn an_insider_cannot_remove_the_host_or_anyone_present_to_take_over() {
             host: heir,
             previous: Some(alice),
             proof: None,
+            cap: None,
         })
     };
     // Nobody departed: dave may neither remove the host nor anyone else, whatever
@@ -231,6 +232,7 @@ fn a_returning_host_is_proven_by_its_old_key_in_the_commit_alone() {
         host: carol,
         previous: None,
         proof: Some(alice_old.sign_return(&members[1].group_id, &new_alice)),
+        cap: None,
     };
     let forged = forge(&mut members[1], &binding, &[], Some(stolen));
     refused_by_others(&mut members, 1, &forged);
@@ -267,6 +269,7 @@ fn a_former_host_cannot_take_powers_back() {
             host: alice,
             previous: None,
             proof: Some(alice_old.sign_return(&members[0].group_id, &alice)),
+            cap: None,
         };
         forge(&mut members[0], &binding, &[], Some(record))
     };
@@ -313,4 +316,41 @@ fn an_own_removal_of_a_member_who_came_back_is_dropped() {
     );
     let commit = members[1].self_update().expect("still usable");
     taken_by_all(&mut members, &commit);
+}
+
+/// The member cap is the host's to set: members refuse it from anyone else, a return
+/// cannot change it, and a succession keeps it.
+#[test]
+fn only_the_host_sets_the_member_cap() {
+    let secret = RoomSecret::generate(&mut OsRng);
+    let binding = RoomBinding::new(&secret);
+    let mut members = room_of(&secret, 3);
+    let alice = key(&members[0]);
+    assert_eq!(
+        members[1].set_member_cap(Some(3)).err(),
+        Some(GroupError::Unauthentic)
+    );
+    let forged = forge(
+        &mut members[1],
+        &binding,
+        &[],
+        Some(RoomRecord {
+            cap: Some(9),
+            ..RoomRecord::new(alice)
+        }),
+    );
+    refused_by_others(&mut members, 1, &forged);
+    let commit = members[0].set_member_cap(Some(3)).expect("cap");
+    taken_by_all(&mut members, &commit);
+    assert!(members.iter().all(|m| m.member_cap() == Some(3)));
+    departed(&mut members, &[0]);
+    let commit = members[2].remove(&[0]).expect("succession");
+    taken_by_all(&mut members, &commit);
+    assert_eq!(
+        members[1].member_cap(),
+        Some(3),
+        "a succession keeps the cap"
+    );
+    let bob = key(&members[1]);
+    assert_eq!(members[1].host_key(), bob);
 }

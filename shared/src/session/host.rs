@@ -39,6 +39,17 @@ pub(super) struct HostMoves {
     seat_sent: Option<MemberId>,
     /// Since when this member, the host, has seen a replaced host in the record.
     previous_since_ms: Option<u64>,
+    /// The member cap this member, the host, asked for, until the group records it.
+    cap: Option<Option<u32>>,
+    /// The member cap last reported ([`SessionEvent::MemberCap`]).
+    shown_cap: Option<u32>,
+}
+
+/// Whether the group holds as many members as the host allows.
+pub(super) fn full(group: &crate::group::Group) -> bool {
+    group
+        .member_cap()
+        .is_some_and(|cap| group.members().len() >= cap as usize)
 }
 
 fn fresh_secret() -> HostSecret {
@@ -72,6 +83,39 @@ impl Session {
         let mut out = Vec::new();
         self.run_duties(&mut out);
         Ok(out)
+    }
+
+    /// Host: sets the most members the room lets in (`None`: the relay's limit), at
+    /// least 1 and at most the relay's limit. The group records it (members refuse
+    /// newcomers past it) and the relay enforces it (`Full`).
+    pub fn set_member_cap(&mut self, cap: Option<u32>) -> Result<Vec<Output>, ActionError> {
+        let secret = self.host_secret()?;
+        let max = self.limits.map_or(u32::MAX, |l| l.max_members);
+        let cap = cap.map(|c| c.clamp(1, max.max(1)));
+        let m = self.member_ready()?;
+        m.host.cap = Some(cap);
+        let mut out = Vec::new();
+        if let Some(secret) = secret {
+            let max_members = cap.unwrap_or(0);
+            out.push(Output::Send(
+                ClientFrame::SetCap {
+                    secret,
+                    max_members,
+                }
+                .encode(),
+            ));
+        }
+        self.run_duties(&mut out);
+        Ok(out)
+    }
+
+    /// The most members the host lets in, as the group agreed (`None`: the relay's
+    /// limit only).
+    pub fn member_cap(&self) -> Option<u32> {
+        match &self.stage {
+            Stage::Member(m) => m.group.member_cap(),
+            _ => None,
+        }
     }
 
     /// The relay id of the member the group says is the host, if known.
@@ -125,6 +169,11 @@ impl Session {
         let host = self.group_host();
         let me = self.me;
         if let Stage::Member(m) = &mut self.stage {
+            let cap = m.group.member_cap();
+            if cap != m.host.shown_cap {
+                m.host.shown_cap = cap;
+                out.push(event(SessionEvent::MemberCap { cap }));
+            }
             let now = m.group.host_key();
             if now != before {
                 m.host.handover = None;
@@ -247,6 +296,16 @@ impl Session {
             return None;
         };
         let group = &mut m.group;
+        if let Some(cap) = m.host.cap {
+            if group.is_host() && cap != group.member_cap() {
+                match group.set_member_cap(cap) {
+                    Ok(commit) => return Some(commit),
+                    Err(_) => m.host.cap = None,
+                }
+            } else {
+                m.host.cap = None;
+            }
+        }
         if let Some(key) = m.host.handover {
             if group.is_host() && key != group.host_key() {
                 match group.set_host(key) {

@@ -358,6 +358,12 @@ pub enum SessionEvent {
         /// True when this member is the new host.
         own: bool,
     },
+    /// The most members the host lets in, as the group agreed (`None`: the relay's
+    /// limit): reported on joining when one is set, and whenever the host changes it.
+    MemberCap {
+        /// The cap.
+        cap: Option<u32>,
+    },
 }
 
 /// Why a user action could not be done.
@@ -597,6 +603,8 @@ const WARN_TERMINATE_UNSAID: &str = "The relay ended the room, saying the host d
      host's own message saying so never arrived.";
 const WARN_JOIN_LOCKED: &str = "Someone asked to join while the host has locked the room; \
      they were not let in.";
+const WARN_JOIN_FULL: &str = "Someone asked to join while the room holds as many members \
+     as the host allows; they were not let in.";
 const WARN_UNASKED_ADD: &str = "A member added someone who never asked to join through the room. \
      Check the member list and compare the safety code.";
 const WARN_REMOVAL_UNSAID: &str = "The relay closed the room for you, saying you were \
@@ -1608,6 +1616,10 @@ impl Session {
                 let proven_returning = returning && held.is_some();
                 if m.host_lock == Some(true) && !proven_returning {
                     out.push(warning(Some(from), WARN_JOIN_LOCKED));
+                    return;
+                }
+                if old.is_none() && host::full(&m.group) && !proven_returning {
+                    out.push(warning(Some(from), WARN_JOIN_FULL));
                     return;
                 }
                 if old.is_some() || held.is_some() {

@@ -329,3 +329,39 @@ fn a_host_back_under_a_new_id_returns_and_the_seat_follows() {
     )));
     assert_no_warnings(&net, &["alice", "bob", "carol"]);
 }
+
+/// The host's member cap: every member sees it as the group agreed, only the host sets
+/// it, the relay is told, and members refuse a newcomer past it even when the relay
+/// lets one in; the room takes newcomers again once it is lifted.
+#[test]
+fn the_host_caps_the_members_and_members_hold_to_it() {
+    let mut net = room_of_three();
+    let carol_session = &mut net.clients.get_mut("carol").unwrap().session;
+    assert_eq!(
+        carol_session.set_member_cap(Some(2)).err(),
+        Some(ActionError::NotHost)
+    );
+    net.user("alice", |s| s.set_member_cap(Some(3)));
+    for name in ["alice", "bob", "carol"] {
+        assert_eq!(net.clients[name].session.member_cap(), Some(3), "{name}");
+        assert!(saw(&net, name, |e| matches!(
+            e,
+            SessionEvent::MemberCap { cap: Some(3) }
+        )));
+    }
+    assert_eq!(net.cap, Some(3), "the relay was told");
+    // The test relay does not enforce caps: it lets dave in, the members do not add him.
+    let invite = invite_from(&net, "bob");
+    net.join("dave", &invite);
+    net.tick(T0);
+    net.tick(T0 + 10_000);
+    assert!(!net.clients["dave"].session.is_ready(), "nobody added dave");
+    assert!(net.warnings("bob") > 0, "bob was told why");
+    net.user("alice", |s| s.set_member_cap(None));
+    assert_eq!(net.cap, Some(0), "lifted at the relay");
+    assert_eq!(net.clients["carol"].session.member_cap(), None);
+    net.clients.remove("dave");
+    net.join("dave", &invite);
+    net.tick(T0 + 20_000);
+    assert!(net.clients["dave"].session.is_ready());
+}

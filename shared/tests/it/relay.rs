@@ -51,6 +51,8 @@ pub(crate) struct Net {
     pub(crate) host: MemberId,
     /// Whether a hand-over named `host` and it has not claimed the seat yet.
     seat_named: bool,
+    /// The last member cap the host set (0: lifted); not enforced here.
+    pub(crate) cap: Option<u32>,
     next_id: u64,
     pub(crate) seq: u64,
     /// Every sequenced event: (seq, recipient filter, encoded frame).
@@ -67,6 +69,7 @@ impl Net {
             room: None,
             host: MemberId(0),
             seat_named: false,
+            cap: None,
             next_id: 0x5eed_0000,
             seq: 0,
             log: Vec::new(),
@@ -369,6 +372,13 @@ impl Net {
                 self.host = to;
                 self.seat_named = true;
                 self.sequence(None, Event::HostChanged { host: to });
+            }
+            ClientFrame::SetCap {
+                secret,
+                max_members,
+            } => {
+                assert!(self.room.unwrap().1.verify(&secret), "host secret");
+                self.cap = Some(max_members);
             }
             ClientFrame::ClaimHost { host } => {
                 let me = me.expect("a member claims");

@@ -58,7 +58,8 @@ local NOW = clock()
 -- The room's meta fields, read once per script.
 local M = {}
 local FIELDS = { 'deadline', 'active', 'idle', 'grace', 'slack', 'empty', 'seq', 'evicted',
-  'bytes', 'buf', 'bufbytes', 'locked', 'host', 'hostm', 'lm', 'li', 'll', 'lg', 'lp', 'lf' }
+  'bytes', 'buf', 'bufbytes', 'locked', 'host', 'hostm', 'lm', 'li', 'll', 'lg', 'lp', 'lf',
+  'cap' }
 
 local function load()
   if redis.call('EXISTS', META) == 0 then

@@ -33,7 +33,7 @@ else
   if M.locked == '1' then
     return { 'err', 'locked' }
   end
-  if redis.call('ZCARD', LIVE) + redis.call('ZCARD', GONE) >= num(M.lm) then
+  if redis.call('ZCARD', LIVE) + redis.call('ZCARD', GONE) >= math.min(num(M.lm), num(M.cap) or num(M.lm)) then
     return { 'err', 'full' }
   end
   if has(you) then

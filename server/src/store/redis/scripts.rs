@@ -504,6 +504,14 @@ calls! {
         host: &'a HostHash,
     }
 
+    /// `cap.lua`: host: the most members the room lets in (0: none of the host's).
+    SetCap<'a>("cap.lua") -> () {
+        /// Hash of the presented host secret.
+        host: &'a HostHash,
+        /// The cap.
+        max_members: u32,
+    }
+
     /// `leave.lua`: a member leaves for good and `Left { Left }` is emitted.
     Leave<'a>("leave.lua") -> Presence {
         /// The member leaving.
