@@ -97,3 +97,35 @@ async fn the_host_hands_over_and_a_successor_takes_over_when_that_host_leaves() 
     }
     bob.close_unchecked().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_caps_the_members_and_the_relay_refuses_one_more() {
+    let relay = Relay::start(app_config()).await;
+    let origin = relay.origin();
+    let chrome = Chrome::start().await;
+
+    let (ada, link) = create_room(&chrome, &origin, "Ada").await;
+    let bob = join_room(&chrome, &link, "Bob").await;
+    for page in [&ada, &bob] {
+        page.wait_count(".member", 2).await;
+    }
+    assert_eq!(
+        bob.eval("return document.querySelector('#member-cap') ? 'yes' : 'no'")
+            .await,
+        "no",
+        "only the host sets the cap"
+    );
+    ada.fill("#member-cap", "2").await;
+    ada.click("#set-cap").await;
+    for page in [&ada, &bob] {
+        page.wait_text("#cap-status", "at most 2 members").await;
+        page.wait_text(".event", "The host lets at most 2 members into the room")
+            .await;
+    }
+    // A third person is refused by the relay, with a sentence that says why.
+    let cy = chrome.open(&link).await;
+    cy.wait_text("#problem-title", "This room is full").await;
+    for page in [ada, bob, cy] {
+        page.close().await;
+    }
+}
