@@ -607,3 +607,46 @@ async fn the_host_seat_moves_by_hand_over_and_by_the_relays_succession_only() {
     host.expect_closed(CloseReason::Terminated).await;
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn the_hosts_member_cap_refuses_a_join_past_it() {
+    let relay = Relay::start(config()).await;
+    let (room, mut host, _) = relay.create_room(10).await;
+    let (_guest, wg) = relay.join_room(room).await;
+    assert_eq!(host.recv().await, Got::Joined(2, wg.you));
+    host.send(ClientFrame::SetCap {
+        secret: secret(8),
+        max_members: 2,
+    })
+    .await;
+    host.expect_error(ErrorCode::BadHostSecret).await;
+    host.send(ClientFrame::SetCap {
+        secret: secret(10),
+        max_members: 2,
+    })
+    .await;
+    // The relay answers requests of one connection in order: once the host's next
+    // request is answered, the cap is in force.
+    host.send(ClientFrame::Lock {
+        secret: secret(10),
+        locked: false,
+    })
+    .await;
+    assert_eq!(host.recv().await, Got::Locked(3, false));
+    let mut third = relay.connect().await;
+    third.ask_to_join(room).await;
+    third.expect_error(ErrorCode::Full).await;
+    host.send(ClientFrame::SetCap {
+        secret: secret(10),
+        max_members: 0,
+    })
+    .await;
+    host.send(ClientFrame::Lock {
+        secret: secret(10),
+        locked: false,
+    })
+    .await;
+    assert_eq!(host.recv().await, Got::Locked(4, false));
+    let (_fourth, _) = relay.join_room(room).await;
+    relay.stop().await;
+}
