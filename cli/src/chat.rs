@@ -412,7 +412,21 @@ impl Client {
                 }
                 Ok(Vec::new())
             }
+            Input::Host(who) => match other_member(session, who) {
+                Some(member) => session.hand_over(member),
+                None => Ok(Vec::new()),
+            },
             Input::Lock(locked) => session.lock(locked),
+            Input::Cap(cap) => match cap {
+                "off" => session.set_member_cap(None),
+                n => match n.parse::<u32>() {
+                    Ok(n) if n > 0 => session.set_member_cap(Some(n)),
+                    _ => {
+                        eprintln!("vroom: /cap takes a number of members (1 or more), or 'off'");
+                        Ok(Vec::new())
+                    }
+                },
+            },
             Input::End => session.terminate(),
             Input::Leave => {
                 self.stdin_open = false;

@@ -11,12 +11,16 @@ pub(crate) enum Input<'a> {
     Members,
     /// `/kick NICK-or-ID` (host only).
     Kick(&'a str),
+    /// `/host NICK-or-ID` (host only): hand host powers to another member.
+    Host(&'a str),
     /// `/safety`: print the room-wide safety code to compare with the others.
     Safety,
     /// `/invite`: print the room's current invite link.
     Invite,
     /// `/lock` or `/unlock` (host only).
     Lock(bool),
+    /// `/cap N` or `/cap off` (host only): the most members the room lets in.
+    Cap(&'a str),
     /// `/end` (host only): terminate the room for everyone.
     End,
     /// `/leave` (or end of input): leave the room.
@@ -68,8 +72,10 @@ commands:
   /safety      show the room's safety code (everyone must see the same)
   /invite       show the room's invite link (a new one after the host removes someone)
   /kick MEMBER  remove a member (host only; by nickname or id)
+  /host MEMBER  make another member the host (host only; you stop being host)
   /lock         stop new members from joining (host only)
   /unlock       let new members join again (host only)
+  /cap N        let at most N members in (host only; /cap off lifts it)
   /end          terminate the room for everyone (host only)
   /leave        leave the room (end of input does the same)
   /send PATH    send a file to the members (several are queued)
@@ -99,11 +105,13 @@ impl<'a> Input<'a> {
         match (name, rest.is_empty()) {
             ("nick", false) => Input::Nick(rest),
             ("kick", false) => Input::Kick(rest),
+            ("host", false) => Input::Host(rest),
             ("members" | "who", true) => Input::Members,
             ("safety", true) => Input::Safety,
             ("invite", true) => Input::Invite,
             ("lock", true) => Input::Lock(true),
             ("unlock", true) => Input::Lock(false),
+            ("cap", false) => Input::Cap(rest),
             ("end" | "terminate", true) => Input::End,
             ("leave" | "quit", true) => Input::Leave,
             ("send", false) => Input::Send(rest),
@@ -146,6 +154,10 @@ mod tests {
         assert_eq!(Input::parse("/nick  Ada "), Input::Nick("Ada"));
         assert_eq!(Input::parse("/end"), Input::End);
         assert_eq!(Input::parse("/lock"), Input::Lock(true));
+        assert_eq!(Input::parse("/host bob"), Input::Host("bob"));
+        assert_eq!(Input::parse("/host"), Input::Unknown("host"));
+        assert_eq!(Input::parse("/cap 4"), Input::Cap("4"));
+        assert_eq!(Input::parse("/cap"), Input::Unknown("cap"));
         assert_eq!(Input::parse("/safety"), Input::Safety);
         assert_eq!(Input::parse("/invite"), Input::Invite);
         assert_eq!(Input::parse("/code"), Input::Code);

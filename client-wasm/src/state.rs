@@ -189,6 +189,8 @@ pub struct RoomUi {
     pub is_host: RwSignal<bool>,
     /// Whether the room refuses new members.
     pub locked: RwSignal<bool>,
+    /// The most members the host lets in, as the group agreed.
+    pub member_cap: RwSignal<Option<u32>>,
     /// The latest refused action, shown beside the message box.
     pub notice: RwSignal<Option<String>>,
     /// Why nobody has let this member in yet, on the waiting page.
@@ -245,6 +247,7 @@ impl RoomUi {
             invite: RwSignal::new(None),
             is_host: RwSignal::new(false),
             locked: RwSignal::new(false),
+            member_cap: RwSignal::new(None),
             notice: RwSignal::new(None),
             still_waiting: RwSignal::new(None),
             safety: RwSignal::new(None),
@@ -702,9 +705,19 @@ impl Client {
         self.act(|s| s.lock(locked))
     }
 
+    /// Host: the most members the room lets in (`None`: the relay's limit).
+    pub fn set_member_cap(&self, cap: Option<u32>) -> Result<(), ActionError> {
+        self.act(|s| s.set_member_cap(cap))
+    }
+
     /// Host: removes a member.
     pub fn kick(&self, member: MemberId) -> Result<(), ActionError> {
         self.act(|s| s.kick(member))
+    }
+
+    /// Host: hands host powers to another member.
+    pub fn hand_over(&self, member: MemberId) -> Result<(), ActionError> {
+        self.act(|s| s.hand_over(member))
     }
 
     /// Leaves the room for good; the relay's answer ends the session.
@@ -1099,6 +1112,17 @@ impl Client {
             }
             SessionEvent::Locked { locked } => ui.locked.set(*locked),
             SessionEvent::InviteChanged => self.invite_changed(),
+            SessionEvent::MemberCap { cap } => ui.member_cap.set(*cap),
+            SessionEvent::HostChanged { .. } => {
+                let is_host = self
+                    .inner
+                    .borrow()
+                    .session
+                    .as_ref()
+                    .is_some_and(Session::is_host);
+                ui.is_host.set(is_host);
+                self.refresh_members();
+            }
             SessionEvent::RelayGoingAway => {
                 ui.connection.set(Connection::Reconnecting);
                 if let Some(socket) = self.inner.borrow_mut().socket.take() {

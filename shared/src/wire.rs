@@ -315,6 +315,30 @@ pub enum ClientFrame<'a> {
         /// The proof derived from the room secret and the room's current pass.
         proof: JoinProof,
     },
+    /// Host: give the relay's host seat to another member (PROTOCOL.md §7.6). The
+    /// presented secret stops working at once; the seat waits for `to`'s
+    /// [`ClientFrame::ClaimHost`], and everyone is told ([`Event::HostChanged`]).
+    HandOver {
+        /// Proof of host powers.
+        secret: HostSecret,
+        /// The member the group made host.
+        to: MemberId,
+    },
+    /// Take the relay's host seat with a fresh secret of this member's own: accepted
+    /// from the member a hand-over named, or from anyone once the host's place is gone
+    /// (the group decides who the host is; the relay only follows, §7.6).
+    ClaimHost {
+        /// Hash of the claimant's fresh host secret.
+        host: HostHash,
+    },
+    /// Host: the most members the room lets in, at most the relay's own limit
+    /// (PROTOCOL.md §7.6); 0 lifts the host's cap. Joins past it are refused (`Full`).
+    SetCap {
+        /// Proof of host powers.
+        secret: HostSecret,
+        /// The cap; 0 for none.
+        max_members: u32,
+    },
 }
 
 /// Why the relay refused a short-code request (PROTOCOL.md §11.2).
@@ -495,6 +519,12 @@ pub enum Event<'a> {
     Locked {
         /// Whether joins are stopped now.
         locked: bool,
+    },
+    /// The relay's host seat moved to this member (a hand-over, or a claim after the
+    /// host's place ended). The relay's word only: members check it against the group.
+    HostChanged {
+        /// The member holding (or about to claim) the seat.
+        host: MemberId,
     },
 }
 

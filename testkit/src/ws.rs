@@ -37,6 +37,8 @@ pub enum Got {
     },
     /// `Event::Locked`: its seq and whether the room is now locked.
     Locked(u64, bool),
+    /// `Event::HostChanged`: its seq and the member holding the host seat now.
+    HostChanged(u64, MemberId),
     /// `Gap { from, to }`.
     Gap(u64, u64),
     /// `CaughtUp { seq }`.
@@ -94,7 +96,9 @@ impl Got {
     /// The sequence number of an event; `None` for every other frame.
     pub fn seq(&self) -> Option<u64> {
         match self {
-            Got::Joined(s, _) | Got::Left(s, _, _) | Got::Locked(s, _) => Some(*s),
+            Got::Joined(s, _) | Got::Left(s, _, _) | Got::Locked(s, _) | Got::HostChanged(s, _) => {
+                Some(*s)
+            }
             Got::Message { seq, .. } => Some(*seq),
             _ => None,
         }
@@ -135,6 +139,7 @@ impl Got {
                     payload: payload.to_vec(),
                 },
                 Event::Locked { locked } => Got::Locked(seq, locked),
+                Event::HostChanged { host } => Got::HostChanged(seq, host),
             },
             ServerFrame::Gap { from, to } => Got::Gap(from, to),
             ServerFrame::CaughtUp { seq } => Got::CaughtUp(seq),
@@ -283,7 +288,9 @@ impl Client {
             let got = self.recv().await;
             match got {
                 Got::Message { .. } => return got,
-                Got::Joined(..) | Got::Left(..) | Got::Locked(..) => continue,
+                Got::Joined(..) | Got::Left(..) | Got::Locked(..) | Got::HostChanged(..) => {
+                    continue
+                }
                 other => panic!("expected a message, got {other:?}"),
             }
         }

@@ -351,10 +351,10 @@ async fn leaving_forgets_the_saved_place() {
     done(vec![alice, bob], relay).await;
 }
 
-/// Bob is left alone in the room (the host left): a reload has nobody to take him back
-/// as himself, so the page joins as a new member and says why while it waits.
+/// Bob is left alone in the room (the host left): he succeeds her, so a reload makes the
+/// group again as a host alone does, instead of waiting for nobody.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_member_alone_who_reloads_is_told_why_it_waits() {
+async fn a_member_left_alone_is_the_host_and_a_reload_takes_it_back_in() {
     let relay = Relay::start(patient_relay()).await;
     let chrome = Chrome::start().await;
     let (alice, _, bob) = alice_and_bob(&chrome, &relay.origin()).await;
@@ -363,11 +363,14 @@ async fn a_member_alone_who_reloads_is_told_why_it_waits() {
     alice.wait_text("#ended-title", "You left the room").await;
     bob.wait_text(".event", "Alice left").await;
     bob.wait_count(".member", 1).await;
-    // The entry is written when the page goes; it knows Bob is alone.
-    reload_to_waiting(&bob).await;
-    bob.wait_text("#why-new", "You were alone in the room")
-        .await;
-    assert_eq!(saved(&bob).await, "null", "the old place is forgotten");
+    // Left alone, Bob took host powers over (the relay's seat and the group's); a
+    // reload makes the group again, as for any host alone, with nobody to wait for.
+    bob.wait_text(".event", "You are the host now").await;
+    bob.find("#terminate").await;
+    bob.client.refresh().await.expect("reload");
+    bob.wait_text("#connection", "connected").await;
+    bob.find("#terminate").await;
+    bob.wait_count(".member", 1).await;
 
     done(vec![alice, bob], relay).await;
 }
@@ -387,10 +390,4 @@ async fn opening_the_start_page_forgets_the_saved_place() {
     assert_eq!(saved(&bob).await, "null", "the place is forgotten");
 
     done(vec![alice, bob], relay).await;
-}
-
-/// Reloads the page and waits for the waiting page.
-async fn reload_to_waiting(page: &Page) {
-    page.client.refresh().await.expect("reload");
-    page.find("#waiting").await;
 }

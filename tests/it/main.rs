@@ -5,6 +5,8 @@
 //! - `browser`: the web app in headless Chromium against an in-process relay.
 //! - `browser_files`: files in the web app: pictures previewed and cleaned of metadata,
 //!   streaming, the limit, cancelling, and both ways with the native client.
+//! - `browser_host`: host powers handed over and passed on, in three browsers; the
+//!   host's member cap.
 //! - `browser_codes`: short codes in the web app: browser to browser, wrong codes and
 //!   the burn, both ways with the native client, revoking, three codes per room.
 //! - `browser_room`: the room as people use it, in two and three browsers.
@@ -34,6 +36,7 @@
 mod browser;
 mod browser_codes;
 mod browser_files;
+mod browser_host;
 mod browser_resume;
 mod browser_room;
 mod browser_rotate;

@@ -24,6 +24,18 @@ pub(crate) fn InvitePanel() -> impl IntoView {
             copy_text(ui, &text, copied, "the link");
         }
     };
+    let cap_input = RwSignal::new(String::new());
+    let set_cap = move |_| {
+        let cap = cap_input
+            .get_untracked()
+            .trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n > 0);
+        if let Err(e) = client.with_value(|c| c.set_member_cap(cap)) {
+            ui.notice.set(Some(e.to_string()));
+        }
+    };
     let toggle_lock = move |_| {
         let locked = ui.locked.get_untracked();
         if let Err(e) = client.with_value(|c| c.lock(!locked)) {
@@ -64,10 +76,23 @@ pub(crate) fn InvitePanel() -> impl IntoView {
                     "someone who knows them. Share the link above or a short code instead."
                 </p>
             </Show>
+            <p id="cap-status" class="hint">
+                {move || ui.member_cap.get().map(|n| format!("The host lets at most {n} members in"))}
+            </p>
             <Show when=move || ui.is_host.get()>
                 <button id="lock" on:click=toggle_lock>
                     {move || if ui.locked.get() { "Unlock room" } else { "Lock room (no new people)" }}
                 </button>
+                <label for="member-cap">"Most members (empty: the relay\u{2019}s limit)"</label>
+                <div class="row">
+                    <input
+                        id="member-cap"
+                        type="number"
+                        min="1"
+                        on:input=move |ev| cap_input.set(event_target_value(&ev))
+                    />
+                    <button id="set-cap" on:click=set_cap>"Set"</button>
+                </div>
             </Show>
         </details>
     }

@@ -19,11 +19,12 @@ pub(crate) fn MemberList() -> impl IntoView {
             <ul class="members">
                 <For
                     each=move || ui.members.get()
-                    key=|m: &MemberInfo| (m.member, m.nick.clone(), m.presence == Presence::Away)
+                    key=|m: &MemberInfo| (m.member, m.nick.clone(), m.presence == Presence::Away, m.is_host)
                     children=move |m: MemberInfo| {
                         let member = m.member;
                         let removable = move || ui.is_host.get() && !m.is_self;
                         let remove_label = format!("Remove {} ({})", m.nick, badge(&m.fingerprint));
+                        let host_label = format!("Make {} ({}) the host", m.nick, badge(&m.fingerprint));
                         let dm_label = format!("Message {} privately", m.nick);
                         let dm_nick = m.nick.clone();
                         let away = m.presence == Presence::Away;
@@ -66,6 +67,17 @@ pub(crate) fn MemberList() -> impl IntoView {
                                         }
                                     >
                                         "Remove"
+                                    </button>
+                                    <button
+                                        class="small make-host"
+                                        aria-label=host_label.clone()
+                                        on:click=move |_| {
+                                            if let Err(e) = client.with_value(|c| c.hand_over(member)) {
+                                                ui.notice.set(Some(e.to_string()));
+                                            }
+                                        }
+                                    >
+                                        "Make host"
                                     </button>
                                 </Show>
                             </li>

@@ -140,9 +140,9 @@ pub(crate) fn Room() -> impl IntoView {
                         {move || match confirming.get() {
                             Some(Confirm::HostLeaves) => view! {
                                 <strong>"Leave the room you host?"</strong>
-                                " You are the host: once you leave, nobody can lock the room, "
-                                "remove people or end it. It goes on until everyone has left "
-                                "or it times out."
+                                " You are the host. To choose who takes over, cancel and press "
+                                "\"Make host\" beside them in the member list. If you leave now, "
+                                "another member becomes the host by itself."
                             }
                             .into_any(),
                             _ => view! {

@@ -102,6 +102,18 @@ impl<S: Store> Member<S> {
                 store.terminate(self.room, &secret).await?;
                 tracing::info!(room = %RoomTag(&shared.config, self.room), "room terminated");
             }
+            ClientFrame::HandOver { secret, to } => {
+                store.hand_over(self.room, &secret, to).await?;
+            }
+            ClientFrame::ClaimHost { host } => {
+                store.claim_host(self.room, self.me, host).await?;
+            }
+            ClientFrame::SetCap {
+                secret,
+                max_members,
+            } => {
+                store.set_cap(self.room, &secret, max_members).await?;
+            }
             ClientFrame::Leave => {
                 shared.hub.unregister(self.room, self.session);
                 // Whatever the store answers, this connection is done with the room.

@@ -107,9 +107,11 @@ struct Room {
 struct RoomState {
     /// Set when the room is deleted, so handles still holding the `Arc` see it is gone.
     closed: bool,
-    /// Hash of the host secret; host requests are checked against it.
-    host_hash: HostHash,
-    /// The creator's member id, reported in `Welcome`.
+    /// Hash of the host secret; host requests are checked against it. `None` between a
+    /// hand-over and the new host's claim.
+    host_hash: Option<HostHash>,
+    /// The host seat's member id (the creator's, until a hand-over or a claim),
+    /// reported in `Welcome`.
     host: MemberId,
     /// The limits and timers in force.
     limits: RoomLimits,
@@ -118,6 +120,8 @@ struct RoomState {
     /// The hash of the join proof newcomers must show, once the host renewed the
     /// room's invitation.
     join_proof: Option<JoinProofHash>,
+    /// The host's member cap, if it set one (at most `limits.max_members`).
+    cap: Option<u32>,
     /// The last sequence number handed out.
     seq: u64,
     /// Members holding a place, in joining order (a room holds a few dozen at most, so a
@@ -271,9 +275,25 @@ impl Inner {
         }
         st.places.retain(|p| p.member != member);
         self.emit(room, st, Event::Left { member, reason });
+        self.succeed(room, st);
         st.note_presence(Instant::now());
         room.wake.notify_one();
         Ok(())
+    }
+
+    /// The relay's own succession (PROTOCOL.md §7.6): once the seat's member has no
+    /// place any more, the seat goes to the member holding a place the longest, which
+    /// alone may claim it. Call with the room locked, after a place ended.
+    fn succeed(&self, room: &Room, st: &mut RoomState) {
+        if st.has(st.host) {
+            return;
+        }
+        let Some(heir) = st.places.first().map(|p| p.member) else {
+            return;
+        };
+        st.host_hash = None;
+        st.host = heir;
+        self.emit(room, st, Event::HostChanged { host: heir });
     }
 
     /// Deletes the room: nothing of it stays, and every connection is told why.
@@ -325,6 +345,7 @@ impl Inner {
                 },
             );
         }
+        self.succeed(room, &mut st);
         if st.empty_since.is_some_and(|at| now >= at + grace) {
             self.close(room, &mut st, Ending::Abandoned);
         }
@@ -432,7 +453,7 @@ impl RoomState {
     }
 
     fn check_host(&self, secret: &HostSecret) -> StoreResult<()> {
-        if self.host_hash.verify(secret) {
+        if self.host_hash.is_some_and(|hash| hash.verify(secret)) {
             Ok(())
         } else {
             Err(ErrorCode::BadHostSecret)
@@ -475,11 +496,12 @@ impl Store for MemoryStore {
             id: req.room,
             state: Mutex::new(RoomState {
                 closed: false,
-                host_hash: req.host,
+                host_hash: Some(req.host),
                 host: req.newcomer.member,
                 limits: req.limits,
                 locked: false,
                 join_proof: None,
+                cap: None,
                 seq: 0,
                 places: vec![Place {
                     member: req.newcomer.member,
@@ -545,7 +567,8 @@ impl Store for MemoryStore {
                 if st.locked {
                     return Err(ErrorCode::Locked);
                 }
-                if st.places.len() >= st.limits.max_members as usize {
+                let max = st.cap.unwrap_or(st.limits.max_members);
+                if st.places.len() >= max.min(st.limits.max_members) as usize {
                     return Err(ErrorCode::Full);
                 }
                 let member = req.newcomer.member;
@@ -651,6 +674,47 @@ impl Store for MemoryStore {
         self.with_room(room, |inner, room, st| {
             st.check_host(secret)?;
             inner.close(room, st, Ending::Close(CloseReason::Terminated));
+            Ok(())
+        })
+    }
+
+    async fn hand_over(&self, room: RoomId, secret: &HostSecret, to: MemberId) -> StoreResult<()> {
+        self.with_room(room, |inner, room, st| {
+            st.check_host(secret)?;
+            if !st.has(to) {
+                return Err(ErrorCode::UnknownMember);
+            }
+            st.host_hash = None;
+            st.host = to;
+            inner.emit(room, st, Event::HostChanged { host: to });
+            Ok(())
+        })
+    }
+
+    async fn set_cap(
+        &self,
+        room: RoomId,
+        secret: &HostSecret,
+        max_members: u32,
+    ) -> StoreResult<()> {
+        self.with_room(room, |_, _, st| {
+            st.check_host(secret)?;
+            st.cap = (max_members > 0).then(|| max_members.min(st.limits.max_members));
+            Ok(())
+        })
+    }
+
+    async fn claim_host(&self, room: RoomId, member: MemberId, host: HostHash) -> StoreResult<()> {
+        self.with_room(room, |_, _, st| {
+            if !st.has(member) {
+                return Err(ErrorCode::UnknownMember);
+            }
+            // Only the member the seat was handed to (or passed to by the relay's own
+            // succession) claims it, once; the same claim again is a no-op.
+            if st.host != member || st.host_hash.is_some_and(|hash| hash.0 != host.0) {
+                return Err(ErrorCode::BadHostSecret);
+            }
+            st.host_hash = Some(host);
             Ok(())
         })
     }

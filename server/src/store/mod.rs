@@ -334,6 +334,36 @@ pub trait Store: Clone + Send + Sync + 'static {
         secret: &HostSecret,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
+    /// Host: gives the host seat to `to` (PROTOCOL.md §7.6): the presented secret stops
+    /// working, the seat waits for `to`'s [`Store::claim_host`], and `HostChanged { to }`
+    /// is emitted. `BadHostSecret`, `UnknownMember`.
+    fn hand_over(
+        &self,
+        room: RoomId,
+        secret: &HostSecret,
+        to: MemberId,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Takes the host seat with the hash of a secret of the claimant's own: accepted
+    /// only from the member the seat was handed to (by [`Store::hand_over`] or the
+    /// relay's own succession: when the seat's member's place ends, the seat goes to the
+    /// member holding a place the longest, with `HostChanged`), while it has no hash or
+    /// the same one (a repeated claim is a no-op). `BadHostSecret` otherwise,
+    /// `UnknownMember`.
+    fn claim_host(
+        &self,
+        room: RoomId,
+        member: MemberId,
+        host: HostHash,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Host: the most members the room lets in from now on (0: no cap of the host's),
+    /// never more than the room's limit in force; joins past it are refused with
+    /// `Full`. `BadHostSecret` on a wrong secret.
+    fn set_cap(
+        &self,
+        room: RoomId,
+        secret: &HostSecret,
+        max_members: u32,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// The member leaves for good: its place ends now and `Left { Left }` is emitted.
     fn leave(&self, room: RoomId, member: MemberId)
         -> impl Future<Output = StoreResult<()>> + Send;

@@ -63,7 +63,7 @@ use redis::{ConnectionInfo, IntoConnectionInfo, PushInfo};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 use vroom_shared::wire::{
-    CloseReason, ErrorCode, Event, HostSecret, JoinProofHash, LeaveReason, MemberId,
+    CloseReason, ErrorCode, Event, HostHash, HostSecret, JoinProofHash, LeaveReason, MemberId,
     ResumeTokenDebug, RoomId,
 };
 
@@ -686,6 +686,36 @@ impl Store for RedisStore {
     async fn terminate(&self, room: RoomId, secret: &HostSecret) -> StoreResult<()> {
         let host = secret.hash();
         call(&self.inner, room, &scripts::Terminate { host: &host }).await
+    }
+
+    async fn hand_over(&self, room: RoomId, secret: &HostSecret, to: MemberId) -> StoreResult<()> {
+        let hand_over = scripts::HandOver {
+            host: &secret.hash(),
+            to,
+            event: &Event::HostChanged { host: to }.encode(),
+        };
+        call(&self.inner, room, &hand_over).await
+    }
+
+    async fn set_cap(
+        &self,
+        room: RoomId,
+        secret: &HostSecret,
+        max_members: u32,
+    ) -> StoreResult<()> {
+        let cap = scripts::SetCap {
+            host: &secret.hash(),
+            max_members,
+        };
+        call(&self.inner, room, &cap).await
+    }
+
+    async fn claim_host(&self, room: RoomId, member: MemberId, host: HostHash) -> StoreResult<()> {
+        let claim = scripts::ClaimHost {
+            member,
+            host: &host,
+        };
+        call(&self.inner, room, &claim).await
     }
 
     async fn leave(&self, room: RoomId, member: MemberId) -> StoreResult<()> {

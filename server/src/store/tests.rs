@@ -50,7 +50,10 @@ macro_rules! store_suite {
             codes_are_handed_out_opened_and_relayed,
             codes_die_when_revoked_burned_expired_or_their_room_ends,
             revoked_codes_give_their_numbers_back,
-            a_renewed_invitation_refuses_the_old_proof
+            a_renewed_invitation_refuses_the_old_proof,
+            host_hand_over_moves_the_seat_to_the_named_member,
+            host_seat_passes_to_the_longest_present_member,
+            host_cap_refuses_joins_past_it
         );
     };
     (@each $paused:literal, $make:expr; $($name:ident),*) => {
@@ -70,6 +73,7 @@ pub(crate) enum Seen {
     Left(u64, MemberId, LeaveReason),
     Message(u64, MemberId, Option<MemberId>, Vec<u8>),
     Locked(u64, bool),
+    HostChanged(u64, MemberId),
     MemberClosed(MemberId, CloseReason),
     RoomClosed(CloseReason),
     /// A chunk-lane packet: sender, recipient, encoded frame.
@@ -85,7 +89,8 @@ impl Seen {
             Seen::Joined(seq, _)
             | Seen::Left(seq, _, _)
             | Seen::Message(seq, _, _, _)
-            | Seen::Locked(seq, _) => Some(*seq),
+            | Seen::Locked(seq, _)
+            | Seen::HostChanged(seq, _) => Some(*seq),
             Seen::MemberClosed(..) | Seen::RoomClosed(_) | Seen::Stream(..) | Seen::Code(..) => {
                 None
             }
@@ -101,6 +106,7 @@ impl Seen {
             Event::Left { member, reason } => Seen::Left(seq, member, reason),
             Event::Message { from, to, payload } => Seen::Message(seq, from, to, payload.to_vec()),
             Event::Locked { locked } => Seen::Locked(seq, locked),
+            Event::HostChanged { host } => Seen::HostChanged(seq, host),
         }
     }
 }
@@ -1007,11 +1013,210 @@ pub(crate) async fn codes_die_when_revoked_burned_expired_or_their_room_ends<S: 
     assert_eq!(h.open(last, 8).await, Err(CodeRefusal::Unknown));
 }
 
+pub(crate) async fn host_hand_over_moves_the_seat_to_the_named_member<S: Store>(
+    make: impl Make<S>,
+) {
+    let h = harness(make, base_config()).await;
+    let r = room(22);
+    h.create(r, 1).await.unwrap();
+    h.join(r, 2, None).await.unwrap();
+    h.join(r, 3, None).await.unwrap();
+    h.rec.take_when(r, |s| s.len() == 3).await;
+    let old = host_secret();
+    let wrong = HostSecret([1; 32]);
+    let fresh = HostSecret([2; 32]);
+    let intruder = HostSecret([3; 32]);
+
+    // Only the host hands over, and only to a member holding a place.
+    assert_eq!(
+        h.store.hand_over(r, &wrong, MemberId(2)).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    assert_eq!(
+        h.store.hand_over(r, &old, MemberId(9)).await,
+        Err(ErrorCode::UnknownMember)
+    );
+    // Nobody claims a seat whose member is here and which no hand-over named.
+    assert_eq!(
+        h.store.claim_host(r, MemberId(3), intruder.hash()).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    h.store.hand_over(r, &old, MemberId(2)).await.unwrap();
+    assert_eq!(
+        h.rec.take_when(r, |s| !s.is_empty()).await,
+        vec![Seen::HostChanged(4, MemberId(2))]
+    );
+    // The old secret is spent at once; a member the hand-over did not name cannot
+    // take the seat, the named one can (with a secret of its own), once.
+    assert_eq!(
+        h.store.lock(r, &old, true).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    assert_eq!(
+        h.store.claim_host(r, MemberId(3), intruder.hash()).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    h.store
+        .claim_host(r, MemberId(2), fresh.hash())
+        .await
+        .unwrap();
+    assert_eq!(
+        h.store.claim_host(r, MemberId(2), intruder.hash()).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    assert_eq!(
+        h.store.lock(r, &intruder, true).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    h.store
+        .claim_host(r, MemberId(2), fresh.hash())
+        .await
+        .unwrap();
+    h.store.lock(r, &fresh, true).await.unwrap();
+    assert_eq!(
+        h.rec.take_when(r, |s| !s.is_empty()).await,
+        vec![Seen::Locked(5, true)]
+    );
+    // A rejoin keeps the seat's member id: a newcomer's Welcome names the new host.
+    h.store.lock(r, &fresh, false).await.unwrap();
+    assert_eq!(h.join(r, 4, None).await.unwrap().host, MemberId(2));
+    h.store.kick(r, &fresh, MemberId(3)).await.unwrap();
+    h.store.terminate(r, &fresh).await.unwrap();
+    assert_eq!(h.say(r, 1, "gone?").await, Err(ErrorCode::UnknownRoom));
+}
+
+/// The relay's own succession: once the seat's member has no place (it left, or its
+/// grace ran out), the seat goes to the member holding a place the longest, and only
+/// that member may claim it; a hand-over whose heir leaves before claiming does not
+/// leave the seat stuck.
+pub(crate) async fn host_seat_passes_to_the_longest_present_member<S: Store>(make: impl Make<S>) {
+    let h = harness(make, base_config()).await;
+    let r = room(23);
+    h.create(r, 1).await.unwrap();
+    h.join(r, 2, None).await.unwrap();
+    h.join(r, 3, None).await.unwrap();
+    h.join(r, 4, None).await.unwrap();
+    h.store.leave(r, MemberId(1)).await.unwrap();
+    assert_eq!(
+        h.rec.take_when(r, |s| s.len() == 6).await[4..],
+        [
+            Seen::Left(5, MemberId(1), LeaveReason::Left),
+            Seen::HostChanged(6, MemberId(2)),
+        ]
+    );
+    let first = HostSecret([2; 32]);
+    let second = HostSecret([3; 32]);
+    // No free seat: a member the relay did not name cannot claim it, nor a departed one.
+    assert_eq!(
+        h.store.claim_host(r, MemberId(3), second.hash()).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    assert_eq!(
+        h.store.claim_host(r, MemberId(1), first.hash()).await,
+        Err(ErrorCode::UnknownMember)
+    );
+    h.store
+        .claim_host(r, MemberId(2), first.hash())
+        .await
+        .unwrap();
+    // The same claim again (a reconnection) is a no-op; another secret is refused.
+    h.store
+        .claim_host(r, MemberId(2), first.hash())
+        .await
+        .unwrap();
+    assert_eq!(
+        h.store.claim_host(r, MemberId(2), second.hash()).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    assert_eq!(
+        h.store.lock(r, &host_secret(), true).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    // A hand-over to 4, who leaves before claiming: the seat passes on, not stuck.
+    h.store.hand_over(r, &first, MemberId(4)).await.unwrap();
+    h.store.leave(r, MemberId(4)).await.unwrap();
+    assert_eq!(
+        h.rec.take_when(r, |s| s.len() == 3).await,
+        vec![
+            Seen::HostChanged(7, MemberId(4)),
+            Seen::Left(8, MemberId(4), LeaveReason::Left),
+            Seen::HostChanged(9, MemberId(2)),
+        ]
+    );
+    assert_eq!(
+        h.store.lock(r, &first, true).await,
+        Err(ErrorCode::BadHostSecret),
+        "a hand-over spends the secret"
+    );
+    h.store
+        .claim_host(r, MemberId(2), second.hash())
+        .await
+        .unwrap();
+    h.store.kick(r, &second, MemberId(3)).await.unwrap();
+    assert_eq!(
+        h.rec.take_when(r, |s| s.len() == 2).await,
+        vec![
+            Seen::Left(10, MemberId(3), LeaveReason::Kicked),
+            Seen::MemberClosed(MemberId(3), CloseReason::Kicked),
+        ]
+    );
+    // The seat's member dropping out past its grace passes the seat on as well.
+    h.join(r, 5, None).await.unwrap();
+    h.join(r, 6, None).await.unwrap();
+    h.rec.take_when(r, |s| s.len() == 2).await;
+    h.store.hand_over(r, &second, MemberId(5)).await.unwrap();
+    h.rec.take_when(r, |s| s.len() == 1).await;
+    h.store
+        .disconnect(r, MemberId(5), SessionId(5))
+        .await
+        .unwrap();
+    h.store.leave(r, MemberId(2)).await.unwrap();
+    assert_eq!(
+        h.rec.take_when(r, |s| s.len() == 3).await,
+        vec![
+            Seen::Left(14, MemberId(2), LeaveReason::Left),
+            Seen::Left(15, MemberId(5), LeaveReason::Disconnected),
+            Seen::HostChanged(16, MemberId(6)),
+        ]
+    );
+}
+
+/// The host's member cap: only with the secret, never above the room's limit in force,
+/// joins past it refused with `Full`, a resume still taken, and 0 lifts it.
+pub(crate) async fn host_cap_refuses_joins_past_it<S: Store>(make: impl Make<S>) {
+    let h = harness(make, base_config()).await;
+    let r = room(24);
+    let limit = h.create(r, 1).await.unwrap().limits.max_members;
+    let w2 = h.join(r, 2, None).await.unwrap();
+    assert_eq!(
+        h.store.set_cap(r, &HostSecret([1; 32]), 2).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    h.store.set_cap(r, &host_secret(), 2).await.unwrap();
+    assert_eq!(h.join(r, 3, None).await.unwrap_err(), ErrorCode::Full);
+    // A member coming back to its place is not a join.
+    h.store
+        .disconnect(r, MemberId(2), SessionId(2))
+        .await
+        .unwrap();
+    h.resume(r, &w2, 22).await.unwrap();
+    h.store.leave(r, MemberId(2)).await.unwrap();
+    h.join(r, 3, None).await.unwrap();
+    assert_eq!(h.join(r, 4, None).await.unwrap_err(), ErrorCode::Full);
+    // Above the room's limit the cap is the limit: 0 lifts it.
+    h.store.set_cap(r, &host_secret(), limit + 5).await.unwrap();
+    h.join(r, 4, None).await.unwrap();
+    h.store.set_cap(r, &host_secret(), 3).await.unwrap();
+    assert_eq!(h.join(r, 5, None).await.unwrap_err(), ErrorCode::Full);
+    h.store.set_cap(r, &host_secret(), 0).await.unwrap();
+    h.join(r, 5, None).await.unwrap();
+}
+
 /// Offering and revoking in a loop takes no numbers: a revoked nameplate is handed out
 /// again (held numbers would all differ).
 pub(crate) async fn revoked_codes_give_their_numbers_back<S: Store>(make: impl Make<S>) {
     let h = harness(make, base_config()).await;
-    let r = room(22);
+    let r = room(24);
     h.create(r, 1).await.unwrap();
     let mut seen = std::collections::BTreeSet::new();
     const ROUNDS: usize = 40;

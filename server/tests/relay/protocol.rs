@@ -523,3 +523,130 @@ async fn a_member_that_does_not_read_is_dropped_and_the_room_carries_on() {
     assert!(text.contains("vroom_lagging_disconnects_total 1"), "{text}");
     relay.stop().await;
 }
+
+#[tokio::test]
+async fn the_host_seat_moves_by_hand_over_and_by_the_relays_succession_only() {
+    let relay = Relay::start(config()).await;
+    let (room, mut host, wh) = relay.create_room(9).await;
+    let (mut guest, wg) = relay.join_room(room).await;
+    assert_eq!(host.recv().await, Got::Joined(2, wg.you));
+
+    // Neither a wrong secret hands over, nor does a claim take a seat whose member is
+    // here and that no hand-over named.
+    guest
+        .send(ClientFrame::HandOver {
+            secret: secret(8),
+            to: wg.you,
+        })
+        .await;
+    guest.expect_error(ErrorCode::BadHostSecret).await;
+    guest
+        .send(ClientFrame::ClaimHost {
+            host: secret(10).hash(),
+        })
+        .await;
+    guest.expect_error(ErrorCode::BadHostSecret).await;
+
+    host.send(ClientFrame::HandOver {
+        secret: secret(9),
+        to: wg.you,
+    })
+    .await;
+    assert_eq!(host.recv().await, Got::HostChanged(3, wg.you));
+    assert_eq!(guest.recv().await, Got::HostChanged(3, wg.you));
+    // The old secret is spent; the heir claims with a secret of its own.
+    host.send(ClientFrame::Lock {
+        secret: secret(9),
+        locked: true,
+    })
+    .await;
+    host.expect_error(ErrorCode::BadHostSecret).await;
+    guest
+        .send(ClientFrame::ClaimHost {
+            host: secret(10).hash(),
+        })
+        .await;
+    guest
+        .send(ClientFrame::Lock {
+            secret: secret(10),
+            locked: true,
+        })
+        .await;
+    assert_eq!(guest.recv().await, Got::Locked(4, true));
+    assert_eq!(host.recv().await, Got::Locked(4, true));
+
+    // The new host leaves: the relay passes the seat to the member holding a place the
+    // longest, and only that member claims it.
+    guest
+        .send(ClientFrame::Lock {
+            secret: secret(10),
+            locked: false,
+        })
+        .await;
+    assert_eq!(host.recv().await, Got::Locked(5, false));
+    let (mut third, w3) = relay.join_room(room).await;
+    assert_eq!(host.recv().await, Got::Joined(6, w3.you));
+    guest.send(ClientFrame::Leave).await;
+    guest.expect_closed(CloseReason::Left).await;
+    assert_eq!(host.recv().await, Got::Left(7, wg.you, LeaveReason::Left));
+    assert_eq!(host.recv().await, Got::HostChanged(8, wh.you));
+    assert_eq!(third.recv().await, Got::Left(7, wg.you, LeaveReason::Left));
+    assert_eq!(third.recv().await, Got::HostChanged(8, wh.you));
+    third
+        .send(ClientFrame::ClaimHost {
+            host: secret(12).hash(),
+        })
+        .await;
+    third.expect_error(ErrorCode::BadHostSecret).await;
+    host.send(ClientFrame::ClaimHost {
+        host: secret(11).hash(),
+    })
+    .await;
+    host.send(ClientFrame::Terminate { secret: secret(11) })
+        .await;
+    host.expect_closed(CloseReason::Terminated).await;
+    relay.stop().await;
+}
+
+#[tokio::test]
+async fn the_hosts_member_cap_refuses_a_join_past_it() {
+    let relay = Relay::start(config()).await;
+    let (room, mut host, _) = relay.create_room(10).await;
+    let (_guest, wg) = relay.join_room(room).await;
+    assert_eq!(host.recv().await, Got::Joined(2, wg.you));
+    host.send(ClientFrame::SetCap {
+        secret: secret(8),
+        max_members: 2,
+    })
+    .await;
+    host.expect_error(ErrorCode::BadHostSecret).await;
+    host.send(ClientFrame::SetCap {
+        secret: secret(10),
+        max_members: 2,
+    })
+    .await;
+    // The relay answers requests of one connection in order: once the host's next
+    // request is answered, the cap is in force.
+    host.send(ClientFrame::Lock {
+        secret: secret(10),
+        locked: false,
+    })
+    .await;
+    assert_eq!(host.recv().await, Got::Locked(3, false));
+    let mut third = relay.connect().await;
+    third.ask_to_join(room).await;
+    third.expect_error(ErrorCode::Full).await;
+    host.send(ClientFrame::SetCap {
+        secret: secret(10),
+        max_members: 0,
+    })
+    .await;
+    host.send(ClientFrame::Lock {
+        secret: secret(10),
+        locked: false,
+    })
+    .await;
+    assert_eq!(host.recv().await, Got::Locked(4, false));
+    let (_fourth, _) = relay.join_room(room).await;
+    relay.stop().await;
+}

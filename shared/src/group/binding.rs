@@ -4,8 +4,12 @@
 //! `prk2 = HKDF-Extract(salt = "vroom/v2/room-secret", ikm = room_secret)`;
 //! the group id is `HKDF-Expand(prk2, "vroom/v2/group-id", 16)`; the room extension
 //! (GroupContext extension type [`ROOM_EXTENSION_TYPE`]) holds
-//! `host_signature_key[32] ‖ tag[32]` with
-//! `tag = HKDF-Expand(prk2, "vroom/v2/group-binding" ‖ group_id ‖ host_signature_key, 32)`.
+//! `host_signature_key[32] ‖ tag[32] ‖ record`, where `record` is empty or
+//! `flags[1] ‖ previous_host[32] if flags & 1 ‖ heir_proof[64] if flags & 2 ‖
+//! member_cap[4, u32 big-endian] if flags & 4` (no other
+//! flag bit may be set, nothing may follow) and
+//! `tag = HKDF-Expand(prk2, "vroom/v2/group-binding" ‖ group_id ‖ host_signature_key ‖
+//! record, 32)`; an empty record is the original 64-byte extension (PROTOCOL.md §9.3).
 //! Only a holder of the room secret can make the tag, and the GroupContext enters every
 //! epoch's key schedule, so a member that joined holds exactly this room and this host.
 
@@ -43,36 +47,130 @@ impl RoomBinding {
         self.group_id
     }
 
-    fn tag(&self, host_key: &[u8; 32]) -> [u8; 32] {
+    fn tag(&self, host_key: &[u8; 32], record: &[u8]) -> [u8; 32] {
         let mut tag = [0u8; 32];
         self.prk
-            .expand_multi_info(&[LABEL_BINDING, &self.group_id, host_key], &mut tag)
+            .expand_multi_info(&[LABEL_BINDING, &self.group_id, host_key, record], &mut tag)
             .expect("32 bytes is a valid HKDF-SHA256 output length");
         tag
     }
 
     /// The room extension's content for a group whose host signs with `host_key`.
     pub(crate) fn extension(&self, host_key: &[u8; 32]) -> Vec<u8> {
-        let mut data = Vec::with_capacity(64);
-        data.extend_from_slice(host_key);
-        data.extend_from_slice(&self.tag(host_key));
+        self.record_extension(&RoomRecord::new(*host_key))
+    }
+
+    /// The room extension's content for this record.
+    pub(crate) fn record_extension(&self, record: &RoomRecord) -> Vec<u8> {
+        let trailer = record.trailer();
+        let mut data = Vec::with_capacity(64 + trailer.len());
+        data.extend_from_slice(&record.host);
+        data.extend_from_slice(&self.tag(&record.host, &trailer));
+        data.extend_from_slice(&trailer);
         data
     }
 
     /// Checks a group's id and room extension; returns the host's signature key.
     pub(crate) fn verify(&self, group_id: &[u8], extension: &[u8]) -> Result<[u8; 32], GroupError> {
+        Ok(self.verify_record(group_id, extension)?.host)
+    }
+
+    /// Checks a group's id and room extension; returns the record it carries.
+    pub(crate) fn verify_record(
+        &self,
+        group_id: &[u8],
+        extension: &[u8],
+    ) -> Result<RoomRecord, GroupError> {
         let id_ok = group_id.ct_eq(&self.group_id);
-        if extension.len() != 64 {
+        if extension.len() < 64 {
             return Err(GroupError::WrongRoom);
         }
-        let (host, tag) = extension.split_at(32);
+        let (host, rest) = extension.split_at(32);
+        let (tag, trailer) = rest.split_at(32);
         let host: [u8; 32] = host.try_into().map_err(|_| GroupError::WrongRoom)?;
-        let tag_ok = tag.ct_eq(&self.tag(&host));
-        if bool::from(id_ok & tag_ok) {
-            Ok(host)
-        } else {
-            Err(GroupError::WrongRoom)
+        let tag_ok = tag.ct_eq(&self.tag(&host, trailer));
+        if !bool::from(id_ok & tag_ok) {
+            return Err(GroupError::WrongRoom);
         }
+        RoomRecord::parse(host, trailer).ok_or(GroupError::WrongRoom)
+    }
+}
+
+const FLAG_PREVIOUS: u8 = 1;
+const FLAG_PROOF: u8 = 2;
+const FLAG_CAP: u8 = 4;
+
+/// What the room extension records about host powers (PROTOCOL.md §9.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct RoomRecord {
+    /// The host's signature key.
+    pub(crate) host: [u8; 32],
+    /// The host a succession replaced: while set, its signature over a member's key
+    /// moves host powers back to that member (its return).
+    pub(crate) previous: Option<[u8; 32]>,
+    /// For a return: the old host key's signature over the new host key.
+    pub(crate) proof: Option<[u8; 64]>,
+    /// The most members the host lets in (PROTOCOL.md §7.6).
+    pub(crate) cap: Option<u32>,
+}
+
+impl RoomRecord {
+    pub(crate) fn new(host: [u8; 32]) -> Self {
+        RoomRecord {
+            host,
+            previous: None,
+            proof: None,
+            cap: None,
+        }
+    }
+
+    fn trailer(&self) -> Vec<u8> {
+        let mut flags = 0;
+        let mut rest = Vec::new();
+        if let Some(previous) = &self.previous {
+            flags |= FLAG_PREVIOUS;
+            rest.extend_from_slice(previous);
+        }
+        if let Some(proof) = &self.proof {
+            flags |= FLAG_PROOF;
+            rest.extend_from_slice(proof);
+        }
+        if let Some(cap) = self.cap {
+            flags |= FLAG_CAP;
+            rest.extend_from_slice(&cap.to_be_bytes());
+        }
+        if flags == 0 {
+            return Vec::new();
+        }
+        let mut trailer = vec![flags];
+        trailer.extend_from_slice(&rest);
+        trailer
+    }
+
+    fn parse(host: [u8; 32], trailer: &[u8]) -> Option<Self> {
+        let mut record = RoomRecord::new(host);
+        let Some((&flags, mut rest)) = trailer.split_first() else {
+            return Some(record);
+        };
+        if flags == 0 || flags & !(FLAG_PREVIOUS | FLAG_PROOF | FLAG_CAP) != 0 {
+            return None;
+        }
+        if flags & FLAG_PREVIOUS != 0 {
+            let (key, tail) = rest.split_first_chunk::<32>()?;
+            record.previous = Some(*key);
+            rest = tail;
+        }
+        if flags & FLAG_PROOF != 0 {
+            let (proof, tail) = rest.split_first_chunk::<64>()?;
+            record.proof = Some(*proof);
+            rest = tail;
+        }
+        if flags & FLAG_CAP != 0 {
+            let (cap, tail) = rest.split_first_chunk::<4>()?;
+            record.cap = Some(u32::from_be_bytes(*cap));
+            rest = tail;
+        }
+        rest.is_empty().then_some(record)
     }
 }
 

@@ -30,6 +30,23 @@ pub const LABEL_DIRECT_SIGNATURE: &[u8] = b"vroom/v2/direct-signature";
 /// its new join request with its old leaf's key (PROTOCOL.md §7.1).
 pub const LABEL_REJOIN_SIGNATURE: &[u8] = b"vroom/v2/rejoin-signature";
 
+/// Prefix of a host's return proof: a host that rejoined signs its new leaf's key with
+/// its old host key (PROTOCOL.md §9.3), as `LABEL_HOST_RETURN ‖ group_id ‖ new_key`.
+pub const LABEL_HOST_RETURN: &[u8] = b"vroom/v2/host-return";
+
+/// Whether `signature` is the old host key's return proof for `new_key` in the group
+/// `group_id` (strictly verified).
+pub fn verify_return(
+    old_host: &[u8; 32],
+    group_id: &[u8],
+    new_key: &[u8; 32],
+    signature: &[u8; 64],
+) -> bool {
+    let mut statement = group_id.to_vec();
+    statement.extend_from_slice(new_key);
+    verify_labelled(LABEL_HOST_RETURN, old_host, &statement, signature)
+}
+
 /// Whether `signature` is the Ed25519 signature (strictly verified) of
 /// `LABEL_DIRECT_SIGNATURE ‖ statement` under the member key `signature_key`.
 pub fn verify_direct(signature_key: &[u8; 32], statement: &[u8], signature: &[u8; 64]) -> bool {
@@ -68,6 +85,19 @@ impl RejoinSigner {
     pub fn sign(&self, statement: &[u8]) -> [u8; 64] {
         let mut message = LABEL_REJOIN_SIGNATURE.to_vec();
         message.extend_from_slice(statement);
+        self.0.sign(&message).to_bytes()
+    }
+
+    /// The public signature key this signer signs for.
+    pub fn signature_key(&self) -> [u8; 32] {
+        self.0.verifying_key().to_bytes()
+    }
+
+    /// Signs a host's return proof: `LABEL_HOST_RETURN ‖ group_id ‖ new_key`.
+    pub(crate) fn sign_return(&self, group_id: &[u8], new_key: &[u8; 32]) -> [u8; 64] {
+        let mut message = LABEL_HOST_RETURN.to_vec();
+        message.extend_from_slice(group_id);
+        message.extend_from_slice(new_key);
         self.0.sign(&message).to_bytes()
     }
 }

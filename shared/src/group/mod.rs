@@ -64,6 +64,10 @@ pub enum GroupError {
     Inactive,
     /// The MLS library failed in a way no input should cause.
     Internal,
+    /// This member's own commit broke the group's rules by the time the relay ordered
+    /// it (a member it removed came back meanwhile): it was discarded, as every other
+    /// member discards it.
+    Refused,
 }
 
 impl core::fmt::Display for GroupError {
@@ -77,6 +81,7 @@ impl core::fmt::Display for GroupError {
             GroupError::Busy => "a commit of this member is pending",
             GroupError::Inactive => "not a member of the group",
             GroupError::Internal => "internal group error",
+            GroupError::Refused => "own commit refused by the group's rules",
         })
     }
 }

@@ -7,12 +7,12 @@
 //! commits in the same order; the first commit for an epoch wins, and a member whose
 //! own commit lost is told so (`dropped_own`) and may redo it in the new epoch.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{BTreeSet, HashSet, VecDeque};
 
 use openmls::prelude::{
     tls_codec::{Deserialize as _, Serialize as _},
-    Capabilities, ContentType, Extension, ExtensionType, Extensions, GroupId, KeyPackage,
-    KeyPackageRef, LeafNodeIndex, LeafNodeParameters, MlsGroup, MlsGroupCreateConfig,
+    Capabilities, ContentType, Extension, ExtensionType, Extensions, GroupContext, GroupId,
+    KeyPackage, KeyPackageRef, LeafNodeIndex, LeafNodeParameters, MlsGroup, MlsGroupCreateConfig,
     MlsGroupJoinConfig, MlsMessageBodyIn, MlsMessageIn, MlsMessageOut, ProcessedMessageContent,
     Proposal, ProtocolMessage, ProtocolVersion, RequiredCapabilitiesExtension, Sender,
     SenderRatchetConfiguration, StagedWelcome, UnknownExtension,
@@ -22,9 +22,9 @@ use openmls_traits::{storage::StorageProvider as _, OpenMlsProvider as _};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::binding::{RoomBinding, ROOM_EXTENSION_TYPE};
+use super::binding::{RoomBinding, RoomRecord, ROOM_EXTENSION_TYPE};
 use super::chains::{self, Chains};
-use super::identity::{Identity, PublicIdentity};
+use super::identity::{verify_return, Identity, PublicIdentity, RejoinSigner};
 use super::provider::Provider;
 use super::safety::SafetyCode;
 use super::{GroupError, CIPHERSUITE};
@@ -100,6 +100,9 @@ pub enum CommitKind {
     Remove,
     /// Only refreshed the committer's keys.
     Update,
+    /// Moved host powers to another leaf's key: the room extension changed
+    /// (PROTOCOL.md §9.3).
+    Host,
 }
 
 /// A member of the current epoch.
@@ -188,6 +191,26 @@ pub fn capabilities() -> Capabilities {
     )
 }
 
+/// The GroupContext extensions of a room with this record: the requirement that every
+/// leaf supports the room extension, and the room extension.
+fn context_extensions(
+    binding: &RoomBinding,
+    record: &RoomRecord,
+) -> Result<Extensions<GroupContext>, GroupError> {
+    Extensions::from_vec(vec![
+        Extension::RequiredCapabilities(RequiredCapabilitiesExtension::new(
+            &[ExtensionType::Unknown(ROOM_EXTENSION_TYPE)],
+            &[],
+            &[],
+        )),
+        Extension::Unknown(
+            ROOM_EXTENSION_TYPE,
+            UnknownExtension(binding.record_extension(record)),
+        ),
+    ])
+    .map_err(|_| GroupError::Internal)
+}
+
 fn join_config() -> MlsGroupJoinConfig {
     MlsGroupJoinConfig::builder()
         .wire_format_policy(PURE_CIPHERTEXT_WIRE_FORMAT_POLICY)
@@ -271,7 +294,7 @@ impl Joiner {
             .extensions()
             .unknown(ROOM_EXTENSION_TYPE)
             .ok_or(GroupError::WrongRoom)?;
-        let host_key = binding.verify(context.group_id().as_slice(), &extension.0)?;
+        let record = binding.verify_record(context.group_id().as_slice(), &extension.0)?;
         let mls = staged
             .into_group(&self.provider)
             .map_err(|_| GroupError::Internal)?;
@@ -285,8 +308,8 @@ impl Joiner {
             std::mem::take(&mut self.provider),
             identity,
             mls,
-            binding.group_id(),
-            host_key,
+            binding,
+            record,
         ))
     }
 }
@@ -319,8 +342,15 @@ pub struct Group {
     identity: Identity,
     mls: MlsGroup,
     group_id: [u8; 16],
-    /// The host's signature key, fixed at creation and bound by the room extension.
-    host_key: [u8; 32],
+    /// The room secret's binding, to check a new room extension (a change of host).
+    binding: RoomBinding,
+    /// The room extension of the current epoch: the host's signature key, and the host
+    /// a succession replaced (PROTOCOL.md §9.3).
+    record: RoomRecord,
+    /// Leaves the session reports departed (their member's place at the relay ended,
+    /// or it proved it is coming back under a new leaf): the only ones a member who is
+    /// not the host may remove.
+    departed: BTreeSet<u32>,
     /// This member's commit waiting for the relay's order, if any.
     pending: Option<PendingCommit>,
     /// Ids of own application messages not yet echoed, oldest first.
@@ -381,15 +411,17 @@ impl Group {
         provider: Provider,
         identity: Identity,
         mls: MlsGroup,
-        group_id: [u8; 16],
-        host_key: [u8; 32],
+        binding: RoomBinding,
+        record: RoomRecord,
     ) -> Self {
         Group {
             provider,
             identity,
             mls,
-            group_id,
-            host_key,
+            group_id: binding.group_id(),
+            binding,
+            record,
+            departed: BTreeSet::new(),
             pending: None,
             own_sent: VecDeque::new(),
             seen: Seen::default(),
@@ -444,19 +476,8 @@ impl Group {
     pub fn create(identity: Identity, room: &RoomSecret) -> Result<Self, GroupError> {
         let provider = Provider::default();
         let binding = RoomBinding::new(room);
-        let host_key = identity.public().signature_key;
-        let extensions = Extensions::from_vec(vec![
-            Extension::RequiredCapabilities(RequiredCapabilitiesExtension::new(
-                &[ExtensionType::Unknown(ROOM_EXTENSION_TYPE)],
-                &[],
-                &[],
-            )),
-            Extension::Unknown(
-                ROOM_EXTENSION_TYPE,
-                UnknownExtension(binding.extension(&host_key)),
-            ),
-        ])
-        .map_err(|_| GroupError::Internal)?;
+        let record = RoomRecord::new(identity.public().signature_key);
+        let extensions = context_extensions(&binding, &record)?;
         let config = MlsGroupCreateConfig::builder()
             .ciphersuite(CIPHERSUITE)
             .wire_format_policy(PURE_CIPHERTEXT_WIRE_FORMAT_POLICY)
@@ -477,13 +498,7 @@ impl Group {
             identity.credential_with_key(),
         )
         .map_err(|_| GroupError::Internal)?;
-        Ok(Group::from_parts(
-            provider,
-            identity,
-            mls,
-            binding.group_id(),
-            host_key,
-        ))
+        Ok(Group::from_parts(provider, identity, mls, binding, record))
     }
 
     /// The current epoch.
@@ -496,9 +511,21 @@ impl Group {
         self.mls.own_leaf_index().u32()
     }
 
-    /// The host's signature key, as bound into the group at creation.
+    /// The host's signature key, as the current epoch's room extension binds it.
     pub fn host_key(&self) -> [u8; 32] {
-        self.host_key
+        self.record.host
+    }
+
+    /// The host a succession replaced, while its return is still possible (PROTOCOL.md
+    /// §9.3).
+    pub fn previous_host(&self) -> Option<[u8; 32]> {
+        self.record.previous
+    }
+
+    /// Sets the leaves a member who is not the host may remove now: those whose member
+    /// departed (PROTOCOL.md §9.3). Call before each [`Group::handle`] and commit.
+    pub fn set_departed(&mut self, leaves: impl IntoIterator<Item = u32>) {
+        self.departed = leaves.into_iter().collect();
     }
 
     /// Signs a direct message's statement (PROTOCOL.md §10.4) with this member's group
@@ -522,7 +549,7 @@ impl Group {
 
     /// Whether this member is the host.
     pub fn is_host(&self) -> bool {
-        self.identity.public().signature_key == self.host_key
+        self.identity.public().signature_key == self.record.host
     }
 
     /// The members of the current epoch, by leaf index.
@@ -632,23 +659,235 @@ impl Group {
         Ok((key_package, identity))
     }
 
-    /// Commits the removal of members (a departure, or the host's kick).
+    /// Commits the removal of members (a departure, or the host's kick). A member who
+    /// is not the host may remove only departed leaves ([`Group::set_departed`]); when
+    /// one of them is the host's, the same commit names the successor (PROTOCOL.md
+    /// §9.3).
     pub fn remove(&mut self, leaves: &[u32]) -> Result<Vec<u8>, GroupError> {
         self.check_can_commit()?;
         let own = self.own_leaf();
         let mut targets = Vec::with_capacity(leaves.len());
+        let mut removed = Vec::with_capacity(leaves.len());
         for &leaf in leaves {
             let index = LeafNodeIndex::new(leaf);
-            if leaf == own || self.mls.member_at(index).is_none() {
+            if leaf == own || targets.contains(&index) {
                 return Err(GroupError::Unauthentic);
             }
+            removed.push(self.member_at(index)?);
             targets.push(index);
         }
+        let record = self.succession(&removed);
+        let committer = self.member_at(self.mls.own_leaf_index())?;
+        self.check_commit(&committer, &removed, record.as_ref())?;
+        let Some(record) = record else {
+            let (commit, _, _) = self
+                .mls
+                .remove_members(&self.provider, &self.identity, &targets)
+                .map_err(|_| GroupError::Unauthentic)?;
+            return self.stage_own(&commit, CommitKind::Remove, None);
+        };
+        let extensions = context_extensions(&self.binding, &record)?;
+        let bundle = self
+            .mls
+            .commit_builder()
+            .propose_removals(targets)
+            .propose_group_context_extensions(extensions)
+            .map_err(|_| GroupError::Internal)?
+            .load_psks(self.provider.storage())
+            .map_err(|_| GroupError::Internal)?
+            .build(
+                self.provider.rand(),
+                self.provider.crypto(),
+                &self.identity,
+                |_| true,
+            )
+            .map_err(|_| GroupError::Unauthentic)?
+            .stage_commit(&self.provider)
+            .map_err(|_| GroupError::Internal)?;
+        self.stage_own(bundle.commit(), CommitKind::Host, None)
+    }
+
+    /// The record a removal of `removed` must carry: when it removes the host's leaf,
+    /// the lowest remaining leaf succeeds and the old host is kept as `previous`.
+    fn succession(&self, removed: &[Member]) -> Option<RoomRecord> {
+        if !removed
+            .iter()
+            .any(|m| m.identity.signature_key == self.record.host)
+        {
+            return None;
+        }
+        let heir = self
+            .members()
+            .into_iter()
+            .filter(|m| !removed.iter().any(|r| r.leaf == m.leaf))
+            .min_by_key(|m| m.leaf)?;
+        Some(RoomRecord {
+            host: heir.identity.signature_key,
+            previous: Some(self.record.host),
+            proof: None,
+            cap: self.record.cap,
+        })
+    }
+
+    /// Host: commits a new room extension that makes the member signing with
+    /// `host_key` the host (a hand-over, PROTOCOL.md §9.3).
+    pub fn set_host(&mut self, host_key: [u8; 32]) -> Result<Vec<u8>, GroupError> {
+        self.commit_record(RoomRecord {
+            cap: self.record.cap,
+            ..RoomRecord::new(host_key)
+        })
+    }
+
+    /// Host: commits the most members the room lets in (`None`: the relay's limit).
+    pub fn set_member_cap(&mut self, cap: Option<u32>) -> Result<Vec<u8>, GroupError> {
+        self.commit_record(RoomRecord {
+            cap,
+            proof: None,
+            ..self.record
+        })
+    }
+
+    /// The most members the host lets in, as the current epoch's record says.
+    pub fn member_cap(&self) -> Option<u32> {
+        self.record.cap
+    }
+
+    /// Host: commits the end of the window in which the host a succession replaced may
+    /// return (the record forgets `previous`).
+    pub fn close_return(&mut self) -> Result<Vec<u8>, GroupError> {
+        let record = RoomRecord {
+            previous: None,
+            proof: None,
+            ..self.record
+        };
+        self.commit_record(record)
+    }
+
+    /// A host that rejoined: commits host powers back to this member's leaf, proven by
+    /// `old`, the key of the current host or of the host a succession replaced.
+    pub fn return_host(&mut self, old: &RejoinSigner) -> Result<Vec<u8>, GroupError> {
+        let own = self.identity.public().signature_key;
+        let record = RoomRecord {
+            host: own,
+            previous: None,
+            proof: Some(old.sign_return(&self.group_id, &own)),
+            cap: self.record.cap,
+        };
+        self.commit_record(record)
+    }
+
+    /// Commits a room extension with this record alone, if the rules let this member.
+    fn commit_record(&mut self, record: RoomRecord) -> Result<Vec<u8>, GroupError> {
+        self.check_can_commit()?;
+        let own = self.member_at(self.mls.own_leaf_index())?;
+        if record == self.record {
+            return Err(GroupError::Unauthentic);
+        }
+        self.check_commit(&own, &[], Some(&record))?;
+        let extensions = context_extensions(&self.binding, &record)?;
         let (commit, _, _) = self
             .mls
-            .remove_members(&self.provider, &self.identity, &targets)
+            .update_group_context_extensions(&self.provider, extensions, &self.identity)
+            .map_err(|_| GroupError::Internal)?;
+        self.stage_own(&commit, CommitKind::Host, None)
+    }
+
+    /// Whether the host's leaf is still in the group.
+    pub fn host_present(&self) -> bool {
+        self.members()
+            .iter()
+            .any(|m| m.identity.signature_key == self.record.host)
+    }
+
+    /// The rules every member applies to a commit (PROTOCOL.md §9.3), given who
+    /// committed, the leaves it removes and the room record it sets, if it changes it:
+    ///
+    /// - a member who is not the host removes departed leaves only;
+    /// - a commit that removes the host's leaf names its successor, the lowest
+    ///   remaining leaf, and keeps the old host as `previous`;
+    /// - otherwise only the host changes the record: it hands over to a remaining
+    ///   member, forgets `previous`, or sets the member cap;
+    /// - except a return: a member whose key the current host or `previous` signed
+    ///   becomes the host, whoever commits it.
+    fn check_commit(
+        &self,
+        committer: &Member,
+        removed: &[Member],
+        record: Option<&RoomRecord>,
+    ) -> Result<(), GroupError> {
+        let old = &self.record;
+        let by_host = committer.identity.signature_key == old.host;
+        if !by_host && removed.iter().any(|m| !self.departed.contains(&m.leaf)) {
+            return Err(GroupError::Unauthentic);
+        }
+        let succession = self.succession(removed);
+        let Some(new) = record else {
+            return match succession {
+                None => Ok(()),
+                Some(_) => Err(GroupError::Unauthentic),
+            };
+        };
+        if let Some(succession) = succession {
+            return if *new == succession {
+                Ok(())
+            } else {
+                Err(GroupError::Unauthentic)
+            };
+        }
+        let remains = self.members().iter().any(|m| {
+            m.identity.signature_key == new.host && !removed.iter().any(|r| r.leaf == m.leaf)
+        });
+        let allowed = if new.host == old.host {
+            // The host forgets `previous`, or changes nothing else.
+            by_host
+                && new.proof.is_none()
+                && (new.previous.is_none() || new.previous == old.previous)
+        } else if by_host {
+            remains && new.previous.is_none() && new.proof.is_none()
+        } else {
+            let proven = new.proof.is_some_and(|proof| {
+                [Some(old.host), old.previous]
+                    .into_iter()
+                    .flatten()
+                    .any(|signer| verify_return(&signer, &self.group_id, &new.host, &proof))
+            });
+            remains && proven && new.previous.is_none() && new.cap == old.cap
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(GroupError::Unauthentic)
+        }
+    }
+
+    /// The record of a commit's new GroupContext extensions: a room extension for this
+    /// room, and nothing else changed.
+    fn new_record(&self, extensions: &Extensions<GroupContext>) -> Result<RoomRecord, GroupError> {
+        let extension = extensions
+            .unknown(ROOM_EXTENSION_TYPE)
+            .ok_or(GroupError::Unauthentic)?;
+        let record = self
+            .binding
+            .verify_record(&self.group_id, &extension.0)
             .map_err(|_| GroupError::Unauthentic)?;
-        self.stage_own(&commit, CommitKind::Remove, None)
+        if *extensions != context_extensions(&self.binding, &record)? {
+            return Err(GroupError::Unauthentic);
+        }
+        Ok(record)
+    }
+
+    /// Reads the host key from the current epoch's room extension.
+    fn refresh_host(&mut self) -> Result<(), GroupError> {
+        let extension = self
+            .mls
+            .extensions()
+            .unknown(ROOM_EXTENSION_TYPE)
+            .ok_or(GroupError::Internal)?;
+        self.record = self
+            .binding
+            .verify_record(&self.group_id, &extension.0)
+            .map_err(|_| GroupError::Internal)?;
+        Ok(())
     }
 
     /// Commits fresh keys for this member (post-compromise security).
@@ -691,8 +930,9 @@ impl Group {
     ///
     /// Application messages are taken from the current epoch, and from the previous
     /// one only if their sender is still a member; commits only for the current epoch.
-    /// Standalone proposals, external senders, PSKs, re-inits and changes of the
-    /// GroupContext extensions are refused. A refused message changes nothing.
+    /// Standalone proposals, external senders, PSKs and re-inits are refused; a change of
+    /// the GroupContext extensions only as a commit of that change alone that moves host
+    /// powers as [`Group::set_host`] allows. A refused message changes nothing.
     pub fn handle(&mut self, bytes: &[u8]) -> Result<Incoming, GroupError> {
         if !self.mls.is_active() {
             return Err(GroupError::Inactive);
@@ -739,16 +979,17 @@ impl Group {
         };
         match processed.into_content() {
             ProcessedMessageContent::StagedCommitMessage(staged) => {
-                let allowed = staged.queued_proposals().all(|p| {
-                    matches!(
-                        p.proposal(),
-                        Proposal::Add(_) | Proposal::Remove(_) | Proposal::Update(_)
-                    )
-                });
-                if !allowed || staged.group_context().extensions() != self.mls.extensions() {
+                if !proposals_allowed(staged.queued_proposals().map(|p| p.proposal())) {
                     return Err(GroupError::Unauthentic);
                 }
                 let committer = self.member_at(leaf)?;
+                let extensions = staged.group_context().extensions();
+                let host_change = extensions != self.mls.extensions();
+                let record = if host_change {
+                    Some(self.new_record(extensions)?)
+                } else {
+                    None
+                };
                 let added = staged
                     .add_proposals()
                     .map(|p| {
@@ -764,19 +1005,26 @@ impl Group {
                     .map(|p| self.member_at(p.remove_proposal().removed()))
                     .collect::<Result<Vec<_>, _>>()?;
                 removed.sort_unstable_by_key(|m| m.leaf);
+                self.check_commit(&committer, &removed, record.as_ref())?;
                 let self_removed = staged.self_removed();
-                let kind = kind_of(!added.is_empty(), !removed.is_empty());
+                let kind = if host_change {
+                    CommitKind::Host
+                } else {
+                    kind_of(!added.is_empty(), !removed.is_empty())
+                };
                 let dropped_own = self.pending.take().map(|p| p.kind);
+                let by_host = committer.identity.signature_key == self.record.host;
                 self.mls
                     .merge_staged_commit(&self.provider, *staged)
                     .map_err(|_| GroupError::Internal)?;
                 self.remember(digest);
+                self.refresh_host()?;
                 if self_removed {
                     return Ok(Incoming::Removed);
                 }
                 let added = self.find_members(&added);
                 Ok(Incoming::Commit {
-                    by_host: committer.identity.signature_key == self.host_key,
+                    by_host,
                     committer,
                     kind,
                     added,
@@ -867,12 +1115,29 @@ impl Group {
             .collect();
         removed.sort_unstable_by_key(|m| m.leaf);
         let committer = self.member_at(self.mls.own_leaf_index())?;
+        let extensions = staged.group_context().extensions();
+        let record = if extensions != self.mls.extensions() {
+            Some(self.new_record(extensions)?)
+        } else {
+            None
+        };
+        // Every member checks it at this point of the relay's order, and so does its
+        // committer: a member it removes may have come back since it was made.
+        if self
+            .check_commit(&committer, &removed, record.as_ref())
+            .is_err()
+        {
+            let _ = self.mls.clear_pending_commit(self.provider.storage());
+            return Err(GroupError::Refused);
+        }
+        let by_host = self.is_host();
         self.mls
             .merge_pending_commit(&self.provider)
             .map_err(|_| GroupError::Internal)?;
         self.remember(digest);
+        self.refresh_host()?;
         Ok(Incoming::Commit {
-            by_host: self.is_host(),
+            by_host,
             committer,
             kind: pending.kind,
             added: self.find_members(&added),
@@ -884,6 +1149,21 @@ impl Group {
     }
 }
 
+/// The proposals a commit may carry: adds, removes and updates, or one room record
+/// change with removes only (a succession names the new host in the removal itself).
+fn proposals_allowed<'a>(proposals: impl Iterator<Item = &'a Proposal>) -> bool {
+    let (mut adds, mut records) = (0, 0);
+    for proposal in proposals {
+        match proposal {
+            Proposal::Add(_) => adds += 1,
+            Proposal::Remove(_) | Proposal::Update(_) => {}
+            Proposal::GroupContextExtensions(_) => records += 1,
+            _ => return false,
+        }
+    }
+    records == 0 || (records == 1 && adds == 0)
+}
+
 fn kind_of(added: bool, removed: bool) -> CommitKind {
     match (added, removed) {
         (true, _) => CommitKind::Add,
@@ -891,3 +1171,7 @@ fn kind_of(added: bool, removed: bool) -> CommitKind {
         (false, false) => CommitKind::Update,
     }
 }
+
+#[cfg(test)]
+#[path = "room_host_tests.rs"]
+mod host_tests;

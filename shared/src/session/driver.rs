@@ -90,6 +90,16 @@ pub fn describe(event: &SessionEvent) -> Option<String> {
             "The room is locked: nobody new can join".to_owned()
         }
         SessionEvent::Locked { locked: false } => "The room is unlocked".to_owned(),
+        SessionEvent::HostChanged { own: true, .. } => {
+            "You are the host now: you can lock the room, remove members and end it".to_owned()
+        }
+        SessionEvent::HostChanged { nick, .. } => format!("{nick} is the host now"),
+        SessionEvent::MemberCap { cap: Some(cap) } => {
+            format!("The host lets at most {cap} members into the room")
+        }
+        SessionEvent::MemberCap { cap: None } => {
+            "The host lifted the member cap: the relay's limit applies".to_owned()
+        }
         SessionEvent::Gap { from, to } => format!(
             "You were away; messages sent while you were away could not be recovered \
              (the relay no longer had {} events). Rejoining the room.",

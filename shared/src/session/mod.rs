@@ -54,6 +54,8 @@ mod duties;
 pub mod envelope;
 mod files;
 mod history;
+mod host;
+pub use host::RETURN_WINDOW_MS;
 mod pace;
 mod resume;
 mod roster;
@@ -356,6 +358,23 @@ pub enum SessionEvent {
     /// neither does a room name + passphrase (the removed member knows them). Show the
     /// new [`Session::invite_link`].
     InviteChanged,
+    /// Host powers moved to this member, as the group agreed (a hand-over, the host's
+    /// successor taking over, or a rejoined host on its new identity): show it in the
+    /// member list ([`MemberInfo::is_host`]).
+    HostChanged {
+        /// The new host.
+        member: MemberId,
+        /// Its nickname.
+        nick: String,
+        /// True when this member is the new host.
+        own: bool,
+    },
+    /// The most members the host lets in, as the group agreed (`None`: the relay's
+    /// limit): reported on joining when one is set, and whenever the host changes it.
+    MemberCap {
+        /// The cap.
+        cap: Option<u32>,
+    },
 }
 
 /// Why a user action could not be done.
@@ -529,6 +548,8 @@ struct Membership {
     /// Nicknames of members returning after a reload, between the removal of their old
     /// leaf and the add of their new one.
     returning: BTreeMap<MemberId, Option<String>>,
+    /// Host powers on their way to another member (§7.6).
+    host: host::HostMoves,
 }
 
 /// The relay connection.
@@ -550,6 +571,8 @@ pub struct Session {
     resume: Option<Resume>,
     /// The host's member id, per the relay.
     host: Option<MemberId>,
+    /// A host's old key, kept across a rejoin to prove its return (§9.3).
+    host_return: Option<RejoinSigner>,
     locked: bool,
     limits: Option<RoomLimits>,
     /// The frame that opened the session, sent again if the first welcome never came.
@@ -598,6 +621,8 @@ const WARN_TERMINATE_UNSAID: &str = "The relay ended the room, saying the host d
      host's own message saying so never arrived.";
 const WARN_JOIN_LOCKED: &str = "Someone asked to join while the host has locked the room; \
      they were not let in.";
+const WARN_JOIN_FULL: &str = "Someone asked to join while the room holds as many members \
+     as the host allows; they were not let in.";
 const WARN_UNASKED_ADD: &str = "A member added someone who never asked to join through the room. \
      Check the member list and compare the safety code.";
 const WARN_REMOVAL_UNSAID: &str = "The relay closed the room for you, saying you were \
@@ -764,6 +789,7 @@ impl Session {
             me: None,
             resume: None,
             host: None,
+            host_return: None,
             locked: false,
             limits: None,
             first_frame,
@@ -797,9 +823,10 @@ impl Session {
         self.keys().is_some_and(|k| k.pass().is_some())
     }
 
-    /// Whether this session holds the host secret (it created the room).
+    /// Whether this member holds host powers: the group's word once in the group (the
+    /// creator, or whoever they were handed or passed to).
     pub fn is_host(&self) -> bool {
-        self.keys().is_some_and(|k| k.host_secret.is_some())
+        self.holds_host()
     }
 
     /// The room's public id.
@@ -1047,7 +1074,9 @@ impl Session {
         let m = self.member_ready()?;
         let mut out = Vec::new();
         m.send_content(&Content::Host(HostAction::Terminate), &mut out);
-        out.push(Output::Send(ClientFrame::Terminate { secret }.encode()));
+        if let Some(secret) = secret {
+            out.push(Output::Send(ClientFrame::Terminate { secret }.encode()));
+        }
         Ok(out)
     }
 
@@ -1077,7 +1106,9 @@ impl Session {
         let mut out = Vec::new();
         m.host_lock = Some(locked);
         m.send_content(&Content::Host(HostAction::Lock(locked)), &mut out);
-        out.push(Output::Send(ClientFrame::Lock { secret, locked }.encode()));
+        if let Some(secret) = secret {
+            out.push(Output::Send(ClientFrame::Lock { secret, locked }.encode()));
+        }
         Ok(out)
     }
 
@@ -1104,9 +1135,15 @@ impl Session {
         }
     }
 
-    fn host_secret(&self) -> Result<HostSecret, ActionError> {
+    /// Host powers as the group records them, and the relay's seat secret if this
+    /// member holds it yet (a new host claims it just after the group moved; members
+    /// check host actions between themselves meanwhile).
+    fn host_secret(&self) -> Result<Option<HostSecret>, ActionError> {
         let keys = self.keys().ok_or(ActionError::Ended)?;
-        keys.host_secret.clone().ok_or(ActionError::NotHost)
+        if !self.holds_host() {
+            return Err(ActionError::NotHost);
+        }
+        Ok(keys.host_secret.clone())
     }
 
     /// Processes one binary message from the relay.
@@ -1160,6 +1197,7 @@ impl Session {
                     self.resumed_after = None;
                     self.on_new_identity(&mut out);
                 }
+                self.after_welcome(&mut out);
                 self.after_change(&mut out);
             }
             ServerFrame::Event { seq, event } => {
@@ -1300,6 +1338,7 @@ impl Session {
         let (keys, mut provers) = match stage {
             Stage::Member(m) => {
                 let Membership { keys, group, .. } = *m;
+                self.keep_host_signer(&group);
                 let signer = self.me.map(|me| (me, group.rejoin_signer()));
                 (keys, signer.into_iter().collect())
             }
@@ -1311,6 +1350,11 @@ impl Session {
                     mut provers,
                     ..
                 } = *j;
+                // A host coming back after a reload past the grace proves its return
+                // with the key it saved (§7.6).
+                if keys.host_secret.is_some() && self.host_return.is_none() {
+                    self.host_return = joiner.rejoin_signer();
+                }
                 // The members may have added that request and its Welcome been lost.
                 if let (Some(id), Some(signer)) = (announced, joiner.rejoin_signer()) {
                     provers.push((id, signer));
@@ -1472,6 +1516,7 @@ impl Session {
                 }
                 out.push(event(SessionEvent::Locked { locked }));
             }
+            Event::HostChanged { host } => self.on_host_changed(host, out),
             Event::Message { from, to, payload } => {
                 if to.is_some() && to != self.me {
                     return; // misrouted; not ours to read
@@ -1613,6 +1658,10 @@ impl Session {
                     out.push(warning(Some(from), WARN_JOIN_LOCKED));
                     return;
                 }
+                if old.is_none() && host::full(&m.group) && !proven_returning {
+                    out.push(warning(Some(from), WARN_JOIN_FULL));
+                    return;
+                }
                 if old.is_some() || held.is_some() {
                     resume::note_since(m, from, since);
                 }
@@ -1712,11 +1761,15 @@ impl Session {
         early: bool,
         out: &mut Vec<Output>,
     ) {
+        self.note_departed();
         let me = self.me;
         let Stage::Member(m) = &mut self.stage else {
             return;
         };
+        let host_before = m.group.host_key();
         let incoming = match m.group.handle(bytes) {
+            // An own commit the rules refuse now, as every member does: dropped.
+            Err(GroupError::Refused) => return,
             Ok(incoming) => incoming,
             Err(GroupError::WrongEpoch) if early => {
                 if resume::missed(self.resumed_after, seq, bytes) {
@@ -1933,11 +1986,13 @@ impl Session {
                 self.end(reason, out);
             }
         }
+        self.after_host_change(host_before, out);
     }
 
     /// Carries out owed commits that are this member's turn, one at a time (a commit
     /// waits for its echo before the next).
     fn run_duties(&mut self, out: &mut Vec<Output>) {
+        self.note_departed();
         let now = self.now_ms;
         let Stage::Member(m) = &mut self.stage else {
             return;
@@ -2006,6 +2061,9 @@ impl Session {
                 }
             }
         }
+        if let Some(commit) = self.host_commit() {
+            out.push(send(None, &Envelope::Group(commit)));
+        }
     }
 }
 
@@ -2050,6 +2108,7 @@ impl Membership {
             codes: codes::Codes::default(),
             taken_packages: VecDeque::new(),
             returning: BTreeMap::new(),
+            host: host::HostMoves::default(),
         }
     }
 

@@ -298,6 +298,10 @@ fn a_commit_race_is_settled_by_the_relay_order() {
     let mut room = Room::new(4);
     // Members 1 and 3 commit in the same epoch; the relay puts 3's first.
     let from_1 = room.get(1).self_update().expect("update 1");
+    // Member 2 departed: anyone may remove it.
+    for i in 0..4 {
+        room.get(i).set_departed([2]);
+    }
     let from_3 = room.get(3).remove(&[2]).expect("remove by 3");
     let first = room.deliver(&from_3);
     match &first[1] {

@@ -17,6 +17,8 @@ mod chain_vectors;
 mod group_provider;
 #[cfg(feature = "mls")]
 mod group_vectors;
+#[cfg(feature = "mls")]
+mod host;
 mod invite;
 mod primitives;
 #[cfg(feature = "mls")]

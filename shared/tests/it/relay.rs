@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, VecDeque};
 use vroom_shared::invite::Invite;
 use vroom_shared::session::{ActionError, Output, Session, SessionEvent};
 use vroom_shared::wire::{
-    ClientFrame, CloseReason, Event, HostHash, LeaveReason, MemberId, ResumeToken,
+    ClientFrame, CloseReason, ErrorCode, Event, HostHash, LeaveReason, MemberId, ResumeToken,
     ResumeTokenDebug, RoomId, RoomLimits, ServerFrame,
 };
 
@@ -47,7 +47,12 @@ pub(crate) struct Logged {
 pub(crate) struct Net {
     pub(crate) clients: BTreeMap<&'static str, Client>,
     room: Option<(RoomId, HostHash)>,
-    host: MemberId,
+    /// The member holding the host seat (as the real relay keeps it).
+    pub(crate) host: MemberId,
+    /// Whether a hand-over named `host` and it has not claimed the seat yet.
+    seat_named: bool,
+    /// The last member cap the host set (0: lifted); not enforced here.
+    pub(crate) cap: Option<u32>,
     next_id: u64,
     pub(crate) seq: u64,
     /// Every sequenced event: (seq, recipient filter, encoded frame).
@@ -65,6 +70,8 @@ impl Net {
             clients: BTreeMap::new(),
             room: None,
             host: MemberId(0),
+            seat_named: false,
+            cap: None,
             next_id: 0x5eed_0000,
             seq: 0,
             log: Vec::new(),
@@ -343,6 +350,7 @@ impl Net {
                         reason: LeaveReason::Left,
                     },
                 );
+                self.succeed();
             }
             ClientFrame::Kick { secret, member } => {
                 assert!(self.room.unwrap().1.verify(&secret), "host secret");
@@ -360,6 +368,7 @@ impl Net {
                         reason: LeaveReason::Kicked,
                     },
                 );
+                self.succeed();
             }
             ClientFrame::Terminate { secret } => {
                 assert!(self.room.unwrap().1.verify(&secret), "host secret");
@@ -375,6 +384,34 @@ impl Net {
                 assert!(self.room.unwrap().1.verify(&secret), "host secret");
                 self.sequence(None, Event::Locked { locked });
             }
+            ClientFrame::HandOver { secret, to } => {
+                if self.seat_named || !self.room.unwrap().1.verify(&secret) {
+                    self.refuse(name, ErrorCode::BadHostSecret);
+                    return;
+                }
+                // The old secret stops working: no secret hashes to all zeros.
+                self.room = self.room.map(|(room, _)| (room, HostHash([0; 32])));
+                self.host = to;
+                self.seat_named = true;
+                self.sequence(None, Event::HostChanged { host: to });
+            }
+            ClientFrame::SetCap {
+                secret,
+                max_members,
+            } => {
+                assert!(self.room.unwrap().1.verify(&secret), "host secret");
+                self.cap = Some(max_members);
+            }
+            ClientFrame::ClaimHost { host } => {
+                let me = me.expect("a member claims");
+                let same = self.room.is_some_and(|(_, h)| h.0 == host.0);
+                if self.host != me || !(self.seat_named || same) {
+                    self.refuse(name, ErrorCode::BadHostSecret);
+                    return;
+                }
+                self.room = self.room.map(|(room, _)| (room, host));
+                self.seat_named = false;
+            }
             // The chunk lane is not the session's (files have tests of their own).
             ClientFrame::Fetch { .. } | ClientFrame::Stream { .. } => {}
             // Short codes are the relay's and the fuzz tests' business, not the room's.
@@ -384,6 +421,10 @@ impl Net {
             | ClientFrame::CodeOpen { .. }
             | ClientFrame::CodeSend { .. } => {}
         }
+    }
+
+    fn refuse(&mut self, name: &'static str, code: ErrorCode) {
+        self.deliver(name, ServerFrame::Error { code }.encode());
     }
 
     /// The socket drops; the relay keeps the member (within its grace period).
@@ -423,7 +464,24 @@ impl Net {
         let c = self.clients.get_mut(name).unwrap();
         c.member = None;
         self.sequence(None, Event::Left { member, reason });
+        self.succeed();
         self.run();
+    }
+
+    /// The relay's own succession, as the real one does it: once the seat's member has
+    /// no place, the seat goes to the member holding one the longest (ids are handed
+    /// out in order), which alone may claim it.
+    pub(crate) fn succeed(&mut self) {
+        if self.attached().iter().any(|(_, m)| *m == self.host) {
+            return;
+        }
+        let Some(heir) = self.attached().into_iter().map(|(_, m)| m).min() else {
+            return;
+        };
+        self.room = self.room.map(|(room, _)| (room, HostHash([0; 32])));
+        self.host = heir;
+        self.seat_named = true;
+        self.sequence(None, Event::HostChanged { host: heir });
     }
 
     pub(crate) fn texts(&self, name: &str) -> Vec<String> {

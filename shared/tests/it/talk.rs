@@ -13,7 +13,7 @@ use super::relay::Net;
 
 const T0: u64 = 1_700_000_000_000;
 
-fn room_of_three() -> Net {
+pub(super) fn room_of_three() -> Net {
     let mut net = Net::new();
     let invite = net.create("alice");
     net.join("bob", &invite);

@@ -9,7 +9,8 @@
 --   2 live  ZSET   connected members -> heartbeat deadline (ms, Redis clock)
 --   3 gone  ZSET   dropped members   -> end of their grace (ms, Redis clock)
 --   4 info  HASH   per member: t:<id> resume-token digest, s:<id> session,
---                  o:<id> joining order, l:<id> its encoded `Left{Disconnected}` event
+--                  o:<id> joining order, l:<id> its encoded `Left{Disconnected}` event,
+--                  h:<id> its encoded `HostChanged` event (the relay's succession)
 --   5 log   STREAM encoded events for catch-up: entry id `<seq>-0`, field `e`
 -- Each of them exists for as long as the room does (see HOLD below).
 -- The pub/sub channel is `vroom:{<room hex>}:ch`, in the same slot (a sharded channel
@@ -60,7 +61,7 @@ local NOW = clock()
 local M = {}
 local FIELDS = { 'deadline', 'active', 'idle', 'grace', 'slack', 'empty', 'seq', 'evicted',
   'bytes', 'buf', 'bufbytes', 'locked', 'host', 'hostm', 'lm', 'li', 'll', 'lg', 'lp', 'lf',
-  'jp' }
+  'jp', 'cap' }
 
 local function load()
   if redis.call('EXISTS', META) == 0 then
@@ -260,7 +261,42 @@ end
 local function forget(member)
   redis.call('ZREM', LIVE, member)
   redis.call('ZREM', GONE, member)
-  redis.call('HDEL', INFO, 't:' .. member, 's:' .. member, 'o:' .. member, 'l:' .. member)
+  redis.call('HDEL', INFO, 't:' .. member, 's:' .. member, 'o:' .. member, 'l:' .. member,
+    'h:' .. member)
+end
+
+-- Every member holding a place, in joining order.
+local function members()
+  local list = all_of(LIVE)
+  for _, member in ipairs(all_of(GONE)) do
+    list[#list + 1] = member
+  end
+  local order = {}
+  for _, member in ipairs(list) do
+    order[member] = num(redis.call('HGET', INFO, 'o:' .. member)) or 0
+  end
+  table.sort(list, function(a, b) return order[a] < order[b] end)
+  return list
+end
+
+-- The relay's own succession (PROTOCOL.md §7.6): once the seat's member has no place
+-- any more, the seat goes to the member holding a place the longest, which alone may
+-- claim it; its `HostChanged` is emitted.
+local function succeed()
+  if M.hostm == '' or has(M.hostm) then
+    return
+  end
+  local heir = members()[1]
+  if not heir then
+    return
+  end
+  local event = redis.call('HGET', INFO, 'h:' .. heir)
+  if not event then
+    return
+  end
+  M.host, M.hostm = '', heir
+  redis.call('HSET', META, 'host', '', 'hostm', heir)
+  emit(event)
 end
 
 -- Expires what is due: connections whose instance stopped heartbeating count as
@@ -281,6 +317,7 @@ local function sweep()
       emit(left)
     end
   end
+  succeed()
   note_presence()
   if M.empty and NOW >= num(M.empty) + num(M.grace) then
     -- Nobody is connected to hear it; a connection caught mid-join hears the
@@ -296,23 +333,10 @@ end
 local function remove(member, left)
   forget(member)
   emit(left)
+  succeed()
   note_presence()
   expire_all()
   return { 'ok', M.empty and 1 or 0 }
-end
-
--- Every member holding a place, in joining order.
-local function members()
-  local list = all_of(LIVE)
-  for _, member in ipairs(all_of(GONE)) do
-    list[#list + 1] = member
-  end
-  local order = {}
-  for _, member in ipairs(list) do
-    order[member] = num(redis.call('HGET', INFO, 'o:' .. member)) or 0
-  end
-  table.sort(list, function(a, b) return order[a] < order[b] end)
-  return list
 end
 
 -- Logged events with sequence numbers in after+1..=upto, each `{ seq, event }`.

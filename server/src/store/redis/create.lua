@@ -16,7 +16,7 @@ redis.call('ZADD', LIVE, ms(NOW + num(A.presence)), member)
 local seq = emit(A.joined)
 -- The resume token is kept only as a digest: whoever reads Redis cannot resume.
 redis.call('HSET', INFO, 't:' .. member, redis.sha1hex(A.token), 's:' .. member, A.session,
-  'o:' .. member, seq, 'l:' .. member, A.left)
+  'o:' .. member, seq, 'l:' .. member, A.left, 'h:' .. member, A.hosted)
 -- Every key exists from now on, for as long as the room does (see HOLD).
 hold()
 expire_all()

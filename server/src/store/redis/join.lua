@@ -37,7 +37,7 @@ else
   if M.locked == '1' then
     return { 'err', 'locked' }
   end
-  if count(LIVE) + count(GONE) >= num(M.lm) then
+  if count(LIVE) + count(GONE) >= math.min(num(M.lm), num(M.cap) or num(M.lm)) then
     return { 'err', 'full' }
   end
   if has(you) then
@@ -49,7 +49,7 @@ else
   seq, resumed = num(M.seq), 0
   local joined = emit(A.joined)
   redis.call('HSET', INFO, 't:' .. you, redis.sha1hex(A.token), 's:' .. you, A.session,
-    'o:' .. you, joined, 'l:' .. you, A.left)
+    'o:' .. you, joined, 'l:' .. you, A.left, 'h:' .. you, A.hosted)
 end
 expire_all()
 return { 'ok', you, seq, resumed, num(M.locked), M.hostm,

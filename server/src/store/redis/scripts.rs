@@ -248,7 +248,7 @@ impl Text for &[(MemberId, SessionId)] {
 }
 
 /// A member taking a new place, in `create.lua` and `join.lua`: the arguments
-/// `member`, `session`, `token`, `joined`, `left` and `presence`.
+/// `member`, `session`, `token`, `joined`, `left`, `hosted` and `presence`.
 pub(super) struct Arrival<'a> {
     /// The member's id.
     pub(super) member: MemberId,
@@ -260,6 +260,8 @@ pub(super) struct Arrival<'a> {
     pub(super) joined: Vec<u8>,
     /// Its encoded `Left { Disconnected }`, emitted if its grace runs out.
     pub(super) left: Vec<u8>,
+    /// Its encoded `HostChanged`, emitted if the relay's succession passes it the seat.
+    pub(super) hosted: Vec<u8>,
     /// How long its presence lasts without a heartbeat.
     pub(super) presence: Duration,
 }
@@ -275,6 +277,7 @@ impl<'a> Arrival<'a> {
             token: &newcomer.token,
             joined: Event::Joined { member }.encode(),
             left: Event::Left { member, reason }.encode(),
+            hosted: Event::HostChanged { host: member }.encode(),
             presence,
         }
     }
@@ -287,6 +290,7 @@ impl Arg for Arrival<'_> {
         self.token.put("token", invocation);
         self.joined.as_slice().put("joined", invocation);
         self.left.as_slice().put("left", invocation);
+        self.hosted.as_slice().put("hosted", invocation);
         self.presence.put("presence", invocation);
     }
 }
@@ -525,6 +529,33 @@ calls! {
     Terminate<'a>("terminate.lua") -> () {
         /// Hash of the presented host secret.
         host: &'a HostHash,
+    }
+
+    /// `handover.lua`: host: gives the host seat to another member, emitting
+    /// `HostChanged`.
+    HandOver<'a>("handover.lua") -> () {
+        /// Hash of the presented host secret.
+        host: &'a HostHash,
+        /// The member named.
+        to: MemberId,
+        /// The encoded `HostChanged { to }` event.
+        event: &'a [u8],
+    }
+
+    /// `claim.lua`: the member the seat was handed to takes it with its secret's hash.
+    ClaimHost<'a>("claim.lua") -> () {
+        /// The claimant.
+        member: MemberId,
+        /// Hash of its host secret.
+        host: &'a HostHash,
+    }
+
+    /// `cap.lua`: host: the most members the room lets in (0: none of the host's).
+    SetCap<'a>("cap.lua") -> () {
+        /// Hash of the presented host secret.
+        host: &'a HostHash,
+        /// The cap.
+        max_members: u32,
     }
 
     /// `leave.lua`: a member leaves for good and `Left { Left }` is emitted.
