@@ -751,7 +751,7 @@ impl Session {
         nick: &str,
     ) -> (Session, Vec<u8>) {
         let room = secret.room_id();
-        let keys = Keys::new(secret, None).with_pass(pass);
+        let keys = Keys::new(secret, None).with_pass(pass, 0);
         let frame = keys.join_frame(room, None, None);
         let stage = Self::joining(keys, Vec::new());
         (Self::new(room, stage, nick, frame.clone()), frame)
@@ -1863,8 +1863,10 @@ impl Session {
                     let kicked = by_host && m.host_kicks.remove(&gone.leaf);
                     // The host's kick: the relay disconnects the member only now that
                     // every member has been shown the host's commit.
+                    // Whoever's commit removed the leaf (the host's, or a member's after
+                    // the kicked member left first), the invitation is renewed.
                     if let Some(member) = m.own_kicks.remove(&gone.leaf) {
-                        if own_commit && peer.member == Some(member) {
+                        if peer.member == Some(member) {
                             rotate::renew(m, out);
                             if let Some(secret) = m.keys.host_secret.clone() {
                                 out.push(Output::Send(

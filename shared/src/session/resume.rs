@@ -24,7 +24,7 @@ use crate::group::{Group, Identity, PublicIdentity};
 use crate::wire::{HostSecret, MemberId, Resume, ResumeToken, RoomId};
 
 /// The version byte in front of an encoded [`Resumable`]; another one is refused.
-const RESUMABLE_FORMAT: u8 = 3;
+const RESUMABLE_FORMAT: u8 = 4;
 
 /// Most key packages the members remember having taken (a returning member's request
 /// replayed later would otherwise push it out again).
@@ -70,6 +70,9 @@ struct Saved {
     view: Vec<u8>,
     /// The room's pass, once the host renewed the invitation (PROTOCOL.md §11.4).
     pass: Option<[u8; 32]>,
+    /// How many times the host renewed it: a host that reloads numbers its next pass
+    /// after this one, so the members take it.
+    pass_generation: u32,
 }
 
 /// Why a saved session could not be read.
@@ -199,6 +202,7 @@ impl Session {
                 alone,
                 view: Vec::new(),
                 pass: keys.pass().map(|p| *p.as_bytes()),
+                pass_generation: keys.pass_generation(),
             },
         })
     }
@@ -219,7 +223,7 @@ impl Session {
             token: ResumeToken(s.token),
         };
         let keys = Keys::new(secret, s.host_secret.map(HostSecret))
-            .with_pass(s.pass.map(RoomPass::from_bytes));
+            .with_pass(s.pass.map(RoomPass::from_bytes), s.pass_generation);
         let plain = keys.join_frame(room, None, None);
         let frame = keys.join_frame(room, Some(resume), Some(s.last_seq));
         let identity = Identity::from_secret(s.client_id, &s.signing);

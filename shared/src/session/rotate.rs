@@ -45,12 +45,18 @@ pub(super) struct Renewal {
 
 impl Keys {
     /// Keys for a room entered with `pass` (from a renewed link or a code's grant).
-    pub(super) fn with_pass(mut self, pass: Option<RoomPass>) -> Keys {
+    pub(super) fn with_pass(mut self, pass: Option<RoomPass>, generation: u32) -> Keys {
         if let Some(pass) = pass {
             self.join_key = pass.join_key(&self.room_secret);
             self.renewal.pass = Some(pass);
+            self.renewal.generation = generation;
         }
         self
+    }
+
+    /// How many times the host renewed the invitation, as far as this member knows.
+    pub(super) fn pass_generation(&self) -> u32 {
+        self.renewal.generation
     }
 
     /// The room's current pass.
@@ -122,6 +128,11 @@ impl Keys {
 /// `Rotate` frame (before the caller's `Kick`, so the relay refuses the old proof
 /// before the member is disconnected) and the pass for the remaining members.
 pub(super) fn renew(m: &mut Membership, out: &mut Vec<Output>) {
+    // Only the host the group agrees on: the members take a pass from no one else, so
+    // a former host's renewal would leave the relay and the members apart.
+    if !m.group.is_host() {
+        return;
+    }
     let Some(secret) = m.keys.host_secret.clone() else {
         return;
     };
@@ -165,7 +176,7 @@ pub(super) fn on_pass(
 /// The host after a commit that added members: in a renewed room, hand the pass again,
 /// for a member taken back after a reload who had an older one.
 pub(super) fn after_add(m: &mut Membership, out: &mut Vec<Output>) {
-    if m.keys.host_secret.is_none() {
+    if m.keys.host_secret.is_none() || !m.group.is_host() {
         return;
     }
     if let Some(pass) = m.keys.pass().cloned() {
