@@ -224,6 +224,14 @@ async fn offer_and_revoke_churn_is_bounded_per_room_and_counted_without_ids() {
         next_code(&mut host).await,
         Got::Error(ErrorCode::RateLimited)
     );
+    // A revoked nameplate is free again: it is unknown until someone is handed it. (Check
+    // it before another room is offered a code: nameplates start small, so that room may
+    // well be handed the same number.)
+    let mut joiner = relay.connect().await;
+    assert_eq!(
+        open(&mut joiner, last, b"hi").await,
+        Got::CodeRefused(last, CodeRefusal::Unknown)
+    );
     // Another room is not held back.
     let mut other = relay.connect().await;
     other
@@ -237,13 +245,10 @@ async fn offer_and_revoke_churn_is_bounded_per_room_and_counted_without_ids() {
         .send(ClientFrame::CodeBurn { nameplate: burned })
         .await;
 
-    let mut joiner = relay.connect().await;
-    for (nameplate, reason) in [(last, CodeRefusal::Unknown), (burned, CodeRefusal::Burned)] {
-        assert_eq!(
-            open(&mut joiner, nameplate, b"hi").await,
-            Got::CodeRefused(nameplate, reason)
-        );
-    }
+    assert_eq!(
+        open(&mut joiner, burned, b"hi").await,
+        Got::CodeRefused(burned, CodeRefusal::Burned)
+    );
 
     assert_eq!(relay.metric("vroom_codes_issued_total").await, 5);
     assert_eq!(
