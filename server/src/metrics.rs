@@ -109,7 +109,7 @@ metrics! {
     /// `offline`, `too_many`).
     code_refusals: Family<KindLabel, Counter> = "Short-code requests refused, by reason",
     /// Rooms whose host renewed the invitation after a kick (`Rotate` accepted).
-    invites_renewed: Counter = "Room invitations renewed by their host after a kick",
+    invites_renewed: Counter = "Join proofs set by a room's host (a renewal after a kick, or its repeat after a reconnection)",
     /// WebSocket upgrades refused because their page's origin is neither the relay's
     /// own nor one given with `--app-origin` (no origin or address is kept).
     origin_refusals: Counter = "WebSocket upgrades refused for coming from a page of another origin",

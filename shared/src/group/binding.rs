@@ -6,7 +6,8 @@
 //! (GroupContext extension type [`ROOM_EXTENSION_TYPE`]) holds
 //! `host_signature_key[32] ‖ tag[32] ‖ record`, where `record` is empty or
 //! `flags[1] ‖ previous_host[32] if flags & 1 ‖ heir_proof[64] if flags & 2 ‖
-//! member_cap[4, u32 big-endian] if flags & 4` (no other
+//! member_cap[4, u32 big-endian] if flags & 4 ‖ renewal[4, u32 big-endian] if flags & 8`
+//! (no other
 //! flag bit may be set, nothing may follow) and
 //! `tag = HKDF-Expand(prk2, "vroom/v2/group-binding" ‖ group_id ‖ host_signature_key ‖
 //! record, 32)`; an empty record is the original 64-byte extension (PROTOCOL.md §9.3).
@@ -99,6 +100,7 @@ impl RoomBinding {
 const FLAG_PREVIOUS: u8 = 1;
 const FLAG_PROOF: u8 = 2;
 const FLAG_CAP: u8 = 4;
+const FLAG_RENEWAL: u8 = 8;
 
 /// What the room extension records about host powers (PROTOCOL.md §9.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,6 +114,10 @@ pub(crate) struct RoomRecord {
     pub(crate) proof: Option<[u8; 64]>,
     /// The most members the host lets in (PROTOCOL.md §7.6).
     pub(crate) cap: Option<u32>,
+    /// How many times the host renewed the room's invitation (PROTOCOL.md §11.4): the
+    /// commit that raises it by one makes the room's new pass, derived from the epoch
+    /// it starts. 0, never renewed, is not written.
+    pub(crate) renewal: u32,
 }
 
 impl RoomRecord {
@@ -121,6 +127,7 @@ impl RoomRecord {
             previous: None,
             proof: None,
             cap: None,
+            renewal: 0,
         }
     }
 
@@ -139,6 +146,10 @@ impl RoomRecord {
             flags |= FLAG_CAP;
             rest.extend_from_slice(&cap.to_be_bytes());
         }
+        if self.renewal != 0 {
+            flags |= FLAG_RENEWAL;
+            rest.extend_from_slice(&self.renewal.to_be_bytes());
+        }
         if flags == 0 {
             return Vec::new();
         }
@@ -152,7 +163,7 @@ impl RoomRecord {
         let Some((&flags, mut rest)) = trailer.split_first() else {
             return Some(record);
         };
-        if flags == 0 || flags & !(FLAG_PREVIOUS | FLAG_PROOF | FLAG_CAP) != 0 {
+        if flags == 0 || flags & !(FLAG_PREVIOUS | FLAG_PROOF | FLAG_CAP | FLAG_RENEWAL) != 0 {
             return None;
         }
         if flags & FLAG_PREVIOUS != 0 {
@@ -168,6 +179,15 @@ impl RoomRecord {
         if flags & FLAG_CAP != 0 {
             let (cap, tail) = rest.split_first_chunk::<4>()?;
             record.cap = Some(u32::from_be_bytes(*cap));
+            rest = tail;
+        }
+        if flags & FLAG_RENEWAL != 0 {
+            let (renewal, tail) = rest.split_first_chunk::<4>()?;
+            // Written only when not 0: one record, one encoding.
+            record.renewal = u32::from_be_bytes(*renewal);
+            if record.renewal == 0 {
+                return None;
+            }
             rest = tail;
         }
         rest.is_empty().then_some(record)

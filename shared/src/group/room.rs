@@ -43,6 +43,9 @@ const OWN_PENDING: usize = 1024;
 /// Digests of processed messages kept to refuse replays before any decryption.
 const SEEN: usize = 4096;
 const LABEL_MESSAGE_ID: &[u8] = b"vroom/v2/message-id";
+/// The MLS exporter label of the room's pass after a renewal (PROTOCOL.md §11.4); the
+/// exporter's context is the renewal's number, 4 bytes big-endian.
+pub const ROOM_PASS_LABEL: &str = "vroom/v2/renewal-pass";
 
 /// 16 bytes that name one message for every member alike. An application message's is
 /// `SHA-256("vroom/v2/chain-id" ‖ header ‖ signature)` (PROTOCOL.md §9.8: the
@@ -152,6 +155,10 @@ pub enum Incoming {
         /// This member's own pending commit that lost to this one, if any; it was
         /// discarded and may be redone in the new epoch.
         dropped_own: Option<CommitKind>,
+        /// The host renewed the room's invitation in this commit: its new number. The
+        /// new pass is [`Group::room_pass`] of the epoch this commit starts, read now
+        /// (PROTOCOL.md §11.4).
+        renewed: Option<u32>,
     },
     /// A commit removed this member: the group is over for it.
     Removed,
@@ -664,6 +671,17 @@ impl Group {
     /// one of them is the host's, the same commit names the successor (PROTOCOL.md
     /// §9.3).
     pub fn remove(&mut self, leaves: &[u32]) -> Result<Vec<u8>, GroupError> {
+        self.remove_renewing(leaves, false)
+    }
+
+    /// Host: removes a member it kicks and, in the same commit, renews the room's
+    /// invitation (PROTOCOL.md §11.4): every member that stays derives the new pass from
+    /// the epoch the commit starts, which the removed member never enters.
+    pub fn kick(&mut self, leaf: u32) -> Result<Vec<u8>, GroupError> {
+        self.remove_renewing(&[leaf], true)
+    }
+
+    fn remove_renewing(&mut self, leaves: &[u32], renew: bool) -> Result<Vec<u8>, GroupError> {
         self.check_can_commit()?;
         let own = self.own_leaf();
         let mut targets = Vec::with_capacity(leaves.len());
@@ -676,7 +694,10 @@ impl Group {
             removed.push(self.member_at(index)?);
             targets.push(index);
         }
-        let record = self.succession(&removed);
+        let record = match self.succession(&removed) {
+            None if renew => Some(self.renewed_record()?),
+            record => record,
+        };
         let committer = self.member_at(self.mls.own_leaf_index())?;
         self.check_commit(&committer, &removed, record.as_ref())?;
         let Some(record) = record else {
@@ -726,7 +747,41 @@ impl Group {
             previous: Some(self.record.host),
             proof: None,
             cap: self.record.cap,
+            renewal: self.record.renewal,
         })
+    }
+
+    /// The record of the host's next renewal of the invitation.
+    fn renewed_record(&self) -> Result<RoomRecord, GroupError> {
+        Ok(RoomRecord {
+            renewal: self
+                .record
+                .renewal
+                .checked_add(1)
+                .ok_or(GroupError::Unauthentic)?,
+            proof: None,
+            ..self.record
+        })
+    }
+
+    /// Host: renews the room's invitation in a commit of its own (after a removal of a
+    /// member it kicked that someone else committed first).
+    pub fn renew_invitation(&mut self) -> Result<Vec<u8>, GroupError> {
+        let record = self.renewed_record()?;
+        self.commit_record(record)
+    }
+
+    /// How many times the host renewed the room's invitation, as the current epoch's
+    /// record says.
+    pub fn renewal(&self) -> u32 {
+        self.record.renewal
+    }
+
+    /// The room's pass made by a renewal: read in the epoch the renewal's commit
+    /// started (`Incoming::Commit::renewed`), it is the same for every member of that
+    /// epoch and unknown to anyone else (PROTOCOL.md §11.4).
+    pub fn room_pass(&self) -> Result<Zeroizing<Vec<u8>>, GroupError> {
+        self.export_secret(ROOM_PASS_LABEL, &self.record.renewal.to_be_bytes(), 32)
     }
 
     /// Host: commits a new room extension that makes the member signing with
@@ -734,6 +789,7 @@ impl Group {
     pub fn set_host(&mut self, host_key: [u8; 32]) -> Result<Vec<u8>, GroupError> {
         self.commit_record(RoomRecord {
             cap: self.record.cap,
+            renewal: self.record.renewal,
             ..RoomRecord::new(host_key)
         })
     }
@@ -772,6 +828,7 @@ impl Group {
             previous: None,
             proof: Some(old.sign_return(&self.group_id, &own)),
             cap: self.record.cap,
+            renewal: self.record.renewal,
         };
         self.commit_record(record)
     }
@@ -819,6 +876,17 @@ impl Group {
         let by_host = committer.identity.signature_key == old.host;
         if !by_host && removed.iter().any(|m| !self.departed.contains(&m.leaf)) {
             return Err(GroupError::Unauthentic);
+        }
+        // The invitation's number moves by one, by the host, who stays the host.
+        if let Some(new) = record {
+            let renews = new.renewal != old.renewal;
+            if renews
+                && !(by_host
+                    && new.host == old.host
+                    && Some(new.renewal) == old.renewal.checked_add(1))
+            {
+                return Err(GroupError::Unauthentic);
+            }
         }
         let succession = self.succession(removed);
         let Some(new) = record else {
@@ -1014,6 +1082,7 @@ impl Group {
                 };
                 let dropped_own = self.pending.take().map(|p| p.kind);
                 let by_host = committer.identity.signature_key == self.record.host;
+                let renewed = renewed(&self.record, record.as_ref());
                 self.mls
                     .merge_staged_commit(&self.provider, *staged)
                     .map_err(|_| GroupError::Internal)?;
@@ -1032,6 +1101,7 @@ impl Group {
                     epoch: self.epoch(),
                     welcome: None,
                     dropped_own,
+                    renewed,
                 })
             }
             _ => Err(GroupError::Unauthentic),
@@ -1131,6 +1201,7 @@ impl Group {
             return Err(GroupError::Refused);
         }
         let by_host = self.is_host();
+        let renewed = renewed(&self.record, record.as_ref());
         self.mls
             .merge_pending_commit(&self.provider)
             .map_err(|_| GroupError::Internal)?;
@@ -1145,8 +1216,14 @@ impl Group {
             epoch: self.epoch(),
             welcome: pending.welcome,
             dropped_own: None,
+            renewed,
         })
     }
+}
+
+/// The new invitation number a commit's record brings, if it renews the invitation.
+fn renewed(old: &RoomRecord, new: Option<&RoomRecord>) -> Option<u32> {
+    new.map(|n| n.renewal).filter(|&n| n > old.renewal)
 }
 
 /// The proposals a commit may carry: adds, removes and updates, or one room record

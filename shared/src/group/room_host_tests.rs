@@ -164,6 +164,7 @@ fn an_insider_cannot_remove_the_host_or_anyone_present_to_take_over() {
             previous: Some(alice),
             proof: None,
             cap: None,
+            renewal: 0,
         })
     };
     // Nobody departed: dave may neither remove the host nor anyone else, whatever
@@ -233,6 +234,7 @@ fn a_returning_host_is_proven_by_its_old_key_in_the_commit_alone() {
         previous: None,
         proof: Some(alice_old.sign_return(&members[1].group_id, &new_alice)),
         cap: None,
+        renewal: 0,
     };
     let forged = forge(&mut members[1], &binding, &[], Some(stolen));
     refused_by_others(&mut members, 1, &forged);
@@ -270,6 +272,7 @@ fn a_former_host_cannot_take_powers_back() {
             previous: None,
             proof: Some(alice_old.sign_return(&members[0].group_id, &alice)),
             cap: None,
+            renewal: 0,
         };
         forge(&mut members[0], &binding, &[], Some(record))
     };
@@ -353,4 +356,86 @@ fn only_the_host_sets_the_member_cap() {
     );
     let bob = key(&members[1]);
     assert_eq!(members[1].host_key(), bob);
+}
+
+/// The invitation's renewal number (PROTOCOL.md §11.4): the host's kick raises it by one
+/// in the removal itself, every member that stays derives the same pass from the new
+/// epoch, and nobody else moves the number: not a member, not the host by more than one,
+/// not a hand-over or a succession, which keep it.
+#[test]
+fn only_the_host_renews_the_invitation_one_step_at_a_time() {
+    let secret = RoomSecret::generate(&mut OsRng);
+    let binding = RoomBinding::new(&secret);
+    let mut members = room_of(&secret, 4);
+    let alice = key(&members[0]);
+    let renewed = |n: u32| {
+        Some(RoomRecord {
+            renewal: n,
+            ..RoomRecord::new(alice)
+        })
+    };
+    // A member who is not the host: refused locally, and by everyone when forced.
+    assert_eq!(
+        members[1].renew_invitation().err(),
+        Some(GroupError::Unauthentic)
+    );
+    let forged = forge(&mut members[1], &binding, &[], renewed(1));
+    refused_by_others(&mut members, 1, &forged);
+    // The host, skipping a number.
+    let forged = forge(&mut members[0], &binding, &[], renewed(2));
+    refused_by_others(&mut members, 0, &forged);
+
+    // The host kicks dave (leaf 3): one commit removes him and renews.
+    let commit = members[0].kick(3).expect("kick");
+    let mut passes = Vec::new();
+    for (i, m) in members.iter_mut().enumerate() {
+        match m.handle(&commit) {
+            Ok(Incoming::Commit {
+                renewed: Some(1),
+                removed,
+                by_host: true,
+                ..
+            }) => {
+                assert_eq!(removed.len(), 1);
+                passes.push(m.room_pass().expect("pass").to_vec());
+            }
+            Ok(Incoming::Removed) => assert_eq!(i, 3, "only dave is removed"),
+            other => panic!("member {i}: {other:?}"),
+        }
+    }
+    members.truncate(3);
+    assert_eq!(passes.len(), 3);
+    assert!(passes.windows(2).all(|w| w[0] == w[1]), "one pass for all");
+    assert!(members.iter().all(|m| m.renewal() == 1));
+    // A pass of no other epoch: the removed member's last epoch gives another one.
+    let commit = members[0].self_update().expect("update");
+    taken_by_all(&mut members, &commit);
+    assert_ne!(members[1].room_pass().expect("pass").to_vec(), passes[0]);
+
+    // Going back down is refused too.
+    let forged = forge(&mut members[0], &binding, &[], host(alice));
+    refused_by_others(&mut members, 0, &forged);
+    // A hand-over keeps the number; so does a succession.
+    let bob = key(&members[1]);
+    let commit = members[0].set_host(bob).expect("hand over");
+    taken_by_all(&mut members, &commit);
+    assert!(members
+        .iter()
+        .all(|m| m.renewal() == 1 && m.host_key() == bob));
+    departed(&mut members, &[1]);
+    let commit = members[2].remove(&[1]).expect("succession");
+    taken_by_all(&mut members, &commit);
+    assert_eq!(members[0].renewal(), 1, "a succession keeps the number");
+    assert_eq!(members[0].host_key(), alice);
+    // The new host renews on its own: one step.
+    let commit = members[0].renew_invitation().expect("renew");
+    for i in [0, 2] {
+        assert!(matches!(
+            members[i].handle(&commit),
+            Ok(Incoming::Commit {
+                renewed: Some(2),
+                ..
+            })
+        ));
+    }
 }

@@ -24,6 +24,11 @@ pub(crate) enum Duty {
         member: MemberId,
         key_package: Vec<u8>,
         identity: PublicIdentity,
+        /// The number of the pass whose join key opened the request (`None`: an
+        /// earlier pass's, taken for a member's proven rejoin).
+        sealed_under: Option<u32>,
+        /// A member proven to come back to a leaf the group holds.
+        proven: bool,
     },
     /// Remove this leaf (its member left, dropped out, rejoined under a new leaf, or is
     /// kicked by this member, the host: then `kick` is set and only this member acts).
@@ -82,6 +87,20 @@ impl Duties {
         self.owed
             .iter()
             .any(|o| matches!(o.duty, Duty::Remove { leaf: l, .. } if l == leaf))
+    }
+
+    /// The host renewed the invitation (pass number `generation`): adds owed to
+    /// requests made with an earlier invitation are dropped, except members' proven
+    /// returns. Nobody adds them after the switch, whatever the order of commits.
+    pub(crate) fn renewed(&mut self, generation: u32) {
+        self.owed.retain(|o| match &o.duty {
+            Duty::Add {
+                sealed_under,
+                proven,
+                ..
+            } => *proven || *sealed_under == Some(generation),
+            Duty::Remove { .. } => true,
+        });
     }
 
     /// Drops the add owed to a relay member (it left before being added).

@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 
 use rand_core::{OsRng, RngCore as _};
 
-use super::{event, warning, ActionError, Output, Session, SessionEvent, Stage};
+use super::{event, rotate, warning, ActionError, Output, Session, SessionEvent, Stage};
 use crate::wire::{ClientFrame, HostSecret, MemberId};
 
 const WARN_HOST_UNSAID: &str = "The relay says another member holds its host seat while the \
@@ -216,6 +216,7 @@ impl Session {
         keys.host_secret = None;
         if Some(host) == me {
             claim(&mut keys.host_secret, None, out);
+            self.renewal_to_relay(out);
         }
         self.follow_seat(out);
     }
@@ -234,8 +235,17 @@ impl Session {
         } else if resumed || keys.host_secret.is_none() {
             let held = keys.host_secret.take();
             claim(&mut keys.host_secret, held, out);
+            self.renewal_to_relay(out);
         }
         self.follow_seat(out);
+    }
+
+    /// After a claim of the relay's seat: the renewal's frames the relay may have
+    /// missed (`rotate::tell_relay`).
+    fn renewal_to_relay(&mut self, out: &mut Vec<Output>) {
+        if let Stage::Member(m) = &mut self.stage {
+            rotate::tell_relay(m, &self.connected, out);
+        }
     }
 
     /// This member's keys, with any hand-over it sent forgotten (the relay's word on
@@ -295,6 +305,9 @@ impl Session {
         let Stage::Member(m) = &mut self.stage else {
             return None;
         };
+        if let Some(commit) = rotate::renewal_commit(m) {
+            return Some(commit);
+        }
         let group = &mut m.group;
         if let Some(cap) = m.host.cap {
             if group.is_host() && cap != group.member_cap() {

@@ -529,6 +529,9 @@ struct Membership {
     /// This member's own kicks (as host): the relay is asked to disconnect the member
     /// once the removal commit has won the relay's order.
     own_kicks: BTreeMap<u32, MemberId>,
+    /// The renewal of the invitation and the relay's disconnections this member owes
+    /// as host after its kicks (`rotate.rs`).
+    renewal: rotate::Owed,
     /// The newcomer this member's pending add commit is for, to hand it the Welcome.
     adding: Option<(PublicIdentity, MemberId)>,
     /// The relay sequence number at which this member joined the group: older join
@@ -598,6 +601,8 @@ const WARN_JOIN_FORGED: &str = "A join request failed authentication and was ign
 const WARN_JOIN_OLD_INVITE: &str = "A join request made with the room's old invitation \
      was ignored: the host renewed it after removing someone. Whoever sent it needs the \
      current link.";
+const WARN_JOIN_KICKED: &str = "A join request from a member the host is removing was \
+     ignored.";
 const WARN_JOIN_REPLAY: &str = "An old join request was replayed and ignored. \
      The relay may be trying to bring a departed member back.";
 const WARN_FORGED: &str = "A message failed authentication (forged, altered or from another room) \
@@ -1499,6 +1504,7 @@ impl Session {
                 let now = self.now_ms;
                 if let Stage::Member(m) = &mut self.stage {
                     m.duties.forget_member(member);
+                    m.renewal.gone(member);
                     if let Some(leaf) = m.roster.leaf_of(member) {
                         m.left_reasons.entry(member).or_insert(reason);
                         if !m.duties.has_remove_for(leaf) {
@@ -1603,6 +1609,13 @@ impl Session {
                 // A member resuming after a page reload asks again with the identity of
                 // the leaf it holds (proven below): a client id seen only there is not a
                 // replay, but a key package taken before is.
+                if m.roster
+                    .leaf_of(from)
+                    .is_some_and(|leaf| m.host_kicks.contains(&leaf))
+                {
+                    out.push(warning(Some(from), WARN_JOIN_KICKED));
+                    return;
+                }
                 let returning = resume::returning(m, from, &identity);
                 // A returning member's older request, replayed: it must not push the
                 // member out of the leaf a later request gave it. A newer one replaces
@@ -1681,11 +1694,14 @@ impl Session {
                     }
                 }
                 resume::take(m, &key_package);
+                let sealed_under = (!stale).then(|| m.keys.pass_generation());
                 m.duties.push(
                     Duty::Add {
                         member: from,
                         key_package,
                         identity,
+                        sealed_under,
+                        proven: proven_returning,
                     },
                     now,
                 );
@@ -1842,6 +1858,7 @@ impl Session {
                 epoch,
                 welcome,
                 dropped_own: _,
+                renewed,
             } => {
                 let own_commit = committer.leaf == m.group.own_leaf();
                 if own_commit {
@@ -1860,22 +1877,23 @@ impl Session {
                             m.departed_keys.pop_front();
                         }
                     }
-                    let kicked = by_host && m.host_kicks.remove(&gone.leaf);
-                    // The host's kick: the relay disconnects the member only now that
-                    // every member has been shown the host's commit.
-                    // Whoever's commit removed the leaf (the host's, or a member's after
-                    // the kicked member left first), the invitation is renewed.
+                    let announced = m.host_kicks.remove(&gone.leaf);
+                    let kicked = by_host && announced;
+                    // The host's kick: the relay disconnects the member once the
+                    // invitation is renewed (in this commit, or in the host's next one
+                    // when someone else's removal came first).
                     if let Some(member) = m.own_kicks.remove(&gone.leaf) {
                         if peer.member == Some(member) {
-                            rotate::renew(m, out);
-                            if let Some(secret) = m.keys.host_secret.clone() {
-                                out.push(Output::Send(
-                                    ClientFrame::Kick { secret, member }.encode(),
-                                ));
-                            }
+                            rotate::kicked_out(m, member, renewed.is_some());
                         }
                     }
                     let Some(id) = peer.member else { continue };
+                    if announced {
+                        // A kicked member's pending requests die with its leaf: it does
+                        // not come back as a rejoin.
+                        m.rejoining.remove(&id);
+                        m.duties.forget_member(id);
+                    }
                     if m.rejoining.remove(&id) {
                         // Its old leaf; it is coming back under a new one.
                         resume::keep_returning(m, id, peer.nick.clone());
@@ -1903,6 +1921,9 @@ impl Session {
                             reason,
                         }));
                     }
+                }
+                if let Some(generation) = renewed {
+                    rotate::on_renewed(m, generation, own_commit, &self.connected, out);
                 }
                 let members = m.group.members();
                 m.roster.sync(&members);
@@ -2035,11 +2056,14 @@ impl Session {
                 continue;
             }
             let commit = match &owed.duty {
+                // The host's kick renews the invitation in the same commit.
+                Duty::Remove { leaf, kick: true } => m.group.kick(*leaf),
                 Duty::Remove { leaf, .. } => m.group.remove(&[*leaf]),
                 Duty::Add {
                     key_package,
                     identity,
                     member,
+                    ..
                 } => {
                     // Its old leaf, with the same signature key, goes first: keys are
                     // unique in a group (RFC 9420, §7.3).
@@ -2102,6 +2126,7 @@ impl Membership {
             returned_since: BTreeMap::new(),
             host_kicks: BTreeSet::new(),
             own_kicks: BTreeMap::new(),
+            renewal: rotate::Owed::default(),
             adding: None,
             joined_seq,
             host_lock: None,

@@ -1,35 +1,45 @@
 //! Renewing the room's invitation after a kick (PROTOCOL.md §11.4): a removed member
 //! keeps the room secret, so its old link (or code, or passphrase) would let it back in.
 //!
-//! When the host's own commit removes a member it kicked, the host draws a fresh
-//! [`RoomPass`], tells the relay the hash of the join proof it derives
+//! The host's commit that removes a member it kicks also raises the room record's
+//! renewal number (`Group::kick`); if someone else's commit removed that leaf first, the
+//! host's next commit raises it alone (`Group::renew_invitation`). Every member that
+//! takes such a commit derives the same new [`RoomPass`] from the MLS exporter of the
+//! epoch it starts (`Group::room_pass`): the removed member never enters that epoch, and
+//! no separate message carries the pass, so a relay cannot hand it to some members and
+//! withhold it from others. The host then tells the relay the hash of the join proof
 //! ([`ClientFrame::Rotate`], checked with the host secret) before asking it to
-//! disconnect the member, and hands the pass to the remaining members in the new epoch
-//! ([`Content::Pass`], an MLS application message the removed member cannot read and
-//! the relay sees only as ciphertext). From then on:
+//! disconnect the member, and sends both again after every reconnection until the relay
+//! reports the member gone. From then on:
 //!
 //! - the relay admits a newcomer only with the current proof ([`ClientFrame::JoinProved`];
 //!   a `Join` without it, or with an older one, gets [`ErrorCode::InviteChanged`]); a
 //!   member taking back its own place with its resume token is not asked for it;
 //! - the members seal and open newcomers' key packages under the join key of secret and
-//!   pass, so a request sealed under an older key is refused, unless it is a member's
-//!   proven rejoin under an id whose leaf the group still holds (a member that reloaded
-//!   or fell behind during the renewal); the host then hands it the pass again;
+//!   pass, so a request sealed under an older key is refused, and one taken before the
+//!   switch is not added after it, unless it is a member's proven rejoin under an id
+//!   whose leaf the group still holds (a member that reloaded or fell behind during the
+//!   renewal); the host then hands it the pass ([`Content::Pass`], taken only for the
+//!   renewal number the group's record holds);
+//! - a kicked member's own requests are refused from the host's announcement on, and
+//!   die with its leaf;
 //! - every member's invite link carries the pass, and its live short codes are revoked
 //!   (a code's grant carries the pass from then on).
 //!
 //! [`ErrorCode::InviteChanged`]: crate::wire::ErrorCode::InviteChanged
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 use super::envelope::{open_key_package, Content};
 use super::{event, Keys, Membership, Output, SessionEvent};
 use crate::crypto::keys::{Join, Key};
-use crate::crypto::{OsRng, RoomPass};
+use crate::crypto::RoomPass;
 use crate::wire::{ClientFrame, MemberId, Resume, RoomId, PROTOCOL_VERSION};
 
 /// Join keys of earlier passes kept for members' proven rejoins.
 const MAX_PREVIOUS: usize = 4;
+/// Most kicked members whose disconnection the host keeps owing.
+const MAX_KICKS: usize = 64;
 
 /// The room's pass, if its invitation was renewed, and the join keys before it.
 #[derive(Default)]
@@ -124,26 +134,125 @@ impl Keys {
     }
 }
 
-/// The host's own commit removed a member it kicked: renew the invitation. Pushes the
-/// `Rotate` frame (before the caller's `Kick`, so the relay refuses the old proof
-/// before the member is disconnected) and the pass for the remaining members.
-pub(super) fn renew(m: &mut Membership, out: &mut Vec<Output>) {
-    // Only the host the group agrees on: the members take a pass from no one else, so
-    // a former host's renewal would leave the relay and the members apart.
-    if !m.group.is_host() {
-        return;
+/// What the host owes after its kicks: the renewal (when someone else's commit removed
+/// the kicked leaf first, so the kick's own commit, which carried it, lost), and the
+/// relay's disconnection of each kicked member, sent once the invitation is renewed
+/// and again after every reconnection until the relay reports the member gone.
+#[derive(Default)]
+pub(super) struct Owed {
+    /// A renewal commit is owed (the host's next own commit).
+    commit: bool,
+    /// Relay ids of kicked members the relay has not yet reported gone.
+    kicks: BTreeSet<MemberId>,
+}
+
+impl Owed {
+    /// The relay reported `member` gone: no disconnection is owed for it any more.
+    pub(super) fn gone(&mut self, member: MemberId) {
+        self.kicks.remove(&member);
     }
+
+    /// Whether the host owes a renewal commit.
+    pub(super) fn commit_owed(&self) -> bool {
+        self.commit
+    }
+
+    /// The renewal commit cannot be made (this member is not the host any more).
+    pub(super) fn drop_commit(&mut self) {
+        self.commit = false;
+    }
+}
+
+/// A commit removed the leaf of `member`, which this member (the host) kicked. When the
+/// commit renewed the invitation (the kick's own), the disconnection follows at once
+/// ([`on_renewed`]); otherwise the host owes a renewal first.
+pub(super) fn kicked_out(m: &mut Membership, member: MemberId, renewed: bool) {
+    if m.renewal.kicks.len() < MAX_KICKS {
+        m.renewal.kicks.insert(member);
+    }
+    if !renewed {
+        m.renewal.commit = true;
+    }
+}
+
+/// A commit renewed the room's invitation (its number is now `generation`): every
+/// member that stays derives the same pass from the epoch this commit started, which
+/// no removed member enters, so no message of its own can be withheld from some
+/// members only. The host then tells the relay the new proof, and asks it to
+/// disconnect the members it kicked.
+pub(super) fn on_renewed(
+    m: &mut Membership,
+    generation: u32,
+    own: bool,
+    connected: &BTreeSet<MemberId>,
+    out: &mut Vec<Output>,
+) {
+    let Ok(bytes) = m.group.room_pass() else {
+        return;
+    };
+    let Ok(bytes) = <[u8; 32]>::try_from(bytes.as_slice()) else {
+        return;
+    };
+    m.keys.set_pass(RoomPass::from_bytes(bytes), generation);
+    m.duties.renewed(generation);
+    m.codes.revoke_all(out);
+    out.push(event(SessionEvent::InviteChanged));
+    if own {
+        m.renewal.commit = false;
+    }
+    tell_relay(m, connected, out);
+}
+
+/// The host's renewal commit, if one is owed and this member is still the host.
+pub(super) fn renewal_commit(m: &mut Membership) -> Option<Vec<u8>> {
+    if !m.renewal.commit_owed() {
+        return None;
+    }
+    if !m.group.is_host() {
+        m.renewal.drop_commit();
+        return None;
+    }
+    m.group.renew_invitation().ok()
+}
+
+/// With the relay's host secret, and the pass the group agreed on: the relay is told
+/// the current join proof (again: it is idempotent) and asked to disconnect the kicked
+/// members it still holds. Called after a renewal, and after this member claimed the
+/// relay's seat (a reconnection, or a seat that came to it), so a frame lost with a
+/// connection is sent again.
+pub(super) fn tell_relay(
+    m: &mut Membership,
+    connected: &BTreeSet<MemberId>,
+    out: &mut Vec<Output>,
+) {
     let Some(secret) = m.keys.host_secret.clone() else {
         return;
     };
-    let pass = RoomPass::generate(&mut OsRng);
-    let generation = m.keys.renewal.generation.saturating_add(1);
+    let generation = m.group.renewal();
+    if generation == 0 || m.keys.renewal.generation != generation {
+        return; // no renewal yet, or this member does not hold the agreed pass
+    }
+    let Some(pass) = &m.keys.renewal.pass else {
+        return;
+    };
     let proof = pass.join_proof(&m.keys.room_secret).hash();
-    out.push(Output::Send(ClientFrame::Rotate { secret, proof }.encode()));
-    m.keys.set_pass(pass.clone(), generation);
-    m.send_content(&Content::Pass { pass, generation }, out);
-    m.codes.revoke_all(out);
-    out.push(event(SessionEvent::InviteChanged));
+    out.push(Output::Send(
+        ClientFrame::Rotate {
+            secret: secret.clone(),
+            proof,
+        }
+        .encode(),
+    ));
+    m.renewal.kicks.retain(|member| connected.contains(member));
+    for &member in &m.renewal.kicks {
+        out.push(Output::Send(
+            ClientFrame::Kick {
+                secret: secret.clone(),
+                member,
+            }
+            .encode(),
+        ));
+    }
 }
 
 /// The host handed the members a pass (taken from the host alone, and only when newer
@@ -157,15 +266,11 @@ pub(super) fn on_pass(
     if !is_host {
         return false;
     }
-    let renewal = &mut m.keys.renewal;
-    if renewal.pass.as_ref() == Some(&pass) {
-        // Handed again (for a member taken back), or first numbered for a member that
-        // came in with it.
-        renewal.generation = renewal.generation.max(generation);
+    // Only the pass of the renewal the group agrees on: the number is in the room
+    // record every member holds, and a member that derived that pass itself has
+    // nothing to take.
+    if generation != m.group.renewal() || m.keys.renewal.generation >= generation {
         return true;
-    }
-    if generation <= renewal.generation {
-        return true; // an older pass
     }
     m.keys.set_pass(pass, generation);
     m.codes.revoke_all(out);
@@ -176,7 +281,7 @@ pub(super) fn on_pass(
 /// The host after a commit that added members: in a renewed room, hand the pass again,
 /// for a member taken back after a reload who had an older one.
 pub(super) fn after_add(m: &mut Membership, out: &mut Vec<Output>) {
-    if m.keys.host_secret.is_none() || !m.group.is_host() {
+    if !m.group.is_host() || m.keys.renewal.generation != m.group.renewal() {
         return;
     }
     if let Some(pass) = m.keys.pass().cloned() {

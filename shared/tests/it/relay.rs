@@ -62,6 +62,9 @@ pub(crate) struct Net {
     pub(crate) hold: BTreeMap<&'static str, Vec<Vec<u8>>>,
     /// How many times the host renewed the room's invitation (`Rotate`).
     pub(crate) rotations: usize,
+    /// How many of the host's next `Kick` frames are lost on their way (a connection
+    /// that broke as they were written).
+    pub(crate) lose_kicks: usize,
 }
 
 impl Net {
@@ -78,6 +81,7 @@ impl Net {
             payloads: Vec::new(),
             hold: BTreeMap::new(),
             rotations: 0,
+            lose_kicks: 0,
         }
     }
 
@@ -207,7 +211,7 @@ impl Net {
         }
     }
 
-    fn attached(&self) -> Vec<(&'static str, MemberId)> {
+    pub(crate) fn attached(&self) -> Vec<(&'static str, MemberId)> {
         self.clients
             .iter()
             .filter_map(|(n, c)| c.member.map(|m| (*n, m)))
@@ -354,6 +358,10 @@ impl Net {
             }
             ClientFrame::Kick { secret, member } => {
                 assert!(self.room.unwrap().1.verify(&secret), "host secret");
+                if self.lose_kicks > 0 {
+                    self.lose_kicks -= 1;
+                    return;
+                }
                 let target = self
                     .attached()
                     .into_iter()

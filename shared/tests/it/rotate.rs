@@ -1,13 +1,19 @@
 //! Renewing the invitation after a kick (PROTOCOL.md §11.4), through the in-memory
 //! relay, which lets anyone in like a relay working with the removed member: the
 //! members who stay share one new link, a request made with the old one gets nobody
-//! added, and the new one works.
+//! added, and the new one works; a relay that withholds messages cannot leave some
+//! members with the old invitation, a request taken before the switch is not added
+//! after it, and a disconnection lost on the way is asked for again.
 
+use vroom_shared::group::chains::is_chain_message;
 use vroom_shared::invite::Invite;
-use vroom_shared::session::SessionEvent;
+use vroom_shared::session::{Envelope, SessionEvent, FALLBACK_MS};
+use vroom_shared::wire::{Event, ServerFrame};
 
 use super::relay::Net;
 use super::session::nicks;
+
+const T0: u64 = 1_700_000_000_000;
 
 const ORIGIN: &str = "https://chat.example";
 
@@ -77,4 +83,159 @@ fn after_a_kick_the_old_link_gets_nobody_added_and_the_new_one_does() {
         net.clients["alice"].session.safety_code()
     );
     assert_eq!(link(&net, "dave"), renewed);
+}
+
+/// Whether a frame the relay sends is a member's application message (on its chain).
+fn is_application(frame: &[u8]) -> bool {
+    let Ok(ServerFrame::Event {
+        event: Event::Message { payload, .. },
+        ..
+    }) = ServerFrame::decode(frame)
+    else {
+        return false;
+    };
+    matches!(Envelope::decode(payload), Ok(Envelope::Group(bytes)) if is_chain_message(&bytes))
+}
+
+/// The relay withholds from carol every application message after the kick's commit:
+/// the new pass must not travel in one. Carol still holds the same new invitation as
+/// the host (she derives it from the commit's epoch), so the relay cannot leave her
+/// admitting the old link while the others refuse it.
+#[test]
+fn a_relay_withholding_messages_after_a_kick_cannot_leave_a_member_on_the_old_invitation() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    net.join("carol", &invite);
+    let old = link(&net, "carol");
+    net.hold.insert("carol", Vec::new());
+    let bob = net.id("bob");
+    net.user("alice", |s| s.kick(bob));
+    let held = net.hold.remove("carol").expect("held");
+    let mut after_commit = false;
+    let mut withheld = 0;
+    for frame in held {
+        if after_commit && is_application(&frame) {
+            withheld += 1;
+            continue;
+        }
+        if !is_application(&frame)
+            && matches!(
+                ServerFrame::decode(&frame),
+                Ok(ServerFrame::Event {
+                    event: Event::Message { .. },
+                    ..
+                })
+            )
+        {
+            after_commit = true;
+        }
+        net.inject("carol", frame);
+    }
+    net.run();
+    assert!(after_commit, "the kick's commit reached carol");
+    let renewed = link(&net, "alice");
+    assert_ne!(renewed, old);
+    assert_eq!(
+        link(&net, "carol"),
+        renewed,
+        "carol was withheld {withheld} messages"
+    );
+    assert!(net.clients["carol"].session.invite_renewed());
+}
+
+/// A request made with the old link reaches the members just before the kick, while
+/// the host (the first in the committer order) has not read it yet: the others wait
+/// for it. Once the kick's commit switches the invitation, nobody adds that request,
+/// not even after the fallback delays: whoever sent it (the kicked member under a new
+/// identity, say) needs the new link.
+#[test]
+fn a_request_made_with_the_old_link_before_the_switch_is_not_added_after_it() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    net.join("carol", &invite);
+    net.tick(T0);
+    net.hold.insert("alice", Vec::new());
+    net.join("mallory", &invite);
+    let bob = net.id("bob");
+    net.user("alice", |s| s.kick(bob));
+    for frame in net.hold.remove("alice").expect("held") {
+        net.inject("alice", frame);
+    }
+    for step in 1..=5 {
+        net.tick(T0 + step * 2 * FALLBACK_MS);
+    }
+    assert!(net.clients["bob"].session.is_ended());
+    assert!(
+        net.clients["mallory"].session.safety_code().is_none(),
+        "mallory was added"
+    );
+    assert_eq!(nicks(&net, "alice"), ["alice", "carol"]);
+    assert_eq!(nicks(&net, "carol"), ["alice", "carol"]);
+    assert_eq!(link(&net, "carol"), link(&net, "alice"));
+}
+
+/// The relay never got the host's `Kick` (the connection broke as it was written):
+/// the kicked member, out of the group, still holds its place at the relay. After the
+/// host's next connection it asks again, with the proof, and the relay lets it go.
+#[test]
+fn a_lost_disconnection_is_asked_for_again_after_a_reconnection() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    net.join("carol", &invite);
+    net.lose_kicks = 1;
+    let bob = net.id("bob");
+    net.user("alice", |s| s.kick(bob));
+    assert!(net.clients["bob"].session.is_ended());
+    assert!(
+        net.attached().iter().any(|(_, m)| *m == bob),
+        "the relay still holds bob"
+    );
+    assert_eq!(net.rotations, 1);
+    net.drop_connection("alice");
+    net.reconnect("alice");
+    assert!(
+        !net.attached().iter().any(|(_, m)| *m == bob),
+        "the relay let bob go"
+    );
+    assert_eq!(net.rotations, 2, "the proof was sent again");
+    // Once the relay reported bob gone, nothing more is owed.
+    net.drop_connection("alice");
+    net.reconnect("alice");
+    assert_eq!(nicks(&net, "carol"), ["alice", "carol"]);
+}
+
+/// The member about to be kicked reloads just before (or says it did: it holds its own
+/// key, so its rejoin request is proven) and its request reaches the others while the
+/// host, first in the committer order, has not read it; the relay, working with it,
+/// keeps it connected (the host's `Kick` is dropped). The kick's commit ends its leaf
+/// and its request with it: nobody adds it back, whatever the fallback delays.
+#[test]
+fn a_kicked_members_rejoin_sent_just_before_the_kick_does_not_bring_it_back() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    net.join("carol", &invite);
+    net.tick(T0);
+    net.lose_kicks = 1;
+    let bob = net.id("bob");
+    let saved = net.clients["bob"].session.resumable().expect("resumable");
+    net.hold.insert("alice", Vec::new());
+    let (session, first) = vroom_shared::session::Session::resume(&saved);
+    net.reload("bob", session, first);
+    net.user("alice", |s| s.kick(bob));
+    for frame in net.hold.remove("alice").expect("held") {
+        net.inject("alice", frame);
+    }
+    for step in 1..=5 {
+        net.tick(T0 + step * 2 * FALLBACK_MS);
+    }
+    assert_eq!(nicks(&net, "alice"), ["alice", "carol"]);
+    assert_eq!(nicks(&net, "carol"), ["alice", "carol"]);
+    assert!(
+        net.clients["bob"].session.safety_code().is_none() || net.clients["bob"].session.is_ended(),
+        "bob is not in the group"
+    );
 }
