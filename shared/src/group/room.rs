@@ -161,7 +161,11 @@ pub enum Incoming {
         renewed: Option<u32>,
     },
     /// A commit removed this member: the group is over for it.
-    Removed,
+    Removed {
+        /// The host kicked it: the host's commit that renewed the invitation removed
+        /// it (PROTOCOL.md §11.4).
+        kicked: bool,
+    },
 }
 
 /// An own commit waiting for its echo.
@@ -1089,7 +1093,9 @@ impl Group {
                 self.remember(digest);
                 self.refresh_host()?;
                 if self_removed {
-                    return Ok(Incoming::Removed);
+                    return Ok(Incoming::Removed {
+                        kicked: by_host && renewed.is_some(),
+                    });
                 }
                 let added = self.find_members(&added);
                 Ok(Incoming::Commit {

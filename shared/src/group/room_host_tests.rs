@@ -95,7 +95,7 @@ fn refused_by_others(members: &mut [Group], by: usize, commit: &[u8]) {
 fn taken_by_all(members: &mut [Group], commit: &[u8]) {
     for (i, m) in members.iter_mut().enumerate() {
         match m.handle(commit) {
-            Ok(Incoming::Commit { .. }) | Ok(Incoming::Removed) => {}
+            Ok(Incoming::Commit { .. }) | Ok(Incoming::Removed { .. }) => {}
             other => panic!("member {i}: {other:?}"),
         }
     }
@@ -399,7 +399,10 @@ fn only_the_host_renews_the_invitation_one_step_at_a_time() {
                 assert_eq!(removed.len(), 1);
                 passes.push(m.room_pass().expect("pass").to_vec());
             }
-            Ok(Incoming::Removed) => assert_eq!(i, 3, "only dave is removed"),
+            Ok(Incoming::Removed { kicked }) => {
+                assert_eq!(i, 3, "only dave is removed");
+                assert!(kicked, "and he is told he was kicked");
+            }
             other => panic!("member {i}: {other:?}"),
         }
     }
@@ -407,7 +410,7 @@ fn only_the_host_renews_the_invitation_one_step_at_a_time() {
     assert_eq!(passes.len(), 3);
     assert!(passes.windows(2).all(|w| w[0] == w[1]), "one pass for all");
     assert!(members.iter().all(|m| m.renewal() == 1));
-    // A pass of no other epoch: the removed member's last epoch gives another one.
+    // The pass is that epoch's alone: the next epoch's exporter gives another one.
     let commit = members[0].self_update().expect("update");
     taken_by_all(&mut members, &commit);
     assert_ne!(members[1].room_pass().expect("pass").to_vec(), passes[0]);

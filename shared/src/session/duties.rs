@@ -24,10 +24,8 @@ pub(crate) enum Duty {
         member: MemberId,
         key_package: Vec<u8>,
         identity: PublicIdentity,
-        /// The number of the pass whose join key opened the request (`None`: an
-        /// earlier pass's, taken for a member's proven rejoin).
-        sealed_under: Option<u32>,
-        /// A member proven to come back to a leaf the group holds.
+        /// A member proven to come back to a leaf the group holds (its request may be
+        /// sealed under an earlier pass's join key).
         proven: bool,
     },
     /// Remove this leaf (its member left, dropped out, rejoined under a new leaf, or is
@@ -89,16 +87,13 @@ impl Duties {
             .any(|o| matches!(o.duty, Duty::Remove { leaf: l, .. } if l == leaf))
     }
 
-    /// The host renewed the invitation (pass number `generation`): adds owed to
-    /// requests made with an earlier invitation are dropped, except members' proven
-    /// returns. Nobody adds them after the switch, whatever the order of commits.
-    pub(crate) fn renewed(&mut self, generation: u32) {
+    /// The host renewed the invitation: every add owed until now was requested with
+    /// the old one (nobody held the new pass before this point of the relay's order),
+    /// so all are dropped except members' proven returns. Nobody adds them after the
+    /// switch, whatever the order of commits.
+    pub(crate) fn renewed(&mut self) {
         self.owed.retain(|o| match &o.duty {
-            Duty::Add {
-                sealed_under,
-                proven,
-                ..
-            } => *proven || *sealed_under == Some(generation),
+            Duty::Add { proven, .. } => *proven,
             Duty::Remove { .. } => true,
         });
     }

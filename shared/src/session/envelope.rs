@@ -226,11 +226,6 @@ pub enum HostAction {
     Lock(bool),
     /// The room ends now.
     Terminate,
-    /// The host's next commit removes this leaf as a kick.
-    Kick {
-        /// The leaf the host removes.
-        leaf: u32,
-    },
 }
 
 impl Content {

@@ -235,14 +235,18 @@ impl Session {
         } else if resumed || keys.host_secret.is_none() {
             let held = keys.host_secret.take();
             claim(&mut keys.host_secret, held, out);
-            self.renewal_to_relay(out);
+            // The renewal's frames follow the catch-up (`CaughtUp`): sent before it,
+            // a member that missed a renewal would set an older proof back.
         }
         self.follow_seat(out);
     }
 
-    /// After a claim of the relay's seat: the renewal's frames the relay may have
-    /// missed (`rotate::tell_relay`).
-    fn renewal_to_relay(&mut self, out: &mut Vec<Output>) {
+    /// After a claim of the relay's seat, once caught up: the renewal's frames the
+    /// relay may have missed (`rotate::tell_relay`).
+    pub(super) fn renewal_to_relay(&mut self, out: &mut Vec<Output>) {
+        if self.host.is_none() || self.host != self.me {
+            return;
+        }
         if let Stage::Member(m) = &mut self.stage {
             rotate::tell_relay(m, &self.connected, out);
         }
@@ -305,9 +309,6 @@ impl Session {
         let Stage::Member(m) = &mut self.stage else {
             return None;
         };
-        if let Some(commit) = rotate::renewal_commit(m) {
-            return Some(commit);
-        }
         let group = &mut m.group;
         if let Some(cap) = m.host.cap {
             if group.is_host() && cap != group.member_cap() {

@@ -524,13 +524,8 @@ struct Membership {
     /// `MAX_TRACKED`, dropped when the id's leaf is removed for good): an older or
     /// equal one is a replay.
     returned_since: BTreeMap<MemberId, u64>,
-    /// Leaves the host announced it kicks (authenticated, §7.6).
-    host_kicks: BTreeSet<u32>,
-    /// This member's own kicks (as host): the relay is asked to disconnect the member
-    /// once the removal commit has won the relay's order.
-    own_kicks: BTreeMap<u32, MemberId>,
-    /// The renewal of the invitation and the relay's disconnections this member owes
-    /// as host after its kicks (`rotate.rs`).
+    /// The kicks of this member (as host), the renewal of the invitation and the
+    /// relay's disconnections it owes after them (`rotate.rs`).
     renewal: rotate::Owed,
     /// The newcomer this member's pending add commit is for, to hand it the Welcome.
     adding: Option<(PublicIdentity, MemberId)>,
@@ -601,7 +596,7 @@ const WARN_JOIN_FORGED: &str = "A join request failed authentication and was ign
 const WARN_JOIN_OLD_INVITE: &str = "A join request made with the room's old invitation \
      was ignored: the host renewed it after removing someone. Whoever sent it needs the \
      current link.";
-const WARN_JOIN_KICKED: &str = "A join request from a member the host is removing was \
+const WARN_JOIN_KICKED: &str = "A join request from a member the host removed was \
      ignored.";
 const WARN_JOIN_REPLAY: &str = "An old join request was replayed and ignored. \
      The relay may be trying to bring a departed member back.";
@@ -1085,9 +1080,10 @@ impl Session {
         Ok(out)
     }
 
-    /// Host: removes a member. The host commits its removal (so every member sees the
-    /// host did it); once the commit has won the relay's order, the relay is asked to
-    /// disconnect the member.
+    /// Host: removes a member. The host commits its removal with the invitation's
+    /// renewal (so every member sees the host kicked it, and no announcement lets the
+    /// member leave first); once the commit has won the relay's order, the relay is
+    /// told the new join proof and asked to disconnect the member.
     pub fn kick(&mut self, member: MemberId) -> Result<Vec<Output>, ActionError> {
         self.host_secret()?;
         let now = self.now_ms;
@@ -1096,10 +1092,14 @@ impl Session {
         if !m.duties.has_remove_for(leaf) {
             m.duties.push(Duty::Remove { leaf, kick: true }, now);
         }
-        m.own_kicks.insert(leaf, member);
-        m.host_kicks.insert(leaf); // the host does not read its own announcement
+        let key = m
+            .roster
+            .get(leaf)
+            .and_then(|p| p.identity)
+            .map(|i| i.signature_key)
+            .ok_or(ActionError::UnknownMember)?;
+        m.renewal.kick(key, member);
         let mut out = Vec::new();
-        m.send_content(&Content::Host(HostAction::Kick { leaf }), &mut out);
         self.run_duties(&mut out);
         Ok(out)
     }
@@ -1232,6 +1232,7 @@ impl Session {
                     m.drop_lost_commit();
                 }
                 self.prune_departed();
+                self.renewal_to_relay(&mut out);
                 out.push(event(SessionEvent::CaughtUp { seq }));
                 self.after_change(&mut out);
             }
@@ -1606,16 +1607,19 @@ impl Session {
                     out.push(warning(Some(from), WARN_JOIN_FORGED));
                     return;
                 };
-                // A member resuming after a page reload asks again with the identity of
-                // the leaf it holds (proven below): a client id seen only there is not a
-                // replay, but a key package taken before is.
-                if m.roster
-                    .leaf_of(from)
-                    .is_some_and(|leaf| m.host_kicks.contains(&leaf))
-                {
+                if m.renewal.is_kicked(&identity.signature_key) {
                     out.push(warning(Some(from), WARN_JOIN_KICKED));
                     return;
                 }
+                // A member added back with an older pass than the group's (handed the
+                // current one by the host after its add) does not know which requests
+                // are current: it leaves them to the others.
+                if m.keys.pass_generation() != m.group.renewal() {
+                    return;
+                }
+                // A member resuming after a page reload asks again with the identity of
+                // the leaf it holds (proven below): a client id seen only there is not a
+                // replay, but a key package taken before is.
                 let returning = resume::returning(m, from, &identity);
                 // A returning member's older request, replayed: it must not push the
                 // member out of the leaf a later request gave it. A newer one replaces
@@ -1694,13 +1698,11 @@ impl Session {
                     }
                 }
                 resume::take(m, &key_package);
-                let sealed_under = (!stale).then(|| m.keys.pass_generation());
                 m.duties.push(
                     Duty::Add {
                         member: from,
                         key_package,
                         identity,
-                        sealed_under,
                         proven: proven_returning,
                     },
                     now,
@@ -1733,7 +1735,16 @@ impl Session {
                     since,
                     ..
                 } = *j;
-                self.stage = Stage::Member(Box::new(Membership::new(keys, group, since)));
+                let mut m = Membership::new(keys, group, since);
+                // A newcomer's pass (from its link or code) is the one the members
+                // opened its request with: the group's current one, numbered as such.
+                if m.keys.pass().is_some() && m.keys.pass_generation() == 0 {
+                    let renewal = m.group.renewal();
+                    m.keys.number_pass(renewal);
+                }
+                // A host back after a reload: what it owed the relay, if it can.
+                rotate::tell_relay(&mut m, &self.connected, out);
+                self.stage = Stage::Member(Box::new(m));
                 self.ready_sent = false;
                 // In through a Welcome: a new leaf, which tells the room its profile.
                 self.resumed = false;
@@ -1877,21 +1888,19 @@ impl Session {
                             m.departed_keys.pop_front();
                         }
                     }
-                    let announced = m.host_kicks.remove(&gone.leaf);
-                    let kicked = by_host && announced;
-                    // The host's kick: the relay disconnects the member once the
+                    // A kick is the host's removal that renews the invitation: the
+                    // group's word, the same for every member.
+                    let kicked = by_host && renewed.is_some();
+                    // This member's own kick: the relay disconnects the member once the
                     // invitation is renewed (in this commit, or in the host's next one
                     // when someone else's removal came first).
-                    if let Some(member) = m.own_kicks.remove(&gone.leaf) {
-                        if peer.member == Some(member) {
-                            rotate::kicked_out(m, member, renewed.is_some());
-                        }
-                    }
+                    rotate::kicked_out(m, &gone.identity.signature_key, renewed.is_some());
                     let Some(id) = peer.member else { continue };
-                    if announced {
+                    if kicked {
                         // A kicked member's pending requests die with its leaf: it does
                         // not come back as a rejoin.
                         m.rejoining.remove(&id);
+                        m.returning.remove(&id);
                         m.duties.forget_member(id);
                     }
                     if m.rejoining.remove(&id) {
@@ -1923,10 +1932,16 @@ impl Session {
                     }
                 }
                 if let Some(generation) = renewed {
-                    rotate::on_renewed(m, generation, own_commit, &self.connected, out);
+                    if !rotate::on_renewed(m, generation, own_commit, &self.connected, out) {
+                        self.end(CloseReason::Removed, out);
+                        return;
+                    }
                 }
                 let members = m.group.members();
                 m.roster.sync(&members);
+                // A kicked member back under another leaf (a rejoin the others took)
+                // is kicked again.
+                rotate::kick_again(m, &members, self.now_ms);
                 let adding = m.adding.take();
                 // Newcomers: their relay id is the one their sealed key package was
                 // bound to; hand our Welcome to them if the commit was ours.
@@ -1996,11 +2011,10 @@ impl Session {
                     }
                 }
             }
-            Incoming::Removed => {
-                // Kicked only when the host announced it; otherwise the members took
-                // this member out (its connection was gone too long, or it rejoined).
-                let kicked = matches!(&self.stage,
-                    Stage::Member(m) if m.host_kicks.contains(&m.group.own_leaf()));
+            Incoming::Removed { kicked } => {
+                // Kicked when the host's renewing commit removed it; otherwise the
+                // members took this member out (its connection was gone too long, or it
+                // rejoined).
                 let reason = if kicked {
                     CloseReason::Kicked
                 } else {
@@ -2033,6 +2047,12 @@ impl Session {
         let mut online = online;
         if !online.contains(&own) {
             online.push(own);
+        }
+        // An owed renewal of the invitation before anything else: no request made with
+        // the old one is added in between by this member.
+        if let Some(commit) = rotate::renewal_commit(m) {
+            out.push(send(None, &Envelope::Group(commit)));
+            return;
         }
         // Removals first: a rejoining member's old leaf goes before its new one comes.
         let mut order: Vec<usize> = (0..m.duties.owed.len()).collect();
@@ -2124,8 +2144,6 @@ impl Membership {
             rejoining: BTreeSet::new(),
             departed_keys: VecDeque::new(),
             returned_since: BTreeMap::new(),
-            host_kicks: BTreeSet::new(),
-            own_kicks: BTreeMap::new(),
             renewal: rotate::Owed::default(),
             adding: None,
             joined_seq,
@@ -2292,9 +2310,6 @@ impl Membership {
                 match action {
                     HostAction::Lock(locked) => self.host_lock = Some(locked),
                     HostAction::Terminate => return true,
-                    HostAction::Kick { leaf } => {
-                        self.host_kicks.insert(leaf);
-                    }
                 }
             }
             other => self.on_talk(who, other, seq, id, out),

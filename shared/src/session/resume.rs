@@ -70,8 +70,9 @@ struct Saved {
     view: Vec<u8>,
     /// The room's pass, once the host renewed the invitation (PROTOCOL.md §11.4).
     pass: Option<[u8; 32]>,
-    /// How many times the host renewed it: a host that reloads numbers its next pass
-    /// after this one, so the members take it.
+    /// The renewal that made it (the room record's number): a member added back with
+    /// an older one than the group's adds nobody until the host hands it the current
+    /// pass.
     pass_generation: u32,
 }
 

@@ -21,8 +21,10 @@
 //!   whose leaf the group still holds (a member that reloaded or fell behind during the
 //!   renewal); the host then hands it the pass ([`Content::Pass`], taken only for the
 //!   renewal number the group's record holds);
-//! - a kicked member's own requests are refused from the host's announcement on, and
-//!   die with its leaf;
+//! - a kicked member's owed requests die with its leaf; the host refuses requests with
+//!   a key it kicked, and kicks again a leaf with such a key that comes back;
+//! - a member added back with an older pass than the record's opens no request until
+//!   the host hands it the current one;
 //! - every member's invite link carries the pass, and its live short codes are revoked
 //!   (a code's grant carries the pass from then on).
 //!
@@ -30,10 +32,12 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
+use super::duties::Duty;
 use super::envelope::{open_key_package, Content};
 use super::{event, Keys, Membership, Output, SessionEvent};
 use crate::crypto::keys::{Join, Key};
 use crate::crypto::RoomPass;
+use crate::group::Member;
 use crate::wire::{ClientFrame, MemberId, Resume, RoomId, PROTOCOL_VERSION};
 
 /// Join keys of earlier passes kept for members' proven rejoins.
@@ -67,6 +71,12 @@ impl Keys {
     /// How many times the host renewed the invitation, as far as this member knows.
     pub(super) fn pass_generation(&self) -> u32 {
         self.renewal.generation
+    }
+
+    /// Numbers the pass this member came in with (a link's or a code's, which carry
+    /// none) as the group's current one.
+    pub(super) fn number_pass(&mut self, generation: u32) {
+        self.renewal.generation = generation;
     }
 
     /// The room's current pass.
@@ -134,44 +144,86 @@ impl Keys {
     }
 }
 
-/// What the host owes after its kicks: the renewal (when someone else's commit removed
-/// the kicked leaf first, so the kick's own commit, which carried it, lost), and the
-/// relay's disconnection of each kicked member, sent once the invitation is renewed
-/// and again after every reconnection until the relay reports the member gone.
+/// The host's kicks and what it owes after them: the renewal (when someone else's
+/// commit removed the kicked leaf first, so the kick's own commit, which carried it,
+/// lost), and the relay's disconnection of each kicked member, sent once the invitation
+/// is renewed and again after every claim of the relay's seat until the relay reports
+/// the member gone.
 #[derive(Default)]
 pub(super) struct Owed {
+    /// The signature keys this member kicked, with the relay id each had, oldest first:
+    /// a leaf with such a key that comes back (a rejoin others took) is kicked again,
+    /// and its requests are refused.
+    kicked: VecDeque<([u8; 32], MemberId)>,
     /// A renewal commit is owed (the host's next own commit).
     commit: bool,
-    /// Relay ids of kicked members the relay has not yet reported gone.
-    kicks: BTreeSet<MemberId>,
+    /// Relay ids of kicked members the relay has not yet reported gone, oldest first.
+    disconnect: VecDeque<MemberId>,
 }
 
 impl Owed {
+    /// This member, the host, kicks the member with signature key `key`, relay id
+    /// `member`.
+    pub(super) fn kick(&mut self, key: [u8; 32], member: MemberId) {
+        self.kicked.retain(|(k, _)| *k != key);
+        if self.kicked.len() >= MAX_KICKS {
+            self.kicked.pop_front();
+        }
+        self.kicked.push_back((key, member));
+    }
+
+    /// Whether this member kicked the holder of `key`.
+    pub(super) fn is_kicked(&self, key: &[u8; 32]) -> bool {
+        self.kicked.iter().any(|(k, _)| k == key)
+    }
+
     /// The relay reported `member` gone: no disconnection is owed for it any more.
     pub(super) fn gone(&mut self, member: MemberId) {
-        self.kicks.remove(&member);
-    }
-
-    /// Whether the host owes a renewal commit.
-    pub(super) fn commit_owed(&self) -> bool {
-        self.commit
-    }
-
-    /// The renewal commit cannot be made (this member is not the host any more).
-    pub(super) fn drop_commit(&mut self) {
-        self.commit = false;
+        self.disconnect.retain(|m| *m != member);
     }
 }
 
-/// A commit removed the leaf of `member`, which this member (the host) kicked. When the
-/// commit renewed the invitation (the kick's own), the disconnection follows at once
-/// ([`on_renewed`]); otherwise the host owes a renewal first.
-pub(super) fn kicked_out(m: &mut Membership, member: MemberId, renewed: bool) {
-    if m.renewal.kicks.len() < MAX_KICKS {
-        m.renewal.kicks.insert(member);
+/// A commit removed the leaf with signature key `key`. If this member (the host) kicked
+/// it, the relay is to disconnect its member: at once when the commit renewed the
+/// invitation (the kick's own, [`on_renewed`]), after the host's renewal otherwise.
+pub(super) fn kicked_out(m: &mut Membership, key: &[u8; 32], renewed: bool) {
+    let Some(&(_, member)) = m.renewal.kicked.iter().find(|(k, _)| k == key) else {
+        return;
+    };
+    let owed = &mut m.renewal;
+    if !owed.disconnect.contains(&member) {
+        if owed.disconnect.len() >= MAX_KICKS {
+            owed.disconnect.pop_front();
+        }
+        owed.disconnect.push_back(member);
     }
     if !renewed {
-        m.renewal.commit = true;
+        owed.commit = true;
+    }
+}
+
+/// After a commit, as host: a member it kicked is back under another leaf (a rejoin
+/// request the others took before the kick reached them): it is kicked again, and the
+/// new kick renews the invitation again.
+pub(super) fn kick_again(m: &mut Membership, members: &[Member], now_ms: Option<u64>) {
+    if !m.group.is_host() {
+        return;
+    }
+    for member in members {
+        let key = member.identity.signature_key;
+        if !m.renewal.is_kicked(&key) || m.duties.has_remove_for(member.leaf) {
+            continue;
+        }
+        if let Some(id) = m.roster.get(member.leaf).and_then(|p| p.member) {
+            m.renewal.kick(key, id);
+        }
+        m.duties.push(
+            Duty::Remove {
+                leaf: member.leaf,
+                kick: true,
+            },
+            now_ms,
+        );
     }
 }
 
@@ -179,37 +231,39 @@ pub(super) fn kicked_out(m: &mut Membership, member: MemberId, renewed: bool) {
 /// member that stays derives the same pass from the epoch this commit started, which
 /// no removed member enters, so no message of its own can be withheld from some
 /// members only. The host then tells the relay the new proof, and asks it to
-/// disconnect the members it kicked.
+/// disconnect the members it kicked. `false` if the pass could not be derived: this
+/// member can no longer follow the room.
 pub(super) fn on_renewed(
     m: &mut Membership,
     generation: u32,
     own: bool,
     connected: &BTreeSet<MemberId>,
     out: &mut Vec<Output>,
-) {
+) -> bool {
     let Ok(bytes) = m.group.room_pass() else {
-        return;
+        return false;
     };
     let Ok(bytes) = <[u8; 32]>::try_from(bytes.as_slice()) else {
-        return;
+        return false;
     };
     m.keys.set_pass(RoomPass::from_bytes(bytes), generation);
-    m.duties.renewed(generation);
+    m.duties.renewed();
     m.codes.revoke_all(out);
     out.push(event(SessionEvent::InviteChanged));
     if own {
         m.renewal.commit = false;
     }
     tell_relay(m, connected, out);
+    true
 }
 
 /// The host's renewal commit, if one is owed and this member is still the host.
 pub(super) fn renewal_commit(m: &mut Membership) -> Option<Vec<u8>> {
-    if !m.renewal.commit_owed() {
+    if !m.renewal.commit {
         return None;
     }
     if !m.group.is_host() {
-        m.renewal.drop_commit();
+        m.renewal.commit = false;
         return None;
     }
     m.group.renew_invitation().ok()
@@ -243,8 +297,10 @@ pub(super) fn tell_relay(
         }
         .encode(),
     ));
-    m.renewal.kicks.retain(|member| connected.contains(member));
-    for &member in &m.renewal.kicks {
+    m.renewal
+        .disconnect
+        .retain(|member| connected.contains(member));
+    for &member in &m.renewal.disconnect {
         out.push(Output::Send(
             ClientFrame::Kick {
                 secret: secret.clone(),
@@ -273,6 +329,7 @@ pub(super) fn on_pass(
         return true;
     }
     m.keys.set_pass(pass, generation);
+    m.duties.renewed();
     m.codes.revoke_all(out);
     out.push(event(SessionEvent::InviteChanged));
     true

@@ -140,7 +140,7 @@ fn a_removed_member_cannot_read_what_follows() {
     let commit = room.get(0).remove(&[2, 3]).expect("remove");
     let mut withheld = room.members[3].take();
     let results = room.deliver(&commit);
-    assert!(matches!(results[2], Some(Ok(Incoming::Removed))));
+    assert!(matches!(results[2], Some(Ok(Incoming::Removed { .. }))));
     match &results[1] {
         Some(Ok(Incoming::Commit { removed, kind, .. })) => {
             assert_eq!(*kind, CommitKind::Remove);
@@ -317,7 +317,7 @@ fn a_commit_race_is_settled_by_the_relay_order() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(matches!(first[2], Some(Ok(Incoming::Removed))));
+    assert!(matches!(first[2], Some(Ok(Incoming::Removed { .. }))));
     room.members[2] = None;
     assert!(!room.get(1).has_pending_commit());
     for r in room.deliver(&from_1).into_iter().flatten() {

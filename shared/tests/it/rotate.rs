@@ -239,3 +239,90 @@ fn a_kicked_members_rejoin_sent_just_before_the_kick_does_not_bring_it_back() {
         "bob is not in the group"
     );
 }
+
+/// The member to be kicked leaves first (or the relay says it did) and the others'
+/// removal of its leaf wins the relay's order before the host's kick: the kick's
+/// commit, which carried the renewal, loses. The host renews in a commit of its own,
+/// before anything else, and the old link is dead all the same.
+#[test]
+fn when_a_departure_beats_the_kick_the_host_renews_on_its_own() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    net.join("carol", &invite);
+    net.tick(T0);
+    let old = link(&net, "carol");
+    let bob = net.id("bob");
+    net.hold.insert("alice", Vec::new());
+    net.remove_quietly("bob", vroom_shared::wire::LeaveReason::Left);
+    // Alice, first in the committer order, does not hear of it: carol commits after
+    // her fallback delay.
+    net.tick(T0 + 2 * FALLBACK_MS);
+    assert_eq!(nicks(&net, "carol"), ["alice", "carol"]);
+    net.user("alice", |s| s.kick(bob));
+    for frame in net.hold.remove("alice").expect("held") {
+        net.inject("alice", frame);
+    }
+    net.run();
+    let renewed = link(&net, "alice");
+    assert_ne!(renewed, old, "the host renewed the invitation");
+    assert_eq!(link(&net, "carol"), renewed);
+    assert!(net.clients["carol"].session.invite_renewed());
+    net.join("mallory", &Invite::parse(&old).unwrap());
+    for step in 2..=6 {
+        net.tick(T0 + step * 2 * FALLBACK_MS);
+    }
+    assert!(net.clients["mallory"].session.safety_code().is_none());
+    assert_eq!(nicks(&net, "alice"), ["alice", "carol"]);
+}
+
+/// Carol reloads while the host kicks bob; she is added back with the pass she had
+/// saved, the old one, and the relay withholds the current pass the host hands her.
+/// She does not know which join requests are current, so she adds none: a request
+/// made with the old link gets nobody added, whoever's turn it is.
+#[test]
+fn a_member_back_with_an_old_pass_adds_nobody_until_it_holds_the_current_one() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    net.join("carol", &invite);
+    net.tick(T0);
+    let saved = net.clients["carol"].session.resumable().expect("resumable");
+    net.drop_connection("carol");
+    let bob = net.id("bob");
+    net.user("alice", |s| s.kick(bob));
+    assert!(net.clients["alice"].session.invite_renewed());
+    // Carol comes back; every application message to her is withheld from now on.
+    net.hold.insert("carol", Vec::new());
+    let (session, first) = vroom_shared::session::Session::resume(&saved);
+    net.reload("carol", session, first);
+    for step in 1..=4 {
+        net.tick(T0 + step * 2 * FALLBACK_MS);
+        let held = std::mem::take(net.hold.get_mut("carol").expect("held"));
+        for frame in held.into_iter().filter(|f| !is_application(f)) {
+            net.inject("carol", frame);
+        }
+    }
+    assert_eq!(nicks(&net, "alice"), ["alice", "carol"], "carol is back");
+    assert!(net.clients["carol"].session.safety_code().is_some());
+    assert_ne!(
+        link(&net, "carol"),
+        link(&net, "alice"),
+        "carol has the old pass"
+    );
+    // Mallory asks with the old link; alice, first in the order, refuses; carol waits
+    // for no one.
+    net.join("mallory", &invite);
+    for step in 5..=10 {
+        net.tick(T0 + step * 2 * FALLBACK_MS);
+        let held = std::mem::take(net.hold.get_mut("carol").expect("held"));
+        for frame in held.into_iter().filter(|f| !is_application(f)) {
+            net.inject("carol", frame);
+        }
+    }
+    assert!(
+        net.clients["mallory"].session.safety_code().is_none(),
+        "mallory was added"
+    );
+    assert_eq!(nicks(&net, "alice"), ["alice", "carol"]);
+}

@@ -44,7 +44,6 @@ fn contents() -> Vec<(&'static str, Content)> {
                 member: MEMBER,
             },
         ),
-        ("host_kick", Content::Host(HostAction::Kick { leaf: 3 })),
         ("host_lock", Content::Host(HostAction::Lock(true))),
         ("host_terminate", Content::Host(HostAction::Terminate)),
         (
