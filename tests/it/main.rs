@@ -30,6 +30,9 @@
 //!   changed wasm, and a static host.
 //! - `rotate`: a kick renews the room's invitation: the old link refused, the new one
 //!   shared with the members who stay (one away during the kick too).
+//! - `static_cli`: the native client and the web app on a static host: links made for
+//!   it, joins by them at the relay its page names (or the link's origin when it names
+//!   none), unusable relays refused, and `verify-app` by the host's address or a link.
 //! - `talk`: replies, `/me`, edits, deletes, reactions and private messages between
 //!   native clients.
 
@@ -49,6 +52,7 @@ mod errors;
 mod files;
 mod lifecycle;
 mod rotate;
+mod static_cli;
 mod talk;
 mod tampering;
 mod verify_app;
