@@ -50,7 +50,19 @@ pub(crate) async fn place_of_link(invite: &Invite, link: &str) -> Result<Place, 
     // The page the link opens, without the fragment (the room secret).
     let page = link.trim().split('#').next().unwrap_or_default();
     let page = Url::parse(page).map_err(|_| ChatError::Invite(invite::InviteError::NotALink))?;
-    match page_meta(&page).await? {
+    // A page that cannot be read (an address that serves WebSockets only, a host that
+    // is down) names no relay: the link's origin is tried, as before apps were hosted
+    // apart. Nothing of the room is at stake: the link's host is the one that serves
+    // the app the link opens.
+    let meta = page_meta(&page).await.unwrap_or_else(|why| {
+        println!(
+            "-- Could not read the web app's page at {} ({why}); trying the link's \
+             address as the relay",
+            page_shown(&page)
+        );
+        Meta::None
+    });
+    match meta {
         Meta::None => Ok(Place {
             relay: links.clone(),
             links,
@@ -75,9 +87,15 @@ pub(crate) async fn place_with_app(relay: String, app: Option<&str>) -> Result<P
         });
     };
     let links = app_origin(app)?;
-    let page = Url::parse(&format!("{links}{INVITE_PATH}"))
-        .map_err(|_| ChatError::Link(bad_app(app)))?;
-    let named = match page_meta(&page).await? {
+    let page =
+        Url::parse(&format!("{links}{INVITE_PATH}")).map_err(|_| ChatError::Link(bad_app(app)))?;
+    let named = match page_meta(&page).await.map_err(|why| {
+        ChatError::Link(format!(
+            "cannot read the web app's page at {} to learn its relay ({why}). Check the \
+             address given with --app and your connection, then try again.",
+            page_shown(&page)
+        ))
+    })? {
         Meta::None => links.clone(),
         Meta::Relay(value) => {
             checked_relay(&value).map_err(|why| named_badly(&links, &value, why))?
@@ -144,29 +162,28 @@ fn named_badly(app: &str, value: &str, why: BadRelay) -> ChatError {
     })
 }
 
-/// Reads the page at `page` (its fragment left out) and what it says about its relay.
-/// A page that is not there (a relay serving no app, whose links the native client
-/// made) names none.
-async fn page_meta(page: &Url) -> Result<Meta, ChatError> {
+/// The page's address as shown: without a fragment.
+fn page_shown(page: &Url) -> String {
     let mut page = page.clone();
     page.set_fragment(None);
-    let shown = page.as_str().to_owned();
-    let fail = |why: String| {
-        ChatError::Link(format!(
-            "cannot read the web app's page at {shown} to learn its relay ({why}). Check \
-             the link and your connection, then try again."
-        ))
-    };
-    let origin = Url::parse(&page.origin().ascii_serialization()).map_err(|e| fail(e.to_string()))?;
+    page.to_string()
+}
+
+/// Reads the page at `page` (its fragment left out) and what it says about its relay,
+/// or why it could not be read. A page that is not there (a relay serving no app, whose
+/// links the native client made) names none.
+async fn page_meta(page: &Url) -> Result<Meta, String> {
+    let mut page = page.clone();
+    page.set_fragment(None);
+    let origin = Url::parse(&page.origin().ascii_serialization()).map_err(|e| e.to_string())?;
     let mut client = Client::new(origin, MAX_PAGE);
     let fetched = tokio::time::timeout(PAGE_TIMEOUT, client.fetch_url(page, "identity"))
         .await
-        .map_err(|_| fail(format!("no answer within {} s", PAGE_TIMEOUT.as_secs())))?
-        .map_err(fail)?;
+        .map_err(|_| format!("no answer within {} s", PAGE_TIMEOUT.as_secs()))??;
     match fetched {
         Fetched::Body(body) => Ok(relay_meta(&body)),
         Fetched::Missing(_) => Ok(Meta::None),
-        Fetched::BadEncoding(why) => Err(fail(why)),
+        Fetched::BadEncoding(why) => Err(why),
     }
 }
 
@@ -427,7 +444,9 @@ mod tests {
         );
         // The first of a repeated attribute counts.
         assert_eq!(
-            meta(r#"<meta name="vroom-relay" content="https://a.example" content="https://b.example">"#),
+            meta(
+                r#"<meta name="vroom-relay" content="https://a.example" content="https://b.example">"#
+            ),
             relay("https://a.example")
         );
         assert_eq!(
@@ -440,7 +459,10 @@ mod tests {
     fn a_tag_without_content_names_no_relay() {
         assert_eq!(meta(r#"<meta name="vroom-relay">"#), Meta::None);
         assert_eq!(meta(r#"<meta name="vroom-relay" content>"#), Meta::None);
-        assert_eq!(meta(r#"<meta name="vroom-relay" content="  ">"#), Meta::None);
+        assert_eq!(
+            meta(r#"<meta name="vroom-relay" content="  ">"#),
+            Meta::None
+        );
     }
 
     #[test]
@@ -473,8 +495,16 @@ mod tests {
             format!(r#"</p title="{}">"#, evil.replace('"', "'")),
             format!("<!{evil}"),
         ] {
-            assert_eq!(meta(&format!("{hidden}{real}")), relay("https://r.example"), "{hidden}");
-            assert_eq!(meta(&format!("{real}{hidden}")), relay("https://r.example"), "{hidden}");
+            assert_eq!(
+                meta(&format!("{hidden}{real}")),
+                relay("https://r.example"),
+                "{hidden}"
+            );
+            assert_eq!(
+                meta(&format!("{real}{hidden}")),
+                relay("https://r.example"),
+                "{hidden}"
+            );
         }
         // `<!-->` is an empty comment: what follows is markup.
         assert_eq!(meta(&format!("<!-->{real}")), relay("https://r.example"));
@@ -496,7 +526,11 @@ mod tests {
         page.push_str(&evil.repeat(MAX_PAGE / evil.len()));
         page.push_str(r#"'><meta name="vroom-relay" content="https://r.example">"#);
         let started = std::time::Instant::now();
-        assert_eq!(meta(&page), relay("https://r.example"), "all inside one value");
+        assert_eq!(
+            meta(&page),
+            relay("https://r.example"),
+            "all inside one value"
+        );
         let _ = meta(&"<a b='".repeat(MAX_PAGE / 6));
         let page = "<!--".repeat(MAX_PAGE / 4);
         assert_eq!(meta(&page), Meta::None);
@@ -532,7 +566,10 @@ mod tests {
             checked_relay("http://localhost:8080").as_deref(),
             Ok("http://localhost:8080")
         );
-        assert_eq!(checked_relay("http://relay.example"), Err(BadRelay::Insecure));
+        assert_eq!(
+            checked_relay("http://relay.example"),
+            Err(BadRelay::Insecure)
+        );
         assert_eq!(checked_relay("http://10.0.0.1"), Err(BadRelay::Insecure));
         for bad in [
             "relay.example",
@@ -552,13 +589,24 @@ mod tests {
 
     #[test]
     fn an_app_is_given_by_its_origin() {
-        assert_eq!(app_origin("https://App.Example/").unwrap(), "https://app.example");
-        assert_eq!(app_origin("http://127.0.0.1:9000").unwrap(), "http://127.0.0.1:9000");
+        assert_eq!(
+            app_origin("https://App.Example/").unwrap(),
+            "https://app.example"
+        );
+        assert_eq!(
+            app_origin("http://127.0.0.1:9000").unwrap(),
+            "http://127.0.0.1:9000"
+        );
         assert!(matches!(
             app_origin("http://app.example"),
             Err(ChatError::Insecure(_))
         ));
-        for bad in ["app.example", "https://app.example/r", "https://app.example/?x", "ftp://a"] {
+        for bad in [
+            "app.example",
+            "https://app.example/r",
+            "https://app.example/?x",
+            "ftp://a",
+        ] {
             assert!(matches!(app_origin(bad), Err(ChatError::Link(_))), "{bad}");
         }
     }

@@ -62,7 +62,10 @@ impl Client {
         encoding: &str,
     ) -> Result<Fetched, String> {
         if url.origin() != self.base.origin() {
-            return Err(format!("{url} is not on {}", self.base.origin().ascii_serialization()));
+            return Err(format!(
+                "{url} is not on {}",
+                self.base.origin().ascii_serialization()
+            ));
         }
         url.set_fragment(None);
         for _ in 0..=MAX_REDIRECTS {

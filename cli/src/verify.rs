@@ -73,9 +73,10 @@ pub(crate) async fn command(args: VerifyArgs) -> std::process::ExitCode {
         (None, Some(manifest)) => expected_from_manifest(manifest),
         (None, None) => unreachable!("clap requires one of them"),
     };
+    // What was given on the command line before a server from the environment.
     let server = match (args.server, args.app, args.link) {
-        (Some(server), _, _) | (None, Some(server), _) => Ok(server),
-        (None, None, Some(link)) => match Invite::parse(&link) {
+        (_, Some(app), _) => Ok(app),
+        (_, None, Some(link)) => match Invite::parse(&link) {
             Ok(invite) => {
                 println!(
                     "following the invite link to the web app at {}",
@@ -85,6 +86,7 @@ pub(crate) async fn command(args: VerifyArgs) -> std::process::ExitCode {
             }
             Err(err) => Err(VerifyError::Link(err.to_string())),
         },
+        (Some(server), None, None) => Ok(server),
         (None, None, None) => unreachable!("clap requires one of them"),
     };
     let outcome = match (server, expected) {

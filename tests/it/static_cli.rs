@@ -263,7 +263,12 @@ async fn verify_app_checks_the_static_host_by_address_and_by_link() {
 
     let files: Vec<String> = std::fs::read_dir(&dist)
         .expect("list web-dist")
-        .map(|e| e.expect("an entry").file_name().to_string_lossy().into_owned())
+        .map(|e| {
+            e.expect("an entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned()
+        })
         .filter(|n| {
             !n.ends_with(".br") && !n.ends_with(".gz") && n != "BUILD" && !dist.join(n).is_dir()
         })
@@ -301,7 +306,10 @@ async fn verify_app_checks_the_static_host_by_address_and_by_link() {
                 .any(|l| l.trim().starts_with(&format!("DIFFERS  {style}"))),
             "the altered file is named:\n{out}"
         );
-        assert!(out.lines().any(|l| l.trim() == "match    index.html"), "{out}");
+        assert!(
+            out.lines().any(|l| l.trim() == "match    index.html"),
+            "{out}"
+        );
     }
 }
 
