@@ -269,3 +269,36 @@ fn default_nick() -> String {
     let n: u32 = rand::random();
     format!("{}-{}", ANIMALS[n as usize % ANIMALS.len()], n % 100)
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::{Cli, Command};
+
+    #[test]
+    fn the_flags_hold_together() {
+        Cli::command().debug_assert();
+        let parsed = Cli::try_parse_from([
+            "vroom",
+            "create",
+            "--server",
+            "https://relay.example",
+            "--app",
+            "https://app.example",
+        ])
+        .expect("create takes --app");
+        assert!(
+            matches!(parsed.command, Command::Create { app: Some(ref a), .. } if a == "https://app.example")
+        );
+        // A link brings its own app: --app is for rooms joined by code or name.
+        assert!(Cli::try_parse_from([
+            "vroom",
+            "join",
+            "https://app.example/r#x",
+            "--app",
+            "https://app.example"
+        ])
+        .is_err());
+    }
+}

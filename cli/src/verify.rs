@@ -43,17 +43,22 @@ const MAX_FILE: usize = 64 << 20;
 /// `vroom verify-app`'s flags.
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("build").required(true).args(["web_dist", "manifest"])))]
-#[command(group(clap::ArgGroup::new("where").required(true).args(["server", "app", "link"])))]
+#[command(group(
+    clap::ArgGroup::new("where")
+        .required(true)
+        .multiple(true)
+        .args(["server", "app", "link"])
+))]
 pub(crate) struct VerifyArgs {
     /// The relay whose web app to check, e.g. https://vroom.example.
     #[arg(long, env = "VROOM_SERVER")]
     server: Option<String>,
     /// Or the static host of a web app hosted apart from the relay, e.g.
-    /// https://app.example.
-    #[arg(long, value_name = "URL")]
+    /// https://app.example (instead of --server or VROOM_SERVER).
+    #[arg(long, value_name = "URL", conflicts_with = "link")]
     app: Option<String>,
     /// Or an invite link: the web app it opens is checked (the room secret after '#'
-    /// is sent nowhere).
+    /// is sent nowhere; instead of --server or VROOM_SERVER).
     #[arg(long)]
     link: Option<String>,
     /// A local build to compare with: the web-dist directory `cargo xtask web` made
@@ -73,7 +78,7 @@ pub(crate) async fn command(args: VerifyArgs) -> std::process::ExitCode {
         (None, Some(manifest)) => expected_from_manifest(manifest),
         (None, None) => unreachable!("clap requires one of them"),
     };
-    // What was given on the command line before a server from the environment.
+    // --app or --link before --server, which may come from the environment.
     let server = match (args.server, args.app, args.link) {
         (_, Some(app), _) => Ok(app),
         (_, None, Some(link)) => match Invite::parse(&link) {
