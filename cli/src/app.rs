@@ -45,7 +45,12 @@ pub(crate) enum Meta {
 
 /// The place of the room `invite` (read from `link`) is in: the relay the link's page
 /// names, else the link's origin. Prints which relay that is when the page names one.
-pub(crate) async fn place_of_link(invite: &Invite, link: &str) -> Result<Place, ChatError> {
+/// The second value says why the page could not be read, if it could not: see
+/// [`Unread::explain`].
+pub(crate) async fn place_of_link(
+    invite: &Invite,
+    link: &str,
+) -> Result<(Place, Option<Unread>), ChatError> {
     let links = invite.origin().to_owned();
     // The page the link opens, without the fragment (the room secret).
     let page = link.trim().split('#').next().unwrap_or_default();
@@ -54,25 +59,57 @@ pub(crate) async fn place_of_link(invite: &Invite, link: &str) -> Result<Place, 
     // is down) names no relay: the link's origin is tried, as before apps were hosted
     // apart. Nothing of the room is at stake: the link's host is the one that serves
     // the app the link opens.
-    let meta = page_meta(&page).await.unwrap_or_else(|why| {
-        println!(
-            "-- Could not read the web app's page at {} ({why}); trying the link's \
-             address as the relay",
-            page_shown(&page)
-        );
-        Meta::None
-    });
+    let (meta, unread) = match page_meta(&page).await {
+        Ok(meta) => (meta, None),
+        Err(why) => (
+            Meta::None,
+            Some(Unread {
+                page: page_shown(&page),
+                why,
+            }),
+        ),
+    };
     match meta {
-        Meta::None => Ok(Place {
-            relay: links.clone(),
-            links,
-        }),
+        Meta::None => Ok((
+            Place {
+                relay: links.clone(),
+                links,
+            },
+            unread,
+        )),
         Meta::Relay(value) => {
             let relay = checked_relay(&value).map_err(|why| named_badly(&links, &value, why))?;
             println!("-- Relay: {relay} (named by the app at {links})");
-            Ok(Place { relay, links })
+            Ok((Place { relay, links }, None))
         }
         Meta::Several => Err(several(&links)),
+    }
+}
+
+/// A link's page that could not be read, so that its origin was tried as the relay.
+pub(crate) struct Unread {
+    /// The page's address, without the fragment.
+    page: String,
+    /// Why it could not be read.
+    why: String,
+}
+
+impl Unread {
+    /// When the link's origin could not be reached as a relay either, says both.
+    pub(crate) fn explain(
+        unread: Option<Unread>,
+        result: Result<(), ChatError>,
+    ) -> Result<(), ChatError> {
+        match (unread, result) {
+            (Some(Unread { page, why }), Err(ChatError::Connect { reason, .. })) => {
+                Err(ChatError::Link(format!(
+                    "cannot read the web app's page at {page} to learn its relay ({why}), \
+                     and its address is not a relay either ({reason}). Check the link and \
+                     your connection, then try again."
+                )))
+            }
+            (_, result) => result,
+        }
     }
 }
 

@@ -230,9 +230,10 @@ async fn run(command: Command, downloads: files::Downloads) -> Result<(), chat::
             match (link, by_name.name) {
                 (Some(link), _) => {
                     let invite = Invite::parse(link.trim()).map_err(chat::ChatError::Invite)?;
-                    let place = app::place_of_link(&invite, &link).await?;
+                    let (place, unread) = app::place_of_link(&invite, &link).await?;
                     let (session, first) = Session::join(&invite, &nick);
-                    chat::run(session, first, place, downloads, false).await
+                    let result = chat::run(session, first, place, downloads, false).await;
+                    app::Unread::explain(unread, result)
                 }
                 (None, Some(name)) => {
                     let server = server.ok_or_else(|| {
