@@ -2,7 +2,8 @@
 //! makes links that open the app on the static host, `vroom join` by such a link reads
 //! the page (never sending the link's secret) and talks to the relay its `vroom-relay`
 //! meta tag names; a page naming no relay leaves the link's origin as the relay; a page
-//! naming an unsafe or unusable relay is refused with a sentence; `vroom verify-app`
+//! naming an unsafe or unusable relay is refused with a sentence, and one too long is
+//! not read; `vroom verify-app`
 //! checks the app on the static host by its address or by an invite link.
 
 use std::process::Output;
@@ -204,6 +205,30 @@ async fn a_page_naming_an_unusable_relay_is_refused_and_never_sees_the_secret() 
             "the room secret stays on this machine: {requests:?}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_too_long_to_read_is_not_read_and_its_origin_tried_as_the_relay() {
+    // The relay named at the end of a page of 2 MB, past what the client reads.
+    let mut html = "<!-- padding -->".repeat((2 << 20) / 16);
+    html.push_str(&page_naming("https://relay.example"));
+    let page = Page::serve(html).await;
+    let link = Invite::new(&page.origin, RoomSecret::generate(&mut OsRng)).link();
+    let mut bob = Client::join(&link, "bob");
+    let stderr = bob
+        .expect_error_exit(&format!(
+            "cannot read the web app's page at {}/r to learn its relay (the answer is longer \
+             than 1048576 bytes), and its address is not a relay either",
+            page.origin
+        ))
+        .await;
+    assert!(!stderr.contains("relay.example"), "{stderr}");
+    assert!(
+        page.requests()
+            .iter()
+            .any(|r| r.starts_with("GET /r HTTP/1.1\r\n")),
+        "the page was asked for"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
