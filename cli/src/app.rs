@@ -339,10 +339,13 @@ const RAW_TEXT: [&str; 9] = [
     "script", "style", "title", "textarea", "xmp", "iframe", "noembed", "noframes", "noscript",
 ];
 
+/// A tag's attributes, `(name, value)`, in order.
+type Attributes = Vec<(String, String)>;
+
 /// A tag's name and attributes (names lower-cased; the first of a repeated name kept),
 /// read from `start` (just after `<` or `</`), and where it ends; `None` when the page
 /// ends inside it.
-fn tag(html: &[u8], start: usize) -> Option<(String, Vec<(String, String)>, usize)> {
+fn tag(html: &[u8], start: usize) -> Option<(String, Attributes, usize)> {
     let space = |b: u8| matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ');
     let mut i = start;
     let name_end = i + html[i..]
@@ -350,7 +353,7 @@ fn tag(html: &[u8], start: usize) -> Option<(String, Vec<(String, String)>, usiz
         .position(|&b| space(b) || b == b'/' || b == b'>')?;
     let name = String::from_utf8_lossy(&html[i..name_end]).to_ascii_lowercase();
     i = name_end;
-    let mut attributes: Vec<(String, String)> = Vec::new();
+    let mut attributes = Attributes::new();
     loop {
         while space(*html.get(i)?) || html[i] == b'/' {
             i += 1;
