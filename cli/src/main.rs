@@ -2,9 +2,9 @@
 //!
 //! `vroom create --server URL` creates a room and prints its invite link as the first
 //! line of stdout (`--app URL`: a link that opens the web app hosted there, apart from
-//! the relay); `vroom join LINK` joins one, at the relay the link's web app names. With `--name NAME --passphrase-file F`
-//! (or the passphrase in `VROOM_PASSPHRASE`) both find the room by a name and
-//! passphrase people agreed on instead. Both then chat: every stdin line is a
+//! the relay); `vroom join LINK` joins one, at the relay the link's web app names.
+//! With `--name NAME --passphrase-file F` (or the passphrase in `VROOM_PASSPHRASE`)
+//! both find the room by a name and passphrase people agreed on instead. Both then chat: every stdin line is a
 //! message, every event is one stdout line. All cryptography is `vroom_shared::session`'s;
 //! this binary only moves frames between it, the relay's WebSocket and the terminal.
 //!
