@@ -13,8 +13,9 @@
 //! - `browser_rotate`: a kick renews the invitation: the invite panel's new link, the
 //!   old one refused in a fresh browser, a reload with the new one.
 //! - `browser_resume`: a reload, a frozen page and a lost place in the web app.
-//! - `browser_static`: the web app on a static host apart from the relay, and the
-//!   relay's refusal of pages from origins it was not told about.
+//! - `browser_static`: the web app on a static host apart from the relay, the relay's
+//!   refusal of pages from origins it was not told about, and the native client
+//!   joining by that app's links and making them.
 //! - `chat`: native clients chatting: order, join/leave/kick/rekey, lock, member cap.
 //! - `lifecycle`: every way a room ends, and reconnect with catch-up.
 //! - `errors`: every error answer, through the native client where it can provoke it
