@@ -15,6 +15,7 @@ use vroom_shared::session::driver::{Reconnect, TICK_MS};
 use vroom_shared::session::{ActionError, Output, Session, SessionEvent};
 use vroom_shared::wire::{CloseReason, ErrorCode, ServerFrame};
 
+use crate::app::Place;
 use crate::files::Files;
 use crate::input::{Input, HELP};
 use crate::render;
@@ -41,6 +42,9 @@ pub(crate) enum ChatError {
     Lost,
     /// A room name, passphrase or short code could not be used (the sentence says why).
     Ways(String),
+    /// The web app an invite link (or `--app`) points at could not be read, or names
+    /// no usable relay (the sentence says why).
+    Link(String),
 }
 
 impl std::fmt::Display for ChatError {
@@ -60,7 +64,7 @@ impl std::fmt::Display for ChatError {
                 "cannot reach the relay at {url} ({reason}). Check the address and that the relay is running."
             ),
             ChatError::Refused(code) => write!(f, "{}", code.message()),
-            ChatError::Ways(sentence) => f.write_str(sentence),
+            ChatError::Ways(sentence) | ChatError::Link(sentence) => f.write_str(sentence),
             ChatError::Lost => write!(
                 f,
                 "the connection to the relay was lost and could not be restored. Join again with the invite link."
@@ -99,14 +103,14 @@ enum Finish {
 pub(crate) async fn run(
     mut session: Session,
     first: Vec<u8>,
-    origin: String,
+    place: Place,
     downloads: crate::files::Downloads,
     want_code: bool,
 ) -> Result<(), ChatError> {
-    let url = invite::ws_url(&origin);
+    let url = invite::ws_url(&place.relay);
     let mut stdin = BufReader::new(tokio::io::stdin()).lines();
     let mut state = Client {
-        origin,
+        origin: place.links,
         early: VecDeque::new(),
         stdin_open: true,
         printed_link: false,
@@ -161,7 +165,8 @@ async fn connect(url: &str) -> Result<Socket, ChatError> {
 
 /// What the loop remembers across reconnects, besides the session.
 struct Client {
-    /// The relay's origin, for the invite link.
+    /// The origin of the web app invite links open (the relay's, unless the app is
+    /// hosted apart from it).
     origin: String,
     /// Lines typed before the session was ready.
     early: VecDeque<String>,

@@ -1,14 +1,17 @@
 //! `vroom`: the native command-line client.
 //!
 //! `vroom create --server URL` creates a room and prints its invite link as the first
-//! line of stdout; `vroom join LINK` joins one. With `--name NAME --passphrase-file F`
-//! (or the passphrase in `VROOM_PASSPHRASE`) both find the room by a name and
-//! passphrase people agreed on instead. Both then chat: every stdin line is a
+//! line of stdout (`--app URL`: a link that opens the web app hosted there, apart from
+//! the relay); `vroom join LINK` joins one, at the relay the link's web app names.
+//! With `--name NAME --passphrase-file F` (or the passphrase in `VROOM_PASSPHRASE`)
+//! both find the room by a name and passphrase people agreed on instead. Both then chat: every stdin line is a
 //! message, every event is one stdout line. All cryptography is `vroom_shared::session`'s;
 //! this binary only moves frames between it, the relay's WebSocket and the terminal.
 //!
 //! # Layout
 //! - `main.rs`: flags.
+//! - `app`: which relay an invite link leads to (the one its web app's page names).
+//! - `http`: the small HTTP client that reads those pages and the app's files.
 //! - `chat`: the loop between stdin, the socket and the session, with reconnects.
 //! - `files`: `/send`, `--download-dir` and the transfers both ways.
 //! - `input`: what a typed line means.
@@ -26,9 +29,11 @@ use vroom_shared::invite::Invite;
 use vroom_shared::session::Session;
 use vroom_shared::wire::RoomSettings;
 
+mod app;
 mod chat;
 mod code;
 mod files;
+mod http;
 mod input;
 mod render;
 mod verify;
@@ -56,6 +61,11 @@ enum Command {
         /// The relay, e.g. http://127.0.0.1:8080 or https://vroom.example.
         #[arg(long, env = "VROOM_SERVER")]
         server: String,
+        /// The web app the invite links should open, when it is hosted apart from the
+        /// relay (e.g. https://app.example, whose page names this relay); by default the
+        /// relay's own.
+        #[arg(long, value_name = "URL")]
+        app: Option<String>,
         /// Your nickname in the room.
         #[arg(long)]
         nick: Option<String>,
@@ -80,7 +90,8 @@ enum Command {
         code: bool,
     },
     /// Join a room from its invite link (quote it: it contains '#'), or by its name and
-    /// passphrase (--server, --name, --passphrase-file), then chat.
+    /// passphrase (--server, --name, --passphrase-file), then chat. A link to a web app
+    /// hosted apart from the relay leads to the relay its page names.
     Join {
         /// The invite link, e.g. 'https://vroom.example/r#...'.
         #[arg(required_unless_present_any = ["name", "code"], conflicts_with_all = ["name", "code"])]
@@ -91,6 +102,10 @@ enum Command {
         /// The relay of a room joined by name, e.g. https://vroom.example.
         #[arg(long, env = "VROOM_SERVER")]
         server: Option<String>,
+        /// With --code or --name: the web app the room's invite links (/invite) should
+        /// open, when it is hosted apart from the relay, e.g. https://app.example.
+        #[arg(long, conflicts_with = "link", value_name = "URL")]
+        app: Option<String>,
         /// Your nickname in the room.
         #[arg(long)]
         nick: Option<String>,
@@ -161,6 +176,7 @@ async fn run(command: Command, downloads: files::Downloads) -> Result<(), chat::
         Command::VerifyApp(_) => unreachable!("main runs verify-app itself"),
         Command::Create {
             server,
+            app,
             nick,
             max_members,
             idle_timeout,
@@ -170,6 +186,7 @@ async fn run(command: Command, downloads: files::Downloads) -> Result<(), chat::
             code,
         } => {
             let origin = chat::normalize_origin(&server)?;
+            let place = app::place_with_app(origin.clone(), app.as_deref()).await?;
             let settings = RoomSettings {
                 max_members,
                 idle_timeout_secs: idle_timeout.map(secs),
@@ -185,18 +202,19 @@ async fn run(command: Command, downloads: files::Downloads) -> Result<(), chat::
                     )?;
                     let secret = ways::secret(&origin, &name, &passphrase)?;
                     let (session, first) = Session::create_in(secret, &nick, settings);
-                    let result = chat::run(session, first, origin, downloads, false).await;
+                    let result = chat::run(session, first, place, downloads, false).await;
                     result.map_err(|err| ways::explain(err, true))
                 }
                 None => {
                     let (session, first) = Session::create(&nick, settings);
-                    chat::run(session, first, origin, downloads, code).await
+                    chat::run(session, first, place, downloads, code).await
                 }
             }
         }
         Command::Join {
             link,
             server,
+            app,
             nick,
             by_name,
             code,
@@ -204,16 +222,18 @@ async fn run(command: Command, downloads: files::Downloads) -> Result<(), chat::
             let nick = nick.unwrap_or_else(default_nick);
             if let (Some(code), Some(server)) = (code, &server) {
                 let origin = chat::normalize_origin(server)?;
+                let place = app::place_with_app(origin.clone(), app.as_deref()).await?;
                 let (secret, pass) = code::secret(&origin, &code).await?;
                 let (session, first) = Session::join_with_pass(secret, pass, &nick);
-                return chat::run(session, first, origin, downloads, false).await;
+                return chat::run(session, first, place, downloads, false).await;
             }
             match (link, by_name.name) {
                 (Some(link), _) => {
                     let invite = Invite::parse(link.trim()).map_err(chat::ChatError::Invite)?;
-                    let origin = invite.origin().to_owned();
+                    let (place, unread) = app::place_of_link(&invite, &link).await?;
                     let (session, first) = Session::join(&invite, &nick);
-                    chat::run(session, first, origin, downloads, false).await
+                    let result = chat::run(session, first, place, downloads, false).await;
+                    app::Unread::explain(unread, result)
                 }
                 (None, Some(name)) => {
                     let server = server.ok_or_else(|| {
@@ -222,10 +242,11 @@ async fn run(command: Command, downloads: files::Downloads) -> Result<(), chat::
                         )
                     })?;
                     let origin = chat::normalize_origin(&server)?;
+                    let place = app::place_with_app(origin.clone(), app.as_deref()).await?;
                     let passphrase = ways::passphrase(by_name.passphrase_file.as_deref())?;
                     let secret = ways::secret(&origin, &name, &passphrase)?;
                     let (session, first) = Session::join_with(secret, &nick);
-                    let result = chat::run(session, first, origin, downloads, false).await;
+                    let result = chat::run(session, first, place, downloads, false).await;
                     result.map_err(|err| ways::explain(err, false))
                 }
                 (None, None) => Err(chat::ChatError::Ways(
@@ -248,4 +269,37 @@ fn default_nick() -> String {
     ];
     let n: u32 = rand::random();
     format!("{}-{}", ANIMALS[n as usize % ANIMALS.len()], n % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory, Parser};
+
+    use super::{Cli, Command};
+
+    #[test]
+    fn the_flags_hold_together() {
+        Cli::command().debug_assert();
+        let parsed = Cli::try_parse_from([
+            "vroom",
+            "create",
+            "--server",
+            "https://relay.example",
+            "--app",
+            "https://app.example",
+        ])
+        .expect("create takes --app");
+        assert!(
+            matches!(parsed.command, Command::Create { app: Some(ref a), .. } if a == "https://app.example")
+        );
+        // A link brings its own app: --app is for rooms joined by code or name.
+        assert!(Cli::try_parse_from([
+            "vroom",
+            "join",
+            "https://app.example/r#x",
+            "--app",
+            "https://app.example"
+        ])
+        .is_err());
+    }
 }

@@ -9,22 +9,21 @@
 //! (`--web-dist`, what `cargo xtask web` writes) or with the SHA-256 list in that
 //! build's `BUILD` manifest (`--manifest`).
 //!
-//! The page's `vroom-relay` meta tag is the one thing a deployment sets (which relay a
-//! page hosted apart from it talks to): it is set aside before comparing, and named.
+//! The server is a relay (`--server`), the static host of an app hosted apart from the
+//! relay (`--app`), or the app an invite link opens (`--link`, whose fragment, the room
+//! secret, is never sent). The page's `vroom-relay` meta tag is the one thing a
+//! deployment sets (which relay a page hosted apart from it talks to): it is set aside
+//! before comparing, and named, with a warning when the clients would refuse it.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::Path;
-use std::sync::Arc;
 
-use http_body_util::{BodyExt, Empty};
-use hyper::body::Bytes;
-use hyper::client::conn::http1::SendRequest;
-use hyper::{header, Request, StatusCode};
-use hyper_util::rt::TokioIo;
 use sha2::{Digest, Sha256};
-use tokio::net::TcpStream;
 use url::Url;
+use vroom_shared::invite::Invite;
+
+use crate::app::{checked_relay, BadRelay};
+use crate::http::{Client, Fetched};
 
 /// The manifest's name in a build's directory.
 const MANIFEST: &str = "BUILD";
@@ -38,17 +37,30 @@ const RELAY_META: &[u8] = b"<meta name=\"vroom-relay\" content=\"";
 /// Encodings a browser may ask for, as `Accept-Encoding` values.
 const ENCODINGS: [&str; 3] = ["identity", "gzip", "br"];
 
-/// Redirects followed at most for one file (a static host sends `/r` on to `/r/`).
-const MAX_REDIRECTS: usize = 3;
+/// The most one file of the app may weigh, decoded (the app's wasm is a few MB).
+const MAX_FILE: usize = 64 << 20;
 
 /// `vroom verify-app`'s flags.
 #[derive(clap::Args)]
 #[command(group(clap::ArgGroup::new("build").required(true).args(["web_dist", "manifest"])))]
+#[command(group(
+    clap::ArgGroup::new("where")
+        .required(true)
+        .multiple(true)
+        .args(["server", "app", "link"])
+))]
 pub(crate) struct VerifyArgs {
-    /// The server whose web app to check: a relay, or the static host of the app,
-    /// e.g. https://vroom.example.
+    /// The relay whose web app to check, e.g. https://vroom.example.
     #[arg(long, env = "VROOM_SERVER")]
-    server: String,
+    server: Option<String>,
+    /// Or the static host of a web app hosted apart from the relay, e.g.
+    /// https://app.example (instead of --server or VROOM_SERVER).
+    #[arg(long, value_name = "URL", conflicts_with = "link")]
+    app: Option<String>,
+    /// Or an invite link: the web app it opens is checked (the room secret after '#'
+    /// is sent nowhere; instead of --server or VROOM_SERVER).
+    #[arg(long)]
+    link: Option<String>,
     /// A local build to compare with: the web-dist directory `cargo xtask web` made
     /// from the published sources.
     #[arg(long, value_name = "DIR")]
@@ -66,9 +78,25 @@ pub(crate) async fn command(args: VerifyArgs) -> std::process::ExitCode {
         (None, Some(manifest)) => expected_from_manifest(manifest),
         (None, None) => unreachable!("clap requires one of them"),
     };
-    let outcome = match expected {
-        Ok(expected) => run(&args.server, &expected).await,
-        Err(err) => Err(err),
+    // --app or --link before --server, which may come from the environment.
+    let server = match (args.server, args.app, args.link) {
+        (_, Some(app), _) => Ok(app),
+        (_, None, Some(link)) => match Invite::parse(&link) {
+            Ok(invite) => {
+                println!(
+                    "following the invite link to the web app at {}",
+                    invite.origin()
+                );
+                Ok(invite.origin().to_owned())
+            }
+            Err(err) => Err(VerifyError::Link(err.to_string())),
+        },
+        (Some(server), None, None) => Ok(server),
+        (None, None, None) => unreachable!("clap requires one of them"),
+    };
+    let outcome = match (server, expected) {
+        (Ok(server), Ok(expected)) => run(&server, &expected).await,
+        (Err(err), _) | (_, Err(err)) => Err(err),
     };
     match outcome {
         Ok(true) => std::process::ExitCode::SUCCESS,
@@ -85,6 +113,8 @@ pub(crate) async fn command(args: VerifyArgs) -> std::process::ExitCode {
 pub(crate) enum VerifyError {
     #[error("`{0}` is not a server address: give one like https://vroom.example")]
     BadServer(String),
+    #[error("{0}")]
+    Link(String),
     #[error("could not read the local build: {0}")]
     Local(String),
     #[error("could not fetch {path} from the server: {why}")]
@@ -170,7 +200,7 @@ pub(crate) fn expected_from_manifest(path: &Path) -> Result<Expected, VerifyErro
 /// matches. `Ok(true)` when all do.
 pub(crate) async fn run(server: &str, expected: &Expected) -> Result<bool, VerifyError> {
     let base = base_url(server)?;
-    let mut client = Client::new(base.clone());
+    let mut client = Client::new(base.clone(), MAX_FILE);
     println!(
         "checking the web app at {} against a build of {} files",
         base.as_str().trim_end_matches('/'),
@@ -186,7 +216,14 @@ pub(crate) async fn run(server: &str, expected: &Expected) -> Result<bool, Verif
     for (path, file) in &checks {
         let mut problems = Vec::new();
         for encoding in ENCODINGS {
-            match client.fetch(path, encoding).await? {
+            let fetched = client
+                .fetch(path, encoding)
+                .await
+                .map_err(|why| VerifyError::Fetch {
+                    path: format!("/{path}"),
+                    why,
+                })?;
+            match fetched {
                 Fetched::Missing(status) => problems.push(format!("{encoding}: HTTP {status}")),
                 Fetched::Body(body) => {
                     let (body, relay) = page_without_relay(&body);
@@ -214,9 +251,7 @@ pub(crate) async fn run(server: &str, expected: &Expected) -> Result<bool, Verif
             println!("  DIFFERS  {shown}  [{}]", problems.join("; "));
         }
     }
-    for relay in &relays {
-        println!("note: the page is set to talk to the relay at {relay}");
-    }
+    report_relays(&relays);
     if differ == 0 {
         println!(
             "all {} checked: the server serves exactly this build",
@@ -230,6 +265,31 @@ pub(crate) async fn run(server: &str, expected: &Expected) -> Result<bool, Verif
             checks.len()
         );
         Ok(false)
+    }
+}
+
+/// Says which relay the page talks to: the one its meta tag names (and whether that is
+/// an address the clients accept), or the server that serves it.
+fn report_relays(relays: &[String]) {
+    if relays.is_empty() {
+        println!("note: the page names no relay: it talks to the server that serves it");
+    }
+    for relay in relays {
+        println!("note: the page is set to talk to the relay at {relay}");
+        match checked_relay(relay) {
+            Ok(_) => {}
+            Err(BadRelay::NotAnAddress) => println!(
+                "warning: that is not a relay address (https://relay.example): the native \
+                 client refuses to join by this app's links"
+            ),
+            Err(BadRelay::Insecure) => println!(
+                "warning: that relay is plain http:// on another machine: the web app and \
+                 the native client refuse it"
+            ),
+        }
+    }
+    if relays.len() > 1 {
+        println!("warning: the server's copies of the page name different relays");
     }
 }
 
@@ -283,177 +343,6 @@ fn base_url(server: &str) -> Result<Url, VerifyError> {
     Ok(url)
 }
 
-/// What the server answered for one file in one encoding.
-enum Fetched {
-    /// The file's bytes, decoded.
-    Body(Vec<u8>),
-    /// Not found, or another status than 200.
-    Missing(StatusCode),
-    /// The body's encoding is unknown or does not decode.
-    BadEncoding(String),
-}
-
-/// One HTTP/1.1 connection to the server, opened again when it closes.
-struct Client {
-    base: Url,
-    sender: Option<SendRequest<Empty<Bytes>>>,
-}
-
-impl Client {
-    fn new(base: Url) -> Self {
-        Client { base, sender: None }
-    }
-
-    /// `GET base + path` asking for `encoding`, following redirects within the same
-    /// origin; the body decoded.
-    async fn fetch(&mut self, path: &str, encoding: &str) -> Result<Fetched, VerifyError> {
-        let fail = |why: String| VerifyError::Fetch {
-            path: format!("/{path}"),
-            why,
-        };
-        let mut url = self.base.join(path).map_err(|e| fail(e.to_string()))?;
-        for _ in 0..=MAX_REDIRECTS {
-            let response = self.get(&url, encoding).await.map_err(fail)?;
-            let status = response.status();
-            if status.is_redirection() {
-                let next = response
-                    .headers()
-                    .get(header::LOCATION)
-                    .and_then(|l| l.to_str().ok())
-                    .and_then(|l| url.join(l).ok())
-                    .filter(|next| next.origin() == url.origin())
-                    .ok_or_else(|| fail(format!("HTTP {status} to another origin")))?;
-                url = next;
-                continue;
-            }
-            let content_encoding = response
-                .headers()
-                .get(header::CONTENT_ENCODING)
-                .and_then(|e| e.to_str().ok())
-                .unwrap_or("identity")
-                .to_ascii_lowercase();
-            let body = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| fail(e.to_string()))?
-                .to_bytes();
-            if status != StatusCode::OK {
-                return Ok(Fetched::Missing(status));
-            }
-            return Ok(match decode(&content_encoding, &body) {
-                Ok(body) => Fetched::Body(body),
-                Err(why) => Fetched::BadEncoding(why),
-            });
-        }
-        Err(fail("too many redirects".to_owned()))
-    }
-
-    async fn get(
-        &mut self,
-        url: &Url,
-        encoding: &str,
-    ) -> Result<hyper::Response<hyper::body::Incoming>, String> {
-        let mut target = url.path().to_owned();
-        if let Some(query) = url.query() {
-            target = format!("{target}?{query}");
-        }
-        let host = match url.port() {
-            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-            None => url.host_str().unwrap_or_default().to_owned(),
-        };
-        let request = || {
-            Request::get(target.as_str())
-                .header(header::HOST, host.as_str())
-                .header(header::ACCEPT_ENCODING, encoding)
-                .header(
-                    header::USER_AGENT,
-                    concat!("vroom/", env!("CARGO_PKG_VERSION")),
-                )
-                .body(Empty::new())
-                .map_err(|e| e.to_string())
-        };
-        // A closed keep-alive connection is opened again, once.
-        for attempt in 0..2 {
-            let ready = match &mut self.sender {
-                Some(sender) => sender.ready().await.is_ok(),
-                None => false,
-            };
-            if !ready {
-                self.sender = Some(connect(&self.base).await?);
-            }
-            let sender = self.sender.as_mut().expect("connected above");
-            match sender.send_request(request()?).await {
-                Ok(response) => return Ok(response),
-                Err(e) if attempt == 0 && e.is_canceled() => self.sender = None,
-                Err(e) => return Err(e.to_string()),
-            }
-        }
-        Err("the server closed the connection".to_owned())
-    }
-}
-
-/// Opens an HTTP/1.1 connection to `base`'s host, with TLS (the web's root
-/// certificates) for `https`.
-async fn connect(base: &Url) -> Result<SendRequest<Empty<Bytes>>, String> {
-    let host = base.host_str().unwrap_or_default();
-    let port = base.port_or_known_default().unwrap_or(80);
-    let tcp = TcpStream::connect((host.trim_matches(['[', ']']), port))
-        .await
-        .map_err(|e| format!("cannot connect to {host}:{port}: {e}"))?;
-    if base.scheme() == "https" {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        let mut config = rustls::ClientConfig::builder()
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let name =
-            rustls::pki_types::ServerName::try_from(host.trim_matches(['[', ']']).to_owned())
-                .map_err(|e| format!("{host} is not a server name: {e}"))?;
-        let tls = tokio_rustls::TlsConnector::from(Arc::new(config))
-            .connect(name, tcp)
-            .await
-            .map_err(|e| format!("TLS with {host} failed: {e}"))?;
-        handshake(TokioIo::new(tls)).await
-    } else {
-        handshake(TokioIo::new(tcp)).await
-    }
-}
-
-async fn handshake<I>(io: I) -> Result<SendRequest<Empty<Bytes>>, String>
-where
-    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
-{
-    let (sender, conn) = hyper::client::conn::http1::handshake(io)
-        .await
-        .map_err(|e| e.to_string())?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    Ok(sender)
-}
-
-/// The body as the server sent it, decoded from `encoding`.
-fn decode(encoding: &str, body: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    match encoding {
-        "identity" => out.extend_from_slice(body),
-        "gzip" => {
-            flate2::read::GzDecoder::new(body)
-                .read_to_end(&mut out)
-                .map_err(|e| format!("gzip does not decode: {e}"))?;
-        }
-        "br" => {
-            brotli::Decompressor::new(body, 4096)
-                .read_to_end(&mut out)
-                .map_err(|e| format!("brotli does not decode: {e}"))?;
-        }
-        other => return Err(format!("unknown content encoding `{other}`")),
-    }
-    Ok(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -488,24 +377,5 @@ mod tests {
         assert!(base_url("vroom.example").is_err());
         assert!(base_url("ftp://vroom.example").is_err());
         assert!(base_url("https://vroom.example/?x=1").is_err());
-    }
-
-    #[test]
-    fn every_encoding_decodes_to_the_same_bytes() {
-        use std::io::Write;
-        let data = b"the same bytes, whatever the encoding".repeat(10);
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        gz.write_all(&data).unwrap();
-        let gz = gz.finish().unwrap();
-        let mut br = Vec::new();
-        {
-            let mut w = brotli::CompressorWriter::new(&mut br, 4096, 11, 22);
-            w.write_all(&data).unwrap();
-        }
-        assert_eq!(decode("identity", &data).unwrap(), data);
-        assert_eq!(decode("gzip", &gz).unwrap(), data);
-        assert_eq!(decode("br", &br).unwrap(), data);
-        assert!(decode("br", b"not brotli").is_err());
-        assert!(decode("zstd", &data).is_err());
     }
 }

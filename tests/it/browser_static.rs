@@ -2,10 +2,11 @@
 //! app, set to talk to a relay on another port that serves no app at all; two browsers
 //! chat through it, and their invite link points at the static host. A page on an
 //! origin the relay was not told about (`--app-origin`) is refused at the WebSocket
-//! upgrade.
+//! upgrade. The native client joins by the static host's links and makes them.
 
 use vroom_relay::Config;
 use vroom_testkit::browser::{app_config, web_dist, Chrome};
+use vroom_testkit::cli::Client;
 use vroom_testkit::relay::Relay;
 use vroom_testkit::static_host::StaticHost;
 
@@ -77,4 +78,57 @@ async fn a_page_from_an_origin_the_relay_does_not_allow_is_refused() {
         "the refused page must not be in a room"
     );
     page.close_unchecked().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_native_client_and_the_static_host_app_share_rooms_by_its_links() {
+    let site = StaticHost::start(&web_dist()).await;
+    let relay = relay_for(&[&site.origin()]).await;
+    site.use_relay(&relay.origin());
+    let chrome = Chrome::start().await;
+
+    // A link the app on the static host made: the terminal finds the relay by it.
+    let (ada, link) = create_room(&chrome, &site.origin(), "Ada").await;
+    let mut cleo = Client::join(&link, "Cleo");
+    cleo.expect(&format!(
+        "-- Relay: {} (named by the app at {})",
+        relay.origin(),
+        site.origin()
+    ))
+    .await;
+    cleo.expect_joined("Ada").await;
+    ada.wait_text(".member .nick", "Cleo").await;
+    say(&ada, "from the static host's page").await;
+    cleo.expect("Ada: from the static host's page").await;
+
+    // A link the terminal made for the app: the browser opens it there.
+    let mut dan = Client::spawn(
+        "dan",
+        &[
+            "create",
+            "--server",
+            &relay.origin(),
+            "--app",
+            &site.origin(),
+            "--nick",
+            "dan",
+        ],
+    );
+    let link = dan
+        .expect_line("the invite link", |l| l.contains("/r#"))
+        .await;
+    assert!(link.starts_with(&format!("{}/r#", site.origin())), "{link}");
+    let eve = join_room(&chrome, &link, "Eve").await;
+    // The page joins under a friendly name, then takes the one typed.
+    dan.expect_line("Eve's nickname", |l| l.ends_with(" is now Eve"))
+        .await;
+    dan.say("from the terminal").await;
+    eve.wait_text(".message:not(.own) .text", "from the terminal")
+        .await;
+    for page in [&ada, &eve] {
+        let violations = page.csp_violations().await;
+        assert!(violations.is_empty(), "CSP violations: {violations:?}");
+    }
+    ada.close().await;
+    eve.close().await;
 }

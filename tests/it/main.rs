@@ -13,8 +13,9 @@
 //! - `browser_rotate`: a kick renews the invitation: the invite panel's new link, the
 //!   old one refused in a fresh browser, a reload with the new one.
 //! - `browser_resume`: a reload, a frozen page and a lost place in the web app.
-//! - `browser_static`: the web app on a static host apart from the relay, and the
-//!   relay's refusal of pages from origins it was not told about.
+//! - `browser_static`: the web app on a static host apart from the relay, the relay's
+//!   refusal of pages from origins it was not told about, and the native client
+//!   joining by that app's links and making them.
 //! - `chat`: native clients chatting: order, join/leave/kick/rekey, lock, member cap.
 //! - `lifecycle`: every way a room ends, and reconnect with catch-up.
 //! - `errors`: every error answer, through the native client where it can provoke it
@@ -30,6 +31,9 @@
 //!   changed wasm, and a static host.
 //! - `rotate`: a kick renews the room's invitation: the old link refused, the new one
 //!   shared with the members who stay (one away during the kick too).
+//! - `static_cli`: the native client and the web app on a static host: links made for
+//!   it, joins by them at the relay its page names (or the link's origin when it names
+//!   none), unusable relays refused, and `verify-app` by the host's address or a link.
 //! - `talk`: replies, `/me`, edits, deletes, reactions and private messages between
 //!   native clients.
 
@@ -49,6 +53,7 @@ mod errors;
 mod files;
 mod lifecycle;
 mod rotate;
+mod static_cli;
 mod talk;
 mod tampering;
 mod verify_app;

@@ -1,0 +1,653 @@
+//! Which relay an invite link leads to. A link points at the web app that made it:
+//! the relay's own, or a copy hosted apart from the relay, whose page names the relay
+//! in its `vroom-relay` meta tag (README, "Hosting the web app elsewhere"). The client
+//! reads that page as a browser would (without the link's fragment, which holds the
+//! room secret and is never sent) and talks to the relay it names, or, when it names
+//! none, to the link's origin, as the web app does. The app's host chooses the relay,
+//! exactly as for a browser; the address never does (PROTOCOL.md §1, §8).
+
+use std::time::Duration;
+
+use url::Url;
+use vroom_shared::invite::{self, Invite, INVITE_PATH};
+
+use crate::chat::ChatError;
+use crate::http::{Client, Fetched};
+
+/// The most a page may weigh (the app's page is a few kilobytes).
+pub(crate) const MAX_PAGE: usize = 1 << 20;
+
+/// How long reading the page may take, connection included.
+pub(crate) const PAGE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The name of the meta tag that names the relay.
+const RELAY_META: &str = "vroom-relay";
+
+/// Where a room is reached and where its invite links point.
+pub(crate) struct Place {
+    /// The relay's origin (`http[s]://host[:port][/prefix]`), for the WebSocket and the
+    /// salt of rooms by name.
+    pub(crate) relay: String,
+    /// The origin of the web app the room's invite links open.
+    pub(crate) links: String,
+}
+
+/// What a page says about its relay.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Meta {
+    /// No `vroom-relay` meta tag with a value: the page talks to its own origin.
+    None,
+    /// The value of the page's one `vroom-relay` meta tag, as written.
+    Relay(String),
+    /// More than one `vroom-relay` meta tag: which one counts is unclear.
+    Several,
+}
+
+/// The place of the room `invite` (read from `link`) is in: the relay the link's page
+/// names, else the link's origin. Prints which relay that is when the page names one.
+/// The second value says why the page could not be read, if it could not: see
+/// [`Unread::explain`].
+pub(crate) async fn place_of_link(
+    invite: &Invite,
+    link: &str,
+) -> Result<(Place, Option<Unread>), ChatError> {
+    let links = invite.origin().to_owned();
+    // The page the link opens, without the fragment (the room secret).
+    let page = link.trim().split('#').next().unwrap_or_default();
+    let page = Url::parse(page).map_err(|_| ChatError::Invite(invite::InviteError::NotALink))?;
+    // A page that cannot be read (an address that serves WebSockets only, a host that
+    // is down) names no relay: the link's origin is tried, as before apps were hosted
+    // apart. Nothing of the room is at stake: the link's host is the one that serves
+    // the app the link opens.
+    let (meta, unread) = match page_meta(&page).await {
+        Ok(meta) => (meta, None),
+        Err(why) => (
+            Meta::None,
+            Some(Unread {
+                page: page_shown(&page),
+                why,
+            }),
+        ),
+    };
+    match meta {
+        Meta::None => Ok((
+            Place {
+                relay: links.clone(),
+                links,
+            },
+            unread,
+        )),
+        Meta::Relay(value) => {
+            let relay = checked_relay(&value).map_err(|why| named_badly(&links, &value, why))?;
+            println!("-- Relay: {relay} (named by the app at {links})");
+            Ok((Place { relay, links }, None))
+        }
+        Meta::Several => Err(several(&links)),
+    }
+}
+
+/// A link's page that could not be read, so that its origin was tried as the relay.
+pub(crate) struct Unread {
+    /// The page's address, without the fragment.
+    page: String,
+    /// Why it could not be read.
+    why: String,
+}
+
+impl Unread {
+    /// When the link's origin could not be reached as a relay either, says both.
+    pub(crate) fn explain(
+        unread: Option<Unread>,
+        result: Result<(), ChatError>,
+    ) -> Result<(), ChatError> {
+        match (unread, result) {
+            (Some(Unread { page, why }), Err(ChatError::Connect { reason, .. })) => {
+                Err(ChatError::Link(format!(
+                    "cannot read the web app's page at {page} to learn its relay ({why}), \
+                     and its address is not a relay either ({reason}). Check the link and \
+                     your connection, then try again."
+                )))
+            }
+            (_, result) => result,
+        }
+    }
+}
+
+/// The place for a room on the relay at `relay` whose links should open the app at
+/// `app` (`--app`), after checking that the app there talks to that relay: links made
+/// for an app that talks to another relay would lead nowhere.
+pub(crate) async fn place_with_app(relay: String, app: Option<&str>) -> Result<Place, ChatError> {
+    let Some(app) = app else {
+        return Ok(Place {
+            links: relay.clone(),
+            relay,
+        });
+    };
+    let links = app_origin(app)?;
+    let page =
+        Url::parse(&format!("{links}{INVITE_PATH}")).map_err(|_| ChatError::Link(bad_app(app)))?;
+    let named = match page_meta(&page).await.map_err(|why| {
+        ChatError::Link(format!(
+            "cannot read the web app's page at {} to learn its relay ({why}). Check the \
+             address given with --app and your connection, then try again.",
+            page_shown(&page)
+        ))
+    })? {
+        Meta::None => links.clone(),
+        Meta::Relay(value) => {
+            checked_relay(&value).map_err(|why| named_badly(&links, &value, why))?
+        }
+        Meta::Several => return Err(several(&links)),
+    };
+    if named != relay {
+        return Err(ChatError::Link(format!(
+            "the web app at {links} talks to the relay at {named}, not to {relay}, so its \
+             invite links would not lead to this room. Give --server {named}, or the address \
+             of an app set up for {relay}."
+        )));
+    }
+    Ok(Place { relay, links })
+}
+
+/// The origin of the web app at `app` (`https://app.example`), where it makes its
+/// invite links: `https://`, or `http://` on this machine only.
+fn app_origin(app: &str) -> Result<String, ChatError> {
+    let url = Url::parse(app.trim()).map_err(|_| ChatError::Link(bad_app(app)))?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host_str().is_none()
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.query().is_some()
+        || url.fragment().is_some()
+        || url.path() != "/"
+    {
+        return Err(ChatError::Link(bad_app(app)));
+    }
+    let origin = url.origin().ascii_serialization();
+    if !invite::is_secure_origin(&origin) {
+        return Err(ChatError::Insecure(origin));
+    }
+    Ok(origin)
+}
+
+fn bad_app(app: &str) -> String {
+    format!(
+        "'{app}' is not the address of a web app. Give its origin only, like \
+         https://app.example (the app makes its invite links there)."
+    )
+}
+
+fn several(app: &str) -> ChatError {
+    ChatError::Link(format!(
+        "the web app at {app} names more than one relay (several vroom-relay meta tags), \
+         so which one it talks to is unclear. Ask whoever hosts it to keep one."
+    ))
+}
+
+fn named_badly(app: &str, value: &str, why: BadRelay) -> ChatError {
+    ChatError::Link(match why {
+        BadRelay::NotAnAddress => format!(
+            "the web app at {app} names its relay as '{value}', which is not a relay \
+             address (it should look like https://relay.example). Ask whoever hosts the \
+             app to fix its vroom-relay setting."
+        ),
+        BadRelay::Insecure => format!(
+            "the web app at {app} names its relay as '{value}', which uses http:// to \
+             another machine, so the room would travel unprotected. Ask whoever hosts the \
+             app to name the relay with https://."
+        ),
+    })
+}
+
+/// The page's address as shown: without a fragment.
+fn page_shown(page: &Url) -> String {
+    let mut page = page.clone();
+    page.set_fragment(None);
+    page.to_string()
+}
+
+/// Reads the page at `page` (its fragment left out) and what it says about its relay,
+/// or why it could not be read. A page that is not there (a relay serving no app, whose
+/// links the native client made) names none.
+async fn page_meta(page: &Url) -> Result<Meta, String> {
+    let mut page = page.clone();
+    page.set_fragment(None);
+    let origin = Url::parse(&page.origin().ascii_serialization()).map_err(|e| e.to_string())?;
+    let mut client = Client::new(origin, MAX_PAGE);
+    let fetched = tokio::time::timeout(PAGE_TIMEOUT, client.fetch_url(page, "identity"))
+        .await
+        .map_err(|_| format!("no answer within {} s", PAGE_TIMEOUT.as_secs()))??;
+    match fetched {
+        Fetched::Body(body) => Ok(relay_meta(&body)),
+        Fetched::Missing(_) => Ok(Meta::None),
+        Fetched::BadEncoding(why) => Err(why),
+    }
+}
+
+/// Why a page's relay setting cannot be used.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum BadRelay {
+    /// Not an absolute `http(s)://` address without query, fragment or credentials.
+    NotAnAddress,
+    /// `http://` to another machine.
+    Insecure,
+}
+
+/// The relay a page names, as an origin (`https://host[:port][/prefix]`, no trailing
+/// slash): an absolute `https://` address, or `http://` on this machine only.
+pub(crate) fn checked_relay(value: &str) -> Result<String, BadRelay> {
+    let value = value.trim_matches(|c: char| c.is_ascii_whitespace());
+    // Character references are not decoded here; no relay address needs one.
+    if value.contains('&') {
+        return Err(BadRelay::NotAnAddress);
+    }
+    let url = Url::parse(value).map_err(|_| BadRelay::NotAnAddress)?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host_str().is_none()
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.query().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(BadRelay::NotAnAddress);
+    }
+    let origin = url.as_str().trim_end_matches('/').to_owned();
+    if !invite::is_secure_origin(&origin) {
+        return Err(BadRelay::Insecure);
+    }
+    Ok(origin)
+}
+
+/// What the HTML page `html` says about its relay, read as a browser's parser would
+/// find `<meta name="vroom-relay" content="…">`: tags are read with their quoting,
+/// attribute names in any case (the first of a repeated attribute counts), comments and
+/// the text of `<script>`, `<style>`, `<title>` and the like skipped. A tag without
+/// `content`, or with an empty one, names no relay.
+pub(crate) fn relay_meta(html: &[u8]) -> Meta {
+    let mut found: Vec<Option<String>> = Vec::new();
+    let mut i = 0;
+    while let Some(offset) = html[i..].iter().position(|&b| b == b'<') {
+        let at = i + offset;
+        let rest = &html[at..];
+        if let Some(body) = rest.strip_prefix(b"<!--") {
+            // `<!-->` and `<!--->` end at once; else the comment runs to `-->` (or to
+            // the end of the page).
+            let end = if body.starts_with(b">") {
+                Some(1)
+            } else if body.starts_with(b"->") {
+                Some(2)
+            } else {
+                find(body, b"-->").map(|p| p + 3)
+            };
+            match end {
+                Some(end) => i = at + 4 + end,
+                None => break,
+            }
+            continue;
+        }
+        let next = rest.get(1).copied().unwrap_or_default();
+        if next == b'/' && rest.get(2).is_some_and(u8::is_ascii_alphabetic) {
+            // An end tag: read like a start tag (its quoting counts), then dropped.
+            match tag(html, at + 2) {
+                Some((_, _, end)) => i = end,
+                None => break,
+            }
+            continue;
+        }
+        if matches!(next, b'!' | b'?' | b'/') {
+            // A doctype or a bogus comment: up to the next `>`.
+            match rest.iter().position(|&b| b == b'>') {
+                Some(p) => i = at + p + 1,
+                None => break,
+            }
+            continue;
+        }
+        if !next.is_ascii_alphabetic() {
+            i = at + 1;
+            continue;
+        }
+        let Some((name, attributes, end)) = tag(html, at + 1) else {
+            // A tag the page ends inside is not a tag.
+            break;
+        };
+        i = end;
+        if name == "meta" && attribute(&attributes, "name") == Some(RELAY_META) {
+            found.push(attribute(&attributes, "content").map(str::to_owned));
+        }
+        if name == "plaintext" {
+            break;
+        }
+        if RAW_TEXT.contains(&name.as_str()) {
+            match end_of_raw_text(html, i, &name) {
+                Some(end) => i = end,
+                None => break,
+            }
+        }
+    }
+    match &found[..] {
+        [] => Meta::None,
+        [one] => match one {
+            Some(value) if !value.trim().is_empty() => Meta::Relay(value.clone()),
+            _ => Meta::None,
+        },
+        _ => Meta::Several,
+    }
+}
+
+/// Elements whose content is text, not markup, as a browser with scripting parses them.
+const RAW_TEXT: [&str; 9] = [
+    "script", "style", "title", "textarea", "xmp", "iframe", "noembed", "noframes", "noscript",
+];
+
+/// A tag's attributes, `(name, value)`, in order.
+type Attributes = Vec<(String, String)>;
+
+/// A tag's name and attributes (names lower-cased; the first of a repeated name kept),
+/// read from `start` (just after `<` or `</`), and where it ends; `None` when the page
+/// ends inside it.
+fn tag(html: &[u8], start: usize) -> Option<(String, Attributes, usize)> {
+    let space = |b: u8| matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ');
+    let mut i = start;
+    let name_end = i + html[i..]
+        .iter()
+        .position(|&b| space(b) || b == b'/' || b == b'>')?;
+    let name = String::from_utf8_lossy(&html[i..name_end]).to_ascii_lowercase();
+    i = name_end;
+    let mut attributes = Attributes::new();
+    loop {
+        while space(*html.get(i)?) || html[i] == b'/' {
+            i += 1;
+        }
+        if html[i] == b'>' {
+            return Some((name, attributes, i + 1));
+        }
+        // The name: a leading `=` belongs to it.
+        let from = i;
+        i += 1;
+        while !matches!(html.get(i)?, b'/' | b'>' | b'=') && !space(html[i]) {
+            i += 1;
+        }
+        let attribute = String::from_utf8_lossy(&html[from..i]).to_ascii_lowercase();
+        while space(*html.get(i)?) {
+            i += 1;
+        }
+        let mut value = String::new();
+        if html[i] == b'=' {
+            i += 1;
+            while space(*html.get(i)?) {
+                i += 1;
+            }
+            let bytes = match html[i] {
+                quote @ (b'"' | b'\'') => {
+                    let len = html[i + 1..].iter().position(|&b| b == quote)?;
+                    let bytes = &html[i + 1..i + 1 + len];
+                    i += len + 2;
+                    bytes
+                }
+                b'>' => &[][..],
+                _ => {
+                    let from = i;
+                    while !space(*html.get(i)?) && html[i] != b'>' {
+                        i += 1;
+                    }
+                    &html[from..i]
+                }
+            };
+            value = String::from_utf8_lossy(bytes).into_owned();
+        }
+        if !attributes.iter().any(|(n, _)| *n == attribute) {
+            attributes.push((attribute, value));
+        }
+    }
+}
+
+fn attribute<'a>(attributes: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    attributes
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+}
+
+/// Where the text of a raw-text element `name` that starts at `from` ends: at its end
+/// tag `</name` followed by a space, `/` or `>`, in any case.
+fn end_of_raw_text(html: &[u8], from: usize, name: &str) -> Option<usize> {
+    let mut i = from;
+    loop {
+        let at = i + find(&html[i..], b"</")?;
+        let after = at + 2 + name.len();
+        let matches = html
+            .get(at + 2..after)
+            .is_some_and(|n| n.eq_ignore_ascii_case(name.as_bytes()))
+            && html
+                .get(after)
+                .is_some_and(|b| matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ' | b'/' | b'>'));
+        if matches {
+            return Some(at);
+        }
+        i = at + 2;
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(html: &str) -> Meta {
+        relay_meta(html.as_bytes())
+    }
+
+    fn relay(value: &str) -> Meta {
+        Meta::Relay(value.to_owned())
+    }
+
+    #[test]
+    fn the_built_page_and_a_deployed_one() {
+        let built = r#"<!doctype html><html><head><meta charset="utf-8"><meta name="vroom-relay" content=""><title>vroom</title></head><body></body></html>"#;
+        assert_eq!(meta(built), Meta::None);
+        let deployed = built.replace(r#"content="""#, r#"content="https://relay.example""#);
+        assert_eq!(meta(&deployed), relay("https://relay.example"));
+        assert_eq!(meta("<html><head></head></html>"), Meta::None);
+        assert_eq!(meta(""), Meta::None);
+    }
+
+    #[test]
+    fn attributes_in_any_case_and_any_quoting() {
+        assert_eq!(
+            meta(r#"<META NAME="vroom-relay" CONTENT="https://r.example">"#),
+            relay("https://r.example")
+        );
+        assert_eq!(
+            meta("<meta name='vroom-relay' content='https://r.example'>"),
+            relay("https://r.example")
+        );
+        assert_eq!(
+            meta("<meta name=vroom-relay content=https://r.example/>"),
+            relay("https://r.example/")
+        );
+        assert_eq!(
+            meta("<meta\ncontent = \"https://r.example\"\tname = vroom-relay />"),
+            relay("https://r.example")
+        );
+        // A quoted `>` does not end the tag.
+        assert_eq!(
+            meta(r#"<meta data-x="a>b" name="vroom-relay" content="https://r.example">"#),
+            relay("https://r.example")
+        );
+        // The value of `name` is compared as written, as a selector does.
+        assert_eq!(
+            meta(r#"<meta name="VROOM-RELAY" content="https://r.example">"#),
+            Meta::None
+        );
+        // The first of a repeated attribute counts.
+        assert_eq!(
+            meta(
+                r#"<meta name="vroom-relay" content="https://a.example" content="https://b.example">"#
+            ),
+            relay("https://a.example")
+        );
+        assert_eq!(
+            meta(r#"<meta name="other" name="vroom-relay" content="https://r.example">"#),
+            Meta::None
+        );
+    }
+
+    #[test]
+    fn a_tag_without_content_names_no_relay() {
+        assert_eq!(meta(r#"<meta name="vroom-relay">"#), Meta::None);
+        assert_eq!(meta(r#"<meta name="vroom-relay" content>"#), Meta::None);
+        assert_eq!(
+            meta(r#"<meta name="vroom-relay" content="  ">"#),
+            Meta::None
+        );
+    }
+
+    #[test]
+    fn several_tags_are_refused() {
+        let one = r#"<meta name="vroom-relay" content="https://r.example">"#;
+        assert_eq!(meta(&one.repeat(2)), Meta::Several);
+        let other = r#"<meta name="vroom-relay" content="https://evil.example">"#;
+        assert_eq!(meta(&format!("{one}<body>{other}")), Meta::Several);
+        // An empty one beside a filled one is still two.
+        assert_eq!(
+            meta(&format!(r#"<meta name="vroom-relay" content="">{other}"#)),
+            Meta::Several
+        );
+    }
+
+    #[test]
+    fn tags_in_comments_scripts_and_values_are_not_tags() {
+        let evil = r#"<meta name="vroom-relay" content="https://evil.example">"#;
+        let real = r#"<meta name="vroom-relay" content="https://r.example">"#;
+        for hidden in [
+            format!("<!-- {evil} -->"),
+            format!("<!--\n{evil}\n--->"),
+            format!("<script>let s = '{evil}';</script>"),
+            format!("<SCRIPT type=module>'{evil}'</SCRIPT >"),
+            format!("<style>/* {evil} */</style>"),
+            format!("<title>{evil}</title>"),
+            format!("<textarea>{evil}</textarea>"),
+            format!("<noscript>{evil}</noscript>"),
+            format!(r#"<div title='{evil}'></div>"#),
+            format!(r#"</p title="{}">"#, evil.replace('"', "'")),
+            format!("<!{evil}"),
+        ] {
+            assert_eq!(
+                meta(&format!("{hidden}{real}")),
+                relay("https://r.example"),
+                "{hidden}"
+            );
+            assert_eq!(
+                meta(&format!("{real}{hidden}")),
+                relay("https://r.example"),
+                "{hidden}"
+            );
+        }
+        // `<!-->` is an empty comment: what follows is markup.
+        assert_eq!(meta(&format!("<!-->{real}")), relay("https://r.example"));
+        // A comment, script or tag the page ends inside hides what is in it.
+        assert_eq!(meta(&format!("<!-- {evil}")), Meta::None);
+        assert_eq!(meta(&format!("<script>{evil}")), Meta::None);
+        assert_eq!(
+            meta(r#"<meta name="vroom-relay" content="https://evil.example""#),
+            Meta::None
+        );
+        assert_eq!(meta(&format!("<plaintext>{evil}")), Meta::None);
+    }
+
+    #[test]
+    fn a_huge_page_is_read_in_one_pass() {
+        // The longest page the client reads, made of what makes a naive parser slow.
+        let evil = r#"<meta name="vroom-relay" content="https://evil.example">"#;
+        let mut page = "<a b='".to_owned();
+        page.push_str(&evil.repeat(MAX_PAGE / evil.len()));
+        page.push_str(r#"'><meta name="vroom-relay" content="https://r.example">"#);
+        let started = std::time::Instant::now();
+        assert_eq!(
+            meta(&page),
+            relay("https://r.example"),
+            "all inside one value"
+        );
+        let _ = meta(&"<a b='".repeat(MAX_PAGE / 6));
+        let page = "<!--".repeat(MAX_PAGE / 4);
+        assert_eq!(meta(&page), Meta::None);
+        let page = "</".repeat(MAX_PAGE / 2);
+        assert_eq!(meta(&page), Meta::None);
+        let page = "<".repeat(MAX_PAGE);
+        assert_eq!(meta(&page), Meta::None);
+        let mut page = "<script>".to_owned();
+        page.push_str(&"</scrip".repeat(MAX_PAGE / 7));
+        assert_eq!(meta(&page), Meta::None);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // Bytes that are not UTF-8 do not stop it.
+        let mut bytes = vec![0xff, 0xfe, b'<', 0x80];
+        bytes.extend_from_slice(br#"<meta name="vroom-relay" content="https://r.example">"#);
+        assert_eq!(relay_meta(&bytes), relay("https://r.example"));
+    }
+
+    #[test]
+    fn a_relay_is_an_https_address_or_on_this_machine() {
+        assert_eq!(
+            checked_relay("https://relay.example").as_deref(),
+            Ok("https://relay.example")
+        );
+        assert_eq!(
+            checked_relay(" https://Relay.Example/chat/ ").as_deref(),
+            Ok("https://relay.example/chat")
+        );
+        assert_eq!(
+            checked_relay("http://127.0.0.1:8080/").as_deref(),
+            Ok("http://127.0.0.1:8080")
+        );
+        assert_eq!(
+            checked_relay("http://localhost:8080").as_deref(),
+            Ok("http://localhost:8080")
+        );
+        assert_eq!(
+            checked_relay("http://relay.example"),
+            Err(BadRelay::Insecure)
+        );
+        assert_eq!(checked_relay("http://10.0.0.1"), Err(BadRelay::Insecure));
+        for bad in [
+            "relay.example",
+            "/relay",
+            "//relay.example",
+            "wss://relay.example",
+            "javascript:alert(1)",
+            "https://relay.example/?a=b",
+            "https://relay.example/#x",
+            "https://user:pw@relay.example",
+            "https://relay.example/a&amp;b",
+            "https://",
+        ] {
+            assert_eq!(checked_relay(bad), Err(BadRelay::NotAnAddress), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_app_is_given_by_its_origin() {
+        assert_eq!(
+            app_origin("https://App.Example/").unwrap(),
+            "https://app.example"
+        );
+        assert_eq!(
+            app_origin("http://127.0.0.1:9000").unwrap(),
+            "http://127.0.0.1:9000"
+        );
+        assert!(matches!(
+            app_origin("http://app.example"),
+            Err(ChatError::Insecure(_))
+        ));
+        for bad in [
+            "app.example",
+            "https://app.example/r",
+            "https://app.example/?x",
+            "ftp://a",
+        ] {
+            assert!(matches!(app_origin(bad), Err(ChatError::Link(_))), "{bad}");
+        }
+    }
+}
