@@ -39,12 +39,13 @@ async fn after_a_kick_the_old_link_is_refused_and_the_new_one_works() {
     proxy.cut(proxy.conn_of(dan_id).expect("dan's connection is open"));
     dan.expect("-- connection lost; reconnecting").await;
 
-    // The host removes bob: its commit renews the invitation at once.
+    // The host removes bob: its commit renews the invitation at once (the removal is
+    // told first, then the new link).
     ada.say("/kick bob").await;
+    ada.expect("-- bob was removed by the host").await;
     let renewed = new_link(&mut ada).await;
     bob.expect("-- The host removed you from this room.").await;
     bob.expect_clean_exit().await;
-    ada.expect("-- bob was removed by the host").await;
     assert_ne!(renewed, link, "the link stayed the same");
     assert!(renewed.starts_with(&format!("{}/r#", relay.origin())));
     // The room secret stays (the room keeps its id) and the pass follows it: the first
@@ -64,7 +65,7 @@ async fn after_a_kick_the_old_link_is_refused_and_the_new_one_works() {
         .await;
 
     // Dan comes back within the grace period: his place is his by its resume token, and
-    // the catch-up hands him the new pass inside the group.
+    // the catch-up brings the kick's commit, from which he derives the new pass.
     proxy.hold(false);
     dan.expect("-- Reconnected").await;
     let dans = new_link(&mut dan).await;
