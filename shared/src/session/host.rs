@@ -197,6 +197,7 @@ impl Session {
             }
         }
         self.follow_seat(out);
+        self.after_moderators(out);
     }
 
     /// The relay's `HostChanged`: its seat waits for this member's claim. The named
@@ -218,6 +219,8 @@ impl Session {
             claim(&mut keys.host_secret, None, out);
         }
         self.follow_seat(out);
+        self.moderators_stale();
+        self.after_moderators(out);
     }
 
     /// After the relay's `Welcome` (a connection, or a reconnection): the seat this
@@ -236,6 +239,8 @@ impl Session {
             claim(&mut keys.host_secret, held, out);
         }
         self.follow_seat(out);
+        self.moderators_stale();
+        self.after_moderators(out);
     }
 
     /// This member's keys, with any hand-over it sent forgotten (the relay's word on

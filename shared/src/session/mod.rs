@@ -56,6 +56,7 @@ mod files;
 mod history;
 mod host;
 pub use host::RETURN_WINDOW_MS;
+mod moderators;
 mod pace;
 mod resume;
 mod roster;
@@ -173,8 +174,12 @@ pub enum SessionEvent {
         member: MemberId,
         /// Its last nickname.
         nick: String,
-        /// Why (as the relay reported it, or `Kicked` when the host removed it).
+        /// Why (as the relay reported it, or `Kicked` when the host or a moderator
+        /// removed it after announcing it).
         reason: LeaveReason,
+        /// The nickname of the moderator who kicked it (`None` when the host did, or
+        /// when it was not a kick).
+        moderator: Option<String>,
     },
     /// A member (possibly this one) changed its nickname.
     NickChanged {
@@ -375,6 +380,20 @@ pub enum SessionEvent {
         /// The cap.
         cap: Option<u32>,
     },
+    /// The host made a member a moderator (`on`) or took that back, as the group
+    /// agreed (PROTOCOL.md §7.6): show it in the member list
+    /// ([`MemberInfo::is_moderator`]). A moderator can remove members and lock or
+    /// unlock the room.
+    ModeratorChanged {
+        /// The member.
+        member: MemberId,
+        /// Its nickname.
+        nick: String,
+        /// Whether it is a moderator now.
+        on: bool,
+        /// True when it is this member.
+        own: bool,
+    },
 }
 
 /// Why a user action could not be done.
@@ -400,6 +419,10 @@ pub enum ActionError {
     NoDirectKey,
     /// Not a reaction: one emoji of at most [`MAX_EMOJI_BYTES`] bytes.
     InvalidReaction,
+    /// Only the host or a moderator can do that.
+    NotModerator,
+    /// The room has as many moderators as it can name.
+    TooManyModerators,
 }
 
 impl core::fmt::Display for ActionError {
@@ -419,6 +442,10 @@ impl core::fmt::Display for ActionError {
                 "That member cannot receive private messages yet. Try again in a moment."
             }
             ActionError::InvalidReaction => "A reaction is one emoji.",
+            ActionError::NotModerator => "Only the host or a moderator can do that.",
+            ActionError::TooManyModerators => {
+                "The room has as many moderators as it can have. Remove one first."
+            }
         })
     }
 }
@@ -436,6 +463,8 @@ pub struct MemberInfo {
     pub fingerprint: String,
     /// Whether it is the host (it signs with the host key the group is bound to).
     pub is_host: bool,
+    /// Whether it is a moderator (the room record names its key, PROTOCOL.md §7.6).
+    pub is_moderator: bool,
     /// Whether it is this member.
     pub is_self: bool,
     /// Whether it is at the room or away.
@@ -550,6 +579,8 @@ struct Membership {
     returning: BTreeMap<MemberId, Option<String>>,
     /// Host powers on their way to another member (§7.6).
     host: host::HostMoves,
+    /// Moderators' announced kicks, and the host's changes of the list (§7.6).
+    moderators: moderators::ModeratorState,
 }
 
 /// The relay connection.
@@ -913,6 +944,7 @@ impl Session {
                 nick,
                 fingerprint: member.identity.fingerprint().to_string(),
                 is_host: member.identity.signature_key == host_key,
+                is_moderator: m.group.is_moderator_key(&member.identity.signature_key),
                 is_self,
                 presence: if is_self {
                     m.talk.presence()
@@ -1080,34 +1112,59 @@ impl Session {
         Ok(out)
     }
 
-    /// Host: removes a member. The host commits its removal (so every member sees the
-    /// host did it); once the commit has won the relay's order, the relay is asked to
-    /// disconnect the member.
+    /// Host or moderator: removes a member. It commits the removal (so every member
+    /// sees who did it); once the commit has won the relay's order, the relay is asked
+    /// to disconnect the member. A moderator cannot remove the host or another
+    /// moderator (`NotHost`).
     pub fn kick(&mut self, member: MemberId) -> Result<Vec<Output>, ActionError> {
-        self.host_secret()?;
+        let host = self.holds_host();
+        if !host && !self.may_moderate() {
+            return Err(ActionError::NotModerator);
+        }
         let now = self.now_ms;
         let m = self.member_ready()?;
         let leaf = m.roster.leaf_of(member).ok_or(ActionError::UnknownMember)?;
+        if !host {
+            let own = m.group.identity().public().signature_key;
+            if !moderators::moderator_may(&m.group, &own, &HostAction::Kick { leaf }) {
+                return Err(ActionError::NotHost);
+            }
+        }
         if !m.duties.has_remove_for(leaf) {
             m.duties.push(Duty::Remove { leaf, kick: true }, now);
         }
-        m.own_kicks.insert(leaf, member);
-        m.host_kicks.insert(leaf); // the host does not read its own announcement
+        if host {
+            m.own_kicks.insert(leaf, member);
+            m.host_kicks.insert(leaf); // the host does not read its own announcement
+        } else {
+            m.moderators.own_kicks.insert(leaf, member);
+            m.moderators.announced.insert((m.group.own_leaf(), leaf));
+        }
         let mut out = Vec::new();
         m.send_content(&Content::Host(HostAction::Kick { leaf }), &mut out);
         self.run_duties(&mut out);
         Ok(out)
     }
 
-    /// Host: refuses (or allows again) new joins.
+    /// Host or moderator: refuses (or allows again) new joins.
     pub fn lock(&mut self, locked: bool) -> Result<Vec<Output>, ActionError> {
-        let secret = self.host_secret()?;
+        let moderator = !self.holds_host() && self.is_moderator();
+        let secret = if moderator {
+            None
+        } else {
+            self.host_secret().map_err(|e| match e {
+                ActionError::NotHost => ActionError::NotModerator,
+                other => other,
+            })?
+        };
         let m = self.member_ready()?;
         let mut out = Vec::new();
         m.host_lock = Some(locked);
         m.send_content(&Content::Host(HostAction::Lock(locked)), &mut out);
         if let Some(secret) = secret {
             out.push(Output::Send(ClientFrame::Lock { secret, locked }.encode()));
+        } else if moderator {
+            out.push(Output::Send(ClientFrame::ModeratorLock { locked }.encode()));
         }
         Ok(out)
     }
@@ -1763,6 +1820,9 @@ impl Session {
     ) {
         self.note_departed();
         let me = self.me;
+        let host_here = self
+            .group_host()
+            .is_some_and(|h| Some(h) != me && self.connected.contains(&h));
         let Stage::Member(m) = &mut self.stage else {
             return;
         };
@@ -1836,6 +1896,7 @@ impl Session {
             Incoming::Commit {
                 committer,
                 by_host,
+                by_moderator,
                 kind,
                 added,
                 removed,
@@ -1860,7 +1921,17 @@ impl Session {
                             m.departed_keys.pop_front();
                         }
                     }
-                    let kicked = by_host && m.host_kicks.remove(&gone.leaf);
+                    let by_mod = by_moderator
+                        && m.moderators.announced.remove(&(committer.leaf, gone.leaf));
+                    let kicked = (by_host && m.host_kicks.remove(&gone.leaf)) || by_mod;
+                    // A moderator's own kick: the relay disconnects the member now that
+                    // its commit won, unless the host is here to do it after renewing
+                    // the invitation.
+                    if let Some(member) = m.moderators.own_kicks.remove(&gone.leaf) {
+                        if own_commit && peer.member == Some(member) && !host_here {
+                            out.push(Output::Send(ClientFrame::ModeratorKick { member }.encode()));
+                        }
+                    }
                     // The host's kick: the relay disconnects the member only now that
                     // every member has been shown the host's commit.
                     // Whoever's commit removed the leaf (the host's, or a member's after
@@ -1893,6 +1964,14 @@ impl Session {
                             LeaveReason::Disconnected
                         }
                     };
+                    let moderator = by_mod.then(|| match own_commit {
+                        true => self.nick.clone(),
+                        false => m
+                            .roster
+                            .get(committer.leaf)
+                            .and_then(|p| p.nick.clone())
+                            .unwrap_or_else(|| placeholder_nick(&committer.identity)),
+                    });
                     if peer.shown {
                         out.push(event(SessionEvent::MemberLeft {
                             member: id,
@@ -1901,6 +1980,7 @@ impl Session {
                                 .clone()
                                 .unwrap_or_else(|| placeholder_nick(&gone.identity)),
                             reason,
+                            moderator,
                         }));
                     }
                 }
@@ -1979,7 +2059,8 @@ impl Session {
                 // Kicked only when the host announced it; otherwise the members took
                 // this member out (its connection was gone too long, or it rejoined).
                 let kicked = matches!(&self.stage,
-                    Stage::Member(m) if m.host_kicks.contains(&m.group.own_leaf()));
+                    Stage::Member(m) if m.host_kicks.contains(&m.group.own_leaf())
+                        || m.moderators.announced.iter().any(|&(_, l)| l == m.group.own_leaf()));
                 let reason = if kicked {
                     CloseReason::Kicked
                 } else {
@@ -2065,6 +2146,8 @@ impl Session {
         }
         if let Some(commit) = self.host_commit() {
             out.push(send(None, &Envelope::Group(commit)));
+        } else if let Some(commit) = self.moderator_commit() {
+            out.push(send(None, &Envelope::Group(commit)));
         }
     }
 }
@@ -2111,6 +2194,7 @@ impl Membership {
             taken_packages: VecDeque::new(),
             returning: BTreeMap::new(),
             host: host::HostMoves::default(),
+            moderators: moderators::ModeratorState::default(),
         }
     }
 
@@ -2261,7 +2345,27 @@ impl Membership {
             }
             Content::Host(action) => {
                 if !is_host {
-                    out.push(warning(Some(sender), WARN_NOT_HOST));
+                    // A moderator's kick or lock, checked against the group's record.
+                    if !moderators::moderator_may(&self.group, &identity.signature_key, &action)
+                    {
+                        out.push(warning(Some(sender), WARN_NOT_HOST));
+                        return false;
+                    }
+                    match action {
+                        HostAction::Lock(locked) => self.host_lock = Some(locked),
+                        HostAction::Terminate => {}
+                        HostAction::Kick { leaf: kicked } => {
+                            self.moderators.announced.insert((leaf, kicked));
+                            // moderator kicks: the host records them with its own, so
+                            // that the removal renews the invitation and asks the relay
+                            // to disconnect the member, as for its own kicks.
+                            if self.group.is_host() {
+                                if let Some(id) = self.roster.get(kicked).and_then(|p| p.member) {
+                                    self.own_kicks.insert(kicked, id);
+                                }
+                            }
+                        }
+                    }
                     return false;
                 }
                 match action {

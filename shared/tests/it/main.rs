@@ -19,6 +19,8 @@ mod group_provider;
 mod group_vectors;
 #[cfg(feature = "mls")]
 mod host;
+#[cfg(feature = "mls")]
+mod moderators;
 mod invite;
 mod primitives;
 #[cfg(feature = "mls")]
