@@ -1133,20 +1133,11 @@ impl Client {
                 ui.is_host.set(is_host);
                 self.refresh_members();
             }
-            SessionEvent::ModeratorChanged { own, on, nick, .. } => {
+            SessionEvent::ModeratorChanged { own, on, .. } => {
                 if *own {
                     ui.is_moderator.set(*on);
                 }
                 self.refresh_members();
-                let what = if *on {
-                    " is a moderator now"
-                } else {
-                    " is no longer a moderator"
-                };
-                return self.push(LineKind::Notice(vec![
-                    Part::Name(nick.clone()),
-                    Part::Text(what.to_owned()),
-                ]));
             }
             SessionEvent::RelayGoingAway => {
                 ui.connection.set(Connection::Reconnecting);

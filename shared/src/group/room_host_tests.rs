@@ -457,8 +457,8 @@ fn a_moderator_kicks_members_but_holds_no_other_host_power() {
     taken_by_all(&mut members, &commit);
 }
 
-/// A succession keeps the moderator list, and the heir's own key counts as the host's,
-/// not a moderator's; a hand-over drops the new host from the list.
+/// A hand-over drops the new host from the moderator list; a succession keeps the
+/// list, and the heir's own key there counts as the host's, not a moderator's.
 #[test]
 fn the_moderator_list_survives_a_succession_and_a_hand_over() {
     let secret = RoomSecret::generate(&mut OsRng);
@@ -468,17 +468,26 @@ fn the_moderator_list_survives_a_succession_and_a_hand_over() {
     taken_by_all(&mut members, &commit);
     let commit = members[0].set_moderator(carol, true).expect("name carol");
     taken_by_all(&mut members, &commit);
-    let commit = members[0].set_host(bob).expect("hand over");
+    let commit = members[0].set_host(carol).expect("hand over");
     taken_by_all(&mut members, &commit);
-    assert!(members.iter().all(|m| m.moderator_keys() == [carol]));
-    // Bob, the host, leaves: carol succeeds and the list (now naming nobody else) stays.
-    departed(&mut members, &[1]);
-    let commit = members[2].remove(&[1]).expect("succession");
-    let mut rest = vec![members.remove(0), members.remove(1)];
-    for m in rest.iter_mut() {
-        assert!(matches!(m.handle(&commit), Ok(Incoming::Commit { .. })));
-        assert_eq!(m.host_key(), carol);
-        assert!(m.moderator_keys().is_empty(), "the host is no moderator");
-        assert!(!m.is_moderator_key(&carol));
+    assert!(members.iter().all(|m| m.moderator_keys() == [bob]));
+
+    let mut members = room_of(&secret, 3);
+    let (bob, carol) = (key(&members[1]), key(&members[2]));
+    for k in [bob, carol] {
+        let commit = members[0].set_moderator(k, true).expect("name");
+        taken_by_all(&mut members, &commit);
     }
+    // Alice, the host, leaves: bob, the lowest leaf left, succeeds.
+    departed(&mut members, &[0]);
+    let commit = members[2].remove(&[0]).expect("succession");
+    members.remove(0);
+    for m in members.iter_mut() {
+        assert!(matches!(m.handle(&commit), Ok(Incoming::Commit { .. })));
+        assert_eq!(m.host_key(), bob);
+        assert_eq!(m.moderator_keys(), [carol], "the host is no moderator");
+        assert!(!m.is_moderator_key(&bob));
+    }
+    assert!(members[0].is_host() && !members[0].is_moderator());
+    assert!(members[1].is_moderator());
 }
