@@ -182,7 +182,10 @@ async fn a_moderator_named_in_the_member_list_removes_a_member() {
         labels.len() == 1 && labels[0].starts_with("Remove Cy (")
     })
     .await;
-    assert!(!shows_host_controls(&bob).await, "no End room for a moderator");
+    assert!(
+        !shows_host_controls(&bob).await,
+        "no End room for a moderator"
+    );
     assert!(labels(&bob, "button.make-host").await.is_empty());
     assert!(labels(&bob, "button.moderator").await.is_empty());
     bob.find("#lock").await;

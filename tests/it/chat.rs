@@ -175,8 +175,10 @@ async fn a_moderator_locks_the_room_and_removes_a_member() {
     .await;
 
     bob.say("/lock").await;
-    ada.expect("-- The room is locked: nobody new can join").await;
-    cara.expect("-- The room is locked: nobody new can join").await;
+    ada.expect("-- The room is locked: nobody new can join")
+        .await;
+    cara.expect("-- The room is locked: nobody new can join")
+        .await;
     bob.say("/unlock").await;
     ada.expect("-- The room is unlocked").await;
 

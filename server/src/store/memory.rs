@@ -456,7 +456,9 @@ impl RoomState {
 
     /// Whether `member` holds a place as a moderator.
     fn is_moderator(&self, member: MemberId) -> bool {
-        self.places.iter().any(|p| p.member == member && p.moderator)
+        self.places
+            .iter()
+            .any(|p| p.member == member && p.moderator)
     }
 
     /// A moderator's kick of `member`: `by` is a moderator, and `member` neither the
@@ -703,7 +705,12 @@ impl Store for MemoryStore {
         })
     }
 
-    async fn moderator_kick(&self, room: RoomId, by: MemberId, member: MemberId) -> StoreResult<()> {
+    async fn moderator_kick(
+        &self,
+        room: RoomId,
+        by: MemberId,
+        member: MemberId,
+    ) -> StoreResult<()> {
         self.with_room(room, |inner, room, st| {
             st.check_moderator_kick(by, member)?;
             inner.remove(room, st, member, LeaveReason::Kicked)?;

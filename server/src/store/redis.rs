@@ -725,7 +725,12 @@ impl Store for RedisStore {
         call(&self.inner, room, &set).await
     }
 
-    async fn moderator_kick(&self, room: RoomId, by: MemberId, member: MemberId) -> StoreResult<()> {
+    async fn moderator_kick(
+        &self,
+        room: RoomId,
+        by: MemberId,
+        member: MemberId,
+    ) -> StoreResult<()> {
         // As for the host's kick, the instance holding the member's connection closes it
         // when the `Left` event reaches it.
         let kick = scripts::ModeratorKick {

@@ -1287,9 +1287,7 @@ pub(crate) async fn a_renewed_invitation_refuses_the_old_proof<S: Store>(make: i
 /// Moderators (PROTOCOL.md §7.6): named by the host with its secret; they lock and
 /// kick, never the host seat's member nor another moderator; a member not named does
 /// neither; the mark goes with the member's place.
-pub(crate) async fn moderators_kick_and_lock_but_not_the_host_seat<S: Store>(
-    make: impl Make<S>,
-) {
+pub(crate) async fn moderators_kick_and_lock_but_not_the_host_seat<S: Store>(make: impl Make<S>) {
     let h = harness(make, base_config()).await;
     let r = room(26);
     h.create(r, 1).await.unwrap();

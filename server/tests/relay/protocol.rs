@@ -694,7 +694,9 @@ async fn a_moderator_locks_and_kicks_but_not_the_host() {
         .await;
     assert_eq!(moderator.recv().await, Got::Locked(5, true));
     // The guest cannot act as one.
-    guest.send(ClientFrame::ModeratorLock { locked: false }).await;
+    guest
+        .send(ClientFrame::ModeratorLock { locked: false })
+        .await;
     guest.expect_error(ErrorCode::BadHostSecret).await;
     moderator
         .send(ClientFrame::ModeratorKick { member: wh.you })

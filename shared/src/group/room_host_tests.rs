@@ -429,7 +429,10 @@ fn a_moderator_kicks_members_but_holds_no_other_host_power() {
         members[1].set_moderator(dave, true).err(),
         Some(GroupError::Unauthentic)
     );
-    assert_eq!(members[1].set_host(bob).err(), Some(GroupError::Unauthentic));
+    assert_eq!(
+        members[1].set_host(bob).err(),
+        Some(GroupError::Unauthentic)
+    );
     // A moderator's kick of a present member: everyone takes it, as a moderator's.
     let commit = members[1].remove(&[4]).expect("bob kicks");
     for (i, m) in members.iter_mut().enumerate() {

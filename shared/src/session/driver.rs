@@ -101,9 +101,12 @@ pub fn describe(event: &SessionEvent) -> Option<String> {
         }
         SessionEvent::HostChanged { nick, .. } => format!("{nick} is the host now"),
         SessionEvent::ModeratorChanged {
-            own: true, on: true, ..
-        } => "You are a moderator now: you can remove members and lock or unlock the room"
-            .to_owned(),
+            own: true,
+            on: true,
+            ..
+        } => {
+            "You are a moderator now: you can remove members and lock or unlock the room".to_owned()
+        }
         SessionEvent::ModeratorChanged { own: true, .. } => {
             "You are no longer a moderator".to_owned()
         }

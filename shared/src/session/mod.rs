@@ -1921,8 +1921,8 @@ impl Session {
                             m.departed_keys.pop_front();
                         }
                     }
-                    let by_mod = by_moderator
-                        && m.moderators.announced.remove(&(committer.leaf, gone.leaf));
+                    let by_mod =
+                        by_moderator && m.moderators.announced.remove(&(committer.leaf, gone.leaf));
                     let kicked = (by_host && m.host_kicks.remove(&gone.leaf)) || by_mod;
                     // A moderator's own kick: the relay disconnects the member now that
                     // its commit won, unless the host is here to do it after renewing
@@ -2346,8 +2346,7 @@ impl Membership {
             Content::Host(action) => {
                 if !is_host {
                     // A moderator's kick or lock, checked against the group's record.
-                    if !moderators::moderator_may(&self.group, &identity.signature_key, &action)
-                    {
+                    if !moderators::moderator_may(&self.group, &identity.signature_key, &action) {
                         out.push(warning(Some(sender), WARN_NOT_HOST));
                         return false;
                     }

@@ -60,7 +60,11 @@ impl Session {
     /// Host: makes a member a moderator (`on`) or takes that back. The host commits
     /// the room record's new moderator list; once it has won the relay's order the
     /// relay is told too ([`ClientFrame::SetModerator`]).
-    pub fn set_moderator(&mut self, member: MemberId, on: bool) -> Result<Vec<Output>, ActionError> {
+    pub fn set_moderator(
+        &mut self,
+        member: MemberId,
+        on: bool,
+    ) -> Result<Vec<Output>, ActionError> {
         let me = self.me;
         let m = self.member_ready()?;
         if !m.group.is_host() {

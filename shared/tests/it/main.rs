@@ -19,9 +19,9 @@ mod group_provider;
 mod group_vectors;
 #[cfg(feature = "mls")]
 mod host;
+mod invite;
 #[cfg(feature = "mls")]
 mod moderators;
-mod invite;
 mod primitives;
 #[cfg(feature = "mls")]
 mod relay;

@@ -61,7 +61,11 @@ fn the_hosts_moderator_kicks_and_locks_and_everyone_agrees() {
     let (alice, bob, dave) = (net.id("alice"), net.id("bob"), net.id("dave"));
     net.user("alice", |s| s.set_moderator(bob, true));
     for name in ["alice", "bob", "carol", "dave"] {
-        assert_eq!(moderators_seen_by(&net, name), [bob], "{name}'s member list");
+        assert_eq!(
+            moderators_seen_by(&net, name),
+            [bob],
+            "{name}'s member list"
+        );
         assert!(
             saw(&net, name, |e| matches!(
                 e,
@@ -106,14 +110,21 @@ fn the_hosts_moderator_kicks_and_locks_and_everyone_agrees() {
             reason: CloseReason::Kicked
         }
     )));
-    assert_eq!(net.kicks, [(None, dave)], "the host's secret disconnected dave");
+    assert_eq!(
+        net.kicks,
+        [(None, dave)],
+        "the host's secret disconnected dave"
+    );
     assert_eq!(net.rotations, 1, "the invitation was renewed");
     assert!(net.clients["bob"].session.invite_renewed());
     assert_no_warnings(&net, &["alice", "bob", "carol"]);
     // Bob holds no other host power.
     let bob_session = &mut net.clients.get_mut("bob").unwrap().session;
     assert_eq!(bob_session.terminate().err(), Some(ActionError::NotHost));
-    assert_eq!(bob_session.hand_over(alice).err(), Some(ActionError::NotHost));
+    assert_eq!(
+        bob_session.hand_over(alice).err(),
+        Some(ActionError::NotHost)
+    );
     assert_eq!(
         bob_session.set_member_cap(Some(2)).err(),
         Some(ActionError::NotHost)
@@ -133,8 +144,14 @@ fn the_hosts_moderator_kicks_and_locks_and_everyone_agrees() {
     assert!(!net.moderators.contains(&bob), "the relay was told");
     let bob_session = &mut net.clients.get_mut("bob").unwrap().session;
     assert!(!bob_session.is_moderator());
-    assert_eq!(bob_session.kick(carol).err(), Some(ActionError::NotModerator));
-    assert_eq!(bob_session.lock(true).err(), Some(ActionError::NotModerator));
+    assert_eq!(
+        bob_session.kick(carol).err(),
+        Some(ActionError::NotModerator)
+    );
+    assert_eq!(
+        bob_session.lock(true).err(),
+        Some(ActionError::NotModerator)
+    );
     assert_no_warnings(&net, &["alice", "bob", "carol"]);
 }
 
@@ -168,7 +185,10 @@ fn a_member_who_is_not_a_moderator_cannot_kick() {
     }
     for name in ["alice", "bob", "dave"] {
         still_in_room(&net, name, 4);
-        assert!(net.warnings(name) > 2, "{name} was told of a refused commit");
+        assert!(
+            net.warnings(name) > 2,
+            "{name} was told of a refused commit"
+        );
         assert!(!saw(&net, name, |e| matches!(
             e,
             SessionEvent::MemberLeft { .. }
@@ -244,5 +264,8 @@ fn a_relay_cannot_make_a_moderator() {
     }
     let carol_session = &mut net.clients.get_mut("carol").unwrap().session;
     assert!(!carol_session.is_moderator());
-    assert_eq!(carol_session.kick(dave).err(), Some(ActionError::NotModerator));
+    assert_eq!(
+        carol_session.kick(dave).err(),
+        Some(ActionError::NotModerator)
+    );
 }
