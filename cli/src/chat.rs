@@ -385,6 +385,9 @@ impl Client {
                     if m.is_host {
                         tags.push_str(" (host)");
                     }
+                    if m.is_moderator {
+                        tags.push_str(" (moderator)");
+                    }
                     if m.is_self {
                         tags.push_str(" (you)");
                     }
@@ -419,6 +422,10 @@ impl Client {
             }
             Input::Host(who) => match other_member(session, who) {
                 Some(member) => session.hand_over(member),
+                None => Ok(Vec::new()),
+            },
+            Input::Moderator(who, on) => match other_member(session, who) {
+                Some(member) => session.set_moderator(member, on),
                 None => Ok(Vec::new()),
             },
             Input::Lock(locked) => session.lock(locked),

@@ -9,15 +9,18 @@ pub(crate) enum Input<'a> {
     Nick(&'a str),
     /// `/members`: print who is in the room.
     Members,
-    /// `/kick NICK-or-ID` (host only).
+    /// `/kick NICK-or-ID` (host or moderator).
     Kick(&'a str),
+    /// `/mod NICK-or-ID` or `/unmod NICK-or-ID` (host only): make a member a moderator
+    /// or take that back.
+    Moderator(&'a str, bool),
     /// `/host NICK-or-ID` (host only): hand host powers to another member.
     Host(&'a str),
     /// `/safety`: print the room-wide safety code to compare with the others.
     Safety,
     /// `/invite`: print the room's current invite link.
     Invite,
-    /// `/lock` or `/unlock` (host only).
+    /// `/lock` or `/unlock` (host or moderator).
     Lock(bool),
     /// `/cap N` or `/cap off` (host only): the most members the room lets in.
     Cap(&'a str),
@@ -71,10 +74,12 @@ commands:
   /members      list the members and their fingerprints
   /safety      show the room's safety code (everyone must see the same)
   /invite       show the room's invite link (a new one after the host removes someone)
-  /kick MEMBER  remove a member (host only; by nickname or id)
+  /kick MEMBER  remove a member (host or moderator; by nickname or id)
   /host MEMBER  make another member the host (host only; you stop being host)
-  /lock         stop new members from joining (host only)
-  /unlock       let new members join again (host only)
+  /mod MEMBER   make a member a moderator: they can /kick, /lock and /unlock (host only)
+  /unmod MEMBER take moderator powers back (host only)
+  /lock         stop new members from joining (host or moderator)
+  /unlock       let new members join again (host or moderator)
   /cap N        let at most N members in (host only; /cap off lifts it)
   /end          terminate the room for everyone (host only)
   /leave        leave the room (end of input does the same)
@@ -106,6 +111,8 @@ impl<'a> Input<'a> {
             ("nick", false) => Input::Nick(rest),
             ("kick", false) => Input::Kick(rest),
             ("host", false) => Input::Host(rest),
+            ("mod", false) => Input::Moderator(rest, true),
+            ("unmod", false) => Input::Moderator(rest, false),
             ("members" | "who", true) => Input::Members,
             ("safety", true) => Input::Safety,
             ("invite", true) => Input::Invite,
@@ -156,6 +163,9 @@ mod tests {
         assert_eq!(Input::parse("/lock"), Input::Lock(true));
         assert_eq!(Input::parse("/host bob"), Input::Host("bob"));
         assert_eq!(Input::parse("/host"), Input::Unknown("host"));
+        assert_eq!(Input::parse("/mod bob"), Input::Moderator("bob", true));
+        assert_eq!(Input::parse("/unmod bob"), Input::Moderator("bob", false));
+        assert_eq!(Input::parse("/mod"), Input::Unknown("mod"));
         assert_eq!(Input::parse("/cap 4"), Input::Cap("4"));
         assert_eq!(Input::parse("/cap"), Input::Unknown("cap"));
         assert_eq!(Input::parse("/safety"), Input::Safety);

@@ -270,7 +270,18 @@ mod tests {
             member: MemberId(2),
             nick: "bob".into(),
             reason: LeaveReason::Kicked,
+            moderator: None,
         };
         assert_eq!(line(&event).unwrap(), "-- bob was removed by the host");
+        let event = SessionEvent::MemberLeft {
+            member: MemberId(2),
+            nick: "bob".into(),
+            reason: LeaveReason::Kicked,
+            moderator: Some("carol".into()),
+        };
+        assert_eq!(
+            line(&event).unwrap(),
+            "-- bob was removed by moderator carol"
+        );
     }
 }

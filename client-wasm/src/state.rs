@@ -187,6 +187,8 @@ pub struct RoomUi {
     pub invite: RwSignal<Option<String>>,
     /// Whether this member is the host.
     pub is_host: RwSignal<bool>,
+    /// Whether this member is a moderator (it may remove people and lock the room).
+    pub is_moderator: RwSignal<bool>,
     /// Whether the room refuses new members.
     pub locked: RwSignal<bool>,
     /// The most members the host lets in, as the group agreed.
@@ -246,6 +248,7 @@ impl RoomUi {
             connection: RwSignal::new(Connection::Connecting),
             invite: RwSignal::new(None),
             is_host: RwSignal::new(false),
+            is_moderator: RwSignal::new(false),
             locked: RwSignal::new(false),
             member_cap: RwSignal::new(None),
             notice: RwSignal::new(None),
@@ -700,7 +703,7 @@ impl Client {
         self.act(Session::terminate)
     }
 
-    /// Host: locks or unlocks the room.
+    /// Host or moderator: locks or unlocks the room.
     pub fn lock(&self, locked: bool) -> Result<(), ActionError> {
         self.act(|s| s.lock(locked))
     }
@@ -710,9 +713,14 @@ impl Client {
         self.act(|s| s.set_member_cap(cap))
     }
 
-    /// Host: removes a member.
+    /// Host or moderator: removes a member.
     pub fn kick(&self, member: MemberId) -> Result<(), ActionError> {
         self.act(|s| s.kick(member))
+    }
+
+    /// Host: makes a member a moderator, or takes that back.
+    pub fn set_moderator(&self, member: MemberId, on: bool) -> Result<(), ActionError> {
+        self.act(|s| s.set_moderator(member, on))
     }
 
     /// Host: hands host powers to another member.
@@ -950,7 +958,7 @@ impl Client {
                 member,
                 nick,
                 reason,
-                ..
+                moderator,
             } => {
                 let member = *member;
                 self.with_files(|files, session, now, fx| {
@@ -959,13 +967,15 @@ impl Client {
                 self.refresh_members();
                 let how = match reason {
                     LeaveReason::Left => " left",
+                    LeaveReason::Kicked if moderator.is_some() => " was removed by moderator ",
                     LeaveReason::Kicked => " was removed by the host",
                     LeaveReason::Disconnected => " lost their connection and left",
                 };
-                return self.push(LineKind::Notice(vec![
-                    Part::Name(nick.clone()),
-                    Part::Text(how.to_owned()),
-                ]));
+                let mut parts = vec![Part::Name(nick.clone()), Part::Text(how.to_owned())];
+                if let (LeaveReason::Kicked, Some(by)) = (reason, moderator) {
+                    parts.push(Part::Name(by.clone()));
+                }
+                return self.push(LineKind::Notice(parts));
             }
             SessionEvent::NickChanged { old, new, .. } => {
                 self.refresh_members();
@@ -1121,6 +1131,12 @@ impl Client {
                     .as_ref()
                     .is_some_and(Session::is_host);
                 ui.is_host.set(is_host);
+                self.refresh_members();
+            }
+            SessionEvent::ModeratorChanged { own, on, .. } => {
+                if *own {
+                    ui.is_moderator.set(*on);
+                }
                 self.refresh_members();
             }
             SessionEvent::RelayGoingAway => {

@@ -339,6 +339,28 @@ pub enum ClientFrame<'a> {
         /// The cap; 0 for none.
         max_members: u32,
     },
+    /// Host: make a member a moderator (`on`) or take that back (PROTOCOL.md §7.6).
+    /// A moderator may send [`ClientFrame::ModeratorKick`] and
+    /// [`ClientFrame::ModeratorLock`]; it stops being one when its place ends. No event.
+    SetModerator {
+        /// Proof of host powers.
+        secret: HostSecret,
+        /// The member.
+        member: MemberId,
+        /// Moderator from now on, or not.
+        on: bool,
+    },
+    /// Moderator: disconnect a member, as `Kick` does; never the host seat's member nor
+    /// another moderator.
+    ModeratorKick {
+        /// The member to remove.
+        member: MemberId,
+    },
+    /// Moderator: refuse or allow new joins, as `Lock` does.
+    ModeratorLock {
+        /// Whether new joins are refused.
+        locked: bool,
+    },
 }
 
 /// Why the relay refused a short-code request (PROTOCOL.md §11.2).

@@ -129,3 +129,81 @@ async fn the_host_caps_the_members_and_the_relay_refuses_one_more() {
         page.close().await;
     }
 }
+
+/// The buttons' accessible names on `page`, for buttons matching `css`.
+async fn labels(page: &Page, css: &str) -> Vec<String> {
+    page.eval(&format!(
+        "return [...document.querySelectorAll('{css}')] \
+         .map(b => b.getAttribute('aria-label')).join('\\n')"
+    ))
+    .await
+    .lines()
+    .map(str::to_owned)
+    .collect()
+}
+
+/// The host makes Bob a moderator from the member list: every page marks him, his
+/// page offers Remove buttons (not for the host) and the lock, not the host's other
+/// controls; his removal of Cy is shown as his by everyone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moderator_named_in_the_member_list_removes_a_member() {
+    let relay = Relay::start(app_config()).await;
+    let origin = relay.origin();
+    let chrome = Chrome::start().await;
+
+    let (ada, link) = create_room(&chrome, &origin, "Ada").await;
+    let bob = join_room(&chrome, &link, "Bob").await;
+    let cy = join_room(&chrome, &link, "Cy").await;
+    for page in [&ada, &bob, &cy] {
+        page.wait_count(".member", 3).await;
+    }
+    assert!(labels(&bob, "button.remove").await.is_empty());
+    ada.eval(
+        "[...document.querySelectorAll('button.moderator')] \
+         .find(b => b.getAttribute('aria-label').startsWith('Make Bob')).click(); \
+         return 'ok'",
+    )
+    .await;
+    bob.wait_text(".event", "You are a moderator now").await;
+    for page in [&ada, &cy] {
+        page.wait_text(".event", "Bob is a moderator now").await;
+        page.wait_count(".member .tag.moderator", 1).await;
+    }
+    // Ada's button now takes it back, named for Bob.
+    ada.wait_until("Ada's button to take it back", || async {
+        labels(&ada, "button.moderator")
+            .await
+            .iter()
+            .any(|l| l.starts_with("Remove Bob (") && l.ends_with(" as moderator"))
+    })
+    .await;
+    bob.wait_until("Bob's Remove buttons", || async {
+        let labels = labels(&bob, "button.remove").await;
+        labels.len() == 1 && labels[0].starts_with("Remove Cy (")
+    })
+    .await;
+    assert!(
+        !shows_host_controls(&bob).await,
+        "no End room for a moderator"
+    );
+    assert!(labels(&bob, "button.make-host").await.is_empty());
+    assert!(labels(&bob, "button.moderator").await.is_empty());
+    bob.find("#lock").await;
+    assert_eq!(
+        bob.eval("return document.querySelector('#set-cap') ? 'yes' : 'no'")
+            .await,
+        "no",
+        "no member cap for a moderator"
+    );
+
+    bob.eval("document.querySelector('button.remove').click(); return 'ok'")
+        .await;
+    for page in [&ada, &bob] {
+        page.wait_text(".event", "was removed by moderator").await;
+        page.wait_count(".member", 2).await;
+    }
+    for page in [ada, bob] {
+        page.close().await;
+    }
+    cy.close_unchecked().await;
+}

@@ -147,3 +147,51 @@ async fn leave_kick_and_rename_rekey_and_keep_the_room_going() {
     ada.say("/end").await;
     ada.expect_clean_exit().await;
 }
+
+/// The host names a moderator, who locks the room and removes a member: everyone is
+/// told who did it, and the host's renewal of the invitation follows as for its own
+/// kicks.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moderator_locks_the_room_and_removes_a_member() {
+    let relay = Relay::start(test_config()).await;
+    let (mut ada, link) = Client::create(&relay.origin(), "ada", &[]).await;
+    let mut bob = Client::join(&link, "bob");
+    ada.expect_joined("bob").await;
+    bob.expect_joined("ada").await;
+    let mut cara = Client::join(&link, "cara");
+    ada.expect_joined("cara").await;
+    bob.expect_joined("cara").await;
+    cara.expect_joined_all(&["ada", "bob"]).await;
+
+    ada.say("/mod bob").await;
+    bob.expect("-- You are a moderator now: you can remove members and lock or unlock the room")
+        .await;
+    ada.expect("-- bob is a moderator now").await;
+    cara.expect("-- bob is a moderator now").await;
+    cara.say("/members").await;
+    cara.expect_line("bob marked as moderator", |l| {
+        l.contains(": bob (safety words:") && l.contains("(moderator)")
+    })
+    .await;
+
+    bob.say("/lock").await;
+    ada.expect("-- The room is locked: nobody new can join")
+        .await;
+    cara.expect("-- The room is locked: nobody new can join")
+        .await;
+    bob.say("/unlock").await;
+    ada.expect("-- The room is unlocked").await;
+
+    bob.say("/kick cara").await;
+    cara.expect("-- The host removed you from this room.").await;
+    cara.expect_clean_exit().await;
+    ada.expect("-- cara was removed by moderator bob").await;
+    bob.expect("-- cara was removed by moderator bob").await;
+    // The host renewed the invitation: the old link no longer admits.
+    Client::join(&link, "cara")
+        .expect_error_exit("This invitation no longer works")
+        .await;
+    bob.say("still here").await;
+    ada.expect("bob: still here").await;
+    relay.stop().await;
+}

@@ -79,10 +79,12 @@ pub(crate) fn InvitePanel() -> impl IntoView {
             <p id="cap-status" class="hint">
                 {move || ui.member_cap.get().map(|n| format!("The host lets at most {n} members in"))}
             </p>
-            <Show when=move || ui.is_host.get()>
+            <Show when=move || ui.is_host.get() || ui.is_moderator.get()>
                 <button id="lock" on:click=toggle_lock>
                     {move || if ui.locked.get() { "Unlock room" } else { "Lock room (no new people)" }}
                 </button>
+            </Show>
+            <Show when=move || ui.is_host.get()>
                 <label for="member-cap">"Most members (empty: the relay\u{2019}s limit)"</label>
                 <div class="row">
                     <input

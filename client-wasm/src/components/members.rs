@@ -1,4 +1,5 @@
-//! The member list: nicknames, the host, and each member's safety words.
+//! The member list: nicknames, the host, moderators, and each member's safety words;
+//! the host's and moderators' buttons.
 
 use leptos::prelude::*;
 use vroom_shared::session::MemberInfo;
@@ -19,10 +20,21 @@ pub(crate) fn MemberList() -> impl IntoView {
             <ul class="members">
                 <For
                     each=move || ui.members.get()
-                    key=|m: &MemberInfo| (m.member, m.nick.clone(), m.presence == Presence::Away, m.is_host)
+                    key=|m: &MemberInfo| (m.member, m.nick.clone(), m.presence == Presence::Away, m.is_host, m.is_moderator)
                     children=move |m: MemberInfo| {
                         let member = m.member;
-                        let removable = move || ui.is_host.get() && !m.is_self;
+                        let hosting = move || ui.is_host.get() && !m.is_self;
+                        // A moderator removes anyone but the host and other moderators.
+                        let removable = move || {
+                            hosting()
+                                || (ui.is_moderator.get() && !m.is_self && !m.is_host && !m.is_moderator)
+                        };
+                        let is_moderator = m.is_moderator;
+                        let moderator_label = if is_moderator {
+                            format!("Remove {} ({}) as moderator", m.nick, badge(&m.fingerprint))
+                        } else {
+                            format!("Make {} ({}) a moderator", m.nick, badge(&m.fingerprint))
+                        };
                         let remove_label = format!("Remove {} ({})", m.nick, badge(&m.fingerprint));
                         let host_label = format!("Make {} ({}) the host", m.nick, badge(&m.fingerprint));
                         let dm_label = format!("Message {} privately", m.nick);
@@ -37,6 +49,11 @@ pub(crate) fn MemberList() -> impl IntoView {
                                     </span>
                                     {m.is_self.then(|| view! { <span class="tag">"you"</span> })}
                                     {m.is_host.then(|| view! { <span class="tag host">"host"</span> })}
+                                    {(m.is_moderator && !m.is_host).then(|| view! {
+                                        <span class="tag moderator" title="Can remove people and lock the room">
+                                            "moderator"
+                                        </span>
+                                    })}
                                     <span class="presence" class:away=away>
                                         {if away { "away" } else { "active" }}
                                     </span>
@@ -67,6 +84,20 @@ pub(crate) fn MemberList() -> impl IntoView {
                                         }
                                     >
                                         "Remove"
+                                    </button>
+                                </Show>
+                                <Show when=hosting>
+                                    <button
+                                        class="small moderator"
+                                        aria-label=moderator_label.clone()
+                                        on:click=move |_| {
+                                            let on = !is_moderator;
+                                            if let Err(e) = client.with_value(|c| c.set_moderator(member, on)) {
+                                                ui.notice.set(Some(e.to_string()));
+                                            }
+                                        }
+                                    >
+                                        {if is_moderator { "Remove moderator" } else { "Make moderator" }}
                                     </button>
                                     <button
                                         class="small make-host"

@@ -114,6 +114,15 @@ impl<S: Store> Member<S> {
             } => {
                 store.set_cap(self.room, &secret, max_members).await?;
             }
+            ClientFrame::SetModerator { secret, member, on } => {
+                store.set_moderator(self.room, &secret, member, on).await?;
+            }
+            ClientFrame::ModeratorKick { member } => {
+                store.moderator_kick(self.room, self.me, member).await?;
+            }
+            ClientFrame::ModeratorLock { locked } => {
+                store.moderator_lock(self.room, self.me, locked).await?;
+            }
             ClientFrame::Leave => {
                 shared.hub.unregister(self.room, self.session);
                 // Whatever the store answers, this connection is done with the room.

@@ -150,6 +150,8 @@ struct Place {
     session: SessionId,
     /// When that connection dropped; `None` while connected.
     disconnected_at: Option<Instant>,
+    /// Whether the host made it a moderator (it ends with the place).
+    moderator: bool,
 }
 
 /// Why a room ends, as the store sees it.
@@ -452,6 +454,22 @@ impl RoomState {
         }
     }
 
+    /// Whether `member` holds a place as a moderator.
+    fn is_moderator(&self, member: MemberId) -> bool {
+        self.places
+            .iter()
+            .any(|p| p.member == member && p.moderator)
+    }
+
+    /// A moderator's kick of `member`: `by` is a moderator, and `member` neither the
+    /// host seat's member nor a moderator.
+    fn check_moderator_kick(&self, by: MemberId, member: MemberId) -> StoreResult<()> {
+        if !self.is_moderator(by) || member == self.host || self.is_moderator(member) {
+            return Err(ErrorCode::BadHostSecret);
+        }
+        Ok(())
+    }
+
     fn check_host(&self, secret: &HostSecret) -> StoreResult<()> {
         if self.host_hash.is_some_and(|hash| hash.verify(secret)) {
             Ok(())
@@ -508,6 +526,7 @@ impl Store for MemoryStore {
                     token: req.newcomer.token,
                     session: req.session,
                     disconnected_at: None,
+                    moderator: false,
                 }],
                 log: VecDeque::new(),
                 log_bytes: 0,
@@ -581,6 +600,7 @@ impl Store for MemoryStore {
                     token: req.newcomer.token,
                     session: req.session,
                     disconnected_at: None,
+                    moderator: false,
                 });
                 st.note_presence(now);
                 // The catch-up is taken before the member's own `Joined`, which could
@@ -666,6 +686,52 @@ impl Store for MemoryStore {
                     reason: CloseReason::Kicked,
                 },
             );
+            Ok(())
+        })
+    }
+
+    async fn set_moderator(
+        &self,
+        room: RoomId,
+        secret: &HostSecret,
+        member: MemberId,
+        on: bool,
+    ) -> StoreResult<()> {
+        self.with_room(room, |_, _, st| {
+            st.check_host(secret)?;
+            let place = st.place(member).ok_or(ErrorCode::UnknownMember)?;
+            place.moderator = on;
+            Ok(())
+        })
+    }
+
+    async fn moderator_kick(
+        &self,
+        room: RoomId,
+        by: MemberId,
+        member: MemberId,
+    ) -> StoreResult<()> {
+        self.with_room(room, |inner, room, st| {
+            st.check_moderator_kick(by, member)?;
+            inner.remove(room, st, member, LeaveReason::Kicked)?;
+            inner.fanout.signal(
+                room.id,
+                Signal::MemberClosed {
+                    member,
+                    reason: CloseReason::Kicked,
+                },
+            );
+            Ok(())
+        })
+    }
+
+    async fn moderator_lock(&self, room: RoomId, by: MemberId, locked: bool) -> StoreResult<()> {
+        self.with_room(room, |inner, room, st| {
+            if !st.is_moderator(by) {
+                return Err(ErrorCode::BadHostSecret);
+            }
+            st.locked = locked;
+            inner.emit(room, st, Event::Locked { locked });
             Ok(())
         })
     }

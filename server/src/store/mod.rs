@@ -364,6 +364,33 @@ pub trait Store: Clone + Send + Sync + 'static {
         secret: &HostSecret,
         max_members: u32,
     ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Host: makes `member` a moderator (`on`) or takes that back (PROTOCOL.md §7.6):
+    /// a moderator may kick and lock ([`Store::moderator_kick`],
+    /// [`Store::moderator_lock`]) until its place ends. `BadHostSecret`, `UnknownMember`.
+    fn set_moderator(
+        &self,
+        room: RoomId,
+        secret: &HostSecret,
+        member: MemberId,
+        on: bool,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Moderator `by`: removes `member` as [`Store::kick`] does. `BadHostSecret` when
+    /// `by` is no moderator, or `member` is the host seat's member or a moderator;
+    /// `UnknownMember`.
+    fn moderator_kick(
+        &self,
+        room: RoomId,
+        by: MemberId,
+        member: MemberId,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
+    /// Moderator `by`: stops or allows new joins as [`Store::lock`] does.
+    /// `BadHostSecret` when `by` is no moderator.
+    fn moderator_lock(
+        &self,
+        room: RoomId,
+        by: MemberId,
+        locked: bool,
+    ) -> impl Future<Output = StoreResult<()>> + Send;
     /// The member leaves for good: its place ends now and `Left { Left }` is emitted.
     fn leave(&self, room: RoomId, member: MemberId)
         -> impl Future<Output = StoreResult<()>> + Send;

@@ -710,6 +710,46 @@ impl Store for RedisStore {
         call(&self.inner, room, &cap).await
     }
 
+    async fn set_moderator(
+        &self,
+        room: RoomId,
+        secret: &HostSecret,
+        member: MemberId,
+        on: bool,
+    ) -> StoreResult<()> {
+        let set = scripts::SetModerator {
+            host: &secret.hash(),
+            member,
+            on,
+        };
+        call(&self.inner, room, &set).await
+    }
+
+    async fn moderator_kick(
+        &self,
+        room: RoomId,
+        by: MemberId,
+        member: MemberId,
+    ) -> StoreResult<()> {
+        // As for the host's kick, the instance holding the member's connection closes it
+        // when the `Left` event reaches it.
+        let kick = scripts::ModeratorKick {
+            by,
+            member,
+            event: &left(member, LeaveReason::Kicked),
+        };
+        call(&self.inner, room, &kick).await.map(drop)
+    }
+
+    async fn moderator_lock(&self, room: RoomId, by: MemberId, locked: bool) -> StoreResult<()> {
+        let lock = scripts::ModeratorLock {
+            by,
+            locked,
+            event: &Event::Locked { locked }.encode(),
+        };
+        call(&self.inner, room, &lock).await
+    }
+
     async fn claim_host(&self, room: RoomId, member: MemberId, host: HostHash) -> StoreResult<()> {
         let claim = scripts::ClaimHost {
             member,

@@ -53,7 +53,8 @@ macro_rules! store_suite {
             a_renewed_invitation_refuses_the_old_proof,
             host_hand_over_moves_the_seat_to_the_named_member,
             host_seat_passes_to_the_longest_present_member,
-            host_cap_refuses_joins_past_it
+            host_cap_refuses_joins_past_it,
+            moderators_kick_and_lock_but_not_the_host_seat
         );
     };
     (@each $paused:literal, $make:expr; $($name:ident),*) => {
@@ -1280,5 +1281,104 @@ pub(crate) async fn a_renewed_invitation_refuses_the_old_proof<S: Store>(make: i
     assert_eq!(
         h.store.rotate(room(99), &host_secret(), second).await,
         Err(ErrorCode::UnknownRoom)
+    );
+}
+
+/// Moderators (PROTOCOL.md §7.6): named by the host with its secret; they lock and
+/// kick, never the host seat's member nor another moderator; a member not named does
+/// neither; the mark goes with the member's place.
+pub(crate) async fn moderators_kick_and_lock_but_not_the_host_seat<S: Store>(make: impl Make<S>) {
+    let h = harness(make, base_config()).await;
+    let r = room(26);
+    h.create(r, 1).await.unwrap();
+    for member in 2..=4 {
+        h.join(r, member, None).await.unwrap();
+    }
+    h.rec.take(r);
+    let (m1, m2, m3, m4) = (MemberId(1), MemberId(2), MemberId(3), MemberId(4));
+    // Nobody is a moderator yet.
+    assert_eq!(
+        h.store.moderator_kick(r, m2, m3).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    assert_eq!(
+        h.store.moderator_lock(r, m2, true).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    // Only the host names them, and only members holding a place.
+    assert_eq!(
+        h.store
+            .set_moderator(r, &HostSecret([1; 32]), m2, true)
+            .await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    assert_eq!(
+        h.store
+            .set_moderator(r, &host_secret(), MemberId(9), true)
+            .await,
+        Err(ErrorCode::UnknownMember)
+    );
+    assert!(h.rec.take(r).is_empty(), "refused requests emit nothing");
+    h.store
+        .set_moderator(r, &host_secret(), m2, true)
+        .await
+        .unwrap();
+    h.store
+        .set_moderator(r, &host_secret(), m3, true)
+        .await
+        .unwrap();
+    assert!(h.rec.take(r).is_empty(), "naming a moderator emits nothing");
+    // A moderator locks: newcomers are refused until it unlocks.
+    h.store.moderator_lock(r, m2, true).await.unwrap();
+    assert_eq!(h.join(r, 5, None).await.unwrap_err(), ErrorCode::Locked);
+    h.store.moderator_lock(r, m2, false).await.unwrap();
+    assert!(matches!(
+        h.rec.take(r)[..],
+        [Seen::Locked(_, true), Seen::Locked(_, false)]
+    ));
+    // Neither the host seat's member nor another moderator is kicked.
+    for target in [m1, m3] {
+        assert_eq!(
+            h.store.moderator_kick(r, m2, target).await,
+            Err(ErrorCode::BadHostSecret),
+            "{target:?}"
+        );
+    }
+    assert_eq!(
+        h.store.moderator_kick(r, m2, MemberId(9)).await,
+        Err(ErrorCode::UnknownMember)
+    );
+    h.store.moderator_kick(r, m2, m4).await.unwrap();
+    let seen = h.rec.take(r);
+    assert!(
+        matches!(
+            seen[..],
+            [
+                Seen::Left(_, MemberId(4), LeaveReason::Kicked),
+                Seen::MemberClosed(MemberId(4), CloseReason::Kicked),
+            ]
+        ),
+        "{seen:?}"
+    );
+    // Taken back, the moderator does neither any more.
+    h.store
+        .set_moderator(r, &host_secret(), m2, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        h.store.moderator_lock(r, m2, true).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    // The mark goes with the place: a member coming in under the same id is no
+    // moderator.
+    h.store.leave(r, m3).await.unwrap();
+    h.join(r, 3, None).await.unwrap();
+    assert_eq!(
+        h.store.moderator_lock(r, m3, true).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    assert_eq!(
+        h.store.moderator_kick(r, m3, m2).await,
+        Err(ErrorCode::BadHostSecret)
     );
 }

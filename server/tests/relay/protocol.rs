@@ -650,3 +650,65 @@ async fn the_hosts_member_cap_refuses_a_join_past_it() {
     let (_fourth, _) = relay.join_room(room).await;
     relay.stop().await;
 }
+
+/// A moderator, named by the host with its secret, locks and kicks over its own
+/// connection (no secret); a member not named cannot, and the host seat's member is
+/// never kicked by one.
+#[tokio::test]
+async fn a_moderator_locks_and_kicks_but_not_the_host() {
+    let relay = Relay::start(config()).await;
+    let (room, mut host, wh) = relay.create_room(12).await;
+    let (mut moderator, wm) = relay.join_room(room).await;
+    assert_eq!(host.recv().await, Got::Joined(2, wm.you));
+    let (mut guest, wg) = relay.join_room(room).await;
+    assert_eq!(moderator.recv().await, Got::Joined(3, wg.you));
+    // Not named yet: refused.
+    moderator
+        .send(ClientFrame::ModeratorKick { member: wg.you })
+        .await;
+    moderator.expect_error(ErrorCode::BadHostSecret).await;
+    host.send(ClientFrame::SetModerator {
+        secret: secret(8),
+        member: wm.you,
+        on: true,
+    })
+    .await;
+    host.expect_error(ErrorCode::BadHostSecret).await;
+    host.send(ClientFrame::SetModerator {
+        secret: secret(12),
+        member: wm.you,
+        on: true,
+    })
+    .await;
+    // Requests of one connection are answered in order: once the host's lock is
+    // sequenced, the moderator is named.
+    host.send(ClientFrame::Lock {
+        secret: secret(12),
+        locked: false,
+    })
+    .await;
+    assert_eq!(host.recv().await, Got::Locked(4, false));
+    assert_eq!(moderator.recv().await, Got::Locked(4, false));
+    moderator
+        .send(ClientFrame::ModeratorLock { locked: true })
+        .await;
+    assert_eq!(moderator.recv().await, Got::Locked(5, true));
+    // The guest cannot act as one.
+    guest
+        .send(ClientFrame::ModeratorLock { locked: false })
+        .await;
+    guest.expect_error(ErrorCode::BadHostSecret).await;
+    moderator
+        .send(ClientFrame::ModeratorKick { member: wh.you })
+        .await;
+    moderator.expect_error(ErrorCode::BadHostSecret).await;
+    moderator
+        .send(ClientFrame::ModeratorKick { member: wg.you })
+        .await;
+    guest.expect_closed(CloseReason::Kicked).await;
+    assert_eq!(
+        moderator.recv().await,
+        Got::Left(6, wg.you, LeaveReason::Kicked)
+    );
+    relay.stop().await;
+}

@@ -6,9 +6,10 @@
 //! (GroupContext extension type [`ROOM_EXTENSION_TYPE`]) holds
 //! `host_signature_key[32] ‖ tag[32] ‖ record`, where `record` is empty or
 //! `flags[1] ‖ previous_host[32] if flags & 1 ‖ heir_proof[64] if flags & 2 ‖
-//! member_cap[4, u32 big-endian] if flags & 4 ‖ renewal[4, u32 big-endian] if flags & 8`
-//! (no other
-//! flag bit may be set, nothing may follow) and
+//! member_cap[4, u32 big-endian] if flags & 4 ‖ renewal[4, u32 big-endian] if flags & 8
+//! ‖ count[1] ‖ count × moderator_key[32] if flags & 16` (moderators' signature keys,
+//! 1..=16 of them in ascending order; no other flag bit may be set, nothing may
+//! follow) and
 //! `tag = HKDF-Expand(prk2, "vroom/v2/group-binding" ‖ group_id ‖ host_signature_key ‖
 //! record, 32)`; an empty record is the original 64-byte extension (PROTOCOL.md §9.3).
 //! Only a holder of the room secret can make the tag, and the GroupContext enters every
@@ -101,6 +102,66 @@ const FLAG_PREVIOUS: u8 = 1;
 const FLAG_PROOF: u8 = 2;
 const FLAG_CAP: u8 = 4;
 const FLAG_RENEWAL: u8 = 8;
+const FLAG_MODERATORS: u8 = 16;
+const KNOWN_FLAGS: u8 = FLAG_PREVIOUS | FLAG_PROOF | FLAG_CAP | FLAG_RENEWAL | FLAG_MODERATORS;
+
+/// Most moderators a room record names (PROTOCOL.md §9.3).
+pub const MAX_MODERATORS: usize = 16;
+
+/// The signature keys of the members the host made moderators: at most
+/// [`MAX_MODERATORS`], kept in ascending order without repeats, so a list has one
+/// encoding.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Moderators {
+    len: u8,
+    keys: [[u8; 32]; MAX_MODERATORS],
+}
+
+impl core::fmt::Debug for Moderators {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "Moderators({})", self.len)
+    }
+}
+
+impl Default for Moderators {
+    fn default() -> Self {
+        Moderators {
+            len: 0,
+            keys: [[0; 32]; MAX_MODERATORS],
+        }
+    }
+}
+
+impl Moderators {
+    /// The keys, in ascending order.
+    pub(crate) fn keys(&self) -> &[[u8; 32]] {
+        &self.keys[..usize::from(self.len)]
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub(crate) fn contains(&self, key: &[u8; 32]) -> bool {
+        self.keys().binary_search(key).is_ok()
+    }
+
+    /// These keys, sorted and without repeats; `None` past [`MAX_MODERATORS`].
+    pub(crate) fn from_keys(keys: impl IntoIterator<Item = [u8; 32]>) -> Option<Self> {
+        let mut all: Vec<[u8; 32]> = keys.into_iter().collect();
+        all.sort_unstable();
+        all.dedup();
+        if all.len() > MAX_MODERATORS {
+            return None;
+        }
+        let mut list = Moderators::default();
+        for (slot, key) in list.keys.iter_mut().zip(&all) {
+            *slot = *key;
+        }
+        list.len = all.len() as u8;
+        Some(list)
+    }
+}
 
 /// What the room extension records about host powers (PROTOCOL.md §9.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,6 +179,8 @@ pub(crate) struct RoomRecord {
     /// commit that raises it by one makes the room's new pass, derived from the epoch
     /// it starts. 0, never renewed, is not written.
     pub(crate) renewal: u32,
+    /// The members the host made moderators (PROTOCOL.md §7.6).
+    pub(crate) moderators: Moderators,
 }
 
 impl RoomRecord {
@@ -128,6 +191,7 @@ impl RoomRecord {
             proof: None,
             cap: None,
             renewal: 0,
+            moderators: Moderators::default(),
         }
     }
 
@@ -150,6 +214,13 @@ impl RoomRecord {
             flags |= FLAG_RENEWAL;
             rest.extend_from_slice(&self.renewal.to_be_bytes());
         }
+        if !self.moderators.is_empty() {
+            flags |= FLAG_MODERATORS;
+            rest.push(self.moderators.len);
+            for key in self.moderators.keys() {
+                rest.extend_from_slice(key);
+            }
+        }
         if flags == 0 {
             return Vec::new();
         }
@@ -163,7 +234,7 @@ impl RoomRecord {
         let Some((&flags, mut rest)) = trailer.split_first() else {
             return Some(record);
         };
-        if flags == 0 || flags & !(FLAG_PREVIOUS | FLAG_PROOF | FLAG_CAP | FLAG_RENEWAL) != 0 {
+        if flags == 0 || flags & !KNOWN_FLAGS != 0 {
             return None;
         }
         if flags & FLAG_PREVIOUS != 0 {
@@ -190,6 +261,25 @@ impl RoomRecord {
             }
             rest = tail;
         }
+        if flags & FLAG_MODERATORS != 0 {
+            let (&count, mut tail) = rest.split_first()?;
+            let count = usize::from(count);
+            if count == 0 || count > MAX_MODERATORS {
+                return None;
+            }
+            let mut keys = Vec::with_capacity(count);
+            for _ in 0..count {
+                let (key, more) = tail.split_first_chunk::<32>()?;
+                // Strictly ascending: one list, one encoding.
+                if keys.last().is_some_and(|last: &[u8; 32]| last >= key) {
+                    return None;
+                }
+                keys.push(*key);
+                tail = more;
+            }
+            record.moderators = Moderators::from_keys(keys)?;
+            rest = tail;
+        }
         rest.is_empty().then_some(record)
     }
 }
@@ -212,4 +302,46 @@ pub fn verify_room_extension(
     extension: &[u8],
 ) -> Result<[u8; 32], GroupError> {
     RoomBinding::new(room).verify(group_id, extension)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(n: u8) -> [u8; 32] {
+        [n; 32]
+    }
+
+    #[test]
+    fn a_moderator_list_has_one_encoding() {
+        let record = RoomRecord {
+            cap: Some(5),
+            moderators: Moderators::from_keys([key(3), key(1), key(3)]).unwrap(),
+            ..RoomRecord::new(key(9))
+        };
+        assert_eq!(record.moderators.keys(), [key(1), key(3)]);
+        let trailer = record.trailer();
+        assert_eq!(trailer[0], FLAG_CAP | FLAG_MODERATORS);
+        assert_eq!(trailer[5], 2, "the count follows the cap");
+        assert_eq!(RoomRecord::parse(key(9), &trailer), Some(record));
+        // Out of order, repeated, empty, too many, or cut short: refused.
+        let mut swapped = vec![FLAG_MODERATORS, 2];
+        swapped.extend_from_slice(&key(3));
+        swapped.extend_from_slice(&key(1));
+        assert_eq!(RoomRecord::parse(key(9), &swapped), None);
+        let mut repeated = vec![FLAG_MODERATORS, 2];
+        repeated.extend_from_slice(&key(1));
+        repeated.extend_from_slice(&key(1));
+        assert_eq!(RoomRecord::parse(key(9), &repeated), None);
+        assert_eq!(RoomRecord::parse(key(9), &[FLAG_MODERATORS, 0]), None);
+        let mut many = vec![FLAG_MODERATORS, MAX_MODERATORS as u8 + 1];
+        for n in 0..=MAX_MODERATORS as u8 {
+            many.extend_from_slice(&key(n));
+        }
+        assert_eq!(RoomRecord::parse(key(9), &many), None);
+        assert_eq!(RoomRecord::parse(key(9), &swapped[..40]), None);
+        assert!(Moderators::from_keys((0..=MAX_MODERATORS as u8).map(key)).is_none());
+        // An empty list is no field at all.
+        assert!(RoomRecord::new(key(9)).trailer().is_empty());
+    }
 }

@@ -22,7 +22,7 @@ use openmls_traits::{storage::StorageProvider as _, OpenMlsProvider as _};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::binding::{RoomBinding, RoomRecord, ROOM_EXTENSION_TYPE};
+use super::binding::{Moderators, RoomBinding, RoomRecord, MAX_MODERATORS, ROOM_EXTENSION_TYPE};
 use super::chains::{self, Chains};
 use super::identity::{verify_return, Identity, PublicIdentity, RejoinSigner};
 use super::provider::Provider;
@@ -141,6 +141,9 @@ pub enum Incoming {
         committer: Member,
         /// Whether the committer is the host (signs with the bound host key).
         by_host: bool,
+        /// Whether the committer is a moderator (its key is on the record's moderator
+        /// list, PROTOCOL.md §9.3), as of the epoch it committed in.
+        by_moderator: bool,
         /// What the commit did.
         kind: CommitKind,
         /// Members it added, by leaf index.
@@ -162,8 +165,8 @@ pub enum Incoming {
     },
     /// A commit removed this member: the group is over for it.
     Removed {
-        /// The host kicked it: the host's commit that renewed the invitation removed
-        /// it (PROTOCOL.md §11.4).
+        /// It was kicked: the host's or a moderator's commit that renewed the
+        /// invitation removed it (PROTOCOL.md §11.4).
         kicked: bool,
     },
 }
@@ -670,16 +673,17 @@ impl Group {
         Ok((key_package, identity))
     }
 
-    /// Commits the removal of members (a departure, or the host's kick). A member who
-    /// is not the host may remove only departed leaves ([`Group::set_departed`]); when
-    /// one of them is the host's, the same commit names the successor (PROTOCOL.md
-    /// §9.3).
+    /// Commits the removal of members (a departure, or the host's or a moderator's
+    /// kick). A moderator may remove present leaves but the host's and other
+    /// moderators'; any other member who is not the host may remove only departed
+    /// leaves ([`Group::set_departed`]); when one of them is the host's, the same
+    /// commit names the successor (PROTOCOL.md §9.3).
     pub fn remove(&mut self, leaves: &[u32]) -> Result<Vec<u8>, GroupError> {
         self.remove_renewing(leaves, false)
     }
 
-    /// Host: removes a member it kicks and, in the same commit, renews the room's
-    /// invitation (PROTOCOL.md §11.4): every member that stays derives the new pass from
+    /// Host or moderator: removes a member it kicks and, in the same commit, renews the
+    /// room's invitation (PROTOCOL.md §11.4): every member that stays derives the new pass from
     /// the epoch the commit starts, which the removed member never enters.
     pub fn kick(&mut self, leaf: u32) -> Result<Vec<u8>, GroupError> {
         self.remove_renewing(&[leaf], true)
@@ -752,6 +756,7 @@ impl Group {
             proof: None,
             cap: self.record.cap,
             renewal: self.record.renewal,
+            moderators: self.record.moderators,
         })
     }
 
@@ -791,11 +796,67 @@ impl Group {
     /// Host: commits a new room extension that makes the member signing with
     /// `host_key` the host (a hand-over, PROTOCOL.md §9.3).
     pub fn set_host(&mut self, host_key: [u8; 32]) -> Result<Vec<u8>, GroupError> {
+        // The new host needs no moderator powers; the others keep theirs.
+        let moderators = self.moderators_without(&host_key);
         self.commit_record(RoomRecord {
             cap: self.record.cap,
             renewal: self.record.renewal,
+            moderators,
             ..RoomRecord::new(host_key)
         })
+    }
+
+    /// The record's moderators, but `key`.
+    fn moderators_without(&self, key: &[u8; 32]) -> Moderators {
+        let keys = self.record.moderators.keys().iter().filter(|k| *k != key);
+        Moderators::from_keys(keys.copied()).unwrap_or(self.record.moderators)
+    }
+
+    /// Host: commits the moderator list with the member signing with `key` on it (`on`)
+    /// or off it (PROTOCOL.md §7.6). The list also drops the keys of members no longer
+    /// in the group. `Busy` while a commit waits; `Unauthentic` for a key that is no
+    /// member's (or the host's own), or past [`MAX_MODERATORS`].
+    pub fn set_moderator(&mut self, key: [u8; 32], on: bool) -> Result<Vec<u8>, GroupError> {
+        let members = self.members();
+        let present = |k: &[u8; 32]| members.iter().any(|m| m.identity.signature_key == *k);
+        if on && (!present(&key) || key == self.record.host) {
+            return Err(GroupError::Unauthentic);
+        }
+        let kept = self
+            .record
+            .moderators
+            .keys()
+            .iter()
+            .filter(|k| present(k) && **k != key && **k != self.record.host)
+            .copied();
+        let keys: Vec<[u8; 32]> = kept.chain(on.then_some(key)).collect();
+        if keys.len() > MAX_MODERATORS {
+            return Err(GroupError::Unauthentic);
+        }
+        let moderators = Moderators::from_keys(keys).ok_or(GroupError::Unauthentic)?;
+        self.commit_record(RoomRecord {
+            moderators,
+            proof: None,
+            ..self.record
+        })
+    }
+
+    /// Whether the member signing with `key` is a moderator, as the current epoch's
+    /// record says (the host never counts as one).
+    pub fn is_moderator_key(&self, key: &[u8; 32]) -> bool {
+        *key != self.record.host && self.record.moderators.contains(key)
+    }
+
+    /// Whether this member is a moderator.
+    pub fn is_moderator(&self) -> bool {
+        self.is_moderator_key(&self.identity.public().signature_key)
+    }
+
+    /// The signature keys of the moderators the record names (the host's excluded).
+    pub fn moderator_keys(&self) -> Vec<[u8; 32]> {
+        let host = self.record.host;
+        let keys = self.record.moderators.keys().iter();
+        keys.filter(|k| **k != host).copied().collect()
     }
 
     /// Host: commits the most members the room lets in (`None`: the relay's limit).
@@ -833,6 +894,7 @@ impl Group {
             proof: Some(old.sign_return(&self.group_id, &own)),
             cap: self.record.cap,
             renewal: self.record.renewal,
+            moderators: self.record.moderators,
         };
         self.commit_record(record)
     }
@@ -863,11 +925,13 @@ impl Group {
     /// The rules every member applies to a commit (PROTOCOL.md §9.3), given who
     /// committed, the leaves it removes and the room record it sets, if it changes it:
     ///
-    /// - a member who is not the host removes departed leaves only;
+    /// - a member who is not the host removes departed leaves only, but a moderator
+    ///   also removes present leaves other than the host's, its own and other
+    ///   moderators' (a kick);
     /// - a commit that removes the host's leaf names its successor, the lowest
     ///   remaining leaf, and keeps the old host as `previous`;
     /// - otherwise only the host changes the record: it hands over to a remaining
-    ///   member, forgets `previous`, or sets the member cap;
+    ///   member, forgets `previous`, sets the member cap or the moderators;
     /// - except a return: a member whose key the current host or `previous` signed
     ///   becomes the host, whoever commits it.
     fn check_commit(
@@ -878,14 +942,27 @@ impl Group {
     ) -> Result<(), GroupError> {
         let old = &self.record;
         let by_host = committer.identity.signature_key == old.host;
-        if !by_host && removed.iter().any(|m| !self.departed.contains(&m.leaf)) {
+        let by_moderator = !by_host && old.moderators.contains(&committer.identity.signature_key);
+        // A moderator's kick: a present leaf, but not the host's nor a moderator's.
+        let kickable = |m: &Member| {
+            by_moderator
+                && m.identity.signature_key != old.host
+                && !old.moderators.contains(&m.identity.signature_key)
+        };
+        if !by_host
+            && removed
+                .iter()
+                .any(|m| !self.departed.contains(&m.leaf) && !kickable(m))
+        {
             return Err(GroupError::Unauthentic);
         }
-        // The invitation's number moves by one, by the host, who stays the host.
+        // The invitation's number moves by one, by the host, who stays the host, or by
+        // a moderator in its kick.
+        let moderator_kick = by_moderator && !removed.is_empty();
         if let Some(new) = record {
             let renews = new.renewal != old.renewal;
             if renews
-                && !(by_host
+                && !((by_host || moderator_kick)
                     && new.host == old.host
                     && Some(new.renewal) == old.renewal.checked_add(1))
             {
@@ -909,11 +986,20 @@ impl Group {
         let remains = self.members().iter().any(|m| {
             m.identity.signature_key == new.host && !removed.iter().any(|r| r.leaf == m.leaf)
         });
-        let allowed = if new.host == old.host {
+        let allowed = if new.host == old.host && !by_host {
+            // A moderator's kick renews the invitation and changes nothing else.
+            let unchanged = RoomRecord {
+                renewal: old.renewal,
+                proof: old.proof,
+                ..*new
+            } == *old;
+            moderator_kick
+                && new.renewal != old.renewal
+                && unchanged
+                && (new.proof.is_none() || new.proof == old.proof)
+        } else if new.host == old.host {
             // The host forgets `previous`, or changes nothing else.
-            by_host
-                && new.proof.is_none()
-                && (new.previous.is_none() || new.previous == old.previous)
+            new.proof.is_none() && (new.previous.is_none() || new.previous == old.previous)
         } else if by_host {
             remains && new.previous.is_none() && new.proof.is_none()
         } else {
@@ -923,7 +1009,11 @@ impl Group {
                     .flatten()
                     .any(|signer| verify_return(&signer, &self.group_id, &new.host, &proof))
             });
-            remains && proven && new.previous.is_none() && new.cap == old.cap
+            remains
+                && proven
+                && new.previous.is_none()
+                && new.cap == old.cap
+                && new.moderators == old.moderators
         };
         if allowed {
             Ok(())
@@ -1087,6 +1177,7 @@ impl Group {
                 let dropped_own = self.pending.take().map(|p| p.kind);
                 let by_host = committer.identity.signature_key == self.record.host;
                 let renewed = renewed(&self.record, record.as_ref());
+                let by_moderator = self.is_moderator_key(&committer.identity.signature_key);
                 self.mls
                     .merge_staged_commit(&self.provider, *staged)
                     .map_err(|_| GroupError::Internal)?;
@@ -1094,12 +1185,13 @@ impl Group {
                 self.refresh_host()?;
                 if self_removed {
                     return Ok(Incoming::Removed {
-                        kicked: by_host && renewed.is_some(),
+                        kicked: (by_host || by_moderator) && renewed.is_some(),
                     });
                 }
                 let added = self.find_members(&added);
                 Ok(Incoming::Commit {
                     by_host,
+                    by_moderator,
                     committer,
                     kind,
                     added,
@@ -1208,6 +1300,7 @@ impl Group {
         }
         let by_host = self.is_host();
         let renewed = renewed(&self.record, record.as_ref());
+        let by_moderator = self.is_moderator();
         self.mls
             .merge_pending_commit(&self.provider)
             .map_err(|_| GroupError::Internal)?;
@@ -1215,6 +1308,7 @@ impl Group {
         self.refresh_host()?;
         Ok(Incoming::Commit {
             by_host,
+            by_moderator,
             committer,
             kind: pending.kind,
             added: self.find_members(&added),

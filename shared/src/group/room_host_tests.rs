@@ -165,6 +165,7 @@ fn an_insider_cannot_remove_the_host_or_anyone_present_to_take_over() {
             proof: None,
             cap: None,
             renewal: 0,
+            moderators: Moderators::default(),
         })
     };
     // Nobody departed: dave may neither remove the host nor anyone else, whatever
@@ -235,6 +236,7 @@ fn a_returning_host_is_proven_by_its_old_key_in_the_commit_alone() {
         proof: Some(alice_old.sign_return(&members[1].group_id, &new_alice)),
         cap: None,
         renewal: 0,
+        moderators: Moderators::default(),
     };
     let forged = forge(&mut members[1], &binding, &[], Some(stolen));
     refused_by_others(&mut members, 1, &forged);
@@ -273,6 +275,7 @@ fn a_former_host_cannot_take_powers_back() {
             proof: Some(alice_old.sign_return(&members[0].group_id, &alice)),
             cap: None,
             renewal: 0,
+            moderators: Moderators::default(),
         };
         forge(&mut members[0], &binding, &[], Some(record))
     };
@@ -441,4 +444,141 @@ fn only_the_host_renews_the_invitation_one_step_at_a_time() {
             })
         ));
     }
+}
+
+/// The host names moderators; a moderator removes present members (a kick) but not the
+/// host, itself nor another moderator, and changes nothing in the record; a member the
+/// host never named (or no longer names) removes nobody present.
+#[test]
+fn a_moderator_kicks_members_but_holds_no_other_host_power() {
+    let secret = RoomSecret::generate(&mut OsRng);
+    let binding = RoomBinding::new(&secret);
+    let mut members = room_of(&secret, 5);
+    let (alice, bob, carol, dave) = (
+        key(&members[0]),
+        key(&members[1]),
+        key(&members[2]),
+        key(&members[3]),
+    );
+    // Before anyone is a moderator, bob removes nobody present.
+    assert_eq!(members[1].remove(&[4]).err(), Some(GroupError::Unauthentic));
+    let forged = forge(&mut members[1], &binding, &[4], None);
+    refused_by_others(&mut members, 1, &forged);
+    // Only the host names moderators.
+    assert_eq!(
+        members[1].set_moderator(bob, true).err(),
+        Some(GroupError::Unauthentic)
+    );
+    let with_bob = RoomRecord {
+        moderators: Moderators::from_keys([bob]).unwrap(),
+        ..RoomRecord::new(alice)
+    };
+    let forged = forge(&mut members[1], &binding, &[], Some(with_bob));
+    refused_by_others(&mut members, 1, &forged);
+    let commit = members[0].set_moderator(bob, true).expect("name bob");
+    taken_by_all(&mut members, &commit);
+    let commit = members[0].set_moderator(carol, true).expect("name carol");
+    taken_by_all(&mut members, &commit);
+    assert!(members.iter().all(|m| m.is_moderator_key(&bob)
+        && m.is_moderator_key(&carol)
+        && !m.is_moderator_key(&alice)));
+    assert!(members[1].is_moderator() && !members[3].is_moderator());
+    // Bob may not remove the host nor another moderator, and may not change the record:
+    // not name moderators, set the cap, hand over or forget a moderator.
+    assert_eq!(members[1].remove(&[0]).err(), Some(GroupError::Unauthentic));
+    assert_eq!(members[1].remove(&[2]).err(), Some(GroupError::Unauthentic));
+    let forged = forge(&mut members[1], &binding, &[0], None);
+    refused_by_others(&mut members, 1, &forged);
+    let forged = forge(&mut members[1], &binding, &[2], None);
+    refused_by_others(&mut members, 1, &forged);
+    let record = members[0].record;
+    for changed in [
+        RoomRecord {
+            moderators: Moderators::from_keys([bob, carol, dave]).unwrap(),
+            ..record
+        },
+        RoomRecord {
+            moderators: Moderators::from_keys([bob]).unwrap(),
+            ..record
+        },
+        RoomRecord {
+            cap: Some(2),
+            ..record
+        },
+        RoomRecord {
+            host: bob,
+            ..record
+        },
+    ] {
+        let forged = forge(&mut members[1], &binding, &[], Some(changed));
+        refused_by_others(&mut members, 1, &forged);
+    }
+    assert_eq!(
+        members[1].set_moderator(dave, true).err(),
+        Some(GroupError::Unauthentic)
+    );
+    assert_eq!(
+        members[1].set_host(bob).err(),
+        Some(GroupError::Unauthentic)
+    );
+    // A moderator's kick of a present member: everyone takes it, as a moderator's.
+    let commit = members[1].remove(&[4]).expect("bob kicks");
+    for (i, m) in members.iter_mut().enumerate() {
+        match m.handle(&commit) {
+            Ok(Incoming::Commit {
+                by_host: false,
+                by_moderator: true,
+                kind: CommitKind::Remove,
+                ..
+            }) => {}
+            Ok(Incoming::Removed { .. }) if i == 4 => {}
+            other => panic!("member {i}: {other:?}"),
+        }
+    }
+    members.truncate(4);
+    assert!(members.iter().all(|m| m.members().len() == 4));
+    // Un-named, bob removes nobody present any more; carol still may.
+    let commit = members[0].set_moderator(bob, false).expect("unname bob");
+    taken_by_all(&mut members, &commit);
+    assert!(members.iter().all(|m| !m.is_moderator_key(&bob)));
+    assert_eq!(members[1].remove(&[3]).err(), Some(GroupError::Unauthentic));
+    let forged = forge(&mut members[1], &binding, &[3], None);
+    refused_by_others(&mut members, 1, &forged);
+    let commit = members[2].remove(&[1]).expect("carol kicks bob");
+    taken_by_all(&mut members, &commit);
+}
+
+/// A hand-over drops the new host from the moderator list; a succession keeps the
+/// list, and the heir's own key there counts as the host's, not a moderator's.
+#[test]
+fn the_moderator_list_survives_a_succession_and_a_hand_over() {
+    let secret = RoomSecret::generate(&mut OsRng);
+    let mut members = room_of(&secret, 3);
+    let (bob, carol) = (key(&members[1]), key(&members[2]));
+    let commit = members[0].set_moderator(bob, true).expect("name bob");
+    taken_by_all(&mut members, &commit);
+    let commit = members[0].set_moderator(carol, true).expect("name carol");
+    taken_by_all(&mut members, &commit);
+    let commit = members[0].set_host(carol).expect("hand over");
+    taken_by_all(&mut members, &commit);
+    assert!(members.iter().all(|m| m.moderator_keys() == [bob]));
+
+    let mut members = room_of(&secret, 3);
+    let (bob, carol) = (key(&members[1]), key(&members[2]));
+    for k in [bob, carol] {
+        let commit = members[0].set_moderator(k, true).expect("name");
+        taken_by_all(&mut members, &commit);
+    }
+    // Alice, the host, leaves: bob, the lowest leaf left, succeeds.
+    departed(&mut members, &[0]);
+    let commit = members[2].remove(&[0]).expect("succession");
+    members.remove(0);
+    for m in members.iter_mut() {
+        assert!(matches!(m.handle(&commit), Ok(Incoming::Commit { .. })));
+        assert_eq!(m.host_key(), bob);
+        assert_eq!(m.moderator_keys(), [carol], "the host is no moderator");
+        assert!(!m.is_moderator_key(&bob));
+    }
+    assert!(members[0].is_host() && !members[0].is_moderator());
+    assert!(members[1].is_moderator());
 }

@@ -68,11 +68,17 @@ pub fn describe(event: &SessionEvent) -> Option<String> {
         SessionEvent::MemberJoined {
             nick, fingerprint, ..
         } => format!("{nick} joined (safety words: {fingerprint})"),
-        SessionEvent::MemberLeft { nick, reason, .. } => {
-            let how = match reason {
-                LeaveReason::Left => "left",
-                LeaveReason::Kicked => "was removed by the host",
-                LeaveReason::Disconnected => "lost their connection and left",
+        SessionEvent::MemberLeft {
+            nick,
+            reason,
+            moderator,
+            ..
+        } => {
+            let how = match (reason, moderator) {
+                (LeaveReason::Kicked, Some(by)) => format!("was removed by moderator {by}"),
+                (LeaveReason::Kicked, None) => "was removed by the host".to_owned(),
+                (LeaveReason::Left, _) => "left".to_owned(),
+                (LeaveReason::Disconnected, _) => "lost their connection and left".to_owned(),
             };
             format!("{nick} {how}")
         }
@@ -94,6 +100,20 @@ pub fn describe(event: &SessionEvent) -> Option<String> {
             "You are the host now: you can lock the room, remove members and end it".to_owned()
         }
         SessionEvent::HostChanged { nick, .. } => format!("{nick} is the host now"),
+        SessionEvent::ModeratorChanged {
+            own: true,
+            on: true,
+            ..
+        } => {
+            "You are a moderator now: you can remove members and lock or unlock the room".to_owned()
+        }
+        SessionEvent::ModeratorChanged { own: true, .. } => {
+            "You are no longer a moderator".to_owned()
+        }
+        SessionEvent::ModeratorChanged { nick, on: true, .. } => {
+            format!("{nick} is a moderator now")
+        }
+        SessionEvent::ModeratorChanged { nick, .. } => format!("{nick} is no longer a moderator"),
         SessionEvent::MemberCap { cap: Some(cap) } => {
             format!("The host lets at most {cap} members into the room")
         }

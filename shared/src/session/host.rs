@@ -197,6 +197,7 @@ impl Session {
             }
         }
         self.follow_seat(out);
+        self.after_moderators(out);
     }
 
     /// The relay's `HostChanged`: its seat waits for this member's claim. The named
@@ -219,6 +220,8 @@ impl Session {
             self.renewal_to_relay(out);
         }
         self.follow_seat(out);
+        self.moderators_stale();
+        self.after_moderators(out);
     }
 
     /// After the relay's `Welcome` (a connection, or a reconnection): the seat this
@@ -239,6 +242,8 @@ impl Session {
             // a member that missed a renewal would set an older proof back.
         }
         self.follow_seat(out);
+        self.moderators_stale();
+        self.after_moderators(out);
     }
 
     /// After a claim of the relay's seat, once caught up: the renewal's frames the

@@ -56,6 +56,7 @@ mod files;
 mod history;
 mod host;
 pub use host::RETURN_WINDOW_MS;
+mod moderators;
 mod pace;
 mod resume;
 mod roster;
@@ -173,8 +174,12 @@ pub enum SessionEvent {
         member: MemberId,
         /// Its last nickname.
         nick: String,
-        /// Why (as the relay reported it, or `Kicked` when the host removed it).
+        /// Why (as the relay reported it, or `Kicked` when the host or a moderator
+        /// removed it after announcing it).
         reason: LeaveReason,
+        /// The nickname of the moderator who kicked it (`None` when the host did, or
+        /// when it was not a kick).
+        moderator: Option<String>,
     },
     /// A member (possibly this one) changed its nickname.
     NickChanged {
@@ -375,6 +380,20 @@ pub enum SessionEvent {
         /// The cap.
         cap: Option<u32>,
     },
+    /// The host made a member a moderator (`on`) or took that back, as the group
+    /// agreed (PROTOCOL.md §7.6): show it in the member list
+    /// ([`MemberInfo::is_moderator`]). A moderator can remove members and lock or
+    /// unlock the room.
+    ModeratorChanged {
+        /// The member.
+        member: MemberId,
+        /// Its nickname.
+        nick: String,
+        /// Whether it is a moderator now.
+        on: bool,
+        /// True when it is this member.
+        own: bool,
+    },
 }
 
 /// Why a user action could not be done.
@@ -400,6 +419,10 @@ pub enum ActionError {
     NoDirectKey,
     /// Not a reaction: one emoji of at most [`MAX_EMOJI_BYTES`] bytes.
     InvalidReaction,
+    /// Only the host or a moderator can do that.
+    NotModerator,
+    /// The room has as many moderators as it can name.
+    TooManyModerators,
 }
 
 impl core::fmt::Display for ActionError {
@@ -419,6 +442,10 @@ impl core::fmt::Display for ActionError {
                 "That member cannot receive private messages yet. Try again in a moment."
             }
             ActionError::InvalidReaction => "A reaction is one emoji.",
+            ActionError::NotModerator => "Only the host or a moderator can do that.",
+            ActionError::TooManyModerators => {
+                "The room has as many moderators as it can have. Remove one first."
+            }
         })
     }
 }
@@ -436,6 +463,8 @@ pub struct MemberInfo {
     pub fingerprint: String,
     /// Whether it is the host (it signs with the host key the group is bound to).
     pub is_host: bool,
+    /// Whether it is a moderator (the room record names its key, PROTOCOL.md §7.6).
+    pub is_moderator: bool,
     /// Whether it is this member.
     pub is_self: bool,
     /// Whether it is at the room or away.
@@ -454,6 +483,10 @@ struct Keys {
     nonces: NonceRng,
     /// The room's pass once the host renewed the invitation (`rotate.rs`).
     renewal: rotate::Renewal,
+    /// The kicks of this member (as host), the renewal of the invitation and the
+    /// relay's disconnections it owes after them (`rotate.rs`): kept across a rejoin
+    /// (a gap), like the pass.
+    owed: rotate::Owed,
 }
 
 /// Where this member stands in the group. Each stage owns only what is valid in it.
@@ -524,9 +557,6 @@ struct Membership {
     /// `MAX_TRACKED`, dropped when the id's leaf is removed for good): an older or
     /// equal one is a replay.
     returned_since: BTreeMap<MemberId, u64>,
-    /// The kicks of this member (as host), the renewal of the invitation and the
-    /// relay's disconnections it owes after them (`rotate.rs`).
-    renewal: rotate::Owed,
     /// The newcomer this member's pending add commit is for, to hand it the Welcome.
     adding: Option<(PublicIdentity, MemberId)>,
     /// The relay sequence number at which this member joined the group: older join
@@ -548,6 +578,8 @@ struct Membership {
     returning: BTreeMap<MemberId, Option<String>>,
     /// Host powers on their way to another member (§7.6).
     host: host::HostMoves,
+    /// Moderators' announced kicks, and the host's changes of the list (§7.6).
+    moderators: moderators::ModeratorState,
 }
 
 /// The relay connection.
@@ -631,6 +663,8 @@ const WARN_REJOIN_UNPROVEN: &str = "A request to join under the id of a member w
      here came without that member's proof; it was ignored.";
 const WARN_REJOIN_STALE: &str = "An older request of a member coming back after a reload \
      was replayed and ignored. The relay may be trying to push that member out.";
+const WARN_KICK_UNSAID: &str = "The relay said a member was kicked, but no kick by the host or \
+     a moderator removed it: it is shown as disconnected.";
 const WARN_LOCK_UNSAID: &str = "The relay changed the room's lock, but the host did not say so.";
 
 fn send(to: Option<MemberId>, envelope: &Envelope) -> Output {
@@ -694,6 +728,7 @@ impl Keys {
             host_secret,
             nonces: NonceRng::new(),
             renewal: rotate::Renewal::default(),
+            owed: rotate::Owed::default(),
         }
     }
 }
@@ -913,6 +948,7 @@ impl Session {
                 nick,
                 fingerprint: member.identity.fingerprint().to_string(),
                 is_host: member.identity.signature_key == host_key,
+                is_moderator: m.group.is_moderator_key(&member.identity.signature_key),
                 is_self,
                 presence: if is_self {
                     m.talk.presence()
@@ -1080,17 +1116,28 @@ impl Session {
         Ok(out)
     }
 
-    /// Host: removes a member. The host commits its removal with the invitation's
-    /// renewal (so every member sees the host kicked it, and no announcement lets the
-    /// member leave first); once the commit has won the relay's order, the relay is
-    /// told the new join proof and asked to disconnect the member.
+    /// Host or moderator: removes a member. It commits the removal with the
+    /// invitation's renewal (so every member sees who kicked it, and no announcement
+    /// lets the member leave first); once the commit has won the relay's order, the
+    /// relay is told the new join proof (by the holder of its host seat) and asked to
+    /// disconnect the member. A moderator cannot remove the host or another moderator
+    /// (`NotHost`).
     pub fn kick(&mut self, member: MemberId) -> Result<Vec<Output>, ActionError> {
-        self.host_secret()?;
+        let host = self.holds_host();
+        if !host && !self.may_moderate() {
+            return Err(ActionError::NotModerator);
+        }
         let now = self.now_ms;
         let m = self.member_ready()?;
         let leaf = m.roster.leaf_of(member).ok_or(ActionError::UnknownMember)?;
-        if !m.duties.has_remove_for(leaf) {
-            m.duties.push(Duty::Remove { leaf, kick: true }, now);
+        if !host {
+            let own = m.group.identity().public().signature_key;
+            if !moderators::moderator_may_kick(&m.group, &own, leaf) {
+                return Err(ActionError::NotHost);
+            }
+        }
+        if leaf == m.group.own_leaf() {
+            return Err(ActionError::UnknownMember);
         }
         let key = m
             .roster
@@ -1098,21 +1145,43 @@ impl Session {
             .and_then(|p| p.identity)
             .map(|i| i.signature_key)
             .ok_or(ActionError::UnknownMember)?;
-        m.renewal.kick(key, member);
+        // A removal already owed for the leaf (its member's rejoin, or a departure)
+        // becomes the kick, and what the member asked for (a rejoin's add) is dropped.
+        m.duties
+            .owed
+            .retain(|o| !matches!(o.duty, Duty::Remove { leaf: l, .. } if l == leaf));
+        m.duties.forget_member(member);
+        m.rejoining.remove(&member);
+        m.duties.push(Duty::Remove { leaf, kick: true }, now);
+        if host {
+            m.keys.owed.kick(key, member);
+        } else {
+            m.moderators.own_kicks.insert(leaf, member);
+        }
         let mut out = Vec::new();
         self.run_duties(&mut out);
         Ok(out)
     }
 
-    /// Host: refuses (or allows again) new joins.
+    /// Host or moderator: refuses (or allows again) new joins.
     pub fn lock(&mut self, locked: bool) -> Result<Vec<Output>, ActionError> {
-        let secret = self.host_secret()?;
+        let moderator = !self.holds_host() && self.is_moderator();
+        let secret = if moderator {
+            None
+        } else {
+            self.host_secret().map_err(|e| match e {
+                ActionError::NotHost => ActionError::NotModerator,
+                other => other,
+            })?
+        };
         let m = self.member_ready()?;
         let mut out = Vec::new();
         m.host_lock = Some(locked);
         m.send_content(&Content::Host(HostAction::Lock(locked)), &mut out);
         if let Some(secret) = secret {
             out.push(Output::Send(ClientFrame::Lock { secret, locked }.encode()));
+        } else if moderator {
+            out.push(Output::Send(ClientFrame::ModeratorLock { locked }.encode()));
         }
         Ok(out)
     }
@@ -1505,7 +1574,7 @@ impl Session {
                 let now = self.now_ms;
                 if let Stage::Member(m) = &mut self.stage {
                     m.duties.forget_member(member);
-                    m.renewal.gone(member);
+                    m.keys.owed.gone(member);
                     if let Some(leaf) = m.roster.leaf_of(member) {
                         m.left_reasons.entry(member).or_insert(reason);
                         if !m.duties.has_remove_for(leaf) {
@@ -1607,7 +1676,7 @@ impl Session {
                     out.push(warning(Some(from), WARN_JOIN_FORGED));
                     return;
                 };
-                if m.renewal.is_kicked(&identity.signature_key) {
+                if m.keys.owed.is_kicked(&identity.signature_key) {
                     out.push(warning(Some(from), WARN_JOIN_KICKED));
                     return;
                 }
@@ -1733,12 +1802,13 @@ impl Session {
                     keys,
                     buffered,
                     since,
+                    resuming,
                     ..
                 } = *j;
                 let mut m = Membership::new(keys, group, since);
                 // A newcomer's pass (from its link or code) is the one the members
                 // opened its request with: the group's current one, numbered as such.
-                if m.keys.pass().is_some() && m.keys.pass_generation() == 0 {
+                if !resuming && m.keys.pass().is_some() && m.keys.pass_generation() == 0 {
                     let renewal = m.group.renewal();
                     m.keys.number_pass(renewal);
                 }
@@ -1863,6 +1933,7 @@ impl Session {
             Incoming::Commit {
                 committer,
                 by_host,
+                by_moderator,
                 kind,
                 added,
                 removed,
@@ -1888,12 +1959,21 @@ impl Session {
                             m.departed_keys.pop_front();
                         }
                     }
-                    // A kick is the host's removal that renews the invitation: the
-                    // group's word, the same for every member.
-                    let kicked = by_host && renewed.is_some();
-                    // This member's own kick: the relay disconnects the member once the
-                    // invitation is renewed (in this commit, or in the host's next one
-                    // when someone else's removal came first).
+                    // A kick is the host's or a moderator's removal that renews the
+                    // invitation: the group's word, the same for every member.
+                    let kicked = (by_host || by_moderator) && renewed.is_some();
+                    let by_mod = by_moderator && kicked;
+                    // A moderator's own kick: the relay disconnects the member now that
+                    // its commit won (the holder of the host seat tells the relay the
+                    // new join proof, `rotate::on_renewed`).
+                    if let Some(member) = m.moderators.own_kicks.remove(&gone.leaf) {
+                        if own_commit && peer.member == Some(member) {
+                            out.push(Output::Send(ClientFrame::ModeratorKick { member }.encode()));
+                        }
+                    }
+                    // This member's own kick as host: the relay disconnects the member
+                    // once the invitation is renewed (in this commit, or in the host's
+                    // next one when someone else's removal came first).
                     rotate::kicked_out(m, &gone.identity.signature_key, renewed.is_some());
                     let Some(id) = peer.member else { continue };
                     if kicked {
@@ -1912,6 +1992,10 @@ impl Session {
                     let reported = m.left_reasons.remove(&id);
                     let reason = match (kicked, reported) {
                         (true, _) => LeaveReason::Kicked,
+                        (false, Some(LeaveReason::Kicked)) => {
+                            out.push(warning(None, WARN_KICK_UNSAID));
+                            LeaveReason::Disconnected
+                        }
                         (false, Some(reason)) => reason,
                         (false, None) => {
                             if self.connected.contains(&id) && !own_commit {
@@ -1920,6 +2004,14 @@ impl Session {
                             LeaveReason::Disconnected
                         }
                     };
+                    let moderator = by_mod.then(|| match own_commit {
+                        true => self.nick.clone(),
+                        false => m
+                            .roster
+                            .get(committer.leaf)
+                            .and_then(|p| p.nick.clone())
+                            .unwrap_or_else(|| placeholder_nick(&committer.identity)),
+                    });
                     if peer.shown {
                         out.push(event(SessionEvent::MemberLeft {
                             member: id,
@@ -1928,6 +2020,7 @@ impl Session {
                                 .clone()
                                 .unwrap_or_else(|| placeholder_nick(&gone.identity)),
                             reason,
+                            moderator,
                         }));
                     }
                 }
@@ -2109,6 +2202,8 @@ impl Session {
         }
         if let Some(commit) = self.host_commit() {
             out.push(send(None, &Envelope::Group(commit)));
+        } else if let Some(commit) = self.moderator_commit() {
+            out.push(send(None, &Envelope::Group(commit)));
         }
     }
 }
@@ -2144,7 +2239,6 @@ impl Membership {
             rejoining: BTreeSet::new(),
             departed_keys: VecDeque::new(),
             returned_since: BTreeMap::new(),
-            renewal: rotate::Owed::default(),
             adding: None,
             joined_seq,
             host_lock: None,
@@ -2154,6 +2248,7 @@ impl Membership {
             taken_packages: VecDeque::new(),
             returning: BTreeMap::new(),
             host: host::HostMoves::default(),
+            moderators: moderators::ModeratorState::default(),
         }
     }
 
@@ -2304,7 +2399,14 @@ impl Membership {
             }
             Content::Host(action) => {
                 if !is_host {
-                    out.push(warning(Some(sender), WARN_NOT_HOST));
+                    // A moderator's lock, checked against the group's record.
+                    if !moderators::moderator_may(&self.group, &identity.signature_key, &action) {
+                        out.push(warning(Some(sender), WARN_NOT_HOST));
+                        return false;
+                    }
+                    if let HostAction::Lock(locked) = action {
+                        self.host_lock = Some(locked);
+                    }
                     return false;
                 }
                 match action {

@@ -231,8 +231,15 @@ impl Session {
         let stage = if s.alone && keys.host_secret.is_some() {
             // Nobody is left to add it back: the host makes the group again, with the
             // same identity, so the same group id and host binding.
+            // Its pass stays the room's (the relay's proof is that pass's), numbered
+            // as the new group's record has it.
             match Group::create(identity, &keys.room_secret) {
-                Ok(group) => Stage::Member(Box::new(Membership::new(keys, group, s.last_seq))),
+                Ok(group) => {
+                    let mut m = Membership::new(keys, group, s.last_seq);
+                    let renewal = m.group.renewal();
+                    m.keys.number_pass(renewal);
+                    Stage::Member(Box::new(m))
+                }
                 Err(_) => Stage::Ended,
             }
         } else {

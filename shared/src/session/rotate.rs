@@ -187,10 +187,10 @@ impl Owed {
 /// it, the relay is to disconnect its member: at once when the commit renewed the
 /// invitation (the kick's own, [`on_renewed`]), after the host's renewal otherwise.
 pub(super) fn kicked_out(m: &mut Membership, key: &[u8; 32], renewed: bool) {
-    let Some(&(_, member)) = m.renewal.kicked.iter().find(|(k, _)| k == key) else {
+    let Some(&(_, member)) = m.keys.owed.kicked.iter().find(|(k, _)| k == key) else {
         return;
     };
-    let owed = &mut m.renewal;
+    let owed = &mut m.keys.owed;
     if !owed.disconnect.contains(&member) {
         if owed.disconnect.len() >= MAX_KICKS {
             owed.disconnect.pop_front();
@@ -211,11 +211,11 @@ pub(super) fn kick_again(m: &mut Membership, members: &[Member], now_ms: Option<
     }
     for member in members {
         let key = member.identity.signature_key;
-        if !m.renewal.is_kicked(&key) || m.duties.has_remove_for(member.leaf) {
+        if !m.keys.owed.is_kicked(&key) || m.duties.has_remove_for(member.leaf) {
             continue;
         }
         if let Some(id) = m.roster.get(member.leaf).and_then(|p| p.member) {
-            m.renewal.kick(key, id);
+            m.keys.owed.kick(key, id);
         }
         m.duties.push(
             Duty::Remove {
@@ -251,7 +251,7 @@ pub(super) fn on_renewed(
     m.codes.revoke_all(out);
     out.push(event(SessionEvent::InviteChanged));
     if own {
-        m.renewal.commit = false;
+        m.keys.owed.commit = false;
     }
     tell_relay(m, connected, out);
     true
@@ -259,14 +259,22 @@ pub(super) fn on_renewed(
 
 /// The host's renewal commit, if one is owed and this member is still the host.
 pub(super) fn renewal_commit(m: &mut Membership) -> Option<Vec<u8>> {
-    if !m.renewal.commit {
-        return None;
+    if !m.keys.owed.commit || kick_owed(m) {
+        return None; // a kick owed renews anyway
     }
     if !m.group.is_host() {
-        m.renewal.commit = false;
+        m.keys.owed.commit = false;
         return None;
     }
     m.group.renew_invitation().ok()
+}
+
+/// Whether this member owes a kick (which renews the invitation in its commit).
+fn kick_owed(m: &Membership) -> bool {
+    m.duties
+        .owed
+        .iter()
+        .any(|o| matches!(o.duty, Duty::Remove { kick: true, .. }))
 }
 
 /// With the relay's host secret, and the pass the group agreed on: the relay is told
@@ -297,10 +305,11 @@ pub(super) fn tell_relay(
         }
         .encode(),
     ));
-    m.renewal
+    m.keys
+        .owed
         .disconnect
         .retain(|member| connected.contains(member));
-    for &member in &m.renewal.disconnect {
+    for &member in &m.keys.owed.disconnect {
         out.push(Output::Send(
             ClientFrame::Kick {
                 secret: secret.clone(),
@@ -338,7 +347,8 @@ pub(super) fn on_pass(
 /// The host after a commit that added members: in a renewed room, hand the pass again,
 /// for a member taken back after a reload who had an older one.
 pub(super) fn after_add(m: &mut Membership, out: &mut Vec<Output>) {
-    if !m.group.is_host() || m.keys.renewal.generation != m.group.renewal() {
+    // Not while a kick is owed: the member added may be the one kicked again.
+    if !m.group.is_host() || m.keys.renewal.generation != m.group.renewal() || kick_owed(m) {
         return;
     }
     if let Some(pass) = m.keys.pass().cloned() {

@@ -79,14 +79,17 @@ fn the_host_hands_its_powers_to_a_member_and_everyone_agrees() {
     )));
     // The old host has no powers left, in the group or at the relay.
     let alice_session = &mut net.clients.get_mut("alice").unwrap().session;
-    assert_eq!(alice_session.lock(false).err(), Some(ActionError::NotHost));
+    assert_eq!(
+        alice_session.lock(false).err(),
+        Some(ActionError::NotModerator)
+    );
     assert_eq!(
         alice_session.hand_over(alice).err(),
         Some(ActionError::NotHost)
     );
     assert_eq!(
         alice_session.kick(bob).err(),
-        Some(ActionError::NotHost),
+        Some(ActionError::NotModerator),
         "a former host cannot kick"
     );
     // The new host's kick is shown as a kick by everyone.
@@ -126,7 +129,10 @@ fn a_relays_host_change_alone_is_warned_about_and_changes_nothing() {
     }
     assert!(!net.clients["carol"].session.is_host());
     let carol_session = &mut net.clients.get_mut("carol").unwrap().session;
-    assert_eq!(carol_session.lock(true).err(), Some(ActionError::NotHost));
+    assert_eq!(
+        carol_session.lock(true).err(),
+        Some(ActionError::NotModerator)
+    );
     // The real host keeps its powers.
     net.user("alice", |s| s.lock(true));
 }

@@ -20,6 +20,8 @@ mod group_vectors;
 #[cfg(feature = "mls")]
 mod host;
 mod invite;
+#[cfg(feature = "mls")]
+mod moderators;
 mod primitives;
 #[cfg(feature = "mls")]
 mod relay;

@@ -3,7 +3,7 @@
 //! keeps a log for catch-up, and lets a test act as a malicious relay (inject, replay,
 //! move or withhold frames, drop connections without telling anyone).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use vroom_shared::invite::Invite;
 use vroom_shared::session::{ActionError, Output, Session, SessionEvent};
@@ -65,6 +65,11 @@ pub(crate) struct Net {
     /// How many of the host's next `Kick` frames are lost on their way (a connection
     /// that broke as they were written).
     pub(crate) lose_kicks: usize,
+    /// The members the host named moderators at the relay (`SetModerator`).
+    pub(crate) moderators: BTreeSet<MemberId>,
+    /// Kicks the relay carried out: (the moderator who asked, or `None` for the
+    /// host's secret; the member).
+    pub(crate) kicks: Vec<(Option<MemberId>, MemberId)>,
 }
 
 impl Net {
@@ -82,6 +87,8 @@ impl Net {
             hold: BTreeMap::new(),
             rotations: 0,
             lose_kicks: 0,
+            moderators: BTreeSet::new(),
+            kicks: Vec::new(),
         }
     }
 
@@ -362,12 +369,13 @@ impl Net {
                     self.lose_kicks -= 1;
                     return;
                 }
-                let target = self
-                    .attached()
-                    .into_iter()
-                    .find(|(_, m)| *m == member)
-                    .unwrap()
-                    .0;
+                let Some((target, _)) = self.attached().into_iter().find(|(_, m)| *m == member)
+                else {
+                    self.refuse(name, ErrorCode::UnknownMember);
+                    return;
+                };
+                self.kicks.push((None, member));
+                self.moderators.remove(&member);
                 self.close(target, CloseReason::Kicked);
                 self.sequence(
                     None,
@@ -391,6 +399,39 @@ impl Net {
             ClientFrame::Lock { secret, locked } => {
                 assert!(self.room.unwrap().1.verify(&secret), "host secret");
                 self.sequence(None, Event::Locked { locked });
+            }
+            ClientFrame::SetModerator { secret, member, on } => {
+                assert!(self.room.unwrap().1.verify(&secret), "host secret");
+                if on {
+                    self.moderators.insert(member);
+                } else {
+                    self.moderators.remove(&member);
+                }
+            }
+            ClientFrame::ModeratorLock { locked } => {
+                let me = me.expect("a member locks");
+                assert!(self.moderators.contains(&me), "a moderator locks");
+                self.sequence(None, Event::Locked { locked });
+            }
+            ClientFrame::ModeratorKick { member } => {
+                let me = me.expect("a member kicks");
+                assert!(self.moderators.contains(&me), "a moderator kicks");
+                assert!(member != self.host && !self.moderators.contains(&member));
+                let Some((target, _)) = self.attached().into_iter().find(|(_, m)| *m == member)
+                else {
+                    self.refuse(name, ErrorCode::UnknownMember);
+                    return;
+                };
+                self.kicks.push((Some(me), member));
+                self.close(target, CloseReason::Kicked);
+                self.sequence(
+                    None,
+                    Event::Left {
+                        member,
+                        reason: LeaveReason::Kicked,
+                    },
+                );
+                self.succeed();
             }
             ClientFrame::HandOver { secret, to } => {
                 if self.seat_named || !self.room.unwrap().1.verify(&secret) {

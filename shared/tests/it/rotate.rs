@@ -326,3 +326,34 @@ fn a_member_back_with_an_old_pass_adds_nobody_until_it_holds_the_current_one() {
     );
     assert_eq!(nicks(&net, "alice"), ["alice", "carol"]);
 }
+
+/// The host kicks the only other member, so it is alone, then reloads: nobody is left
+/// to add it back, so it makes the group again (its record numbering no renewal yet).
+/// Its pass is still the room's (the relay asks for that pass's proof), and the new
+/// link still lets a newcomer in.
+#[test]
+fn a_host_alone_after_a_kick_reloads_and_still_lets_the_new_link_in() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    let bob = net.id("bob");
+    net.user("alice", |s| s.kick(bob));
+    let renewed = link(&net, "alice");
+    let saved = net.clients["alice"].session.resumable().expect("resumable");
+    let (session, first) = vroom_shared::session::Session::resume(&saved);
+    net.reload("alice", session, first);
+    assert_eq!(
+        link(&net, "alice"),
+        renewed,
+        "the same link after the reload"
+    );
+    net.join("carol", &Invite::parse(&renewed).unwrap());
+    for step in 1..=3 {
+        net.tick(T0 + step * 2 * FALLBACK_MS);
+    }
+    assert_eq!(nicks(&net, "alice"), ["alice", "carol"]);
+    assert_eq!(
+        net.clients["carol"].session.safety_code(),
+        net.clients["alice"].session.safety_code()
+    );
+}

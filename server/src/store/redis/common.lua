@@ -11,6 +11,7 @@
 --   4 info  HASH   per member: t:<id> resume-token digest, s:<id> session,
 --                  o:<id> joining order, l:<id> its encoded `Left{Disconnected}` event,
 --                  h:<id> its encoded `HostChanged` event (the relay's succession)
+--                  m:<id> set while the host has made it a moderator (PROTOCOL.md §7.6)
 --   5 log   STREAM encoded events for catch-up: entry id `<seq>-0`, field `e`
 -- Each of them exists for as long as the room does (see HOLD below).
 -- The pub/sub channel is `vroom:{<room hex>}:ch`, in the same slot (a sharded channel
@@ -208,6 +209,11 @@ local function is_host(hash)
   return M.host == hash
 end
 
+-- Whether `member` holds a place as a moderator (its `m:` field goes with the place).
+local function is_moderator(member)
+  return redis.call('HEXISTS', INFO, 'm:' .. member) == 1 and has(member)
+end
+
 -- How every script on an existing room begins: loads the room, ends it first if its
 -- lifetime or idle timeout has run out (as the in-process store's timer would have),
 -- then checks the host hash (`host`) and that each of `members` holds a place.
@@ -262,7 +268,7 @@ local function forget(member)
   redis.call('ZREM', LIVE, member)
   redis.call('ZREM', GONE, member)
   redis.call('HDEL', INFO, 't:' .. member, 's:' .. member, 'o:' .. member, 'l:' .. member,
-    'h:' .. member)
+    'h:' .. member, 'm:' .. member)
 end
 
 -- Every member holding a place, in joining order.

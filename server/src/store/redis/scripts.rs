@@ -558,6 +558,36 @@ calls! {
         max_members: u32,
     }
 
+    /// `moderator.lua`: host: makes a member a moderator or takes that back.
+    SetModerator<'a>("moderator.lua") -> () {
+        /// Hash of the presented host secret.
+        host: &'a HostHash,
+        /// The member.
+        member: MemberId,
+        /// Moderator from now on, or not.
+        on: bool,
+    }
+
+    /// `modkick.lua`: moderator: removes a member and emits `Left { Kicked }`.
+    ModeratorKick<'a>("modkick.lua") -> Presence {
+        /// The moderator.
+        by: MemberId,
+        /// The member to remove.
+        member: MemberId,
+        /// The encoded `Left { Kicked }` event.
+        event: &'a [u8],
+    }
+
+    /// `modlock.lua`: moderator: stops or allows new joins and emits `Locked`.
+    ModeratorLock<'a>("modlock.lua") -> () {
+        /// The moderator.
+        by: MemberId,
+        /// Whether new joins are refused from now on.
+        locked: bool,
+        /// The encoded `Locked` event.
+        event: &'a [u8],
+    }
+
     /// `leave.lua`: a member leaves for good and `Left { Left }` is emitted.
     Leave<'a>("leave.lua") -> Presence {
         /// The member leaving.

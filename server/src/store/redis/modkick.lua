@@ -1,0 +1,15 @@
+-- Moderator: removes a member and emits `Left{Kicked}`, as kick.lua does for the host,
+-- but never the host seat's member nor another moderator.
+-- A: by (the moderator), member, event (the encoded `Left{Kicked}`).
+-- Answers { 'ok', 1 when nobody is connected any more }.
+local refused = open({})
+if refused then
+  return refused
+end
+if not is_moderator(A.by) or A.member == M.hostm or is_moderator(A.member) then
+  return { 'err', 'bad_host' }
+end
+if not has(A.member) then
+  return { 'err', 'unknown_member' }
+end
+return remove(A.member, A.event)

@@ -1,0 +1,268 @@
+//! Moderators, through the in-memory relay: the host names one, whose kicks and locks
+//! every member accepts from the group's record; a moderator holds no other host
+//! power; and what a member who is not one, or a relay, cannot do about it.
+
+use vroom_shared::session::{ActionError, Content, HostAction, SessionEvent};
+use vroom_shared::wire::{CloseReason, Event, LeaveReason, MemberId};
+
+use super::relay::Net;
+use super::talk::room_of_three;
+
+const T0: u64 = 1_700_000_000_000;
+
+/// Alice (the host, leaf 0), bob (leaf 1), carol (leaf 2) and dave (leaf 3).
+fn room_of_four() -> Net {
+    let mut net = room_of_three();
+    let link = net.clients["alice"]
+        .session
+        .invite_link("https://relay.test")
+        .unwrap();
+    let invite = vroom_shared::invite::Invite::parse(&link).unwrap();
+    net.join("dave", &invite);
+    net.tick(T0);
+    assert!(net.clients["dave"].session.is_ready());
+    net
+}
+
+/// Who `name`'s member list marks as moderators.
+fn moderators_seen_by(net: &Net, name: &str) -> Vec<MemberId> {
+    net.clients[name]
+        .session
+        .members()
+        .into_iter()
+        .filter(|m| m.is_moderator)
+        .map(|m| m.member)
+        .collect()
+}
+
+fn saw(net: &Net, name: &str, pick: impl Fn(&SessionEvent) -> bool) -> bool {
+    net.clients[name].events.iter().any(pick)
+}
+
+fn assert_no_warnings(net: &Net, names: &[&str]) {
+    for name in names {
+        assert_eq!(
+            net.warnings(name),
+            0,
+            "{name}: {:?}",
+            net.clients[*name].events
+        );
+    }
+}
+
+fn still_in_room(net: &Net, name: &str, count: usize) {
+    assert!(!net.clients[name].session.is_ended(), "{name} is still in");
+    assert_eq!(net.clients[name].session.members().len(), count, "{name}");
+}
+
+#[test]
+fn the_hosts_moderator_kicks_and_locks_and_everyone_agrees() {
+    let mut net = room_of_four();
+    let (alice, bob, dave) = (net.id("alice"), net.id("bob"), net.id("dave"));
+    net.user("alice", |s| s.set_moderator(bob, true));
+    for name in ["alice", "bob", "carol", "dave"] {
+        assert_eq!(
+            moderators_seen_by(&net, name),
+            [bob],
+            "{name}'s member list"
+        );
+        assert!(
+            saw(&net, name, |e| matches!(
+                e,
+                SessionEvent::ModeratorChanged { member, on: true, .. } if *member == bob
+            )),
+            "{name} was told"
+        );
+    }
+    assert!(net.clients["bob"].session.is_moderator());
+    assert!(net.moderators.contains(&bob), "the relay was told");
+    // Bob locks: everyone takes it as announced by someone allowed to.
+    net.user("bob", |s| s.lock(true));
+    for name in ["alice", "carol", "dave"] {
+        assert!(saw(&net, name, |e| matches!(
+            e,
+            SessionEvent::Locked { locked: true }
+        )));
+    }
+    net.user("bob", |s| s.lock(false));
+    // Bob kicks dave: his commit renews the invitation and is shown as bob's kick by
+    // everyone; the host, holding the relay's seat, tells the relay the new proof, and
+    // bob has the relay disconnect dave.
+    net.user("bob", |s| s.kick(dave));
+    for name in ["alice", "bob", "carol"] {
+        assert!(
+            saw(&net, name, |e| matches!(
+                e,
+                SessionEvent::MemberLeft {
+                    member,
+                    reason: LeaveReason::Kicked,
+                    moderator: Some(by),
+                    ..
+                } if *member == dave && by == "bob"
+            )),
+            "{name}: {:?}",
+            net.clients[name].events
+        );
+        still_in_room(&net, name, 3);
+    }
+    assert!(saw(&net, "dave", |e| matches!(
+        e,
+        SessionEvent::Ended {
+            reason: CloseReason::Kicked
+        }
+    )));
+    assert_eq!(
+        net.kicks,
+        [(Some(bob), dave)],
+        "bob's own request disconnected dave"
+    );
+    assert_eq!(net.rotations, 1, "the invitation was renewed");
+    assert!(net.clients["bob"].session.invite_renewed());
+    assert_no_warnings(&net, &["alice", "bob", "carol"]);
+    // Bob holds no other host power.
+    let bob_session = &mut net.clients.get_mut("bob").unwrap().session;
+    assert_eq!(bob_session.terminate().err(), Some(ActionError::NotHost));
+    assert_eq!(
+        bob_session.hand_over(alice).err(),
+        Some(ActionError::NotHost)
+    );
+    assert_eq!(
+        bob_session.set_member_cap(Some(2)).err(),
+        Some(ActionError::NotHost)
+    );
+    let carol = net.id("carol");
+    let bob_session = &mut net.clients.get_mut("bob").unwrap().session;
+    assert_eq!(
+        bob_session.set_moderator(carol, true).err(),
+        Some(ActionError::NotHost)
+    );
+    assert_eq!(bob_session.kick(alice).err(), Some(ActionError::NotHost));
+    // Un-named, he kicks and locks no more.
+    net.user("alice", |s| s.set_moderator(bob, false));
+    for name in ["alice", "bob", "carol"] {
+        assert!(moderators_seen_by(&net, name).is_empty(), "{name}");
+    }
+    assert!(!net.moderators.contains(&bob), "the relay was told");
+    let bob_session = &mut net.clients.get_mut("bob").unwrap().session;
+    assert!(!bob_session.is_moderator());
+    assert_eq!(
+        bob_session.kick(carol).err(),
+        Some(ActionError::NotModerator)
+    );
+    assert_eq!(
+        bob_session.lock(true).err(),
+        Some(ActionError::NotModerator)
+    );
+    assert_no_warnings(&net, &["alice", "bob", "carol"]);
+}
+
+/// Carol, never named, plays a modified client: her end and lock announcements are
+/// refused with a warning, and her removal of a member the relay told her alone had
+/// left is refused by everyone else.
+#[test]
+fn a_member_who_is_not_a_moderator_cannot_kick() {
+    let mut net = room_of_four();
+    let bob = net.id("bob");
+    net.user("alice", |s| s.set_moderator(bob, true));
+    net.user("carol", |s| {
+        s.send_raw_content(&Content::Host(HostAction::Terminate))
+    });
+    net.user("carol", |s| {
+        s.send_raw_content(&Content::Host(HostAction::Lock(true)))
+    });
+    for name in ["alice", "bob", "dave"] {
+        assert_eq!(net.warnings(name), 2, "{name} warned of both");
+    }
+    let dave = net.id("dave");
+    net.inject_event(
+        "carol",
+        Event::Left {
+            member: dave,
+            reason: LeaveReason::Left,
+        },
+    );
+    for step in 1..5 {
+        net.tick(T0 + step * 10_000);
+    }
+    for name in ["alice", "bob", "dave"] {
+        still_in_room(&net, name, 4);
+        assert!(
+            net.warnings(name) > 2,
+            "{name} was told of a refused commit"
+        );
+        assert!(!saw(&net, name, |e| matches!(
+            e,
+            SessionEvent::MemberLeft { .. }
+        )));
+    }
+}
+
+/// Bob, a moderator, plays a modified client: ending the room is refused with a
+/// warning, kicking the host or another moderator is refused by his own session, and his removal of the host (the
+/// relay having told him alone that she left) is refused by everyone else.
+#[test]
+fn a_moderator_cannot_end_the_room_nor_remove_the_host() {
+    let mut net = room_of_four();
+    let (alice, bob, carol) = (net.id("alice"), net.id("bob"), net.id("carol"));
+    net.user("alice", |s| s.set_moderator(bob, true));
+    net.user("alice", |s| s.set_moderator(carol, true));
+    assert_eq!(moderators_seen_by(&net, "dave"), [bob, carol]);
+    let bob_session = &mut net.clients.get_mut("bob").unwrap().session;
+    assert_eq!(bob_session.kick(carol).err(), Some(ActionError::NotHost));
+    net.user("bob", |s| {
+        s.send_raw_content(&Content::Host(HostAction::Terminate))
+    });
+    for name in ["alice", "carol", "dave"] {
+        assert_eq!(net.warnings(name), 1, "{name} warned of it");
+        still_in_room(&net, name, 4);
+    }
+    net.inject_event(
+        "bob",
+        Event::Left {
+            member: alice,
+            reason: LeaveReason::Left,
+        },
+    );
+    for step in 1..5 {
+        net.tick(T0 + step * 10_000);
+    }
+    assert!(net.clients["alice"].session.is_host());
+    for name in ["carol", "dave"] {
+        still_in_room(&net, name, 4);
+        let host: Vec<MemberId> = net.clients[name]
+            .session
+            .members()
+            .into_iter()
+            .filter(|m| m.is_host)
+            .map(|m| m.member)
+            .collect();
+        assert_eq!(host, [alice], "{name}");
+    }
+    // The host still acts.
+    net.user("alice", |s| s.lock(true));
+    assert!(saw(&net, "dave", |e| matches!(
+        e,
+        SessionEvent::Locked { locked: true }
+    )));
+}
+
+/// A relay cannot name a moderator: it carries out a lock nobody in the group may
+/// announce (the members warn), and the group's list stays as the host left it.
+#[test]
+fn a_relay_cannot_make_a_moderator() {
+    let mut net = room_of_four();
+    let dave = net.id("dave");
+    for name in ["bob", "dave"] {
+        net.inject_event(name, Event::Locked { locked: true });
+        assert_eq!(net.warnings(name), 1, "{name} warned");
+    }
+    for name in ["alice", "bob", "carol", "dave"] {
+        assert!(moderators_seen_by(&net, name).is_empty(), "{name}");
+    }
+    let carol_session = &mut net.clients.get_mut("carol").unwrap().session;
+    assert!(!carol_session.is_moderator());
+    assert_eq!(
+        carol_session.kick(dave).err(),
+        Some(ActionError::NotModerator)
+    );
+}
