@@ -25,8 +25,8 @@ pub(crate) const PAGE_TIMEOUT: Duration = Duration::from_secs(15);
 /// app's tags have a few).
 const MAX_ATTRIBUTES: usize = 64;
 
-/// The most tags of a page that are read; the rest of the page is not (the app's page
-/// has a few dozen).
+/// The most `<` of a page that are read (tags, comments, stray ones); the rest of the
+/// page is not (the app's page has a few dozen tags).
 const MAX_TAGS: usize = 10_000;
 
 /// The name of the meta tag that names the relay.
@@ -298,8 +298,8 @@ pub(crate) fn checked_relay(value: &str) -> Result<String, BadRelay> {
 /// find `<meta name="vroom-relay" content="…">`: tags are read with their quoting,
 /// attribute names in any case (the first of a repeated attribute counts), comments and
 /// the text of `<script>`, `<style>`, `<title>` and the like skipped. A tag without
-/// `content`, or with an empty one, names no relay. Only the first [`MAX_TAGS`] tags
-/// and the first [`MAX_ATTRIBUTES`] attributes of each are read.
+/// `content`, or with an empty one, names no relay. Only the page up to its
+/// [`MAX_TAGS`]th `<` and the first [`MAX_ATTRIBUTES`] attributes of a tag are read.
 pub(crate) fn relay_meta(html: &[u8]) -> Meta {
     let mut found: Vec<Option<String>> = Vec::new();
     let mut i = 0;
@@ -385,8 +385,8 @@ const RAW_TEXT: [&str; 9] = [
 type Attributes = Vec<(String, String)>;
 
 /// A tag's name and its first [`MAX_ATTRIBUTES`] attributes (names lower-cased; the
-/// first of a repeated name kept), read from `start` (just after `<` or `</`), and where it ends; `None` when the page
-/// ends inside it.
+/// first of a repeated name kept), read from `start` (just after `<` or `</`), and
+/// where it ends; `None` when the page ends inside it.
 fn tag(html: &[u8], start: usize) -> Option<(String, Attributes, usize)> {
     let space = |b: u8| matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ');
     let mut i = start;

@@ -267,8 +267,11 @@ async fn a_link_with_a_name_before_its_host_is_refused_unread() {
             "ada",
         ],
     );
-    ada.expect_error_exit("has a name with '@' before its host, which no relay address has")
-        .await;
+    ada.expect_error_exit(&format!(
+        "'http://localhost:x@{host}' has a name with '@' before its host, which no relay \
+         address has"
+    ))
+    .await;
     assert!(page.requests().is_empty(), "nothing is fetched");
 }
 
