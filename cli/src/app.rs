@@ -13,12 +13,21 @@ use vroom_shared::invite::{self, Invite, INVITE_PATH};
 
 use crate::chat::ChatError;
 use crate::http::{Client, Fetched};
+use crate::render::clean;
 
 /// The most a page may weigh (the app's page is a few kilobytes).
 pub(crate) const MAX_PAGE: usize = 1 << 20;
 
 /// How long reading the page may take, connection included.
 pub(crate) const PAGE_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The most attributes of one tag that are read; further ones are skipped over (the
+/// app's tags have a few).
+const MAX_ATTRIBUTES: usize = 64;
+
+/// The most `<` of a page that are read (tags, comments, stray ones); the rest of the
+/// page is not (the app's page has a few dozen tags).
+const MAX_TAGS: usize = 10_000;
 
 /// The name of the meta tag that names the relay.
 const RELAY_META: &str = "vroom-relay";
@@ -55,6 +64,13 @@ pub(crate) async fn place_of_link(
     // The page the link opens, without the fragment (the room secret).
     let page = link.trim().split('#').next().unwrap_or_default();
     let page = Url::parse(page).map_err(|_| ChatError::Invite(invite::InviteError::NotALink))?;
+    // The page fetched must be on the host the link was checked for.
+    if !page.username().is_empty() || page.password().is_some() {
+        return Err(ChatError::Invite(invite::InviteError::UserInfo));
+    }
+    if !invite::is_secure_origin(&page.origin().ascii_serialization()) {
+        return Err(ChatError::Invite(invite::InviteError::Insecure));
+    }
     // A page that cannot be read (an address that serves WebSockets only, a host that
     // is down) names no relay: the link's origin is tried, as before apps were hosted
     // apart. Nothing of the room is at stake: the link's host is the one that serves
@@ -70,16 +86,29 @@ pub(crate) async fn place_of_link(
         ),
     };
     match meta {
-        Meta::None => Ok((
-            Place {
-                relay: links.clone(),
-                links,
-            },
-            unread,
-        )),
+        Meta::None => {
+            if let Some(Unread { page, why }) = &unread {
+                println!(
+                    "-- Cannot read the web app's page at {} ({}): trying its address as the relay",
+                    clean(page),
+                    clean(why)
+                );
+            }
+            Ok((
+                Place {
+                    relay: links.clone(),
+                    links,
+                },
+                unread,
+            ))
+        }
         Meta::Relay(value) => {
             let relay = checked_relay(&value).map_err(|why| named_badly(&links, &value, why))?;
-            println!("-- Relay: {relay} (named by the app at {links})");
+            println!(
+                "-- Relay: {} (named by the app at {})",
+                clean(&relay),
+                clean(&links)
+            );
             Ok((Place { relay, links }, None))
         }
         Meta::Several => Err(several(&links)),
@@ -103,9 +132,11 @@ impl Unread {
         match (unread, result) {
             (Some(Unread { page, why }), Err(ChatError::Connect { reason, .. })) => {
                 Err(ChatError::Link(format!(
-                    "cannot read the web app's page at {page} to learn its relay ({why}), \
+                    "cannot read the web app's page at {} to learn its relay ({}), \
                      and its address is not a relay either ({reason}). Check the link and \
-                     your connection, then try again."
+                     your connection, then try again.",
+                    clean(&page),
+                    clean(&why)
                 )))
             }
             (_, result) => result,
@@ -130,7 +161,8 @@ pub(crate) async fn place_with_app(relay: String, app: Option<&str>) -> Result<P
         ChatError::Link(format!(
             "cannot read the web app's page at {} to learn its relay ({why}). Check the \
              address given with --app and your connection, then try again.",
-            page_shown(&page)
+            page_shown(&page),
+            why = clean(&why)
         ))
     })? {
         Meta::None => links.clone(),
@@ -178,6 +210,7 @@ fn bad_app(app: &str) -> String {
 }
 
 fn several(app: &str) -> ChatError {
+    let app = clean(app);
     ChatError::Link(format!(
         "the web app at {app} names more than one relay (several vroom-relay meta tags), \
          so which one it talks to is unclear. Ask whoever hosts it to keep one."
@@ -185,6 +218,8 @@ fn several(app: &str) -> ChatError {
 }
 
 fn named_badly(app: &str, value: &str, why: BadRelay) -> ChatError {
+    // Both come from the link and its page: never written to the terminal raw.
+    let (app, value) = (clean(app), clean(value));
     ChatError::Link(match why {
         BadRelay::NotAnAddress => format!(
             "the web app at {app} names its relay as '{value}', which is not a relay \
@@ -237,8 +272,9 @@ pub(crate) enum BadRelay {
 /// slash): an absolute `https://` address, or `http://` on this machine only.
 pub(crate) fn checked_relay(value: &str) -> Result<String, BadRelay> {
     let value = value.trim_matches(|c: char| c.is_ascii_whitespace());
-    // Character references are not decoded here; no relay address needs one.
-    if value.contains('&') {
+    // Character references are not decoded here; no relay address needs one. A URL
+    // parser drops tabs and newlines; a relay setting has no control character at all.
+    if value.contains('&') || value.chars().any(char::is_control) {
         return Err(BadRelay::NotAnAddress);
     }
     let url = Url::parse(value).map_err(|_| BadRelay::NotAnAddress)?;
@@ -262,11 +298,17 @@ pub(crate) fn checked_relay(value: &str) -> Result<String, BadRelay> {
 /// find `<meta name="vroom-relay" content="…">`: tags are read with their quoting,
 /// attribute names in any case (the first of a repeated attribute counts), comments and
 /// the text of `<script>`, `<style>`, `<title>` and the like skipped. A tag without
-/// `content`, or with an empty one, names no relay.
+/// `content`, or with an empty one, names no relay. Only the page up to its
+/// [`MAX_TAGS`]th `<` and the first [`MAX_ATTRIBUTES`] attributes of a tag are read.
 pub(crate) fn relay_meta(html: &[u8]) -> Meta {
     let mut found: Vec<Option<String>> = Vec::new();
     let mut i = 0;
+    let mut tags = 0;
     while let Some(offset) = html[i..].iter().position(|&b| b == b'<') {
+        tags += 1;
+        if tags > MAX_TAGS {
+            break;
+        }
         let at = i + offset;
         let rest = &html[at..];
         if let Some(body) = rest.strip_prefix(b"<!--") {
@@ -342,9 +384,9 @@ const RAW_TEXT: [&str; 9] = [
 /// A tag's attributes, `(name, value)`, in order.
 type Attributes = Vec<(String, String)>;
 
-/// A tag's name and attributes (names lower-cased; the first of a repeated name kept),
-/// read from `start` (just after `<` or `</`), and where it ends; `None` when the page
-/// ends inside it.
+/// A tag's name and its first [`MAX_ATTRIBUTES`] attributes (names lower-cased; the
+/// first of a repeated name kept), read from `start` (just after `<` or `</`), and
+/// where it ends; `None` when the page ends inside it.
 fn tag(html: &[u8], start: usize) -> Option<(String, Attributes, usize)> {
     let space = |b: u8| matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ');
     let mut i = start;
@@ -395,7 +437,7 @@ fn tag(html: &[u8], start: usize) -> Option<(String, Attributes, usize)> {
             };
             value = String::from_utf8_lossy(bytes).into_owned();
         }
-        if !attributes.iter().any(|(n, _)| *n == attribute) {
+        if attributes.len() < MAX_ATTRIBUTES && !attributes.iter().any(|(n, _)| *n == attribute) {
             attributes.push((attribute, value));
         }
     }
@@ -589,6 +631,54 @@ mod tests {
     }
 
     #[test]
+    fn a_tag_with_a_huge_number_of_attributes_is_read_up_to_a_limit() {
+        // One tag as long as the longest page, of 250 000 distinct attributes.
+        let many: String = (0..250_000).map(|n| format!(" a{n:x}")).collect();
+        let named = r#"<meta name="vroom-relay" content="https://r.example""#;
+        assert_eq!(
+            meta(&format!("{named}{many}>")),
+            relay("https://r.example"),
+            "the first attributes are read"
+        );
+        // Attributes past the limit are skipped over, and the tag still ends where it
+        // does: the next one is read.
+        assert_eq!(
+            meta(&format!(
+                "<meta{many} name=\"vroom-relay\" content=\"https://evil.example\">{named}>"
+            )),
+            relay("https://r.example")
+        );
+        let filler: String = (0..MAX_ATTRIBUTES).map(|n| format!(" a{n}")).collect();
+        assert_eq!(
+            meta(&format!(
+                "<meta{filler} name=\"vroom-relay\" content=\"https://r.example\">"
+            )),
+            Meta::None,
+            "an attribute past the limit is not read"
+        );
+        // Tags past the limit are not read.
+        let page = format!("{}{named}>", "<a>".repeat(MAX_TAGS));
+        assert_eq!(meta(&page), Meta::None);
+        let page = format!("{}{named}>", "<a>".repeat(MAX_TAGS - 1));
+        assert_eq!(meta(&page), relay("https://r.example"));
+    }
+
+    #[test]
+    fn what_the_page_names_is_shown_without_terminal_escapes() {
+        let err = named_badly(
+            "https://app.example/\x1b]0;x\x07",
+            "https://r.example/\x1b[1A\x1b[2K\u{202e}",
+            BadRelay::NotAnAddress,
+        )
+        .to_string();
+        assert!(!err.chars().any(char::is_control), "{err:?}");
+        assert!(!err.contains('\u{202e}'), "{err:?}");
+        assert!(!several("https://a.example/\x1b[2J")
+            .to_string()
+            .contains('\x1b'));
+    }
+
+    #[test]
     fn a_relay_is_an_https_address_or_on_this_machine() {
         assert_eq!(
             checked_relay("https://relay.example").as_deref(),
@@ -622,6 +712,11 @@ mod tests {
             "https://user:pw@relay.example",
             "https://relay.example/a&amp;b",
             "https://",
+            // A URL parser drops tabs and newlines; escapes would reach the terminal.
+            "https://relay.example/\x1b[2K",
+            "https://relay.\texample",
+            "https://relay.exam\nple",
+            "http://local\rhost:8080",
         ] {
             assert_eq!(checked_relay(bad), Err(BadRelay::NotAnAddress), "{bad}");
         }

@@ -84,6 +84,14 @@ pub(crate) fn normalize_origin(server: &str) -> Result<String, ChatError> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(bad());
     }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ChatError::Link(format!(
+            "'{}' has a name with '@' before its host, which no relay address has: it may \
+             hide which machine it leads to. Give the relay's address alone, like \
+             https://vroom.example.",
+            crate::render::clean(server)
+        )));
+    }
     let origin = url.as_str().trim_end_matches('/').to_owned();
     if !invite::is_secure_origin(&origin) {
         return Err(ChatError::Insecure(origin));
@@ -523,5 +531,15 @@ mod tests {
         ));
         assert!(normalize_origin("127.0.0.1:8080").is_err());
         assert!(normalize_origin("http://x/?a=b").is_err());
+        // A name before the host: a URL parser reads `evil.example` as the host.
+        for server in [
+            "http://localhost:x@evil.example",
+            "http://127.0.0.1@evil.example:8080",
+            "https://user:pw@vroom.example",
+        ] {
+            let err = normalize_origin(server).unwrap_err();
+            assert!(matches!(err, super::ChatError::Link(_)), "{server}");
+            assert!(err.to_string().contains('@'), "{server}");
+        }
     }
 }

@@ -20,10 +20,11 @@ use std::path::Path;
 
 use sha2::{Digest, Sha256};
 use url::Url;
-use vroom_shared::invite::Invite;
+use vroom_shared::invite;
 
 use crate::app::{checked_relay, BadRelay};
 use crate::http::{Client, Fetched};
+use crate::render::clean;
 
 /// The manifest's name in a build's directory.
 const MANIFEST: &str = "BUILD";
@@ -58,7 +59,7 @@ pub(crate) struct VerifyArgs {
     #[arg(long, value_name = "URL", conflicts_with = "link")]
     app: Option<String>,
     /// Or an invite link: the web app it opens is checked (the room secret after '#'
-    /// is sent nowhere; instead of --server or VROOM_SERVER).
+    /// is sent nowhere and may be left out; instead of --server or VROOM_SERVER).
     #[arg(long)]
     link: Option<String>,
     /// A local build to compare with: the web-dist directory `cargo xtask web` made
@@ -81,13 +82,13 @@ pub(crate) async fn command(args: VerifyArgs) -> std::process::ExitCode {
     // --app or --link before --server, which may come from the environment.
     let server = match (args.server, args.app, args.link) {
         (_, Some(app), _) => Ok(app),
-        (_, None, Some(link)) => match Invite::parse(&link) {
-            Ok(invite) => {
+        (_, None, Some(link)) => match invite::link_origin(&link) {
+            Ok(origin) => {
                 println!(
                     "following the invite link to the web app at {}",
-                    invite.origin()
+                    clean(&origin)
                 );
-                Ok(invite.origin().to_owned())
+                Ok(origin)
             }
             Err(err) => Err(VerifyError::Link(err.to_string())),
         },
@@ -221,7 +222,7 @@ pub(crate) async fn run(server: &str, expected: &Expected) -> Result<bool, Verif
                 .await
                 .map_err(|why| VerifyError::Fetch {
                     path: format!("/{path}"),
-                    why,
+                    why: clean(&why),
                 })?;
             match fetched {
                 Fetched::Missing(status) => problems.push(format!("{encoding}: HTTP {status}")),
@@ -248,7 +249,8 @@ pub(crate) async fn run(server: &str, expected: &Expected) -> Result<bool, Verif
             println!("  match    {shown}");
         } else {
             differ += 1;
-            println!("  DIFFERS  {shown}  [{}]", problems.join("; "));
+            // The problems quote what the server answered.
+            println!("  DIFFERS  {shown}  [{}]", clean(&problems.join("; ")));
         }
     }
     report_relays(&relays);
@@ -275,7 +277,10 @@ fn report_relays(relays: &[String]) {
         println!("note: the page names no relay: it talks to the server that serves it");
     }
     for relay in relays {
-        println!("note: the page is set to talk to the relay at {relay}");
+        println!(
+            "note: the page is set to talk to the relay at {}",
+            clean(relay)
+        );
         match checked_relay(relay) {
             Ok(_) => {}
             Err(BadRelay::NotAnAddress) => println!(
@@ -310,9 +315,11 @@ fn page_without_relay(body: &[u8]) -> (Vec<u8>, Option<String>) {
         return (body.to_vec(), None);
     };
     let value = &body[start..start + len];
+    // Markup, or a control character (a terminal escape would be printed), is not a
+    // relay setting.
     if value
         .iter()
-        .any(|b| matches!(b, b'<' | b'>' | b'\n' | b'\r'))
+        .any(|&b| matches!(b, b'<' | b'>') || b.is_ascii_control())
     {
         return (body.to_vec(), None);
     }
@@ -331,6 +338,8 @@ fn base_url(server: &str) -> Result<Url, VerifyError> {
     let mut url = Url::parse(server.trim()).map_err(|_| bad())?;
     if !matches!(url.scheme(), "http" | "https")
         || url.host_str().is_none()
+        || !url.username().is_empty()
+        || url.password().is_some()
         || url.query().is_some()
         || url.fragment().is_some()
     {
@@ -360,6 +369,9 @@ mod tests {
         // Markup smuggled into the value, or a second tag, is not set aside.
         let smuggled = b"<meta name=\"vroom-relay\" content=\"x\n<script src=e.js></script>\">";
         assert_eq!(page_without_relay(smuggled).0, smuggled.to_vec());
+        // So is a value with a terminal escape.
+        let escape = b"<meta name=\"vroom-relay\" content=\"https://r.example\x1b[2K\">";
+        assert_eq!(page_without_relay(escape), (escape.to_vec(), None));
         let twice = [&built[..], &built[..]].concat();
         assert_eq!(page_without_relay(&twice).0, twice);
     }
@@ -377,5 +389,6 @@ mod tests {
         assert!(base_url("vroom.example").is_err());
         assert!(base_url("ftp://vroom.example").is_err());
         assert!(base_url("https://vroom.example/?x=1").is_err());
+        assert!(base_url("http://localhost:x@evil.example").is_err());
     }
 }

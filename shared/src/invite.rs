@@ -49,6 +49,9 @@ pub enum InviteError {
     /// An `http://` link to a host other than this machine: the room secret would reach
     /// an app served without encryption, which anyone on the way could replace.
     Insecure,
+    /// The link has a user name or password before its host (`user@host`): no vroom
+    /// link has one, and it can disguise which machine the link leads to.
+    UserInfo,
 }
 
 impl core::fmt::Display for InviteError {
@@ -66,6 +69,10 @@ impl core::fmt::Display for InviteError {
             InviteError::Insecure => {
                 "This invite link uses http:// to another machine, so the room would travel \
                  unprotected. Ask for an https:// link."
+            }
+            InviteError::UserInfo => {
+                "This invite link has a name with '@' before its host, which no vroom link \
+                 has: it may hide which machine it leads to. Ask for the link again."
             }
         })
     }
@@ -91,26 +98,8 @@ impl Invite {
 
     /// Reads an invite link.
     pub fn parse(link: &str) -> Result<Self, InviteError> {
-        let link = link.trim();
-        let (page, fragment) = match link.split_once('#') {
-            Some((page, fragment)) => (page, Some(fragment)),
-            None => (link, None),
-        };
-        let rest = page
-            .strip_prefix("https://")
-            .or_else(|| page.strip_prefix("http://"))
-            .ok_or(InviteError::NotALink)?;
-        let host = rest.split('/').next().unwrap_or_default();
-        let origin = page
-            .trim_end_matches('/')
-            .strip_suffix(INVITE_PATH)
-            .ok_or(InviteError::NotALink)?;
-        if host.is_empty() || page.contains('?') || !rest.contains('/') {
-            return Err(InviteError::NotALink);
-        }
-        if !is_secure_origin(origin) {
-            return Err(InviteError::Insecure);
-        }
+        let origin = link_origin(link)?;
+        let fragment = link.trim().split_once('#').map(|(_, fragment)| fragment);
         let fragment = fragment
             .filter(|f| !f.is_empty())
             .ok_or(InviteError::NoSecret)?;
@@ -120,7 +109,7 @@ impl Invite {
                 .map_err(|_| InviteError::BadSecret)?,
         );
         let (secret, pass) = secret_and_pass(&bytes).ok_or(InviteError::BadSecret)?;
-        Ok(Invite::with_pass(origin, secret, pass))
+        Ok(Invite::with_pass(&origin, secret, pass))
     }
 
     /// The link to share: `{origin}/r#<secret>`, or `{origin}/r#<secret ‖ pass>`.
@@ -158,20 +147,80 @@ impl Invite {
     }
 }
 
+/// The origin (`http[s]://host[:port][/prefix]`) of the app an invite link opens,
+/// checked as [`Invite::parse`] checks it; the fragment (the room secret) is not read
+/// and may be missing.
+pub fn link_origin(link: &str) -> Result<String, InviteError> {
+    let link = link.trim();
+    let page = link.split('#').next().unwrap_or_default();
+    let rest = page
+        .strip_prefix("https://")
+        .or_else(|| page.strip_prefix("http://"))
+        .ok_or(InviteError::NotALink)?;
+    let host = rest.split('/').next().unwrap_or_default();
+    let origin = page
+        .trim_end_matches('/')
+        .strip_suffix(INVITE_PATH)
+        .ok_or(InviteError::NotALink)?;
+    if host.is_empty()
+        || host.contains('\\')
+        || host.chars().any(char::is_control)
+        || page.contains('?')
+        || !rest.contains('/')
+    {
+        return Err(InviteError::NotALink);
+    }
+    if host.contains('@') {
+        return Err(InviteError::UserInfo);
+    }
+    if !is_secure_origin(origin) {
+        return Err(InviteError::Insecure);
+    }
+    Ok(origin.trim_end_matches('/').to_owned())
+}
+
 /// Whether an origin may carry a room: `https://`, or `http://` to this machine only
-/// (`localhost`, `127.0.0.0/8`, `[::1]`), where nothing travels over a network.
+/// (`localhost`, `127.0.0.0/8`, `[::1]`), where nothing travels over a network. An
+/// origin with a user name or password (`user@host`), a backslash or a control
+/// character in its authority never may: URL parsers disagree on which host it names.
 pub fn is_secure_origin(origin: &str) -> bool {
-    if origin.starts_with("https://") {
+    let (secure, rest) = match origin.strip_prefix("https://") {
+        Some(rest) => (true, rest),
+        None => match origin.strip_prefix("http://") {
+            Some(rest) => (false, rest),
+            None => return false,
+        },
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.is_empty()
+        || authority
+            .chars()
+            .any(|c| c == '@' || c == '\\' || c.is_control() || c.is_whitespace())
+    {
+        return false;
+    }
+    if secure {
         return true;
     }
-    let Some(rest) = origin.strip_prefix("http://") else {
+    let (host, port) = match authority.strip_prefix('[') {
+        Some(v6) => match v6.split_once(']') {
+            Some((host, after)) => match after {
+                "" => (host, None),
+                after => match after.strip_prefix(':') {
+                    Some(port) => (host, Some(port)),
+                    None => return false,
+                },
+            },
+            None => return false,
+        },
+        None => match authority.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (authority, None),
+        },
+    };
+    if port.is_some_and(|p| !p.bytes().all(|b| b.is_ascii_digit())) {
         return false;
-    };
-    let authority = rest.split('/').next().unwrap_or_default();
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next().unwrap_or_default(),
-        None => authority.split(':').next().unwrap_or_default(),
-    };
+    }
     host.eq_ignore_ascii_case("localhost")
         || host
             .parse::<std::net::IpAddr>()

@@ -184,6 +184,11 @@ async fn a_page_naming_an_unusable_relay_is_refused_and_never_sees_the_secret() 
             "names its relay as 'relay.example', which is not a relay address",
         ),
         (two, "names more than one relay"),
+        // Terminal escapes in the value: refused, and never written to the terminal.
+        (
+            page_naming("https://relay.example/\x1b[1A\x1b[2K"),
+            "names its relay as 'https://relay.example/ [1A [2K', which is not a relay address",
+        ),
     ] {
         let page = Page::serve(html).await;
         let invite = Invite::new(&page.origin, RoomSecret::generate(&mut OsRng));
@@ -194,6 +199,7 @@ async fn a_page_naming_an_unusable_relay_is_refused_and_never_sees_the_secret() 
             .expect_error_exit(&format!("the web app at {}", page.origin))
             .await;
         assert!(stderr.contains(sentence), "{stderr}");
+        assert!(!stderr.contains('\x1b'), "{stderr:?}");
         let requests = page.requests();
         assert_eq!(requests.len(), 1, "the page is read once: {requests:?}");
         assert!(
@@ -215,6 +221,12 @@ async fn a_page_too_long_to_read_is_not_read_and_its_origin_tried_as_the_relay()
     let page = Page::serve(html).await;
     let link = Invite::new(&page.origin, RoomSecret::generate(&mut OsRng)).link();
     let mut bob = Client::join(&link, "bob");
+    bob.expect(&format!(
+        "-- Cannot read the web app's page at {}/r (the answer is longer than 1048576 \
+         bytes): trying its address as the relay",
+        page.origin
+    ))
+    .await;
     let stderr = bob
         .expect_error_exit(&format!(
             "cannot read the web app's page at {}/r to learn its relay (the answer is longer \
@@ -229,6 +241,38 @@ async fn a_page_too_long_to_read_is_not_read_and_its_origin_tried_as_the_relay()
             .any(|r| r.starts_with("GET /r HTTP/1.1\r\n")),
         "the page was asked for"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_link_with_a_name_before_its_host_is_refused_unread() {
+    // A URL parser reads the host after '@': here the page server, not `localhost`.
+    let page = Page::serve(page_naming("")).await;
+    let host = page.origin.strip_prefix("http://").expect("an http origin");
+    let link = Invite::new(&page.origin, RoomSecret::generate(&mut OsRng)).link();
+    let fragment = link.split_once('#').expect("a fragment").1;
+    let mut bob = Client::join(&format!("http://localhost:x@{host}/r#{fragment}"), "bob");
+    let stderr = bob
+        .expect_error_exit("This invite link has a name with '@' before its host")
+        .await;
+    assert!(stderr.contains("Ask for the link again"), "{stderr}");
+    assert!(page.requests().is_empty(), "nothing is fetched");
+
+    let mut ada = Client::spawn(
+        "ada",
+        &[
+            "create",
+            "--server",
+            &format!("http://localhost:x@{host}"),
+            "--nick",
+            "ada",
+        ],
+    );
+    ada.expect_error_exit(&format!(
+        "'http://localhost:x@{host}' has a name with '@' before its host, which no relay \
+         address has"
+    ))
+    .await;
+    assert!(page.requests().is_empty(), "nothing is fetched");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -285,6 +329,8 @@ async fn verify_app_checks_the_static_host_by_address_and_by_link() {
     let relay = relay_for(&site.origin()).await;
     site.use_relay(&relay.origin());
     let link = Invite::new(&site.origin(), RoomSecret::generate(&mut OsRng)).link();
+    // The origin is all verify-app needs: a link without its secret works too.
+    let bare = format!("{}/r", site.origin());
 
     let files: Vec<String> = std::fs::read_dir(&dist)
         .expect("list web-dist")
@@ -298,7 +344,11 @@ async fn verify_app_checks_the_static_host_by_address_and_by_link() {
             !n.ends_with(".br") && !n.ends_with(".gz") && n != "BUILD" && !dist.join(n).is_dir()
         })
         .collect();
-    for way in [["--app", &site.origin()], ["--link", &link]] {
+    for way in [
+        ["--app", &site.origin()],
+        ["--link", &link],
+        ["--link", &bare],
+    ] {
         let (code, out) = verify(&[way[0], way[1], "--web-dist", dist_arg]).await;
         assert_eq!(code, 0, "the deployed app is the build:\n{out}");
         for file in files.iter().map(String::as_str).chain(["r/index.html"]) {
@@ -357,4 +407,21 @@ fn copy_without_meta(from: &std::path::Path, to: &std::path::Path) {
             std::fs::copy(&source, &dest).expect("copy a file");
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_app_writes_no_terminal_escapes_a_host_serves() {
+    let dist = web_dist();
+    let dist_arg = dist.to_str().expect("a UTF-8 path");
+    // Every path answers with a page whose relay setting would erase the line above.
+    let page = Page::serve(page_naming("https://r.example/\x1b[1A\x1b[2K")).await;
+    let (code, out) = verify(&["--app", &page.origin, "--web-dist", dist_arg]).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(!out.contains('\x1b'), "{out:?}");
+    assert!(
+        out.lines()
+            .any(|l| l.trim().starts_with("DIFFERS  r/index.html")
+                || l.trim().starts_with("DIFFERS  /r (serves index.html)")),
+        "the page with escapes differs:\n{out}"
+    );
 }

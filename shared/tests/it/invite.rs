@@ -1,7 +1,7 @@
 //! Invite links: the secret only in the fragment, clear errors for bad links.
 
 use vroom_shared::crypto::{RoomPass, RoomSecret};
-use vroom_shared::invite::{ws_url, Invite, InviteError};
+use vroom_shared::invite::{self, ws_url, Invite, InviteError};
 
 #[test]
 fn link_round_trips_with_the_secret_only_in_the_fragment() {
@@ -86,6 +86,82 @@ fn plain_http_is_refused_except_on_this_machine() {
         );
     }
     assert!(InviteError::Insecure.to_string().contains("https://"));
+}
+
+#[test]
+fn a_name_before_the_host_is_refused() {
+    let secret = RoomSecret::from_bytes([3; 32]);
+    let fragment = Invite::new("https://x", secret).link();
+    let fragment = fragment.split_once('#').unwrap().1;
+    // A URL parser reads `evil.example` as the host of all of these.
+    for page in [
+        "http://localhost:x@evil.example/r",
+        "http://127.0.0.1@evil.example/r",
+        "http://[::1]:1@evil.example/r",
+        "https://chat.example@evil.example/r",
+        "http://localhost@evil.example:8080/r",
+    ] {
+        assert_eq!(
+            Invite::parse(&format!("{page}#{fragment}")).err(),
+            Some(InviteError::UserInfo),
+            "{page}"
+        );
+    }
+    assert!(InviteError::UserInfo.to_string().contains('@'));
+    assert_eq!(
+        invite::link_origin("http://localhost:x@evil.example/r"),
+        Err(InviteError::UserInfo)
+    );
+    // The origin alone needs no fragment.
+    assert_eq!(
+        invite::link_origin("https://app.example/r").as_deref(),
+        Ok("https://app.example")
+    );
+    assert_eq!(
+        invite::link_origin("http://127.0.0.1:8080/sub/r#x").as_deref(),
+        Ok("http://127.0.0.1:8080/sub")
+    );
+    for page in [
+        "http://localhost\\@evil.example/r",
+        "http://localhost\\evil.example/r",
+    ] {
+        assert!(
+            Invite::parse(&format!("{page}#{fragment}")).is_err(),
+            "{page}"
+        );
+    }
+}
+
+#[test]
+fn only_a_real_loopback_host_counts_as_this_machine() {
+    for origin in [
+        "http://localhost",
+        "http://LOCALHOST:8080",
+        "http://127.0.0.1:8080/sub",
+        "http://[::1]",
+        "http://[::1]:8080",
+        "https://chat.example",
+    ] {
+        assert!(invite::is_secure_origin(origin), "{origin}");
+    }
+    for origin in [
+        "http://localhost:x@evil.example",
+        "http://localhost@evil.example",
+        "http://[::1]@evil.example",
+        "https://a@chat.example",
+        "http://localhost\\@evil.example",
+        "http://[::1]evil.example",
+        "http://[::1].evil.example:80",
+        "http://[::1]:80x",
+        "http://localhost:80evil",
+        "http://local host",
+        "http://localhost\t.evil.example",
+        "http://[::1",
+        "http://",
+        "ftp://localhost",
+    ] {
+        assert!(!invite::is_secure_origin(origin), "{origin}");
+    }
 }
 
 #[test]
