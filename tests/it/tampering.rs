@@ -497,8 +497,15 @@ async fn a_newcomer_whose_request_the_relay_replaced_stays_waiting() {
         assert_eq!(members(client).await.len(), 2, "{who} lists two members");
         nothing_forged_shown(client).await;
     }
-    // Cat is still waiting, and has shown nothing else.
-    let lines = cat.all_lines().await;
+    // Cat is still waiting, and has shown nothing else (but the line saying the proxy,
+    // which carries WebSockets only, served no web app page, so its address is taken
+    // for the relay's).
+    let lines: Vec<String> = cat
+        .all_lines()
+        .await
+        .into_iter()
+        .filter(|l| !l.starts_with("-- Cannot read the web app's page at "))
+        .collect();
     assert_eq!(
         lines,
         ["-- Waiting for a member of the room to let you in"],
