@@ -12,7 +12,7 @@ use url::Url;
 use vroom_shared::invite::{self, Invite, INVITE_PATH};
 
 use crate::chat::ChatError;
-use crate::http::{Client, Fetched};
+use crate::http::{is_plain_web_url, Client, Fetched};
 use crate::render::clean;
 
 /// The most a page may weigh (the app's page is a few kilobytes).
@@ -185,14 +185,7 @@ pub(crate) async fn place_with_app(relay: String, app: Option<&str>) -> Result<P
 /// invite links: `https://`, or `http://` on this machine only.
 fn app_origin(app: &str) -> Result<String, ChatError> {
     let url = Url::parse(app.trim()).map_err(|_| ChatError::Link(bad_app(app)))?;
-    if !matches!(url.scheme(), "http" | "https")
-        || url.host_str().is_none()
-        || !url.username().is_empty()
-        || url.password().is_some()
-        || url.query().is_some()
-        || url.fragment().is_some()
-        || url.path() != "/"
-    {
+    if !is_plain_web_url(&url) || url.path() != "/" {
         return Err(ChatError::Link(bad_app(app)));
     }
     let origin = url.origin().ascii_serialization();

@@ -197,6 +197,17 @@ where
 }
 
 /// The body as the server sent it, decoded from `encoding`, at most `max` bytes.
+/// Whether `url` names a web server and nothing else: `http` or `https`, a host, and no
+/// user name, password, query or fragment.
+pub(crate) fn is_plain_web_url(url: &Url) -> bool {
+    matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some()
+        && url.username().is_empty()
+        && url.password().is_none()
+        && url.query().is_none()
+        && url.fragment().is_none()
+}
+
 pub(crate) fn decode(encoding: &str, body: &[u8], max: usize) -> Result<Vec<u8>, String> {
     let mut out = Vec::new();
     // One byte more than allowed tells a body that is too long from one that fits.

@@ -23,7 +23,7 @@ use url::Url;
 use vroom_shared::invite;
 
 use crate::app::{checked_relay, BadRelay};
-use crate::http::{Client, Fetched};
+use crate::http::{is_plain_web_url, Client, Fetched};
 use crate::render::clean;
 
 /// The manifest's name in a build's directory.
@@ -336,13 +336,7 @@ fn digest(bytes: &[u8]) -> [u8; 32] {
 fn base_url(server: &str) -> Result<Url, VerifyError> {
     let bad = || VerifyError::BadServer(server.to_owned());
     let mut url = Url::parse(server.trim()).map_err(|_| bad())?;
-    if !matches!(url.scheme(), "http" | "https")
-        || url.host_str().is_none()
-        || !url.username().is_empty()
-        || url.password().is_some()
-        || url.query().is_some()
-        || url.fragment().is_some()
-    {
+    if !is_plain_web_url(&url) {
         return Err(bad());
     }
     if !url.path().ends_with('/') {

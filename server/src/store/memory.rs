@@ -283,6 +283,20 @@ impl Inner {
         Ok(())
     }
 
+    /// Ends a kicked member's place and closes its connections. Call with the room
+    /// locked.
+    fn kick_out(&self, room: &Room, st: &mut RoomState, member: MemberId) -> StoreResult<()> {
+        self.remove(room, st, member, LeaveReason::Kicked)?;
+        self.fanout.signal(
+            room.id,
+            Signal::MemberClosed {
+                member,
+                reason: CloseReason::Kicked,
+            },
+        );
+        Ok(())
+    }
+
     /// The relay's own succession (PROTOCOL.md §7.6): once the seat's member has no
     /// place any more, the seat goes to the member holding a place the longest, which
     /// alone may claim it. Call with the room locked, after a place ended.
@@ -678,15 +692,7 @@ impl Store for MemoryStore {
     async fn kick(&self, room: RoomId, secret: &HostSecret, member: MemberId) -> StoreResult<()> {
         self.with_room(room, |inner, room, st| {
             st.check_host(secret)?;
-            inner.remove(room, st, member, LeaveReason::Kicked)?;
-            inner.fanout.signal(
-                room.id,
-                Signal::MemberClosed {
-                    member,
-                    reason: CloseReason::Kicked,
-                },
-            );
-            Ok(())
+            inner.kick_out(room, st, member)
         })
     }
 
@@ -713,15 +719,7 @@ impl Store for MemoryStore {
     ) -> StoreResult<()> {
         self.with_room(room, |inner, room, st| {
             st.check_moderator_kick(by, member)?;
-            inner.remove(room, st, member, LeaveReason::Kicked)?;
-            inner.fanout.signal(
-                room.id,
-                Signal::MemberClosed {
-                    member,
-                    reason: CloseReason::Kicked,
-                },
-            );
-            Ok(())
+            inner.kick_out(room, st, member)
         })
     }
 

@@ -63,22 +63,8 @@ impl Session {
     /// room record naming that member's key; once it has won the relay's order it
     /// hands the relay's seat over, and the new host claims it with a secret of its own.
     pub fn hand_over(&mut self, member: MemberId) -> Result<Vec<Output>, ActionError> {
-        let me = self.me;
+        let key = self.key_of_other(member)?;
         let m = self.member_ready()?;
-        if !m.group.is_host() {
-            return Err(ActionError::NotHost);
-        }
-        if Some(member) == me {
-            return Err(ActionError::UnknownMember);
-        }
-        let leaf = m.roster.leaf_of(member).ok_or(ActionError::UnknownMember)?;
-        let key = m
-            .group
-            .members()
-            .into_iter()
-            .find(|x| x.leaf == leaf)
-            .map(|x| x.identity.signature_key)
-            .ok_or(ActionError::UnknownMember)?;
         m.host.handover = Some(key);
         let mut out = Vec::new();
         self.run_duties(&mut out);
@@ -244,6 +230,25 @@ impl Session {
         self.follow_seat(out);
         self.moderators_stale();
         self.after_moderators(out);
+    }
+
+    /// Host: the signature key of `member`, another member of the group.
+    pub(super) fn key_of_other(&mut self, member: MemberId) -> Result<[u8; 32], ActionError> {
+        let me = self.me;
+        let m = self.member_ready()?;
+        if !m.group.is_host() {
+            return Err(ActionError::NotHost);
+        }
+        if Some(member) == me {
+            return Err(ActionError::UnknownMember);
+        }
+        let leaf = m.roster.leaf_of(member).ok_or(ActionError::UnknownMember)?;
+        m.group
+            .members()
+            .into_iter()
+            .find(|x| x.leaf == leaf)
+            .map(|x| x.identity.signature_key)
+            .ok_or(ActionError::UnknownMember)
     }
 
     /// After a claim of the relay's seat, once caught up: the renewal's frames the

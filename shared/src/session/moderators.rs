@@ -63,22 +63,8 @@ impl Session {
         member: MemberId,
         on: bool,
     ) -> Result<Vec<Output>, ActionError> {
-        let me = self.me;
+        let key = self.key_of_other(member)?;
         let m = self.member_ready()?;
-        if !m.group.is_host() {
-            return Err(ActionError::NotHost);
-        }
-        if Some(member) == me {
-            return Err(ActionError::UnknownMember);
-        }
-        let leaf = m.roster.leaf_of(member).ok_or(ActionError::UnknownMember)?;
-        let key = m
-            .group
-            .members()
-            .into_iter()
-            .find(|x| x.leaf == leaf)
-            .map(|x| x.identity.signature_key)
-            .ok_or(ActionError::UnknownMember)?;
         if on
             && !m.group.is_moderator_key(&key)
             && m.group.moderator_keys().len() >= crate::group::binding::MAX_MODERATORS
