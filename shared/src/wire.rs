@@ -595,7 +595,7 @@ impl CloseReason {
                 "This room was deleted because nobody wrote anything for too long."
             }
             CloseReason::MaxLifetime => "This room reached its maximum lifetime and was deleted.",
-            CloseReason::Kicked => "The host removed you from this room.",
+            CloseReason::Kicked => "The host or a moderator removed you from this room.",
             CloseReason::Left => "You left the room.",
             CloseReason::GoingAway => "The relay is restarting. Reconnect in a moment to carry on.",
             CloseReason::StorageLost => {

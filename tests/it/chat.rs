@@ -115,7 +115,8 @@ async fn leave_kick_and_rename_rekey_and_keep_the_room_going() {
 
     // The host removes a member: it is told and exits cleanly; the host carries on.
     ada.say("/kick robert").await;
-    bob.expect("-- The host removed you from this room.").await;
+    bob.expect("-- The host or a moderator removed you from this room.")
+        .await;
     bob.expect_clean_exit().await;
     ada.expect("-- robert was removed by the host").await;
     // The kick renewed the invitation: the link given out before no longer admits.
@@ -183,7 +184,8 @@ async fn a_moderator_locks_the_room_and_removes_a_member() {
     ada.expect("-- The room is unlocked").await;
 
     bob.say("/kick cara").await;
-    cara.expect("-- The host removed you from this room.").await;
+    cara.expect("-- The host or a moderator removed you from this room.")
+        .await;
     cara.expect_clean_exit().await;
     ada.expect("-- cara was removed by moderator bob").await;
     bob.expect("-- cara was removed by moderator bob").await;

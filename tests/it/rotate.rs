@@ -44,7 +44,8 @@ async fn after_a_kick_the_old_link_is_refused_and_the_new_one_works() {
     ada.say("/kick bob").await;
     ada.expect("-- bob was removed by the host").await;
     let renewed = new_link(&mut ada).await;
-    bob.expect("-- The host removed you from this room.").await;
+    bob.expect("-- The host or a moderator removed you from this room.")
+        .await;
     bob.expect_clean_exit().await;
     assert_ne!(renewed, link, "the link stayed the same");
     assert!(renewed.starts_with(&format!("{}/r#", relay.origin())));

@@ -251,7 +251,8 @@ async fn after_a_kick_the_name_and_passphrase_admit_nobody_and_the_new_link_does
         .expect_line("the new invite link", |l| l.starts_with(NEW_LINK))
         .await[NEW_LINK.len()..]
         .to_owned();
-    bob.expect("-- The host removed you from this room.").await;
+    bob.expect("-- The host or a moderator removed you from this room.")
+        .await;
     bob.expect_clean_exit().await;
 
     let mut again = join_named(&relay.origin(), "bob", "book club", &pass);
