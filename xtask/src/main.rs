@@ -21,6 +21,8 @@ mod web;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
@@ -100,9 +102,38 @@ fn cargo() -> Command {
     cmd
 }
 
-/// Prints the heading of a step, so a failure is easy to place in a long log.
+/// When this run started and when its last step did, for the step timings.
+static CLOCK: Mutex<Option<(Instant, Instant)>> = Mutex::new(None);
+
+/// Prints the heading of a step, so a failure is easy to place in a long log, with
+/// how long the step before it took and the time since the run started, so a slow
+/// step is easy to find.
 fn step(name: &str) {
+    let now = Instant::now();
+    let mut clock = CLOCK.lock().unwrap_or_else(|poison| poison.into_inner());
+    match clock.as_mut() {
+        Some((start, last)) => {
+            eprintln!(
+                "\n(that step: {}; since the start: {})",
+                minutes(now - *last),
+                minutes(now - *start)
+            );
+            *last = now;
+        }
+        None => *clock = Some((now, now)),
+    }
     eprintln!("\n==> {name}");
+}
+
+/// Prints how long the last step and the whole run took.
+fn finish() {
+    step("done");
+}
+
+/// A duration as minutes and seconds.
+fn minutes(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    format!("{}m {:02}s", seconds / 60, seconds % 60)
 }
 
 /// Runs a command to completion; a failure names the command.

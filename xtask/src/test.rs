@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use crate::setup::{self, CHROMEDRIVER, WASM_TARGET};
-use crate::{cargo, exec, reproducible, root, step, web};
+use crate::{cargo, exec, finish, reproducible, root, step, web};
 
 /// The host crates: the whole workspace but the web app, which only builds for wasm32,
 /// and its passphrase strength module, which is only ever a wasm module.
@@ -68,6 +68,7 @@ pub(crate) fn all() -> Result<()> {
     step("web app tests in headless Chromium (wasm-bindgen-test)");
     wasm_tests()?;
 
+    finish();
     eprintln!("\nall checks and tests passed");
     Ok(())
 }
