@@ -12,7 +12,7 @@ use url::Url;
 use vroom_shared::invite::{self, Invite, INVITE_PATH};
 
 use crate::chat::ChatError;
-use crate::http::{is_plain_web_url, Client, Fetched};
+use crate::http::{browser_encodings, is_plain_web_url, Client, Dest, Fetched};
 use crate::render::clean;
 
 /// The most a page may weigh (the app's page is a few kilobytes).
@@ -241,10 +241,9 @@ async fn page_meta(page: &Url) -> Result<Meta, String> {
     let mut page = page.clone();
     page.set_fragment(None);
     let origin = Url::parse(&page.origin().ascii_serialization()).map_err(|e| e.to_string())?;
-    let mut client = Client::new(origin, MAX_PAGE);
-    let fetched = tokio::time::timeout(PAGE_TIMEOUT, client.fetch_url(page, "identity"))
-        .await
-        .map_err(|_| format!("no answer within {} s", PAGE_TIMEOUT.as_secs()))??;
+    let mut client = Client::new(origin, MAX_PAGE, PAGE_TIMEOUT);
+    let encodings = browser_encodings(&page);
+    let fetched = client.fetch_url(page, Dest::Document, encodings).await?;
     match fetched {
         Fetched::Body(body) => Ok(relay_meta(&body)),
         Fetched::Missing(_) => Ok(Meta::None),
