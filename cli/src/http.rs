@@ -519,29 +519,253 @@ impl Write for Bounded {
 
 #[cfg(test)]
 mod tests {
-    use super::decode;
+    use super::*;
 
-    #[test]
-    fn every_encoding_decodes_to_the_same_bytes() {
-        use std::io::Write;
-        let data = b"the same bytes, whatever the encoding".repeat(10);
+    fn gzip(data: &[u8]) -> Vec<u8> {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        gz.write_all(&data).unwrap();
-        let gz = gz.finish().unwrap();
+        gz.write_all(data).unwrap();
+        gz.finish().unwrap()
+    }
+
+    fn brotli(data: &[u8]) -> Vec<u8> {
         let mut br = Vec::new();
         {
             let mut w = brotli::CompressorWriter::new(&mut br, 4096, 11, 22);
-            w.write_all(&data).unwrap();
+            w.write_all(data).unwrap();
         }
+        br
+    }
+
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(data).unwrap();
+        z.finish().unwrap()
+    }
+
+    fn raw_deflate(data: &[u8]) -> Vec<u8> {
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(data).unwrap();
+        z.finish().unwrap()
+    }
+
+    fn zstd(data: &[u8]) -> Vec<u8> {
+        ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
+    }
+
+    #[test]
+    fn every_encoding_decodes_to_the_same_bytes() {
+        let data = b"the same bytes, whatever the encoding".repeat(10);
         let max = data.len();
-        assert_eq!(decode("identity", &data, max).unwrap(), data);
-        assert_eq!(decode("gzip", &gz, max).unwrap(), data);
-        assert_eq!(decode("br", &br, max).unwrap(), data);
-        assert!(decode("br", b"not brotli", max).is_err());
-        assert!(decode("zstd", &data, max).is_err());
-        // A body that decodes to more than allowed is refused, however small it is.
-        assert!(decode("gzip", &gz, max - 1).is_err());
-        assert!(decode("br", &br, max - 1).is_err());
-        assert!(decode("identity", &data, max - 1).is_err());
+        for (encoding, body) in [
+            ("identity", data.clone()),
+            ("", data.clone()),
+            ("gzip", gzip(&data)),
+            ("x-gzip", gzip(&data)),
+            ("GZIP", gzip(&data)),
+            ("deflate", zlib(&data)),
+            ("deflate", raw_deflate(&data)),
+            ("br", brotli(&data)),
+            ("zstd", zstd(&data)),
+            // Codings applied in turn are undone from the last one.
+            ("gzip, br", brotli(&gzip(&data))),
+            ("br,identity, zstd", zstd(&brotli(&data))),
+        ] {
+            assert_eq!(decode(encoding, &body, max).unwrap(), data, "{encoding}");
+            // A body that decodes to more than allowed is refused, however small.
+            let err = decode(encoding, &body, max - 1).unwrap_err();
+            assert!(err.contains("more than"), "{encoding}: {err}");
+        }
+        for encoding in ["gzip", "deflate", "br", "zstd"] {
+            assert!(decode(encoding, b"not compressed", max).is_err(), "{encoding}");
+        }
+    }
+
+    #[test]
+    fn an_encoding_that_cannot_be_decoded_is_named() {
+        let err = decode("compress", b"data", 100).unwrap_err();
+        assert!(err.contains("`compress`"), "{err}");
+        assert!(err.contains("cannot decode"), "{err}");
+        assert!(err.contains("not checked"), "{err}");
+        let err = decode("gzip, dcb", &gzip(b"data"), 100).unwrap_err();
+        assert!(err.contains("`dcb`"), "{err}");
+    }
+
+    #[test]
+    fn every_gzip_member_is_decoded() {
+        // `gzip -d` (and a browser that reads on) gives both members' bytes.
+        let (first, second) = (b"the honest app".to_vec(), b"; and more".to_vec());
+        let two = [gzip(&first), gzip(&second)].concat();
+        let whole = [first.clone(), second].concat();
+        assert_eq!(decode("gzip", &two, 1000).unwrap(), whole);
+        assert_ne!(decode("gzip", &two, 1000).unwrap(), first);
+        // The second member counts toward the limit.
+        assert!(decode("gzip", &two, whole.len() - 1).is_err());
+    }
+
+    #[test]
+    fn bytes_after_the_compressed_data_are_refused() {
+        let data = b"the honest app".repeat(4);
+        for (encoding, body) in [
+            ("gzip", gzip(&data)),
+            ("deflate", zlib(&data)),
+            ("deflate", raw_deflate(&data)),
+            ("br", brotli(&data)),
+            ("zstd", zstd(&data)),
+        ] {
+            let mut extra = body.clone();
+            extra.extend_from_slice(b"<script src=evil.js></script>");
+            assert!(decode(encoding, &extra, 1000).is_err(), "{encoding}");
+            // And so is a stream cut short.
+            let cut = &body[..body.len() - 2];
+            assert!(decode(encoding, cut, 1000).is_err(), "{encoding} cut");
+        }
+    }
+
+    #[test]
+    fn chromium_asks_for_brotli_and_zstd_from_trustworthy_origins_only() {
+        let url = |u: &str| Url::parse(u).unwrap();
+        for trusted in [
+            "https://app.example/",
+            "http://127.0.0.1:8080/",
+            "http://[::1]/",
+            "http://localhost:3000/",
+        ] {
+            assert_eq!(browser_encodings(&url(trusted)), "gzip, deflate, br, zstd");
+        }
+        assert_eq!(browser_encodings(&url("http://app.example/")), "gzip, deflate");
+        assert_eq!(Dest::of("index.html"), Dest::Document);
+        assert_eq!(Dest::of(""), Dest::Document);
+        assert_eq!(Dest::of("r"), Dest::Document);
+        assert_eq!(Dest::of("snippets/x/inline0.js"), Dest::Script);
+        assert_eq!(Dest::of("vroom-1.wasm"), Dest::Fetch);
+        assert_eq!(Dest::of("style-1.css"), Dest::Style);
+        assert_eq!(Dest::of("favicon.svg"), Dest::Image);
+    }
+
+    /// A loopback server that accepts connections and reads requests but never
+    /// answers; every request head it reads is sent on `heads`.
+    async fn stalling_server() -> (Url, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let _ = tx.send(String::from_utf8_lossy(&head).into_owned());
+                    // Holds the connection open, answering nothing.
+                    let _ = stream.read(&mut buf).await;
+                });
+            }
+        });
+        (url, rx)
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_is_given_up_in_time() {
+        let (url, mut heads) = stalling_server().await;
+        let mut client = Client::new(url.clone(), 1000, Duration::from_millis(300));
+        let started = std::time::Instant::now();
+        let err = client
+            .fetch("r", Dest::Document, browser_encodings(&url))
+            .await
+            .err()
+            .expect("no answer is an error");
+        assert_eq!(err, "no answer within 0.3 s");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let head = heads.recv().await.expect("the request arrived");
+        assert!(head.starts_with("GET /r HTTP/1.1\r\n"), "{head}");
+    }
+
+    #[tokio::test]
+    async fn requests_carry_the_headers_chromium_sends() {
+        let (url, mut heads) = stalling_server().await;
+        let mut client = Client::new(url.clone(), 1000, Duration::from_millis(100));
+        let host = format!("Host: {}", url.authority());
+        let origin = format!("Origin: {}", url.origin().ascii_serialization());
+        // As recorded from Chromium 156 loading the app's page from a loopback server.
+        let common = [
+            "Connection: keep-alive",
+            "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like \
+             Gecko) Chrome/156.0.0.0 Safari/537.36",
+            "Sec-Ch-Ua: \"Not:A-Brand\";v=\"8\", \"Chromium\";v=\"156\"",
+            "Sec-Ch-Ua-Mobile: ?0",
+            "Sec-Ch-Ua-Platform: \"Linux\"",
+            "Accept-Encoding: gzip, deflate, br, zstd",
+            "Accept-Language: en-US,en;q=0.9",
+        ];
+        for (path, dest, lines) in [
+            (
+                "r",
+                Dest::Document,
+                vec![
+                    "Upgrade-Insecure-Requests: 1",
+                    "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,\
+                     image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;\
+                     v=b3;q=0.7",
+                    "Sec-Fetch-Site: none",
+                    "Sec-Fetch-Mode: navigate",
+                    "Sec-Fetch-User: ?1",
+                    "Sec-Fetch-Dest: document",
+                ],
+            ),
+            (
+                "a.js",
+                Dest::Script,
+                vec![
+                    origin.as_str(),
+                    "Accept: */*",
+                    "Sec-Fetch-Site: same-origin",
+                    "Sec-Fetch-Mode: cors",
+                    "Sec-Fetch-Dest: script",
+                ],
+            ),
+            (
+                "a.wasm",
+                Dest::Fetch,
+                vec![
+                    origin.as_str(),
+                    "Accept: */*",
+                    "Sec-Fetch-Site: same-origin",
+                    "Sec-Fetch-Mode: cors",
+                    "Sec-Fetch-Dest: empty",
+                ],
+            ),
+            (
+                "a.css",
+                Dest::Style,
+                vec![
+                    "Accept: text/css,*/*;q=0.1",
+                    "Sec-Fetch-Site: same-origin",
+                    "Sec-Fetch-Mode: no-cors",
+                    "Sec-Fetch-Dest: style",
+                ],
+            ),
+        ] {
+            let _ = client.fetch(path, dest, browser_encodings(&url)).await;
+            let head = heads.recv().await.expect("the request arrived");
+            let got: Vec<&str> = head.lines().collect();
+            assert_eq!(got[0], format!("GET /{path} HTTP/1.1"));
+            assert_eq!(got[1], host, "Host comes first");
+            let expected: Vec<&str> = common.iter().copied().chain(lines).collect();
+            for line in &expected {
+                assert!(got.contains(line), "{line:?} missing from {head}");
+            }
+            // Nothing else: every line is the request line, Host, an expected header
+            // or the blank line that ends the head.
+            assert_eq!(got.len(), 2 + expected.len() + 1, "{head}");
+            if dest != Dest::Document {
+                assert!(!head.contains("Sec-Fetch-User"), "{head}");
+            }
+        }
     }
 }
