@@ -576,7 +576,10 @@ mod tests {
             assert!(err.contains("more than"), "{encoding}: {err}");
         }
         for encoding in ["gzip", "deflate", "br", "zstd"] {
-            assert!(decode(encoding, b"not compressed", max).is_err(), "{encoding}");
+            assert!(
+                decode(encoding, b"not compressed", max).is_err(),
+                "{encoding}"
+            );
         }
     }
 
@@ -632,7 +635,10 @@ mod tests {
         ] {
             assert_eq!(browser_encodings(&url(trusted)), "gzip, deflate, br, zstd");
         }
-        assert_eq!(browser_encodings(&url("http://app.example/")), "gzip, deflate");
+        assert_eq!(
+            browser_encodings(&url("http://app.example/")),
+            "gzip, deflate"
+        );
         assert_eq!(Dest::of("index.html"), Dest::Document);
         assert_eq!(Dest::of(""), Dest::Document);
         assert_eq!(Dest::of("r"), Dest::Document);

@@ -115,8 +115,7 @@ pub(crate) async fn command(args: VerifyArgs) -> std::process::ExitCode {
     };
     let outcome = match (server, expected) {
         (Ok(server), Ok(expected)) => {
-            match tokio::time::timeout(args.timeout, run(&server, &expected, args.timeout)).await
-            {
+            match tokio::time::timeout(args.timeout, run(&server, &expected, args.timeout)).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err(VerifyError::TimedOut {
                     server: clean(&server),
