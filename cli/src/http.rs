@@ -606,6 +606,19 @@ mod tests {
     }
 
     #[test]
+    fn every_zstd_frame_is_decoded_and_skippable_ones_skipped() {
+        let (first, second) = (b"the honest app".to_vec(), b"; and more".to_vec());
+        // A skippable frame: its magic, its length (little-endian), that many bytes.
+        let skippable = [&[0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0][..], b"abc"].concat();
+        let body = [zstd(&first), skippable.clone(), zstd(&second)].concat();
+        let whole = [first, second].concat();
+        assert_eq!(decode("zstd", &body, 1000).unwrap(), whole);
+        assert!(decode("zstd", &body, whole.len() - 1).is_err());
+        // A skippable frame cut short.
+        assert!(decode("zstd", &skippable[..9], 1000).is_err());
+    }
+
+    #[test]
     fn bytes_after_the_compressed_data_are_refused() {
         let data = b"the honest app".repeat(4);
         for (encoding, body) in [

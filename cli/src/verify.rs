@@ -115,7 +115,7 @@ pub(crate) async fn command(args: VerifyArgs) -> std::process::ExitCode {
     };
     let outcome = match (server, expected) {
         (Ok(server), Ok(expected)) => {
-            match tokio::time::timeout(args.timeout, run(&server, &expected, args.timeout)).await {
+            match tokio::time::timeout(args.timeout, run(&server, &expected)).await {
                 Ok(outcome) => outcome,
                 Err(_) => Err(VerifyError::TimedOut {
                     server: clean(&server),
@@ -231,14 +231,10 @@ pub(crate) fn expected_from_manifest(path: &Path) -> Result<Expected, VerifyErro
 
 /// Fetches every file of `expected` from `server` and prints, file by file, whether it
 /// matches. `Ok(true)` when all do.
-/// Each request may take up to `limit` (and [`FETCH_TIMEOUT`] at most).
-pub(crate) async fn run(
-    server: &str,
-    expected: &Expected,
-    limit: Duration,
-) -> Result<bool, VerifyError> {
+/// Each request may take up to [`FETCH_TIMEOUT`]; the caller bounds the whole.
+pub(crate) async fn run(server: &str, expected: &Expected) -> Result<bool, VerifyError> {
     let base = base_url(server)?;
-    let mut client = Client::new(base.clone(), MAX_FILE, limit.min(FETCH_TIMEOUT));
+    let mut client = Client::new(base.clone(), MAX_FILE, FETCH_TIMEOUT);
     println!(
         "checking the web app at {} against a build of {} files",
         base.as_str().trim_end_matches('/'),
