@@ -14,7 +14,7 @@ use vroom_testkit::cli::Client;
 use vroom_testkit::relay::{test_config, Relay};
 use vroom_testkit::static_host::StaticHost;
 
-use crate::verify_app::{ok, verify_app, Loopback};
+use crate::verify_app::{app_files, ok, verify_app, Loopback};
 
 /// A relay that serves no web app and admits pages from `site` besides its own.
 async fn relay_for(site: &str) -> Relay {
@@ -271,18 +271,7 @@ async fn verify_app_checks_the_static_host_by_address_and_by_link() {
     // The origin is all verify-app needs: a link without its secret works too.
     let bare = format!("{}/r", site.origin());
 
-    let files: Vec<String> = std::fs::read_dir(&dist)
-        .expect("list web-dist")
-        .map(|e| {
-            e.expect("an entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .filter(|n| {
-            !n.ends_with(".br") && !n.ends_with(".gz") && n != "BUILD" && !dist.join(n).is_dir()
-        })
-        .collect();
+    let files = app_files(&dist);
     for way in [
         ["--app", &site.origin()],
         ["--link", &link],

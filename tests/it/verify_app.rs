@@ -145,8 +145,9 @@ fn path_of(head: &str) -> &str {
         .trim_start_matches('/')
 }
 
-/// The name of the app's wasm in `dist` (`vroom-<hash>.wasm`).
-fn app_wasm(dist: &Path) -> String {
+/// The names of the app's files at the top of `dist`, as the build made them (not
+/// their compressed copies, the manifest or the directories).
+pub(crate) fn app_files(dist: &Path) -> Vec<String> {
     std::fs::read_dir(dist)
         .expect("list web-dist")
         .map(|e| {
@@ -155,6 +156,16 @@ fn app_wasm(dist: &Path) -> String {
                 .to_string_lossy()
                 .into_owned()
         })
+        .filter(|n| {
+            !n.ends_with(".br") && !n.ends_with(".gz") && n != "BUILD" && !dist.join(n).is_dir()
+        })
+        .collect()
+}
+
+/// The name of the app's wasm in `dist` (`vroom-<hash>.wasm`).
+fn app_wasm(dist: &Path) -> String {
+    app_files(dist)
+        .into_iter()
         .find(|n| n.starts_with("vroom-") && n.ends_with(".wasm"))
         .expect("web-dist has the app's wasm")
 }
