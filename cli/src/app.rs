@@ -12,7 +12,7 @@ use url::Url;
 use vroom_shared::invite::{self, Invite, INVITE_PATH};
 
 use crate::chat::ChatError;
-use crate::http::{is_plain_web_url, Client, Fetched};
+use crate::http::{browser_encodings, is_plain_web_url, Client, Dest, Fetched};
 use crate::render::clean;
 
 /// The most a page may weigh (the app's page is a few kilobytes).
@@ -241,10 +241,9 @@ async fn page_meta(page: &Url) -> Result<Meta, String> {
     let mut page = page.clone();
     page.set_fragment(None);
     let origin = Url::parse(&page.origin().ascii_serialization()).map_err(|e| e.to_string())?;
-    let mut client = Client::new(origin, MAX_PAGE);
-    let fetched = tokio::time::timeout(PAGE_TIMEOUT, client.fetch_url(page, "identity"))
-        .await
-        .map_err(|_| format!("no answer within {} s", PAGE_TIMEOUT.as_secs()))??;
+    let mut client = Client::new(origin, MAX_PAGE, PAGE_TIMEOUT);
+    let encodings = browser_encodings(&page);
+    let fetched = client.fetch_url(page, Dest::Document, encodings).await?;
     match fetched {
         Fetched::Body(body) => Ok(relay_meta(&body)),
         Fetched::Missing(_) => Ok(Meta::None),
@@ -288,18 +287,25 @@ pub(crate) fn checked_relay(value: &str) -> Result<String, BadRelay> {
 }
 
 /// What the HTML page `html` says about its relay, read as a browser's parser would
-/// find `<meta name="vroom-relay" content="…">`: tags are read with their quoting,
-/// attribute names in any case (the first of a repeated attribute counts), comments and
-/// the text of `<script>`, `<style>`, `<title>` and the like skipped. A tag without
-/// `content`, or with an empty one, names no relay. Only the page up to its
-/// [`MAX_TAGS`]th `<` and the first [`MAX_ATTRIBUTES`] attributes of a tag are read.
+/// find `<meta name="vroom-relay" content="…">` in the document (as the web app's
+/// `querySelector` does): tags are read with their quoting, attribute names in any case
+/// (the first of a repeated attribute counts), comments and the text of `<script>`,
+/// `<style>`, `<title>`, `<textarea>`, `<noscript>` (scripting is on in a browser) and
+/// the like skipped. A `<meta>` inside `<template>` is not in the document (a template's
+/// content is inert); in `<svg>` or `<math>` content, where `<script>` and `<style>` are
+/// markup and `<![CDATA[…]]>` is text, a `<meta>` breaks out of it and is in the
+/// document (HTML, "parsing tokens in foreign content"). A tag without `content`, or
+/// with an empty one, names no relay. Only the page up to its [`MAX_TAGS`]th `<`, the
+/// first [`MAX_ATTRIBUTES`] attributes of a tag, and elements open in `<svg>` or
+/// `<math>` and templates up to [`MAX_DEPTH`] deep are read.
 pub(crate) fn relay_meta(html: &[u8]) -> Meta {
     let mut found: Vec<Option<String>> = Vec::new();
+    let mut tree = Tree::default();
     let mut i = 0;
     let mut tags = 0;
     while let Some(offset) = html[i..].iter().position(|&b| b == b'<') {
         tags += 1;
-        if tags > MAX_TAGS {
+        if tags > MAX_TAGS || tree.open.len() > MAX_DEPTH {
             break;
         }
         let at = i + offset;
@@ -320,11 +326,24 @@ pub(crate) fn relay_meta(html: &[u8]) -> Meta {
             }
             continue;
         }
+        if tree.in_foreign() {
+            if let Some(body) = rest.strip_prefix(b"<![CDATA[") {
+                // Text in SVG and MathML: up to `]]>` (or to the end of the page).
+                match find(body, b"]]>") {
+                    Some(end) => i = at + 9 + end + 3,
+                    None => break,
+                }
+                continue;
+            }
+        }
         let next = rest.get(1).copied().unwrap_or_default();
         if next == b'/' && rest.get(2).is_some_and(u8::is_ascii_alphabetic) {
-            // An end tag: read like a start tag (its quoting counts), then dropped.
+            // An end tag: read like a start tag (its quoting counts).
             match tag(html, at + 2) {
-                Some((_, _, end)) => i = end,
+                Some(Tag { name, end, .. }) => {
+                    i = end;
+                    tree.end_tag(&name);
+                }
                 None => break,
             }
             continue;
@@ -341,22 +360,23 @@ pub(crate) fn relay_meta(html: &[u8]) -> Meta {
             i = at + 1;
             continue;
         }
-        let Some((name, attributes, end)) = tag(html, at + 1) else {
+        let Some(tag) = tag(html, at + 1) else {
             // A tag the page ends inside is not a tag.
             break;
         };
-        i = end;
-        if name == "meta" && attribute(&attributes, "name") == Some(RELAY_META) {
-            found.push(attribute(&attributes, "content").map(str::to_owned));
-        }
-        if name == "plaintext" {
-            break;
-        }
-        if RAW_TEXT.contains(&name.as_str()) {
-            match end_of_raw_text(html, i, &name) {
+        i = tag.end;
+        match tree.start_tag(&tag) {
+            Html::Meta => {
+                if attribute(&tag.attributes, "name") == Some(RELAY_META) {
+                    found.push(attribute(&tag.attributes, "content").map(str::to_owned));
+                }
+            }
+            Html::RawText => match end_of_raw_text(html, i, &tag.name) {
                 Some(end) => i = end,
                 None => break,
-            }
+            },
+            Html::PlainText => break,
+            Html::Other => {}
         }
     }
     match &found[..] {
@@ -369,18 +389,290 @@ pub(crate) fn relay_meta(html: &[u8]) -> Meta {
     }
 }
 
-/// Elements whose content is text, not markup, as a browser with scripting parses them.
+/// How deep elements in `<svg>` or `<math>` and templates are followed; a page nested
+/// deeper is not read further (the app's page has none).
+const MAX_DEPTH: usize = 256;
+
+/// Elements whose content is text, not markup, as a browser with scripting parses them
+/// (in HTML; in SVG and MathML they are elements like any other).
 const RAW_TEXT: [&str; 9] = [
     "script", "style", "title", "textarea", "xmp", "iframe", "noembed", "noframes", "noscript",
 ];
 
+/// HTML elements that have no content and no end tag.
+const VOID: [&str; 19] = [
+    "area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "image", "img",
+    "input", "keygen", "link", "meta", "param", "source", "track", "wbr",
+];
+
+/// Start tags that end SVG or MathML content (HTML, "parsing tokens in foreign
+/// content"), `<font>` with `color`, `face` or `size` too.
+const BREAK_OUT: [&str; 45] = [
+    "b",
+    "big",
+    "blockquote",
+    "body",
+    "br",
+    "center",
+    "code",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "embed",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "hr",
+    "i",
+    "img",
+    "li",
+    "listing",
+    "menu",
+    "meta",
+    "nobr",
+    "ol",
+    "p",
+    "pre",
+    "ruby",
+    "s",
+    "small",
+    "span",
+    "strong",
+    "strike",
+    "sub",
+    "sup",
+    "table",
+    "tt",
+    "u",
+    "ul",
+    "var",
+    "font",
+];
+
+/// An element's namespace.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Space {
+    Html,
+    Svg,
+    MathMl,
+}
+
+/// An open element that matters to where a `<meta>` lands.
+struct Open {
+    /// The tag name, lower-cased.
+    name: String,
+    space: Space,
+    /// An HTML integration point (SVG `foreignObject`, `desc`, `title`; MathML
+    /// `annotation-xml` with an HTML `encoding`): start tags in it are HTML.
+    html_point: bool,
+}
+
+impl Open {
+    /// A MathML text integration point: start tags in it (but `mglyph`, `malignmark`)
+    /// are HTML.
+    fn text_point(&self) -> bool {
+        self.space == Space::MathMl
+            && matches!(self.name.as_str(), "mi" | "mo" | "mn" | "ms" | "mtext")
+    }
+
+    fn template(&self) -> bool {
+        self.space == Space::Html && self.name == "template"
+    }
+}
+
+/// What an HTML start tag is to the reader.
+enum Html {
+    Meta,
+    RawText,
+    PlainText,
+    Other,
+}
+
+/// The part of a browser's stack of open elements that decides whether a `<meta>` is
+/// in the document: HTML templates, and, from the first `<svg>` or `<math>` on, every
+/// element (HTML elements outside them do not change where a `<meta>` lands).
+#[derive(Default)]
+struct Tree {
+    open: Vec<Open>,
+}
+
+impl Tree {
+    /// Whether the current node is an SVG or MathML element (where `<![CDATA[` starts
+    /// text).
+    fn in_foreign(&self) -> bool {
+        self.open.last().is_some_and(|e| e.space != Space::Html)
+    }
+
+    /// Whether any SVG or MathML element is open (HTML elements are then followed).
+    fn has_foreign(&self) -> bool {
+        self.open.iter().any(|e| e.space != Space::Html)
+    }
+
+    fn in_template(&self) -> bool {
+        self.open.iter().any(Open::template)
+    }
+
+    /// A start tag, as the tree builder takes it; what it is to the reader.
+    fn start_tag(&mut self, tag: &Tag) -> Html {
+        let name = tag.name.as_str();
+        if let Some(current) = self.open.last() {
+            let html_rules = current.space == Space::Html
+                || current.html_point
+                || (current.text_point() && !matches!(name, "mglyph" | "malignmark"))
+                || (current.name == "annotation-xml" && name == "svg");
+            if !html_rules {
+                let font = name == "font"
+                    && ["color", "face", "size"]
+                        .iter()
+                        .any(|a| attribute(&tag.attributes, a).is_some());
+                if !BREAK_OUT.contains(&name) || (name == "font" && !font) {
+                    // An element of the current node's namespace.
+                    let space = current.space;
+                    let html_point = match space {
+                        Space::Svg => matches!(name, "foreignobject" | "desc" | "title"),
+                        Space::MathMl => {
+                            name == "annotation-xml"
+                                && attribute(&tag.attributes, "encoding").is_some_and(|e| {
+                                    e.eq_ignore_ascii_case("text/html")
+                                        || e.eq_ignore_ascii_case("application/xhtml+xml")
+                                })
+                        }
+                        Space::Html => false,
+                    };
+                    if !tag.self_closing {
+                        self.open.push(Open {
+                            name: name.to_owned(),
+                            space,
+                            html_point,
+                        });
+                    }
+                    return Html::Other;
+                }
+                // Out of SVG or MathML, then read as HTML.
+                while self
+                    .open
+                    .last()
+                    .is_some_and(|e| e.space != Space::Html && !e.html_point && !e.text_point())
+                {
+                    self.open.pop();
+                }
+            }
+        }
+        match name {
+            "meta" if self.in_template() => Html::Other,
+            "meta" => Html::Meta,
+            "plaintext" => Html::PlainText,
+            _ if RAW_TEXT.contains(&name) => Html::RawText,
+            "svg" | "math" => {
+                if !tag.self_closing {
+                    self.open.push(Open {
+                        name: name.to_owned(),
+                        space: if name == "svg" {
+                            Space::Svg
+                        } else {
+                            Space::MathMl
+                        },
+                        html_point: false,
+                    });
+                }
+                Html::Other
+            }
+            "template" => {
+                self.open.push(Open {
+                    name: name.to_owned(),
+                    space: Space::Html,
+                    html_point: false,
+                });
+                Html::Other
+            }
+            _ => {
+                // HTML elements matter inside SVG or MathML only (in `foreignObject`):
+                // while one is open, what follows is HTML.
+                if self.has_foreign() && !VOID.contains(&name) {
+                    self.open.push(Open {
+                        name: name.to_owned(),
+                        space: Space::Html,
+                        html_point: false,
+                    });
+                }
+                Html::Other
+            }
+        }
+    }
+
+    /// An end tag, as the tree builder takes it.
+    fn end_tag(&mut self, name: &str) {
+        if self.in_foreign() {
+            if matches!(name, "br" | "p") {
+                // These end SVG or MathML content as their start tags do.
+                while self
+                    .open
+                    .last()
+                    .is_some_and(|e| e.space != Space::Html && !e.html_point && !e.text_point())
+                {
+                    self.open.pop();
+                }
+                return;
+            }
+            // The nearest open element of that name closes, up to the first HTML one.
+            let mut at = self.open.len() - 1;
+            loop {
+                if self.open[at].name == name {
+                    self.open.truncate(at);
+                    return;
+                }
+                if at == 0 || self.open[at - 1].space == Space::Html {
+                    break;
+                }
+                at -= 1;
+            }
+        }
+        if name == "template" {
+            if let Some(at) = self.open.iter().rposition(Open::template) {
+                self.open.truncate(at);
+            }
+            return;
+        }
+        // Another end tag closes the nearest HTML element of that name, unless an SVG or
+        // MathML element or a template (special elements) comes first.
+        for at in (0..self.open.len()).rev() {
+            let open = &self.open[at];
+            if open.space != Space::Html || open.template() {
+                return;
+            }
+            if open.name == name {
+                self.open.truncate(at);
+                return;
+            }
+        }
+    }
+}
+
 /// A tag's attributes, `(name, value)`, in order.
 type Attributes = Vec<(String, String)>;
 
-/// A tag's name and its first [`MAX_ATTRIBUTES`] attributes (names lower-cased; the
-/// first of a repeated name kept), read from `start` (just after `<` or `</`), and
-/// where it ends; `None` when the page ends inside it.
-fn tag(html: &[u8], start: usize) -> Option<(String, Attributes, usize)> {
+/// A tag as read.
+struct Tag {
+    /// Its name, lower-cased.
+    name: String,
+    /// Its first [`MAX_ATTRIBUTES`] attributes (names lower-cased; the first of a
+    /// repeated name kept).
+    attributes: Attributes,
+    /// Whether it ends with `/>`.
+    self_closing: bool,
+    /// Where it ends: just after its `>`.
+    end: usize,
+}
+
+/// The tag read from `start` (just after `<` or `</`); `None` when the page ends
+/// inside it.
+fn tag(html: &[u8], start: usize) -> Option<Tag> {
     let space = |b: u8| matches!(b, b'\t' | b'\n' | b'\x0c' | b'\r' | b' ');
     let mut i = start;
     let name_end = i + html[i..]
@@ -390,11 +682,18 @@ fn tag(html: &[u8], start: usize) -> Option<(String, Attributes, usize)> {
     i = name_end;
     let mut attributes = Attributes::new();
     loop {
+        let mut slash = false;
         while space(*html.get(i)?) || html[i] == b'/' {
+            slash = html[i] == b'/';
             i += 1;
         }
         if html[i] == b'>' {
-            return Some((name, attributes, i + 1));
+            return Some(Tag {
+                name,
+                attributes,
+                self_closing: slash,
+                end: i + 1,
+            });
         }
         // The name: a leading `=` belongs to it.
         let from = i;
@@ -591,6 +890,135 @@ mod tests {
             Meta::None
         );
         assert_eq!(meta(&format!("<plaintext>{evil}")), Meta::None);
+    }
+
+    const EVIL: &str = r#"<meta name="vroom-relay" content="https://evil.example">"#;
+    const REAL: &str = r#"<meta name="vroom-relay" content="https://r.example">"#;
+
+    /// `page` with `{evil}` and `{real}` filled in.
+    fn fill(page: &str) -> Meta {
+        meta(&page.replace("{evil}", EVIL).replace("{real}", REAL))
+    }
+
+    #[test]
+    fn a_tag_in_a_template_is_not_in_the_document() {
+        // A template's content is inert: `querySelector` does not see into it.
+        for page in [
+            "<template>{evil}</template>{real}",
+            "<head><template>{evil}</template>{real}</head>",
+            "{real}<template><div>{evil}</div></TEMPLATE>",
+            "<template><template></template>{evil}</template>{real}",
+            "<template><svg>{evil}</svg></template>{real}",
+            // `</template>` closes the template through open SVG elements.
+            "<template><svg><g>{evil}</template>{real}",
+            "<svg><foreignObject><template>{evil}</template></foreignObject></svg>{real}",
+        ] {
+            assert_eq!(fill(page), relay("https://r.example"), "{page}");
+        }
+        assert_eq!(fill("<template>{real}"), Meta::None);
+        assert_eq!(fill("<template>{real}</template>"), Meta::None);
+        // A stray `</template>` closes nothing.
+        assert_eq!(fill("</template>{real}"), relay("https://r.example"));
+        // In SVG, `<template>` is an SVG element, not an inert template.
+        assert_eq!(
+            fill("<svg><template>{real}</template></svg>"),
+            relay("https://r.example")
+        );
+    }
+
+    #[test]
+    fn a_tag_in_svg_or_mathml_breaks_out_of_it_into_the_document() {
+        // `<meta>` ends foreign content and is an HTML element of the document.
+        for page in [
+            "<svg>{real}</svg>",
+            "<svg><g><circle/>{real}",
+            "<math><mrow>{real}</mrow></math>",
+            // In SVG and MathML, `<style>`, `<script>`, `<textarea>` and `<noscript>` are
+            // elements like any other: what they hold is markup.
+            "<svg><style>{real}</style></svg>",
+            "<svg><script>{real}</script></svg>",
+            "<math><textarea>{real}</textarea></math>",
+            "<svg><noscript>{real}</noscript></svg>",
+            "<svg><plaintext>{real}",
+            // An SVG `<title>` is an integration point: a `<meta>` in it is HTML.
+            "<svg><title>{real}</title></svg>",
+            // `<style>` in MathML without an HTML `encoding` is MathML.
+            "<math><annotation-xml><style>{real}</style></annotation-xml></math>",
+        ] {
+            assert_eq!(fill(page), relay("https://r.example"), "{page}");
+        }
+        assert_eq!(
+            fill("<svg><style>{evil}</style></svg>{real}"),
+            Meta::Several
+        );
+        assert_eq!(fill("<svg><script>{evil}</script>{real}"), Meta::Several);
+    }
+
+    #[test]
+    fn html_around_svg_and_mathml_is_read_as_html() {
+        for page in [
+            // After the SVG ends, `<style>` is HTML again: raw text.
+            "<svg></svg><style>{evil}</style>{real}",
+            "<svg/><style>{evil}</style>{real}",
+            "<svg><g></svg><script>{evil}</script>{real}",
+            "<math></math><textarea>{evil}</textarea>{real}",
+            // A tag that breaks out (here `<p>`, `<div>`, `<font color>`) ends it too.
+            "<svg><p><style>{evil}</style>{real}",
+            "<svg><g><div><style>{evil}</style>{real}",
+            "<svg><font color=red><style>{evil}</style>{real}",
+            "<svg></p><style>{evil}</style>{real}",
+            // Integration points: start tags in them are HTML.
+            "<svg><desc><style>{evil}</style></desc></svg>{real}",
+            "<svg><foreignObject><title>{evil}</title></foreignObject></svg>{real}",
+            "<math><mi><script>{evil}</script></mi></math>{real}",
+            "<math><annotation-xml encoding=\"Text/HTML\"><style>{evil}</style></math>{real}",
+            // `</foreignObject>` inside an open HTML element closes nothing.
+            "<svg><foreignObject><div></foreignObject><style>{evil}</style>{real}",
+            // Comments are comments in SVG too.
+            "<svg><!-- {evil} --></svg>{real}",
+        ] {
+            assert_eq!(fill(page), relay("https://r.example"), "{page}");
+        }
+        // `<font>` without those attributes stays in SVG.
+        assert_eq!(
+            fill("<svg><font><style>{real}</style>"),
+            relay("https://r.example")
+        );
+        assert_eq!(
+            fill("<svg><font><style>{evil}</style>{real}"),
+            Meta::Several
+        );
+    }
+
+    #[test]
+    fn cdata_is_text_in_svg_and_mathml_and_a_comment_elsewhere() {
+        for page in [
+            "<svg><![CDATA[{evil}]]></svg>{real}",
+            "<svg><![CDATA[ a > b {evil} ]]></svg>{real}",
+            "<math><mi><![CDATA[{evil}]]></mi></math>{real}",
+            // In HTML, `<![CDATA[` starts a bogus comment that ends at the first `>`.
+            "<![CDATA[ x ]]>{real}",
+            "<![CDATA[{evil}]]>{real}",
+        ] {
+            assert_eq!(fill(page), relay("https://r.example"), "{page}");
+        }
+        assert_eq!(
+            fill("<![CDATA[ a > b {evil} ]]>{real}"),
+            Meta::Several,
+            "in HTML the text after the first `>` is markup"
+        );
+        assert_eq!(fill("<svg><![CDATA[{real}"), Meta::None);
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_not_read() {
+        let deep = "<svg>".to_owned() + &"<g>".repeat(MAX_DEPTH + 1);
+        assert_eq!(fill(&format!("{deep}{{real}}")), Meta::None);
+        let shallow = "<svg>".to_owned() + &"<g>".repeat(MAX_DEPTH - 2);
+        assert_eq!(
+            fill(&format!("{shallow}{{real}}")),
+            relay("https://r.example")
+        );
     }
 
     #[test]

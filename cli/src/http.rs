@@ -1,10 +1,19 @@
 //! A small HTTP/1.1 client (TLS with the web's root certificates for `https`, as for
 //! the WebSocket) for the few pages the client reads: the web app's files
 //! (`verify-app`) and the page an invite link opens (which relay it names). Redirects
-//! are followed within one origin only, and every body is bounded.
+//! are followed within one origin only, every body is bounded, and so is the time each
+//! request takes.
+//!
+//! Each request carries the headers a current Chromium sends for the same kind of
+//! fetch (a navigation, a module script, the wasm's `fetch`, a style sheet, an icon),
+//! so that a host cannot tell it from a browser by its headers and serve it other
+//! bytes. It still can by other means: the TLS handshake (rustls's, offering HTTP/1.1
+//! only), the header names' case (Chromium sends `sec-ch-ua` in lower case on
+//! HTTP/1.1), timing, or the address it comes from (PROTOCOL.md §1).
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::sync::Arc;
+use std::time::Duration;
 
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Bytes;
@@ -13,6 +22,94 @@ use hyper::{header, Request, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpStream;
 use url::Url;
+
+/// What a browser fetches a file as: the request's `Accept` and `Sec-Fetch-*`
+/// headers, as Chromium sends them for the app's page (`<meta name="referrer"
+/// content="no-referrer">`, so no `Referer`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dest {
+    /// The page, opened from the address bar or a link.
+    Document,
+    /// A module script (`<script type="module">`, `modulepreload`, `import`).
+    Script,
+    /// A `fetch()` (the wasm, preloaded with `as="fetch" crossorigin`).
+    Fetch,
+    /// A style sheet (`<link rel="stylesheet">`).
+    Style,
+    /// An image (the icon).
+    Image,
+}
+
+impl Dest {
+    /// What a browser fetches the file at `path` as, by its name.
+    pub(crate) fn of(path: &str) -> Dest {
+        let name = path.rsplit('/').next().unwrap_or_default();
+        match name.rsplit_once('.').map(|(_, ext)| ext) {
+            None | Some("html") => Dest::Document,
+            Some("js" | "mjs") => Dest::Script,
+            Some("css") => Dest::Style,
+            Some("svg" | "png" | "ico" | "webp" | "jpg" | "jpeg" | "gif" | "avif") => Dest::Image,
+            Some(_) => Dest::Fetch,
+        }
+    }
+
+    /// `(Accept, Sec-Fetch-Mode, Sec-Fetch-Dest)`.
+    fn headers(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Dest::Document => (
+                "text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,image/avif,\
+                 image/webp,image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
+                "navigate",
+                "document",
+            ),
+            Dest::Script => ("*/*", "cors", "script"),
+            Dest::Fetch => ("*/*", "cors", "empty"),
+            Dest::Style => ("text/css,*/*;q=0.1", "no-cors", "style"),
+            Dest::Image => (
+                "image/jxl,image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8",
+                "no-cors",
+                "image",
+            ),
+        }
+    }
+}
+
+/// Chromium's `User-Agent` on Linux (reduced: the minor version is always 0.0.0).
+/// Chromium 156, as recorded from it; to follow its stable release.
+const USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like \
+                          Gecko) Chrome/156.0.0.0 Safari/537.36";
+
+/// Chromium's client hints (`sec-ch-ua`, `sec-ch-ua-mobile`, `sec-ch-ua-platform`),
+/// which it sends to potentially trustworthy origins only.
+const UA_BRANDS: &str = "\"Not:A-Brand\";v=\"8\", \"Chromium\";v=\"156\"";
+const UA_MOBILE: &str = "?0";
+const UA_PLATFORM: &str = "\"Linux\"";
+
+/// Chromium's `Accept-Language` for an English browser.
+const ACCEPT_LANGUAGE: &str = "en-US,en;q=0.9";
+
+/// Whether a browser deems `url` potentially trustworthy: `https`, or `http` to this
+/// machine. Chromium sends client hints and asks for brotli and zstd only there.
+fn trustworthy(url: &Url) -> bool {
+    url.scheme() == "https"
+        || match url.host() {
+            Some(url::Host::Domain(domain)) => {
+                domain == "localhost" || domain.ends_with(".localhost")
+            }
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
+}
+
+/// The `Accept-Encoding` Chromium sends to `url`.
+pub(crate) fn browser_encodings(url: &Url) -> &'static str {
+    if trustworthy(url) {
+        "gzip, deflate, br, zstd"
+    } else {
+        "gzip, deflate"
+    }
+}
 
 /// Redirects followed at most for one request (a static host sends `/r` on to `/r/`).
 const MAX_REDIRECTS: usize = 3;
@@ -33,33 +130,60 @@ pub(crate) struct Client {
     base: Url,
     /// Bodies longer than this (sent or decoded) are refused.
     max_body: usize,
+    /// The most one request may take, connection, redirects and body included.
+    timeout: Duration,
     sender: Option<SendRequest<Empty<Bytes>>>,
 }
 
 impl Client {
     /// A client for the server at `base` that accepts bodies of at most `max_body`
-    /// bytes.
-    pub(crate) fn new(base: Url, max_body: usize) -> Self {
+    /// bytes, and gives up on a request that takes longer than `timeout`.
+    pub(crate) fn new(base: Url, max_body: usize, timeout: Duration) -> Self {
         Client {
             base,
             max_body,
+            timeout,
             sender: None,
         }
     }
 
-    /// `GET base + path` asking for `encoding`; see [`Client::fetch_url`].
-    pub(crate) async fn fetch(&mut self, path: &str, encoding: &str) -> Result<Fetched, String> {
+    /// `GET base + path` as a browser fetches a `dest`, asking for `encodings`; see
+    /// [`Client::fetch_url`].
+    pub(crate) async fn fetch(
+        &mut self,
+        path: &str,
+        dest: Dest,
+        encodings: &str,
+    ) -> Result<Fetched, String> {
         let url = self.base.join(path).map_err(|e| e.to_string())?;
-        self.fetch_url(url, encoding).await
+        self.fetch_url(url, dest, encodings).await
     }
 
-    /// `GET url` (of the base's origin) asking for `encoding`, following redirects
-    /// within the same origin; the body decoded. Only the URL's path and query are
-    /// sent: never a fragment.
+    /// `GET url` (of the base's origin) as a browser fetches a `dest`, with
+    /// `Accept-Encoding: encodings`, following redirects within the same origin; the
+    /// body decoded. Only the URL's path and query are sent: never a fragment. A
+    /// request that takes longer than the client's time limit is given up.
     pub(crate) async fn fetch_url(
         &mut self,
+        url: Url,
+        dest: Dest,
+        encodings: &str,
+    ) -> Result<Fetched, String> {
+        let limit = self.timeout;
+        tokio::time::timeout(limit, self.fetch_now(url, dest, encodings))
+            .await
+            .unwrap_or_else(|_| {
+                // The connection may be in the middle of an answer: not used again.
+                self.sender = None;
+                Err(format!("no answer within {} s", limit.as_secs_f32()))
+            })
+    }
+
+    async fn fetch_now(
+        &mut self,
         mut url: Url,
-        encoding: &str,
+        dest: Dest,
+        encodings: &str,
     ) -> Result<Fetched, String> {
         if url.origin() != self.base.origin() {
             return Err(format!(
@@ -69,7 +193,7 @@ impl Client {
         }
         url.set_fragment(None);
         for _ in 0..=MAX_REDIRECTS {
-            let response = self.get(&url, encoding).await?;
+            let response = self.get(&url, dest, encodings).await?;
             let status = response.status();
             if status.is_redirection() {
                 let next = response
@@ -85,10 +209,11 @@ impl Client {
             }
             let content_encoding = response
                 .headers()
-                .get(header::CONTENT_ENCODING)
-                .and_then(|e| e.to_str().ok())
-                .unwrap_or("identity")
-                .to_ascii_lowercase();
+                .get_all(header::CONTENT_ENCODING)
+                .iter()
+                .map(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+                .collect::<Vec<_>>()
+                .join(",");
             let body = Limited::new(response.into_body(), self.max_body)
                 .collect()
                 .await
@@ -114,7 +239,8 @@ impl Client {
     async fn get(
         &mut self,
         url: &Url,
-        encoding: &str,
+        dest: Dest,
+        encodings: &str,
     ) -> Result<hyper::Response<hyper::body::Incoming>, String> {
         let mut target = url.path().to_owned();
         if let Some(query) = url.query() {
@@ -124,14 +250,50 @@ impl Client {
             Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
             None => url.host_str().unwrap_or_default().to_owned(),
         };
+        let origin = url.origin().ascii_serialization();
+        let hints = trustworthy(url);
+        // In the order Chromium writes them, which differs for a navigation.
         let request = || {
-            Request::get(target.as_str())
+            let (accept, mode, fetch_dest) = dest.headers();
+            let mut request = Request::get(target.as_str())
                 .header(header::HOST, host.as_str())
-                .header(header::ACCEPT_ENCODING, encoding)
-                .header(
-                    header::USER_AGENT,
-                    concat!("vroom/", env!("CARGO_PKG_VERSION")),
-                )
+                .header(header::CONNECTION, "keep-alive");
+            if dest == Dest::Document {
+                if hints {
+                    request = request
+                        .header("sec-ch-ua", UA_BRANDS)
+                        .header("sec-ch-ua-mobile", UA_MOBILE)
+                        .header("sec-ch-ua-platform", UA_PLATFORM);
+                }
+                request = request
+                    .header(header::UPGRADE_INSECURE_REQUESTS, "1")
+                    .header(header::USER_AGENT, USER_AGENT)
+                    .header(header::ACCEPT, accept)
+                    .header("sec-fetch-site", "none")
+                    .header("sec-fetch-mode", mode)
+                    .header("sec-fetch-user", "?1");
+            } else {
+                if mode == "cors" {
+                    request = request.header(header::ORIGIN, origin.as_str());
+                }
+                if hints {
+                    request = request.header("sec-ch-ua-platform", UA_PLATFORM);
+                }
+                request = request.header(header::USER_AGENT, USER_AGENT);
+                if hints {
+                    request = request
+                        .header("sec-ch-ua", UA_BRANDS)
+                        .header("sec-ch-ua-mobile", UA_MOBILE);
+                }
+                request = request
+                    .header(header::ACCEPT, accept)
+                    .header("sec-fetch-site", "same-origin")
+                    .header("sec-fetch-mode", mode);
+            }
+            request
+                .header("sec-fetch-dest", fetch_dest)
+                .header(header::ACCEPT_ENCODING, encodings)
+                .header(header::ACCEPT_LANGUAGE, ACCEPT_LANGUAGE)
                 .body(Empty::new())
                 .map_err(|e| e.to_string())
         };
@@ -187,7 +349,10 @@ async fn handshake<I>(io: I) -> Result<SendRequest<Empty<Bytes>>, String>
 where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
-    let (sender, conn) = hyper::client::conn::http1::handshake(io)
+    // Header names as Chromium writes most of them on HTTP/1.1 (`User-Agent`).
+    let (sender, conn) = hyper::client::conn::http1::Builder::new()
+        .title_case_headers(true)
+        .handshake(io)
         .await
         .map_err(|e| e.to_string())?;
     tokio::spawn(async move {
@@ -196,7 +361,6 @@ where
     Ok(sender)
 }
 
-/// The body as the server sent it, decoded from `encoding`, at most `max` bytes.
 /// Whether `url` names a web server and nothing else: `http` or `https`, a host, and no
 /// user name, password, query or fragment.
 pub(crate) fn is_plain_web_url(url: &Url) -> bool {
@@ -208,25 +372,19 @@ pub(crate) fn is_plain_web_url(url: &Url) -> bool {
         && url.fragment().is_none()
 }
 
-pub(crate) fn decode(encoding: &str, body: &[u8], max: usize) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    // One byte more than allowed tells a body that is too long from one that fits.
-    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
-    match encoding {
-        "identity" => out.extend_from_slice(body),
-        "gzip" => {
-            flate2::read::GzDecoder::new(body)
-                .take(limit)
-                .read_to_end(&mut out)
-                .map_err(|e| format!("gzip does not decode: {e}"))?;
+/// The body as the server sent it, decoded from `encodings` (the `Content-Encoding`
+/// list, applied in that order, so undone from its end), at most `max` bytes. Every
+/// byte sent must be part of the encoded data: gzip members after the first are
+/// decoded too, and bytes after the end of a compressed stream are refused, so that
+/// no byte a browser might read goes unchecked.
+pub(crate) fn decode(encodings: &str, body: &[u8], max: usize) -> Result<Vec<u8>, String> {
+    let mut out = body.to_vec();
+    for encoding in encodings.rsplit(',') {
+        let encoding = encoding.trim().to_ascii_lowercase();
+        if encoding.is_empty() || encoding == "identity" {
+            continue;
         }
-        "br" => {
-            brotli::Decompressor::new(body, 4096)
-                .take(limit)
-                .read_to_end(&mut out)
-                .map_err(|e| format!("brotli does not decode: {e}"))?;
-        }
-        other => return Err(format!("unknown content encoding `{other}`")),
+        out = decode_one(&encoding, &out, max)?;
     }
     if out.len() > max {
         return Err(format!("it decodes to more than {max} bytes"));
@@ -234,31 +392,399 @@ pub(crate) fn decode(encoding: &str, body: &[u8], max: usize) -> Result<Vec<u8>,
     Ok(out)
 }
 
+/// `body` decoded from one content coding.
+fn decode_one(encoding: &str, body: &[u8], max: usize) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    // One byte more than allowed tells a body that is too long from one that fits.
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+    let trailing = |rest: &[u8]| {
+        if rest.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{encoding}: {} bytes follow the end of the compressed data",
+                rest.len()
+            ))
+        }
+    };
+    match encoding {
+        "gzip" | "x-gzip" => {
+            // Every member, as `gzip -d` reads a file: not the first one only.
+            let mut reader = flate2::bufread::MultiGzDecoder::new(body).take(limit);
+            reader
+                .read_to_end(&mut out)
+                .map_err(|e| format!("gzip does not decode: {e}"))?;
+            if out.len() <= max {
+                trailing(reader.into_inner().into_inner())?;
+            }
+        }
+        "deflate" => {
+            // A zlib stream, or raw deflate data, as Chromium takes either.
+            let zlib = body.len() >= 2
+                && body[0] & 0x0f == 8
+                && (u16::from(body[0]) << 8 | u16::from(body[1])) % 31 == 0;
+            let rest = if zlib {
+                let mut reader = flate2::bufread::ZlibDecoder::new(body).take(limit);
+                reader
+                    .read_to_end(&mut out)
+                    .map_err(|e| format!("deflate does not decode: {e}"))?;
+                reader.into_inner().into_inner()
+            } else {
+                let mut reader = flate2::bufread::DeflateDecoder::new(body).take(limit);
+                reader
+                    .read_to_end(&mut out)
+                    .map_err(|e| format!("deflate does not decode: {e}"))?;
+                reader.into_inner().into_inner()
+            };
+            if out.len() <= max {
+                trailing(rest)?;
+            }
+        }
+        "br" => {
+            let mut writer = brotli::DecompressorWriter::new(Bounded { out, limit }, 4096);
+            let mut rest = body;
+            while !rest.is_empty() {
+                match writer.write(rest) {
+                    Ok(0) => break,
+                    Ok(n) => rest = &rest[n..],
+                    Err(e) if e.kind() == std::io::ErrorKind::WriteZero => {
+                        return Err(format!("it decodes to more than {max} bytes"))
+                    }
+                    Err(e) => return Err(format!("brotli does not decode: {e}")),
+                }
+            }
+            trailing(rest)?;
+            out = writer
+                .into_inner()
+                .map_err(|_| "brotli does not decode: the data ends early".to_owned())?
+                .out;
+        }
+        "zstd" => {
+            // Every frame; skippable frames are skipped.
+            use ruzstd::decoding::errors::{FrameDecoderError, ReadFrameHeaderError};
+            let mut input = body;
+            while !input.is_empty() && out.len() <= max {
+                match ruzstd::decoding::StreamingDecoder::new(&mut input) {
+                    Ok(mut frame) => {
+                        let room = limit.saturating_sub(out.len() as u64);
+                        (&mut frame)
+                            .take(room)
+                            .read_to_end(&mut out)
+                            .map_err(|e| format!("zstd does not decode: {e}"))?;
+                    }
+                    Err(FrameDecoderError::ReadFrameHeaderError(
+                        ReadFrameHeaderError::SkipFrame { length, .. },
+                    )) => {
+                        input = usize::try_from(length)
+                            .ok()
+                            .and_then(|length| input.get(length..))
+                            .ok_or("zstd does not decode: a skippable frame ends early")?;
+                    }
+                    Err(e) => return Err(format!("zstd does not decode: {e}")),
+                }
+            }
+        }
+        other => {
+            return Err(format!(
+                "it was sent in the content encoding `{other}`, which this client cannot \
+                 decode (it decodes gzip, deflate, br and zstd), so it was not checked"
+            ))
+        }
+    }
+    if out.len() > max {
+        return Err(format!("it decodes to more than {max} bytes"));
+    }
+    Ok(out)
+}
+
+/// A buffer that refuses bytes past `limit` (a `WriteZero` error).
+struct Bounded {
+    out: Vec<u8>,
+    limit: u64,
+}
+
+impl Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.out.len() as u64 + buf.len() as u64 > self.limit {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::decode;
+    use super::*;
 
-    #[test]
-    fn every_encoding_decodes_to_the_same_bytes() {
-        use std::io::Write;
-        let data = b"the same bytes, whatever the encoding".repeat(10);
+    fn gzip(data: &[u8]) -> Vec<u8> {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        gz.write_all(&data).unwrap();
-        let gz = gz.finish().unwrap();
+        gz.write_all(data).unwrap();
+        gz.finish().unwrap()
+    }
+
+    fn brotli(data: &[u8]) -> Vec<u8> {
         let mut br = Vec::new();
         {
             let mut w = brotli::CompressorWriter::new(&mut br, 4096, 11, 22);
-            w.write_all(&data).unwrap();
+            w.write_all(data).unwrap();
         }
+        br
+    }
+
+    fn zlib(data: &[u8]) -> Vec<u8> {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(data).unwrap();
+        z.finish().unwrap()
+    }
+
+    fn raw_deflate(data: &[u8]) -> Vec<u8> {
+        let mut z = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(data).unwrap();
+        z.finish().unwrap()
+    }
+
+    fn zstd(data: &[u8]) -> Vec<u8> {
+        ruzstd::encoding::compress_to_vec(data, ruzstd::encoding::CompressionLevel::Fastest)
+    }
+
+    #[test]
+    fn every_encoding_decodes_to_the_same_bytes() {
+        let data = b"the same bytes, whatever the encoding".repeat(10);
         let max = data.len();
-        assert_eq!(decode("identity", &data, max).unwrap(), data);
-        assert_eq!(decode("gzip", &gz, max).unwrap(), data);
-        assert_eq!(decode("br", &br, max).unwrap(), data);
-        assert!(decode("br", b"not brotli", max).is_err());
-        assert!(decode("zstd", &data, max).is_err());
-        // A body that decodes to more than allowed is refused, however small it is.
-        assert!(decode("gzip", &gz, max - 1).is_err());
-        assert!(decode("br", &br, max - 1).is_err());
-        assert!(decode("identity", &data, max - 1).is_err());
+        for (encoding, body) in [
+            ("identity", data.clone()),
+            ("", data.clone()),
+            ("gzip", gzip(&data)),
+            ("x-gzip", gzip(&data)),
+            ("GZIP", gzip(&data)),
+            ("deflate", zlib(&data)),
+            ("deflate", raw_deflate(&data)),
+            ("br", brotli(&data)),
+            ("zstd", zstd(&data)),
+            // Codings applied in turn are undone from the last one.
+            ("gzip, br", brotli(&gzip(&data))),
+            ("br,identity, zstd", zstd(&brotli(&data))),
+        ] {
+            assert_eq!(decode(encoding, &body, max).unwrap(), data, "{encoding}");
+            // A body that decodes to more than allowed is refused, however small.
+            let err = decode(encoding, &body, max - 1).unwrap_err();
+            assert!(err.contains("more than"), "{encoding}: {err}");
+        }
+        for encoding in ["gzip", "deflate", "br", "zstd"] {
+            assert!(
+                decode(encoding, b"not compressed", max).is_err(),
+                "{encoding}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_encoding_that_cannot_be_decoded_is_named() {
+        let err = decode("compress", b"data", 100).unwrap_err();
+        assert!(err.contains("`compress`"), "{err}");
+        assert!(err.contains("cannot decode"), "{err}");
+        assert!(err.contains("not checked"), "{err}");
+        let err = decode("gzip, dcb", &gzip(b"data"), 100).unwrap_err();
+        assert!(err.contains("`dcb`"), "{err}");
+    }
+
+    #[test]
+    fn every_gzip_member_is_decoded() {
+        // `gzip -d` (and a browser that reads on) gives both members' bytes.
+        let (first, second) = (b"the honest app".to_vec(), b"; and more".to_vec());
+        let two = [gzip(&first), gzip(&second)].concat();
+        let whole = [first.clone(), second].concat();
+        assert_eq!(decode("gzip", &two, 1000).unwrap(), whole);
+        assert_ne!(decode("gzip", &two, 1000).unwrap(), first);
+        // The second member counts toward the limit.
+        assert!(decode("gzip", &two, whole.len() - 1).is_err());
+    }
+
+    #[test]
+    fn every_zstd_frame_is_decoded_and_skippable_ones_skipped() {
+        let (first, second) = (b"the honest app".to_vec(), b"; and more".to_vec());
+        // A skippable frame: its magic, its length (little-endian), that many bytes.
+        let skippable = [&[0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0][..], b"abc"].concat();
+        let body = [zstd(&first), skippable.clone(), zstd(&second)].concat();
+        let whole = [first, second].concat();
+        assert_eq!(decode("zstd", &body, 1000).unwrap(), whole);
+        assert!(decode("zstd", &body, whole.len() - 1).is_err());
+        // A skippable frame cut short.
+        assert!(decode("zstd", &skippable[..9], 1000).is_err());
+    }
+
+    #[test]
+    fn bytes_after_the_compressed_data_are_refused() {
+        let data = b"the honest app".repeat(4);
+        for (encoding, body) in [
+            ("gzip", gzip(&data)),
+            ("deflate", zlib(&data)),
+            ("deflate", raw_deflate(&data)),
+            ("br", brotli(&data)),
+            ("zstd", zstd(&data)),
+        ] {
+            let mut extra = body.clone();
+            extra.extend_from_slice(b"<script src=evil.js></script>");
+            assert!(decode(encoding, &extra, 1000).is_err(), "{encoding}");
+            // And so is a stream cut short.
+            let cut = &body[..body.len() - 2];
+            assert!(decode(encoding, cut, 1000).is_err(), "{encoding} cut");
+        }
+    }
+
+    #[test]
+    fn chromium_asks_for_brotli_and_zstd_from_trustworthy_origins_only() {
+        let url = |u: &str| Url::parse(u).unwrap();
+        for trusted in [
+            "https://app.example/",
+            "http://127.0.0.1:8080/",
+            "http://[::1]/",
+            "http://localhost:3000/",
+        ] {
+            assert_eq!(browser_encodings(&url(trusted)), "gzip, deflate, br, zstd");
+        }
+        assert_eq!(
+            browser_encodings(&url("http://app.example/")),
+            "gzip, deflate"
+        );
+        assert_eq!(Dest::of("index.html"), Dest::Document);
+        assert_eq!(Dest::of(""), Dest::Document);
+        assert_eq!(Dest::of("r"), Dest::Document);
+        assert_eq!(Dest::of("snippets/x/inline0.js"), Dest::Script);
+        assert_eq!(Dest::of("vroom-1.wasm"), Dest::Fetch);
+        assert_eq!(Dest::of("style-1.css"), Dest::Style);
+        assert_eq!(Dest::of("favicon.svg"), Dest::Image);
+    }
+
+    /// A loopback server that accepts connections and reads requests but never
+    /// answers; every request head it reads is sent on `heads`.
+    async fn stalling_server() -> (Url, tokio::sync::mpsc::UnboundedReceiver<String>) {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let _ = tx.send(String::from_utf8_lossy(&head).into_owned());
+                    // Holds the connection open, answering nothing.
+                    let _ = stream.read(&mut buf).await;
+                });
+            }
+        });
+        (url, rx)
+    }
+
+    #[tokio::test]
+    async fn a_server_that_never_answers_is_given_up_in_time() {
+        let (url, mut heads) = stalling_server().await;
+        let mut client = Client::new(url.clone(), 1000, Duration::from_millis(300));
+        let started = std::time::Instant::now();
+        let err = client
+            .fetch("r", Dest::Document, browser_encodings(&url))
+            .await
+            .err()
+            .expect("no answer is an error");
+        assert_eq!(err, "no answer within 0.3 s");
+        assert!(started.elapsed() < Duration::from_secs(5));
+        let head = heads.recv().await.expect("the request arrived");
+        assert!(head.starts_with("GET /r HTTP/1.1\r\n"), "{head}");
+    }
+
+    #[tokio::test]
+    async fn requests_carry_the_headers_chromium_sends() {
+        let (url, mut heads) = stalling_server().await;
+        let mut client = Client::new(url.clone(), 1000, Duration::from_millis(100));
+        let host = format!("Host: {}", url.authority());
+        let origin = format!("Origin: {}", url.origin().ascii_serialization());
+        // As recorded from Chromium 156 loading the app's page from a loopback server.
+        let common = [
+            "Connection: keep-alive",
+            "User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like \
+             Gecko) Chrome/156.0.0.0 Safari/537.36",
+            "Sec-Ch-Ua: \"Not:A-Brand\";v=\"8\", \"Chromium\";v=\"156\"",
+            "Sec-Ch-Ua-Mobile: ?0",
+            "Sec-Ch-Ua-Platform: \"Linux\"",
+            "Accept-Encoding: gzip, deflate, br, zstd",
+            "Accept-Language: en-US,en;q=0.9",
+        ];
+        for (path, dest, lines) in [
+            (
+                "r",
+                Dest::Document,
+                vec![
+                    "Upgrade-Insecure-Requests: 1",
+                    "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/jxl,\
+                     image/avif,image/webp,image/apng,*/*;q=0.8,application/signed-exchange;\
+                     v=b3;q=0.7",
+                    "Sec-Fetch-Site: none",
+                    "Sec-Fetch-Mode: navigate",
+                    "Sec-Fetch-User: ?1",
+                    "Sec-Fetch-Dest: document",
+                ],
+            ),
+            (
+                "a.js",
+                Dest::Script,
+                vec![
+                    origin.as_str(),
+                    "Accept: */*",
+                    "Sec-Fetch-Site: same-origin",
+                    "Sec-Fetch-Mode: cors",
+                    "Sec-Fetch-Dest: script",
+                ],
+            ),
+            (
+                "a.wasm",
+                Dest::Fetch,
+                vec![
+                    origin.as_str(),
+                    "Accept: */*",
+                    "Sec-Fetch-Site: same-origin",
+                    "Sec-Fetch-Mode: cors",
+                    "Sec-Fetch-Dest: empty",
+                ],
+            ),
+            (
+                "a.css",
+                Dest::Style,
+                vec![
+                    "Accept: text/css,*/*;q=0.1",
+                    "Sec-Fetch-Site: same-origin",
+                    "Sec-Fetch-Mode: no-cors",
+                    "Sec-Fetch-Dest: style",
+                ],
+            ),
+        ] {
+            let _ = client.fetch(path, dest, browser_encodings(&url)).await;
+            let head = heads.recv().await.expect("the request arrived");
+            let got: Vec<&str> = head.lines().collect();
+            assert_eq!(got[0], format!("GET /{path} HTTP/1.1"));
+            assert_eq!(got[1], host, "Host comes first");
+            let expected: Vec<&str> = common.iter().copied().chain(lines).collect();
+            for line in &expected {
+                assert!(got.contains(line), "{line:?} missing from {head}");
+            }
+            // Nothing else: every line is the request line, Host, an expected header
+            // or the blank line that ends the head.
+            assert_eq!(got.len(), 2 + expected.len() + 1, "{head}");
+            if dest != Dest::Document {
+                assert!(!head.contains("Sec-Fetch-User"), "{head}");
+            }
+        }
     }
 }

@@ -115,7 +115,12 @@ enum Command {
     /// Check that the web app a server serves is, byte for byte, a build you trust
     /// (a reproducible build of the published sources, or its BUILD manifest); every
     /// file is listed as matching or differing. Exit 0 when all match, 1 when any
-    /// differs, 2 when the check could not be made.
+    /// differs, 2 when the check could not be made (or took longer than --timeout).
+    ///
+    /// Files are fetched with the headers a current Chromium sends, in every encoding a
+    /// browser asks for. That only raises the bar: a host can still tell this check
+    /// from a browser by its TLS handshake, its timing or its address, and serve it the
+    /// honest app while browsers get another. Run it from where the app's users are.
     VerifyApp(verify::VerifyArgs),
 }
 

@@ -3,11 +3,14 @@
 //!
 //! The web app holds every key of a room, and whoever serves it could serve another
 //! one (PROTOCOL.md §1). This command fetches every file of the app from the server the
-//! way a browser would (each in every encoding a browser may ask for: plain, gzip and
-//! brotli, since a server could change one variant only; `/` and `/r`, which serve the
-//! page) and compares it with a reproducible build of the published sources
-//! (`--web-dist`, what `cargo xtask web` writes) or with the SHA-256 list in that
-//! build's `BUILD` manifest (`--manifest`).
+//! way a browser would (with the headers Chromium sends for that kind of file; each
+//! with every `Accept-Encoding` a browser may send, and plain, since a server could
+//! change one variant only; `/` and `/r`, which serve the page) and compares it with a
+//! reproducible build of the published sources (`--web-dist`, what `cargo xtask web`
+//! writes) or with the SHA-256 list in that build's `BUILD` manifest (`--manifest`).
+//! Headers alike only raise the bar: a host can still tell this client from a browser
+//! by its TLS handshake, timing or address, and serve it the honest app. The whole
+//! check has a time limit (`--timeout`), and so has each request.
 //!
 //! The server is a relay (`--server`), the static host of an app hosted apart from the
 //! relay (`--app`), or the app an invite link opens (`--link`, whose fragment, the room
@@ -17,13 +20,14 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use url::Url;
 use vroom_shared::invite;
 
 use crate::app::{checked_relay, BadRelay};
-use crate::http::{is_plain_web_url, Client, Fetched};
+use crate::http::{is_plain_web_url, Client, Dest, Fetched};
 use crate::render::clean;
 
 /// The manifest's name in a build's directory.
@@ -35,8 +39,18 @@ const PAGE: &str = "index.html";
 /// The meta tag a deployment may fill in, as `cargo xtask web` writes it.
 const RELAY_META: &[u8] = b"<meta name=\"vroom-relay\" content=\"";
 
-/// Encodings a browser may ask for, as `Accept-Encoding` values.
-const ENCODINGS: [&str; 3] = ["identity", "gzip", "br"];
+/// The `Accept-Encoding` values each file is fetched with: Chromium's and Firefox's
+/// (to `https` and this machine), Safari's, Chromium's to plain `http` elsewhere, and
+/// none (a client or proxy that asks for no compression).
+const ENCODINGS: [&str; 4] = [
+    "gzip, deflate, br, zstd",
+    "gzip, deflate, br",
+    "gzip, deflate",
+    "identity",
+];
+
+/// The most one request may take (the app's wasm is a few MB).
+const FETCH_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The most one file of the app may weigh, decoded (the app's wasm is a few MB).
 const MAX_FILE: usize = 64 << 20;
@@ -69,6 +83,10 @@ pub(crate) struct VerifyArgs {
     /// Or the BUILD manifest (SHA-256 of every file) published with a release.
     #[arg(long, value_name = "FILE")]
     manifest: Option<std::path::PathBuf>,
+    /// The most the whole check may take (each request at most 30 s of it); give more
+    /// on a slow connection, e.g. 5m.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
+    timeout: Duration,
 }
 
 /// Runs the check: exit 0 when every file matches, 1 when any differs, 2 when the
@@ -96,7 +114,15 @@ pub(crate) async fn command(args: VerifyArgs) -> std::process::ExitCode {
         (None, None, None) => unreachable!("clap requires one of them"),
     };
     let outcome = match (server, expected) {
-        (Ok(server), Ok(expected)) => run(&server, &expected).await,
+        (Ok(server), Ok(expected)) => {
+            match tokio::time::timeout(args.timeout, run(&server, &expected)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(VerifyError::TimedOut {
+                    server: clean(&server),
+                    limit: humantime::format_duration(args.timeout).to_string(),
+                }),
+            }
+        }
         (Err(err), _) | (_, Err(err)) => Err(err),
     };
     match outcome {
@@ -120,6 +146,12 @@ pub(crate) enum VerifyError {
     Local(String),
     #[error("could not fetch {path} from the server: {why}")]
     Fetch { path: String, why: String },
+    #[error(
+        "the check did not finish within {limit}: the server at {server} answers too \
+         slowly or has stopped answering, so nothing was proven. Try again later, or \
+         allow more time on a slow connection with --timeout (e.g. --timeout 5m)."
+    )]
+    TimedOut { server: String, limit: String },
 }
 
 /// The files of a known build: path (relative, `/`-separated) → SHA-256.
@@ -199,9 +231,10 @@ pub(crate) fn expected_from_manifest(path: &Path) -> Result<Expected, VerifyErro
 
 /// Fetches every file of `expected` from `server` and prints, file by file, whether it
 /// matches. `Ok(true)` when all do.
+/// Each request may take up to [`FETCH_TIMEOUT`]; the caller bounds the whole.
 pub(crate) async fn run(server: &str, expected: &Expected) -> Result<bool, VerifyError> {
     let base = base_url(server)?;
-    let mut client = Client::new(base.clone(), MAX_FILE);
+    let mut client = Client::new(base.clone(), MAX_FILE, FETCH_TIMEOUT);
     println!(
         "checking the web app at {} against a build of {} files",
         base.as_str().trim_end_matches('/'),
@@ -218,7 +251,7 @@ pub(crate) async fn run(server: &str, expected: &Expected) -> Result<bool, Verif
         let mut problems = Vec::new();
         for encoding in ENCODINGS {
             let fetched = client
-                .fetch(path, encoding)
+                .fetch(path, Dest::of(path), encoding)
                 .await
                 .map_err(|why| VerifyError::Fetch {
                     path: format!("/{path}"),

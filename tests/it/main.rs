@@ -28,7 +28,8 @@
 //! - `codes`: into a room by short code (two joiners, wrong codes, burn, revoke, an
 //!   offline maker, two relays sharing one Redis).
 //! - `verify_app`: `vroom verify-app` against a relay serving the build, one serving a
-//!   changed wasm, and a static host.
+//!   changed wasm, a static host, one hiding bytes in a second gzip member and ones
+//!   that stall; the loopback servers `static_cli` uses too.
 //! - `rotate`: a kick renews the room's invitation: the old link refused, the new one
 //!   shared with the members who stay (one away during the kick too).
 //! - `static_cli`: the native client and the web app on a static host: links made for

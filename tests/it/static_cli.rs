@@ -6,19 +6,15 @@
 //! not read; `vroom verify-app`
 //! checks the app on the static host by its address or by an invite link.
 
-use std::process::Output;
-use std::sync::{Arc, Mutex};
-
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 use vroom_relay::Config;
 use vroom_shared::crypto::{OsRng, RoomSecret};
 use vroom_shared::invite::Invite;
 use vroom_testkit::browser::{app_config, web_dist};
-use vroom_testkit::cli::{vroom_binary, Client};
+use vroom_testkit::cli::Client;
 use vroom_testkit::relay::{test_config, Relay};
 use vroom_testkit::static_host::StaticHost;
-use vroom_testkit::PATIENCE;
+
+use crate::verify_app::{app_files, ok, verify_app, Loopback};
 
 /// A relay that serves no web app and admits pages from `site` besides its own.
 async fn relay_for(site: &str) -> Relay {
@@ -106,58 +102,8 @@ async fn a_page_naming_no_relay_leaves_the_link_origin_as_the_relay() {
 }
 
 /// A page, served for every path by a loopback server that records each request's head.
-struct Page {
-    origin: String,
-    requests: Arc<Mutex<Vec<String>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Page {
-    async fn serve(html: String) -> Page {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let origin = format!("http://{}", listener.local_addr().expect("an address"));
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let log = requests.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((mut stream, _)) = listener.accept().await {
-                let (html, log) = (html.clone(), log.clone());
-                tokio::spawn(async move {
-                    let mut head = Vec::new();
-                    let mut buf = [0u8; 1024];
-                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                        match stream.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => head.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    log.lock()
-                        .expect("log")
-                        .push(String::from_utf8_lossy(&head).into_owned());
-                    let answer = format!(
-                        "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\n\
-                         connection: close\r\n\r\n{html}",
-                        html.len()
-                    );
-                    let _ = stream.write_all(answer.as_bytes()).await;
-                });
-            }
-        });
-        Page {
-            origin,
-            requests,
-            task,
-        }
-    }
-
-    fn requests(&self) -> Vec<String> {
-        self.requests.lock().expect("log").clone()
-    }
-}
-
-impl Drop for Page {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+async fn serve_page(html: String) -> Loopback {
+    Loopback::serve(move |_| ok("text/html", "", html.as_bytes())).await
 }
 
 fn page_naming(content: &str) -> String {
@@ -190,7 +136,7 @@ async fn a_page_naming_an_unusable_relay_is_refused_and_never_sees_the_secret() 
             "names its relay as 'https://relay.example/ [1A [2K', which is not a relay address",
         ),
     ] {
-        let page = Page::serve(html).await;
+        let page = serve_page(html).await;
         let invite = Invite::new(&page.origin, RoomSecret::generate(&mut OsRng));
         let link = invite.link();
         let secret = link.split_once('#').expect("a fragment").1.to_owned();
@@ -206,6 +152,14 @@ async fn a_page_naming_an_unusable_relay_is_refused_and_never_sees_the_secret() 
             requests[0].starts_with("GET /r HTTP/1.1\r\n"),
             "{requests:?}"
         );
+        // Read as Chromium navigates to a page.
+        for line in [
+            "Sec-Fetch-Mode: navigate",
+            "Sec-Fetch-Dest: document",
+            "Chrome/",
+        ] {
+            assert!(requests[0].contains(line), "{line}: {requests:?}");
+        }
         assert!(
             !requests[0].contains('#') && !requests[0].contains(&secret),
             "the room secret stays on this machine: {requests:?}"
@@ -218,7 +172,7 @@ async fn a_page_too_long_to_read_is_not_read_and_its_origin_tried_as_the_relay()
     // The relay named at the end of a page of 2 MB, past what the client reads.
     let mut html = "<!-- padding -->".repeat((2 << 20) / 16);
     html.push_str(&page_naming("https://relay.example"));
-    let page = Page::serve(html).await;
+    let page = serve_page(html).await;
     let link = Invite::new(&page.origin, RoomSecret::generate(&mut OsRng)).link();
     let mut bob = Client::join(&link, "bob");
     bob.expect(&format!(
@@ -246,7 +200,7 @@ async fn a_page_too_long_to_read_is_not_read_and_its_origin_tried_as_the_relay()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_with_a_name_before_its_host_is_refused_unread() {
     // A URL parser reads the host after '@': here the page server, not `localhost`.
-    let page = Page::serve(page_naming("")).await;
+    let page = serve_page(page_naming("")).await;
     let host = page.origin.strip_prefix("http://").expect("an http origin");
     let link = Invite::new(&page.origin, RoomSecret::generate(&mut OsRng)).link();
     let fragment = link.split_once('#').expect("a fragment").1;
@@ -278,7 +232,7 @@ async fn a_link_with_a_name_before_its_host_is_refused_unread() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn links_are_not_made_for_an_app_that_talks_to_another_relay() {
     let relay = Relay::start(test_config()).await;
-    let page = Page::serve(page_naming("https://other.example")).await;
+    let page = serve_page(page_naming("https://other.example")).await;
     let mut ada = Client::spawn(
         "ada",
         &[
@@ -302,23 +256,8 @@ async fn links_are_not_made_for_an_app_that_talks_to_another_relay() {
 
 /// Runs `vroom verify-app ARGS`; returns its exit code and stdout.
 async fn verify(args: &[&str]) -> (i32, String) {
-    let run = tokio::process::Command::new(vroom_binary())
-        .arg("verify-app")
-        .args(args)
-        .env_remove("VROOM_SERVER")
-        .kill_on_drop(true)
-        .output();
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = tokio::time::timeout(PATIENCE, run)
-        .await
-        .expect("verify-app finishes")
-        .expect("verify-app runs");
-    let stdout = String::from_utf8_lossy(&stdout).into_owned();
-    eprintln!("{stdout}{}", String::from_utf8_lossy(&stderr));
-    (status.code().expect("an exit code"), stdout)
+    let (code, out, _) = verify_app(args).await;
+    (code, out)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -332,18 +271,7 @@ async fn verify_app_checks_the_static_host_by_address_and_by_link() {
     // The origin is all verify-app needs: a link without its secret works too.
     let bare = format!("{}/r", site.origin());
 
-    let files: Vec<String> = std::fs::read_dir(&dist)
-        .expect("list web-dist")
-        .map(|e| {
-            e.expect("an entry")
-                .file_name()
-                .to_string_lossy()
-                .into_owned()
-        })
-        .filter(|n| {
-            !n.ends_with(".br") && !n.ends_with(".gz") && n != "BUILD" && !dist.join(n).is_dir()
-        })
-        .collect();
+    let files = app_files(&dist);
     for way in [
         ["--app", &site.origin()],
         ["--link", &link],
@@ -414,7 +342,7 @@ async fn verify_app_writes_no_terminal_escapes_a_host_serves() {
     let dist = web_dist();
     let dist_arg = dist.to_str().expect("a UTF-8 path");
     // Every path answers with a page whose relay setting would erase the line above.
-    let page = Page::serve(page_naming("https://r.example/\x1b[1A\x1b[2K")).await;
+    let page = serve_page(page_naming("https://r.example/\x1b[1A\x1b[2K")).await;
     let (code, out) = verify(&["--app", &page.origin, "--web-dist", dist_arg]).await;
     assert_eq!(code, 1, "{out}");
     assert!(!out.contains('\x1b'), "{out:?}");

@@ -1,11 +1,18 @@
 //! `vroom verify-app` against real servers: a relay serving the built web app matches
 //! it (compared with the build's directory, and with its `BUILD` manifest); a relay
 //! serving a copy with one byte of the wasm changed is caught, the file named, the exit
-//! code 1; the app on a static host matches too, its relay setting named.
+//! code 1; the app on a static host matches too, its relay setting named; a host that
+//! hides bytes in a second gzip member is caught; a host that stalls is given up on
+//! in the time allowed. Also the loopback servers and the run of `verify-app` that
+//! `static_cli` shares.
 
 use std::path::Path;
 use std::process::Output;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
 use vroom_relay::Config;
 use vroom_testkit::browser::{app_config, web_dist};
 use vroom_testkit::cli::vroom_binary;
@@ -13,12 +20,13 @@ use vroom_testkit::relay::Relay;
 use vroom_testkit::static_host::StaticHost;
 use vroom_testkit::PATIENCE;
 
-/// Runs `vroom verify-app --server SERVER` with `build` (`--web-dist DIR` or
-/// `--manifest FILE`); returns its exit code and stdout.
-async fn verify(server: &str, build: [&str; 2]) -> (i32, String) {
+/// Runs `vroom verify-app ARGS` (without `VROOM_SERVER` from the environment); returns
+/// its exit code, stdout and stderr.
+pub(crate) async fn verify_app(args: &[&str]) -> (i32, String, String) {
     let run = tokio::process::Command::new(vroom_binary())
-        .args(["verify-app", "--server", server])
-        .args(build)
+        .arg("verify-app")
+        .args(args)
+        .env_remove("VROOM_SERVER")
         .kill_on_drop(true)
         .output();
     let Output {
@@ -30,12 +38,116 @@ async fn verify(server: &str, build: [&str; 2]) -> (i32, String) {
         .expect("verify-app finishes")
         .expect("verify-app runs");
     let stdout = String::from_utf8_lossy(&stdout).into_owned();
-    eprintln!("{stdout}{}", String::from_utf8_lossy(&stderr));
-    (status.code().expect("an exit code"), stdout)
+    let stderr = String::from_utf8_lossy(&stderr).into_owned();
+    eprintln!("{stdout}{stderr}");
+    (status.code().expect("an exit code"), stdout, stderr)
 }
 
-/// The name of the app's wasm in `dist` (`vroom-<hash>.wasm`).
-fn app_wasm(dist: &Path) -> String {
+/// Runs `vroom verify-app --server SERVER` with `build` (`--web-dist DIR` or
+/// `--manifest FILE`); returns its exit code and stdout.
+async fn verify(server: &str, build: [&str; 2]) -> (i32, String) {
+    let (code, out, _) = verify_app(&[&["--server", server][..], &build[..]].concat()).await;
+    (code, out)
+}
+
+/// What a [`Loopback`] server does with a request, given its head.
+pub(crate) enum Answer {
+    /// Sends these bytes (status line, headers, body), then closes the connection.
+    Bytes(Vec<u8>),
+    /// Never answers, and keeps the connection open.
+    Stall,
+    /// Promises a megabyte, then sends a byte every 50 ms.
+    Trickle,
+}
+
+/// A 200 answer with `body`, its `content-type` and extra header lines.
+pub(crate) fn ok(content_type: &str, extra: &str, body: &[u8]) -> Answer {
+    let mut bytes = format!(
+        "HTTP/1.1 200 OK\r\ncontent-type: {content_type}\r\n{extra}content-length: {}\r\n\
+         connection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    bytes.extend_from_slice(body);
+    Answer::Bytes(bytes)
+}
+
+/// A loopback HTTP server that answers each request as told and records each request's
+/// head.
+pub(crate) struct Loopback {
+    pub(crate) origin: String,
+    requests: Arc<Mutex<Vec<String>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Loopback {
+    pub(crate) async fn serve(answer: impl Fn(&str) -> Answer + Send + Sync + 'static) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let origin = format!("http://{}", listener.local_addr().expect("an address"));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let log = requests.clone();
+        let answer = Arc::new(answer);
+        let task = tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let (answer, log) = (answer.clone(), log.clone());
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let head = String::from_utf8_lossy(&head).into_owned();
+                    log.lock().expect("log").push(head.clone());
+                    match answer(&head) {
+                        Answer::Bytes(bytes) => {
+                            let _ = stream.write_all(&bytes).await;
+                        }
+                        Answer::Stall => while stream.read(&mut buf).await.is_ok_and(|n| n > 0) {},
+                        Answer::Trickle => {
+                            let head = "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\n\
+                                        content-length: 1048576\r\n\r\n";
+                            let mut sent = stream.write_all(head.as_bytes()).await;
+                            while sent.is_ok() {
+                                tokio::time::sleep(Duration::from_millis(50)).await;
+                                sent = stream.write_all(b" ").await;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        Loopback {
+            origin,
+            requests,
+            task,
+        }
+    }
+
+    pub(crate) fn requests(&self) -> Vec<String> {
+        self.requests.lock().expect("log").clone()
+    }
+}
+
+impl Drop for Loopback {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The path a request head asks for, without its leading `/`.
+fn path_of(head: &str) -> &str {
+    head.split(' ')
+        .nth(1)
+        .unwrap_or("/")
+        .trim_start_matches('/')
+}
+
+/// The names of the app's files at the top of `dist`, as the build made them (not
+/// their compressed copies, the manifest or the directories).
+pub(crate) fn app_files(dist: &Path) -> Vec<String> {
     std::fs::read_dir(dist)
         .expect("list web-dist")
         .map(|e| {
@@ -44,6 +156,16 @@ fn app_wasm(dist: &Path) -> String {
                 .to_string_lossy()
                 .into_owned()
         })
+        .filter(|n| {
+            !n.ends_with(".br") && !n.ends_with(".gz") && n != "BUILD" && !dist.join(n).is_dir()
+        })
+        .collect()
+}
+
+/// The name of the app's wasm in `dist` (`vroom-<hash>.wasm`).
+fn app_wasm(dist: &Path) -> String {
+    app_files(dist)
+        .into_iter()
         .find(|n| n.starts_with("vroom-") && n.ends_with(".wasm"))
         .expect("web-dist has the app's wasm")
 }
@@ -142,5 +264,97 @@ fn copy_dir(from: &Path, to: &Path) {
         } else {
             std::fs::copy(entry.path(), dest).expect("copy a file");
         }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bytes_in_a_second_gzip_member_are_caught() {
+    use std::io::Write;
+    let dist = web_dist();
+    let gzip = |data: &[u8]| {
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        gz.write_all(data).expect("compress");
+        gz.finish().expect("compress")
+    };
+    // The honest page, then a member that a reader of the first one only never sees.
+    let page = std::fs::read(dist.join("index.html")).expect("read the page");
+    let two = [gzip(&page), gzip(b"<script src=/evil.js></script>")].concat();
+    let files = dist.clone();
+    let site = Loopback::serve(move |head| {
+        let path = path_of(head);
+        let file = match path {
+            "" | "r" | "r/" => "index.html".to_owned(),
+            _ => path.to_owned(),
+        };
+        let gzip_asked = head
+            .lines()
+            .any(|l| l.starts_with("Accept-Encoding:") && l.contains("gzip"));
+        if file == "index.html" && gzip_asked {
+            return ok("text/html", "content-encoding: gzip\r\n", &two);
+        }
+        match std::fs::read(files.join(&file)) {
+            Ok(bytes) => ok("application/octet-stream", "", &bytes),
+            Err(_) => Answer::Bytes(
+                b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    .to_vec(),
+            ),
+        }
+    })
+    .await;
+    let (code, out) = verify(&site.origin, dist_arg(&dist)).await;
+    assert_eq!(code, 1, "the appended member is a difference:\n{out}");
+    let line = out
+        .lines()
+        .find(|l| l.trim().starts_with("DIFFERS  index.html"))
+        .unwrap_or_else(|| panic!("the page is named:\n{out}"));
+    assert!(
+        line.contains("gzip, deflate, br, zstd: different bytes"),
+        "as a browser asks for it: {line}"
+    );
+    assert!(!line.contains("identity"), "the plain page matches: {line}");
+    // Every request looked like Chromium's.
+    for head in site.requests() {
+        assert!(head.contains("Chrome/"), "{head}");
+        assert!(head.contains("Sec-Fetch-Dest: "), "{head}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_host_that_stalls_is_given_up_in_the_time_allowed() {
+    let dist = web_dist();
+    let dist_arg = dist_arg(&dist);
+    for trickle in [false, true] {
+        let site = Loopback::serve(move |_| {
+            if trickle {
+                Answer::Trickle
+            } else {
+                Answer::Stall
+            }
+        })
+        .await;
+        let started = Instant::now();
+        let (code, out, err) = verify_app(&[
+            "--app",
+            &site.origin,
+            dist_arg[0],
+            dist_arg[1],
+            "--timeout",
+            "2s",
+        ])
+        .await;
+        let took = started.elapsed();
+        assert_eq!(code, 2, "no answer means no proof:\n{out}{err}");
+        assert!(
+            err.contains(&format!(
+                "the check did not finish within 2s: the server at {} answers too slowly \
+                 or has stopped answering",
+                site.origin
+            )),
+            "{err}"
+        );
+        assert!(err.contains("--timeout"), "what to do is said: {err}");
+        assert!(!out.contains("all ") && !out.contains("match "), "{out}");
+        assert!(took < Duration::from_secs(10), "given up in time: {took:?}");
+        assert!(!site.requests().is_empty(), "the page was asked for");
     }
 }
