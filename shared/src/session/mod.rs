@@ -1572,7 +1572,11 @@ impl Session {
                     return;
                 }
                 let now = self.now_ms;
+                let seat = self.host.is_some() && self.host == self.me;
                 if let Stage::Member(m) = &mut self.stage {
+                    if seat && reason == LeaveReason::Kicked {
+                        rotate::after_relay_kick(m, member, out);
+                    }
                     m.duties.forget_member(member);
                     m.keys.owed.gone(member);
                     if let Some(leaf) = m.roster.leaf_of(member) {
@@ -1949,6 +1953,7 @@ impl Session {
                     m.last_update_ms = self.now_ms;
                 }
                 // Who was removed, and what to say about it.
+                let mut moderator_kicks = Vec::new();
                 for gone in &removed {
                     let peer = m.roster.get(gone.leaf).cloned().unwrap_or_default();
                     m.seen_clients.insert(gone.identity.client_id);
@@ -1964,11 +1969,11 @@ impl Session {
                     let kicked = (by_host || by_moderator) && renewed.is_some();
                     let by_mod = by_moderator && kicked;
                     // A moderator's own kick: the relay disconnects the member now that
-                    // its commit won (the holder of the host seat tells the relay the
-                    // new join proof, `rotate::on_renewed`).
+                    // its commit won, and takes the new join proof with it
+                    // (`rotate::on_renewed`, once the pass is derived).
                     if let Some(member) = m.moderators.own_kicks.remove(&gone.leaf) {
                         if own_commit && peer.member == Some(member) {
-                            out.push(Output::Send(ClientFrame::ModeratorKick { member }.encode()));
+                            moderator_kicks.push(member);
                         }
                     }
                     // This member's own kick as host: the relay disconnects the member
@@ -2030,6 +2035,7 @@ impl Session {
                         return;
                     }
                 }
+                rotate::moderator_kicks(m, &moderator_kicks, out);
                 let members = m.group.members();
                 m.roster.sync(&members);
                 // A kicked member back under another leaf (a rejoin the others took)

@@ -38,7 +38,7 @@ use super::{event, Keys, Membership, Output, SessionEvent};
 use crate::crypto::keys::{Join, Key};
 use crate::crypto::RoomPass;
 use crate::group::Member;
-use crate::wire::{ClientFrame, MemberId, Resume, RoomId, PROTOCOL_VERSION};
+use crate::wire::{ClientFrame, JoinProofHash, MemberId, Resume, RoomId, PROTOCOL_VERSION};
 
 /// Join keys of earlier passes kept for members' proven rejoins.
 const MAX_PREVIOUS: usize = 4;
@@ -277,6 +277,49 @@ fn kick_owed(m: &Membership) -> bool {
         .any(|o| matches!(o.duty, Duty::Remove { kick: true, .. }))
 }
 
+/// The hash of the current join proof, when this member holds the pass the group
+/// agreed on (its number is the room record's `renewal`) and the room was renewed.
+fn agreed_proof(m: &Membership) -> Option<JoinProofHash> {
+    let generation = m.group.renewal();
+    if generation == 0 || m.keys.renewal.generation != generation {
+        return None; // no renewal yet, or this member does not hold the agreed pass
+    }
+    let pass = m.keys.renewal.pass.as_ref()?;
+    Some(pass.join_proof(&m.keys.room_secret).hash())
+}
+
+/// A moderator's own kicks, once its renewing commit won and it derived the new pass:
+/// the relay disconnects each member and takes the new join proof in the same step
+/// ([`ClientFrame::ModeratorKick`]), so the old link stops working at the relay even
+/// while the host is away.
+pub(super) fn moderator_kicks(m: &Membership, members: &[MemberId], out: &mut Vec<Output>) {
+    if members.is_empty() {
+        return;
+    }
+    let Some(proof) = agreed_proof(m) else {
+        return;
+    };
+    for &member in members {
+        out.push(Output::Send(
+            ClientFrame::ModeratorKick { member, proof }.encode(),
+        ));
+    }
+}
+
+/// The relay reported `member` kicked, and not by a `Kick` this member (holding the
+/// relay's seat) owed: a moderator's kick, which set the join proof its sender gave.
+/// The relay cannot check that proof, so the holder of the seat sets the one the group
+/// agreed on again, after it: a moderator's frame cannot leave a wrong one in place.
+pub(super) fn after_relay_kick(m: &Membership, member: MemberId, out: &mut Vec<Output>) {
+    if m.keys.owed.disconnect.contains(&member) {
+        return;
+    }
+    let (Some(secret), Some(proof)) = (m.keys.host_secret.clone(), agreed_proof(m)) else {
+        return;
+    };
+    out.push(Output::Send(ClientFrame::Rotate { secret, proof }.encode()));
+}
+
 /// With the relay's host secret, and the pass the group agreed on: the relay is told
 /// the current join proof (again: it is idempotent) and asked to disconnect the kicked
 /// members it still holds. Called after a renewal, and after this member claimed the
@@ -290,14 +333,9 @@ pub(super) fn tell_relay(
     let Some(secret) = m.keys.host_secret.clone() else {
         return;
     };
-    let generation = m.group.renewal();
-    if generation == 0 || m.keys.renewal.generation != generation {
-        return; // no renewal yet, or this member does not hold the agreed pass
-    }
-    let Some(pass) = &m.keys.renewal.pass else {
+    let Some(proof) = agreed_proof(m) else {
         return;
     };
-    let proof = pass.join_proof(&m.keys.room_secret).hash();
     out.push(Output::Send(
         ClientFrame::Rotate {
             secret: secret.clone(),
