@@ -1816,13 +1816,22 @@ impl Session {
                     let renewal = m.group.renewal();
                     m.keys.number_pass(renewal);
                 }
-                // A host back after a reload: what it owed the relay, if it can.
+                // A host back after a reload: what it owed the relay, if it can; a
+                // member it kicked before the reload that is still in the group is
+                // kicked again.
+                let renewed = m.keys.owed.in_the_group();
                 rotate::tell_relay(&mut m, &self.connected, out);
+                let members = m.group.members();
+                rotate::kick_again(&mut m, &members, self.now_ms);
                 self.stage = Stage::Member(Box::new(m));
                 self.ready_sent = false;
                 // In through a Welcome: a new leaf, which tells the room its profile.
                 self.resumed = false;
                 self.after_change(out);
+                if renewed {
+                    // Its own renewing commit, on its way when it reloaded, won.
+                    out.push(event(SessionEvent::InviteChanged));
+                }
                 for (seq, sender, bytes) in buffered {
                     self.on_group(seq, sender, &bytes, true, out);
                 }
@@ -1834,6 +1843,7 @@ impl Session {
                     return;
                 }
                 if let Stage::Joining(j) = &mut self.stage {
+                    rotate::replayed(&mut j.keys, from, me, &bytes);
                     j.buffered_bytes += bytes.len();
                     j.buffered.push_back((seq, from, bytes));
                     while j.buffered.len() > MAX_BUFFERED || j.buffered_bytes > MAX_BUFFERED_BYTES {
