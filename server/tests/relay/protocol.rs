@@ -721,9 +721,12 @@ async fn a_moderator_locks_and_kicks_but_not_the_host() {
         moderator.recv().await,
         Got::Left(6, wg.you, LeaveReason::Kicked)
     );
-    // The kick carried the join proof of the invitation its commit renewed: a newcomer
-    // without it is refused, one with it admitted (the refused kicks above set none,
-    // or the join before this one would have been refused too).
+    // The kick carried the join proof of the invitation its commit renewed: once the
+    // moderator unlocks, a newcomer without it is refused, one with it admitted.
+    moderator
+        .send(ClientFrame::ModeratorLock { locked: false })
+        .await;
+    assert_eq!(moderator.recv().await, Got::Locked(7, false));
     let mut late = relay.connect().await;
     late.ask_to_join(room).await;
     late.expect_error(ErrorCode::InviteChanged).await;
@@ -732,10 +735,10 @@ async fn a_moderator_locks_and_kicks_but_not_the_host() {
         room,
         resume: None,
         after: None,
-        proof: proof.0,
+        proof,
     })
     .await;
     let w = late.expect_welcome().await;
-    assert_eq!(moderator.recv().await, Got::Joined(7, w.you));
+    assert_eq!(moderator.recv().await, Got::Joined(8, w.you));
     relay.stop().await;
 }
