@@ -1402,10 +1402,7 @@ pub(crate) async fn a_moderators_kick_renews_the_join_proof_and_nothing_else_doe
     }
     let (m1, m2, m3, m4) = (MemberId(1), MemberId(2), MemberId(3), MemberId(4));
     let (old, mine) = (JoinProof([6; 32]), JoinProof([7; 32]));
-    h.store
-        .rotate(r, &host_secret(), old.hash())
-        .await
-        .unwrap();
+    h.store.rotate(r, &host_secret(), old.hash()).await.unwrap();
     // Refused kicks: by a member not named, of the host seat's member, of another
     // moderator, of nobody. None of them sets the proof it carries.
     assert_eq!(

@@ -193,12 +193,9 @@ impl Session {
                 m.group.members().len() == 1,
                 m.keys.owed.save(m.group.pending_renewal()),
             ),
-            Stage::Joining(j) if j.resuming => (
-                &j.keys,
-                j.joiner.identity()?,
-                false,
-                j.keys.owed.save(None),
-            ),
+            Stage::Joining(j) if j.resuming => {
+                (&j.keys, j.joiner.identity()?, false, j.keys.owed.save(None))
+            }
             _ => return None,
         };
         let (client_id, signing) = identity.secret();

@@ -338,5 +338,9 @@ fn a_moderators_wrong_proof_is_replaced_by_the_hosts() {
     net.act("bob", vec![vroom_shared::session::Output::Send(frame)]);
     net.run();
     assert_eq!(net.kicks.last(), Some(&(Some(bob), dave)));
-    assert_eq!(net.proof, Some(agreed), "the host set the agreed proof again");
+    assert_eq!(
+        net.proof,
+        Some(agreed),
+        "the host set the agreed proof again"
+    );
 }

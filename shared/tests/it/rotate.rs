@@ -363,7 +363,7 @@ fn a_host_alone_after_a_kick_reloads_and_still_lets_the_new_link_in() {
 /// openmls's pending commit. It kept the pass that commit makes, and tells from the
 /// relay's replay that its commit was the first of its epoch: once carol takes it back
 /// it holds the room's new pass, tells the relay the new proof and has it disconnect
-/// bob.
+/// bob, whom it still owes a disconnection.
 #[test]
 fn a_host_that_reloads_before_its_kick_comes_back_still_renews_at_the_relay() {
     let mut net = Net::new();
@@ -387,7 +387,11 @@ fn a_host_that_reloads_before_its_kick_comes_back_still_renews_at_the_relay() {
         net.tick(T0 + step * 2 * FALLBACK_MS);
     }
     assert_eq!(nicks(&net, "alice"), ["alice", "carol"], "alice is back");
-    assert_eq!(link(&net, "alice"), link(&net, "carol"), "alice has the new pass");
+    assert_eq!(
+        link(&net, "alice"),
+        link(&net, "carol"),
+        "alice has the new pass"
+    );
     assert!(net.rotations >= 1, "alice told the relay the new proof");
     let invite = Invite::parse(&link(&net, "carol")).unwrap();
     let proof = invite.pass().unwrap().join_proof(invite.secret()).hash().0;
