@@ -351,10 +351,14 @@ pub enum ClientFrame<'a> {
         on: bool,
     },
     /// Moderator: disconnect a member, as `Kick` does; never the host seat's member nor
-    /// another moderator.
+    /// another moderator. The kick's commit renewed the invitation (PROTOCOL.md §11.4):
+    /// the relay takes `proof` as the room's join proof hash in the same step, as
+    /// [`ClientFrame::Rotate`] sets it, and only when it takes the kick.
     ModeratorKick {
         /// The member to remove.
         member: MemberId,
+        /// The hash of the join proof of the pass the kick's commit made.
+        proof: JoinProofHash,
     },
     /// Moderator: refuse or allow new joins, as `Lock` does.
     ModeratorLock {

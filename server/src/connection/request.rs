@@ -117,8 +117,11 @@ impl<S: Store> Member<S> {
             ClientFrame::SetModerator { secret, member, on } => {
                 store.set_moderator(self.room, &secret, member, on).await?;
             }
-            ClientFrame::ModeratorKick { member } => {
-                store.moderator_kick(self.room, self.me, member).await?;
+            ClientFrame::ModeratorKick { member, proof } => {
+                store
+                    .moderator_kick(self.room, self.me, member, proof)
+                    .await?;
+                shared.metrics.invites_renewed.inc();
             }
             ClientFrame::ModeratorLock { locked } => {
                 store.moderator_lock(self.room, self.me, locked).await?;

@@ -716,9 +716,14 @@ impl Store for MemoryStore {
         room: RoomId,
         by: MemberId,
         member: MemberId,
+        proof: JoinProofHash,
     ) -> StoreResult<()> {
         self.with_room(room, |inner, room, st| {
             st.check_moderator_kick(by, member)?;
+            if !st.has(member) {
+                return Err(ErrorCode::UnknownMember);
+            }
+            st.join_proof = Some(proof);
             inner.kick_out(room, st, member)
         })
     }

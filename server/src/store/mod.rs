@@ -374,14 +374,17 @@ pub trait Store: Clone + Send + Sync + 'static {
         member: MemberId,
         on: bool,
     ) -> impl Future<Output = StoreResult<()>> + Send;
-    /// Moderator `by`: removes `member` as [`Store::kick`] does. `BadHostSecret` when
+    /// Moderator `by`: removes `member` as [`Store::kick`] does and, in the same atomic
+    /// step, takes `proof` as the room's join proof as [`Store::rotate`] does (the
+    /// kick's commit renewed the invitation, PROTOCOL.md §11.4). `BadHostSecret` when
     /// `by` is no moderator, or `member` is the host seat's member or a moderator;
-    /// `UnknownMember`.
+    /// `UnknownMember`. A refused kick sets no proof.
     fn moderator_kick(
         &self,
         room: RoomId,
         by: MemberId,
         member: MemberId,
+        proof: JoinProofHash,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Moderator `by`: stops or allows new joins as [`Store::lock`] does.
     /// `BadHostSecret` when `by` is no moderator.

@@ -730,12 +730,14 @@ impl Store for RedisStore {
         room: RoomId,
         by: MemberId,
         member: MemberId,
+        proof: JoinProofHash,
     ) -> StoreResult<()> {
         // As for the host's kick, the instance holding the member's connection closes it
         // when the `Left` event reaches it.
         let kick = scripts::ModeratorKick {
             by,
             member,
+            proof: &proof,
             event: &left(member, LeaveReason::Kicked),
         };
         call(&self.inner, room, &kick).await.map(drop)

@@ -54,7 +54,8 @@ macro_rules! store_suite {
             host_hand_over_moves_the_seat_to_the_named_member,
             host_seat_passes_to_the_longest_present_member,
             host_cap_refuses_joins_past_it,
-            moderators_kick_and_lock_but_not_the_host_seat
+            moderators_kick_and_lock_but_not_the_host_seat,
+            a_moderators_kick_renews_the_join_proof_and_nothing_else_does
         );
     };
     (@each $paused:literal, $make:expr; $($name:ident),*) => {
@@ -1296,9 +1297,10 @@ pub(crate) async fn moderators_kick_and_lock_but_not_the_host_seat<S: Store>(mak
     }
     h.rec.take(r);
     let (m1, m2, m3, m4) = (MemberId(1), MemberId(2), MemberId(3), MemberId(4));
+    let proof = JoinProof([5; 32]).hash();
     // Nobody is a moderator yet.
     assert_eq!(
-        h.store.moderator_kick(r, m2, m3).await,
+        h.store.moderator_kick(r, m2, m3, proof).await,
         Err(ErrorCode::BadHostSecret)
     );
     assert_eq!(
@@ -1339,16 +1341,16 @@ pub(crate) async fn moderators_kick_and_lock_but_not_the_host_seat<S: Store>(mak
     // Neither the host seat's member nor another moderator is kicked.
     for target in [m1, m3] {
         assert_eq!(
-            h.store.moderator_kick(r, m2, target).await,
+            h.store.moderator_kick(r, m2, target, proof).await,
             Err(ErrorCode::BadHostSecret),
             "{target:?}"
         );
     }
     assert_eq!(
-        h.store.moderator_kick(r, m2, MemberId(9)).await,
+        h.store.moderator_kick(r, m2, MemberId(9), proof).await,
         Err(ErrorCode::UnknownMember)
     );
-    h.store.moderator_kick(r, m2, m4).await.unwrap();
+    h.store.moderator_kick(r, m2, m4, proof).await.unwrap();
     let seen = h.rec.take(r);
     assert!(
         matches!(
@@ -1371,14 +1373,103 @@ pub(crate) async fn moderators_kick_and_lock_but_not_the_host_seat<S: Store>(mak
     );
     // The mark goes with the place: a member coming in under the same id is no
     // moderator.
+    // (The kick above set its join proof: a newcomer shows it.)
     h.store.leave(r, m3).await.unwrap();
-    h.join(r, 3, None).await.unwrap();
+    h.join_proved(r, 3, Some(proof)).await.unwrap();
     assert_eq!(
         h.store.moderator_lock(r, m3, true).await,
         Err(ErrorCode::BadHostSecret)
     );
     assert_eq!(
-        h.store.moderator_kick(r, m3, m2).await,
+        h.store.moderator_kick(r, m3, m2, proof).await,
         Err(ErrorCode::BadHostSecret)
     );
+}
+
+/// A moderator's kick renewed the invitation in its commit (PROTOCOL.md §11.4): the
+/// relay takes the join proof the kick carries, with the kick, so newcomers need the new
+/// proof even while the host is away. A kick the relay refuses (from a member not named,
+/// of the host seat's member, of another moderator, of a member without a place) sets
+/// no proof; the host's `Rotate` replaces a moderator's proof.
+pub(crate) async fn a_moderators_kick_renews_the_join_proof_and_nothing_else_does<S: Store>(
+    make: impl Make<S>,
+) {
+    let h = harness(make, base_config()).await;
+    let r = room(27);
+    h.create(r, 1).await.unwrap();
+    for member in 2..=5 {
+        h.join(r, member, None).await.unwrap();
+    }
+    let (m1, m2, m3, m4) = (MemberId(1), MemberId(2), MemberId(3), MemberId(4));
+    let (old, mine) = (JoinProof([6; 32]), JoinProof([7; 32]));
+    h.store.rotate(r, &host_secret(), old.hash()).await.unwrap();
+    // Refused kicks: by a member not named, of the host seat's member, of another
+    // moderator, of nobody. None of them sets the proof it carries.
+    assert_eq!(
+        h.store.moderator_kick(r, m2, m4, mine.hash()).await,
+        Err(ErrorCode::BadHostSecret)
+    );
+    for member in [m2, m3] {
+        h.store
+            .set_moderator(r, &host_secret(), member, true)
+            .await
+            .unwrap();
+    }
+    for (target, refusal) in [
+        (m1, ErrorCode::BadHostSecret),
+        (m3, ErrorCode::BadHostSecret),
+        (MemberId(9), ErrorCode::UnknownMember),
+    ] {
+        assert_eq!(
+            h.store.moderator_kick(r, m2, target, mine.hash()).await,
+            Err(refusal),
+            "{target:?}"
+        );
+    }
+    assert_eq!(
+        h.join_proved(r, 10, Some(mine.hash())).await.unwrap_err(),
+        ErrorCode::InviteChanged,
+        "a refused kick set the proof"
+    );
+    h.join_proved(r, 11, Some(old.hash())).await.unwrap();
+    h.rec.take(r);
+
+    // The kick taken sets the proof: the old one is refused from now on.
+    h.store
+        .moderator_kick(r, m2, m4, mine.hash())
+        .await
+        .unwrap();
+    let seen = h.rec.take(r);
+    assert!(
+        matches!(
+            seen[..],
+            [
+                Seen::Left(_, MemberId(4), LeaveReason::Kicked),
+                Seen::MemberClosed(MemberId(4), CloseReason::Kicked),
+            ]
+        ),
+        "{seen:?}"
+    );
+    assert_eq!(
+        h.join_proved(r, 12, Some(old.hash())).await.unwrap_err(),
+        ErrorCode::InviteChanged
+    );
+    h.join_proved(r, 13, Some(mine.hash())).await.unwrap();
+    // Again for a member already gone: refused, and the proof stays.
+    assert_eq!(
+        h.store.moderator_kick(r, m2, m4, old.hash()).await,
+        Err(ErrorCode::UnknownMember)
+    );
+    h.join_proved(r, 14, Some(mine.hash())).await.unwrap();
+    // The host's word replaces a moderator's.
+    let host = JoinProof([8; 32]);
+    h.store
+        .rotate(r, &host_secret(), host.hash())
+        .await
+        .unwrap();
+    assert_eq!(
+        h.join_proved(r, 15, Some(mine.hash())).await.unwrap_err(),
+        ErrorCode::InviteChanged
+    );
+    h.join_proved(r, 16, Some(host.hash())).await.unwrap();
 }

@@ -6,7 +6,8 @@ use std::collections::HashSet;
 use tokio_tungstenite::tungstenite::Message;
 use vroom_relay::Config;
 use vroom_shared::wire::{
-    ClientFrame, CloseReason, ErrorCode, LeaveReason, MemberId, Resume, ResumeToken, RoomSettings,
+    ClientFrame, CloseReason, ErrorCode, JoinProof, LeaveReason, MemberId, Resume, ResumeToken,
+    RoomSettings,
 };
 
 use crate::config;
@@ -662,9 +663,13 @@ async fn a_moderator_locks_and_kicks_but_not_the_host() {
     assert_eq!(host.recv().await, Got::Joined(2, wm.you));
     let (mut guest, wg) = relay.join_room(room).await;
     assert_eq!(moderator.recv().await, Got::Joined(3, wg.you));
+    let proof = JoinProof([4; 32]);
     // Not named yet: refused.
     moderator
-        .send(ClientFrame::ModeratorKick { member: wg.you })
+        .send(ClientFrame::ModeratorKick {
+            member: wg.you,
+            proof: proof.hash(),
+        })
         .await;
     moderator.expect_error(ErrorCode::BadHostSecret).await;
     host.send(ClientFrame::SetModerator {
@@ -699,16 +704,41 @@ async fn a_moderator_locks_and_kicks_but_not_the_host() {
         .await;
     guest.expect_error(ErrorCode::BadHostSecret).await;
     moderator
-        .send(ClientFrame::ModeratorKick { member: wh.you })
+        .send(ClientFrame::ModeratorKick {
+            member: wh.you,
+            proof: proof.hash(),
+        })
         .await;
     moderator.expect_error(ErrorCode::BadHostSecret).await;
     moderator
-        .send(ClientFrame::ModeratorKick { member: wg.you })
+        .send(ClientFrame::ModeratorKick {
+            member: wg.you,
+            proof: proof.hash(),
+        })
         .await;
     guest.expect_closed(CloseReason::Kicked).await;
     assert_eq!(
         moderator.recv().await,
         Got::Left(6, wg.you, LeaveReason::Kicked)
     );
+    // The kick carried the join proof of the invitation its commit renewed: once the
+    // moderator unlocks, a newcomer without it is refused, one with it admitted.
+    moderator
+        .send(ClientFrame::ModeratorLock { locked: false })
+        .await;
+    assert_eq!(moderator.recv().await, Got::Locked(7, false));
+    let mut late = relay.connect().await;
+    late.ask_to_join(room).await;
+    late.expect_error(ErrorCode::InviteChanged).await;
+    late.send(ClientFrame::JoinProved {
+        version: version(),
+        room,
+        resume: None,
+        after: None,
+        proof,
+    })
+    .await;
+    let w = late.expect_welcome().await;
+    assert_eq!(moderator.recv().await, Got::Joined(8, w.you));
     relay.stop().await;
 }

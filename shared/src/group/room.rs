@@ -335,6 +335,38 @@ pub fn is_application(bytes: &[u8]) -> bool {
     chains::is_chain_message(bytes)
 }
 
+/// The epoch and digest of a commit, read from its clear header without any group
+/// state: a member that reloaded while its own commit was on its way tells from the
+/// relay's replay whether that commit was the first of its epoch (PROTOCOL.md §11.4).
+/// `None` for anything else.
+pub fn commit_header(bytes: &[u8]) -> Option<(u64, [u8; 32])> {
+    if chains::is_chain_message(bytes) {
+        return None;
+    }
+    let MlsMessageBodyIn::PrivateMessage(message) = parse(bytes).ok()?.extract() else {
+        return None;
+    };
+    let protocol = ProtocolMessage::from(message);
+    (protocol.content_type() == ContentType::Commit)
+        .then(|| (protocol.epoch().as_u64(), digest(bytes)))
+}
+
+/// This member's own commit that renews the room's invitation, while it waits for the
+/// relay's order: what a member that reloads meanwhile keeps (PROTOCOL.md §7.10,
+/// §11.4). If the commit was the first of its epoch, the pass is the room's.
+pub struct PendingRenewal {
+    /// The epoch the commit was made in.
+    pub epoch: u64,
+    /// The commit's digest (SHA-256 of its bytes).
+    pub digest: [u8; 32],
+    /// The renewal number its record carries.
+    pub generation: u32,
+    /// The pass of the epoch it starts.
+    pub pass: Zeroizing<[u8; 32]>,
+    /// The signature keys of the leaves it removes.
+    pub removed: Vec<[u8; 32]>,
+}
+
 fn parse(bytes: &[u8]) -> Result<MlsMessageIn, GroupError> {
     let message = MlsMessageIn::tls_deserialize_exact(bytes).map_err(|_| GroupError::Malformed)?;
     // Only the canonical encoding is taken, so one message has one id and one digest.
@@ -778,6 +810,46 @@ impl Group {
     pub fn renew_invitation(&mut self) -> Result<Vec<u8>, GroupError> {
         let record = self.renewed_record()?;
         self.commit_record(record)
+    }
+
+    /// This member's pending commit, when it renews the invitation: with the pass of
+    /// the epoch it starts, read from openmls's staged commit (a reload loses it).
+    pub fn pending_renewal(&self) -> Option<PendingRenewal> {
+        let pending = self.pending.as_ref()?;
+        let staged = self.mls.pending_commit()?;
+        let extensions = staged.group_context().extensions();
+        if extensions == self.mls.extensions() {
+            return None;
+        }
+        let record = self.new_record(extensions).ok()?;
+        let generation = renewed(&self.record, Some(&record))?;
+        let exported = Zeroizing::new(
+            staged
+                .export_secret(
+                    self.provider.crypto(),
+                    ROOM_PASS_LABEL,
+                    &generation.to_be_bytes(),
+                    32,
+                )
+                .ok()?,
+        );
+        let mut pass = Zeroizing::new([0u8; 32]);
+        if exported.len() != 32 {
+            return None;
+        }
+        pass.copy_from_slice(&exported);
+        let removed = staged
+            .remove_proposals()
+            .filter_map(|p| self.member_at(p.remove_proposal().removed()).ok())
+            .map(|m| m.identity.signature_key)
+            .collect();
+        Some(PendingRenewal {
+            epoch: self.epoch(),
+            digest: pending.digest,
+            generation,
+            pass,
+            removed,
+        })
     }
 
     /// How many times the host renewed the room's invitation, as the current epoch's

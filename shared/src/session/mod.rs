@@ -1572,7 +1572,11 @@ impl Session {
                     return;
                 }
                 let now = self.now_ms;
+                let seat = self.host.is_some() && self.host == self.me;
                 if let Stage::Member(m) = &mut self.stage {
+                    if seat && reason == LeaveReason::Kicked {
+                        rotate::after_relay_kick(m, member, out);
+                    }
                     m.duties.forget_member(member);
                     m.keys.owed.gone(member);
                     if let Some(leaf) = m.roster.leaf_of(member) {
@@ -1812,13 +1816,22 @@ impl Session {
                     let renewal = m.group.renewal();
                     m.keys.number_pass(renewal);
                 }
-                // A host back after a reload: what it owed the relay, if it can.
+                // A host back after a reload: what it owed the relay, if it can; a
+                // member it kicked before the reload that is still in the group is
+                // kicked again.
+                let renewed = m.keys.owed.in_the_group();
                 rotate::tell_relay(&mut m, &self.connected, out);
+                let members = m.group.members();
+                rotate::kick_again(&mut m, &members, self.now_ms);
                 self.stage = Stage::Member(Box::new(m));
                 self.ready_sent = false;
                 // In through a Welcome: a new leaf, which tells the room its profile.
                 self.resumed = false;
                 self.after_change(out);
+                if renewed {
+                    // Its own renewing commit, on its way when it reloaded, won.
+                    out.push(event(SessionEvent::InviteChanged));
+                }
                 for (seq, sender, bytes) in buffered {
                     self.on_group(seq, sender, &bytes, true, out);
                 }
@@ -1830,6 +1843,7 @@ impl Session {
                     return;
                 }
                 if let Stage::Joining(j) = &mut self.stage {
+                    rotate::replayed(&mut j.keys, from, me, &bytes);
                     j.buffered_bytes += bytes.len();
                     j.buffered.push_back((seq, from, bytes));
                     while j.buffered.len() > MAX_BUFFERED || j.buffered_bytes > MAX_BUFFERED_BYTES {
@@ -1949,6 +1963,7 @@ impl Session {
                     m.last_update_ms = self.now_ms;
                 }
                 // Who was removed, and what to say about it.
+                let mut moderator_kicks = Vec::new();
                 for gone in &removed {
                     let peer = m.roster.get(gone.leaf).cloned().unwrap_or_default();
                     m.seen_clients.insert(gone.identity.client_id);
@@ -1964,11 +1979,11 @@ impl Session {
                     let kicked = (by_host || by_moderator) && renewed.is_some();
                     let by_mod = by_moderator && kicked;
                     // A moderator's own kick: the relay disconnects the member now that
-                    // its commit won (the holder of the host seat tells the relay the
-                    // new join proof, `rotate::on_renewed`).
+                    // its commit won, and takes the new join proof with it
+                    // (`rotate::on_renewed`, once the pass is derived).
                     if let Some(member) = m.moderators.own_kicks.remove(&gone.leaf) {
                         if own_commit && peer.member == Some(member) {
-                            out.push(Output::Send(ClientFrame::ModeratorKick { member }.encode()));
+                            moderator_kicks.push(member);
                         }
                     }
                     // This member's own kick as host: the relay disconnects the member
@@ -2030,6 +2045,7 @@ impl Session {
                         return;
                     }
                 }
+                rotate::moderator_kicks(m, &moderator_kicks, out);
                 let members = m.group.members();
                 m.roster.sync(&members);
                 // A kicked member back under another leaf (a rejoin the others took)

@@ -24,7 +24,7 @@ use crate::group::{Group, Identity, PublicIdentity};
 use crate::wire::{HostSecret, MemberId, Resume, ResumeToken, RoomId};
 
 /// The version byte in front of an encoded [`Resumable`]; another one is refused.
-const RESUMABLE_FORMAT: u8 = 4;
+const RESUMABLE_FORMAT: u8 = 5;
 
 /// Most key packages the members remember having taken (a returning member's request
 /// replayed later would otherwise push it out again).
@@ -74,6 +74,9 @@ struct Saved {
     /// an older one than the group's adds nobody until the host hands it the current
     /// pass.
     pass_generation: u32,
+    /// The host's kicks and what it owes after them, and its own renewing commit if one
+    /// was waiting for the relay's order (PROTOCOL.md §11.4).
+    owed: super::rotate::SavedOwed,
 }
 
 /// Why a saved session could not be read.
@@ -183,9 +186,16 @@ impl Session {
     /// only a member in the group, or one resuming, can be resumed.
     pub fn resumable(&self) -> Option<Resumable> {
         let resume = self.resume?;
-        let (keys, identity, alone) = match &self.stage {
-            Stage::Member(m) => (&m.keys, m.group.identity(), m.group.members().len() == 1),
-            Stage::Joining(j) if j.resuming => (&j.keys, j.joiner.identity()?, false),
+        let (keys, identity, alone, owed) = match &self.stage {
+            Stage::Member(m) => (
+                &m.keys,
+                m.group.identity(),
+                m.group.members().len() == 1,
+                m.keys.owed.save(m.group.pending_renewal()),
+            ),
+            Stage::Joining(j) if j.resuming => {
+                (&j.keys, j.joiner.identity()?, false, j.keys.owed.save(None))
+            }
             _ => return None,
         };
         let (client_id, signing) = identity.secret();
@@ -204,6 +214,7 @@ impl Session {
                 view: Vec::new(),
                 pass: keys.pass().map(|p| *p.as_bytes()),
                 pass_generation: keys.pass_generation(),
+                owed,
             },
         })
     }
@@ -223,8 +234,9 @@ impl Session {
             member: me,
             token: ResumeToken(s.token),
         };
-        let keys = Keys::new(secret, s.host_secret.map(HostSecret))
+        let mut keys = Keys::new(secret, s.host_secret.map(HostSecret))
             .with_pass(s.pass.map(RoomPass::from_bytes), s.pass_generation);
+        keys.owed = super::rotate::Owed::restore(&s.owed);
         let plain = keys.join_frame(room, None, None);
         let frame = keys.join_frame(room, Some(resume), Some(s.last_seq));
         let identity = Identity::from_secret(s.client_id, &s.signing);
@@ -238,6 +250,7 @@ impl Session {
                     let mut m = Membership::new(keys, group, s.last_seq);
                     let renewal = m.group.renewal();
                     m.keys.number_pass(renewal);
+                    m.keys.owed.in_the_group();
                     Stage::Member(Box::new(m))
                 }
                 Err(_) => Stage::Ended,

@@ -32,13 +32,17 @@
 
 use std::collections::{BTreeSet, VecDeque};
 
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroize;
+
 use super::duties::Duty;
 use super::envelope::{open_key_package, Content};
 use super::{event, Keys, Membership, Output, SessionEvent};
 use crate::crypto::keys::{Join, Key};
 use crate::crypto::RoomPass;
+use crate::group::room::{commit_header, PendingRenewal};
 use crate::group::Member;
-use crate::wire::{ClientFrame, MemberId, Resume, RoomId, PROTOCOL_VERSION};
+use crate::wire::{ClientFrame, JoinProofHash, MemberId, Resume, RoomId, PROTOCOL_VERSION};
 
 /// Join keys of earlier passes kept for members' proven rejoins.
 const MAX_PREVIOUS: usize = 4;
@@ -159,6 +163,57 @@ pub(super) struct Owed {
     commit: bool,
     /// Relay ids of kicked members the relay has not yet reported gone, oldest first.
     disconnect: VecDeque<MemberId>,
+    /// After a reload: this member's renewing commit that was on its way, until the
+    /// relay's replay shows whether it was the first of its epoch.
+    in_flight: Option<InFlight>,
+    /// After a reload: that commit won, and its pass was taken before the group took
+    /// this member back (the client is told once it is).
+    won_in_replay: bool,
+}
+
+/// A renewing commit of this member's that was waiting for the relay's order when the
+/// page reloaded (PROTOCOL.md §7.10): openmls's pending commit is gone with the page,
+/// so the pass of the epoch it starts was kept, read from the staged commit.
+struct InFlight {
+    epoch: u64,
+    digest: [u8; 32],
+    pass: RoomPass,
+    generation: u32,
+    /// The members it kicked: the relay is to disconnect them if it won.
+    disconnect: Vec<MemberId>,
+}
+
+/// What a saved session keeps of [`Owed`] (PROTOCOL.md §7.10), inside `Resumable`.
+#[derive(Default, Serialize, Deserialize, Zeroize)]
+pub(super) struct SavedOwed {
+    /// The kicked signature keys, each with the relay id it had, oldest first.
+    kicked: Vec<SavedKick>,
+    /// A renewal commit is owed.
+    commit: bool,
+    /// Relay ids whose disconnection is owed.
+    disconnect: Vec<u64>,
+    /// An own renewing commit on its way.
+    in_flight: Option<SavedInFlight>,
+}
+
+#[derive(Serialize, Deserialize, Zeroize)]
+struct SavedKick {
+    key: [u8; 32],
+    member: u64,
+}
+
+#[derive(Serialize, Deserialize, Zeroize)]
+struct SavedInFlight {
+    /// The epoch the commit was made in.
+    epoch: u64,
+    /// SHA-256 of the commit's bytes.
+    digest: [u8; 32],
+    /// The pass of the epoch it starts.
+    pass: [u8; 32],
+    /// The renewal number its record carries.
+    generation: u32,
+    /// The relay ids of the members it kicked.
+    disconnect: Vec<u64>,
 }
 
 impl Owed {
@@ -180,6 +235,114 @@ impl Owed {
     /// The relay reported `member` gone: no disconnection is owed for it any more.
     pub(super) fn gone(&mut self, member: MemberId) {
         self.disconnect.retain(|m| *m != member);
+    }
+
+    /// What to save of it for a reload, with `pending`, this member's own renewing
+    /// commit still waiting for the relay's order, if any.
+    pub(super) fn save(&self, pending: Option<PendingRenewal>) -> SavedOwed {
+        let in_flight = match pending {
+            Some(p) => Some(SavedInFlight {
+                epoch: p.epoch,
+                digest: p.digest,
+                pass: *p.pass,
+                generation: p.generation,
+                disconnect: p
+                    .removed
+                    .iter()
+                    .filter_map(|key| self.kicked.iter().find(|(k, _)| k == key))
+                    .map(|(_, member)| member.0)
+                    .collect(),
+            }),
+            None => self.in_flight.as_ref().map(|f| SavedInFlight {
+                epoch: f.epoch,
+                digest: f.digest,
+                pass: *f.pass.as_bytes(),
+                generation: f.generation,
+                disconnect: f.disconnect.iter().map(|m| m.0).collect(),
+            }),
+        };
+        SavedOwed {
+            kicked: self
+                .kicked
+                .iter()
+                .map(|&(key, member)| SavedKick {
+                    key,
+                    member: member.0,
+                })
+                .collect(),
+            commit: self.commit,
+            disconnect: self.disconnect.iter().map(|m| m.0).collect(),
+            in_flight,
+        }
+    }
+
+    /// Reads what [`Owed::save`] kept (bounded as when it was made).
+    pub(super) fn restore(saved: &SavedOwed) -> Owed {
+        let skip = |len: usize| len.saturating_sub(MAX_KICKS);
+        Owed {
+            kicked: saved.kicked[skip(saved.kicked.len())..]
+                .iter()
+                .map(|k| (k.key, MemberId(k.member)))
+                .collect(),
+            commit: saved.commit,
+            disconnect: saved.disconnect[skip(saved.disconnect.len())..]
+                .iter()
+                .map(|&m| MemberId(m))
+                .collect(),
+            won_in_replay: false,
+            in_flight: saved.in_flight.as_ref().map(|f| InFlight {
+                epoch: f.epoch,
+                digest: f.digest,
+                pass: RoomPass::from_bytes(f.pass),
+                generation: f.generation,
+                disconnect: f.disconnect[skip(f.disconnect.len())..]
+                    .iter()
+                    .map(|&m| MemberId(m))
+                    .collect(),
+            }),
+        }
+    }
+
+    /// The group took this member back (a Welcome): a renewing commit still undecided
+    /// is not taken as won. Whether one was, so its pass is new to the client.
+    pub(super) fn in_the_group(&mut self) -> bool {
+        self.in_flight = None;
+        std::mem::take(&mut self.won_in_replay)
+    }
+}
+
+/// A member back after a reload, not yet in the group, reads a commit in the relay's
+/// replay. The first commit of the epoch its own renewing commit was made in decides:
+/// if it is that commit (its bytes, from this member's relay id), it won, and its pass
+/// is the room's, as every member derived it; the members it kicked are owed their
+/// disconnection. Any other commit of that epoch (or a later one) means it lost.
+pub(super) fn replayed(keys: &mut Keys, from: MemberId, me: Option<MemberId>, bytes: &[u8]) {
+    let Some(flight) = &keys.owed.in_flight else {
+        return;
+    };
+    let Some((epoch, digest)) = commit_header(bytes) else {
+        return;
+    };
+    if epoch < flight.epoch {
+        return; // a stale commit every member refuses
+    }
+    let Some(flight) = keys.owed.in_flight.take() else {
+        return;
+    };
+    if epoch != flight.epoch || Some(from) != me || digest != flight.digest {
+        return;
+    }
+    keys.set_pass(flight.pass, flight.generation);
+    let owed = &mut keys.owed;
+    owed.commit = false;
+    owed.won_in_replay = true;
+    for member in flight.disconnect {
+        if !owed.disconnect.contains(&member) {
+            if owed.disconnect.len() >= MAX_KICKS {
+                owed.disconnect.pop_front();
+            }
+            owed.disconnect.push_back(member);
+        }
     }
 }
 
@@ -277,6 +440,49 @@ fn kick_owed(m: &Membership) -> bool {
         .any(|o| matches!(o.duty, Duty::Remove { kick: true, .. }))
 }
 
+/// The hash of the current join proof, when this member holds the pass the group
+/// agreed on (its number is the room record's `renewal`) and the room was renewed.
+fn agreed_proof(m: &Membership) -> Option<JoinProofHash> {
+    let generation = m.group.renewal();
+    if generation == 0 || m.keys.renewal.generation != generation {
+        return None; // no renewal yet, or this member does not hold the agreed pass
+    }
+    let pass = m.keys.renewal.pass.as_ref()?;
+    Some(pass.join_proof(&m.keys.room_secret).hash())
+}
+
+/// A moderator's own kicks, once its renewing commit won and it derived the new pass:
+/// the relay disconnects each member and takes the new join proof in the same step
+/// ([`ClientFrame::ModeratorKick`]), so the old link stops working at the relay even
+/// while the host is away.
+pub(super) fn moderator_kicks(m: &Membership, members: &[MemberId], out: &mut Vec<Output>) {
+    if members.is_empty() {
+        return;
+    }
+    let Some(proof) = agreed_proof(m) else {
+        return;
+    };
+    for &member in members {
+        out.push(Output::Send(
+            ClientFrame::ModeratorKick { member, proof }.encode(),
+        ));
+    }
+}
+
+/// The relay reported `member` kicked, and not by a `Kick` this member (holding the
+/// relay's seat) owed: a moderator's kick, which set the join proof its sender gave.
+/// The relay cannot check that proof, so the holder of the seat sets the one the group
+/// agreed on again, after it: a moderator's frame cannot leave a wrong one in place.
+pub(super) fn after_relay_kick(m: &Membership, member: MemberId, out: &mut Vec<Output>) {
+    if m.keys.owed.disconnect.contains(&member) {
+        return;
+    }
+    let (Some(secret), Some(proof)) = (m.keys.host_secret.clone(), agreed_proof(m)) else {
+        return;
+    };
+    out.push(Output::Send(ClientFrame::Rotate { secret, proof }.encode()));
+}
+
 /// With the relay's host secret, and the pass the group agreed on: the relay is told
 /// the current join proof (again: it is idempotent) and asked to disconnect the kicked
 /// members it still holds. Called after a renewal, and after this member claimed the
@@ -290,14 +496,9 @@ pub(super) fn tell_relay(
     let Some(secret) = m.keys.host_secret.clone() else {
         return;
     };
-    let generation = m.group.renewal();
-    if generation == 0 || m.keys.renewal.generation != generation {
-        return; // no renewal yet, or this member does not hold the agreed pass
-    }
-    let Some(pass) = &m.keys.renewal.pass else {
+    let Some(proof) = agreed_proof(m) else {
         return;
     };
-    let proof = pass.join_proof(&m.keys.room_secret).hash();
     out.push(Output::Send(
         ClientFrame::Rotate {
             secret: secret.clone(),

@@ -50,6 +50,22 @@ fn assert_no_warnings(net: &Net, names: &[&str]) {
     }
 }
 
+/// The hash of the join proof of `name`'s current invite link: what the relay should
+/// ask newcomers for.
+fn current_proof(net: &Net, name: &str) -> [u8; 32] {
+    let link = net.clients[name]
+        .session
+        .invite_link("https://relay.test")
+        .unwrap();
+    let invite = vroom_shared::invite::Invite::parse(&link).unwrap();
+    invite
+        .pass()
+        .expect("a renewed link")
+        .join_proof(invite.secret())
+        .hash()
+        .0
+}
+
 fn still_in_room(net: &Net, name: &str, count: usize) {
     assert!(!net.clients[name].session.is_ended(), "{name} is still in");
     assert_eq!(net.clients[name].session.members().len(), count, "{name}");
@@ -116,8 +132,15 @@ fn the_hosts_moderator_kicks_and_locks_and_everyone_agrees() {
         [(Some(bob), dave)],
         "bob's own request disconnected dave"
     );
-    assert_eq!(net.rotations, 1, "the invitation was renewed");
     assert!(net.clients["bob"].session.invite_renewed());
+    assert_eq!(
+        net.proof,
+        Some(current_proof(&net, "carol")),
+        "the relay holds the new proof"
+    );
+    // The host told the relay the new proof when the commit came, and again after the
+    // relay's word of bob's kick (which set the proof bob gave).
+    assert_eq!(net.rotations, 2, "the invitation was renewed");
     assert_no_warnings(&net, &["alice", "bob", "carol"]);
     // Bob holds no other host power.
     let bob_session = &mut net.clients.get_mut("bob").unwrap().session;
@@ -264,5 +287,60 @@ fn a_relay_cannot_make_a_moderator() {
     assert_eq!(
         carol_session.kick(dave).err(),
         Some(ActionError::NotModerator)
+    );
+}
+
+/// The host is away (its connection dropped; the relay keeps its place) when bob, a
+/// moderator, kicks dave. Bob's kick hands the relay the new join proof itself, so the
+/// old link stops working at the relay at once, not when the host comes back; the host,
+/// once back, sets the same proof.
+#[test]
+fn a_moderators_kick_while_the_host_is_away_hands_the_relay_the_new_proof() {
+    let mut net = room_of_four();
+    let (bob, dave) = (net.id("bob"), net.id("dave"));
+    net.user("alice", |s| s.set_moderator(bob, true));
+    net.drop_connection("alice");
+    net.user("bob", |s| s.kick(dave));
+    assert!(net.clients["dave"].session.is_ended());
+    assert_eq!(net.kicks, [(Some(bob), dave)]);
+    assert_eq!(net.rotations, 0, "the host was away");
+    assert_eq!(
+        net.proof,
+        Some(current_proof(&net, "carol")),
+        "the relay holds the new proof"
+    );
+    assert_eq!(current_proof(&net, "bob"), current_proof(&net, "carol"));
+    net.reconnect("alice");
+    assert!(net.rotations >= 1, "the host caught up and told the relay");
+    assert_eq!(net.proof, Some(current_proof(&net, "alice")));
+    assert_eq!(current_proof(&net, "alice"), current_proof(&net, "carol"));
+    assert_no_warnings(&net, &["alice", "bob", "carol"]);
+}
+
+/// Bob, a moderator playing a modified client, has the relay kick dave with a proof
+/// that is no join proof of the room: the relay cannot tell. The host, seeing the
+/// relay's word of a kick it did not ask for, sets the proof the group agreed on again,
+/// after bob's: a moderator's frame cannot keep newcomers with the current link out.
+#[test]
+fn a_moderators_wrong_proof_is_replaced_by_the_hosts() {
+    let mut net = room_of_four();
+    let (bob, dave) = (net.id("bob"), net.id("dave"));
+    net.user("alice", |s| s.set_moderator(bob, true));
+    let carol = net.id("carol");
+    net.user("alice", |s| s.kick(carol));
+    let agreed = current_proof(&net, "alice");
+    assert_eq!(net.proof, Some(agreed));
+    let frame = vroom_shared::wire::ClientFrame::ModeratorKick {
+        member: dave,
+        proof: vroom_shared::wire::JoinProofHash([0xee; 32]),
+    }
+    .encode();
+    net.act("bob", vec![vroom_shared::session::Output::Send(frame)]);
+    net.run();
+    assert_eq!(net.kicks.last(), Some(&(Some(bob), dave)));
+    assert_eq!(
+        net.proof,
+        Some(agreed),
+        "the host set the agreed proof again"
     );
 }

@@ -62,6 +62,8 @@ pub(crate) struct Net {
     pub(crate) hold: BTreeMap<&'static str, Vec<Vec<u8>>>,
     /// How many times the host renewed the room's invitation (`Rotate`).
     pub(crate) rotations: usize,
+    /// The join proof hash the relay holds (the host's `Rotate`, or a moderator's kick).
+    pub(crate) proof: Option<[u8; 32]>,
     /// How many of the host's next `Kick` frames are lost on their way (a connection
     /// that broke as they were written).
     pub(crate) lose_kicks: usize,
@@ -86,6 +88,7 @@ impl Net {
             payloads: Vec::new(),
             hold: BTreeMap::new(),
             rotations: 0,
+            proof: None,
             lose_kicks: 0,
             moderators: BTreeSet::new(),
             kicks: Vec::new(),
@@ -392,9 +395,10 @@ impl Net {
                     self.close(n, CloseReason::Terminated);
                 }
             }
-            ClientFrame::Rotate { secret, .. } => {
+            ClientFrame::Rotate { secret, proof } => {
                 assert!(self.room.unwrap().1.verify(&secret), "host secret");
                 self.rotations += 1;
+                self.proof = Some(proof.0);
             }
             ClientFrame::Lock { secret, locked } => {
                 assert!(self.room.unwrap().1.verify(&secret), "host secret");
@@ -413,7 +417,7 @@ impl Net {
                 assert!(self.moderators.contains(&me), "a moderator locks");
                 self.sequence(None, Event::Locked { locked });
             }
-            ClientFrame::ModeratorKick { member } => {
+            ClientFrame::ModeratorKick { member, proof } => {
                 let me = me.expect("a member kicks");
                 assert!(self.moderators.contains(&me), "a moderator kicks");
                 assert!(member != self.host && !self.moderators.contains(&member));
@@ -423,6 +427,7 @@ impl Net {
                     return;
                 };
                 self.kicks.push((Some(me), member));
+                self.proof = Some(proof.0);
                 self.close(target, CloseReason::Kicked);
                 self.sequence(
                     None,

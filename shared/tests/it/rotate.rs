@@ -357,3 +357,51 @@ fn a_host_alone_after_a_kick_reloads_and_still_lets_the_new_link_in() {
         net.clients["alice"].session.safety_code()
     );
 }
+
+/// The host kicks bob and its page reloads before the kick's commit comes back: the
+/// commit won the relay's order (carol took it), but the reloaded page no longer holds
+/// openmls's pending commit. It kept the pass that commit makes, and tells from the
+/// relay's replay that its commit was the first of its epoch: once carol takes it back
+/// it holds the room's new pass, tells the relay the new proof and has it disconnect
+/// bob, whom it still owes a disconnection.
+#[test]
+fn a_host_that_reloads_before_its_kick_comes_back_still_renews_at_the_relay() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    net.join("carol", &invite);
+    net.tick(T0);
+    let bob = net.id("bob");
+    net.hold.insert("alice", Vec::new());
+    net.user("alice", |s| s.kick(bob));
+    assert!(
+        net.clients["carol"].session.invite_renewed(),
+        "carol took the kick"
+    );
+    assert_eq!(net.rotations, 0, "the echo did not reach alice");
+    let saved = net.clients["alice"].session.resumable().expect("resumable");
+    net.hold.remove("alice");
+    let (session, first) = vroom_shared::session::Session::resume(&saved);
+    net.reload("alice", session, first);
+    for step in 1..=3 {
+        net.tick(T0 + step * 2 * FALLBACK_MS);
+    }
+    assert_eq!(nicks(&net, "alice"), ["alice", "carol"], "alice is back");
+    assert_eq!(
+        link(&net, "alice"),
+        link(&net, "carol"),
+        "alice has the new pass"
+    );
+    assert!(net.rotations >= 1, "alice told the relay the new proof");
+    let invite = Invite::parse(&link(&net, "carol")).unwrap();
+    let proof = invite.pass().unwrap().join_proof(invite.secret()).hash().0;
+    assert_eq!(net.proof, Some(proof));
+    assert!(
+        net.kicks.contains(&(None, bob)),
+        "alice had the relay disconnect bob"
+    );
+    assert!(net.clients["alice"]
+        .events
+        .iter()
+        .any(|e| matches!(e, SessionEvent::InviteChanged)));
+}

@@ -568,12 +568,15 @@ calls! {
         on: bool,
     }
 
-    /// `modkick.lua`: moderator: removes a member and emits `Left { Kicked }`.
+    /// `modkick.lua`: moderator: removes a member, emits `Left { Kicked }` and takes
+    /// the join proof hash its kick's commit made, in one step.
     ModeratorKick<'a>("modkick.lua") -> Presence {
         /// The moderator.
         by: MemberId,
         /// The member to remove.
         member: MemberId,
+        /// Hash of the room's new join proof.
+        proof: &'a JoinProofHash,
         /// The encoded `Left { Kicked }` event.
         event: &'a [u8],
     }
