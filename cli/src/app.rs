@@ -248,6 +248,7 @@ async fn page_meta(page: &Url) -> Result<Meta, String> {
         Fetched::Body(body) => Ok(relay_meta(&body)),
         Fetched::Missing(_) => Ok(Meta::None),
         Fetched::BadEncoding(why) => Err(why),
+        Fetched::Redirect(status, _) => Err(format!("HTTP {status} was not followed")),
     }
 }
 

@@ -27,7 +27,7 @@ use url::Url;
 use vroom_shared::invite;
 
 use crate::app::{checked_relay, BadRelay};
-use crate::http::{is_plain_web_url, Client, Dest, Fetched};
+use crate::http::{is_plain_web_url, Client, Dest, Fetched, Redirects};
 use crate::render::clean;
 
 /// The manifest's name in a build's directory.
@@ -234,7 +234,10 @@ pub(crate) fn expected_from_manifest(path: &Path) -> Result<Expected, VerifyErro
 /// Each request may take up to [`FETCH_TIMEOUT`]; the caller bounds the whole.
 pub(crate) async fn run(server: &str, expected: &Expected) -> Result<bool, VerifyError> {
     let base = base_url(server)?;
-    let mut client = Client::new(base.clone(), MAX_FILE, FETCH_TIMEOUT);
+    // A redirect is a difference: a module script's base URL is where it ends up, so a
+    // redirected file makes a browser load files this check never sees.
+    let mut client =
+        Client::new(base.clone(), MAX_FILE, FETCH_TIMEOUT).following(Redirects::Never);
     println!(
         "checking the web app at {} against a build of {} files",
         base.as_str().trim_end_matches('/'),
@@ -250,14 +253,29 @@ pub(crate) async fn run(server: &str, expected: &Expected) -> Result<bool, Verif
     for (path, file) in &checks {
         let mut problems = Vec::new();
         for encoding in ENCODINGS {
-            let fetched = client
+            let fail = |why: String| VerifyError::Fetch {
+                path: format!("/{path}"),
+                why: clean(&why),
+            };
+            let mut fetched = client
                 .fetch(path, Dest::of(path), encoding)
                 .await
-                .map_err(|why| VerifyError::Fetch {
-                    path: format!("/{path}"),
-                    why: clean(&why),
-                })?;
+                .map_err(fail)?;
+            // Invite links' `/r` may be sent on to `/r/` (the page's files are named
+            // from the root, so a browser loads the same ones), and no further.
+            if let Fetched::Redirect(_, location) = &fetched {
+                if path == "r" && base.join(location).ok() == base.join("r/").ok() {
+                    fetched = client
+                        .fetch("r/", Dest::Document, encoding)
+                        .await
+                        .map_err(fail)?;
+                }
+            }
             match fetched {
+                Fetched::Redirect(status, location) => problems.push(format!(
+                    "{encoding}: HTTP {status} to {location}, which a browser follows \
+                     to files this check does not see"
+                )),
                 Fetched::Missing(status) => problems.push(format!("{encoding}: HTTP {status}")),
                 Fetched::Body(body) => {
                     let (body, relay) = page_without_relay(&body);
