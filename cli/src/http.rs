@@ -228,7 +228,10 @@ impl Client {
                 if self.redirects == Redirects::Never {
                     return Ok(Fetched::Redirect(status, location));
                 }
-                let Some(next) = url.join(&location).ok().filter(|n| n.origin() == url.origin())
+                let Some(next) = url
+                    .join(&location)
+                    .ok()
+                    .filter(|n| n.origin() == url.origin())
                 else {
                     return Err(format!("HTTP {status} to another origin ({location})"));
                 };
@@ -676,7 +679,11 @@ mod tests {
             (Some("gzip, br"), brotli(&gzip(&data))),
             (Some("br,\tzstd"), zstd(&brotli(&data))),
         ] {
-            assert_eq!(decode(encoding, ALL, &body, max).unwrap(), data, "{encoding:?}");
+            assert_eq!(
+                decode(encoding, ALL, &body, max).unwrap(),
+                data,
+                "{encoding:?}"
+            );
             // A body that decodes to more than allowed is refused, however small.
             let err = decode(encoding, ALL, &body, max - 1).unwrap_err();
             assert!(err.contains("more than"), "{encoding:?}: {err}");
@@ -713,8 +720,13 @@ mod tests {
         assert!(err.contains("did not ask for"), "{err}");
         assert!(decode(Some("gzip"), "identity", &gzip(&page), 1000).is_err());
         // Three codings are more than a browser is sent.
-        let err = decode(Some("gzip, gzip, gzip"), ALL, &gzip(&gzip(&gzip(&page))), 1000)
-            .unwrap_err();
+        let err = decode(
+            Some("gzip, gzip, gzip"),
+            ALL,
+            &gzip(&gzip(&gzip(&page))),
+            1000,
+        )
+        .unwrap_err();
         assert!(err.contains("more than 2"), "{err}");
     }
 
@@ -762,10 +774,16 @@ mod tests {
         ] {
             let mut extra = body.clone();
             extra.extend_from_slice(b"<script src=evil.js></script>");
-            assert!(decode(Some(encoding), ALL, &extra, 1000).is_err(), "{encoding}");
+            assert!(
+                decode(Some(encoding), ALL, &extra, 1000).is_err(),
+                "{encoding}"
+            );
             // And so is a stream cut short.
             let cut = &body[..body.len() - 2];
-            assert!(decode(Some(encoding), ALL, cut, 1000).is_err(), "{encoding} cut");
+            assert!(
+                decode(Some(encoding), ALL, cut, 1000).is_err(),
+                "{encoding} cut"
+            );
         }
     }
 

@@ -236,8 +236,7 @@ pub(crate) async fn run(server: &str, expected: &Expected) -> Result<bool, Verif
     let base = base_url(server)?;
     // A redirect is a difference: a module script's base URL is where it ends up, so a
     // redirected file makes a browser load files this check never sees.
-    let mut client =
-        Client::new(base.clone(), MAX_FILE, FETCH_TIMEOUT).following(Redirects::Never);
+    let mut client = Client::new(base.clone(), MAX_FILE, FETCH_TIMEOUT).following(Redirects::Never);
     println!(
         "checking the web app at {} against a build of {} files",
         base.as_str().trim_end_matches('/'),
