@@ -1035,7 +1035,7 @@ mod tests {
             relay("https://r.example"),
             "all inside one value"
         );
-        let _ = meta(&"<a b='".repeat(MAX_PAGE / 6));
+        assert_eq!(meta(&"<a b='".repeat(MAX_PAGE / 6)), Meta::None);
         let page = "<!--".repeat(MAX_PAGE / 4);
         assert_eq!(meta(&page), Meta::None);
         let page = "</".repeat(MAX_PAGE / 2);

@@ -140,6 +140,12 @@ pub(crate) async fn command(args: VerifyArgs) -> std::process::ExitCode {
 pub(crate) enum VerifyError {
     #[error("`{0}` is not a server address: give one like https://vroom.example")]
     BadServer(String),
+    #[error(
+        "`{0}` has a path: the app's page names its files from the root of its host, so \
+         a browser loads them from there, not under that path; give the host's address \
+         alone, e.g. https://vroom.example"
+    )]
+    PathPrefix(String),
     #[error("{0}")]
     Link(String),
     #[error("could not read the local build: {0}")]
@@ -382,16 +388,16 @@ fn digest(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
-/// `server` as a base URL ending in `/`, so file paths join under any prefix.
+/// `server` as a base URL: its root. An address with a path is refused, as the page
+/// names its files from the root (`/vroom-….js`) wherever it is served.
 fn base_url(server: &str) -> Result<Url, VerifyError> {
     let bad = || VerifyError::BadServer(server.to_owned());
-    let mut url = Url::parse(server.trim()).map_err(|_| bad())?;
+    let url = Url::parse(server.trim()).map_err(|_| bad())?;
     if !is_plain_web_url(&url) {
         return Err(bad());
     }
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
+    if url.path() != "/" {
+        return Err(VerifyError::PathPrefix(server.to_owned()));
     }
     Ok(url)
 }
@@ -427,9 +433,14 @@ mod tests {
             "https://vroom.example/"
         );
         assert_eq!(
-            base_url("http://127.0.0.1:8080/chat").unwrap().as_str(),
-            "http://127.0.0.1:8080/chat/"
+            base_url("http://127.0.0.1:8080/").unwrap().as_str(),
+            "http://127.0.0.1:8080/"
         );
+        // The page's files are named from the root: a path would check other files.
+        for prefixed in ["http://127.0.0.1:8080/chat", "https://vroom.example/chat/"] {
+            let err = base_url(prefixed).unwrap_err().to_string();
+            assert!(err.contains("has a path"), "{err}");
+        }
         assert!(base_url("vroom.example").is_err());
         assert!(base_url("ftp://vroom.example").is_err());
         assert!(base_url("https://vroom.example/?x=1").is_err());
