@@ -116,8 +116,11 @@ const MAX_REDIRECTS: usize = 3;
 
 /// What the server answered for one request.
 pub(crate) enum Fetched {
-    /// The body, decoded.
-    Body(Vec<u8>),
+    /// The body, decoded, and its `Content-Type`.
+    Body {
+        bytes: Vec<u8>,
+        content_type: Option<String>,
+    },
     /// Not found, or another status than 200.
     Missing(StatusCode),
     /// The body's encoding is unknown or does not decode.
@@ -247,6 +250,10 @@ impl Client {
                     .collect::<Vec<_>>()
                     .join(",")
             });
+            let content_type = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .map(|t| String::from_utf8_lossy(t.as_bytes()).into_owned());
             let body = Limited::new(response.into_body(), self.max_body)
                 .collect()
                 .await
@@ -269,7 +276,10 @@ impl Client {
             .await
             .map_err(|e| format!("decoding failed: {e}"))?;
             return Ok(match decoded {
-                Ok(body) => Fetched::Body(body),
+                Ok(bytes) => Fetched::Body {
+                    bytes,
+                    content_type,
+                },
                 Err(why) => Fetched::BadEncoding(why),
             });
         }

@@ -282,7 +282,7 @@ pub(crate) async fn run(server: &str, expected: &Expected) -> Result<bool, Verif
                      to files this check does not see"
                 )),
                 Fetched::Missing(status) => problems.push(format!("{encoding}: HTTP {status}")),
-                Fetched::Body(body) => {
+                Fetched::Body { bytes: body, .. } => {
                     let (body, relay) = page_without_relay(&body);
                     if let Some(relay) = relay.filter(|r| !r.is_empty()) {
                         if !relays.contains(&relay) {
