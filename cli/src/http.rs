@@ -224,6 +224,10 @@ impl Client {
                     .get(header::LOCATION)
                     .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned());
                 let Some(location) = location else {
+                    // Not a redirect (a 304 answers a conditional request, never sent).
+                    if self.redirects == Redirects::Never {
+                        return Ok(Fetched::Missing(status));
+                    }
                     return Err(format!(
                         "HTTP {status} without a Location header to say where to go"
                     ));
@@ -947,5 +951,67 @@ mod tests {
                 assert!(!head.contains("Sec-Fetch-User"), "{head}");
             }
         }
+    }
+
+    /// A loopback server that answers every request with `answer`, then closes.
+    async fn answering(answer: &'static str) -> Url {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut head = Vec::new();
+                    let mut buf = [0u8; 1024];
+                    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match stream.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => head.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let _ = stream.write_all(answer.as_bytes()).await;
+                });
+            }
+        });
+        url
+    }
+
+    #[tokio::test]
+    async fn redirects_are_named_for_what_they_are() {
+        let no_location = "HTTP/1.1 304 Not Modified\r\nconnection: close\r\n\r\n";
+        let url = answering(no_location).await;
+        let mut client = Client::new(url.clone(), 1000, Duration::from_secs(5));
+        let err = client
+            .fetch("r", Dest::Document, "gzip")
+            .await
+            .err()
+            .expect("an error");
+        assert_eq!(
+            err,
+            "HTTP 304 Not Modified without a Location header to say where to go"
+        );
+        let mut client = client.following(Redirects::Never);
+        assert!(matches!(
+            client.fetch("r", Dest::Document, "gzip").await,
+            Ok(Fetched::Missing(StatusCode::NOT_MODIFIED))
+        ));
+        let away = "HTTP/1.1 302 Found\r\nlocation: https://evil.example/\r\n\
+                    content-length: 0\r\nconnection: close\r\n\r\n";
+        let url = answering(away).await;
+        let mut client = Client::new(url.clone(), 1000, Duration::from_secs(5));
+        let err = client
+            .fetch("r", Dest::Document, "gzip")
+            .await
+            .err()
+            .expect("an error");
+        assert_eq!(
+            err,
+            "HTTP 302 Found to another origin (https://evil.example/)"
+        );
+        let mut client = client.following(Redirects::Never);
+        assert!(matches!(
+            client.fetch("r", Dest::Document, "gzip").await,
+            Ok(Fetched::Redirect(StatusCode::FOUND, location)) if location == "https://evil.example/"
+        ));
     }
 }
