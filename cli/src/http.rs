@@ -1,15 +1,16 @@
 //! A small HTTP/1.1 client (TLS with the web's root certificates for `https`, as for
 //! the WebSocket) for the few pages the client reads: the web app's files
 //! (`verify-app`) and the page an invite link opens (which relay it names). Redirects
-//! are followed within one origin only, every body is bounded, and so is the time each
-//! request takes.
+//! are followed within one origin only (or not at all, for `verify-app`), every body
+//! is bounded, and so is the time each request takes.
 //!
 //! Each request carries the headers a current Chromium sends for the same kind of
 //! fetch (a navigation, a module script, the wasm's `fetch`, a style sheet, an icon),
 //! so that a host cannot tell it from a browser by its headers and serve it other
 //! bytes. It still can by other means: the TLS handshake (rustls's, offering HTTP/1.1
 //! only), the header names' case (Chromium sends `sec-ch-ua` in lower case on
-//! HTTP/1.1), timing, or the address it comes from (PROTOCOL.md §1).
+//! HTTP/1.1), timing, `Sec-Fetch-Site`, cookies and conditional requests, the pattern
+//! of its connections, or the address it comes from (PROTOCOL.md §1).
 
 use std::io::{Read, Write};
 use std::sync::Arc;

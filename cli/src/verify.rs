@@ -9,8 +9,10 @@
 //! reproducible build of the published sources (`--web-dist`, what `cargo xtask web`
 //! writes) or with the SHA-256 list in that build's `BUILD` manifest (`--manifest`).
 //! Headers alike only raise the bar: a host can still tell this client from a browser
-//! by its TLS handshake, timing or address, and serve it the honest app. The whole
-//! check has a time limit (`--timeout`), and so has each request.
+//! by its TLS handshake, timing, address and more (PROTOCOL.md §1), and serve it the
+//! honest app. A redirected file is a difference (a browser would load the files
+//! where it leads), but for `/r` sent on to `/r/`. The whole check has a time limit
+//! (`--timeout`), and so has each request.
 //!
 //! The server is a relay (`--server`), the static host of an app hosted apart from the
 //! relay (`--app`), or the app an invite link opens (`--link`, whose fragment, the room
