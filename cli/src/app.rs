@@ -270,6 +270,9 @@ async fn page_meta(page: &Url) -> Result<Meta, String> {
         Fetched::Missing(StatusCode::NOT_FOUND) => Meta::None,
         Fetched::Missing(status) => Meta::Unclear(format!("its page answers HTTP {status}")),
         Fetched::BadEncoding(why) => Meta::Unclear(format!("its page {why}")),
+        Fetched::TooLong(_) => Meta::Unclear(format!(
+            "its page is longer than {MAX_PAGE} bytes, more than is read"
+        )),
         Fetched::Redirect(status, _) => {
             Meta::Unclear(format!("its page answers HTTP {status}, not followed"))
         }

@@ -126,6 +126,8 @@ pub(crate) enum Fetched {
     Missing(StatusCode),
     /// The body's encoding is unknown or does not decode.
     BadEncoding(String),
+    /// A body longer than allowed: why.
+    TooLong(String),
     /// A redirect the client was told not to follow: its status and `Location`.
     Redirect(StatusCode, String),
 }
@@ -259,17 +261,21 @@ impl Client {
                 .headers()
                 .get(header::CONTENT_TYPE)
                 .map(|t| String::from_utf8_lossy(t.as_bytes()).into_owned());
-            let body = Limited::new(response.into_body(), self.max_body)
+            let body = match Limited::new(response.into_body(), self.max_body)
                 .collect()
                 .await
-                .map_err(|e| {
-                    if e.is::<http_body_util::LengthLimitError>() {
-                        format!("the answer is longer than {} bytes", self.max_body)
-                    } else {
-                        e.to_string()
-                    }
-                })?
-                .to_bytes();
+            {
+                Ok(body) => body.to_bytes(),
+                Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+                    // The rest of the answer is not read: the connection is not reused.
+                    self.sender = None;
+                    return Ok(Fetched::TooLong(format!(
+                        "the answer is longer than {} bytes",
+                        self.max_body
+                    )));
+                }
+                Err(e) => return Err(e.to_string()),
+            };
             if status != StatusCode::OK {
                 return Ok(Fetched::Missing(status));
             }

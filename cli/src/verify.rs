@@ -295,7 +295,9 @@ pub(crate) async fn run(server: &str, expected: &Expected) -> Result<bool, Verif
                         problems.push(format!("{encoding}: different bytes"));
                     }
                 }
-                Fetched::BadEncoding(what) => problems.push(format!("{encoding}: {what}")),
+                Fetched::BadEncoding(what) | Fetched::TooLong(what) => {
+                    problems.push(format!("{encoding}: {what}"))
+                }
             }
         }
         let shown = if path.as_str() == *file {
