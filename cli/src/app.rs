@@ -8,6 +8,7 @@
 
 use std::time::Duration;
 
+use hyper::StatusCode;
 use url::Url;
 use vroom_shared::invite::{self, Invite, INVITE_PATH};
 
@@ -50,6 +51,8 @@ pub(crate) enum Meta {
     Relay(String),
     /// More than one `vroom-relay` meta tag: which one counts is unclear.
     Several,
+    /// The page cannot be read as surely as a browser reads it: why.
+    Unclear(String),
 }
 
 /// The place of the room `invite` (read from `link`) is in: the relay the link's page
@@ -112,7 +115,17 @@ pub(crate) async fn place_of_link(
             Ok((Place { relay, links }, None))
         }
         Meta::Several => Err(several(&links)),
+        Meta::Unclear(why) => Err(unclear(&links, &why)),
     }
+}
+
+fn unclear(app: &str, why: &str) -> ChatError {
+    ChatError::Link(format!(
+        "cannot tell which relay the web app at {} uses: {}. Ask whoever runs it for the \
+         relay's address and give it with --server.",
+        clean(app),
+        clean(why)
+    ))
 }
 
 /// A link's page that could not be read, so that its origin was tried as the relay.
@@ -170,6 +183,7 @@ pub(crate) async fn place_with_app(relay: String, app: Option<&str>) -> Result<P
             checked_relay(&value).map_err(|why| named_badly(&links, &value, why))?
         }
         Meta::Several => return Err(several(&links)),
+        Meta::Unclear(why) => return Err(unclear(&links, &why)),
     };
     if named != relay {
         return Err(ChatError::Link(format!(
@@ -244,11 +258,59 @@ async fn page_meta(page: &Url) -> Result<Meta, String> {
     let mut client = Client::new(origin, MAX_PAGE, PAGE_TIMEOUT);
     let encodings = browser_encodings(&page);
     let fetched = client.fetch_url(page, Dest::Document, encodings).await?;
-    match fetched {
-        Fetched::Body(body) => Ok(relay_meta(&body)),
-        Fetched::Missing(_) => Ok(Meta::None),
-        Fetched::BadEncoding(why) => Err(why),
+    Ok(match fetched {
+        Fetched::Body {
+            bytes,
+            content_type,
+        } => match html_utf8(content_type.as_deref(), &bytes) {
+            Ok(()) => relay_meta(&bytes),
+            Err(why) => Meta::Unclear(why),
+        },
+        // A relay serving no app (whose links the native client made).
+        Fetched::Missing(StatusCode::NOT_FOUND) => Meta::None,
+        Fetched::Missing(status) => Meta::Unclear(format!("its page answers HTTP {status}")),
+        Fetched::BadEncoding(why) => Meta::Unclear(format!("its page {why}")),
+        Fetched::TooLong(_) => Meta::Unclear(format!(
+            "its page is longer than {MAX_PAGE} bytes, more than is read"
+        )),
+        Fetched::Redirect(status, _) => {
+            Meta::Unclear(format!("its page answers HTTP {status}, not followed"))
+        }
+    })
+}
+
+/// Whether a page sent with `content_type` is HTML in UTF-8, as the reader reads it:
+/// `text/html` with no charset or UTF-8's, and no byte order mark but UTF-8's (a
+/// browser decodes other encodings, where the tags may read otherwise).
+fn html_utf8(content_type: Option<&str>, body: &[u8]) -> Result<(), String> {
+    let wrong = || {
+        format!(
+            "its page is sent as `{}`, not as text/html in UTF-8",
+            content_type.unwrap_or("(no Content-Type)")
+        )
+    };
+    let content_type = content_type.ok_or_else(wrong)?;
+    let mut parts = content_type.split(';');
+    let essence = parts.next().unwrap_or_default().trim_matches([' ', '\t']);
+    if !essence.eq_ignore_ascii_case("text/html") {
+        return Err(wrong());
     }
+    for parameter in parts {
+        let (name, value) = parameter.split_once('=').unwrap_or((parameter, ""));
+        if name
+            .trim_matches([' ', '\t'])
+            .eq_ignore_ascii_case("charset")
+        {
+            let value = value.trim_matches([' ', '\t']).trim_matches('"');
+            if !(value.eq_ignore_ascii_case("utf-8") || value.eq_ignore_ascii_case("utf8")) {
+                return Err(wrong());
+            }
+        }
+    }
+    if body.starts_with(&[0xfe, 0xff]) || body.starts_with(&[0xff, 0xfe]) {
+        return Err("its page starts with a UTF-16 byte order mark".to_owned());
+    }
+    Ok(())
 }
 
 /// Why a page's relay setting cannot be used.
@@ -306,7 +368,7 @@ pub(crate) fn relay_meta(html: &[u8]) -> Meta {
     while let Some(offset) = html[i..].iter().position(|&b| b == b'<') {
         tags += 1;
         if tags > MAX_TAGS || tree.open.len() > MAX_DEPTH {
-            break;
+            return Meta::Unclear("its page has more tags, or deeper ones, than are read".into());
         }
         let at = i + offset;
         let rest = &html[at..];
@@ -318,7 +380,12 @@ pub(crate) fn relay_meta(html: &[u8]) -> Meta {
             } else if body.starts_with(b"->") {
                 Some(2)
             } else {
-                find(body, b"-->").map(|p| p + 3)
+                // `--!>` ends it too.
+                match (find(body, b"-->"), find(body, b"--!>")) {
+                    (Some(a), Some(b)) if b < a => Some(b + 4),
+                    (Some(a), _) => Some(a + 3),
+                    (None, b) => b.map(|b| b + 4),
+                }
             };
             match end {
                 Some(end) => i = at + 4 + end,
@@ -342,7 +409,12 @@ pub(crate) fn relay_meta(html: &[u8]) -> Meta {
             match tag(html, at + 2) {
                 Some(Tag { name, end, .. }) => {
                     i = end;
-                    tree.end_tag(&name);
+                    if !tree.end_tag(&name) {
+                        return Meta::Unclear(format!(
+                            "its page ends an element ({name}) from inside SVG or MathML \
+                             content, which is not read"
+                        ));
+                    }
                 }
                 None => break,
             }
@@ -365,14 +437,45 @@ pub(crate) fn relay_meta(html: &[u8]) -> Meta {
             break;
         };
         i = tag.end;
+        if tag.name == "frameset" {
+            return Meta::Unclear("its page has a frameset, which is not read".into());
+        }
         match tree.start_tag(&tag) {
             Html::Meta => {
-                if attribute(&tag.attributes, "name") == Some(RELAY_META) {
+                let kept = |a| attribute(&tag.attributes, a).is_some();
+                if tag.truncated && !(kept("name") && kept("content")) {
+                    return Meta::Unclear(
+                        "its page has a meta tag with more attributes than are read".into(),
+                    );
+                }
+                let name = attribute(&tag.attributes, "name").unwrap_or_default();
+                let content = attribute(&tag.attributes, "content").unwrap_or_default();
+                if name.contains('&') || (name == RELAY_META && content.contains('&')) {
+                    return Meta::Unclear(
+                        "its page has a meta tag with a character reference (&), which is \
+                         not read"
+                            .into(),
+                    );
+                }
+                if name == RELAY_META {
                     found.push(attribute(&tag.attributes, "content").map(str::to_owned));
                 }
             }
             Html::RawText => match end_of_raw_text(html, i, &tag.name) {
-                Some(end) => i = end,
+                Some(end) => {
+                    if tag.name == "script" && find(&html[i..end], b"<!--").is_some() {
+                        // Escaped script text, where `<script>` inside `<!--` keeps
+                        // `</script>` from ending it, is not followed.
+                        return Meta::Unclear(
+                            "its page has `<!--` in a script, which is not read".into(),
+                        );
+                    }
+                    // Its end tag ends the text, and closes nothing else.
+                    match self::tag(html, end + 2) {
+                        Some(end_tag) => i = end_tag.end,
+                        None => break,
+                    }
+                }
                 None => break,
             },
             Html::PlainText => break,
@@ -606,8 +709,10 @@ impl Tree {
         }
     }
 
-    /// An end tag, as the tree builder takes it.
-    fn end_tag(&mut self, name: &str) {
+    /// An end tag, as the tree builder takes it; `false` for one in SVG or MathML
+    /// content that closes none of its elements (it may close HTML elements around
+    /// it, which are not followed).
+    fn end_tag(&mut self, name: &str) -> bool {
         if self.in_foreign() {
             if matches!(name, "br" | "p") {
                 // These end SVG or MathML content as their start tags do.
@@ -618,17 +723,17 @@ impl Tree {
                 {
                     self.open.pop();
                 }
-                return;
+                return true;
             }
             // The nearest open element of that name closes, up to the first HTML one.
             let mut at = self.open.len() - 1;
             loop {
                 if self.open[at].name == name {
                     self.open.truncate(at);
-                    return;
+                    return true;
                 }
                 if at == 0 || self.open[at - 1].space == Space::Html {
-                    break;
+                    return false;
                 }
                 at -= 1;
             }
@@ -637,20 +742,21 @@ impl Tree {
             if let Some(at) = self.open.iter().rposition(Open::template) {
                 self.open.truncate(at);
             }
-            return;
+            return true;
         }
         // Another end tag closes the nearest HTML element of that name, unless an SVG or
         // MathML element or a template (special elements) comes first.
         for at in (0..self.open.len()).rev() {
             let open = &self.open[at];
             if open.space != Space::Html || open.template() {
-                return;
+                return true;
             }
             if open.name == name {
                 self.open.truncate(at);
-                return;
+                return true;
             }
         }
+        true
     }
 }
 
@@ -666,6 +772,8 @@ struct Tag {
     attributes: Attributes,
     /// Whether it ends with `/>`.
     self_closing: bool,
+    /// Whether it has more attributes than were kept.
+    truncated: bool,
     /// Where it ends: just after its `>`.
     end: usize,
 }
@@ -681,6 +789,7 @@ fn tag(html: &[u8], start: usize) -> Option<Tag> {
     let name = String::from_utf8_lossy(&html[i..name_end]).to_ascii_lowercase();
     i = name_end;
     let mut attributes = Attributes::new();
+    let mut truncated = false;
     loop {
         let mut slash = false;
         while space(*html.get(i)?) || html[i] == b'/' {
@@ -692,6 +801,7 @@ fn tag(html: &[u8], start: usize) -> Option<Tag> {
                 name,
                 attributes,
                 self_closing: slash,
+                truncated,
                 end: i + 1,
             });
         }
@@ -729,8 +839,12 @@ fn tag(html: &[u8], start: usize) -> Option<Tag> {
             };
             value = String::from_utf8_lossy(bytes).into_owned();
         }
-        if attributes.len() < MAX_ATTRIBUTES && !attributes.iter().any(|(n, _)| *n == attribute) {
-            attributes.push((attribute, value));
+        if !attributes.iter().any(|(n, _)| *n == attribute) {
+            if attributes.len() < MAX_ATTRIBUTES {
+                attributes.push((attribute, value));
+            } else {
+                truncated = true;
+            }
         }
     }
 }
@@ -1013,7 +1127,7 @@ mod tests {
     #[test]
     fn nesting_past_the_limit_is_not_read() {
         let deep = "<svg>".to_owned() + &"<g>".repeat(MAX_DEPTH + 1);
-        assert_eq!(fill(&format!("{deep}{{real}}")), Meta::None);
+        assert!(matches!(fill(&format!("{deep}{{real}}")), Meta::Unclear(_)));
         let shallow = "<svg>".to_owned() + &"<g>".repeat(MAX_DEPTH - 2);
         assert_eq!(
             fill(&format!("{shallow}{{real}}")),
@@ -1034,13 +1148,13 @@ mod tests {
             relay("https://r.example"),
             "all inside one value"
         );
-        let _ = meta(&"<a b='".repeat(MAX_PAGE / 6));
+        assert_eq!(meta(&"<a b='".repeat(MAX_PAGE / 6)), Meta::None);
         let page = "<!--".repeat(MAX_PAGE / 4);
         assert_eq!(meta(&page), Meta::None);
         let page = "</".repeat(MAX_PAGE / 2);
         assert_eq!(meta(&page), Meta::None);
         let page = "<".repeat(MAX_PAGE);
-        assert_eq!(meta(&page), Meta::None);
+        assert!(matches!(meta(&page), Meta::Unclear(_)), "too many tags");
         let mut page = "<script>".to_owned();
         page.push_str(&"</scrip".repeat(MAX_PAGE / 7));
         assert_eq!(meta(&page), Meta::None);
@@ -1063,23 +1177,23 @@ mod tests {
         );
         // Attributes past the limit are skipped over, and the tag still ends where it
         // does: the next one is read.
-        assert_eq!(
+        assert!(matches!(
             meta(&format!(
                 "<meta{many} name=\"vroom-relay\" content=\"https://evil.example\">{named}>"
             )),
-            relay("https://r.example")
-        );
+            Meta::Unclear(_)
+        ));
         let filler: String = (0..MAX_ATTRIBUTES).map(|n| format!(" a{n}")).collect();
         assert_eq!(
             meta(&format!(
                 "<meta{filler} name=\"vroom-relay\" content=\"https://r.example\">"
             )),
-            Meta::None,
-            "an attribute past the limit is not read"
+            Meta::Unclear("its page has a meta tag with more attributes than are read".into()),
+            "an attribute past the limit is not read: the page is refused"
         );
-        // Tags past the limit are not read.
+        // Past the limit of tags, the page is refused.
         let page = format!("{}{named}>", "<a>".repeat(MAX_TAGS));
-        assert_eq!(meta(&page), Meta::None);
+        assert!(matches!(meta(&page), Meta::Unclear(_)));
         let page = format!("{}{named}>", "<a>".repeat(MAX_TAGS - 1));
         assert_eq!(meta(&page), relay("https://r.example"));
     }
@@ -1164,6 +1278,41 @@ mod tests {
             "ftp://a",
         ] {
             assert!(matches!(app_origin(bad), Err(ChatError::Link(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn pages_read_otherwise_by_a_browser_are_refused() {
+        let unclear = |page: &str| matches!(fill(page), Meta::Unclear(_));
+        // `--!>` ends a comment: the tag after it is in the document.
+        assert_eq!(fill("<!-- x --!>{real}"), relay("https://r.example"));
+        // Escaped script text, where `</script>` may not end the script.
+        assert!(unclear(
+            "<script><!--<script></script>{evil}--></script>{real}"
+        ));
+        // Character references in the tag's values.
+        assert!(unclear(
+            r#"<meta name="vroom&#45;relay" content="https://evil.example">{real}"#
+        ));
+        assert!(unclear(
+            r#"<meta name="vroom-relay" content="https:&#47;/evil.example">"#
+        ));
+        // An HTML end tag inside SVG content, which may close the SVG.
+        assert!(unclear("<div><svg></div>{real}"));
+        assert!(unclear("<frameset>{real}"));
+        // Not text/html in UTF-8.
+        assert!(html_utf8(Some("text/html"), b"<p>").is_ok());
+        assert!(html_utf8(Some("text/html; charset=UTF-8"), b"<p>").is_ok());
+        assert!(html_utf8(Some("text/html;charset=\"utf-8\""), b"\xef\xbb\xbf<p>").is_ok());
+        for (content_type, body) in [
+            (Some("text/html; charset=utf-16le"), &b"<p>"[..]),
+            (Some("text/html; charset=iso-2022-jp"), b"<p>"),
+            (Some("text/plain"), b"<p>"),
+            (None, b"<p>"),
+            (Some("text/html"), b"\xff\xfe<\0p\0"),
+        ] {
+            let err = html_utf8(content_type, body).unwrap_err();
+            assert!(err.starts_with("its page"), "{err}");
         }
     }
 }

@@ -119,8 +119,13 @@ enum Command {
     ///
     /// Files are fetched with the headers a current Chromium sends, in every encoding a
     /// browser asks for. That only raises the bar: a host can still tell this check
-    /// from a browser by its TLS handshake, its timing or its address, and serve it the
-    /// honest app while browsers get another. Run it from where the app's users are.
+    /// from a browser by its TLS handshake, its timing, its address, its connections,
+    /// `Sec-Fetch-Site` (a link opened from another site says `cross-site`), the
+    /// cookies and conditional requests a browser that has been there before sends, or
+    /// another browser's headers, and serve it the honest app while browsers get
+    /// another. Run it from where the app's users are. A redirected file, or a content
+    /// coding a browser would not decode, is a difference. --server and --app take a
+    /// host's address without a path.
     VerifyApp(verify::VerifyArgs),
 }
 

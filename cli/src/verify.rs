@@ -9,8 +9,10 @@
 //! reproducible build of the published sources (`--web-dist`, what `cargo xtask web`
 //! writes) or with the SHA-256 list in that build's `BUILD` manifest (`--manifest`).
 //! Headers alike only raise the bar: a host can still tell this client from a browser
-//! by its TLS handshake, timing or address, and serve it the honest app. The whole
-//! check has a time limit (`--timeout`), and so has each request.
+//! by its TLS handshake, timing, address and more (PROTOCOL.md §1), and serve it the
+//! honest app. A redirected file is a difference (a browser would load the files
+//! where it leads), but for `/r` sent on to `/r/`. The whole check has a time limit
+//! (`--timeout`), and so has each request.
 //!
 //! The server is a relay (`--server`), the static host of an app hosted apart from the
 //! relay (`--app`), or the app an invite link opens (`--link`, whose fragment, the room
@@ -27,7 +29,7 @@ use url::Url;
 use vroom_shared::invite;
 
 use crate::app::{checked_relay, BadRelay};
-use crate::http::{is_plain_web_url, Client, Dest, Fetched};
+use crate::http::{is_plain_web_url, Client, Dest, Fetched, Redirects};
 use crate::render::clean;
 
 /// The manifest's name in a build's directory.
@@ -140,6 +142,12 @@ pub(crate) async fn command(args: VerifyArgs) -> std::process::ExitCode {
 pub(crate) enum VerifyError {
     #[error("`{0}` is not a server address: give one like https://vroom.example")]
     BadServer(String),
+    #[error(
+        "`{0}` has a path: the app's page names its files from the root of its host, so \
+         a browser loads them from there, not under that path; give the host's address \
+         alone, e.g. https://vroom.example"
+    )]
+    PathPrefix(String),
     #[error("{0}")]
     Link(String),
     #[error("could not read the local build: {0}")]
@@ -234,7 +242,9 @@ pub(crate) fn expected_from_manifest(path: &Path) -> Result<Expected, VerifyErro
 /// Each request may take up to [`FETCH_TIMEOUT`]; the caller bounds the whole.
 pub(crate) async fn run(server: &str, expected: &Expected) -> Result<bool, VerifyError> {
     let base = base_url(server)?;
-    let mut client = Client::new(base.clone(), MAX_FILE, FETCH_TIMEOUT);
+    // A redirect is a difference: a module script's base URL is where it ends up, so a
+    // redirected file makes a browser load files this check never sees.
+    let mut client = Client::new(base.clone(), MAX_FILE, FETCH_TIMEOUT).following(Redirects::Never);
     println!(
         "checking the web app at {} against a build of {} files",
         base.as_str().trim_end_matches('/'),
@@ -250,16 +260,31 @@ pub(crate) async fn run(server: &str, expected: &Expected) -> Result<bool, Verif
     for (path, file) in &checks {
         let mut problems = Vec::new();
         for encoding in ENCODINGS {
-            let fetched = client
+            let fail = |why: String| VerifyError::Fetch {
+                path: format!("/{path}"),
+                why: clean(&why),
+            };
+            let mut fetched = client
                 .fetch(path, Dest::of(path), encoding)
                 .await
-                .map_err(|why| VerifyError::Fetch {
-                    path: format!("/{path}"),
-                    why: clean(&why),
-                })?;
+                .map_err(fail)?;
+            // Invite links' `/r` may be sent on to `/r/` (the page's files are named
+            // from the root, so a browser loads the same ones), and no further.
+            if let Fetched::Redirect(_, location) = &fetched {
+                if path == "r" && base.join(location).ok() == base.join("r/").ok() {
+                    fetched = client
+                        .fetch("r/", Dest::Document, encoding)
+                        .await
+                        .map_err(fail)?;
+                }
+            }
             match fetched {
+                Fetched::Redirect(status, location) => problems.push(format!(
+                    "{encoding}: HTTP {status} to {location}, which a browser follows \
+                     to files this check does not see"
+                )),
                 Fetched::Missing(status) => problems.push(format!("{encoding}: HTTP {status}")),
-                Fetched::Body(body) => {
+                Fetched::Body { bytes: body, .. } => {
                     let (body, relay) = page_without_relay(&body);
                     if let Some(relay) = relay.filter(|r| !r.is_empty()) {
                         if !relays.contains(&relay) {
@@ -270,7 +295,9 @@ pub(crate) async fn run(server: &str, expected: &Expected) -> Result<bool, Verif
                         problems.push(format!("{encoding}: different bytes"));
                     }
                 }
-                Fetched::BadEncoding(what) => problems.push(format!("{encoding}: {what}")),
+                Fetched::BadEncoding(what) | Fetched::TooLong(what) => {
+                    problems.push(format!("{encoding}: {what}"))
+                }
             }
         }
         let shown = if path.as_str() == *file {
@@ -365,16 +392,16 @@ fn digest(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
-/// `server` as a base URL ending in `/`, so file paths join under any prefix.
+/// `server` as a base URL: its root. An address with a path is refused, as the page
+/// names its files from the root (`/vroom-….js`) wherever it is served.
 fn base_url(server: &str) -> Result<Url, VerifyError> {
     let bad = || VerifyError::BadServer(server.to_owned());
-    let mut url = Url::parse(server.trim()).map_err(|_| bad())?;
+    let url = Url::parse(server.trim()).map_err(|_| bad())?;
     if !is_plain_web_url(&url) {
         return Err(bad());
     }
-    if !url.path().ends_with('/') {
-        let path = format!("{}/", url.path());
-        url.set_path(&path);
+    if url.path() != "/" {
+        return Err(VerifyError::PathPrefix(server.to_owned()));
     }
     Ok(url)
 }
@@ -410,9 +437,14 @@ mod tests {
             "https://vroom.example/"
         );
         assert_eq!(
-            base_url("http://127.0.0.1:8080/chat").unwrap().as_str(),
-            "http://127.0.0.1:8080/chat/"
+            base_url("http://127.0.0.1:8080/").unwrap().as_str(),
+            "http://127.0.0.1:8080/"
         );
+        // The page's files are named from the root: a path would check other files.
+        for prefixed in ["http://127.0.0.1:8080/chat", "https://vroom.example/chat/"] {
+            let err = base_url(prefixed).unwrap_err().to_string();
+            assert!(err.contains("has a path"), "{err}");
+        }
         assert!(base_url("vroom.example").is_err());
         assert!(base_url("ftp://vroom.example").is_err());
         assert!(base_url("https://vroom.example/?x=1").is_err());
