@@ -1,24 +1,27 @@
-//! Application messages on per-sender chains keyed from the epoch's MLS exporter
-//! (PROTOCOL.md §9.14).
+//! Application messages on per-sender chains keyed from the epoch's forward-secure
+//! exporter (PROTOCOL.md §9.14).
 //!
 //! MLS carries the room's agreed state: who is in, the epoch, the transcript. Its own
 //! application messages cost several HKDF steps of the secret tree and sender-data keys
 //! per message, which alone is far above the browser's budget for a chat message
-//! (PROTOCOL.md §9.13). Here each epoch's exporter secret roots one chain per leaf; a
-//! chain ratchets forward with one ChaCha20 block per message (as version 1's did), a
-//! message key seals one message with ChaCha20-Poly1305, and the sender signs the whole
-//! message with its leaf's Ed25519 key, as MLS signs its own application messages.
+//! (PROTOCOL.md §9.13). Here each epoch's chain secret, exported once under
+//! [`COMPONENT_ID`] from the epoch's application export tree (draft-ietf-mls-extensions),
+//! roots one chain per leaf; a chain ratchets forward with one ChaCha20 block per
+//! message (as version 1's did), a message key seals one message with
+//! ChaCha20-Poly1305, and the sender signs the whole message with its leaf's Ed25519
+//! key, as MLS signs its own application messages.
 //!
 //! What this keeps from MLS application messages:
-//! - **bound to the agreed state:** the exporter secret is a function of the epoch's key
+//! - **bound to the agreed state:** the chain secret is a function of the epoch's key
 //!   schedule, so only members of that exact epoch (same roster, same transcript) can
 //!   derive the keys; a member the relay keeps on another branch cannot read or forge;
 //! - **authenticated sender:** the signature is checked against the key the group
 //!   agreed for the leaf in that epoch, before any key is derived;
-//! - **forward secrecy within an epoch:** every leaf's chain starts when the epoch is
-//!   entered and the exporter secret it came from is not kept here; a chain key, once
-//!   stepped, is erased; a message key is erased when used; skipped keys are bounded
-//!   in number and die with their epoch;
+//! - **forward secrecy within an epoch:** openmls hands the chain secret out once per
+//!   epoch and deletes it from its export tree as it does, so a member's state cannot
+//!   give it again; every leaf's chain starts from it when the epoch is entered and it
+//!   is zeroized then; a chain key, once stepped, is overwritten; a message key is
+//!   erased when used; skipped keys are bounded in number and die with their epoch;
 //! - **no replay:** each (epoch, leaf, generation) opens once.
 //!
 //! What it does not hide: the sender's leaf index travels in the clear (MLS encrypts it
@@ -42,8 +45,10 @@ use crate::crypto::sender::chacha_block;
 /// The first two bytes of a chain message. An MLS message starts with its protocol
 /// version, `0x0001`; `0xFF01` is no version, so the two never mix.
 pub const TAG: [u8; 2] = [0xFF, 0x01];
-/// The MLS exporter label of an epoch's chain secret (RFC 9420 §8.5, empty context).
-pub const EXPORTER_LABEL: &str = "vroom/v2/chains";
+/// The component id of an epoch's chain secret in the epoch's application export tree
+/// (draft-ietf-mls-extensions' forward-secure "safe" export; a private-use id,
+/// 0x8000–0xFFFF). openmls gives it out once per epoch.
+pub const COMPONENT_ID: u16 = 0xF7A1;
 /// HKDF-Expand info prefix of a leaf's first chain key (followed by the leaf index,
 /// big-endian u32).
 pub const LABEL_CHAIN_ROOT: &[u8] = b"vroom/v2/chain-root";
@@ -71,7 +76,7 @@ pub fn is_chain_message(bytes: &[u8]) -> bool {
 pub struct Header {
     /// The group (room) it belongs to.
     pub group_id: [u8; 16],
-    /// The epoch whose exporter secret keyed it.
+    /// The epoch whose chain secret keyed it.
     pub epoch: u64,
     /// The sender's leaf index in that epoch.
     pub leaf: u32,
@@ -232,8 +237,9 @@ struct Epoch {
     /// Who held each leaf in this epoch, as the group agreed.
     roster: BTreeMap<u32, PublicIdentity>,
     /// Each leaf's chain, this member's own (its sending chain) included. All are
-    /// started when the epoch is entered, and the exporter secret they came from is
-    /// not kept: a chain, once stepped, cannot be stepped back.
+    /// started when the epoch is entered, and the chain secret they came from is
+    /// not kept (nor can openmls give it again): a chain, once stepped, cannot be
+    /// stepped back.
     chains: BTreeMap<u32, Chain>,
 }
 
@@ -266,7 +272,8 @@ impl Chains {
     }
 
     /// Starts the chains of `epoch` (the current one), one per leaf of its roster, from
-    /// its exporter `secret` (dropped then), and forgets those too old to be used.
+    /// its chain `secret` (zeroized as it drops, once the roots are derived), and
+    /// forgets those too old to be used.
     pub fn enter(
         &mut self,
         epoch: u64,

@@ -495,7 +495,38 @@ impl Group {
             .map_err(|_| GroupError::Internal)
     }
 
-    /// Starts the current epoch's chains, if not done yet: from its exporter secret and
+    /// The current epoch's chain secret (PROTOCOL.md §9.14): openmls's forward-secure
+    /// export for [`chains::COMPONENT_ID`]. openmls deletes that leaf of the epoch's
+    /// export tree as it hands it out, so it is had once per epoch: the chains started
+    /// from it are all that is left of it.
+    fn chain_secret(&mut self) -> Result<Zeroizing<[u8; 32]>, GroupError> {
+        let exported = Zeroizing::new(
+            self.mls
+                .safe_export_secret(
+                    self.provider.crypto(),
+                    self.provider.storage(),
+                    chains::COMPONENT_ID,
+                )
+                .map_err(|_| GroupError::Internal)?,
+        );
+        if exported.len() != 32 {
+            return Err(GroupError::Internal);
+        }
+        let mut secret = Zeroizing::new([0u8; 32]);
+        secret.copy_from_slice(&exported);
+        Ok(secret)
+    }
+
+    /// What a thief holding this member's whole group state could ask openmls for: the
+    /// current epoch's chain secret, again. Once this member has sealed or opened
+    /// anything in the epoch it is gone (an error). For tests of forward secrecy only:
+    /// called before, it uses the secret up and the epoch's chains cannot start.
+    #[doc(hidden)]
+    pub fn chain_secret_again(&mut self) -> Result<Zeroizing<[u8; 32]>, GroupError> {
+        self.chain_secret()
+    }
+
+    /// Starts the current epoch's chains, if not done yet: from its chain secret and
     /// its roster. Called before anything that could move to a new epoch, so that the
     /// epoch being left keeps its chains for messages still in flight.
     fn enter_epoch(&mut self) -> Result<(), GroupError> {
@@ -503,12 +534,7 @@ impl Group {
         if self.chains.has(epoch) {
             return Ok(());
         }
-        let exported = self.export_secret(chains::EXPORTER_LABEL, &[], 32)?;
-        let mut secret = Zeroizing::new([0u8; 32]);
-        if exported.len() != 32 {
-            return Err(GroupError::Internal);
-        }
-        secret.copy_from_slice(&exported);
+        let secret = self.chain_secret()?;
         let roster = self
             .members()
             .into_iter()

@@ -1,8 +1,9 @@
 //! Application messages on chains (PROTOCOL.md §9.14) against
 //! `shared/vectors/vroom-v2-chains.json`. The messages here are built step by step from
-//! the document alone (HKDF, the ChaCha20 ratchet, ChaCha20-Poly1305, Ed25519), as a
-//! second implementation would; the session's [`Chains`] must open them, and refuse the
-//! `fail_` variants.
+//! the document alone (the export tree's walk to the chain secret, HKDF, the ChaCha20
+//! ratchet, ChaCha20-Poly1305, Ed25519), as a second implementation would; the
+//! session's [`Chains`] must open them, and refuse the `fail_` variants. The walk is
+//! checked against openmls's own in `group_provider.rs`.
 //!
 //! Regenerate after an intended change with
 //! `VROOM_WRITE_VECTORS=1 cargo test -p vroom-shared --features mls --test it chain_vectors`.
@@ -27,7 +28,8 @@ const PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/vectors/vroom-v2-chains
 const EPOCH: u64 = 7;
 const SENDER_LEAF: u32 = 1;
 const OWN_LEAF: u32 = 0;
-const SECRET: [u8; 32] = [0x5e; 32];
+/// The epoch's `application_export_secret` (any 32 bytes for the vectors).
+const APPLICATION_EXPORT: [u8; 32] = [0x5e; 32];
 const SIGNING: [u8; 32] = [0xa2; 32];
 /// The epoch's MLS epoch authenticator (any 32 bytes for the vectors).
 const AUTHENTICATOR: [u8; 32] = [0xe7; 32];
@@ -43,12 +45,43 @@ fn sender() -> PublicIdentity {
     }
 }
 
+/// RFC 9420's `ExpandWithLabel(secret, label, context, 32)` with HKDF-SHA256:
+/// `HKDF-Expand(secret, u16 length ‖ opaque<V>("MLS 1.0 " ‖ label) ‖ opaque<V>(context))`
+/// (labels and contexts here are shorter than 64 bytes: a one-byte length).
+fn expand_with_label(secret: &[u8; 32], label: &str, context: &[u8]) -> [u8; 32] {
+    let full = [b"MLS 1.0 ".as_slice(), label.as_bytes()].concat();
+    let mut info = 32u16.to_be_bytes().to_vec();
+    info.push(u8::try_from(full.len()).expect("short label"));
+    info.extend_from_slice(&full);
+    info.push(u8::try_from(context.len()).expect("short context"));
+    info.extend_from_slice(context);
+    let mut out = [0u8; 32];
+    Hkdf::<Sha256>::from_prk(secret)
+        .expect("prk")
+        .expand(&info, &mut out)
+        .expect("expand");
+    out
+}
+
+/// The chain secret of an epoch whose `application_export_secret` is given: the leaf of
+/// the export tree at [`chains::COMPONENT_ID`], 16 steps down from the root, the id's
+/// bits most significant first, a 1 going right.
+pub(crate) fn chain_secret(application_export: &[u8; 32]) -> [u8; 32] {
+    let mut node = *application_export;
+    for bit in (0..16).rev() {
+        let right = (chains::COMPONENT_ID >> bit) & 1 == 1;
+        let side: &[u8] = if right { b"right" } else { b"left" };
+        node = expand_with_label(&node, "tree", side);
+    }
+    node
+}
+
 /// `HKDF-Expand(secret, "vroom/v2/chain-root" ‖ leaf, 32)`.
 fn root(leaf: u32) -> [u8; 32] {
     let mut info = b"vroom/v2/chain-root".to_vec();
     info.extend_from_slice(&leaf.to_be_bytes());
     let mut out = [0u8; 32];
-    Hkdf::<Sha256>::from_prk(&SECRET)
+    Hkdf::<Sha256>::from_prk(&chain_secret(&APPLICATION_EXPORT))
         .expect("prk")
         .expand(&info, &mut out)
         .expect("expand");
@@ -139,11 +172,13 @@ fn compute() -> Value {
             "group_id": hex::encode(gid()),
             "epoch": EPOCH,
             "epoch_authenticator": hex::encode(AUTHENTICATOR),
-            "exporter_secret": hex::encode(SECRET),
+            "application_export_secret": hex::encode(APPLICATION_EXPORT),
+            "component_id": chains::COMPONENT_ID,
             "sender_leaf": SENDER_LEAF,
             "sender_ed25519_secret": hex::encode(SIGNING),
             "plaintexts": PLAINTEXTS.iter().map(hex::encode).collect::<Vec<_>>(),
         },
+        "chain_secret": hex::encode(chain_secret(&APPLICATION_EXPORT)),
         "chain_root": hex::encode(root(SENDER_LEAF)),
         "message_keys": b.keys.iter().map(hex::encode).collect::<Vec<_>>(),
         "messages": b.messages.iter().map(hex::encode).collect::<Vec<_>>(),
@@ -154,8 +189,13 @@ fn compute() -> Value {
 fn chains() -> Chains {
     let mut c = Chains::default();
     let roster = BTreeMap::from([(SENDER_LEAF, sender())]);
-    c.enter(EPOCH, &AUTHENTICATOR, Zeroizing::new(SECRET), roster)
-        .expect("enter");
+    c.enter(
+        EPOCH,
+        &AUTHENTICATOR,
+        Zeroizing::new(chain_secret(&APPLICATION_EXPORT)),
+        roster,
+    )
+    .expect("enter");
     c
 }
 

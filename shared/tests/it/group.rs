@@ -162,6 +162,112 @@ fn a_removed_member_cannot_read_what_follows() {
     assert_eq!(withheld.handle(&bytes).unwrap_err(), GroupError::WrongEpoch);
 }
 
+/// What a thief holding a member's chain secret of an epoch makes of one of that
+/// epoch's messages, from PROTOCOL.md §9.14 alone: the sender's chain root, the ratchet
+/// up to the message's generation, the AEAD. `None` if it does not open.
+fn open_with(secret: &[u8], message: &[u8]) -> Option<Vec<u8>> {
+    use chacha20::cipher::{KeyIvInit, StreamCipher};
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    let (header, rest) = message.split_at(34);
+    let ciphertext = &rest[..rest.len() - 64];
+    let leaf = u32::from_be_bytes(header[26..30].try_into().ok()?);
+    let generation = u32::from_be_bytes(header[30..34].try_into().ok()?);
+    let mut info = b"vroom/v2/chain-root".to_vec();
+    info.extend_from_slice(&leaf.to_be_bytes());
+    let mut chain = [0u8; 32];
+    hkdf::Hkdf::<sha2::Sha256>::from_prk(secret)
+        .ok()?
+        .expand(&info, &mut chain)
+        .ok()?;
+    let mut key = [0u8; 32];
+    for _ in 0..=generation {
+        let mut block = [0u8; 64];
+        chacha20::ChaCha20::new((&chain).into(), b"vroom/v2/ckd".into())
+            .apply_keystream(&mut block);
+        key.copy_from_slice(&block[..32]);
+        chain.copy_from_slice(&block[32..]);
+    }
+    let aad = [&header[2..18], header].concat();
+    chacha20poly1305::ChaCha20Poly1305::new((&key).into())
+        .decrypt(
+            (&[0u8; 12]).into(),
+            Payload {
+                msg: ciphertext,
+                aad: &aad,
+            },
+        )
+        .ok()
+}
+
+/// Every way a thief holding a member's whole group state (the in-memory group: the
+/// saved session of PROTOCOL.md §7.10 holds no group state) could get at the chain
+/// secret of the current epoch: the forward-secure export again, and the ordinary
+/// exporter under the label the chains were once keyed with.
+fn thief_opens(group: &mut Group, message: &[u8]) -> bool {
+    let old = group
+        .export_secret("vroom/v2/chains", &[], 32)
+        .expect("exporter");
+    let by_exporter = open_with(&old, message).is_some();
+    let by_safe_export = group
+        .chain_secret_again()
+        .is_ok_and(|secret| open_with(&*secret, message).is_some());
+    by_exporter || by_safe_export
+}
+
+#[test]
+fn a_member_s_state_no_longer_opens_the_messages_it_read_in_the_epoch() {
+    // Member 0 entered this epoch by its own commit, 1 by another's commit, 2 by a
+    // Welcome; each sends one message and reads the others'.
+    let mut room = Room::new(3);
+    let mut read = Vec::new();
+    for sender in 0..3 {
+        let body = format!("read before the theft, from {sender}").into_bytes();
+        let (bytes, _) = room.get(sender).encrypt(&body).expect("encrypt");
+        for (i, r) in room.deliver(&bytes).iter().enumerate() {
+            if i != sender {
+                assert_eq!(text(r).0, body);
+            }
+        }
+        read.push(bytes);
+    }
+    for member in 0..3 {
+        for message in &read {
+            assert!(
+                !thief_opens(room.get(member), message),
+                "member {member}'s state still opens a message it read"
+            );
+        }
+        assert_eq!(
+            room.get(member).chain_secret_again().err(),
+            Some(GroupError::Internal),
+            "the epoch's chain secret was given out once"
+        );
+    }
+
+    // A host alone in the group it created, after its first message.
+    let secret = RoomSecret::generate(&mut OsRng);
+    let mut alone = Group::create(Identity::generate(), &secret).expect("create");
+    let (own, _) = alone.encrypt(b"alone").expect("encrypt");
+    assert!(!thief_opens(&mut alone, &own));
+
+    // The control: state taken in a new epoch before its member sealed or opened
+    // anything there gives that epoch's chain secret, and the thief's reading opens
+    // what is sent afterwards, as it would any message with the right secret.
+    let commit = room.get(1).self_update().expect("update");
+    room.deliver(&commit);
+    let stolen = room.get(2).chain_secret_again().expect("not yet given out");
+    let (bytes, _) = room.get(0).encrypt(b"after the theft").expect("encrypt");
+    assert_eq!(
+        open_with(&*stolen, &bytes).as_deref(),
+        Some(&b"after the theft"[..])
+    );
+    // The member robbed before it entered the epoch cannot start its chains.
+    assert_eq!(
+        room.get(2).handle(&bytes).unwrap_err(),
+        GroupError::Internal
+    );
+}
+
 #[test]
 fn a_replayed_application_message_is_refused() {
     let mut room = Room::new(3);

@@ -29,6 +29,7 @@ use vroom_shared::group::provider::{Provider, Storage, SuiteCrypto};
 use vroom_shared::group::{
     room, CommitKind, Group, GroupError, Identity, Incoming, Joiner, SafetyCode,
 };
+use zeroize::Zeroizing;
 
 const SUITE: Ciphersuite = Ciphersuite::MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519;
 
@@ -378,17 +379,42 @@ fn exchange(ours: &mut Group, reference: &mut Reference, group_id: &[u8]) {
         assert_eq!(ours.safety_code(), reference.safety_code(group_id));
     };
     check(ours, reference);
-    // Application messages travel on chains keyed from the epoch's exporter secret
-    // (PROTOCOL.md §9.14): both providers must derive the same one.
+    // Application messages travel on chains keyed from the epoch's forward-secure
+    // export (PROTOCOL.md §9.14): the reference member's export opens what ours sealed.
+    let gid: [u8; 16] = group_id.try_into().expect("a 16-byte group id");
     let round = |ours: &mut Group, reference: &mut Reference, _: u8| {
-        let theirs = reference
-            .mls
-            .export_secret(reference.provider.crypto(), chains::EXPORTER_LABEL, &[], 32)
-            .expect("the reference member's exporter");
-        let mine = ours
-            .export_secret(chains::EXPORTER_LABEL, &[], 32)
-            .expect("our exporter");
-        assert_eq!(theirs, *mine);
+        let (sealed, _) = ours.encrypt(b"on a chain").expect("encrypt");
+        let exported = Zeroizing::new(
+            reference
+                .mls
+                .safe_export_secret(
+                    reference.provider.crypto(),
+                    reference.provider.storage(),
+                    chains::COMPONENT_ID,
+                )
+                .expect("the reference member's export"),
+        );
+        let mut secret = Zeroizing::new([0u8; 32]);
+        secret.copy_from_slice(&exported);
+        let roster = ours
+            .members()
+            .into_iter()
+            .map(|m| (m.leaf, m.identity))
+            .collect();
+        let mut theirs = chains::Chains::default();
+        theirs
+            .enter(
+                ours.epoch(),
+                reference.mls.epoch_authenticator().as_slice(),
+                secret,
+                roster,
+            )
+            .expect("enter");
+        let parsed = chains::Parsed::parse(&sealed).expect("a chain message");
+        let (_, plaintext) = theirs
+            .open(&parsed, reference.mls.own_leaf_index().u32(), &gid, None)
+            .expect("the reference member opens it");
+        assert_eq!(&plaintext[..], b"on a chain");
         // An MLS application message is refused: there is one way to send a message.
         let mls_message = reference.send(b"not on a chain");
         assert!(matches!(
@@ -460,6 +486,95 @@ fn a_member_on_the_reference_provider_joins_a_group_made_on_ours() {
         mls,
     };
     exchange(&mut host, &mut reference, &binding::group_id(&secret));
+}
+
+/// The bytes of a secret openmls keeps to itself but serializes (the numbers of its
+/// serde form, in order).
+fn secret_bytes(value: &serde_json::Value, out: &mut Vec<u8>) {
+    match value {
+        serde_json::Value::Number(n) => out.push(
+            n.as_u64()
+                .and_then(|n| u8::try_from(n).ok())
+                .expect("a byte"),
+        ),
+        serde_json::Value::Array(items) => items.iter().for_each(|v| secret_bytes(v, out)),
+        serde_json::Value::Object(fields) => fields.values().for_each(|v| secret_bytes(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn the_chain_secret_is_the_export_tree_leaf_the_document_walks_to() {
+    let secret = RoomSecret::generate(&mut OsRng);
+    let mut host = Group::create(Identity::generate(), &secret).expect("create");
+    let provider = OpenMlsRustCrypto::default();
+    let identity = Identity::generate();
+    let bundle = KeyPackage::builder()
+        .leaf_node_capabilities(room::capabilities())
+        .build(SUITE, &provider, &identity, identity.credential_with_key())
+        .expect("key package");
+    let key_package = MlsMessageOut::from(bundle.key_package().clone())
+        .tls_serialize_detached()
+        .expect("encode");
+    let commit = host.add(&key_package).expect("add");
+    let Ok(Incoming::Commit {
+        welcome: Some(welcome),
+        ..
+    }) = host.handle(&commit)
+    else {
+        panic!("expected the Welcome with the echo");
+    };
+    let MlsMessageBodyIn::Welcome(welcome) = parse(&welcome) else {
+        panic!("not a Welcome");
+    };
+    let staged = StagedWelcome::new_from_welcome(&provider, &join_config(), welcome, None)
+        .expect("the reference member opens our Welcome");
+    let mut application_export = Vec::new();
+    secret_bytes(
+        &serde_json::to_value(staged.application_export_secret()).expect("serde"),
+        &mut application_export,
+    );
+    let application_export: [u8; 32] = application_export.try_into().expect("32 bytes");
+    let mut mls = staged.into_group(&provider).expect("join");
+    let exported = mls
+        .safe_export_secret(provider.crypto(), provider.storage(), chains::COMPONENT_ID)
+        .expect("export");
+    assert_eq!(
+        exported,
+        super::chain_vectors::chain_secret(&application_export)
+    );
+    // Once: the leaf is punctured.
+    assert!(mls
+        .safe_export_secret(provider.crypto(), provider.storage(), chains::COMPONENT_ID)
+        .is_err());
+    // The host, on vroom's provider, derived the same: what it seals opens with it.
+    let (sealed, _) = host.encrypt(b"same secret").expect("encrypt");
+    let roster = host
+        .members()
+        .into_iter()
+        .map(|m| (m.leaf, m.identity))
+        .collect();
+    let mut theirs = chains::Chains::default();
+    let mut chain_secret = Zeroizing::new([0u8; 32]);
+    chain_secret.copy_from_slice(&exported);
+    theirs
+        .enter(
+            host.epoch(),
+            mls.epoch_authenticator().as_slice(),
+            chain_secret,
+            roster,
+        )
+        .expect("enter");
+    let parsed = chains::Parsed::parse(&sealed).expect("a chain message");
+    let (_, plaintext) = theirs
+        .open(
+            &parsed,
+            mls.own_leaf_index().u32(),
+            &binding::group_id(&secret),
+            None,
+        )
+        .expect("opens");
+    assert_eq!(&plaintext[..], b"same secret");
 }
 
 #[test]

@@ -8,7 +8,8 @@
 //!   (read when a commit is processed), pre-shared keys;
 //! - the **group state** it reads back only to reload a group from the store
 //!   (`MlsGroup::load`): tree, context, transcript hash, epoch and message secrets,
-//!   proposals, configuration. openmls writes it again after every change, including
+//!   the epoch's application export tree (PROTOCOL.md §9.14), proposals,
+//!   configuration. openmls writes it again after every change, including
 //!   after every application message (the message secrets), which is most of a
 //!   message's cost in a large room.
 //!
@@ -233,6 +234,11 @@ impl StorageProvider<V> for Storage {
         fn delete_own_leaf_index<G: GroupId>(&G) -> () = ();
         fn delete_group_epoch_secrets<G: GroupId>(&G) -> () = ();
         fn clear_proposal_queue<G: GroupId, R: ProposalRef>(&G) -> () = ();
+        // The export tree lives in the `MlsGroup` alone: the chain secret it gave out,
+        // deleted there, has no second copy here.
+        fn write_application_export_tree<G: GroupId, T: ApplicationExportTree>(&G, &T) -> () = ();
+        fn application_export_tree<G: GroupId, T: ApplicationExportTree>(&G) -> Option<T> = None;
+        fn delete_application_export_tree<G: GroupId, T: ApplicationExportTree>(&G) -> () = ();
     }
 
     kept! {
