@@ -18,7 +18,9 @@ use openmls::prelude::{
     SenderRatchetConfiguration, StagedWelcome, UnknownExtension,
     PURE_CIPHERTEXT_WIRE_FORMAT_POLICY,
 };
-use openmls_traits::{storage::StorageProvider as _, OpenMlsProvider as _};
+use openmls_traits::{
+    random::OpenMlsRand as _, storage::StorageProvider as _, OpenMlsProvider as _,
+};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
@@ -335,32 +337,16 @@ pub fn is_application(bytes: &[u8]) -> bool {
     chains::is_chain_message(bytes)
 }
 
-/// The epoch and digest of a commit, read from its clear header without any group
-/// state: a member that reloaded while its own commit was on its way tells from the
-/// relay's replay whether that commit was the first of its epoch (PROTOCOL.md §11.4).
-/// `None` for anything else.
-pub fn commit_header(bytes: &[u8]) -> Option<(u64, [u8; 32])> {
-    if chains::is_chain_message(bytes) {
-        return None;
-    }
-    let MlsMessageBodyIn::PrivateMessage(message) = parse(bytes).ok()?.extract() else {
-        return None;
-    };
-    let protocol = ProtocolMessage::from(message);
-    (protocol.content_type() == ContentType::Commit)
-        .then(|| (protocol.epoch().as_u64(), digest(bytes)))
-}
-
 /// This member's own commit that renews the room's invitation, while it waits for the
 /// relay's order: what a member that reloads meanwhile keeps (PROTOCOL.md §7.10,
-/// §11.4). If the commit was the first of its epoch, the pass is the room's.
+/// §11.4). If the group's record, once it is back, holds this number and nonce, the
+/// commit won and the pass is the room's.
 pub struct PendingRenewal {
-    /// The epoch the commit was made in.
-    pub epoch: u64,
-    /// The commit's digest (SHA-256 of its bytes).
-    pub digest: [u8; 32],
     /// The renewal number its record carries.
     pub generation: u32,
+    /// The renewal nonce its record carries: if the group's record holds this number
+    /// and this nonce when the member is back, the commit won.
+    pub nonce: [u8; 16],
     /// The pass of the epoch it starts.
     pub pass: Zeroizing<[u8; 32]>,
     /// The signature keys of the leaves it removes.
@@ -814,18 +800,25 @@ impl Group {
             proof: None,
             cap: self.record.cap,
             renewal: self.record.renewal,
+            nonce: self.record.nonce,
             moderators: self.record.moderators,
         })
     }
 
     /// The record of the host's next renewal of the invitation.
     fn renewed_record(&self) -> Result<RoomRecord, GroupError> {
+        let nonce = self
+            .provider
+            .rand()
+            .random_array::<16>()
+            .map_err(|_| GroupError::Internal)?;
         Ok(RoomRecord {
             renewal: self
                 .record
                 .renewal
                 .checked_add(1)
                 .ok_or(GroupError::Unauthentic)?,
+            nonce,
             proof: None,
             ..self.record
         })
@@ -841,7 +834,7 @@ impl Group {
     /// This member's pending commit, when it renews the invitation: with the pass of
     /// the epoch it starts, read from openmls's staged commit (a reload loses it).
     pub fn pending_renewal(&self) -> Option<PendingRenewal> {
-        let pending = self.pending.as_ref()?;
+        self.pending.as_ref()?;
         let staged = self.mls.pending_commit()?;
         let extensions = staged.group_context().extensions();
         if extensions == self.mls.extensions() {
@@ -870,9 +863,8 @@ impl Group {
             .map(|m| m.identity.signature_key)
             .collect();
         Some(PendingRenewal {
-            epoch: self.epoch(),
-            digest: pending.digest,
             generation,
+            nonce: record.nonce,
             pass,
             removed,
         })
@@ -882,6 +874,11 @@ impl Group {
     /// record says.
     pub fn renewal(&self) -> u32 {
         self.record.renewal
+    }
+
+    /// The nonce the commit that made the current renewal drew (PROTOCOL.md §9.3).
+    pub fn renewal_nonce(&self) -> [u8; 16] {
+        self.record.nonce
     }
 
     /// The room's pass made by a renewal: read in the epoch the renewal's commit
@@ -899,6 +896,7 @@ impl Group {
         self.commit_record(RoomRecord {
             cap: self.record.cap,
             renewal: self.record.renewal,
+            nonce: self.record.nonce,
             moderators,
             ..RoomRecord::new(host_key)
         })
@@ -992,6 +990,7 @@ impl Group {
             proof: Some(old.sign_return(&self.group_id, &own)),
             cap: self.record.cap,
             renewal: self.record.renewal,
+            nonce: self.record.nonce,
             moderators: self.record.moderators,
         };
         self.commit_record(record)
@@ -1062,8 +1061,13 @@ impl Group {
             if renews
                 && !((by_host || moderator_kick)
                     && new.host == old.host
-                    && Some(new.renewal) == old.renewal.checked_add(1))
+                    && Some(new.renewal) == old.renewal.checked_add(1)
+                    && new.nonce != old.nonce)
             {
+                return Err(GroupError::Unauthentic);
+            }
+            // The nonce moves with the number, and only with it (PROTOCOL.md §9.3).
+            if !renews && new.nonce != old.nonce {
                 return Err(GroupError::Unauthentic);
             }
         }
@@ -1088,6 +1092,7 @@ impl Group {
             // A moderator's kick renews the invitation and changes nothing else.
             let unchanged = RoomRecord {
                 renewal: old.renewal,
+                nonce: old.nonce,
                 proof: old.proof,
                 ..*new
             } == *old;

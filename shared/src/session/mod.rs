@@ -1819,7 +1819,7 @@ impl Session {
                 // A host back after a reload: what it owed the relay, if it can; a
                 // member it kicked before the reload that is still in the group is
                 // kicked again.
-                let renewed = m.keys.owed.in_the_group();
+                let renewed = rotate::welcomed(&mut m);
                 rotate::tell_relay(&mut m, &self.connected, out);
                 let members = m.group.members();
                 rotate::kick_again(&mut m, &members, self.now_ms);
@@ -1843,7 +1843,6 @@ impl Session {
                     return;
                 }
                 if let Stage::Joining(j) = &mut self.stage {
-                    rotate::replayed(&mut j.keys, from, me, &bytes);
                     j.buffered_bytes += bytes.len();
                     j.buffered.push_back((seq, from, bytes));
                     while j.buffered.len() > MAX_BUFFERED || j.buffered_bytes > MAX_BUFFERED_BYTES {

@@ -24,7 +24,7 @@ use crate::group::{Group, Identity, PublicIdentity};
 use crate::wire::{HostSecret, MemberId, Resume, ResumeToken, RoomId};
 
 /// The version byte in front of an encoded [`Resumable`]; another one is refused.
-const RESUMABLE_FORMAT: u8 = 5;
+const RESUMABLE_FORMAT: u8 = 6;
 
 /// Most key packages the members remember having taken (a returning member's request
 /// replayed later would otherwise push it out again).
@@ -250,7 +250,7 @@ impl Session {
                     let mut m = Membership::new(keys, group, s.last_seq);
                     let renewal = m.group.renewal();
                     m.keys.number_pass(renewal);
-                    m.keys.owed.in_the_group();
+                    m.keys.owed.forget_in_flight();
                     Stage::Member(Box::new(m))
                 }
                 Err(_) => Stage::Ended,

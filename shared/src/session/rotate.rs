@@ -40,7 +40,7 @@ use super::envelope::{open_key_package, Content};
 use super::{event, Keys, Membership, Output, SessionEvent};
 use crate::crypto::keys::{Join, Key};
 use crate::crypto::RoomPass;
-use crate::group::room::{commit_header, PendingRenewal};
+use crate::group::room::PendingRenewal;
 use crate::group::Member;
 use crate::wire::{ClientFrame, JoinProofHash, MemberId, Resume, RoomId, PROTOCOL_VERSION};
 
@@ -164,19 +164,15 @@ pub(super) struct Owed {
     /// Relay ids of kicked members the relay has not yet reported gone, oldest first.
     disconnect: VecDeque<MemberId>,
     /// After a reload: this member's renewing commit that was on its way, until the
-    /// relay's replay shows whether it was the first of its epoch.
+    /// group takes this member back and its record shows whether that commit won.
     in_flight: Option<InFlight>,
-    /// After a reload: that commit won, and its pass was taken before the group took
-    /// this member back (the client is told once it is).
-    won_in_replay: bool,
 }
 
 /// A renewing commit of this member's that was waiting for the relay's order when the
 /// page reloaded (PROTOCOL.md §7.10): openmls's pending commit is gone with the page,
 /// so the pass of the epoch it starts was kept, read from the staged commit.
 struct InFlight {
-    epoch: u64,
-    digest: [u8; 32],
+    nonce: [u8; 16],
     pass: RoomPass,
     generation: u32,
     /// The members it kicked: the relay is to disconnect them if it won.
@@ -204,14 +200,12 @@ struct SavedKick {
 
 #[derive(Serialize, Deserialize, Zeroize)]
 struct SavedInFlight {
-    /// The epoch the commit was made in.
-    epoch: u64,
-    /// SHA-256 of the commit's bytes.
-    digest: [u8; 32],
-    /// The pass of the epoch it starts.
-    pass: [u8; 32],
     /// The renewal number its record carries.
     generation: u32,
+    /// The renewal nonce its record carries.
+    nonce: [u8; 16],
+    /// The pass of the epoch it starts.
+    pass: [u8; 32],
     /// The relay ids of the members it kicked.
     disconnect: Vec<u64>,
 }
@@ -242,10 +236,9 @@ impl Owed {
     pub(super) fn save(&self, pending: Option<PendingRenewal>) -> SavedOwed {
         let in_flight = match pending {
             Some(p) => Some(SavedInFlight {
-                epoch: p.epoch,
-                digest: p.digest,
-                pass: *p.pass,
                 generation: p.generation,
+                nonce: p.nonce,
+                pass: *p.pass,
                 disconnect: p
                     .removed
                     .iter()
@@ -254,10 +247,9 @@ impl Owed {
                     .collect(),
             }),
             None => self.in_flight.as_ref().map(|f| SavedInFlight {
-                epoch: f.epoch,
-                digest: f.digest,
-                pass: *f.pass.as_bytes(),
                 generation: f.generation,
+                nonce: f.nonce,
+                pass: *f.pass.as_bytes(),
                 disconnect: f.disconnect.iter().map(|m| m.0).collect(),
             }),
         };
@@ -289,10 +281,8 @@ impl Owed {
                 .iter()
                 .map(|&m| MemberId(m))
                 .collect(),
-            won_in_replay: false,
             in_flight: saved.in_flight.as_ref().map(|f| InFlight {
-                epoch: f.epoch,
-                digest: f.digest,
+                nonce: f.nonce,
                 pass: RoomPass::from_bytes(f.pass),
                 generation: f.generation,
                 disconnect: f.disconnect[skip(f.disconnect.len())..]
@@ -303,39 +293,33 @@ impl Owed {
         }
     }
 
-    /// The group took this member back (a Welcome): a renewing commit still undecided
-    /// is not taken as won. Whether one was, so its pass is new to the client.
-    pub(super) fn in_the_group(&mut self) -> bool {
+    /// The group was made again by this member alone: a renewing commit on its way
+    /// before the reload never reached anyone.
+    pub(super) fn forget_in_flight(&mut self) {
         self.in_flight = None;
-        std::mem::take(&mut self.won_in_replay)
     }
 }
 
-/// A member back after a reload, not yet in the group, reads a commit in the relay's
-/// replay. The first commit of the epoch its own renewing commit was made in decides:
-/// if it is that commit (its bytes, from this member's relay id), it won, and its pass
-/// is the room's, as every member derived it; the members it kicked are owed their
-/// disconnection. Any other commit of that epoch (or a later one) means it lost.
-pub(super) fn replayed(keys: &mut Keys, from: MemberId, me: Option<MemberId>, bytes: &[u8]) {
-    let Some(flight) = &keys.owed.in_flight else {
-        return;
+/// The group took this member back after a reload (a Welcome). Its renewing commit
+/// that was on its way won exactly when the group's record holds that commit's renewal
+/// number and nonce: the record is the group's, authenticated by MLS, and the nonce was
+/// drawn afresh by that commit alone, so neither the relay's order nor a member's
+/// bytes can make this member take a pass the others do not hold. The pass is then the
+/// room's, as every member derived it, and the members it kicked are owed their
+/// disconnection. Whether it won, so the client is told the pass is new.
+pub(super) fn welcomed(m: &mut Membership) -> bool {
+    let Some(flight) = m.keys.owed.in_flight.take() else {
+        return false;
     };
-    let Some((epoch, digest)) = commit_header(bytes) else {
-        return;
-    };
-    if epoch < flight.epoch {
-        return; // a stale commit every member refuses
+    if m.group.renewal() != flight.generation
+        || m.group.renewal_nonce() != flight.nonce
+        || m.keys.renewal.generation >= flight.generation
+    {
+        return false;
     }
-    let Some(flight) = keys.owed.in_flight.take() else {
-        return;
-    };
-    if epoch != flight.epoch || Some(from) != me || digest != flight.digest {
-        return;
-    }
-    keys.set_pass(flight.pass, flight.generation);
-    let owed = &mut keys.owed;
+    m.keys.set_pass(flight.pass, flight.generation);
+    let owed = &mut m.keys.owed;
     owed.commit = false;
-    owed.won_in_replay = true;
     for member in flight.disconnect {
         if !owed.disconnect.contains(&member) {
             if owed.disconnect.len() >= MAX_KICKS {
@@ -344,6 +328,7 @@ pub(super) fn replayed(keys: &mut Keys, from: MemberId, me: Option<MemberId>, by
             owed.disconnect.push_back(member);
         }
     }
+    true
 }
 
 /// A commit removed the leaf with signature key `key`. If this member (the host) kicked
@@ -473,11 +458,17 @@ pub(super) fn moderator_kicks(m: &Membership, members: &[MemberId], out: &mut Ve
 /// relay's seat) owed: a moderator's kick, which set the join proof its sender gave.
 /// The relay cannot check that proof, so the holder of the seat sets the one the group
 /// agreed on again, after it: a moderator's frame cannot leave a wrong one in place.
-pub(super) fn after_relay_kick(m: &Membership, member: MemberId, out: &mut Vec<Output>) {
-    if m.keys.owed.disconnect.contains(&member) {
+/// When the group agreed on none this member holds (a room never renewed, or a pass it
+/// does not have), the host renews the invitation by a commit of its own, whose pass
+/// it then tells the relay ([`on_renewed`]).
+pub(super) fn after_relay_kick(m: &mut Membership, member: MemberId, out: &mut Vec<Output>) {
+    if m.keys.owed.disconnect.contains(&member) || m.keys.host_secret.is_none() {
         return;
     }
     let (Some(secret), Some(proof)) = (m.keys.host_secret.clone(), agreed_proof(m)) else {
+        if m.group.is_host() {
+            m.keys.owed.commit = true;
+        }
         return;
     };
     out.push(Output::Send(ClientFrame::Rotate { secret, proof }.encode()));

@@ -344,3 +344,28 @@ fn a_moderators_wrong_proof_is_replaced_by_the_hosts() {
         "the host set the agreed proof again"
     );
 }
+
+/// The same in a room never renewed: bob has the relay kick dave with a wrong proof and
+/// no commit of his own. The group agreed on no renewed pass, so the host renews the
+/// invitation by a commit of its own and sets that pass's proof: the relay does not
+/// keep bob's.
+#[test]
+fn a_moderators_proof_without_a_renewal_makes_the_host_renew() {
+    let mut net = room_of_four();
+    let (bob, dave) = (net.id("bob"), net.id("dave"));
+    net.user("alice", |s| s.set_moderator(bob, true));
+    assert!(!net.clients["alice"].session.invite_renewed());
+    let frame = vroom_shared::wire::ClientFrame::ModeratorKick {
+        member: dave,
+        proof: vroom_shared::wire::JoinProofHash([0xee; 32]),
+    }
+    .encode();
+    net.act("bob", vec![vroom_shared::session::Output::Send(frame)]);
+    net.run();
+    net.tick(T0 + 1);
+    assert_eq!(net.kicks.last(), Some(&(Some(bob), dave)));
+    assert!(net.clients["alice"].session.invite_renewed());
+    let agreed = current_proof(&net, "alice");
+    assert_eq!(agreed, current_proof(&net, "carol"));
+    assert_eq!(net.proof, Some(agreed), "the host set the agreed proof");
+}

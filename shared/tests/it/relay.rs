@@ -56,7 +56,7 @@ pub(crate) struct Net {
     next_id: u64,
     pub(crate) seq: u64,
     /// Every sequenced event: (seq, recipient filter, encoded frame).
-    log: Vec<(u64, Option<MemberId>, Vec<u8>)>,
+    pub(crate) log: Vec<(u64, Option<MemberId>, Vec<u8>)>,
     pub(crate) payloads: Vec<Logged>,
     /// Holds frames for these clients instead of delivering them.
     pub(crate) hold: BTreeMap<&'static str, Vec<Vec<u8>>>,

@@ -8,7 +8,7 @@
 use vroom_shared::group::chains::is_chain_message;
 use vroom_shared::invite::Invite;
 use vroom_shared::session::{Envelope, SessionEvent, FALLBACK_MS};
-use vroom_shared::wire::{Event, ServerFrame};
+use vroom_shared::wire::{Event, MemberId, ServerFrame};
 
 use super::relay::Net;
 use super::session::nicks;
@@ -361,7 +361,7 @@ fn a_host_alone_after_a_kick_reloads_and_still_lets_the_new_link_in() {
 /// The host kicks bob and its page reloads before the kick's commit comes back: the
 /// commit won the relay's order (carol took it), but the reloaded page no longer holds
 /// openmls's pending commit. It kept the pass that commit makes, and tells from the
-/// relay's replay that its commit was the first of its epoch: once carol takes it back
+/// group's record (its renewal number and nonce) that its commit won: once carol takes it back
 /// it holds the room's new pass, tells the relay the new proof and has it disconnect
 /// bob, whom it still owes a disconnection.
 #[test]
@@ -404,4 +404,141 @@ fn a_host_that_reloads_before_its_kick_comes_back_still_renews_at_the_relay() {
         .events
         .iter()
         .any(|e| matches!(e, SessionEvent::InviteChanged)));
+}
+
+/// The group messages (commits and proposals, not on a chain) `from` sent, as the
+/// relay stamped them: (seq, the group bytes).
+fn commits_from(net: &Net, from: MemberId) -> Vec<(u64, Vec<u8>)> {
+    net.log
+        .iter()
+        .filter_map(|(seq, _, frame)| {
+            let Ok(ServerFrame::Event {
+                event: Event::Message {
+                    from: f, payload, ..
+                },
+                ..
+            }) = ServerFrame::decode(frame)
+            else {
+                return None;
+            };
+            match Envelope::decode(payload) {
+                Ok(Envelope::Group(bytes)) if f == from && !is_chain_message(&bytes) => {
+                    Some((*seq, bytes))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// The join proof hash of the pass in `name`'s invite link.
+fn proof_of(net: &Net, name: &str) -> [u8; 32] {
+    let invite = Invite::parse(&link(net, name)).unwrap();
+    invite.pass().unwrap().join_proof(invite.secret()).hash().0
+}
+
+/// Carol, a moderator, kicks bob while the host's inbox is held; the host, not having
+/// seen it, kicks bob too, in the same epoch: carol's commit won. The host's page
+/// reloads before anything comes back, and the relay hides carol's commit from its
+/// replay, so the first commit of that epoch it sees is its own. The host must not
+/// take the pass its lost commit would have made (nobody else holds it): the relay's
+/// proof stays the one the group agreed on.
+#[test]
+fn a_host_back_after_a_reload_does_not_take_the_pass_of_a_kick_that_lost_in_hiding() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    net.join("carol", &invite);
+    net.tick(T0);
+    let (alice, bob, carol) = (net.id("alice"), net.id("bob"), net.id("carol"));
+    net.user("alice", |s| s.set_moderator(carol, true));
+    net.hold.insert("alice", Vec::new());
+    let before = net.seq;
+    net.user("carol", |s| s.kick(bob));
+    assert!(net.clients["carol"].session.invite_renewed());
+    let agreed = proof_of(&net, "carol");
+    assert_eq!(net.proof, Some(agreed), "carol's kick set the new proof");
+    net.user("alice", |s| s.kick(bob));
+    assert_eq!(
+        commits_from(&net, alice).last().map(|c| c.0 > before),
+        Some(true),
+        "alice's kick reached the relay"
+    );
+    let saved = net.clients["alice"].session.resumable().expect("resumable");
+    net.hold.remove("alice");
+    // The relay drops carol's commit from what it replays to alice.
+    let hidden: Vec<u64> = commits_from(&net, carol)
+        .into_iter()
+        .map(|(seq, _)| seq)
+        .filter(|&seq| seq > before)
+        .collect();
+    assert!(!hidden.is_empty());
+    net.log.retain(|(seq, _, _)| !hidden.contains(seq));
+    let (session, first) = vroom_shared::session::Session::resume(&saved);
+    net.reload("alice", session, first);
+    for step in 1..=3 {
+        net.tick(T0 + step * 2 * FALLBACK_MS);
+    }
+    assert_eq!(nicks(&net, "alice"), ["alice", "carol"], "alice is back");
+    assert_eq!(
+        net.proof,
+        Some(agreed),
+        "alice set no proof of a pass nobody else holds"
+    );
+}
+
+/// The host kicks bob and reloads before its commit comes back. Just before the kick,
+/// bob sent bytes that read, in the clear, as a commit of that same epoch (a real one
+/// of the epoch before, its epoch field changed): every member refuses them, and the
+/// host's commit won. The host, back, still takes its pass and renews at the relay.
+#[test]
+fn a_forged_commit_header_does_not_keep_a_reloaded_host_from_its_pass() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    net.join("carol", &invite);
+    net.tick(T0);
+    let (alice, bob, carol) = (net.id("alice"), net.id("bob"), net.id("carol"));
+    // The last commit every member took, its epoch raised by one: a header of the
+    // epoch the host's kick is made in. `version[2] ‖ wire_format[2] ‖ group_id`
+    // (a one-byte length, then 16 bytes) is followed by the epoch, 8 bytes.
+    let (_, mut forged) = [alice, bob, carol]
+        .into_iter()
+        .flat_map(|m| commits_from(&net, m))
+        .max_by_key(|c| c.0)
+        .expect("a commit");
+    let at = 2 + 2 + 1 + 16;
+    assert_eq!(forged[4], 16, "a 16-byte group id");
+    let epoch = u64::from_be_bytes(forged[at..at + 8].try_into().unwrap());
+    forged[at..at + 8].copy_from_slice(&(epoch + 1).to_be_bytes());
+    net.sequence(
+        None,
+        Event::Message {
+            from: bob,
+            to: None,
+            payload: &Envelope::Group(forged).encode(),
+        },
+    );
+    net.run();
+    net.hold.insert("alice", Vec::new());
+    net.user("alice", |s| s.kick(bob));
+    assert!(
+        net.clients["carol"].session.invite_renewed(),
+        "carol took the kick"
+    );
+    let saved = net.clients["alice"].session.resumable().expect("resumable");
+    net.hold.remove("alice");
+    let (session, first) = vroom_shared::session::Session::resume(&saved);
+    net.reload("alice", session, first);
+    for step in 1..=3 {
+        net.tick(T0 + step * 2 * FALLBACK_MS);
+    }
+    assert_eq!(nicks(&net, "alice"), ["alice", "carol"], "alice is back");
+    assert_eq!(
+        link(&net, "alice"),
+        link(&net, "carol"),
+        "alice has the pass"
+    );
+    assert_eq!(net.proof, Some(proof_of(&net, "carol")));
+    assert!(net.kicks.contains(&(None, bob)), "bob was disconnected");
 }
