@@ -6,9 +6,9 @@
 //! (GroupContext extension type [`ROOM_EXTENSION_TYPE`]) holds
 //! `host_signature_key[32] ‖ tag[32] ‖ record`, where `record` is empty or
 //! `flags[1] ‖ previous_host[32] if flags & 1 ‖ heir_proof[64] if flags & 2 ‖
-//! member_cap[4, u32 big-endian] if flags & 4 ‖ renewal[4, u32 big-endian, not 0] ‖
-//! renewal_nonce[16] if flags & 8 ‖ count[1] ‖ count × moderator_key[32] if flags & 16` (moderators' signature keys,
-//! 1..=16 of them in ascending order; no other flag bit may be set, nothing may
+//! member_cap[4, u32 big-endian] if flags & 4 ‖ renewal[4, u32 big-endian, not 0] if
+//! flags & 8 ‖ count[1] ‖ count × moderator_key[32] if flags & 16` (moderators' signature
+//! keys, 1..=16 of them in ascending order; no other flag bit may be set, nothing may
 //! follow) and
 //! `tag = HKDF-Expand(prk2, "vroom/v2/group-binding" ‖ group_id ‖ host_signature_key ‖
 //! record, 32)`; an empty record is the original 64-byte extension (PROTOCOL.md §9.3).
@@ -179,11 +179,6 @@ pub(crate) struct RoomRecord {
     /// commit that raises it by one makes the room's new pass, derived from the epoch
     /// it starts. 0, never renewed, is not written.
     pub(crate) renewal: u32,
-    /// Written with `renewal`: 16 random bytes drawn afresh by each commit that raises
-    /// it, and kept by every other commit. A member that reloaded while its renewing
-    /// commit was on its way tells from it whether that commit was the one that made
-    /// the current renewal (PROTOCOL.md §7.10). All zero while `renewal` is 0.
-    pub(crate) nonce: [u8; 16],
     /// The members the host made moderators (PROTOCOL.md §7.6).
     pub(crate) moderators: Moderators,
 }
@@ -196,7 +191,6 @@ impl RoomRecord {
             proof: None,
             cap: None,
             renewal: 0,
-            nonce: [0; 16],
             moderators: Moderators::default(),
         }
     }
@@ -219,7 +213,6 @@ impl RoomRecord {
         if self.renewal != 0 {
             flags |= FLAG_RENEWAL;
             rest.extend_from_slice(&self.renewal.to_be_bytes());
-            rest.extend_from_slice(&self.nonce);
         }
         if !self.moderators.is_empty() {
             flags |= FLAG_MODERATORS;
@@ -266,8 +259,6 @@ impl RoomRecord {
             if record.renewal == 0 {
                 return None;
             }
-            let (nonce, tail) = tail.split_first_chunk::<16>()?;
-            record.nonce = *nonce;
             rest = tail;
         }
         if flags & FLAG_MODERATORS != 0 {

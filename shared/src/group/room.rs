@@ -18,9 +18,7 @@ use openmls::prelude::{
     SenderRatchetConfiguration, StagedWelcome, UnknownExtension,
     PURE_CIPHERTEXT_WIRE_FORMAT_POLICY,
 };
-use openmls_traits::{
-    random::OpenMlsRand as _, storage::StorageProvider as _, OpenMlsProvider as _,
-};
+use openmls_traits::{storage::StorageProvider as _, OpenMlsProvider as _};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
@@ -339,16 +337,10 @@ pub fn is_application(bytes: &[u8]) -> bool {
 
 /// This member's own commit that renews the room's invitation, while it waits for the
 /// relay's order: what a member that reloads meanwhile keeps (PROTOCOL.md §7.10,
-/// §11.4). If the group's record, once it is back, holds this number and nonce, the
-/// commit won and the pass is the room's.
+/// §11.4). Whether it won is not known then, and cannot be told safely afterwards, so
+/// the host renews again once it is back; the members it kicked are owed their
+/// disconnection.
 pub struct PendingRenewal {
-    /// The renewal number its record carries.
-    pub generation: u32,
-    /// The renewal nonce its record carries: if the group's record holds this number
-    /// and this nonce when the member is back, the commit won.
-    pub nonce: [u8; 16],
-    /// The pass of the epoch it starts.
-    pub pass: Zeroizing<[u8; 32]>,
     /// The signature keys of the leaves it removes.
     pub removed: Vec<[u8; 32]>,
 }
@@ -800,25 +792,18 @@ impl Group {
             proof: None,
             cap: self.record.cap,
             renewal: self.record.renewal,
-            nonce: self.record.nonce,
             moderators: self.record.moderators,
         })
     }
 
     /// The record of the host's next renewal of the invitation.
     fn renewed_record(&self) -> Result<RoomRecord, GroupError> {
-        let nonce = self
-            .provider
-            .rand()
-            .random_array::<16>()
-            .map_err(|_| GroupError::Internal)?;
         Ok(RoomRecord {
             renewal: self
                 .record
                 .renewal
                 .checked_add(1)
                 .ok_or(GroupError::Unauthentic)?,
-            nonce,
             proof: None,
             ..self.record
         })
@@ -831,8 +816,7 @@ impl Group {
         self.commit_record(record)
     }
 
-    /// This member's pending commit, when it renews the invitation: with the pass of
-    /// the epoch it starts, read from openmls's staged commit (a reload loses it).
+    /// This member's pending commit, when it renews the invitation.
     pub fn pending_renewal(&self) -> Option<PendingRenewal> {
         self.pending.as_ref()?;
         let staged = self.mls.pending_commit()?;
@@ -841,44 +825,19 @@ impl Group {
             return None;
         }
         let record = self.new_record(extensions).ok()?;
-        let generation = renewed(&self.record, Some(&record))?;
-        let exported = Zeroizing::new(
-            staged
-                .export_secret(
-                    self.provider.crypto(),
-                    ROOM_PASS_LABEL,
-                    &generation.to_be_bytes(),
-                    32,
-                )
-                .ok()?,
-        );
-        let mut pass = Zeroizing::new([0u8; 32]);
-        if exported.len() != 32 {
-            return None;
-        }
-        pass.copy_from_slice(&exported);
+        renewed(&self.record, Some(&record))?;
         let removed = staged
             .remove_proposals()
             .filter_map(|p| self.member_at(p.remove_proposal().removed()).ok())
             .map(|m| m.identity.signature_key)
             .collect();
-        Some(PendingRenewal {
-            generation,
-            nonce: record.nonce,
-            pass,
-            removed,
-        })
+        Some(PendingRenewal { removed })
     }
 
     /// How many times the host renewed the room's invitation, as the current epoch's
     /// record says.
     pub fn renewal(&self) -> u32 {
         self.record.renewal
-    }
-
-    /// The nonce the commit that made the current renewal drew (PROTOCOL.md §9.3).
-    pub fn renewal_nonce(&self) -> [u8; 16] {
-        self.record.nonce
     }
 
     /// The room's pass made by a renewal: read in the epoch the renewal's commit
@@ -896,7 +855,6 @@ impl Group {
         self.commit_record(RoomRecord {
             cap: self.record.cap,
             renewal: self.record.renewal,
-            nonce: self.record.nonce,
             moderators,
             ..RoomRecord::new(host_key)
         })
@@ -990,7 +948,6 @@ impl Group {
             proof: Some(old.sign_return(&self.group_id, &own)),
             cap: self.record.cap,
             renewal: self.record.renewal,
-            nonce: self.record.nonce,
             moderators: self.record.moderators,
         };
         self.commit_record(record)
@@ -1061,13 +1018,8 @@ impl Group {
             if renews
                 && !((by_host || moderator_kick)
                     && new.host == old.host
-                    && Some(new.renewal) == old.renewal.checked_add(1)
-                    && new.nonce != old.nonce)
+                    && Some(new.renewal) == old.renewal.checked_add(1))
             {
-                return Err(GroupError::Unauthentic);
-            }
-            // The nonce moves with the number, and only with it (PROTOCOL.md §9.3).
-            if !renews && new.nonce != old.nonce {
                 return Err(GroupError::Unauthentic);
             }
         }
@@ -1092,7 +1044,6 @@ impl Group {
             // A moderator's kick renews the invitation and changes nothing else.
             let unchanged = RoomRecord {
                 renewal: old.renewal,
-                nonce: old.nonce,
                 proof: old.proof,
                 ..*new
             } == *old;

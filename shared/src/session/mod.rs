@@ -1817,9 +1817,9 @@ impl Session {
                     m.keys.number_pass(renewal);
                 }
                 // A host back after a reload: what it owed the relay, if it can; a
-                // member it kicked before the reload that is still in the group is
-                // kicked again.
-                let renewed = rotate::welcomed(&mut m);
+                // renewal that was on its way is made again, and a member it kicked
+                // before the reload that is still in the group is kicked again.
+                rotate::welcomed(&mut m);
                 rotate::tell_relay(&mut m, &self.connected, out);
                 let members = m.group.members();
                 rotate::kick_again(&mut m, &members, self.now_ms);
@@ -1828,10 +1828,6 @@ impl Session {
                 // In through a Welcome: a new leaf, which tells the room its profile.
                 self.resumed = false;
                 self.after_change(out);
-                if renewed {
-                    // Its own renewing commit, on its way when it reloaded, won.
-                    out.push(event(SessionEvent::InviteChanged));
-                }
                 for (seq, sender, bytes) in buffered {
                     self.on_group(seq, sender, &bytes, true, out);
                 }

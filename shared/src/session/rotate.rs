@@ -163,20 +163,10 @@ pub(super) struct Owed {
     commit: bool,
     /// Relay ids of kicked members the relay has not yet reported gone, oldest first.
     disconnect: VecDeque<MemberId>,
-    /// After a reload: this member's renewing commit that was on its way, until the
-    /// group takes this member back and its record shows whether that commit won.
-    in_flight: Option<InFlight>,
-}
-
-/// A renewing commit of this member's that was waiting for the relay's order when the
-/// page reloaded (PROTOCOL.md §7.10): openmls's pending commit is gone with the page,
-/// so the pass of the epoch it starts was kept, read from the staged commit.
-struct InFlight {
-    nonce: [u8; 16],
-    pass: RoomPass,
-    generation: u32,
-    /// The members it kicked: the relay is to disconnect them if it won.
-    disconnect: Vec<MemberId>,
+    /// After a reload: this member's renewing commit was on its way (openmls's pending
+    /// commit is gone with the page), with the relay ids of the members it kicked, until
+    /// the group takes this member back.
+    in_flight: Option<Vec<MemberId>>,
 }
 
 /// What a saved session keeps of [`Owed`] (PROTOCOL.md §7.10), inside `Resumable`.
@@ -200,12 +190,6 @@ struct SavedKick {
 
 #[derive(Serialize, Deserialize, Zeroize)]
 struct SavedInFlight {
-    /// The renewal number its record carries.
-    generation: u32,
-    /// The renewal nonce its record carries.
-    nonce: [u8; 16],
-    /// The pass of the epoch it starts.
-    pass: [u8; 32],
     /// The relay ids of the members it kicked.
     disconnect: Vec<u64>,
 }
@@ -236,9 +220,6 @@ impl Owed {
     pub(super) fn save(&self, pending: Option<PendingRenewal>) -> SavedOwed {
         let in_flight = match pending {
             Some(p) => Some(SavedInFlight {
-                generation: p.generation,
-                nonce: p.nonce,
-                pass: *p.pass,
                 disconnect: p
                     .removed
                     .iter()
@@ -247,10 +228,7 @@ impl Owed {
                     .collect(),
             }),
             None => self.in_flight.as_ref().map(|f| SavedInFlight {
-                generation: f.generation,
-                nonce: f.nonce,
-                pass: *f.pass.as_bytes(),
-                disconnect: f.disconnect.iter().map(|m| m.0).collect(),
+                disconnect: f.iter().map(|m| m.0).collect(),
             }),
         };
         SavedOwed {
@@ -281,14 +259,11 @@ impl Owed {
                 .iter()
                 .map(|&m| MemberId(m))
                 .collect(),
-            in_flight: saved.in_flight.as_ref().map(|f| InFlight {
-                nonce: f.nonce,
-                pass: RoomPass::from_bytes(f.pass),
-                generation: f.generation,
-                disconnect: f.disconnect[skip(f.disconnect.len())..]
+            in_flight: saved.in_flight.as_ref().map(|f| {
+                f.disconnect[skip(f.disconnect.len())..]
                     .iter()
                     .map(|&m| MemberId(m))
-                    .collect(),
+                    .collect()
             }),
         }
     }
@@ -300,27 +275,28 @@ impl Owed {
     }
 }
 
-/// The group took this member back after a reload (a Welcome). Its renewing commit
-/// that was on its way won exactly when the group's record holds that commit's renewal
-/// number and nonce: the record is the group's, authenticated by MLS, and the nonce was
-/// drawn afresh by that commit alone, so neither the relay's order nor a member's
-/// bytes can make this member take a pass the others do not hold. The pass is then the
-/// room's, as every member derived it, and the members it kicked are owed their
-/// disconnection. Whether it won, so the client is told the pass is new.
-pub(super) fn welcomed(m: &mut Membership) -> bool {
-    let Some(flight) = m.keys.owed.in_flight.take() else {
-        return false;
+/// The group took this member back after a reload (a Welcome) while its renewing
+/// commit was on its way. Whether that commit won cannot be told safely: the relay's
+/// replay is the relay's to write, and the group's record holds only the renewal's
+/// number, which a moderator's kick, or a branch an insider and the relay made, can
+/// reach as well. And a member in a later epoch cannot derive the pass of the epoch
+/// that commit started. So the pass it would have made is never taken: the host renews
+/// the invitation again by a commit of its own (one more new link for everyone), then
+/// tells the relay that renewal's proof and has the members it kicked disconnected. A
+/// kicked member still in the group is kicked again ([`kick_again`]), which renews.
+/// The host's leaf was removed while it was away, so host powers may have passed to
+/// another member meanwhile: a member holding the relay's seat takes them back
+/// (§7.6) and renews then ([`renewal_commit`]).
+pub(super) fn welcomed(m: &mut Membership) {
+    let Some(disconnect) = m.keys.owed.in_flight.take() else {
+        return;
     };
-    if m.group.renewal() != flight.generation
-        || m.group.renewal_nonce() != flight.nonce
-        || m.keys.renewal.generation >= flight.generation
-    {
-        return false;
+    if !m.group.is_host() && m.keys.host_secret.is_none() {
+        return; // a moderator's kick: it renews only in a kick
     }
-    m.keys.set_pass(flight.pass, flight.generation);
     let owed = &mut m.keys.owed;
-    owed.commit = false;
-    for member in flight.disconnect {
+    owed.commit = true;
+    for member in disconnect {
         if !owed.disconnect.contains(&member) {
             if owed.disconnect.len() >= MAX_KICKS {
                 owed.disconnect.pop_front();
@@ -328,7 +304,6 @@ pub(super) fn welcomed(m: &mut Membership) -> bool {
             owed.disconnect.push_back(member);
         }
     }
-    true
 }
 
 /// A commit removed the leaf with signature key `key`. If this member (the host) kicked
@@ -405,13 +380,17 @@ pub(super) fn on_renewed(
     true
 }
 
-/// The host's renewal commit, if one is owed and this member is still the host.
+/// The host's renewal commit, if one is owed and this member is the host. A member
+/// holding the relay's seat keeps owing it while host powers are elsewhere (its leaf
+/// was removed while it reloaded): they come back to it.
 pub(super) fn renewal_commit(m: &mut Membership) -> Option<Vec<u8>> {
     if !m.keys.owed.commit || kick_owed(m) {
         return None; // a kick owed renews anyway
     }
     if !m.group.is_host() {
-        m.keys.owed.commit = false;
+        if m.keys.host_secret.is_none() {
+            m.keys.owed.commit = false;
+        }
         return None;
     }
     m.group.renew_invitation().ok()

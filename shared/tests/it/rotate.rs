@@ -360,10 +360,9 @@ fn a_host_alone_after_a_kick_reloads_and_still_lets_the_new_link_in() {
 
 /// The host kicks bob and its page reloads before the kick's commit comes back: the
 /// commit won the relay's order (carol took it), but the reloaded page no longer holds
-/// openmls's pending commit. It kept the pass that commit makes, and tells from the
-/// group's record (its renewal number and nonce) that its commit won: once carol takes it back
-/// it holds the room's new pass, tells the relay the new proof and has it disconnect
-/// bob, whom it still owes a disconnection.
+/// openmls's pending commit, and back in a later epoch it cannot derive that commit's
+/// pass. Once carol takes it back it renews the invitation again, tells the relay that
+/// renewal's proof and has it disconnect bob, whom it still owes a disconnection.
 #[test]
 fn a_host_that_reloads_before_its_kick_comes_back_still_renews_at_the_relay() {
     let mut net = Net::new();
@@ -378,6 +377,7 @@ fn a_host_that_reloads_before_its_kick_comes_back_still_renews_at_the_relay() {
         net.clients["carol"].session.invite_renewed(),
         "carol took the kick"
     );
+    let kicks_link = link(&net, "carol");
     assert_eq!(net.rotations, 0, "the echo did not reach alice");
     let saved = net.clients["alice"].session.resumable().expect("resumable");
     net.hold.remove("alice");
@@ -390,7 +390,12 @@ fn a_host_that_reloads_before_its_kick_comes_back_still_renews_at_the_relay() {
     assert_eq!(
         link(&net, "alice"),
         link(&net, "carol"),
-        "alice has the new pass"
+        "alice and carol hold the same pass"
+    );
+    assert_ne!(
+        link(&net, "carol"),
+        kicks_link,
+        "alice renewed again once back"
     );
     assert!(net.rotations >= 1, "alice told the relay the new proof");
     let invite = Invite::parse(&link(&net, "carol")).unwrap();
@@ -438,11 +443,11 @@ fn proof_of(net: &Net, name: &str) -> [u8; 32] {
 }
 
 /// Carol, a moderator, kicks bob while the host's inbox is held; the host, not having
-/// seen it, kicks bob too, in the same epoch: carol's commit won. The host's page
-/// reloads before anything comes back, and the relay hides carol's commit from its
-/// replay, so the first commit of that epoch it sees is its own. The host must not
-/// take the pass its lost commit would have made (nobody else holds it): the relay's
-/// proof stays the one the group agreed on.
+/// seen it, kicks bob too, in the same epoch: carol's commit won, with the same renewal
+/// number the host's carried. The host's page reloads before anything comes back, and
+/// the relay hides carol's commit from its replay, so the first commit of that epoch
+/// it sees is its own. The host must not take the pass its lost commit would have made
+/// (nobody else holds it): the relay's proof is one every member holds.
 #[test]
 fn a_host_back_after_a_reload_does_not_take_the_pass_of_a_kick_that_lost_in_hiding() {
     let mut net = Net::new();
@@ -480,17 +485,20 @@ fn a_host_back_after_a_reload_does_not_take_the_pass_of_a_kick_that_lost_in_hidi
         net.tick(T0 + step * 2 * FALLBACK_MS);
     }
     assert_eq!(nicks(&net, "alice"), ["alice", "carol"], "alice is back");
+    assert_eq!(link(&net, "alice"), link(&net, "carol"), "one pass");
     assert_eq!(
         net.proof,
-        Some(agreed),
+        Some(proof_of(&net, "carol")),
         "alice set no proof of a pass nobody else holds"
     );
+    assert_ne!(net.proof, Some(agreed), "alice renewed again once back");
 }
 
 /// The host kicks bob and reloads before its commit comes back. Just before the kick,
 /// bob sent bytes that read, in the clear, as a commit of that same epoch (a real one
 /// of the epoch before, its epoch field changed): every member refuses them, and the
-/// host's commit won. The host, back, still takes its pass and renews at the relay.
+/// host's commit won. The host, back, still renews at the relay and has bob
+/// disconnected.
 #[test]
 fn a_forged_commit_header_does_not_keep_a_reloaded_host_from_its_pass() {
     let mut net = Net::new();
@@ -542,4 +550,60 @@ fn a_forged_commit_header_does_not_keep_a_reloaded_host_from_its_pass() {
     );
     assert_eq!(net.proof, Some(proof_of(&net, "carol")));
     assert!(net.kicks.contains(&(None, bob)), "bob was disconnected");
+}
+
+/// The host kicks bob in an epoch that is already over (carol's own update won it,
+/// unseen by the host, whose inbox is held); then carol, a moderator, kicks bob in the
+/// next epoch, which raises the renewal to the very number the host's lost commit
+/// carried. The host's page reloads before anything comes back. The group's record,
+/// once carol takes it back, holds that number: a host deciding by the record would
+/// take the pass of its lost commit, which nobody else holds. It must renew again.
+#[test]
+fn a_later_kick_with_the_same_renewal_number_does_not_give_a_reloaded_host_its_lost_pass() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    net.join("carol", &invite);
+    net.tick(T0);
+    let (alice, bob, carol) = (net.id("alice"), net.id("bob"), net.id("carol"));
+    net.user("alice", |s| s.set_moderator(carol, true));
+    net.hold.insert("alice", Vec::new());
+    let before = net.seq;
+    for n in 0..vroom_shared::session::UPDATE_AFTER_MESSAGES {
+        net.say("carol", &format!("message {n}"));
+    }
+    assert!(
+        !commits_from(&net, carol).iter().all(|c| c.0 <= before),
+        "carol's own update reached the relay"
+    );
+    net.user("alice", |s| s.kick(bob));
+    assert!(
+        commits_from(&net, alice)
+            .last()
+            .is_some_and(|c| c.0 > before),
+        "alice's kick reached the relay"
+    );
+    assert!(
+        !net.clients["carol"].session.invite_renewed(),
+        "alice's kick lost"
+    );
+    net.user("carol", |s| s.kick(bob));
+    assert!(net.clients["carol"].session.invite_renewed());
+    let carols = link(&net, "carol");
+    assert_eq!(net.proof, Some(proof_of(&net, "carol")));
+    let saved = net.clients["alice"].session.resumable().expect("resumable");
+    net.hold.remove("alice");
+    let (session, first) = vroom_shared::session::Session::resume(&saved);
+    net.reload("alice", session, first);
+    for step in 1..=3 {
+        net.tick(T0 + step * 2 * FALLBACK_MS);
+    }
+    assert_eq!(nicks(&net, "alice"), ["alice", "carol"], "alice is back");
+    assert_eq!(link(&net, "alice"), link(&net, "carol"), "one pass");
+    assert_ne!(link(&net, "carol"), carols, "alice renewed again once back");
+    assert_eq!(
+        net.proof,
+        Some(proof_of(&net, "carol")),
+        "the relay's proof is the one every member holds"
+    );
 }
