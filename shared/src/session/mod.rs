@@ -1001,6 +1001,7 @@ impl Session {
         self.tick_talk(now_ms, &mut out);
         if let (Stage::Member(m), Conn::Live) = (&mut self.stage, self.conn) {
             m.refresh_old_epoch(now_ms, &mut out);
+            rotate::moderated_due(m, now_ms, &self.connected, &mut out);
         }
         if let Stage::Member(m) = &mut self.stage {
             m.codes.tick(now_ms, &mut out);
@@ -1986,6 +1987,9 @@ impl Session {
                     // next one when someone else's removal came first).
                     rotate::kicked_out(m, &gone.identity.signature_key, renewed.is_some());
                     let Some(id) = peer.member else { continue };
+                    if by_mod && !own_commit {
+                        rotate::moderator_kicked(m, gone.identity.signature_key, id);
+                    }
                     if kicked {
                         // A kicked member's pending requests die with its leaf: it does
                         // not come back as a rejoin.

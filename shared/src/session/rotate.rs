@@ -35,7 +35,7 @@ use std::collections::{BTreeSet, VecDeque};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroize;
 
-use super::duties::Duty;
+use super::duties::{Duty, FALLBACK_MS};
 use super::envelope::{open_key_package, Content};
 use super::{event, Keys, Membership, Output, SessionEvent};
 use crate::crypto::keys::{Join, Key};
@@ -163,6 +163,10 @@ pub(super) struct Owed {
     commit: bool,
     /// Relay ids of kicked members the relay has not yet reported gone, oldest first.
     disconnect: VecDeque<MemberId>,
+    /// Relay ids of members a moderator's kick removed, which the moderator has the
+    /// relay disconnect itself: with the time (once this member's clock is known)
+    /// after which this member, holding the relay's seat, asks for it instead.
+    moderated: VecDeque<(MemberId, Option<u64>)>,
     /// After a reload: this member's renewing commit was on its way (openmls's pending
     /// commit is gone with the page), with the relay ids of the members it kicked, until
     /// the group takes this member back.
@@ -213,6 +217,7 @@ impl Owed {
     /// The relay reported `member` gone: no disconnection is owed for it any more.
     pub(super) fn gone(&mut self, member: MemberId) {
         self.disconnect.retain(|m| *m != member);
+        self.moderated.retain(|(m, _)| *m != member);
     }
 
     /// What to save of it for a reload, with `pending`, this member's own renewing
@@ -259,6 +264,7 @@ impl Owed {
                 .iter()
                 .map(|&m| MemberId(m))
                 .collect(),
+            moderated: VecDeque::new(),
             in_flight: saved.in_flight.as_ref().map(|f| {
                 f.disconnect[skip(f.disconnect.len())..]
                     .iter()
@@ -322,6 +328,71 @@ pub(super) fn kicked_out(m: &mut Membership, key: &[u8; 32], renewed: bool) {
     }
     if !renewed {
         owed.commit = true;
+    }
+}
+
+/// A moderator's kick removed the leaf with signature key `key`, relay id `member`.
+/// The host keeps the key with its own kicks, so a leaf with it that comes back (a
+/// rejoin others took before the kick) is kicked again ([`kick_again`]). The moderator
+/// has the relay disconnect the member once its commit is back ([`moderator_kicks`]);
+/// if the relay has not reported the member gone after the fallback delay (the
+/// moderator's page reloaded, or its connection dropped, before its echo), the holder
+/// of the relay's seat asks for it ([`moderated_due`]).
+pub(super) fn moderator_kicked(m: &mut Membership, key: [u8; 32], member: MemberId) {
+    if m.group.is_host() || m.keys.host_secret.is_some() {
+        m.keys.owed.kick(key, member);
+    }
+    if m.keys.host_secret.is_none() {
+        return;
+    }
+    let owed = &mut m.keys.owed;
+    owed.moderated.retain(|(m, _)| *m != member);
+    if owed.moderated.len() >= MAX_KICKS {
+        owed.moderated.pop_front();
+    }
+    owed.moderated.push_back((member, None));
+}
+
+/// On the clock, holding the relay's seat: a member a moderator kicked whom the relay
+/// still lists after the fallback delay is disconnected at this member's request, and
+/// owed from then on like the host's own kicks ([`tell_relay`]).
+pub(super) fn moderated_due(
+    m: &mut Membership,
+    now_ms: u64,
+    connected: &BTreeSet<MemberId>,
+    out: &mut Vec<Output>,
+) {
+    let Some(secret) = m.keys.host_secret.clone() else {
+        m.keys.owed.moderated.clear();
+        return;
+    };
+    let owed = &mut m.keys.owed;
+    let mut due = Vec::new();
+    owed.moderated.retain_mut(|(member, at)| {
+        if !connected.contains(member) {
+            return false;
+        }
+        let at = *at.get_or_insert(now_ms.saturating_add(FALLBACK_MS));
+        if now_ms < at {
+            return true;
+        }
+        due.push(*member);
+        false
+    });
+    for member in due {
+        if !owed.disconnect.contains(&member) {
+            if owed.disconnect.len() >= MAX_KICKS {
+                owed.disconnect.pop_front();
+            }
+            owed.disconnect.push_back(member);
+        }
+        out.push(Output::Send(
+            ClientFrame::Kick {
+                secret: secret.clone(),
+                member,
+            }
+            .encode(),
+        ));
     }
 }
 

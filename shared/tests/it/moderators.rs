@@ -369,3 +369,47 @@ fn a_moderators_proof_without_a_renewal_makes_the_host_renew() {
     assert_eq!(agreed, current_proof(&net, "carol"));
     assert_eq!(net.proof, Some(agreed), "the host set the agreed proof");
 }
+
+/// Bob, a moderator, kicks dave, but bob's echo never comes back (his page reloaded,
+/// his connection dropped), so he never asks the relay to disconnect dave. The host,
+/// holding the relay's seat, waits the fallback delay for the relay's word, then asks
+/// for it itself: the kicked member does not keep its place at the relay.
+#[test]
+fn the_host_disconnects_a_member_a_moderator_kicked_when_the_moderator_does_not() {
+    let mut net = room_of_four();
+    let (bob, dave) = (net.id("bob"), net.id("dave"));
+    net.user("alice", |s| s.set_moderator(bob, true));
+    net.hold.insert("bob", Vec::new());
+    net.user("bob", |s| s.kick(dave));
+    assert!(
+        net.clients["carol"].session.invite_renewed(),
+        "carol took the kick"
+    );
+    assert!(net.kicks.is_empty(), "bob never saw his echo");
+    net.tick(T0);
+    assert!(net.kicks.is_empty(), "the host waits for the moderator");
+    net.tick(T0 + vroom_shared::session::FALLBACK_MS);
+    assert_eq!(net.kicks, [(None, dave)], "the host asked for it");
+    assert!(net.clients["dave"].session.is_ended());
+    assert_eq!(net.proof, Some(current_proof(&net, "carol")));
+    assert_no_warnings(&net, &["alice", "carol"]);
+}
+
+/// When the moderator's `ModeratorKick` reaches the relay, the host does not ask for
+/// the same disconnection again (the relay would refuse it: an error for nothing).
+#[test]
+fn the_host_does_not_ask_again_for_a_kick_the_moderator_carried_out() {
+    let mut net = room_of_four();
+    let (bob, dave) = (net.id("bob"), net.id("dave"));
+    net.user("alice", |s| s.set_moderator(bob, true));
+    net.user("bob", |s| s.kick(dave));
+    for step in 0..3 {
+        net.tick(T0 + step * vroom_shared::session::FALLBACK_MS);
+    }
+    assert_eq!(net.kicks, [(Some(bob), dave)]);
+    assert!(!saw(&net, "alice", |e| matches!(
+        e,
+        SessionEvent::Error { .. }
+    )));
+    assert_no_warnings(&net, &["alice", "bob", "carol"]);
+}
