@@ -309,6 +309,11 @@ impl Joiner {
             .unknown(ROOM_EXTENSION_TYPE)
             .ok_or(GroupError::WrongRoom)?;
         let record = binding.verify_record(context.group_id().as_slice(), &extension.0)?;
+        // Exactly the room's extensions, as every commit keeps them: nothing another
+        // client added (an external sender, say) comes in with a Welcome.
+        if *context.extensions() != context_extensions(&binding, &record)? {
+            return Err(GroupError::WrongRoom);
+        }
         let mls = staged
             .into_group(&self.provider)
             .map_err(|_| GroupError::Internal)?;

@@ -582,3 +582,64 @@ fn the_moderator_list_survives_a_succession_and_a_hand_over() {
     assert!(members[0].is_host() && !members[0].is_moderator());
     assert!(members[1].is_moderator());
 }
+
+/// A modified client makes the room's group with one more GroupContext extension (an
+/// external sender, which every other member would refuse in a commit) and Welcomes a newcomer into it: the
+/// newcomer refuses the Welcome as not the room's.
+#[test]
+fn a_welcome_into_a_group_with_other_context_extensions_is_refused() {
+    let secret = RoomSecret::generate(&mut OsRng);
+    let binding = RoomBinding::new(&secret);
+    let mut host = Group::create(Identity::generate(), &secret).expect("create");
+    let mut extensions = context_extensions(&binding, &host.record).expect("extensions");
+    // An external sender (the relay, say), which could then propose removals.
+    let outsider = openmls::prelude::ExternalSender::new(
+        vec![7; 32].into(),
+        openmls::prelude::BasicCredential::new(b"relay".to_vec()).into(),
+    );
+    extensions
+        .add(Extension::ExternalSenders(vec![outsider]))
+        .expect("one more");
+    host.mls
+        .commit_builder()
+        .propose_group_context_extensions(extensions)
+        .expect("proposal")
+        .load_psks(host.provider.storage())
+        .expect("psks")
+        .build(
+            host.provider.rand(),
+            host.provider.crypto(),
+            &host.identity,
+            |_| true,
+        )
+        .expect("build")
+        .stage_commit(&host.provider)
+        .expect("stage");
+    host.mls
+        .merge_pending_commit(&host.provider)
+        .expect("merge");
+    let mut joiner = Joiner::new(Identity::generate()).expect("key package");
+    let commit = host.add(joiner.key_package()).expect("add");
+    let Ok(Incoming::Commit {
+        welcome: Some(welcome),
+        ..
+    }) = host.handle(&commit)
+    else {
+        panic!("the host's add");
+    };
+    assert_eq!(
+        joiner.join(&secret, &welcome).err(),
+        Some(GroupError::WrongRoom)
+    );
+    // The same newcomer takes the room's own group.
+    let mut room = room_of(&secret, 1);
+    let commit = room[0].add(joiner.key_package()).expect("add");
+    let Ok(Incoming::Commit {
+        welcome: Some(welcome),
+        ..
+    }) = room[0].handle(&commit)
+    else {
+        panic!("the add");
+    };
+    assert!(joiner.join(&secret, &welcome).is_ok());
+}
