@@ -87,6 +87,21 @@ impl Duties {
             .any(|o| matches!(o.duty, Duty::Remove { leaf: l, .. } if l == leaf))
     }
 
+    /// Makes an owed removal of `leaf` a kick of this member's (the host's), which
+    /// renews the invitation in the same commit; whether one was owed.
+    pub(crate) fn make_kick(&mut self, leaf: u32) -> bool {
+        let mut found = false;
+        for o in &mut self.owed {
+            if let Duty::Remove { leaf: l, kick } = &mut o.duty {
+                if *l == leaf {
+                    *kick = true;
+                    found = true;
+                }
+            }
+        }
+        found
+    }
+
     /// The host renewed the invitation: every add owed until now was requested with
     /// the old one (nobody held the new pass before this point of the relay's order),
     /// so all are dropped except members' proven returns. Nobody adds them after the

@@ -168,8 +168,10 @@ pub(super) struct Owed {
     /// after which this member, holding the relay's seat, asks for it instead.
     moderated: VecDeque<(MemberId, Option<u64>)>,
     /// After a reload: this member's renewing commit was on its way (openmls's pending
-    /// commit is gone with the page), with the relay ids of the members it kicked, until
-    /// the group takes this member back.
+    /// commit is gone with the page), with the relay ids of the members it kicked. Once
+    /// the group takes this member back they wait here for its renewal made again:
+    /// asked for before it, the relay would free a kicked member's place while the old
+    /// link still let it back in.
     in_flight: Option<Vec<MemberId>>,
 }
 
@@ -223,19 +225,22 @@ impl Owed {
     /// What to save of it for a reload, with `pending`, this member's own renewing
     /// commit still waiting for the relay's order, if any.
     pub(super) fn save(&self, pending: Option<PendingRenewal>) -> SavedOwed {
-        let in_flight = match pending {
-            Some(p) => Some(SavedInFlight {
-                disconnect: p
-                    .removed
-                    .iter()
-                    .filter_map(|key| self.kicked.iter().find(|(k, _)| k == key))
-                    .map(|(_, member)| member.0)
-                    .collect(),
-            }),
-            None => self.in_flight.as_ref().map(|f| SavedInFlight {
-                disconnect: f.iter().map(|m| m.0).collect(),
-            }),
-        };
+        // The members a renewal on its way kicked: this one's, and those of one made
+        // before an earlier reload that are still waiting for this member's renewal.
+        let in_flight = (pending.is_some() || self.in_flight.is_some()).then(|| {
+            let mut disconnect: Vec<u64> = self.in_flight.iter().flatten().map(|m| m.0).collect();
+            let kicked = pending
+                .iter()
+                .flat_map(|p| p.removed.iter())
+                .filter_map(|key| self.kicked.iter().find(|(k, _)| k == key))
+                .map(|(_, member)| member.0);
+            for member in kicked {
+                if !disconnect.contains(&member) {
+                    disconnect.push(member);
+                }
+            }
+            SavedInFlight { disconnect }
+        });
         SavedOwed {
             kicked: self
                 .kicked
@@ -294,15 +299,20 @@ impl Owed {
 /// another member meanwhile: a member holding the relay's seat takes them back
 /// (§7.6) and renews then ([`renewal_commit`]).
 pub(super) fn welcomed(m: &mut Membership) {
-    let Some(disconnect) = m.keys.owed.in_flight.take() else {
+    if m.keys.owed.in_flight.is_none() {
         return;
-    };
-    if !m.group.is_host() && m.keys.host_secret.is_none() {
-        return; // a moderator's kick: it renews only in a kick
     }
-    let owed = &mut m.keys.owed;
-    owed.commit = true;
-    for member in disconnect {
+    if !m.group.is_host() && m.keys.host_secret.is_none() {
+        m.keys.owed.in_flight = None; // a moderator's kick: it renews only in a kick
+        return;
+    }
+    m.keys.owed.commit = true;
+}
+
+/// This member's own renewal is back: the members its renewing commit kicked before a
+/// reload ([`welcomed`]) are owed their disconnection now.
+fn after_own_renewal(owed: &mut Owed) {
+    for member in owed.in_flight.take().unwrap_or_default() {
         if !owed.disconnect.contains(&member) {
             if owed.disconnect.len() >= MAX_KICKS {
                 owed.disconnect.pop_front();
@@ -405,7 +415,13 @@ pub(super) fn kick_again(m: &mut Membership, members: &[Member], now_ms: Option<
     }
     for member in members {
         let key = member.identity.signature_key;
-        if !m.keys.owed.is_kicked(&key) || m.duties.has_remove_for(member.leaf) {
+        if !m.keys.owed.is_kicked(&key) {
+            continue;
+        }
+        // An owed removal of its leaf (it left, or the relay says it did) becomes a
+        // kick, which renews in the same commit: no renewal is made while it is still
+        // in the group.
+        if m.duties.make_kick(member.leaf) {
             continue;
         }
         if let Some(id) = m.roster.get(member.leaf).and_then(|p| p.member) {
@@ -446,6 +462,7 @@ pub(super) fn on_renewed(
     out.push(event(SessionEvent::InviteChanged));
     if own {
         m.keys.owed.commit = false;
+        after_own_renewal(&mut m.keys.owed);
     }
     tell_relay(m, connected, out);
     true

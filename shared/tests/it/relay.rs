@@ -72,6 +72,8 @@ pub(crate) struct Net {
     /// Kicks the relay carried out: (the moderator who asked, or `None` for the
     /// host's secret; the member).
     pub(crate) kicks: Vec<(Option<MemberId>, MemberId)>,
+    /// For each entry of `kicks`, the join proof hash the relay held when it kicked.
+    pub(crate) kick_proofs: Vec<Option<[u8; 32]>>,
 }
 
 impl Net {
@@ -92,6 +94,7 @@ impl Net {
             lose_kicks: 0,
             moderators: BTreeSet::new(),
             kicks: Vec::new(),
+            kick_proofs: Vec::new(),
         }
     }
 
@@ -378,6 +381,7 @@ impl Net {
                     return;
                 };
                 self.kicks.push((None, member));
+                self.kick_proofs.push(self.proof);
                 self.moderators.remove(&member);
                 self.close(target, CloseReason::Kicked);
                 self.sequence(
@@ -426,8 +430,9 @@ impl Net {
                     self.refuse(name, ErrorCode::UnknownMember);
                     return;
                 };
-                self.kicks.push((Some(me), member));
                 self.proof = Some(proof.0);
+                self.kicks.push((Some(me), member));
+                self.kick_proofs.push(self.proof);
                 self.close(target, CloseReason::Kicked);
                 self.sequence(
                     None,

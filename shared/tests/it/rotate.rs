@@ -607,3 +607,67 @@ fn a_later_kick_with_the_same_renewal_number_does_not_give_a_reloaded_host_its_l
         "the relay's proof is the one every member holds"
     );
 }
+
+/// The room was renewed once (alice kicked dave). Alice then kicks bob, but carol's own
+/// update won that epoch, unseen by alice, whose inbox is held; alice reloads before
+/// anything comes back. Back in the group, with bob still in it and the old link still
+/// the current one, alice must not have the relay free bob's place before the
+/// invitation is renewed (he would come straight back with his link): she kicks him
+/// again, that kick renews, and only then does the relay disconnect him.
+#[test]
+fn a_host_whose_kick_lost_before_a_reload_renews_before_the_relay_frees_the_place() {
+    let mut net = Net::new();
+    let invite = net.create("alice");
+    net.join("bob", &invite);
+    net.join("carol", &invite);
+    net.join("dave", &invite);
+    net.tick(T0);
+    let (alice, bob, carol, dave) = (
+        net.id("alice"),
+        net.id("bob"),
+        net.id("carol"),
+        net.id("dave"),
+    );
+    net.user("alice", |s| s.kick(dave));
+    assert!(net.clients["carol"].session.invite_renewed());
+    let old = link(&net, "carol");
+    let old_proof = proof_of(&net, "carol");
+    net.hold.insert("alice", Vec::new());
+    let before = net.seq;
+    for n in 0..vroom_shared::session::UPDATE_AFTER_MESSAGES {
+        net.say("carol", &format!("message {n}"));
+    }
+    assert!(
+        commits_from(&net, carol).iter().any(|c| c.0 > before),
+        "carol's own update reached the relay"
+    );
+    net.user("alice", |s| s.kick(bob));
+    assert!(
+        commits_from(&net, alice).iter().any(|c| c.0 > before),
+        "alice's kick reached the relay"
+    );
+    assert_eq!(link(&net, "carol"), old, "alice's kick lost");
+    let saved = net.clients["alice"].session.resumable().expect("resumable");
+    net.hold.remove("alice");
+    let (session, first) = vroom_shared::session::Session::resume(&saved);
+    net.reload("alice", session, first);
+    for step in 1..=3 {
+        net.tick(T0 + step * 2 * FALLBACK_MS);
+    }
+    assert_eq!(nicks(&net, "alice"), ["alice", "carol"], "bob is out");
+    assert_eq!(link(&net, "alice"), link(&net, "carol"), "one pass");
+    assert_ne!(link(&net, "carol"), old, "renewed");
+    let bobs: Vec<_> = net
+        .kicks
+        .iter()
+        .zip(&net.kick_proofs)
+        .filter(|((_, m), _)| *m == bob)
+        .map(|(_, proof)| *proof)
+        .collect();
+    assert!(!bobs.is_empty(), "bob was disconnected");
+    assert!(
+        bobs.iter().all(|p| *p != Some(old_proof)),
+        "the relay freed bob's place only once his link no longer let him in"
+    );
+    assert_eq!(net.proof, Some(proof_of(&net, "carol")));
+}
