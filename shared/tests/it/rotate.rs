@@ -379,13 +379,7 @@ fn a_host_that_reloads_before_its_kick_comes_back_still_renews_at_the_relay() {
     );
     let kicks_link = link(&net, "carol");
     assert_eq!(net.rotations, 0, "the echo did not reach alice");
-    let saved = net.clients["alice"].session.resumable().expect("resumable");
-    net.hold.remove("alice");
-    let (session, first) = vroom_shared::session::Session::resume(&saved);
-    net.reload("alice", session, first);
-    for step in 1..=3 {
-        net.tick(T0 + step * 2 * FALLBACK_MS);
-    }
+    reload_held_host(&mut net);
     assert_eq!(nicks(&net, "alice"), ["alice", "carol"], "alice is back");
     assert_eq!(
         link(&net, "alice"),
@@ -434,6 +428,18 @@ fn commits_from(net: &Net, from: MemberId) -> Vec<(u64, Vec<u8>)> {
             }
         })
         .collect()
+}
+
+/// Alice's page reloads while her inbox is held (what she sent is at the relay, what
+/// came back never reached her); then the clock runs until the room settles.
+fn reload_held_host(net: &mut Net) {
+    let saved = net.clients["alice"].session.resumable().expect("resumable");
+    net.hold.remove("alice");
+    let (session, first) = vroom_shared::session::Session::resume(&saved);
+    net.reload("alice", session, first);
+    for step in 1..=3 {
+        net.tick(T0 + step * 2 * FALLBACK_MS);
+    }
 }
 
 /// The join proof hash of the pass in `name`'s invite link.
@@ -535,13 +541,7 @@ fn a_forged_commit_header_does_not_keep_a_reloaded_host_from_its_pass() {
         net.clients["carol"].session.invite_renewed(),
         "carol took the kick"
     );
-    let saved = net.clients["alice"].session.resumable().expect("resumable");
-    net.hold.remove("alice");
-    let (session, first) = vroom_shared::session::Session::resume(&saved);
-    net.reload("alice", session, first);
-    for step in 1..=3 {
-        net.tick(T0 + step * 2 * FALLBACK_MS);
-    }
+    reload_held_host(&mut net);
     assert_eq!(nicks(&net, "alice"), ["alice", "carol"], "alice is back");
     assert_eq!(
         link(&net, "alice"),
@@ -591,13 +591,7 @@ fn a_later_kick_with_the_same_renewal_number_does_not_give_a_reloaded_host_its_l
     assert!(net.clients["carol"].session.invite_renewed());
     let carols = link(&net, "carol");
     assert_eq!(net.proof, Some(proof_of(&net, "carol")));
-    let saved = net.clients["alice"].session.resumable().expect("resumable");
-    net.hold.remove("alice");
-    let (session, first) = vroom_shared::session::Session::resume(&saved);
-    net.reload("alice", session, first);
-    for step in 1..=3 {
-        net.tick(T0 + step * 2 * FALLBACK_MS);
-    }
+    reload_held_host(&mut net);
     assert_eq!(nicks(&net, "alice"), ["alice", "carol"], "alice is back");
     assert_eq!(link(&net, "alice"), link(&net, "carol"), "one pass");
     assert_ne!(link(&net, "carol"), carols, "alice renewed again once back");
@@ -647,13 +641,7 @@ fn a_host_whose_kick_lost_before_a_reload_renews_before_the_relay_frees_the_plac
         "alice's kick reached the relay"
     );
     assert_eq!(link(&net, "carol"), old, "alice's kick lost");
-    let saved = net.clients["alice"].session.resumable().expect("resumable");
-    net.hold.remove("alice");
-    let (session, first) = vroom_shared::session::Session::resume(&saved);
-    net.reload("alice", session, first);
-    for step in 1..=3 {
-        net.tick(T0 + step * 2 * FALLBACK_MS);
-    }
+    reload_held_host(&mut net);
     assert_eq!(nicks(&net, "alice"), ["alice", "carol"], "bob is out");
     assert_eq!(link(&net, "alice"), link(&net, "carol"), "one pass");
     assert_ne!(link(&net, "carol"), old, "renewed");
