@@ -294,11 +294,16 @@ pub enum ClientFrame<'a> {
     },
     /// Host: from now on admit newcomers only with the [`JoinProof`] whose hash this
     /// is (sent after a kick, PROTOCOL.md §11.4). Resuming members are not asked for it.
+    /// The host's word always sets the proof and its number, whatever number the relay
+    /// held (it replaces a moderator's possibly wrong one).
     Rotate {
         /// Proof of host powers.
         secret: HostSecret,
         /// The hash of the room's new join proof.
         proof: JoinProofHash,
+        /// The renewal number of the pass whose proof this is (the room record's
+        /// `renewal`).
+        renewal: u32,
     },
     /// `Join` with the proof a room whose host renewed its invitation asks for. The
     /// relay refuses a newcomer whose proof is not the room's current one (or who has
@@ -352,13 +357,17 @@ pub enum ClientFrame<'a> {
     },
     /// Moderator: disconnect a member, as `Kick` does; never the host seat's member nor
     /// another moderator. The kick's commit renewed the invitation (PROTOCOL.md §11.4):
-    /// the relay takes `proof` as the room's join proof hash in the same step, as
-    /// [`ClientFrame::Rotate`] sets it, and only when it takes the kick.
+    /// the relay takes `proof` as the room's join proof hash in the same step, and only
+    /// when it takes the kick and `renewal` is above the number of the proof it holds
+    /// (a late kick of an older renewal does not set an older proof back).
     ModeratorKick {
         /// The member to remove.
         member: MemberId,
         /// The hash of the join proof of the pass the kick's commit made.
         proof: JoinProofHash,
+        /// The renewal number of that pass (the room record's `renewal` the kick's
+        /// commit set).
+        renewal: u32,
     },
     /// Moderator: refuse or allow new joins, as `Lock` does.
     ModeratorLock {
