@@ -783,6 +783,47 @@ mod tests {
     }
 
     #[test]
+    fn rotate_and_moderator_kick_end_with_the_renewal_number() {
+        // Golden bytes: variant 14 (Rotate), the secret's 32 bytes, the proof hash's 32
+        // bytes, then the renewal number as a varint (300 = ac 02).
+        let rotate = ClientFrame::Rotate {
+            secret: HostSecret([1; 32]),
+            proof: JoinProofHash([2; 32]),
+            renewal: 300,
+        }
+        .encode();
+        let mut expected = vec![14];
+        expected.extend([1; 32]);
+        expected.extend([2; 32]);
+        expected.extend([0xac, 0x02]);
+        assert_eq!(rotate, expected);
+        let Ok(ClientFrame::Rotate { renewal, .. }) = ClientFrame::decode(&rotate) else {
+            panic!("decoded into another variant");
+        };
+        assert_eq!(renewal, 300);
+        // Variant 20 (ModeratorKick), the member as a varint (5), the proof hash's 32
+        // bytes, then the renewal number (u32::MAX = ff ff ff ff 0f).
+        let kick = ClientFrame::ModeratorKick {
+            member: MemberId(5),
+            proof: JoinProofHash([3; 32]),
+            renewal: u32::MAX,
+        }
+        .encode();
+        let mut expected = vec![20, 5];
+        expected.extend([3; 32]);
+        expected.extend([0xff, 0xff, 0xff, 0xff, 0x0f]);
+        assert_eq!(kick, expected);
+        let Ok(ClientFrame::ModeratorKick { renewal, .. }) = ClientFrame::decode(&kick) else {
+            panic!("decoded into another variant");
+        };
+        assert_eq!(renewal, u32::MAX);
+        // A frame without the number is refused, one cut in it too.
+        for cut in [kick.len() - 5, kick.len() - 1] {
+            assert!(ClientFrame::decode(&kick[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
     fn event_frame_round_trips_and_borrows_its_payload() {
         let frame = ServerFrame::Event {
             seq: 300,
