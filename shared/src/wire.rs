@@ -294,11 +294,16 @@ pub enum ClientFrame<'a> {
     },
     /// Host: from now on admit newcomers only with the [`JoinProof`] whose hash this
     /// is (sent after a kick, PROTOCOL.md §11.4). Resuming members are not asked for it.
+    /// The host's word always sets the proof and its number, whatever number the relay
+    /// held (it replaces a moderator's possibly wrong one).
     Rotate {
         /// Proof of host powers.
         secret: HostSecret,
         /// The hash of the room's new join proof.
         proof: JoinProofHash,
+        /// The renewal number of the pass whose proof this is (the room record's
+        /// `renewal`).
+        renewal: u32,
     },
     /// `Join` with the proof a room whose host renewed its invitation asks for. The
     /// relay refuses a newcomer whose proof is not the room's current one (or who has
@@ -352,13 +357,17 @@ pub enum ClientFrame<'a> {
     },
     /// Moderator: disconnect a member, as `Kick` does; never the host seat's member nor
     /// another moderator. The kick's commit renewed the invitation (PROTOCOL.md §11.4):
-    /// the relay takes `proof` as the room's join proof hash in the same step, as
-    /// [`ClientFrame::Rotate`] sets it, and only when it takes the kick.
+    /// the relay takes `proof` as the room's join proof hash in the same step, and only
+    /// when it takes the kick and `renewal` is above the number of the proof it holds
+    /// (a late kick of an older renewal does not set an older proof back).
     ModeratorKick {
         /// The member to remove.
         member: MemberId,
         /// The hash of the join proof of the pass the kick's commit made.
         proof: JoinProofHash,
+        /// The renewal number of that pass (the room record's `renewal` the kick's
+        /// commit set).
+        renewal: u32,
     },
     /// Moderator: refuse or allow new joins, as `Lock` does.
     ModeratorLock {
@@ -770,6 +779,47 @@ mod tests {
                 assert_eq!(payload, b"abc");
             }
             _ => panic!("decoded into another variant"),
+        }
+    }
+
+    #[test]
+    fn rotate_and_moderator_kick_end_with_the_renewal_number() {
+        // Golden bytes: variant 14 (Rotate), the secret's 32 bytes, the proof hash's 32
+        // bytes, then the renewal number as a varint (300 = ac 02).
+        let rotate = ClientFrame::Rotate {
+            secret: HostSecret([1; 32]),
+            proof: JoinProofHash([2; 32]),
+            renewal: 300,
+        }
+        .encode();
+        let mut expected = vec![14];
+        expected.extend([1; 32]);
+        expected.extend([2; 32]);
+        expected.extend([0xac, 0x02]);
+        assert_eq!(rotate, expected);
+        let Ok(ClientFrame::Rotate { renewal, .. }) = ClientFrame::decode(&rotate) else {
+            panic!("decoded into another variant");
+        };
+        assert_eq!(renewal, 300);
+        // Variant 20 (ModeratorKick), the member as a varint (5), the proof hash's 32
+        // bytes, then the renewal number (u32::MAX = ff ff ff ff 0f).
+        let kick = ClientFrame::ModeratorKick {
+            member: MemberId(5),
+            proof: JoinProofHash([3; 32]),
+            renewal: u32::MAX,
+        }
+        .encode();
+        let mut expected = vec![20, 5];
+        expected.extend([3; 32]);
+        expected.extend([0xff, 0xff, 0xff, 0xff, 0x0f]);
+        assert_eq!(kick, expected);
+        let Ok(ClientFrame::ModeratorKick { renewal, .. }) = ClientFrame::decode(&kick) else {
+            panic!("decoded into another variant");
+        };
+        assert_eq!(renewal, u32::MAX);
+        // A frame without the number is refused, one cut in it too.
+        for cut in [kick.len() - 5, kick.len() - 1] {
+            assert!(ClientFrame::decode(&kick[..cut]).is_err(), "cut at {cut}");
         }
     }
 

@@ -91,8 +91,12 @@ impl<S: Store> Member<S> {
             ClientFrame::Lock { secret, locked } => {
                 store.lock(self.room, &secret, locked).await?;
             }
-            ClientFrame::Rotate { secret, proof } => {
-                store.rotate(self.room, &secret, proof).await?;
+            ClientFrame::Rotate {
+                secret,
+                proof,
+                renewal,
+            } => {
+                store.rotate(self.room, &secret, proof, renewal).await?;
                 shared.metrics.invites_renewed.inc();
             }
             ClientFrame::Kick { secret, member } => {
@@ -117,9 +121,13 @@ impl<S: Store> Member<S> {
             ClientFrame::SetModerator { secret, member, on } => {
                 store.set_moderator(self.room, &secret, member, on).await?;
             }
-            ClientFrame::ModeratorKick { member, proof } => {
+            ClientFrame::ModeratorKick {
+                member,
+                proof,
+                renewal,
+            } => {
                 store
-                    .moderator_kick(self.room, self.me, member, proof)
+                    .moderator_kick(self.room, self.me, member, proof, renewal)
                     .await?;
                 shared.metrics.invites_renewed.inc();
             }

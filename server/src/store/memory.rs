@@ -118,8 +118,8 @@ struct RoomState {
     /// Whether new members are refused.
     locked: bool,
     /// The hash of the join proof newcomers must show, once the host renewed the
-    /// room's invitation.
-    join_proof: Option<JoinProofHash>,
+    /// room's invitation, with the renewal number of its pass.
+    join_proof: Option<(JoinProofHash, u32)>,
     /// The host's member cap, if it set one (at most `limits.max_members`).
     cap: Option<u32>,
     /// The last sequence number handed out.
@@ -594,7 +594,8 @@ impl Store for MemoryStore {
                 }
                 welcome
             } else {
-                if !super::rotate::admits(st.join_proof.as_ref(), req.proof.as_ref()) {
+                let stored = st.join_proof.as_ref().map(|(proof, _)| proof);
+                if !super::rotate::admits(stored, req.proof.as_ref()) {
                     return Err(ErrorCode::InviteChanged);
                 }
                 if st.locked {
@@ -681,10 +682,11 @@ impl Store for MemoryStore {
         room: RoomId,
         secret: &HostSecret,
         proof: JoinProofHash,
+        renewal: u32,
     ) -> StoreResult<()> {
         self.with_room(room, |_, _, st| {
             st.check_host(secret)?;
-            st.join_proof = Some(proof);
+            st.join_proof = Some((proof, renewal));
             Ok(())
         })
     }
@@ -717,13 +719,16 @@ impl Store for MemoryStore {
         by: MemberId,
         member: MemberId,
         proof: JoinProofHash,
+        renewal: u32,
     ) -> StoreResult<()> {
         self.with_room(room, |inner, room, st| {
             st.check_moderator_kick(by, member)?;
             if !st.has(member) {
                 return Err(ErrorCode::UnknownMember);
             }
-            st.join_proof = Some(proof);
+            if super::rotate::newer(st.join_proof.as_ref().map(|(_, n)| *n), renewal) {
+                st.join_proof = Some((proof, renewal));
+            }
             inner.kick_out(room, st, member)
         })
     }

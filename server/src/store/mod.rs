@@ -319,12 +319,15 @@ pub trait Store: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Host: from now on admit newcomers only with the join proof whose hash is `proof`
-    /// (PROTOCOL.md §11.4); the proof before it is refused. `BadHostSecret`.
+    /// (PROTOCOL.md §11.4); the proof before it is refused. `renewal` is the number of
+    /// the pass it belongs to: the host's word sets proof and number whatever number
+    /// the room held (it replaces a moderator's). `BadHostSecret`.
     fn rotate(
         &self,
         room: RoomId,
         secret: &HostSecret,
         proof: JoinProofHash,
+        renewal: u32,
     ) -> impl Future<Output = StoreResult<()>> + Send;
 
     /// Host: deletes the room now, signalling `RoomClosed(Terminated)`. `BadHostSecret`.
@@ -375,9 +378,11 @@ pub trait Store: Clone + Send + Sync + 'static {
         on: bool,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Moderator `by`: removes `member` as [`Store::kick`] does and, in the same atomic
-    /// step, takes `proof` as the room's join proof as [`Store::rotate`] does (the
-    /// kick's commit renewed the invitation, PROTOCOL.md §11.4). `BadHostSecret` when
-    /// `by` is no moderator, or `member` is the host seat's member or a moderator;
+    /// step, takes `proof` and its `renewal` number as the room's join proof (the
+    /// kick's commit renewed the invitation, PROTOCOL.md §11.4), but only when
+    /// `renewal` is above the number the room holds (0 for a room never renewed): a
+    /// late kick of an older renewal leaves a newer proof in place. `BadHostSecret`
+    /// when `by` is no moderator, or `member` is the host seat's member or a moderator;
     /// `UnknownMember`. A refused kick sets no proof.
     fn moderator_kick(
         &self,
@@ -385,6 +390,7 @@ pub trait Store: Clone + Send + Sync + 'static {
         by: MemberId,
         member: MemberId,
         proof: JoinProofHash,
+        renewal: u32,
     ) -> impl Future<Output = StoreResult<()>> + Send;
     /// Moderator `by`: stops or allows new joins as [`Store::lock`] does.
     /// `BadHostSecret` when `by` is no moderator.

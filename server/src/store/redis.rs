@@ -664,10 +664,12 @@ impl Store for RedisStore {
         room: RoomId,
         secret: &HostSecret,
         proof: JoinProofHash,
+        renewal: u32,
     ) -> StoreResult<()> {
         let rotate = scripts::Rotate {
             host: &secret.hash(),
             proof: &proof,
+            renewal,
         };
         call(&self.inner, room, &rotate).await
     }
@@ -731,6 +733,7 @@ impl Store for RedisStore {
         by: MemberId,
         member: MemberId,
         proof: JoinProofHash,
+        renewal: u32,
     ) -> StoreResult<()> {
         // As for the host's kick, the instance holding the member's connection closes it
         // when the `Left` event reaches it.
@@ -738,6 +741,7 @@ impl Store for RedisStore {
             by,
             member,
             proof: &proof,
+            renewal,
             event: &left(member, LeaveReason::Kicked),
         };
         call(&self.inner, room, &kick).await.map(drop)

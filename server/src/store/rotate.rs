@@ -13,3 +13,12 @@ pub(crate) fn admits(stored: Option<&JoinProofHash>, shown: Option<&JoinProofHas
         (Some(_), None) => false,
     }
 }
+
+/// Whether a moderator's kick carrying the proof of renewal number `renewal` sets it
+/// in a room that holds the proof of renewal `stored` (`None`: none yet): only a
+/// strictly newer one, so a kick that reaches the relay after the host's (or another
+/// moderator's) newer proof does not set an older one back. The host's `Rotate` is not
+/// asked this: its word always sets the proof. `modkick.lua` makes the same test.
+pub(crate) fn newer(stored: Option<u32>, renewal: u32) -> bool {
+    renewal > stored.unwrap_or(0)
+}

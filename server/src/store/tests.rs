@@ -55,7 +55,8 @@ macro_rules! store_suite {
             host_seat_passes_to_the_longest_present_member,
             host_cap_refuses_joins_past_it,
             moderators_kick_and_lock_but_not_the_host_seat,
-            a_moderators_kick_renews_the_join_proof_and_nothing_else_does
+            a_moderators_kick_renews_the_join_proof_and_nothing_else_does,
+            a_late_moderators_kick_does_not_set_an_older_proof_back
         );
     };
     (@each $paused:literal, $make:expr; $($name:ident),*) => {
@@ -301,6 +302,26 @@ impl<S: Store> Harness<S> {
                 proof,
             })
             .await
+    }
+
+    /// The room holds the join proof `current`: a newcomer showing `shown` is refused
+    /// with `InviteChanged` (newcomer `2n`), one showing `current` admitted (`2n + 1`).
+    async fn holds_proof(
+        &self,
+        room: RoomId,
+        (current, shown, n): (JoinProofHash, JoinProofHash, u64),
+        what: &str,
+    ) {
+        match self.join_proved(room, n, Some(shown)).await {
+            Err(ErrorCode::InviteChanged) => {}
+            other => panic!(
+                "{what}: the relay holds the wrong proof ({:?})",
+                other.map(|w| w.you)
+            ),
+        }
+        if let Err(e) = self.join_proved(room, n + 1, Some(current)).await {
+            panic!("{what}: the current proof was refused ({e:?})");
+        }
     }
 
     async fn resume(&self, room: RoomId, w: &Welcome, session: u64) -> StoreResult<Welcome> {
@@ -1250,13 +1271,13 @@ pub(crate) async fn a_renewed_invitation_refuses_the_old_proof<S: Store>(make: i
         .unwrap();
     h.rec.take(r);
     assert_eq!(
-        h.store.rotate(r, &HostSecret([1; 32]), first).await,
+        h.store.rotate(r, &HostSecret([1; 32]), first, 1).await,
         Err(ErrorCode::BadHostSecret)
     );
     h.join_proved(r, 4, None).await.unwrap();
     h.rec.take(r);
 
-    h.store.rotate(r, &host_secret(), first).await.unwrap();
+    h.store.rotate(r, &host_secret(), first, 1).await.unwrap();
     assert!(h.rec.take(r).is_empty(), "a renewal emits no event");
     for (member, shown) in [(5, None), (6, Some(JoinProof([8; 32]).hash()))] {
         assert_eq!(
@@ -1270,7 +1291,7 @@ pub(crate) async fn a_renewed_invitation_refuses_the_old_proof<S: Store>(make: i
 
     // Renewed again: the proof before is refused too.
     let second = JoinProof([9; 32]).hash();
-    h.store.rotate(r, &host_secret(), second).await.unwrap();
+    h.store.rotate(r, &host_secret(), second, 2).await.unwrap();
     assert_eq!(
         h.join_proved(r, 8, Some(first)).await.unwrap_err(),
         ErrorCode::InviteChanged
@@ -1280,7 +1301,7 @@ pub(crate) async fn a_renewed_invitation_refuses_the_old_proof<S: Store>(make: i
     let back = h.resume(r, &away, 20).await.unwrap();
     assert!(back.resumed);
     assert_eq!(
-        h.store.rotate(room(99), &host_secret(), second).await,
+        h.store.rotate(room(99), &host_secret(), second, 2).await,
         Err(ErrorCode::UnknownRoom)
     );
 }
@@ -1300,7 +1321,7 @@ pub(crate) async fn moderators_kick_and_lock_but_not_the_host_seat<S: Store>(mak
     let proof = JoinProof([5; 32]).hash();
     // Nobody is a moderator yet.
     assert_eq!(
-        h.store.moderator_kick(r, m2, m3, proof).await,
+        h.store.moderator_kick(r, m2, m3, proof, 1).await,
         Err(ErrorCode::BadHostSecret)
     );
     assert_eq!(
@@ -1341,16 +1362,16 @@ pub(crate) async fn moderators_kick_and_lock_but_not_the_host_seat<S: Store>(mak
     // Neither the host seat's member nor another moderator is kicked.
     for target in [m1, m3] {
         assert_eq!(
-            h.store.moderator_kick(r, m2, target, proof).await,
+            h.store.moderator_kick(r, m2, target, proof, 1).await,
             Err(ErrorCode::BadHostSecret),
             "{target:?}"
         );
     }
     assert_eq!(
-        h.store.moderator_kick(r, m2, MemberId(9), proof).await,
+        h.store.moderator_kick(r, m2, MemberId(9), proof, 1).await,
         Err(ErrorCode::UnknownMember)
     );
-    h.store.moderator_kick(r, m2, m4, proof).await.unwrap();
+    h.store.moderator_kick(r, m2, m4, proof, 1).await.unwrap();
     let seen = h.rec.take(r);
     assert!(
         matches!(
@@ -1381,7 +1402,7 @@ pub(crate) async fn moderators_kick_and_lock_but_not_the_host_seat<S: Store>(mak
         Err(ErrorCode::BadHostSecret)
     );
     assert_eq!(
-        h.store.moderator_kick(r, m3, m2, proof).await,
+        h.store.moderator_kick(r, m3, m2, proof, 1).await,
         Err(ErrorCode::BadHostSecret)
     );
 }
@@ -1402,11 +1423,14 @@ pub(crate) async fn a_moderators_kick_renews_the_join_proof_and_nothing_else_doe
     }
     let (m1, m2, m3, m4) = (MemberId(1), MemberId(2), MemberId(3), MemberId(4));
     let (old, mine) = (JoinProof([6; 32]), JoinProof([7; 32]));
-    h.store.rotate(r, &host_secret(), old.hash()).await.unwrap();
+    h.store
+        .rotate(r, &host_secret(), old.hash(), 1)
+        .await
+        .unwrap();
     // Refused kicks: by a member not named, of the host seat's member, of another
     // moderator, of nobody. None of them sets the proof it carries.
     assert_eq!(
-        h.store.moderator_kick(r, m2, m4, mine.hash()).await,
+        h.store.moderator_kick(r, m2, m4, mine.hash(), 2).await,
         Err(ErrorCode::BadHostSecret)
     );
     for member in [m2, m3] {
@@ -1421,7 +1445,7 @@ pub(crate) async fn a_moderators_kick_renews_the_join_proof_and_nothing_else_doe
         (MemberId(9), ErrorCode::UnknownMember),
     ] {
         assert_eq!(
-            h.store.moderator_kick(r, m2, target, mine.hash()).await,
+            h.store.moderator_kick(r, m2, target, mine.hash(), 2).await,
             Err(refusal),
             "{target:?}"
         );
@@ -1436,7 +1460,7 @@ pub(crate) async fn a_moderators_kick_renews_the_join_proof_and_nothing_else_doe
 
     // The kick taken sets the proof: the old one is refused from now on.
     h.store
-        .moderator_kick(r, m2, m4, mine.hash())
+        .moderator_kick(r, m2, m4, mine.hash(), 2)
         .await
         .unwrap();
     let seen = h.rec.take(r);
@@ -1455,16 +1479,17 @@ pub(crate) async fn a_moderators_kick_renews_the_join_proof_and_nothing_else_doe
         ErrorCode::InviteChanged
     );
     h.join_proved(r, 13, Some(mine.hash())).await.unwrap();
-    // Again for a member already gone: refused, and the proof stays.
+    // Again for a member already gone, even with a newer number: refused, and the
+    // proof stays.
     assert_eq!(
-        h.store.moderator_kick(r, m2, m4, old.hash()).await,
+        h.store.moderator_kick(r, m2, m4, old.hash(), 3).await,
         Err(ErrorCode::UnknownMember)
     );
     h.join_proved(r, 14, Some(mine.hash())).await.unwrap();
-    // The host's word replaces a moderator's.
+    // The host's word replaces a moderator's, with the same number.
     let host = JoinProof([8; 32]);
     h.store
-        .rotate(r, &host_secret(), host.hash())
+        .rotate(r, &host_secret(), host.hash(), 2)
         .await
         .unwrap();
     assert_eq!(
@@ -1472,4 +1497,105 @@ pub(crate) async fn a_moderators_kick_renews_the_join_proof_and_nothing_else_doe
         ErrorCode::InviteChanged
     );
     h.join_proved(r, 16, Some(host.hash())).await.unwrap();
+}
+
+/// The relay keeps the join proof of the highest renewal a moderator's kick carried
+/// (PROTOCOL.md §11.4): a moderator's kick that reaches it after a newer proof (the
+/// host's `Rotate`, or another moderator's kick) is taken as a kick but leaves the
+/// newer proof in place, and one of an equal number too; a newer number sets its proof.
+/// The host's `Rotate` sets proof and number whatever the room held, a lower number
+/// included (it replaces a moderator's, which may carry any number).
+pub(crate) async fn a_late_moderators_kick_does_not_set_an_older_proof_back<S: Store>(
+    make: impl Make<S>,
+) {
+    let h = harness(make, base_config()).await;
+    let r = room(28);
+    h.create(r, 1).await.unwrap();
+    for member in 2..=8 {
+        h.join(r, member, None).await.unwrap();
+    }
+    let (m2, m3) = (MemberId(2), MemberId(3));
+    for member in [m2, m3] {
+        h.store
+            .set_moderator(r, &host_secret(), member, true)
+            .await
+            .unwrap();
+    }
+    let proof = |n: u8| JoinProof([0x40 + n; 32]).hash();
+    // Newcomers' numbers, two for each check.
+    let mut next = 20..;
+    let mut holds = |current, shown| (current, shown, next.next().unwrap() * 2);
+    h.store
+        .rotate(r, &host_secret(), proof(3), 3)
+        .await
+        .unwrap();
+    h.rec.take(r);
+
+    // A late kick of renewal 2 after the host's renewal 3: the kick is taken, the
+    // proof stays.
+    h.store
+        .moderator_kick(r, m2, MemberId(4), proof(2), 2)
+        .await
+        .unwrap();
+    let seen = h.rec.take(r);
+    assert!(
+        matches!(
+            seen[..],
+            [
+                Seen::Left(_, MemberId(4), LeaveReason::Kicked),
+                Seen::MemberClosed(MemberId(4), CloseReason::Kicked),
+            ]
+        ),
+        "{seen:?}"
+    );
+    h.holds_proof(r, holds(proof(3), proof(2)), "an older number")
+        .await;
+    // An equal number leaves the proof as it is too.
+    h.store
+        .moderator_kick(r, m3, MemberId(5), JoinProof([0x33; 32]).hash(), 3)
+        .await
+        .unwrap();
+    h.holds_proof(
+        r,
+        holds(proof(3), JoinProof([0x33; 32]).hash()),
+        "an equal number",
+    )
+    .await;
+    // Another moderator's newer renewal sets its proof.
+    h.store
+        .moderator_kick(r, m3, MemberId(6), proof(4), 4)
+        .await
+        .unwrap();
+    h.holds_proof(r, holds(proof(4), proof(3)), "a newer number")
+        .await;
+    // And the first moderator's late one does not set the older back.
+    h.store
+        .moderator_kick(r, m2, MemberId(7), proof(3), 3)
+        .await
+        .unwrap();
+    h.holds_proof(
+        r,
+        holds(proof(4), proof(3)),
+        "a late kick after another moderator's",
+    )
+    .await;
+
+    // The host's word with a lower number sets proof and number: a moderator's kick of
+    // renewal 2 is newer than it.
+    h.store
+        .rotate(r, &host_secret(), proof(1), 1)
+        .await
+        .unwrap();
+    h.holds_proof(r, holds(proof(1), proof(4)), "the host's lower number")
+        .await;
+    h.store
+        .moderator_kick(r, m2, MemberId(8), proof(2), 2)
+        .await
+        .unwrap();
+    h.holds_proof(
+        r,
+        holds(proof(2), proof(1)),
+        "a kick newer than the host's number",
+    )
+    .await;
 }

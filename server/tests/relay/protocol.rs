@@ -669,6 +669,7 @@ async fn a_moderator_locks_and_kicks_but_not_the_host() {
         .send(ClientFrame::ModeratorKick {
             member: wg.you,
             proof: proof.hash(),
+            renewal: 1,
         })
         .await;
     moderator.expect_error(ErrorCode::BadHostSecret).await;
@@ -707,6 +708,7 @@ async fn a_moderator_locks_and_kicks_but_not_the_host() {
         .send(ClientFrame::ModeratorKick {
             member: wh.you,
             proof: proof.hash(),
+            renewal: 1,
         })
         .await;
     moderator.expect_error(ErrorCode::BadHostSecret).await;
@@ -714,6 +716,7 @@ async fn a_moderator_locks_and_kicks_but_not_the_host() {
         .send(ClientFrame::ModeratorKick {
             member: wg.you,
             proof: proof.hash(),
+            renewal: 1,
         })
         .await;
     guest.expect_closed(CloseReason::Kicked).await;
@@ -740,5 +743,135 @@ async fn a_moderator_locks_and_kicks_but_not_the_host() {
     .await;
     let w = late.expect_welcome().await;
     assert_eq!(moderator.recv().await, Got::Joined(8, w.you));
+    relay.stop().await;
+}
+
+/// A newcomer asks to join `room` with `proof` on a new connection: its welcome, or the
+/// relay's refusal.
+async fn join_proved(
+    relay: &Relay,
+    room: vroom_shared::wire::RoomId,
+    proof: JoinProof,
+) -> Result<vroom_testkit::ws::Welcomed, ErrorCode> {
+    let mut newcomer = relay.connect().await;
+    newcomer
+        .send(ClientFrame::JoinProved {
+            version: version(),
+            room,
+            resume: None,
+            after: None,
+            proof,
+        })
+        .await;
+    match newcomer.recv().await {
+        Got::Welcome(w) => Ok(w),
+        Got::Error(code) => Err(code),
+        other => panic!("expected a welcome or an error, got {other:?}"),
+    }
+}
+
+/// Moderators' kicks carry the renewal number of their proof (PROTOCOL.md §11.4): a
+/// kick that reaches the relay after the host's newer `Rotate` is carried out but
+/// leaves the newer proof in place, so a newcomer with the current link still gets in;
+/// a kick of a newer renewal sets its proof; and the host's `Rotate` sets its proof
+/// even with a lower number.
+#[tokio::test]
+async fn a_late_moderators_kick_does_not_set_an_older_proof_back() {
+    let relay = Relay::start(config()).await;
+    let (room, mut host, _) = relay.create_room(13).await;
+    let (mut moderator, wm) = relay.join_room(room).await;
+    let (mut first, w1) = relay.join_room(room).await;
+    let (mut second, w2) = relay.join_room(room).await;
+    for (seq, who) in [(2, wm.you), (3, w1.you), (4, w2.you)] {
+        assert_eq!(host.recv().await, Got::Joined(seq, who));
+    }
+    for (seq, who) in [(3, w1.you), (4, w2.you)] {
+        assert_eq!(moderator.recv().await, Got::Joined(seq, who));
+    }
+    let proof = |n: u8| JoinProof([0x40 + n; 32]);
+    host.send(ClientFrame::SetModerator {
+        secret: secret(13),
+        member: wm.you,
+        on: true,
+    })
+    .await;
+    host.send(ClientFrame::Rotate {
+        secret: secret(13),
+        proof: proof(3).hash(),
+        renewal: 3,
+    })
+    .await;
+    // Requests of one connection are answered in order: once the host's lock is
+    // sequenced, both are in force.
+    host.send(ClientFrame::Lock {
+        secret: secret(13),
+        locked: false,
+    })
+    .await;
+    assert_eq!(host.recv().await, Got::Locked(5, false));
+    assert_eq!(moderator.recv().await, Got::Locked(5, false));
+
+    // The moderator's kick of renewal 2 arrives after the host's renewal 3: the member
+    // is kicked, and the proof of renewal 3 stays.
+    moderator
+        .send(ClientFrame::ModeratorKick {
+            member: w1.you,
+            proof: proof(2).hash(),
+            renewal: 2,
+        })
+        .await;
+    first.expect_closed(CloseReason::Kicked).await;
+    assert_eq!(
+        moderator.recv().await,
+        Got::Left(6, w1.you, LeaveReason::Kicked)
+    );
+    assert_eq!(
+        join_proved(&relay, room, proof(2)).await.unwrap_err(),
+        ErrorCode::InviteChanged,
+        "the late kick set the older proof back"
+    );
+    let w = join_proved(&relay, room, proof(3))
+        .await
+        .expect("a newcomer with the current link gets in");
+    assert_eq!(moderator.recv().await, Got::Joined(7, w.you));
+
+    // A kick of renewal 4 sets its proof.
+    moderator
+        .send(ClientFrame::ModeratorKick {
+            member: w2.you,
+            proof: proof(4).hash(),
+            renewal: 4,
+        })
+        .await;
+    second.expect_closed(CloseReason::Kicked).await;
+    assert_eq!(
+        moderator.recv().await,
+        Got::Left(8, w2.you, LeaveReason::Kicked)
+    );
+    assert_eq!(
+        join_proved(&relay, room, proof(3)).await.unwrap_err(),
+        ErrorCode::InviteChanged
+    );
+    let w = join_proved(&relay, room, proof(4)).await.unwrap();
+    assert_eq!(moderator.recv().await, Got::Joined(9, w.you));
+
+    // The host's word sets its proof whatever the number.
+    host.send(ClientFrame::Rotate {
+        secret: secret(13),
+        proof: proof(1).hash(),
+        renewal: 1,
+    })
+    .await;
+    host.send(ClientFrame::Lock {
+        secret: secret(13),
+        locked: false,
+    })
+    .await;
+    assert_eq!(moderator.recv().await, Got::Locked(10, false));
+    assert_eq!(
+        join_proved(&relay, room, proof(4)).await.unwrap_err(),
+        ErrorCode::InviteChanged
+    );
+    join_proved(&relay, room, proof(1)).await.unwrap();
     relay.stop().await;
 }

@@ -492,31 +492,38 @@ fn kick_owed(m: &Membership) -> bool {
         .any(|o| matches!(o.duty, Duty::Remove { kick: true, .. }))
 }
 
-/// The hash of the current join proof, when this member holds the pass the group
-/// agreed on (its number is the room record's `renewal`) and the room was renewed.
-fn agreed_proof(m: &Membership) -> Option<JoinProofHash> {
+/// The hash of the current join proof and the renewal number of its pass, when this
+/// member holds the pass the group agreed on (its number is the room record's
+/// `renewal`) and the room was renewed.
+fn agreed_proof(m: &Membership) -> Option<(JoinProofHash, u32)> {
     let generation = m.group.renewal();
     if generation == 0 || m.keys.renewal.generation != generation {
         return None; // no renewal yet, or this member does not hold the agreed pass
     }
     let pass = m.keys.renewal.pass.as_ref()?;
-    Some(pass.join_proof(&m.keys.room_secret).hash())
+    Some((pass.join_proof(&m.keys.room_secret).hash(), generation))
 }
 
 /// A moderator's own kicks, once its renewing commit won and it derived the new pass:
 /// the relay disconnects each member and takes the new join proof in the same step
-/// ([`ClientFrame::ModeratorKick`]), so the old link stops working at the relay even
-/// while the host is away.
+/// ([`ClientFrame::ModeratorKick`], with the pass's renewal number: the relay takes
+/// the proof only when no newer one reached it first), so the old link stops working at
+/// the relay even while the host is away.
 pub(super) fn moderator_kicks(m: &Membership, members: &[MemberId], out: &mut Vec<Output>) {
     if members.is_empty() {
         return;
     }
-    let Some(proof) = agreed_proof(m) else {
+    let Some((proof, renewal)) = agreed_proof(m) else {
         return;
     };
     for &member in members {
         out.push(Output::Send(
-            ClientFrame::ModeratorKick { member, proof }.encode(),
+            ClientFrame::ModeratorKick {
+                member,
+                proof,
+                renewal,
+            }
+            .encode(),
         ));
     }
 }
@@ -532,13 +539,21 @@ pub(super) fn after_relay_kick(m: &mut Membership, member: MemberId, out: &mut V
     if m.keys.owed.disconnect.contains(&member) || m.keys.host_secret.is_none() {
         return;
     }
-    let (Some(secret), Some(proof)) = (m.keys.host_secret.clone(), agreed_proof(m)) else {
+    let (Some(secret), Some((proof, renewal))) = (m.keys.host_secret.clone(), agreed_proof(m))
+    else {
         if m.group.is_host() {
             m.keys.owed.commit = true;
         }
         return;
     };
-    out.push(Output::Send(ClientFrame::Rotate { secret, proof }.encode()));
+    out.push(Output::Send(
+        ClientFrame::Rotate {
+            secret,
+            proof,
+            renewal,
+        }
+        .encode(),
+    ));
 }
 
 /// With the relay's host secret, and the pass the group agreed on: the relay is told
@@ -554,13 +569,14 @@ pub(super) fn tell_relay(
     let Some(secret) = m.keys.host_secret.clone() else {
         return;
     };
-    let Some(proof) = agreed_proof(m) else {
+    let Some((proof, renewal)) = agreed_proof(m) else {
         return;
     };
     out.push(Output::Send(
         ClientFrame::Rotate {
             secret: secret.clone(),
             proof,
+            renewal,
         }
         .encode(),
     ));

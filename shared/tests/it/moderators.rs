@@ -330,9 +330,11 @@ fn a_moderators_wrong_proof_is_replaced_by_the_hosts() {
     net.user("alice", |s| s.kick(carol));
     let agreed = current_proof(&net, "alice");
     assert_eq!(net.proof, Some(agreed));
+    // Bob's number is the highest there is, so the relay takes his proof.
     let frame = vroom_shared::wire::ClientFrame::ModeratorKick {
         member: dave,
         proof: vroom_shared::wire::JoinProofHash([0xee; 32]),
+        renewal: u32::MAX,
     }
     .encode();
     net.act("bob", vec![vroom_shared::session::Output::Send(frame)]);
@@ -343,6 +345,7 @@ fn a_moderators_wrong_proof_is_replaced_by_the_hosts() {
         Some(agreed),
         "the host set the agreed proof again"
     );
+    assert_eq!(net.proof_renewal, 1, "and its number");
 }
 
 /// The same in a room never renewed: bob has the relay kick dave with a wrong proof and
@@ -358,6 +361,7 @@ fn a_moderators_proof_without_a_renewal_makes_the_host_renew() {
     let frame = vroom_shared::wire::ClientFrame::ModeratorKick {
         member: dave,
         proof: vroom_shared::wire::JoinProofHash([0xee; 32]),
+        renewal: 1,
     }
     .encode();
     net.act("bob", vec![vroom_shared::session::Output::Send(frame)]);
@@ -412,4 +416,62 @@ fn the_host_does_not_ask_again_for_a_kick_the_moderator_carried_out() {
         SessionEvent::Error { .. }
     )));
     assert_no_warnings(&net, &["alice", "bob", "carol"]);
+}
+
+/// Bob, a moderator, kicks dave (whose connection dropped: the relay keeps his place),
+/// and his `ModeratorKick` is slow on its way: before it reaches the relay, the host
+/// kicks carol, which renews the invitation again and hands the relay the newer proof.
+/// The host is then away when bob's frame arrives. The relay carries out the kick but
+/// keeps the newer proof (its renewal number is higher than bob's), so a newcomer with
+/// the current link still gets in, and the members add her.
+#[test]
+fn a_moderators_late_kick_does_not_set_an_older_proof_back() {
+    let mut net = room_of_four();
+    let (bob, carol, dave) = (net.id("bob"), net.id("carol"), net.id("dave"));
+    net.user("alice", |s| s.set_moderator(bob, true));
+    net.check_proof = true;
+    net.delay_moderator_kicks = true;
+    net.drop_connection("dave");
+    net.user("bob", |s| s.kick(dave));
+    let older = current_proof(&net, "bob");
+    assert_eq!(
+        net.proof,
+        Some(older),
+        "the host told the relay bob's renewal"
+    );
+    assert!(net.kicks.is_empty(), "bob's frame is on its way");
+    net.user("alice", |s| s.kick(carol));
+    assert_eq!(net.kicks, [(None, carol)]);
+    let newer = current_proof(&net, "alice");
+    assert_ne!(newer, older);
+    assert_eq!(current_proof(&net, "bob"), newer);
+    assert_eq!(net.proof, Some(newer));
+    let link = net.clients["bob"]
+        .session
+        .invite_link("https://relay.test")
+        .unwrap();
+    net.drop_connection("alice");
+    net.release_late();
+    assert_eq!(
+        net.kicks,
+        [(None, carol), (Some(bob), dave)],
+        "the relay carried out bob's kick"
+    );
+    assert_eq!(
+        net.proof,
+        Some(newer),
+        "the late kick set the older proof back"
+    );
+    let invite = vroom_shared::invite::Invite::parse(&link).unwrap();
+    net.join("erin", &invite);
+    let erin = net.clients["erin"].session.me();
+    assert!(erin.is_some(), "the relay refused erin's current link");
+    for step in 1..=4 {
+        net.tick(T0 + step * 2 * vroom_shared::session::FALLBACK_MS);
+    }
+    assert!(
+        net.clients["erin"].session.is_ready(),
+        "erin is in the room"
+    );
+    assert_no_warnings(&net, &["bob", "erin"]);
 }

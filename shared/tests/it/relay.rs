@@ -64,6 +64,18 @@ pub(crate) struct Net {
     pub(crate) rotations: usize,
     /// The join proof hash the relay holds (the host's `Rotate`, or a moderator's kick).
     pub(crate) proof: Option<[u8; 32]>,
+    /// The renewal number of `proof`'s pass: a moderator's kick sets its proof only
+    /// with a higher one, as the real relay does.
+    pub(crate) proof_renewal: u32,
+    /// Whether a newcomer is refused (`InviteChanged`) unless it shows the proof the
+    /// relay holds, as the real relay does; off by default (a relay that lets anyone
+    /// in, below).
+    pub(crate) check_proof: bool,
+    /// Whether moderators' `ModeratorKick` frames are kept back in `late` instead of
+    /// being carried out (a frame slow on its way).
+    pub(crate) delay_moderator_kicks: bool,
+    /// The frames kept back, with their senders, oldest first ([`Net::release_late`]).
+    late: Vec<(&'static str, Vec<u8>)>,
     /// How many of the host's next `Kick` frames are lost on their way (a connection
     /// that broke as they were written).
     pub(crate) lose_kicks: usize,
@@ -91,6 +103,10 @@ impl Net {
             hold: BTreeMap::new(),
             rotations: 0,
             proof: None,
+            proof_renewal: 0,
+            check_proof: false,
+            delay_moderator_kicks: false,
+            late: Vec::new(),
             lose_kicks: 0,
             moderators: BTreeSet::new(),
             kicks: Vec::new(),
@@ -308,8 +324,9 @@ impl Net {
                 self.welcome(name, id, [1; 16]);
                 self.sequence(None, Event::Joined { member: id });
             }
-            // Like a relay that lets anyone in: a join proof is not checked here (the
-            // members' join key is what keeps an old link out, tests/it/rotate.rs).
+            // Like a relay that lets anyone in, unless `check_proof`: a join proof is not
+            // checked (the members' join key is what keeps an old link out,
+            // tests/it/rotate.rs).
             ClientFrame::Join {
                 room,
                 resume,
@@ -323,6 +340,17 @@ impl Net {
                 ..
             } => {
                 assert_eq!(Some(room), self.room.map(|r| r.0), "joined the right room");
+                let shown = match &frame {
+                    ClientFrame::JoinProved { proof, .. } => Some(proof.hash().0),
+                    _ => None,
+                };
+                if self.check_proof
+                    && resume.is_none()
+                    && self.proof.is_some_and(|p| shown != Some(p))
+                {
+                    self.refuse(name, ErrorCode::InviteChanged);
+                    return;
+                }
                 if let Some(r) = resume {
                     self.clients.get_mut(name).unwrap().member = Some(r.member);
                     self.welcome(name, r.member, r.token.0);
@@ -399,10 +427,16 @@ impl Net {
                     self.close(n, CloseReason::Terminated);
                 }
             }
-            ClientFrame::Rotate { secret, proof } => {
+            // The host's word sets proof and number, whatever number the relay held.
+            ClientFrame::Rotate {
+                secret,
+                proof,
+                renewal,
+            } => {
                 assert!(self.room.unwrap().1.verify(&secret), "host secret");
                 self.rotations += 1;
                 self.proof = Some(proof.0);
+                self.proof_renewal = renewal;
             }
             ClientFrame::Lock { secret, locked } => {
                 assert!(self.room.unwrap().1.verify(&secret), "host secret");
@@ -421,7 +455,14 @@ impl Net {
                 assert!(self.moderators.contains(&me), "a moderator locks");
                 self.sequence(None, Event::Locked { locked });
             }
-            ClientFrame::ModeratorKick { member, proof } => {
+            ClientFrame::ModeratorKick { .. } if self.delay_moderator_kicks => {
+                self.late.push((name, bytes.to_vec()));
+            }
+            ClientFrame::ModeratorKick {
+                member,
+                proof,
+                renewal,
+            } => {
                 let me = me.expect("a member kicks");
                 assert!(self.moderators.contains(&me), "a moderator kicks");
                 assert!(member != self.host && !self.moderators.contains(&member));
@@ -430,8 +471,13 @@ impl Net {
                     self.refuse(name, ErrorCode::UnknownMember);
                     return;
                 };
-                self.proof = Some(proof.0);
                 self.kicks.push((Some(me), member));
+                // The proof of the highest renewal: a late kick of an older one does
+                // not set it back.
+                if renewal > self.proof_renewal {
+                    self.proof = Some(proof.0);
+                    self.proof_renewal = renewal;
+                }
                 self.kick_proofs.push(self.proof);
                 self.close(target, CloseReason::Kicked);
                 self.sequence(
@@ -480,6 +526,16 @@ impl Net {
             | ClientFrame::CodeOpen { .. }
             | ClientFrame::CodeSend { .. } => {}
         }
+    }
+
+    /// Carries out the frames kept back ([`Net::delay_moderator_kicks`]) now, in the
+    /// order they came, and lets everyone work.
+    pub(crate) fn release_late(&mut self) {
+        self.delay_moderator_kicks = false;
+        for (name, frame) in std::mem::take(&mut self.late) {
+            self.relay_frame(name, &frame);
+        }
+        self.run();
     }
 
     fn refuse(&mut self, name: &'static str, code: ErrorCode) {

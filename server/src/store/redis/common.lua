@@ -5,7 +5,8 @@
 --
 -- KEYS (all tagged `{<room hex>}`, so one room lives in one Cluster slot):
 --   1 meta  HASH   settings, host hash, seq counter, activity and emptiness times,
---                  `jp`: the hash of the join proof once the invitation was renewed
+--                  `jp`: the hash of the join proof once the invitation was renewed,
+--                  `jr`: the renewal number of that proof's pass
 --   2 live  ZSET   connected members -> heartbeat deadline (ms, Redis clock)
 --   3 gone  ZSET   dropped members   -> end of their grace (ms, Redis clock)
 --   4 info  HASH   per member: t:<id> resume-token digest, s:<id> session,
@@ -62,7 +63,7 @@ local NOW = clock()
 local M = {}
 local FIELDS = { 'deadline', 'active', 'idle', 'grace', 'slack', 'empty', 'seq', 'evicted',
   'bytes', 'buf', 'bufbytes', 'locked', 'host', 'hostm', 'lm', 'li', 'll', 'lg', 'lp', 'lf',
-  'jp', 'cap' }
+  'jp', 'jr', 'cap' }
 
 local function load()
   if redis.call('EXISTS', META) == 0 then

@@ -513,6 +513,8 @@ calls! {
         host: &'a HostHash,
         /// Hash of the room's new join proof.
         proof: &'a JoinProofHash,
+        /// The renewal number of its pass (stored whatever the room held).
+        renewal: u32,
     }
 
     /// `kick.lua`: host: removes a member and emits `Left { Kicked }`.
@@ -569,7 +571,8 @@ calls! {
     }
 
     /// `modkick.lua`: moderator: removes a member, emits `Left { Kicked }` and takes
-    /// the join proof hash its kick's commit made, in one step.
+    /// the join proof hash its kick's commit made, in one step, when its renewal
+    /// number is above the one the room holds.
     ModeratorKick<'a>("modkick.lua") -> Presence {
         /// The moderator.
         by: MemberId,
@@ -577,6 +580,8 @@ calls! {
         member: MemberId,
         /// Hash of the room's new join proof.
         proof: &'a JoinProofHash,
+        /// The renewal number of its pass.
+        renewal: u32,
         /// The encoded `Left { Kicked }` event.
         event: &'a [u8],
     }
