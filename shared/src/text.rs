@@ -19,11 +19,13 @@ pub(crate) fn is_hidden(c: char) -> bool {
 
 /// A format character (category Cf: zero-width and bidi controls), which would make two
 /// names that look the same differ.
+#[cfg(feature = "mls")]
 pub(crate) fn is_format(c: char) -> bool {
     class(c) == Class::Format
 }
 
 /// A combining mark (categories Mn, Mc, Me), which stacks on the character before it.
+#[cfg(feature = "mls")]
 pub(crate) fn is_mark(c: char) -> bool {
     class(c) == Class::Mark
 }
@@ -42,7 +44,12 @@ mod tests {
         for c in ['a', 'é', ' ', '.', '日', '😀'] {
             assert!(!is_hidden(c), "{c}");
         }
-        assert!(is_mark('\u{301}'));
-        assert!(!is_mark('e'));
+        #[cfg(feature = "mls")]
+        {
+            assert!(is_mark('\u{301}'));
+            assert!(!is_mark('e'));
+            assert!(is_format('\u{200B}'));
+            assert!(!is_format('\n'));
+        }
     }
 }
