@@ -40,7 +40,7 @@ pub(crate) fn build() -> Result<PathBuf> {
 /// producers sections are dropped; file names are content hashes; the compressors are
 /// deterministic and write no timestamp. `BUILD` records what the bytes depend on.
 pub(crate) fn build_in(src: &Path, target: &Path, dist: &Path) -> Result<()> {
-    let rustflags = remapped_paths(src, target)?;
+    let rustflags = wasm_rustflags(src, target)?;
     let wasm_build = |package: &str, kind: &str| {
         let mut cmd = cargo();
         cmd.current_dir(src)
@@ -69,16 +69,22 @@ pub(crate) fn build_in(src: &Path, target: &Path, dist: &Path) -> Result<()> {
     write_manifest(src, dist)
 }
 
-/// rustc flags that replace the machine's own paths by fixed names: the checkout
+/// The rustflags of both wasm builds: first flags that replace the machine's own paths by fixed names: the checkout
 /// (`/vroom`), cargo's home with the registry's sources (`/cargo`) and the target
 /// directory, where build scripts write generated code (`/target`). rustc applies the
-/// last prefix that matches, so the target directory wins inside the checkout.
-fn remapped_paths(src: &Path, target: &Path) -> Result<String> {
+/// last prefix that matches, so the target directory wins inside the checkout. Then
+/// `--cfg erase_components` for Leptos.
+fn wasm_rustflags(src: &Path, target: &Path) -> Result<String> {
     let home = cargo_home()?;
-    let flags: Vec<String> = [(src, "/vroom"), (&home, "/cargo"), (target, "/target")]
+    let mut flags: Vec<String> = [(src, "/vroom"), (&home, "/cargo"), (target, "/target")]
         .into_iter()
         .map(|(from, to)| format!("--remap-path-prefix={}={to}", from.display()))
         .collect();
+    // Leptos's type erasure: components return `AnyView` and the view macro boxes its
+    // reactive closures, so the renderer is instantiated per output type rather than
+    // per component and closure: 26 KB less brotli (BENCHMARKS.md §14). Both wasm
+    // builds get the same flags, so the crates they share are built once.
+    flags.push("--cfg=erase_components".to_string());
     // CARGO_ENCODED_RUSTFLAGS separates flags with 0x1f, so paths may hold spaces.
     Ok(flags.join("\x1f"))
 }
@@ -172,7 +178,7 @@ fn write_manifest(src: &Path, dist: &Path) -> Result<()> {
     }
     text.push_str(&format!("# {cargo_version}\n"));
     text.push_str(&format!(
-        "# wasm-bindgen {}\n# target {WASM_TARGET}, profile wasm-release, paths remapped to /vroom, /cargo, /target\n",
+        "# wasm-bindgen {}\n# target {WASM_TARGET}, profile wasm-release, cfg erase_components, paths remapped to /vroom, /cargo, /target\n",
         setup::WASM_BINDGEN_VERSION
     ));
     text.push_str(&format!(

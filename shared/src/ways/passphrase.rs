@@ -23,7 +23,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use zeroize::Zeroizing;
 
 use crate::crypto::RoomSecret;
-use crate::text::nfc;
+use crate::text::{is_format, nfc};
 
 /// Argon2id's salt prefix: names the protocol, so the same name and passphrase give
 /// unrelated bytes anywhere else. The salt is this label, one zero byte, the relay's
@@ -282,13 +282,6 @@ impl RoomName {
             .map_err(|_| WaysError::Params)?;
         Ok(RoomSecret::from_bytes(*out))
     }
-}
-
-/// Unicode general category Cf (zero-width and bidi controls), which would make two
-/// names that look the same differ.
-fn is_format(c: char) -> bool {
-    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
-    c.general_category() == GeneralCategory::Format
 }
 
 impl Passphrase {
