@@ -1016,8 +1016,10 @@ impl Group {
             return Err(GroupError::Unauthentic);
         }
         // The invitation's number moves by one, by the host, who stays the host, or by
-        // a moderator in its kick.
-        let moderator_kick = by_moderator && !removed.is_empty();
+        // a moderator in its kick, which removes only leaves it may kick: a departed
+        // moderator's or host's leaf is removed by a commit that does not renew, or it
+        // would read as a kick of one moderator by another.
+        let moderator_kick = by_moderator && !removed.is_empty() && removed.iter().all(kickable);
         if let Some(new) = record {
             let renews = new.renewal != old.renewal;
             if renews

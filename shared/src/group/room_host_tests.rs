@@ -643,3 +643,28 @@ fn a_welcome_into_a_group_with_other_context_extensions_is_refused() {
     };
     assert!(joiner.join(&secret, &welcome).is_ok());
 }
+
+/// A moderator may remove a departed moderator's leaf, as anyone may, but not in a
+/// commit that renews the invitation: that would read, for every member, as a kick of
+/// one moderator by another.
+#[test]
+fn a_moderator_s_renewing_commit_removes_no_departed_moderator() {
+    let secret = RoomSecret::generate(&mut OsRng);
+    let binding = RoomBinding::new(&secret);
+    let mut members = room_of(&secret, 4);
+    let (bob, carol) = (key(&members[1]), key(&members[2]));
+    for moderator in [bob, carol] {
+        let commit = members[0].set_moderator(moderator, true).expect("name");
+        taken_by_all(&mut members, &commit);
+    }
+    departed(&mut members, &[2]);
+    let renewed = RoomRecord {
+        renewal: members[0].renewal() + 1,
+        ..members[0].record
+    };
+    let forged = forge(&mut members[1], &binding, &[2], Some(renewed));
+    refused_by_others(&mut members, 1, &forged);
+    // The same removal without the renewal is taken.
+    let commit = members[1].remove(&[2]).expect("remove the departed leaf");
+    taken_by_all(&mut members, &commit);
+}
