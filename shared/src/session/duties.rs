@@ -30,7 +30,14 @@ pub(crate) enum Duty {
     },
     /// Remove this leaf (its member left, dropped out, rejoined under a new leaf, or is
     /// kicked by this member, the host: then `kick` is set and only this member acts).
-    Remove { leaf: u32, kick: bool },
+    /// `key` is the signature key the leaf held when the duty arose: once another
+    /// member sits at that leaf (a commit removed it and added someone else there), the
+    /// duty is moot and never applied to the newcomer.
+    Remove {
+        leaf: u32,
+        key: [u8; 32],
+        kick: bool,
+    },
 }
 
 /// A duty with the time it was first seen by a clock tick.
@@ -87,13 +94,19 @@ impl Duties {
             .any(|o| matches!(o.duty, Duty::Remove { leaf: l, .. } if l == leaf))
     }
 
-    /// Makes an owed removal of `leaf` a kick of this member's (the host's), which
-    /// renews the invitation in the same commit; whether one was owed.
-    pub(crate) fn make_kick(&mut self, leaf: u32) -> bool {
+    /// Makes an owed removal of `leaf`, while it holds `key`, a kick of this member's
+    /// (the host's), which renews the invitation in the same commit; whether one was
+    /// owed.
+    pub(crate) fn make_kick(&mut self, leaf: u32, key: &[u8; 32]) -> bool {
         let mut found = false;
         for o in &mut self.owed {
-            if let Duty::Remove { leaf: l, kick } = &mut o.duty {
-                if *l == leaf {
+            if let Duty::Remove {
+                leaf: l,
+                key: k,
+                kick,
+            } = &mut o.duty
+            {
+                if *l == leaf && k == key {
                     *kick = true;
                     found = true;
                 }
@@ -110,6 +123,17 @@ impl Duties {
         self.owed.retain(|o| match &o.duty {
             Duty::Add { proven, .. } => *proven,
             Duty::Remove { .. } => true,
+        });
+    }
+
+    /// Drops every removal whose leaf no longer holds the key it was owed for (the leaf
+    /// is gone, or a commit put another member there).
+    pub(crate) fn keep_removals_of(&mut self, members: &[crate::group::Member]) {
+        self.owed.retain(|o| match &o.duty {
+            Duty::Remove { leaf, key, .. } => members
+                .iter()
+                .any(|x| x.leaf == *leaf && x.identity.signature_key == *key),
+            Duty::Add { .. } => true,
         });
     }
 
@@ -130,5 +154,63 @@ pub(crate) fn due(position: usize, since_ms: Option<u64>, now_ms: Option<u64>) -
             now.saturating_sub(since) >= FALLBACK_MS.saturating_mul(position as u64)
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::group::Member;
+
+    fn member(leaf: u32, key: u8) -> Member {
+        Member {
+            leaf,
+            identity: PublicIdentity {
+                client_id: [key; crate::group::identity::CLIENT_ID_LEN],
+                signature_key: [key; 32],
+            },
+        }
+    }
+
+    fn removal(leaf: u32, key: u8, kick: bool) -> Duty {
+        Duty::Remove {
+            leaf,
+            key: [key; 32],
+            kick,
+        }
+    }
+
+    /// One commit removed leaf 2 and put a newcomer there: the removal owed to the
+    /// member that left is not carried out on the newcomer.
+    #[test]
+    fn a_removal_is_dropped_once_another_member_sits_at_its_leaf() {
+        let mut duties = Duties::default();
+        duties.push(removal(2, 7, true), None);
+        duties.push(removal(3, 8, false), None);
+        duties.keep_removals_of(&[member(0, 1), member(2, 9), member(3, 8)]);
+        assert!(
+            !duties.has_remove_for(2),
+            "the newcomer at leaf 2 is not removed"
+        );
+        assert!(duties.has_remove_for(3), "leaf 3 still holds its member");
+        duties.keep_removals_of(&[member(0, 1), member(2, 9)]);
+        assert!(duties.owed.is_empty(), "leaf 3 is gone");
+    }
+
+    /// An owed removal becomes the host's kick only for the key it was owed for.
+    #[test]
+    fn an_owed_removal_becomes_a_kick_only_for_the_same_key() {
+        let mut duties = Duties::default();
+        duties.push(removal(2, 7, false), None);
+        assert!(!duties.make_kick(2, &[9; 32]));
+        assert!(matches!(
+            duties.owed[0].duty,
+            Duty::Remove { kick: false, .. }
+        ));
+        assert!(duties.make_kick(2, &[7; 32]));
+        assert!(matches!(
+            duties.owed[0].duty,
+            Duty::Remove { kick: true, .. }
+        ));
     }
 }

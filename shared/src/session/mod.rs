@@ -1153,7 +1153,14 @@ impl Session {
             .retain(|o| !matches!(o.duty, Duty::Remove { leaf: l, .. } if l == leaf));
         m.duties.forget_member(member);
         m.rejoining.remove(&member);
-        m.duties.push(Duty::Remove { leaf, kick: true }, now);
+        m.duties.push(
+            Duty::Remove {
+                leaf,
+                key,
+                kick: true,
+            },
+            now,
+        );
         if host {
             m.keys.owed.kick(key, member);
         } else {
@@ -1552,6 +1559,7 @@ impl Session {
                 m.duties.push(
                     Duty::Remove {
                         leaf: member.leaf,
+                        key: member.identity.signature_key,
                         kick: false,
                     },
                     now,
@@ -1582,8 +1590,17 @@ impl Session {
                     m.keys.owed.gone(member);
                     if let Some(leaf) = m.roster.leaf_of(member) {
                         m.left_reasons.entry(member).or_insert(reason);
-                        if !m.duties.has_remove_for(leaf) {
-                            m.duties.push(Duty::Remove { leaf, kick: false }, now);
+                        if let Some(key) = m.leaf_key(leaf) {
+                            if !m.duties.has_remove_for(leaf) {
+                                m.duties.push(
+                                    Duty::Remove {
+                                        leaf,
+                                        key,
+                                        kick: false,
+                                    },
+                                    now,
+                                );
+                            }
                         }
                     }
                 }
@@ -1761,14 +1778,17 @@ impl Session {
                 }
                 if let Some(old) = old {
                     m.rejoining.insert(from);
-                    if !m.duties.has_remove_for(old) {
-                        m.duties.push(
-                            Duty::Remove {
-                                leaf: old,
-                                kick: false,
-                            },
-                            now,
-                        );
+                    if let Some(key) = m.leaf_key(old) {
+                        if !m.duties.has_remove_for(old) {
+                            m.duties.push(
+                                Duty::Remove {
+                                    leaf: old,
+                                    key,
+                                    kick: false,
+                                },
+                                now,
+                            );
+                        }
                     }
                 }
                 resume::take(m, &key_package);
@@ -2067,8 +2087,11 @@ impl Session {
                             true
                         }
                     }
-                    Duty::Remove { leaf, .. } => members.iter().any(|x| x.leaf == *leaf),
+                    Duty::Remove { .. } => true,
                 });
+                // A removal is owed to the member that held the leaf, never to one a
+                // commit put in its place.
+                m.duties.keep_removals_of(&members);
                 for &(leaf, member, client) in &welcomed {
                     m.seen_clients.insert(client);
                     let _ = m.roster.attribute(leaf, member);
@@ -2096,6 +2119,7 @@ impl Session {
                             m.duties.push(
                                 Duty::Remove {
                                     leaf: added.leaf,
+                                    key: added.identity.signature_key,
                                     kick: false,
                                 },
                                 self.now_ms,
@@ -2184,8 +2208,15 @@ impl Session {
                 continue;
             }
             let commit = match &owed.duty {
+                // Only while the leaf still holds the member the removal is owed to.
+                Duty::Remove { leaf, key, .. } if m.leaf_key(*leaf) != Some(*key) => {
+                    m.duties.owed.remove(i);
+                    return;
+                }
                 // The host's kick renews the invitation in the same commit.
-                Duty::Remove { leaf, kick: true } => m.group.kick(*leaf),
+                Duty::Remove {
+                    leaf, kick: true, ..
+                } => m.group.kick(*leaf),
                 Duty::Remove { leaf, .. } => m.group.remove(&[*leaf]),
                 Duty::Add {
                     key_package,
@@ -2224,6 +2255,15 @@ impl Session {
 }
 
 impl Membership {
+    /// The signature key the group holds at `leaf`.
+    fn leaf_key(&self, leaf: u32) -> Option<[u8; 32]> {
+        self.group
+            .members()
+            .into_iter()
+            .find(|x| x.leaf == leaf)
+            .map(|x| x.identity.signature_key)
+    }
+
     /// The signature key of the latest removed leaf that had relay id `member`.
     fn departed_key(&self, member: MemberId) -> Option<[u8; 32]> {
         self.departed_keys
@@ -2375,8 +2415,13 @@ impl Membership {
         match content {
             Content::Profile { nick, member } => {
                 // The leaf's own claim of its relay id: taken once, and never this
-                // member's own id or another leaf's.
+                // member's own id, another leaf's, or one the relay's stamp on this very
+                // claim contradicts (an insider claiming the id of a member whose own
+                // profile has not arrived yet, so that what is done to its leaf, such
+                // as a kick's disconnection, would hit that member).
+                let first_claim = self.roster.get(leaf).is_some_and(|p| p.member.is_none());
                 if Some(member) == me
+                    || (first_claim && member != sender)
                     || self.roster.attribute(leaf, member) == Attribution::Mismatch
                 {
                     out.push(warning(Some(sender), WARN_MOVED));

@@ -46,8 +46,69 @@ use crate::wire::{ClientFrame, JoinProofHash, MemberId, Resume, RoomId, PROTOCOL
 
 /// Join keys of earlier passes kept for members' proven rejoins.
 const MAX_PREVIOUS: usize = 4;
-/// Most kicked members whose disconnection the host keeps owing.
+/// Most kicked members whose disconnection the host keeps owing, and most kicked keys
+/// it keeps, for its own kicks and for moderators' kicks each.
 const MAX_KICKS: usize = 64;
+
+/// Which kicks an entry of [`Kicks`] comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum By {
+    /// This member's own, as host.
+    Host,
+    /// A moderator's, which this member (host, or holding the relay's seat) keeps.
+    Moderator,
+}
+
+/// A list of kicks bounded per source, oldest first: a moderator kicking many members
+/// pushes out only older moderators' entries, never the host's own.
+pub(super) struct Kicks<T> {
+    items: VecDeque<(T, By)>,
+}
+
+impl<T> Default for Kicks<T> {
+    fn default() -> Self {
+        Self {
+            items: VecDeque::new(),
+        }
+    }
+}
+
+impl<T: Copy> Kicks<T> {
+    /// Adds an entry, dropping the oldest of the same source beyond [`MAX_KICKS`].
+    fn push(&mut self, item: T, by: By) {
+        if self.items.iter().filter(|(_, b)| *b == by).count() >= MAX_KICKS {
+            if let Some(at) = self.items.iter().position(|(_, b)| *b == by) {
+                self.items.remove(at);
+            }
+        }
+        self.items.push_back((item, by));
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &T> {
+        self.items.iter().map(|(item, _)| item)
+    }
+
+    fn find(&self, pick: impl Fn(&T) -> bool) -> Option<(T, By)> {
+        self.items.iter().find(|(item, _)| pick(item)).copied()
+    }
+
+    fn retain(&mut self, keep: impl Fn(&T) -> bool) {
+        self.items.retain(|(item, _)| keep(item));
+    }
+}
+
+impl Kicks<MemberId> {
+    fn contains(&self, member: &MemberId) -> bool {
+        self.iter().any(|m| m == member)
+    }
+
+    /// Owes the disconnection of `member`, unless already owed.
+    fn owe(&mut self, member: MemberId, by: By) {
+        if !self.contains(&member) {
+            self.push(member, by);
+        }
+    }
+}
 
 /// The room's pass, if its invitation was renewed, and the join keys before it.
 #[derive(Default)]
@@ -158,11 +219,11 @@ pub(super) struct Owed {
     /// The signature keys this member kicked, with the relay id each had, oldest first:
     /// a leaf with such a key that comes back (a rejoin others took) is kicked again,
     /// and its requests are refused.
-    kicked: VecDeque<([u8; 32], MemberId)>,
+    kicked: Kicks<([u8; 32], MemberId)>,
     /// A renewal commit is owed (the host's next own commit).
     commit: bool,
     /// Relay ids of kicked members the relay has not yet reported gone, oldest first.
-    disconnect: VecDeque<MemberId>,
+    disconnect: Kicks<MemberId>,
     /// Relay ids of members a moderator's kick removed, which the moderator has the
     /// relay disconnect itself: with the time (once this member's clock is known)
     /// after which this member, holding the relay's seat, asks for it instead.
@@ -204,11 +265,12 @@ impl Owed {
     /// This member, the host, kicks the member with signature key `key`, relay id
     /// `member`.
     pub(super) fn kick(&mut self, key: [u8; 32], member: MemberId) {
+        self.keep_kicked(key, member, By::Host);
+    }
+
+    fn keep_kicked(&mut self, key: [u8; 32], member: MemberId, by: By) {
         self.kicked.retain(|(k, _)| *k != key);
-        if self.kicked.len() >= MAX_KICKS {
-            self.kicked.pop_front();
-        }
-        self.kicked.push_back((key, member));
+        self.kicked.push((key, member), by);
     }
 
     /// Whether this member kicked the holder of `key`.
@@ -232,8 +294,8 @@ impl Owed {
             let kicked = pending
                 .iter()
                 .flat_map(|p| p.removed.iter())
-                .filter_map(|key| self.kicked.iter().find(|(k, _)| k == key))
-                .map(|(_, member)| member.0);
+                .filter_map(|key| self.kicked.find(|(k, _)| k == key))
+                .map(|((_, member), _)| member.0);
             for member in kicked {
                 if !disconnect.contains(&member) {
                     disconnect.push(member);
@@ -257,18 +319,22 @@ impl Owed {
     }
 
     /// Reads what [`Owed::save`] kept (bounded as when it was made).
+    /// The saved entries are all taken as the host's own (a saved session does not
+    /// tell them apart).
     pub(super) fn restore(saved: &SavedOwed) -> Owed {
         let skip = |len: usize| len.saturating_sub(MAX_KICKS);
+        let mut kicked = Kicks::default();
+        for k in &saved.kicked[skip(saved.kicked.len())..] {
+            kicked.push((k.key, MemberId(k.member)), By::Host);
+        }
+        let mut disconnect = Kicks::default();
+        for &m in &saved.disconnect[skip(saved.disconnect.len())..] {
+            disconnect.owe(MemberId(m), By::Host);
+        }
         Owed {
-            kicked: saved.kicked[skip(saved.kicked.len())..]
-                .iter()
-                .map(|k| (k.key, MemberId(k.member)))
-                .collect(),
+            kicked,
             commit: saved.commit,
-            disconnect: saved.disconnect[skip(saved.disconnect.len())..]
-                .iter()
-                .map(|&m| MemberId(m))
-                .collect(),
+            disconnect,
             moderated: VecDeque::new(),
             in_flight: saved.in_flight.as_ref().map(|f| {
                 f.disconnect[skip(f.disconnect.len())..]
@@ -313,12 +379,7 @@ pub(super) fn welcomed(m: &mut Membership) {
 /// reload ([`welcomed`]) are owed their disconnection now.
 fn after_own_renewal(owed: &mut Owed) {
     for member in owed.in_flight.take().unwrap_or_default() {
-        if !owed.disconnect.contains(&member) {
-            if owed.disconnect.len() >= MAX_KICKS {
-                owed.disconnect.pop_front();
-            }
-            owed.disconnect.push_back(member);
-        }
+        owed.disconnect.owe(member, By::Host);
     }
 }
 
@@ -326,16 +387,11 @@ fn after_own_renewal(owed: &mut Owed) {
 /// it, the relay is to disconnect its member: at once when the commit renewed the
 /// invitation (the kick's own, [`on_renewed`]), after the host's renewal otherwise.
 pub(super) fn kicked_out(m: &mut Membership, key: &[u8; 32], renewed: bool) {
-    let Some(&(_, member)) = m.keys.owed.kicked.iter().find(|(k, _)| k == key) else {
+    let Some(((_, member), by)) = m.keys.owed.kicked.find(|(k, _)| k == key) else {
         return;
     };
     let owed = &mut m.keys.owed;
-    if !owed.disconnect.contains(&member) {
-        if owed.disconnect.len() >= MAX_KICKS {
-            owed.disconnect.pop_front();
-        }
-        owed.disconnect.push_back(member);
-    }
+    owed.disconnect.owe(member, by);
     if !renewed {
         owed.commit = true;
     }
@@ -350,7 +406,7 @@ pub(super) fn kicked_out(m: &mut Membership, key: &[u8; 32], renewed: bool) {
 /// of the relay's seat asks for it ([`moderated_due`]).
 pub(super) fn moderator_kicked(m: &mut Membership, key: [u8; 32], member: MemberId) {
     if m.group.is_host() || m.keys.host_secret.is_some() {
-        m.keys.owed.kick(key, member);
+        m.keys.owed.keep_kicked(key, member, By::Moderator);
     }
     if m.keys.host_secret.is_none() {
         return;
@@ -390,12 +446,7 @@ pub(super) fn moderated_due(
         false
     });
     for member in due {
-        if !owed.disconnect.contains(&member) {
-            if owed.disconnect.len() >= MAX_KICKS {
-                owed.disconnect.pop_front();
-            }
-            owed.disconnect.push_back(member);
-        }
+        owed.disconnect.owe(member, By::Moderator);
         out.push(Output::Send(
             ClientFrame::Kick {
                 secret: secret.clone(),
@@ -421,7 +472,7 @@ pub(super) fn kick_again(m: &mut Membership, members: &[Member], now_ms: Option<
         // An owed removal of its leaf (it left, or the relay says it did) becomes a
         // kick, which renews in the same commit: no renewal is made while it is still
         // in the group.
-        if m.duties.make_kick(member.leaf) {
+        if m.duties.make_kick(member.leaf, &key) {
             continue;
         }
         if let Some(id) = m.roster.get(member.leaf).and_then(|p| p.member) {
@@ -430,6 +481,7 @@ pub(super) fn kick_again(m: &mut Membership, members: &[Member], now_ms: Option<
         m.duties.push(
             Duty::Remove {
                 leaf: member.leaf,
+                key,
                 kick: true,
             },
             now_ms,
@@ -528,20 +580,23 @@ pub(super) fn moderator_kicks(m: &Membership, members: &[MemberId], out: &mut Ve
     }
 }
 
-/// The relay reported `member` kicked, and not by a `Kick` this member (holding the
-/// relay's seat) owed: a moderator's kick, which set the join proof its sender gave.
-/// The relay cannot check that proof, so the holder of the seat sets the one the group
-/// agreed on again, after it: a moderator's frame cannot leave a wrong one in place.
-/// When the group agreed on none this member holds (a room never renewed, or a pass it
-/// does not have), the host renews the invitation by a commit of its own, whose pass
-/// it then tells the relay ([`on_renewed`]).
+/// The relay reported `member` kicked. Unless by a `Kick` this member (holding the
+/// relay's seat) owed, it was a moderator's kick, which set the join proof its sender
+/// gave; even after its own `Kick`, a moderator's frame for the same member may have
+/// reached the relay first. The relay cannot check that proof, so the holder of the
+/// seat sets the one the group agreed on again, after it: a moderator's frame cannot
+/// leave a wrong one (or a renewal number no honest proof can pass) in place. When the
+/// group agreed on none this member holds (a room never renewed, or a pass it does not
+/// have) and the kick was not its own, the host renews the invitation by a commit of
+/// its own, whose pass it then tells the relay ([`on_renewed`]).
 pub(super) fn after_relay_kick(m: &mut Membership, member: MemberId, out: &mut Vec<Output>) {
-    if m.keys.owed.disconnect.contains(&member) || m.keys.host_secret.is_none() {
+    if m.keys.host_secret.is_none() {
         return;
     }
+    let own = m.keys.owed.disconnect.contains(&member);
     let (Some(secret), Some((proof, renewal))) = (m.keys.host_secret.clone(), agreed_proof(m))
     else {
-        if m.group.is_host() {
+        if m.group.is_host() && !own {
             m.keys.owed.commit = true;
         }
         return;
@@ -584,7 +639,7 @@ pub(super) fn tell_relay(
         .owed
         .disconnect
         .retain(|member| connected.contains(member));
-    for &member in &m.keys.owed.disconnect {
+    for &member in m.keys.owed.disconnect.iter() {
         out.push(Output::Send(
             ClientFrame::Kick {
                 secret: secret.clone(),
@@ -629,5 +684,43 @@ pub(super) fn after_add(m: &mut Membership, out: &mut Vec<Output>) {
     if let Some(pass) = m.keys.pass().cloned() {
         let generation = m.keys.renewal.generation;
         m.send_content(&Content::Pass { pass, generation }, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A moderator kicking more members than the bound pushes out only moderators'
+    /// older entries: the host's own kicks stay.
+    #[test]
+    fn a_moderators_kicks_never_push_out_the_hosts() {
+        let mut owed = Owed::default();
+        owed.kick([1; 32], MemberId(1));
+        owed.disconnect.owe(MemberId(1), By::Host);
+        for i in 0..(3 * MAX_KICKS as u64) {
+            let key = [(i % 200) as u8 + 2; 32];
+            owed.keep_kicked(key, MemberId(i + 100), By::Moderator);
+            owed.disconnect.owe(MemberId(i + 100), By::Moderator);
+        }
+        assert!(owed.is_kicked(&[1; 32]), "the host's kicked key is kept");
+        assert!(
+            owed.disconnect.contains(&MemberId(1)),
+            "and its disconnection"
+        );
+        assert_eq!(owed.disconnect.iter().count(), MAX_KICKS + 1);
+        assert!(owed
+            .disconnect
+            .contains(&MemberId(3 * MAX_KICKS as u64 + 99)));
+        assert!(
+            !owed.disconnect.contains(&MemberId(100)),
+            "oldest moderator's dropped"
+        );
+        // The host's own kicks are bounded too, oldest first.
+        for i in 0..(MAX_KICKS as u64) {
+            owed.disconnect.owe(MemberId(10_000 + i), By::Host);
+        }
+        assert!(!owed.disconnect.contains(&MemberId(1)));
+        assert_eq!(owed.disconnect.iter().count(), 2 * MAX_KICKS);
     }
 }

@@ -3,7 +3,7 @@
 //! power; and what a member who is not one, or a relay, cannot do about it.
 
 use vroom_shared::session::{ActionError, Content, HostAction, SessionEvent};
-use vroom_shared::wire::{CloseReason, Event, LeaveReason, MemberId};
+use vroom_shared::wire::{ClientFrame, CloseReason, Event, JoinProofHash, LeaveReason, MemberId};
 
 use super::relay::Net;
 use super::talk::room_of_three;
@@ -474,4 +474,58 @@ fn a_moderators_late_kick_does_not_set_an_older_proof_back() {
         "erin is in the room"
     );
     assert_no_warnings(&net, &["bob", "erin"]);
+}
+
+/// A hostile moderator's `ModeratorKick` of the member the host kicks reaches the
+/// relay between the host's `Rotate` and its `Kick`, with a made-up proof and the
+/// highest renewal number: the relay takes both and disconnects the member, and the
+/// host's `Kick` finds nobody. The host, seeing the relay report the kick, sets the
+/// agreed proof again, so no honest proof is ignored from then on.
+#[test]
+fn a_moderators_frame_overtaking_the_hosts_kick_leaves_no_proof_of_its_own() {
+    let mut net = room_of_four();
+    let (bob, carol) = (net.id("bob"), net.id("carol"));
+    net.user("alice", |s| s.set_moderator(bob, true));
+    net.hold.insert("alice", Vec::new());
+    net.user("alice", |s| s.kick(carol));
+    // Alice reads her commit's echo; what she writes is sent one frame at a time.
+    let held = net.hold.remove("alice").unwrap();
+    let written: Vec<Vec<u8>> = {
+        let session = &mut net.clients.get_mut("alice").unwrap().session;
+        held.iter()
+            .flat_map(|f| session.handle(f))
+            .filter_map(|o| match o {
+                vroom_shared::session::Output::Send(frame) => Some(frame),
+                _ => None,
+            })
+            .collect()
+    };
+    let is_kick = |f: &Vec<u8>| matches!(ClientFrame::decode(f), Ok(ClientFrame::Kick { .. }));
+    let kick = written
+        .iter()
+        .find(|f| is_kick(f))
+        .expect("alice kicks")
+        .clone();
+    for frame in written.iter().filter(|f| !is_kick(f)) {
+        net.send_raw("alice", frame);
+    }
+    let agreed = (net.proof, net.proof_renewal);
+    assert_eq!(agreed.0, Some(current_proof(&net, "alice")));
+    net.send_raw(
+        "bob",
+        &ClientFrame::ModeratorKick {
+            member: carol,
+            proof: JoinProofHash([9; 32]),
+            renewal: u32::MAX,
+        }
+        .encode(),
+    );
+    assert_eq!(net.kicks, [(Some(bob), carol)]);
+    net.send_raw("alice", &kick);
+    assert_eq!(net.kicks, [(Some(bob), carol)], "nobody left to kick");
+    assert_eq!(
+        (net.proof, net.proof_renewal),
+        agreed,
+        "the made-up proof stands"
+    );
 }

@@ -269,6 +269,13 @@ impl Net {
         self.run();
     }
 
+    /// A frame `name`'s connection writes now, ahead of anything its client has queued
+    /// (a client frame made by hand, or one of a client's frames sent out of order).
+    pub(crate) fn send_raw(&mut self, name: &'static str, frame: &[u8]) {
+        self.relay_frame(name, frame);
+        self.run();
+    }
+
     /// An event with a fresh sequence number for one client only.
     pub(crate) fn inject_event(&mut self, name: &'static str, event: Event<'_>) {
         self.seq += 1;

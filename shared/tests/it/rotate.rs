@@ -37,8 +37,8 @@ fn after_a_kick_the_old_link_gets_nobody_added_and_the_new_one_does() {
     net.user("alice", |s| s.kick(bob));
     assert!(net.clients["bob"].session.is_ended());
     assert_eq!(
-        net.rotations, 1,
-        "the host told the relay the new proof once"
+        net.rotations, 2,
+        "the host told the relay the new proof, and again once the relay reported the kick"
     );
     let renewed = link(&net, "alice");
     assert_ne!(renewed, old);
@@ -200,7 +200,10 @@ fn a_lost_disconnection_is_asked_for_again_after_a_reconnection() {
         !net.attached().iter().any(|(_, m)| *m == bob),
         "the relay let bob go"
     );
-    assert_eq!(net.rotations, 2, "the proof was sent again");
+    assert_eq!(
+        net.rotations, 3,
+        "the proof was sent again, and once more after the relay reported the kick"
+    );
     // Once the relay reported bob gone, nothing more is owed.
     net.drop_connection("alice");
     net.reconnect("alice");

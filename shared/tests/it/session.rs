@@ -8,7 +8,9 @@ use vroom_shared::group::{Group, Identity, Incoming};
 use vroom_shared::session::envelope::{
     join_key, open_key_package, rejoin_statement, seal_key_package, Envelope,
 };
-use vroom_shared::session::{SafetyCode, Session, SessionEvent, FALLBACK_MS, NOBODY_LET_IN_MS};
+use vroom_shared::session::{
+    Content, SafetyCode, Session, SessionEvent, FALLBACK_MS, NOBODY_LET_IN_MS,
+};
 use vroom_shared::wire::{CloseReason, Event, LeaveReason, MemberId, ServerFrame};
 
 use super::relay::Net;
@@ -793,9 +795,9 @@ fn a_newcomer_nobody_lets_in_is_told_once_and_still_gets_in_later() {
 }
 
 /// Until a member's own `Profile` says which relay id it has, a newcomer knows it only
-/// from the relay's stamp. The relay stamping bob's first message to dave as carol's
-/// is recorded, so bob's `Profile` then contradicts it and dave is warned, rather than
-/// shown bob's typing or receipts as carol's without a word.
+/// from the relay's stamp. The relay stamping bob's first message to dave (his
+/// `Profile`) as carol's contradicts bob's claim, so dave is warned and takes neither
+/// id for bob's leaf, rather than showing bob's typing or receipts as carol's.
 #[test]
 fn a_relay_restamping_a_members_first_message_to_a_newcomer_is_noticed() {
     let (mut net, invite) = room_of_three();
@@ -843,10 +845,93 @@ fn a_relay_restamping_a_members_first_message_to_a_newcomer_is_noticed() {
     net.hold.remove("dave");
     assert!(restamped, "bob wrote to the room after dave was let in");
     assert!(net.warnings("dave") >= 1, "the restamp went unnoticed");
-    // The members' own claims still decide who is who for dave.
-    assert_eq!(nicks(&net, "dave"), ["alice", "bob", "carol", "dave"]);
+    // Bob's leaf is known under no id for dave; carol's own claim still decides hers.
+    assert_eq!(nicks(&net, "dave"), ["alice", "carol", "dave"]);
+    let members = net.clients["dave"].session.members();
+    assert!(members
+        .iter()
+        .any(|m| m.member == carol && m.nick == "carol"));
+    assert!(members.iter().all(|m| m.member != bob));
     net.say("carol", "it is me");
     assert_eq!(net.texts("dave"), ["it is me"]);
+}
+
+/// An insider's `Profile` claiming another member's relay id, read by a newcomer
+/// before that member's own claim (and before the insider's own), is refused: the
+/// relay stamped it with the insider's id. Otherwise the newcomer would take the
+/// insider's leaf for bob, refuse bob's own claim, and a host acting on that leaf (a
+/// kick's disconnection) would have the relay disconnect bob.
+#[test]
+fn an_insiders_claim_of_another_members_relay_id_is_refused() {
+    let (mut net, invite) = room_of_three();
+    let (bob, carol) = (net.id("bob"), net.id("carol"));
+    net.hold.insert("dave", Vec::new());
+    net.join("dave", &invite);
+    let message = |f: &[u8]| match ServerFrame::decode(f) {
+        Ok(ServerFrame::Event {
+            seq,
+            event:
+                Event::Message {
+                    from,
+                    to: None,
+                    payload,
+                },
+        }) => Some((seq, from, payload.to_vec())),
+        _ => None,
+    };
+    let restamp = |seq: u64, from: MemberId, payload: &[u8]| {
+        ServerFrame::Event {
+            seq,
+            event: Event::Message {
+                from,
+                to: None,
+                payload,
+            },
+        }
+        .encode()
+    };
+    let mut forged = false;
+    // Dave's frames, one at a time and in order, while the others answer. The first
+    // member message dave reads (alice's profile) and carol's forged one, sent then,
+    // change places: dave reads the lie before anyone's own claim.
+    for _ in 0..1_000 {
+        let held = net.hold.get_mut("dave").unwrap();
+        if held.is_empty() {
+            break;
+        }
+        let mut frame = held.remove(0);
+        if !forged && net.clients["dave"].session.is_ready() {
+            if let Some((seq, from, real)) = message(&frame) {
+                net.user("carol", |s| {
+                    s.send_raw_content(&Content::Profile {
+                        nick: "bob".into(),
+                        member: bob,
+                    })
+                });
+                let held = net.hold.get_mut("dave").unwrap();
+                let last = held.pop().unwrap();
+                let (late, liar, lie) = message(&last).unwrap();
+                assert_eq!(liar, carol);
+                held.push(restamp(late, from, &real));
+                frame = restamp(seq, carol, &lie);
+                forged = true;
+            }
+        }
+        net.inject("dave", frame);
+    }
+    net.hold.remove("dave");
+    assert!(forged, "carol wrote to the room after dave was let in");
+    assert!(net.warnings("dave") >= 1, "the forged claim went unnoticed");
+    let members = net.clients["dave"].session.members();
+    assert!(
+        members.iter().any(|m| m.member == bob && m.nick == "bob"),
+        "bob's own claim stands: {:?}",
+        members.iter().map(|m| &m.nick).collect::<Vec<_>>()
+    );
+    assert!(members
+        .iter()
+        .any(|m| m.member == carol && m.nick == "carol"));
+    assert_eq!(nicks(&net, "dave"), ["alice", "bob", "carol", "dave"]);
 }
 
 /// The signatures an insider puts on a rejoin request, given the statement.
