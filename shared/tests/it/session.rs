@@ -43,6 +43,58 @@ pub(super) fn nicks(net: &Net, name: &str) -> Vec<String> {
     n
 }
 
+/// Lets `name` join with the relay's frames to it read one at a time and in order,
+/// while the others answer; `edit` sees each frame (and the net) before it is read,
+/// and gives what is read instead (`None`: nothing, the frame is lost).
+fn join_frame_by_frame(
+    net: &mut Net,
+    name: &'static str,
+    invite: &vroom_shared::invite::Invite,
+    mut edit: impl FnMut(&mut Net, Vec<u8>) -> Option<Vec<u8>>,
+) {
+    net.hold.insert(name, Vec::new());
+    net.join(name, invite);
+    for _ in 0..1_000 {
+        let held = net.hold.get_mut(name).unwrap();
+        if held.is_empty() {
+            break;
+        }
+        let frame = held.remove(0);
+        if let Some(frame) = edit(net, frame) {
+            net.inject(name, frame);
+        }
+    }
+    net.hold.remove(name);
+}
+
+/// A member's message to the room, as the relay delivers it: (seq, from, payload).
+fn broadcast(frame: &[u8]) -> Option<(u64, MemberId, Vec<u8>)> {
+    match ServerFrame::decode(frame) {
+        Ok(ServerFrame::Event {
+            seq,
+            event:
+                Event::Message {
+                    from,
+                    to: None,
+                    payload,
+                },
+        }) => Some((seq, from, payload.to_vec())),
+        _ => None,
+    }
+}
+
+fn broadcast_frame(seq: u64, from: MemberId, payload: &[u8]) -> Vec<u8> {
+    ServerFrame::Event {
+        seq,
+        event: Event::Message {
+            from,
+            to: None,
+            payload,
+        },
+    }
+    .encode()
+}
+
 /// Every broadcast group payload a member sent, oldest first.
 fn group_payloads(net: &Net, from: MemberId) -> Vec<Vec<u8>> {
     net.payloads
@@ -802,47 +854,19 @@ fn a_newcomer_nobody_lets_in_is_told_once_and_still_gets_in_later() {
 fn a_relay_restamping_a_members_first_message_to_a_newcomer_is_noticed() {
     let (mut net, invite) = room_of_three();
     let (bob, carol) = (net.id("bob"), net.id("carol"));
-    net.hold.insert("dave", Vec::new());
-    net.join("dave", &invite);
     let mut restamped = false;
-    // Dave's frames, one at a time and in order, while the others answer.
-    for _ in 0..1_000 {
-        let held = net.hold.get_mut("dave").unwrap();
-        if held.is_empty() {
-            break;
+    join_frame_by_frame(&mut net, "dave", &invite, |net, frame| {
+        if restamped || !net.clients["dave"].session.is_ready() {
+            return Some(frame);
         }
-        let mut frame = held.remove(0);
-        if !restamped && net.clients["dave"].session.is_ready() {
-            let moved = match ServerFrame::decode(&frame) {
-                Ok(ServerFrame::Event {
-                    seq,
-                    event:
-                        Event::Message {
-                            from,
-                            to: None,
-                            payload,
-                        },
-                }) if from == bob => Some(
-                    ServerFrame::Event {
-                        seq,
-                        event: Event::Message {
-                            from: carol,
-                            to: None,
-                            payload,
-                        },
-                    }
-                    .encode(),
-                ),
-                _ => None,
-            };
-            if let Some(moved) = moved {
-                frame = moved;
+        match broadcast(&frame) {
+            Some((seq, from, payload)) if from == bob => {
                 restamped = true;
+                Some(broadcast_frame(seq, carol, &payload))
             }
+            _ => Some(frame),
         }
-        net.inject("dave", frame);
-    }
-    net.hold.remove("dave");
+    });
     assert!(restamped, "bob wrote to the room after dave was let in");
     assert!(net.warnings("dave") >= 1, "the restamp went unnoticed");
     // Bob's leaf is known under no id for dave; carol's own claim still decides hers.
@@ -865,61 +889,29 @@ fn a_relay_restamping_a_members_first_message_to_a_newcomer_is_noticed() {
 fn an_insiders_claim_of_another_members_relay_id_is_refused() {
     let (mut net, invite) = room_of_three();
     let (bob, carol) = (net.id("bob"), net.id("carol"));
-    net.hold.insert("dave", Vec::new());
-    net.join("dave", &invite);
-    let message = |f: &[u8]| match ServerFrame::decode(f) {
-        Ok(ServerFrame::Event {
-            seq,
-            event:
-                Event::Message {
-                    from,
-                    to: None,
-                    payload,
-                },
-        }) => Some((seq, from, payload.to_vec())),
-        _ => None,
-    };
-    let restamp = |seq: u64, from: MemberId, payload: &[u8]| {
-        ServerFrame::Event {
-            seq,
-            event: Event::Message {
-                from,
-                to: None,
-                payload,
-            },
-        }
-        .encode()
-    };
     let mut forged = false;
-    // Dave's frames, one at a time and in order, while the others answer. The first
-    // member message dave reads (alice's profile) and carol's forged one, sent then,
-    // change places: dave reads the lie before anyone's own claim.
-    for _ in 0..1_000 {
+    // The first member message dave reads (alice's profile) and carol's forged one,
+    // sent then, change places: dave reads the lie before anyone's own claim.
+    join_frame_by_frame(&mut net, "dave", &invite, |net, frame| {
+        if forged || !net.clients["dave"].session.is_ready() {
+            return Some(frame);
+        }
+        let Some((seq, from, real)) = broadcast(&frame) else {
+            return Some(frame);
+        };
+        net.user("carol", |s| {
+            s.send_raw_content(&Content::Profile {
+                nick: "bob".into(),
+                member: bob,
+            })
+        });
         let held = net.hold.get_mut("dave").unwrap();
-        if held.is_empty() {
-            break;
-        }
-        let mut frame = held.remove(0);
-        if !forged && net.clients["dave"].session.is_ready() {
-            if let Some((seq, from, real)) = message(&frame) {
-                net.user("carol", |s| {
-                    s.send_raw_content(&Content::Profile {
-                        nick: "bob".into(),
-                        member: bob,
-                    })
-                });
-                let held = net.hold.get_mut("dave").unwrap();
-                let last = held.pop().unwrap();
-                let (late, liar, lie) = message(&last).unwrap();
-                assert_eq!(liar, carol);
-                held.push(restamp(late, from, &real));
-                frame = restamp(seq, carol, &lie);
-                forged = true;
-            }
-        }
-        net.inject("dave", frame);
-    }
-    net.hold.remove("dave");
+        let (late, liar, lie) = broadcast(&held.pop().unwrap()).unwrap();
+        assert_eq!(liar, carol);
+        held.push(broadcast_frame(late, from, &real));
+        forged = true;
+        Some(broadcast_frame(seq, carol, &lie))
+    });
     assert!(forged, "carol wrote to the room after dave was let in");
     assert!(net.warnings("dave") >= 1, "the forged claim went unnoticed");
     let members = net.clients["dave"].session.members();
@@ -1070,25 +1062,15 @@ fn an_insider_cannot_come_back_under_a_departed_members_id() {
 #[test]
 fn a_newcomer_whose_welcome_was_lost_gets_in_by_asking_again() {
     let (mut net, invite) = room_of_three();
-    net.hold.insert("dave", Vec::new());
-    net.join("dave", &invite);
     // Dave's frames: everything but the Welcome of his add, which the gap swallows.
-    for _ in 0..1_000 {
-        let held = net.hold.get_mut("dave").unwrap();
-        if held.is_empty() {
-            break;
-        }
-        let frame = held.remove(0);
+    join_frame_by_frame(&mut net, "dave", &invite, |_, frame| {
         let welcome = matches!(
             ServerFrame::decode(&frame),
             Ok(ServerFrame::Event { event: Event::Message { to: Some(_), payload, .. }, .. })
                 if matches!(Envelope::decode(payload), Ok(Envelope::Welcome(_)))
         );
-        if !welcome {
-            net.inject("dave", frame);
-        }
-    }
-    net.hold.remove("dave");
+        (!welcome).then_some(frame)
+    });
     assert!(
         !net.clients["dave"].session.is_ready(),
         "dave lost his Welcome"
