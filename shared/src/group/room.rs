@@ -1206,6 +1206,20 @@ impl Group {
                     return Err(GroupError::Unauthentic);
                 }
                 let committer = self.member_at(leaf)?;
+                // A leaf's credential is fixed for as long as the leaf is in the group:
+                // the committer's new leaf node keeps its client id and signature key.
+                // Otherwise an insider could change who it is, and the others would take
+                // it for another member at that leaf (what they owe the old one, a kick
+                // included, dropped; its relay id and name forgotten).
+                if let Some(leaf_node) = staged.update_path_leaf_node() {
+                    let identity = PublicIdentity::from_parts(
+                        leaf_node.credential(),
+                        leaf_node.signature_key().as_slice(),
+                    )?;
+                    if identity != committer.identity {
+                        return Err(GroupError::Unauthentic);
+                    }
+                }
                 let extensions = staged.group_context().extensions();
                 let host_change = extensions != self.mls.extensions();
                 let record = if host_change {
@@ -1394,7 +1408,7 @@ fn proposals_allowed<'a>(proposals: impl Iterator<Item = &'a Proposal>) -> bool 
     for proposal in proposals {
         match proposal {
             Proposal::Add(_) => adds += 1,
-            Proposal::Remove(_) | Proposal::Update(_) => {}
+            Proposal::Remove(_) => {}
             Proposal::GroupContextExtensions(_) => records += 1,
             _ => return false,
         }

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::crypto::OsRng;
+use openmls::prelude::NewSignerBundle;
 
 /// A room of `n`; member 0 created it and is the host.
 fn room_of(secret: &RoomSecret, n: usize) -> Vec<Group> {
@@ -667,4 +668,40 @@ fn a_moderator_s_renewing_commit_removes_no_departed_moderator() {
     // The same removal without the renewal is taken.
     let commit = members[1].remove(&[2]).expect("remove the departed leaf");
     taken_by_all(&mut members, &commit);
+}
+
+/// A member's commit that gives its own leaf another credential (a modified client
+/// updating its path with a new signer) is refused: a leaf's identity is fixed while it
+/// is in the group, so nobody can drop a removal owed to it or hide from a kick by
+/// becoming "someone else" at the same leaf.
+#[test]
+fn a_member_cannot_change_its_own_credential_in_a_commit() {
+    let secret = RoomSecret::generate(&mut OsRng);
+    let mut members = room_of(&secret, 3);
+    let before = members[0].members();
+    let new = Identity::generate();
+    let commit = {
+        let group = &mut members[2];
+        let bundle = group
+            .mls
+            .self_update_with_new_signer(
+                &group.provider,
+                &group.identity,
+                NewSignerBundle {
+                    signer: &new,
+                    credential_with_key: new.credential_with_key(),
+                },
+                LeafNodeParameters::default(),
+            )
+            .expect("update");
+        group
+            .stage_own(bundle.commit(), CommitKind::Update, None)
+            .expect("stage own")
+    };
+    refused_by_others(&mut members, 2, &commit);
+    assert_eq!(members[0].members(), before);
+    // Its honest update, with the same credential, is taken.
+    let update = members[2].self_update().expect("update");
+    taken_by_all(&mut members, &update);
+    assert_eq!(members[1].members(), before);
 }

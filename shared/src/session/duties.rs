@@ -126,6 +126,19 @@ impl Duties {
         });
     }
 
+    /// Drops the removals a commit carried out: those of its removed leaves with the
+    /// keys they held, even if the same credential is back at the same leaf index in
+    /// that commit (a member's rejoin committed in one step: its new leaf is not the
+    /// one the removal was owed for).
+    pub(crate) fn removed(&mut self, removed: &[crate::group::Member]) {
+        self.owed.retain(|o| match &o.duty {
+            Duty::Remove { leaf, key, .. } => !removed
+                .iter()
+                .any(|x| x.leaf == *leaf && x.identity.signature_key == *key),
+            Duty::Add { .. } => true,
+        });
+    }
+
     /// Drops every removal whose leaf no longer holds the key it was owed for (the leaf
     /// is gone, or a commit put another member there).
     pub(crate) fn keep_removals_of(&mut self, members: &[crate::group::Member]) {
@@ -195,6 +208,20 @@ mod tests {
         assert!(duties.has_remove_for(3), "leaf 3 still holds its member");
         duties.keep_removals_of(&[member(0, 1), member(2, 9)]);
         assert!(duties.owed.is_empty(), "leaf 3 is gone");
+    }
+
+    /// One commit removed leaf 2 and added the same credential back at leaf 2 (a
+    /// rejoin done in one step): the removal was carried out, and is not applied to
+    /// the member's new leaf.
+    #[test]
+    fn a_removal_carried_out_ends_even_if_the_same_member_is_back_at_the_leaf() {
+        let mut duties = Duties::default();
+        duties.push(removal(2, 7, false), None);
+        duties.push(removal(3, 8, false), None);
+        duties.removed(&[member(2, 7)]);
+        duties.keep_removals_of(&[member(0, 1), member(2, 7), member(3, 8)]);
+        assert!(!duties.has_remove_for(2));
+        assert!(duties.has_remove_for(3));
     }
 
     /// An owed removal becomes the host's kick only for the key it was owed for.

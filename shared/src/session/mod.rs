@@ -2067,6 +2067,8 @@ impl Session {
                 rotate::moderator_kicks(m, &moderator_kicks, out);
                 let members = m.group.members();
                 m.roster.sync(&members);
+                // The removals this commit carried out are done, whatever it added.
+                m.duties.removed(&removed);
                 // A kicked member back under another leaf (a rejoin the others took)
                 // is kicked again.
                 rotate::kick_again(m, &members, self.now_ms);

@@ -24,7 +24,7 @@ use crate::group::{Group, Identity, PublicIdentity};
 use crate::wire::{HostSecret, MemberId, Resume, ResumeToken, RoomId};
 
 /// The version byte in front of an encoded [`Resumable`]; another one is refused.
-const RESUMABLE_FORMAT: u8 = 7;
+const RESUMABLE_FORMAT: u8 = 8;
 
 /// Most key packages the members remember having taken (a returning member's request
 /// replayed later would otherwise push it out again).

@@ -239,12 +239,15 @@ pub(super) struct Owed {
 /// What a saved session keeps of [`Owed`] (PROTOCOL.md §7.10), inside `Resumable`.
 #[derive(Default, Serialize, Deserialize, Zeroize)]
 pub(super) struct SavedOwed {
-    /// The kicked signature keys, each with the relay id it had, oldest first.
+    /// The kicked signature keys, each with the relay id it had and whose kick it was,
+    /// oldest first.
     kicked: Vec<SavedKick>,
     /// A renewal commit is owed.
     commit: bool,
-    /// Relay ids whose disconnection is owed.
+    /// Relay ids whose disconnection is owed for this member's own kicks.
     disconnect: Vec<u64>,
+    /// Relay ids whose disconnection is owed for moderators' kicks.
+    disconnect_moderated: Vec<u64>,
     /// An own renewing commit on its way.
     in_flight: Option<SavedInFlight>,
 }
@@ -253,6 +256,8 @@ pub(super) struct SavedOwed {
 struct SavedKick {
     key: [u8; 32],
     member: u64,
+    /// A moderator's kick, kept by this member (not its own).
+    moderator: bool,
 }
 
 #[derive(Serialize, Deserialize, Zeroize)]
@@ -268,7 +273,13 @@ impl Owed {
         self.keep_kicked(key, member, By::Host);
     }
 
+    /// Keeps a kicked key; one the host kicked itself stays the host's when a
+    /// moderator's commit removes it (or it is kicked again).
     fn keep_kicked(&mut self, key: [u8; 32], member: MemberId, by: By) {
+        let by = match self.kicked.find(|(k, _)| *k == key) {
+            Some((_, By::Host)) => By::Host,
+            _ => by,
+        };
         self.kicked.retain(|(k, _)| *k != key);
         self.kicked.push((key, member), by);
     }
@@ -303,33 +314,49 @@ impl Owed {
             }
             SavedInFlight { disconnect }
         });
+        let disconnect = |by: By| {
+            self.disconnect
+                .items
+                .iter()
+                .filter(|(_, b)| *b == by)
+                .map(|(m, _)| m.0)
+                .collect()
+        };
         SavedOwed {
             kicked: self
                 .kicked
+                .items
                 .iter()
-                .map(|&(key, member)| SavedKick {
+                .map(|&((key, member), by)| SavedKick {
                     key,
                     member: member.0,
+                    moderator: by == By::Moderator,
                 })
                 .collect(),
             commit: self.commit,
-            disconnect: self.disconnect.iter().map(|m| m.0).collect(),
+            disconnect: disconnect(By::Host),
+            disconnect_moderated: disconnect(By::Moderator),
             in_flight,
         }
     }
 
     /// Reads what [`Owed::save`] kept (bounded as when it was made).
-    /// The saved entries are all taken as the host's own (a saved session does not
-    /// tell them apart).
     pub(super) fn restore(saved: &SavedOwed) -> Owed {
         let skip = |len: usize| len.saturating_sub(MAX_KICKS);
+        // Each source bounded as when saved: pushing drops the oldest of the same
+        // source beyond the bound.
         let mut kicked = Kicks::default();
-        for k in &saved.kicked[skip(saved.kicked.len())..] {
-            kicked.push((k.key, MemberId(k.member)), By::Host);
+        for k in &saved.kicked[saved.kicked.len().saturating_sub(2 * MAX_KICKS)..] {
+            let by = if k.moderator { By::Moderator } else { By::Host };
+            kicked.push((k.key, MemberId(k.member)), by);
         }
         let mut disconnect = Kicks::default();
         for &m in &saved.disconnect[skip(saved.disconnect.len())..] {
             disconnect.owe(MemberId(m), By::Host);
+        }
+        let moderated = &saved.disconnect_moderated;
+        for &m in &moderated[skip(moderated.len())..] {
+            disconnect.owe(MemberId(m), By::Moderator);
         }
         Owed {
             kicked,
@@ -722,5 +749,34 @@ mod tests {
         }
         assert!(!owed.disconnect.contains(&MemberId(1)));
         assert_eq!(owed.disconnect.iter().count(), 2 * MAX_KICKS);
+    }
+
+    /// A reload keeps which kicks were the host's own: a moderator's later kicks still
+    /// cannot push them out, and a key the host kicked stays the host's when a
+    /// moderator's commit removes it.
+    #[test]
+    fn a_reload_keeps_the_hosts_kicks_apart_from_moderators() {
+        let mut owed = Owed::default();
+        owed.kick([1; 32], MemberId(1));
+        owed.disconnect.owe(MemberId(1), By::Host);
+        owed.keep_kicked([1; 32], MemberId(1), By::Moderator);
+        for i in 0..(MAX_KICKS as u64) {
+            owed.keep_kicked([(i as u8) + 2; 32], MemberId(i + 100), By::Moderator);
+            owed.disconnect.owe(MemberId(i + 100), By::Moderator);
+        }
+        let mut owed = Owed::restore(&owed.save(None));
+        for i in 0..(2 * MAX_KICKS as u64) {
+            owed.keep_kicked(
+                [(i % 100) as u8 + 100; 32],
+                MemberId(i + 1_000),
+                By::Moderator,
+            );
+            owed.disconnect.owe(MemberId(i + 1_000), By::Moderator);
+        }
+        assert!(owed.is_kicked(&[1; 32]), "the host's kicked key is kept");
+        assert!(
+            owed.disconnect.contains(&MemberId(1)),
+            "and its disconnection"
+        );
     }
 }
