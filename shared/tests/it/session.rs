@@ -915,10 +915,23 @@ fn an_insiders_claim_of_another_members_relay_id_is_refused() {
     assert!(forged, "carol wrote to the room after dave was let in");
     assert!(net.warnings("dave") >= 1, "the forged claim went unnoticed");
     let members = net.clients["dave"].session.members();
+    let fingerprint = |name: &str, member: MemberId| {
+        net.clients[name]
+            .session
+            .members()
+            .into_iter()
+            .find(|m| m.member == member)
+            .map(|m| m.fingerprint)
+    };
     assert!(
         members.iter().any(|m| m.member == bob && m.nick == "bob"),
         "bob's own claim stands: {:?}",
         members.iter().map(|m| &m.nick).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        fingerprint("dave", bob),
+        fingerprint("alice", bob),
+        "bob's id is bob's leaf for dave"
     );
     assert!(members
         .iter()
