@@ -16,7 +16,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 /// Version of the relay protocol. A client announces it in its first frame; the relay
 /// refuses versions it does not speak with [`ErrorCode::UnsupportedVersion`].
-pub const PROTOCOL_VERSION: u16 = 3;
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// Path of the WebSocket endpoint on the relay.
 pub const WS_PATH: &str = "/ws";

@@ -1153,9 +1153,11 @@ impl Group {
     ///
     /// Application messages are taken from the current epoch, and from the previous
     /// one only if their sender is still a member; commits only for the current epoch.
-    /// Standalone proposals, external senders, PSKs and re-inits are refused; a change of
-    /// the GroupContext extensions only as a commit of that change alone that moves host
-    /// powers as [`Group::set_host`] allows. A refused message changes nothing.
+    /// Standalone proposals, external senders, Update proposals, PSKs and re-inits are
+    /// refused, and so are commits that add and remove together or whose update path
+    /// gives the committer another credential; a change of the GroupContext extensions
+    /// only as a commit of that change alone that moves host powers as
+    /// [`Group::set_host`] allows. A refused message changes nothing.
     pub fn handle(&mut self, bytes: &[u8]) -> Result<Incoming, GroupError> {
         if !self.mls.is_active() {
             return Err(GroupError::Inactive);
@@ -1401,19 +1403,23 @@ fn renewed(old: &RoomRecord, new: Option<&RoomRecord>) -> Option<u32> {
     new.map(|n| n.renewal).filter(|&n| n > old.renewal)
 }
 
-/// The proposals a commit may carry: adds, removes and updates, or one room record
-/// change with removes only (a succession names the new host in the removal itself).
+/// The proposals a commit may carry: adds, or removes, or one room record change with
+/// removes only (a succession names the new host in the removal itself). Never adds
+/// and removes together: a leaf index a commit frees and fills at once would put a
+/// newcomer (or the same credential, as a new leaf) where the others still owe the old
+/// holder a removal or know it by its relay id. No Update proposals: a member renews
+/// its own leaf by a commit's update path, with the same credential.
 fn proposals_allowed<'a>(proposals: impl Iterator<Item = &'a Proposal>) -> bool {
-    let (mut adds, mut records) = (0, 0);
+    let (mut adds, mut removes, mut records) = (0, 0, 0);
     for proposal in proposals {
         match proposal {
             Proposal::Add(_) => adds += 1,
-            Proposal::Remove(_) => {}
+            Proposal::Remove(_) => removes += 1,
             Proposal::GroupContextExtensions(_) => records += 1,
             _ => return false,
         }
     }
-    records == 0 || (records == 1 && adds == 0)
+    (adds == 0 || removes == 0) && (records == 0 || (records == 1 && adds == 0))
 }
 
 fn kind_of(added: bool, removed: bool) -> CommitKind {

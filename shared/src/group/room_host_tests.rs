@@ -705,3 +705,46 @@ fn a_member_cannot_change_its_own_credential_in_a_commit() {
     taken_by_all(&mut members, &update);
     assert_eq!(members[1].members(), before);
 }
+
+/// A commit that removes a leaf and adds a newcomer at once (who then sits at the freed
+/// index) is refused, whoever makes it, the host included: the others would still owe
+/// the old holder its removal, or know the leaf by the old holder's relay id.
+#[test]
+fn a_commit_never_adds_and_removes_together() {
+    let secret = RoomSecret::generate(&mut OsRng);
+    let mut members = room_of(&secret, 3);
+    // Leaf 1's member is gone as far as everyone knows: anyone may remove it.
+    departed(&mut members, &[1]);
+    let before = members[1].members();
+    for by in [0, 2] {
+        let joiner = Joiner::new(Identity::generate()).expect("key package");
+        let commit = {
+            let group = &mut members[by];
+            let (key_package, _) = group
+                .validate_key_package(joiner.key_package())
+                .expect("valid");
+            let bundle = group
+                .mls
+                .commit_builder()
+                .propose_removals([LeafNodeIndex::new(1)])
+                .propose_adds([key_package])
+                .load_psks(group.provider.storage())
+                .expect("psks")
+                .build(
+                    group.provider.rand(),
+                    group.provider.crypto(),
+                    &group.identity,
+                    |_| true,
+                )
+                .expect("build")
+                .stage_commit(&group.provider)
+                .expect("stage");
+            group
+                .stage_own(bundle.commit(), CommitKind::Add, None)
+                .expect("stage own")
+        };
+        // Member 1, the one removed, refuses it as well: nobody moves.
+        refused_by_others(&mut members, by, &commit);
+        assert_eq!(members[1].members(), before);
+    }
+}

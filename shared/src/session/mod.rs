@@ -2067,11 +2067,9 @@ impl Session {
                 rotate::moderator_kicks(m, &moderator_kicks, out);
                 let members = m.group.members();
                 m.roster.sync(&members);
-                // The removals this commit carried out are done, whatever it added.
+                // The removals this commit carried out are done (a commit never adds
+                // and removes together, so no leaf of it is filled again).
                 m.duties.removed(&removed);
-                // A kicked member back under another leaf (a rejoin the others took)
-                // is kicked again.
-                rotate::kick_again(m, &members, self.now_ms);
                 let adding = m.adding.take();
                 // Newcomers: their relay id is the one their sealed key package was
                 // bound to; hand our Welcome to them if the commit was ours.
@@ -2129,6 +2127,9 @@ impl Session {
                         }
                     }
                 }
+                // A kicked member back under another leaf (a rejoin the others took)
+                // is kicked again, under the relay id its request was bound to.
+                rotate::kick_again(m, &members, self.now_ms);
                 out.push(event(SessionEvent::SafetyCode {
                     epoch,
                     code: m.group.safety_code(),

@@ -502,8 +502,10 @@ pub(super) fn kick_again(m: &mut Membership, members: &[Member], now_ms: Option<
         if m.duties.make_kick(member.leaf, &key) {
             continue;
         }
+        // Its relay id now (it may have come back under a new one), keeping whose kick
+        // it was: a moderator's kick kicked again stays in the moderators' bound.
         if let Some(id) = m.roster.get(member.leaf).and_then(|p| p.member) {
-            m.keys.owed.kick(key, id);
+            m.keys.owed.keep_kicked(key, id, By::Moderator);
         }
         m.duties.push(
             Duty::Remove {
