@@ -41,10 +41,22 @@ fn forge(
     removed: &[u32],
     record: Option<RoomRecord>,
 ) -> Vec<u8> {
+    forge_with_adds(group, binding, removed, Vec::new(), record)
+}
+
+/// [`forge`], adding these key packages in the same commit.
+fn forge_with_adds(
+    group: &mut Group,
+    binding: &RoomBinding,
+    removed: &[u32],
+    added: Vec<KeyPackage>,
+    record: Option<RoomRecord>,
+) -> Vec<u8> {
     let mut builder = group
         .mls
         .commit_builder()
-        .propose_removals(removed.iter().map(|&l| LeafNodeIndex::new(l)));
+        .propose_removals(removed.iter().map(|&l| LeafNodeIndex::new(l)))
+        .propose_adds(added);
     if let Some(record) = record {
         let extensions = context_extensions(binding, &record).expect("extensions");
         builder = builder
@@ -712,37 +724,17 @@ fn a_member_cannot_change_its_own_credential_in_a_commit() {
 #[test]
 fn a_commit_never_adds_and_removes_together() {
     let secret = RoomSecret::generate(&mut OsRng);
+    let binding = RoomBinding::new(&secret);
     let mut members = room_of(&secret, 3);
     // Leaf 1's member is gone as far as everyone knows: anyone may remove it.
     departed(&mut members, &[1]);
     let before = members[1].members();
     for by in [0, 2] {
         let joiner = Joiner::new(Identity::generate()).expect("key package");
-        let commit = {
-            let group = &mut members[by];
-            let (key_package, _) = group
-                .validate_key_package(joiner.key_package())
-                .expect("valid");
-            let bundle = group
-                .mls
-                .commit_builder()
-                .propose_removals([LeafNodeIndex::new(1)])
-                .propose_adds([key_package])
-                .load_psks(group.provider.storage())
-                .expect("psks")
-                .build(
-                    group.provider.rand(),
-                    group.provider.crypto(),
-                    &group.identity,
-                    |_| true,
-                )
-                .expect("build")
-                .stage_commit(&group.provider)
-                .expect("stage");
-            group
-                .stage_own(bundle.commit(), CommitKind::Add, None)
-                .expect("stage own")
-        };
+        let (key_package, _) = members[by]
+            .validate_key_package(joiner.key_package())
+            .expect("valid");
+        let commit = forge_with_adds(&mut members[by], &binding, &[1], vec![key_package], None);
         // Member 1, the one removed, refuses it as well: nobody moves.
         refused_by_others(&mut members, by, &commit);
         assert_eq!(members[1].members(), before);
