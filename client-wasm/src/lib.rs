@@ -17,6 +17,7 @@ pub mod entry;
 pub mod files;
 pub mod nick;
 pub mod resume;
+mod room;
 pub mod state;
 pub mod strength;
 

@@ -16,11 +16,13 @@ use std::rc::{Rc, Weak};
 use std::time::Duration;
 
 use leptos::prelude::*;
+pub use vroom_bridge::{ActionError, NickError};
+use vroom_bridge::{Command, Reply};
 use vroom_shared::invite::{ws_url, Invite};
 use vroom_shared::session::driver::{self, Reconnect, MAX_BACKOFF_MS, TICK_MS};
 use vroom_shared::session::{
-    clean_nick, ActionError, Content, MemberInfo, MessageId, Output, Presence, Resumable,
-    SafetyCode, Session, SessionEvent,
+    clean_nick, ActionError as SessionError, Content, MemberInfo, MessageId, Output, Presence,
+    Resumable, SafetyCode, Session, SessionEvent,
 };
 use vroom_shared::wire::{
     CloseReason, ErrorCode, LeaveReason, MemberId, RoomSettings, ServerFrame,
@@ -612,135 +614,130 @@ impl Client {
         self.push(LineKind::Notice(parts));
     }
 
+    /// Asks the room: the command crosses the boundary encoded, as does the answer.
+    pub fn call(&self, command: Command) -> Reply {
+        let bytes = vroom_bridge::encode(&command);
+        drop(command);
+        let answer = crate::room::call(self, &bytes);
+        vroom_bridge::decode(&answer).unwrap_or(Reply::Garbled)
+    }
+
     /// Sends a chat message.
     pub fn send_text(&self, text: &str) -> Result<(), ActionError> {
-        let now = js_sys::Date::now() as u64;
-        self.act(|s| s.send_text(text, now))
+        let text = text.to_owned();
+        self.call(Command::SendText { text }).action()
     }
 
     /// Sends a `/me` action.
     pub fn send_action(&self, text: &str) -> Result<(), ActionError> {
-        let now = js_sys::Date::now() as u64;
-        self.act(|s| s.send_action(text, now))
+        let text = text.to_owned();
+        self.call(Command::SendAction { text }).action()
     }
 
     /// Sends a reply to message `to`.
     pub fn send_reply(&self, to: MessageId, text: &str) -> Result<(), ActionError> {
-        let now = js_sys::Date::now() as u64;
-        self.act(|s| s.send_reply(to, text, now))
+        let (to, text) = (bridged(to), text.to_owned());
+        self.call(Command::SendReply { to, text }).action()
     }
 
     /// Sends a direct message to one member, readable by it alone.
     pub fn send_direct(&self, to: MemberId, text: &str) -> Result<(), ActionError> {
-        let now = js_sys::Date::now() as u64;
-        self.act(|s| s.send_direct(to, text, now))
+        let text = text.to_owned();
+        self.call(Command::SendDirect { to, text }).action()
     }
 
     /// Replaces the text of one of this member's messages.
     pub fn edit(&self, id: MessageId, text: &str) -> Result<(), ActionError> {
-        let now = js_sys::Date::now() as u64;
-        self.act(|s| s.edit(id, text, now))
+        let (id, text) = (bridged(id), text.to_owned());
+        self.call(Command::Edit { id, text }).action()
     }
 
     /// Deletes one of this member's messages for everyone.
     pub fn delete(&self, id: MessageId) -> Result<(), ActionError> {
-        self.act(|s| s.delete(id))
+        self.call(Command::Delete { id: bridged(id) }).action()
     }
 
     /// Adds or takes back a reaction.
     pub fn react(&self, id: MessageId, emoji: &str, on: bool) -> Result<(), ActionError> {
-        self.act(|s| s.react(id, emoji, on))
+        let (id, emoji) = (bridged(id), emoji.to_owned());
+        self.call(Command::React { id, emoji, on }).action()
     }
 
     /// A key was pressed in the message box (the session says "typing" sparingly), or
     /// the box was emptied (`typing` false).
     pub fn typing(&self, typing: bool) {
-        let now = js_sys::Date::now() as u64;
-        let _ = self.act(|s| {
-            Ok(if typing {
-                s.typing(now)
-            } else {
-                s.stop_typing()
-            })
-        });
+        self.call(Command::Typing(typing));
     }
 
     /// The user has seen the conversation up to message `upto`.
     pub fn mark_read(&self, upto: MessageId) {
-        let now = js_sys::Date::now() as u64;
-        if let Some(session) = self.inner.borrow_mut().session.as_mut() {
-            session.mark_read(upto, now);
-        }
+        self.call(Command::Read {
+            upto: bridged(upto),
+        });
     }
 
     /// The page is shown (active) or hidden (away).
     pub fn set_active(&self, active: bool) {
-        let presence = if active {
-            Presence::Active
-        } else {
-            Presence::Away
-        };
-        let _ = self.act(|s| Ok(s.set_presence(presence)));
+        self.call(Command::Active(active));
     }
 
     /// Whether message `id` is this member's and can still be edited or deleted.
     pub fn can_edit(&self, id: MessageId) -> bool {
-        self.inner
-            .borrow()
-            .session
-            .as_ref()
-            .is_some_and(|s| s.can_edit(id))
+        matches!(
+            self.call(Command::CanEdit { id: bridged(id) }),
+            Reply::Bool(true)
+        )
     }
 
     /// Changes this member's nickname. Refuses a name with nothing visible in it.
     pub fn set_nick(&self, nick: &str) -> Result<(), NickError> {
-        check_nick(nick)?;
-        self.act(|s| s.set_nick(nick)).map_err(NickError::Action)
+        let nick = nick.to_owned();
+        self.call(Command::SetNick { nick }).nick()
     }
 
     /// Host: ends the room for everyone.
     pub fn terminate(&self) -> Result<(), ActionError> {
-        self.act(Session::terminate)
+        self.call(Command::Terminate).action()
     }
 
     /// Host or moderator: locks or unlocks the room.
     pub fn lock(&self, locked: bool) -> Result<(), ActionError> {
-        self.act(|s| s.lock(locked))
+        self.call(Command::Lock(locked)).action()
     }
 
     /// Host: the most members the room lets in (`None`: the relay's limit).
     pub fn set_member_cap(&self, cap: Option<u32>) -> Result<(), ActionError> {
-        self.act(|s| s.set_member_cap(cap))
+        self.call(Command::MemberCap(cap)).action()
     }
 
     /// Host or moderator: removes a member.
     pub fn kick(&self, member: MemberId) -> Result<(), ActionError> {
-        self.act(|s| s.kick(member))
+        self.call(Command::Kick(member)).action()
     }
 
     /// Host: makes a member a moderator, or takes that back.
     pub fn set_moderator(&self, member: MemberId, on: bool) -> Result<(), ActionError> {
-        self.act(|s| s.set_moderator(member, on))
+        self.call(Command::Moderator { member, on }).action()
     }
 
     /// Host: hands host powers to another member.
     pub fn hand_over(&self, member: MemberId) -> Result<(), ActionError> {
-        self.act(|s| s.hand_over(member))
+        self.call(Command::HandOver(member)).action()
     }
 
     /// Leaves the room for good; the relay's answer ends the session.
     pub fn leave(&self) -> Result<(), ActionError> {
-        self.act(Session::leave)
+        self.call(Command::Leave).action()
     }
 
     /// Runs a session action and writes its frames.
-    fn act(
+    pub(crate) fn act(
         &self,
-        action: impl FnOnce(&mut Session) -> Result<Vec<Output>, ActionError>,
-    ) -> Result<(), ActionError> {
+        action: impl FnOnce(&mut Session) -> Result<Vec<Output>, SessionError>,
+    ) -> Result<(), SessionError> {
         let outputs = {
             let mut inner = self.inner.borrow_mut();
-            let session = inner.session.as_mut().ok_or(ActionError::Ended)?;
+            let session = inner.session.as_mut().ok_or(SessionError::Ended)?;
             action(session)?
         };
         self.process(outputs);
@@ -1429,27 +1426,6 @@ impl Client {
     }
 }
 
-/// Why a nickname was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NickError {
-    /// Nothing visible is left of it (only spaces, or invisible characters).
-    Blank,
-    /// The session refused the change.
-    Action(ActionError),
-}
-
-impl std::fmt::Display for NickError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            NickError::Blank => f.write_str(
-                "Choose a name with at least one visible character, so the others can tell \
-                 who is writing.",
-            ),
-            NickError::Action(e) => e.fmt(f),
-        }
-    }
-}
-
 /// Said when a reload came back too late for the relay to have kept the place.
 pub const PLACE_LOST: &str = "You were away longer than the room keeps a place, so you are \
      joining it again as a new member, with new safety words. Messages sent before now are \
@@ -1467,6 +1443,11 @@ pub fn check_nick(nick: &str) -> Result<(), NickError> {
     } else {
         Ok(())
     }
+}
+
+/// The session's id of a message as it crosses the boundary.
+fn bridged(id: MessageId) -> vroom_bridge::MessageId {
+    vroom_bridge::MessageId(id.0)
 }
 
 /// The first two of a member's safety words: enough to tell apart two members who chose

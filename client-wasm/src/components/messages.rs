@@ -213,7 +213,7 @@ pub(crate) fn Conversation() -> impl IntoView {
             return;
         }
         let compose = ui.compose.get_untracked();
-        let said = |r: Result<(), vroom_shared::session::ActionError>| r.map_err(|e| e.to_string());
+        let said = |r: Result<(), crate::state::ActionError>| r.map_err(|e| e.to_string());
         let result = match (command(text), compose) {
             (Command::Text(text), Compose::Edit(id)) => {
                 said(client.with_value(|c| c.edit(id, text)))

@@ -14,15 +14,16 @@ use std::time::Duration;
 use leptos::prelude::*;
 use vroom_shared::invite::ws_url;
 use vroom_shared::session::{
-    ActionError, CodeJoin, CodeNotice, CodeStep, Session, CODE_LOST, CODE_NO_ANSWER,
-    EXCHANGE_TIMEOUT_MS,
+    CodeJoin, CodeNotice, CodeStep, Session, CODE_LOST, CODE_NO_ANSWER, EXCHANGE_TIMEOUT_MS,
 };
 use vroom_shared::ways::code::MAX_FAILED_ATTEMPTS;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
-use super::{check_nick, Client, Socket};
+use vroom_bridge::Command;
+
+use super::{check_nick, ActionError, Client, Socket};
 
 /// One of this member's live codes, as the invite panel shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -114,12 +115,12 @@ thread_local! {
 impl Client {
     /// Member: asks the relay for a new short code; it appears in [`CodeUi::live`].
     pub fn make_code(&self) -> Result<(), ActionError> {
-        self.act(Session::request_code)
+        self.call(Command::MakeCode).action()
     }
 
     /// Member: stops one of this member's codes from admitting anybody.
     pub fn revoke_code(&self, nameplate: u32) -> Result<(), ActionError> {
-        self.act(|s| s.revoke_code(nameplate).map(|(_, out)| out))?;
+        self.call(Command::RevokeCode { nameplate }).action()?;
         self.ui.codes.remove(nameplate);
         self.ui
             .codes
