@@ -11,12 +11,10 @@
 //! and gives back cannot be, and live until the browser collects them.
 
 use leptos::prelude::{GetUntracked, WithUntracked};
-use serde::{Deserialize, Serialize};
 use vroom_shared::session::{encode_secret, Resumable, Session};
 use vroom_shared::wire::RoomId;
-use zeroize::Zeroize;
 
-use crate::state::{Line, LineKind, NamedShare, Part, RoomUi};
+use crate::state::{NamedShare, RoomUi};
 
 /// The one key this app writes to `sessionStorage`.
 const KEY: &str = "vroom-room";
@@ -24,51 +22,9 @@ const KEY: &str = "vroom-room";
 /// Most conversation lines kept for a reload (the newest).
 pub const MAX_SAVED_LINES: usize = 500;
 
-/// What the page showed, as saved inside the [`Resumable`].
-#[derive(Default, Serialize, Deserialize)]
-pub struct View {
-    /// The conversation, oldest first (files are not kept: their blobs die with the page).
-    pub lines: Vec<Line>,
-    /// Who was here when this member arrived.
-    pub present: Vec<String>,
-    /// The room's name and passphrase, for a room entered that way.
-    pub named: Option<(String, String)>,
-}
-
-impl Drop for View {
-    fn drop(&mut self) {
-        if let Some((_, passphrase)) = &mut self.named {
-            passphrase.zeroize();
-        }
-        for line in &mut self.lines {
-            erase(&mut line.kind);
-        }
-        self.present.zeroize();
-    }
-}
-
-/// Erases the words of a line (messages, names, notices).
-fn erase(kind: &mut LineKind) {
-    match kind {
-        LineKind::Message {
-            nick, text, reply, ..
-        } => {
-            nick.zeroize();
-            text.zeroize();
-            if let Some(quote) = reply {
-                quote.nick.zeroize();
-                quote.text.zeroize();
-            }
-        }
-        LineKind::Notice(parts) => {
-            for Part::Text(words) | Part::Name(words) in parts {
-                words.zeroize();
-            }
-        }
-        LineKind::Warning(words) => words.zeroize(),
-        LineKind::Arrival | LineKind::File(_) => {}
-    }
-}
+/// What the page showed, as saved inside the [`Resumable`] (files are not kept: their
+/// blobs die with the page). Zeroized when dropped.
+pub use vroom_bridge::View;
 
 /// How long the relay keeps a place when its welcome did not say (a short guess: an
 /// entry that dies early costs a fresh join, one that lives too long is a stale key).
@@ -96,13 +52,22 @@ pub fn save(session: &Session, ui: &RoomUi, pending: Option<&View>) {
     saved.set_expires_at_ms(now_ms().saturating_add(grace.saturating_mul(1000)));
     let earlier = pending.map_or(&[][..], |v| &v.lines[..]);
     let lines = ui.lines.with_untracked(|lines| {
-        let kept: Vec<&Line> = earlier
+        let mut kept: Vec<vroom_bridge::Line> = earlier
             .iter()
-            .chain(lines.iter())
-            .filter(|l| !matches!(l.kind, LineKind::File(_)))
+            .cloned()
+            .chain(lines.iter().filter_map(|l| {
+                Some(vroom_bridge::Line {
+                    id: l.id,
+                    rev: l.rev,
+                    kind: l.kind.saveable()?,
+                })
+            }))
             .collect();
         let from = kept.len().saturating_sub(MAX_SAVED_LINES);
-        kept[from..].iter().map(|l| (*l).clone()).collect()
+        for mut line in kept.drain(..from) {
+            line.kind.erase();
+        }
+        kept
     });
     let view = View {
         lines,

@@ -293,7 +293,7 @@ async fn ten_thousand_messages_keep_the_page_small_and_older_ones_load_on_scroll
             id,
             rev: 0,
             kind: LineKind::Message {
-                mid: vroom_shared::session::MessageId([0; 16]),
+                mid: vroom_web::state::MessageId([0; 16]),
                 action: false,
                 edited: false,
                 deleted: false,

@@ -2,11 +2,8 @@
 //! the host's and moderators' buttons.
 
 use leptos::prelude::*;
-use vroom_shared::session::MemberInfo;
 
-use vroom_shared::session::Presence;
-
-use crate::state::{badge, ClientHandle, Compose};
+use crate::state::{badge, ClientHandle, Compose, MemberInfo, Presence};
 
 /// Everyone verified in the room, this member first.
 #[component]

@@ -694,7 +694,7 @@ fn render_line(
 const QUICK_REACTIONS: [&str; 3] = ["👍", "❤️", "😂"];
 
 /// A message id as the page names it.
-fn hex(mid: &vroom_shared::session::MessageId) -> String {
+fn hex(mid: &crate::state::MessageId) -> String {
     mid.0.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -4,9 +4,8 @@
 //! refresh changes it, and the "compared" mark resets with it.
 
 use leptos::prelude::*;
-use vroom_shared::session::SafetyCode;
 
-use crate::state::ClientHandle;
+use crate::state::{ClientHandle, SafetyView};
 
 /// The current safety code as words and as a strip of coloured emoji, with a mark the
 /// user sets once everyone's code matched.
@@ -25,7 +24,7 @@ pub(crate) fn SafetyPanel() -> impl IntoView {
                     </p>
                 }
                 .into_any(),
-                Some((epoch, code)) => view! { <Code epoch code/> }.into_any(),
+                Some(code) => view! { <Code code/> }.into_any(),
             }}
             <label class="safety-check" class:done=move || checked.get()>
                 <input
@@ -55,13 +54,12 @@ pub(crate) fn SafetyPanel() -> impl IntoView {
 /// One code: its words, and its strip with a spoken description.
 #[component]
 fn Code(
-    /// The epoch the code belongs to.
-    epoch: u64,
-    /// The code.
-    code: SafetyCode,
+    /// The code, with the epoch it belongs to.
+    code: SafetyView,
 ) -> impl IntoView {
-    let words = code.words().join(" ");
-    let cells = code.strip();
+    let epoch = code.epoch;
+    let words = code.words.join(" ");
+    let cells = code.strip;
     let spoken = cells
         .iter()
         .map(|c| format!("{} on {}", c.emoji, c.colour))

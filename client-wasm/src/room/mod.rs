@@ -1,20 +1,141 @@
 //! The room: the half of the app that holds the session and every key. The interface
 //! reaches it only through [`vroom_bridge`]'s values, encoded with postcard at the
-//! boundary ([`call`]), so that this module can become a WebAssembly module of its own
-//! that shares no memory with the interface (BENCHMARKS.md §14).
+//! boundary: a [`Command`] in ([`call`]), a [`Reply`] back, and the
+//! [`RoomEvent`](vroom_bridge::RoomEvent)s it
+//! sends as things happen ([`Client::emit`]), so that this module can become a
+//! WebAssembly module of its own that shares no memory with the interface
+//! (BENCHMARKS.md §14).
 //!
 //! What has crossed so far: the commands of the conversation (messages, replies, direct
 //! messages, edits, deletes, reactions, typing, receipts, presence, nickname), the
-//! host's and moderators' actions, short codes asked for and revoked, and leaving.
-//! The rest of the session's state (its events, the socket, the ways in, files, the
-//! saved session) still lives in `crate::state`, `crate::files` and `crate::resume`, and
-//! moves here one concern at a time.
+//! host's and moderators' actions, short codes asked for and revoked, leaving, and
+//! everything the session tells (`live`: the socket, the clock, reconnecting, and the
+//! session's events turned into events for the interface). The ways in, rooms by name, short
+//! codes' exchanges, files and the saved session still reach into `crate::state`,
+//! `crate::files` and `crate::resume`, and move here one concern at a time.
 
-use vroom_bridge::{decode, encode, ActionError, Command, MessageId, NickError, Reply};
-use vroom_shared::session::{self, Presence};
+use vroom_bridge::{
+    decode, encode, ActionError, Command, Connection, MemberInfo, MessageId, NickError, Reply,
+    Screen,
+};
+use vroom_shared::session::driver::Reconnect;
+use vroom_shared::session::{self, Presence, Session};
+use wasm_bindgen::closure::Closure;
+use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
 use zeroize::Zeroizing;
 
 use crate::state::{check_nick, Client};
+
+mod live;
+
+/// The room's state: the session, the socket, and what the room remembers of what it
+/// told the interface.
+pub(crate) struct Room {
+    /// The room session; `None` before a room is chosen and after it ended.
+    pub(crate) session: Option<Session>,
+    /// File transfers, both ways.
+    pub(crate) files: crate::files::Files,
+    /// The open (or opening) socket.
+    socket: Option<Socket>,
+    /// The relay's origin, `http[s]://host[:port]`: its WebSocket, and the salt of
+    /// rooms found by name.
+    pub(crate) origin: String,
+    /// This page's origin, which invite links point to (the relay's own, unless the
+    /// app is hosted apart from it).
+    page: String,
+    /// When to try the relay again after a drop, and when to give up.
+    reconnect: Reconnect,
+    /// The interval that ticks the session's clock while a room is open.
+    clock: Option<leptos::prelude::IntervalHandle>,
+    /// The epoch this member entered the group at, while it is a newcomer who has not
+    /// seen a change of epoch yet: members who make themselves known in it were here
+    /// before it, and are listed as present rather than announced as arrivals.
+    arrival_epoch: Option<u64>,
+    /// How the current room was entered by name, while the relay has not let us in:
+    /// its refusal becomes a question on the start page.
+    pub(crate) named: Option<crate::state::NamedEntry>,
+    /// Coming back after a reload, until back in the room ([`Client::resume`]).
+    reloading: bool,
+    /// The epoch this member came back in after a reload: the members who make
+    /// themselves known in it are the ones already shown, not arrivals.
+    quiet_epoch: Option<u64>,
+    /// Messages sent while this page was reloading that it could not read.
+    missed: usize,
+    /// A short-code exchange under way on the start page.
+    pub(crate) code_join: Option<crate::state::Joining>,
+    /// What the page showed before a reload: shown once back in the room, dropped if
+    /// the place was lost.
+    pub(crate) saved_view: Option<vroom_bridge::View>,
+    /// The screen the interface was last told to show.
+    pub(crate) screen: Screen,
+    /// The connection as the interface was last told.
+    connection: Connection,
+    /// The members as the interface was last told (names for messages, reactions and
+    /// receipts are taken from this list, as the page shows it).
+    members: Vec<MemberInfo>,
+    /// The epoch of the safety code the interface was last told.
+    safety_epoch: Option<u64>,
+    /// Who the interface was last told is typing.
+    typing: Vec<String>,
+}
+
+impl Room {
+    /// A room for the page at `page` that talks to the relay at `relay`, with the
+    /// interface on `screen`.
+    pub(crate) fn new(page: &str, relay: &str, screen: Screen) -> Room {
+        Room {
+            session: None,
+            files: crate::files::Files::default(),
+            socket: None,
+            origin: relay.trim_end_matches('/').to_owned(),
+            page: page.trim_end_matches('/').to_owned(),
+            reconnect: Reconnect::new(),
+            clock: None,
+            arrival_epoch: None,
+            named: None,
+            reloading: false,
+            quiet_epoch: None,
+            missed: 0,
+            code_join: None,
+            saved_view: None,
+            screen,
+            connection: Connection::Connecting,
+            members: Vec::new(),
+            safety_epoch: None,
+            typing: Vec::new(),
+        }
+    }
+
+    /// The session just started came back after a reload: what the page showed before
+    /// it is shown again once the members have taken this member back, not before.
+    pub(crate) fn reloaded(&mut self, view: vroom_bridge::View) {
+        self.reloading = true;
+        self.saved_view = Some(view);
+    }
+}
+
+/// A socket and the callbacks it calls; dropping the callbacks while the socket could
+/// still call them would throw, so they live exactly as long as the socket is in use.
+pub(crate) struct Socket {
+    /// The socket.
+    pub(crate) ws: WebSocket,
+    /// `onopen`, `onmessage`, `onclose`, `onerror`.
+    pub(crate) _on_open: Closure<dyn FnMut(Event)>,
+    pub(crate) _on_message: Closure<dyn FnMut(MessageEvent)>,
+    pub(crate) _on_close: Closure<dyn FnMut(CloseEvent)>,
+    pub(crate) _on_error: Closure<dyn FnMut(Event)>,
+}
+
+impl Socket {
+    /// Closes the socket without calling our callbacks again.
+    pub(crate) fn shut(self) {
+        self.ws.set_onopen(None);
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        self.ws.set_onerror(None);
+        let _ = self.ws.close();
+    }
+}
 
 /// Runs one encoded [`Command`] and returns its encoded [`Reply`]: the room's one entry
 /// point for the interface.
@@ -145,5 +266,26 @@ fn bridged_error(e: session::ActionError) -> ActionError {
         S::InvalidReaction => ActionError::InvalidReaction,
         S::NotModerator => ActionError::NotModerator,
         S::TooManyModerators => ActionError::TooManyModerators,
+    }
+}
+
+/// The session's id of a message as it crosses the boundary.
+fn bridged(id: session::MessageId) -> MessageId {
+    MessageId(id.0)
+}
+
+/// A member as it crosses the boundary.
+fn bridged_member(m: session::MemberInfo) -> MemberInfo {
+    MemberInfo {
+        member: m.member,
+        nick: m.nick,
+        fingerprint: m.fingerprint,
+        is_host: m.is_host,
+        is_moderator: m.is_moderator,
+        is_self: m.is_self,
+        presence: match m.presence {
+            Presence::Active => vroom_bridge::Presence::Active,
+            Presence::Away => vroom_bridge::Presence::Away,
+        },
     }
 }

@@ -23,7 +23,8 @@ use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
 use vroom_bridge::Command;
 
-use super::{check_nick, ActionError, Client, Socket};
+use super::{check_nick, ActionError, Client};
+use crate::room::Socket;
 
 /// One of this member's live codes, as the invite panel shows it.
 #[derive(Clone, PartialEq, Eq)]
@@ -100,7 +101,7 @@ impl CodeUi {
 }
 
 /// A joiner's exchange under way: its socket (in no room) and its state.
-pub(super) struct Joining {
+pub(crate) struct Joining {
     /// Tells this attempt's callbacks and timer from a later attempt's.
     attempt: u64,
     socket: Socket,
@@ -130,7 +131,7 @@ impl Client {
     }
 
     /// Turns what happened to this member's codes into [`CodeUi`] state.
-    pub(super) fn take_code_notices(&self) {
+    pub(crate) fn take_code_notices(&self) {
         let notices = match self.inner.borrow_mut().session.as_mut() {
             Some(session) => session.take_code_notices(),
             None => return,

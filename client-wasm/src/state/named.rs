@@ -9,6 +9,8 @@ use vroom_shared::ways::passphrase::{Passphrase, RelayOrigin, RoomName, WaysErro
 use vroom_shared::wire::{ErrorCode, RoomSettings};
 use zeroize::Zeroizing;
 
+use vroom_bridge::RoomEvent;
+
 use super::{check_nick, Client, NickError, Screen};
 
 /// What the start page asked for: the name and passphrase as typed, and whether to
@@ -135,9 +137,9 @@ impl Client {
     /// The relay refused to let this page in: when the room was entered by name and the
     /// answer is "exists" (creating) or "unknown" (joining), go back to the start page
     /// with the question. Returns whether it did.
-    pub(super) fn refused_by_name(&self, code: ErrorCode) -> bool {
+    pub(crate) fn refused_by_name(&self, code: ErrorCode) -> bool {
         // Only the first entry: a later reconnect that fails is not a question.
-        if self.ui.screen.get_untracked() != Screen::Connecting {
+        if self.inner.borrow().screen != Screen::Connecting {
             return false;
         }
         let Some(entry) = self.inner.borrow_mut().named.take() else {
@@ -150,7 +152,7 @@ impl Client {
         };
         self.shut_down();
         self.ui.refusal.set(Some(refusal));
-        self.ui.screen.set(Screen::Landing);
+        self.emit(RoomEvent::Screen(Screen::Landing));
         true
     }
 }
