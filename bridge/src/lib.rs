@@ -234,6 +234,15 @@ pub enum Refusal {
     Missing(NamedEntry),
 }
 
+impl Refusal {
+    /// What was asked for.
+    pub fn entry(&self) -> &NamedEntry {
+        match self {
+            Refusal::Exists(entry) | Refusal::Missing(entry) => entry,
+        }
+    }
+}
+
 /// One of this member's live short codes.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
 pub struct LiveCode {
@@ -243,8 +252,8 @@ pub struct LiveCode {
     pub code: String,
     /// When it expires, on the page's clock (milliseconds since the Unix epoch).
     pub expires_at_ms: u64,
-    /// Wrong tries so far.
-    pub failures: u8,
+    /// Wrong tries it survives still (it admits nobody once none are left).
+    pub tries_left: u8,
     /// Joiners let in with it.
     pub admitted: u32,
 }

@@ -77,10 +77,9 @@ pub fn save(session: &Session, ui: &RoomUi, pending: Option<&View>) {
         },
         named: match pending {
             Some(v) => v.named.clone(),
-            None => ui.named.with_untracked(|n| {
-                n.as_ref()
-                    .map(|n| (n.name.clone(), (*n.passphrase).clone()))
-            }),
+            None => ui
+                .named
+                .with_untracked(|n| n.as_ref().map(|n| (n.name.clone(), n.passphrase.clone()))),
         },
     };
     saved.set_view(encode_secret(&view).to_vec());
@@ -138,7 +137,7 @@ pub fn clear() {
 pub fn named_share(view: &View) -> Option<NamedShare> {
     view.named.as_ref().map(|(name, passphrase)| NamedShare {
         name: name.clone(),
-        passphrase: zeroize::Zeroizing::new(passphrase.clone()),
+        passphrase: passphrase.clone(),
         replaced: false,
     })
 }

@@ -24,9 +24,8 @@ use vroom_shared::wire::{MemberId, RoomSettings};
 mod codes;
 mod named;
 
-pub(crate) use codes::Joining;
 pub use codes::{CodeUi, LiveCode};
-pub use named::{Checked, NamedEntry, NamedError, NamedShare, Refusal};
+pub use named::{NamedEntry, NamedShare, Refusal};
 
 /// One line of the conversation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -627,16 +626,15 @@ impl Client {
             RoomEvent::StillWaiting(why) => ui.still_waiting.set(why),
             RoomEvent::WhyNew(why) => ui.why_new.set(Some(why)),
             RoomEvent::NickChosen(chosen) => ui.nick_chosen.set(chosen),
-            // Rooms by name, short codes and files still fill the page themselves
-            // (`state::named`, `state::codes`, `crate::files`); the room sends none of
-            // these yet.
-            RoomEvent::Named(_)
-            | RoomEvent::Refusal(_)
-            | RoomEvent::Codes(_)
-            | RoomEvent::CodeNote(_)
-            | RoomEvent::CodeJoining(_)
-            | RoomEvent::CodeJoinError(_)
-            | RoomEvent::FileAdded { .. }
+            RoomEvent::Named(share) => ui.named.set(share),
+            RoomEvent::Refusal(refusal) => ui.refusal.set(refusal),
+            RoomEvent::Codes(live) => ui.codes.live.set(live),
+            RoomEvent::CodeNote(note) => ui.codes.note.set(note),
+            RoomEvent::CodeJoining(joining) => ui.codes.joining.set(joining),
+            RoomEvent::CodeJoinError(error) => ui.codes.join_error.set(error),
+            // Files still fill the page themselves (`crate::files`); the room sends
+            // none of these yet.
+            RoomEvent::FileAdded { .. }
             | RoomEvent::FileState { .. }
             | RoomEvent::FileQueued { .. }
             | RoomEvent::FilesRefused(_)

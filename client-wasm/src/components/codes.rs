@@ -93,7 +93,7 @@ pub(crate) fn CodePanel() -> impl IntoView {
                 codes.note.set(Some(e.to_string()));
             }
         };
-        let tries = match code.tries_left() {
+        let tries = match code.tries_left {
             1 => "1 wrong try left".to_owned(),
             n => format!("{n} wrong tries left"),
         };
@@ -139,7 +139,7 @@ pub(crate) fn CodePanel() -> impl IntoView {
             <ul class="code-list">
                 <For
                     each=move || codes.live.get()
-                    key=|c| (c.nameplate, c.failures, c.admitted)
+                    key=|c| (c.nameplate, c.tries_left, c.admitted)
                     children=row
                 />
             </ul>

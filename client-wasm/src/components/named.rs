@@ -6,9 +6,7 @@ use std::time::Duration;
 
 use leptos::html;
 use leptos::prelude::*;
-
 use web_sys::SubmitEvent;
-use zeroize::Zeroizing;
 
 use super::{Check, TextInput};
 use crate::state::{ClientHandle, NamedEntry, Refusal};
@@ -60,14 +58,13 @@ pub(crate) fn NamedWay(nick: RwSignal<String>) -> impl IntoView {
         ui.refusal.set(None);
         let entry = NamedEntry {
             name: name.get_untracked(),
-            passphrase: Zeroizing::new(passphrase.get_untracked()),
+            passphrase: passphrase.get_untracked(),
             nick: nick.get_untracked(),
             create: creating,
         };
-        let checked = match client.with_value(|c| c.check_named(entry)) {
-            Ok(checked) => checked,
-            Err(e) => return error.set(Some(e.to_string())),
-        };
+        if let Err(e) = client.with_value(|c| c.check_named(entry)) {
+            return error.set(Some(e));
+        }
         if creating && !weak_ok.get_untracked() {
             let refusal = match meter.get_untracked() {
                 Meter::Ready(e) if e.good() => None,
@@ -103,7 +100,7 @@ pub(crate) fn NamedWay(nick: RwSignal<String>) -> impl IntoView {
         request_animation_frame(move || {
             set_timeout(
                 move || {
-                    let took = client.with_value(|c| c.enter_named(checked));
+                    let took = client.with_value(|c| c.enter_named());
                     // For the browser test that records the cost (BENCHMARKS.md).
                     if let Some(body) = document().body() {
                         let _ = body.set_attribute("data-derive-ms", &format!("{took:.0}"));

@@ -40,6 +40,7 @@ impl Client {
                 RoomEvent::Screen(screen) => room.screen = screen.clone(),
                 RoomEvent::Connection(connection) => room.connection = *connection,
                 RoomEvent::Wipe => {
+                    room.codes.clear();
                     room.members.clear();
                     room.safety_epoch = None;
                     room.typing.clear();

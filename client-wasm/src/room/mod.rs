@@ -26,7 +26,9 @@ use zeroize::Zeroizing;
 
 use crate::state::{check_nick, Client};
 
+mod codes;
 mod live;
+mod named;
 
 /// The room's state: the session, the socket, and what the room remembers of what it
 /// told the interface.
@@ -53,7 +55,9 @@ pub(crate) struct Room {
     arrival_epoch: Option<u64>,
     /// How the current room was entered by name, while the relay has not let us in:
     /// its refusal becomes a question on the start page.
-    pub(crate) named: Option<crate::state::NamedEntry>,
+    pub(crate) named: Option<vroom_bridge::NamedEntry>,
+    /// The room name and passphrase last checked, waiting for the key stretching.
+    checked: Option<named::Checked>,
     /// Coming back after a reload, until back in the room ([`Client::resume`]).
     reloading: bool,
     /// The epoch this member came back in after a reload: the members who make
@@ -62,7 +66,9 @@ pub(crate) struct Room {
     /// Messages sent while this page was reloading that it could not read.
     missed: usize,
     /// A short-code exchange under way on the start page.
-    pub(crate) code_join: Option<crate::state::Joining>,
+    code_join: Option<codes::Joining>,
+    /// This member's live short codes, as the interface was last told.
+    codes: Vec<vroom_bridge::LiveCode>,
     /// What the page showed before a reload: shown once back in the room, dropped if
     /// the place was lost.
     pub(crate) saved_view: Option<vroom_bridge::View>,
@@ -93,10 +99,12 @@ impl Room {
             clock: None,
             arrival_epoch: None,
             named: None,
+            checked: None,
             reloading: false,
             quiet_epoch: None,
             missed: 0,
             code_join: None,
+            codes: Vec::new(),
             saved_view: None,
             screen,
             connection: Connection::Connecting,
@@ -211,8 +219,24 @@ fn run(client: &Client, command: Command) -> Reply {
         Command::Leave => done(client.act(session::Session::leave)),
         Command::MakeCode => done(client.act(session::Session::request_code)),
         Command::RevokeCode { nameplate } => {
-            done(client.act(|s| s.revoke_code(nameplate).map(|(_, out)| out)))
+            let reply = done(client.act(|s| s.revoke_code(nameplate).map(|(_, out)| out)));
+            if matches!(reply, Reply::Done) {
+                client.code_revoked(nameplate);
+            }
+            reply
         }
+        Command::CheckNamed(entry) => match client.check_named_entry(entry) {
+            Ok(name) => Reply::Named(name),
+            Err(sentence) => Reply::Failed(sentence),
+        },
+        Command::EnterNamed => match client.enter_checked() {
+            Some(took) => Reply::Millis(took),
+            None => Reply::Failed("Type the room's name and passphrase again.".to_owned()),
+        },
+        Command::JoinByCode { typed, nick } => match client.start_code_join(&typed, &nick) {
+            Ok(()) => Reply::Done,
+            Err(sentence) => Reply::Failed(sentence),
+        },
         // Not moved yet: the interface does these through `crate::state` and does not
         // send them.
         Command::Create { .. }
@@ -222,9 +246,6 @@ fn run(client: &Client, command: Command) -> Reply {
         | Command::CheckAddress { .. }
         | Command::CheckPasted { .. }
         | Command::CheckNick { .. }
-        | Command::CheckNamed(_)
-        | Command::EnterNamed
-        | Command::JoinByCode { .. }
         | Command::SaveForReload(_)
         | Command::Suspend
         | Command::Wake

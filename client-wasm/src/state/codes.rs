@@ -1,52 +1,12 @@
-//! Short codes in the web app (PROTOCOL.md §11.2), both sides, on the shared session's
-//! machinery as the native client uses it:
-//!
-//! - a member asks for codes ([`Session::request_code`]), revokes them one at a time
-//!   ([`Session::revoke_code`]), and the session's [`CodeNotice`]s (taken after every
-//!   batch of outputs) fill [`CodeUi::live`] for the invite panel;
-//! - a joiner types a code on the start page: [`CodeJoin`] runs the exchange on a
-//!   socket of its own, in no room, and the room secret it yields enters the room
-//!   exactly as an invite link would ([`Session::join_with`]).
-
-use std::cell::Cell;
-use std::time::Duration;
+//! Short codes (PROTOCOL.md §11.2), the interface's end: the live codes the invite
+//! panel shows and the start page's exchange for a typed code, as signals the room's
+//! events fill (`crate::room::codes` runs the session's side).
 
 use leptos::prelude::*;
-use vroom_shared::invite::ws_url;
-use vroom_shared::session::{
-    CodeJoin, CodeNotice, CodeStep, Session, CODE_LOST, CODE_NO_ANSWER, EXCHANGE_TIMEOUT_MS,
-};
-use vroom_shared::ways::code::MAX_FAILED_ATTEMPTS;
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::JsCast;
-use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
+pub use vroom_bridge::LiveCode;
+use vroom_bridge::{Command, Garbled, Reply};
 
-use vroom_bridge::Command;
-
-use super::{check_nick, ActionError, Client};
-use crate::room::Socket;
-
-/// One of this member's live codes, as the invite panel shows it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct LiveCode {
-    /// Its number (not secret): what revoking names it by.
-    pub nameplate: u32,
-    /// The code as people say and type it.
-    pub code: String,
-    /// When the relay forgets it, in the page's clock (milliseconds since the epoch).
-    pub expires_at_ms: u64,
-    /// Wrong attempts so far: it stops working at [`MAX_FAILED_ATTEMPTS`].
-    pub failures: u8,
-    /// People it let in so far.
-    pub admitted: u32,
-}
-
-impl LiveCode {
-    /// Wrong attempts it survives still.
-    pub fn tries_left(&self) -> u8 {
-        MAX_FAILED_ATTEMPTS.saturating_sub(self.failures)
-    }
-}
+use super::{ActionError, Client};
 
 /// The short codes' part of the page, as signals. `Copy`.
 #[derive(Clone, Copy)]
@@ -86,31 +46,6 @@ impl CodeUi {
             self.live.update(|l| l.retain(|c| c.expires_at_ms > now_ms));
         }
     }
-
-    fn update(&self, nameplate: u32, change: impl FnOnce(&mut LiveCode)) {
-        self.live.update(|l| {
-            if let Some(code) = l.iter_mut().find(|c| c.nameplate == nameplate) {
-                change(code);
-            }
-        });
-    }
-
-    fn remove(&self, nameplate: u32) {
-        self.live.update(|l| l.retain(|c| c.nameplate != nameplate));
-    }
-}
-
-/// A joiner's exchange under way: its socket (in no room) and its state.
-pub(crate) struct Joining {
-    /// Tells this attempt's callbacks and timer from a later attempt's.
-    attempt: u64,
-    socket: Socket,
-    join: CodeJoin,
-    nick: String,
-}
-
-thread_local! {
-    static ATTEMPTS: Cell<u64> = const { Cell::new(0) };
 }
 
 impl Client {
@@ -121,187 +56,18 @@ impl Client {
 
     /// Member: stops one of this member's codes from admitting anybody.
     pub fn revoke_code(&self, nameplate: u32) -> Result<(), ActionError> {
-        self.call(Command::RevokeCode { nameplate }).action()?;
-        self.ui.codes.remove(nameplate);
-        self.ui
-            .codes
-            .note
-            .set(Some("Code revoked: it admits nobody any more.".to_owned()));
-        Ok(())
-    }
-
-    /// Turns what happened to this member's codes into [`CodeUi`] state.
-    pub(crate) fn take_code_notices(&self) {
-        let notices = match self.inner.borrow_mut().session.as_mut() {
-            Some(session) => session.take_code_notices(),
-            None => return,
-        };
-        let codes = self.ui.codes;
-        for notice in notices {
-            let note = match &notice {
-                CodeNotice::Ready {
-                    nameplate,
-                    code,
-                    expires_secs,
-                } => {
-                    let now = js_sys::Date::now() as u64;
-                    codes.live.update(|l| {
-                        l.push(LiveCode {
-                            nameplate: *nameplate,
-                            code: code.to_string(),
-                            expires_at_ms: now + u64::from(*expires_secs) * 1000,
-                            failures: 0,
-                            admitted: 0,
-                        })
-                    });
-                    format!(
-                        "New short code {}. Read it to the person joining.",
-                        code.as_str()
-                    )
-                }
-                CodeNotice::Refused(reason) => reason.message().to_owned(),
-                CodeNotice::Admitted { nameplate } => {
-                    codes.update(*nameplate, |c| c.admitted += 1);
-                    notice.describe()
-                }
-                CodeNotice::Failed {
-                    nameplate,
-                    failures,
-                } => {
-                    codes.update(*nameplate, |c| c.failures = *failures);
-                    notice.describe()
-                }
-                CodeNotice::Burned { nameplate } => {
-                    codes.remove(*nameplate);
-                    notice.describe()
-                }
-                CodeNotice::Forgotten { .. } => {
-                    codes.live.set(Vec::new());
-                    notice.describe()
-                }
-            };
-            codes.note.set(Some(note));
-        }
+        self.call(Command::RevokeCode { nameplate }).action()
     }
 
     /// Joiner: runs the exchange for a code typed on the start page; the room follows
     /// when a member lets this page in, or [`CodeUi::join_error`] says why not.
     /// `Err` is a sentence for a code or a name that cannot be used at all.
     pub fn join_by_code(&self, typed: &str, nick: &str) -> Result<(), String> {
-        check_nick(nick).map_err(|e| e.to_string())?;
-        let (join, first) = CodeJoin::start(typed)?;
-        let url = ws_url(&self.inner.borrow().origin);
-        let ws = WebSocket::new(&url).map_err(|_| CODE_LOST.to_owned())?;
-        ws.set_binary_type(BinaryType::Arraybuffer);
-        let attempt = ATTEMPTS.with(|a| {
-            a.set(a.get() + 1);
-            a.get()
-        });
-
-        let opened = ws.clone();
-        let on_open = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-            let _ = opened.send_with_u8_array(&first);
-        });
-        let this = self.this.clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-            if let (Some(client), Ok(buffer)) =
-                (this.upgrade(), ev.data().dyn_into::<js_sys::ArrayBuffer>())
-            {
-                client.code_frame(attempt, &js_sys::Uint8Array::new(&buffer).to_vec());
-            }
-        });
-        let this = self.this.clone();
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| {
-            if let Some(client) = this.upgrade() {
-                client.code_failed(attempt, CODE_LOST.to_owned());
-            }
-        });
-        // An error is always followed by a close event, which does the work.
-        let on_error = Closure::<dyn FnMut(Event)>::new(|_: Event| {});
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        ws.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        let socket = Socket {
-            ws,
-            _on_open: on_open,
-            _on_message: on_message,
-            _on_close: on_close,
-            _on_error: on_error,
-        };
-        let old = self.inner.borrow_mut().code_join.replace(Joining {
-            attempt,
-            socket,
-            join,
-            nick: nick.to_owned(),
-        });
-        if let Some(old) = old {
-            old.socket.shut();
+        let (typed, nick) = (typed.to_owned(), nick.to_owned());
+        match self.call(Command::JoinByCode { typed, nick }) {
+            Reply::Failed(sentence) => Err(sentence),
+            Reply::Garbled => Err(Garbled.to_string()),
+            _ => Ok(()),
         }
-        let this = self.this.clone();
-        set_timeout(
-            move || {
-                if let Some(client) = this.upgrade() {
-                    client.code_failed(attempt, CODE_NO_ANSWER.to_owned());
-                }
-            },
-            Duration::from_millis(EXCHANGE_TIMEOUT_MS),
-        );
-        self.ui.codes.join_error.set(None);
-        self.ui.codes.joining.set(true);
-        Ok(())
-    }
-
-    /// One frame from the relay on attempt `attempt`'s socket.
-    fn code_frame(&self, attempt: u64, frame: &[u8]) {
-        let step = {
-            let mut inner = self.inner.borrow_mut();
-            match inner.code_join.as_mut().filter(|j| j.attempt == attempt) {
-                Some(joining) => joining.join.handle(frame),
-                None => return,
-            }
-        };
-        match step {
-            CodeStep::Send(frame) => {
-                if let Some(joining) = &self.inner.borrow().code_join {
-                    // A failed send means the socket is closing; its close event says so.
-                    let _ = joining.socket.ws.send_with_u8_array(&frame);
-                }
-            }
-            CodeStep::Wait => {}
-            CodeStep::Admitted(secret, pass) => {
-                let Some(joining) = self.inner.borrow_mut().code_join.take() else {
-                    return;
-                };
-                joining.socket.shut();
-                self.ui.codes.joining.set(false);
-                let (session, first) = Session::join_with_pass(secret, pass, &joining.nick);
-                self.start(session, first);
-            }
-            CodeStep::Failed(sentence) => self.code_failed(attempt, sentence),
-            CodeStep::Wrong(frame, sentence) => {
-                if let Some(joining) = &self.inner.borrow().code_join {
-                    // Best effort: the member times the exchange out anyway.
-                    let _ = joining.socket.ws.send_with_u8_array(&frame);
-                }
-                self.code_failed(attempt, sentence);
-            }
-        }
-    }
-
-    /// Ends attempt `attempt` (if it is still the one under way) with `sentence`.
-    fn code_failed(&self, attempt: u64, sentence: String) {
-        let joining = {
-            let mut inner = self.inner.borrow_mut();
-            match &inner.code_join {
-                Some(j) if j.attempt == attempt => inner.code_join.take(),
-                _ => return,
-            }
-        };
-        if let Some(joining) = joining {
-            joining.socket.shut();
-        }
-        self.ui.codes.joining.set(false);
-        self.ui.codes.join_error.set(Some(sentence));
     }
 }
