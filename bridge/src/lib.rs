@@ -734,4 +734,9 @@ pub enum RoomEvent {
     Complete(FileId),
     /// A file's bytes and URL can go (the transfer failed, or the room is over).
     Drop(FileId),
+
+    // The page's life.
+    /// Hand over what the page shows, to save for a reload: answer
+    /// [`Command::SaveForReload`].
+    SaveView,
 }

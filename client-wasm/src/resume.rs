@@ -10,11 +10,10 @@
 //! removed. The bytes are zeroized here; the JavaScript strings `sessionStorage` takes
 //! and gives back cannot be, and live until the browser collects them.
 
-use leptos::prelude::{GetUntracked, WithUntracked};
 use vroom_shared::session::{encode_secret, Resumable, Session};
 use vroom_shared::wire::RoomId;
 
-use crate::state::{NamedShare, RoomUi};
+use crate::state::NamedShare;
 
 /// The one key this app writes to `sessionStorage`.
 const KEY: &str = "vroom-room";
@@ -39,9 +38,10 @@ fn storage() -> Option<web_sys::Storage> {
 }
 
 /// Saves what it takes to come back as this member after a reload, if the session can
-/// be resumed; removes the entry if it cannot. `pending` is what an earlier reload
-/// saved and the page has not shown yet (it goes first).
-pub fn save(session: &Session, ui: &RoomUi, pending: Option<&View>) {
+/// be resumed; removes the entry if it cannot. `shown` is what the page shows;
+/// `pending` is what an earlier reload saved and the page has not shown yet (it goes
+/// first, and its list of who was present and room name stand).
+pub(crate) fn save(session: &Session, shown: View, pending: Option<&View>) {
     let Some(mut saved) = session.resumable() else {
         clear();
         return;
@@ -50,38 +50,18 @@ pub fn save(session: &Session, ui: &RoomUi, pending: Option<&View>) {
         .limits()
         .map_or(FALLBACK_GRACE_SECS, |l| u64::from(l.grace_secs));
     saved.set_expires_at_ms(now_ms().saturating_add(grace.saturating_mul(1000)));
-    let earlier = pending.map_or(&[][..], |v| &v.lines[..]);
-    let lines = ui.lines.with_untracked(|lines| {
-        let mut kept: Vec<vroom_bridge::Line> = earlier
-            .iter()
-            .cloned()
-            .chain(lines.iter().filter_map(|l| {
-                Some(vroom_bridge::Line {
-                    id: l.id,
-                    rev: l.rev,
-                    kind: l.kind.saveable()?,
-                })
-            }))
-            .collect();
-        let from = kept.len().saturating_sub(MAX_SAVED_LINES);
-        for mut line in kept.drain(..from) {
-            line.kind.erase();
-        }
-        kept
-    });
-    let view = View {
-        lines,
-        present: match pending {
-            Some(v) => v.present.clone(),
-            None => ui.present.get_untracked(),
-        },
-        named: match pending {
-            Some(v) => v.named.clone(),
-            None => ui
-                .named
-                .with_untracked(|n| n.as_ref().map(|n| (n.name.clone(), n.passphrase.clone()))),
-        },
-    };
+    let mut view = shown;
+    if let Some(pending) = pending {
+        let mut lines = pending.lines.clone();
+        lines.append(&mut view.lines);
+        view.lines = lines;
+        view.present.clone_from(&pending.present);
+        view.named.clone_from(&pending.named);
+    }
+    let from = view.lines.len().saturating_sub(MAX_SAVED_LINES);
+    for mut line in view.lines.drain(..from) {
+        line.kind.erase();
+    }
     saved.set_view(encode_secret(&view).to_vec());
     if let Some(storage) = storage() {
         let _ = storage.set_item(KEY, &saved.encode());

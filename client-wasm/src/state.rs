@@ -356,6 +356,8 @@ pub struct Client {
     pub(crate) inner: RefCell<crate::room::Room>,
     /// Local id of the next conversation line.
     next_line: Cell<u64>,
+    /// The files' bytes and URLs.
+    pub(crate) files: RefCell<crate::files::Blobs>,
     /// Lets socket callbacks reach this client without keeping it alive.
     pub(crate) this: Weak<Client>,
 }
@@ -374,6 +376,7 @@ impl Client {
             inner: RefCell::new(crate::room::Room::new(page, relay, screen.clone())),
             ui: RoomUi::new(screen),
             next_line: Cell::new(0),
+            files: RefCell::new(crate::files::Blobs::default()),
             this: this.clone(),
         })
     }
@@ -417,6 +420,20 @@ impl Client {
         self.start(session, first);
         self.inner.borrow_mut().reloaded(view);
         self.ui.nick_chosen.set(true);
+    }
+
+    /// The page goes away, or into the back/forward cache (where the browser would keep
+    /// its socket open): the socket is closed without leaving, so the relay starts this
+    /// member's grace period now; [`Client::wake`] reopens it if the page comes back.
+    pub fn suspend(&self) {
+        self.call(Command::Suspend);
+    }
+
+    /// The page is shown again, came back from the back/forward cache, was unfrozen, or
+    /// the network returned: a dead socket is reopened at once, and the session catches
+    /// up.
+    pub fn wake(&self) {
+        self.call(Command::Wake);
     }
 
     /// Shows a line only this member sees (the answer to `/help`).
@@ -550,7 +567,10 @@ impl Client {
         match event {
             RoomEvent::Screen(screen) => ui.screen.set(screen),
             RoomEvent::Connection(connection) => ui.connection.set(connection),
-            RoomEvent::Wipe => ui.wipe(),
+            RoomEvent::Wipe => {
+                self.files.borrow_mut().abandon();
+                ui.wipe();
+            }
             RoomEvent::Address(url) => replace_url(&url),
             RoomEvent::Said { kind, reply_to } => {
                 let mut kind = LineKind::from(kind);
@@ -632,18 +652,53 @@ impl Client {
             RoomEvent::CodeNote(note) => ui.codes.note.set(note),
             RoomEvent::CodeJoining(joining) => ui.codes.joining.set(joining),
             RoomEvent::CodeJoinError(error) => ui.codes.join_error.set(error),
-            // Files still fill the page themselves (`crate::files`); the room sends
-            // none of these yet.
-            RoomEvent::FileAdded { .. }
-            | RoomEvent::FileState { .. }
-            | RoomEvent::FileQueued { .. }
-            | RoomEvent::FilesRefused(_)
-            | RoomEvent::Clean(_)
-            | RoomEvent::ReadChunk { .. }
-            | RoomEvent::Received { .. }
-            | RoomEvent::Complete(_)
-            | RoomEvent::Drop(_) => {}
+            RoomEvent::FileAdded { card, state } => self.file_added(card, state),
+            RoomEvent::FileState { id, state } => self.file_state(id, state),
+            RoomEvent::FileQueued { local, id } => self.file_queued(local, id),
+            RoomEvent::FilesRefused(refused) => ui.notice.set(Some(refused.join(" "))),
+            RoomEvent::Clean(id) => self.clean_file(id),
+            RoomEvent::ReadChunk {
+                id,
+                index,
+                offset,
+                end,
+            } => self.read_chunk(id, index, offset, end),
+            RoomEvent::Received { id, bytes } => self.file_bytes(id, &bytes),
+            RoomEvent::Complete(id) => self.file_complete(id),
+            RoomEvent::Drop(id) => self.file_dropped(id),
+            RoomEvent::SaveView => self.save_for_reload(),
         }
+    }
+
+    /// Saves what a reload needs to come back as this member, with what the page shows
+    /// (the page is being hidden or going away, or the room asked).
+    pub fn save_for_reload(&self) {
+        let ui = self.ui;
+        let lines = ui.lines.with_untracked(|lines| {
+            // Only the newest are kept: no need to copy the rest.
+            let mut kept: Vec<vroom_bridge::Line> = lines
+                .iter()
+                .rev()
+                .filter_map(|l| {
+                    Some(vroom_bridge::Line {
+                        id: l.id,
+                        rev: l.rev,
+                        kind: l.kind.saveable()?,
+                    })
+                })
+                .take(crate::resume::MAX_SAVED_LINES)
+                .collect();
+            kept.reverse();
+            kept
+        });
+        let view = vroom_bridge::View {
+            lines,
+            present: ui.present.get_untracked(),
+            named: ui
+                .named
+                .with_untracked(|n| n.as_ref().map(|n| (n.name.clone(), n.passphrase.clone()))),
+        };
+        self.call(Command::SaveForReload(view));
     }
 
     /// Shows what the page showed before the reload, above what came since.

@@ -130,22 +130,30 @@ impl Client {
         }
         self.emit(RoomEvent::Invite(link));
         self.emit(RoomEvent::NamedReplaced);
-        self.save_for_reload();
+        self.ask_to_save();
     }
 
-    /// Saves what a reload needs to come back as this member (the page is being hidden
-    /// or going away).
-    pub fn save_for_reload(&self) {
+    /// Saves what a reload needs to come back as this member: the interface hands
+    /// over what the page shows ([`Client::save_view`]).
+    fn ask_to_save(&self) {
+        if self.inner.borrow().session.is_some() {
+            self.emit(RoomEvent::SaveView);
+        }
+    }
+
+    /// Saves what a reload needs to come back as this member, with what the page
+    /// shows.
+    pub(super) fn save_view(&self, shown: vroom_bridge::View) {
         let inner = self.inner.borrow();
         if let Some(session) = inner.session.as_ref() {
-            crate::resume::save(session, &self.ui, inner.saved_view.as_ref());
+            crate::resume::save(session, shown, inner.saved_view.as_ref());
         }
     }
 
     /// The page goes away, or into the back/forward cache (where the browser would keep
     /// its socket open): the socket is closed without leaving, so the relay starts this
     /// member's grace period now; [`Client::wake`] reopens it if the page comes back.
-    pub fn suspend(&self) {
+    pub(super) fn suspend_socket(&self) {
         let socket = self.inner.borrow_mut().socket.take();
         if let Some(socket) = socket {
             socket.shut();
@@ -156,7 +164,7 @@ impl Client {
     /// The page is shown again, came back from the back/forward cache, was unfrozen, or
     /// the network returned: a dead socket is reopened at once (the backoff starts
     /// over), and the session catches up.
-    pub fn wake(&self) {
+    pub(super) fn wake_socket(&self) {
         let dead = {
             let inner = self.inner.borrow();
             inner.session.as_ref().is_some_and(|s| !s.is_ended())
@@ -301,7 +309,7 @@ impl Client {
         if missed > 0 {
             self.say_text("Messages sent while you were reloading could not be read.");
         }
-        self.save_for_reload();
+        self.ask_to_save();
     }
 
     /// Whether the interface was last told to show `screen`.
@@ -369,7 +377,7 @@ impl Client {
                 self.emit(RoomEvent::Screen(Screen::Room));
                 self.refresh_members();
                 // A reload from here on comes back as this member.
-                self.save_for_reload();
+                self.ask_to_save();
             }
             // Entering: the waiting page says it. Back in after a gap: a notice does.
             SessionEvent::WaitingToBeAdded if self.showing(&Screen::Connecting) => {

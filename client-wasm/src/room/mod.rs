@@ -27,6 +27,7 @@ use zeroize::Zeroizing;
 use crate::state::{check_nick, Client};
 
 mod codes;
+mod files;
 mod live;
 mod named;
 
@@ -36,7 +37,7 @@ pub(crate) struct Room {
     /// The room session; `None` before a room is chosen and after it ended.
     pub(crate) session: Option<Session>,
     /// File transfers, both ways.
-    pub(crate) files: crate::files::Files,
+    pub(crate) files: files::Files,
     /// The open (or opening) socket.
     socket: Option<Socket>,
     /// The relay's origin, `http[s]://host[:port]`: its WebSocket, and the salt of
@@ -91,7 +92,7 @@ impl Room {
     pub(crate) fn new(page: &str, relay: &str, screen: Screen) -> Room {
         Room {
             session: None,
-            files: crate::files::Files::default(),
+            files: files::Files::default(),
             socket: None,
             origin: relay.trim_end_matches('/').to_owned(),
             page: page.trim_end_matches('/').to_owned(),
@@ -245,16 +246,42 @@ fn run(client: &Client, command: Command) -> Reply {
         | Command::Resume { .. }
         | Command::CheckAddress { .. }
         | Command::CheckPasted { .. }
-        | Command::CheckNick { .. }
-        | Command::SaveForReload(_)
-        | Command::Suspend
-        | Command::Wake
-        | Command::SendFiles { .. }
-        | Command::Cleaned { .. }
-        | Command::Chunk { .. }
-        | Command::AcceptFile(_)
-        | Command::CancelFile(_)
-        | Command::RemoveFile(_) => Reply::Garbled,
+        | Command::CheckNick { .. } => Reply::Garbled,
+        Command::Suspend => {
+            client.suspend_socket();
+            Reply::Done
+        }
+        Command::Wake => {
+            client.wake_socket();
+            Reply::Done
+        }
+        Command::SaveForReload(view) => {
+            client.save_view(view);
+            Reply::Done
+        }
+        Command::SendFiles {
+            files,
+            keep_metadata,
+        } => {
+            client.pick_files(files, keep_metadata);
+            Reply::Done
+        }
+        Command::Cleaned { id, size } => {
+            client.file_cleaned(id, size);
+            Reply::Done
+        }
+        Command::Chunk { id, index, bytes } => {
+            client.chunk_read(id, index, bytes);
+            Reply::Done
+        }
+        Command::AcceptFile(id) => {
+            client.accept_offer(id);
+            Reply::Done
+        }
+        Command::CancelFile(id) | Command::RemoveFile(id) => {
+            client.stop_file(id);
+            Reply::Done
+        }
     }
 }
 
