@@ -31,6 +31,7 @@ mod line;
 mod sentences;
 
 pub use line::{Change, Line, LineKind, Part, Quote, Reaction, View};
+pub use sentences::{badge, bytes, ACCEPT_MS, ALONE, PLACE_LOST, WAITING};
 
 /// Encodes a value that crosses the boundary.
 pub fn encode<T: Serialize>(value: &T) -> Zeroizing<Vec<u8>> {

@@ -1,4 +1,5 @@
-//! What the refusals say. [`ActionError`]'s sentences are the session's own, word for
+//! What the refusals say, and the other words and numbers both halves show. The
+//! sentences and numbers taken from the session and the transfers are theirs, word for
 //! word (checked against them in `tests/sentences.rs`).
 
 use crate::{ActionError, NickError};
@@ -40,4 +41,50 @@ impl std::fmt::Display for NickError {
             NickError::Action(e) => e.fmt(f),
         }
     }
+}
+
+/// The waiting page's heading: the session's sentence for a member the relay let in and
+/// the group has not added yet.
+pub const WAITING: &str = "Waiting for a member of the room to let you in";
+
+/// How long a file offered to this member waits for "Receive", in milliseconds (the
+/// transfers' `ACCEPT_MS`).
+pub const ACCEPT_MS: u64 = 60_000;
+
+/// Said when a reload came back too late for the relay to have kept the place.
+pub const PLACE_LOST: &str = "You were away longer than the room keeps a place, so you are \
+     joining it again as a new member, with new safety words. Messages sent before now are \
+     not shown to you.";
+
+/// Said when a reload left nobody in the room to let this member back in as itself.
+pub const ALONE: &str = "You were alone in the room when the page reloaded, so nobody was \
+     left to let you back in as yourself: you are joining it again as a new member, and a \
+     member who comes back can let you in.";
+
+/// The first two of a member's safety words: enough to tell apart two members who chose
+/// the same nickname, short enough to show next to every message.
+pub fn badge(fingerprint: &str) -> String {
+    fingerprint
+        .split(['-', ' '])
+        .filter(|w| !w.is_empty())
+        .take(2)
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// `1.5 MB` (decimal units, as file managers show them), in integers: formatting
+/// floats would add their code to the app.
+pub fn bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut unit = 0;
+    let mut scale = 1u64;
+    while n / scale >= 1000 && unit + 1 < UNITS.len() {
+        scale *= 1000;
+        unit += 1;
+    }
+    if unit == 0 {
+        return format!("{n} B");
+    }
+    let tenths = (u128::from(n) * 10 + u128::from(scale) / 2) / u128::from(scale);
+    format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }

@@ -17,7 +17,7 @@
 use std::collections::HashMap;
 
 use leptos::prelude::*;
-pub use vroom_bridge::Transfer;
+pub use vroom_bridge::{bytes, Transfer};
 use vroom_bridge::{Command, FileCard, FileId, Picked};
 use vroom_shared::metadata;
 use wasm_bindgen::JsCast;
@@ -101,23 +101,6 @@ impl Blobs {
         }
         *self = Blobs::default();
     }
-}
-
-/// `1.5 MB` (decimal units, as file managers show them), in integers: formatting
-/// floats would add their code to the app.
-pub fn bytes(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut unit = 0;
-    let mut scale = 1u64;
-    while n / scale >= 1000 && unit + 1 < UNITS.len() {
-        scale *= 1000;
-        unit += 1;
-    }
-    if unit == 0 {
-        return format!("{n} B");
-    }
-    let tenths = (u128::from(n) * 10 + u128::from(scale) / 2) / u128::from(scale);
-    format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }
 
 /// One `Blob` of `parts` (typed `kind`).

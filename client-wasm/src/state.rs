@@ -13,8 +13,8 @@ use std::rc::{Rc, Weak};
 
 use leptos::prelude::*;
 pub use vroom_bridge::{
-    ActionError, Connection, MemberInfo, MessageId, NickError, Part, Presence, Problem, Quote,
-    SafetyView, Screen,
+    badge, ActionError, Connection, MemberInfo, MessageId, NickError, Part, Presence, Problem,
+    Quote, SafetyView, Screen, ALONE, PLACE_LOST,
 };
 use vroom_bridge::{Change, Command, Reply, RoomEvent};
 use vroom_shared::invite::Invite;
@@ -760,16 +760,6 @@ impl Client {
     }
 }
 
-/// Said when a reload came back too late for the relay to have kept the place.
-pub const PLACE_LOST: &str = "You were away longer than the room keeps a place, so you are \
-     joining it again as a new member, with new safety words. Messages sent before now are \
-     not shown to you.";
-
-/// Said when a reload left nobody in the room to let this member back in as itself.
-pub const ALONE: &str = "You were alone in the room when the page reloaded, so nobody was \
-     left to let you back in as yourself: you are joining it again as a new member, and a \
-     member who comes back can let you in.";
-
 /// Refuses a nickname that would show as nothing.
 pub fn check_nick(nick: &str) -> Result<(), NickError> {
     if clean_nick(nick).is_empty() {
@@ -777,17 +767,6 @@ pub fn check_nick(nick: &str) -> Result<(), NickError> {
     } else {
         Ok(())
     }
-}
-
-/// The first two of a member's safety words: enough to tell apart two members who chose
-/// the same nickname, short enough to show next to every message.
-pub fn badge(fingerprint: &str) -> String {
-    fingerprint
-        .split(['-', ' '])
-        .filter(|w| !w.is_empty())
-        .take(2)
-        .collect::<Vec<_>>()
-        .join("-")
 }
 
 /// Replaces the address bar's URL without a navigation.

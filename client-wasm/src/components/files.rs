@@ -99,7 +99,7 @@ pub(crate) fn card(client: ClientHandle, card: Card) -> impl IntoView {
         Transfer::Queued => "Waiting to be sent…".to_owned(),
         Transfer::Offered => format!(
             "Offered to you. Receive it within {} seconds.",
-            vroom_shared::files::transfer::ACCEPT_MS / 1000
+            vroom_bridge::ACCEPT_MS / 1000
         ),
         Transfer::Running {
             done,

@@ -1,9 +1,7 @@
 //! Full-page states: connecting, waiting to be let in, the end of a room, and entries that failed.
 
 use leptos::prelude::*;
-
-use vroom_shared::session::driver;
-use vroom_shared::session::SessionEvent;
+use vroom_bridge::WAITING;
 
 use crate::state::Problem;
 
@@ -25,7 +23,6 @@ pub(crate) fn Connecting() -> impl IntoView {
 /// (a newcomer cannot read or send before that).
 #[component]
 pub(crate) fn Waiting() -> impl IntoView {
-    let sentence = driver::describe(&SessionEvent::WaitingToBeAdded).unwrap_or_default();
     let client = expect_context::<crate::state::ClientHandle>();
     let still_waiting = client.with_value(|c| c.ui.still_waiting);
     let why_new = client.with_value(|c| c.ui.why_new);
@@ -33,7 +30,7 @@ pub(crate) fn Waiting() -> impl IntoView {
         <main class="page center">
             <div class="card narrow" role="status" aria-live="polite" data-testid="waiting">
                 <div class="spinner" aria-hidden="true"></div>
-                <h1 id="waiting">{sentence}</h1>
+                <h1 id="waiting">{WAITING}</h1>
                 <p>
                     "A member who is online adds you to the room's encryption; "
                     "then the conversation opens."

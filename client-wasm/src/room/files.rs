@@ -17,7 +17,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use vroom_bridge::{FileCard, Part, Picked, RoomEvent, Transfer};
+use vroom_bridge::{bytes, FileCard, Part, Picked, RoomEvent, Transfer};
 use vroom_shared::files::lane::Packet;
 use vroom_shared::files::transfer::{Incoming, Outgoing, Progress, Status, Step, ANSWER_MS};
 use vroom_shared::files::{chunk_size_for, media_type_of, safe_name, FileId, FileOffer};
@@ -26,7 +26,6 @@ use vroom_shared::metadata;
 use vroom_shared::session::{OfferNotSent, Offered, Output, Session};
 use vroom_shared::wire::MemberId;
 
-use crate::files::bytes;
 use crate::state::Client;
 
 /// Offers up to this size are taken without a click.

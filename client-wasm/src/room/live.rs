@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use leptos::prelude::{document, set_interval_with_handle, set_timeout};
 use vroom_bridge::{
-    encode, Change, Connection, LineKind, Part, Problem, Reaction, RoomEvent, SafetyView, Screen,
-    StripCell,
+    badge, encode, Change, Connection, LineKind, Part, Problem, Reaction, RoomEvent, SafetyView,
+    Screen, StripCell, PLACE_LOST,
 };
 use vroom_shared::invite::ws_url;
 use vroom_shared::session::driver::{self, Reconnect, MAX_BACKOFF_MS, TICK_MS};
@@ -28,7 +28,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
 use super::{bridged, bridged_member, Socket};
-use crate::state::{badge, Client, PLACE_LOST};
+use crate::state::Client;
 
 impl Client {
     /// Tells the interface one thing that happened: the event crosses the boundary
