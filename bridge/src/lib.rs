@@ -25,13 +25,14 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
+pub use vroom_shared::origin::is_secure_origin;
 pub use vroom_shared::wire::{CloseReason, ErrorCode, LeaveReason, MemberId, RoomLimits};
 
 mod line;
 mod sentences;
 
 pub use line::{Change, Line, LineKind, Part, Quote, Reaction, View};
-pub use sentences::{badge, bytes, ACCEPT_MS, ALONE, PLACE_LOST, WAITING};
+pub use sentences::{badge, bytes, ACCEPT_MS, ALONE, MAX_SAVED_LINES, PLACE_LOST, WAITING};
 
 /// Encodes a value that crosses the boundary.
 pub fn encode<T: Serialize>(value: &T) -> Zeroizing<Vec<u8>> {
@@ -339,7 +340,8 @@ pub enum Resumed {
     Nothing,
     /// An entry past its deadline (removed): the nickname it had, to join again with.
     Expired(String),
-    /// Coming back as the saved member; the room is being entered.
+    /// The room is being entered: as the saved member, or (alone, and not the host)
+    /// joining again under the saved name.
     Back,
 }
 
@@ -371,12 +373,15 @@ pub enum Command {
         sentence: String,
     },
     /// Come back as the member this tab saved, if the saved entry is for the room of
-    /// `link`. [`Reply::Resumed`].
+    /// `link`. [`Reply::Resumed`], or [`Reply::Failed`] for a link that is not an
+    /// invitation. A member that was alone and not the host joins again at once
+    /// (nobody is left to add it back as itself) and the answer is [`Resumed::Back`].
     Resume {
         /// The invite link of the page's address.
         link: String,
     },
-    /// What the page's address is. [`Reply::Link`].
+    /// What the page's address is. [`Reply::Link`]. A saved entry is only for the room
+    /// the tab was in: an address that is not an invitation removes it.
     CheckAddress {
         /// The page's origin.
         origin: String,

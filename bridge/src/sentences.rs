@@ -51,6 +51,10 @@ pub const WAITING: &str = "Waiting for a member of the room to let you in";
 /// transfers' `ACCEPT_MS`).
 pub const ACCEPT_MS: u64 = 60_000;
 
+/// Most conversation lines kept for a reload (the newest): the interface hands over
+/// no more, and the room keeps no more of what an earlier reload saved.
+pub const MAX_SAVED_LINES: usize = 500;
+
 /// Said when a reload came back too late for the relay to have kept the place.
 pub const PLACE_LOST: &str = "You were away longer than the room keeps a place, so you are \
      joining it again as a new member, with new safety words. Messages sent before now are \

@@ -2,21 +2,21 @@
 //! piece of cryptography in the browser through `vroom_shared`'s session.
 //!
 //! # Layout
-//! - [`state`]: owns the session (every key) and the WebSocket; fills the reactive
-//!   [`state::RoomUi`] the components show. Components call it and never touch keys.
-//! - [`files`]: files both ways: chunks read from and written to `Blob`s, pictures
-//!   cleaned of metadata, previews from `blob:` URLs.
-//! - [`entry`]: what the page's address asks for (start page, or an invite).
+//! - [`state`]: the interface's half: the reactive [`state::RoomUi`] the components
+//!   show, filled from the room's events, and the [`state::Client`] methods they call,
+//!   which reach the room as encoded commands. Components never touch keys.
+//! - `room`: the room's half: the session (every key), the WebSocket, the ways in
+//!   (links, names, short codes), the saved entry that brings a reload back as the
+//!   same member, and file transfers.
+//! - [`files`]: files both ways, the interface's end: chunks read from and written to
+//!   `Blob`s, pictures cleaned of metadata, previews from `blob:` URLs.
 //! - [`nick`]: friendly default nicknames.
-//! - [`resume`]: this tab's saved room, so a reload comes back as the same member.
 //! - [`strength`]: the passphrase strength estimate, a module fetched when needed.
 //! - `components`: the screens and their parts (start page, room, end and error pages).
 
 mod components;
-pub mod entry;
 pub mod files;
 pub mod nick;
-pub mod resume;
 mod room;
 pub mod state;
 pub mod strength;
@@ -27,8 +27,7 @@ use leptos::prelude::*;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
-use crate::entry::Entry;
-use crate::state::{Client, ClientHandle, Problem, Screen};
+use crate::state::{Client, ClientHandle, LinkCheck, Problem, Screen};
 
 /// Mounts the app on the page's body. Called once, from `main`.
 pub fn start() {
@@ -56,54 +55,41 @@ fn App() -> impl IntoView {
     // Hosted apart from the relay, the page names it; see `relay_origin`.
     let relay = relay_origin().unwrap_or_else(|| origin.clone());
 
-    let entry = entry::classify(&origin, &path, &hash);
-    let screen = match &entry {
-        // Served over plain http from another machine, the app and its keys could be
-        // read or changed on the way: refuse before making any.
-        _ if !vroom_shared::invite::is_secure_origin(&origin) => Screen::Problem(Problem {
+    // Served over plain http from another machine, the app and its keys could be read
+    // or changed on the way: refuse before making any.
+    let screen = if !vroom_bridge::is_secure_origin(&origin) {
+        Screen::Problem(Problem {
             title: "This page is not private".to_owned(),
             detail: "It was loaded over plain http:// from another machine, so anyone on \
                      the network could read or change it, and your messages with it. Open \
                      it with https://, or ask whoever runs this relay to set up HTTPS."
                 .to_owned(),
-        }),
-        _ if !vroom_shared::invite::is_secure_origin(&relay) => Screen::Problem(Problem {
+        })
+    } else if !vroom_bridge::is_secure_origin(&relay) {
+        Screen::Problem(Problem {
             title: "This page names an unsafe relay".to_owned(),
             detail: "Its settings send your room through plain http:// to another machine, \
                      where anyone on the network could watch it. Ask whoever hosts this \
                      page to name the relay with https://."
                 .to_owned(),
-        }),
-        Entry::Invalid(error) => Screen::Problem(Problem {
-            title: "This invite link does not work".to_owned(),
-            detail: error.to_string(),
-        }),
-        _ => Screen::Landing,
-    };
-    let client: ClientHandle = StoredValue::new_local(Client::with_relay(&origin, &relay, screen));
-    if let Entry::Invite(invite) = entry {
-        // This tab was in the room before a reload: come back as the same member.
-        match resume::load(invite.secret().room_id()) {
-            // Alone, and not the host: nobody is left to add it back as itself.
-            resume::Loaded::Resume(found) if found.0.alone() && !found.0.is_host() => {
-                resume::clear();
-                client.with_value(|c| c.join_again(&invite, found.0.nick(), state::ALONE));
-            }
-            resume::Loaded::Resume(found) => {
-                let (saved, view) = *found;
-                client.with_value(|c| c.resume(&saved, view));
-            }
-            resume::Loaded::Expired(nick) => {
-                client.with_value(|c| c.join_again(&invite, &nick, state::PLACE_LOST));
-            }
-            // A friendly name is never blank.
-            resume::Loaded::Nothing => {
-                let _ = client.with_value(|c| c.join(&invite, &nick::friendly()));
-            }
-        }
+        })
     } else {
-        // A saved entry is only for the room this tab was in.
-        resume::clear();
+        Screen::Landing
+    };
+    let safe = screen == Screen::Landing;
+    let client: ClientHandle = StoredValue::new_local(Client::with_relay(&origin, &relay, screen));
+    // On an unsafe page the address is not even read.
+    if safe {
+        client.with_value(|c| match c.check_address(&origin, &path, &hash) {
+            // Back as the same member if this tab was in the room before a reload;
+            // else a new one.
+            LinkCheck::Here(link) => c.enter(&link),
+            LinkCheck::Invalid(why) => c.ui.screen.set(Screen::Problem(Problem {
+                title: "This invite link does not work".to_owned(),
+                detail: why,
+            })),
+            LinkCheck::Landing | LinkCheck::Elsewhere(_) => {}
+        });
     }
     save_when_the_page_goes(client);
     follow_visibility(client);

@@ -13,13 +13,10 @@ use std::rc::{Rc, Weak};
 
 use leptos::prelude::*;
 pub use vroom_bridge::{
-    badge, ActionError, Connection, MemberInfo, MessageId, NickError, Part, Presence, Problem,
-    Quote, SafetyView, Screen, ALONE, PLACE_LOST,
+    badge, ActionError, Connection, LinkCheck, MemberInfo, MessageId, NickError, Part, Presence,
+    Problem, Quote, Resumed, SafetyView, Screen, ALONE, PLACE_LOST,
 };
-use vroom_bridge::{Change, Command, Reply, RoomEvent};
-use vroom_shared::invite::Invite;
-use vroom_shared::session::{clean_nick, Resumable, Session};
-use vroom_shared::wire::{MemberId, RoomSettings};
+use vroom_bridge::{Change, Command, MemberId, Reply, RoomEvent, MAX_SAVED_LINES};
 
 mod codes;
 mod named;
@@ -384,42 +381,87 @@ impl Client {
     /// Creates a room and enters it as its host. Refuses a name with nothing visible
     /// in it.
     pub fn create(&self, nick: &str) -> Result<(), NickError> {
-        check_nick(nick)?;
-        let (session, first) = Session::create(nick, RoomSettings::default());
-        self.start(session, first);
-        Ok(())
+        let nick = nick.to_owned();
+        self.call(Command::Create { nick }).nick()
     }
 
-    /// Joins the room of `invite`. Refuses a name with nothing visible in it.
-    pub fn join(&self, invite: &Invite, nick: &str) -> Result<(), NickError> {
-        check_nick(nick)?;
-        let (session, first) = Session::join(invite, nick);
-        self.start(session, first);
-        Ok(())
+    /// Joins the room of an invite link ([`LinkCheck::Here`]). Why not, in a sentence:
+    /// a name with nothing visible in it, or a link that is not an invitation.
+    pub fn join(&self, link: &str, nick: &str) -> Result<(), String> {
+        let link = link.to_owned();
+        let nick = nick.to_owned();
+        match self.call(Command::Join { link, nick }) {
+            Reply::Nick(e) => Err(e.to_string()),
+            Reply::Failed(sentence) => Err(sentence),
+            Reply::Garbled => Err(vroom_bridge::Garbled.to_string()),
+            _ => Ok(()),
+        }
     }
 
     /// Joins again as a new member after a reload that could not come back as the same
     /// member, under the name it had, and says why (`sentence`).
-    pub fn join_again(&self, invite: &Invite, nick: &str, sentence: &str) {
-        let nick = if check_nick(nick).is_ok() {
-            nick.to_owned()
-        } else {
-            crate::nick::friendly()
-        };
-        if self.join(invite, &nick).is_ok() {
-            self.ui.nick_chosen.set(true);
-            self.ui.why_new.set(Some(sentence.to_owned()));
-            self.push(LineKind::Notice(vec![Part::Text(sentence.to_owned())]));
+    pub fn join_again(&self, link: &str, nick: &str, sentence: &str) {
+        let link = link.to_owned();
+        let nick = nick.to_owned();
+        let sentence = sentence.to_owned();
+        self.call(Command::JoinAgain {
+            link,
+            nick,
+            sentence,
+        });
+    }
+
+    /// Enters the room of the page's address ([`LinkCheck::Here`]): as the member this
+    /// tab saved before a reload if it can, else as a new one under a friendly name (or
+    /// the saved name, if the relay no longer keeps the saved place).
+    pub fn enter(&self, link: &str) {
+        let owned = link.to_owned();
+        match self.call(Command::Resume { link: owned }) {
+            Reply::Resumed(Resumed::Nothing) => {
+                // A friendly name is never blank.
+                let _ = self.join(link, &crate::nick::friendly());
+            }
+            Reply::Resumed(Resumed::Expired(nick)) => self.join_again(link, &nick, PLACE_LOST),
+            Reply::Resumed(Resumed::Back) => {}
+            Reply::Failed(sentence) => self.ui.screen.set(Screen::Problem(Problem {
+                title: "This invite link does not work".to_owned(),
+                detail: sentence,
+            })),
+            _ => self.ui.notice.set(Some(vroom_bridge::Garbled.to_string())),
         }
     }
 
-    /// Comes back as the member a reload saved (see [`crate::resume`]): the same relay
-    /// id, identity, nickname and host powers, and the conversation as it was shown.
-    pub fn resume(&self, saved: &Resumable, view: crate::resume::View) {
-        let (session, first) = Session::resume(saved);
-        self.start(session, first);
-        self.inner.borrow_mut().reloaded(view);
-        self.ui.nick_chosen.set(true);
+    /// What the page's address asks for (`origin`, `path` and `hash` as
+    /// `window.location` splits it). Anything but an invitation removes this tab's saved
+    /// entry: it is only for the room the tab was in.
+    pub fn check_address(&self, origin: &str, path: &str, hash: &str) -> LinkCheck {
+        let command = Command::CheckAddress {
+            origin: origin.to_owned(),
+            path: path.to_owned(),
+            hash: hash.to_owned(),
+        };
+        match self.call(command) {
+            Reply::Link(check) => check,
+            _ => LinkCheck::Invalid(vroom_bridge::Garbled.to_string()),
+        }
+    }
+
+    /// Where a link pasted into the join box on the page at `origin` leads.
+    pub fn check_pasted(&self, origin: &str, text: &str) -> LinkCheck {
+        let command = Command::CheckPasted {
+            origin: origin.to_owned(),
+            text: text.to_owned(),
+        };
+        match self.call(command) {
+            Reply::Link(check) => check,
+            _ => LinkCheck::Invalid(vroom_bridge::Garbled.to_string()),
+        }
+    }
+
+    /// Refuses a nickname that would show as nothing.
+    pub fn check_nick(&self, nick: &str) -> Result<(), NickError> {
+        let nick = nick.to_owned();
+        self.call(Command::CheckNick { nick }).nick()
     }
 
     /// The page goes away, or into the back/forward cache (where the browser would keep
@@ -686,7 +728,7 @@ impl Client {
                         kind: l.kind.saveable()?,
                     })
                 })
-                .take(crate::resume::MAX_SAVED_LINES)
+                .take(MAX_SAVED_LINES)
                 .collect();
             kept.reverse();
             kept
@@ -703,7 +745,13 @@ impl Client {
 
     /// Shows what the page showed before the reload, above what came since.
     fn restore(&self, mut view: vroom_bridge::View) {
-        self.ui.named.set(crate::resume::named_share(&view));
+        self.ui
+            .named
+            .set(view.named.as_ref().map(|(name, passphrase)| NamedShare {
+                name: name.clone(),
+                passphrase: passphrase.clone(),
+                replaced: false,
+            }));
         self.ui.present.set(std::mem::take(&mut view.present));
         let mut lines: Vec<Line> = std::mem::take(&mut view.lines)
             .into_iter()
@@ -757,15 +805,6 @@ impl Client {
                 _ => None,
             })
         })
-    }
-}
-
-/// Refuses a nickname that would show as nothing.
-pub fn check_nick(nick: &str) -> Result<(), NickError> {
-    if clean_nick(nick).is_empty() {
-        Err(NickError::Blank)
-    } else {
-        Ok(())
     }
 }
 

@@ -1,5 +1,6 @@
 //! The web app's glue, run inside headless Chromium by wasm-bindgen-test: reading the
-//! page address and pasted links, and the shared session's cryptography running in
+//! page address and pasted links and refusing blank names through the room's encoded
+//! commands, as the interface does; and the shared session's cryptography running in
 //! WebAssembly (randomness from the browser, keys, sealing and opening) through a
 //! small in-test relay that speaks the real wire frames.
 
@@ -10,7 +11,7 @@ use vroom_shared::session::{Output, Session, SessionEvent};
 use vroom_shared::wire::{
     ClientFrame, Event, MemberId, ResumeToken, ResumeTokenDebug, RoomLimits, ServerFrame,
 };
-use vroom_web::entry::{self, Entry, Pasted};
+use vroom_web::state::{Client, LinkCheck, NickError, Screen};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -26,12 +27,19 @@ fn page_origin() -> String {
         .expect("an origin")
 }
 
+/// A client on the start page of the page the test runs in; its room is reached only
+/// through encoded commands, as the app's interface reaches it.
+fn start_page() -> std::rc::Rc<Client> {
+    Client::new(&page_origin(), Screen::Landing)
+}
+
 #[wasm_bindgen_test]
 fn the_start_page_is_any_address_but_the_invite_page() {
     let origin = page_origin();
+    let client = start_page();
     for path in ["/", "", "/index.html", "/rooms", "/r/x"] {
         assert!(
-            matches!(entry::classify(&origin, path, ""), Entry::Landing),
+            matches!(client.check_address(&origin, path, ""), LinkCheck::Landing),
             "{path:?} is the start page"
         );
     }
@@ -40,12 +48,15 @@ fn the_start_page_is_any_address_but_the_invite_page() {
 #[wasm_bindgen_test]
 fn an_invite_address_yields_the_room_on_this_relay() {
     let origin = page_origin();
+    let client = start_page();
     for path in ["/r", "/r/"] {
-        let Entry::Invite(invite) = entry::classify(&origin, path, &format!("#{SECRET}")) else {
+        let LinkCheck::Here(link) = client.check_address(&origin, path, &format!("#{SECRET}"))
+        else {
             panic!("{path}#… is an invite");
         };
+        assert_eq!(link, format!("{origin}/r#{SECRET}"));
+        let invite = Invite::parse(&link).expect("the room hands back a link that parses");
         assert_eq!(invite.origin(), origin);
-        assert_eq!(invite.link(), format!("{origin}/r#{SECRET}"));
         assert!(invite.ws_url().ends_with("/ws"));
     }
 }
@@ -53,33 +64,61 @@ fn an_invite_address_yields_the_room_on_this_relay() {
 #[wasm_bindgen_test]
 fn a_damaged_invite_address_says_what_is_wrong() {
     let origin = page_origin();
-    let error = |hash: &str| match entry::classify(&origin, "/r", hash) {
-        Entry::Invalid(error) => error,
+    let client = start_page();
+    let error = |hash: &str| match client.check_address(&origin, "/r", hash) {
+        LinkCheck::Invalid(why) => why,
         _ => panic!("{hash:?} must be refused"),
     };
-    assert_eq!(error(""), InviteError::NoSecret);
-    assert_eq!(error("#"), InviteError::NoSecret);
-    assert_eq!(error("#AAECAwQF"), InviteError::BadSecret, "cut short");
-    assert_eq!(error("#not base64!"), InviteError::BadSecret);
+    assert_eq!(error(""), InviteError::NoSecret.to_string());
+    assert_eq!(error("#"), InviteError::NoSecret.to_string());
+    assert_eq!(
+        error("#AAECAwQF"),
+        InviteError::BadSecret.to_string(),
+        "cut short"
+    );
+    assert_eq!(error("#not base64!"), InviteError::BadSecret.to_string());
 }
 
 #[wasm_bindgen_test]
 fn a_pasted_link_joins_here_or_opens_its_own_relay() {
     let origin = page_origin();
-    match entry::paste(&origin, &format!("  {origin}/r#{SECRET} ")) {
-        Ok(Pasted::Here(invite)) => assert_eq!(invite.origin(), origin),
+    let client = start_page();
+    match client.check_pasted(&origin, &format!("  {origin}/r#{SECRET} ")) {
+        LinkCheck::Here(link) => assert_eq!(link, format!("{origin}/r#{SECRET}")),
         _ => panic!("a link to this relay joins from this page"),
     }
-    match entry::paste(&origin, &format!("https://elsewhere.example/r#{SECRET}")) {
-        Ok(Pasted::Elsewhere(link)) => {
+    match client.check_pasted(&origin, &format!("https://elsewhere.example/r#{SECRET}")) {
+        LinkCheck::Elsewhere(link) => {
             assert_eq!(link, format!("https://elsewhere.example/r#{SECRET}"))
         }
         _ => panic!("a link to another relay is opened there"),
     }
-    assert_eq!(
-        entry::paste(&origin, "hello").err(),
-        Some(InviteError::NotALink)
+    match client.check_pasted(&origin, "hello") {
+        LinkCheck::Invalid(why) => assert_eq!(why, InviteError::NotALink.to_string()),
+        _ => panic!("text that is not a link is refused"),
+    }
+}
+
+#[wasm_bindgen_test]
+fn a_blank_name_is_refused_and_the_start_page_stays() {
+    use leptos::prelude::GetUntracked;
+    let origin = page_origin();
+    let client = start_page();
+    assert_eq!(client.check_nick("Ada"), Ok(()));
+    for blank in ["", "   ", "\u{200b}\u{200d}"] {
+        assert_eq!(client.check_nick(blank), Err(NickError::Blank), "{blank:?}");
+        assert_eq!(client.create(blank), Err(NickError::Blank), "{blank:?}");
+        assert_eq!(
+            client.join(&format!("{origin}/r#{SECRET}"), blank),
+            Err(NickError::Blank.to_string()),
+            "{blank:?}"
+        );
+    }
+    assert!(
+        client.join("hello", "Ada").is_err(),
+        "a text that is not a link is not joined"
     );
+    assert_eq!(client.ui.screen.get_untracked(), Screen::Landing);
 }
 
 #[wasm_bindgen_test]
@@ -285,7 +324,7 @@ async fn next_frames() {
 #[wasm_bindgen_test]
 async fn ten_thousand_messages_keep_the_page_small_and_older_ones_load_on_scrolling_up() {
     use leptos::prelude::Set;
-    use vroom_web::state::{Client, Line, LineKind, Screen};
+    use vroom_web::state::{Line, LineKind};
     const MESSAGES: u64 = 10_000;
     let client = Client::new(&page_origin(), Screen::Room);
     let lines = (1..=MESSAGES)

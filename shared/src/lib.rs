@@ -7,6 +7,8 @@
 //! # Layout
 //! - [`metadata`]: removes where, when and with what a picture was taken before it is
 //!   sent (EXIF, XMP and text chunks of JPEG, PNG and WebP).
+//! - [`origin`]: which origins may carry a room (`https://`, or `http://` to this
+//!   machine).
 //! - [`wire`]: the outer frames between a client and the relay (what the relay may read).
 //! - `crypto` (feature `crypto`): key derivation, member announcements, sender keys,
 //!   sealed messages, padding.
@@ -19,6 +21,7 @@
 //! - `ways` (feature `mls`): ways into a room besides the link (room name + passphrase).
 
 pub mod metadata;
+pub mod origin;
 pub mod wire;
 
 #[cfg(feature = "crypto")]

@@ -8,9 +8,8 @@ use web_sys::SubmitEvent;
 use crate::components::codes::CodeWay;
 use crate::components::named::NamedWay;
 use crate::components::TextInput;
-use crate::entry::{self, Pasted};
 use crate::nick;
-use crate::state::ClientHandle;
+use crate::state::{ClientHandle, LinkCheck};
 
 /// The start page.
 #[component]
@@ -32,16 +31,18 @@ pub(crate) fn Landing() -> impl IntoView {
     let join = move |ev: SubmitEvent| {
         ev.prevent_default();
         let origin = window().location().origin().unwrap_or_default();
-        match entry::paste(&origin, &link.get_untracked()) {
-            Ok(Pasted::Here(invite)) => {
+        match client.with_value(|c| c.check_pasted(&origin, &link.get_untracked())) {
+            LinkCheck::Here(invite) => {
                 if let Err(e) = client.with_value(|c| c.join(&invite, &nick.get_untracked())) {
-                    nick_error.set(Some(e.to_string()));
+                    nick_error.set(Some(e));
                 }
             }
-            Ok(Pasted::Elsewhere(url)) => {
+            LinkCheck::Elsewhere(url) => {
                 let _ = window().location().assign(&url);
             }
-            Err(e) => error.set(Some(e.to_string())),
+            LinkCheck::Invalid(why) => error.set(Some(why)),
+            // Not a link at all.
+            LinkCheck::Landing => {}
         }
     };
 

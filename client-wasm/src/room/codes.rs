@@ -22,8 +22,9 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
+use super::ways::check_nick;
 use super::Socket;
-use crate::state::{check_nick, Client};
+use crate::state::Client;
 
 /// A joiner's exchange under way: its socket (in no room) and its state.
 pub(crate) struct Joining {

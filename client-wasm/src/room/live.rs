@@ -65,7 +65,7 @@ impl Client {
     }
 
     /// Adds a notice in the app's own words.
-    fn say_text(&self, sentence: &str) {
+    pub(super) fn say_text(&self, sentence: &str) {
         self.say(LineKind::Notice(vec![Part::Text(sentence.to_owned())]));
     }
 
@@ -146,7 +146,7 @@ impl Client {
     pub(super) fn save_view(&self, shown: vroom_bridge::View) {
         let inner = self.inner.borrow();
         if let Some(session) = inner.session.as_ref() {
-            crate::resume::save(session, shown, inner.saved_view.as_ref());
+            super::resume::save(session, shown, inner.saved_view.as_ref());
         }
     }
 
@@ -597,7 +597,7 @@ impl Client {
 
     /// The room is over for this member: drop everything and say why.
     fn end(&self, reason: CloseReason) {
-        crate::resume::clear();
+        super::resume::clear();
         self.shut_down();
         let title = match reason {
             CloseReason::Left => "You left the room",
@@ -629,7 +629,7 @@ impl Client {
             if self.refused_by_name(code) {
                 return;
             }
-            crate::resume::clear();
+            super::resume::clear();
             self.shut_down();
             self.emit(RoomEvent::Screen(Screen::Problem(problem_for(code))));
         } else if code == ErrorCode::ResumeRefused {
@@ -642,7 +642,7 @@ impl Client {
     /// The relay no longer kept this member's place (it was away past the room's grace
     /// period): the session joins again as a new member, and the page says so.
     fn place_lost(&self) {
-        crate::resume::clear();
+        super::resume::clear();
         let reloading = {
             let mut inner = self.inner.borrow_mut();
             // What the reload brought back belongs to the place that was lost.
@@ -733,7 +733,7 @@ impl Client {
     /// The connection kept dropping: drop the room and say so. The invite link stays in
     /// the address bar, so reloading the page joins the room again if it still exists.
     fn give_up(&self) {
-        crate::resume::clear();
+        super::resume::clear();
         self.drop_session();
         self.emit(RoomEvent::Screen(Screen::Problem(Problem {
             title: "The connection was lost".to_owned(),

@@ -6,13 +6,13 @@
 //! WebAssembly module of its own that shares no memory with the interface
 //! (BENCHMARKS.md §14).
 //!
-//! What has crossed so far: the commands of the conversation (messages, replies, direct
-//! messages, edits, deletes, reactions, typing, receipts, presence, nickname), the
-//! host's and moderators' actions, short codes asked for and revoked, leaving, and
-//! everything the session tells (`live`: the socket, the clock, reconnecting, and the
-//! session's events turned into events for the interface). The ways in, rooms by name, short
-//! codes' exchanges, files and the saved session still reach into `crate::state`,
-//! `crate::files` and `crate::resume`, and move here one concern at a time.
+//! Everything that needs a key is here: the ways in (`ways`: links, creating, joining,
+//! coming back after a reload; `named`: rooms by name; `codes`: short codes), the
+//! conversation and the host's and moderators' actions, files (`files`), the saved
+//! entry for a reload (`resume`), and everything the session tells (`live`: the socket,
+//! the clock, reconnecting, and the session's events turned into events for the
+//! interface). It still shares one `Client` with the interface
+//! (`crate::state`), and reaches it only through [`Client::emit`].
 
 use vroom_bridge::{
     decode, encode, ActionError, Command, Connection, MemberInfo, MessageId, NickError, Reply,
@@ -24,12 +24,16 @@ use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
 use zeroize::Zeroizing;
 
-use crate::state::{check_nick, Client};
+use crate::state::Client;
+use ways::check_nick;
 
 mod codes;
+mod entry;
 mod files;
 mod live;
 mod named;
+mod resume;
+mod ways;
 
 /// The room's state: the session, the socket, and what the room remembers of what it
 /// told the interface.
@@ -238,15 +242,35 @@ fn run(client: &Client, command: Command) -> Reply {
             Ok(()) => Reply::Done,
             Err(sentence) => Reply::Failed(sentence),
         },
-        // Not moved yet: the interface does these through `crate::state` and does not
-        // send them.
-        Command::Create { .. }
-        | Command::Join { .. }
-        | Command::JoinAgain { .. }
-        | Command::Resume { .. }
-        | Command::CheckAddress { .. }
-        | Command::CheckPasted { .. }
-        | Command::CheckNick { .. } => Reply::Garbled,
+        Command::Create { nick } => match client.create_room(&nick) {
+            Ok(()) => Reply::Done,
+            Err(e) => Reply::Nick(e),
+        },
+        Command::Join { link, nick } => match client.join_room(&link, &nick) {
+            Ok(Ok(())) => Reply::Done,
+            Ok(Err(e)) => Reply::Nick(e),
+            Err(sentence) => Reply::Failed(sentence),
+        },
+        Command::JoinAgain {
+            link,
+            nick,
+            sentence,
+        } => match client.join_room_again(&link, &nick, &sentence) {
+            Ok(()) => Reply::Done,
+            Err(sentence) => Reply::Failed(sentence),
+        },
+        Command::Resume { link } => match client.resume_room(&link) {
+            Ok(resumed) => Reply::Resumed(resumed),
+            Err(sentence) => Reply::Failed(sentence),
+        },
+        Command::CheckAddress { origin, path, hash } => {
+            Reply::Link(client.read_address(&origin, &path, &hash))
+        }
+        Command::CheckPasted { origin, text } => Reply::Link(entry::paste(&origin, &text)),
+        Command::CheckNick { nick } => match check_nick(&nick) {
+            Ok(()) => Reply::Done,
+            Err(e) => Reply::Nick(e),
+        },
         Command::Suspend => {
             client.suspend_socket();
             Reply::Done

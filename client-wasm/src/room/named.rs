@@ -10,7 +10,8 @@ use vroom_shared::session::Session;
 use vroom_shared::ways::passphrase::{Passphrase, RelayOrigin, RoomName};
 use vroom_shared::wire::{ErrorCode, RoomSettings};
 
-use crate::state::{check_nick, Client};
+use super::ways::check_nick;
+use crate::state::Client;
 
 /// The room name and passphrase, checked and normalised, ready for the slow part.
 pub(crate) struct Checked {

@@ -10,20 +10,12 @@
 //! removed. The bytes are zeroized here; the JavaScript strings `sessionStorage` takes
 //! and gives back cannot be, and live until the browser collects them.
 
+use vroom_bridge::{View, MAX_SAVED_LINES};
 use vroom_shared::session::{encode_secret, Resumable, Session};
 use vroom_shared::wire::RoomId;
 
-use crate::state::NamedShare;
-
 /// The one key this app writes to `sessionStorage`.
 const KEY: &str = "vroom-room";
-
-/// Most conversation lines kept for a reload (the newest).
-pub const MAX_SAVED_LINES: usize = 500;
-
-/// What the page showed, as saved inside the [`Resumable`] (files are not kept: their
-/// blobs die with the page). Zeroized when dropped.
-pub use vroom_bridge::View;
 
 /// How long the relay keeps a place when its welcome did not say (a short guess: an
 /// entry that dies early costs a fresh join, one that lives too long is a stale key).
@@ -70,7 +62,7 @@ pub(crate) fn save(session: &Session, shown: View, pending: Option<&View>) {
 
 /// The saved entry for `room`, with the view it kept (its lines numbered afresh). An
 /// entry for another room, past its deadline, or damaged is removed.
-pub fn load(room: RoomId) -> Loaded {
+pub(crate) fn load(room: RoomId) -> Loaded {
     let Some(text) = storage().and_then(|s| s.get_item(KEY).ok().flatten()) else {
         return Loaded::Nothing;
     };
@@ -96,7 +88,7 @@ pub fn load(room: RoomId) -> Loaded {
 }
 
 /// What [`load`] found for a room.
-pub enum Loaded {
+pub(crate) enum Loaded {
     /// No entry for it.
     Nothing,
     /// One past its deadline (removed): the relay no longer keeps the place; the
@@ -107,17 +99,8 @@ pub enum Loaded {
 }
 
 /// Removes the entry.
-pub fn clear() {
+pub(crate) fn clear() {
     if let Some(storage) = storage() {
         let _ = storage.remove_item(KEY);
     }
-}
-
-/// The invite panel's name and passphrase, from a saved view.
-pub fn named_share(view: &View) -> Option<NamedShare> {
-    view.named.as_ref().map(|(name, passphrase)| NamedShare {
-        name: name.clone(),
-        passphrase: passphrase.clone(),
-        replaced: false,
-    })
 }
