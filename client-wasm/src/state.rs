@@ -3,10 +3,10 @@
 //! components call, which reach the room as encoded [`Command`]s ([`Client::call`]).
 //! Components never see a key or a frame.
 //!
-//! The room's half (the session, the socket, the clock, reconnecting, turning the
-//! session's events into [`RoomEvent`]s) is in `crate::room`. Both halves are still
-//! one `Client` while the ways in, rooms by name, short codes, files and the saved
-//! session move across one at a time.
+//! The room's half (the session, the socket, the clock, reconnecting, the ways in,
+//! files, the saved entry, turning the session's events into [`RoomEvent`]s) is
+//! `crate::room::Room`, which the [`Client`] holds and reaches only through
+//! `crate::room::call`; the room hands its events back through a callback.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -343,19 +343,21 @@ impl RoomUi {
 /// The handle components use: cheap to copy, usable from any closure.
 pub type ClientHandle = StoredValue<Rc<Client>, LocalStorage>;
 
-/// The page's two halves: the interface's signals, and the room (the session and the
-/// socket) behind it.
+/// The interface's half of the page: the signals the components show, the files'
+/// bytes, and the room behind it, reached only through encoded commands
+/// ([`Client::call`]) and heard from only through encoded events ([`Client::deliver`]).
 pub struct Client {
     /// What the page shows.
     pub ui: RoomUi,
-    /// The room's half; a `RefCell` because socket callbacks and UI actions both change
-    /// it, one at a time (the page has one thread).
-    pub(crate) inner: RefCell<crate::room::Room>,
+    /// The room's half: the session, the socket, every key. Called through
+    /// `crate::room::call` only.
+    room: Rc<crate::room::Room>,
     /// Local id of the next conversation line.
     next_line: Cell<u64>,
     /// The files' bytes and URLs.
     pub(crate) files: RefCell<crate::files::Blobs>,
-    /// Lets socket callbacks reach this client without keeping it alive.
+    /// Lets callbacks (files read and cleaned later) reach this client without keeping
+    /// it alive.
     pub(crate) this: Weak<Client>,
 }
 
@@ -367,14 +369,22 @@ impl Client {
     }
 
     /// A client for the page at `page` that talks to the relay at `relay`, starting on
-    /// `screen`.
+    /// `screen`. The room it makes hands its events to this client while it lives.
     pub fn with_relay(page: &str, relay: &str, screen: Screen) -> Rc<Client> {
-        Rc::new_cyclic(|this| Client {
-            inner: RefCell::new(crate::room::Room::new(page, relay, screen.clone())),
-            ui: RoomUi::new(screen),
-            next_line: Cell::new(0),
-            files: RefCell::new(crate::files::Blobs::default()),
-            this: this.clone(),
+        Rc::new_cyclic(|this: &Weak<Client>| {
+            let interface = this.clone();
+            let deliver = Box::new(move |bytes: &[u8]| {
+                if let Some(client) = interface.upgrade() {
+                    client.deliver(bytes);
+                }
+            });
+            Client {
+                room: crate::room::Room::new(page, relay, screen.clone(), deliver),
+                ui: RoomUi::new(screen),
+                next_line: Cell::new(0),
+                files: RefCell::new(crate::files::Blobs::default()),
+                this: this.clone(),
+            }
         })
     }
 
@@ -487,7 +497,7 @@ impl Client {
     pub fn call(&self, command: Command) -> Reply {
         let bytes = vroom_bridge::encode(&command);
         drop(command);
-        let answer = crate::room::call(self, &bytes);
+        let answer = crate::room::call(&self.room, &bytes);
         vroom_bridge::decode(&answer).unwrap_or(Reply::Garbled)
     }
 
@@ -596,7 +606,7 @@ impl Client {
 
     /// Takes one encoded event from the room. Bytes that are not an event (the two
     /// halves out of step) say so on the page instead.
-    pub(crate) fn deliver(&self, bytes: &[u8]) {
+    fn deliver(&self, bytes: &[u8]) {
         match vroom_bridge::decode::<RoomEvent>(bytes) {
             Ok(event) => self.apply(event),
             Err(garbled) => self.ui.notice.set(Some(garbled.to_string())),

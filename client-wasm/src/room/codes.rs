@@ -23,8 +23,8 @@ use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
 use super::ways::check_nick;
+use super::Room;
 use super::Socket;
-use crate::state::Client;
 
 /// A joiner's exchange under way: its socket (in no room) and its state.
 pub(crate) struct Joining {
@@ -39,7 +39,7 @@ thread_local! {
     static ATTEMPTS: Cell<u64> = const { Cell::new(0) };
 }
 
-impl Client {
+impl Room {
     /// Tells the interface this member's live codes (those whose time ran out are
     /// dropped first) and, if something happened to them, what.
     fn tell_codes(&self, note: Option<String>) {
@@ -150,16 +150,16 @@ impl Client {
         });
         let this = self.this.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-            if let (Some(client), Ok(buffer)) =
+            if let (Some(room), Ok(buffer)) =
                 (this.upgrade(), ev.data().dyn_into::<js_sys::ArrayBuffer>())
             {
-                client.code_frame(attempt, &js_sys::Uint8Array::new(&buffer).to_vec());
+                room.code_frame(attempt, &js_sys::Uint8Array::new(&buffer).to_vec());
             }
         });
         let this = self.this.clone();
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| {
-            if let Some(client) = this.upgrade() {
-                client.code_failed(attempt, CODE_LOST.to_owned());
+            if let Some(room) = this.upgrade() {
+                room.code_failed(attempt, CODE_LOST.to_owned());
             }
         });
         // An error is always followed by a close event, which does the work.
@@ -187,8 +187,8 @@ impl Client {
         let this = self.this.clone();
         set_timeout(
             move || {
-                if let Some(client) = this.upgrade() {
-                    client.code_failed(attempt, CODE_NO_ANSWER.to_owned());
+                if let Some(room) = this.upgrade() {
+                    room.code_failed(attempt, CODE_NO_ANSWER.to_owned());
                 }
             },
             Duration::from_millis(EXCHANGE_TIMEOUT_MS),

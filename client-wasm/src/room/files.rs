@@ -26,7 +26,7 @@ use vroom_shared::metadata;
 use vroom_shared::session::{OfferNotSent, Offered, Output, Session};
 use vroom_shared::wire::MemberId;
 
-use crate::state::Client;
+use super::Room;
 
 /// Offers up to this size are taken without a click.
 pub(crate) const AUTO_TAKE: u64 = 32 << 20;
@@ -569,7 +569,7 @@ fn expire(card: &FileCard, fx: &mut Effects) {
     );
 }
 
-impl Client {
+impl Room {
     /// Files the user picked, dropped or pasted.
     pub(super) fn pick_files(&self, picked: Vec<Picked>, keep_metadata: bool) {
         self.with_files(|files, session, _, fx| files.pick(session, picked, keep_metadata, fx));

@@ -27,10 +27,10 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
+use super::Room;
 use super::{bridged, bridged_member, Socket};
-use crate::state::Client;
 
-impl Client {
+impl Room {
     /// Tells the interface one thing that happened: the event crosses the boundary
     /// encoded. The room holds no borrow of its state across it.
     pub(crate) fn emit(&self, event: RoomEvent) {
@@ -53,7 +53,7 @@ impl Client {
         }
         let bytes = encode(&event);
         drop(event);
-        self.deliver(&bytes);
+        (self.deliver)(&bytes);
     }
 
     /// Adds a line to the conversation.
@@ -74,8 +74,8 @@ impl Client {
         let this = self.this.clone();
         let clock = set_interval_with_handle(
             move || {
-                if let Some(client) = this.upgrade() {
-                    client.tick();
+                if let Some(room) = this.upgrade() {
+                    room.tick();
                 }
             },
             Duration::from_millis(TICK_MS),
@@ -134,7 +134,7 @@ impl Client {
     }
 
     /// Saves what a reload needs to come back as this member: the interface hands
-    /// over what the page shows ([`Client::save_view`]).
+    /// over what the page shows ([`Room::save_view`]).
     fn ask_to_save(&self) {
         if self.inner.borrow().session.is_some() {
             self.emit(RoomEvent::SaveView);
@@ -152,7 +152,7 @@ impl Client {
 
     /// The page goes away, or into the back/forward cache (where the browser would keep
     /// its socket open): the socket is closed without leaving, so the relay starts this
-    /// member's grace period now; [`Client::wake`] reopens it if the page comes back.
+    /// member's grace period now; `Command::Wake` reopens it if the page comes back.
     pub(super) fn suspend_socket(&self) {
         let socket = self.inner.borrow_mut().socket.take();
         if let Some(socket) = socket {
@@ -216,22 +216,22 @@ impl Client {
 
         let this = self.this.clone();
         let on_open = Closure::<dyn FnMut(Event)>::new(move |_: Event| {
-            if let Some(client) = this.upgrade() {
-                client.write(&first);
+            if let Some(room) = this.upgrade() {
+                room.write(&first);
             }
         });
         let this = self.this.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |ev: MessageEvent| {
-            if let (Some(client), Ok(buffer)) =
+            if let (Some(room), Ok(buffer)) =
                 (this.upgrade(), ev.data().dyn_into::<js_sys::ArrayBuffer>())
             {
-                client.receive(&js_sys::Uint8Array::new(&buffer).to_vec());
+                room.receive(&js_sys::Uint8Array::new(&buffer).to_vec());
             }
         });
         let this = self.this.clone();
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |_: CloseEvent| {
-            if let Some(client) = this.upgrade() {
-                client.on_socket_closed();
+            if let Some(room) = this.upgrade() {
+                room.on_socket_closed();
             }
         });
         // An error is always followed by a close event, which does the work.
@@ -722,8 +722,8 @@ impl Client {
         let this = self.this.clone();
         set_timeout(
             move || {
-                if let Some(client) = this.upgrade() {
-                    client.reconnect();
+                if let Some(room) = this.upgrade() {
+                    room.reconnect();
                 }
             },
             delay,

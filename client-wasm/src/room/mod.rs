@@ -2,7 +2,7 @@
 //! reaches it only through [`vroom_bridge`]'s values, encoded with postcard at the
 //! boundary: a [`Command`] in ([`call`]), a [`Reply`] back, and the
 //! [`RoomEvent`](vroom_bridge::RoomEvent)s it
-//! sends as things happen ([`Client::emit`]), so that this module can become a
+//! sends as things happen ([`Room::emit`]), so that this module can become a
 //! WebAssembly module of its own that shares no memory with the interface
 //! (BENCHMARKS.md §14).
 //!
@@ -11,8 +11,12 @@
 //! conversation and the host's and moderators' actions, files (`files`), the saved
 //! entry for a reload (`resume`), and everything the session tells (`live`: the socket,
 //! the clock, reconnecting, and the session's events turned into events for the
-//! interface). It still shares one `Client` with the interface
-//! (`crate::state`), and reaches it only through [`Client::emit`].
+//! interface). The interface (`crate::state::Client`) holds the [`Room`] and reaches it
+//! only through [`call`]; the room reaches the interface only through [`Room::emit`],
+//! which hands the encoded event to the callback the interface gave it.
+
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
 
 use vroom_bridge::{
     decode, encode, ActionError, Command, Connection, MemberInfo, MessageId, NickError, Reply,
@@ -24,7 +28,6 @@ use wasm_bindgen::closure::Closure;
 use web_sys::{CloseEvent, Event, MessageEvent, WebSocket};
 use zeroize::Zeroizing;
 
-use crate::state::Client;
 use ways::check_nick;
 
 mod codes;
@@ -37,7 +40,7 @@ mod ways;
 
 /// The room's state: the session, the socket, and what the room remembers of what it
 /// told the interface.
-pub(crate) struct Room {
+pub(crate) struct State {
     /// The room session; `None` before a room is chosen and after it ended.
     pub(crate) session: Option<Session>,
     /// File transfers, both ways.
@@ -63,7 +66,7 @@ pub(crate) struct Room {
     pub(crate) named: Option<vroom_bridge::NamedEntry>,
     /// The room name and passphrase last checked, waiting for the key stretching.
     checked: Option<named::Checked>,
-    /// Coming back after a reload, until back in the room ([`Client::resume`]).
+    /// Coming back after a reload, until back in the room ([`Command::Resume`]).
     reloading: bool,
     /// The epoch this member came back in after a reload: the members who make
     /// themselves known in it are the ones already shown, not arrivals.
@@ -90,11 +93,11 @@ pub(crate) struct Room {
     typing: Vec<String>,
 }
 
-impl Room {
+impl State {
     /// A room for the page at `page` that talks to the relay at `relay`, with the
     /// interface on `screen`.
-    pub(crate) fn new(page: &str, relay: &str, screen: Screen) -> Room {
-        Room {
+    pub(crate) fn new(page: &str, relay: &str, screen: Screen) -> State {
+        State {
             session: None,
             files: files::Files::default(),
             socket: None,
@@ -127,6 +130,35 @@ impl Room {
     }
 }
 
+/// How the room hands the interface an encoded [`RoomEvent`](vroom_bridge::RoomEvent).
+pub(crate) type Deliver = Box<dyn Fn(&[u8])>;
+
+/// The room's half of the page: its state, and the one way it tells the interface
+/// anything ([`Room::emit`], through `deliver`). The interface holds it and reaches it
+/// only through [`call`]; the room's socket and timer callbacks hold it weakly.
+pub(crate) struct Room {
+    /// The room's state; a `RefCell` because socket callbacks and commands both change
+    /// it, one at a time (the page has one thread). Never borrowed across
+    /// [`Room::emit`]: the interface may call back in while it applies an event.
+    pub(crate) inner: RefCell<State>,
+    /// Hands an encoded event to the interface.
+    deliver: Deliver,
+    /// Lets socket and timer callbacks reach the room without keeping it alive.
+    pub(crate) this: Weak<Room>,
+}
+
+impl Room {
+    /// The room for the page at `page` that talks to the relay at `relay`, with the
+    /// interface on `screen`; its events go to `deliver`.
+    pub(crate) fn new(page: &str, relay: &str, screen: Screen, deliver: Deliver) -> Rc<Room> {
+        Rc::new_cyclic(|this| Room {
+            inner: RefCell::new(State::new(page, relay, screen)),
+            deliver,
+            this: this.clone(),
+        })
+    }
+}
+
 /// A socket and the callbacks it calls; dropping the callbacks while the socket could
 /// still call them would throw, so they live exactly as long as the socket is in use.
 pub(crate) struct Socket {
@@ -152,9 +184,9 @@ impl Socket {
 
 /// Runs one encoded [`Command`] and returns its encoded [`Reply`]: the room's one entry
 /// point for the interface.
-pub(crate) fn call(client: &Client, bytes: &[u8]) -> Zeroizing<Vec<u8>> {
+pub(crate) fn call(room: &Room, bytes: &[u8]) -> Zeroizing<Vec<u8>> {
     let reply = match decode::<Command>(bytes) {
-        Ok(command) => run(client, command),
+        Ok(command) => run(room, command),
         Err(_) => Reply::Garbled,
     };
     encode(&reply)
@@ -165,21 +197,19 @@ fn now_ms() -> u64 {
     js_sys::Date::now() as u64
 }
 
-fn run(client: &Client, command: Command) -> Reply {
+fn run(room: &Room, command: Command) -> Reply {
     let now = now_ms();
     match command {
-        Command::SendText { text } => done(client.act(|s| s.send_text(&text, now))),
-        Command::SendAction { text } => done(client.act(|s| s.send_action(&text, now))),
+        Command::SendText { text } => done(room.act(|s| s.send_text(&text, now))),
+        Command::SendAction { text } => done(room.act(|s| s.send_action(&text, now))),
         Command::SendReply { to, text } => {
-            done(client.act(|s| s.send_reply(session_id(to), &text, now)))
+            done(room.act(|s| s.send_reply(session_id(to), &text, now)))
         }
-        Command::SendDirect { to, text } => done(client.act(|s| s.send_direct(to, &text, now))),
-        Command::Edit { id, text } => done(client.act(|s| s.edit(session_id(id), &text, now))),
-        Command::Delete { id } => done(client.act(|s| s.delete(session_id(id)))),
-        Command::React { id, emoji, on } => {
-            done(client.act(|s| s.react(session_id(id), &emoji, on)))
-        }
-        Command::Typing(typing) => done(client.act(|s| {
+        Command::SendDirect { to, text } => done(room.act(|s| s.send_direct(to, &text, now))),
+        Command::Edit { id, text } => done(room.act(|s| s.edit(session_id(id), &text, now))),
+        Command::Delete { id } => done(room.act(|s| s.delete(session_id(id)))),
+        Command::React { id, emoji, on } => done(room.act(|s| s.react(session_id(id), &emoji, on))),
+        Command::Typing(typing) => done(room.act(|s| {
             Ok(if typing {
                 s.typing(now)
             } else {
@@ -187,7 +217,7 @@ fn run(client: &Client, command: Command) -> Reply {
             })
         })),
         Command::Read { upto } => {
-            if let Some(session) = client.inner.borrow_mut().session.as_mut() {
+            if let Some(session) = room.inner.borrow_mut().session.as_mut() {
                 session.mark_read(session_id(upto), now);
             }
             Reply::Done
@@ -198,11 +228,10 @@ fn run(client: &Client, command: Command) -> Reply {
             } else {
                 Presence::Away
             };
-            done(client.act(|s| Ok(s.set_presence(presence))))
+            done(room.act(|s| Ok(s.set_presence(presence))))
         }
         Command::CanEdit { id } => Reply::Bool(
-            client
-                .inner
+            room.inner
                 .borrow()
                 .session
                 .as_ref()
@@ -210,43 +239,43 @@ fn run(client: &Client, command: Command) -> Reply {
         ),
         Command::SetNick { nick } => match check_nick(&nick) {
             Err(e) => Reply::Nick(e),
-            Ok(()) => match client.act(|s| s.set_nick(&nick)) {
+            Ok(()) => match room.act(|s| s.set_nick(&nick)) {
                 Ok(()) => Reply::Done,
                 Err(e) => Reply::Nick(NickError::Action(bridged_error(e))),
             },
         },
-        Command::Terminate => done(client.act(session::Session::terminate)),
-        Command::Lock(locked) => done(client.act(|s| s.lock(locked))),
-        Command::MemberCap(cap) => done(client.act(|s| s.set_member_cap(cap))),
-        Command::Kick(member) => done(client.act(|s| s.kick(member))),
-        Command::Moderator { member, on } => done(client.act(|s| s.set_moderator(member, on))),
-        Command::HandOver(member) => done(client.act(|s| s.hand_over(member))),
-        Command::Leave => done(client.act(session::Session::leave)),
-        Command::MakeCode => done(client.act(session::Session::request_code)),
+        Command::Terminate => done(room.act(session::Session::terminate)),
+        Command::Lock(locked) => done(room.act(|s| s.lock(locked))),
+        Command::MemberCap(cap) => done(room.act(|s| s.set_member_cap(cap))),
+        Command::Kick(member) => done(room.act(|s| s.kick(member))),
+        Command::Moderator { member, on } => done(room.act(|s| s.set_moderator(member, on))),
+        Command::HandOver(member) => done(room.act(|s| s.hand_over(member))),
+        Command::Leave => done(room.act(session::Session::leave)),
+        Command::MakeCode => done(room.act(session::Session::request_code)),
         Command::RevokeCode { nameplate } => {
-            let reply = done(client.act(|s| s.revoke_code(nameplate).map(|(_, out)| out)));
+            let reply = done(room.act(|s| s.revoke_code(nameplate).map(|(_, out)| out)));
             if matches!(reply, Reply::Done) {
-                client.code_revoked(nameplate);
+                room.code_revoked(nameplate);
             }
             reply
         }
-        Command::CheckNamed(entry) => match client.check_named_entry(entry) {
+        Command::CheckNamed(entry) => match room.check_named_entry(entry) {
             Ok(name) => Reply::Named(name),
             Err(sentence) => Reply::Failed(sentence),
         },
-        Command::EnterNamed => match client.enter_checked() {
+        Command::EnterNamed => match room.enter_checked() {
             Some(took) => Reply::Millis(took),
             None => Reply::Failed("Type the room's name and passphrase again.".to_owned()),
         },
-        Command::JoinByCode { typed, nick } => match client.start_code_join(&typed, &nick) {
+        Command::JoinByCode { typed, nick } => match room.start_code_join(&typed, &nick) {
             Ok(()) => Reply::Done,
             Err(sentence) => Reply::Failed(sentence),
         },
-        Command::Create { nick } => match client.create_room(&nick) {
+        Command::Create { nick } => match room.create_room(&nick) {
             Ok(()) => Reply::Done,
             Err(e) => Reply::Nick(e),
         },
-        Command::Join { link, nick } => match client.join_room(&link, &nick) {
+        Command::Join { link, nick } => match room.join_room(&link, &nick) {
             Ok(Ok(())) => Reply::Done,
             Ok(Err(e)) => Reply::Nick(e),
             Err(sentence) => Reply::Failed(sentence),
@@ -255,16 +284,16 @@ fn run(client: &Client, command: Command) -> Reply {
             link,
             nick,
             sentence,
-        } => match client.join_room_again(&link, &nick, &sentence) {
+        } => match room.join_room_again(&link, &nick, &sentence) {
             Ok(()) => Reply::Done,
             Err(sentence) => Reply::Failed(sentence),
         },
-        Command::Resume { link } => match client.resume_room(&link) {
+        Command::Resume { link } => match room.resume_room(&link) {
             Ok(resumed) => Reply::Resumed(resumed),
             Err(sentence) => Reply::Failed(sentence),
         },
         Command::CheckAddress { origin, path, hash } => {
-            Reply::Link(client.read_address(&origin, &path, &hash))
+            Reply::Link(room.read_address(&origin, &path, &hash))
         }
         Command::CheckPasted { origin, text } => Reply::Link(entry::paste(&origin, &text)),
         Command::CheckNick { nick } => match check_nick(&nick) {
@@ -272,38 +301,38 @@ fn run(client: &Client, command: Command) -> Reply {
             Err(e) => Reply::Nick(e),
         },
         Command::Suspend => {
-            client.suspend_socket();
+            room.suspend_socket();
             Reply::Done
         }
         Command::Wake => {
-            client.wake_socket();
+            room.wake_socket();
             Reply::Done
         }
         Command::SaveForReload(view) => {
-            client.save_view(view);
+            room.save_view(view);
             Reply::Done
         }
         Command::SendFiles {
             files,
             keep_metadata,
         } => {
-            client.pick_files(files, keep_metadata);
+            room.pick_files(files, keep_metadata);
             Reply::Done
         }
         Command::Cleaned { id, size } => {
-            client.file_cleaned(id, size);
+            room.file_cleaned(id, size);
             Reply::Done
         }
         Command::Chunk { id, index, bytes } => {
-            client.chunk_read(id, index, bytes);
+            room.chunk_read(id, index, bytes);
             Reply::Done
         }
         Command::AcceptFile(id) => {
-            client.accept_offer(id);
+            room.accept_offer(id);
             Reply::Done
         }
         Command::CancelFile(id) | Command::RemoveFile(id) => {
-            client.stop_file(id);
+            room.stop_file(id);
             Reply::Done
         }
     }

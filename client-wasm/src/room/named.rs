@@ -11,7 +11,7 @@ use vroom_shared::ways::passphrase::{Passphrase, RelayOrigin, RoomName};
 use vroom_shared::wire::{ErrorCode, RoomSettings};
 
 use super::ways::check_nick;
-use crate::state::Client;
+use super::Room;
 
 /// The room name and passphrase, checked and normalised, ready for the slow part.
 pub(crate) struct Checked {
@@ -21,9 +21,9 @@ pub(crate) struct Checked {
     entry: NamedEntry,
 }
 
-impl Client {
+impl Room {
     /// Checks a name, a passphrase and a nickname typed on the start page (cheap: no
-    /// key stretching yet) and keeps them for [`Client::enter_checked`]. The normalised
+    /// key stretching yet) and keeps them for [`Room::enter_checked`]. The normalised
     /// name, or why they cannot be used, in a sentence.
     pub(super) fn check_named_entry(&self, entry: NamedEntry) -> Result<String, String> {
         check_nick(&entry.nick).map_err(|e| e.to_string())?;

@@ -8,8 +8,8 @@ use vroom_shared::invite::Invite;
 use vroom_shared::session::{clean_nick, Session};
 use vroom_shared::wire::RoomSettings;
 
+use super::Room;
 use super::{entry, resume};
-use crate::state::Client;
 
 /// Refuses a nickname that would show as nothing.
 pub(crate) fn check_nick(nick: &str) -> Result<(), NickError> {
@@ -25,7 +25,7 @@ fn read_link(link: &str) -> Result<Invite, String> {
     Invite::parse(link).map_err(|e| e.to_string())
 }
 
-impl Client {
+impl Room {
     /// What the page's address asks for. A saved entry is only for the room this tab
     /// was in: an address that is not an invitation removes it.
     pub(super) fn read_address(&self, origin: &str, path: &str, hash: &str) -> LinkCheck {
