@@ -11,7 +11,6 @@
 use std::cell::Cell;
 use std::time::Duration;
 
-use leptos::prelude::set_timeout;
 use vroom_bridge::{LiveCode, RoomEvent};
 use vroom_shared::invite::ws_url;
 use vroom_shared::session::{
@@ -185,7 +184,7 @@ impl Room {
             old.socket.shut();
         }
         let this = self.this.clone();
-        set_timeout(
+        super::clock::after(
             move || {
                 if let Some(room) = this.upgrade() {
                     room.code_failed(attempt, CODE_NO_ANSWER.to_owned());

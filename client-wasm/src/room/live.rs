@@ -12,7 +12,6 @@
 
 use std::time::Duration;
 
-use leptos::prelude::{document, set_interval_with_handle, set_timeout};
 use vroom_bridge::{
     badge, encode, Change, Connection, LineKind, Part, Problem, Reaction, RoomEvent, SafetyView,
     Screen, StripCell, PLACE_LOST,
@@ -27,6 +26,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, CloseEvent, Event, MessageEvent, WebSocket};
 
+use super::clock::{self, Interval};
 use super::Room;
 use super::{bridged, bridged_member, Socket};
 
@@ -72,15 +72,14 @@ impl Room {
     /// Opens the room with a new session whose first frame is `first`.
     pub(crate) fn start(&self, session: Session, first: Vec<u8>) {
         let this = self.this.clone();
-        let clock = set_interval_with_handle(
+        let clock = Interval::every(
             move || {
                 if let Some(room) = this.upgrade() {
                     room.tick();
                 }
             },
             Duration::from_millis(TICK_MS),
-        )
-        .ok();
+        );
         let old_clock = {
             let mut inner = self.inner.borrow_mut();
             inner.session = Some(session);
@@ -708,7 +707,9 @@ impl Room {
     fn schedule_reconnect(&self) {
         // A hidden page (a background tab, a phone put away) tries now and then without
         // counting towards giving up; it tries at once when shown again (`wake`).
-        let hidden = document().hidden();
+        let hidden = web_sys::window()
+            .and_then(|w| w.document())
+            .is_some_and(|d| d.hidden());
         let delay = if hidden {
             Some(MAX_BACKOFF_MS)
         } else {
@@ -720,7 +721,7 @@ impl Room {
         };
         let delay = Duration::from_millis(delay);
         let this = self.this.clone();
-        set_timeout(
+        clock::after(
             move || {
                 if let Some(room) = this.upgrade() {
                     room.reconnect();

@@ -30,6 +30,7 @@ use zeroize::Zeroizing;
 
 use ways::check_nick;
 
+mod clock;
 mod codes;
 mod entry;
 mod files;
@@ -56,7 +57,7 @@ pub(crate) struct State {
     /// When to try the relay again after a drop, and when to give up.
     reconnect: Reconnect,
     /// The interval that ticks the session's clock while a room is open.
-    clock: Option<leptos::prelude::IntervalHandle>,
+    clock: Option<clock::Interval>,
     /// The epoch this member entered the group at, while it is a newcomer who has not
     /// seen a change of epoch yet: members who make themselves known in it were here
     /// before it, and are listed as present rather than announced as arrivals.

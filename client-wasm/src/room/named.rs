@@ -4,7 +4,6 @@
 //! "exists" and "unknown" answers into questions on the start page rather than an
 //! error page.
 
-use leptos::prelude::window;
 use vroom_bridge::{NamedEntry, NamedShare, Refusal, RoomEvent, Screen};
 use vroom_shared::session::Session;
 use vroom_shared::ways::passphrase::{Passphrase, RelayOrigin, RoomName};
@@ -93,7 +92,7 @@ impl Room {
 
 /// The page's clock, in milliseconds, with sub-millisecond precision where allowed.
 fn now_ms() -> f64 {
-    window()
-        .performance()
+    web_sys::window()
+        .and_then(|w| w.performance())
         .map_or_else(js_sys::Date::now, |p| p.now())
 }
