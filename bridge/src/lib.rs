@@ -32,7 +32,9 @@ mod line;
 mod sentences;
 
 pub use line::{Change, Line, LineKind, Part, Quote, Reaction, View};
-pub use sentences::{badge, bytes, ACCEPT_MS, ALONE, MAX_SAVED_LINES, PLACE_LOST, WAITING};
+pub use sentences::{
+    badge, bytes, friendly_nick, ACCEPT_MS, ALONE, MAX_SAVED_LINES, PLACE_LOST, WAITING,
+};
 
 /// Encodes a value that crosses the boundary.
 pub fn encode<T: Serialize>(value: &T) -> Zeroizing<Vec<u8>> {

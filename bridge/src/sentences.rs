@@ -92,3 +92,26 @@ pub fn bytes(n: u64) -> String {
     let tenths = (u128::from(n) * 10 + u128::from(scale) / 2) / u128::from(scale);
     format!("{}.{} {}", tenths / 10, tenths % 10, UNITS[unit])
 }
+
+const ADJECTIVES: &[&str] = &[
+    "Calm", "Brave", "Quiet", "Bright", "Gentle", "Swift", "Clever", "Kind", "Merry", "Sunny",
+    "Lucky", "Witty", "Bold", "Cosy", "Jolly", "Nimble",
+];
+
+const ANIMALS: &[&str] = &[
+    "Otter", "Fox", "Heron", "Panda", "Lynx", "Robin", "Badger", "Koala", "Falcon", "Dolphin",
+    "Hedgehog", "Owl", "Puffin", "Tiger", "Wombat", "Zebra",
+];
+
+/// A friendly nickname ("Calm Otter"), so nobody has to think of one to start; both
+/// halves pick one (the start page's default, a name to join again with when the saved
+/// one shows as nothing). `random` gives numbers in `[0, 1)`, as `Math.random` does: not
+/// a secret, it only tells people apart.
+pub fn friendly_nick(mut random: impl FnMut() -> f64) -> String {
+    let mut pick = |words: &[&'static str]| -> &'static str {
+        let index = (random() * words.len() as f64) as usize;
+        words[index.min(words.len() - 1)]
+    };
+    let adjective = pick(ADJECTIVES);
+    format!("{adjective} {}", pick(ANIMALS))
+}

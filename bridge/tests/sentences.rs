@@ -1,5 +1,6 @@
 //! The refusals and the waiting page say what the session says, word for word, and an
-//! offer waits as long as the transfers say.
+//! offer waits as long as the transfers say; friendly nicknames are two words whatever
+//! the random numbers.
 
 use vroom_bridge::ActionError as Bridged;
 use vroom_shared::session::ActionError as Session;
@@ -71,4 +72,26 @@ fn a_badge_is_the_first_two_safety_words() {
         "amber-river"
     );
     assert_eq!(vroom_bridge::badge("amber river stone"), "amber-river");
+}
+
+#[test]
+fn friendly_nicknames_are_two_capitalised_words_from_any_random_number() {
+    use vroom_bridge::friendly_nick;
+    let fixed = |n: f64| move || n;
+    assert_eq!(friendly_nick(fixed(0.0)), "Calm Otter");
+    assert_eq!(friendly_nick(fixed(0.999_999)), "Nimble Zebra");
+    // Out of range: the last word, never a panic.
+    assert_eq!(friendly_nick(fixed(1.0)), "Nimble Zebra");
+    assert_eq!(friendly_nick(fixed(-3.0)), "Calm Otter");
+    let mut steps = [0.0, 0.99].into_iter();
+    assert_eq!(friendly_nick(move || steps.next().unwrap()), "Calm Zebra");
+    for step in 0..64 {
+        let nick = friendly_nick(fixed(f64::from(step) / 64.0));
+        let words: Vec<&str> = nick.split(' ').collect();
+        assert_eq!(words.len(), 2, "{nick}");
+        assert!(
+            words.iter().all(|w| w.starts_with(char::is_uppercase)),
+            "{nick}"
+        );
+    }
 }

@@ -73,7 +73,7 @@ impl Room {
         let nick = if check_nick(nick).is_ok() {
             nick.to_owned()
         } else {
-            crate::nick::friendly()
+            vroom_bridge::friendly_nick(js_sys::Math::random)
         };
         // The name was just checked.
         let _ = self.join_room(link, &nick)?;
