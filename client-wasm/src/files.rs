@@ -1,6 +1,6 @@
 //! Files in the web app, the interface's end: the browser's `File`s and `Blob`s. The
 //! transfers themselves (offers, windows, keys, frames) are the room's
-//! (`crate::room::files`).
+//! (`vroom_room`'s `files`).
 //!
 //! - Sending: files picked, dropped or pasted are described to the room
 //!   ([`Command::SendFiles`]), which checks them and gives each an id. A picture is

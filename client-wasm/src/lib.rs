@@ -5,7 +5,7 @@
 //! - [`state`]: the interface's half: the reactive [`state::RoomUi`] the components
 //!   show, filled from the room's events, and the [`state::Client`] methods they call,
 //!   which reach the room as encoded commands. Components never touch keys.
-//! - `room`: the room's half: the session (every key), the WebSocket, the ways in
+//! - `vroom_room` (its own crate, `client-wasm/room`): the room's half: the session (every key), the WebSocket, the ways in
 //!   (links, names, short codes), the saved entry that brings a reload back as the
 //!   same member, and file transfers.
 //! - [`files`]: files both ways, the interface's end: chunks read from and written to
@@ -17,7 +17,6 @@
 mod components;
 pub mod files;
 pub mod nick;
-mod room;
 pub mod state;
 pub mod strength;
 

@@ -5,8 +5,8 @@
 //!
 //! The room's half (the session, the socket, the clock, reconnecting, the ways in,
 //! files, the saved entry, turning the session's events into [`RoomEvent`]s) is
-//! `crate::room::Room`, which the [`Client`] holds and reaches only through
-//! `crate::room::call`; the room hands its events back through a callback.
+//! `vroom_room::Room`, which the [`Client`] holds and reaches only through
+//! `vroom_room::call`; the room hands its events back through a callback.
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -350,8 +350,8 @@ pub struct Client {
     /// What the page shows.
     pub ui: RoomUi,
     /// The room's half: the session, the socket, every key. Called through
-    /// `crate::room::call` only.
-    room: Rc<crate::room::Room>,
+    /// `vroom_room::call` only.
+    room: Rc<vroom_room::Room>,
     /// Local id of the next conversation line.
     next_line: Cell<u64>,
     /// The files' bytes and URLs.
@@ -379,7 +379,7 @@ impl Client {
                 }
             });
             Client {
-                room: crate::room::Room::new(page, relay, screen.clone(), deliver),
+                room: vroom_room::Room::new(page, relay, screen.clone(), deliver),
                 ui: RoomUi::new(screen),
                 next_line: Cell::new(0),
                 files: RefCell::new(crate::files::Blobs::default()),
@@ -497,7 +497,7 @@ impl Client {
     pub fn call(&self, command: Command) -> Reply {
         let bytes = vroom_bridge::encode(&command);
         drop(command);
-        let answer = crate::room::call(&self.room, &bytes);
+        let answer = vroom_room::call(&self.room, &bytes);
         vroom_bridge::decode(&answer).unwrap_or(Reply::Garbled)
     }
 

@@ -34,11 +34,13 @@ pub(crate) fn all() -> Result<()> {
             .args(["--all-targets", "--", "-D", "warnings"]),
     )?;
 
-    step("clippy on the web app and its strength module (wasm32)");
+    step("clippy on the web app, its room and its strength module (wasm32)");
     exec(cargo().args([
         "clippy",
         "-p",
         "vroom-web",
+        "-p",
+        "vroom-room",
         "-p",
         "vroom-strength",
         "--target",

@@ -1,17 +1,17 @@
-//! The room: the half of the app that holds the session and every key. The interface
+//! vroom's web app, the room: the half that holds the session and every key. The interface
 //! reaches it only through [`vroom_bridge`]'s values, encoded with postcard at the
 //! boundary: a [`Command`] in ([`call`]), a [`Reply`] back, and the
 //! [`RoomEvent`](vroom_bridge::RoomEvent)s it
-//! sends as things happen ([`Room::emit`]), so that this module can become a
+//! sends as things happen ([`Room::emit`]), so that this crate can become a
 //! WebAssembly module of its own that shares no memory with the interface
-//! (BENCHMARKS.md §14).
+//! (BENCHMARKS.md §14). For now the web app (`vroom-web`) links it.
 //!
 //! Everything that needs a key is here: the ways in (`ways`: links, creating, joining,
 //! coming back after a reload; `named`: rooms by name; `codes`: short codes), the
 //! conversation and the host's and moderators' actions, files (`files`), the saved
 //! entry for a reload (`resume`), and everything the session tells (`live`: the socket,
 //! the clock, reconnecting, and the session's events turned into events for the
-//! interface). The interface (`crate::state::Client`) holds the [`Room`] and reaches it
+//! interface). The interface (`vroom-web`'s `state::Client`) holds the [`Room`] and reaches it
 //! only through [`call`]; the room reaches the interface only through [`Room::emit`],
 //! which hands the encoded event to the callback the interface gave it.
 
@@ -132,12 +132,12 @@ impl State {
 }
 
 /// How the room hands the interface an encoded [`RoomEvent`](vroom_bridge::RoomEvent).
-pub(crate) type Deliver = Box<dyn Fn(&[u8])>;
+pub type Deliver = Box<dyn Fn(&[u8])>;
 
 /// The room's half of the page: its state, and the one way it tells the interface
 /// anything ([`Room::emit`], through `deliver`). The interface holds it and reaches it
 /// only through [`call`]; the room's socket and timer callbacks hold it weakly.
-pub(crate) struct Room {
+pub struct Room {
     /// The room's state; a `RefCell` because socket callbacks and commands both change
     /// it, one at a time (the page has one thread). Never borrowed across
     /// [`Room::emit`]: the interface may call back in while it applies an event.
@@ -151,7 +151,7 @@ pub(crate) struct Room {
 impl Room {
     /// The room for the page at `page` that talks to the relay at `relay`, with the
     /// interface on `screen`; its events go to `deliver`.
-    pub(crate) fn new(page: &str, relay: &str, screen: Screen, deliver: Deliver) -> Rc<Room> {
+    pub fn new(page: &str, relay: &str, screen: Screen, deliver: Deliver) -> Rc<Room> {
         Rc::new_cyclic(|this| Room {
             inner: RefCell::new(State::new(page, relay, screen)),
             deliver,
@@ -185,7 +185,7 @@ impl Socket {
 
 /// Runs one encoded [`Command`] and returns its encoded [`Reply`]: the room's one entry
 /// point for the interface.
-pub(crate) fn call(room: &Room, bytes: &[u8]) -> Zeroizing<Vec<u8>> {
+pub fn call(room: &Room, bytes: &[u8]) -> Zeroizing<Vec<u8>> {
     let reply = match decode::<Command>(bytes) {
         Ok(command) => run(room, command),
         Err(_) => Reply::Garbled,
