@@ -2,7 +2,9 @@
 //! app, set to talk to a relay on another port that serves no app at all; two browsers
 //! chat through it, and their invite link points at the static host. A page on an
 //! origin the relay was not told about (`--app-origin`) is refused at the WebSocket
-//! upgrade. The native client joins by the static host's links and makes them.
+//! upgrade. The native client joins by the static host's links and makes them. A page
+//! that names a relay over plain http on another machine starts nothing, not even from
+//! an invite link.
 
 use vroom_relay::Config;
 use vroom_testkit::browser::{app_config, web_dist, Chrome};
@@ -131,4 +133,44 @@ async fn the_native_client_and_the_static_host_app_share_rooms_by_its_links() {
     }
     ada.close().await;
     eve.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_that_names_an_unsafe_relay_starts_no_room_even_from_an_invite() {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    let site = StaticHost::start(&web_dist()).await;
+    let relay = relay_for(&[&site.origin()]).await;
+    // The relay reached over plain http under a name that is not this machine's: a page
+    // on a safe origin must not send a room through it.
+    let port = relay
+        .origin()
+        .rsplit(':')
+        .next()
+        .expect("a port")
+        .to_owned();
+    site.use_relay(&format!("http://relay.test:{port}"));
+    let rule = "--host-resolver-rules=MAP relay.test 127.0.0.1";
+    let chrome = Chrome::start().await;
+
+    let start = chrome
+        .open_with(&format!("{}/", site.origin()), &[rule])
+        .await;
+    start
+        .wait_text("#problem-title", "This page names an unsafe relay")
+        .await;
+    start.close().await;
+
+    let secret = URL_SAFE_NO_PAD.encode([9u8; 32]);
+    let invited = chrome
+        .open_with(&format!("{}/r#{secret}", site.origin()), &[rule])
+        .await;
+    invited
+        .wait_text("#problem-title", "This page names an unsafe relay")
+        .await;
+    invited.wait_text("#problem-detail", "https://").await;
+    assert_eq!(relay.rooms().await, 0, "the page made no room");
+    invited.close().await;
+    relay.stop().await;
 }
