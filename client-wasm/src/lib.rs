@@ -5,9 +5,11 @@
 //! - [`state`]: the interface's half: the reactive [`state::RoomUi`] the components
 //!   show, filled from the room's events, and the [`state::Client`] methods they call,
 //!   which reach the room as encoded commands. Components never touch keys.
-//! - `vroom_room` (its own crate, `client-wasm/room`): the room's half: the session (every key), the WebSocket, the ways in
-//!   (links, names, short codes), the saved entry that brings a reload back as the
-//!   same member, and file transfers.
+//! - the room's half, `vroom_room` (its own crate, `client-wasm/room`), built into a
+//!   WebAssembly module of its own (`client-wasm/room-module`) that the page fetches
+//!   as it starts: the session (every key), the WebSocket, the ways in (links, names,
+//!   short codes), the saved entry that brings a reload back as the same member, and
+//!   file transfers. The interface reaches it only through encoded commands.
 //! - [`files`]: files both ways, the interface's end: chunks read from and written to
 //!   `Blob`s, pictures cleaned of metadata, previews from `blob:` URLs.
 //! - [`nick`]: friendly default nicknames.
@@ -77,17 +79,24 @@ fn App() -> impl IntoView {
     };
     let safe = screen == Screen::Landing;
     let client: ClientHandle = StoredValue::new_local(Client::with_relay(&origin, &relay, screen));
-    // On an unsafe page the address is not even read.
+    // On an unsafe page the address is not even read. An invite link waits for the
+    // room module, which reads it; meanwhile the page says the room is opening.
     if safe {
-        client.with_value(|c| match c.check_address(&origin, &path, &hash) {
-            // Back as the same member if this tab was in the room before a reload;
-            // else a new one.
-            LinkCheck::Here(link) => c.enter(&link),
-            LinkCheck::Invalid(why) => c.ui.screen.set(Screen::Problem(Problem {
-                title: "This invite link does not work".to_owned(),
-                detail: why,
-            })),
-            LinkCheck::Landing | LinkCheck::Elsewhere(_) => {}
+        client.with_value(|c| {
+            c.ui.opening.set(!hash.is_empty());
+            c.when_ready(move |c| {
+                match c.check_address(&origin, &path, &hash) {
+                    // Back as the same member if this tab was in the room before a
+                    // reload; else a new one.
+                    LinkCheck::Here(link) => c.enter(&link),
+                    LinkCheck::Invalid(why) => c.ui.screen.set(Screen::Problem(Problem {
+                        title: "This invite link does not work".to_owned(),
+                        detail: why,
+                    })),
+                    LinkCheck::Landing | LinkCheck::Elsewhere(_) => {}
+                }
+                c.ui.opening.set(false);
+            })
         });
     }
     save_when_the_page_goes(client);
@@ -129,6 +138,10 @@ fn Screens(client: ClientHandle) -> impl IntoView {
     provide_context(client);
     let ui = client.with_value(|c| c.ui);
     move || match ui.screen.get() {
+        // A problem shows even while the address is read: the room module failed.
+        Screen::Landing | Screen::Connecting if ui.opening.get() => {
+            view! { <components::pages::Connecting/> }.into_any()
+        }
         Screen::Landing => view! { <components::landing::Landing/> }.into_any(),
         Screen::Connecting => view! { <components::pages::Connecting/> }.into_any(),
         Screen::Waiting => view! { <components::pages::Waiting/> }.into_any(),

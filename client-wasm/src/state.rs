@@ -5,8 +5,10 @@
 //!
 //! The room's half (the session, the socket, the clock, reconnecting, the ways in,
 //! files, the saved entry, turning the session's events into [`RoomEvent`]s) is
-//! `vroom_room::Room`, which the [`Client`] holds and reaches only through
-//! `vroom_room::call`; the room hands its events back through a callback.
+//! the room module (`vroom-room-module`, a WebAssembly module of its own that the page
+//! fetches as it starts; [`link`]), which the [`Client`] reaches only through encoded
+//! commands; the room hands its events back through a callback. Until the module is
+//! there, what needs the room waits ([`Client::when_ready`]).
 
 use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
@@ -19,6 +21,7 @@ pub use vroom_bridge::{
 use vroom_bridge::{Change, Command, MemberId, Reply, RoomEvent, MAX_SAVED_LINES};
 
 mod codes;
+mod link;
 mod named;
 
 pub use codes::{CodeUi, LiveCode};
@@ -250,6 +253,9 @@ pub struct RoomUi {
     pub nick_chosen: RwSignal<bool>,
     /// Short codes: this member's live ones, and a joiner's attempt.
     pub codes: CodeUi,
+    /// The page's address is being read (an invite link waits for the room module):
+    /// the page shows "Opening the room…" whatever the screen.
+    pub opening: RwSignal<bool>,
 }
 
 impl RoomUi {
@@ -285,6 +291,7 @@ impl RoomUi {
             why_new: RwSignal::new(None),
             nick_chosen: RwSignal::new(false),
             codes: CodeUi::new(),
+            opening: RwSignal::new(false),
         }
     }
 
@@ -340,6 +347,25 @@ impl RoomUi {
     }
 }
 
+/// Where the room stands, for the interface.
+enum RoomEnd {
+    /// The room module is on its way; what waits for it, in order.
+    Loading(Vec<Waiting>),
+    /// The room is there.
+    Ready(link::Link),
+    /// The room module could not be loaded: the page says so and does nothing more.
+    /// Never with the room linked in.
+    #[cfg_attr(feature = "linked", allow(dead_code))]
+    Failed,
+}
+
+/// Something to do once the room is there.
+type Waiting = Box<dyn FnOnce(&Client)>;
+
+/// What a command answers while the room module is on its way.
+const LOADING: &str = "vroom is still loading the part that encrypts your room; try again \
+    in a moment.";
+
 /// The handle components use: cheap to copy, usable from any closure.
 pub type ClientHandle = StoredValue<Rc<Client>, LocalStorage>;
 
@@ -350,8 +376,8 @@ pub struct Client {
     /// What the page shows.
     pub ui: RoomUi,
     /// The room's half: the session, the socket, every key. Called through
-    /// `vroom_room::call` only.
-    room: Rc<vroom_room::Room>,
+    /// [`Client::call`] only.
+    room: RefCell<RoomEnd>,
     /// Local id of the next conversation line.
     next_line: Cell<u64>,
     /// The files' bytes and URLs.
@@ -369,23 +395,101 @@ impl Client {
     }
 
     /// A client for the page at `page` that talks to the relay at `relay`, starting on
-    /// `screen`. The room it makes hands its events to this client while it lives.
+    /// `screen`. It fetches the room module at once; the room it makes hands its events
+    /// to this client while it lives.
     pub fn with_relay(page: &str, relay: &str, screen: Screen) -> Rc<Client> {
-        Rc::new_cyclic(|this: &Weak<Client>| {
-            let interface = this.clone();
-            let deliver = Box::new(move |bytes: &[u8]| {
-                if let Some(client) = interface.upgrade() {
-                    client.deliver(bytes);
-                }
-            });
-            Client {
-                room: vroom_room::Room::new(page, relay, screen.clone(), deliver),
-                ui: RoomUi::new(screen),
-                next_line: Cell::new(0),
-                files: RefCell::new(crate::files::Blobs::default()),
-                this: this.clone(),
+        let client = Rc::new_cyclic(|this: &Weak<Client>| Client {
+            room: RefCell::new(RoomEnd::Loading(Vec::new())),
+            ui: RoomUi::new(screen),
+            next_line: Cell::new(0),
+            files: RefCell::new(crate::files::Blobs::default()),
+            this: this.clone(),
+        });
+        client.open_room(page, relay);
+        client
+    }
+
+    /// The callback the room hands its encoded events to.
+    fn deliverer(&self) -> link::Deliver {
+        let interface = self.this.clone();
+        Box::new(move |bytes: &[u8]| {
+            if let Some(client) = interface.upgrade() {
+                client.deliver(bytes);
             }
         })
+    }
+
+    /// Makes the room from the crate linked in (the browser tests of `tests/web.rs`).
+    #[cfg(feature = "linked")]
+    fn open_room(&self, page: &str, relay: &str) {
+        let screen = self.ui.screen.get_untracked();
+        let link = link::Link::linked(page, relay, screen, self.deliverer());
+        *self.room.borrow_mut() = RoomEnd::Ready(link);
+    }
+
+    /// Fetches the room module, then makes the room with it and does what waited for
+    /// it; if it cannot be fetched, says so.
+    #[cfg(not(feature = "linked"))]
+    fn open_room(&self, page: &str, relay: &str) {
+        let this = self.this.clone();
+        let (page, relay) = (page.to_owned(), relay.to_owned());
+        wasm_bindgen_futures::spawn_local(async move {
+            let make = link::load().await;
+            let Some(client) = this.upgrade() else {
+                return;
+            };
+            // The room starts on the screen the interface shows now.
+            let screen = client.ui.screen.get_untracked();
+            let made = make.and_then(|make| {
+                link::Link::module(&make, &page, &relay, &screen, client.deliverer())
+            });
+            client.room_made(made);
+        });
+    }
+
+    /// The room module is there (or could not be loaded).
+    #[cfg(not(feature = "linked"))]
+    fn room_made(&self, made: Result<link::Link, wasm_bindgen::JsValue>) {
+        let end = match made {
+            Ok(link) => RoomEnd::Ready(link),
+            Err(e) => {
+                web_sys::console::error_2(&"vroom could not load its room module:".into(), &e);
+                RoomEnd::Failed
+            }
+        };
+        let waiting = match std::mem::replace(&mut *self.room.borrow_mut(), end) {
+            RoomEnd::Loading(waiting) => waiting,
+            _ => Vec::new(),
+        };
+        if matches!(*self.room.borrow(), RoomEnd::Failed) {
+            self.ui.screen.set(Screen::Problem(Problem {
+                title: "vroom could not start".to_owned(),
+                detail: link::NOT_LOADED.to_owned(),
+            }));
+            return;
+        }
+        for then in waiting {
+            then(self);
+        }
+    }
+
+    /// Does `then` once the room is there: at once if it is, when the room module has
+    /// loaded if it is on its way, never if it could not be loaded (the page says so).
+    /// What the start page does with the room goes through here, so a click before
+    /// the module arrived is not lost.
+    pub fn when_ready(&self, then: impl FnOnce(&Client) + 'static) {
+        // Only a command under way borrows the room, and only a room that is there.
+        if let Ok(mut room) = self.room.try_borrow_mut() {
+            match &mut *room {
+                RoomEnd::Loading(waiting) => {
+                    waiting.push(Box::new(then));
+                    return;
+                }
+                RoomEnd::Failed => return,
+                RoomEnd::Ready(_) => {}
+            }
+        }
+        then(self);
     }
 
     /// Creates a room and enters it as its host. Refuses a name with nothing visible
@@ -497,7 +601,11 @@ impl Client {
     pub fn call(&self, command: Command) -> Reply {
         let bytes = vroom_bridge::encode(&command);
         drop(command);
-        let answer = vroom_room::call(&self.room, &bytes);
+        let answer = match &*self.room.borrow() {
+            RoomEnd::Ready(link) => zeroize::Zeroizing::new(link.call(&bytes)),
+            RoomEnd::Loading(_) => return Reply::Failed(LOADING.to_owned()),
+            RoomEnd::Failed => return Reply::Failed(link::NOT_LOADED.to_owned()),
+        };
         vroom_bridge::decode(&answer).unwrap_or(Reply::Garbled)
     }
 

@@ -4,6 +4,13 @@
 //! WebAssembly (randomness from the browser, keys, sealing and opening) through a
 //! small in-test relay that speaks the real wire frames.
 
+// These tests drive the interface with the room's crate linked in, so they need no
+// built web-dist: `cargo xtask test` runs them with `--features linked`.
+#[cfg(not(feature = "linked"))]
+compile_error!(
+    "the web app's tests need the room linked in: cargo test -p vroom-web --features linked"
+);
+
 use std::collections::BTreeMap;
 
 use vroom_shared::invite::{Invite, InviteError};

@@ -4,7 +4,8 @@
 //! origin the relay was not told about (`--app-origin`) is refused at the WebSocket
 //! upgrade. The native client joins by the static host's links and makes them. A page
 //! that names a relay over plain http on another machine starts nothing, not even from
-//! an invite link.
+//! an invite link. The app is two modules: the interface's holds no group layer, and a
+//! page whose room module cannot be fetched says so.
 
 use vroom_relay::Config;
 use vroom_testkit::browser::{app_config, web_dist, Chrome};
@@ -173,4 +174,79 @@ async fn a_page_that_names_an_unsafe_relay_starts_no_room_even_from_an_invite() 
     assert_eq!(relay.rooms().await, 0, "the page made no room");
     invited.close().await;
     relay.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_whose_room_module_cannot_be_fetched_says_so_and_makes_no_room() {
+    let site = StaticHost::start(&web_dist()).await;
+    let relay = relay_for(&[&site.origin()]).await;
+    site.use_relay(&relay.origin());
+    // The interface is there; the room's module (every key and the session) is not.
+    let mut removed = 0;
+    for entry in std::fs::read_dir(site.dir()).expect("list the site") {
+        let path = entry.expect("a directory entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with("room-") && name.ends_with(".wasm") {
+            std::fs::remove_file(&path).expect("remove the room module");
+            removed += 1;
+        }
+    }
+    assert_eq!(removed, 1, "web-dist has one room module");
+
+    let chrome = Chrome::start().await;
+    let start = chrome.open(&format!("{}/", site.origin())).await;
+    start
+        .wait_text("#problem-title", "vroom could not start")
+        .await;
+    start.wait_text("#problem-detail", "reload the page").await;
+    start.close_unchecked().await;
+
+    let invited = chrome
+        .open(&format!("{}/r#{}", site.origin(), "A".repeat(43)))
+        .await;
+    invited
+        .wait_text("#problem-title", "vroom could not start")
+        .await;
+    assert_eq!(relay.rooms().await, 0, "no page made a room");
+    invited.close_unchecked().await;
+    relay.stop().await;
+}
+
+/// The first bytes of the file in `dir` whose name starts with `prefix` and ends with
+/// `.wasm`, of which there must be one.
+fn module(dir: &std::path::Path, prefix: &str) -> Vec<u8> {
+    let mut found = std::fs::read_dir(dir)
+        .expect("list web-dist")
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| {
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.starts_with(prefix) && name.ends_with(".wasm")
+        })
+        .collect::<Vec<_>>();
+    assert_eq!(found.len(), 1, "web-dist has one {prefix}*.wasm: {found:?}");
+    std::fs::read(found.remove(0)).expect("read the module")
+}
+
+#[test]
+fn the_interfaces_module_holds_no_group_layer_and_the_page_names_the_rooms() {
+    let dist = web_dist();
+    // A label openmls hashes every key package's reference with (RFC 9420 §5.2).
+    let mls = b"MLS 1.0 KeyPackage Reference";
+    let holds = |module: &[u8]| module.windows(mls.len()).any(|w| w == mls);
+    assert!(
+        holds(&module(&dist, "room-")),
+        "the room module holds the group layer"
+    );
+    assert!(
+        !holds(&module(&dist, "vroom-")),
+        "the interface's module, the first download, must not link the group layer"
+    );
+    let page = std::fs::read_to_string(dist.join("index.html")).expect("read the page");
+    let loader = page
+        .split(r#"<meta name="vroom-room" content="/"#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page names the room module's loader");
+    let loader = std::fs::read_to_string(dist.join(loader)).expect("the loader is in web-dist");
+    assert!(loader.contains("new RoomModule("), "{loader}");
 }

@@ -9,11 +9,13 @@ use crate::setup::{self, CHROMEDRIVER, WASM_TARGET};
 use crate::{cargo, exec, finish, reproducible, root, step, web};
 
 /// The host crates: the whole workspace but the web app, which only builds for wasm32,
-/// and its passphrase strength module, which is only ever a wasm module.
-const HOST: [&str; 5] = [
+/// and its room and passphrase strength modules, which are only ever wasm modules.
+const HOST: [&str; 7] = [
     "--workspace",
     "--exclude",
     "vroom-web",
+    "--exclude",
+    "vroom-room-module",
     "--exclude",
     "vroom-strength",
 ];
@@ -34,13 +36,18 @@ pub(crate) fn all() -> Result<()> {
             .args(["--all-targets", "--", "-D", "warnings"]),
     )?;
 
+    // With the room linked into the interface, as its browser tests build it.
     step("clippy on the web app, its room and its strength module (wasm32)");
     exec(cargo().args([
         "clippy",
         "-p",
         "vroom-web",
+        "--features",
+        "vroom-web/linked",
         "-p",
         "vroom-room",
+        "-p",
+        "vroom-room-module",
         "-p",
         "vroom-strength",
         "--target",
@@ -124,7 +131,8 @@ pub(crate) fn screenshots() -> Result<()> {
 fn wasm_tests() -> Result<()> {
     exec(
         cargo()
-            .args(["test", "-p", "vroom-web", "--target", WASM_TARGET])
+            .args(["test", "-p", "vroom-web", "--features", "linked"])
+            .args(["--target", WASM_TARGET])
             .current_dir(root().join("client-wasm"))
             .env("CHROMEDRIVER", CHROMEDRIVER)
             // The runner otherwise starts its own server on a fixed port and gives up

@@ -1,8 +1,10 @@
 //! Builds the web app into `web-dist/`, ready for the relay (or any static host) to
 //! serve.
 //!
-//! Steps: compile `vroom-web` (and `vroom-strength`, the passphrase strength estimate
-//! the app fetches only when someone types a passphrase) for `wasm32-unknown-unknown`
+//! Steps: compile `vroom-web` (the interface), `vroom-room-module` (the room: the
+//! session and every key, a module the interface fetches as the page starts) and
+//! `vroom-strength` (the passphrase strength estimate the app fetches only when
+//! someone types a passphrase) for `wasm32-unknown-unknown`
 //! with the size-optimised `wasm-release` profile; run the wasm-bindgen library (pinned
 //! to the exact version of the `wasm-bindgen` crate the app links, since a mismatch
 //! breaks the page) to make the JS glue; copy the page, stylesheet and loader; name
@@ -53,8 +55,11 @@ pub(crate) fn build_in(src: &Path, target: &Path, dist: &Path) -> Result<()> {
             .args(["--profile", "wasm-release"]);
         cmd
     };
-    step("build the web app (wasm32, profile wasm-release)");
-    exec(&mut wasm_build("vroom-web", "--bins"))?;
+    // The interface and the room in one build, so the crates they share are built
+    // once, with the union of their features: the linker drops what the interface
+    // does not call.
+    step("build the web app's interface and room (wasm32, profile wasm-release)");
+    exec(wasm_build("vroom-web", "--bins").args(["-p", "vroom-room-module", "--lib"]))?;
     step("build the passphrase strength module (wasm32, profile wasm-release)");
     exec(&mut wasm_build("vroom-strength", "--lib"))?;
     let out = target.join(WASM_TARGET).join("wasm-release");
@@ -63,6 +68,7 @@ pub(crate) fn build_in(src: &Path, target: &Path, dist: &Path) -> Result<()> {
     assemble(
         &src.join("client-wasm"),
         &out.join("vroom-web.wasm"),
+        &out.join("vroom_room_module.wasm"),
         &out.join("vroom_strength.wasm"),
         dist,
     )?;
@@ -98,9 +104,10 @@ fn cargo_home() -> Result<PathBuf> {
     Ok(Path::new(&home).join(".cargo"))
 }
 
-/// Runs wasm-bindgen on `wasm` (the app) and `strength` (the strength module) and
-/// writes the complete site into `dist`, with the page and styles from `app_dir`.
-fn assemble(app_dir: &Path, wasm: &Path, strength: &Path, dist: &Path) -> Result<()> {
+/// Runs wasm-bindgen on `wasm` (the interface), `room` (the room module) and
+/// `strength` (the strength module) and writes the complete site into `dist`, with the
+/// page and styles from `app_dir`.
+fn assemble(app_dir: &Path, wasm: &Path, room: &Path, strength: &Path, dist: &Path) -> Result<()> {
     if dist.exists() {
         fs::remove_dir_all(dist).with_context(|| format!("could not clear {}", dist.display()))?;
     }
@@ -120,6 +127,20 @@ fn assemble(app_dir: &Path, wasm: &Path, strength: &Path, dist: &Path) -> Result
     );
     let strength_loader_name = hashed_name("strength-loader", "js", strength_loader.as_bytes());
     fs::write(dist.join(&strength_loader_name), strength_loader)?;
+
+    let room_stem = bindgen(room, "room", dist)?;
+    // The interface imports this as the page starts (its address is in the page's
+    // `vroom-room` meta tag) and gets back the function that makes the page's room.
+    let room_loader = format!(
+        "// Loads the room module and returns the function that makes the page's room.\n\
+         import init, {{ RoomModule }} from \"./{room_stem}.js\";\n\
+         export default async function load() {{\n\
+         \x20 await init({{ module_or_path: new URL(\"./{room_stem}.wasm\", import.meta.url) }});\n\
+         \x20 return (page, relay, screen, deliver) => new RoomModule(page, relay, screen, deliver);\n\
+         }}\n"
+    );
+    let room_loader_name = hashed_name("room-loader", "js", room_loader.as_bytes());
+    fs::write(dist.join(&room_loader_name), room_loader)?;
 
     let loader = format!(
         "// Loads the web app: fetches and instantiates the wasm, whose start function\n\
@@ -144,7 +165,8 @@ fn assemble(app_dir: &Path, wasm: &Path, strength: &Path, dist: &Path) -> Result
         .replace("{{loader}}", &format!("/{loader_name}"))
         .replace("{{glue}}", &format!("/{stem}.js"))
         .replace("{{wasm}}", &format!("/{stem}.wasm"))
-        .replace("{{strength}}", &format!("/{strength_loader_name}"));
+        .replace("{{strength}}", &format!("/{strength_loader_name}"))
+        .replace("{{room}}", &format!("/{room_loader_name}"));
     fs::write(dist.join("index.html"), &page)?;
     // Invite links open `/r`: a static host that knows no rewrite rules serves this
     // for it (after sending `/r` on to `/r/`).

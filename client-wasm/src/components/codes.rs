@@ -21,11 +21,15 @@ pub(crate) fn CodeWay(nick: RwSignal<String>) -> impl IntoView {
         if codes.joining.get_untracked() {
             return;
         }
-        let started =
-            client.with_value(|c| c.join_by_code(&typed.get_untracked(), &nick.get_untracked()));
-        if let Err(sentence) = started {
-            codes.join_error.set(Some(sentence));
-        }
+        // Before the room module is there, the code waits for it.
+        let (typed, nick) = (typed.get_untracked(), nick.get_untracked());
+        client.with_value(|c| {
+            c.when_ready(move |c| {
+                if let Err(sentence) = c.join_by_code(&typed, &nick) {
+                    codes.join_error.set(Some(sentence));
+                }
+            })
+        });
     };
 
     view! {

@@ -22,28 +22,37 @@ pub(crate) fn Landing() -> impl IntoView {
     let error = RwSignal::new(None::<String>);
 
     let nick_error = RwSignal::new(None::<String>);
+    // Before the room module is there, a click waits for it.
     let create = move |ev: SubmitEvent| {
         ev.prevent_default();
-        if let Err(e) = client.with_value(|c| c.create(&nick.get_untracked())) {
-            nick_error.set(Some(e.to_string()));
-        }
+        let nick = nick.get_untracked();
+        client.with_value(|c| {
+            c.when_ready(move |c| {
+                if let Err(e) = c.create(&nick) {
+                    nick_error.set(Some(e.to_string()));
+                }
+            })
+        });
     };
     let join = move |ev: SubmitEvent| {
         ev.prevent_default();
         let origin = window().location().origin().unwrap_or_default();
-        match client.with_value(|c| c.check_pasted(&origin, &link.get_untracked())) {
-            LinkCheck::Here(invite) => {
-                if let Err(e) = client.with_value(|c| c.join(&invite, &nick.get_untracked())) {
-                    nick_error.set(Some(e));
+        let (link, nick) = (link.get_untracked(), nick.get_untracked());
+        client.with_value(|c| {
+            c.when_ready(move |c| match c.check_pasted(&origin, &link) {
+                LinkCheck::Here(invite) => {
+                    if let Err(e) = c.join(&invite, &nick) {
+                        nick_error.set(Some(e));
+                    }
                 }
-            }
-            LinkCheck::Elsewhere(url) => {
-                let _ = window().location().assign(&url);
-            }
-            LinkCheck::Invalid(why) => error.set(Some(why)),
-            // Not a link at all.
-            LinkCheck::Landing => {}
-        }
+                LinkCheck::Elsewhere(url) => {
+                    let _ = window().location().assign(&url);
+                }
+                LinkCheck::Invalid(why) => error.set(Some(why)),
+                // Not a link at all.
+                LinkCheck::Landing => {}
+            })
+        });
     };
 
     view! {

@@ -110,9 +110,11 @@ pub(crate) fn NamedWay(nick: RwSignal<String>) -> impl IntoView {
             );
         });
     };
+    // Before the room module is there, the attempt waits for it.
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        attempt(create.get_untracked());
+        let creating = create.get_untracked();
+        client.with_value(|c| c.when_ready(move |_| attempt(creating)));
     };
 
     // A question from the relay's answer: focus its first button, so a keyboard user
