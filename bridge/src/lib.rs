@@ -17,9 +17,10 @@
 //! [`MemberInfo`], [`SafetyView`], [`ActionError`], …); the room turns one into the
 //! other.
 //!
-//! Values that carry secrets (an invite link, a passphrase, a short code, the
-//! conversation) have no `Debug`, and [`encode`] hands back bytes that are zeroized when
-//! dropped.
+//! Values that carry secrets (an invite link, a passphrase, a short code) have no
+//! `Debug`; the conversation's lines (`line.rs`) have, for tests' messages, and are never
+//! logged. [`encode`] hands back bytes that are zeroized when dropped (postcard's
+//! intermediate buffers while it grows one are not).
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};

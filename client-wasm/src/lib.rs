@@ -83,7 +83,8 @@ fn App() -> impl IntoView {
     // room module, which reads it; meanwhile the page says the room is opening.
     if safe {
         client.with_value(|c| {
-            c.ui.opening.set(!hash.is_empty());
+            c.ui.opening
+                .set(!hash.is_empty() || path == "/r" || path.starts_with("/r/"));
             c.when_ready(move |c| {
                 match c.check_address(&origin, &path, &hash) {
                     // Back as the same member if this tab was in the room before a

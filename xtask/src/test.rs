@@ -58,6 +58,21 @@ pub(crate) fn all() -> Result<()> {
         "warnings",
     ]))?;
 
+    // The interface as the app ships it, without the room linked in: its loading code
+    // is linted, and it must build with vroom-shared without `crypto`, so no key or
+    // session can slip into the first download.
+    step("clippy on the web app's interface alone (wasm32)");
+    exec(cargo().args([
+        "clippy",
+        "-p",
+        "vroom-web",
+        "--target",
+        WASM_TARGET,
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+
     // With its tests, so its dependencies keep the features the clippy step checked
     // them with and only the crates that see vroom-shared without `crypto` are checked
     // again. None of the relay's test dependencies turns `crypto` on.

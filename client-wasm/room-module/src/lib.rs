@@ -12,11 +12,17 @@ use vroom_bridge::Screen;
 use wasm_bindgen::prelude::*;
 
 /// Says what failed and where before a panic aborts the module, as the interface's
-/// module does for itself.
+/// module does for itself, and tells the interface (the `vroom-room-stopped` event on
+/// the window), which then says so on the page: an aborted module answers nothing.
 #[wasm_bindgen(start)]
 pub fn start() {
     std::panic::set_hook(Box::new(|info| {
         web_sys::console::error_1(&format!("vroom's room panicked: {info}").into());
+        if let (Some(window), Ok(event)) =
+            (web_sys::window(), web_sys::Event::new("vroom-room-stopped"))
+        {
+            let _ = window.dispatch_event(&event);
+        }
     }));
 }
 

@@ -2,9 +2,9 @@
 //! reaches it only through [`vroom_bridge`]'s values, encoded with postcard at the
 //! boundary: a [`Command`] in ([`call`]), a [`Reply`] back, and the
 //! [`RoomEvent`](vroom_bridge::RoomEvent)s it
-//! sends as things happen ([`Room::emit`]), so that this crate can become a
+//! sends as things happen ([`Room::emit`]). `client-wasm/room-module` builds it into a
 //! WebAssembly module of its own that shares no memory with the interface
-//! (BENCHMARKS.md §14). For now the web app (`vroom-web`) links it.
+//! (BENCHMARKS.md §14); the browser tests of `vroom-web` link it instead.
 //!
 //! Everything that needs a key is here: the ways in (`ways`: links, creating, joining,
 //! coming back after a reload; `named`: rooms by name; `codes`: short codes), the

@@ -851,8 +851,11 @@ fn safety_view(epoch: u64, code: SafetyCode) -> SafetyView {
 }
 
 /// The longest text (UTF-8 bytes) a room with this payload limit accepts in one message:
-/// the largest whose padded content the session still sends.
+/// the largest whose padded content the session still sends. The relay's figure is
+/// bounded first (16 MiB, far above any text box), so a hostile relay cannot make the
+/// search allocate gigabytes.
 fn max_text_bytes(max_payload: usize) -> usize {
+    let max_payload = max_payload.min(1 << 24);
     let fits = |len: usize| {
         let content = Content::Text {
             body: "a".repeat(len),

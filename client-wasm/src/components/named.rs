@@ -100,10 +100,17 @@ pub(crate) fn NamedWay(nick: RwSignal<String>) -> impl IntoView {
         request_animation_frame(move || {
             set_timeout(
                 move || {
-                    let took = client.with_value(|c| c.enter_named());
-                    // For the browser test that records the cost (BENCHMARKS.md).
-                    if let Some(body) = document().body() {
-                        let _ = body.set_attribute("data-derive-ms", &format!("{took:.0}"));
+                    match client.with_value(|c| c.enter_named()) {
+                        // For the browser test that records the cost (BENCHMARKS.md).
+                        Ok(took) => {
+                            if let Some(body) = document().body() {
+                                let _ = body.set_attribute("data-derive-ms", &format!("{took:.0}"));
+                            }
+                        }
+                        Err(sentence) => {
+                            working.set(false);
+                            error.set(Some(sentence));
+                        }
                     }
                 },
                 Duration::ZERO,

@@ -53,22 +53,26 @@ impl Link {
         Link::Linked(vroom_room::Room::new(page, relay, screen, deliver))
     }
 
-    /// Runs one encoded command; the encoded reply (empty, which decodes as nothing,
-    /// if the room module threw: it is out of step or it failed).
-    pub(super) fn call(&self, command: &[u8]) -> Vec<u8> {
+    /// Runs one encoded command; the encoded reply, or what the room module threw (it
+    /// trapped: a panic aborts it, and it answers nothing again).
+    pub(super) fn call(&self, command: &[u8]) -> Result<Vec<u8>, JsValue> {
         match self {
-            Link::Module { room, .. } => match room.call(command) {
-                Ok(reply) => reply.to_vec(),
-                Err(e) => {
-                    web_sys::console::error_2(&"vroom's room module threw:".into(), &e);
-                    Vec::new()
-                }
-            },
+            Link::Module { room, .. } => room.call(command).map(|reply| reply.to_vec()),
             #[cfg(feature = "linked")]
-            Link::Linked(room) => vroom_room::call(room, command).to_vec(),
+            Link::Linked(room) => Ok(vroom_room::call(room, command).to_vec()),
         }
     }
 }
+
+/// The event the room module's panic hook dispatches on the window before the module
+/// aborts, so the page says so even when no command of the interface's was under way.
+#[cfg(not(feature = "linked"))]
+pub(super) const STOPPED_EVENT: &str = "vroom-room-stopped";
+
+/// Why the room stopped, in a sentence for the page.
+pub(super) const STOPPED: &str = "Something went wrong in the part of vroom that \
+    encrypts your room, and it stopped. Reload the page to come back in; the relay keeps \
+    your place for a short while.";
 
 /// Why the room module could not be used, in a sentence for the page.
 pub(super) const NOT_LOADED: &str = "This page could not load the part of vroom that \

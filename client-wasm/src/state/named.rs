@@ -22,11 +22,13 @@ impl Client {
 
     /// Works out the room secret of the entry last checked (Argon2id at the protocol's
     /// cost: this blocks the page for a moment, so show that first) and creates or
-    /// joins the room. Returns how long the key stretching took, in milliseconds.
-    pub fn enter_named(&self) -> f64 {
+    /// joins the room. Returns how long the key stretching took, in milliseconds, or
+    /// why nothing was entered, in a sentence.
+    pub fn enter_named(&self) -> Result<f64, String> {
         match self.call(Command::EnterNamed) {
-            Reply::Millis(took) => took,
-            _ => 0.0,
+            Reply::Millis(took) => Ok(took),
+            Reply::Failed(sentence) => Err(sentence),
+            _ => Err(Garbled.to_string()),
         }
     }
 }
