@@ -79,7 +79,8 @@ fn App() -> impl IntoView {
     };
     let safe = screen == Screen::Landing;
     let client: ClientHandle = StoredValue::new_local(Client::with_relay(&origin, &relay, screen));
-    // On an unsafe page the address is not even read. An invite link waits for the
+    // On an unsafe page the address is not even read (only the saved place is
+    // forgotten). An invite link waits for the
     // room module, which reads it; meanwhile the page says the room is opening.
     if safe {
         client.with_value(|c| {
@@ -97,6 +98,14 @@ fn App() -> impl IntoView {
                     LinkCheck::Landing | LinkCheck::Elsewhere(_) => {}
                 }
                 c.ui.opening.set(false);
+            })
+        });
+    } else {
+        // The tab's saved place is only for the room it was in: a page that will not
+        // run forgets it, as opening anything else does.
+        client.with_value(|c| {
+            c.when_ready(move |c| {
+                let _ = c.check_address(&origin, "/", "");
             })
         });
     }

@@ -349,8 +349,12 @@ impl RoomUi {
 
 /// Where the room stands, for the interface.
 enum RoomEnd {
-    /// The room module is on its way; what waits for it, in order.
-    Loading(Vec<Waiting>),
+    /// The room module is on its way; what waits for it, in order, then the latest way
+    /// into a room the start page asked for.
+    Loading {
+        waiting: Vec<Waiting>,
+        entering: Option<Waiting>,
+    },
     /// The room is there.
     Ready(link::Link),
     /// The room module could not be loaded: the page says so and does nothing more.
@@ -361,6 +365,10 @@ enum RoomEnd {
 
 /// Something to do once the room is there.
 type Waiting = Box<dyn FnOnce(&Client)>;
+
+/// How long the page waits for the room module before it says it could not load it.
+#[cfg(not(feature = "linked"))]
+const LOAD_LIMIT: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What a command answers while the room module is on its way.
 const LOADING: &str = "vroom is still loading the part that encrypts your room; try again \
@@ -401,7 +409,10 @@ impl Client {
     /// to this client while it lives.
     pub fn with_relay(page: &str, relay: &str, screen: Screen) -> Rc<Client> {
         let client = Rc::new_cyclic(|this: &Weak<Client>| Client {
-            room: RefCell::new(RoomEnd::Loading(Vec::new())),
+            room: RefCell::new(RoomEnd::Loading {
+                waiting: Vec::new(),
+                entering: None,
+            }),
             stopped: Cell::new(false),
             ui: RoomUi::new(screen),
             next_line: Cell::new(0),
@@ -453,6 +464,19 @@ impl Client {
         }
         // One listener for the page's one client, for as long as the page lives.
         on_stop.forget();
+        // A fetch that stalls (a captive portal, a dead proxy) ends in the same page as
+        // one that fails, rather than in a page that waits for ever.
+        set_timeout(
+            {
+                let this = this.clone();
+                move || {
+                    if let Some(client) = this.upgrade() {
+                        client.room_made(Err("the room module took too long to load".into()));
+                    }
+                }
+            },
+            LOAD_LIMIT,
+        );
         let (page, relay) = (page.to_owned(), relay.to_owned());
         wasm_bindgen_futures::spawn_local(async move {
             let make = link::load().await;
@@ -471,6 +495,10 @@ impl Client {
     /// The room module is there (or could not be loaded).
     #[cfg(not(feature = "linked"))]
     fn room_made(&self, made: Result<link::Link, wasm_bindgen::JsValue>) {
+        // Too late (the page gave up waiting) counts for nothing.
+        if !matches!(*self.room.borrow(), RoomEnd::Loading { .. }) {
+            return;
+        }
         let end = match made {
             Ok(link) => RoomEnd::Ready(link),
             Err(e) => {
@@ -478,9 +506,9 @@ impl Client {
                 RoomEnd::Failed
             }
         };
-        let waiting = match std::mem::replace(&mut *self.room.borrow_mut(), end) {
-            RoomEnd::Loading(waiting) => waiting,
-            _ => Vec::new(),
+        let (waiting, entering) = match std::mem::replace(&mut *self.room.borrow_mut(), end) {
+            RoomEnd::Loading { waiting, entering } => (waiting, entering),
+            _ => (Vec::new(), None),
         };
         if matches!(*self.room.borrow(), RoomEnd::Failed) {
             self.ui.screen.set(Screen::Problem(Problem {
@@ -489,7 +517,7 @@ impl Client {
             }));
             return;
         }
-        for then in waiting {
+        for then in waiting.into_iter().chain(entering) {
             then(self);
         }
     }
@@ -510,11 +538,26 @@ impl Client {
     /// What the start page does with the room goes through here, so a click before
     /// the module arrived is not lost.
     pub fn when_ready(&self, then: impl FnOnce(&Client) + 'static) {
+        self.queue(Box::new(then), false);
+    }
+
+    /// [`Client::when_ready`] for a way into a room from the start page (create, join by
+    /// link, by name, by code): while the room module is on its way, a later click
+    /// replaces an earlier one, so one page never starts two rooms.
+    pub fn when_ready_to_enter(&self, then: impl FnOnce(&Client) + 'static) {
+        self.queue(Box::new(then), true);
+    }
+
+    fn queue(&self, then: Waiting, entry: bool) {
         // Only a command under way borrows the room, and only a room that is there.
         if let Ok(mut room) = self.room.try_borrow_mut() {
             match &mut *room {
-                RoomEnd::Loading(waiting) => {
-                    waiting.push(Box::new(then));
+                RoomEnd::Loading { waiting, entering } => {
+                    if entry {
+                        *entering = Some(then);
+                    } else {
+                        waiting.push(then);
+                    }
                     return;
                 }
                 RoomEnd::Failed => return,
@@ -638,7 +681,7 @@ impl Client {
         }
         let answer = match &*self.room.borrow() {
             RoomEnd::Ready(link) => link.call(&bytes),
-            RoomEnd::Loading(_) => return Reply::Failed(LOADING.to_owned()),
+            RoomEnd::Loading { .. } => return Reply::Failed(LOADING.to_owned()),
             RoomEnd::Failed => return Reply::Failed(link::NOT_LOADED.to_owned()),
         };
         match answer {

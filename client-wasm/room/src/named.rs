@@ -25,6 +25,8 @@ impl Room {
     /// key stretching yet) and keeps them for [`Room::enter_checked`]. The normalised
     /// name, or why they cannot be used, in a sentence.
     pub(super) fn check_named_entry(&self, entry: NamedEntry) -> Result<String, String> {
+        // An entry checked before and not entered is forgotten, whatever this one is.
+        self.inner.borrow_mut().checked = None;
         check_nick(&entry.nick).map_err(|e| e.to_string())?;
         let relay = RelayOrigin::parse(&self.inner.borrow().origin).map_err(|e| e.to_string())?;
         let name = RoomName::parse(&entry.name).map_err(|e| e.to_string())?;

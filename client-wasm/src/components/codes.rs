@@ -24,7 +24,7 @@ pub(crate) fn CodeWay(nick: RwSignal<String>) -> impl IntoView {
         // Before the room module is there, the code waits for it.
         let (typed, nick) = (typed.get_untracked(), nick.get_untracked());
         client.with_value(|c| {
-            c.when_ready(move |c| {
+            c.when_ready_to_enter(move |c| {
                 if let Err(sentence) = c.join_by_code(&typed, &nick) {
                     codes.join_error.set(Some(sentence));
                 }

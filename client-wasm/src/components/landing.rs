@@ -27,7 +27,7 @@ pub(crate) fn Landing() -> impl IntoView {
         ev.prevent_default();
         let nick = nick.get_untracked();
         client.with_value(|c| {
-            c.when_ready(move |c| {
+            c.when_ready_to_enter(move |c| {
                 if let Err(e) = c.create(&nick) {
                     nick_error.set(Some(e.to_string()));
                 }
@@ -39,7 +39,7 @@ pub(crate) fn Landing() -> impl IntoView {
         let origin = window().location().origin().unwrap_or_default();
         let (link, nick) = (link.get_untracked(), nick.get_untracked());
         client.with_value(|c| {
-            c.when_ready(move |c| match c.check_pasted(&origin, &link) {
+            c.when_ready_to_enter(move |c| match c.check_pasted(&origin, &link) {
                 LinkCheck::Here(invite) => {
                     if let Err(e) = c.join(&invite, &nick) {
                         nick_error.set(Some(e));

@@ -121,7 +121,7 @@ pub(crate) fn NamedWay(nick: RwSignal<String>) -> impl IntoView {
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let creating = create.get_untracked();
-        client.with_value(|c| c.when_ready(move |_| attempt(creating)));
+        client.with_value(|c| c.when_ready_to_enter(move |_| attempt(creating)));
     };
 
     // A question from the relay's answer: focus its first button, so a keyboard user
